@@ -1,0 +1,83 @@
+package agentscope
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Store is the canonical event log and the runs it belongs to. Both
+// store/sqlite and store/postgres implement it and pass store/storetest.
+// Every method is scoped to one organisation.
+type Store interface {
+	// Append commits a batch of requests in one transaction where it can:
+	// each request may create its run, appends events (assigning seq, and
+	// answering a repeated event_id with the stored event), and may update
+	// the run's status. Requests fail independently: results[i] belongs to
+	// reqs[i].
+	Append(ctx context.Context, reqs []AppendRequest) []AppendResult
+	// GetRun returns one run, or ENOTFOUND.
+	GetRun(ctx context.Context, orgID, sessionID string) (Run, error)
+	// ListRuns lists runs newest first.
+	ListRuns(ctx context.Context, orgID string, f RunFilter) (RunPage, error)
+	// ListEvents returns a session's events in seq order, or ENOTFOUND for
+	// an unknown session.
+	ListEvents(ctx context.Context, orgID, sessionID string, f EventFilter) ([]Event, error)
+	// ScanEvents streams the organisation's events matching q, in (ts, session,
+	// seq) order, in bounded batches, until fn returns false or an error.
+	ScanEvents(ctx context.Context, orgID string, q EventQuery, fn func([]Event) (bool, error)) error
+	// GetAgent returns an agent by name, or ENOTFOUND.
+	GetAgent(ctx context.Context, orgID, name string) (Agent, error)
+	// ListAgents lists the organisation's agents by name.
+	ListAgents(ctx context.Context, orgID string) ([]Agent, error)
+	// PutAgent creates or replaces an agent.
+	PutAgent(ctx context.Context, a Agent) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// EventQuery selects events across sessions, for search. Empty fields do not
+// filter.
+type EventQuery struct {
+	SessionIDs []string
+	Agents     []string
+	Types      []EventType
+	Earliest   time.Time // inclusive
+	Latest     time.Time // exclusive
+	BatchSize  int
+}
+
+// AppendRequest is one caller's part of a group commit.
+type AppendRequest struct {
+	OrgID     string
+	SessionID string
+	// Start, if set, creates the run before the events are appended; the
+	// request fails with ECONFLICT if the session exists.
+	Start *Run
+	// Events to append, validated, with event_id and ts set; seq is assigned.
+	Events []Event
+	// Update, if set, changes the run's status after the events.
+	Update *RunUpdate
+}
+
+// RunUpdate changes a run's status.
+type RunUpdate struct {
+	Status RunStatus
+	// From lists the statuses the run may be in; empty means any
+	// non-terminal status.
+	From   []RunStatus
+	Output json.RawMessage
+	Error  string
+}
+
+// AppendResult is the outcome of one AppendRequest.
+type AppendResult struct {
+	// Events are the request's events as stored, in request order, with
+	// seq; a repeated event_id yields the earlier stored event.
+	Events []Event
+	// Duplicate[i] is true where Events[i] was already stored.
+	Duplicate []bool
+	// Run is the run after the request.
+	Run Run
+	Err error
+}

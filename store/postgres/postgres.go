@@ -1,0 +1,70 @@
+// Package postgres is AgentScope's production store: the canonical event log
+// in PostgreSQL through a pgx/v5 pool, shared by any number of stateless
+// AgentScope processes, implementing agentscope.Store through
+// store/sqlstore.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/agentscope/agentscope/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Dialect is PostgreSQL's sqlstore dialect.
+var Dialect = sqlstore.Dialect{Name: "postgres", Numbered: true, LockSuffix: " FOR UPDATE", MaxParams: 65535}
+
+// migrationLock serialises processes that start at the same time.
+const migrationLock = `SELECT pg_advisory_xact_lock(7418270412)`
+
+// Store is the PostgreSQL implementation of agentscope.Store.
+type Store struct {
+	*sqlstore.Store
+	pool *pgxpool.Pool
+}
+
+// Open connects to the database at url, applies migrations and returns the
+// store.
+func Open(ctx context.Context, url string, opts sqlstore.Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect postgres %s@%s/%s: %w", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	if err := sqlstore.Migrate(ctx, db, Dialect, sub, migrationLock); err != nil {
+		db.Close()
+		pool.Close()
+		return nil, fmt.Errorf("migrate postgres: %w", err)
+	}
+	return &Store{Store: sqlstore.New(db, db, Dialect, opts), pool: pool}, nil
+}
+
+// Pool returns the pgx pool, for River and LISTEN/NOTIFY.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes the store and its pool.
+func (s *Store) Close() error {
+	err := s.Store.Close()
+	s.pool.Close()
+	return err
+}

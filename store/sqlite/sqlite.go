@@ -1,0 +1,86 @@
+// Package sqlite is AgentScope's embedded default store: the canonical event
+// log in one SQLite database file (modernc.org/sqlite, pure Go, WAL mode),
+// implementing agentscope.Store through store/sqlstore.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"net/url"
+
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+
+	"github.com/agentscope/agentscope/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Dialect is SQLite's sqlstore dialect.
+var Dialect = sqlstore.Dialect{Name: "sqlite", MaxParams: 32766}
+
+// Store is the SQLite implementation of agentscope.Store.
+type Store struct {
+	*sqlstore.Store
+	path string
+}
+
+// Open opens (creating if needed) the database at path, applies migrations,
+// and returns the store. Writes go through one connection — SQLite has one
+// writer — in IMMEDIATE transactions with synchronous=FULL, so a commit is
+// durable when Append returns; reads use a separate pool, which WAL lets run
+// beside the writer.
+func Open(ctx context.Context, path string, opts sqlstore.Options) (*Store, error) {
+	write, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if err := Migrate(ctx, write); err != nil {
+		write.Close()
+		return nil, err
+	}
+	read, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(8)
+	return &Store{Store: sqlstore.New(write, read, Dialect, opts), path: path}, nil
+}
+
+// Migrate applies the embedded migrations to db.
+func Migrate(ctx context.Context, db *sql.DB) error {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return err
+	}
+	if err := sqlstore.Migrate(ctx, db, Dialect, sub, ""); err != nil {
+		return fmt.Errorf("migrate sqlite: %w", err)
+	}
+	return nil
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+func dsn(path string, writer bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(FULL)")
+	if writer {
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	return "file:" + path + "?" + q.Encode()
+}

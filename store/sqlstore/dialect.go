@@ -1,0 +1,47 @@
+package sqlstore
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Dialect holds what differs between the SQL databases.
+type Dialect struct {
+	// Name is "sqlite" or "postgres".
+	Name string
+	// Numbered placeholders ($1, $2, …) instead of '?'.
+	Numbered bool
+	// LockSuffix is appended to a SELECT that must lock the run row for the
+	// rest of the transaction (" FOR UPDATE" on Postgres; SQLite holds the
+	// database write lock already).
+	LockSuffix string
+	// MaxParams bounds the bind parameters of one statement.
+	MaxParams int
+}
+
+// rebind rewrites '?' placeholders for the dialect. Queries in this package
+// never contain '?' inside string literals.
+func (d Dialect) rebind(q string) string {
+	if !d.Numbered {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// placeholders returns "(?,?,…),(?,?,…)" for rows of cols values.
+func placeholders(rows, cols int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	return strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
+}

@@ -1,0 +1,199 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/agentscope/agentscope"
+)
+
+const runCols = `org_id, session_id, agent, status, managed, input, output, error, metadata, created_at, started_at, ended_at, last_seq, cost_nanos`
+
+type scanner interface{ Scan(...any) error }
+
+func scanRun(sc scanner) (agentscope.Run, error) {
+	var (
+		r                      agentscope.Run
+		status                 string
+		input, output, errText sql.NullString
+		meta                   sql.NullString
+		created                int64
+		started, ended         sql.NullInt64
+		cost                   int64
+	)
+	if err := sc.Scan(&r.OrgID, &r.SessionID, &r.Agent, &status, &r.Managed, &input, &output, &errText, &meta, &created, &started, &ended, &r.EventCount, &cost); err != nil {
+		return r, err
+	}
+	r.Status = agentscope.RunStatus(status)
+	r.CostUSD = agentscope.USD(cost)
+	r.CreatedAt = fromMicros(created)
+	if input.Valid {
+		r.Input = json.RawMessage(input.String)
+	}
+	if output.Valid {
+		r.Output = json.RawMessage(output.String)
+	}
+	r.Error = errText.String
+	if meta.Valid {
+		if err := json.Unmarshal([]byte(meta.String), &r.Metadata); err != nil {
+			return r, fmt.Errorf("decode metadata of %s: %w", r.SessionID, err)
+		}
+	}
+	if started.Valid {
+		t := fromMicros(started.Int64)
+		r.StartedAt = &t
+	}
+	if ended.Valid {
+		t := fromMicros(ended.Int64)
+		r.EndedAt = &t
+	}
+	return r, nil
+}
+
+// GetRun implements agentscope.Store.
+func (s *Store) GetRun(ctx context.Context, orgID, sessionID string) (agentscope.Run, error) {
+	run, err := scanRun(s.queryRow(ctx, `SELECT `+runCols+` FROM runs WHERE org_id = ? AND session_id = ?`, orgID, sessionID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return run, agentscope.Errorf(agentscope.ENOTFOUND, "session %q not found", sessionID)
+	} else if err != nil {
+		return run, fmt.Errorf("get run %s: %w", sessionID, err)
+	}
+	return run, nil
+}
+
+// ListRuns implements agentscope.Store. The cursor is opaque to callers: the
+// (created_at, session_id) of the last run of the previous page.
+func (s *Store) ListRuns(ctx context.Context, orgID string, f agentscope.RunFilter) (agentscope.RunPage, error) {
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	where := []string{"org_id = ?"}
+	args := []any{orgID}
+	if f.Agent != "" {
+		where, args = append(where, "agent = ?"), append(args, f.Agent)
+	}
+	if f.Status != "" {
+		where, args = append(where, "status = ?"), append(args, string(f.Status))
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "created_at >= ?"), append(args, micros(f.Since))
+	}
+	if f.Cursor != "" {
+		at, id, err := decodeRunCursor(f.Cursor)
+		if err != nil {
+			return agentscope.RunPage{}, err
+		}
+		where = append(where, "(created_at < ? OR (created_at = ? AND session_id < ?))")
+		args = append(args, at, at, id)
+	}
+	args = append(args, limit+1)
+	rows, err := s.query(ctx, `SELECT `+runCols+` FROM runs WHERE `+strings.Join(where, " AND ")+` ORDER BY created_at DESC, session_id DESC LIMIT ?`, args...)
+	if err != nil {
+		return agentscope.RunPage{}, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	page := agentscope.RunPage{Runs: []agentscope.Run{}}
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return page, fmt.Errorf("list runs: %w", err)
+		}
+		page.Runs = append(page.Runs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return page, fmt.Errorf("list runs: %w", err)
+	}
+	if len(page.Runs) > limit {
+		page.Runs = page.Runs[:limit]
+		last := page.Runs[limit-1]
+		page.NextCursor = encodeRunCursor(micros(last.CreatedAt), last.SessionID)
+	}
+	return page, nil
+}
+
+func encodeRunCursor(at int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + ":" + id))
+}
+
+func decodeRunCursor(c string) (int64, string, error) {
+	bad := agentscope.FieldErrorf("cursor", "is not a cursor returned by list_runs")
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, "", bad
+	}
+	at, id, ok := strings.Cut(string(b), ":")
+	if !ok {
+		return 0, "", bad
+	}
+	n, err := strconv.ParseInt(at, 10, 64)
+	if err != nil || agentscope.ValidateSessionID(id) != nil {
+		return 0, "", bad
+	}
+	return n, id, nil
+}
+
+// ListEvents implements agentscope.Store.
+func (s *Store) ListEvents(ctx context.Context, orgID, sessionID string, f agentscope.EventFilter) ([]agentscope.Event, error) {
+	if _, err := s.GetRun(ctx, orgID, sessionID); err != nil {
+		return nil, err
+	}
+	where := "org_id = ? AND session_id = ? AND seq > ?"
+	args := []any{orgID, sessionID, f.AfterSeq}
+	if len(f.Types) > 0 {
+		where += " AND type IN (" + strings.TrimSuffix(strings.Repeat("?,", len(f.Types)), ",") + ")"
+		for _, t := range f.Types {
+			args = append(args, string(t))
+		}
+	}
+	q := `SELECT body FROM events WHERE ` + where + ` ORDER BY seq`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list events of %s: %w", sessionID, err)
+	}
+	return scanBodies(rows)
+}
+
+// scanBodies decodes and closes rows of one body column.
+func scanBodies(rows *sql.Rows) ([]agentscope.Event, error) {
+	defer rows.Close()
+	evs := []agentscope.Event{}
+	var body []byte
+	for rows.Next() {
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("scan event: %w", err)
+		}
+		ev, err := DecodeStored(body)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	return evs, nil
+}
+
+// DecodeStored decodes an event's stored canonical JSON, keeping attribute
+// numbers exact.
+func DecodeStored(body []byte) (agentscope.Event, error) {
+	var ev agentscope.Event
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&ev); err != nil {
+		return ev, fmt.Errorf("decode stored event: %w", err)
+	}
+	return ev, nil
+}

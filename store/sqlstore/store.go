@@ -1,0 +1,123 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/agentscope/agentscope"
+)
+
+// Options configure a Store.
+type Options struct {
+	// Outbox, when true, writes a pending Splunk delivery beside every
+	// appended event in the same transaction. Off when no HEC is configured,
+	// so nothing accumulates.
+	Outbox bool
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store implements agentscope.Store over database/sql.
+type Store struct {
+	write *sql.DB // the connection(s) that write
+	read  *sql.DB // readers; may be the same pool as write
+	d     Dialect
+	opts  Options
+}
+
+var _ agentscope.Store = (*Store)(nil)
+
+// New returns a Store over already-migrated databases. write and read may be
+// the same *sql.DB. Close closes both.
+func New(write, read *sql.DB, d Dialect, opts Options) *Store {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if d.MaxParams == 0 {
+		d.MaxParams = 999
+	}
+	return &Store{write: write, read: read, d: d, opts: opts}
+}
+
+// Dialect returns the store's dialect.
+func (s *Store) Dialect() Dialect { return s.d }
+
+// WriteDB returns the writing pool, for the store adapters' own queries.
+func (s *Store) WriteDB() *sql.DB { return s.write }
+
+// ReadDB returns the reading pool.
+func (s *Store) ReadDB() *sql.DB { return s.read }
+
+// OutboxEnabled reports whether appends write outbox entries.
+func (s *Store) OutboxEnabled() bool { return s.opts.Outbox }
+
+// SetOutbox turns outbox writes on or off for later appends.
+func (s *Store) SetOutbox(on bool) { s.opts.Outbox = on }
+
+// Close closes the databases.
+func (s *Store) Close() error {
+	err := s.write.Close()
+	if s.read != s.write {
+		err = errors.Join(err, s.read.Close())
+	}
+	return err
+}
+
+func (s *Store) now() time.Time { return s.opts.Now().UTC() }
+
+// q rebinds and runs a query on the reader.
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return s.read.QueryContext(ctx, s.d.rebind(q), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return s.read.QueryRowContext(ctx, s.d.rebind(q), args...)
+}
+
+// tx wraps a *sql.Tx with the dialect's rebinding.
+type tx struct {
+	*sql.Tx
+	d Dialect
+}
+
+func (t tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.ExecContext(ctx, t.d.rebind(q), args...)
+}
+
+func (t tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.QueryContext(ctx, t.d.rebind(q), args...)
+}
+
+func (t tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.QueryRowContext(ctx, t.d.rebind(q), args...)
+}
+
+// inTx runs fn in a write transaction and commits it.
+func (s *Store) inTx(ctx context.Context, fn func(tx) error) error {
+	sqlTx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx{sqlTx, s.d}); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func nullMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return micros(*t)
+}

@@ -1,0 +1,461 @@
+// Package storetest is the conformance suite every agentscope.Store passes.
+// store/sqlite and store/postgres run it with their own Open; where the
+// databases truly differ a test branches, it is not skipped.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agentscope/agentscope"
+)
+
+// Opener returns a fresh, empty, migrated store for one test.
+type Opener func(t *testing.T) agentscope.Store
+
+// Run runs the whole suite against the stores open returns.
+func Run(t *testing.T, open Opener) {
+	tests := map[string]func(*testing.T, agentscope.Store){
+		"StartAppendReplay":     testStartAppendReplay,
+		"IdempotentEventID":     testIdempotentEventID,
+		"EndedSessionRejects":   testEndedSessionRejects,
+		"UnknownSession":        testUnknownSession,
+		"StartTwiceConflicts":   testStartTwiceConflicts,
+		"AgentMismatch":         testAgentMismatch,
+		"BatchIsolatesFailures": testBatchIsolatesFailures,
+		"ConcurrentAppends":     testConcurrentAppends,
+		"ListRunsPaging":        testListRunsPaging,
+		"OrgScoping":            testOrgScoping,
+		"Agents":                testAgents,
+		"ScanEvents":            testScanEvents,
+		"ReplayFilters":         testReplayFilters,
+		"UpdateFrom":            testUpdateFrom,
+	}
+	for name, fn := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, open(t))
+		})
+	}
+}
+
+const org = "org-a"
+
+var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+func i64(v int64) *int64     { return &v }
+func f64(v float64) *float64 { return &v }
+func usd(s string) *agentscope.USD {
+	u, err := agentscope.ParseUSD(s)
+	if err != nil {
+		panic(err)
+	}
+	return &u
+}
+
+// start opens a running run with its SessionStarted event.
+func start(t *testing.T, s agentscope.Store, orgID, sessionID, agent string, at time.Time) agentscope.AppendResult {
+	t.Helper()
+	res := s.Append(context.Background(), []agentscope.AppendRequest{{
+		OrgID: orgID, SessionID: sessionID,
+		Start:  &agentscope.Run{Agent: agent, Status: agentscope.StatusRunning, CreatedAt: at, StartedAt: &at, Input: json.RawMessage(`"hello"`)},
+		Events: []agentscope.Event{{Type: agentscope.SessionStarted, Agent: agent, TS: at, Input: json.RawMessage(`"hello"`)}},
+	}})[0]
+	if res.Err != nil {
+		t.Fatalf("start %s: %v", sessionID, res.Err)
+	}
+	return res
+}
+
+func appendEvents(t *testing.T, s agentscope.Store, orgID, sessionID string, evs ...agentscope.Event) agentscope.AppendResult {
+	t.Helper()
+	res := s.Append(context.Background(), []agentscope.AppendRequest{{OrgID: orgID, SessionID: sessionID, Events: evs}})[0]
+	if res.Err != nil {
+		t.Fatalf("append to %s: %v", sessionID, res.Err)
+	}
+	return res
+}
+
+// mixed returns a realistic model turn with a nested tool call.
+func mixed(at time.Time) []agentscope.Event {
+	return []agentscope.Event{
+		{EventID: "e-1", Type: agentscope.ModelInvoked, TS: at, SpanID: "m1", Provider: "openai", Model: "gpt-4.1", Attributes: map[string]any{"temperature": json.Number("0.2")}},
+		{EventID: "e-2", Type: agentscope.ToolCalled, TS: at.Add(time.Millisecond), SpanID: "t1", ParentSpanID: "m1", Tool: "search", CallID: "c1", Arguments: json.RawMessage(`{"q":"cost"}`)},
+		{EventID: "e-3", Type: agentscope.ToolReturned, TS: at.Add(2 * time.Millisecond), SpanID: "t1", ParentSpanID: "m1", Tool: "search", CallID: "c1", DurationMS: f64(1.5), Status: "ok", Result: json.RawMessage(`[1,2]`)},
+		{EventID: "e-4", Type: agentscope.ModelCompleted, TS: at.Add(3 * time.Millisecond), SpanID: "m1", Provider: "openai", Model: "gpt-4.1", DurationMS: f64(812), TokensIn: i64(1200), TokensOut: i64(80), CacheReadTokens: i64(1000), FinishReason: "stop"},
+		{EventID: "e-5", Type: agentscope.CostRecorded, TS: at.Add(4 * time.Millisecond), AmountUSD: usd("0.0023"), Currency: "USD", Model: "gpt-4.1"},
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func testStartAndReplayCheck(t *testing.T, got []agentscope.Event, want []agentscope.Event) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("replayed %d events, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if g, w := mustJSON(t, got[i]), mustJSON(t, want[i]); g != w {
+			t.Errorf("event %d:\n got %s\nwant %s", i, g, w)
+		}
+	}
+}
+
+func testStartAppendReplay(t *testing.T, s agentscope.Store) {
+	ctx := context.Background()
+	st := start(t, s, org, "s1", "bot", t0)
+	if st.Run.Status != agentscope.StatusRunning || st.Events[0].Seq != 1 {
+		t.Fatalf("start: run %+v, first seq %d", st.Run, st.Events[0].Seq)
+	}
+	res := appendEvents(t, s, org, "s1", mixed(t0)...)
+	for i, ev := range res.Events {
+		if ev.Seq != int64(i+2) || ev.Agent != "bot" || ev.SessionID != "s1" {
+			t.Fatalf("event %d: seq %d agent %q session %q", i, ev.Seq, ev.Agent, ev.SessionID)
+		}
+	}
+	end := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "s1",
+		Events: []agentscope.Event{{Type: agentscope.SessionCompleted, Status: "completed", TS: t0.Add(time.Second), Output: json.RawMessage(`{"answer":42}`)}},
+		Update: &agentscope.RunUpdate{Status: agentscope.StatusCompleted, Output: json.RawMessage(`{"answer":42}`)}}})[0]
+	if end.Err != nil {
+		t.Fatal(end.Err)
+	}
+	want := append(append(st.Events, res.Events...), end.Events...)
+	got, err := s.ListEvents(ctx, org, "s1", agentscope.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testStartAndReplayCheck(t, got, want)
+	if got[1].Attributes["temperature"] != json.Number("0.2") {
+		t.Errorf("attribute number not kept exactly: %#v", got[1].Attributes["temperature"])
+	}
+	run, err := s.GetRun(ctx, org, "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != agentscope.StatusCompleted || run.EventCount != 7 || run.CostUSD.String() != "0.0023" || run.EndedAt == nil || string(run.Output) != `{"answer":42}` {
+		t.Errorf("run after end: %+v", run)
+	}
+	if string(run.Input) != `"hello"` || run.Agent != "bot" {
+		t.Errorf("run input/agent: %s %s", run.Input, run.Agent)
+	}
+}
+
+func testIdempotentEventID(t *testing.T, s agentscope.Store) {
+	start(t, s, org, "s1", "bot", t0)
+	ev := agentscope.Event{EventID: "dup", Type: agentscope.ModelInvoked, TS: t0, Provider: "p", Model: "m"}
+	first := appendEvents(t, s, org, "s1", ev)
+	second := appendEvents(t, s, org, "s1", ev, ev)
+	if first.Duplicate[0] || !second.Duplicate[0] || !second.Duplicate[1] {
+		t.Fatalf("duplicate flags: first %v second %v", first.Duplicate, second.Duplicate)
+	}
+	if second.Events[0].Seq != first.Events[0].Seq {
+		t.Errorf("duplicate answered with seq %d, stored %d", second.Events[0].Seq, first.Events[0].Seq)
+	}
+	// Within one request, too.
+	third := appendEvents(t, s, org, "s1", agentscope.Event{EventID: "x", Type: agentscope.ModelInvoked, TS: t0, Provider: "p", Model: "m"}, agentscope.Event{EventID: "x", Type: agentscope.ModelInvoked, TS: t0, Provider: "p", Model: "m"})
+	if third.Duplicate[0] || !third.Duplicate[1] || third.Events[1].Seq != third.Events[0].Seq {
+		t.Errorf("in-request duplicate: %+v", third)
+	}
+	evs, err := s.ListEvents(context.Background(), org, "s1", agentscope.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 3 {
+		t.Fatalf("stored %d events, want 3 (started, dup, x)", len(evs))
+	}
+	for i, e := range evs {
+		if e.Seq != int64(i+1) {
+			t.Errorf("seq gap: event %d has seq %d", i, e.Seq)
+		}
+	}
+}
+
+func testEndedSessionRejects(t *testing.T, s agentscope.Store) {
+	ctx := context.Background()
+	start(t, s, org, "s1", "bot", t0)
+	res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "s1", Update: &agentscope.RunUpdate{Status: agentscope.StatusFailed, Error: "boom"}}})[0]
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	res = s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "s1", Events: []agentscope.Event{{Type: agentscope.ModelInvoked, TS: t0, Provider: "p", Model: "m"}}}})[0]
+	if agentscope.ErrorCode(res.Err) != agentscope.ECONFLICT {
+		t.Fatalf("append after end: err %v, want conflict", res.Err)
+	}
+	evs, _ := s.ListEvents(ctx, org, "s1", agentscope.EventFilter{})
+	if len(evs) != 1 {
+		t.Errorf("rejected event was stored: %d events", len(evs))
+	}
+	run, _ := s.GetRun(ctx, org, "s1")
+	if run.Status != agentscope.StatusFailed || run.Error != "boom" {
+		t.Errorf("run %+v", run)
+	}
+}
+
+func testUnknownSession(t *testing.T, s agentscope.Store) {
+	ctx := context.Background()
+	res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "nope", Events: []agentscope.Event{{Type: agentscope.ModelInvoked, TS: t0, Provider: "p", Model: "m"}}}})[0]
+	if agentscope.ErrorCode(res.Err) != agentscope.ENOTFOUND {
+		t.Errorf("append to unknown session: %v", res.Err)
+	}
+	if _, err := s.GetRun(ctx, org, "nope"); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+		t.Errorf("get unknown run: %v", err)
+	}
+	if _, err := s.ListEvents(ctx, org, "nope", agentscope.EventFilter{}); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+		t.Errorf("replay unknown session: %v", err)
+	}
+}
+
+func testStartTwiceConflicts(t *testing.T, s agentscope.Store) {
+	start(t, s, org, "s1", "bot", t0)
+	res := s.Append(context.Background(), []agentscope.AppendRequest{{OrgID: org, SessionID: "s1", Start: &agentscope.Run{Agent: "bot", Status: agentscope.StatusRunning}}})[0]
+	if agentscope.ErrorCode(res.Err) != agentscope.ECONFLICT {
+		t.Errorf("second start: %v", res.Err)
+	}
+}
+
+func testAgentMismatch(t *testing.T, s agentscope.Store) {
+	start(t, s, org, "s1", "bot", t0)
+	res := s.Append(context.Background(), []agentscope.AppendRequest{{OrgID: org, SessionID: "s1", Events: []agentscope.Event{{Type: agentscope.ModelInvoked, Agent: "other", TS: t0, Provider: "p", Model: "m"}}}})[0]
+	if agentscope.ErrorCode(res.Err) != agentscope.EINVALID {
+		t.Errorf("mismatched agent: %v", res.Err)
+	}
+}
+
+func testBatchIsolatesFailures(t *testing.T, s agentscope.Store) {
+	start(t, s, org, "s1", "bot", t0)
+	ev := agentscope.Event{Type: agentscope.ModelInvoked, TS: t0, Provider: "p", Model: "m"}
+	res := s.Append(context.Background(), []agentscope.AppendRequest{
+		{OrgID: org, SessionID: "s1", Events: []agentscope.Event{ev}},
+		{OrgID: org, SessionID: "missing", Events: []agentscope.Event{ev}},
+		{OrgID: org, SessionID: "s1", Events: []agentscope.Event{ev}},
+	})
+	if res[0].Err != nil || res[2].Err != nil || res[1].Err == nil {
+		t.Fatalf("errors: %v / %v / %v", res[0].Err, res[1].Err, res[2].Err)
+	}
+	if res[0].Events[0].Seq != 2 || res[2].Events[0].Seq != 3 {
+		t.Errorf("seqs %d, %d; want 2, 3", res[0].Events[0].Seq, res[2].Events[0].Seq)
+	}
+}
+
+func testConcurrentAppends(t *testing.T, s agentscope.Store) {
+	const sessions, writers, perWriter = 8, 16, 25
+	for i := range sessions {
+		start(t, s, org, fmt.Sprintf("c%d", i), "bot", t0)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*perWriter)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range perWriter {
+				sid := fmt.Sprintf("c%d", (w+j)%sessions)
+				ev := agentscope.Event{EventID: fmt.Sprintf("w%d-%d", w, j), Type: agentscope.ModelInvoked, TS: t0, Provider: "p", Model: "m"}
+				// Every event is sent twice: the retry must be absorbed.
+				for range 2 {
+					if res := s.Append(context.Background(), []agentscope.AppendRequest{{OrgID: org, SessionID: sid, Events: []agentscope.Event{ev}}})[0]; res.Err != nil {
+						errs <- res.Err
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	total := 0
+	for i := range sessions {
+		evs, err := s.ListEvents(context.Background(), org, fmt.Sprintf("c%d", i), agentscope.EventFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]bool{}
+		for k, ev := range evs {
+			if ev.Seq != int64(k+1) {
+				t.Fatalf("session c%d: event %d has seq %d (gap or reorder)", i, k, ev.Seq)
+			}
+			if ids[ev.EventID] {
+				t.Fatalf("session c%d: event %s stored twice", i, ev.EventID)
+			}
+			ids[ev.EventID] = true
+		}
+		total += len(evs) - 1
+	}
+	if total != writers*perWriter {
+		t.Errorf("stored %d events, want %d", total, writers*perWriter)
+	}
+}
+
+func testListRunsPaging(t *testing.T, s agentscope.Store) {
+	ctx := context.Background()
+	for i := range 7 {
+		agent := "a"
+		if i%2 == 1 {
+			agent = "b"
+		}
+		start(t, s, org, fmt.Sprintf("r%d", i), agent, t0.Add(time.Duration(i)*time.Minute))
+	}
+	var seen []string
+	cursor := ""
+	for {
+		page, err := s.ListRuns(ctx, org, agentscope.RunFilter{Limit: 3, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Runs {
+			seen = append(seen, r.SessionID)
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if got := fmt.Sprint(seen); got != "[r6 r5 r4 r3 r2 r1 r0]" {
+		t.Errorf("paged listing %s", got)
+	}
+	page, err := s.ListRuns(ctx, org, agentscope.RunFilter{Agent: "b"})
+	if err != nil || len(page.Runs) != 3 {
+		t.Errorf("agent filter: %d runs, %v", len(page.Runs), err)
+	}
+	page, err = s.ListRuns(ctx, org, agentscope.RunFilter{Since: t0.Add(5 * time.Minute), Status: agentscope.StatusRunning})
+	if err != nil || len(page.Runs) != 2 {
+		t.Errorf("since filter: %d runs, %v", len(page.Runs), err)
+	}
+	if _, err := s.ListRuns(ctx, org, agentscope.RunFilter{Cursor: "%%%"}); agentscope.ErrorCode(err) != agentscope.EINVALID {
+		t.Errorf("bad cursor: %v", err)
+	}
+}
+
+func testOrgScoping(t *testing.T, s agentscope.Store) {
+	ctx := context.Background()
+	start(t, s, "org-a", "shared", "bot", t0)
+	start(t, s, "org-b", "shared", "bot", t0)
+	appendEvents(t, s, "org-a", "shared", mixed(t0)...)
+	a, _ := s.ListEvents(ctx, "org-a", "shared", agentscope.EventFilter{})
+	b, _ := s.ListEvents(ctx, "org-b", "shared", agentscope.EventFilter{})
+	if len(a) != 6 || len(b) != 1 {
+		t.Errorf("org-a sees %d events, org-b %d; want 6 and 1", len(a), len(b))
+	}
+	if _, err := s.GetRun(ctx, "org-c", "shared"); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+		t.Errorf("org-c reads org-a's run: %v", err)
+	}
+	n := 0
+	if err := s.ScanEvents(ctx, "org-b", agentscope.EventQuery{}, func(evs []agentscope.Event) (bool, error) { n += len(evs); return true, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("org-b scan saw %d events", n)
+	}
+}
+
+func testAgents(t *testing.T, s agentscope.Store) {
+	ctx := context.Background()
+	start(t, s, org, "s1", "first-use", t0)
+	a, err := s.GetAgent(ctx, org, "first-use")
+	if err != nil || a.Kind != agentscope.AgentExternal {
+		t.Fatalf("agent registered on first use: %+v %v", a, err)
+	}
+	if err := s.PutAgent(ctx, agentscope.Agent{OrgID: org, Name: "managed-one", Kind: agentscope.AgentManaged, Spec: json.RawMessage(`{"model":"m"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutAgent(ctx, agentscope.Agent{OrgID: org, Name: "managed-one", Kind: agentscope.AgentManaged, Spec: json.RawMessage(`{"model":"n"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.ListAgents(ctx, org)
+	if err != nil || len(list) != 2 || list[1].Name != "managed-one" || string(list[1].Spec) != `{"model":"n"}` {
+		t.Errorf("agents %+v %v", list, err)
+	}
+	if _, err := s.GetAgent(ctx, "other-org", "managed-one"); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+		t.Errorf("agent visible across orgs: %v", err)
+	}
+	if err := s.PutAgent(ctx, agentscope.Agent{OrgID: org, Name: "bad name!"}); agentscope.ErrorCode(err) != agentscope.EINVALID {
+		t.Errorf("bad agent name: %v", err)
+	}
+}
+
+func testScanEvents(t *testing.T, s agentscope.Store) {
+	ctx := context.Background()
+	for i := range 3 {
+		sid := fmt.Sprintf("s%d", i)
+		start(t, s, org, sid, []string{"x", "y", "x"}[i], t0.Add(time.Duration(i)*time.Hour))
+		appendEvents(t, s, org, sid, mixed(t0.Add(time.Duration(i)*time.Hour))...)
+	}
+	count := func(q agentscope.EventQuery) int {
+		n, batches := 0, 0
+		var last time.Time
+		err := s.ScanEvents(ctx, org, q, func(evs []agentscope.Event) (bool, error) {
+			batches++
+			for _, ev := range evs {
+				if ev.TS.Before(last) {
+					t.Errorf("scan out of time order")
+				}
+				last = ev.TS
+			}
+			n += len(evs)
+			return true, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(agentscope.EventQuery{BatchSize: 4}); n != 18 {
+		t.Errorf("all: %d", n)
+	}
+	if n := count(agentscope.EventQuery{Agents: []string{"x"}, Types: []agentscope.EventType{agentscope.ModelCompleted}}); n != 2 {
+		t.Errorf("agent+type: %d", n)
+	}
+	if n := count(agentscope.EventQuery{SessionIDs: []string{"s1"}}); n != 6 {
+		t.Errorf("session: %d", n)
+	}
+	if n := count(agentscope.EventQuery{Earliest: t0.Add(time.Hour), Latest: t0.Add(2 * time.Hour)}); n != 6 {
+		t.Errorf("time range: %d", n)
+	}
+	stopped := 0
+	_ = s.ScanEvents(ctx, org, agentscope.EventQuery{BatchSize: 5}, func(evs []agentscope.Event) (bool, error) { stopped++; return false, nil })
+	if stopped != 1 {
+		t.Errorf("scan went on after fn returned false")
+	}
+}
+
+func testReplayFilters(t *testing.T, s agentscope.Store) {
+	ctx := context.Background()
+	start(t, s, org, "s1", "bot", t0)
+	appendEvents(t, s, org, "s1", mixed(t0)...)
+	page, err := s.ListEvents(ctx, org, "s1", agentscope.EventFilter{AfterSeq: 2, Limit: 2})
+	if err != nil || len(page) != 2 || page[0].Seq != 3 || page[1].Seq != 4 {
+		t.Fatalf("page after 2: %+v %v", page, err)
+	}
+	typed, err := s.ListEvents(ctx, org, "s1", agentscope.EventFilter{Types: []agentscope.EventType{agentscope.ToolCalled, agentscope.ToolReturned}})
+	if err != nil || len(typed) != 2 || typed[0].Type != agentscope.ToolCalled {
+		t.Fatalf("types: %+v %v", typed, err)
+	}
+}
+
+func testUpdateFrom(t *testing.T, s agentscope.Store) {
+	ctx := context.Background()
+	res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "q1", Start: &agentscope.Run{Agent: "bot", Status: agentscope.StatusQueued, Managed: true}}})[0]
+	if res.Err != nil || res.Run.StartedAt != nil {
+		t.Fatalf("queued start: %+v %v", res.Run, res.Err)
+	}
+	res = s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "q1", Update: &agentscope.RunUpdate{Status: agentscope.StatusRunning, From: []agentscope.RunStatus{agentscope.StatusQueued}}}})[0]
+	if res.Err != nil || res.Run.StartedAt == nil {
+		t.Fatalf("queued→running: %+v %v", res.Run, res.Err)
+	}
+	res = s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "q1", Update: &agentscope.RunUpdate{Status: agentscope.StatusRunning, From: []agentscope.RunStatus{agentscope.StatusQueued}}}})[0]
+	if agentscope.ErrorCode(res.Err) != agentscope.ECONFLICT {
+		t.Fatalf("second claim: %v", res.Err)
+	}
+}
