@@ -66,7 +66,7 @@ func (s *Store) Close() error {
 	return err
 }
 
-func (s *Store) now() time.Time { return s.opts.Now().UTC() }
+func (s *Store) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
 
 // q rebinds and runs a query on the reader.
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/mcpserver"
+	"github.com/agentscope/agentscope/recorder"
+	"github.com/agentscope/agentscope/service"
+	"github.com/agentscope/agentscope/store/postgres"
+	"github.com/agentscope/agentscope/store/sqlite"
+	"github.com/agentscope/agentscope/store/sqlstore"
+)
+
+// App is one AgentScope process's parts, opened from a Config and closed in
+// reverse order. Tests boot it on port :0 with a temp dir.
+type App struct {
+	Config   Config
+	Log      *slog.Logger
+	Store    agentscope.Store
+	Hub      *recorder.MemHub
+	Recorder *recorder.Recorder
+	Service  *service.Service
+	MCP      *mcpserver.Server
+
+	ping    func(context.Context) error
+	closers []func() error
+}
+
+// openStore opens the configured store and applies migrations.
+func openStore(ctx context.Context, cfg Config) (agentscope.Store, func(context.Context) error, string, error) {
+	opts := sqlstore.Options{}
+	if cfg.DatabaseURL != "" {
+		s, err := postgres.Open(ctx, cfg.DatabaseURL, opts)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		return s, func(ctx context.Context) error { return s.Pool().Ping(ctx) }, "PostgreSQL", nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, nil, "", fmt.Errorf("create data dir %s: %w", cfg.DataDir, err)
+	}
+	path := filepath.Join(cfg.DataDir, "agentscope.db")
+	s, err := sqlite.Open(ctx, path, opts)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return s, func(ctx context.Context) error { return s.ReadDB().PingContext(ctx) }, "SQLite at " + path, nil
+}
+
+// OpenApp opens the store and builds the recorder, service and MCP server.
+func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, error) {
+	a := &App{Config: cfg, Log: log}
+	st, ping, desc, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	a.Store, a.ping = st, ping
+	a.closers = append(a.closers, st.Close)
+	committers := 1
+	if cfg.DatabaseURL != "" {
+		committers = 4
+	}
+	a.Hub = recorder.NewMemHub()
+	a.Recorder = recorder.New(st, recorder.Options{Hub: a.Hub, Committers: committers, Logger: log})
+	a.closers = append(a.closers, a.Recorder.Close)
+	a.Service = service.New(a.Recorder, log)
+	a.MCP = mcpserver.New(a.Service, mcpserver.Options{LocalOrg: agentscope.DefaultOrgID, Logger: log})
+	return a, desc, nil
+}
+
+// Close stops the parts in reverse order: in-flight commits finish before
+// the store closes.
+func (a *App) Close() error {
+	var err error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		err = errors.Join(err, a.closers[i]())
+	}
+	return err
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Config is the configuration every subcommand shares: flags, each with a
+// matching AGENTSCOPE_* environment variable that sets its default.
+type Config struct {
+	Addr        string
+	DataDir     string
+	DatabaseURL string
+	Token       string
+	LogLevel    string
+	LogFormat   string
+	NoWorker    bool
+}
+
+// bind registers the shared flags on fs with defaults from the environment.
+func (c *Config) bind(fs *flag.FlagSet, getenv func(string) string) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.Addr, "addr", env("AGENTSCOPE_ADDR", "127.0.0.1:8080"), "HTTP listen address (AGENTSCOPE_ADDR)")
+	fs.StringVar(&c.DataDir, "data-dir", env("AGENTSCOPE_DATA_DIR", "./data"), "directory for the SQLite database and the generated token (AGENTSCOPE_DATA_DIR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("AGENTSCOPE_DATABASE_URL", ""), "postgres://… to use PostgreSQL; empty for SQLite in the data dir (AGENTSCOPE_DATABASE_URL)")
+	fs.StringVar(&c.Token, "token", env("AGENTSCOPE_TOKEN", ""), "API and MCP bearer token; generated and kept in the data dir when empty (AGENTSCOPE_TOKEN)")
+	fs.StringVar(&c.LogLevel, "log-level", env("AGENTSCOPE_LOG_LEVEL", "info"), "debug, info, warn or error (AGENTSCOPE_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", env("AGENTSCOPE_LOG_FORMAT", "text"), "text or json (AGENTSCOPE_LOG_FORMAT)")
+	noWorker := env("AGENTSCOPE_NO_WORKER", "") == "true" || env("AGENTSCOPE_NO_WORKER", "") == "1"
+	fs.BoolVar(&c.NoWorker, "no-worker", noWorker, "do not run managed-agent workers in this process (AGENTSCOPE_NO_WORKER)")
+}
+
+// validate checks the configuration before anything starts.
+func (c *Config) validate() error {
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return fmt.Errorf("AGENTSCOPE_DATABASE_URL / --database-url must start with postgres:// (or be empty for SQLite)")
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("AGENTSCOPE_ADDR / --addr %q is not host:port: %v", c.Addr, err)
+	}
+	if c.DataDir == "" {
+		return errors.New("AGENTSCOPE_DATA_DIR / --data-dir must not be empty")
+	}
+	if c.Token != "" && len(c.Token) < 16 {
+		return errors.New("AGENTSCOPE_TOKEN / --token must be at least 16 characters")
+	}
+	if _, err := c.level(); err != nil {
+		return err
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("AGENTSCOPE_LOG_FORMAT / --log-format must be text or json, got %q", c.LogFormat)
+	}
+	return nil
+}
+
+func (c *Config) level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return l, fmt.Errorf("AGENTSCOPE_LOG_LEVEL / --log-level must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	return l, nil
+}
+
+// logger returns the process logger, writing to w (stderr: in mcp mode
+// stdout carries only the protocol).
+func (c *Config) logger(w io.Writer) *slog.Logger {
+	l, _ := c.level()
+	opts := &slog.HandlerOptions{Level: l}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// tokenFile is where a generated token is kept.
+func (c *Config) tokenFile() string { return filepath.Join(c.DataDir, "token") }
+
+// loadToken returns the configured token, or the one kept in the data dir,
+// generating and saving it (mode 0600) on first start. generated reports a
+// token made now, which the caller shows once.
+func (c *Config) loadToken() (token string, generated bool, err error) {
+	if c.Token != "" {
+		return c.Token, false, nil
+	}
+	b, err := os.ReadFile(c.tokenFile())
+	if err == nil {
+		if t := strings.TrimSpace(string(b)); t != "" {
+			return t, false, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", false, fmt.Errorf("read token file: %w", err)
+	}
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return "", false, err
+	}
+	token = "as_" + base64.RawURLEncoding.EncodeToString(raw)
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return "", false, fmt.Errorf("create data dir: %w", err)
+	}
+	f, err := os.OpenFile(c.tokenFile(), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) { // another process made it first
+		return c.loadToken()
+	} else if err != nil {
+		return "", false, fmt.Errorf("save token: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(token + "\n"); err != nil {
+		return "", false, fmt.Errorf("save token: %w", err)
+	}
+	return token, true, nil
+}

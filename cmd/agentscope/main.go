@@ -1,0 +1,18 @@
+// Command agentscope is AgentScope's one binary: serve the HTTP API, web UI
+// and MCP endpoint; serve MCP over stdio; run workers; migrate the database;
+// query with SPL; inspect the Splunk bridge.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

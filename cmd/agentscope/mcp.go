@@ -1,0 +1,37 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// runMCP serves MCP over stdio. Only the protocol goes to stdout; logs go to
+// stderr.
+func runMCP(ctx context.Context, env *Env, args []string) error {
+	var cfg Config
+	if _, err := env.parseFlags("mcp", args, &cfg, nil); err != nil {
+		return err
+	}
+	log := cfg.logger(env.Stderr)
+	app, _, err := OpenApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	t := &mcp.IOTransport{Reader: readCloser{env.Stdin}, Writer: writeCloser{env.Stdout}}
+	if err := app.MCP.MCP.Run(ctx, t); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+type readCloser struct{ io.Reader }
+
+func (readCloser) Close() error { return nil }
+
+type writeCloser struct{ io.Writer }
+
+func (writeCloser) Close() error { return nil }

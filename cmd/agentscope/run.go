@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// command is one subcommand of the binary.
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, env *Env, args []string) error
+}
+
+// Env is what a command may touch of the outside world, so tests can run
+// commands in-process.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// Ready, if set, receives the HTTP address once serve listens.
+	Ready func(addr string)
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"serve", "serve the HTTP API, web UI and MCP endpoint (/mcp)", runServe},
+		{"mcp", "serve MCP over stdio (for Claude Desktop, Claude Code, any MCP client)", runMCP},
+		{"migrate", "apply database migrations and exit", runMigrate},
+		{"version", "print the version", func(_ context.Context, env *Env, _ []string) error {
+			fmt.Fprintln(env.Stdout, "agentscope", version)
+			return nil
+		}},
+	}
+}
+
+var version = "dev"
+
+// usageError is a command-line mistake: reported with the usage, exit 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// Run runs the command line and returns the process exit code.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv}
+	return env.Run(ctx, args)
+}
+
+// Run runs the command line in env.
+func (env *Env) Run(ctx context.Context, args []string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		env.usage()
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, env, args[1:])
+		var ue usageError
+		switch {
+		case err == nil || errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.As(err, &ue):
+			fmt.Fprintf(env.Stderr, "agentscope %s: %v\n", c.name, err)
+			return 2
+		default:
+			fmt.Fprintf(env.Stderr, "agentscope %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(env.Stderr, "agentscope: unknown command %q\n\n", args[0])
+	env.usage()
+	return 2
+}
+
+func (env *Env) usage() {
+	var b strings.Builder
+	b.WriteString("Usage: agentscope <command> [flags]\n\nCommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-12s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nRun 'agentscope <command> -h' for a command's flags. Every flag has an AGENTSCOPE_* environment variable.\n")
+	fmt.Fprint(env.Stderr, b.String())
+}
+
+// parseFlags parses a command's flags, including the shared Config ones.
+func (env *Env) parseFlags(name string, args []string, cfg *Config, more func(*flag.FlagSet)) ([]string, error) {
+	fs := flag.NewFlagSet("agentscope "+name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	cfg.bind(fs, env.Getenv)
+	if more != nil {
+		more(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usageError{err.Error()}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return fs.Args(), nil
+}

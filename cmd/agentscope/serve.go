@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/web"
+)
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	var cfg Config
+	if _, err := env.parseFlags("serve", args, &cfg, nil); err != nil {
+		return err
+	}
+	log := cfg.logger(env.Stderr)
+	token, generated, err := cfg.loadToken()
+	if err != nil {
+		return err
+	}
+	app, desc, err := OpenApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+
+	srv := web.New(app.Service, web.Options{
+		Tokens: map[string]string{token: agentscope.DefaultOrgID},
+		Hub:    app.Hub,
+		Ready:  app.ping,
+		Logger: log,
+	})
+	srv.Mux().Handle("/mcp", app.MCP.HTTPHandler(srv.OrgForToken))
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(env.Stderr, "\nAgentScope is running (%s)\n", desc)
+	fmt.Fprintf(env.Stderr, "  Web UI and API: %s\n", base)
+	fmt.Fprintf(env.Stderr, "  MCP endpoint:   %s/mcp\n", base)
+	if generated {
+		fmt.Fprintf(env.Stderr, "  Token:          %s\n                  (generated now and kept in %s; it is not shown again)\n", token, cfg.tokenFile())
+	} else if cfg.Token == "" {
+		fmt.Fprintf(env.Stderr, "  Token:          in %s\n", cfg.tokenFile())
+	}
+	fmt.Fprintf(env.Stderr, "  Claude Code:    claude mcp add --transport http agentscope %s/mcp --header \"Authorization: Bearer <token>\"\n\n", base)
+	if env.Ready != nil {
+		env.Ready(ln.Addr().String())
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("shutdown", "err", err)
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+// Package mcpserver is AgentScope's own MCP server: the tools through which
+// Claude, any MCP client and third-party agents open runs, record what they
+// do, close them and replay them. It serves the same service functions as the
+// HTTP API, over stdio (agentscope mcp), Streamable HTTP (/mcp of agentscope
+// serve) and in-memory transports (managed agents).
+package mcpserver
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/service"
+)
+
+// Version is reported in the MCP initialize handshake.
+var Version = "0.1.0"
+
+// Options configure a Server.
+type Options struct {
+	// LocalOrg is the organisation of callers that reach the server without
+	// HTTP authentication (stdio and in-memory transports).
+	LocalOrg string
+	Logger   *slog.Logger
+	// Extra registers more tools (run_spl, the runtime's tools) on the
+	// server after the core ones.
+	Extra []func(*Server)
+}
+
+// Server is AgentScope's MCP server.
+type Server struct {
+	MCP  *mcp.Server
+	svc  *service.Service
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns a server exposing svc's operations as MCP tools.
+func New(svc *service.Service, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{svc: svc, opts: opts, log: opts.Logger.With("component", "mcpserver")}
+	s.MCP = mcp.NewServer(&mcp.Implementation{Name: "agentscope", Title: "AgentScope", Version: Version}, &mcp.ServerOptions{
+		Instructions: instructions,
+		Logger:       s.log,
+	})
+	s.addRunTools()
+	s.addSessionResource()
+	for _, f := range opts.Extra {
+		f(s)
+	}
+	return s
+}
+
+// Service returns the service layer the server calls.
+func (s *Server) Service() *service.Service { return s.svc }
+
+const instructions = `AgentScope records what AI agents do. Call start_run when a run begins (it returns the session_id), record_event for each model call, tool call and cost (flat fields, see each type's required fields), end_run when it ends, and replay_session to read a timeline back.`
+
+// orgContext puts the caller's organisation into ctx: from the verified
+// bearer token over HTTP, or the local organisation over stdio.
+func (s *Server) orgContext(ctx context.Context, extra *mcp.RequestExtra) (context.Context, error) {
+	if extra != nil && extra.TokenInfo != nil {
+		if org, ok := extra.TokenInfo.Extra[OrgKey].(string); ok && org != "" {
+			return agentscope.WithOrg(ctx, org), nil
+		}
+		return ctx, agentscope.Errorf(agentscope.EUNAUTHORIZED, "token has no organisation")
+	}
+	if s.opts.LocalOrg == "" {
+		return ctx, agentscope.Errorf(agentscope.EUNAUTHORIZED, "unauthenticated")
+	}
+	return agentscope.WithOrg(ctx, s.opts.LocalOrg), nil
+}
+
+// OrgKey is the TokenInfo.Extra key under which an HTTP token verifier puts
+// the caller's organisation.
+const OrgKey = "org_id"
+
+// toolError turns a service error into the text of an isError result: an
+// application error's message as is, anything else logged and hidden.
+func (s *Server) toolError(tool string, err error) error {
+	if agentscope.ErrorCode(err) == agentscope.EINTERNAL && !errors.Is(err, context.Canceled) {
+		s.log.Error("tool failed", "tool", tool, "err", err)
+	}
+	return errors.New(agentscope.ErrorMessage(err))
+}
+
+// HTTPHandler returns the Streamable HTTP handler for /mcp. verify maps a
+// bearer token to its organisation; requests without a valid token get 401,
+// and a foreign Origin or (on loopback) Host is refused.
+func (s *Server) HTTPHandler(verify func(token string) (orgID string, ok bool)) http.Handler {
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.MCP }, &mcp.StreamableHTTPOptions{
+		Logger:                s.log,
+		CrossOriginProtection: http.NewCrossOriginProtection(),
+		MaxRequestBodyBytes:   8 << 20,
+	})
+	verifier := func(_ context.Context, token string, _ *http.Request) (*auth.TokenInfo, error) {
+		org, ok := verify(token)
+		if !ok {
+			return nil, auth.ErrInvalidToken
+		}
+		return &auth.TokenInfo{UserID: org, Extra: map[string]any{OrgKey: org}}, nil
+	}
+	return auth.RequireBearerToken(verifier, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(h)
+}

@@ -1,0 +1,234 @@
+package mcpserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/service"
+)
+
+// AddTool registers a typed tool whose handler runs with the caller's
+// organisation in its context. Schemas are inferred from In and Out with
+// AgentScope's type overrides unless the tool sets them.
+func AddTool[In, Out any](s *Server, t *mcp.Tool, h func(ctx context.Context, in In) (Out, error)) {
+	if t.InputSchema == nil {
+		t.InputSchema = schemaFor[In]()
+	}
+	if t.OutputSchema == nil {
+		t.OutputSchema = schemaFor[Out]()
+	}
+	mcp.AddTool(s.MCP, t, func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, Out, error) {
+		var zero Out
+		ctx, err := s.orgContext(ctx, req.Extra)
+		if err != nil {
+			return nil, zero, s.toolError(t.Name, err)
+		}
+		out, err := h(ctx, in)
+		if err != nil {
+			return nil, zero, s.toolError(t.Name, err)
+		}
+		return nil, out, nil
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// StartRunOutput is start_run's result.
+type StartRunOutput struct {
+	SessionID string `json:"session_id"`
+	Status    string `json:"status"`
+	StartedAt string `json:"started_at,omitempty"`
+	CreatedAt string `json:"created_at"`
+}
+
+// RecordEventOutput is record_event's result.
+type RecordEventOutput struct {
+	Accepted int                    `json:"accepted"`
+	Rejected int                    `json:"rejected"`
+	Results  []service.RecordResult `json:"results"`
+}
+
+// SessionIDInput names one session.
+type SessionIDInput struct {
+	SessionID string `json:"session_id" jsonschema:"the run's session id"`
+}
+
+func (s *Server) addRunTools() {
+	AddTool(s, &mcp.Tool{
+		Name:        "start_run",
+		Title:       "Start a run",
+		Description: "Open a run of an agent and its session. Returns the session_id to pass to record_event and end_run. An unknown agent name is registered as an external agent; a managed agent's run is queued for a worker.",
+		Annotations: &mcp.ToolAnnotations{Title: "Start a run", DestructiveHint: ptr(false), OpenWorldHint: ptr(false)},
+	}, func(ctx context.Context, in service.StartRunInput) (StartRunOutput, error) {
+		run, err := s.svc.StartRun(ctx, in)
+		if err != nil {
+			return StartRunOutput{}, err
+		}
+		out := StartRunOutput{SessionID: run.SessionID, Status: string(run.Status), CreatedAt: run.CreatedAt.Format(timeFormat)}
+		if run.StartedAt != nil {
+			out.StartedAt = run.StartedAt.Format(timeFormat)
+		}
+		return out, nil
+	})
+
+	AddTool(s, &mcp.Tool{
+		Name:        "record_event",
+		Title:       "Record an event",
+		Description: recordEventDescription(),
+		InputSchema: recordEventSchema(),
+		Annotations: &mcp.ToolAnnotations{Title: "Record an event", DestructiveHint: ptr(false), IdempotentHint: true, OpenWorldHint: ptr(false)},
+	}, func(ctx context.Context, in json.RawMessage) (RecordEventOutput, error) {
+		return s.recordEvent(ctx, in)
+	})
+
+	AddTool(s, &mcp.Tool{
+		Name:        "end_run",
+		Title:       "End a run",
+		Description: "Close a run with status completed, failed or cancelled and an optional output. No events are accepted for the session afterwards.",
+		Annotations: &mcp.ToolAnnotations{Title: "End a run", DestructiveHint: ptr(false), OpenWorldHint: ptr(false)},
+	}, func(ctx context.Context, in service.EndRunInput) (agentscope.Run, error) {
+		return s.svc.EndRun(ctx, in)
+	})
+
+	AddTool(s, &mcp.Tool{
+		Name:        "cancel_run",
+		Title:       "Cancel a run",
+		Description: "Cancel a queued or running run. A managed run is stopped by its worker; a self-reported run is ended as cancelled.",
+		Annotations: &mcp.ToolAnnotations{Title: "Cancel a run", DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
+	}, func(ctx context.Context, in SessionIDInput) (agentscope.Run, error) {
+		return s.svc.CancelRun(ctx, in.SessionID)
+	})
+
+	AddTool(s, &mcp.Tool{
+		Name:        "get_run",
+		Title:       "Get a run",
+		Description: "Return one run: agent, status, times, event count and exact cost.",
+		Annotations: &mcp.ToolAnnotations{Title: "Get a run", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(false)},
+	}, func(ctx context.Context, in SessionIDInput) (agentscope.Run, error) {
+		return s.svc.GetRun(ctx, in.SessionID)
+	})
+
+	AddTool(s, &mcp.Tool{
+		Name:        "list_runs",
+		Title:       "List runs",
+		Description: "List runs newest first, filtered by agent, status and start time; page with next_cursor.",
+		Annotations: &mcp.ToolAnnotations{Title: "List runs", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(false)},
+	}, func(ctx context.Context, in service.ListRunsInput) (agentscope.RunPage, error) {
+		return s.svc.ListRuns(ctx, in)
+	})
+
+	AddTool(s, &mcp.Tool{
+		Name:        "replay_session",
+		Title:       "Replay a session",
+		Description: "Return a session's events in seq order, a page at a time (next_cursor continues; pages stay well under 25k tokens). Filter with types.",
+		Annotations: &mcp.ToolAnnotations{Title: "Replay a session", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(false)},
+	}, func(ctx context.Context, in service.ReplayInput) (service.ReplayPage, error) {
+		return s.svc.Replay(ctx, in)
+	})
+}
+
+const timeFormat = "2006-01-02T15:04:05.000000Z07:00"
+
+// recordEvent takes the flat fields of one event, or events: [...], each
+// defaulting to the top-level session_id.
+func (s *Server) recordEvent(ctx context.Context, in json.RawMessage) (RecordEventOutput, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(in, &top); err != nil || top == nil {
+		return RecordEventOutput{}, agentscope.Errorf(agentscope.EINVALID, "arguments must be an object with the event's fields")
+	}
+	var session string
+	if raw, ok := top["session_id"]; ok {
+		if err := json.Unmarshal(raw, &session); err != nil {
+			return RecordEventOutput{}, agentscope.FieldErrorf("session_id", "must be a string")
+		}
+	}
+	var raws []json.RawMessage
+	if batch, ok := top["events"]; ok {
+		if len(top) > 2 || (len(top) == 2 && session == "") {
+			return RecordEventOutput{}, agentscope.FieldErrorf("events", "send either one event's fields or events: [...] (with an optional top-level session_id), not both")
+		}
+		if err := json.Unmarshal(batch, &raws); err != nil {
+			return RecordEventOutput{}, agentscope.FieldErrorf("events", "must be an array of event objects")
+		}
+		if len(raws) == 0 || len(raws) > 1000 {
+			return RecordEventOutput{}, agentscope.FieldErrorf("events", "must hold 1 to 1000 events, got %d", len(raws))
+		}
+	} else {
+		raws = []json.RawMessage{in}
+	}
+	results, err := s.svc.Record(ctx, session, raws)
+	if err != nil {
+		return RecordEventOutput{}, err
+	}
+	out := RecordEventOutput{Results: results}
+	for _, r := range results {
+		if r.Accepted {
+			out.Accepted++
+		} else {
+			out.Rejected++
+		}
+	}
+	if len(raws) == 1 && out.Rejected == 1 {
+		// One event: its rejection is the tool's error, so the model sees it.
+		return out, &agentscope.Error{Code: results[0].Code, Message: results[0].Error}
+	}
+	return out, nil
+}
+
+func recordEventDescription() string {
+	var b strings.Builder
+	b.WriteString("Record one event of a run's session (flat fields), or a batch as events: [...]. Returns each event's seq. The same event_id twice in a session is stored once. Types and their required fields:")
+	for _, t := range agentscope.EventTypes() {
+		spec, _ := agentscope.LookupEventType(t)
+		if spec.System {
+			continue
+		}
+		fmt.Fprintf(&b, "\n- %s: %s", t, strings.Join(spec.Required, ", "))
+		if len(spec.Optional) > 0 {
+			fmt.Fprintf(&b, " (optional: %s)", strings.Join(spec.Optional, ", "))
+		}
+	}
+	b.WriteString("\nEvery event may carry event_id, ts, span_id, parent_span_id and attributes (string, number or boolean values).")
+	return b.String()
+}
+
+func (s *Server) addSessionResource() {
+	s.MCP.AddResourceTemplate(&mcp.ResourceTemplate{
+		Name:        "session",
+		Title:       "Session timeline",
+		URITemplate: "agentscope://sessions/{session_id}",
+		Description: "A session's run and its events in seq order (the first 1000; use replay_session to page further).",
+		MIMEType:    "application/json",
+	}, func(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+		ctx, err := s.orgContext(ctx, req.Extra)
+		if err != nil {
+			return nil, err
+		}
+		id := strings.TrimPrefix(req.Params.URI, "agentscope://sessions/")
+		run, err := s.svc.GetRun(ctx, id)
+		if err != nil {
+			if agentscope.ErrorCode(err) == agentscope.ENOTFOUND {
+				return nil, mcp.ResourceNotFoundError(req.Params.URI)
+			}
+			return nil, s.toolError("resource", err)
+		}
+		page, err := s.svc.Replay(ctx, service.ReplayInput{SessionID: id, Limit: 1000})
+		if err != nil {
+			return nil, s.toolError("resource", err)
+		}
+		body, err := json.Marshal(struct {
+			Run        agentscope.Run     `json:"run"`
+			Events     []agentscope.Event `json:"events"`
+			NextCursor string             `json:"next_cursor,omitempty"`
+		}{run, page.Events, page.NextCursor})
+		if err != nil {
+			return nil, err
+		}
+		return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, MIMEType: "application/json", Text: string(body)}}}, nil
+	})
+}

@@ -1,0 +1,112 @@
+package recorder
+
+import (
+	"sync"
+
+	"github.com/agentscope/agentscope"
+)
+
+// Hub fans committed events out to live subscribers. It is a hint, never the
+// source of truth: a subscriber that lags or sees a gap in seq re-reads the
+// store. MemHub serves one process; a multi-node hub (Postgres
+// LISTEN/NOTIFY) implements the same interface.
+type Hub interface {
+	// Publish delivers committed events of one organisation, in seq order
+	// per session.
+	Publish(orgID string, events []agentscope.Event)
+	// Subscribe follows one session, or the whole organisation when
+	// sessionID is "".
+	Subscribe(orgID, sessionID string) *Subscription
+}
+
+// subscriptionBuffer bounds the events held for a slow subscriber; past it
+// the subscriber is marked lagged and must resync from the store.
+const subscriptionBuffer = 4096
+
+// Subscription receives the events a Hub publishes for its filter.
+type Subscription struct {
+	orgID, sessionID string
+	// Ready has a value whenever Take has something to return.
+	Ready  chan struct{}
+	mu     sync.Mutex
+	buf    []agentscope.Event
+	lagged bool
+	close  func()
+}
+
+// Take returns the buffered events and whether events were dropped since the
+// last Take (the subscriber must then re-read the store).
+func (s *Subscription) Take() (events []agentscope.Event, lagged bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	events, lagged = s.buf, s.lagged
+	s.buf, s.lagged = nil, false
+	return events, lagged
+}
+
+// Close stops the subscription.
+func (s *Subscription) Close() { s.close() }
+
+func (s *Subscription) deliver(evs []agentscope.Event) {
+	s.mu.Lock()
+	if len(s.buf)+len(evs) > subscriptionBuffer {
+		s.buf, s.lagged = nil, true
+	} else {
+		s.buf = append(s.buf, evs...)
+	}
+	s.mu.Unlock()
+	select {
+	case s.Ready <- struct{}{}:
+	default:
+	}
+}
+
+// MemHub is the in-process Hub.
+type MemHub struct {
+	mu   sync.RWMutex
+	subs map[*Subscription]struct{}
+}
+
+// NewMemHub returns an empty in-process hub.
+func NewMemHub() *MemHub { return &MemHub{subs: map[*Subscription]struct{}{}} }
+
+// Subscribe implements Hub.
+func (h *MemHub) Subscribe(orgID, sessionID string) *Subscription {
+	s := &Subscription{orgID: orgID, sessionID: sessionID, Ready: make(chan struct{}, 1)}
+	s.close = func() {
+		h.mu.Lock()
+		delete(h.subs, s)
+		h.mu.Unlock()
+	}
+	h.mu.Lock()
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+// Publish implements Hub.
+func (h *MemHub) Publish(orgID string, events []agentscope.Event) {
+	if len(events) == 0 {
+		return
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.subs {
+		if s.orgID != orgID {
+			continue
+		}
+		if s.sessionID == "" {
+			s.deliver(events)
+			continue
+		}
+		var mine []agentscope.Event
+		for _, ev := range events {
+			if ev.SessionID == s.sessionID {
+				mine = append(mine, ev)
+			}
+		}
+		if len(mine) > 0 {
+			s.deliver(mine)
+		}
+	}
+}

@@ -1,0 +1,198 @@
+// Package recorder is the write path of the canonical event log: it
+// validates events against their type's schema, coalesces concurrent callers
+// into one transaction (group commit), returns to each caller only after its
+// events are durable, and then publishes them to live subscribers.
+package recorder
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/agentscope/agentscope"
+)
+
+// Options configure a Recorder. The zero value is usable.
+type Options struct {
+	// MaxBatchEvents bounds the events of one group commit (default 2000).
+	MaxBatchEvents int
+	// Committers is the number of transactions that may be in flight at
+	// once (default 1; SQLite has one writer, Postgres gains from several).
+	Committers int
+	// Hub receives committed events; nil means no live fan-out.
+	Hub Hub
+	// Observers are called after each commit with the committed events, in
+	// the committing goroutine (live detectors); they must be fast.
+	Observers []func(orgID string, events []agentscope.Event)
+	Logger    *slog.Logger
+}
+
+// Recorder commits events through a Store with group commit.
+type Recorder struct {
+	store  agentscope.Store
+	opts   Options
+	log    *slog.Logger
+	queue  chan *pending
+	wg     sync.WaitGroup
+	mu     sync.RWMutex // guards closed against sends on queue
+	closed bool
+}
+
+type pending struct {
+	req  agentscope.AppendRequest
+	done chan agentscope.AppendResult
+}
+
+// ErrClosed is returned by Commit after Close.
+var ErrClosed = agentscope.Errorf(agentscope.EUNAVAILABLE, "recorder is shutting down")
+
+// New returns a started Recorder writing to store.
+func New(store agentscope.Store, opts Options) *Recorder {
+	if opts.MaxBatchEvents <= 0 {
+		opts.MaxBatchEvents = 2000
+	}
+	if opts.Committers <= 0 {
+		opts.Committers = 1
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Recorder{
+		store: store,
+		opts:  opts,
+		log:   opts.Logger.With("component", "recorder"),
+		queue: make(chan *pending, 4096),
+	}
+	for range opts.Committers {
+		r.wg.Add(1)
+		go r.commitLoop()
+	}
+	return r
+}
+
+// Store returns the recorder's store.
+func (r *Recorder) Store() agentscope.Store { return r.store }
+
+// Hub returns the recorder's hub (nil if none).
+func (r *Recorder) Hub() Hub { return r.opts.Hub }
+
+// Commit validates req's events, commits them with whatever other requests
+// are pending, and returns once they are durable. If ctx ends first, the
+// request may still commit; retrying with the same event_ids is safe.
+func (r *Recorder) Commit(ctx context.Context, req agentscope.AppendRequest) (agentscope.AppendResult, error) {
+	for i := range req.Events {
+		if err := agentscope.ValidateEvent(&req.Events[i]); err != nil {
+			return agentscope.AppendResult{}, indexed(i, len(req.Events), err)
+		}
+	}
+	p := &pending{req: req, done: make(chan agentscope.AppendResult, 1)}
+	r.mu.RLock()
+	if r.closed {
+		r.mu.RUnlock()
+		return agentscope.AppendResult{}, ErrClosed
+	}
+	select {
+	case r.queue <- p:
+		r.mu.RUnlock()
+	case <-ctx.Done():
+		r.mu.RUnlock()
+		return agentscope.AppendResult{}, ctx.Err()
+	}
+	select {
+	case res := <-p.done:
+		return res, res.Err
+	case <-ctx.Done():
+		return agentscope.AppendResult{}, ctx.Err()
+	}
+}
+
+// indexed prefixes a validation error with the event's index in a batch.
+func indexed(i, n int, err error) error {
+	var e *agentscope.Error
+	if n == 1 || !errors.As(err, &e) {
+		return err
+	}
+	c := *e
+	if c.Field != "" {
+		c.Field = "events[" + strconv.Itoa(i) + "]." + c.Field
+	} else {
+		c.Message = "events[" + strconv.Itoa(i) + "]: " + c.Message
+	}
+	return &c
+}
+
+// Close stops accepting commits, finishes every commit already queued, and
+// returns when they are done.
+func (r *Recorder) Close() error {
+	r.mu.Lock()
+	if !r.closed {
+		r.closed = true
+		close(r.queue)
+	}
+	r.mu.Unlock()
+	r.wg.Wait()
+	return nil
+}
+
+func (r *Recorder) commitLoop() {
+	defer r.wg.Done()
+	for first := range r.queue {
+		batch := []*pending{first}
+		n := len(first.req.Events)
+	fill:
+		for n < r.opts.MaxBatchEvents {
+			select {
+			case p, ok := <-r.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, p)
+				n += len(p.req.Events)
+			default:
+				break fill
+			}
+		}
+		r.commit(batch)
+	}
+}
+
+func (r *Recorder) commit(batch []*pending) {
+	reqs := make([]agentscope.AppendRequest, len(batch))
+	for i, p := range batch {
+		reqs[i] = p.req
+	}
+	// The commit must finish even if a caller gave up: others share it.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	results := r.store.Append(ctx, reqs)
+	r.log.Debug("group commit", "requests", len(batch), "elapsed", time.Since(start))
+	for i, p := range batch {
+		if err := results[i].Err; err != nil && agentscope.ErrorCode(err) == agentscope.EINTERNAL {
+			r.log.Error("commit failed", "session_id", reqs[i].SessionID, "err", err)
+		}
+		p.done <- results[i]
+	}
+	byOrg := map[string][]agentscope.Event{}
+	for i, res := range results {
+		if res.Err != nil {
+			continue
+		}
+		for j, ev := range res.Events {
+			if !res.Duplicate[j] {
+				byOrg[reqs[i].OrgID] = append(byOrg[reqs[i].OrgID], ev)
+			}
+		}
+	}
+	for org, evs := range byOrg {
+		if r.opts.Hub != nil {
+			r.opts.Hub.Publish(org, evs)
+		}
+		for _, obs := range r.opts.Observers {
+			obs(org, evs)
+		}
+	}
+}

@@ -1,0 +1,369 @@
+// Package service holds the operations AgentScope offers — start a run,
+// record events, end it, list and replay — once, for every transport. The
+// MCP tools and the HTTP handlers are thin adapters over these functions, so
+// their behaviour cannot drift apart. The caller's organisation always comes
+// from the context (agentscope.WithOrg), never from request data.
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/recorder"
+)
+
+// Launcher executes managed agents; the runtime implements it. Without one,
+// every run is self-reported.
+type Launcher interface {
+	// Launch admits and queues a run of a managed agent and returns it in
+	// status queued.
+	Launch(ctx context.Context, orgID string, agent agentscope.Agent, in StartRunInput) (agentscope.Run, error)
+	// Cancel stops a queued or running managed run.
+	Cancel(ctx context.Context, orgID, sessionID string) (agentscope.Run, error)
+}
+
+// Service is AgentScope's service layer.
+type Service struct {
+	rec      *recorder.Recorder
+	store    agentscope.Store
+	launcher Launcher
+	log      *slog.Logger
+	now      func() time.Time
+	// MaxEventBytes bounds one event's JSON (default 256 KiB).
+	MaxEventBytes int
+}
+
+// New returns a Service over rec and its store.
+func New(rec *recorder.Recorder, logger *slog.Logger) *Service {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{rec: rec, store: rec.Store(), log: logger.With("component", "service"), now: func() time.Time { return time.Now().Truncate(time.Microsecond) }, MaxEventBytes: agentscope.DefaultMaxEventBytes}
+}
+
+// SetLauncher installs the runtime that executes managed agents.
+func (s *Service) SetLauncher(l Launcher) { s.launcher = l }
+
+// Store returns the underlying store.
+func (s *Service) Store() agentscope.Store { return s.store }
+
+// Recorder returns the recorder.
+func (s *Service) Recorder() *recorder.Recorder { return s.rec }
+
+// StartRunInput is the input of start_run.
+type StartRunInput struct {
+	Agent     string            `json:"agent" jsonschema:"the agent's name; an unknown name is registered as an external agent"`
+	Input     json.RawMessage   `json:"input,omitempty" jsonschema:"what the run was asked to do (any JSON value)"`
+	Metadata  map[string]string `json:"metadata,omitempty" jsonschema:"free-form string labels kept on the run"`
+	SessionID string            `json:"session_id,omitempty" jsonschema:"optional client-chosen id matching ^[A-Za-z0-9_-]{1,64}$; generated when absent"`
+}
+
+// StartRun opens a run. For an external agent the run starts as running with
+// its SessionStarted event; a managed agent's run is queued for a worker.
+func (s *Service) StartRun(ctx context.Context, in StartRunInput) (agentscope.Run, error) {
+	org, err := agentscope.OrgFrom(ctx)
+	if err != nil {
+		return agentscope.Run{}, err
+	}
+	if in.Agent == "" {
+		return agentscope.Run{}, agentscope.FieldErrorf("agent", "is required")
+	}
+	if err := agentscope.ValidateAgentName(in.Agent); err != nil {
+		return agentscope.Run{}, err
+	}
+	if in.SessionID == "" {
+		in.SessionID = agentscope.NewSessionID()
+	} else if err := agentscope.ValidateSessionID(in.SessionID); err != nil {
+		return agentscope.Run{}, err
+	}
+	if len(in.Input) > 0 && !json.Valid(in.Input) {
+		return agentscope.Run{}, agentscope.FieldErrorf("input", "must be valid JSON")
+	}
+	if len(in.Metadata) > 64 {
+		return agentscope.Run{}, agentscope.FieldErrorf("metadata", "has %d keys; at most 64", len(in.Metadata))
+	}
+	agent, err := s.store.GetAgent(ctx, org, in.Agent)
+	if err == nil && agent.Kind == agentscope.AgentManaged {
+		if s.launcher == nil {
+			return agentscope.Run{}, agentscope.Errorf(agentscope.EUNAVAILABLE, "agent %q is managed but this process has no runtime to execute it", in.Agent)
+		}
+		return s.launcher.Launch(ctx, org, agent, in)
+	} else if err != nil && agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+		return agentscope.Run{}, err
+	}
+	now := s.now().UTC()
+	res, err := s.rec.Commit(ctx, agentscope.AppendRequest{
+		OrgID: org, SessionID: in.SessionID,
+		Start: &agentscope.Run{Agent: in.Agent, Status: agentscope.StatusRunning, Input: in.Input, Metadata: in.Metadata, CreatedAt: now, StartedAt: &now},
+		Events: []agentscope.Event{{
+			EventID: agentscope.NewEventID(), Type: agentscope.SessionStarted, TS: now, Agent: in.Agent, Input: in.Input,
+		}},
+	})
+	if err != nil {
+		return agentscope.Run{}, err
+	}
+	return res.Run, nil
+}
+
+// RecordResult says what happened to one recorded event.
+type RecordResult struct {
+	Index     int    `json:"index"`
+	EventID   string `json:"event_id,omitempty"`
+	SessionID string `json:"session_id,omitempty"`
+	Seq       int64  `json:"seq,omitempty"`
+	Accepted  bool   `json:"accepted"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Code      string `json:"code,omitempty"`
+}
+
+// Record decodes, validates and commits raw events, each carrying its
+// session_id (or taking defaultSession when it has none). Every event gets
+// its own result; a rejected event never keeps the others out.
+func (s *Service) Record(ctx context.Context, defaultSession string, raws []json.RawMessage) ([]RecordResult, error) {
+	org, err := agentscope.OrgFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]RecordResult, len(raws))
+	type group struct {
+		idx    []int
+		events []agentscope.Event
+	}
+	groups := map[string]*group{}
+	var order []string
+	for i, raw := range raws {
+		results[i].Index = i
+		ev, err := s.decode(raw)
+		if err == nil && ev.SessionID == "" {
+			ev.SessionID = defaultSession
+		}
+		if err == nil && ev.SessionID == "" {
+			err = agentscope.FieldErrorf("session_id", "is required")
+		}
+		if err == nil {
+			if spec, _ := agentscope.LookupEventType(ev.Type); spec.System {
+				err = agentscope.FieldErrorf("type", "%s is written by AgentScope itself (start_run, end_run or the runtime), not by record_event", ev.Type)
+			}
+		}
+		if err != nil {
+			results[i].Error, results[i].Code = agentscope.ErrorMessage(err), agentscope.ErrorCode(err)
+			continue
+		}
+		if ev.EventID == "" {
+			ev.EventID = agentscope.NewEventID()
+		}
+		if ev.TS.IsZero() {
+			ev.TS = s.now().UTC()
+		}
+		g := groups[ev.SessionID]
+		if g == nil {
+			g = &group{}
+			groups[ev.SessionID] = g
+			order = append(order, ev.SessionID)
+		}
+		g.idx = append(g.idx, i)
+		g.events = append(g.events, ev)
+	}
+	type outcome struct {
+		g   *group
+		res agentscope.AppendResult
+		err error
+	}
+	done := make(chan outcome, len(order))
+	for _, sid := range order {
+		g := groups[sid]
+		go func() {
+			res, err := s.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sid, Events: g.events})
+			done <- outcome{g, res, err}
+		}()
+	}
+	for range order {
+		o := <-done
+		for k, i := range o.g.idx {
+			r := &results[i]
+			r.SessionID = o.g.events[k].SessionID
+			r.EventID = o.g.events[k].EventID
+			if o.err != nil {
+				r.Error, r.Code = agentscope.ErrorMessage(o.err), agentscope.ErrorCode(o.err)
+				continue
+			}
+			r.Accepted, r.Duplicate, r.Seq = true, o.res.Duplicate[k], o.res.Events[k].Seq
+		}
+	}
+	return results, nil
+}
+
+func (s *Service) decode(raw json.RawMessage) (agentscope.Event, error) {
+	if len(raw) > s.MaxEventBytes {
+		return agentscope.Event{}, agentscope.Errorf(agentscope.ETOOLARGE, "event is %d bytes; the limit is %d", len(raw), s.MaxEventBytes)
+	}
+	return agentscope.DecodeEvent(raw)
+}
+
+// EndRunInput is the input of end_run.
+type EndRunInput struct {
+	SessionID string          `json:"session_id" jsonschema:"the run's session id"`
+	Status    string          `json:"status" jsonschema:"completed, failed or cancelled"`
+	Output    json.RawMessage `json:"output,omitempty" jsonschema:"the run's result (any JSON value)"`
+	Error     string          `json:"error,omitempty" jsonschema:"why the run failed, if it did"`
+}
+
+// EndRun closes a self-reported run with its SessionCompleted event.
+func (s *Service) EndRun(ctx context.Context, in EndRunInput) (agentscope.Run, error) {
+	org, err := agentscope.OrgFrom(ctx)
+	if err != nil {
+		return agentscope.Run{}, err
+	}
+	if err := agentscope.ValidateSessionID(in.SessionID); err != nil {
+		return agentscope.Run{}, err
+	}
+	status := agentscope.RunStatus(in.Status)
+	if !status.Terminal() {
+		return agentscope.Run{}, agentscope.FieldErrorf("status", "must be completed, failed or cancelled, got %q", in.Status)
+	}
+	if len(in.Output) > 0 && !json.Valid(in.Output) {
+		return agentscope.Run{}, agentscope.FieldErrorf("output", "must be valid JSON")
+	}
+	res, err := s.rec.Commit(ctx, agentscope.AppendRequest{
+		OrgID: org, SessionID: in.SessionID,
+		Events: []agentscope.Event{{EventID: agentscope.NewEventID(), Type: agentscope.SessionCompleted, TS: s.now().UTC(), Status: in.Status, Output: in.Output, Error: in.Error}},
+		Update: &agentscope.RunUpdate{Status: status, Output: in.Output, Error: in.Error},
+	})
+	if err != nil {
+		return agentscope.Run{}, err
+	}
+	return res.Run, nil
+}
+
+// CancelRun cancels a run: a managed run through the runtime, a
+// self-reported one by ending it as cancelled.
+func (s *Service) CancelRun(ctx context.Context, sessionID string) (agentscope.Run, error) {
+	org, err := agentscope.OrgFrom(ctx)
+	if err != nil {
+		return agentscope.Run{}, err
+	}
+	run, err := s.GetRun(ctx, sessionID)
+	if err != nil {
+		return run, err
+	}
+	if run.Managed && s.launcher != nil {
+		return s.launcher.Cancel(ctx, org, sessionID)
+	}
+	return s.EndRun(ctx, EndRunInput{SessionID: sessionID, Status: string(agentscope.StatusCancelled), Error: "cancelled by request"})
+}
+
+// GetRun returns one run.
+func (s *Service) GetRun(ctx context.Context, sessionID string) (agentscope.Run, error) {
+	org, err := agentscope.OrgFrom(ctx)
+	if err != nil {
+		return agentscope.Run{}, err
+	}
+	if err := agentscope.ValidateSessionID(sessionID); err != nil {
+		return agentscope.Run{}, err
+	}
+	return s.store.GetRun(ctx, org, sessionID)
+}
+
+// ListRunsInput is the input of list_runs.
+type ListRunsInput struct {
+	Agent  string `json:"agent,omitempty" jsonschema:"only runs of this agent"`
+	Status string `json:"status,omitempty" jsonschema:"only runs in this status: queued, running, completed, failed or cancelled"`
+	Since  string `json:"since,omitempty" jsonschema:"only runs created at or after this RFC 3339 time"`
+	Limit  int    `json:"limit,omitempty" jsonschema:"page size, 1 to 500 (default 50)"`
+	Cursor string `json:"cursor,omitempty" jsonschema:"next_cursor of the previous page"`
+}
+
+// ListRuns lists runs newest first.
+func (s *Service) ListRuns(ctx context.Context, in ListRunsInput) (agentscope.RunPage, error) {
+	org, err := agentscope.OrgFrom(ctx)
+	if err != nil {
+		return agentscope.RunPage{}, err
+	}
+	f := agentscope.RunFilter{Agent: in.Agent, Status: agentscope.RunStatus(in.Status), Limit: in.Limit, Cursor: in.Cursor}
+	if in.Status != "" && !f.Status.Valid() {
+		return agentscope.RunPage{}, agentscope.FieldErrorf("status", "unknown status %q", in.Status)
+	}
+	if in.Limit < 0 || in.Limit > 500 {
+		return agentscope.RunPage{}, agentscope.FieldErrorf("limit", "must be between 1 and 500")
+	}
+	if in.Since != "" {
+		t, err := time.Parse(time.RFC3339Nano, in.Since)
+		if err != nil {
+			return agentscope.RunPage{}, agentscope.FieldErrorf("since", "must be an RFC 3339 time, got %q", in.Since)
+		}
+		f.Since = t
+	}
+	return s.store.ListRuns(ctx, org, f)
+}
+
+// ReplayInput is the input of replay_session.
+type ReplayInput struct {
+	SessionID string   `json:"session_id" jsonschema:"the session to replay"`
+	Types     []string `json:"types,omitempty" jsonschema:"only events of these types"`
+	Cursor    string   `json:"cursor,omitempty" jsonschema:"next_cursor of the previous page"`
+	Limit     int      `json:"limit,omitempty" jsonschema:"events per page, 1 to 1000 (default 200)"`
+}
+
+// ReplayPage is one page of a session's events in seq order.
+type ReplayPage struct {
+	SessionID  string             `json:"session_id"`
+	Events     []agentscope.Event `json:"events"`
+	NextCursor string             `json:"next_cursor,omitempty"`
+}
+
+// replayPageBytes keeps one replay page well under 25k model tokens.
+const replayPageBytes = 64 << 10
+
+// Replay returns a page of a session's timeline. Pages end at the limit or
+// at about 64 KiB of events, whichever comes first, so a page stays well
+// under a model's tool-result budget.
+func (s *Service) Replay(ctx context.Context, in ReplayInput) (ReplayPage, error) {
+	org, err := agentscope.OrgFrom(ctx)
+	if err != nil {
+		return ReplayPage{}, err
+	}
+	if err := agentscope.ValidateSessionID(in.SessionID); err != nil {
+		return ReplayPage{}, err
+	}
+	limit := in.Limit
+	if limit == 0 {
+		limit = 200
+	} else if limit < 0 || limit > 1000 {
+		return ReplayPage{}, agentscope.FieldErrorf("limit", "must be between 1 and 1000")
+	}
+	var after int64
+	if in.Cursor != "" {
+		after, err = strconv.ParseInt(in.Cursor, 10, 64)
+		if err != nil || after < 0 {
+			return ReplayPage{}, agentscope.FieldErrorf("cursor", "is not a cursor returned by replay_session")
+		}
+	}
+	f := agentscope.EventFilter{AfterSeq: after, Limit: limit + 1}
+	for _, t := range in.Types {
+		if _, ok := agentscope.LookupEventType(agentscope.EventType(t)); !ok {
+			return ReplayPage{}, agentscope.FieldErrorf("types", "unknown event type %q", t)
+		}
+		f.Types = append(f.Types, agentscope.EventType(t))
+	}
+	evs, err := s.store.ListEvents(ctx, org, in.SessionID, f)
+	if err != nil {
+		return ReplayPage{}, err
+	}
+	page := ReplayPage{SessionID: in.SessionID, Events: evs}
+	size := 0
+	for i, ev := range evs {
+		b, _ := json.Marshal(ev)
+		size += len(b)
+		if i == limit || (i > 0 && size > replayPageBytes) {
+			page.Events = evs[:i]
+			page.NextCursor = strconv.FormatInt(evs[i-1].Seq, 10)
+			break
+		}
+	}
+	return page, nil
+}

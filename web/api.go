@@ -1,0 +1,193 @@
+package web
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/service"
+)
+
+// maxEventsPerRequest bounds POST /api/v1/events.
+const maxEventsPerRequest = 10000
+
+func (s *Server) routeAPI(mux *http.ServeMux) {
+	mux.Handle("POST /api/v1/runs", s.api(s.handleStartRun))
+	mux.Handle("GET /api/v1/runs", s.api(s.handleListRuns))
+	mux.Handle("GET /api/v1/runs/{session_id}", s.api(s.handleGetRun))
+	mux.Handle("POST /api/v1/runs/{session_id}/end", s.api(s.handleEndRun))
+	mux.Handle("POST /api/v1/runs/{session_id}/cancel", s.api(s.handleCancelRun))
+	mux.Handle("POST /api/v1/events", s.api(s.handleRecord))
+	mux.Handle("GET /api/v1/sessions/{session_id}/events", s.api(s.handleReplay))
+	mux.Handle("GET /api/v1/sessions/{session_id}/live", s.bearer(http.HandlerFunc(s.handleLive)))
+}
+
+// apiHandler is an API endpoint: it returns the value to encode or an error.
+type apiHandler func(w http.ResponseWriter, r *http.Request) (status int, v any, err error)
+
+// api wraps an endpoint with bearer authentication, a body limit and JSON
+// encoding of its result or error.
+func (s *Server) api(h apiHandler) http.Handler {
+	return s.bearer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		status, v, err := h(w, r)
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		writeJSON(w, status, v)
+	}))
+}
+
+// decodeBody decodes a JSON request body into v, refusing unknown fields.
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return err
+		}
+		return agentscope.Errorf(agentscope.EINVALID, "request body: %v", err)
+	}
+	return nil
+}
+
+func (s *Server) handleStartRun(w http.ResponseWriter, r *http.Request) (int, any, error) {
+	var in service.StartRunInput
+	if err := decodeBody(r, &in); err != nil {
+		return 0, nil, err
+	}
+	run, err := s.svc.StartRun(r.Context(), in)
+	return http.StatusCreated, run, err
+}
+
+func (s *Server) handleEndRun(w http.ResponseWriter, r *http.Request) (int, any, error) {
+	var in service.EndRunInput
+	if err := decodeBody(r, &in); err != nil {
+		return 0, nil, err
+	}
+	if in.SessionID != "" && in.SessionID != r.PathValue("session_id") {
+		return 0, nil, agentscope.FieldErrorf("session_id", "body says %q but the path says %q", in.SessionID, r.PathValue("session_id"))
+	}
+	in.SessionID = r.PathValue("session_id")
+	run, err := s.svc.EndRun(r.Context(), in)
+	return http.StatusOK, run, err
+}
+
+func (s *Server) handleCancelRun(w http.ResponseWriter, r *http.Request) (int, any, error) {
+	run, err := s.svc.CancelRun(r.Context(), r.PathValue("session_id"))
+	return http.StatusOK, run, err
+}
+
+func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request) (int, any, error) {
+	run, err := s.svc.GetRun(r.Context(), r.PathValue("session_id"))
+	return http.StatusOK, run, err
+}
+
+func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request) (int, any, error) {
+	q := r.URL.Query()
+	in := service.ListRunsInput{Agent: q.Get("agent"), Status: q.Get("status"), Since: q.Get("since"), Cursor: q.Get("cursor")}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil {
+			return 0, nil, agentscope.FieldErrorf("limit", "must be an integer, got %q", l)
+		}
+		in.Limit = n
+	}
+	page, err := s.svc.ListRuns(r.Context(), in)
+	return http.StatusOK, page, err
+}
+
+func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) (int, any, error) {
+	q := r.URL.Query()
+	in := service.ReplayInput{SessionID: r.PathValue("session_id"), Cursor: q.Get("cursor")}
+	if t := q.Get("types"); t != "" {
+		in.Types = strings.Split(t, ",")
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil {
+			return 0, nil, agentscope.FieldErrorf("limit", "must be an integer, got %q", l)
+		}
+		in.Limit = n
+	}
+	page, err := s.svc.Replay(r.Context(), in)
+	return http.StatusOK, page, err
+}
+
+// recordResponse is the answer of POST /api/v1/events.
+type recordResponse struct {
+	Accepted int                    `json:"accepted"`
+	Rejected int                    `json:"rejected"`
+	Results  []service.RecordResult `json:"results"`
+}
+
+// handleRecord takes events as a JSON array or as NDJSON (one object per
+// line); each carries its session_id. The answer lists every event.
+func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) (int, any, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return 0, nil, err
+	}
+	raws, err := splitEvents(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	results, err := s.svc.Record(r.Context(), "", raws)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp := recordResponse{Results: results}
+	for _, res := range results {
+		if res.Accepted {
+			resp.Accepted++
+		} else {
+			resp.Rejected++
+		}
+	}
+	status := http.StatusOK
+	if resp.Accepted == 0 {
+		status = http.StatusBadRequest
+	} else if resp.Rejected > 0 {
+		status = http.StatusMultiStatus
+	}
+	return status, resp, nil
+}
+
+// splitEvents splits a JSON array or NDJSON body into raw events.
+func splitEvents(body []byte) ([]json.RawMessage, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, agentscope.Errorf(agentscope.EINVALID, "request body is empty; send a JSON array of events or NDJSON")
+	}
+	var raws []json.RawMessage
+	if trimmed[0] == '[' {
+		if err := json.Unmarshal(trimmed, &raws); err != nil {
+			return nil, agentscope.Errorf(agentscope.EINVALID, "request body is not a JSON array of events: %v", err)
+		}
+	} else {
+		sc := bufio.NewScanner(bytes.NewReader(trimmed))
+		sc.Buffer(make([]byte, 0, 64<<10), len(trimmed)+1)
+		for sc.Scan() {
+			l := bytes.TrimSpace(sc.Bytes())
+			if len(l) == 0 {
+				continue
+			}
+			raws = append(raws, json.RawMessage(bytes.Clone(l)))
+		}
+		if err := sc.Err(); err != nil {
+			return nil, agentscope.Errorf(agentscope.EINVALID, "read NDJSON: %v", err)
+		}
+	}
+	if len(raws) > maxEventsPerRequest {
+		return nil, agentscope.Errorf(agentscope.ETOOLARGE, "%d events in one request; at most %d", len(raws), maxEventsPerRequest)
+	}
+	return raws, nil
+}

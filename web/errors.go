@@ -1,0 +1,57 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/agentscope/agentscope"
+)
+
+var codeStatus = map[string]int{
+	agentscope.ECONFLICT:     http.StatusConflict,
+	agentscope.EINVALID:      http.StatusBadRequest,
+	agentscope.ENOTFOUND:     http.StatusNotFound,
+	agentscope.EUNAUTHORIZED: http.StatusUnauthorized,
+	agentscope.EFORBIDDEN:    http.StatusForbidden,
+	agentscope.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	agentscope.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	agentscope.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// errorBody is the JSON of every API error.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field,omitempty"`
+	} `json:"error"`
+}
+
+// writeError answers with err's status and client-safe message; internal
+// errors are logged here, once, and their detail is not shown.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	code := agentscope.ErrorCode(err)
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		code, err = agentscope.ETOOLARGE, agentscope.Errorf(agentscope.ETOOLARGE, "request body is larger than %d bytes", maxErr.Limit)
+	}
+	if code == agentscope.EINTERNAL && !errors.Is(err, context.Canceled) {
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	var body errorBody
+	body.Error.Code, body.Error.Message = code, agentscope.ErrorMessage(err)
+	var e *agentscope.Error
+	if errors.As(err, &e) {
+		body.Error.Field = e.Field
+	}
+	writeJSON(w, codeStatus[code], body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

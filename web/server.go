@@ -1,0 +1,120 @@
+// Package web is AgentScope's HTTP face: the JSON API, the websocket live
+// feed, the MCP endpoint, health checks and the server-rendered UI. Handlers
+// are thin: they call the same service functions as the MCP tools.
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/recorder"
+	"github.com/agentscope/agentscope/service"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Tokens maps each accepted bearer token to its organisation.
+	Tokens map[string]string
+	// MCP serves /mcp; nil leaves it out.
+	MCP http.Handler
+	// Hub wakes live subscribers; the store stays the source of truth.
+	Hub recorder.Hub
+	// Ready reports whether the process can serve (database reachable).
+	Ready func(ctx context.Context) error
+	// MaxBodyBytes bounds API request bodies (default 32 MiB).
+	MaxBodyBytes int64
+	// LivePoll is how often a live subscriber re-reads the store when no
+	// wake-up arrived (default 1s): NOTIFY and in-process signals are hints.
+	LivePoll time.Duration
+	Logger   *slog.Logger
+}
+
+// Server routes AgentScope's HTTP endpoints.
+type Server struct {
+	svc  *service.Service
+	opts Options
+	log  *slog.Logger
+	mux  *http.ServeMux
+}
+
+// New returns a Server over svc.
+func New(svc *service.Service, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxBodyBytes == 0 {
+		opts.MaxBodyBytes = 32 << 20
+	}
+	if opts.LivePoll == 0 {
+		opts.LivePoll = time.Second
+	}
+	if opts.Hub == nil {
+		opts.Hub = svc.Recorder().Hub()
+	}
+	s := &Server{svc: svc, opts: opts, log: opts.Logger.With("component", "web"), mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	if opts.MCP != nil {
+		s.mux.Handle("/mcp", opts.MCP)
+	}
+	s.routeAPI(s.mux)
+	return s
+}
+
+// Mux returns the router, for the UI and later issues to add routes.
+func (s *Server) Mux() *http.ServeMux { return s.mux }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.opts.Ready(ctx); err != nil {
+			s.log.Warn("not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// OrgForToken returns the organisation of a bearer token, comparing in
+// constant time.
+func (s *Server) OrgForToken(token string) (string, bool) {
+	for t, org := range s.opts.Tokens {
+		if subtle.ConstantTimeCompare([]byte(t), []byte(token)) == 1 {
+			return org, true
+		}
+	}
+	return "", false
+}
+
+// bearer requires Authorization: Bearer <token> and puts the token's
+// organisation into the request context.
+func (s *Server) bearer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		token, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="agentscope"`)
+			writeError(w, r, s.log, agentscope.Errorf(agentscope.EUNAUTHORIZED, "missing Authorization: Bearer <token>"))
+			return
+		}
+		org, ok := s.OrgForToken(strings.TrimSpace(token))
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="agentscope", error="invalid_token"`)
+			writeError(w, r, s.log, agentscope.Errorf(agentscope.EUNAUTHORIZED, "invalid token"))
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(agentscope.WithOrg(r.Context(), org)))
+	})
+}
