@@ -17,14 +17,14 @@ const DefaultMaxEventBytes = 256 << 10
 type fieldKind int
 
 const (
-	kString fieldKind = iota
-	kCount            // non-negative integer
-	kDuration         // non-negative number
-	kObject           // JSON object
-	kJSON             // any JSON value but null
-	kMoney            // non-negative exact decimal
-	kTime             // RFC 3339 timestamp
-	kAttributes       // object of string, number or boolean values
+	kString     fieldKind = iota
+	kCount                // non-negative integer
+	kDuration             // non-negative number
+	kObject               // JSON object
+	kJSON                 // any JSON value but null
+	kMoney                // non-negative exact decimal
+	kTime                 // RFC 3339 timestamp
+	kAttributes           // object of string, number or boolean values
 )
 
 type field struct {
@@ -317,6 +317,9 @@ func decodeValue(name string, kind fieldKind, raw json.RawMessage) (any, error) 
 		return s, nil
 	case kCount:
 		var n json.Number
+		if raw[0] == '"' {
+			return nil, FieldErrorf(name, "must be a non-negative integer, not a string")
+		}
 		if err := json.Unmarshal(raw, &n); err != nil {
 			return nil, FieldErrorf(name, "must be a non-negative integer")
 		}

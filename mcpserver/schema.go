@@ -25,7 +25,7 @@ func attributesSchema() *jsonschema.Schema {
 var typeSchemas = map[reflect.Type]*jsonschema.Schema{
 	reflect.TypeFor[json.RawMessage](): anyJSON(),
 	reflect.TypeFor[agentscope.USD]():  {Type: "number", Description: "US dollars, exact decimal"},
-	reflect.TypeFor[map[string]any](): attributesSchema(),
+	reflect.TypeFor[map[string]any]():  attributesSchema(),
 	reflect.TypeFor[[]map[string]any](): {Type: "array", Items: &jsonschema.Schema{
 		Type: "object", AdditionalProperties: anyJSON()}},
 }
@@ -42,7 +42,9 @@ func schemaFor[T any]() *jsonschema.Schema {
 // eventSchema describes one event of record_event with its fields flat.
 func eventSchema() *jsonschema.Schema {
 	str := func(d string) *jsonschema.Schema { return &jsonschema.Schema{Type: "string", Description: d} }
-	count := func(d string) *jsonschema.Schema { return &jsonschema.Schema{Type: "integer", Minimum: jsonschema.Ptr(0.0), Description: d} }
+	count := func(d string) *jsonschema.Schema {
+		return &jsonschema.Schema{Type: "integer", Minimum: jsonschema.Ptr(0.0), Description: d}
+	}
 	var types []any
 	for _, t := range agentscope.EventTypes() {
 		if spec, _ := agentscope.LookupEventType(t); !spec.System {

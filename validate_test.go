@@ -1,0 +1,227 @@
+package agentscope_test
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentscope/agentscope"
+)
+
+// valid holds one valid client event of every recordable type.
+var valid = map[agentscope.EventType]string{
+	agentscope.ModelInvoked:     `{"type":"ModelInvoked","session_id":"s1","provider":"openai","model":"gpt-4.1"}`,
+	agentscope.ModelCompleted:   `{"type":"ModelCompleted","session_id":"s1","provider":"openai","model":"gpt-4.1","duration_ms":812.5,"tokens_in":1200,"tokens_out":80,"cache_read_tokens":1000}`,
+	agentscope.ToolCalled:       `{"type":"ToolCalled","session_id":"s1","tool":"search","call_id":"c1","arguments":{"q":"x"}}`,
+	agentscope.ToolReturned:     `{"type":"ToolReturned","session_id":"s1","tool":"search","call_id":"c1","duration_ms":3,"status":"ok","result":[1]}`,
+	agentscope.CostRecorded:     `{"type":"CostRecorded","session_id":"s1","amount_usd":0.0023}`,
+	agentscope.SessionStarted:   `{"type":"SessionStarted","session_id":"s1","agent":"bot"}`,
+	agentscope.SessionCompleted: `{"type":"SessionCompleted","session_id":"s1","status":"completed"}`,
+}
+
+// illTyped gives, per field, a value of the wrong JSON type.
+var illTyped = map[string]string{
+	"provider": `42`, "model": `true`, "duration_ms": `"fast"`, "tokens_in": `1.5`, "tokens_out": `"80"`,
+	"tool": `{}`, "call_id": `[]`, "status": `1`, "amount_usd": `"0.01"`, "agent": `7`,
+}
+
+func withField(t *testing.T, base, field string, value *string) []byte {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(base), &m); err != nil {
+		t.Fatal(err)
+	}
+	if value == nil {
+		delete(m, field)
+	} else {
+		m[field] = json.RawMessage(*value)
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+func fieldOf(err error) string {
+	var e *agentscope.Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
+}
+
+func TestDecodeEventRequiredFields(t *testing.T) {
+	for typ, base := range valid {
+		if _, err := agentscope.DecodeEvent([]byte(base)); err != nil {
+			t.Fatalf("valid %s rejected: %v", typ, err)
+		}
+		spec, _ := agentscope.LookupEventType(typ)
+		for _, field := range spec.Required {
+			t.Run(string(typ)+"/missing_"+field, func(t *testing.T) {
+				_, err := agentscope.DecodeEvent(withField(t, base, field, nil))
+				if agentscope.ErrorCode(err) != agentscope.EINVALID || fieldOf(err) != field || !strings.Contains(err.Error(), "required") {
+					t.Errorf("missing %s: got %v (field %q)", field, err, fieldOf(err))
+				}
+			})
+			bad, ok := illTyped[field]
+			if !ok {
+				continue
+			}
+			t.Run(string(typ)+"/illtyped_"+field, func(t *testing.T) {
+				_, err := agentscope.DecodeEvent(withField(t, base, field, &bad))
+				if agentscope.ErrorCode(err) != agentscope.EINVALID || fieldOf(err) != field {
+					t.Errorf("ill-typed %s=%s: got %v (field %q)", field, bad, err, fieldOf(err))
+				}
+			})
+		}
+	}
+}
+
+func TestDecodeEventRules(t *testing.T) {
+	cases := []struct {
+		name, event, field, contains string
+	}{
+		{"unknown type", `{"type":"Nope"}`, "type", "unknown event type"},
+		{"missing type", `{"provider":"p"}`, "type", "required"},
+		{"negative tokens", `{"type":"ModelCompleted","provider":"p","model":"m","duration_ms":1,"tokens_in":-1,"tokens_out":0}`, "tokens_in", ">= 0"},
+		{"negative duration", `{"type":"ToolReturned","tool":"t","call_id":"c","duration_ms":-2,"status":"ok"}`, "duration_ms", ">= 0"},
+		{"negative cost", `{"type":"CostRecorded","amount_usd":-0.5}`, "amount_usd", ">= 0"},
+		{"cost too precise", `{"type":"CostRecorded","amount_usd":0.0000000001}`, "amount_usd", "precision"},
+		{"cost not USD", `{"type":"CostRecorded","amount_usd":1,"currency":"EUR"}`, "currency", "USD"},
+		{"bad tool status", `{"type":"ToolReturned","tool":"t","call_id":"c","duration_ms":2,"status":"maybe"}`, "status", "ok"},
+		{"cache over input", `{"type":"ModelCompleted","provider":"p","model":"m","duration_ms":1,"tokens_in":10,"tokens_out":1,"cache_read_tokens":8,"cache_write_tokens":5}`, "cache_read_tokens", "exceed tokens_in"},
+		{"foreign field", `{"type":"ModelInvoked","provider":"p","model":"m","tool":"x"}`, "tool", "not a field of ModelInvoked"},
+		{"unknown field", `{"type":"ModelInvoked","provider":"p","model":"m","temperature":0.2}`, "temperature", "attributes"},
+		{"seq from client", `{"type":"ModelInvoked","provider":"p","model":"m","seq":4}`, "seq", "assigned by the server"},
+		{"hostile session", `{"type":"ModelInvoked","provider":"p","model":"m","session_id":"../../etc"}`, "session_id", "must match"},
+		{"long session", `{"type":"ModelInvoked","provider":"p","model":"m","session_id":"` + strings.Repeat("a", 65) + `"}`, "session_id", "must match"},
+		{"bad ts", `{"type":"ModelInvoked","provider":"p","model":"m","ts":"yesterday"}`, "ts", "RFC 3339"},
+		{"nested attribute", `{"type":"ModelInvoked","provider":"p","model":"m","attributes":{"a":{"b":1}}}`, "attributes.a", "string, number or boolean"},
+		{"null attribute", `{"type":"ModelInvoked","provider":"p","model":"m","attributes":{"a":null}}`, "attributes.a", "string, number or boolean"},
+		{"arguments not object", `{"type":"ToolCalled","tool":"t","call_id":"c","arguments":[1]}`, "arguments", "object"},
+		{"empty provider", `{"type":"ModelInvoked","provider":"","model":"m"}`, "provider", "empty"},
+		{"null model", `{"type":"ModelInvoked","provider":"p","model":null}`, "model", "null"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := agentscope.DecodeEvent([]byte(c.event))
+			if agentscope.ErrorCode(err) != agentscope.EINVALID || fieldOf(err) != c.field || !strings.Contains(err.Error(), c.contains) {
+				t.Errorf("got %v (field %q); want field %q containing %q", err, fieldOf(err), c.field, c.contains)
+			}
+		})
+	}
+	for _, bad := range []string{``, `[]`, `"x"`, `{"type":"ModelInvoked"} {}`, `{`} {
+		if _, err := agentscope.DecodeEvent([]byte(bad)); agentscope.ErrorCode(err) != agentscope.EINVALID {
+			t.Errorf("DecodeEvent(%q) = %v, want invalid", bad, err)
+		}
+	}
+}
+
+// TestDecodeEventKeepsValues checks nothing accepted is altered: the
+// canonical form carries the same values as the input.
+func TestDecodeEventKeepsValues(t *testing.T) {
+	in := `{"type":"ModelCompleted","session_id":"s1","event_id":"e:1","ts":"2026-11-01T12:00:00.123456789Z","provider":"openai","model":"gpt-4.1","duration_ms":812.25,"tokens_in":1200,"tokens_out":80,"cache_read_tokens":1000,"finish_reason":"stop","attributes":{"big":12345678901234567890,"f":0.1,"ok":true,"s":"x"}}`
+	ev, err := agentscope.DecodeEvent([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := ev.MarshalCanonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b map[string]any
+	dec := func(s []byte, v *map[string]any) {
+		d := json.NewDecoder(strings.NewReader(string(s)))
+		d.UseNumber()
+		if err := d.Decode(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dec([]byte(in), &a)
+	dec(out, &b)
+	delete(b, "seq")
+	for k, v := range a {
+		if got, _ := json.Marshal(b[k]); string(got) != mustMarshal(v) {
+			t.Errorf("%s: in %s, out %s", k, mustMarshal(v), got)
+		}
+	}
+}
+
+func mustMarshal(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestUSD(t *testing.T) {
+	for _, c := range []struct{ in, out string }{
+		{"0", "0"}, {"0.0023", "0.0023"}, {"12", "12"}, {"1e-9", "0.000000001"}, {"2.50", "2.5"}, {"1234567.000000001", "1234567.000000001"},
+	} {
+		u, err := agentscope.ParseUSD(c.in)
+		if err != nil || u.String() != c.out {
+			t.Errorf("ParseUSD(%s) = %s, %v; want %s", c.in, u, err, c.out)
+		}
+	}
+	for _, bad := range []string{"-1", "abc", "1e-10", "1e30", ""} {
+		if _, err := agentscope.ParseUSD(bad); err == nil {
+			t.Errorf("ParseUSD(%q) accepted", bad)
+		}
+	}
+	// Sums are exact where float64 drifts.
+	var sum agentscope.USD
+	for range 10 {
+		u, _ := agentscope.ParseUSD("0.1")
+		sum += u
+	}
+	if sum.String() != "1" {
+		t.Errorf("ten times 0.1 = %s", sum)
+	}
+}
+
+func FuzzDecodeEvent(f *testing.F) {
+	for _, v := range valid {
+		f.Add([]byte(v))
+	}
+	f.Add([]byte(`{"type":"CostRecorded","amount_usd":1e400}`))
+	f.Add([]byte(`{"type":"ToolCalled","tool":"t","call_id":"c","arguments":{"a":[1,{"b":null}]},"attributes":{"k":"v"}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ev, err := agentscope.DecodeEvent(data)
+		if err != nil {
+			if agentscope.ErrorCode(err) != agentscope.EINVALID {
+				t.Fatalf("non-validation error %v", err)
+			}
+			return
+		}
+		// An accepted event, completed as the server completes it,
+		// re-validates and round-trips through its canonical form unchanged.
+		if ev.EventID == "" {
+			ev.EventID = "e1"
+		}
+		if ev.SessionID == "" {
+			ev.SessionID = "s1"
+		}
+		if ev.TS.IsZero() {
+			ev.TS = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+		if err := agentscope.ValidateEvent(&ev); err != nil {
+			t.Fatalf("accepted event fails validation: %v", err)
+		}
+		b, err := ev.MarshalCanonical()
+		if err != nil {
+			t.Fatalf("marshal accepted event: %v", err)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		delete(m, "seq")
+		again, _ := json.Marshal(m)
+		ev2, err := agentscope.DecodeEvent(again)
+		if err != nil {
+			t.Fatalf("canonical form rejected: %v\n%s", err, again)
+		}
+		b2, _ := ev2.MarshalCanonical()
+		if string(b) != string(b2) {
+			t.Fatalf("canonical form not stable:\n%s\n%s", b, b2)
+		}
+	})
+}
