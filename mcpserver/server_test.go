@@ -1,0 +1,182 @@
+package mcpserver_test
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/mcpserver"
+	"github.com/agentscope/agentscope/mcpserver/mcptest"
+	"github.com/agentscope/agentscope/recorder"
+	"github.com/agentscope/agentscope/service"
+	"github.com/agentscope/agentscope/store/sqlite"
+	"github.com/agentscope/agentscope/store/sqlstore"
+)
+
+// connect serves a fresh SQLite-backed server over in-memory transports.
+func connect(t *testing.T) *mcp.ClientSession {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
+	srv := mcpserver.New(service.New(rec, nil), mcpserver.Options{LocalOrg: agentscope.DefaultOrgID})
+	ct, stt := mcp.NewInMemoryTransports()
+	ss, err := srv.MCP.Connect(ctx, stt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cs.Close()
+		ss.Wait()
+		rec.Close()
+		st.Close()
+	})
+	return cs
+}
+
+func TestSessionInMemory(t *testing.T) {
+	cs := connect(t)
+	s := mcptest.ExerciseSession(t, cs, "mem-1")
+	mcptest.CheckReplay(t, s, mcptest.Replay(t, cs, "mem-1", 3))
+
+	var run struct {
+		CostUSD    json.Number `json:"cost_usd"`
+		EventCount int         `json:"event_count"`
+	}
+	mcptest.Call(t, cs, "get_run", map[string]any{"session_id": "mem-1"}, &run)
+	if run.CostUSD != "0.0023" || run.EventCount != 9 {
+		t.Errorf("get_run: %+v", run)
+	}
+	var list struct {
+		Runs []struct {
+			SessionID string `json:"session_id"`
+		} `json:"runs"`
+	}
+	mcptest.Call(t, cs, "list_runs", map[string]any{"agent": "e2e-bot", "status": "completed"}, &list)
+	if len(list.Runs) != 1 || list.Runs[0].SessionID != "mem-1" {
+		t.Errorf("list_runs: %+v", list)
+	}
+	res, err := cs.ReadResource(context.Background(), &mcp.ReadResourceParams{URI: "agentscope://sessions/mem-1"})
+	if err != nil || len(res.Contents) != 1 || !strings.Contains(res.Contents[0].Text, `"type":"SessionCompleted"`) {
+		t.Errorf("resource: %v %+v", err, res)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	cs := connect(t)
+	mcptest.Call(t, cs, "start_run", map[string]any{"agent": "a", "session_id": "ok-1"}, nil)
+	cases := []struct {
+		tool string
+		args map[string]any
+		want string
+	}{
+		{"start_run", map[string]any{"agent": "a", "session_id": "bad id!"}, "session_id"},
+		{"start_run", map[string]any{"agent": "a", "session_id": strings.Repeat("x", 65)}, "session_id"},
+		{"start_run", map[string]any{"agent": "a", "session_id": "ok-1"}, "already exists"},
+		{"start_run", map[string]any{}, "agent"},
+		{"record_event", map[string]any{"session_id": "ok-1", "type": "Nope"}, "type"},
+		{"record_event", map[string]any{"session_id": "missing", "type": "ModelInvoked", "provider": "p", "model": "m"}, "not found"},
+		{"record_event", map[string]any{"session_id": "ok-1", "type": "SessionStarted", "agent": "a"}, "SessionStarted"},
+		{"record_event", map[string]any{"session_id": "ok-1", "type": "ToolReturned", "tool": "t", "call_id": "c", "duration_ms": -1, "status": "ok"}, "duration_ms"},
+		{"end_run", map[string]any{"session_id": "ok-1", "status": "done"}, "status"},
+		{"replay_session", map[string]any{"session_id": "ok-1", "cursor": "x"}, "cursor"},
+		{"replay_session", map[string]any{"session_id": "../x"}, "session_id"},
+		{"list_runs", map[string]any{"status": "sleeping"}, "status"},
+		{"get_run", map[string]any{"session_id": "nope"}, "not found"},
+	}
+	for _, c := range cases {
+		msg := mcptest.CallError(t, cs, c.tool, c.args)
+		if !strings.Contains(msg, c.want) {
+			t.Errorf("%s %v: error %q does not mention %q", c.tool, c.args, msg, c.want)
+		}
+	}
+}
+
+// TestToolList checks what strict clients require of the tool list.
+func TestToolList(t *testing.T) {
+	cs := connect(t)
+	res, err := cs.ListTools(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+	want := map[string]bool{"start_run": false, "record_event": false, "end_run": false, "get_run": false, "list_runs": false, "replay_session": false, "cancel_run": false}
+	for _, tool := range res.Tools {
+		if !name.MatchString(tool.Name) {
+			t.Errorf("tool name %q", tool.Name)
+		}
+		want[tool.Name] = true
+		if tool.Annotations == nil || tool.Description == "" {
+			t.Errorf("%s: no annotations or description", tool.Name)
+		}
+		for _, sch := range []any{tool.InputSchema, tool.OutputSchema} {
+			b, _ := json.Marshal(sch)
+			if hasBareTrue(t, b) {
+				t.Errorf("%s: schema has a bare true: %s", tool.Name, b)
+			}
+		}
+	}
+	for n, ok := range want {
+		if !ok {
+			t.Errorf("tool %s missing", n)
+		}
+	}
+}
+
+// hasBareTrue reports whether a schema holds `true` where a schema is
+// expected (a property, items or additionalProperties).
+func hasBareTrue(t *testing.T, b []byte) bool {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(v any, schemaPos bool) bool
+	walk = func(v any, schemaPos bool) bool {
+		switch x := v.(type) {
+		case bool:
+			return schemaPos && x
+		case map[string]any:
+			for k, c := range x {
+				switch k {
+				case "properties":
+					if m, ok := c.(map[string]any); ok {
+						for _, p := range m {
+							if walk(p, true) {
+								return true
+							}
+						}
+					}
+				case "items", "additionalProperties":
+					if walk(c, true) {
+						return true
+					}
+				default:
+					if walk(c, false) {
+						return true
+					}
+				}
+			}
+		case []any:
+			for _, c := range x {
+				if walk(c, false) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(v, true)
+}
