@@ -18,6 +18,15 @@ import (
 // it fails as a whole (a database error rather than a request's own fault),
 // each request is retried alone so one bad request cannot sink the others.
 func (s *Store) Append(ctx context.Context, reqs []agentscope.AppendRequest) []agentscope.AppendResult {
+	return s.AppendTx(ctx, reqs, nil)
+}
+
+// AppendTx is Append with a hook that runs inside the same transaction after
+// the requests' writes, when all of them succeeded — for work that must
+// commit atomically with them, such as inserting a River job beside a queued
+// run. If the hook fails, nothing commits and every result carries its
+// error. With a hook, the requests are not retried one by one.
+func (s *Store) AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, hook func(ctx context.Context, tx *sql.Tx) error) []agentscope.AppendResult {
 	results := make([]agentscope.AppendResult, len(reqs))
 	// Lock runs in one global order so concurrent transactions of several
 	// processes cannot deadlock.
@@ -41,13 +50,23 @@ func (s *Store) Append(ctx context.Context, reqs []agentscope.AppendRequest) []a
 			r.Err = err
 			results[i] = r
 		}
-		return nil
+		if hook == nil {
+			return nil
+		}
+		for _, r := range results {
+			if r.Err != nil {
+				return r.Err
+			}
+		}
+		return hook(ctx, t.Tx)
 	})
 	if err == nil {
 		return results
 	}
-	if len(reqs) == 1 {
-		results[0] = agentscope.AppendResult{Err: err}
+	if len(reqs) == 1 || hook != nil {
+		for i := range results {
+			results[i] = agentscope.AppendResult{Err: err}
+		}
 		return results
 	}
 	for i := range reqs {
