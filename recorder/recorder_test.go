@@ -1,0 +1,195 @@
+package recorder_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/recorder"
+	"github.com/agentscope/agentscope/store/pgtest"
+	"github.com/agentscope/agentscope/store/postgres"
+	"github.com/agentscope/agentscope/store/sqlite"
+	"github.com/agentscope/agentscope/store/sqlstore"
+)
+
+// countingStore counts the transactions the recorder asks for.
+type countingStore struct {
+	agentscope.Store
+	appends atomic.Int64
+}
+
+func (c *countingStore) Append(ctx context.Context, reqs []agentscope.AppendRequest) []agentscope.AppendResult {
+	c.appends.Add(1)
+	return c.Store.Append(ctx, reqs)
+}
+
+func stores(t *testing.T) map[string]func(t *testing.T) agentscope.Store {
+	return map[string]func(t *testing.T) agentscope.Store{
+		"sqlite": func(t *testing.T) agentscope.Store {
+			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"), sqlstore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+		"postgres": func(t *testing.T) agentscope.Store {
+			s, err := postgres.Open(context.Background(), pgtest.URL(t), sqlstore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+	}
+}
+
+func startRun(t *testing.T, r *recorder.Recorder, sid string) {
+	t.Helper()
+	now := time.Now().UTC()
+	_, err := r.Commit(context.Background(), agentscope.AppendRequest{OrgID: "o", SessionID: sid,
+		Start:  &agentscope.Run{Agent: "bot", Status: agentscope.StatusRunning, StartedAt: &now},
+		Events: []agentscope.Event{{Type: agentscope.SessionStarted, Agent: "bot", TS: now}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConcurrentRecording: many goroutines recording into many sessions;
+// every event is stored once, seq is gap-free per session, and concurrent
+// callers share transactions.
+func TestConcurrentRecording(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			st := &countingStore{Store: open(t)}
+			hub := recorder.NewMemHub()
+			sub := hub.Subscribe("o", "")
+			defer sub.Close()
+			committers := 1
+			if name == "postgres" {
+				committers = 4
+			}
+			r := recorder.New(st, recorder.Options{Hub: hub, Committers: committers})
+			const sessions, goroutines, each = 10, 32, 40
+			for i := range sessions {
+				startRun(t, r, fmt.Sprintf("s%d", i))
+			}
+			before := st.appends.Load()
+			var wg sync.WaitGroup
+			for g := range goroutines {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for j := range each {
+						ev := agentscope.Event{EventID: fmt.Sprintf("g%d-%d", g, j), Type: agentscope.ToolCalled, Tool: "t", CallID: "c", TS: time.Now()}
+						if _, err := r.Commit(context.Background(), agentscope.AppendRequest{OrgID: "o", SessionID: fmt.Sprintf("s%d", (g+j)%sessions), Events: []agentscope.Event{ev}}); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			txs := st.appends.Load() - before
+			if txs >= goroutines*each {
+				t.Errorf("%d transactions for %d commits: no group commit", txs, goroutines*each)
+			}
+			total := 0
+			for i := range sessions {
+				evs, err := st.ListEvents(context.Background(), "o", fmt.Sprintf("s%d", i), agentscope.EventFilter{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				seen := map[string]bool{}
+				for k, ev := range evs {
+					if ev.Seq != int64(k+1) {
+						t.Fatalf("s%d: event %d has seq %d", i, k, ev.Seq)
+					}
+					if seen[ev.EventID] {
+						t.Fatalf("s%d: %s stored twice", i, ev.EventID)
+					}
+					seen[ev.EventID] = true
+				}
+				total += len(evs) - 1
+			}
+			if total != goroutines*each {
+				t.Fatalf("stored %d events, want %d", total, goroutines*each)
+			}
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			// Every committed event was published exactly once.
+			published := map[string]int{}
+			for {
+				evs, lagged := sub.Take()
+				if lagged {
+					t.Fatal("subscriber lagged")
+				}
+				if len(evs) == 0 {
+					break
+				}
+				for _, ev := range evs {
+					published[ev.SessionID+"/"+ev.EventID]++
+				}
+			}
+			if len(published) != goroutines*each+sessions {
+				t.Errorf("published %d distinct events, want %d", len(published), goroutines*each+sessions)
+			}
+			for k, n := range published {
+				if n != 1 {
+					t.Errorf("%s published %d times", k, n)
+				}
+			}
+		})
+	}
+}
+
+func TestCommitValidates(t *testing.T) {
+	st := stores(t)["sqlite"](t)
+	r := recorder.New(st, recorder.Options{})
+	defer r.Close()
+	startRun(t, r, "s1")
+	_, err := r.Commit(context.Background(), agentscope.AppendRequest{OrgID: "o", SessionID: "s1", Events: []agentscope.Event{
+		{Type: agentscope.ModelInvoked, Provider: "p", Model: "m", TS: time.Now()},
+		{Type: agentscope.ModelCompleted, Provider: "p", Model: "m", TS: time.Now()},
+	}})
+	if agentscope.ErrorCode(err) != agentscope.EINVALID || err.Error() != "events[1].duration_ms: is required for ModelCompleted events" {
+		t.Fatalf("got %v", err)
+	}
+	evs, _ := st.ListEvents(context.Background(), "o", "s1", agentscope.EventFilter{})
+	if len(evs) != 1 {
+		t.Errorf("a batch with an invalid event stored %d events", len(evs))
+	}
+}
+
+func TestCloseFinishesQueuedCommits(t *testing.T) {
+	st := stores(t)["sqlite"](t)
+	r := recorder.New(st, recorder.Options{})
+	startRun(t, r, "s1")
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := r.Commit(context.Background(), agentscope.AppendRequest{OrgID: "o", SessionID: "s1", Events: []agentscope.Event{{EventID: fmt.Sprint(i), Type: agentscope.ToolCalled, Tool: "t", CallID: "c", TS: time.Now()}}})
+			if err == nil {
+				ok.Add(1)
+			} else if err != recorder.ErrClosed {
+				t.Error(err)
+			}
+		}()
+	}
+	r.Close()
+	wg.Wait()
+	evs, _ := st.ListEvents(context.Background(), "o", "s1", agentscope.EventFilter{})
+	if int64(len(evs)-1) != ok.Load() {
+		t.Errorf("%d commits acknowledged, %d stored", ok.Load(), len(evs)-1)
+	}
+}

@@ -1,0 +1,269 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/recorder"
+	"github.com/agentscope/agentscope/service"
+	"github.com/agentscope/agentscope/store/sqlite"
+	"github.com/agentscope/agentscope/store/sqlstore"
+	"github.com/agentscope/agentscope/web"
+)
+
+const token = "test-token-0123456789"
+
+type fixture struct {
+	srv *httptest.Server
+	svc *service.Service
+}
+
+func setup(t *testing.T) *fixture {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
+	svc := service.New(rec, nil)
+	h := web.New(svc, web.Options{Tokens: map[string]string{token: "org-1"}, MaxBodyBytes: 1 << 20, LivePoll: time.Hour})
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.Close()
+		rec.Close()
+		st.Close()
+	})
+	return &fixture{srv: srv, svc: svc}
+}
+
+func (f *fixture) do(t *testing.T, method, path, body string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: decode %s: %v", method, path, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+type apiError struct {
+	Error struct {
+		Code, Message, Field string
+	}
+}
+
+func TestRunLifecycle(t *testing.T) {
+	f := setup(t)
+	var run agentscope.Run
+	if code := f.do(t, "POST", "/api/v1/runs", `{"agent":"bot","session_id":"s1","input":{"q":1}}`, &run); code != 201 || run.Status != "running" {
+		t.Fatalf("start: %d %+v", code, run)
+	}
+	ndjson := `{"session_id":"s1","type":"ModelInvoked","provider":"openai","model":"m","event_id":"a"}
+{"session_id":"s1","type":"ModelCompleted","provider":"openai","model":"m"}
+not json
+{"session_id":"nope","type":"ModelInvoked","provider":"p","model":"m"}
+{"session_id":"s1","type":"CostRecorded","amount_usd":0.5}
+`
+	var rec struct {
+		Accepted, Rejected int
+		Results            []service.RecordResult
+	}
+	if code := f.do(t, "POST", "/api/v1/events", ndjson, &rec); code != http.StatusMultiStatus || rec.Accepted != 2 || rec.Rejected != 3 {
+		t.Fatalf("record: %d %+v", code, rec)
+	}
+	wantCodes := []string{"", "invalid", "invalid", "not_found", ""}
+	for i, r := range rec.Results {
+		if r.Code != wantCodes[i] || r.Index != i {
+			t.Errorf("result %d: %+v, want code %q", i, r, wantCodes[i])
+		}
+	}
+	if !strings.Contains(rec.Results[1].Error, "duration_ms") {
+		t.Errorf("rejection does not name the field: %q", rec.Results[1].Error)
+	}
+	// A JSON array works too, and a repeat of event_id "a" is answered as success.
+	if code := f.do(t, "POST", "/api/v1/events", `[{"session_id":"s1","type":"ModelInvoked","provider":"openai","model":"m","event_id":"a"}]`, &rec); code != 200 || !rec.Results[0].Duplicate || rec.Results[0].Seq != 2 {
+		t.Fatalf("duplicate: %d %+v", code, rec)
+	}
+	if code := f.do(t, "POST", "/api/v1/runs/s1/end", `{"status":"completed"}`, &run); code != 200 || run.Status != "completed" || run.CostUSD.String() != "0.5" {
+		t.Fatalf("end: %d %+v", code, run)
+	}
+	var page service.ReplayPage
+	if code := f.do(t, "GET", "/api/v1/sessions/s1/events?limit=2", "", &page); code != 200 || len(page.Events) != 2 || page.NextCursor != "2" {
+		t.Fatalf("replay page 1: %d %+v", code, page)
+	}
+	var page2 service.ReplayPage
+	if code := f.do(t, "GET", "/api/v1/sessions/s1/events?cursor=2", "", &page2); code != 200 || len(page2.Events) != 2 || page2.Events[1].Type != agentscope.SessionCompleted || page2.NextCursor != "" {
+		t.Fatalf("replay page 2: %d %+v", code, page2)
+	}
+	var list agentscope.RunPage
+	if code := f.do(t, "GET", "/api/v1/runs?status=completed", "", &list); code != 200 || len(list.Runs) != 1 {
+		t.Fatalf("list: %d %+v", code, list)
+	}
+}
+
+func TestAPIErrors(t *testing.T) {
+	f := setup(t)
+	f.do(t, "POST", "/api/v1/runs", `{"agent":"bot","session_id":"s1"}`, nil)
+	cases := []struct {
+		method, path, body string
+		status             int
+		field, contains    string
+	}{
+		{"POST", "/api/v1/runs", `{"agent":"bot","session_id":"s 1"}`, 400, "session_id", "must match"},
+		{"POST", "/api/v1/runs", `{"agent":"bot","session_id":"s1"}`, 409, "", "already exists"},
+		{"POST", "/api/v1/runs", `{"agent":"bot","colour":"red"}`, 400, "", "unknown field"},
+		{"POST", "/api/v1/runs", `{`, 400, "", "request body"},
+		{"POST", "/api/v1/runs/s1/end", `{"status":"finished"}`, 400, "status", "completed"},
+		{"POST", "/api/v1/runs/s1/end", `{"session_id":"s2","status":"completed"}`, 400, "session_id", "path"},
+		{"GET", "/api/v1/runs/nope", ``, 404, "", "not found"},
+		{"GET", "/api/v1/runs?limit=x", ``, 400, "limit", "integer"},
+		{"GET", "/api/v1/sessions/s1/events?cursor=abc", ``, 400, "cursor", "cursor"},
+		{"GET", "/api/v1/sessions/s1/events?types=Bogus", ``, 400, "types", "unknown"},
+		{"POST", "/api/v1/events", ``, 400, "", "empty"},
+		{"POST", "/api/v1/events", `[{"type":"SessionStarted","session_id":"s1","agent":"bot"}]`, 400, "", ""},
+		{"POST", "/api/v1/events", strings.Repeat("x", 2<<20), 413, "", "larger than"},
+	}
+	for _, c := range cases {
+		var e apiError
+		code := f.do(t, c.method, c.path, c.body, &e)
+		if code != c.status || e.Error.Field != c.field || !strings.Contains(e.Error.Message, c.contains) {
+			t.Errorf("%s %s: %d %+v; want %d field %q containing %q", c.method, c.path, code, e.Error, c.status, c.field, c.contains)
+		}
+	}
+}
+
+func TestAuth(t *testing.T) {
+	f := setup(t)
+	for _, h := range []string{"", "Bearer wrong", "Basic " + token, token} {
+		req, _ := http.NewRequest("GET", f.srv.URL+"/api/v1/runs", nil)
+		if h != "" {
+			req.Header.Set("Authorization", h)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Errorf("Authorization %q: %d", h, resp.StatusCode)
+		}
+	}
+	resp, err := http.Get(f.srv.URL + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	// Organisation scoping: a run of another organisation is invisible.
+	ctx := agentscope.WithOrg(context.Background(), "org-2")
+	if _, err := f.svc.StartRun(ctx, service.StartRunInput{Agent: "x", SessionID: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	if code := f.do(t, "GET", "/api/v1/runs/other", "", nil); code != 404 {
+		t.Errorf("another org's run: %d", code)
+	}
+}
+
+func dial(t *testing.T, f *fixture, sid string, from int64, origin string) (*websocket.Conn, *http.Response, error) {
+	u := "ws" + strings.TrimPrefix(f.srv.URL, "http") + fmt.Sprintf("/api/v1/sessions/%s/live?from_seq=%d", sid, from)
+	h := http.Header{"Authorization": {"Bearer " + token}}
+	if origin != "" {
+		h.Set("Origin", origin)
+	}
+	return websocket.DefaultDialer.Dial(u, h)
+}
+
+func readEvent(t *testing.T, c *websocket.Conn) agentscope.Event {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var ev agentscope.Event
+	if err := c.ReadJSON(&ev); err != nil {
+		t.Fatalf("read live event: %v", err)
+	}
+	return ev
+}
+
+func record(t *testing.T, f *fixture, sid string, n, from int) {
+	t.Helper()
+	ctx := agentscope.WithOrg(context.Background(), "org-1")
+	var raws []json.RawMessage
+	for i := from; i < from+n; i++ {
+		raws = append(raws, json.RawMessage(fmt.Sprintf(`{"type":"ToolCalled","tool":"t","call_id":"c%d","event_id":"e%d"}`, i, i)))
+	}
+	res, err := f.svc.Record(ctx, sid, raws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if !r.Accepted {
+			t.Fatal(r.Error)
+		}
+	}
+}
+
+// TestLiveReconnect: a subscriber gets the backlog, then live events; after
+// disconnecting and reconnecting with its last seq it misses nothing and
+// receives nothing twice.
+func TestLiveReconnect(t *testing.T) {
+	f := setup(t)
+	f.do(t, "POST", "/api/v1/runs", `{"agent":"bot","session_id":"live"}`, nil)
+	record(t, f, "live", 3, 0) // seq 2..4
+	c, _, err := dial(t, f, "live", 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for range 4 {
+		got = append(got, readEvent(t, c).Seq)
+	}
+	record(t, f, "live", 3, 3) // seq 5..7, live
+	for range 3 {
+		got = append(got, readEvent(t, c).Seq)
+	}
+	c.Close()
+	record(t, f, "live", 2, 6) // seq 8..9 while disconnected
+	c, _, err = dial(t, f, "live", got[len(got)-1], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for range 2 {
+		got = append(got, readEvent(t, c).Seq)
+	}
+	record(t, f, "live", 1, 8) // seq 10
+	got = append(got, readEvent(t, c).Seq)
+	for i, seq := range got {
+		if seq != int64(i+1) {
+			t.Fatalf("received seqs %v: want 1..10 once each", got)
+		}
+	}
+}
+
+func TestLiveRefusals(t *testing.T) {
+	f := setup(t)
+	f.do(t, "POST", "/api/v1/runs", `{"agent":"bot","session_id":"live"}`, nil)
+	if _, resp, err := dial(t, f, "live", 0, "https://evil.example"); err == nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("foreign Origin accepted: %v", err)
+	}
+	if _, resp, err := dial(t, f, "nope", 0, ""); err == nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown session: %v", err)
+	}
+}
