@@ -20,7 +20,7 @@ import (
 var migrationFiles embed.FS
 
 // Dialect is PostgreSQL's sqlstore dialect.
-var Dialect = sqlstore.Dialect{Name: "postgres", Numbered: true, LockSuffix: " FOR UPDATE", MaxParams: 65535}
+var Dialect = sqlstore.Dialect{Name: "postgres", Numbered: true, LockSuffix: " FOR UPDATE", MaxParams: 65535, ArrayParams: true}
 
 // migrationLock serialises processes that start at the same time.
 const migrationLock = `SELECT pg_advisory_xact_lock(7418270412)`

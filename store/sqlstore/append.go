@@ -4,19 +4,20 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/agentscope/agentscope"
 )
 
-// Append implements agentscope.Store. All requests share one transaction; if
-// it fails as a whole (a database error rather than a request's own fault),
-// each request is retried alone so one bad request cannot sink the others.
+// Append implements agentscope.Store. All requests share one transaction of
+// a fixed number of set-based statements (lock the runs, look up repeated
+// event ids, insert events and outbox entries, update the runs), whatever
+// the batch size. If the transaction fails as a whole (a database error
+// rather than a request's own fault), each request is retried alone so one
+// bad request cannot sink the others.
 func (s *Store) Append(ctx context.Context, reqs []agentscope.AppendRequest) []agentscope.AppendResult {
 	return s.AppendTx(ctx, reqs, nil)
 }
@@ -27,31 +28,12 @@ func (s *Store) Append(ctx context.Context, reqs []agentscope.AppendRequest) []a
 // run. If the hook fails, nothing commits and every result carries its
 // error. With a hook, the requests are not retried one by one.
 func (s *Store) AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, hook func(ctx context.Context, tx *sql.Tx) error) []agentscope.AppendResult {
-	results := make([]agentscope.AppendResult, len(reqs))
-	// Lock runs in one global order so concurrent transactions of several
-	// processes cannot deadlock.
-	order := make([]int, len(reqs))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool {
-		ra, rb := reqs[order[a]], reqs[order[b]]
-		if ra.OrgID != rb.OrgID {
-			return ra.OrgID < rb.OrgID
-		}
-		return ra.SessionID < rb.SessionID
-	})
+	var results []agentscope.AppendResult
 	err := s.inTx(ctx, func(t tx) error {
-		for _, i := range order {
-			r, err := s.appendOne(ctx, t, reqs[i])
-			if err != nil && agentscope.ErrorCode(err) == agentscope.EINTERNAL {
-				return err
-			}
-			r.Err = err
-			results[i] = r
-		}
-		if hook == nil {
-			return nil
+		var err error
+		results, err = s.appendBatch(ctx, t, reqs)
+		if err != nil || hook == nil {
+			return err
 		}
 		for _, r := range results {
 			if r.Err != nil {
@@ -63,6 +45,7 @@ func (s *Store) AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, h
 	if err == nil {
 		return results
 	}
+	results = make([]agentscope.AppendResult, len(reqs))
 	if len(reqs) == 1 || hook != nil {
 		for i := range results {
 			results[i] = agentscope.AppendResult{Err: err}
@@ -75,36 +58,89 @@ func (s *Store) AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, h
 	return results
 }
 
-// appendOne applies one request inside t. It performs every check before its
-// first write, so a returned application error leaves nothing behind.
-func (s *Store) appendOne(ctx context.Context, t tx, req agentscope.AppendRequest) (agentscope.AppendResult, error) {
-	var res agentscope.AppendResult
+// runKey names a run across organisations.
+type runKey struct{ org, session string }
+
+// batch is the state of one group commit while its requests are checked.
+type batch struct {
+	runs    map[runKey]*agentscope.Run // locked existing runs and runs created in this batch
+	created []runKey                   // runs this batch creates, in order
+	touched []runKey                   // runs whose row must be updated, in order
+	events  map[runKey]map[string]agentscope.Event
+	rows    []eventRow
+}
+
+type eventRow struct {
+	org string
+	ev  *agentscope.Event
+}
+
+// appendBatch checks every request against the locked runs and the stored
+// event ids, then writes what passed. A returned error is a database error;
+// a request's own fault is in its result.
+func (s *Store) appendBatch(ctx context.Context, t tx, reqs []agentscope.AppendRequest) ([]agentscope.AppendResult, error) {
+	keys := make([]runKey, 0, len(reqs))
+	for _, r := range reqs {
+		keys = append(keys, runKey{r.OrgID, r.SessionID})
+	}
+	slices.SortFunc(keys, func(a, b runKey) int {
+		if c := strings.Compare(a.org, b.org); c != 0 {
+			return c
+		}
+		return strings.Compare(a.session, b.session)
+	})
+	keys = slices.Compact(keys)
+	b := &batch{events: map[runKey]map[string]agentscope.Event{}}
+	var err error
+	if b.runs, err = s.lockRuns(ctx, t, keys); err != nil {
+		return nil, err
+	}
+	if err := s.loadEventIDs(ctx, t, reqs, b); err != nil {
+		return nil, err
+	}
 	now := s.now()
-	run, err := s.findRunForUpdate(ctx, t, req.OrgID, req.SessionID)
+	results := make([]agentscope.AppendResult, len(reqs))
+	for i, req := range reqs {
+		results[i] = s.check(b, req, now)
+	}
+	if err := s.writeBatch(ctx, t, b); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// check applies one request to the batch state, or leaves it untouched and
+// returns the request's error.
+func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) agentscope.AppendResult {
+	var res agentscope.AppendResult
+	key := runKey{req.OrgID, req.SessionID}
+	cur, exists := b.runs[key]
+	var run agentscope.Run
 	switch {
-	case req.Start != nil && err == nil:
-		return res, agentscope.Errorf(agentscope.ECONFLICT, "session %q already exists", req.SessionID)
-	case req.Start != nil && agentscope.ErrorCode(err) == agentscope.ENOTFOUND:
+	case req.Start != nil && exists:
+		res.Err = agentscope.Errorf(agentscope.ECONFLICT, "session %q already exists", req.SessionID)
+		return res
+	case req.Start != nil:
 		run = *req.Start
-		run.OrgID, run.SessionID = req.OrgID, req.SessionID
+		run.OrgID, run.SessionID, run.EventCount, run.CostUSD = req.OrgID, req.SessionID, 0, 0
 		if run.CreatedAt.IsZero() {
 			run.CreatedAt = now
 		}
-	case err != nil:
-		return res, err
-	case run.Status.Terminal():
-		return res, agentscope.Errorf(agentscope.ECONFLICT, "session %q has ended (status %s); no more events are accepted", req.SessionID, run.Status)
+		run.CreatedAt = run.CreatedAt.UTC().Truncate(time.Microsecond)
+	case !exists:
+		res.Err = agentscope.Errorf(agentscope.ENOTFOUND, "session %q not found", req.SessionID)
+		return res
+	case cur.Status.Terminal():
+		res.Err = agentscope.Errorf(agentscope.ECONFLICT, "session %q has ended (status %s); no more events are accepted", req.SessionID, cur.Status)
+		return res
+	default:
+		run = *cur
 	}
-
-	// Check the events against the run and against what is stored.
-	stored, err := s.findEventsByID(ctx, t, req.OrgID, req.SessionID, req.Events)
-	if err != nil {
-		return res, err
-	}
+	stored := b.events[key]
 	res.Events = make([]agentscope.Event, len(req.Events))
 	res.Duplicate = make([]bool, len(req.Events))
-	var fresh []int
-	seen := map[string]int{}
+	fresh := map[string]agentscope.Event{}
+	var rows []eventRow
 	for i, ev := range req.Events {
 		if ev.EventID == "" {
 			ev.EventID = agentscope.NewEventID()
@@ -113,17 +149,17 @@ func (s *Store) appendOne(ctx context.Context, t tx, req agentscope.AppendReques
 			ev.TS = now
 		}
 		if ev.Agent != "" && ev.Agent != run.Agent {
-			return res, agentscope.FieldErrorf("agent", "%q does not match the run's agent %q", ev.Agent, run.Agent)
+			return agentscope.AppendResult{Err: agentscope.FieldErrorf("agent", "%q does not match the run's agent %q", ev.Agent, run.Agent)}
 		}
 		if ev.SessionID != "" && ev.SessionID != req.SessionID {
-			return res, agentscope.FieldErrorf("session_id", "%q does not match the request's session %q", ev.SessionID, req.SessionID)
+			return agentscope.AppendResult{Err: agentscope.FieldErrorf("session_id", "%q does not match the request's session %q", ev.SessionID, req.SessionID)}
 		}
 		if old, ok := stored[ev.EventID]; ok {
 			res.Events[i], res.Duplicate[i] = old, true
 			continue
 		}
-		if j, ok := seen[ev.EventID]; ok && ev.EventID != "" {
-			res.Events[i], res.Duplicate[i] = res.Events[j], true
+		if old, ok := fresh[ev.EventID]; ok {
+			res.Events[i], res.Duplicate[i] = old, true
 			continue
 		}
 		ev.Agent, ev.SessionID = run.Agent, req.SessionID
@@ -133,31 +169,38 @@ func (s *Store) appendOne(ctx context.Context, t tx, req agentscope.AppendReques
 			run.CostUSD += *ev.AmountUSD
 		}
 		res.Events[i] = ev
-		seen[ev.EventID] = i
-		fresh = append(fresh, i)
+		fresh[ev.EventID] = ev
 	}
 	if u := req.Update; u != nil {
 		if err := applyUpdate(&run, u, now); err != nil {
-			return res, err
+			return agentscope.AppendResult{Err: err}
 		}
 	}
-
-	// Writes.
-	if req.Start != nil {
-		if err := s.createRun(ctx, t, run); err != nil {
-			return res, err
+	// The request passed: fold it into the batch.
+	for i := range res.Events {
+		if !res.Duplicate[i] {
+			ev := res.Events[i]
+			rows = append(rows, eventRow{req.OrgID, &ev})
 		}
 	}
-	if err := s.insertEvents(ctx, t, req.OrgID, res.Events, fresh); err != nil {
-		return res, err
+	b.rows = append(b.rows, rows...)
+	if stored == nil {
+		stored = map[string]agentscope.Event{}
+		b.events[key] = stored
 	}
-	if _, err := t.exec(ctx, `UPDATE runs SET last_seq = ?, cost_nanos = ?, status = ?, output = ?, error = ?, started_at = ?, ended_at = ? WHERE org_id = ? AND session_id = ?`,
-		run.EventCount, int64(run.CostUSD), string(run.Status), nullBytes(run.Output), nullString(run.Error),
-		nullMicros(run.StartedAt), nullMicros(run.EndedAt), req.OrgID, req.SessionID); err != nil {
-		return res, fmt.Errorf("update run: %w", err)
+	for id, ev := range fresh {
+		stored[id] = ev
 	}
+	if !exists {
+		b.created = append(b.created, key)
+	}
+	if !slices.Contains(b.touched, key) {
+		b.touched = append(b.touched, key)
+	}
+	r := run
+	b.runs[key] = &r
 	res.Run = run
-	return res, nil
+	return res
 }
 
 func applyUpdate(run *agentscope.Run, u *agentscope.RunUpdate, now time.Time) error {
@@ -191,107 +234,216 @@ func joinStatuses(ss []agentscope.RunStatus) string {
 	return strings.Join(parts, " or ")
 }
 
-func (s *Store) createRun(ctx context.Context, t tx, run agentscope.Run) error {
-	if _, err := t.exec(ctx, `INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		run.OrgID, run.OrgID, micros(run.CreatedAt)); err != nil {
-		return fmt.Errorf("ensure org: %w", err)
+// lockRuns reads the batch's existing runs, locking their rows in key order
+// (so concurrent transactions of several processes cannot deadlock).
+func (s *Store) lockRuns(ctx context.Context, t tx, keys []runKey) (map[runKey]*agentscope.Run, error) {
+	runs := make(map[runKey]*agentscope.Run, len(keys))
+	for chunk := range slices.Chunk(keys, s.d.MaxParams/2) {
+		args := make([]any, 0, 2*len(chunk))
+		for _, k := range chunk {
+			args = append(args, k.org, k.session)
+		}
+		rows, err := t.query(ctx, `SELECT `+runCols+` FROM runs WHERE (org_id, session_id) IN (`+placeholders(len(chunk), 2)+`) ORDER BY org_id, session_id`+s.d.LockSuffix, args...)
+		if err != nil {
+			return nil, fmt.Errorf("lock runs: %w", err)
+		}
+		for rows.Next() {
+			r, err := scanRun(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("lock runs: %w", err)
+			}
+			runs[runKey{r.OrgID, r.SessionID}] = &r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("lock runs: %w", err)
+		}
 	}
-	kind := agentscope.AgentExternal
-	if run.Managed {
-		kind = agentscope.AgentManaged
+	return runs, nil
+}
+
+// loadEventIDs finds the stored events whose event_id the batch repeats:
+// on Postgres in one join against the ids as arrays, on SQLite (in process)
+// with one indexed lookup per session.
+func (s *Store) loadEventIDs(ctx context.Context, t tx, reqs []agentscope.AppendRequest, b *batch) error {
+	ids := map[runKey][]any{}
+	var orgs, sessions, eventIDs []string
+	for _, r := range reqs {
+		k := runKey{r.OrgID, r.SessionID}
+		for _, ev := range r.Events {
+			if ev.EventID != "" {
+				ids[k] = append(ids[k], ev.EventID)
+				orgs, sessions, eventIDs = append(orgs, r.OrgID), append(sessions, r.SessionID), append(eventIDs, ev.EventID)
+			}
+		}
 	}
-	if _, err := t.exec(ctx, `INSERT INTO agents (org_id, name, kind, spec, created_at, updated_at) VALUES (?, ?, ?, NULL, ?, ?) ON CONFLICT (org_id, name) DO NOTHING`,
-		run.OrgID, run.Agent, string(kind), micros(run.CreatedAt), micros(run.CreatedAt)); err != nil {
-		return fmt.Errorf("register agent: %w", err)
+	if len(eventIDs) == 0 {
+		return nil
 	}
-	meta, err := json.Marshal(run.Metadata)
-	if err != nil {
-		return fmt.Errorf("encode metadata: %w", err)
+	if s.d.ArrayParams {
+		rows, err := t.query(ctx, `SELECT e.org_id, e.body FROM events e
+			JOIN unnest(?::text[], ?::text[], ?::text[]) AS u(o, s, i) ON e.org_id = u.o AND e.session_id = u.s AND e.event_id = u.i`,
+			orgs, sessions, eventIDs)
+		if err != nil {
+			return fmt.Errorf("find repeated events: %w", err)
+		}
+		return b.addStored(rows)
 	}
-	if len(run.Metadata) == 0 {
-		meta = nil
+	for k, list := range ids {
+		for chunk := range slices.Chunk(list, s.d.MaxParams-2) {
+			rows, err := t.query(ctx, `SELECT org_id, body FROM events WHERE org_id = ? AND session_id = ? AND event_id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+`)`,
+				append([]any{k.org, k.session}, chunk...)...)
+			if err != nil {
+				return fmt.Errorf("find repeated events: %w", err)
+			}
+			if err := b.addStored(rows); err != nil {
+				return err
+			}
+		}
 	}
-	if _, err := t.exec(ctx, `INSERT INTO runs (org_id, session_id, agent, status, managed, input, metadata, created_at, last_seq, cost_nanos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`,
-		run.OrgID, run.SessionID, run.Agent, string(run.Status), run.Managed, nullBytes(run.Input), nullBytes(meta), micros(run.CreatedAt)); err != nil {
-		return fmt.Errorf("insert run: %w", err)
+	return nil
+}
+
+// addStored reads (org_id, body) rows of stored events into the batch, and
+// closes them.
+func (b *batch) addStored(rows *sql.Rows) error {
+	defer rows.Close()
+	for rows.Next() {
+		var org string
+		var body []byte
+		if err := rows.Scan(&org, &body); err != nil {
+			return fmt.Errorf("find repeated events: %w", err)
+		}
+		ev, err := DecodeStored(body)
+		if err != nil {
+			return err
+		}
+		k := runKey{org, ev.SessionID}
+		if b.events[k] == nil {
+			b.events[k] = map[string]agentscope.Event{}
+		}
+		b.events[k][ev.EventID] = ev
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find repeated events: %w", err)
+	}
+	return nil
+}
+
+// writeBatch writes the runs created, the events and outbox entries, and the
+// runs' new state.
+func (s *Store) writeBatch(ctx context.Context, t tx, b *batch) error {
+	if err := s.createRuns(ctx, t, b); err != nil {
+		return err
+	}
+	if err := s.insertEvents(ctx, t, b.rows); err != nil {
+		return err
+	}
+	for _, k := range b.touched {
+		r := b.runs[k]
+		if _, err := t.exec(ctx, `UPDATE runs SET last_seq = ?, cost_nanos = ?, status = ?, output = ?, error = ?, started_at = ?, ended_at = ? WHERE org_id = ? AND session_id = ?`,
+			r.EventCount, int64(r.CostUSD), string(r.Status), nullBytes(r.Output), nullString(r.Error),
+			nullMicros(r.StartedAt), nullMicros(r.EndedAt), k.org, k.session); err != nil {
+			return fmt.Errorf("update run %s: %w", k.session, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) createRuns(ctx context.Context, t tx, b *batch) error {
+	for _, k := range b.created {
+		run := b.runs[k]
+		if _, err := t.exec(ctx, `INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			run.OrgID, run.OrgID, micros(run.CreatedAt)); err != nil {
+			return fmt.Errorf("ensure org: %w", err)
+		}
+		kind := agentscope.AgentExternal
+		if run.Managed {
+			kind = agentscope.AgentManaged
+		}
+		if _, err := t.exec(ctx, `INSERT INTO agents (org_id, name, kind, spec, created_at, updated_at) VALUES (?, ?, ?, NULL, ?, ?) ON CONFLICT (org_id, name) DO NOTHING`,
+			run.OrgID, run.Agent, string(kind), micros(run.CreatedAt), micros(run.CreatedAt)); err != nil {
+			return fmt.Errorf("register agent: %w", err)
+		}
+		var meta []byte
+		if len(run.Metadata) > 0 {
+			var err error
+			if meta, err = json.Marshal(run.Metadata); err != nil {
+				return fmt.Errorf("encode metadata: %w", err)
+			}
+		}
+		if _, err := t.exec(ctx, `INSERT INTO runs (org_id, session_id, agent, status, managed, input, metadata, created_at, last_seq, cost_nanos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`,
+			run.OrgID, run.SessionID, run.Agent, string(run.Status), run.Managed, nullBytes(run.Input), nullBytes(meta), micros(run.CreatedAt)); err != nil {
+			return fmt.Errorf("insert run: %w", err)
+		}
 	}
 	return nil
 }
 
 const eventCols = 8
 
-// insertEvents writes events[i] for i in idx, and their outbox entries, in
-// multi-row statements.
-func (s *Store) insertEvents(ctx context.Context, t tx, orgID string, events []agentscope.Event, idx []int) error {
-	per := s.d.MaxParams / eventCols
-	for len(idx) > 0 {
-		n := min(per, len(idx))
-		chunk := idx[:n]
-		idx = idx[n:]
-		args := make([]any, 0, n*eventCols)
-		for _, i := range chunk {
-			ev := &events[i]
-			body, err := ev.MarshalCanonical()
-			if err != nil {
-				return fmt.Errorf("encode event %d: %w", ev.Seq, err)
-			}
-			args = append(args, orgID, ev.SessionID, ev.Seq, ev.EventID, string(ev.Type), ev.Agent, micros(ev.TS), string(body))
+// insertEvents writes the events and, when forwarding is on, their outbox
+// entries. Postgres takes each column as one array parameter (unnest), so a
+// statement's cost does not grow with its bind list; SQLite, in process,
+// takes multi-row VALUES.
+func (s *Store) insertEvents(ctx context.Context, t tx, rows []eventRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	cols := struct {
+		org, session, id, typ, agent, body []string
+		seq, ts                            []int64
+	}{}
+	for _, r := range rows {
+		body, err := r.ev.MarshalCanonical()
+		if err != nil {
+			return fmt.Errorf("encode event %s: %w", r.ev.EventID, err)
 		}
-		if _, err := t.exec(ctx, `INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body) VALUES `+placeholders(n, eventCols), args...); err != nil {
+		cols.org = append(cols.org, r.org)
+		cols.session = append(cols.session, r.ev.SessionID)
+		cols.seq = append(cols.seq, r.ev.Seq)
+		cols.id = append(cols.id, r.ev.EventID)
+		cols.typ = append(cols.typ, string(r.ev.Type))
+		cols.agent = append(cols.agent, r.ev.Agent)
+		cols.ts = append(cols.ts, micros(r.ev.TS))
+		cols.body = append(cols.body, string(body))
+	}
+	now := micros(s.now())
+	if s.d.ArrayParams {
+		if _, err := t.exec(ctx, `INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
+			SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])`,
+			cols.org, cols.session, cols.seq, cols.id, cols.typ, cols.agent, cols.ts, cols.body); err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
-		if !s.opts.Outbox {
-			continue
+		if s.opts.Outbox {
+			if _, err := t.exec(ctx, `INSERT INTO outbox (org_id, session_id, seq, next_attempt_at)
+				SELECT o, s, q, ? FROM unnest(?::text[], ?::text[], ?::bigint[]) AS u(o, s, q)`,
+				now, cols.org, cols.session, cols.seq); err != nil {
+				return fmt.Errorf("insert outbox: %w", err)
+			}
 		}
-		now := micros(s.now())
-		oargs := make([]any, 0, n*4)
-		for _, i := range chunk {
-			oargs = append(oargs, orgID, events[i].SessionID, events[i].Seq, now)
+		return nil
+	}
+	per := s.d.MaxParams / eventCols
+	for start := 0; start < len(rows); start += per {
+		end := min(start+per, len(rows))
+		args := make([]any, 0, (end-start)*eventCols)
+		oargs := make([]any, 0, (end-start)*4)
+		for i := start; i < end; i++ {
+			args = append(args, cols.org[i], cols.session[i], cols.seq[i], cols.id[i], cols.typ[i], cols.agent[i], cols.ts[i], cols.body[i])
+			oargs = append(oargs, cols.org[i], cols.session[i], cols.seq[i], now)
 		}
-		if _, err := t.exec(ctx, `INSERT INTO outbox (org_id, session_id, seq, next_attempt_at) VALUES `+placeholders(n, 4), oargs...); err != nil {
-			return fmt.Errorf("insert outbox: %w", err)
+		if _, err := t.exec(ctx, `INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body) VALUES `+placeholders(end-start, eventCols), args...); err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
+		if s.opts.Outbox {
+			if _, err := t.exec(ctx, `INSERT INTO outbox (org_id, session_id, seq, next_attempt_at) VALUES `+placeholders(end-start, 4), oargs...); err != nil {
+				return fmt.Errorf("insert outbox: %w", err)
+			}
 		}
 	}
 	return nil
-}
-
-// findEventsByID returns the stored events of the session whose event_id is
-// among events'.
-func (s *Store) findEventsByID(ctx context.Context, t tx, orgID, sessionID string, events []agentscope.Event) (map[string]agentscope.Event, error) {
-	ids := make([]any, 0, len(events))
-	for _, ev := range events {
-		if ev.EventID != "" {
-			ids = append(ids, ev.EventID)
-		}
-	}
-	found := map[string]agentscope.Event{}
-	per := s.d.MaxParams - 2
-	for len(ids) > 0 {
-		n := min(per, len(ids))
-		args := append([]any{orgID, sessionID}, ids[:n]...)
-		ids = ids[n:]
-		rows, err := t.query(ctx, `SELECT body FROM events WHERE org_id = ? AND session_id = ? AND event_id IN (`+strings.TrimSuffix(strings.Repeat("?,", n), ",")+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("find events by id: %w", err)
-		}
-		evs, err := scanBodies(rows)
-		if err != nil {
-			return nil, err
-		}
-		for _, ev := range evs {
-			found[ev.EventID] = ev
-		}
-	}
-	return found, nil
-}
-
-func (s *Store) findRunForUpdate(ctx context.Context, t tx, orgID, sessionID string) (agentscope.Run, error) {
-	row := t.queryRow(ctx, `SELECT `+runCols+` FROM runs WHERE org_id = ? AND session_id = ?`+s.d.LockSuffix, orgID, sessionID)
-	run, err := scanRun(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return run, agentscope.Errorf(agentscope.ENOTFOUND, "session %q not found", sessionID)
-	}
-	return run, err
 }
 
 func nullString(s string) any {

@@ -17,6 +17,9 @@ type Dialect struct {
 	LockSuffix string
 	// MaxParams bounds the bind parameters of one statement.
 	MaxParams int
+	// ArrayParams: the database takes a column of values as one array
+	// parameter (Postgres unnest), for set-based inserts.
+	ArrayParams bool
 }
 
 // rebind rewrites '?' placeholders for the dialect. Queries in this package

@@ -1,0 +1,48 @@
+# AgentScope — the operations plane for AI agents.
+# `make help` lists the targets.
+
+GO              ?= go
+PG_TEST_URL     ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+STATICCHECK     ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+TEMPL           ?= github.com/a-h/templ/cmd/templ@v0.3.1100
+BENCH_PKGS      ?= ./bench/ ./splunkbridge/... ./runtime/... ./web/...
+
+.PHONY: help run build test test-short bench lint generate check-generated fmt clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: ## start AgentScope on the embedded default (SQLite in ./data) and print where to connect
+	$(GO) run ./cmd/agentscope serve
+
+build: ## build bin/agentscope
+	$(GO) build -o bin/agentscope ./cmd/agentscope
+
+test: ## run every test with -race, SQLite and Postgres ($(PG_TEST_URL))
+	AGENTSCOPE_TEST_DATABASE_URL="$${AGENTSCOPE_TEST_DATABASE_URL:-$(PG_TEST_URL)}" \
+		$(GO) test -race -count=1 -timeout 15m ./...
+
+test-short: ## quick tests, SQLite only
+	$(GO) test -short -count=1 ./...
+
+bench: ## run the benchmarks and write BENCHMARKS.md (figures, machine, raw floors)
+	AGENTSCOPE_TEST_DATABASE_URL="$${AGENTSCOPE_TEST_DATABASE_URL:-$(PG_TEST_URL)}" \
+		$(GO) run ./bench/cmd/benchreport -o BENCHMARKS.md
+
+lint: ## gofmt, go vet and staticcheck
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt would change the files above"; exit 1)
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+generate: ## regenerate templ components
+	$(GO) run $(TEMPL) generate
+
+check-generated: ## fail if generated code is not current
+	$(GO) run $(TEMPL) generate
+	@git diff --exit-code -- '*_templ.go' || (echo "templ generate changed files: commit the generated code"; exit 1)
+
+fmt: ## gofmt every file
+	gofmt -w $$(git ls-files '*.go')
+
+clean: ## remove build output (not ./data)
+	rm -rf bin testartifacts
