@@ -26,6 +26,13 @@ type Launcher interface {
 	Cancel(ctx context.Context, orgID, sessionID string) (agentscope.Run, error)
 }
 
+// OrgPreparer is implemented by a Launcher that sets an organisation up the
+// first time it is seen (the runtime creates its starter agents), so that
+// start_run of a starter agent's name finds it even in a new organisation.
+type OrgPreparer interface {
+	PrepareOrg(ctx context.Context, orgID string) error
+}
+
 // Service is AgentScope's service layer.
 type Service struct {
 	rec      *recorder.Recorder
@@ -85,6 +92,11 @@ func (s *Service) StartRun(ctx context.Context, in StartRunInput) (agentscope.Ru
 	}
 	if len(in.Metadata) > 64 {
 		return agentscope.Run{}, agentscope.FieldErrorf("metadata", "has %d keys; at most 64", len(in.Metadata))
+	}
+	if p, ok := s.launcher.(OrgPreparer); ok {
+		if err := p.PrepareOrg(ctx, org); err != nil {
+			return agentscope.Run{}, err
+		}
 	}
 	agent, err := s.store.GetAgent(ctx, org, in.Agent)
 	if err == nil && agent.Kind == agentscope.AgentManaged {

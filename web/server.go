@@ -32,6 +32,8 @@ type Options struct {
 	// wake-up arrived (default 1s): NOTIFY and in-process signals are hints.
 	LivePoll time.Duration
 	Logger   *slog.Logger
+	// UI configures the web interface's optional backends and sessions.
+	UI UIOptions
 }
 
 // Server routes AgentScope's HTTP endpoints.
@@ -40,6 +42,8 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	mux  *http.ServeMux
+	// sessions signs and checks the web interface's session cookies.
+	sessions *sessionKeeper
 }
 
 // New returns a Server over svc.
@@ -65,6 +69,7 @@ func New(svc *service.Service, opts Options) *Server {
 		s.mux.Handle("/mcp", opts.MCP)
 	}
 	s.routeAPI(s.mux)
+	s.routeUI(s.mux)
 	return s
 }
 

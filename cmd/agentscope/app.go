@@ -11,6 +11,7 @@ import (
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/mcpserver"
 	"github.com/agentscope/agentscope/recorder"
+	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/store/postgres"
 	"github.com/agentscope/agentscope/store/sqlite"
@@ -27,6 +28,9 @@ type App struct {
 	Recorder *recorder.Recorder
 	Service  *service.Service
 	MCP      *mcpserver.Server
+	// Runtime queues managed agents' runs and, unless --no-worker,
+	// executes them in this process.
+	Runtime *runtime.Runtime
 
 	ping    func(context.Context) error
 	closers []func() error
@@ -70,7 +74,19 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	a.Recorder = recorder.New(st, recorder.Options{Hub: a.Hub, Committers: committers, Logger: log})
 	a.closers = append(a.closers, a.Recorder.Close)
 	a.Service = service.New(a.Recorder, log)
-	a.MCP = mcpserver.New(a.Service, mcpserver.Options{LocalOrg: agentscope.DefaultOrgID, Logger: log})
+	rt, err := openRuntime(ctx, a, !cfg.NoWorker, log)
+	if err != nil {
+		a.Close()
+		return nil, "", err
+	}
+	a.Runtime = rt
+	a.Service.SetLauncher(rt)
+	a.closers = append(a.closers, rt.Close)
+	a.MCP = mcpserver.New(a.Service, mcpserver.Options{LocalOrg: agentscope.DefaultOrgID, Logger: log, Extra: []func(*mcpserver.Server){rt.Register}})
+	if err := rt.Start(ctx); err != nil {
+		a.Close()
+		return nil, "", err
+	}
 	return a, desc, nil
 }
 

@@ -32,6 +32,9 @@ func init() {
 	commands = []command{
 		{"serve", "serve the HTTP API, web UI and MCP endpoint (/mcp)", runServe},
 		{"mcp", "serve MCP over stdio (for Claude Desktop, Claude Code, any MCP client)", runMCP},
+		{"worker", "execute managed agents' runs (no HTTP, no MCP)", runWorker},
+		{"agents", "list, create and update agents (agents list|create|update)", runAgents},
+		{"budgets", "list and set agents' cost budgets (budgets list|set)", runBudgets},
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"version", "print the version", func(_ context.Context, env *Env, _ []string) error {
 			fmt.Fprintln(env.Stdout, "agentscope", version)

@@ -33,8 +33,15 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		Hub:    app.Hub,
 		Ready:  app.ping,
 		Logger: log,
+		UI: web.UIOptions{
+			// The agents page and the dashboard show the runtime's budgets.
+			Budgets: web.BudgetFunc(func(ctx context.Context, org string) ([]agentscope.BudgetStatus, error) {
+				return app.Runtime.GetBudgets(agentscope.WithOrg(ctx, org), "")
+			}),
+		},
 	})
 	srv.Mux().Handle("/mcp", app.MCP.HTTPHandler(srv.OrgForToken))
+	srv.RouteRuntime(app.Runtime)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

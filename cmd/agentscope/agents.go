@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/runtime"
+)
+
+// cliApp opens the app for a one-shot CLI command: no workers, and the
+// organisation from --org in the context.
+func cliApp(ctx context.Context, env *Env, cfg Config, org string) (*App, context.Context, error) {
+	cfg.NoWorker = true
+	app, _, err := OpenApp(ctx, cfg, cfg.logger(env.Stderr))
+	if err != nil {
+		return nil, nil, err
+	}
+	return app, orgFlagContext(ctx, org), nil
+}
+
+// subcommand splits "agents create --name x" into "create" and its flags.
+func subcommand(cmd string, args []string, subs ...string) (string, []string, error) {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return "", nil, usageError{fmt.Sprintf("usage: agentscope %s %s [flags]", cmd, strings.Join(subs, "|"))}
+	}
+	for _, s := range subs {
+		if args[0] == s {
+			return s, args[1:], nil
+		}
+	}
+	return "", nil, usageError{fmt.Sprintf("unknown subcommand %q; use %s", args[0], strings.Join(subs, ", "))}
+}
+
+// definitionFlags are the flags that build or edit a definition.
+type definitionFlags struct {
+	file, model, prompt, tools, description string
+	maxSteps                                int
+}
+
+func (d *definitionFlags) bind(fs *flag.FlagSet) {
+	fs.StringVar(&d.file, "definition", "", "the definition as a JSON file (- for stdin); the flags below edit it")
+	fs.StringVar(&d.model, "model", "", "model name (default AGENTSCOPE_LLM_MODEL)")
+	fs.StringVar(&d.prompt, "system-prompt", "", "system prompt")
+	fs.StringVar(&d.tools, "tools", "", "comma-separated AgentScope tools, e.g. splunk_context_search,get_run")
+	fs.StringVar(&d.description, "description", "", "what the agent is for")
+	fs.IntVar(&d.maxSteps, "max-steps", 0, "model calls per run")
+}
+
+// build returns the definition: the file's (or base's) with the flags set
+// applied on top.
+func (d *definitionFlags) build(stdin io.Reader, base json.RawMessage) (json.RawMessage, error) {
+	raw := base
+	if d.file != "" {
+		var err error
+		if d.file == "-" {
+			raw, err = io.ReadAll(stdin)
+		} else {
+			raw, err = os.ReadFile(d.file)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read definition: %w", err)
+		}
+	}
+	var spec runtime.Spec
+	if len(raw) > 0 {
+		dec := json.NewDecoder(strings.NewReader(string(raw)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&spec); err != nil {
+			return nil, usageError{fmt.Sprintf("definition: %v", err)}
+		}
+	}
+	if d.model != "" {
+		spec.Model = d.model
+	}
+	if d.prompt != "" {
+		spec.SystemPrompt = d.prompt
+	}
+	if d.description != "" {
+		spec.Description = d.description
+	}
+	if d.tools != "" {
+		spec.Tools = strings.Split(d.tools, ",")
+	}
+	if d.maxSteps != 0 {
+		spec.Limits.MaxSteps = d.maxSteps
+	}
+	return json.Marshal(spec)
+}
+
+// runAgents lists, creates and updates agents.
+func runAgents(ctx context.Context, env *Env, args []string) error {
+	sub, args, err := subcommand("agents", args, "list", "create", "update")
+	if err != nil {
+		return err
+	}
+	var (
+		cfg     Config
+		org     string
+		name    string
+		asJSON  bool
+		defFlag definitionFlags
+	)
+	if _, err := env.parseFlags("agents "+sub, args, &cfg, func(fs *flag.FlagSet) {
+		fs.StringVar(&org, "org", agentscope.DefaultOrgID, "the organisation")
+		fs.BoolVar(&asJSON, "json", false, "print JSON")
+		if sub != "list" {
+			fs.StringVar(&name, "name", "", "the agent's name (required)")
+			defFlag.bind(fs)
+		}
+	}); err != nil {
+		return err
+	}
+	if sub != "list" && name == "" {
+		return usageError{"--name is required"}
+	}
+	app, ctx, err := cliApp(ctx, env, cfg, org)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	switch sub {
+	case "list":
+		agents, err := app.Runtime.ListAgents(ctx)
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return printJSON(env.Stdout, map[string]any{"agents": agents})
+		}
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tKIND\tMODEL\tTOOLS\tDESCRIPTION")
+		for _, a := range agents {
+			var spec runtime.Spec
+			_ = json.Unmarshal(a.Spec, &spec)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Name, a.Kind, dash(spec.Model), dash(strings.Join(spec.Tools, ",")), dash(spec.Description))
+		}
+		return tw.Flush()
+	case "create":
+		def, err := defFlag.build(env.Stdin, nil)
+		if err != nil {
+			return err
+		}
+		a, err := app.Runtime.CreateAgent(ctx, name, def)
+		if err != nil {
+			return cliError(err)
+		}
+		return printJSON(env.Stdout, a)
+	default:
+		cur, err := app.Runtime.GetAgent(ctx, name)
+		if err != nil {
+			return cliError(err)
+		}
+		def, err := defFlag.build(env.Stdin, cur.Spec)
+		if err != nil {
+			return err
+		}
+		a, err := app.Runtime.UpdateAgent(ctx, name, def)
+		if err != nil {
+			return cliError(err)
+		}
+		return printJSON(env.Stdout, a)
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// cliError shows an application error's message as the command's error.
+func cliError(err error) error {
+	if agentscope.ErrorCode(err) == agentscope.EINTERNAL {
+		return err
+	}
+	return fmt.Errorf("%s", agentscope.ErrorMessage(err))
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/runtime"
+	"github.com/agentscope/agentscope/runtime/pricing"
+	"github.com/agentscope/agentscope/store/postgres"
+	"github.com/agentscope/agentscope/store/sqlite"
+	"github.com/agentscope/agentscope/store/sqlstore"
+)
+
+// defaultWorkers is how many runs one process executes at once unless
+// AGENTSCOPE_WORKERS says otherwise.
+const defaultWorkers = 4
+
+// openRuntime builds the runtime that queues and executes managed agents
+// over the app's store, recorder and service. Its configuration comes from
+// the environment: AGENTSCOPE_LLM_BASE_URL, AGENTSCOPE_LLM_API_KEY and
+// AGENTSCOPE_LLM_MODEL (or OPENAI_API_KEY and OPENAI_BASE_URL),
+// AGENTSCOPE_PRICING_FILE and AGENTSCOPE_WORKERS. With --no-worker (or
+// workers=false) it only queues runs.
+func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*runtime.Runtime, error) {
+	opts := runtime.Options{
+		Recorder: a.Recorder,
+		Service:  a.Service,
+		LLM:      runtime.LLMConfigFromEnv(os.Getenv),
+		Getenv:   os.Getenv,
+		Logger:   log,
+	}
+	switch s := a.Store.(type) {
+	case *postgres.Store:
+		opts.Store, opts.Pool = s.Store, s.Pool()
+	case *sqlite.Store:
+		opts.Store = s.Store
+	case *sqlstore.Store:
+		opts.Store = s
+	default:
+		return nil, fmt.Errorf("the runtime needs a SQL store, not %T", a.Store)
+	}
+	if path := os.Getenv("AGENTSCOPE_PRICING_FILE"); path != "" {
+		t, err := pricing.LoadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("AGENTSCOPE_PRICING_FILE: %w", err)
+		}
+		opts.Pricing = t
+	}
+	if workers {
+		opts.Workers = defaultWorkers
+		if v := os.Getenv("AGENTSCOPE_WORKERS"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 1000 {
+				return nil, fmt.Errorf("AGENTSCOPE_WORKERS must be a number of concurrent runs from 0 to 1000, got %q", v)
+			}
+			opts.Workers = n
+		}
+	}
+	rt, err := runtime.New(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if opts.LLM.APIKey == "" && workers {
+		log.Warn("no LLM API key configured (AGENTSCOPE_LLM_API_KEY or OPENAI_API_KEY): runs of managed agents will fail until one is set")
+	}
+	return rt, nil
+}
+
+// orgFlagContext returns ctx carrying the organisation a CLI command acts
+// for.
+func orgFlagContext(ctx context.Context, org string) context.Context {
+	if org == "" {
+		org = agentscope.DefaultOrgID
+	}
+	return agentscope.WithOrg(ctx, org)
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/runtime/llmtest"
+)
+
+// cli runs one command in-process and returns its stdout.
+func cli(t *testing.T, vars map[string]string, args ...string) string {
+	t.Helper()
+	var out, errOut strings.Builder
+	e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &syncWriter{w: &errOut}, Getenv: func(k string) string { return vars[k] }}
+	if code := e.Run(context.Background(), args); code != 0 {
+		t.Fatalf("agentscope %s: exit %d: %s", strings.Join(args, " "), code, errOut.String())
+	}
+	return out.String()
+}
+
+// api calls the HTTP API and decodes the answer into out.
+func api(t *testing.T, method, url, body string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer test-token-0123456789")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+// TestManagedAgentsEndToEnd drives the runtime through the binary's own
+// surfaces: the agents and budgets commands, then `serve --no-worker` with
+// a separate `worker` process's part executing a starter agent's run
+// queued through the HTTP API.
+func TestManagedAgentsEndToEnd(t *testing.T) {
+	llm := llmtest.New()
+	defer llm.Close()
+	llm.Handle(func(r llmtest.Request) llmtest.Reply {
+		return llmtest.Reply{Content: "Nothing unusual.", Usage: llmtest.Usage{PromptTokens: 1200, CachedTokens: 1000, CompletionTokens: 80}}
+	})
+	t.Setenv("AGENTSCOPE_LLM_BASE_URL", llm.URL)
+	t.Setenv("AGENTSCOPE_LLM_API_KEY", "test-key")
+	t.Setenv("AGENTSCOPE_LLM_MODEL", "gpt-4.1")
+	dir := t.TempDir()
+	vars := map[string]string{"AGENTSCOPE_DATA_DIR": dir}
+
+	out := cli(t, vars, "agents", "create", "--name", "triage", "--system-prompt", "You triage.", "--tools", "get_run,replay_session", "--max-steps", "3")
+	var created agentscope.Agent
+	if err := json.Unmarshal([]byte(out), &created); err != nil || created.Kind != agentscope.AgentManaged {
+		t.Fatalf("agents create: %s", out)
+	}
+	cli(t, vars, "agents", "update", "--name", "triage", "--model", "gpt-4.1-mini")
+	list := cli(t, vars, "agents", "list")
+	for _, want := range []string{"cost-analyst", "reliability", "research", "triage", "gpt-4.1-mini", "get_run,replay_session"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("agents list lacks %q:\n%s", want, list)
+		}
+	}
+	cli(t, vars, "budgets", "set", "--agent", "research", "--period", "week", "--limit", "1.50", "--hard-cap")
+	got := cli(t, vars, "budgets", "list")
+	if lines := strings.Split(strings.TrimSpace(got), "\n"); len(lines) != 2 || strings.Join(strings.Fields(lines[1])[:5], " ") != "research week 1.5 true 0" {
+		t.Errorf("budgets list:\n%s", got)
+	}
+
+	base, stop := serveInProcess(t, []string{"AGENTSCOPE_DATA_DIR=" + dir, "AGENTSCOPE_NO_WORKER=true"})
+	defer stop()
+	var run agentscope.Run
+	if code := api(t, "POST", base+"/api/v1/runs", `{"agent":"research","session_id":"http-1","input":"Anything unusual today?"}`, &run); code != 201 || run.Status != agentscope.StatusQueued {
+		t.Fatalf("POST /api/v1/runs: %d %+v", code, run)
+	}
+	// serve has no worker: the run waits for one.
+	wctx, wcancel := context.WithCancel(context.Background())
+	wdone := make(chan int, 1)
+	go func() {
+		e := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return vars[k] }}
+		wdone <- e.Run(wctx, []string{"worker"})
+	}()
+	defer func() {
+		wcancel()
+		if code := <-wdone; code != 0 {
+			t.Errorf("worker exited %d", code)
+		}
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for run.Status != agentscope.StatusCompleted {
+		if time.Now().After(deadline) || run.Status.Terminal() {
+			t.Fatalf("run %+v", run)
+		}
+		<-tick.C
+		api(t, "GET", base+"/api/v1/runs/http-1", "", &run)
+	}
+	if run.CostUSD.String() != "0.00154" || string(run.Output) != `"Nothing unusual."` {
+		t.Errorf("run %+v", run)
+	}
+
+	var agents struct{ Agents []agentscope.Agent }
+	if code := api(t, "GET", base+"/api/v1/agents", "", &agents); code != 200 || len(agents.Agents) != 4 {
+		t.Errorf("GET /api/v1/agents: %d %d agents", code, len(agents.Agents))
+	}
+	var a agentscope.Agent
+	if code := api(t, "PUT", base+"/api/v1/agents/triage", `{"definition":{"system_prompt":"Triage harder.","tools":["get_run"]}}`, &a); code != 200 || !strings.Contains(string(a.Spec), "Triage harder.") {
+		t.Errorf("PUT /api/v1/agents/triage: %d %s", code, a.Spec)
+	}
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	if code := api(t, "POST", base+"/api/v1/agents", `{"name":"x","definition":{"system_prompt":"x","tools":["cancel_run"]}}`, &e); code != 400 || !strings.Contains(e.Error.Message, "cannot be given to an agent") {
+		t.Errorf("POST a bad agent: %d %+v", code, e)
+	}
+	var budgets struct{ Budgets []agentscope.BudgetStatus }
+	if code := api(t, "PUT", base+"/api/v1/budgets", `{"agent":"research","period":"week","limit_usd":0.001,"hard_cap":true}`, nil); code != 200 {
+		t.Errorf("PUT /api/v1/budgets: %d", code)
+	}
+	if api(t, "GET", base+"/api/v1/budgets?agent=research", "", &budgets); len(budgets.Budgets) != 1 || budgets.Budgets[0].SpentUSD.String() != "0.00154" || !budgets.Budgets[0].Exceeded {
+		t.Errorf("GET /api/v1/budgets: %+v", budgets)
+	}
+	if code := api(t, "POST", base+"/api/v1/runs", `{"agent":"research","input":"again"}`, &e); code != 403 || !strings.Contains(e.Error.Message, "hard cap") {
+		t.Errorf("run over the cap: %d %+v", code, e)
+	}
+}
+
+// TestTokenStream follows a run's streamed tokens over server-sent events
+// while serve's in-process worker executes it.
+func TestTokenStream(t *testing.T) {
+	llm := llmtest.New()
+	defer llm.Close()
+	release := make(chan struct{})
+	llm.Handle(func(llmtest.Request) llmtest.Reply {
+		return llmtest.Reply{Content: "Hello there world", Hold: release, Usage: llmtest.Usage{PromptTokens: 5, CompletionTokens: 3}}
+	})
+	t.Setenv("AGENTSCOPE_LLM_BASE_URL", llm.URL)
+	t.Setenv("AGENTSCOPE_LLM_API_KEY", "test-key")
+	t.Setenv("AGENTSCOPE_LLM_MODEL", "gpt-4.1")
+	base, stop := serveInProcess(t, []string{"AGENTSCOPE_DATA_DIR=" + t.TempDir()})
+	defer stop()
+	var run agentscope.Run
+	if code := api(t, "POST", base+"/api/v1/runs", `{"agent":"research","session_id":"tok-1","input":"hi"}`, &run); code != 201 {
+		t.Fatalf("POST /api/v1/runs: %d", code)
+	}
+	req, _ := http.NewRequest("GET", base+"/api/v1/sessions/tok-1/tokens", nil)
+	req.Header.Set("Authorization", "Bearer test-token-0123456789")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("tokens: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	close(release) // subscribed: let the model answer
+	var text strings.Builder
+	buf := make([]byte, 4096)
+	var raw strings.Builder
+	for !strings.Contains(text.String(), "world") {
+		n, err := resp.Body.Read(buf)
+		if err != nil {
+			t.Fatalf("read: %v (got %q)", err, raw.String())
+		}
+		raw.Write(buf[:n])
+		text.Reset()
+		for _, line := range strings.Split(raw.String(), "\n") {
+			var tok struct{ SpanID, Text string }
+			if rest, ok := strings.CutPrefix(line, "data: "); ok && json.Unmarshal([]byte(rest), &tok) == nil {
+				text.WriteString(tok.Text)
+			}
+		}
+	}
+	if text.String() != "Hello there world" {
+		t.Errorf("streamed %q", text.String())
+	}
+}

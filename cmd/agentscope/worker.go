@@ -1,0 +1,32 @@
+package main
+
+import (
+	"context"
+	"fmt"
+)
+
+// runWorker executes managed agents' runs until it is signalled: a River
+// worker process beside (or instead of) the in-process workers of serve and
+// mcp. Any number may run against one database; each run executes once.
+func runWorker(ctx context.Context, env *Env, args []string) error {
+	var cfg Config
+	if _, err := env.parseFlags("worker", args, &cfg, nil); err != nil {
+		return err
+	}
+	if cfg.NoWorker {
+		return usageError{"--no-worker makes no sense for the worker command"}
+	}
+	log := cfg.logger(env.Stderr)
+	app, desc, err := OpenApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	fmt.Fprintf(env.Stderr, "AgentScope worker is running (%s); stop it with Ctrl-C\n", desc)
+	if env.Ready != nil {
+		env.Ready("")
+	}
+	<-ctx.Done()
+	log.Info("shutting down: letting running runs finish")
+	return nil
+}

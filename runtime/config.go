@@ -1,0 +1,63 @@
+package runtime
+
+import (
+	"net/url"
+	"strings"
+)
+
+// LLMConfig is the default model provider, from the environment:
+// AGENTSCOPE_LLM_BASE_URL (or OPENAI_BASE_URL), AGENTSCOPE_LLM_API_KEY (or
+// OPENAI_API_KEY) and AGENTSCOPE_LLM_MODEL. An agent's definition may
+// override each per provider.
+type LLMConfig struct {
+	BaseURL string
+	// APIKey is a secret: it is never logged nor put in errors or events.
+	APIKey string
+	Model  string
+}
+
+// DefaultBaseURL is OpenAI's API, used when no base URL is configured.
+const DefaultBaseURL = "https://api.openai.com/v1"
+
+// LLMConfigFromEnv reads the default provider from getenv.
+func LLMConfigFromEnv(getenv func(string) string) LLMConfig {
+	first := func(names ...string) string {
+		for _, n := range names {
+			if v := strings.TrimSpace(getenv(n)); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	return LLMConfig{
+		BaseURL: first("AGENTSCOPE_LLM_BASE_URL", "OPENAI_BASE_URL"),
+		APIKey:  first("AGENTSCOPE_LLM_API_KEY", "OPENAI_API_KEY"),
+		Model:   first("AGENTSCOPE_LLM_MODEL"),
+	}
+}
+
+// providerName derives a provider label from a base URL.
+func providerName(baseURL string) string {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Hostname() == "" {
+		return "openai_compatible"
+	}
+	host := strings.ToLower(u.Hostname())
+	switch {
+	case host == "api.openai.com":
+		return "openai"
+	case strings.HasSuffix(host, ".openai.azure.com"):
+		return "azure_openai"
+	case host == "api.anthropic.com":
+		return "anthropic"
+	case host == "generativelanguage.googleapis.com":
+		return "google"
+	case host == "api.mistral.ai":
+		return "mistral"
+	case host == "openrouter.ai":
+		return "openrouter"
+	case u.Port() == "11434":
+		return "ollama"
+	}
+	return host
+}

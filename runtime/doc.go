@@ -1,0 +1,43 @@
+// Package runtime executes managed agents: AgentScope's own AI employees.
+//
+// A run of a managed agent is admitted against the agent's cost budgets,
+// then created (status queued, with a RunQueued event) together with its
+// River job in one transaction, and start_run returns at once. Workers —
+// River clients in `agentscope worker`, or in-process in serve and mcp
+// unless --no-worker — claim the job and run the agent loop: streaming chat
+// completions through any OpenAI-compatible endpoint (github.com/sashabaranov/go-openai
+// with a configurable base URL), with tool calls made through AgentScope's
+// own MCP server over an in-memory transport and through the MCP servers
+// the agent's definition names, until a final answer or the step limit.
+//
+// Every model call records ModelInvoked and ModelCompleted (with the
+// provider's token usage) and a CostRecorded priced from package pricing;
+// every tool call records ToolCalled and ToolReturned; run state changes
+// record RunStarted, RunRetried, RunFailed, RunCancelled, BudgetWarning,
+// BudgetExceeded and ProviderSwitched. Everything goes through the
+// recorder, so it is validated, durable and published live. A run's events
+// are committed in order by a per-run journal that does not block the loop
+// between model calls; the loop waits for it only before it ends the run
+// (and before checking a hard cap). A worker killed mid-run thus loses at
+// most the events it had queued and not yet committed — typically none, at
+// worst the ModelInvoked of the call in flight.
+//
+// Streamed tokens are not stored: they go to live subscribers of this
+// process's TokenHub, and the final message is recorded in ModelCompleted.
+//
+// Failures are classified: transient ones (provider 5xx and 429, timeouts,
+// unreachable endpoints) are retried by River with backoff, after failing
+// over to the agent's next provider when a circuit breaker allows; permanent
+// ones (missing credentials, 4xx, an exhausted budget, the run timeout) fail
+// the run at once with a RunFailed event naming the cause. A worker that
+// dies mid-run leaves its job to River's rescuer, which retries it; a sweeper
+// fails any run whose job ended without finishing it, so no run stays
+// running for ever.
+//
+// Configuration: the default provider comes from AGENTSCOPE_LLM_BASE_URL,
+// AGENTSCOPE_LLM_API_KEY and AGENTSCOPE_LLM_MODEL (or OPENAI_BASE_URL and
+// OPENAI_API_KEY); a definition's providers override them and name the
+// environment variables holding their keys, which never appear in
+// definitions, logs, errors or events. splunk_context_search runs SPL
+// through the Searcher given in Options; without one it tells the model so.
+package runtime

@@ -1,0 +1,354 @@
+package runtime
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/mcpserver"
+	"github.com/agentscope/agentscope/recorder"
+	"github.com/agentscope/agentscope/runtime/pricing"
+	"github.com/agentscope/agentscope/service"
+	"github.com/agentscope/agentscope/store/sqlstore"
+)
+
+// Searcher runs SPL for splunk_context_search: against Splunk when one is
+// configured, else the embedded engine over the store. Implementations scope
+// every query to orgID themselves, never by query text.
+type Searcher interface {
+	Search(ctx context.Context, orgID, query, earliest, latest string, limit int) (rows []map[string]any, err error)
+}
+
+// Options configure a Runtime. Store, Recorder and Service are required.
+type Options struct {
+	// Store is the SQL store (SQLite or Postgres) runs live in; River's
+	// tables go into the same database.
+	Store *sqlstore.Store
+	// Pool, on Postgres, gives River dedicated LISTEN connections so
+	// workers learn of new runs at once; nil means River polls.
+	Pool *pgxpool.Pool
+	// Recorder commits the runs' events; its store must be Store.
+	Recorder *recorder.Recorder
+	// Service is the service layer agents' tools call.
+	Service *service.Service
+	// Searcher answers splunk_context_search; nil makes the tool say that
+	// no search backend is configured.
+	Searcher Searcher
+	// ExtraTools register more tools (such as run_spl) on the MCP server
+	// agents reach, after the runtime's own.
+	ExtraTools []func(*mcpserver.Server)
+	// LLM is the default provider; LLMConfigFromEnv reads it.
+	LLM LLMConfig
+	// Getenv reads the environment variables definitions name for keys and
+	// headers (default os.Getenv).
+	Getenv func(string) string
+	// Pricing prices model calls (default pricing.Default()).
+	Pricing *pricing.Table
+	// Workers is how many runs this process executes at once; 0 makes it
+	// insert-only (start_run queues runs for workers elsewhere).
+	Workers int
+	// Queue is the River queue of runs (default "agent_runs").
+	Queue string
+	// MaxAttempts bounds the attempts of one run (default 3).
+	MaxAttempts int
+	// RetryBackoff is the wait before attempt n+1 after attempt n failed
+	// transiently (default: 2^n seconds with ±10% jitter, at most 5 min).
+	RetryBackoff func(attempt int) time.Duration
+	// Breaker tunes the providers' circuit breakers.
+	Breaker BreakerConfig
+	// SweepInterval is how often workers look for runs whose job ended
+	// without finishing them (default 1m).
+	SweepInterval time.Duration
+	// StopTimeout is how long Close lets running runs finish before it
+	// interrupts them; an interrupted run is queued again for another
+	// attempt (default 20s).
+	StopTimeout time.Duration
+	// River, if set, adjusts River's configuration before the client is
+	// built (tests shorten its rescue and poll intervals).
+	River func(*river.Config)
+	// HTTPClient calls model providers (default: a client without an
+	// overall timeout; each call has the model timeout).
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Runtime queues, admits and executes runs of managed agents. It
+// implements service.Launcher.
+type Runtime struct {
+	opts       Options
+	store      *sqlstore.Store
+	rec        *recorder.Recorder
+	river      *river.Client[*sql.Tx]
+	log        *slog.Logger
+	tokens     *TokenHub
+	breakers   *breakers
+	httpClient *http.Client
+
+	mu         sync.Mutex
+	orgServers map[string]*orgServer
+	active     map[string]context.CancelCauseFunc // org/session → cancel of an executing run
+	ensured    map[string]bool                    // organisations whose starter agents exist
+
+	stopSweep context.CancelFunc
+	sweepDone chan struct{}
+	started   bool
+}
+
+var (
+	_ service.Launcher    = (*Runtime)(nil)
+	_ service.OrgPreparer = (*Runtime)(nil)
+)
+
+// DefaultQueue is the River queue of runs.
+const DefaultQueue = "agent_runs"
+
+// New validates opts, applies River's migrations (serialised between
+// processes on Postgres) and builds the River client. Start begins work.
+func New(ctx context.Context, opts Options) (*Runtime, error) {
+	if opts.Store == nil || opts.Recorder == nil || opts.Service == nil {
+		return nil, errors.New("runtime: Store, Recorder and Service are required")
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.Pricing == nil {
+		opts.Pricing = pricing.Default()
+	}
+	if opts.Queue == "" {
+		opts.Queue = DefaultQueue
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 3
+	}
+	if opts.RetryBackoff == nil {
+		opts.RetryBackoff = defaultBackoff
+	}
+	if opts.SweepInterval <= 0 {
+		opts.SweepInterval = time.Minute
+	}
+	if opts.StopTimeout <= 0 {
+		opts.StopTimeout = 20 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Workers < 0 {
+		return nil, errors.New("runtime: Workers must be >= 0")
+	}
+	rt := &Runtime{
+		opts:       opts,
+		store:      opts.Store,
+		rec:        opts.Recorder,
+		log:        opts.Logger.With("component", "runtime"),
+		tokens:     NewTokenHub(),
+		breakers:   newBreakers(opts.Breaker),
+		httpClient: opts.HTTPClient,
+		orgServers: map[string]*orgServer{},
+		active:     map[string]context.CancelCauseFunc{},
+		ensured:    map[string]bool{},
+	}
+	if rt.httpClient == nil {
+		rt.httpClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	var driver riverdriver.Driver[*sql.Tx]
+	if opts.Store.Dialect().Name == "postgres" {
+		if opts.Pool != nil {
+			driver = riverdatabasesql.NewWithPgxListener(opts.Store.WriteDB(), opts.Pool)
+		} else {
+			driver = riverdatabasesql.New(opts.Store.WriteDB())
+		}
+	} else {
+		// SQLite: River shares the store's single writer connection, as
+		// riversqlite recommends; every River statement is a write anyway.
+		driver = riversqlite.New(opts.Store.WriteDB())
+	}
+	if err := rt.migrateRiver(ctx, driver); err != nil {
+		return nil, err
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &runWorker{rt: rt})
+	cfg := &river.Config{
+		Logger:               opts.Logger.With("component", "river"),
+		Workers:              workers,
+		MaxAttempts:          opts.MaxAttempts,
+		JobTimeout:           time.Minute,
+		RescueStuckJobsAfter: time.Minute,
+		RetryPolicy:          retryPolicy{rt},
+		FetchCooldown:        fetchCooldown(opts.Store),
+		FetchPollInterval:    time.Second,
+	}
+	if opts.Workers > 0 {
+		cfg.Queues = map[string]river.QueueConfig{opts.Queue: {MaxWorkers: opts.Workers}}
+	}
+	if opts.River != nil {
+		opts.River(cfg)
+	}
+	client, err := river.NewClient(driver, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: river client: %w", err)
+	}
+	rt.river = client
+	return rt, nil
+}
+
+// fetchCooldown is the least time between two fetches of a River client:
+// short on Postgres, longer on SQLite, where every fetch takes the one
+// writer.
+func fetchCooldown(st *sqlstore.Store) time.Duration {
+	if st.Dialect().Name == "postgres" {
+		return 20 * time.Millisecond
+	}
+	return 50 * time.Millisecond
+}
+
+// migrateRiver applies River's migrations. On Postgres a session advisory
+// lock serialises processes that start together; on SQLite a racing
+// process can make one step fail, so it is retried.
+func (rt *Runtime) migrateRiver(ctx context.Context, driver riverdriver.Driver[*sql.Tx]) error {
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: rt.opts.Logger.With("component", "rivermigrate")})
+	if err != nil {
+		return fmt.Errorf("runtime: river migrator: %w", err)
+	}
+	var last error
+	for range 3 {
+		last = rt.store.WithSessionLock(ctx, "river-migrate", func() error {
+			_, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+			return err
+		})
+		if last == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("runtime: migrate river: %w", last)
+}
+
+// Start ensures the default organisation's starter agents and, when this
+// process has workers, starts executing runs and the sweeper. Start returns
+// once the workers are running; Close stops them.
+func (rt *Runtime) Start(ctx context.Context) error {
+	orgs, err := rt.store.OrgIDs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, org := range append([]string{agentscope.DefaultOrgID}, orgs...) {
+		if err := rt.EnsureStarters(ctx, org); err != nil {
+			return err
+		}
+	}
+	if rt.opts.Workers == 0 {
+		return nil
+	}
+	if err := rt.river.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("runtime: start workers: %w", err)
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	rt.stopSweep, rt.sweepDone = cancel, make(chan struct{})
+	go rt.sweepLoop(sctx)
+	rt.started = true
+	rt.log.Info("workers started", "queue", rt.opts.Queue, "workers", rt.opts.Workers)
+	return nil
+}
+
+// Close stops the workers: running runs get Options.StopTimeout to finish,
+// then are interrupted and queued again for another attempt.
+func (rt *Runtime) Close() error {
+	if !rt.started {
+		return nil
+	}
+	rt.started = false
+	rt.stopSweep()
+	<-rt.sweepDone
+	ctx, cancel := context.WithTimeout(context.Background(), rt.opts.StopTimeout)
+	defer cancel()
+	err := rt.river.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer ccancel()
+		err = rt.river.StopAndCancel(cctx)
+	}
+	return err
+}
+
+// Tokens returns the hub of streamed tokens of runs executing in this
+// process.
+func (rt *Runtime) Tokens() *TokenHub { return rt.tokens }
+
+// River returns the River client (for tests and operators' tools).
+func (rt *Runtime) River() *river.Client[*sql.Tx] { return rt.river }
+
+func (rt *Runtime) now() time.Time { return rt.opts.Now().UTC().Truncate(time.Microsecond) }
+
+// defaultBackoff waits 2^attempt seconds, ±10%, at most 5 minutes.
+func defaultBackoff(attempt int) time.Duration {
+	d := time.Duration(1<<min(attempt, 9)) * time.Second
+	d = min(d, 5*time.Minute)
+	return d + time.Duration((rand.Float64()*0.2-0.1)*float64(d))
+}
+
+// retryPolicy schedules River's retries with Options.RetryBackoff.
+type retryPolicy struct{ rt *Runtime }
+
+// NextRetry implements river.ClientRetryPolicy.
+func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	return time.Now().Add(p.rt.opts.RetryBackoff(job.Attempt))
+}
+
+// permanentError is a run failure no retry can fix.
+type permanentError struct{ msg string }
+
+// Error implements error.
+func (e *permanentError) Error() string { return e.msg }
+
+func permanentf(format string, args ...any) error {
+	return &permanentError{msg: fmt.Sprintf(format, args...)}
+}
+
+// activeKey names an executing run.
+func activeKey(org, sid string) string { return org + "\x00" + sid }
+
+// interrupt cancels the run's context if it executes in this process.
+func (rt *Runtime) interrupt(org, sid string, cause error) {
+	rt.mu.Lock()
+	cancel := rt.active[activeKey(org, sid)]
+	rt.mu.Unlock()
+	if cancel != nil {
+		cancel(cause)
+	}
+}
+
+// publish hands events committed outside the recorder (in Launch's and
+// Cancel's transactions) to the live hub, as the recorder does for its own.
+func (rt *Runtime) publish(org string, res agentscope.AppendResult) {
+	hub := rt.rec.Hub()
+	if hub == nil {
+		return
+	}
+	var evs []agentscope.Event
+	for i, ev := range res.Events {
+		if !res.Duplicate[i] {
+			evs = append(evs, ev)
+		}
+	}
+	hub.Publish(org, evs)
+}

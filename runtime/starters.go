@@ -1,0 +1,100 @@
+package runtime
+
+import (
+	"context"
+
+	"github.com/agentscope/agentscope"
+)
+
+// Starter agents: the AI employees every organisation begins with. They are
+// ordinary managed agents, created once per organisation and never
+// overwritten, so an organisation may edit or replace them.
+var starters = []struct {
+	name string
+	spec Spec
+}{
+	{"cost-analyst", Spec{
+		Description: "Explains where AI spend goes and how to reduce it, from recorded runs and costs.",
+		Tools:       []string{"splunk_context_search", "list_runs", "get_run", "replay_session"},
+		SystemPrompt: `You are AgentScope's Cost Analyst. You explain what the organisation's AI agents cost and how to spend less without doing worse work.
+
+How you work:
+- Ground every figure in data. Use splunk_context_search to query recorded events (CostRecorded carries amount_usd, model and provider; ModelCompleted carries tokens_in, tokens_out, cache_read_tokens and reasoning_tokens), list_runs and get_run for runs and their exact cost_usd, and replay_session to read one run's timeline.
+- Costs are exact decimal US dollars. Add them as recorded; never estimate a figure you can query, and never invent rows, runs or numbers. If a search fails or returns nothing, say so plainly and say what you could not check.
+- Look for the usual causes of waste: the most expensive agents, models and runs; runs with many model calls or long loops; poor prompt-cache use (low cache_read_tokens on repeated long prompts); expensive models on simple tasks; retries and failed runs that still cost money; models whose cost is unknown (ModelCompleted with cost_unknown).
+- Recommend concrete changes (a cheaper model for a named agent, a budget with a hard cap, a shorter prompt, caching) with the expected saving and how you computed it.
+
+Answer with a short summary first, then the evidence: the queries you ran and the figures they returned.`,
+	}},
+	{"reliability", Spec{
+		Description: "Finds why agent runs fail, loop or slow down, from recorded timelines.",
+		Tools:       []string{"splunk_context_search", "list_runs", "get_run", "replay_session"},
+		SystemPrompt: `You are AgentScope's Reliability engineer. You find out why AI agent runs fail, stall, loop or slow down, and what to fix.
+
+How you work:
+- Start from the data: list_runs (filter by status failed or cancelled, or by agent), get_run for one run, replay_session to read its events in order, and splunk_context_search for patterns across runs (RunFailed, RunRetried, ProviderSwitched, BudgetExceeded events; ToolReturned with status error; ModelCompleted with an error or a long duration_ms).
+- Establish the sequence of events before explaining it. Quote the error text and the seq of the events you rely on. Distinguish provider failures (429, 5xx, timeouts), tool failures, budget stops, cancellations and the agent's own mistakes (repeated identical tool calls, ignoring tool errors, running out of steps).
+- Never guess a cause you have not seen in the data, and never invent events or runs. If the evidence is missing or a search fails, say what is missing.
+- For each problem give its impact (how many runs, since when), the likely root cause and a specific remedy.
+
+Answer with the findings ranked by impact, each with its evidence.`,
+	}},
+	{"research", Spec{
+		Description: "Answers questions about the organisation's operational data with cited searches.",
+		Tools:       []string{"splunk_context_search"},
+		SystemPrompt: `You are AgentScope's Research assistant. You answer questions about the organisation's operational data by searching it.
+
+How you work:
+- Use splunk_context_search to run SPL over the organisation's data. Start broad to learn what is there, then narrow; keep searches bounded in time (earliest/latest) and rows.
+- Base every statement on search results and cite the query that produced it. Never invent data, rows, fields or numbers; if a search fails or finds nothing, report that and what you tried.
+- When the question is ambiguous, state the interpretation you chose. When the data cannot answer it, say so and suggest what data would.
+
+Answer concisely: the answer first, then the supporting searches and their key results.`,
+	}},
+}
+
+// StarterAgentNames lists the starter agents every organisation gets.
+func StarterAgentNames() []string {
+	out := make([]string, len(starters))
+	for i, s := range starters {
+		out[i] = s.name
+	}
+	return out
+}
+
+// EnsureStarters creates the organisation's starter agents that do not
+// exist yet. It is idempotent and never replaces an agent of the same name,
+// whatever its kind. It runs at startup for the default and every known
+// organisation, before an organisation's first start_run (PrepareOrg), and
+// before the runtime first serves its agents (list_agents and the like).
+func (rt *Runtime) EnsureStarters(ctx context.Context, org string) error {
+	rt.mu.Lock()
+	done := rt.ensured[org]
+	rt.mu.Unlock()
+	if done {
+		return nil
+	}
+	for _, s := range starters {
+		_, err := rt.store.GetAgent(ctx, org, s.name)
+		if err == nil {
+			continue
+		}
+		if agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+			return err
+		}
+		_, err = rt.store.CreateAgent(ctx, agentscope.Agent{OrgID: org, Name: s.name, Kind: agentscope.AgentManaged, Spec: s.spec.canonical()})
+		if err != nil && agentscope.ErrorCode(err) != agentscope.ECONFLICT {
+			return err
+		}
+	}
+	rt.mu.Lock()
+	rt.ensured[org] = true
+	rt.mu.Unlock()
+	return nil
+}
+
+// PrepareOrg implements service.OrgPreparer: the starter agents of an
+// organisation exist before its first start_run.
+func (rt *Runtime) PrepareOrg(ctx context.Context, orgID string) error {
+	return rt.EnsureStarters(ctx, orgID)
+}

@@ -1,0 +1,73 @@
+package splunkbridge
+
+import "github.com/agentscope/agentscope/store/sqlstore"
+
+// batch is the payload of one HEC request: claimed entries and their
+// envelopes, concatenated. Envelopes are encoded once, when the batch is
+// cut; any run of consecutive entries is a contiguous byte range, so a
+// batch's tail (after a partial failure) or halves (to isolate a bad
+// event) are resent without encoding anything again.
+type batch struct {
+	entries []sqlstore.OutboxEntry
+	data    []byte
+	// offs[i] is where entries[i]'s envelope starts in data; offs has one
+	// more element, the end of the last envelope.
+	offs []int
+}
+
+// cutBatches encodes entries into batches of at most maxEvents events and
+// maxBytes uncompressed bytes. An event larger than maxBytes on its own
+// travels alone. Entries without a body are returned apart: there is
+// nothing to send for them.
+func cutBatches(enc *envelopeEncoder, entries []sqlstore.OutboxEntry, maxEvents, maxBytes int) (batches []*batch, orphans []sqlstore.OutboxEntry) {
+	var cur *batch
+	for i := range entries {
+		e := &entries[i]
+		if e.Body == nil {
+			orphans = append(orphans, *e)
+			continue
+		}
+		if cur == nil {
+			cur = &batch{offs: []int{0}, data: make([]byte, 0, min(maxBytes, 64<<10))}
+		}
+		start := len(cur.data)
+		cur.data = enc.appendEnvelope(cur.data, e)
+		if len(cur.entries) > 0 && len(cur.data) > maxBytes {
+			// Move the envelope that overflowed into a fresh batch.
+			next := &batch{offs: []int{0}, data: append(make([]byte, 0, min(maxBytes, 64<<10)), cur.data[start:]...)}
+			cur.data = cur.data[:start]
+			batches = append(batches, cur)
+			cur = next
+		}
+		cur.entries = append(cur.entries, *e)
+		cur.offs = append(cur.offs, len(cur.data))
+		if len(cur.entries) >= maxEvents || len(cur.data) >= maxBytes {
+			batches = append(batches, cur)
+			cur = nil
+		}
+	}
+	if cur != nil {
+		batches = append(batches, cur)
+	}
+	return batches, orphans
+}
+
+// len returns the number of events in b.
+func (b *batch) len() int { return len(b.entries) }
+
+// payload returns the concatenated envelopes of b.
+func (b *batch) payload() []byte { return b.data[b.offs[0]:b.offs[len(b.entries)]] }
+
+// slice returns entries [i, j) of b as a batch sharing b's bytes.
+func (b *batch) slice(i, j int) *batch {
+	return &batch{entries: b.entries[i:j], data: b.data, offs: b.offs[i : j+1]}
+}
+
+// ids returns the outbox ids of b's entries.
+func (b *batch) ids() []int64 {
+	out := make([]int64, len(b.entries))
+	for i, e := range b.entries {
+		out[i] = e.ID
+	}
+	return out
+}

@@ -1,0 +1,135 @@
+package splunkbridge
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/agentscope/agentscope/store/sqlstore"
+)
+
+// Fixed metadata of every forwarded event.
+const (
+	// Source is the HEC source of forwarded events.
+	Source = "agentscope"
+	// Sourcetype is the HEC sourcetype of forwarded events. Give it
+	// KV_MODE = json in props.conf so the event's fields are extracted at
+	// search time; org_id, session_id, agent and type are also indexed.
+	Sourcetype = "agentscope:events"
+)
+
+// envelopeEncoder writes HEC event envelopes around stored event bodies by
+// byte concatenation: the body is already canonical JSON, so it is copied
+// verbatim, never decoded or re-encoded.
+type envelopeEncoder struct {
+	// meta is the constant part, `"host":…,"source":…,"sourcetype":…,
+	// ["index":…,]`, encoded once.
+	meta []byte
+}
+
+func newEnvelopeEncoder(host, index string) *envelopeEncoder {
+	var meta []byte
+	meta = append(meta, `"host":`...)
+	meta = appendJSONString(meta, host)
+	meta = append(meta, `,"source":`...)
+	meta = appendJSONString(meta, Source)
+	meta = append(meta, `,"sourcetype":`...)
+	meta = appendJSONString(meta, Sourcetype)
+	if index != "" {
+		meta = append(meta, `,"index":`...)
+		meta = appendJSONString(meta, index)
+	}
+	meta = append(meta, ',')
+	return &envelopeEncoder{meta: meta}
+}
+
+// appendEnvelope appends the envelope of e to buf:
+//
+//	{"time":1730462400.123,"host":…,"source":"agentscope","sourcetype":"agentscope:events",
+//	 "index":…,"fields":{"org_id":…,"session_id":…,"agent":…,"type":…},"event":<body>}
+//
+// Indexed fields are flat strings, as HEC requires; empty ones are left out.
+func (enc *envelopeEncoder) appendEnvelope(buf []byte, e *sqlstore.OutboxEntry) []byte {
+	buf = append(buf, `{"time":`...)
+	buf = appendEpochMillis(buf, e.TS)
+	buf = append(buf, ',')
+	buf = append(buf, enc.meta...)
+	buf = append(buf, `"fields":{`...)
+	first := true
+	for _, f := range [...]struct{ name, value string }{
+		{"org_id", e.OrgID}, {"session_id", e.SessionID}, {"agent", e.Agent}, {"type", e.Type},
+	} {
+		if f.value == "" {
+			continue
+		}
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = append(buf, '"')
+		buf = append(buf, f.name...)
+		buf = append(buf, `":`...)
+		buf = appendJSONString(buf, f.value)
+	}
+	buf = append(buf, `},"event":`...)
+	buf = append(buf, e.Body...)
+	return append(buf, '}')
+}
+
+// appendEpochMillis appends t as epoch seconds with exactly three decimals,
+// the form HEC's time field takes (1730462400.123).
+func appendEpochMillis(buf []byte, t time.Time) []byte {
+	ms := t.UnixMilli()
+	if ms < 0 {
+		buf = append(buf, '-')
+		ms = -ms
+	}
+	buf = strconv.AppendInt(buf, ms/1000, 10)
+	frac := ms % 1000
+	return append(buf, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
+// U+FFFD, as encoding/json does.
+func appendJSONString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				buf = append(buf, '\\', c)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}

@@ -1,0 +1,325 @@
+package hectest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Event is one event HEC indexed, as it was sent.
+type Event struct {
+	// Key identifies the AgentScope event: org_id/session_id/event_id.
+	Key        string
+	Time       json.Number
+	Host       string
+	Source     string
+	Sourcetype string
+	Index      string
+	// Fields are the indexed fields, decoded (strings, json.Numbers or
+	// arrays of them).
+	Fields map[string]any
+	// Event is the event value exactly as sent.
+	Event json.RawMessage
+	// Request numbers the event request that carried it, from 1.
+	Request int64
+	Channel string
+}
+
+// envelope is one event of a request, as HEC reads it. Metadata of the
+// wrong JSON type fails the decoding, which HEC reports as code 6.
+type envelope struct {
+	Time       any             `json:"time"`
+	Host       string          `json:"host"`
+	Source     string          `json:"source"`
+	Sourcetype string          `json:"sourcetype"`
+	Index      string          `json:"index"`
+	Fields     map[string]any  `json:"fields"`
+	Event      json.RawMessage `json:"event"`
+}
+
+// refusal is why HEC refused an event: its code, text and position.
+type refusal struct {
+	code  int
+	text  string
+	event int
+}
+
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		reply(w, http.StatusMethodNotAllowed, 6, "Invalid data format")
+		return
+	}
+	var (
+		fault Fault
+		reqNo int64
+	)
+	s.update(func() {
+		s.stats.Requests++
+		reqNo = s.stats.Requests
+		fault = s.nextFault()
+	})
+	if fault.kind == faultDrop {
+		s.rejected()
+		hangUp(w)
+		return
+	}
+	if !s.authorize(w, r) {
+		return
+	}
+	channel, ok := s.requestChannel(w, r)
+	if !ok {
+		return
+	}
+	switch fault.kind {
+	case faultBusy:
+		s.rejected()
+		reply(w, http.StatusServiceUnavailable, 9, "Server is busy")
+		return
+	case faultTooMany:
+		s.rejected()
+		w.Header().Set("Retry-After", strconv.Itoa(int(fault.retryAfter.Seconds())))
+		reply(w, http.StatusTooManyRequests, 26, "HEC queue is at capacity and cannot process any more requests")
+		return
+	case faultServerError:
+		s.rejected()
+		reply(w, http.StatusInternalServerError, 8, "Internal server error")
+		return
+	}
+	body, err := s.readBody(r)
+	if errors.Is(err, errTooLarge) {
+		s.rejected()
+		reply(w, http.StatusRequestEntityTooLarge, 6, fmt.Sprintf("Content too large (maximum is %d bytes)", s.opts.MaxContentLength))
+		return
+	} else if err != nil {
+		s.rejected()
+		reply(w, http.StatusBadRequest, 6, "Invalid data format")
+		return
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		s.rejected()
+		reply(w, http.StatusBadRequest, 5, "No data")
+		return
+	}
+	events, bad := s.parse(body, reqNo, channel)
+	keys := make([]string, len(events))
+	for i, e := range events {
+		keys[i] = e.Key
+	}
+	s.begin(keys)
+	defer s.end(keys)
+	s.index(events, fault.kind == faultCut)
+	if fault.kind == faultStall {
+		select {
+		case <-fault.release:
+		case <-r.Context().Done():
+			s.update(func() {
+				for _, k := range keys {
+					s.cut[k] = true // indexed, but the client never heard
+				}
+			})
+			return
+		}
+	}
+	switch {
+	case bad != nil:
+		s.rejected()
+		replyJSON(w, http.StatusBadRequest, fmt.Sprintf(`{"text":%q,"code":%d,"invalid-event-number":%d}`, bad.text, bad.code, bad.event))
+	case fault.kind == faultCut:
+		hangUp(w)
+	case s.opts.Ack && channel != "":
+		replyJSON(w, http.StatusOK, fmt.Sprintf(`{"text":"Success","code":0,"ackId":%d}`, s.nextAck(channel)))
+	default:
+		reply(w, http.StatusOK, 0, "Success")
+	}
+}
+
+var errTooLarge = errors.New("request too large")
+
+// readBody reads the request body, gunzipping it if so encoded.
+func (s *Server) readBody(r *http.Request) ([]byte, error) {
+	var in io.Reader = r.Body
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		s.update(func() { s.stats.Gzipped++ })
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		defer zr.Close()
+		in = zr
+	}
+	body, err := io.ReadAll(io.LimitReader(in, int64(s.opts.MaxContentLength)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > s.opts.MaxContentLength {
+		return nil, errTooLarge
+	}
+	return body, nil
+}
+
+// parse reads the concatenated envelopes of body up to the first invalid
+// one, which it reports. The events before it are indexed, as Splunk does.
+func (s *Server) parse(body []byte, reqNo int64, channel string) ([]Event, *refusal) {
+	s.mu.Lock()
+	poison := s.poison
+	s.mu.Unlock()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var events []Event
+	for i := 0; ; i++ {
+		var env envelope
+		err := dec.Decode(&env)
+		if errors.Is(err, io.EOF) {
+			return events, nil
+		}
+		if err != nil {
+			return events, &refusal{6, "Invalid data format", i}
+		}
+		ev, bad := s.check(env, poison)
+		if bad != nil {
+			bad.event = i
+			return events, bad
+		}
+		ev.Request, ev.Channel = reqNo, channel
+		events = append(events, ev)
+	}
+}
+
+// check validates one envelope as HEC does.
+func (s *Server) check(env envelope, poison string) (Event, *refusal) {
+	ev := Event{Host: env.Host, Source: env.Source, Sourcetype: env.Sourcetype, Index: env.Index}
+	raw := bytes.TrimSpace(env.Event)
+	if len(raw) == 0 {
+		return ev, &refusal{code: 12, text: "Event field is required"}
+	}
+	if string(raw) == "null" || string(raw) == `""` {
+		return ev, &refusal{code: 13, text: "Event field cannot be blank"}
+	}
+	if poison != "" && bytes.Contains(raw, []byte(poison)) {
+		return ev, &refusal{code: 6, text: "Invalid data format"}
+	}
+	ev.Event = raw // the decoder hands out a fresh copy per envelope
+	switch t := env.Time.(type) {
+	case nil:
+	case json.Number:
+		ev.Time = t
+	case string:
+		if _, err := strconv.ParseFloat(t, 64); err != nil {
+			return ev, &refusal{code: 6, text: "Invalid data format"}
+		}
+		ev.Time = json.Number(t)
+	default:
+		return ev, &refusal{code: 6, text: "Invalid data format"}
+	}
+	if ev.Index != "" && len(s.opts.Indexes) > 0 && !contains(s.opts.Indexes, ev.Index) {
+		return ev, &refusal{code: 7, text: "Incorrect index"}
+	}
+	if !flatFields(env.Fields) {
+		return ev, &refusal{code: 15, text: "Error in handling indexed fields"}
+	}
+	ev.Fields = env.Fields
+	ev.Key = eventKey(env.Fields, raw)
+	return ev, nil
+}
+
+// flatFields reports whether every indexed field is a string, a number,
+// or an array of those (a multivalue field). HEC refuses objects and
+// nested arrays.
+func flatFields(fields map[string]any) bool {
+	for _, v := range fields {
+		switch x := v.(type) {
+		case string, json.Number:
+		case []any:
+			for _, e := range x {
+				switch e.(type) {
+				case string, json.Number:
+				default:
+					return false
+				}
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// eventKey identifies an AgentScope event by its organisation (an indexed
+// field) and its session and event ids (in the event JSON).
+func eventKey(fields map[string]any, event json.RawMessage) string {
+	var ids struct {
+		SessionID string `json:"session_id"`
+		EventID   string `json:"event_id"`
+	}
+	_ = json.Unmarshal(event, &ids)
+	org, _ := fields["org_id"].(string)
+	return org + "/" + ids.SessionID + "/" + ids.EventID
+}
+
+// begin marks keys in flight, counting those another request is carrying.
+func (s *Server) begin(keys []string) {
+	s.update(func() {
+		s.stats.InFlight++
+		for _, k := range keys {
+			if s.inflight[k] > 0 {
+				s.stats.Overlaps++
+			}
+			s.inflight[k]++
+		}
+	})
+}
+
+func (s *Server) end(keys []string) {
+	s.update(func() {
+		s.stats.InFlight--
+		for _, k := range keys {
+			if s.inflight[k]--; s.inflight[k] == 0 {
+				delete(s.inflight, k)
+			}
+		}
+	})
+}
+
+// index records events; cut marks them as delivered without a reply.
+func (s *Server) index(events []Event, cut bool) {
+	s.update(func() {
+		for _, e := range events {
+			s.counts[e.Key]++
+			if cut {
+				s.cut[e.Key] = true
+			}
+			if !s.opts.DiscardEvents {
+				s.events = append(s.events, e)
+			}
+		}
+		s.stats.Indexed += int64(len(events))
+	})
+}
+
+func (s *Server) rejected() { s.update(func() { s.stats.Rejected++ }) }
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// reply writes HEC's {"text":…,"code":…} body.
+func reply(w http.ResponseWriter, status, code int, text string) {
+	replyJSON(w, status, fmt.Sprintf(`{"text":%q,"code":%d}`, text, code))
+}
+
+func replyJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}

@@ -1,0 +1,88 @@
+package splunkbridge
+
+import (
+	"fmt"
+
+	"github.com/agentscope/agentscope"
+)
+
+// Insight is a named operational search over AgentScope's events.
+type Insight struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	SPL         string `json:"spl"`
+}
+
+// insightSpec is an insight's SPL after the base search of the index.
+type insightSpec struct {
+	name, description string
+	// filter is added to the base search; pipeline follows it.
+	filter, pipeline string
+}
+
+// insightSpecs use only what the embedded engine supports too: search
+// terms, eval with if/round, stats with count, sum, perc50/perc95, and
+// sort. Field names are those of the canonical event JSON.
+var insightSpecs = []insightSpec{
+	{
+		name:        "cost_by_agent",
+		description: "Total recorded cost in USD and number of cost records per agent, most expensive first (CostRecorded.amount_usd).",
+		filter:      `type="CostRecorded"`,
+		pipeline:    `| stats sum(amount_usd) AS cost_usd count AS cost_records by agent | sort - cost_usd`,
+	},
+	{
+		name:        "model_latency",
+		description: "Median and 95th-percentile model call latency in milliseconds, and call counts, per provider and model (ModelCompleted.duration_ms).",
+		filter:      `type="ModelCompleted"`,
+		pipeline:    `| stats count AS calls perc50(duration_ms) AS p50_ms perc95(duration_ms) AS p95_ms by provider model | sort - p95_ms`,
+	},
+	{
+		name:        "tool_reliability",
+		description: "Calls, errors, error rate and 95th-percentile duration in milliseconds per tool, least reliable first (ToolReturned with status ok or error).",
+		filter:      `type="ToolReturned"`,
+		pipeline: `| eval is_error=if(status="error", 1, 0)` +
+			` | stats count AS calls sum(is_error) AS errors perc95(duration_ms) AS p95_ms by tool` +
+			` | eval error_rate=round(errors / calls, 4) | sort - error_rate`,
+	},
+	{
+		name:        "runs_by_status",
+		description: "Finished runs per final status: completed, failed or cancelled (SessionCompleted.status).",
+		filter:      `type="SessionCompleted"`,
+		pipeline:    `| stats count AS runs by status | sort - runs`,
+	},
+}
+
+// Insights returns the operational searches over index (empty: the
+// role's default indexes). They are not scoped to an organisation: run
+// them through a Searcher, which adds the caller's.
+func Insights(index string) ([]Insight, error) {
+	base, err := baseSearch(index)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Insight, len(insightSpecs))
+	for i, s := range insightSpecs {
+		out[i] = Insight{Name: s.name, Description: s.description, SPL: base + " " + s.filter + " " + s.pipeline}
+	}
+	return out, nil
+}
+
+// LookupInsight returns the insight called name over index, or ENOTFOUND
+// naming the known ones.
+func LookupInsight(index, name string) (Insight, error) {
+	all, err := Insights(index)
+	if err != nil {
+		return Insight{}, err
+	}
+	names := make([]string, len(all))
+	for i, in := range all {
+		if in.Name == name {
+			return in, nil
+		}
+		names[i] = in.Name
+	}
+	return Insight{}, agentscope.Errorf(agentscope.ENOTFOUND, "no insight %q (known: %v)", name, names)
+}
+
+// String returns the insight's name and SPL.
+func (in Insight) String() string { return fmt.Sprintf("%s: %s", in.Name, in.SPL) }

@@ -1,0 +1,418 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/store/sqlstore"
+)
+
+// OutboxOpener prepares a fresh, empty database for one test and returns a
+// function that opens a store on it with the given options. Each call opens
+// a separate handle with its own connections, as another process would, so
+// the suite can race claimers that share nothing but the database.
+type OutboxOpener func(t *testing.T) func(opts sqlstore.Options) *sqlstore.Store
+
+// RunOutbox runs the outbox suite: the leases, releases and dead letters
+// the Splunk forwarder relies on.
+func RunOutbox(t *testing.T, open OutboxOpener) {
+	tests := map[string]func(*testing.T, func(sqlstore.Options) *sqlstore.Store){
+		"ClaimReturnsEvents":      testClaimReturnsEvents,
+		"ClaimLimitAndOrder":      testClaimLimitAndOrder,
+		"LeaseExcludesOthers":     testLeaseExcludesOthers,
+		"ExpiredLeaseReclaimable": testExpiredLeaseReclaimable,
+		"CompleteByNonOwnerNoop":  testCompleteByNonOwnerNoop,
+		"RetryBacksOff":           testRetryBacksOff,
+		"DeadLetterAndRetry":      testDeadLetterAndRetry,
+		"RetryAllDeadLetters":     testRetryAllDeadLetters,
+		"Stats":                   testOutboxStats,
+		"MissingEventBody":        testMissingEventBody,
+		"OutboxOff":               testOutboxOff,
+		"ConcurrentClaimers":      testConcurrentClaimers,
+	}
+	for name, fn := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, open(t))
+		})
+	}
+}
+
+// testClock is a store clock the suite moves by hand.
+type testClock struct{ us atomic.Int64 }
+
+func newTestClock() *testClock {
+	c := &testClock{}
+	c.us.Store(t0.UnixMicro())
+	return c
+}
+
+func (c *testClock) Now() time.Time          { return time.UnixMicro(c.us.Load()).UTC() }
+func (c *testClock) Advance(d time.Duration) { c.us.Add(d.Microseconds()) }
+
+// openClocked opens a store with the outbox on and a hand-moved clock.
+func openClocked(connect func(sqlstore.Options) *sqlstore.Store) (*sqlstore.Store, *testClock) {
+	clk := newTestClock()
+	return connect(sqlstore.Options{Outbox: true, Now: clk.Now}), clk
+}
+
+// seedEvents starts session sid and appends n model invocations to it,
+// returning every stored event (n+1 with SessionStarted).
+func seedEvents(t *testing.T, s agentscope.Store, orgID, sid string, n int) []agentscope.Event {
+	t.Helper()
+	st := start(t, s, orgID, sid, "bot", t0)
+	evs := make([]agentscope.Event, n)
+	for i := range evs {
+		evs[i] = agentscope.Event{EventID: fmt.Sprintf("%s-%d", sid, i), Type: agentscope.ModelInvoked, TS: t0.Add(time.Duration(i) * time.Millisecond), Provider: "p", Model: "m"}
+	}
+	if n == 0 {
+		return st.Events
+	}
+	return append(st.Events, appendEvents(t, s, orgID, sid, evs...).Events...)
+}
+
+func claim(t *testing.T, s *sqlstore.Store, owner string, limit int, lease time.Duration) []sqlstore.OutboxEntry {
+	t.Helper()
+	entries, err := s.ClaimOutbox(context.Background(), owner, limit, lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entries
+}
+
+func ids(entries []sqlstore.OutboxEntry) []int64 {
+	out := make([]int64, len(entries))
+	for i, e := range entries {
+		out[i] = e.ID
+	}
+	return out
+}
+
+func stats(t *testing.T, s *sqlstore.Store) sqlstore.OutboxStats {
+	t.Helper()
+	st, err := s.OutboxStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func testClaimReturnsEvents(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	s, _ := openClocked(connect)
+	start(t, s, org, "s1", "bot", t0)
+	appendEvents(t, s, org, "s1", mixed(t0)...)
+	start(t, s, "org-b", "s2", "helper", t0)
+	stored, err := s.ListEvents(context.Background(), org, "s1", agentscope.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := claim(t, s, "fwd-1", 100, time.Minute)
+	if len(entries) != len(stored)+1 {
+		t.Fatalf("claimed %d entries, want %d (both organisations)", len(entries), len(stored)+1)
+	}
+	for i, want := range stored {
+		e := entries[i]
+		body, err := want.MarshalCanonical()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(e.Body) != string(body) {
+			t.Errorf("entry %d body:\n got %s\nwant %s", i, e.Body, body)
+		}
+		if e.OrgID != org || e.SessionID != "s1" || e.Seq != want.Seq || e.EventID != want.EventID ||
+			e.Type != string(want.Type) || e.Agent != "bot" || !e.TS.Equal(want.TS) || e.Attempts != 0 {
+			t.Errorf("entry %d: %+v, want event %+v", i, e, want)
+		}
+	}
+	if last := entries[len(entries)-1]; last.OrgID != "org-b" || last.Agent != "helper" {
+		t.Errorf("last entry: %+v, want org-b's SessionStarted", last)
+	}
+}
+
+func testClaimLimitAndOrder(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	s, _ := openClocked(connect)
+	seedEvents(t, s, org, "s1", 9)
+	first := claim(t, s, "fwd-1", 4, time.Minute)
+	second := claim(t, s, "fwd-1", 100, time.Minute)
+	if len(first) != 4 || len(second) != 6 {
+		t.Fatalf("claimed %d then %d, want 4 then 6", len(first), len(second))
+	}
+	all := append(ids(first), ids(second)...)
+	if !slices.IsSorted(all) {
+		t.Errorf("claims not in enqueue order: %v", all)
+	}
+	for i, e := range append(first, second...) {
+		if e.Seq != int64(i+1) {
+			t.Errorf("entry %d has seq %d", i, e.Seq)
+		}
+	}
+	if more := claim(t, s, "fwd-1", 100, time.Minute); len(more) != 0 {
+		t.Errorf("claimed %d entries from a fully leased outbox", len(more))
+	}
+	if none := claim(t, s, "fwd-1", 0, time.Minute); len(none) != 0 {
+		t.Errorf("limit 0 claimed %d", len(none))
+	}
+}
+
+func testLeaseExcludesOthers(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	s, clk := openClocked(connect)
+	seedEvents(t, s, org, "s1", 4)
+	a := claim(t, s, "fwd-a", 100, time.Minute)
+	clk.Advance(59 * time.Second)
+	if b := claim(t, s, "fwd-b", 100, time.Minute); len(b) != 0 {
+		t.Fatalf("fwd-b claimed %d entries fwd-a still leases", len(b))
+	}
+	n, err := s.CompleteOutbox(context.Background(), "fwd-a", ids(a))
+	if err != nil || n != int64(len(a)) {
+		t.Fatalf("owner complete: %d, %v; want %d", n, err, len(a))
+	}
+	if st := stats(t, s); st.QueueDepth != 0 {
+		t.Errorf("queue depth %d after complete", st.QueueDepth)
+	}
+}
+
+func testExpiredLeaseReclaimable(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	s, clk := openClocked(connect)
+	seedEvents(t, s, org, "s1", 2)
+	a := claim(t, s, "fwd-a", 100, time.Minute)
+	clk.Advance(time.Minute)
+	b := claim(t, s, "fwd-b", 100, time.Minute)
+	if !slices.Equal(ids(a), ids(b)) {
+		t.Fatalf("after expiry fwd-b claimed %v, want %v", ids(b), ids(a))
+	}
+	// fwd-a, back from a stall, no longer owns them: its completion is
+	// ignored and the entries stay with fwd-b.
+	if n, err := s.CompleteOutbox(context.Background(), "fwd-a", ids(a)); err != nil || n != 0 {
+		t.Fatalf("stale owner completed %d (err %v)", n, err)
+	}
+	if n, err := s.RetryOutbox(context.Background(), "fwd-a", ids(a), clk.Now(), "stale"); err != nil || n != 0 {
+		t.Fatalf("stale owner released %d (err %v)", n, err)
+	}
+	if moved, err := s.DeadLetterOutbox(context.Background(), "fwd-a", a[0].ID, "stale"); err != nil || moved {
+		t.Fatalf("stale owner dead-lettered: %v (err %v)", moved, err)
+	}
+	if n, err := s.CompleteOutbox(context.Background(), "fwd-b", ids(b)); err != nil || n != int64(len(b)) {
+		t.Fatalf("new owner completed %d (err %v), want %d", n, err, len(b))
+	}
+}
+
+func testCompleteByNonOwnerNoop(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	s, _ := openClocked(connect)
+	seedEvents(t, s, org, "s1", 3)
+	a := claim(t, s, "fwd-a", 100, time.Minute)
+	n, err := s.CompleteOutbox(context.Background(), "fwd-b", ids(a))
+	if err != nil || n != 0 {
+		t.Fatalf("non-owner complete deleted %d (err %v)", n, err)
+	}
+	// Entries that were never claimed are not completable either.
+	seedEvents(t, s, org, "s2", 0)
+	st := stats(t, s)
+	if st.QueueDepth != int64(len(a))+1 {
+		t.Errorf("queue depth %d, want %d", st.QueueDepth, len(a)+1)
+	}
+	if n, _ := s.CompleteOutbox(context.Background(), "fwd-a", []int64{a[len(a)-1].ID + 1}); n != 0 {
+		t.Errorf("completed an unclaimed entry")
+	}
+}
+
+func testRetryBacksOff(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	s, clk := openClocked(connect)
+	seedEvents(t, s, org, "s1", 1)
+	a := claim(t, s, "fwd-a", 100, time.Minute)
+	n, err := s.RetryOutbox(context.Background(), "fwd-a", ids(a), clk.Now().Add(10*time.Second), "503 busy")
+	if err != nil || n != int64(len(a)) {
+		t.Fatalf("retry released %d (err %v), want %d", n, err, len(a))
+	}
+	clk.Advance(9 * time.Second)
+	if early := claim(t, s, "fwd-b", 100, time.Minute); len(early) != 0 {
+		t.Fatalf("claimed %d entries before their retry time", len(early))
+	}
+	clk.Advance(time.Second)
+	again := claim(t, s, "fwd-b", 100, time.Minute)
+	if !slices.Equal(ids(a), ids(again)) {
+		t.Fatalf("after backoff claimed %v, want %v", ids(again), ids(a))
+	}
+	for _, e := range again {
+		if e.Attempts != 1 || e.LastError != "503 busy" {
+			t.Errorf("entry %d: attempts %d last error %q", e.ID, e.Attempts, e.LastError)
+		}
+	}
+}
+
+func testDeadLetterAndRetry(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	ctx := context.Background()
+	s, _ := openClocked(connect)
+	evs := seedEvents(t, s, org, "s1", 2)
+	a := claim(t, s, "fwd-a", 100, time.Minute)
+	if moved, err := s.DeadLetterOutbox(ctx, "fwd-b", a[1].ID, "not mine"); err != nil || moved {
+		t.Fatalf("non-owner dead-lettered: %v, %v", moved, err)
+	}
+	moved, err := s.DeadLetterOutbox(ctx, "fwd-a", a[1].ID, "Invalid data format")
+	if err != nil || !moved {
+		t.Fatalf("dead letter: %v, %v", moved, err)
+	}
+	if st := stats(t, s); st.QueueDepth != 2 || st.DeadLetters != 1 {
+		t.Fatalf("stats after dead letter: %+v", st)
+	}
+	dls, err := s.ListDeadLetters(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 1 || dls[0].Reason != "Invalid data format" || dls[0].EventID != evs[1].EventID ||
+		dls[0].Type != string(evs[1].Type) || dls[0].OrgID != org || dls[0].Seq != 2 || !dls[0].CreatedAt.Equal(t0) {
+		t.Fatalf("dead letters: %+v", dls)
+	}
+	n, err := s.RetryDeadLetters(ctx, []int64{dls[0].ID, dls[0].ID + 100})
+	if err != nil || n != 1 {
+		t.Fatalf("retry dead letters: %d, %v", n, err)
+	}
+	if st := stats(t, s); st.QueueDepth != 3 || st.DeadLetters != 0 {
+		t.Fatalf("stats after re-enqueue: %+v", st)
+	}
+	again := claim(t, s, "fwd-b", 100, time.Minute)
+	if len(again) != 1 || again[0].EventID != evs[1].EventID || again[0].Body == nil {
+		t.Fatalf("re-enqueued claim: %+v", again)
+	}
+}
+
+func testRetryAllDeadLetters(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	ctx := context.Background()
+	s, _ := openClocked(connect)
+	seedEvents(t, s, org, "s1", 1200)
+	a := claim(t, s, "fwd-a", 2000, time.Minute)
+	for _, e := range a {
+		if moved, err := s.DeadLetterOutbox(ctx, "fwd-a", e.ID, "poison"); err != nil || !moved {
+			t.Fatalf("dead letter %d: %v %v", e.ID, moved, err)
+		}
+	}
+	n, err := s.RetryAllDeadLetters(ctx)
+	if err != nil || n != int64(len(a)) {
+		t.Fatalf("retry all: %d, %v; want %d", n, err, len(a))
+	}
+	if st := stats(t, s); st.QueueDepth != int64(len(a)) || st.DeadLetters != 0 {
+		t.Fatalf("stats: %+v", st)
+	}
+}
+
+func testOutboxStats(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	s, clk := openClocked(connect)
+	if st := stats(t, s); st.QueueDepth != 0 || !st.OldestCreated.IsZero() || st.DeadLetters != 0 {
+		t.Fatalf("empty stats: %+v", st)
+	}
+	seedEvents(t, s, org, "s1", 1)
+	enqueued := clk.Now()
+	clk.Advance(time.Hour)
+	seedEvents(t, s, org, "s2", 1)
+	check := func(stage string) {
+		t.Helper()
+		if st := stats(t, s); st.QueueDepth != 4 || !st.OldestCreated.Equal(enqueued) {
+			t.Errorf("%s: %+v, want depth 4 oldest %v", stage, st, enqueued)
+		}
+	}
+	check("fresh")
+	// Neither a lease nor a release changes when an entry was enqueued.
+	a := claim(t, s, "fwd-a", 100, time.Minute)
+	check("leased")
+	if _, err := s.RetryOutbox(context.Background(), "fwd-a", ids(a), clk.Now().Add(time.Hour), "busy"); err != nil {
+		t.Fatal(err)
+	}
+	check("released")
+}
+
+func testMissingEventBody(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	s, _ := openClocked(connect)
+	q := `INSERT INTO outbox (org_id, session_id, seq, next_attempt_at) VALUES (?, ?, ?, ?)`
+	if s.Dialect().Numbered {
+		q = `INSERT INTO outbox (org_id, session_id, seq, next_attempt_at) VALUES ($1, $2, $3, $4)`
+	}
+	if _, err := s.WriteDB().ExecContext(context.Background(), q, org, "gone", 1, t0.UnixMicro()); err != nil {
+		t.Fatal(err)
+	}
+	entries := claim(t, s, "fwd-a", 10, time.Minute)
+	if len(entries) != 1 || entries[0].Body != nil || entries[0].SessionID != "gone" {
+		t.Fatalf("orphan entry: %+v", entries)
+	}
+}
+
+func testOutboxOff(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	s := connect(sqlstore.Options{})
+	seedEvents(t, s, org, "s1", 3)
+	if st := stats(t, s); st.QueueDepth != 0 {
+		t.Errorf("outbox off: depth %d", st.QueueDepth)
+	}
+}
+
+// testConcurrentClaimers races claimers on separate handles (separate
+// connection pools, as separate processes have) and several goroutines per
+// handle: no entry may be handed out twice while its lease lives.
+func testConcurrentClaimers(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	const (
+		handles, perHandle = 3, 4
+		sessions, events   = 4, 500
+		limit              = 13
+	)
+	ctx := context.Background()
+	seeder := connect(sqlstore.Options{Outbox: true})
+	for i := range sessions {
+		seedEvents(t, seeder, org, fmt.Sprintf("s%d", i), events-1)
+	}
+	var (
+		mu      sync.Mutex
+		claimed = map[int64]string{}
+		dup     []string
+		wg      sync.WaitGroup
+		errs    = make(chan error, handles*perHandle)
+	)
+	for h := range handles {
+		s := connect(sqlstore.Options{Outbox: true})
+		for g := range perHandle {
+			owner := fmt.Sprintf("fwd-%d-%d", h, g)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					entries, err := s.ClaimOutbox(ctx, owner, limit, time.Hour)
+					if err != nil {
+						errs <- err
+						return
+					}
+					if len(entries) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, e := range entries {
+						if prev, ok := claimed[e.ID]; ok {
+							dup = append(dup, fmt.Sprintf("entry %d: %s and %s", e.ID, prev, owner))
+						}
+						claimed[e.ID] = owner
+					}
+					mu.Unlock()
+					// Complete half the claims, so claimers also race deletes.
+					if e := entries[0]; e.ID%2 == 0 {
+						if _, err := s.CompleteOutbox(ctx, owner, ids(entries)); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if len(dup) > 0 {
+		t.Fatalf("%d entries claimed twice, e.g. %s", len(dup), dup[0])
+	}
+	if len(claimed) != sessions*events {
+		t.Fatalf("claimed %d distinct entries, want %d", len(claimed), sessions*events)
+	}
+}

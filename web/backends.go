@@ -1,0 +1,116 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"reflect"
+
+	"github.com/agentscope/agentscope"
+)
+
+// The UI's optional backends. Each is small and defined here, where it is
+// consumed; the binary adapts the real implementations (the Splunk bridge's
+// searchers and forwarder, the runtime's budgets) in its wiring. When one
+// is nil the panel that needs it says plainly that it is not configured.
+
+// Searcher runs SPL over one organisation's events; the backend, not the
+// query text, confines the search to orgID. Earliest and latest are Splunk
+// time modifiers ("-24h", "@d", "now", epoch seconds, ISO 8601; empty
+// leaves that side open).
+type Searcher interface {
+	Search(ctx context.Context, orgID, query, earliest, latest string, limit int) (*SearchResult, error)
+}
+
+// SearchResult is a search's rows. Fields lists the columns in the order
+// the backend reported them; a row maps a field to a string, a number
+// (float64, int64 or json.Number) or, for a multivalue field, a []any.
+type SearchResult struct {
+	Fields  []string
+	Rows    []map[string]any
+	Backend string
+}
+
+// SearchFunc adapts a function to Searcher.
+type SearchFunc func(ctx context.Context, orgID, query, earliest, latest string, limit int) (*SearchResult, error)
+
+// Search implements Searcher.
+func (f SearchFunc) Search(ctx context.Context, orgID, query, earliest, latest string, limit int) (*SearchResult, error) {
+	return f(ctx, orgID, query, earliest, latest, limit)
+}
+
+// HealthSource reports the Splunk forwarder's health as a JSON-able value
+// with the fields of splunkbridge.HealthReport (enabled, queue_depth,
+// oldest_undelivered_seconds, dead_letters, last_error, paused, …).
+type HealthSource interface {
+	SplunkHealth(ctx context.Context) (any, error)
+}
+
+// HealthFunc adapts a function to HealthSource.
+type HealthFunc func(ctx context.Context) (any, error)
+
+// SplunkHealth implements HealthSource.
+func (f HealthFunc) SplunkHealth(ctx context.Context) (any, error) { return f(ctx) }
+
+// BudgetSource reports an organisation's agent budgets, each with the
+// agent's spend in the budget's current period.
+type BudgetSource interface {
+	AgentBudgets(ctx context.Context, orgID string) ([]agentscope.BudgetStatus, error)
+}
+
+// BudgetFunc adapts a function to BudgetSource.
+type BudgetFunc func(ctx context.Context, orgID string) ([]agentscope.BudgetStatus, error)
+
+// AgentBudgets implements BudgetSource.
+func (f BudgetFunc) AgentBudgets(ctx context.Context, orgID string) ([]agentscope.BudgetStatus, error) {
+	return f(ctx, orgID)
+}
+
+// positioned is a query error that knows the byte offset in the query it
+// is about.
+type positioned interface{ Position() int }
+
+// errorPosition finds the byte offset a query error points at: an error in
+// err's chain with a Position() int method, or one that is a struct (or a
+// pointer to one) with an int field Pos, as splunkbridge/spl.SyntaxError
+// has. The second form lets a search engine report positions without
+// depending on this package.
+func errorPosition(err error) (int, bool) {
+	for err != nil {
+		if p, ok := err.(positioned); ok {
+			return p.Position(), true
+		}
+		if pos, ok := posField(err); ok {
+			return pos, true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if pos, ok := errorPosition(e); ok {
+					return pos, true
+				}
+			}
+			return 0, false
+		default:
+			err = errors.Unwrap(err)
+		}
+	}
+	return 0, false
+}
+
+func posField(err error) (int, bool) {
+	v := reflect.ValueOf(err)
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return 0, false
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return 0, false
+	}
+	f := v.FieldByName("Pos")
+	if !f.IsValid() || !f.CanInt() {
+		return 0, false
+	}
+	return int(f.Int()), true
+}

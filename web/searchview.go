@@ -1,0 +1,225 @@
+package web
+
+import (
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/agentscope/agentscope/web/ui"
+)
+
+// searchShownRows bounds the rows the results table renders.
+const searchShownRows = 1000
+
+// caretAt finds the line of query that holds byte offset pos and returns
+// its number (from 1), its text, and a line with a caret under pos.
+func caretAt(query string, pos int) (lineNo int, line, caret string) {
+	pos = max(0, min(pos, len(query)))
+	start := strings.LastIndexByte(query[:pos], '\n') + 1
+	end := strings.IndexByte(query[pos:], '\n')
+	if end < 0 {
+		end = len(query)
+	} else {
+		end += pos
+	}
+	line = strings.ReplaceAll(query[start:end], "\t", " ")
+	col := utf8.RuneCountInString(query[start:pos])
+	return strings.Count(query[:start], "\n") + 1, line, strings.Repeat(" ", col) + "^"
+}
+
+// searchTable formats a result for the table: columns in the backend's
+// order (or sorted, _time first, when it gave none), numbers right-aligned.
+func searchTable(res *SearchResult, tookMS float64) *ui.SearchResult {
+	out := &ui.SearchResult{Backend: res.Backend, TookMS: tookMS, Total: len(res.Rows)}
+	out.Fields = res.Fields
+	if len(out.Fields) == 0 {
+		out.Fields = fieldsOf(res.Rows)
+	}
+	rows := res.Rows
+	if len(rows) > searchShownRows {
+		rows, out.Truncated = rows[:searchShownRows], true
+	}
+	out.Shown = len(rows)
+	out.Numeric = make([]bool, len(out.Fields))
+	for i, f := range out.Fields {
+		numeric, seen := true, false
+		for _, row := range rows {
+			v, ok := row[f]
+			if !ok || v == nil || v == "" {
+				continue
+			}
+			seen = true
+			if _, ok := number(v); !ok {
+				numeric = false
+				break
+			}
+		}
+		out.Numeric[i] = numeric && seen && f != "_time"
+	}
+	for _, row := range rows {
+		cells := make([]string, len(out.Fields))
+		for i, f := range out.Fields {
+			cells[i] = cellText(f, row[f])
+		}
+		out.Rows = append(out.Rows, cells)
+	}
+	return out
+}
+
+func fieldsOf(rows []map[string]any) []string {
+	set := map[string]bool{}
+	for _, r := range rows {
+		for k := range r {
+			set[k] = true
+		}
+	}
+	var fields []string
+	for k := range set {
+		fields = append(fields, k)
+	}
+	slices.SortFunc(fields, func(a, b string) int {
+		if (a == "_time") != (b == "_time") {
+			if a == "_time" {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	return fields
+}
+
+func cellText(field string, v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = cellText(field, e)
+		}
+		return strings.Join(parts, ", ")
+	}
+	if f, ok := number(v); ok {
+		if field == "_time" {
+			return searchTime(f).UTC().Format("2006-01-02 15:04:05")
+		}
+		return strconv.FormatFloat(math.Round(f*1e6)/1e6, 'f', -1, 64)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// number reads a search value as a number: Go numbers, json.Number, or a
+// string that holds one.
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case json.Number:
+		f, err := x.Float64()
+		return f, err == nil
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+	}
+	return 0, false
+}
+
+// str reads a search value as text.
+func str(v any) string { return cellText("", v) }
+
+// searchTime reads epoch seconds.
+func searchTime(sec float64) time.Time {
+	return time.UnixMicro(int64(math.Round(sec * 1e6)))
+}
+
+// parseSearchTime reads a _time value: epoch seconds, or an ISO 8601 time
+// as Splunk's REST API writes it.
+func parseSearchTime(v any) (time.Time, bool) {
+	if f, ok := number(v); ok {
+		return searchTime(f), true
+	}
+	s, _ := v.(string)
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.000-07:00", "2006-01-02T15:04:05.000Z07:00", "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func isTimechart(query string) bool {
+	return strings.Contains(strings.ToLower(query), "timechart")
+}
+
+// maxChartSeries bounds the lines of a timechart.
+const maxChartSeries = 8
+
+// timechartOf draws a timechart result: _time across, one line per other
+// numeric column. Nil when the result has no times.
+func timechartOf(res *SearchResult) *ui.LineChart {
+	var xs []time.Time
+	for _, r := range res.Rows {
+		t, ok := parseSearchTime(r["_time"])
+		if !ok {
+			return nil
+		}
+		xs = append(xs, t)
+	}
+	if len(xs) == 0 {
+		return nil
+	}
+	fields := res.Fields
+	if len(fields) == 0 {
+		fields = fieldsOf(res.Rows)
+	}
+	var series []ui.Series
+	for _, f := range fields {
+		if strings.HasPrefix(f, "_") || len(series) == maxChartSeries {
+			continue
+		}
+		s := ui.Series{Name: f, Values: make([]float64, len(res.Rows))}
+		any := false
+		for i, r := range res.Rows {
+			if v, ok := number(r[f]); ok {
+				s.Values[i], any = v, true
+			} else {
+				s.Values[i] = math.NaN()
+			}
+		}
+		if any {
+			series = append(series, s)
+		}
+	}
+	if len(series) == 0 {
+		return nil
+	}
+	span := xs[len(xs)-1].Sub(xs[0])
+	c := ui.NewLineChart(xs, series, func(t time.Time) string { return timeLabel(t, span) })
+	return &c
+}
+
+// timeLabel formats an axis time for a range of the given span.
+func timeLabel(t time.Time, span time.Duration) string {
+	t = t.UTC()
+	switch {
+	case span <= 36*time.Hour:
+		return t.Format("15:04")
+	case span <= 120*24*time.Hour:
+		return t.Format("Jan 2")
+	}
+	return t.Format("Jan 2006")
+}

@@ -1,0 +1,43 @@
+package web
+
+import "time"
+
+// UIOptions configure the web interface. Every backend is optional: a
+// panel whose backend is nil says that it is not configured, and never
+// shows made-up numbers.
+type UIOptions struct {
+	// Searcher answers the search page and computes the dashboard's
+	// scorecards with SPL. Nil shows search as not available, and the
+	// dashboard computes its numbers from the store, saying so.
+	Searcher Searcher
+	// SplunkHealth reports the Splunk forwarder for the dashboard; nil
+	// shows forwarding as not configured.
+	SplunkHealth HealthSource
+	// Budgets reports agents' budgets and spend; nil leaves budgets out.
+	Budgets BudgetSource
+	// SearchExamples are the search page's operational searches; empty
+	// uses the built-in ones, which match splunkbridge.Insights.
+	SearchExamples []SearchExample
+	// SplunkIndex is the index the copyable SPL of a session and the
+	// dashboard's searches name (default "agentscope" for the former, the
+	// role's default indexes for the latter).
+	SplunkIndex string
+	// SessionSPL builds the copyable SPL of a session; set it to
+	// splunkbridge.SessionQuery over the configured index. Nil uses a local
+	// equivalent.
+	SessionSPL func(sessionID string) (string, error)
+	// SessionKey signs session cookies. Empty derives a key from the
+	// tokens, so every process configured with the same tokens accepts the
+	// same cookies.
+	SessionKey []byte
+	// SessionTTL is how long a sign-in lasts (default 12h).
+	SessionTTL time.Duration
+	// SecureCookies marks the session cookie Secure even on plain HTTP, for
+	// a server behind a proxy that terminates TLS.
+	SecureCookies bool
+}
+
+// SearchExample is a saved operational search the search page offers.
+type SearchExample struct {
+	Name, Description, SPL string
+}
