@@ -8,7 +8,7 @@ import (
 )
 
 // USD is an exact amount of US dollars held as integer nano-dollars
-// (1e-9 USD). A per-token price of $0.10 per million tokens is 0.1 nano-dollars
+// (1e-9 USD). A price of $0.10 per million tokens is 100 nano-dollars
 // per token, so per-call costs are computed in a wider type and rounded once;
 // sums of recorded amounts are always exact.
 type USD int64
