@@ -116,3 +116,13 @@ func timePtr(t time.Time) *time.Time {
 	}
 	return &t
 }
+
+// CheckEndpoint polls HEC's health endpoint now, for a process that does
+// not run the forwarder's loop (agentscope splunk status), and returns the
+// result, which Health reports from then on.
+func (f *Forwarder) CheckEndpoint(ctx context.Context) EndpointHealth {
+	f.checkEndpoint(ctx)
+	var e EndpointHealth
+	f.state.read(func(s *state) { e = s.endpoint })
+	return e
+}

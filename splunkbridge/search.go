@@ -30,12 +30,16 @@ type SearchResult struct {
 	Fields  []string         `json:"fields"`
 	Rows    []map[string]any `json:"rows"`
 	Backend string           `json:"backend"`
+	// Truncated is true when the backend had more rows than the limit.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // Backend names.
 const (
 	BackendSplunkREST = "splunk-rest"
 	BackendSplunkMCP  = "splunk-mcp"
+	// BackendLocal is the embedded engine (package splunkbridge/spl).
+	BackendLocal = "local"
 )
 
 // DefaultSearchLimit is the row limit when a caller passes 0.

@@ -48,3 +48,14 @@ func newTransport(caFile string, insecure bool, conns int) (*http.Transport, err
 	t.TLSClientConfig = cfg
 	return t, nil
 }
+
+// MCPHTTPClient returns the HTTP client for a Splunk MCP server reached over
+// Streamable HTTP, with c's TLS settings. It has no overall timeout: an MCP
+// session holds a long-lived stream; the MCP client bounds each call.
+func (c Config) MCPHTTPClient() (*http.Client, error) {
+	t, err := newTransport(c.CAFile, c.InsecureSkipVerify, 4)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Transport: t}, nil
+}

@@ -17,7 +17,7 @@ import (
 // cliApp opens the app for a one-shot CLI command: no workers, and the
 // organisation from --org in the context.
 func cliApp(ctx context.Context, env *Env, cfg Config, org string) (*App, context.Context, error) {
-	cfg.NoWorker = true
+	cfg.NoWorker, cfg.NoForward = true, true
 	app, _, err := OpenApp(ctx, cfg, cfg.logger(env.Stderr))
 	if err != nil {
 		return nil, nil, err

@@ -12,7 +12,9 @@ import (
 	"github.com/agentscope/agentscope/mcpserver"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/runtime"
+	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/service"
+	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/store/postgres"
 	"github.com/agentscope/agentscope/store/sqlite"
 	"github.com/agentscope/agentscope/store/sqlstore"
@@ -31,6 +33,15 @@ type App struct {
 	// Runtime queues managed agents' runs and, unless --no-worker,
 	// executes them in this process.
 	Runtime *runtime.Runtime
+	// Splunk is the Splunk configuration (AGENTSCOPE_SPLUNK_*).
+	Splunk splunkbridge.Config
+	// Forwarder sends events to Splunk's HEC; nil without a HEC.
+	Forwarder *splunkbridge.Forwarder
+	// SplunkREST is Splunk's management API client; nil without one.
+	SplunkREST *splunkbridge.RESTClient
+	// Search routes SPL to the embedded engine or Splunk.
+	Search      *search.Router
+	SearchTools search.Tools
 
 	ping    func(context.Context) error
 	closers []func() error
@@ -70,10 +81,22 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	if cfg.DatabaseURL != "" {
 		committers = 4
 	}
+	if err := openSplunk(a, log); err != nil {
+		a.Close()
+		return nil, "", err
+	}
+	var observers []func(string, []agentscope.Event)
+	if a.Forwarder != nil {
+		observers = append(observers, func(string, []agentscope.Event) { a.Forwarder.Notify() })
+	}
 	a.Hub = recorder.NewMemHub()
-	a.Recorder = recorder.New(st, recorder.Options{Hub: a.Hub, Committers: committers, Logger: log})
+	a.Recorder = recorder.New(st, recorder.Options{Hub: a.Hub, Committers: committers, Logger: log, Observers: observers})
 	a.closers = append(a.closers, a.Recorder.Close)
 	a.Service = service.New(a.Recorder, log)
+	if err := openSearch(a, log); err != nil {
+		a.Close()
+		return nil, "", err
+	}
 	rt, err := openRuntime(ctx, a, !cfg.NoWorker, log)
 	if err != nil {
 		a.Close()
@@ -82,10 +105,17 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	a.Runtime = rt
 	a.Service.SetLauncher(rt)
 	a.closers = append(a.closers, rt.Close)
-	a.MCP = mcpserver.New(a.Service, mcpserver.Options{LocalOrg: agentscope.DefaultOrgID, Logger: log, Extra: []func(*mcpserver.Server){rt.Register}})
+	a.MCP = mcpserver.New(a.Service, mcpserver.Options{LocalOrg: agentscope.DefaultOrgID, Logger: log, Extra: []func(*mcpserver.Server){rt.Register, a.SearchTools.Register}})
 	if err := rt.Start(ctx); err != nil {
 		a.Close()
 		return nil, "", err
+	}
+	if a.Forwarder != nil && !cfg.NoForward {
+		if err := a.Forwarder.Start(ctx); err != nil {
+			a.Close()
+			return nil, "", err
+		}
+		a.closers = append(a.closers, func() error { a.Forwarder.Stop(); return nil })
 	}
 	return a, desc, nil
 }

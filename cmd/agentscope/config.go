@@ -25,10 +25,26 @@ type Config struct {
 	LogLevel    string
 	LogFormat   string
 	NoWorker    bool
+	// NoForward keeps this process from forwarding to Splunk (one-shot
+	// CLI commands); events it records still wait in the outbox for a
+	// process that forwards.
+	NoForward bool
+	// getenv reads the environment for settings without flags (Splunk);
+	// nil means os.Getenv.
+	getenv func(string) string
+}
+
+// env returns the environment reader.
+func (c *Config) env() func(string) string {
+	if c.getenv == nil {
+		return os.Getenv
+	}
+	return c.getenv
 }
 
 // bind registers the shared flags on fs with defaults from the environment.
 func (c *Config) bind(fs *flag.FlagSet, getenv func(string) string) {
+	c.getenv = getenv
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
 			return v

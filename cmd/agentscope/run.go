@@ -35,6 +35,8 @@ func init() {
 		{"worker", "execute managed agents' runs (no HTTP, no MCP)", runWorker},
 		{"agents", "list, create and update agents (agents list|create|update)", runAgents},
 		{"budgets", "list and set agents' cost budgets (budgets list|set)", runBudgets},
+		{"spl", "run an SPL query over the recorded events: spl '<query>' [--json]", runSPL},
+		{"splunk", "Splunk forwarding: splunk status | deadletter list | deadletter retry", runSplunk},
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"version", "print the version", func(_ context.Context, env *Env, _ []string) error {
 			fmt.Fprintln(env.Stdout, "agentscope", version)

@@ -10,9 +10,8 @@ import (
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/runtime/pricing"
+	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/store/postgres"
-	"github.com/agentscope/agentscope/store/sqlite"
-	"github.com/agentscope/agentscope/store/sqlstore"
 )
 
 // defaultWorkers is how many runs one process executes at once unless
@@ -33,16 +32,16 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 		Getenv:   os.Getenv,
 		Logger:   log,
 	}
-	switch s := a.Store.(type) {
-	case *postgres.Store:
-		opts.Store, opts.Pool = s.Store, s.Pool()
-	case *sqlite.Store:
-		opts.Store = s.Store
-	case *sqlstore.Store:
-		opts.Store = s
-	default:
-		return nil, fmt.Errorf("the runtime needs a SQL store, not %T", a.Store)
+	ss, err := sqlStoreOf(a.Store)
+	if err != nil {
+		return nil, err
 	}
+	opts.Store = ss
+	if p, ok := a.Store.(*postgres.Store); ok {
+		opts.Pool = p.Pool()
+	}
+	opts.Searcher = runtimeSearcher{a.Search}
+	opts.ExtraTools = append(opts.ExtraTools, a.SearchTools.Register)
 	if path := os.Getenv("AGENTSCOPE_PRICING_FILE"); path != "" {
 		t, err := pricing.LoadFile(path)
 		if err != nil {
@@ -68,6 +67,18 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 		log.Warn("no LLM API key configured (AGENTSCOPE_LLM_API_KEY or OPENAI_API_KEY): runs of managed agents will fail until one is set")
 	}
 	return rt, nil
+}
+
+// runtimeSearcher answers the agents' splunk_context_search through the
+// app's search router.
+type runtimeSearcher struct{ r *search.Router }
+
+func (s runtimeSearcher) Search(ctx context.Context, orgID, query, earliest, latest string, limit int) ([]map[string]any, error) {
+	a, err := s.r.Run(ctx, orgID, search.Request{Query: query, Earliest: earliest, Latest: latest, RowLimit: limit})
+	if err != nil {
+		return nil, err
+	}
+	return a.Results, nil
 }
 
 // orgFlagContext returns ctx carrying the organisation a CLI command acts

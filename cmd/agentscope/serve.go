@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/search"
+	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/web"
 )
 
@@ -34,6 +36,18 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		Ready:  app.ping,
 		Logger: log,
 		UI: web.UIOptions{
+			Searcher: web.SearchFunc(func(ctx context.Context, org, query, earliest, latest string, limit int) (*web.SearchResult, error) {
+				a, err := app.Search.Run(ctx, org, search.Request{Query: query, Earliest: earliest, Latest: latest, RowLimit: limit})
+				if err != nil {
+					return nil, err
+				}
+				return &web.SearchResult{Fields: a.Fields, Rows: a.Results, Backend: a.Backend}, nil
+			}),
+			SplunkHealth: web.HealthFunc(func(ctx context.Context) (any, error) { return app.splunkHealth(ctx), nil }),
+			SplunkIndex:  app.Splunk.Index,
+			SessionSPL: func(sessionID string) (string, error) {
+				return splunkbridge.SessionQuery(app.Splunk.Index, sessionID)
+			},
 			// The agents page and the dashboard show the runtime's budgets.
 			Budgets: web.BudgetFunc(func(ctx context.Context, org string) ([]agentscope.BudgetStatus, error) {
 				return app.Runtime.GetBudgets(agentscope.WithOrg(ctx, org), "")
@@ -42,6 +56,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	})
 	srv.Mux().Handle("/mcp", app.MCP.HTTPHandler(srv.OrgForToken))
 	srv.RouteRuntime(app.Runtime)
+	srv.RouteSearch(app.SearchTools)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

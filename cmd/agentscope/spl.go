@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/search"
+)
+
+// runSPL runs one SPL query and prints its rows: a table, or the run_spl
+// answer as JSON with --json.
+func runSPL(ctx context.Context, env *Env, args []string) error {
+	var (
+		cfg                   Config
+		org, earliest, latest string
+		backend               string
+		rowLimit              int
+		asJSON                bool
+	)
+	more := func(fs *flag.FlagSet) {
+		fs.StringVar(&org, "org", "", "organisation (default: the local one)")
+		fs.StringVar(&earliest, "earliest", "", "start of the time range: -24h, -7d@d, an epoch, ISO 8601 (default: unbounded)")
+		fs.StringVar(&latest, "latest", "", "end of the time range (default: unbounded)")
+		fs.StringVar(&backend, "backend", "", "local, splunk-rest or splunk-mcp (default: Splunk when configured, else local)")
+		fs.IntVar(&rowLimit, "row-limit", 0, "most rows to print (default 1000)")
+		fs.BoolVar(&asJSON, "json", false, "print {results, fields, backend, query, elapsed_ms} as JSON")
+	}
+	rest, err := parseInterleaved(env, "spl", args, &cfg, more)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageError{`usage: agentscope spl [flags] '<query>' (quote the query as one argument), e.g. agentscope spl 'sourcetype="agentscope:events" | stats sum(amount_usd) as cost by agent | sort -cost'`}
+	}
+	app, octx, err := cliApp(ctx, env, cfg, org)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	orgID, err := agentscope.OrgFrom(octx)
+	if err != nil {
+		return err
+	}
+	a, err := app.Search.Run(octx, orgID, search.Request{Query: rest[0], Earliest: earliest, Latest: latest, RowLimit: rowLimit, Backend: backend})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(a)
+	}
+	printTable(env.Stdout, a)
+	return nil
+}
+
+// parseInterleaved parses flags that may come before or after the
+// positional arguments (Go's flag package stops at the first positional).
+func parseInterleaved(env *Env, name string, args []string, cfg *Config, more func(*flag.FlagSet)) ([]string, error) {
+	var pos []string
+	for {
+		rest, err := env.parseFlags(name, args, cfg, more)
+		if err != nil {
+			return nil, err
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// printTable writes an answer as an aligned text table with a summary line.
+func printTable(w io.Writer, a *search.Answer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(a.Fields, "\t"))
+	for _, row := range a.Results {
+		cells := make([]string, len(a.Fields))
+		for i, f := range a.Fields {
+			cells[i] = cell(row[f])
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	tw.Flush()
+	more := ""
+	if a.Truncated {
+		more = " (truncated: raise --row-limit)"
+	}
+	fmt.Fprintf(w, "%d rows in %.1f ms (%s)%s\n", len(a.Results), a.ElapsedMS, a.Backend, more)
+}
+
+// cell renders one value on one line.
+func cell(v any) string {
+	var s string
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		s = v
+	case []string:
+		s = strings.Join(v, ", ")
+	case []any:
+		parts := make([]string, len(v))
+		for i, p := range v {
+			parts[i] = cell(p)
+		}
+		s = strings.Join(parts, ", ")
+	default:
+		s = fmt.Sprint(v)
+	}
+	return strings.NewReplacer("\n", `\n`, "\t", " ", "\r", "").Replace(s)
+}

@@ -1,0 +1,232 @@
+// Package search is AgentScope's one way to run SPL: it routes a query to
+// the embedded engine ("local", package splunkbridge/spl), to Splunk's
+// management API ("splunk-rest") or to a Splunk MCP server's search tool
+// ("splunk-mcp"), and answers in one shape whichever backend ran it.
+//
+// Every backend confines a query to the caller's organisation itself: the
+// embedded engine reads only that organisation's rows; the Splunk backends
+// rewrite the query with splunkbridge.ScopeQuery. Queries bound for Splunk
+// must also pass spl.CheckReadOnly, so commands that write or reach out
+// (delete, collect, outputlookup, sendemail, script, map, rest,
+// subsearches) are refused before anything is sent.
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/splunkbridge"
+	"github.com/agentscope/agentscope/splunkbridge/spl"
+)
+
+// BackendLocal names the embedded engine.
+const BackendLocal = splunkbridge.BackendLocal
+
+// Request is one query and its bounds. Earliest and Latest are Splunk time
+// modifiers; RowLimit 0 means the backend's default. Backend "" means the
+// router's default.
+type Request struct {
+	Query    string
+	Earliest string
+	Latest   string
+	RowLimit int
+	Backend  string
+}
+
+// Answer is a query's result in the shape run_spl, POST /api/v1/spl and
+// `agentscope spl --json` return.
+type Answer struct {
+	Results   []map[string]any `json:"results"`
+	Fields    []string         `json:"fields"`
+	Backend   string           `json:"backend"`
+	Query     string           `json:"query"`
+	ElapsedMS float64          `json:"elapsed_ms"`
+	Truncated bool             `json:"truncated,omitempty"`
+}
+
+// Router runs queries on named backends. It is safe for concurrent use.
+type Router struct {
+	def      string
+	backends map[string]splunkbridge.Searcher
+}
+
+// NewRouter returns a router over backends (by name); def is the backend a
+// request without one uses and must be among them.
+func NewRouter(def string, backends map[string]splunkbridge.Searcher) (*Router, error) {
+	if _, ok := backends[def]; !ok {
+		return nil, fmt.Errorf("search: default backend %q is not configured", def)
+	}
+	return &Router{def: def, backends: backends}, nil
+}
+
+// Default is the backend used when a request names none.
+func (r *Router) Default() string { return r.def }
+
+// Backends lists the configured backend names, sorted.
+func (r *Router) Backends() []string {
+	names := make([]string, 0, len(r.backends))
+	for n := range r.backends {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// maxQueryLen bounds a query's text at every entry point.
+const maxQueryLen = 64 << 10
+
+// Run runs req for orgID.
+func (r *Router) Run(ctx context.Context, orgID string, req Request) (*Answer, error) {
+	if orgID == "" {
+		return nil, agentscope.Errorf(agentscope.EUNAUTHORIZED, "search: no organisation")
+	}
+	q := strings.TrimSpace(req.Query)
+	if q == "" {
+		return nil, agentscope.FieldErrorf("query", "query is required")
+	}
+	if len(q) > maxQueryLen {
+		return nil, agentscope.FieldErrorf("query", "query is %d bytes; the limit is %d", len(q), maxQueryLen)
+	}
+	if req.RowLimit < 0 {
+		return nil, agentscope.FieldErrorf("row_limit", "row_limit must be 0 (the default) or more, got %d", req.RowLimit)
+	}
+	name := req.Backend
+	if name == "" {
+		name = r.def
+	}
+	b, ok := r.backends[name]
+	if !ok {
+		return nil, agentscope.FieldErrorf("backend", "backend %q is not configured here; available: %s", name, strings.Join(r.Backends(), ", "))
+	}
+	if name != BackendLocal {
+		if err := spl.CheckReadOnly(q); err != nil {
+			return nil, err
+		}
+	}
+	start := time.Now()
+	res, err := b.Search(ctx, orgID, q, splunkbridge.TimeRange{Earliest: req.Earliest, Latest: req.Latest}, req.RowLimit)
+	if err != nil {
+		if IsUserError(err) || agentscope.ErrorCode(err) != agentscope.EINTERNAL || ctx.Err() != nil {
+			return nil, err
+		}
+		// A backend failure (Splunk unreachable, a search error Splunk
+		// reported) is the caller's to see, not an internal error to hide.
+		return nil, agentscope.Errorf(agentscope.EUNAVAILABLE, "search backend %s: %v", name, err)
+	}
+	rows := res.Rows
+	if rows == nil {
+		rows = []map[string]any{}
+	}
+	fields := res.Fields
+	if fields == nil {
+		fields = []string{}
+	}
+	a := &Answer{Results: rows, Fields: fields, Backend: name, Query: q,
+		ElapsedMS: float64(time.Since(start).Microseconds()) / 1000}
+	if req.RowLimit > 0 && len(rows) > req.RowLimit {
+		a.Results, a.Truncated = rows[:req.RowLimit], true
+	}
+	if res.Truncated {
+		a.Truncated = true
+	}
+	return a, nil
+}
+
+// Local runs queries on the embedded SPL engine.
+type Local struct {
+	Engine *spl.Engine
+}
+
+// Search implements splunkbridge.Searcher.
+func (l Local) Search(ctx context.Context, orgID, query string, tr splunkbridge.TimeRange, limit int) (*splunkbridge.SearchResult, error) {
+	res, err := l.Engine.Run(ctx, orgID, query, spl.QueryOptions{EarliestTime: tr.Earliest, LatestTime: tr.Latest, RowLimit: limit})
+	if err != nil {
+		return nil, err
+	}
+	return &splunkbridge.SearchResult{Fields: res.Fields, Rows: res.Rows, Backend: BackendLocal, Truncated: res.Truncated}, nil
+}
+
+// MCPSearcher runs queries through an MCP server's search tool (see
+// client.FindSearchTool).
+type MCPSearcher struct {
+	// Tool is the client's search: client.(*Searcher).Search.
+	Tool func(ctx context.Context, query, earliest, latest string, limit int) ([]map[string]any, error)
+	// Scope rewrites each query with splunkbridge.ScopeQuery, for a Splunk
+	// MCP server. AgentScope's own MCP server scopes by its organisation
+	// itself, and does not understand org_id::, so it is left false there.
+	Scope bool
+}
+
+// Search implements splunkbridge.Searcher.
+func (m MCPSearcher) Search(ctx context.Context, orgID, query string, tr splunkbridge.TimeRange, limit int) (*splunkbridge.SearchResult, error) {
+	q := query
+	if m.Scope {
+		var err error
+		if q, err = splunkbridge.ScopeQuery(orgID, query); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := m.Tool(ctx, q, tr.Earliest, tr.Latest, limit)
+	if err != nil {
+		return nil, err
+	}
+	return &splunkbridge.SearchResult{Fields: fieldsOf(rows), Rows: rows, Backend: splunkbridge.BackendSplunkMCP}, nil
+}
+
+// fieldsOf lists the fields of rows, which an MCP tool returns without a
+// column order: _time first as Splunk shows it, then the other fields in
+// first-seen order (sorted within a row), then other internal fields
+// (starting with '_').
+func fieldsOf(rows []map[string]any) []string {
+	seen := map[string]bool{}
+	var fields []string
+	for _, r := range rows {
+		keys := make([]string, 0, len(r))
+		for k := range r {
+			if !seen[k] {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			seen[k] = true
+			fields = append(fields, k)
+		}
+	}
+	slices.SortStableFunc(fields, func(a, b string) int {
+		return rank(a) - rank(b)
+	})
+	return fields
+}
+
+func rank(f string) int {
+	switch {
+	case f == "_time":
+		return 0
+	case strings.HasPrefix(f, "_"):
+		return 2
+	default:
+		return 1
+	}
+}
+
+// IsUserError reports whether err is the caller's fault (a bad query or
+// argument), which transports show as such rather than as an internal
+// failure.
+func IsUserError(err error) bool {
+	var se *spl.SyntaxError
+	if errors.As(err, &se) {
+		return true
+	}
+	switch agentscope.ErrorCode(err) {
+	case agentscope.EINVALID, agentscope.ETOOLARGE:
+		return true
+	}
+	return false
+}
