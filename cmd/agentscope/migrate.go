@@ -5,18 +5,21 @@ import (
 	"fmt"
 )
 
-// runMigrate applies the embedded migrations (opening the store does) and
-// exits.
+// runMigrate applies every embedded migration, AgentScope's and River's
+// (opening the app does both), and exits.
 func runMigrate(ctx context.Context, env *Env, args []string) error {
 	var cfg Config
 	if _, err := env.parseFlags("migrate", args, &cfg, nil); err != nil {
 		return err
 	}
-	st, _, desc, err := openStore(ctx, cfg)
+	cfg.NoWorker, cfg.NoForward = true, true
+	app, desc, err := OpenApp(ctx, cfg, cfg.logger(env.Stderr))
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	fmt.Fprintf(env.Stdout, "migrations applied (%s)\n", desc)
+	if err := app.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "migrations applied, AgentScope's and the run queue's (%s)\n", desc)
 	return nil
 }

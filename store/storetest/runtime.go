@@ -29,6 +29,7 @@ func RunRuntime(t *testing.T, open RuntimeOpener) {
 		"UnfinishedRuns":      testUnfinishedRuns,
 		"ConcurrentAdmission": testConcurrentAdmission,
 		"SessionLock":         testSessionLock,
+		"Reports":             testReports,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
