@@ -1,6 +1,7 @@
 package recorder
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/agentscope/agentscope"
@@ -8,8 +9,9 @@ import (
 
 // Hub fans committed events out to live subscribers. It is a hint, never the
 // source of truth: a subscriber that lags or sees a gap in seq re-reads the
-// store. MemHub serves one process; a multi-node hub (Postgres
-// LISTEN/NOTIFY) implements the same interface.
+// store. MemHub serves one process; store/postgres/pghub wraps it with
+// LISTEN/NOTIFY so that events committed by other processes sharing the
+// database wake local subscribers too.
 type Hub interface {
 	// Publish delivers committed events of one organisation, in seq order
 	// per session.
@@ -34,8 +36,11 @@ type Subscription struct {
 	close  func()
 }
 
-// Take returns the buffered events and whether events were dropped since the
-// last Take (the subscriber must then re-read the store).
+// Take returns the buffered events and whether the buffer is incomplete
+// since the last Take: events were dropped because the subscriber was slow,
+// or another process committed events this one was told of (MemHub.Poke).
+// Either way the subscriber must re-read the store; the events returned
+// with lagged set are still correct, only not all there is.
 func (s *Subscription) Take() (events []agentscope.Event, lagged bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -54,6 +59,18 @@ func (s *Subscription) deliver(evs []agentscope.Event) {
 	} else {
 		s.buf = append(s.buf, evs...)
 	}
+	s.mu.Unlock()
+	select {
+	case s.Ready <- struct{}{}:
+	default:
+	}
+}
+
+// poke marks s lagged and wakes it. Unlike an overflow it keeps the buffer:
+// the events missing are in the store, and those held are still valid.
+func (s *Subscription) poke() {
+	s.mu.Lock()
+	s.lagged = true
 	s.mu.Unlock()
 	select {
 	case s.Ready <- struct{}{}:
@@ -108,5 +125,28 @@ func (h *MemHub) Publish(orgID string, events []agentscope.Event) {
 		if len(mine) > 0 {
 			s.deliver(mine)
 		}
+	}
+}
+
+// Poke tells the subscriptions of orgID that follow one of sessionIDs, or
+// the whole organisation, that the store holds events they were not given
+// (committed by another process), so their next Take reports lagged.
+func (h *MemHub) Poke(orgID string, sessionIDs ...string) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.subs {
+		if s.orgID == orgID && (s.sessionID == "" || slices.Contains(sessionIDs, s.sessionID)) {
+			s.poke()
+		}
+	}
+}
+
+// PokeAll marks every subscription lagged, for when the hub may have missed
+// notice of other processes' events (a lost connection, an overflow).
+func (h *MemHub) PokeAll() {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.subs {
+		s.poke()
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/store/postgres"
+	"github.com/agentscope/agentscope/store/postgres/pghub"
 	"github.com/agentscope/agentscope/store/sqlite"
 	"github.com/agentscope/agentscope/store/sqlstore"
 )
@@ -26,7 +27,7 @@ type App struct {
 	Config   Config
 	Log      *slog.Logger
 	Store    agentscope.Store
-	Hub      *recorder.MemHub
+	Hub      recorder.Hub
 	Recorder *recorder.Recorder
 	Service  *service.Service
 	MCP      *mcpserver.Server
@@ -90,6 +91,20 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 		observers = append(observers, func(string, []agentscope.Event) { a.Forwarder.Notify() })
 	}
 	a.Hub = recorder.NewMemHub()
+	if ps, ok := st.(*postgres.Store); ok {
+		// Several processes share the database: NOTIFY wakes the others'
+		// live subscribers at once (the store poll stays the backstop).
+		hub, err := pghub.New(ps.Pool(), pghub.Options{Logger: log})
+		if err == nil {
+			err = hub.Start(ctx)
+		}
+		if err != nil {
+			a.Close()
+			return nil, "", err
+		}
+		a.closers = append(a.closers, hub.Close)
+		a.Hub = hub
+	}
 	a.Recorder = recorder.New(st, recorder.Options{Hub: a.Hub, Committers: committers, Logger: log, Observers: observers})
 	a.closers = append(a.closers, a.Recorder.Close)
 	a.Service = service.New(a.Recorder, log)

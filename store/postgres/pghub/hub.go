@@ -1,0 +1,210 @@
+// Package pghub is the live hub for AgentScope processes that share one
+// PostgreSQL database: serve, worker, or several of each.
+//
+// A Hub delivers the events its own process commits exactly as
+// recorder.MemHub does, and tells the other processes about them with
+// pg_notify on one channel: which sessions committed up to which seq, never
+// the events. Each process LISTENs on a dedicated connection and, on
+// another process's notification, marks the matching local subscriptions
+// lagged, so their next Take makes them re-read the store at once instead
+// of at their next poll. NOTIFY is a latency hint and nothing more: a
+// notification lost (a dropped connection, an overwhelmed sender, a failed
+// pg_notify) costs latency, never events, because subscribers still poll
+// the store. After anything that may have lost notifications the hub pokes
+// every subscriber.
+//
+// Wiring, in cmd/agentscope/app.go's OpenApp, in place of
+// `a.Hub = recorder.NewMemHub()` (with App.Hub declared as recorder.Hub):
+//
+//	a.Hub = recorder.NewMemHub()
+//	if ps, ok := st.(*postgres.Store); ok {
+//		hub, err := pghub.New(ps.Pool(), pghub.Options{Logger: log})
+//		if err == nil {
+//			err = hub.Start(ctx)
+//		}
+//		if err != nil {
+//			a.Close()
+//			return nil, "", err
+//		}
+//		a.closers = append(a.closers, hub.Close)
+//		a.Hub = hub
+//	}
+//
+// The hub is closed after the recorder and the runtime, which publish to it,
+// and before the store, whose pool it uses.
+package pghub
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/recorder"
+)
+
+// Channel is the default NOTIFY channel. Deployments that share a database
+// but not their tables (one schema each) need one channel each.
+const Channel = "agentscope_events"
+
+// channelPattern keeps channel names plain identifiers, the same whether
+// quoted in LISTEN or passed to pg_notify.
+var channelPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// Options configure a Hub. The zero value is usable.
+type Options struct {
+	// Channel is the NOTIFY channel (default Channel).
+	Channel string
+	// NodeID names this process in its notifications so that it can ignore
+	// its own (default: random).
+	NodeID string
+	// QueueSize bounds the Publish calls waiting for their notification
+	// (default 1024). When it is full the next notification pokes every
+	// subscriber of every process instead.
+	QueueSize int
+	Logger    *slog.Logger
+}
+
+// Hub is a recorder.Hub that also tells, and hears from, the other processes
+// sharing the database.
+type Hub struct {
+	mem  *recorder.MemHub
+	pool *pgxpool.Pool
+	opts Options
+	log  *slog.Logger
+
+	queue    chan queued
+	wake     chan struct{} // set when overflow is, so the sender sees it
+	overflow atomic.Bool   // notifications were dropped: poke everyone
+	closed   atomic.Bool
+
+	mu           sync.Mutex // guards started and Close against Start
+	started      bool
+	stop         chan struct{}
+	cancelListen context.CancelFunc
+	wg           sync.WaitGroup
+
+	listenerPID atomic.Uint32 // backend of the LISTEN connection, 0 when down
+	sent        atomic.Int64  // notifications sent
+}
+
+// queued is one Publish call's notes, or a marker whose flushed channel is
+// closed once everything queued before it is sent.
+type queued struct {
+	notes   []sessionNote
+	flushed chan struct{}
+}
+
+var _ recorder.Hub = (*Hub)(nil)
+
+// New returns a hub on pool. It neither sends nor listens until Start.
+func New(pool *pgxpool.Pool, opts Options) (*Hub, error) {
+	if pool == nil {
+		return nil, errors.New("pghub: no pool")
+	}
+	if opts.Channel == "" {
+		opts.Channel = Channel
+	}
+	if !channelPattern.MatchString(opts.Channel) {
+		return nil, fmt.Errorf("pghub: channel %q must match %s", opts.Channel, channelPattern)
+	}
+	if opts.NodeID == "" {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		opts.NodeID = hex.EncodeToString(b)
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = 1024
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Hub{
+		mem:   recorder.NewMemHub(),
+		pool:  pool,
+		opts:  opts,
+		log:   opts.Logger.With("component", "pghub", "channel", opts.Channel, "node", opts.NodeID),
+		queue: make(chan queued, opts.QueueSize),
+		wake:  make(chan struct{}, 1),
+		stop:  make(chan struct{}),
+	}, nil
+}
+
+// Start connects the listener, within ctx, and starts the sender; both run
+// until Close. Start fails if the first LISTEN does; later losses of the
+// connection are retried with backoff.
+func (h *Hub) Start(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.started || h.closed.Load() {
+		return errors.New("pghub: Start after Start or Close")
+	}
+	conn, err := h.listen(ctx)
+	if err != nil {
+		return err
+	}
+	h.started = true
+	bg := context.WithoutCancel(ctx)
+	lctx, cancel := context.WithCancel(bg)
+	h.cancelListen = cancel
+	h.wg.Add(2)
+	go func() {
+		defer h.wg.Done()
+		h.listenLoop(lctx, conn)
+	}()
+	go func() {
+		defer h.wg.Done()
+		h.sendLoop(bg)
+	}()
+	return nil
+}
+
+// Close stops listening, sends the notifications still queued (for a short
+// while), and returns when both are done. Local delivery keeps working.
+func (h *Hub) Close() error {
+	h.mu.Lock()
+	if !h.closed.Swap(true) {
+		close(h.stop)
+		if h.cancelListen != nil {
+			h.cancelListen()
+		}
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+	return nil
+}
+
+// Subscribe implements recorder.Hub.
+func (h *Hub) Subscribe(orgID, sessionID string) *recorder.Subscription {
+	return h.mem.Subscribe(orgID, sessionID)
+}
+
+// Publish implements recorder.Hub: it delivers events to this process's
+// subscribers and queues a notification for the others' without waiting
+// for it, so the recorder's commit path never blocks on NOTIFY.
+func (h *Hub) Publish(orgID string, events []agentscope.Event) {
+	if len(events) == 0 {
+		return
+	}
+	h.mem.Publish(orgID, events)
+	if h.closed.Load() {
+		return
+	}
+	select {
+	case h.queue <- queued{notes: sessionNotes(orgID, events)}:
+	default:
+		h.overflow.Store(true)
+		select {
+		case h.wake <- struct{}{}:
+		default:
+		}
+	}
+}
