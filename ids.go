@@ -11,7 +11,18 @@ var (
 	eventIDPattern   = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
 	agentNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 	attrKeyPattern   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,127}$`)
+	orgIDPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 )
+
+// ValidateOrgID reports whether id is a well-formed organisation id: a
+// letter or digit, then up to 127 letters, digits, '_', '.' or '-' (so it
+// can scope a Splunk search as org_id::<id>).
+func ValidateOrgID(id string) error {
+	if !orgIDPattern.MatchString(id) {
+		return FieldErrorf("org_id", "must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+	}
+	return nil
+}
 
 // ValidateSessionID reports whether id is a well-formed session id:
 // 1 to 64 characters of letters, digits, '_' and '-'.

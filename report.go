@@ -5,6 +5,16 @@ import (
 	"time"
 )
 
+// InvestigationReported is written on an investigated session when an
+// investigation of it ends, so its timeline links to the report
+// (attributes: investigation_session_id, report_status, risk_level). It
+// may be appended after the session ended.
+const InvestigationReported EventType = "InvestigationReported"
+
+func init() {
+	RegisterEventType(InvestigationReported, EventSpec{Optional: []string{"error"}, System: true, AfterEnd: true})
+}
+
 // RiskLevel grades an investigation's report, and a finding's severity.
 type RiskLevel string
 

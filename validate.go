@@ -95,6 +95,20 @@ type EventSpec struct {
 	// System marks types that only AgentScope itself writes (start_run,
 	// end_run and the runtime); record_event refuses them.
 	System bool
+	// AfterEnd marks annotations that may be appended to a session that has
+	// ended, such as the link to an investigation's report or an alert.
+	AfterEnd bool
+}
+
+// AnnotationsOnly reports whether every event in evs is of a type that may
+// be appended after its session ended (EventSpec.AfterEnd).
+func AnnotationsOnly(evs []Event) bool {
+	for _, e := range evs {
+		if !eventSpecs[e.Type].AfterEnd {
+			return false
+		}
+	}
+	return len(evs) > 0
 }
 
 var eventSpecs = map[EventType]EventSpec{

@@ -109,3 +109,9 @@ func (s *Server) HTTPHandler(verify func(token string) (orgID string, ok bool)) 
 	}
 	return auth.RequireBearerToken(verifier, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(h)
 }
+
+// OrgContext puts the caller's organisation into ctx, as tools get it, for
+// handlers registered outside AddTool (resource templates).
+func (s *Server) OrgContext(ctx context.Context, extra *mcp.RequestExtra) (context.Context, error) {
+	return s.orgContext(ctx, extra)
+}

@@ -28,6 +28,9 @@ type execution struct {
 	j       *journal
 	log     *slog.Logger
 
+	// responseFormat, if set, asks the model for structured output.
+	responseFormat *openai.ChatCompletionResponseFormat
+
 	endpoints []*endpoint
 	current   int // index into endpoints of the provider in use, -1 before the first call
 	budgets   *runBudgets
@@ -212,7 +215,7 @@ func (x *execution) callOnce(ctx context.Context, e *endpoint, span string, step
 		Attributes: map[string]any{"step": step, "messages": len(messages), "tools": len(tools)}}); err != nil {
 		return chatResult{}, &callError{msg: agentscope.ErrorMessage(err)}
 	}
-	req := openai.ChatCompletionRequest{Model: e.model, Messages: messages, Tools: tools}
+	req := openai.ChatCompletionRequest{Model: e.model, Messages: messages, Tools: tools, ResponseFormat: x.responseFormat}
 	if x.spec.Temperature != nil {
 		req.Temperature = float32(*x.spec.Temperature)
 	}

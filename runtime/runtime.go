@@ -23,6 +23,7 @@ import (
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/mcpserver"
 	"github.com/agentscope/agentscope/recorder"
+	"github.com/agentscope/agentscope/runtime/detect"
 	"github.com/agentscope/agentscope/runtime/pricing"
 	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/store/sqlstore"
@@ -50,6 +51,18 @@ type Options struct {
 	// Searcher answers splunk_context_search; nil makes the tool say that
 	// no search backend is configured.
 	Searcher Searcher
+	// Evidence runs the investigator's searches through an MCP server: the
+	// Splunk MCP server, or AgentScope's own `agentscope mcp` over stdio.
+	// Nil makes investigations fail, saying so.
+	Evidence Searcher
+	// EvidenceBackend names Evidence in reports (splunk-mcp or
+	// agentscope-mcp).
+	EvidenceBackend string
+	// SplunkIndex is the index the investigator's and the detectors' SPL
+	// name (empty: the role's default indexes).
+	SplunkIndex string
+	// Detect tunes the deterministic detectors (zero: their defaults).
+	Detect detect.Config
 	// ExtraTools register more tools (such as run_spl) on the MCP server
 	// agents reach, after the runtime's own.
 	ExtraTools []func(*mcpserver.Server)

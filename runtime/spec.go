@@ -15,6 +15,9 @@ import (
 // fields take the process defaults (AGENTSCOPE_LLM_*). It holds no secrets:
 // providers and MCP servers name the environment variables that hold keys.
 type Spec struct {
+	// Kind selects a built-in executor instead of the agent loop:
+	// "investigator" investigates the session named by the run's input.
+	Kind string `json:"kind,omitempty" jsonschema:"empty for the agent loop; investigator for the built-in investigator"`
 	// Description says what the agent is for.
 	Description string `json:"description,omitempty" jsonschema:"what the agent is for"`
 	// Model is the model to call; AGENTSCOPE_LLM_MODEL when empty.
@@ -100,7 +103,7 @@ const (
 
 // deniedTools are AgentScope tools an agent may not be given: they open,
 // alter or end runs and change definitions and budgets.
-var deniedTools = []string{"start_run", "record_event", "end_run", "cancel_run", "create_agent", "update_agent", "set_budget"}
+var deniedTools = []string{"start_run", "record_event", "end_run", "cancel_run", "create_agent", "update_agent", "set_budget", "investigate"}
 
 var (
 	toolNamePattern   = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
@@ -130,6 +133,9 @@ func ParseSpec(raw json.RawMessage) (Spec, error) {
 func (s Spec) Validate() error {
 	if s.SystemPrompt == "" {
 		return agentscope.FieldErrorf("definition.system_prompt", "is required")
+	}
+	if s.Kind != "" && s.Kind != KindInvestigator {
+		return agentscope.FieldErrorf("definition.kind", "must be empty (the agent loop) or investigator, got %q", s.Kind)
 	}
 	for _, t := range s.Tools {
 		if !toolNamePattern.MatchString(t) {

@@ -47,11 +47,17 @@ func TestRuntimeMCPTools(t *testing.T) {
 	for _, a := range list.Agents {
 		names = append(names, a.Name+":"+string(a.Kind))
 	}
-	if strings.Join(names, " ") != "cost-analyst:managed reliability:managed research:managed" {
+	if strings.Join(names, " ") != "cost-analyst:managed investigator:managed reliability:managed research:managed" {
 		t.Fatalf("a new organisation's agents: %v", names)
 	}
 	for _, a := range list.Agents {
 		spec, err := runtime.ParseSpec(a.Spec)
+		if a.Name == runtime.InvestigatorAgent {
+			if err != nil || spec.Kind != runtime.KindInvestigator || len(spec.SystemPrompt) < 200 {
+				t.Errorf("investigator: %+v %v", spec, err)
+			}
+			continue
+		}
 		if err != nil || !strings.Contains(strings.Join(spec.Tools, ","), "splunk_context_search") || len(spec.SystemPrompt) < 200 {
 			t.Errorf("starter %s: %+v %v", a.Name, spec, err)
 		}

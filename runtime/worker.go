@@ -105,7 +105,13 @@ func (rt *Runtime) work(ctx context.Context, job *river.Job[runArgs]) error {
 	rt.active[activeKey(org, sid)] = cancel
 	rt.mu.Unlock()
 	x := &execution{rt: rt, org: org, sid: sid, run: run, spec: spec, attempt: job.Attempt, j: j, log: log}
-	output, runErr := x.execute(execCtx)
+	var output any
+	var runErr error
+	if spec.Kind == KindInvestigator {
+		output, runErr = x.investigate(execCtx)
+	} else {
+		output, runErr = x.execute(execCtx)
+	}
 	cause := context.Cause(execCtx)
 	cancelTimeout()
 	cancel(nil)

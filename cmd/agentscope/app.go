@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -120,7 +121,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	a.Runtime = rt
 	a.Service.SetLauncher(rt)
 	a.closers = append(a.closers, rt.Close)
-	a.MCP = mcpserver.New(a.Service, mcpserver.Options{LocalOrg: agentscope.DefaultOrgID, Logger: log, Extra: []func(*mcpserver.Server){rt.Register, a.SearchTools.Register}})
+	a.MCP = mcpserver.New(a.Service, mcpserver.Options{LocalOrg: cmp.Or(cfg.LocalOrg, agentscope.DefaultOrgID), Logger: log, Extra: []func(*mcpserver.Server){rt.Register, a.SearchTools.Register}})
 	if err := rt.Start(ctx); err != nil {
 		a.Close()
 		return nil, "", err

@@ -29,6 +29,9 @@ type Config struct {
 	// CLI commands); events it records still wait in the outbox for a
 	// process that forwards.
 	NoForward bool
+	// LocalOrg is the organisation of the stdio MCP server (default
+	// "default").
+	LocalOrg string
 	// getenv reads the environment for settings without flags (Splunk);
 	// nil means os.Getenv.
 	getenv func(string) string
@@ -59,6 +62,8 @@ func (c *Config) bind(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.LogFormat, "log-format", env("AGENTSCOPE_LOG_FORMAT", "text"), "text or json (AGENTSCOPE_LOG_FORMAT)")
 	noWorker := env("AGENTSCOPE_NO_WORKER", "") == "true" || env("AGENTSCOPE_NO_WORKER", "") == "1"
 	fs.BoolVar(&c.NoWorker, "no-worker", noWorker, "do not run managed-agent workers in this process (AGENTSCOPE_NO_WORKER)")
+	noForward := env("AGENTSCOPE_NO_FORWARD", "") == "true" || env("AGENTSCOPE_NO_FORWARD", "") == "1"
+	fs.BoolVar(&c.NoForward, "no-forward", noForward, "do not forward events to Splunk from this process; they wait in the outbox for one that does (AGENTSCOPE_NO_FORWARD)")
 }
 
 // validate checks the configuration before anything starts.

@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"io"
+
+	"github.com/agentscope/agentscope"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -12,9 +15,16 @@ import (
 // stderr.
 func runMCP(ctx context.Context, env *Env, args []string) error {
 	var cfg Config
-	if _, err := env.parseFlags("mcp", args, &cfg, nil); err != nil {
+	var org string
+	if _, err := env.parseFlags("mcp", args, &cfg, func(fs *flag.FlagSet) {
+		fs.StringVar(&org, "org", agentscope.DefaultOrgID, "the organisation this stdio server acts for")
+	}); err != nil {
 		return err
 	}
+	if err := agentscope.ValidateOrgID(org); err != nil {
+		return usageError{"--org: " + agentscope.ErrorMessage(err)}
+	}
+	cfg.LocalOrg = org
 	log := cfg.logger(env.Stderr)
 	app, _, err := OpenApp(ctx, cfg, log)
 	if err != nil {

@@ -40,7 +40,11 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 	if p, ok := a.Store.(*postgres.Store); ok {
 		opts.Pool = p.Pool()
 	}
-	opts.Searcher = runtimeSearcher{a.Search}
+	opts.Searcher = search.RowSearcher{Router: a.Search}
+	opts.SplunkIndex = a.Splunk.Index
+	if err := evidence(a, &opts, log); err != nil {
+		return nil, err
+	}
 	opts.ExtraTools = append(opts.ExtraTools, a.SearchTools.Register)
 	if path := os.Getenv("AGENTSCOPE_PRICING_FILE"); path != "" {
 		t, err := pricing.LoadFile(path)
@@ -67,18 +71,6 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 		log.Warn("no LLM API key configured (AGENTSCOPE_LLM_API_KEY or OPENAI_API_KEY): runs of managed agents will fail until one is set")
 	}
 	return rt, nil
-}
-
-// runtimeSearcher answers the agents' splunk_context_search through the
-// app's search router.
-type runtimeSearcher struct{ r *search.Router }
-
-func (s runtimeSearcher) Search(ctx context.Context, orgID, query, earliest, latest string, limit int) ([]map[string]any, error) {
-	a, err := s.r.Run(ctx, orgID, search.Request{Query: query, Earliest: earliest, Latest: latest, RowLimit: limit})
-	if err != nil {
-		return nil, err
-	}
-	return a.Results, nil
 }
 
 // orgFlagContext returns ctx carrying the organisation a CLI command acts

@@ -111,7 +111,7 @@ func TestManagedAgentsEndToEnd(t *testing.T) {
 	}
 
 	var agents struct{ Agents []agentscope.Agent }
-	if code := api(t, "GET", base+"/api/v1/agents", "", &agents); code != 200 || len(agents.Agents) != 4 {
+	if code := api(t, "GET", base+"/api/v1/agents", "", &agents); code != 200 || len(agents.Agents) != 5 {
 		t.Errorf("GET /api/v1/agents: %d %d agents", code, len(agents.Agents))
 	}
 	var a agentscope.Agent

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/client"
+	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/splunkbridge/spl"
@@ -129,4 +132,48 @@ func (a *App) splunkHealth(ctx context.Context) splunkbridge.HealthReport {
 		return splunkbridge.DisabledHealth()
 	}
 	return a.Forwarder.Health(ctx)
+}
+
+// evidence chooses how the investigator searches: through the Splunk MCP
+// server when one is configured, else through AgentScope's own MCP server,
+// spawned over stdio per organisation (`agentscope mcp --org <org>`) on
+// the same database, and its run_spl: the same client code path as with
+// Splunk, a real process. AGENTSCOPE_SELF_EXECUTABLE overrides the program
+// spawned (default: this executable).
+func evidence(a *App, opts *runtime.Options, log *slog.Logger) error {
+	if a.Splunk.MCPEnabled() {
+		opts.Evidence = search.RowSearcher{Router: a.Search, Backend: splunkbridge.BackendSplunkMCP}
+		opts.EvidenceBackend = splunkbridge.BackendSplunkMCP
+		return nil
+	}
+	getenv := a.Config.env()
+	exe := getenv("AGENTSCOPE_SELF_EXECUTABLE")
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return fmt.Errorf("find this executable to spawn its MCP server for investigations: %w", err)
+		}
+	}
+	cfg := a.Config
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	pool := &search.OrgMCP{New: func(org string) (*client.Client, error) {
+		env := []string{
+			"AGENTSCOPE_DATA_DIR=" + dataDir,
+			"AGENTSCOPE_DATABASE_URL=" + cfg.DatabaseURL,
+			"AGENTSCOPE_NO_WORKER=true",
+			"AGENTSCOPE_NO_FORWARD=true",
+			"AGENTSCOPE_LOG_LEVEL=warn",
+			// The child answers run_spl from the store, never from Splunk.
+			splunkbridge.EnvURL + "=", splunkbridge.EnvMCPCommand + "=", splunkbridge.EnvMCPURL + "=",
+			splunkbridge.EnvHECURL + "=",
+		}
+		return client.New(client.Config{Command: exe, Args: []string{"mcp", "--org", org}, Env: env, Logger: log.With("evidence_org", org)})
+	}}
+	a.closers = append(a.closers, pool.Close)
+	opts.Evidence = pool
+	opts.EvidenceBackend = search.EvidenceBackendAgentScope
+	return nil
 }

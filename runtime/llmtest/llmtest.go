@@ -85,6 +85,8 @@ type Request struct {
 	ToolSchemas map[string]json.RawMessage
 	// Authorization is the request's Authorization header.
 	Authorization string
+	// ResponseFormat is the request's response_format, if any.
+	ResponseFormat json.RawMessage
 }
 
 // LastUser returns the content of the request's last user message.
@@ -177,9 +179,10 @@ type wireCall struct {
 }
 
 type wireRequest struct {
-	Model         string `json:"model"`
-	Stream        bool   `json:"stream"`
-	StreamOptions *struct {
+	Model          string          `json:"model"`
+	ResponseFormat json.RawMessage `json:"response_format"`
+	Stream         bool            `json:"stream"`
+	StreamOptions  *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
 	Messages []struct {
@@ -204,7 +207,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := Request{Model: wr.Model, Stream: wr.Stream, IncludeUsage: wr.StreamOptions != nil && wr.StreamOptions.IncludeUsage,
-		Authorization: r.Header.Get("Authorization"), ToolSchemas: map[string]json.RawMessage{}}
+		Authorization: r.Header.Get("Authorization"), ToolSchemas: map[string]json.RawMessage{}, ResponseFormat: wr.ResponseFormat}
 	for _, m := range wr.Messages {
 		msg := Message{Role: m.Role, ToolCallID: m.ToolCallID, ToolCalls: m.ToolCalls}
 		var text string

@@ -130,7 +130,7 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 	case !exists:
 		res.Err = agentscope.Errorf(agentscope.ENOTFOUND, "session %q not found", req.SessionID)
 		return res
-	case cur.Status.Terminal():
+	case cur.Status.Terminal() && (req.Update != nil || !agentscope.AnnotationsOnly(req.Events)):
 		res.Err = agentscope.Errorf(agentscope.ECONFLICT, "session %q has ended (status %s); no more events are accepted", req.SessionID, cur.Status)
 		return res
 	default:

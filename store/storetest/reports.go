@@ -86,6 +86,25 @@ func testReports(t *testing.T, connect func() *sqlstore.Store) {
 		t.Fatalf("bad risk level: %v", err)
 	}
 
+	// The investigated session has ended: its link to the report is still
+	// appended; an ordinary event is not.
+	res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "t9", Start: &agentscope.Run{Agent: "bot", Status: agentscope.StatusRunning},
+		Update: &agentscope.RunUpdate{Status: agentscope.StatusCompleted}}})
+	if res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	link := agentscope.Event{EventID: "link-1", Type: agentscope.InvestigationReported, TS: base, Attributes: map[string]any{"investigation_session_id": "inv-9"}}
+	if res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "t9", Events: []agentscope.Event{link}}}); res[0].Err != nil {
+		t.Fatalf("annotation on an ended session: %v", res[0].Err)
+	}
+	tool := agentscope.Event{EventID: "tool-1", Type: agentscope.ToolCalled, TS: base, Tool: "x", CallID: "c"}
+	if res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "t9", Events: []agentscope.Event{link, tool}}}); agentscope.ErrorCode(res[0].Err) != agentscope.ECONFLICT {
+		t.Fatalf("ordinary event on an ended session: %v", res[0].Err)
+	}
+	if res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "t9", Events: []agentscope.Event{link}, Update: &agentscope.RunUpdate{Status: agentscope.StatusFailed}}}); agentscope.ErrorCode(res[0].Err) != agentscope.ECONFLICT {
+		t.Fatalf("status change of an ended session: %v", res[0].Err)
+	}
+
 	// Replacing a report (an investigation that failed, then retried).
 	r := reports[2]
 	r.Status, r.Error, r.RiskLevel = agentscope.ReportFailed, "no LLM key", agentscope.RiskMedium

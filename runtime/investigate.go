@@ -1,0 +1,520 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/runtime/detect"
+	"github.com/agentscope/agentscope/splunkbridge"
+)
+
+// The investigator: a built-in managed agent whose run investigates another
+// session. It reads the target's events from the store for the
+// deterministic detectors, searches the evidence through an MCP server
+// (the Splunk MCP server, or AgentScope's own `agentscope mcp` and its
+// run_spl) with queries built only by splunkbridge.SessionQuery from the
+// validated session id, asks the model for a report as structured output,
+// drops every finding not grounded in the target's events, and stores the
+// report. Without a model, or when a search fails, it fails closed: the
+// run fails with the reason and the report keeps only the detectors'
+// findings, labelled as such.
+
+// InvestigatorAgent is the name of the built-in investigator.
+const InvestigatorAgent = "investigator"
+
+// KindInvestigator marks a definition executed by the investigator instead
+// of the generic agent loop (Spec.Kind).
+const KindInvestigator = "investigator"
+
+// Bounds of an investigation.
+const (
+	// maxRepairs is how many times an invalid report is sent back to the
+	// model before the run fails.
+	maxRepairs = 2
+	// maxTimelineRows bounds the timeline rows shown to the model: the
+	// first and the last ones when the session is longer.
+	maxTimelineRows = 400
+	// maxDetectorQueries bounds the detector queries run as evidence.
+	maxDetectorQueries = 12
+	// baselineSessions is how many of the agent's recent sessions the
+	// detectors compare with.
+	baselineSessions = 20
+	// evidenceRowLimit bounds the rows of one evidence search.
+	evidenceRowLimit = 10000
+)
+
+// InvestigateInput is an investigation run's input.
+type InvestigateInput struct {
+	SessionID string `json:"session_id" jsonschema:"the session to investigate"`
+}
+
+// reportSchemaJSON is the structured output the model must produce.
+const reportSchemaJSON = `{
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["summary", "risk_level", "findings", "recommendations"],
+  "properties": {
+    "summary": {"type": "string", "minLength": 1},
+    "risk_level": {"type": "string", "enum": ["low", "medium", "high", "critical"]},
+    "findings": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["title", "severity", "evidence", "explanation"],
+        "properties": {
+          "title": {"type": "string", "minLength": 1},
+          "severity": {"type": "string", "enum": ["low", "medium", "high", "critical"]},
+          "evidence": {"type": "array", "items": {"type": "string"}},
+          "explanation": {"type": "string"}
+        }
+      }
+    },
+    "recommendations": {"type": "array", "items": {"type": "string"}}
+  }
+}`
+
+var reportSchema = func() *jsonschema.Resolved {
+	var s jsonschema.Schema
+	if err := json.Unmarshal([]byte(reportSchemaJSON), &s); err != nil {
+		panic(err)
+	}
+	r, err := s.Resolve(nil)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}()
+
+// modelReport is the model's structured output.
+type modelReport struct {
+	Summary         string                     `json:"summary"`
+	RiskLevel       agentscope.RiskLevel       `json:"risk_level"`
+	Findings        []agentscope.ReportFinding `json:"findings"`
+	Recommendations []string                   `json:"recommendations"`
+}
+
+// parseModelReport validates content against the report schema.
+func parseModelReport(content string) (modelReport, error) {
+	var r modelReport
+	s := strings.TrimSpace(content)
+	// Some providers wrap JSON in a Markdown fence despite the format.
+	if rest, ok := strings.CutPrefix(s, "```"); ok {
+		rest = strings.TrimPrefix(rest, "json")
+		s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "```"))
+	}
+	var inst any
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	if err := dec.Decode(&inst); err != nil {
+		return r, fmt.Errorf("the answer is not JSON: %v", err)
+	}
+	if dec.More() {
+		return r, errors.New("the answer has text after the JSON object")
+	}
+	if err := reportSchema.Validate(jsonNumbersToFloat(inst)); err != nil {
+		return r, fmt.Errorf("the JSON does not match the report schema: %v", err)
+	}
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		return r, fmt.Errorf("the JSON does not match the report schema: %v", err)
+	}
+	return r, nil
+}
+
+// jsonNumbersToFloat converts json.Number values for the validator.
+func jsonNumbersToFloat(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		f, _ := v.Float64()
+		return f
+	case map[string]any:
+		for k, x := range v {
+			v[k] = jsonNumbersToFloat(x)
+		}
+	case []any:
+		for i, x := range v {
+			v[i] = jsonNumbersToFloat(x)
+		}
+	}
+	return v
+}
+
+// investigation is one attempt of an investigator run.
+type investigation struct {
+	x      *execution
+	target agentscope.Run
+	events []agentscope.Event
+	report agentscope.Report
+}
+
+// investigate runs the investigator: it returns the report as the run's
+// output, or a permanent error after storing a failed report.
+func (x *execution) investigate(ctx context.Context) (any, error) {
+	var in InvestigateInput
+	if err := json.Unmarshal(x.run.Input, &in); err != nil {
+		var s string
+		if json.Unmarshal(x.run.Input, &s) != nil {
+			return nil, permanentf(`the investigator's input must be {"session_id": "…"}: %v`, err)
+		}
+		in.SessionID = s
+	}
+	if err := agentscope.ValidateSessionID(in.SessionID); err != nil {
+		return nil, permanentf("the investigator's input: %s", agentscope.ErrorMessage(err))
+	}
+	if in.SessionID == x.sid {
+		return nil, permanentf("an investigation cannot investigate its own session")
+	}
+	target, err := x.rt.store.GetRun(ctx, x.org, in.SessionID)
+	if agentscope.ErrorCode(err) == agentscope.ENOTFOUND {
+		return nil, permanentf("session %q does not exist in this organisation", in.SessionID)
+	} else if err != nil {
+		return nil, err
+	}
+	inv := &investigation{x: x, target: target}
+	inv.report = agentscope.Report{SessionID: x.sid, TargetSessionID: target.SessionID, Agent: target.Agent,
+		Findings: []agentscope.ReportFinding{}, Recommendations: []string{}, DetectorFindings: []agentscope.DetectorFinding{}, SPLQueries: []agentscope.SPLQuery{}}
+	if inv.events, err = x.rt.SessionEvents(ctx, x.org, target.SessionID); err != nil {
+		return nil, err
+	}
+	findings, err := x.rt.detectSession(ctx, x.org, target, inv.events)
+	if err != nil {
+		return nil, err
+	}
+	inv.report.DetectorFindings = toDetectorFindings(findings)
+	inv.report.RiskLevel = detectorRisk(findings)
+
+	eps, err := x.rt.resolveEndpoints(x.spec)
+	if err != nil {
+		return nil, inv.fail(ctx, "no model is available for the analysis: "+err.Error())
+	}
+	x.endpoints, x.current = eps, -1
+	if x.budgets, err = x.rt.loadRunBudgets(ctx, x.org, x.run.Agent); err != nil {
+		return nil, err
+	}
+	if x.rt.opts.Evidence == nil {
+		return nil, inv.fail(ctx, "no evidence search is configured: set AGENTSCOPE_SPLUNK_MCP_COMMAND or AGENTSCOPE_SPLUNK_MCP_URL, or let AgentScope spawn its own MCP server")
+	}
+	inv.report.EvidenceBackend = x.rt.opts.EvidenceBackend
+
+	timeline, err := inv.gatherEvidence(ctx, findings)
+	if err != nil {
+		return nil, inv.fail(ctx, err.Error())
+	}
+	mr, model, err := inv.analyse(ctx, timeline, findings)
+	if err != nil {
+		var perm *permanentError
+		if errors.As(err, &perm) || ctx.Err() == nil {
+			return nil, inv.fail(ctx, err.Error())
+		}
+		return nil, err
+	}
+	inv.ground(mr)
+	inv.report.Model = model
+	inv.report.Status = agentscope.ReportCompleted
+	inv.report.ModelAnalysis = true
+	if err := inv.store(ctx); err != nil {
+		return nil, err
+	}
+	return inv.report, nil
+}
+
+// fail stores the report as failed with reason and returns the permanent
+// error that fails the run.
+func (inv *investigation) fail(ctx context.Context, reason string) error {
+	inv.report.Status, inv.report.Error = agentscope.ReportFailed, reason
+	inv.report.ModelAnalysis = false
+	inv.report.Summary = ""
+	inv.report.Findings = []agentscope.ReportFinding{}
+	inv.report.Recommendations = []string{}
+	if err := inv.store(context.WithoutCancel(ctx)); err != nil {
+		inv.x.log.Error("store failed investigation report", "err", err)
+	}
+	return permanentf("investigation failed: %s", reason)
+}
+
+// store saves the report and links it from the target's timeline.
+func (inv *investigation) store(ctx context.Context) error {
+	rt := inv.x.rt
+	inv.report.CreatedAt = rt.now()
+	if err := rt.store.PutReport(ctx, inv.x.org, inv.report); err != nil {
+		return err
+	}
+	ev := agentscope.Event{EventID: agentscope.NewEventID(), Type: agentscope.InvestigationReported, TS: rt.now(), Error: inv.report.Error,
+		Attributes: map[string]any{"investigation_session_id": inv.report.SessionID, "report_status": string(inv.report.Status), "risk_level": string(inv.report.RiskLevel)}}
+	_, err := rt.rec.Commit(ctx, agentscope.AppendRequest{OrgID: inv.x.org, SessionID: inv.report.TargetSessionID, Events: []agentscope.Event{ev}})
+	if err != nil {
+		inv.x.log.Warn("link report from the investigated session", "err", err)
+	}
+	return nil
+}
+
+// gatherEvidence runs the session-scoped timeline search and the detector
+// queries through the evidence searcher, recording each as a tool call of
+// the investigation and in the report. It returns the timeline rows.
+func (inv *investigation) gatherEvidence(ctx context.Context, findings []detect.Finding) ([]map[string]any, error) {
+	q, err := TimelineQuery(inv.x.rt.opts.SplunkIndex, inv.target.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := inv.search(ctx, "timeline", "the investigated session's events in order", q)
+	if err != nil {
+		return nil, err
+	}
+	// The query names the session by its indexed field, so rows of another
+	// session (the investigation's own, say) cannot match; should a
+	// backend return any, they are not evidence.
+	kept := rows[:0]
+	for _, r := range rows {
+		if fmt.Sprint(r["session_id"]) == inv.target.SessionID {
+			kept = append(kept, r)
+		}
+	}
+	if n := len(rows) - len(kept); n > 0 {
+		inv.x.log.Warn("evidence search returned rows of other sessions; dropped", "rows", n)
+	}
+	seen := map[string]bool{q: true}
+	n := 0
+	for _, f := range findings {
+		if f.SPL == "" || seen[f.SPL] || n >= maxDetectorQueries {
+			continue
+		}
+		seen[f.SPL] = true
+		n++
+		if _, err := inv.search(ctx, "detector", fmt.Sprintf("%s: %s", f.Kind, f.Title), f.SPL); err != nil {
+			return nil, err
+		}
+	}
+	return kept, nil
+}
+
+// TimelineQuery is the investigator's timeline search of one session: its
+// events in seq order, with the fields the analysis reads.
+func TimelineQuery(index, sessionID string) (string, error) {
+	base, err := splunkbridge.SessionQuery(index, sessionID)
+	if err != nil {
+		return "", err
+	}
+	return base + ` | sort 0 seq | table _time seq event_id session_id type agent provider model tool call_id status error duration_ms tokens_in tokens_out amount_usd arguments`, nil
+}
+
+// search runs one evidence query, recorded as run_spl tool call events on
+// the investigation's session and kept in the report.
+func (inv *investigation) search(ctx context.Context, span, purpose, query string) ([]map[string]any, error) {
+	x := inv.x
+	x.toolCalls++
+	span = fmt.Sprintf("a%d.%s%d", x.attempt, span, len(inv.report.SPLQueries)+1)
+	args, _ := json.Marshal(map[string]any{"query": query, "row_limit": evidenceRowLimit})
+	_ = x.j.add(agentscope.Event{Type: agentscope.ToolCalled, SpanID: span, Tool: "run_spl", CallID: span, Arguments: args,
+		Attributes: map[string]any{"purpose": purpose, "backend": x.rt.opts.EvidenceBackend}})
+	start := x.rt.now()
+	rows, err := x.rt.opts.Evidence.Search(ctx, x.org, query, "", "", evidenceRowLimit)
+	ms := float64(x.rt.now().Sub(start).Microseconds()) / 1000
+	q := agentscope.SPLQuery{Query: query, Purpose: purpose, Rows: len(rows), Backend: x.rt.opts.EvidenceBackend}
+	ret := agentscope.Event{Type: agentscope.ToolReturned, SpanID: span, Tool: "run_spl", CallID: span, DurationMS: &ms, Status: "ok"}
+	if err != nil {
+		q.Rows, q.Error = 0, agentscope.ErrorMessage(err)
+		ret.Status, ret.Error = "error", q.Error
+	} else {
+		ret.Result, _ = json.Marshal(map[string]any{"rows": len(rows)})
+	}
+	_ = x.j.add(ret)
+	inv.report.SPLQueries = append(inv.report.SPLQueries, q)
+	if err != nil {
+		return nil, fmt.Errorf("the evidence search failed (%s): %s", x.rt.opts.EvidenceBackend, q.Error)
+	}
+	return rows, nil
+}
+
+// analyse asks the model for the report, sending invalid answers back for
+// repair a bounded number of times.
+func (inv *investigation) analyse(ctx context.Context, timeline []map[string]any, findings []detect.Finding) (modelReport, string, error) {
+	x := inv.x
+	brief, err := inv.brief(timeline, findings)
+	if err != nil {
+		return modelReport{}, "", err
+	}
+	x.responseFormat = &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONSchema,
+		JSONSchema: &openai.ChatCompletionResponseFormatJSONSchema{Name: "investigation_report", Schema: json.RawMessage(reportSchemaJSON), Strict: true}}
+	messages := []openai.ChatCompletionMessage{
+		{Role: openai.ChatMessageRoleSystem, Content: x.spec.SystemPrompt + "\n\nAnswer with only a JSON object matching this schema:\n" + reportSchemaJSON},
+		{Role: openai.ChatMessageRoleUser, Content: brief},
+	}
+	var last error
+	for step := 1; step <= 1+maxRepairs; step++ {
+		if err := x.checkHardCaps(ctx); err != nil {
+			return modelReport{}, "", err
+		}
+		res, err := x.callModel(ctx, fmt.Sprintf("a%d.m%d", x.attempt, step), step, messages, nil)
+		if err != nil {
+			return modelReport{}, "", err
+		}
+		mr, perr := parseModelReport(res.content)
+		if perr == nil {
+			return mr, res.model, nil
+		}
+		last = perr
+		x.log.Info("investigation report invalid; asking for a repair", "step", step, "err", perr)
+		messages = append(messages,
+			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: res.content},
+			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: "That answer was invalid: " + perr.Error() + ". Answer again with only the JSON object, matching the schema exactly."})
+	}
+	return modelReport{}, "", permanentf("the model's report was invalid after %d attempts: %v", 1+maxRepairs, last)
+}
+
+// brief is the model's evidence: the target run, its timeline as searched,
+// the detectors' findings and the queries run.
+func (inv *investigation) brief(timeline []map[string]any, findings []detect.Finding) (string, error) {
+	rows := timeline
+	omitted := 0
+	if len(rows) > maxTimelineRows {
+		head, tail := maxTimelineRows/4, maxTimelineRows-maxTimelineRows/4
+		omitted = len(rows) - maxTimelineRows
+		rows = append(slices.Clip(rows[:head]), rows[len(rows)-tail:]...)
+	}
+	t := inv.target
+	doc := map[string]any{
+		"investigated_run": map[string]any{"session_id": t.SessionID, "agent": t.Agent, "status": t.Status, "error": t.Error,
+			"cost_usd": json.Number(t.CostUSD.String()), "event_count": t.EventCount, "created_at": t.CreatedAt},
+		"timeline":          rows,
+		"timeline_omitted":  omitted,
+		"detector_findings": findings,
+		"queries":           inv.report.SPLQueries,
+		"instructions": "Cite events only by the event_id values in the timeline. Every finding needs at least one event_id as evidence; " +
+			"findings citing anything else are discarded. The detector findings are deterministic; confirm or qualify them from the timeline.",
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// ground keeps the model's findings whose evidence all exists in the
+// target session and counts the others, then sets the risk level: the
+// model's, raised to the detectors' highest severity.
+func (inv *investigation) ground(mr modelReport) {
+	ids := make(map[string]bool, len(inv.events))
+	for _, e := range inv.events {
+		ids[e.EventID] = true
+	}
+	kept := []agentscope.ReportFinding{}
+	dropped := 0
+	for _, f := range mr.Findings {
+		ok := len(f.Evidence) > 0
+		for _, id := range f.Evidence {
+			ok = ok && ids[id]
+		}
+		if !ok {
+			dropped++
+			continue
+		}
+		kept = append(kept, f)
+	}
+	inv.report.Summary = mr.Summary
+	inv.report.Findings = kept
+	inv.report.UngroundedDropped = dropped
+	inv.report.Recommendations = mr.Recommendations
+	if inv.report.Recommendations == nil {
+		inv.report.Recommendations = []string{}
+	}
+	risk := mr.RiskLevel
+	if inv.report.RiskLevel.Rank() > risk.Rank() {
+		risk = inv.report.RiskLevel
+	}
+	inv.report.RiskLevel = risk
+}
+
+// SessionEvents returns every event of a session in seq order.
+func (rt *Runtime) SessionEvents(ctx context.Context, org, sessionID string) ([]agentscope.Event, error) {
+	var evs []agentscope.Event
+	err := rt.store.ScanEvents(ctx, org, agentscope.EventQuery{SessionIDs: []string{sessionID}, BatchSize: 2000}, func(b []agentscope.Event) (bool, error) {
+		evs = append(evs, b...)
+		return true, nil
+	})
+	sort.Slice(evs, func(i, j int) bool { return evs[i].Seq < evs[j].Seq })
+	return evs, err
+}
+
+// detectSession runs the deterministic detectors over a session's events,
+// against the agent's recent sessions and budgets.
+func (rt *Runtime) detectSession(ctx context.Context, org string, run agentscope.Run, events []agentscope.Event) ([]detect.Finding, error) {
+	base, err := rt.baseline(ctx, org, run.Agent, run.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	cfg := rt.opts.Detect
+	cfg.Index = rt.opts.SplunkIndex
+	cfg.Running = !run.Status.Terminal()
+	cfg.Now = rt.now()
+	budgets, err := rt.GetBudgets(agentscope.WithOrg(ctx, org), run.Agent)
+	if err != nil {
+		return nil, err
+	}
+	for i := range budgets {
+		// The detector adds the session's own costs.
+		budgets[i].SpentUSD = max(0, budgets[i].SpentUSD-run.CostUSD)
+	}
+	cfg.Budgets = budgets
+	return detect.Run(run.SessionID, events, base, cfg)
+}
+
+// baseline reads the agent's recent ended sessions, other than exclude.
+func (rt *Runtime) baseline(ctx context.Context, org, agent, exclude string) (detect.Baseline, error) {
+	page, err := rt.store.ListRuns(ctx, org, agentscope.RunFilter{Agent: agent, Limit: baselineSessions + 1})
+	if err != nil {
+		return detect.Baseline{}, err
+	}
+	var ids []string
+	for _, r := range page.Runs {
+		if r.SessionID != exclude && r.Status.Terminal() && len(ids) < baselineSessions {
+			ids = append(ids, r.SessionID)
+		}
+	}
+	if len(ids) == 0 {
+		return detect.BuildBaseline(nil), nil
+	}
+	bySession := map[string][]agentscope.Event{}
+	err = rt.store.ScanEvents(ctx, org, agentscope.EventQuery{SessionIDs: ids, BatchSize: 2000}, func(b []agentscope.Event) (bool, error) {
+		for _, e := range b {
+			bySession[e.SessionID] = append(bySession[e.SessionID], e)
+		}
+		return true, nil
+	})
+	if err != nil {
+		return detect.Baseline{}, err
+	}
+	sessions := make([][]agentscope.Event, 0, len(ids))
+	for _, id := range ids {
+		evs := bySession[id]
+		sort.Slice(evs, func(i, j int) bool { return evs[i].Seq < evs[j].Seq })
+		sessions = append(sessions, evs)
+	}
+	return detect.BuildBaseline(sessions), nil
+}
+
+func toDetectorFindings(fs []detect.Finding) []agentscope.DetectorFinding {
+	out := make([]agentscope.DetectorFinding, len(fs))
+	for i, f := range fs {
+		out[i] = agentscope.DetectorFinding{Kind: string(f.Kind), Severity: agentscope.RiskLevel(f.Severity), Title: f.Title, Detail: f.Detail,
+			EventIDs: f.EventIDs, Seqs: f.Seqs, SPL: f.SPL}
+	}
+	return out
+}
+
+// detectorRisk is the risk the detectors alone show: their highest
+// severity, or low.
+func detectorRisk(fs []detect.Finding) agentscope.RiskLevel {
+	if s := detect.MaxSeverity(fs); s != "" {
+		return agentscope.RiskLevel(s)
+	}
+	return agentscope.RiskLow
+}

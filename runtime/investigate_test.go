@@ -1,0 +1,401 @@
+package runtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/client"
+	"github.com/agentscope/agentscope/runtime"
+	"github.com/agentscope/agentscope/runtime/llmtest"
+	"github.com/agentscope/agentscope/search"
+	"github.com/agentscope/agentscope/service"
+	"github.com/agentscope/agentscope/splunkbridge"
+	"github.com/agentscope/agentscope/splunkbridge/spl"
+	"github.com/agentscope/agentscope/store/pgtest"
+)
+
+// Binaries the investigator's evidence path spawns: AgentScope itself
+// (agentscope mcp) and a Splunk-like MCP server.
+var (
+	binOnce       sync.Once
+	agentscopeBin string
+	splunkMCPBin  string
+	binErr        error
+)
+
+func buildBinaries(t *testing.T) (string, string) {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "investigator-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		agentscopeBin, splunkMCPBin = filepath.Join(dir, "agentscope"), filepath.Join(dir, "splunkmcptest")
+		for out, pkg := range map[string]string{agentscopeBin: "../cmd/agentscope", splunkMCPBin: "./internal/splunkmcptest"} {
+			if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+				binErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+				return
+			}
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return agentscopeBin, splunkMCPBin
+}
+
+// evidenceKind picks the investigator's MCP server.
+type evidenceKind int
+
+const (
+	viaAgentScope evidenceKind = iota // agentscope mcp --org …, run_spl
+	viaSplunk                         // the Splunk-like server, splunk_run_query
+)
+
+// invBundle is a runtime whose investigator reaches a real stdio MCP
+// process over the test's database.
+type invBundle struct {
+	*node
+	llm *llmtest.Server
+}
+
+type invConfig struct {
+	evidence   evidenceKind
+	noLLM      bool
+	splunkArgs []string // extra flags of the Splunk-like server
+}
+
+func newInvestigator(t *testing.T, b backend, c invConfig) *invBundle {
+	t.Helper()
+	asBin, splunkBin := buildBinaries(t)
+	var dsn, dataDir, dbURL string
+	if b.name == "sqlite" {
+		dataDir = t.TempDir()
+		dsn = filepath.Join(dataDir, "agentscope.db")
+	} else {
+		dsn = pgtest.URL(t)
+		dataDir, dbURL = t.TempDir(), dsn
+	}
+	llm := llmtest.New()
+	t.Cleanup(llm.Close)
+	cfg := config{workers: 2, llm: llm}
+	if c.noLLM {
+		cfg.llm = nil
+	}
+	cfg.opts = func(o *runtime.Options) {
+		o.LLM.Model = "gpt-4.1"
+		switch c.evidence {
+		case viaAgentScope:
+			pool := &search.OrgMCP{New: func(org string) (*client.Client, error) {
+				return client.New(client.Config{Command: asBin, Args: []string{"mcp", "--org", org},
+					Env:         []string{"AGENTSCOPE_DATA_DIR=" + dataDir, "AGENTSCOPE_DATABASE_URL=" + dbURL, "AGENTSCOPE_NO_WORKER=true", "AGENTSCOPE_LOG_LEVEL=warn"},
+					InitTimeout: 20 * time.Second, MaxAttempts: 3, BackoffInitial: 50 * time.Millisecond})
+			}}
+			t.Cleanup(func() { pool.Close() })
+			o.Evidence, o.EvidenceBackend = pool, search.EvidenceBackendAgentScope
+		case viaSplunk:
+			cl, err := client.New(client.Config{Command: splunkBin, Args: append([]string{"-db", dsn}, c.splunkArgs...),
+				InitTimeout: 20 * time.Second, MaxAttempts: 3, BackoffInitial: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cl.Close() })
+			r, err := search.NewRouter(splunkbridge.BackendSplunkMCP, map[string]splunkbridge.Searcher{
+				splunkbridge.BackendSplunkMCP: search.MCPSearcher{Tool: client.NewSearcher(cl, nil).Search, Scope: true}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.Evidence, o.EvidenceBackend = search.RowSearcher{Router: r}, splunkbridge.BackendSplunkMCP
+		}
+	}
+	n := newNode(t, b.opener(dsn), cfg)
+	return &invBundle{node: n, llm: llm}
+}
+
+// loopingSession records a completed external run in which the agent
+// called the same tool with the same arguments four times in a row and
+// was then served by another provider without a ProviderSwitched event.
+func (ib *invBundle) loopingSession(t *testing.T, sid string) []string {
+	t.Helper()
+	ctx := ib.ctx()
+	if _, err := ib.svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: sid, Input: json.RawMessage(`"refund order 42"`)}); err != nil {
+		t.Fatal(err)
+	}
+	var raws []json.RawMessage
+	add := func(s string) { raws = append(raws, json.RawMessage(s)) }
+	add(`{"event_id":"m-1","type":"ModelInvoked","provider":"openai","model":"gpt-4.1"}`)
+	add(`{"event_id":"m-2","type":"ModelCompleted","provider":"openai","model":"gpt-4.1","duration_ms":800,"tokens_in":500,"tokens_out":40}`)
+	for i := 1; i <= 4; i++ {
+		add(fmt.Sprintf(`{"event_id":"call-%d","type":"ToolCalled","tool":"lookup_order","call_id":"c%d","arguments":{"order":"42"}}`, i, i))
+		add(fmt.Sprintf(`{"event_id":"ret-%d","type":"ToolReturned","tool":"lookup_order","call_id":"c%d","duration_ms":30,"status":"ok","result":{"status":"pending"}}`, i, i))
+	}
+	add(`{"event_id":"m-3","type":"ModelInvoked","provider":"anthropic","model":"claude-sonnet-4"}`)
+	add(`{"event_id":"m-4","type":"ModelCompleted","provider":"anthropic","model":"claude-sonnet-4","duration_ms":900,"tokens_in":700,"tokens_out":60}`)
+	add(`{"event_id":"cost-1","type":"CostRecorded","amount_usd":0.042}`)
+	res, err := ib.svc.Record(ctx, sid, raws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range res {
+		if !r.Accepted {
+			t.Fatalf("event %d refused: %+v", r.Index, r)
+		}
+		ids = append(ids, r.EventID)
+	}
+	if _, err := ib.svc.EndRun(ctx, service.EndRunInput{SessionID: sid, Status: "completed"}); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// reportJSON is a model answer citing one real event and one invented one.
+const reportJSON = `{"summary":"The agent looped on lookup_order and was silently moved to another provider.","risk_level":"medium",
+"findings":[
+ {"title":"Repeated identical tool calls","severity":"high","evidence":["call-2","call-3","call-4"],"explanation":"lookup_order with order 42 four times."},
+ {"title":"Made-up finding","severity":"critical","evidence":["call-3","evt-fabricated-9"],"explanation":"cites an event that does not exist"},
+ {"title":"No evidence","severity":"low","evidence":[],"explanation":"cites nothing"}],
+"recommendations":["Cap identical tool calls at 2.","Pin the provider or record ProviderSwitched."]}`
+
+func (ib *invBundle) investigate(t *testing.T, target string) (agentscope.Run, agentscope.Report) {
+	t.Helper()
+	run, err := ib.rt.Investigate(ib.ctx(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != agentscope.StatusQueued || run.Agent != runtime.InvestigatorAgent {
+		t.Fatalf("investigate returned %+v", run)
+	}
+	run = ib.wait(t, run.SessionID, 60*time.Second)
+	rep, err := ib.rt.GetReport(ib.ctx(), run.SessionID)
+	if err != nil {
+		t.Fatalf("report of %s (%s: %s): %v", run.SessionID, run.Status, run.Error, err)
+	}
+	return run, rep
+}
+
+func kinds(r agentscope.Report) string {
+	var ks []string
+	for _, f := range r.DetectorFindings {
+		ks = append(ks, f.Kind)
+	}
+	return strings.Join(ks, ",")
+}
+
+func TestInvestigationEndToEnd(t *testing.T) {
+	for _, b := range backends() {
+		for _, ev := range []evidenceKind{viaAgentScope, viaSplunk} {
+			name := map[evidenceKind]string{viaAgentScope: "agentscope-mcp", viaSplunk: "splunk-mcp"}[ev]
+			t.Run(b.name+"/"+name, func(t *testing.T) {
+				ib := newInvestigator(t, b, invConfig{evidence: ev})
+				ids := ib.loopingSession(t, "loop-1")
+				ib.llm.Handle(func(r llmtest.Request) llmtest.Reply {
+					return llmtest.Reply{Content: reportJSON, Usage: llmtest.Usage{PromptTokens: 3000, CompletionTokens: 200}}
+				})
+				run, rep := ib.investigate(t, "loop-1")
+				if run.Status != agentscope.StatusCompleted {
+					t.Fatalf("investigation %s: %s", run.Status, run.Error)
+				}
+				if rep.Status != agentscope.ReportCompleted || !rep.ModelAnalysis || rep.TargetSessionID != "loop-1" || rep.Agent != "support-bot" || rep.EvidenceBackend != name {
+					t.Fatalf("report %+v", rep)
+				}
+				// Grounding: the fabricated and the evidence-less findings are dropped.
+				if len(rep.Findings) != 1 || rep.Findings[0].Title != "Repeated identical tool calls" || rep.UngroundedDropped != 2 {
+					t.Fatalf("findings %+v, dropped %d", rep.Findings, rep.UngroundedDropped)
+				}
+				// The detectors saw the loop and the unexplained switch; the
+				// risk is raised to their severity.
+				if k := kinds(rep); !strings.Contains(k, "loop") || !strings.Contains(k, "provider_switch") {
+					t.Fatalf("detector kinds %q", k)
+				}
+				for _, f := range rep.DetectorFindings {
+					// The loop is reported when it reaches 3 identical calls.
+					if f.Kind == "loop" && strings.Join(f.EventIDs, ",") != "call-1,call-2,call-3" {
+						t.Errorf("loop evidence %v", f.EventIDs)
+					}
+				}
+				if rep.RiskLevel.Rank() < agentscope.RiskHigh.Rank() && rep.RiskLevel.Rank() < maxRank(rep) {
+					t.Errorf("risk %s below the detectors'", rep.RiskLevel)
+				}
+				// Every query ran through the MCP process, verbatim, and re-runs
+				// unchanged in the embedded engine with the same row count.
+				if len(rep.SPLQueries) < 3 || rep.SPLQueries[0].Purpose != "the investigated session's events in order" {
+					t.Fatalf("queries %+v", rep.SPLQueries)
+				}
+				engine := spl.New(ib.store, spl.Options{})
+				for _, q := range rep.SPLQueries {
+					if q.Error != "" || q.Backend != name {
+						t.Errorf("query %+v", q)
+					}
+					res, err := engine.Run(context.Background(), org, q.Query, spl.QueryOptions{})
+					got := 0
+					for _, row := range res.Rows {
+						// The link to the report was appended after the search.
+						if row["type"] != string(agentscope.InvestigationReported) {
+							got++
+						}
+					}
+					if err != nil || got != q.Rows {
+						t.Errorf("re-running %q: %v, %d rows, report says %d", q.Query, err, got, q.Rows)
+					}
+				}
+				// The timeline held the target's events (SessionStarted, the 13
+				// recorded, SessionCompleted) and nothing of the investigation's.
+				if rep.SPLQueries[0].Rows != len(ids)+2 {
+					t.Errorf("timeline rows %d, want %d", rep.SPLQueries[0].Rows, len(ids)+2)
+				}
+				reqs := ib.llm.Requests()
+				if len(reqs) != 1 || !strings.Contains(string(reqs[0].ResponseFormat), `"json_schema"`) {
+					t.Fatalf("model requests %d, response_format %s", len(reqs), reqs[0].ResponseFormat)
+				}
+				var brief struct {
+					Timeline []map[string]any `json:"timeline"`
+				}
+				if err := json.Unmarshal([]byte(reqs[0].LastUser()), &brief); err != nil {
+					t.Fatal(err)
+				}
+				for _, row := range brief.Timeline {
+					if row["session_id"] != "loop-1" {
+						t.Fatalf("the model saw a row of another session: %v", row)
+					}
+				}
+				if len(brief.Timeline) != len(ids)+2 {
+					t.Errorf("brief timeline %d rows", len(brief.Timeline))
+				}
+				// The investigation is recorded like any run, and the target's
+				// timeline links to the report.
+				own := ib.events(t, run.SessionID)
+				if len(find(own, agentscope.ToolCalled)) != len(rep.SPLQueries) || len(find(own, agentscope.ModelCompleted)) != 1 || len(find(own, agentscope.CostRecorded)) != 1 {
+					t.Errorf("investigation events: %s", types(own))
+				}
+				links := find(ib.events(t, "loop-1"), agentscope.InvestigationReported)
+				if len(links) != 1 || attr(links[0], "investigation_session_id") != run.SessionID || attr(links[0], "risk_level") != string(rep.RiskLevel) {
+					t.Errorf("link events %+v", links)
+				}
+				// Reports are found by either session and listed.
+				if r2, err := ib.rt.GetReport(ib.ctx(), "loop-1"); err != nil || r2.SessionID != run.SessionID {
+					t.Errorf("report by target: %v %v", r2.SessionID, err)
+				}
+				if rs, err := ib.rt.ListReports(ib.ctx(), agentscope.ReportFilter{Agent: "support-bot"}); err != nil || len(rs) != 1 {
+					t.Errorf("list reports: %d %v", len(rs), err)
+				}
+			})
+		}
+	}
+}
+
+func maxRank(r agentscope.Report) int {
+	m := 0
+	for _, f := range r.DetectorFindings {
+		m = max(m, f.Severity.Rank())
+	}
+	return m
+}
+
+func TestInvestigationRepairsInvalidReport(t *testing.T) {
+	b := backends()[0]
+	ib := newInvestigator(t, b, invConfig{evidence: viaAgentScope})
+	ib.loopingSession(t, "loop-2")
+	ib.llm.Script(
+		llmtest.Reply{Content: "The agent looped. Risk: high."},
+		llmtest.Reply{Content: `{"summary":"x","risk_level":"severe","findings":[],"recommendations":[]}`},
+		llmtest.Reply{Content: "```json\n" + reportJSON + "\n```"},
+	)
+	run, rep := ib.investigate(t, "loop-2")
+	if run.Status != agentscope.StatusCompleted || rep.Status != agentscope.ReportCompleted || len(rep.Findings) != 1 {
+		t.Fatalf("run %s (%s), report %+v", run.Status, run.Error, rep)
+	}
+	reqs := ib.llm.Requests()
+	if len(reqs) != 3 || !strings.Contains(reqs[1].LastUser(), "not JSON") || !strings.Contains(reqs[2].LastUser(), "risk_level") {
+		t.Fatalf("repair requests: %d; %q; %q", len(reqs), reqs[1].LastUser(), reqs[len(reqs)-1].LastUser())
+	}
+
+	// Invalid three times: the run fails, the detectors' findings stay.
+	ib.loopingSession(t, "loop-3")
+	ib.llm.Script(llmtest.Reply{Content: "no"}, llmtest.Reply{Content: "{}"}, llmtest.Reply{Content: `{"summary":""}`})
+	run, rep = ib.investigate(t, "loop-3")
+	if run.Status != agentscope.StatusFailed || !strings.Contains(run.Error, "invalid after 3 attempts") {
+		t.Fatalf("run %s: %s", run.Status, run.Error)
+	}
+	if rep.Status != agentscope.ReportFailed || rep.ModelAnalysis || len(rep.Findings) != 0 || !strings.Contains(kinds(rep), "loop") {
+		t.Fatalf("report %+v", rep)
+	}
+}
+
+func TestInvestigationFailsClosed(t *testing.T) {
+	b := backends()[0]
+	for _, tc := range []struct {
+		name string
+		cfg  invConfig
+		want string
+	}{
+		{"no LLM key", invConfig{evidence: viaAgentScope, noLLM: true}, "no API key"},
+		{"Splunk MCP server exits at once", invConfig{evidence: viaSplunk, splunkArgs: []string{"-mode", "exit"}}, "evidence search failed"},
+		{"search error", invConfig{evidence: viaSplunk, splunkArgs: []string{"-mode", "fail"}}, "license expired"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ib := newInvestigator(t, b, tc.cfg)
+			ib.loopingSession(t, "loop-x")
+			ib.llm.Handle(func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Content: reportJSON} })
+			run, rep := ib.investigate(t, "loop-x")
+			if run.Status != agentscope.StatusFailed || !strings.Contains(run.Error, tc.want) {
+				t.Fatalf("run %s: %q, want failed naming %q", run.Status, run.Error, tc.want)
+			}
+			if rep.Status != agentscope.ReportFailed || rep.ModelAnalysis || rep.Summary != "" || len(rep.Findings) != 0 || !strings.Contains(rep.Error, tc.want) {
+				t.Fatalf("report %+v", rep)
+			}
+			if k := kinds(rep); !strings.Contains(k, "loop") {
+				t.Fatalf("the detectors' findings are not kept: %q", k)
+			}
+			if n := len(ib.llm.Requests()); n != 0 {
+				t.Errorf("the model was called %d times", n)
+			}
+			if failed := find(ib.events(t, run.SessionID), agentscope.RunFailed); len(failed) != 1 || !strings.Contains(failed[0].Error, tc.want) {
+				t.Errorf("RunFailed events %+v", failed)
+			}
+		})
+	}
+}
+
+// TestInvestigationSurvivesServerCrash: the Splunk MCP server dies during
+// the first search; the client spawns it again and the search is retried.
+func TestInvestigationSurvivesServerCrash(t *testing.T) {
+	crash := filepath.Join(t.TempDir(), "crashed")
+	ib := newInvestigator(t, backends()[0], invConfig{evidence: viaSplunk, splunkArgs: []string{"-crash-file", crash}})
+	ib.loopingSession(t, "loop-c")
+	ib.llm.Handle(func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Content: reportJSON} })
+	run, rep := ib.investigate(t, "loop-c")
+	if _, err := os.Stat(crash); err != nil {
+		t.Fatalf("the server did not crash: %v", err)
+	}
+	if run.Status != agentscope.StatusCompleted || rep.Status != agentscope.ReportCompleted || rep.SPLQueries[0].Rows == 0 {
+		t.Fatalf("run %s (%s), report %+v", run.Status, run.Error, rep)
+	}
+}
+
+func TestInvestigateRefusals(t *testing.T) {
+	ib := newInvestigator(t, backends()[0], invConfig{evidence: viaAgentScope})
+	for _, tc := range []struct{ sid, code string }{
+		{"no such session", agentscope.EINVALID},
+		{"missing-1", agentscope.ENOTFOUND},
+	} {
+		if _, err := ib.rt.Investigate(ib.ctx(), tc.sid); agentscope.ErrorCode(err) != tc.code {
+			t.Errorf("Investigate(%q) = %v, want %s", tc.sid, err, tc.code)
+		}
+	}
+	// Another organisation's session is not found.
+	ib.loopingSession(t, "loop-o")
+	if _, err := ib.rt.Investigate(agentscope.WithOrg(context.Background(), "org-other"), "loop-o"); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+		t.Errorf("cross-org investigate: %v", err)
+	}
+}

@@ -1,0 +1,211 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/mcpserver"
+	"github.com/agentscope/agentscope/service"
+)
+
+// Investigate queues an investigation of sessionID in the caller's
+// organisation as a run of the investigator and returns that run (queued)
+// at once.
+func (rt *Runtime) Investigate(ctx context.Context, sessionID string) (agentscope.Run, error) {
+	org, err := rt.orgOf(ctx)
+	if err != nil {
+		return agentscope.Run{}, err
+	}
+	if err := agentscope.ValidateSessionID(sessionID); err != nil {
+		return agentscope.Run{}, err
+	}
+	if _, err := rt.store.GetRun(ctx, org, sessionID); err != nil {
+		return agentscope.Run{}, err
+	}
+	a, err := rt.store.GetAgent(ctx, org, InvestigatorAgent)
+	if err != nil {
+		return agentscope.Run{}, fmt.Errorf("the investigator agent: %w", err)
+	}
+	if spec, err := ParseSpec(a.Spec); err != nil || spec.Kind != KindInvestigator {
+		return agentscope.Run{}, agentscope.Errorf(agentscope.ECONFLICT, "the agent %q is not AgentScope's investigator (its definition was replaced); restore kind \"investigator\" to investigate", InvestigatorAgent)
+	}
+	input, _ := json.Marshal(InvestigateInput{SessionID: sessionID})
+	return rt.opts.Service.StartRun(ctx, service.StartRunInput{Agent: InvestigatorAgent, Input: input,
+		Metadata: map[string]string{"investigates": sessionID}})
+}
+
+// GetReport returns the report of an investigation session, or the latest
+// report about an investigated session.
+func (rt *Runtime) GetReport(ctx context.Context, sessionID string) (agentscope.Report, error) {
+	org, err := agentscope.OrgFrom(ctx)
+	if err != nil {
+		return agentscope.Report{}, err
+	}
+	if err := agentscope.ValidateSessionID(sessionID); err != nil {
+		return agentscope.Report{}, err
+	}
+	return rt.store.GetReport(ctx, org, sessionID)
+}
+
+// ListReports lists the organisation's reports, newest first.
+func (rt *Runtime) ListReports(ctx context.Context, f agentscope.ReportFilter) ([]agentscope.Report, error) {
+	org, err := agentscope.OrgFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return rt.store.ListReports(ctx, org, f)
+}
+
+// SessionFindings runs the deterministic detectors over one session now.
+func (rt *Runtime) SessionFindings(ctx context.Context, sessionID string) ([]agentscope.DetectorFinding, error) {
+	org, err := agentscope.OrgFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := agentscope.ValidateSessionID(sessionID); err != nil {
+		return nil, err
+	}
+	run, err := rt.store.GetRun(ctx, org, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := rt.SessionEvents(ctx, org, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := rt.detectSession(ctx, org, run, evs)
+	if err != nil {
+		return nil, err
+	}
+	return toDetectorFindings(fs), nil
+}
+
+// ListReportsInput is list_reports' input.
+type ListReportsInput struct {
+	RiskLevel string `json:"risk_level,omitempty" jsonschema:"only reports of this risk level: low, medium, high or critical"`
+	Agent     string `json:"agent,omitempty" jsonschema:"only reports about runs of this agent"`
+	Since     string `json:"since,omitempty" jsonschema:"only reports made at or after this time (RFC 3339) or this long ago (a duration such as 24h)"`
+	Limit     int    `json:"limit,omitempty" jsonschema:"most reports to return (default 50, at most 500)"`
+}
+
+// ReportFilter validates the input into a filter.
+func (in ListReportsInput) ReportFilter(now time.Time) (agentscope.ReportFilter, error) {
+	f := agentscope.ReportFilter{Agent: in.Agent, Limit: in.Limit}
+	if in.RiskLevel != "" {
+		r, err := agentscope.ParseRiskLevel("risk_level", in.RiskLevel)
+		if err != nil {
+			return f, err
+		}
+		f.RiskLevel = r
+	}
+	if in.Since != "" {
+		if d, err := time.ParseDuration(in.Since); err == nil && d > 0 {
+			f.Since = now.Add(-d)
+		} else if t, err := time.Parse(time.RFC3339, in.Since); err == nil {
+			f.Since = t
+		} else {
+			return f, agentscope.FieldErrorf("since", "must be an RFC 3339 time or a duration such as 24h, got %q", in.Since)
+		}
+	}
+	return f, f.Validate()
+}
+
+// ReportsOutput is list_reports' result.
+type ReportsOutput struct {
+	Reports []agentscope.Report `json:"reports"`
+}
+
+// FindingsOutput is session_findings' result.
+type FindingsOutput struct {
+	SessionID string                       `json:"session_id"`
+	Findings  []agentscope.DetectorFinding `json:"findings"`
+	// Note says what the findings are.
+	Note string `json:"note"`
+}
+
+// InvestigateOutput is investigate's result.
+type InvestigateOutput struct {
+	SessionID       string `json:"session_id"`
+	Status          string `json:"status"`
+	TargetSessionID string `json:"target_session_id"`
+}
+
+// registerInvestigations adds investigate, get_report, list_reports,
+// session_findings and the reports resource.
+func (rt *Runtime) registerInvestigations(s *mcpserver.Server) {
+	mcpserver.AddTool(s, &mcp.Tool{
+		Name:  "investigate",
+		Title: "Investigate a session",
+		Description: "Queue an investigation of a recorded session by AgentScope's investigator: deterministic detectors (loops, retry storms, provider switches, cost spikes, latency, tool errors, stalls, budget proximity, schema drift), " +
+			"evidence searched through Splunk's MCP server (or AgentScope's own), and a risk-graded report whose findings cite the session's events with the exact SPL. Returns the investigation's session_id at once; get_report with it returns the report when the run completes.",
+		Annotations: &mcp.ToolAnnotations{Title: "Investigate a session", DestructiveHint: ptr(false), OpenWorldHint: ptr(true)},
+	}, func(ctx context.Context, in mcpserver.SessionIDInput) (InvestigateOutput, error) {
+		run, err := rt.Investigate(ctx, in.SessionID)
+		return InvestigateOutput{SessionID: run.SessionID, Status: string(run.Status), TargetSessionID: in.SessionID}, err
+	})
+	mcpserver.AddTool(s, &mcp.Tool{
+		Name:        "get_report",
+		Title:       "Get an investigation report",
+		Description: "Return an investigation's report, by the investigation's session_id or by the investigated session's (its latest report): summary, risk_level, findings citing event_ids, the detectors' findings, recommendations and the SPL queries run with their row counts.",
+		Annotations: &mcp.ToolAnnotations{Title: "Get a report", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(false)},
+	}, func(ctx context.Context, in mcpserver.SessionIDInput) (agentscope.Report, error) {
+		return rt.GetReport(ctx, in.SessionID)
+	})
+	mcpserver.AddTool(s, &mcp.Tool{
+		Name:        "list_reports",
+		Title:       "List investigation reports",
+		Description: "List investigation reports, newest first, optionally only of one risk level, about one agent's runs, or since a time.",
+		Annotations: &mcp.ToolAnnotations{Title: "List reports", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(false)},
+	}, func(ctx context.Context, in ListReportsInput) (ReportsOutput, error) {
+		f, err := in.ReportFilter(rt.now())
+		if err != nil {
+			return ReportsOutput{}, err
+		}
+		rs, err := rt.ListReports(ctx, f)
+		return ReportsOutput{Reports: rs}, err
+	})
+	mcpserver.AddTool(s, &mcp.Tool{
+		Name:        "session_findings",
+		Title:       "Detector findings of a session",
+		Description: "Run AgentScope's deterministic detectors over one session now and return their findings, each with the event_ids and seqs that show it and the SPL that lists them. No model is involved.",
+		Annotations: &mcp.ToolAnnotations{Title: "Session findings", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(false)},
+	}, func(ctx context.Context, in mcpserver.SessionIDInput) (FindingsOutput, error) {
+		fs, err := rt.SessionFindings(ctx, in.SessionID)
+		return FindingsOutput{SessionID: in.SessionID, Findings: fs, Note: "deterministic detector findings, not a model's analysis"}, err
+	})
+	s.MCP.AddResourceTemplate(&mcp.ResourceTemplate{
+		Name:        "report",
+		Title:       "Investigation report",
+		URITemplate: "agentscope://reports/{session_id}",
+		Description: "An investigation's report as JSON, by the investigation's or the investigated session's id.",
+		MIMEType:    "application/json",
+	}, func(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+		u, err := url.Parse(req.Params.URI)
+		if err != nil || u.Scheme != "agentscope" || u.Host != "reports" {
+			return nil, mcp.ResourceNotFoundError(req.Params.URI)
+		}
+		sid := strings.TrimPrefix(u.Path, "/")
+		ctx, err = s.OrgContext(ctx, req.Extra)
+		if err != nil {
+			return nil, err
+		}
+		r, err := rt.GetReport(ctx, sid)
+		if agentscope.ErrorCode(err) == agentscope.ENOTFOUND || agentscope.ErrorCode(err) == agentscope.EINVALID {
+			return nil, mcp.ResourceNotFoundError(req.Params.URI)
+		} else if err != nil {
+			return nil, err
+		}
+		b, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, MIMEType: "application/json", Text: string(b)}}}, nil
+	})
+}
