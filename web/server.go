@@ -44,6 +44,9 @@ type Server struct {
 	mux  *http.ServeMux
 	// sessions signs and checks the web interface's session cookies.
 	sessions *sessionKeeper
+	// investigations, once routed, serves the investigation buttons and
+	// report pages.
+	investigations InvestigationAPI
 }
 
 // New returns a Server over svc.

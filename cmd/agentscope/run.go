@@ -37,6 +37,8 @@ func init() {
 		{"budgets", "list and set agents' cost budgets (budgets list|set)", runBudgets},
 		{"spl", "run an SPL query over the recorded events: spl '<query>' [--json]", runSPL},
 		{"splunk", "Splunk forwarding: splunk status | deadletter list | deadletter retry", runSplunk},
+		{"investigate", "investigate a session: investigate <session_id> [--wait] [--json]", runInvestigate},
+		{"reports", "investigation reports: reports list | reports show <session_id>", runReports},
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"version", "print the version", func(_ context.Context, env *Env, _ []string) error {
 			fmt.Fprintln(env.Stdout, "agentscope", version)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -63,21 +64,35 @@ func runSPL(ctx context.Context, env *Env, args []string) error {
 // parseInterleaved parses flags that may come before or after the
 // positional arguments (Go's flag package stops at the first positional).
 func parseInterleaved(env *Env, name string, args []string, cfg *Config, more func(*flag.FlagSet)) ([]string, error) {
+	fs := flag.NewFlagSet("agentscope "+name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	cfg.bind(fs, env.Getenv)
+	if more != nil {
+		more(fs)
+	}
 	var pos []string
 	for {
-		rest, err := env.parseFlags(name, args, cfg, more)
-		if err != nil {
-			return nil, err
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err.Error()}
 		}
+		rest := fs.Args()
 		if len(rest) == 0 {
-			return pos, nil
+			break
 		}
 		if rest[0] == "--" {
-			return append(pos, rest[1:]...), nil
+			pos = append(pos, rest[1:]...)
+			break
 		}
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+	if err := cfg.validate(); err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return pos, nil
 }
 
 // printTable writes an answer as an aligned text table with a summary line.

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/runtime/llmtest"
+)
+
+// TestInvestigateEndToEnd records a session in which an agent looped and
+// switched providers through the HTTP API, investigates it through the
+// API with serve spawning its own `agentscope mcp` as the evidence
+// server, and checks the report; then investigates again from the CLI
+// without a model key: it fails closed and still shows the detectors'
+// findings.
+func TestInvestigateEndToEnd(t *testing.T) {
+	bin := binary(t)
+	llm := llmtest.New()
+	defer llm.Close()
+	llm.Handle(func(r llmtest.Request) llmtest.Reply {
+		return llmtest.Reply{Content: `{"summary":"lookup_order looped","risk_level":"high","findings":[` +
+			`{"title":"Loop","severity":"high","evidence":["c-1","c-2","c-3"],"explanation":"same call three times"},` +
+			`{"title":"Invented","severity":"critical","evidence":["nope"],"explanation":"x"}],"recommendations":["cap retries"]}`,
+			Usage: llmtest.Usage{PromptTokens: 100, CompletionTokens: 20}}
+	})
+	t.Setenv("AGENTSCOPE_LLM_BASE_URL", llm.URL)
+	t.Setenv("AGENTSCOPE_LLM_API_KEY", "test-key")
+	t.Setenv("AGENTSCOPE_LLM_MODEL", "gpt-4.1")
+	for _, st := range stores() {
+		t.Run(st.name, func(t *testing.T) {
+			env := append(st.env(t), "AGENTSCOPE_SELF_EXECUTABLE="+bin)
+			base, stopServe := serveInProcess(t, env)
+			var once sync.Once
+			stop := func() { once.Do(stopServe) }
+			defer stop()
+			if code := api(t, "POST", base+"/api/v1/runs", `{"agent":"support-bot","session_id":"loopy"}`, nil); code != 201 {
+				t.Fatalf("start: %d", code)
+			}
+			body := `[{"event_id":"m-1","session_id":"loopy","type":"ModelCompleted","provider":"openai","model":"gpt-4.1","duration_ms":100,"tokens_in":1,"tokens_out":1},` +
+				`{"event_id":"c-1","session_id":"loopy","type":"ToolCalled","tool":"lookup_order","call_id":"1","arguments":{"id":42}},` +
+				`{"event_id":"c-2","session_id":"loopy","type":"ToolCalled","tool":"lookup_order","call_id":"2","arguments":{"id":42}},` +
+				`{"event_id":"c-3","session_id":"loopy","type":"ToolCalled","tool":"lookup_order","call_id":"3","arguments":{"id":42}},` +
+				`{"event_id":"m-2","session_id":"loopy","type":"ModelCompleted","provider":"anthropic","model":"claude-sonnet-4","duration_ms":100,"tokens_in":1,"tokens_out":1}]`
+			if code := api(t, "POST", base+"/api/v1/events", body, nil); code != 200 {
+				t.Fatalf("record: %d", code)
+			}
+			if code := api(t, "POST", base+"/api/v1/runs/loopy/end", `{"status":"failed","error":"gave up"}`, nil); code != 200 {
+				t.Fatalf("end: %d", code)
+			}
+			var queued struct {
+				SessionID string `json:"session_id"`
+				Status    string `json:"status"`
+			}
+			if code := api(t, "POST", base+"/api/v1/sessions/loopy/investigate", "", &queued); code != 202 || queued.Status != "queued" {
+				t.Fatalf("investigate: %d %+v", code, queued)
+			}
+			var run agentscope.Run
+			deadline := time.Now().Add(60 * time.Second)
+			for !run.Status.Terminal() {
+				if time.Now().After(deadline) {
+					t.Fatalf("investigation still %s", run.Status)
+				}
+				time.Sleep(20 * time.Millisecond) // polling another process's progress
+				api(t, "GET", base+"/api/v1/runs/"+queued.SessionID, "", &run)
+			}
+			var rep agentscope.Report
+			if code := api(t, "GET", base+"/api/v1/reports/loopy", "", &rep); code != 200 {
+				t.Fatalf("report: %d", code)
+			}
+			if run.Status != agentscope.StatusCompleted || rep.Status != agentscope.ReportCompleted || rep.EvidenceBackend != "agentscope-mcp" ||
+				len(rep.Findings) != 1 || rep.UngroundedDropped != 1 || rep.RiskLevel != agentscope.RiskHigh {
+				t.Fatalf("run %s (%s), report %+v", run.Status, run.Error, rep)
+			}
+			ks := map[string]bool{}
+			for _, f := range rep.DetectorFindings {
+				ks[f.Kind] = true
+			}
+			if !ks["loop"] || !ks["provider_switch"] {
+				t.Fatalf("detector findings %+v", rep.DetectorFindings)
+			}
+			var list struct{ Reports []agentscope.Report }
+			if code := api(t, "GET", base+"/api/v1/reports?risk_level=high", "", &list); code != 200 || len(list.Reports) != 1 {
+				t.Errorf("reports list: %d %d", code, len(list.Reports))
+			}
+			var e struct{ Error struct{ Field string } }
+			if code := api(t, "GET", base+"/api/v1/reports?risk_level=severe", "", &e); code != 400 || e.Error.Field != "risk_level" {
+				t.Errorf("bad risk level: %d %+v", code, e)
+			}
+			if code := api(t, "POST", base+"/api/v1/sessions/nope/investigate", "", nil); code != 404 {
+				t.Errorf("investigate unknown session: %d", code)
+			}
+			var findings struct{ Findings []agentscope.DetectorFinding }
+			if code := api(t, "GET", base+"/api/v1/sessions/loopy/findings", "", &findings); code != 200 || len(findings.Findings) != len(rep.DetectorFindings) {
+				t.Errorf("findings: %d %d", code, len(findings.Findings))
+			}
+
+			// From the CLI without a model key, with serve (and its workers)
+			// stopped: fails closed, detectors shown.
+			stop()
+			vars := map[string]string{}
+			for _, kv := range env {
+				k, v, _ := strings.Cut(kv, "=")
+				vars[k] = v
+			}
+			t.Setenv("AGENTSCOPE_LLM_API_KEY", "")
+			t.Setenv("OPENAI_API_KEY", "")
+			var out, errOut strings.Builder
+			e2 := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &syncWriter{w: &errOut}, Getenv: func(k string) string { return vars[k] }}
+			code := e2.Run(context.Background(), []string{"investigate", "--wait", "loopy"})
+			if code != 1 || !strings.Contains(out.String(), "Deterministic detector findings") || !strings.Contains(out.String(), "loop") ||
+				!strings.Contains(errOut.String(), "no API key") {
+				t.Fatalf("investigate --wait without a key: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+			}
+			t.Setenv("AGENTSCOPE_LLM_API_KEY", "test-key")
+			lst := cli(t, vars, "reports", "list")
+			if strings.Count(lst, "loopy") != 2 {
+				t.Errorf("reports list:\n%s", lst)
+			}
+			var shown agentscope.Report
+			if err := json.Unmarshal([]byte(cli(t, vars, "reports", "show", "--json", queued.SessionID)), &shown); err != nil || shown.SessionID != queued.SessionID {
+				t.Errorf("reports show: %v %+v", err, shown)
+			}
+		})
+	}
+}
