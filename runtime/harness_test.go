@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,6 +85,9 @@ type node struct {
 	rec   *recorder.Recorder
 	svc   *service.Service
 	rt    *runtime.Runtime
+	// observed is rt, for the recorder's observer (the recorder exists
+	// first).
+	observed atomic.Pointer[runtime.Runtime]
 }
 
 // config is what a test changes from the defaults of newNode.
@@ -107,7 +111,12 @@ func newNode(t testing.TB, open func(testing.TB) (*sqlstore.Store, func(*runtime
 	t.Helper()
 	st, withPool := open(t)
 	n := &node{store: st, hub: recorder.NewMemHub()}
-	n.rec = recorder.New(st, recorder.Options{Hub: n.hub, Committers: committers(st)})
+	n.rec = recorder.New(st, recorder.Options{Hub: n.hub, Committers: committers(st), Observers: []func(string, []agentscope.Event){
+		func(org string, evs []agentscope.Event) {
+			if rt := n.observed.Load(); rt != nil {
+				rt.Observe(org, evs)
+			}
+		}}})
 	t.Cleanup(func() { n.rec.Close() })
 	n.svc = service.New(n.rec, nil)
 	opts := runtime.Options{
@@ -136,6 +145,7 @@ func newNode(t testing.TB, open func(testing.TB) (*sqlstore.Store, func(*runtime
 		t.Fatal(err)
 	}
 	n.rt = rt
+	n.observed.Store(rt)
 	n.svc.SetLauncher(rt)
 	if err := rt.Start(context.Background()); err != nil {
 		t.Fatal(err)

@@ -70,6 +70,7 @@ type invBundle struct {
 }
 
 type invConfig struct {
+	auto       bool
 	evidence   evidenceKind
 	noLLM      bool
 	splunkArgs []string // extra flags of the Splunk-like server
@@ -94,6 +95,7 @@ func newInvestigator(t *testing.T, b backend, c invConfig) *invBundle {
 	}
 	cfg.opts = func(o *runtime.Options) {
 		o.LLM.Model = "gpt-4.1"
+		o.AutoInvestigate = c.auto
 		switch c.evidence {
 		case viaAgentScope:
 			pool := &search.OrgMCP{New: func(org string) (*client.Client, error) {
@@ -397,5 +399,60 @@ func TestInvestigateRefusals(t *testing.T) {
 	ib.loopingSession(t, "loop-o")
 	if _, err := ib.rt.Investigate(agentscope.WithOrg(context.Background(), "org-other"), "loop-o"); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
 		t.Errorf("cross-org investigate: %v", err)
+	}
+}
+
+// TestAutoInvestigation: with AutoInvestigate, a run that ends failed is
+// investigated once, and the investigation itself is not.
+func TestAutoInvestigation(t *testing.T) {
+	ib := newInvestigator(t, backends()[0], invConfig{evidence: viaAgentScope, auto: true})
+	ib.llm.Handle(func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Content: "not a report"} })
+	ctx := ib.ctx()
+	if _, err := ib.svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: "ok-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ib.svc.EndRun(ctx, service.EndRunInput{SessionID: "ok-1", Status: "completed"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ib.svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: "bad-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ib.svc.EndRun(ctx, service.EndRunInput{SessionID: "bad-1", Status: "failed", Error: "boom"}); err != nil {
+		t.Fatal(err)
+	}
+	var rep agentscope.Report
+	eventually(t, 60*time.Second, "the failed run's investigation report", func() bool {
+		r, err := ib.rt.GetReport(ctx, "bad-1")
+		rep = r
+		return err == nil
+	})
+	// The investigation failed (the model never answers validly): that
+	// failed run is not investigated in turn, and the completed run never was.
+	inv := ib.wait(t, rep.SessionID, 60*time.Second)
+	if inv.Status != agentscope.StatusFailed {
+		t.Fatalf("investigation %s", inv.Status)
+	}
+	// The watcher handles triggers in order: once a later failed run's
+	// report exists, a trigger from the failed investigation would have
+	// been handled too.
+	if _, err := ib.svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: "bad-2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ib.svc.EndRun(ctx, service.EndRunInput{SessionID: "bad-2", Status: "cancelled"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "the cancelled run's investigation report", func() bool {
+		_, err := ib.rt.GetReport(ctx, "bad-2")
+		return err == nil
+	})
+	if _, err := ib.rt.GetReport(ctx, "ok-1"); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+		t.Errorf("the completed run was investigated: %v", err)
+	}
+	if rs, _ := ib.rt.ListReports(ctx, agentscope.ReportFilter{}); len(rs) != 2 {
+		t.Errorf("%d reports, want 2 (no investigation of an investigation)", len(rs))
+	}
+	page, err := ib.store.ListRuns(context.Background(), org, agentscope.RunFilter{Agent: runtime.InvestigatorAgent})
+	if err != nil || len(page.Runs) != 2 {
+		t.Errorf("investigator runs: %d %v", len(page.Runs), err)
 	}
 }

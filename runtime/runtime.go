@@ -63,6 +63,10 @@ type Options struct {
 	SplunkIndex string
 	// Detect tunes the deterministic detectors (zero: their defaults).
 	Detect detect.Config
+	// AutoInvestigate queues an investigation of every run that ends
+	// failed or cancelled (AGENTSCOPE_AUTO_INVESTIGATE). It needs Observe
+	// among the recorder's observers.
+	AutoInvestigate bool
 	// ExtraTools register more tools (such as run_spl) on the MCP server
 	// agents reach, after the runtime's own.
 	ExtraTools []func(*mcpserver.Server)
@@ -119,6 +123,8 @@ type Runtime struct {
 	orgServers map[string]*orgServer
 	active     map[string]context.CancelCauseFunc // org/session → cancel of an executing run
 	ensured    map[string]bool                    // organisations whose starter agents exist
+
+	watch watcher
 
 	stopSweep context.CancelFunc
 	sweepDone chan struct{}
@@ -269,6 +275,7 @@ func (rt *Runtime) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	rt.startWatcher(ctx)
 	if rt.opts.Workers == 0 {
 		return nil
 	}
@@ -286,6 +293,7 @@ func (rt *Runtime) Start(ctx context.Context) error {
 // Close stops the workers: running runs get Options.StopTimeout to finish,
 // then are interrupted and queued again for another attempt.
 func (rt *Runtime) Close() error {
+	rt.stopWatcher()
 	if !rt.started {
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/mcpserver"
@@ -44,6 +45,10 @@ type App struct {
 	// Search routes SPL to the embedded engine or Splunk.
 	Search      *search.Router
 	SearchTools search.Tools
+
+	// observed is the runtime once built: the recorder's observer calls
+	// it, and the recorder exists first.
+	observed atomic.Pointer[runtime.Runtime]
 
 	ping    func(context.Context) error
 	closers []func() error
@@ -87,7 +92,11 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 		a.Close()
 		return nil, "", err
 	}
-	var observers []func(string, []agentscope.Event)
+	observers := []func(string, []agentscope.Event){func(org string, evs []agentscope.Event) {
+		if rt := a.observed.Load(); rt != nil {
+			rt.Observe(org, evs)
+		}
+	}}
 	if a.Forwarder != nil {
 		observers = append(observers, func(string, []agentscope.Event) { a.Forwarder.Notify() })
 	}
@@ -119,6 +128,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 		return nil, "", err
 	}
 	a.Runtime = rt
+	a.observed.Store(rt)
 	a.Service.SetLauncher(rt)
 	a.closers = append(a.closers, rt.Close)
 	a.MCP = mcpserver.New(a.Service, mcpserver.Options{LocalOrg: cmp.Or(cfg.LocalOrg, agentscope.DefaultOrgID), Logger: log, Extra: []func(*mcpserver.Server){rt.Register, a.SearchTools.Register}})

@@ -41,6 +41,13 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 		opts.Pool = p.Pool()
 	}
 	opts.Searcher = search.RowSearcher{Router: a.Search}
+	switch v := a.Config.env()("AGENTSCOPE_AUTO_INVESTIGATE"); v {
+	case "", "false", "0":
+	case "true", "1":
+		opts.AutoInvestigate = true
+	default:
+		return nil, fmt.Errorf("AGENTSCOPE_AUTO_INVESTIGATE must be true or false, got %q", v)
+	}
 	opts.SplunkIndex = a.Splunk.Index
 	if err := evidence(a, &opts, log); err != nil {
 		return nil, err
