@@ -96,9 +96,8 @@ func (s *Server) toolError(tool string, err error) error {
 // and a foreign Origin or (on loopback) Host is refused.
 func (s *Server) HTTPHandler(verify func(token string) (orgID string, ok bool)) http.Handler {
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.MCP }, &mcp.StreamableHTTPOptions{
-		Logger:                s.log,
-		CrossOriginProtection: http.NewCrossOriginProtection(),
-		MaxRequestBodyBytes:   8 << 20,
+		Logger:              s.log,
+		MaxRequestBodyBytes: 8 << 20,
 	})
 	verifier := func(_ context.Context, token string, _ *http.Request) (*auth.TokenInfo, error) {
 		org, ok := verify(token)
@@ -107,7 +106,7 @@ func (s *Server) HTTPHandler(verify func(token string) (orgID string, ok bool)) 
 		}
 		return &auth.TokenInfo{UserID: org, Extra: map[string]any{OrgKey: org}}, nil
 	}
-	return auth.RequireBearerToken(verifier, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(h)
+	return http.NewCrossOriginProtection().Handler(auth.RequireBearerToken(verifier, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(h))
 }
 
 // OrgContext puts the caller's organisation into ctx, as tools get it, for

@@ -223,6 +223,7 @@ func (x *execution) callOnce(ctx context.Context, e *endpoint, span string, step
 		if usesMaxCompletionTokens(e.model) {
 			req.MaxCompletionTokens = n
 		} else {
+			//lint:ignore SA1019 most OpenAI-compatible providers (Anthropic's, Ollama, vLLM) still read max_tokens only
 			req.MaxTokens = n
 		}
 	}

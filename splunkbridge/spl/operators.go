@@ -107,13 +107,6 @@ func (g *ring) newestFirst() []*row {
 	return out
 }
 
-// oldestFirst returns the kept rows in the order they were pushed.
-func (g *ring) oldestFirst() []*row {
-	out := g.newestFirst()
-	reverseRows(out)
-	return out
-}
-
 // sink collects the result rows. Fed oldest first (reversed), it keeps the
 // newest limit rows, which are Splunk's first ones; fed in order, it stops
 // after limit.

@@ -74,11 +74,12 @@ func main() {
 				}
 			}
 			if *mode == "fail" {
+				//lint:ignore ST1005 Splunk's own message text
 				return nil, nil, errors.New("Error in 'search' command: Your Splunk license expired")
 			}
 			m := scoped.FindStringSubmatch(in.Query)
 			if m == nil {
-				return nil, nil, errors.New("this server only runs searches scoped with org_id::")
+				return nil, nil, errors.New("this server only runs searches scoped with org_id")
 			}
 			res, err := engine.Run(ctx, m[1], m[2]+m[3], spl.QueryOptions{EarliestTime: in.EarliestTime, LatestTime: in.LatestTime, RowLimit: in.RowLimit})
 			if err != nil {
