@@ -21,3 +21,5 @@ func open(t *testing.T) agentscope.Store {
 }
 
 func TestStore(t *testing.T) { storetest.Run(t, open) }
+
+func TestAlerts(t *testing.T) { storetest.RunAlerts(t, open) }

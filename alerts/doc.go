@@ -1,0 +1,31 @@
+// Package alerts turns what the investigator finds into notifications.
+//
+// An organisation's Rules say which Signals matter — detector findings by
+// kind and severity, investigation risk levels, budget thresholds — and
+// which webhook hears of them, in Slack's incoming-webhook format or as
+// AgentScope's own JSON (Payload). Match is pure: the caller lists the
+// organisation's rules (store/sqlstore keeps them) and asks which a signal
+// matches. For each match, NewAlert derives an Alert whose id is stable for
+// the same occurrence; in one transaction the caller appends the alert's
+// Alert event (Alert.Event) and queues its delivery (Enqueue), so an alert
+// is recorded and delivered, or neither.
+//
+// Delivery is a River job (DeliverArgs) worked by Worker: a POST of the
+// body with the headers X-AgentScope-Timestamp and X-AgentScope-Signature,
+// "sha256=" and the hex HMAC-SHA256 of timestamp + "." + body keyed with the
+// rule's secret. Receivers check them with Verify. 2xx completes a
+// delivery, other 4xx and 3xx (redirects are not followed) cancel it, and
+// 5xx, 408, 429 and network errors are retried with backoff, honouring
+// Retry-After, up to the job's MaxAttempts.
+//
+// Secrets: a rule's secret is generated unless given, shown once when the
+// rule is created, and otherwise read only by the worker; it is stored as
+// is, since signing needs it. Neither the secret nor the webhook URL (a
+// Slack URL's path is its token) is put in River's job arguments, events,
+// logs or errors: these name the destination by scheme and host.
+//
+// Destinations: only http and https URLs with a host are accepted. Private
+// and loopback addresses are allowed by default, since receivers are often
+// self-hosted inside the network; Deps.BlockPrivateNetworks refuses them
+// when each connection is made.
+package alerts

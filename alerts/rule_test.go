@@ -1,0 +1,49 @@
+package alerts_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/alerts"
+)
+
+func TestRuleValidateFillsDefaults(t *testing.T) {
+	r := alerts.Rule{OrgID: "org-a", Name: " pager ", Kinds: []string{"loop"}, URL: "https://example.com/hook"}
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if r.Format != alerts.FormatJSON || r.Name != "pager" {
+		t.Errorf("defaults: format %q name %q", r.Format, r.Name)
+	}
+	for _, k := range append(append([]string{}, alerts.DetectorKinds...), alerts.KindRisk, alerts.KindAny) {
+		r.Kinds = []string{k}
+		if err := r.Validate(); err != nil {
+			t.Errorf("kind %s: %v", k, err)
+		}
+	}
+}
+
+// FuzzValidateURL: any input is accepted or refused with an EINVALID error
+// on url that does not repeat it; accepted URLs redact to scheme://host.
+func FuzzValidateURL(f *testing.F) {
+	for _, s := range []string{"https://hooks.slack.com/services/T/B/tokenXYZ", "http://[::1]:8080/x", "ftp://a/b", "https:///p", "http://a#frag", "%zz", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		err := alerts.ValidateURL(raw)
+		if err != nil {
+			if agentscope.ErrorCode(err) != agentscope.EINVALID {
+				t.Fatalf("code %s", agentscope.ErrorCode(err))
+			}
+			if len(raw) > 8 && strings.Contains(err.Error(), raw) {
+				t.Fatalf("the error repeats the URL: %v", err)
+			}
+			return
+		}
+		red := alerts.RedactURL(raw)
+		if !strings.HasPrefix(red, "http://") && !strings.HasPrefix(red, "https://") {
+			t.Fatalf("accepted %q redacts to %q", raw, red)
+		}
+	})
+}

@@ -1,0 +1,188 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/alerts"
+)
+
+// Alert rules (alert_rules). Reads leave the secret out, except
+// AlertRuleForDelivery, which the delivery worker alone calls; CreateAlertRule
+// returns it once.
+
+var _ alerts.RuleSource = (*Store)(nil)
+
+const alertRuleCols = `org_id, id, name, enabled, kinds, min_severity, budget_percent, agents, url, format, created_at, updated_at`
+
+func scanAlertRule(sc scanner, extra ...any) (alerts.Rule, error) {
+	var (
+		r                alerts.Rule
+		kinds, agents    string
+		minSev, format   string
+		created, updated int64
+	)
+	dest := append([]any{&r.OrgID, &r.ID, &r.Name, &r.Enabled, &kinds, &minSev, &r.BudgetPercent, &agents, &r.URL, &format, &created, &updated}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal([]byte(kinds), &r.Kinds); err != nil {
+		return r, fmt.Errorf("alert rule %s: kinds: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(agents), &r.Agents); err != nil {
+		return r, fmt.Errorf("alert rule %s: agents: %w", r.ID, err)
+	}
+	if len(r.Agents) == 0 {
+		r.Agents = nil
+	}
+	r.MinSeverity, r.Format = alerts.Severity(minSev), alerts.Format(format)
+	r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return r, nil
+}
+
+// alertRuleJSON encodes the rule's lists for their TEXT columns.
+func alertRuleJSON(r alerts.Rule) (kinds, agents string) {
+	k, _ := json.Marshal(r.Kinds) // []string always encodes
+	a, _ := json.Marshal(append([]string{}, r.Agents...))
+	return string(k), string(a)
+}
+
+func alertRuleNotFound(id string) error {
+	return agentscope.Errorf(agentscope.ENOTFOUND, "alert rule %q not found", id)
+}
+
+// CreateAlertRule validates r and stores it as a new rule of r.OrgID with a
+// fresh id, generating its secret when r.Secret is empty. The returned rule
+// holds the secret: the only time it is shown.
+func (s *Store) CreateAlertRule(ctx context.Context, r alerts.Rule) (alerts.Rule, error) {
+	if err := r.Validate(); err != nil {
+		return alerts.Rule{}, err
+	}
+	r.ID = alerts.NewRuleID()
+	if r.Secret == "" {
+		r.Secret = alerts.NewSecret()
+	}
+	r.CreatedAt = s.now()
+	r.UpdatedAt = r.CreatedAt
+	kinds, agents := alertRuleJSON(r)
+	err := s.inTx(ctx, func(t tx) error {
+		_, err := t.exec(ctx, `INSERT INTO alert_rules (org_id, id, name, enabled, kinds, min_severity, budget_percent, agents, url, format, secret, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.OrgID, r.ID, r.Name, r.Enabled, kinds, string(r.MinSeverity), r.BudgetPercent, agents, r.URL, string(r.Format), r.Secret,
+			micros(r.CreatedAt), micros(r.UpdatedAt))
+		return err
+	})
+	if err != nil {
+		return alerts.Rule{}, fmt.Errorf("create alert rule: %w", err)
+	}
+	return r, nil
+}
+
+// GetAlertRule returns the organisation's rule id, without its secret.
+func (s *Store) GetAlertRule(ctx context.Context, orgID, id string) (alerts.Rule, error) {
+	r, err := scanAlertRule(s.queryRow(ctx, `SELECT `+alertRuleCols+` FROM alert_rules WHERE org_id = ? AND id = ?`, orgID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return alerts.Rule{}, alertRuleNotFound(id)
+	} else if err != nil {
+		return alerts.Rule{}, fmt.Errorf("get alert rule %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// AlertRuleForDelivery returns the organisation's rule id with its secret,
+// for the delivery worker. It implements alerts.RuleSource.
+func (s *Store) AlertRuleForDelivery(ctx context.Context, orgID, id string) (alerts.Rule, error) {
+	var secret string
+	r, err := scanAlertRule(s.queryRow(ctx, `SELECT `+alertRuleCols+`, secret FROM alert_rules WHERE org_id = ? AND id = ?`, orgID, id), &secret)
+	if errors.Is(err, sql.ErrNoRows) {
+		return alerts.Rule{}, alertRuleNotFound(id)
+	} else if err != nil {
+		return alerts.Rule{}, fmt.Errorf("get alert rule %s: %w", id, err)
+	}
+	r.Secret = secret
+	return r, nil
+}
+
+// ListAlertRules returns the organisation's rules, oldest first, without
+// their secrets.
+func (s *Store) ListAlertRules(ctx context.Context, orgID string) ([]alerts.Rule, error) {
+	rows, err := s.query(ctx, `SELECT `+alertRuleCols+` FROM alert_rules WHERE org_id = ? ORDER BY created_at, id`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("list alert rules: %w", err)
+	}
+	defer rows.Close()
+	out := []alerts.Rule{}
+	for rows.Next() {
+		r, err := scanAlertRule(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list alert rules: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list alert rules: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateAlertRule validates r and replaces the rule r.ID of r.OrgID with it:
+// name, enabled, conditions and destination. The secret is kept unless
+// r.Secret is set, which replaces it. The returned rule has no secret.
+func (s *Store) UpdateAlertRule(ctx context.Context, r alerts.Rule) (alerts.Rule, error) {
+	if err := r.Validate(); err != nil {
+		return alerts.Rule{}, err
+	}
+	kinds, agents := alertRuleJSON(r)
+	now := s.now()
+	var out alerts.Rule
+	err := s.inTx(ctx, func(t tx) error {
+		q := `UPDATE alert_rules SET name = ?, enabled = ?, kinds = ?, min_severity = ?, budget_percent = ?, agents = ?, url = ?, format = ?, updated_at = ?`
+		args := []any{r.Name, r.Enabled, kinds, string(r.MinSeverity), r.BudgetPercent, agents, r.URL, string(r.Format), micros(now)}
+		if r.Secret != "" {
+			q += `, secret = ?`
+			args = append(args, r.Secret)
+		}
+		res, err := t.exec(ctx, q+` WHERE org_id = ? AND id = ?`, append(args, r.OrgID, r.ID)...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return alertRuleNotFound(r.ID)
+		}
+		out, err = scanAlertRule(t.queryRow(ctx, `SELECT `+alertRuleCols+` FROM alert_rules WHERE org_id = ? AND id = ?`, r.OrgID, r.ID))
+		return err
+	})
+	if agentscope.ErrorCode(err) == agentscope.ENOTFOUND {
+		return alerts.Rule{}, err
+	} else if err != nil {
+		return alerts.Rule{}, fmt.Errorf("update alert rule %s: %w", r.ID, err)
+	}
+	return out, nil
+}
+
+// DeleteAlertRule removes the organisation's rule id, or returns ENOTFOUND.
+// Its pending deliveries are cancelled when they next run.
+func (s *Store) DeleteAlertRule(ctx context.Context, orgID, id string) error {
+	var n int64
+	err := s.inTx(ctx, func(t tx) error {
+		res, err := t.exec(ctx, `DELETE FROM alert_rules WHERE org_id = ? AND id = ?`, orgID, id)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete alert rule %s: %w", id, err)
+	}
+	if n == 0 {
+		return alertRuleNotFound(id)
+	}
+	return nil
+}
