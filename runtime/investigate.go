@@ -254,6 +254,9 @@ func (inv *investigation) store(ctx context.Context) error {
 	if err != nil {
 		inv.x.log.Warn("link report from the investigated session", "err", err)
 	}
+	if _, err := rt.raise(ctx, inv.x.org, inv.report.TargetSessionID, reportSignals(inv.report)); err != nil {
+		inv.x.log.Warn("raise the report's alerts", "err", err)
+	}
 	return nil
 }
 

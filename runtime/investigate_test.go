@@ -71,6 +71,7 @@ type invBundle struct {
 
 type invConfig struct {
 	auto       bool
+	live       bool
 	evidence   evidenceKind
 	noLLM      bool
 	splunkArgs []string // extra flags of the Splunk-like server
@@ -96,6 +97,8 @@ func newInvestigator(t *testing.T, b backend, c invConfig) *invBundle {
 	cfg.opts = func(o *runtime.Options) {
 		o.LLM.Model = "gpt-4.1"
 		o.AutoInvestigate = c.auto
+		o.LiveDetect = c.live
+		o.AlertDelivery.Backoff = func(int) time.Duration { return 10 * time.Millisecond }
 		switch c.evidence {
 		case viaAgentScope:
 			pool := &search.OrgMCP{New: func(org string) (*client.Client, error) {

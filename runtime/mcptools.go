@@ -112,6 +112,7 @@ func (rt *Runtime) Register(s *mcpserver.Server) {
 		return rt.search(ctx, in)
 	})
 	rt.registerInvestigations(s)
+	rt.registerAlertRules(s)
 }
 
 // search runs splunk_context_search for the caller's organisation.

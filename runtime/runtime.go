@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/alerts"
 	"github.com/agentscope/agentscope/mcpserver"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/runtime/detect"
@@ -67,6 +69,13 @@ type Options struct {
 	// failed or cancelled (AGENTSCOPE_AUTO_INVESTIGATE). It needs Observe
 	// among the recorder's observers.
 	AutoInvestigate bool
+	// AlertDelivery tunes webhook delivery of alerts (zero: the defaults;
+	// Rules defaults to Store).
+	AlertDelivery alerts.Deps
+	// LiveDetect runs the detectors on running sessions and checks budgets
+	// as costs are recorded, raising the organisation's alerts. It needs
+	// Observe among the recorder's observers.
+	LiveDetect bool
 	// ExtraTools register more tools (such as run_spl) on the MCP server
 	// agents reach, after the runtime's own.
 	ExtraTools []func(*mcpserver.Server)
@@ -125,6 +134,7 @@ type Runtime struct {
 	ensured    map[string]bool                    // organisations whose starter agents exist
 
 	watch watcher
+	rules ruleCache
 
 	stopSweep context.CancelFunc
 	sweepDone chan struct{}
@@ -207,6 +217,16 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &runWorker{rt: rt})
+	deps := opts.AlertDelivery
+	if deps.Rules == nil {
+		deps.Rules = opts.Store
+	}
+	if deps.Logger == nil {
+		deps.Logger = opts.Logger
+	}
+	if err := alerts.AddWorkers(workers, deps); err != nil {
+		return nil, fmt.Errorf("runtime: alert delivery: %w", err)
+	}
 	cfg := &river.Config{
 		Logger:               opts.Logger.With("component", "river"),
 		Workers:              workers,
@@ -218,7 +238,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		FetchPollInterval:    time.Second,
 	}
 	if opts.Workers > 0 {
-		cfg.Queues = map[string]river.QueueConfig{opts.Queue: {MaxWorkers: opts.Workers}}
+		cfg.Queues = map[string]river.QueueConfig{opts.Queue: {MaxWorkers: opts.Workers}, alerts.Queue: {MaxWorkers: 2}}
 	}
 	if opts.River != nil {
 		opts.River(cfg)
@@ -347,6 +367,12 @@ func permanentf(format string, args ...any) error {
 
 // activeKey names an executing run.
 func activeKey(org, sid string) string { return org + "\x00" + sid }
+
+// splitActiveKey undoes activeKey.
+func splitActiveKey(key string) (org, sid string) {
+	org, sid, _ = strings.Cut(key, "\x00")
+	return org, sid
+}
 
 // interrupt cancels the run's context if it executes in this process.
 func (rt *Runtime) interrupt(org, sid string, cause error) {

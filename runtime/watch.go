@@ -3,22 +3,33 @@ package runtime
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/agentscope/agentscope"
 )
 
-// The watcher reacts to committed events: with Options.AutoInvestigate it
-// queues an investigation of every run that ends failed or cancelled
-// (other than investigations themselves). Observe is the recorder's
-// observer: it only filters and hands work to the watcher's goroutine, so
-// it adds nothing but a channel send to the commit path.
+// The watcher reacts to committed events in the background:
+//   - with Options.LiveDetect, it runs the detectors live on running
+//     sessions of organisations that have alert rules, and checks the
+//     agents' budgets as costs are recorded, raising alerts;
+//   - with Options.AutoInvestigate, it queues an investigation of every
+//     run that ends failed or cancelled (other than investigations).
+//
+// Observe is the recorder's observer: it only groups the batch by session
+// and hands it to the watcher's goroutine, so the commit path pays a
+// channel send; a full queue drops the batch with a warning (the detectors
+// catch up from the store when they next see the session).
 
-// watchQueue bounds the sessions waiting for the watcher; past it, a
-// trigger is dropped with a warning rather than slowing commits.
-const watchQueue = 1024
+// watchQueue bounds the batches waiting for the watcher.
+const watchQueue = 4096
+
+// idleCheck is how often running sessions are checked for stalls.
+const idleCheck = 30 * time.Second
 
 type watchItem struct {
 	org, sessionID string
+	events         []agentscope.Event
+	investigate    bool
 }
 
 type watcher struct {
@@ -27,26 +38,47 @@ type watcher struct {
 	stop    context.CancelFunc
 	done    chan struct{}
 	running bool
+	// live is only touched by the watcher's goroutine.
+	live map[string]*liveState
 }
 
 // Observe implements a recorder observer (recorder.Options.Observers).
 func (rt *Runtime) Observe(org string, evs []agentscope.Event) {
-	if !rt.opts.AutoInvestigate {
+	if !rt.opts.AutoInvestigate && !rt.opts.LiveDetect {
 		return
 	}
-	for _, e := range evs {
-		if e.Type != agentscope.SessionCompleted || (e.Status != string(agentscope.StatusFailed) && e.Status != string(agentscope.StatusCancelled)) {
-			continue
+	var items []watchItem
+	for i := 0; i < len(evs); {
+		j := i + 1
+		for j < len(evs) && evs[j].SessionID == evs[i].SessionID {
+			j++
 		}
-		rt.watch.mu.Lock()
-		if rt.watch.running {
-			select {
-			case rt.watch.ch <- watchItem{org, e.SessionID}:
-			default:
-				rt.log.Warn("auto-investigation skipped: too many pending", "session_id", e.SessionID)
+		it := watchItem{org: org, sessionID: evs[i].SessionID}
+		if rt.opts.LiveDetect {
+			it.events = evs[i:j:j]
+		}
+		for _, e := range evs[i:j] {
+			if rt.opts.AutoInvestigate && e.Type == agentscope.SessionCompleted &&
+				(e.Status == string(agentscope.StatusFailed) || e.Status == string(agentscope.StatusCancelled)) {
+				it.investigate = true
 			}
 		}
-		rt.watch.mu.Unlock()
+		if it.events != nil || it.investigate {
+			items = append(items, it)
+		}
+		i = j
+	}
+	rt.watch.mu.Lock()
+	defer rt.watch.mu.Unlock()
+	if !rt.watch.running {
+		return
+	}
+	for _, it := range items {
+		select {
+		case rt.watch.ch <- it:
+		default:
+			rt.log.Warn("watcher queue full: batch skipped", "session_id", it.sessionID)
+		}
 	}
 }
 
@@ -55,25 +87,34 @@ func (rt *Runtime) startWatcher(ctx context.Context) {
 	w := &rt.watch
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.running || !rt.opts.AutoInvestigate {
+	if w.running || (!rt.opts.AutoInvestigate && !rt.opts.LiveDetect) {
 		return
 	}
 	ctx, w.stop = context.WithCancel(context.WithoutCancel(ctx))
 	w.ch, w.done, w.running = make(chan watchItem, watchQueue), make(chan struct{}), true
 	go func() {
 		defer close(w.done)
+		tick := time.NewTicker(idleCheck)
+		defer tick.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case it := <-w.ch:
-				rt.autoInvestigate(ctx, it)
+				if it.events != nil {
+					rt.observeLive(ctx, it.org, it.sessionID, it.events)
+				}
+				if it.investigate {
+					rt.autoInvestigate(ctx, it)
+				}
+			case now := <-tick.C:
+				rt.checkIdle(ctx, now)
 			}
 		}
 	}()
 }
 
-// stopWatcher stops it; pending triggers are dropped.
+// stopWatcher stops it; pending batches are dropped.
 func (rt *Runtime) stopWatcher() {
 	w := &rt.watch
 	w.mu.Lock()
@@ -85,6 +126,24 @@ func (rt *Runtime) stopWatcher() {
 	w.stop()
 	w.mu.Unlock()
 	<-w.done
+}
+
+// checkIdle reports stalls of the running sessions followed.
+func (rt *Runtime) checkIdle(ctx context.Context, now time.Time) {
+	for key, st := range rt.watch.live {
+		fs := st.live.CheckIdle(now)
+		if len(fs) == 0 {
+			continue
+		}
+		org, sid := splitActiveKey(key)
+		dfs := make([]agentscope.DetectorFinding, len(fs))
+		for i, f := range fs {
+			dfs[i] = f.DetectorFinding()
+		}
+		if _, err := rt.raise(ctx, org, sid, findingSignals(sid, st.agent, dfs)); err != nil {
+			rt.log.Warn("raise stall alert", "session_id", sid, "err", err)
+		}
+	}
 }
 
 // autoInvestigate queues an investigation of a run that ended badly,

@@ -39,6 +39,7 @@ func init() {
 		{"splunk", "Splunk forwarding: splunk status | deadletter list | deadletter retry", runSplunk},
 		{"investigate", "investigate a session: investigate <session_id> [--wait] [--json]", runInvestigate},
 		{"reports", "investigation reports: reports list | reports show <session_id>", runReports},
+		{"alerts", "alert rules: alerts list | alerts create --name … --kinds … --url … | alerts delete <id>", runAlerts},
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"version", "print the version", func(_ context.Context, env *Env, _ []string) error {
 			fmt.Fprintln(env.Stdout, "agentscope", version)

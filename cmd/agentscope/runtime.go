@@ -41,6 +41,13 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 		opts.Pool = p.Pool()
 	}
 	opts.Searcher = search.RowSearcher{Router: a.Search}
+	switch v := a.Config.env()("AGENTSCOPE_LIVE_DETECT"); v {
+	case "", "true", "1":
+		opts.LiveDetect = true
+	case "false", "0":
+	default:
+		return nil, fmt.Errorf("AGENTSCOPE_LIVE_DETECT must be true or false, got %q", v)
+	}
 	switch v := a.Config.env()("AGENTSCOPE_AUTO_INVESTIGATE"); v {
 	case "", "false", "0":
 	case "true", "1":

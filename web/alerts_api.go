@@ -1,0 +1,56 @@
+package web
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/agentscope/agentscope/alerts"
+	"github.com/agentscope/agentscope/runtime"
+)
+
+// AlertRulesAPI manages alert rules (package runtime's Runtime implements
+// it). The caller's organisation is in the context.
+type AlertRulesAPI interface {
+	CreateAlertRule(ctx context.Context, in runtime.AlertRuleInput) (alerts.Rule, error)
+	UpdateAlertRule(ctx context.Context, id string, in runtime.AlertRuleInput) (alerts.Rule, error)
+	ListAlertRules(ctx context.Context) ([]alerts.Rule, error)
+	GetAlertRule(ctx context.Context, id string) (alerts.Rule, error)
+	DeleteAlertRule(ctx context.Context, id string) error
+}
+
+// RouteAlertRules adds the alert rule endpoints:
+//
+//	GET    /api/v1/alerts/rules        the organisation's rules (no secrets)
+//	POST   /api/v1/alerts/rules        create → 201, with the signing secret (shown once)
+//	GET    /api/v1/alerts/rules/{id}   one rule
+//	PUT    /api/v1/alerts/rules/{id}   replace its settings (secret kept unless given)
+//	DELETE /api/v1/alerts/rules/{id}   delete it
+func (s *Server) RouteAlertRules(api AlertRulesAPI) {
+	s.mux.Handle("GET /api/v1/alerts/rules", s.api(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		rs, err := api.ListAlertRules(r.Context())
+		return http.StatusOK, map[string]any{"rules": rs}, err
+	}))
+	s.mux.Handle("POST /api/v1/alerts/rules", s.api(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		var in runtime.AlertRuleInput
+		if err := decodeBody(r, &in); err != nil {
+			return 0, nil, err
+		}
+		rule, err := api.CreateAlertRule(r.Context(), in)
+		return http.StatusCreated, rule, err
+	}))
+	s.mux.Handle("GET /api/v1/alerts/rules/{id}", s.api(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		rule, err := api.GetAlertRule(r.Context(), r.PathValue("id"))
+		return http.StatusOK, rule, err
+	}))
+	s.mux.Handle("PUT /api/v1/alerts/rules/{id}", s.api(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		var in runtime.AlertRuleInput
+		if err := decodeBody(r, &in); err != nil {
+			return 0, nil, err
+		}
+		rule, err := api.UpdateAlertRule(r.Context(), r.PathValue("id"), in)
+		return http.StatusOK, rule, err
+	}))
+	s.mux.Handle("DELETE /api/v1/alerts/rules/{id}", s.api(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		return http.StatusOK, map[string]string{"deleted": r.PathValue("id")}, api.DeleteAlertRule(r.Context(), r.PathValue("id"))
+	}))
+}
