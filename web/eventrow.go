@@ -75,9 +75,22 @@ func summarize(ev *agentscope.Event) string {
 		add(ev.Status, preview(ev.Output))
 	case agentscope.ProviderSwitched:
 		add("→ " + join("/", ev.Provider, ev.Model))
+	case agentscope.InvestigationReported:
+		if st := attr(ev, "report_status"); st != "" {
+			add("report " + st)
+		}
+		if r := attr(ev, "risk_level"); r != "" {
+			add("risk " + r)
+		}
 	}
 	add(ev.Error)
 	return strings.Join(parts, " · ")
+}
+
+// attr is a string attribute of an event, or "".
+func attr(ev *agentscope.Event, key string) string {
+	s, _ := ev.Attributes[key].(string)
+	return s
 }
 
 func join(sep string, s ...string) string {

@@ -14,6 +14,7 @@ var feedTypes = []agentscope.EventType{
 	agentscope.RunQueued, agentscope.RunStarted, agentscope.RunRetried,
 	agentscope.RunFailed, agentscope.RunCancelled,
 	agentscope.BudgetWarning, agentscope.BudgetExceeded, agentscope.ProviderSwitched,
+	agentscope.InvestigationReported,
 }
 
 func isFeedType(t agentscope.EventType) bool {

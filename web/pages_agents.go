@@ -19,9 +19,11 @@ func (s *Server) handleAgentsPage(w http.ResponseWriter, r *http.Request) {
 	s.renderAgents(w, r, http.StatusOK, formResult{})
 }
 
-// formResult is a refused Run form, shown again with its error.
+// formResult is a refused Run or Run Splunk Investigation form, shown
+// again with its error.
 type formResult struct {
 	agent, input, err string
+	investigateErr    string
 }
 
 func (s *Server) renderAgents(w http.ResponseWriter, r *http.Request, status int, form formResult) {
@@ -35,6 +37,7 @@ func (s *Server) renderAgents(w http.ResponseWriter, r *http.Request, status int
 	for i := range v.Agents {
 		if v.Agents[i].Agent.Name == form.agent {
 			v.Agents[i].Error, v.Agents[i].Input = form.err, form.input
+			v.Agents[i].InvestigateError = form.investigateErr
 		}
 	}
 	s.render(w, r, status, ui.AgentsPage(p, v))
@@ -46,7 +49,7 @@ func (s *Server) agentsView(ctx context.Context) (ui.Agents, error) {
 	if err != nil {
 		return ui.Agents{}, err
 	}
-	v := ui.Agents{Now: time.Now()}
+	v := ui.Agents{Now: time.Now(), Investigations: s.investigations != nil}
 	budgets, known, berr := s.budgetsByAgent(ctx, org)
 	v.BudgetsKnown = known
 	if berr != nil {

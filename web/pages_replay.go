@@ -22,7 +22,9 @@ const (
 // handleReplayPage renders a session: status, totals, waterfall, the SPL
 // that finds it in Splunk, and a page of its events (?after=<seq>).
 func (s *Server) handleReplayPage(w http.ResponseWriter, r *http.Request) {
-	p := s.page(r, "Session", "sessions")
+	// The organisation feed tells the investigation panel when an
+	// investigation of this session moves on.
+	p := s.withFeed(r.Context(), s.page(r, "Session", "sessions"))
 	sid := r.PathValue("session_id")
 	var after int64
 	if v := r.URL.Query().Get("after"); v != "" {
@@ -38,6 +40,7 @@ func (s *Server) handleReplayPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, p, err)
 		return
 	}
+	view.Investigation.CSRF = p.CSRF
 	p.Title = "Session " + ui.ShortID(sid)
 	s.render(w, r, http.StatusOK, ui.ReplayPage(p, view))
 }
@@ -77,6 +80,7 @@ func (s *Server) replayView(ctx context.Context, sid string, after int64) (ui.Re
 	}
 	v.More = last < run.EventCount && len(page) == replayPageEvents
 	v.SPL = s.sessionSPL(sid)
+	v.Investigation = s.reportPanel(ctx, org, sid, nil, evs)
 	return v, nil
 }
 

@@ -29,10 +29,16 @@ func (s *Server) routeUI(mux *http.ServeMux) {
 	handle("GET /sessions", page(s.handleSessionsPage))
 	handle("GET /sessions/{session_id}", page(s.handleReplayPage))
 	handle("GET /search", page(s.handleSearchPage))
+	handle("POST /sessions/{session_id}/investigate", form(s.handleInvestigateSession))
+	handle("POST /agents/{name}/investigate", form(s.handleInvestigateAgent))
+	handle("GET /reports", page(s.handleReportsPage))
+	handle("GET /reports/{session_id}", page(s.handleReportPage))
 
 	// Fragments and data for the script, with the cookie.
 	handle("GET /ui/fragments/runs/{session_id}", s.signedInAPI(http.HandlerFunc(s.handleRunRowFragment)))
 	handle("GET /ui/fragments/sessions/{session_id}/timeline", s.signedInAPI(http.HandlerFunc(s.handleTimelineFragment)))
+	handle("GET /ui/fragments/reports/{session_id}", s.signedInAPI(http.HandlerFunc(s.handleReportFragment)))
+	handle("GET /ui/fragments/investigations/{session_id}", s.signedInAPI(http.HandlerFunc(s.handleInvestigationFragment)))
 	handle("GET /ui/api/sessions/{session_id}/events", s.signedInAPI(s.uiJSON(s.handleReplay)))
 	handle("GET /ui/live/sessions/{session_id}", browserOrigin(s.signedInAPI(http.HandlerFunc(s.handleLive))))
 	handle("GET /ui/live/org", browserOrigin(s.signedInAPI(http.HandlerFunc(s.handleOrgLive))))

@@ -58,6 +58,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	srv.RouteRuntime(app.Runtime)
 	srv.RouteSearch(app.SearchTools)
 	srv.RouteInvestigations(app.Runtime)
+	srv.RouteAlertRules(app.Runtime)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -9,7 +9,8 @@ import (
 // Page is what the frame around every page shows.
 type Page struct {
 	Title string
-	// Nav is the active section: dashboard, agents, sessions or search.
+	// Nav is the active section: dashboard, agents, sessions, reports or
+	// search.
 	Nav string
 	Org string
 	// CSRF is the session's token for forms and the script's POSTs.
@@ -151,6 +152,9 @@ type Agents struct {
 	BudgetsKnown bool
 	BudgetsError string
 	Now          time.Time
+	// Investigations is set when the server has an investigator: each
+	// agent offers to investigate its latest run.
+	Investigations bool
 }
 
 // AgentRow is one agent with its budgets and latest runs.
@@ -161,6 +165,9 @@ type AgentRow struct {
 	// Error is the outcome of the last Run form submission for this agent.
 	Error string
 	Input string
+	// InvestigateError is the outcome of a refused Run Splunk
+	// Investigation.
+	InvestigateError string
 }
 
 // Sessions is the session list.
@@ -190,6 +197,8 @@ type Replay struct {
 	// T0 is the session's first event time in Unix microseconds: the
 	// origin of every event's offset.
 	T0 int64
+	// Investigation is the session's investigation panel.
+	Investigation ReportPanel
 }
 
 // Live reports whether events may still arrive.

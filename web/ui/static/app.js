@@ -71,6 +71,12 @@
 			break;
 		case 'SessionCompleted': add(ev.status, preview(ev.output)); break;
 		case 'ProviderSwitched': add('→ ' + joinNonEmpty('/', ev.provider, ev.model)); break;
+		case 'InvestigationReported': {
+			const a = ev.attributes || {};
+			if (typeof a.report_status === 'string' && a.report_status) add('report ' + a.report_status);
+			if (typeof a.risk_level === 'string' && a.risk_level) add('risk ' + a.risk_level);
+			break;
+		}
 		}
 		add(ev.error);
 		return parts.join(' · ');
@@ -148,8 +154,10 @@
 		$$('select[data-autosubmit]').forEach((s) => s.addEventListener('change', () => s.form.requestSubmit()));
 	}
 
-	function copyButtons() {
-		$$('[data-copy]').forEach((b) => {
+	function copyButtons(root = document) {
+		$$('[data-copy]', root).forEach((b) => {
+			if (b.dataset.bound) return;
+			b.dataset.bound = '1';
 			b.hidden = false;
 			b.addEventListener('click', async () => {
 				const text = $(b.dataset.copy).textContent;
@@ -273,7 +281,10 @@
 		liveSocket('/ui/live/org', () => ({ cursor }), (m) => {
 			cursor = m.cursor || cursor;
 			if (m.type === 'ready') document.body.dataset.feedReady = '1';
-			(m.events || []).forEach((ev) => refreshRun(ev.session_id, ev.agent));
+			(m.events || []).forEach((ev) => {
+				refreshRun(ev.session_id, ev.agent);
+				investigationEvent(ev);
+			});
 		});
 	}
 
@@ -308,6 +319,137 @@
 				}
 			});
 		});
+	}
+
+	// ---- Investigations ----
+
+	// Elements that follow an investigation carry data-watch (the
+	// investigation's session while it runs) and data-fragment (where the
+	// server renders them afresh). They are re-read when the feed reports
+	// an event of the session they watch, and every few seconds while they
+	// watch one, in case the feed is down.
+	const seenSessions = new Set();
+	const fragmentRefreshers = new Map();
+
+	function refreshFragment(url) {
+		let r = fragmentRefreshers.get(url);
+		if (!r) { r = { busy: false, again: false }; fragmentRefreshers.set(url, r); }
+		if (r.busy) { r.again = true; return; }
+		r.busy = true;
+		(async () => {
+			do {
+				r.again = false;
+				try {
+					const res = await fetch(url, { credentials: 'same-origin' });
+					if (!res.ok) throw new Error(res.status);
+					const box = document.createElement('div');
+					box.innerHTML = (await res.text()).trim();
+					const fresh = box.firstElementChild;
+					$$('[data-fragment]').filter((e) => e.dataset.fragment === url).forEach((old) => {
+						const copy = fresh.cloneNode(true);
+						if (old.dataset.status !== copy.dataset.status) copy.classList.add('flash');
+						old.replaceWith(copy);
+						enhance(copy);
+					});
+				} catch (e) {
+					console.warn('refresh', url, e);
+				}
+			} while (r.again);
+			r.busy = false;
+		})();
+	}
+
+	function investigationEvent(ev) {
+		seenSessions.add(ev.session_id);
+		$$('[data-watch]').forEach((e) => { if (e.dataset.watch === ev.session_id) refreshFragment(e.dataset.fragment); });
+		$$('[data-report-for]').forEach((e) => {
+			const reported = ev.type === 'InvestigationReported' && e.dataset.reportFor === ev.session_id;
+			// An investigation queued elsewhere (the CLI, MCP) may be about
+			// this session: the server knows.
+			const queued = ev.type === 'RunQueued' && ev.agent === 'investigator' && !e.dataset.watch;
+			if (reported || queued) refreshFragment(e.dataset.fragment);
+		});
+	}
+
+	// placed follows a just-inserted element: if its investigation moved on
+	// before the element was there to hear it, it is read again.
+	function placed(e) {
+		enhance(e);
+		if (e.dataset.watch && seenSessions.has(e.dataset.watch)) refreshFragment(e.dataset.fragment);
+	}
+
+	function pollWatched() {
+		setInterval(() => {
+			const urls = new Set($$('[data-watch]').filter((e) => e.dataset.watch).map((e) => e.dataset.fragment));
+			urls.forEach(refreshFragment);
+		}, 5000);
+	}
+
+	// The Investigate and Run Splunk Investigation forms post in place:
+	// the replay's panel is replaced, the agents page lists the new
+	// investigation; either then follows it live.
+	function investigateForms(root = document) {
+		$$('form[data-investigate-form]', root).forEach((form) => {
+			if (form.dataset.bound) return;
+			form.dataset.bound = '1';
+			form.addEventListener('submit', async (e) => {
+				e.preventDefault();
+				const msg = $('.form-msg', form);
+				const button = $('button[type=submit]', form);
+				msg.textContent = '';
+				button.disabled = true;
+				let keepDisabled = false;
+				try {
+					const res = await fetch(form.action, {
+						method: 'POST',
+						body: new URLSearchParams(new FormData(form)),
+						headers: { 'X-Requested-With': 'fetch', 'X-CSRF-Token': csrf() },
+						credentials: 'same-origin',
+					});
+					const text = await res.text();
+					if (!res.ok) { msg.textContent = text.trim() || `Failed (${res.status})`; return; }
+					const box = document.createElement(form.closest('.agent-investigate') ? 'ul' : 'div');
+					box.innerHTML = text.trim();
+					const fresh = box.firstElementChild;
+					const panel = form.closest('#report-panel');
+					if (panel) {
+						keepDisabled = true;
+						panel.replaceWith(fresh);
+					} else {
+						const list = $('ul.investigations', form.closest('.agent-investigate'));
+						fresh.classList.add('flash');
+						list.prepend(fresh);
+						while (list.children.length > 3) list.lastElementChild.remove();
+					}
+					placed(fresh);
+				} catch (err) {
+					msg.textContent = 'Could not reach the server: ' + err.message;
+				} finally {
+					if (!keepDisabled) button.disabled = false;
+				}
+			});
+		});
+	}
+
+	// enhance wires up markup the server rendered after the page loaded.
+	function enhance(root) {
+		localTimes(root);
+		copyButtons(root);
+		investigateForms(root);
+	}
+
+	// A link to an event (#ev-<seq>, from a report's evidence) opens and
+	// marks its row.
+	function showTargetEvent() {
+		const m = /^#ev-(\d+)$/.exec(location.hash);
+		$$('.ev.targeted').forEach((r) => r.classList.remove('targeted'));
+		if (!m) return;
+		const row = document.getElementById('ev-' + m[1]);
+		if (!row) return;
+		row.classList.add('targeted');
+		const d = $('details', row);
+		if (d) d.open = true;
+		row.scrollIntoView({ block: 'center' });
 	}
 
 	// ---- Replay ----
@@ -551,7 +693,7 @@
 		if (e.ctrlKey || e.metaKey || e.altKey) return;
 		if (pendingG) {
 			pendingG = false;
-			const dest = { d: '/', a: '/agents', s: '/sessions' }[e.key];
+			const dest = { d: '/', a: '/agents', s: '/sessions', r: '/reports' }[e.key];
 			if (dest) { location.href = dest; return; }
 		}
 		if (replayKeys && t.closest && !t.closest('button, a, summary') && replayKeys(e)) return;
@@ -575,8 +717,12 @@
 		autosubmit();
 		copyButtons();
 		runForms();
+		investigateForms();
 		orgFeed();
+		pollWatched();
 		replay();
+		showTargetEvent();
+		window.addEventListener('hashchange', showTargetEvent);
 		document.addEventListener('keydown', onKey);
 	}
 
