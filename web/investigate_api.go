@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/runtime"
 )
 
 // InvestigationAPI is what the investigation endpoints and pages call
@@ -53,29 +54,13 @@ func (s *Server) RouteInvestigations(api InvestigationAPI) {
 // reportFilter reads GET /api/v1/reports' query.
 func reportFilter(r *http.Request) (agentscope.ReportFilter, error) {
 	q := r.URL.Query()
-	f := agentscope.ReportFilter{Agent: q.Get("agent")}
-	if v := q.Get("risk_level"); v != "" {
-		rl, err := agentscope.ParseRiskLevel("risk_level", v)
-		if err != nil {
-			return f, err
-		}
-		f.RiskLevel = rl
-	}
-	if v := q.Get("since"); v != "" {
-		if d, err := time.ParseDuration(v); err == nil && d > 0 {
-			f.Since = time.Now().Add(-d)
-		} else if t, err := time.Parse(time.RFC3339, v); err == nil {
-			f.Since = t
-		} else {
-			return f, agentscope.FieldErrorf("since", "must be an RFC 3339 time or a duration such as 24h, got %q", v)
-		}
-	}
+	in := runtime.ListReportsInput{RiskLevel: q.Get("risk_level"), Agent: q.Get("agent"), Since: q.Get("since")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			return f, agentscope.FieldErrorf("limit", "must be a number, got %q", v)
+			return agentscope.ReportFilter{}, agentscope.FieldErrorf("limit", "must be a number, got %q", v)
 		}
-		f.Limit = n
+		in.Limit = n
 	}
-	return f, f.Validate()
+	return in.ReportFilter(time.Now())
 }
