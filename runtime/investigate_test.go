@@ -32,7 +32,7 @@ var (
 	binErr        error
 )
 
-func buildBinaries(t *testing.T) (string, string) {
+func buildBinaries(t testing.TB) (string, string) {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "investigator-bin")
@@ -77,7 +77,7 @@ type invConfig struct {
 	splunkArgs []string // extra flags of the Splunk-like server
 }
 
-func newInvestigator(t *testing.T, b backend, c invConfig) *invBundle {
+func newInvestigator(t testing.TB, b backend, c invConfig) *invBundle {
 	t.Helper()
 	asBin, splunkBin := buildBinaries(t)
 	var dsn, dataDir, dbURL string
@@ -130,7 +130,7 @@ func newInvestigator(t *testing.T, b backend, c invConfig) *invBundle {
 // loopingSession records a completed external run in which the agent
 // called the same tool with the same arguments four times in a row and
 // was then served by another provider without a ProviderSwitched event.
-func (ib *invBundle) loopingSession(t *testing.T, sid string) []string {
+func (ib *invBundle) loopingSession(t testing.TB, sid string) []string {
 	t.Helper()
 	ctx := ib.ctx()
 	if _, err := ib.svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: sid, Input: json.RawMessage(`"refund order 42"`)}); err != nil {
@@ -172,7 +172,7 @@ const reportJSON = `{"summary":"The agent looped on lookup_order and was silentl
  {"title":"No evidence","severity":"low","evidence":[],"explanation":"cites nothing"}],
 "recommendations":["Cap identical tool calls at 2.","Pin the provider or record ProviderSwitched."]}`
 
-func (ib *invBundle) investigate(t *testing.T, target string) (agentscope.Run, agentscope.Report) {
+func (ib *invBundle) investigate(t testing.TB, target string) (agentscope.Run, agentscope.Report) {
 	t.Helper()
 	run, err := ib.rt.Investigate(ib.ctx(), target)
 	if err != nil {
