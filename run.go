@@ -69,6 +69,10 @@ type EventFilter struct {
 	AfterSeq int64
 	Types    []EventType
 	Limit    int
+	// MaxBytes, if positive, makes ListEventBodies stop after the first
+	// event that brings the bodies' total past it (that event included, so
+	// the caller knows more follow).
+	MaxBytes int
 }
 
 // Org is an organisation: every row belongs to one.

@@ -23,6 +23,9 @@ type Store interface {
 	// ListEvents returns a session's events in seq order, or ENOTFOUND for
 	// an unknown session.
 	ListEvents(ctx context.Context, orgID, sessionID string, f EventFilter) ([]Event, error)
+	// ListEventBodies is ListEvents without decoding: each event's seq and
+	// its canonical JSON exactly as stored, for replay.
+	ListEventBodies(ctx context.Context, orgID, sessionID string, f EventFilter) ([]StoredEvent, error)
 	// ScanEvents streams the organisation's events matching q, in (ts, session,
 	// seq) order, in bounded batches, until fn returns false or an error.
 	ScanEvents(ctx context.Context, orgID string, q EventQuery, fn func([]Event) (bool, error)) error
@@ -80,4 +83,27 @@ type AppendResult struct {
 	// Run is the run after the request.
 	Run Run
 	Err error
+}
+
+// StoredEvent is an event as stored: its seq and its canonical JSON. It
+// marshals as that JSON.
+type StoredEvent struct {
+	Seq  int64
+	Body json.RawMessage
+}
+
+// MarshalJSON implements json.Marshaler.
+func (e StoredEvent) MarshalJSON() ([]byte, error) { return e.Body, nil }
+
+// UnmarshalJSON implements json.Unmarshaler: it keeps the event's JSON and
+// reads its seq.
+func (e *StoredEvent) UnmarshalJSON(b []byte) error {
+	var v struct {
+		Seq int64 `json:"seq"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	e.Seq, e.Body = v.Seq, append(json.RawMessage(nil), b...)
+	return nil
 }

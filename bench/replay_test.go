@@ -31,8 +31,9 @@ func fillSession(b *testing.B, rec *recorder.Recorder, sid string, n int) {
 }
 
 // BenchmarkReplay10k reads a whole 10,000-event session: from the store in
-// one query, and through replay_session's service call page by page (1000
-// per page), as a client pages it.
+// one query (the canonical JSON as stored, which replay returns), and
+// through replay_session's service call page by page (1000 per page), as a
+// client pages it.
 func BenchmarkReplay10k(b *testing.B) {
 	for _, k := range kinds() {
 		b.Run(k.name, func(b *testing.B) {
@@ -44,7 +45,7 @@ func BenchmarkReplay10k(b *testing.B) {
 			ctx := agentscope.WithOrg(context.Background(), "o")
 			b.Run("store", func(b *testing.B) {
 				for b.Loop() {
-					evs, err := st.ListEvents(ctx, "o", "big", agentscope.EventFilter{})
+					evs, err := st.ListEventBodies(ctx, "o", "big", agentscope.EventFilter{})
 					if err != nil || len(evs) != 10000 {
 						b.Fatalf("%d events, %v", len(evs), err)
 					}

@@ -25,7 +25,9 @@ func attributesSchema() *jsonschema.Schema {
 var typeSchemas = map[reflect.Type]*jsonschema.Schema{
 	reflect.TypeFor[json.RawMessage](): anyJSON(),
 	reflect.TypeFor[agentscope.USD]():  {Type: "number", Description: "US dollars, exact decimal"},
-	reflect.TypeFor[map[string]any]():  attributesSchema(),
+	reflect.TypeFor[agentscope.StoredEvent](): {Type: "object", Description: "one event, flat: event_id, session_id, seq, type, ts and the type's fields",
+		AdditionalProperties: anyJSON()},
+	reflect.TypeFor[map[string]any](): attributesSchema(),
 	reflect.TypeFor[[]map[string]any](): {Type: "array", Items: &jsonschema.Schema{
 		Type: "object", AdditionalProperties: anyJSON()}},
 }

@@ -222,9 +222,9 @@ func (s *Server) addSessionResource() {
 			return nil, s.toolError("resource", err)
 		}
 		body, err := json.Marshal(struct {
-			Run        agentscope.Run     `json:"run"`
-			Events     []agentscope.Event `json:"events"`
-			NextCursor string             `json:"next_cursor,omitempty"`
+			Run        agentscope.Run           `json:"run"`
+			Events     []agentscope.StoredEvent `json:"events"`
+			NextCursor string                   `json:"next_cursor,omitempty"`
 		}{run, page.Events, page.NextCursor})
 		if err != nil {
 			return nil, err

@@ -323,9 +323,10 @@ type ReplayInput struct {
 
 // ReplayPage is one page of a session's events in seq order.
 type ReplayPage struct {
-	SessionID  string             `json:"session_id"`
-	Events     []agentscope.Event `json:"events"`
-	NextCursor string             `json:"next_cursor,omitempty"`
+	SessionID string `json:"session_id"`
+	// Events are the events' canonical JSON exactly as stored.
+	Events     []agentscope.StoredEvent `json:"events"`
+	NextCursor string                   `json:"next_cursor,omitempty"`
 }
 
 // replayPageBytes keeps one replay page well under 25k model tokens.
@@ -355,22 +356,21 @@ func (s *Service) Replay(ctx context.Context, in ReplayInput) (ReplayPage, error
 			return ReplayPage{}, agentscope.FieldErrorf("cursor", "is not a cursor returned by replay_session")
 		}
 	}
-	f := agentscope.EventFilter{AfterSeq: after, Limit: limit + 1}
+	f := agentscope.EventFilter{AfterSeq: after, Limit: limit + 1, MaxBytes: replayPageBytes}
 	for _, t := range in.Types {
 		if _, ok := agentscope.LookupEventType(agentscope.EventType(t)); !ok {
 			return ReplayPage{}, agentscope.FieldErrorf("types", "unknown event type %q", t)
 		}
 		f.Types = append(f.Types, agentscope.EventType(t))
 	}
-	evs, err := s.store.ListEvents(ctx, org, in.SessionID, f)
+	evs, err := s.store.ListEventBodies(ctx, org, in.SessionID, f)
 	if err != nil {
 		return ReplayPage{}, err
 	}
 	page := ReplayPage{SessionID: in.SessionID, Events: evs}
 	size := 0
 	for i, ev := range evs {
-		b, _ := json.Marshal(ev)
-		size += len(b)
+		size += len(ev.Body) + 1
 		if i == limit || (i > 0 && size > replayPageBytes) {
 			page.Events = evs[:i]
 			page.NextCursor = strconv.FormatInt(evs[i-1].Seq, 10)

@@ -110,7 +110,10 @@ not json
 	if code := f.do(t, "GET", "/api/v1/sessions/s1/events?limit=2", "", &page); code != 200 || len(page.Events) != 2 || page.NextCursor != "2" {
 		t.Fatalf("replay page 1: %d %+v", code, page)
 	}
-	var page2 service.ReplayPage
+	var page2 struct {
+		Events     []agentscope.Event `json:"events"`
+		NextCursor string             `json:"next_cursor"`
+	}
 	if code := f.do(t, "GET", "/api/v1/sessions/s1/events?cursor=2", "", &page2); code != 200 || len(page2.Events) != 2 || page2.Events[1].Type != agentscope.SessionCompleted || page2.NextCursor != "" {
 		t.Fatalf("replay page 2: %d %+v", code, page2)
 	}

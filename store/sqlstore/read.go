@@ -142,6 +142,43 @@ func decodeRunCursor(c string) (int64, string, error) {
 
 // ListEvents implements agentscope.Store.
 func (s *Store) ListEvents(ctx context.Context, orgID, sessionID string, f agentscope.EventFilter) ([]agentscope.Event, error) {
+	rows, err := s.eventRows(ctx, orgID, sessionID, f, "body")
+	if err != nil {
+		return nil, err
+	}
+	return scanBodies(rows)
+}
+
+// ListEventBodies implements agentscope.Store.
+func (s *Store) ListEventBodies(ctx context.Context, orgID, sessionID string, f agentscope.EventFilter) ([]agentscope.StoredEvent, error) {
+	rows, err := s.eventRows(ctx, orgID, sessionID, f, "seq, body")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []agentscope.StoredEvent{}
+	size := 0
+	for rows.Next() {
+		var e agentscope.StoredEvent
+		var body []byte
+		if err := rows.Scan(&e.Seq, &body); err != nil {
+			return nil, fmt.Errorf("scan event: %w", err)
+		}
+		e.Body = body
+		out = append(out, e)
+		if size += len(body) + 1; f.MaxBytes > 0 && size > f.MaxBytes {
+			break
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	return out, nil
+}
+
+// eventRows selects cols of a session's events in seq order, after
+// checking the session exists.
+func (s *Store) eventRows(ctx context.Context, orgID, sessionID string, f agentscope.EventFilter, cols string) (*sql.Rows, error) {
 	if _, err := s.GetRun(ctx, orgID, sessionID); err != nil {
 		return nil, err
 	}
@@ -153,7 +190,7 @@ func (s *Store) ListEvents(ctx context.Context, orgID, sessionID string, f agent
 			args = append(args, string(t))
 		}
 	}
-	q := `SELECT body FROM events WHERE ` + where + ` ORDER BY seq`
+	q := `SELECT ` + cols + ` FROM events WHERE ` + where + ` ORDER BY seq`
 	if f.Limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
@@ -162,7 +199,7 @@ func (s *Store) ListEvents(ctx context.Context, orgID, sessionID string, f agent
 	if err != nil {
 		return nil, fmt.Errorf("list events of %s: %w", sessionID, err)
 	}
-	return scanBodies(rows)
+	return rows, nil
 }
 
 // scanBodies decodes and closes rows of one body column.

@@ -442,6 +442,27 @@ func testReplayFilters(t *testing.T, s agentscope.Store) {
 	if err != nil || len(typed) != 2 || typed[0].Type != agentscope.ToolCalled {
 		t.Fatalf("types: %+v %v", typed, err)
 	}
+	// Bodies: the same events, undecoded, byte for byte their canonical JSON.
+	all, err := s.ListEvents(ctx, org, "s1", agentscope.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies, err := s.ListEventBodies(ctx, org, "s1", agentscope.EventFilter{})
+	if err != nil || len(bodies) != len(all) {
+		t.Fatalf("bodies: %d of %d, %v", len(bodies), len(all), err)
+	}
+	for i := range all {
+		want, _ := all[i].MarshalCanonical()
+		if bodies[i].Seq != all[i].Seq || string(bodies[i].Body) != string(want) {
+			t.Fatalf("body %d: seq %d %s, want %d %s", i, bodies[i].Seq, bodies[i].Body, all[i].Seq, want)
+		}
+	}
+	if b, err := s.ListEventBodies(ctx, org, "s1", agentscope.EventFilter{AfterSeq: 2, Limit: 2, Types: []agentscope.EventType{agentscope.ToolCalled}}); err != nil || len(b) != 1 {
+		t.Fatalf("filtered bodies: %d %v", len(b), err)
+	}
+	if _, err := s.ListEventBodies(ctx, "org-b", "s1", agentscope.EventFilter{}); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+		t.Fatalf("another organisation's bodies: %v", err)
+	}
 }
 
 func testUpdateFrom(t *testing.T, s agentscope.Store) {
