@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +127,36 @@ func TestSplunkEndToEnd(t *testing.T) {
 				t.Errorf("deadletter list:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestSplunkMCPSearchEndToEnd configures AGENTSCOPE_SPLUNK_MCP_COMMAND with
+// a stdio server that speaks like the Splunk MCP Server app
+// (splunk_run_query, rows in structuredContent.results): serve spawns it,
+// finds its search tool, and run_spl's HTTP form answers from it, scoped
+// to the caller's organisation; backend=local still answers locally.
+func TestSplunkMCPSearchEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	server := filepath.Join(dir, "splunkmcptest")
+	if out, err := exec.Command("go", "build", "-o", server, "../../runtime/internal/splunkmcptest").CombinedOutput(); err != nil {
+		t.Fatalf("build the Splunk-like MCP server: %v\n%s", err, out)
+	}
+	data := t.TempDir()
+	db := filepath.Join(data, "agentscope.db")
+	base, stop := serveInProcess(t, []string{"AGENTSCOPE_DATA_DIR=" + data, "AGENTSCOPE_SPLUNK_MCP_COMMAND=" + server + " -db " + db})
+	defer stop()
+	if code := api(t, "POST", base+"/api/v1/runs", `{"agent":"bot","session_id":"m1"}`, nil); code != 201 {
+		t.Fatalf("start: %d", code)
+	}
+	var a search.Answer
+	if code := api(t, "POST", base+"/api/v1/spl", `{"query":"session_id=m1 | stats count by agent"}`, &a); code != 200 || a.Backend != "splunk-mcp" || len(a.Results) != 1 || a.Results[0]["agent"] != "bot" {
+		t.Fatalf("POST /api/v1/spl: %d %+v", code, a)
+	}
+	if code := api(t, "POST", base+"/api/v1/spl", `{"query":"session_id=m1 | stats count","backend":"local"}`, &a); code != 200 || a.Backend != "local" {
+		t.Fatalf("backend=local: %d %+v", code, a)
+	}
+	var e struct{ Error struct{ Code, Message string } }
+	if code := api(t, "POST", base+"/api/v1/spl", `{"query":"* | delete"}`, &e); code != 400 || !strings.Contains(e.Error.Message, "delete") {
+		t.Fatalf("a write refused before Splunk: %d %+v", code, e)
 	}
 }
