@@ -155,7 +155,9 @@ func TestSplunkMCPSearchEndToEnd(t *testing.T) {
 	if code := api(t, "POST", base+"/api/v1/spl", `{"query":"session_id=m1 | stats count","backend":"local"}`, &a); code != 200 || a.Backend != "local" {
 		t.Fatalf("backend=local: %d %+v", code, a)
 	}
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	if code := api(t, "POST", base+"/api/v1/spl", `{"query":"* | delete"}`, &e); code != 400 || !strings.Contains(e.Error.Message, "delete") {
 		t.Fatalf("a write refused before Splunk: %d %+v", code, e)
 	}
