@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/alerts"
 	"github.com/agentscope/agentscope/runtime/detect"
@@ -89,7 +91,7 @@ func (rt *Runtime) raise(ctx context.Context, org, sid string, sigs []alerts.Sig
 		evs[i].TS = now
 	}
 	res := rt.store.AppendTx(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: sid, Events: evs}}, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := alerts.Enqueue(ctx, rt.river, tx, as, nil)
+		_, err := alerts.Enqueue(ctx, rt.river, tx, as, &river.InsertOpts{Queue: rt.opts.Queue})
 		return err
 	})[0]
 	if res.Err != nil {

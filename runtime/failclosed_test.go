@@ -229,14 +229,16 @@ func TestRunTimeout(t *testing.T) {
 	llm.Handle(func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Content: "late", Delay: time.Minute} })
 	n := newNode(t, backends()[0].prepare(t), config{workers: 1, llm: llm})
 	spec := analyst
-	spec.Limits.Timeout = "300ms"
+	spec.Limits.Timeout = "1s"
 	n.createAgent(t, "a", spec)
 	n.start(t, "a", "long", "hi")
-	run := n.wait(t, "long", 10*time.Second)
-	if run.Status != agentscope.StatusFailed || run.Error != "the run timed out after 300ms (limits.timeout)" {
+	run := n.wait(t, "long", 20*time.Second)
+	if run.Status != agentscope.StatusFailed || run.Error != "the run timed out after 1s (limits.timeout)" {
 		t.Fatalf("run %s %q", run.Status, run.Error)
 	}
-	if len(llm.Requests()) != 1 {
+	// One call, unless a loaded machine let the second pass before the
+	// first call began; never a retry.
+	if len(llm.Requests()) > 1 {
 		t.Errorf("%d calls; a run timeout is not retried", len(llm.Requests()))
 	}
 }

@@ -238,7 +238,9 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		FetchPollInterval:    time.Second,
 	}
 	if opts.Workers > 0 {
-		cfg.Queues = map[string]river.QueueConfig{opts.Queue: {MaxWorkers: opts.Workers}, alerts.Queue: {MaxWorkers: 2}}
+		// Alert deliveries share the runs' queue: one more queue would be
+		// one more poller of the database per process.
+		cfg.Queues = map[string]river.QueueConfig{opts.Queue: {MaxWorkers: opts.Workers}}
 	}
 	if opts.River != nil {
 		opts.River(cfg)
