@@ -186,3 +186,42 @@ func TestTokenStream(t *testing.T) {
 		t.Errorf("streamed %q", text.String())
 	}
 }
+
+// TestContextSearchUsesEmbeddedEngine: with no Splunk configured, a starter
+// agent's splunk_context_search answers from the embedded SPL engine over
+// the organisation's own events.
+func TestContextSearchUsesEmbeddedEngine(t *testing.T) {
+	llm := llmtest.New()
+	defer llm.Close()
+	llm.Script(
+		llmtest.Reply{ToolCalls: []llmtest.ToolCall{{ID: "c1", Name: "splunk_context_search", Arguments: `{"query":"sourcetype=\"agentscope:events\" agent=seed-bot | stats count by type | sort type"}`}},
+			Usage: llmtest.Usage{PromptTokens: 10, CompletionTokens: 5}},
+		llmtest.Reply{Content: "Two events.", Usage: llmtest.Usage{PromptTokens: 10, CompletionTokens: 5}},
+	)
+	t.Setenv("AGENTSCOPE_LLM_BASE_URL", llm.URL)
+	t.Setenv("AGENTSCOPE_LLM_API_KEY", "test-key")
+	t.Setenv("AGENTSCOPE_LLM_MODEL", "gpt-4.1")
+	base, stop := serveInProcess(t, []string{"AGENTSCOPE_DATA_DIR=" + t.TempDir()})
+	defer stop()
+	if code := api(t, "POST", base+"/api/v1/runs", `{"agent":"seed-bot","session_id":"seed"}`, nil); code != 201 {
+		t.Fatalf("seed run: %d", code)
+	}
+	if code := api(t, "POST", base+"/api/v1/runs", `{"agent":"research","session_id":"ask","input":"How many events?"}`, nil); code != 201 {
+		t.Fatalf("research run: %d", code)
+	}
+	var run agentscope.Run
+	deadline := time.Now().Add(30 * time.Second)
+	for !run.Status.Terminal() {
+		if time.Now().After(deadline) {
+			t.Fatalf("run %+v", run)
+		}
+		time.Sleep(20 * time.Millisecond) // polling another goroutine's progress over HTTP
+		api(t, "GET", base+"/api/v1/runs/ask", "", &run)
+	}
+	var page struct{ Events []agentscope.Event }
+	api(t, "GET", base+"/api/v1/sessions/ask/events?types=ToolReturned", "", &page)
+	if run.Status != agentscope.StatusCompleted || len(page.Events) != 1 || page.Events[0].Status != "ok" ||
+		!strings.Contains(string(page.Events[0].Result), `"type":"SessionStarted"`) || !strings.Contains(string(page.Events[0].Result), `"count":1`) {
+		t.Fatalf("run %s; ToolReturned %+v", run.Status, page.Events)
+	}
+}
