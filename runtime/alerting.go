@@ -185,8 +185,8 @@ func (rt *Runtime) observeLive(ctx context.Context, org, sid string, evs []agent
 		if err != nil {
 			return
 		}
-		if run.Agent == InvestigatorAgent {
-			return
+		if run.Agent == InvestigatorAgent || agentscope.AnnotationsOnly(evs) {
+			return // an investigation, or annotations (of an ended session)
 		}
 		base, err := rt.baseline(ctx, org, run.Agent, sid)
 		if err != nil {
@@ -207,6 +207,9 @@ func (rt *Runtime) observeLive(ctx context.Context, org, sid string, evs []agent
 			return
 		}
 		evs = all
+		for _, e := range evs {
+			ended = ended || e.Type == agentscope.SessionCompleted
+		}
 		if !ended {
 			rt.watch.keep(key, st)
 		}
