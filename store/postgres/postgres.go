@@ -38,6 +38,14 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*Store, error
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
+	// pgx prepares and caches each statement per connection, and Postgres
+	// may then settle on a generic plan made while the tables were empty (a
+	// sequential scan of events, cheap at first and slower with every
+	// event). Planning each execution for its arguments and the tables'
+	// current size keeps the index lookups; a URL may still choose.
+	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect postgres: %w", err)

@@ -282,8 +282,11 @@ func (s *Store) loadEventIDs(ctx context.Context, t tx, reqs []agentscope.Append
 		return nil
 	}
 	if s.d.ArrayParams {
-		rows, err := t.query(ctx, `SELECT e.org_id, e.body FROM events e
-			JOIN unnest(?::text[], ?::text[], ?::text[]) AS u(o, s, i) ON e.org_id = u.o AND e.session_id = u.s AND e.event_id = u.i`,
+		// LATERAL makes each id one lookup in events_by_event_id, whatever
+		// the planner guesses of unnest's size: a join let it pick a scan
+		// of the sessions' events that grew with them.
+		rows, err := t.query(ctx, `SELECT e.org_id, e.body FROM unnest(?::text[], ?::text[], ?::text[]) AS u(o, s, i)
+			CROSS JOIN LATERAL (SELECT org_id, body FROM events WHERE org_id = u.o AND session_id = u.s AND event_id = u.i) AS e`,
 			orgs, sessions, eventIDs)
 		if err != nil {
 			return fmt.Errorf("find repeated events: %w", err)
