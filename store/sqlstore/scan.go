@@ -51,8 +51,10 @@ func (s *Store) ScanEvents(ctx context.Context, orgID string, q agentscope.Event
 	for {
 		cond, cargs := base, append([]any{}, args...)
 		if started {
-			cond += " AND (ts > ? OR (ts = ? AND (session_id > ? OR (session_id = ? AND seq > ?))))"
-			cargs = append(cargs, lastTS, lastTS, lastSID, lastSID, lastSeq)
+			// A row-value comparison, which both databases turn into an
+			// index range start.
+			cond += " AND (ts, session_id, seq) > (?, ?, ?)"
+			cargs = append(cargs, lastTS, lastSID, lastSeq)
 		}
 		cargs = append(cargs, batch)
 		rows, err := s.query(ctx, `SELECT ts, session_id, seq, body FROM events WHERE `+cond+` ORDER BY ts, session_id, seq LIMIT ?`, cargs...)
