@@ -25,7 +25,7 @@ test: ## run every test with -race, SQLite and Postgres ($(PG_TEST_URL))
 test-short: ## quick tests, SQLite only
 	$(GO) test -short -count=1 ./...
 
-bench: ## run the benchmarks and write BENCHMARKS.md (figures, machine, raw floors)
+bench: ## run the benchmarks (about 15 min) and write BENCHMARKS.md: machine, figures, targets PASS/MISS
 	AGENTSCOPE_TEST_DATABASE_URL="$${AGENTSCOPE_TEST_DATABASE_URL:-$(PG_TEST_URL)}" \
 		$(GO) run ./bench/cmd/benchreport -o BENCHMARKS.md
 
