@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -98,6 +99,11 @@ func (s *Server) HTTPHandler(verify func(token string) (orgID string, ok bool)) 
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.MCP }, &mcp.StreamableHTTPOptions{
 		Logger:              s.log,
 		MaxRequestBodyBytes: 8 << 20,
+		// Every tool answers once, so a plain JSON response serves as well
+		// as an event stream, at less cost per call.
+		JSONResponse: true,
+		// A client that went away without closing its session frees it.
+		SessionTimeout: 30 * time.Minute,
 	})
 	verifier := func(_ context.Context, token string, _ *http.Request) (*auth.TokenInfo, error) {
 		org, ok := verify(token)
