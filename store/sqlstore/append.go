@@ -295,7 +295,9 @@ func (s *Store) loadEventIDs(ctx context.Context, t tx, reqs []agentscope.Append
 	}
 	for k, list := range ids {
 		for chunk := range slices.Chunk(list, s.d.MaxParams-2) {
-			rows, err := t.query(ctx, `SELECT org_id, body FROM events WHERE org_id = ? AND session_id = ? AND event_id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+`)`,
+			// INDEXED BY: without statistics SQLite prefers the primary
+			// key's (org_id, session_id) range, a scan of the whole session.
+			rows, err := t.query(ctx, `SELECT org_id, body FROM events INDEXED BY events_by_event_id WHERE org_id = ? AND session_id = ? AND event_id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+`)`,
 				append([]any{k.org, k.session}, chunk...)...)
 			if err != nil {
 				return fmt.Errorf("find repeated events: %w", err)
