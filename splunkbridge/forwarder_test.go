@@ -289,7 +289,9 @@ func TestNetworkFaultsRetry(t *testing.T) {
 			t.Errorf("%s lost", k)
 		case n > 1 && !ambiguous[k]:
 			t.Errorf("%s delivered %d times without an ambiguous send", k, n)
-		case n > 2:
+		case n > 4:
+			// Three sends can be ambiguous (two cut after indexing, one
+			// timed out) and a retried batch may meet more than one.
 			t.Errorf("%s delivered %d times", k, n)
 		}
 	}

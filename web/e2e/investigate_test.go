@@ -129,9 +129,9 @@ func TestInvestigateLoop(t *testing.T) {
 	if seen := eval[[]string](b, `window.__statuses`); strings.Join(seen, " → ") != "queued → running → completed" {
 		t.Errorf("statuses shown: %v", seen)
 	}
-	if got := b.text("#report-panel .report-summary"); got != "support-bot looped on lookup_order." {
-		t.Errorf("summary %q", got)
-	}
+	// The panel may be replaced by a later live update while it is read:
+	// wait for the text rather than read a node once.
+	b.waitFor("the report's summary", `document.querySelector('#report-panel .report-summary')?.textContent.trim() === 'support-bot looped on lookup_order.'`)
 	b.screenshot("investigation-report-panel")
 
 	// The report on its own page; its cited event leads to the replay row.
