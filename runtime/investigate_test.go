@@ -435,6 +435,21 @@ func TestAutoInvestigation(t *testing.T) {
 	if inv.Status != agentscope.StatusFailed {
 		t.Fatalf("investigation %s", inv.Status)
 	}
+	// A completed run that went over a budget is investigated too.
+	if _, err := ib.svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: "over-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ib.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: "over-1", Events: []agentscope.Event{{EventID: agentscope.NewEventID(),
+		Type: agentscope.BudgetWarning, TS: time.Now(), Error: "agent \"support-bot\" has spent $2 of its $1 day soft budget"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ib.svc.EndRun(ctx, service.EndRunInput{SessionID: "over-1", Status: "completed"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "the over-budget run's investigation report", func() bool {
+		_, err := ib.rt.GetReport(ctx, "over-1")
+		return err == nil
+	})
 	// The watcher handles triggers in order: once a later failed run's
 	// report exists, a trigger from the failed investigation would have
 	// been handled too.
@@ -451,11 +466,11 @@ func TestAutoInvestigation(t *testing.T) {
 	if _, err := ib.rt.GetReport(ctx, "ok-1"); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
 		t.Errorf("the completed run was investigated: %v", err)
 	}
-	if rs, _ := ib.rt.ListReports(ctx, agentscope.ReportFilter{}); len(rs) != 2 {
-		t.Errorf("%d reports, want 2 (no investigation of an investigation)", len(rs))
+	if rs, _ := ib.rt.ListReports(ctx, agentscope.ReportFilter{}); len(rs) != 3 {
+		t.Errorf("%d reports, want 3 (no investigation of an investigation)", len(rs))
 	}
 	page, err := ib.store.ListRuns(context.Background(), org, agentscope.RunFilter{Agent: runtime.InvestigatorAgent})
-	if err != nil || len(page.Runs) != 2 {
+	if err != nil || len(page.Runs) != 3 {
 		t.Errorf("investigator runs: %d %v", len(page.Runs), err)
 	}
 }

@@ -66,7 +66,8 @@ type Options struct {
 	// Detect tunes the deterministic detectors (zero: their defaults).
 	Detect detect.Config
 	// AutoInvestigate queues an investigation of every run that ends
-	// failed or cancelled (AGENTSCOPE_AUTO_INVESTIGATE). It needs Observe
+	// failed or cancelled, or that recorded a BudgetWarning or
+	// BudgetExceeded (AGENTSCOPE_AUTO_INVESTIGATE). It needs Observe
 	// among the recorder's observers.
 	AutoInvestigate bool
 	// AlertDelivery tunes webhook delivery of alerts (zero: the defaults;

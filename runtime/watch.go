@@ -13,7 +13,8 @@ import (
 //     sessions of organisations that have alert rules, and checks the
 //     agents' budgets as costs are recorded, raising alerts;
 //   - with Options.AutoInvestigate, it queues an investigation of every
-//     run that ends failed or cancelled (other than investigations).
+//     run that ends failed or cancelled, or over one of its agent's
+//     budgets (other than investigations).
 //
 // Observe is the recorder's observer: it only groups the batch by session
 // and hands it to the watcher's goroutine, so the commit path pays a
@@ -58,9 +59,8 @@ func (rt *Runtime) Observe(org string, evs []agentscope.Event) {
 			it.events = evs[i:j:j]
 		}
 		for _, e := range evs[i:j] {
-			if rt.opts.AutoInvestigate && e.Type == agentscope.SessionCompleted &&
-				(e.Status == string(agentscope.StatusFailed) || e.Status == string(agentscope.StatusCancelled)) {
-				it.investigate = true
+			if rt.opts.AutoInvestigate && e.Type == agentscope.SessionCompleted {
+				it.investigate = true // failed, cancelled or over budget: autoInvestigate reads which
 			}
 		}
 		if it.events != nil || it.investigate {
@@ -157,6 +157,14 @@ func (rt *Runtime) autoInvestigate(ctx context.Context, it watchItem) {
 	}
 	if run.Agent == InvestigatorAgent || run.Metadata["investigates"] != "" {
 		return
+	}
+	if run.Status == agentscope.StatusCompleted {
+		// A completed run is investigated only if it went over a budget.
+		over, err := rt.store.ListEvents(octx, it.org, it.sessionID, agentscope.EventFilter{
+			Types: []agentscope.EventType{agentscope.BudgetWarning, agentscope.BudgetExceeded}, Limit: 1})
+		if err != nil || len(over) == 0 {
+			return
+		}
 	}
 	inv, err := rt.Investigate(octx, it.sessionID)
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 // organisation from --org in the context.
 func cliApp(ctx context.Context, env *Env, cfg Config, org string) (*App, context.Context, error) {
 	cfg.NoWorker, cfg.NoForward = true, true
-	app, _, err := OpenApp(ctx, cfg, cfg.logger(env.Stderr))
+	app, _, err := OpenApp(ctx, cfg, cfg.oneShotLogger(env))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -108,6 +108,18 @@ func (c *Config) logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// oneShotLogger is the logger of a command that does one thing and exits
+// (spl, agents, investigate, …): warnings and errors only, unless a level
+// was asked for, so its output is not buried under start-up lines.
+func (c *Config) oneShotLogger(env *Env) *slog.Logger {
+	if c.LogLevel == "info" && env.Getenv("AGENTSCOPE_LOG_LEVEL") == "" {
+		cc := *c
+		cc.LogLevel = "warn"
+		return cc.logger(env.Stderr)
+	}
+	return c.logger(env.Stderr)
+}
+
 // tokenFile is where a generated token is kept.
 func (c *Config) tokenFile() string { return filepath.Join(c.DataDir, "token") }
 

@@ -39,7 +39,7 @@ func runInvestigate(ctx context.Context, env *Env, args []string) error {
 	}
 	cfg.NoForward = true
 	cfg.NoWorker = !wait
-	app, _, err := OpenApp(ctx, cfg, cfg.logger(env.Stderr))
+	app, _, err := OpenApp(ctx, cfg, cfg.oneShotLogger(env))
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	cfg.NoWorker, cfg.NoForward = true, true
-	app, desc, err := OpenApp(ctx, cfg, cfg.logger(env.Stderr))
+	app, desc, err := OpenApp(ctx, cfg, cfg.oneShotLogger(env))
 	if err != nil {
 		return err
 	}
