@@ -24,6 +24,8 @@ const (
 	EnvMCPCommand         = "AGENTSCOPE_SPLUNK_MCP_COMMAND"
 	EnvMCPURL             = "AGENTSCOPE_SPLUNK_MCP_URL"
 	EnvMCPToken           = "AGENTSCOPE_SPLUNK_MCP_TOKEN"
+	EnvMCPSearchTool      = "AGENTSCOPE_SPLUNK_MCP_SEARCH_TOOL"
+	EnvMCPSearchArgs      = "AGENTSCOPE_SPLUNK_MCP_SEARCH_ARGS"
 	EnvCAFile             = "AGENTSCOPE_SPLUNK_CA_FILE"
 	EnvInsecureSkipVerify = "AGENTSCOPE_SPLUNK_INSECURE_SKIP_VERIFY"
 )
@@ -61,6 +63,11 @@ type Config struct {
 	MCPCommand string
 	MCPURL     string
 	MCPToken   string
+	// MCPSearchTool and MCPSearchArgs override the discovery of the Splunk
+	// MCP server's search tool: its name, and its argument names as
+	// "query=…,earliest=…,latest=…,limit=…" ("-" drops an argument).
+	MCPSearchTool string
+	MCPSearchArgs string
 
 	// CAFile is a PEM bundle trusted, besides the system roots, for every
 	// Splunk endpoint: Splunk ships a self-signed certificate by default.
@@ -75,16 +82,18 @@ type Config struct {
 // call Validate for the rest.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
-		HECURL:     strings.TrimSpace(getenv(EnvHECURL)),
-		HECToken:   strings.TrimSpace(getenv(EnvHECToken)),
-		Index:      strings.TrimSpace(getenv(EnvIndex)),
-		HECHost:    strings.TrimSpace(getenv(EnvHECHost)),
-		URL:        strings.TrimSpace(getenv(EnvURL)),
-		Token:      strings.TrimSpace(getenv(EnvToken)),
-		MCPCommand: strings.TrimSpace(getenv(EnvMCPCommand)),
-		MCPURL:     strings.TrimSpace(getenv(EnvMCPURL)),
-		MCPToken:   strings.TrimSpace(getenv(EnvMCPToken)),
-		CAFile:     strings.TrimSpace(getenv(EnvCAFile)),
+		HECURL:        strings.TrimSpace(getenv(EnvHECURL)),
+		HECToken:      strings.TrimSpace(getenv(EnvHECToken)),
+		Index:         strings.TrimSpace(getenv(EnvIndex)),
+		HECHost:       strings.TrimSpace(getenv(EnvHECHost)),
+		URL:           strings.TrimSpace(getenv(EnvURL)),
+		Token:         strings.TrimSpace(getenv(EnvToken)),
+		MCPCommand:    strings.TrimSpace(getenv(EnvMCPCommand)),
+		MCPURL:        strings.TrimSpace(getenv(EnvMCPURL)),
+		MCPToken:      strings.TrimSpace(getenv(EnvMCPToken)),
+		MCPSearchTool: strings.TrimSpace(getenv(EnvMCPSearchTool)),
+		MCPSearchArgs: strings.TrimSpace(getenv(EnvMCPSearchArgs)),
+		CAFile:        strings.TrimSpace(getenv(EnvCAFile)),
 	}
 	var errs []error
 	for name, dst := range map[string]*bool{EnvHECAck: &c.HECAck, EnvInsecureSkipVerify: &c.InsecureSkipVerify} {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/client"
@@ -76,7 +77,11 @@ func openSearch(a *App, log *slog.Logger) error {
 			return err
 		}
 		a.closers = append(a.closers, c.Close)
-		backends[splunkbridge.BackendSplunkMCP] = search.MCPSearcher{Tool: client.NewSearcher(c, nil).Search, Scope: true}
+		override, err := searchToolOverride(cfg.MCPSearchTool, cfg.MCPSearchArgs)
+		if err != nil {
+			return err
+		}
+		backends[splunkbridge.BackendSplunkMCP] = search.MCPSearcher{Tool: client.NewSearcher(c, override).Search, Scope: true}
 		def = splunkbridge.BackendSplunkMCP
 	}
 	if cfg.RESTEnabled() {
@@ -176,4 +181,32 @@ func evidence(a *App, opts *runtime.Options, log *slog.Logger) error {
 	opts.Evidence = pool
 	opts.EvidenceBackend = search.EvidenceBackendAgentScope
 	return nil
+}
+
+// searchToolOverride reads AGENTSCOPE_SPLUNK_MCP_SEARCH_TOOL and
+// AGENTSCOPE_SPLUNK_MCP_SEARCH_ARGS ("query=search_query,limit=max_results";
+// "-" drops an argument) into the override of the discovered search tool,
+// or nil when neither is set.
+func searchToolOverride(tool, args string) (*client.ToolMapping, error) {
+	if tool == "" && args == "" {
+		return nil, nil
+	}
+	m := &client.ToolMapping{Tool: tool}
+	if args == "" {
+		return m, nil
+	}
+	fields := map[string]*string{"query": &m.QueryArg, "earliest": &m.EarliestArg, "latest": &m.LatestArg, "limit": &m.LimitArg}
+	for _, part := range strings.Split(args, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		dst, known := fields[strings.TrimSpace(k)]
+		v = strings.TrimSpace(v)
+		if !ok || !known || v == "" {
+			return nil, fmt.Errorf("%s: %q is not name=argument with name one of query, earliest, latest, limit (e.g. query=search_query,limit=max_results; - drops an argument)", splunkbridge.EnvMCPSearchArgs, part)
+		}
+		if k == "query" && v == "-" {
+			return nil, fmt.Errorf("%s: the query argument cannot be dropped", splunkbridge.EnvMCPSearchArgs)
+		}
+		*dst = v
+	}
+	return m, nil
 }
