@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/mcpserver/mcptest"
 	"github.com/agentscope/agentscope/runtime/llmtest"
 )
 
@@ -126,5 +130,64 @@ func TestInvestigateEndToEnd(t *testing.T) {
 				t.Errorf("reports show: %v %+v", err, shown)
 			}
 		})
+	}
+}
+
+// TestInvestigateOverStdio is the Claude Desktop path: the only AgentScope
+// is the stdio server the client spawned. A session recorded through it is
+// investigated through it: its in-process worker runs the investigator,
+// which spawns a second `agentscope mcp` for the evidence.
+func TestInvestigateOverStdio(t *testing.T) {
+	llm := llmtest.New()
+	defer llm.Close()
+	llm.Handle(func(r llmtest.Request) llmtest.Reply {
+		return llmtest.Reply{Content: `{"summary":"looped","risk_level":"medium","findings":[{"title":"Loop","severity":"high","evidence":["s-2","s-3"],"explanation":"same call"}],"recommendations":[]}`}
+	})
+	env := []string{"AGENTSCOPE_DATA_DIR=" + t.TempDir(), "AGENTSCOPE_LLM_BASE_URL=" + llm.URL, "AGENTSCOPE_LLM_API_KEY=test-key", "AGENTSCOPE_LLM_MODEL=gpt-4.1"}
+	cs := stdioSession(t, env)
+	defer cs.Close()
+	var started struct {
+		SessionID string `json:"session_id"`
+	}
+	mcptest.Call(t, cs, "start_run", map[string]any{"agent": "desk-bot", "session_id": "desk-1"}, &started)
+	var events []map[string]any
+	for i := 1; i <= 3; i++ {
+		events = append(events, map[string]any{"event_id": fmt.Sprintf("s-%d", i), "session_id": "desk-1", "type": "ToolCalled", "tool": "grep", "call_id": fmt.Sprint(i), "arguments": map[string]any{"q": "x"}})
+	}
+	mcptest.Call(t, cs, "record_event", map[string]any{"events": events}, nil)
+	mcptest.Call(t, cs, "end_run", map[string]any{"session_id": "desk-1", "status": "completed"}, nil)
+	var queued struct {
+		SessionID string `json:"session_id"`
+		Status    string `json:"status"`
+	}
+	mcptest.Call(t, cs, "investigate", map[string]any{"session_id": "desk-1"}, &queued)
+	if queued.Status != "queued" {
+		t.Fatalf("investigate: %+v", queued)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	var rep agentscope.Report
+	for {
+		res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "get_report", Arguments: map[string]any{"session_id": queued.SessionID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.IsError {
+			b, _ := json.Marshal(res.StructuredContent)
+			if err := json.Unmarshal(b, &rep); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no report: %s", mcptest.Text(res))
+		}
+		time.Sleep(50 * time.Millisecond) // polling another process
+	}
+	if rep.Status != agentscope.ReportCompleted || rep.EvidenceBackend != "agentscope-mcp" || len(rep.Findings) != 1 || rep.RiskLevel != agentscope.RiskHigh {
+		t.Fatalf("report %+v", rep)
+	}
+	res, err := cs.ReadResource(context.Background(), &mcp.ReadResourceParams{URI: "agentscope://reports/desk-1"})
+	if err != nil || len(res.Contents) != 1 || !strings.Contains(res.Contents[0].Text, queued.SessionID) {
+		t.Fatalf("report resource: %v %+v", err, res)
 	}
 }
