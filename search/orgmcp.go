@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/agentscope/agentscope/client"
 )
@@ -17,10 +18,15 @@ import (
 type OrgMCP struct {
 	// New returns the client of an organisation's server.
 	New func(org string) (*client.Client, error)
+	// IdleTimeout stops an organisation's server unused for this long
+	// (checked whenever a search starts; default 10 minutes).
+	IdleTimeout time.Duration
 
-	mu      sync.Mutex
-	clients map[string]*client.Client
-	closed  bool
+	mu       sync.Mutex
+	clients  map[string]*client.Client
+	lastUsed map[string]time.Time
+	inflight map[string]int
+	closed   bool
 }
 
 // Search runs query through the organisation's server's search tool.
@@ -29,6 +35,12 @@ func (p *OrgMCP) Search(ctx context.Context, orgID, query, earliest, latest stri
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		p.mu.Lock()
+		p.inflight[orgID]--
+		p.lastUsed[orgID] = time.Now()
+		p.mu.Unlock()
+	}()
 	return client.NewSearcher(c, nil).Search(ctx, query, earliest, latest, limit)
 }
 
@@ -38,11 +50,19 @@ func (p *OrgMCP) client(org string) (*client.Client, error) {
 	if p.closed {
 		return nil, errors.New("search: closed")
 	}
+	now := time.Now()
+	p.reapIdle(now, org)
+	if p.lastUsed == nil {
+		p.lastUsed, p.inflight = map[string]time.Time{}, map[string]int{}
+	}
+	p.lastUsed[org] = now
+	p.inflight[org]++
 	if c, ok := p.clients[org]; ok {
 		return c, nil
 	}
 	c, err := p.New(org)
 	if err != nil {
+		p.inflight[org]--
 		return nil, err
 	}
 	if p.clients == nil {
@@ -50,6 +70,23 @@ func (p *OrgMCP) client(org string) (*client.Client, error) {
 	}
 	p.clients[org] = c
 	return c, nil
+}
+
+// reapIdle stops the servers of organisations other than keep that have
+// no search running and none for IdleTimeout.
+func (p *OrgMCP) reapIdle(now time.Time, keep string) {
+	idle := p.IdleTimeout
+	if idle <= 0 {
+		idle = 10 * time.Minute
+	}
+	for org, c := range p.clients {
+		if org != keep && p.inflight[org] == 0 && now.Sub(p.lastUsed[org]) > idle {
+			go c.Close() // closing waits for the process to exit
+			delete(p.clients, org)
+			delete(p.lastUsed, org)
+			delete(p.inflight, org)
+		}
+	}
 }
 
 // Close stops every server started.

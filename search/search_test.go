@@ -153,6 +153,7 @@ type splunkMCP struct {
 	mu      sync.Mutex
 	queries []string
 	fail    string
+	url     string
 }
 
 func (s *splunkMCP) start(t *testing.T) *client.Client {
@@ -178,6 +179,7 @@ func (s *splunkMCP) start(t *testing.T) *client.Client {
 	})
 	hs := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil))
 	t.Cleanup(hs.Close)
+	s.url = hs.URL
 	c, err := client.New(client.Config{URL: hs.URL, MaxAttempts: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -304,5 +306,39 @@ func TestTools(t *testing.T) {
 	mcptest.Call(t, cs, "splunk_health", map[string]any{}, &h)
 	if !h.Enabled || h.QueueDepth != 7 {
 		t.Fatalf("health = %+v", h)
+	}
+}
+
+// TestOrgMCPReusesAndReapsServers: one server per organisation, reused
+// across searches; one idle past IdleTimeout is stopped, and started again
+// when its organisation searches next.
+func TestOrgMCPReusesAndReapsServers(t *testing.T) {
+	fake := &splunkMCP{}
+	fake.start(t)
+	var mu sync.Mutex
+	started := map[string]int{}
+	pool := &search.OrgMCP{IdleTimeout: time.Nanosecond, New: func(org string) (*client.Client, error) {
+		mu.Lock()
+		started[org]++
+		mu.Unlock()
+		return client.New(client.Config{URL: fake.url, MaxAttempts: 1})
+	}}
+	t.Cleanup(func() { pool.Close() })
+	ctx := context.Background()
+	search1 := func(org string) {
+		t.Helper()
+		rows, err := pool.Search(ctx, org, "x", "", "", 10)
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("search as %s: %v %v", org, rows, err)
+		}
+	}
+	search1("acme")
+	search1("acme") // reused: the only organisation is never reaped by its own search
+	search1("globex")
+	search1("acme") // globex's search reaped acme's idle server
+	mu.Lock()
+	defer mu.Unlock()
+	if started["acme"] != 2 || started["globex"] != 1 {
+		t.Fatalf("servers started: %v", started)
 	}
 }
