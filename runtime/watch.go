@@ -131,11 +131,17 @@ func (rt *Runtime) stopWatcher() {
 // checkIdle reports stalls of the running sessions followed.
 func (rt *Runtime) checkIdle(ctx context.Context, now time.Time) {
 	for key, st := range rt.watch.live {
+		org, sid := splitActiveKey(key)
+		// The session may have ended through another process, whose
+		// commits this one does not observe.
+		if run, err := rt.store.GetRun(ctx, org, sid); err != nil || run.Status.Terminal() {
+			delete(rt.watch.live, key)
+			continue
+		}
 		fs := st.live.CheckIdle(now)
 		if len(fs) == 0 {
 			continue
 		}
-		org, sid := splitActiveKey(key)
 		dfs := make([]agentscope.DetectorFinding, len(fs))
 		for i, f := range fs {
 			dfs[i] = f.DetectorFinding()
