@@ -155,3 +155,41 @@ func TestAlertsFromLiveDetectionReportsAndBudgets(t *testing.T) {
 		t.Fatalf("report risk %s", rep.RiskLevel)
 	}
 }
+
+// TestStallAlert: a running session that goes quiet past the stall gap
+// raises a stall alert; one that ended does not.
+func TestStallAlert(t *testing.T) {
+	ib := newInvestigator(t, backends()[0], invConfig{evidence: viaAgentScope, live: true, opts: func(o *runtime.Options) {
+		o.Detect.StallGap = 200 * time.Millisecond
+		o.IdleCheck = 20 * time.Millisecond
+	}})
+	rc := newReceiver(t)
+	ctx := ib.ctx()
+	rule, err := ib.rt.CreateAlertRule(ctx, runtime.AlertRuleInput{Name: "stalls", Kinds: []string{"stall"}, URL: rc.srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.mu.Lock()
+	rc.secret = rule.Secret
+	rc.mu.Unlock()
+	for _, sid := range []string{"quiet", "ended"} {
+		if _, err := ib.svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: sid}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ib.svc.Record(ctx, sid, []json.RawMessage{json.RawMessage(`{"type":"ToolCalled","tool":"wait","call_id":"1"}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Ended behind the watcher's back, as through another process.
+	if _, err := ib.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: "ended", Update: &agentscope.RunUpdate{Status: agentscope.StatusCompleted}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the stall alert", func() bool { return rc.kinds()["stall"] >= 1 })
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for _, p := range rc.got {
+		if p.SessionID != "quiet" {
+			t.Errorf("stall alert for %s", p.SessionID)
+		}
+	}
+}

@@ -72,6 +72,7 @@ type invBundle struct {
 type invConfig struct {
 	auto       bool
 	live       bool
+	opts       func(*runtime.Options)
 	evidence   evidenceKind
 	noLLM      bool
 	splunkArgs []string // extra flags of the Splunk-like server
@@ -98,6 +99,9 @@ func newInvestigator(t testing.TB, b backend, c invConfig) *invBundle {
 		o.LLM.Model = "gpt-4.1"
 		o.AutoInvestigate = c.auto
 		o.LiveDetect = c.live
+		if c.opts != nil {
+			c.opts(o)
+		}
 		o.AlertDelivery.Backoff = func(int) time.Duration { return 10 * time.Millisecond }
 		switch c.evidence {
 		case viaAgentScope:

@@ -77,6 +77,9 @@ type Options struct {
 	// as costs are recorded, raising the organisation's alerts. It needs
 	// Observe among the recorder's observers.
 	LiveDetect bool
+	// IdleCheck is how often live detection looks for stalled running
+	// sessions (default 30s).
+	IdleCheck time.Duration
 	// ExtraTools register more tools (such as run_spl) on the MCP server
 	// agents reach, after the runtime's own.
 	ExtraTools []func(*mcpserver.Server)

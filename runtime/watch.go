@@ -24,8 +24,8 @@ import (
 // watchQueue bounds the batches waiting for the watcher.
 const watchQueue = 4096
 
-// idleCheck is how often running sessions are checked for stalls.
-const idleCheck = 30 * time.Second
+// defaultIdleCheck is how often running sessions are checked for stalls.
+const defaultIdleCheck = 30 * time.Second
 
 type watchItem struct {
 	org, sessionID string
@@ -94,7 +94,11 @@ func (rt *Runtime) startWatcher(ctx context.Context) {
 	w.ch, w.done, w.running = make(chan watchItem, watchQueue), make(chan struct{}), true
 	go func() {
 		defer close(w.done)
-		tick := time.NewTicker(idleCheck)
+		every := rt.opts.IdleCheck
+		if every <= 0 {
+			every = defaultIdleCheck
+		}
+		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for {
 			select {
