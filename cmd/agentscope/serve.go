@@ -24,6 +24,14 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	livePoll := time.Second
+	if v := env.Getenv("AGENTSCOPE_LIVE_POLL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 10*time.Millisecond {
+			return usageError{fmt.Sprintf("AGENTSCOPE_LIVE_POLL must be a duration of at least 10ms (how often live views re-read the store when no wake-up came), got %q", v)}
+		}
+		livePoll = d
+	}
 	app, desc, err := OpenApp(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -31,10 +39,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	defer app.Close()
 
 	srv := web.New(app.Service, web.Options{
-		Tokens: map[string]string{token: agentscope.DefaultOrgID},
-		Hub:    app.Hub,
-		Ready:  app.ping,
-		Logger: log,
+		Tokens:   map[string]string{token: agentscope.DefaultOrgID},
+		Hub:      app.Hub,
+		Ready:    app.ping,
+		Logger:   log,
+		LivePoll: livePoll,
 		UI: web.UIOptions{
 			Searcher: web.SearchFunc(func(ctx context.Context, org, query, earliest, latest string, limit int) (*web.SearchResult, error) {
 				a, err := app.Search.Run(ctx, org, search.Request{Query: query, Earliest: earliest, Latest: latest, RowLimit: limit})
