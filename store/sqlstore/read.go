@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/base64"
@@ -10,6 +9,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	segjson "github.com/segmentio/encoding/json"
 
 	"github.com/agentscope/agentscope"
 )
@@ -227,9 +228,12 @@ func scanBodies(rows *sql.Rows) ([]agentscope.Event, error) {
 // numbers exact.
 func DecodeStored(body []byte) (agentscope.Event, error) {
 	var ev agentscope.Event
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&ev); err != nil {
+	// segmentio's decoder (already here through the MCP SDK) reads the
+	// same types as encoding/json — its Number and RawMessage are the
+	// standard ones — about twice as fast; stored bodies are canonical
+	// JSON that AgentScope wrote, so nothing else of encoding/json's
+	// behaviour matters here.
+	if _, err := segjson.Parse(body, &ev, segjson.UseNumber); err != nil {
 		return ev, fmt.Errorf("decode stored event: %w", err)
 	}
 	return ev, nil

@@ -1,0 +1,78 @@
+package sqlstore
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/agentscope/agentscope"
+)
+
+// stdDecode is DecodeStored with encoding/json, the reference it must match.
+func stdDecode(body []byte) (agentscope.Event, error) {
+	var ev agentscope.Event
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	err := dec.Decode(&ev)
+	return ev, err
+}
+
+func checkSameDecode(t *testing.T, ev agentscope.Event) {
+	t.Helper()
+	body, err := ev.MarshalCanonical()
+	if err != nil {
+		return // not an event AgentScope could store
+	}
+	want, err := stdDecode(body)
+	if err != nil {
+		t.Fatalf("encoding/json cannot read %s: %v", body, err)
+	}
+	got, err := DecodeStored(body)
+	if err != nil {
+		t.Fatalf("DecodeStored(%s): %v", body, err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("DecodeStored(%s)\n got %#v\nwant %#v", body, got, want)
+	}
+	// Re-encoded, both read the same (not always the stored bytes: invalid
+	// UTF-8 was stored as \ufffd escapes and comes back as U+FFFD).
+	again, _ := got.MarshalCanonical()
+	ref, _ := want.MarshalCanonical()
+	if !bytes.Equal(again, ref) {
+		t.Fatalf("re-encoded differently:\n%s\n%s", ref, again)
+	}
+}
+
+func TestDecodeStoredMatchesEncodingJSON(t *testing.T) {
+	d, n, amount := 12.5, int64(1<<53+1), agentscope.USD(1234567)
+	ts := time.Date(2026, 11, 24, 12, 0, 0, 123456000, time.UTC)
+	for _, ev := range []agentscope.Event{
+		{EventID: "e1", SessionID: "s", Seq: 1, Type: agentscope.SessionStarted, TS: ts, Agent: "bot", Input: json.RawMessage(`{"q":"refund \\"42\\" ✓","n":[1,2.50,1e3]}`)},
+		{EventID: "e2", SessionID: "s", Seq: 2, Type: agentscope.ModelCompleted, TS: ts, Provider: "openai", Model: "gpt-4.1", DurationMS: &d, TokensIn: &n, TokensOut: &n, Output: json.RawMessage(`"<b>&amp;</b>"`)},
+		{EventID: "e3", SessionID: "s", Seq: 3, Type: agentscope.CostRecorded, TS: ts, AmountUSD: &amount, Currency: "USD"},
+		{EventID: "e4", SessionID: "s", Seq: 4, Type: agentscope.ToolReturned, TS: ts, Tool: "t", CallID: "c", Status: "error", Error: "line1\nline2\t\u2028",
+			Attributes: map[string]any{"big": json.Number("9007199254740993"), "f": json.Number("0.1"), "ok": true, "s": "ünï"}},
+	} {
+		checkSameDecode(t, ev)
+	}
+}
+
+func FuzzDecodeStored(f *testing.F) {
+	f.Add("ToolCalled", "grep", `{"a":1}`, "attr", "x\"y", "1.5", int64(7), 3.25)
+	f.Add("ModelCompleted", "", `[1,"2",null]`, "k", "\u00e9\\", "-0", int64(-1), 0.0)
+	f.Fuzz(func(t *testing.T, typ, tool, raw, key, str, num string, i int64, fl float64) {
+		ev := agentscope.Event{EventID: "e", SessionID: "s", Seq: i, Type: agentscope.EventType(typ), TS: time.Unix(0, i).UTC(), Tool: tool, Error: str, DurationMS: &fl, TokensIn: &i}
+		if json.Valid([]byte(raw)) {
+			ev.Arguments = json.RawMessage(raw)
+		}
+		if key != "" {
+			ev.Attributes = map[string]any{key: str, key + "_n": json.Number(num)}
+			if _, err := json.Marshal(json.Number(num)); err != nil {
+				delete(ev.Attributes, key+"_n")
+			}
+		}
+		checkSameDecode(t, ev)
+	})
+}
