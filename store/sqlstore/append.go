@@ -416,17 +416,22 @@ func (s *Store) insertEvents(ctx context.Context, t tx, rows []eventRow) error {
 	}
 	now := micros(s.now())
 	if s.d.ArrayParams {
+		if s.opts.Outbox {
+			// One statement writes the events and their pending
+			// deliveries: one round trip, the arrays sent once.
+			if _, err := t.exec(ctx, `WITH e AS (INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
+				SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])
+				RETURNING org_id, session_id, seq)
+				INSERT INTO outbox (org_id, session_id, seq, next_attempt_at) SELECT org_id, session_id, seq, ? FROM e`,
+				cols.org, cols.session, cols.seq, cols.id, cols.typ, cols.agent, cols.ts, cols.body, now); err != nil {
+				return fmt.Errorf("insert events and outbox: %w", err)
+			}
+			return nil
+		}
 		if _, err := t.exec(ctx, `INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
 			SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])`,
 			cols.org, cols.session, cols.seq, cols.id, cols.typ, cols.agent, cols.ts, cols.body); err != nil {
 			return fmt.Errorf("insert events: %w", err)
-		}
-		if s.opts.Outbox {
-			if _, err := t.exec(ctx, `INSERT INTO outbox (org_id, session_id, seq, next_attempt_at)
-				SELECT o, s, q, ? FROM unnest(?::text[], ?::text[], ?::bigint[]) AS u(o, s, q)`,
-				now, cols.org, cols.session, cols.seq); err != nil {
-				return fmt.Errorf("insert outbox: %w", err)
-			}
 		}
 		return nil
 	}
