@@ -63,5 +63,5 @@ func (r Rule) matches(s Signal) bool {
 	if r.BudgetPercent > 0 && s.BudgetPercent > 0 && s.BudgetPercent < float64(r.BudgetPercent) {
 		return false
 	}
-	return r.MinSeverity == "" || s.level().rank() >= r.MinSeverity.rank()
+	return r.MinSeverity == "" || s.level().Rank() >= r.MinSeverity.Rank()
 }

@@ -16,34 +16,16 @@ import (
 )
 
 // Severity grades a signal: a detector finding's severity or an
-// investigation's risk level.
-type Severity string
+// investigation's risk level, the same four words (agentscope.RiskLevel).
+type Severity = agentscope.RiskLevel
 
 // Severities, lowest first.
 const (
-	SeverityLow      Severity = "low"
-	SeverityMedium   Severity = "medium"
-	SeverityHigh     Severity = "high"
-	SeverityCritical Severity = "critical"
+	SeverityLow      = agentscope.RiskLow
+	SeverityMedium   = agentscope.RiskMedium
+	SeverityHigh     = agentscope.RiskHigh
+	SeverityCritical = agentscope.RiskCritical
 )
-
-// rank orders severities; an empty or unknown severity ranks below low.
-func (s Severity) rank() int {
-	switch s {
-	case SeverityLow:
-		return 1
-	case SeverityMedium:
-		return 2
-	case SeverityHigh:
-		return 3
-	case SeverityCritical:
-		return 4
-	}
-	return 0
-}
-
-// Valid reports whether s is one of the four severities.
-func (s Severity) Valid() bool { return s.rank() > 0 }
 
 // Signal kinds besides the detectors'.
 const (
