@@ -104,7 +104,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	if ps, ok := st.(*postgres.Store); ok {
 		// Several processes share the database: NOTIFY wakes the others'
 		// live subscribers at once (the store poll stays the backstop).
-		hub, err := pghub.New(ps.Pool(), pghub.Options{Logger: log})
+		hub, err := pghub.New(ps.Pool(), pghub.Options{Logger: log, PublishOnly: !cfg.liveViews})
 		if err == nil {
 			err = hub.Start(ctx)
 		}

@@ -32,6 +32,10 @@ type Config struct {
 	// LocalOrg is the organisation of the stdio MCP server (default
 	// "default").
 	LocalOrg string
+	// liveViews is set by serve, whose websockets and pages follow live
+	// sessions: only then does the process listen for other processes'
+	// commits (every process announces its own).
+	liveViews bool
 	// getenv reads the environment for settings without flags (Splunk);
 	// nil means os.Getenv.
 	getenv func(string) string

@@ -32,6 +32,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		}
 		livePoll = d
 	}
+	cfg.liveViews = true
 	app, desc, err := OpenApp(ctx, cfg, log)
 	if err != nil {
 		return err

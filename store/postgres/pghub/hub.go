@@ -70,7 +70,11 @@ type Options struct {
 	// (default 1024). When it is full the next notification pokes every
 	// subscriber of every process instead.
 	QueueSize int
-	Logger    *slog.Logger
+	// PublishOnly sends notifications but does not listen: for a process
+	// whose own subscribers, if any, need no wake-ups from others (a
+	// worker), so it holds no LISTEN connection.
+	PublishOnly bool
+	Logger      *slog.Logger
 }
 
 // Hub is a recorder.Hub that also tells, and hears from, the other processes
@@ -147,19 +151,22 @@ func (h *Hub) Start(ctx context.Context) error {
 	if h.started || h.closed.Load() {
 		return errors.New("pghub: Start after Start or Close")
 	}
-	conn, err := h.listen(ctx)
-	if err != nil {
-		return err
+	bg := context.WithoutCancel(ctx)
+	if !h.opts.PublishOnly {
+		conn, err := h.listen(ctx)
+		if err != nil {
+			return err
+		}
+		lctx, cancel := context.WithCancel(bg)
+		h.cancelListen = cancel
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			h.listenLoop(lctx, conn)
+		}()
 	}
 	h.started = true
-	bg := context.WithoutCancel(ctx)
-	lctx, cancel := context.WithCancel(bg)
-	h.cancelListen = cancel
-	h.wg.Add(2)
-	go func() {
-		defer h.wg.Done()
-		h.listenLoop(lctx, conn)
-	}()
+	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
 		h.sendLoop(bg)

@@ -311,3 +311,19 @@ func BenchmarkPublish(b *testing.B) {
 		})
 	}
 }
+
+// TestPublishOnly: a publish-only hub holds no LISTEN connection, and its
+// notifications still wake the other processes' subscribers.
+func TestPublishOnly(t *testing.T) {
+	t.Parallel()
+	ch := channel()
+	worker := newHub(t, pghub.Options{Channel: ch, NodeID: "worker", PublishOnly: true})
+	web := newHub(t, pghub.Options{Channel: ch, NodeID: "web"})
+	if pid := worker.ListenerPID(); pid != 0 {
+		t.Fatalf("a publish-only hub listens (pid %d)", pid)
+	}
+	sub := web.Subscribe("o1", "s1")
+	defer sub.Close()
+	worker.Publish("o1", events("s1", 1))
+	waitPoke(t, sub)
+}
