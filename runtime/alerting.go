@@ -129,7 +129,7 @@ func reportSignals(r agentscope.Report) []alerts.Signal {
 		detail = "investigation failed: " + r.Error
 	}
 	sigs := []alerts.Signal{{SessionID: r.TargetSessionID, Agent: r.Agent, Kind: alerts.KindRisk, RiskLevel: alerts.Severity(r.RiskLevel),
-		Title: fmt.Sprintf("Investigation of %s: %s risk", r.TargetSessionID, r.RiskLevel), Detail: detail, Key: r.SessionID}}
+		Title: fmt.Sprintf("Investigation of %s: %s risk", r.TargetSessionID, r.RiskLevel), Detail: detail, Key: r.SessionID + ":" + string(r.Status)}}
 	return append(sigs, findingSignals(r.TargetSessionID, r.Agent, r.DetectorFindings)...)
 }
 

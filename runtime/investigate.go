@@ -212,8 +212,14 @@ func (x *execution) investigate(ctx context.Context) (any, error) {
 	mr, model, err := inv.analyse(ctx, timeline, findings)
 	if err != nil {
 		var perm *permanentError
-		if errors.As(err, &perm) || ctx.Err() == nil {
+		if errors.As(err, &perm) {
 			return nil, inv.fail(ctx, err.Error())
+		}
+		if ctx.Err() == nil {
+			// A transient failure (the provider's 5xx, a timeout): River
+			// attempts the run again, and a later attempt's report
+			// replaces this one; until then the detectors' findings show.
+			inv.failed(ctx, err.Error())
 		}
 		return nil, err
 	}
@@ -230,6 +236,13 @@ func (x *execution) investigate(ctx context.Context) (any, error) {
 // fail stores the report as failed with reason and returns the permanent
 // error that fails the run.
 func (inv *investigation) fail(ctx context.Context, reason string) error {
+	inv.failed(ctx, reason)
+	return permanentf("investigation failed: %s", reason)
+}
+
+// failed stores the report as failed with reason: the detectors' findings
+// only.
+func (inv *investigation) failed(ctx context.Context, reason string) {
 	inv.report.Status, inv.report.Error = agentscope.ReportFailed, reason
 	inv.report.ModelAnalysis = false
 	inv.report.Summary = ""
@@ -238,7 +251,6 @@ func (inv *investigation) fail(ctx context.Context, reason string) error {
 	if err := inv.store(context.WithoutCancel(ctx)); err != nil {
 		inv.x.log.Error("store failed investigation report", "err", err)
 	}
-	return permanentf("investigation failed: %s", reason)
 }
 
 // store saves the report and links it from the target's timeline.
@@ -248,7 +260,9 @@ func (inv *investigation) store(ctx context.Context) error {
 	if err := rt.store.PutReport(ctx, inv.x.org, inv.report); err != nil {
 		return err
 	}
-	ev := agentscope.Event{EventID: agentscope.NewEventID(), Type: agentscope.InvestigationReported, TS: rt.now(), Error: inv.report.Error,
+	// One link per investigation and outcome, however many attempts.
+	linkID := fmt.Sprintf("report-%s-%s", inv.report.SessionID, inv.report.Status)
+	ev := agentscope.Event{EventID: linkID, Type: agentscope.InvestigationReported, TS: rt.now(), Error: inv.report.Error,
 		Attributes: map[string]any{"investigation_session_id": inv.report.SessionID, "report_status": string(inv.report.Status), "risk_level": string(inv.report.RiskLevel)}}
 	_, err := rt.rec.Commit(ctx, agentscope.AppendRequest{OrgID: inv.x.org, SessionID: inv.report.TargetSessionID, Events: []agentscope.Event{ev}})
 	if err != nil {

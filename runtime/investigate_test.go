@@ -478,3 +478,26 @@ func TestAutoInvestigation(t *testing.T) {
 		t.Errorf("investigator runs: %d %v", len(page.Runs), err)
 	}
 }
+
+// TestInvestigationRetriesTransientModelFailure: the model provider fails
+// once with a 500; the run is attempted again and its report replaces the
+// interim failed one; the target's timeline links each outcome once.
+func TestInvestigationRetriesTransientModelFailure(t *testing.T) {
+	ib := newInvestigator(t, backends()[0], invConfig{evidence: viaAgentScope})
+	ib.loopingSession(t, "loop-t")
+	ib.llm.Script(
+		llmtest.Reply{Status: 500, ErrorMessage: "The server had an error while processing your request.", ErrorType: "server_error"},
+		llmtest.Reply{Content: reportJSON},
+	)
+	run, rep := ib.investigate(t, "loop-t")
+	if run.Status != agentscope.StatusCompleted || rep.Status != agentscope.ReportCompleted || len(rep.Findings) != 1 {
+		t.Fatalf("run %s (%s), report %+v", run.Status, run.Error, rep)
+	}
+	if retried := find(ib.events(t, run.SessionID), agentscope.RunRetried); len(retried) != 1 {
+		t.Errorf("RunRetried events: %d", len(retried))
+	}
+	links := find(ib.events(t, "loop-t"), agentscope.InvestigationReported)
+	if len(links) != 2 || attr(links[0], "report_status") != "failed" || attr(links[1], "report_status") != "completed" {
+		t.Errorf("links %+v", links)
+	}
+}
