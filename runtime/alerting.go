@@ -188,7 +188,7 @@ func (rt *Runtime) observeLive(ctx context.Context, org, sid string, evs []agent
 		if run.Agent == InvestigatorAgent || agentscope.AnnotationsOnly(evs) {
 			return // an investigation, or annotations (of an ended session)
 		}
-		base, err := rt.baseline(ctx, org, run.Agent, sid)
+		base, err := rt.watch.baselineOf(ctx, rt, org, run.Agent, sid)
 		if err != nil {
 			rt.log.Warn("live detection: baseline", "session_id", sid, "err", err)
 			return
@@ -256,4 +256,34 @@ func (w *watcher) keep(key string, st *liveState) {
 		delete(w.live, oldest)
 	}
 	w.live[key] = st
+}
+
+// baselineTTL is how long the watcher reuses an agent's baseline: reading
+// an agent's recent sessions for every session it starts would cost more
+// than the detection itself.
+const baselineTTL = 5 * time.Minute
+
+type cachedBaseline struct {
+	base detect.Baseline
+	at   time.Time
+}
+
+// baselineOf returns the agent's baseline, read at most every baselineTTL.
+// Only the watcher's goroutine calls it. The session being followed is
+// left out of a freshly read baseline; a cached one was read before it
+// ended, so it cannot hold it either.
+func (w *watcher) baselineOf(ctx context.Context, rt *Runtime, org, agent, sid string) (detect.Baseline, error) {
+	key := activeKey(org, agent)
+	if c, ok := w.baselines[key]; ok && time.Since(c.at) < baselineTTL {
+		return c.base, nil
+	}
+	base, err := rt.baseline(ctx, org, agent, sid)
+	if err != nil {
+		return base, err
+	}
+	if w.baselines == nil || len(w.baselines) >= liveSessions {
+		w.baselines = map[string]cachedBaseline{}
+	}
+	w.baselines[key] = cachedBaseline{base: base, at: time.Now()}
+	return base, nil
 }

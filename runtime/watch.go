@@ -39,8 +39,9 @@ type watcher struct {
 	stop    context.CancelFunc
 	done    chan struct{}
 	running bool
-	// live is only touched by the watcher's goroutine.
-	live map[string]*liveState
+	// live and baselines are only touched by the watcher's goroutine.
+	live      map[string]*liveState
+	baselines map[string]cachedBaseline
 }
 
 // Observe implements a recorder observer (recorder.Options.Observers).
