@@ -1,8 +1,11 @@
 package e2e_test
 
 import (
+	"context"
 	"fmt"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/splunkbridge/spl"
 	"github.com/agentscope/agentscope/web"
 )
 
@@ -252,8 +256,33 @@ func TestSearchPanelNotConfigured(t *testing.T) {
 }
 
 // TestSearchPanelWithSPLEngine runs a query through the embedded SPL
-// engine and reads the table. Enable it once splunkbridge/spl offers an
-// engine that can serve as a web.Searcher (it has only the parser today).
+// engine, as serve wires it, reads the table, and sees a bad query's error
+// at its position.
 func TestSearchPanelWithSPLEngine(t *testing.T) {
-	t.Skip("enable when the embedded SPL engine (splunkbridge/spl) can be passed as web.UIOptions.Searcher")
+	var engine atomic.Pointer[spl.Engine] // the engine needs the app's store
+	a := startApp(t, web.UIOptions{Searcher: web.SearchFunc(func(ctx context.Context, org, q, earliest, latest string, limit int) (*web.SearchResult, error) {
+		res, err := engine.Load().Run(ctx, org, q, spl.QueryOptions{EarliestTime: earliest, LatestTime: latest, RowLimit: limit})
+		if err != nil {
+			return nil, err
+		}
+		return &web.SearchResult{Fields: res.Fields, Rows: res.Rows, Backend: "local"}, nil
+	})})
+	engine.Store(spl.New(a.store, spl.Options{}))
+	seedSession(t, a, "find-1", "support-bot", "completed")
+	b := newBrowser(t)
+	b.signIn(a.url)
+	q := url.QueryEscape(`type=ToolReturned | stats count by status | sort status`)
+	b.do(chromedp.Navigate(a.url+"/search?q="+q), chromedp.WaitVisible(chromedp.CSS("#results")))
+	rows := eval[[]string](b, `[...document.querySelectorAll('#results tbody tr')].map((r) => [...r.cells].map((c) => c.textContent.trim()).join(' '))`)
+	if strings.Join(rows, "; ") != "error 1; ok 2" {
+		t.Fatalf("rows %q", rows)
+	}
+	if got := b.text("#search-backend"); got != "local" {
+		t.Errorf("backend %q", got)
+	}
+	b.screenshot("search-results")
+	b.do(chromedp.Navigate(a.url+"/search?q="+url.QueryEscape(`type=ToolReturned | frobnicate`)), chromedp.WaitVisible(chromedp.CSS(".caret-box")))
+	if got := b.text(".caret-line-no"); !strings.Contains(got, "position") {
+		t.Errorf("error position %q", got)
+	}
 }
