@@ -452,13 +452,7 @@ func (inv *investigation) ground(mr modelReport) {
 
 // SessionEvents returns every event of a session in seq order.
 func (rt *Runtime) SessionEvents(ctx context.Context, org, sessionID string) ([]agentscope.Event, error) {
-	var evs []agentscope.Event
-	err := rt.store.ScanEvents(ctx, org, agentscope.EventQuery{SessionIDs: []string{sessionID}, BatchSize: 2000}, func(b []agentscope.Event) (bool, error) {
-		evs = append(evs, b...)
-		return true, nil
-	})
-	sort.Slice(evs, func(i, j int) bool { return evs[i].Seq < evs[j].Seq })
-	return evs, err
+	return rt.store.ListEvents(ctx, org, sessionID, agentscope.EventFilter{})
 }
 
 // detectSession runs the deterministic detectors over a session's events,

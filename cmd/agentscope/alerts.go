@@ -59,7 +59,7 @@ func runAlerts(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		if asJSON {
-			return writeJSONOut(env.Stdout, r)
+			return printJSON(env.Stdout, r)
 		}
 		fmt.Fprintf(env.Stdout, "alert rule %s created\nsigning secret (shown once; receivers verify X-AgentScope-Signature with it):\n  %s\n", r.ID, r.Secret)
 		return nil
@@ -78,7 +78,7 @@ func runAlerts(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if asJSON {
-		return writeJSONOut(env.Stdout, map[string]any{"rules": rs})
+		return printJSON(env.Stdout, map[string]any{"rules": rs})
 	}
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ID\tNAME\tENABLED\tKINDS\tMIN\tBUDGET%\tAGENTS\tDESTINATION\tFORMAT")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -51,7 +50,7 @@ func runInvestigate(ctx context.Context, env *Env, args []string) error {
 	}
 	if !wait {
 		if asJSON {
-			return writeJSONOut(env.Stdout, map[string]any{"session_id": run.SessionID, "status": run.Status, "target_session_id": rest[0]})
+			return printJSON(env.Stdout, map[string]any{"session_id": run.SessionID, "status": run.Status, "target_session_id": rest[0]})
 		}
 		fmt.Fprintf(env.Stdout, "investigation %s queued for session %s\n  follow it: agentscope reports show %s\n", run.SessionID, rest[0], run.SessionID)
 		return nil
@@ -75,7 +74,7 @@ func runInvestigate(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("investigation %s %s (%s) without a report: %w", run.SessionID, run.Status, run.Error, err)
 	}
 	if asJSON {
-		if err := writeJSONOut(env.Stdout, rep); err != nil {
+		if err := printJSON(env.Stdout, rep); err != nil {
 			return err
 		}
 	} else {
@@ -126,7 +125,7 @@ func runReports(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		if asJSON {
-			return writeJSONOut(env.Stdout, rep)
+			return printJSON(env.Stdout, rep)
 		}
 		printReport(env.Stdout, rep)
 		return nil
@@ -143,7 +142,7 @@ func runReports(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if asJSON {
-		return writeJSONOut(env.Stdout, map[string]any{"reports": rs})
+		return printJSON(env.Stdout, map[string]any{"reports": rs})
 	}
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "INVESTIGATION\tSESSION\tAGENT\tSTATUS\tRISK\tFINDINGS\tDETECTOR\tAT")
@@ -151,12 +150,6 @@ func runReports(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.SessionID, r.TargetSessionID, r.Agent, r.Status, r.RiskLevel, len(r.Findings), len(r.DetectorFindings), r.CreatedAt.Format(time.RFC3339))
 	}
 	return w.Flush()
-}
-
-func writeJSONOut(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // printReport writes a report for a terminal.

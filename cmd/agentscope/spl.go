@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -53,9 +52,7 @@ func runSPL(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(a)
+		return printJSON(env.Stdout, a)
 	}
 	printTable(env.Stdout, a)
 	return nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"strconv"
@@ -55,9 +54,7 @@ func splunkStatus(ctx context.Context, env *Env, args []string) error {
 		cancel()
 	}
 	if asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(h)
+		return printJSON(env.Stdout, h)
 	}
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	defer w.Flush()
@@ -114,9 +111,7 @@ func deadLetterList(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"dead_letters": list})
+		return printJSON(env.Stdout, map[string]any{"dead_letters": list})
 	}
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ID\tORG\tSESSION\tSEQ\tEVENT\tTYPE\tAT\tREASON")
