@@ -112,40 +112,17 @@ func parseModelReport(content string) (modelReport, error) {
 		rest = strings.TrimPrefix(rest, "json")
 		s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "```"))
 	}
-	var inst any
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.UseNumber()
-	if err := dec.Decode(&inst); err != nil {
+	var inst any // numbers as float64, as the validator reads them
+	if err := json.Unmarshal([]byte(s), &inst); err != nil {
 		return r, fmt.Errorf("the answer is not JSON: %v", err)
 	}
-	if dec.More() {
-		return r, errors.New("the answer has text after the JSON object")
-	}
-	if err := reportSchema.Validate(jsonNumbersToFloat(inst)); err != nil {
+	if err := reportSchema.Validate(inst); err != nil {
 		return r, fmt.Errorf("the JSON does not match the report schema: %v", err)
 	}
 	if err := json.Unmarshal([]byte(s), &r); err != nil {
 		return r, fmt.Errorf("the JSON does not match the report schema: %v", err)
 	}
 	return r, nil
-}
-
-// jsonNumbersToFloat converts json.Number values for the validator.
-func jsonNumbersToFloat(v any) any {
-	switch v := v.(type) {
-	case json.Number:
-		f, _ := v.Float64()
-		return f
-	case map[string]any:
-		for k, x := range v {
-			v[k] = jsonNumbersToFloat(x)
-		}
-	case []any:
-		for i, x := range v {
-			v[i] = jsonNumbersToFloat(x)
-		}
-	}
-	return v
 }
 
 // investigation is one attempt of an investigator run.
