@@ -171,9 +171,11 @@ func evidence(a *App, opts *runtime.Options, log *slog.Logger) error {
 			"AGENTSCOPE_NO_WORKER=true",
 			"AGENTSCOPE_NO_FORWARD=true",
 			"AGENTSCOPE_LOG_LEVEL=warn",
-			// The child answers run_spl from the store, never from Splunk.
+			// The child answers run_spl from the store, never from Splunk;
+			// the HEC settings stay, so anything it records is queued for
+			// forwarding like every process's (AGENTSCOPE_NO_FORWARD: it
+			// does not send).
 			splunkbridge.EnvURL + "=", splunkbridge.EnvMCPCommand + "=", splunkbridge.EnvMCPURL + "=",
-			splunkbridge.EnvHECURL + "=",
 		}
 		return client.New(client.Config{Command: exe, Args: []string{"mcp", "--org", org}, Env: env, Logger: log.With("evidence_org", org)})
 	}}
