@@ -112,7 +112,6 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		keys[i] = e.Key
 	}
 	s.begin(keys)
-	defer s.end(keys)
 	s.index(events, fault.kind == faultCut)
 	if fault.kind == faultStall {
 		select {
@@ -123,9 +122,13 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 					s.cut[k] = true // indexed, but the client never heard
 				}
 			})
+			s.end(keys)
 			return
 		}
 	}
+	// The request stops counting as in flight before its reply is sent, so
+	// a client that has its answer sees the stats settled.
+	s.end(keys)
 	switch {
 	case bad != nil:
 		s.rejected()
