@@ -258,15 +258,18 @@ func (o *sortOp) push(r *row) error {
 		it.keys[i] = r.get(k.field)
 	}
 	if o.cmd.limit == 0 {
+		r.keep()
 		o.items = append(o.items, it)
 		return o.env.bufferLimit("sort 0", len(o.items))
 	}
 	h := (*sortHeap)(o)
 	if len(o.items) < o.cmd.limit {
+		r.keep()
 		heap.Push(h, it)
 		return nil
 	}
 	if o.compare(&it, &o.items[0]) < 0 {
+		r.keep()
 		o.items[0] = it
 		heap.Fix(h, 0)
 	}

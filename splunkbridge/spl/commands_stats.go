@@ -56,6 +56,9 @@ type groupTable struct {
 	groups   map[string]*statsGroup
 	env      *runEnv
 	cmd      string
+	// vals and buf are feed's scratch space.
+	vals []Value
+	buf  []byte
 }
 
 func newGroupTable(cmd string, aggs []aggCall, by []string, reversed bool, env *runEnv) *groupTable {
@@ -75,6 +78,40 @@ func (t *groupTable) group(key string, by []Value) (*statsGroup, error) {
 		}
 	}
 	return g, nil
+}
+
+// feed feeds a row to its groups. When every by-field has one value, as is
+// usual, it finds the group without allocating.
+func (t *groupTable) feed(r *row) error {
+	vals, buf := t.vals[:0], t.buf[:0]
+	for i, f := range t.by {
+		v := r.get(f)
+		if v.isNull() {
+			return nil
+		}
+		if v.k == kMV {
+			_, err := t.add(r)
+			return err
+		}
+		s, _ := v.str()
+		if i > 0 {
+			buf = append(buf, 0)
+		}
+		buf = append(buf, s...)
+		vals = append(vals, v)
+	}
+	t.vals, t.buf = vals, buf
+	g := t.groups[string(buf)]
+	if g == nil {
+		var err error
+		if g, err = t.group(string(buf), append([]Value(nil), vals...)); err != nil {
+			return err
+		}
+	}
+	for _, a := range g.accs {
+		a.add(r)
+	}
+	return nil
 }
 
 // add feeds a row to its groups and returns their keys.
@@ -121,8 +158,7 @@ func newStatsOp(c *statsCmd, reversed bool, env *runEnv, next operator) *statsOp
 }
 
 func (o *statsOp) push(r *row) error {
-	_, err := o.table.add(r)
-	return err
+	return o.table.feed(r)
 }
 
 func (o *statsOp) finish() error {
@@ -177,7 +213,7 @@ func (o *eventstatsOp) push(r *row) error {
 	if err != nil {
 		return err
 	}
-	o.rows = append(o.rows, r)
+	o.rows = append(o.rows, r.keep())
 	k := "\x00none"
 	if len(keys) > 0 {
 		// A row in several groups (multivalue by-field) takes the first.

@@ -315,7 +315,7 @@ func (o *fillnullOp) push(r *row) error {
 		}
 		return o.next.push(r)
 	}
-	o.rows = append(o.rows, r)
+	o.rows = append(o.rows, r.keep())
 	return o.env.bufferLimit("fillnull without a field list", len(o.rows))
 }
 

@@ -86,6 +86,7 @@ type ring struct {
 func newRing(n int) *ring { return &ring{n: n} }
 
 func (g *ring) add(r *row) {
+	r.keep()
 	g.total++
 	if g.n <= 0 {
 		return
@@ -128,7 +129,7 @@ func (s *sink) push(r *row) error {
 		s.truncated = true
 		return errDone
 	}
-	s.rows = append(s.rows, r)
+	s.rows = append(s.rows, r.keep())
 	return nil
 }
 

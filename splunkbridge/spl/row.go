@@ -22,17 +22,31 @@ type metadata struct {
 // the list of all fields) materialises everything into m. Fields set by
 // commands live in m, where a null value hides the event's own.
 type row struct {
-	ev     agentscope.Event
-	meta   *metadata
-	hasEv  bool
-	full   bool // m holds every field; ev is no longer consulted
-	m      map[string]Value
-	raw    string
-	hasRaw bool
+	ev   *agentscope.Event
+	meta *metadata
+	// borrowed is true while ev points into the scan's batch; keep copies
+	// it before the row is held past the batch.
+	borrowed bool
+	hasEv    bool
+	full     bool // m holds every field; ev is no longer consulted
+	m        map[string]Value
+	raw      string
+	hasRaw   bool
 }
 
 func eventRow(ev *agentscope.Event, meta *metadata) *row {
-	return &row{ev: *ev, meta: meta, hasEv: true}
+	return &row{ev: ev, meta: meta, hasEv: true, borrowed: true}
+}
+
+// keep makes a row safe to hold after the batch it was read in: it copies
+// the borrowed event, so a command that keeps a few rows does not pin
+// whole batches. Every operator that holds rows past push calls it.
+func (r *row) keep() *row {
+	if r.borrowed {
+		ev := *r.ev
+		r.ev, r.borrowed = &ev, false
+	}
+	return r
 }
 
 func newRow() *row { return &row{full: true, m: map[string]Value{}} }
@@ -85,7 +99,7 @@ func (r *row) rawText() Value {
 		return r.get("_raw")
 	}
 	if !r.hasRaw {
-		ev := r.ev
+		ev := *r.ev // MarshalCanonical normalises TS in place
 		b, err := ev.MarshalCanonical()
 		if err == nil {
 			r.raw = string(b)
@@ -99,7 +113,7 @@ func (r *row) rawText() Value {
 // false for names that may be nested JSON paths, which need the full
 // extraction.
 func (r *row) eventField(name string) (Value, bool) {
-	e := &r.ev
+	e := r.ev
 	s := func(v string) (Value, bool) {
 		if v == "" {
 			return null, true
@@ -218,7 +232,7 @@ func (r *row) materialise() {
 		v, _ := r.eventField(name)
 		put(name, v)
 	}
-	e := &r.ev
+	e := r.ev
 	acc := map[string][]Value{}
 	var order []string
 	add := func(k string, v Value) {

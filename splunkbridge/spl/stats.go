@@ -46,9 +46,8 @@ type accum struct {
 	reversed bool
 
 	n        int64
-	sum      float64
-	comp     float64 // Kahan compensation of sum
-	sumSq    float64
+	sum      exactSum
+	sumSq    exactSum
 	min, max Value
 	nums     []float64
 	set      map[string]struct{}
@@ -61,13 +60,6 @@ type accum struct {
 
 func newAccum(call *aggCall, reversed bool) *accum {
 	return &accum{call: call, reversed: reversed}
-}
-
-func (a *accum) addSum(f float64) {
-	y := f - a.comp
-	t := a.sum + y
-	a.comp = (t - a.sum) - y
-	a.sum = t
 }
 
 // add feeds one row.
@@ -142,10 +134,12 @@ func (a *accum) addValue(x Value) {
 			return
 		}
 		a.n++
-		a.addSum(f)
 		switch a.call.fn {
+		case aggSum, aggAvg:
+			a.sum.add(f)
 		case aggStdev, aggStdevp, aggVar, aggVarp:
-			a.sumSq += f * f
+			a.sum.add(f)
+			a.sumSq.add(f * f)
 		case aggPerc:
 			a.nums = append(a.nums, f)
 		}
@@ -159,8 +153,8 @@ func minMaxLess(a, b Value) bool { return sortOrder(a, b) < 0 }
 // merge folds o, a state of the same aggregation, into a.
 func (a *accum) merge(o *accum) {
 	a.n += o.n
-	a.addSum(o.sum)
-	a.sumSq += o.sumSq
+	a.sum.merge(&o.sum)
+	a.sumSq.merge(&o.sumSq)
 	for _, x := range []Value{o.min, o.max} {
 		if x.isNull() {
 			continue
@@ -257,25 +251,25 @@ func (a *accum) result() Value {
 	if a.n == 0 {
 		return null
 	}
-	n := float64(a.n)
+	n, sum, sumSq := float64(a.n), a.sum.value(), a.sumSq.value()
 	switch a.call.fn {
 	case aggSum:
-		return numVal(a.sum)
+		return numVal(sum)
 	case aggAvg:
-		return numVal(a.sum / n)
+		return numVal(sum / n)
 	case aggPerc:
 		return numVal(percentile(a.nums, a.call.pct))
 	case aggVar, aggStdev:
 		if a.n < 2 {
 			return null
 		}
-		v := math.Max(0, (a.sumSq-a.sum*a.sum/n)/(n-1))
+		v := math.Max(0, (sumSq-sum*sum/n)/(n-1))
 		if a.call.fn == aggStdev {
 			return numVal(math.Sqrt(v))
 		}
 		return numVal(v)
 	case aggVarp, aggStdevp:
-		v := math.Max(0, (a.sumSq-a.sum*a.sum/n)/n)
+		v := math.Max(0, (sumSq-sum*sum/n)/n)
 		if a.call.fn == aggStdevp {
 			return numVal(math.Sqrt(v))
 		}

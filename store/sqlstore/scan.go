@@ -61,7 +61,7 @@ func (s *Store) ScanEvents(ctx context.Context, orgID string, q agentscope.Event
 		if err != nil {
 			return fmt.Errorf("scan events: %w", err)
 		}
-		evs, err := scanKeyed(rows, &lastTS, &lastSID, &lastSeq)
+		evs, err := scanKeyed(rows, batch, &lastTS, &lastSID, &lastSeq)
 		if err != nil {
 			return err
 		}
@@ -76,9 +76,9 @@ func (s *Store) ScanEvents(ctx context.Context, orgID string, q agentscope.Event
 	}
 }
 
-func scanKeyed(rows *sql.Rows, ts *int64, sid *string, seq *int64) ([]agentscope.Event, error) {
+func scanKeyed(rows *sql.Rows, batch int, ts *int64, sid *string, seq *int64) ([]agentscope.Event, error) {
 	defer rows.Close()
-	var evs []agentscope.Event
+	evs := make([]agentscope.Event, 0, batch)
 	var body []byte
 	for rows.Next() {
 		if err := rows.Scan(ts, sid, seq, &body); err != nil {
