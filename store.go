@@ -27,7 +27,8 @@ type Store interface {
 	// its canonical JSON exactly as stored, for replay.
 	ListEventBodies(ctx context.Context, orgID, sessionID string, f EventFilter) ([]StoredEvent, error)
 	// ScanEvents streams the organisation's events matching q, in (ts, session,
-	// seq) order, in bounded batches, until fn returns false or an error.
+	// seq) order unless q.Unordered, in bounded batches, until fn returns
+	// false or an error.
 	ScanEvents(ctx context.Context, orgID string, q EventQuery, fn func([]Event) (bool, error)) error
 	// GetAgent returns an agent by name, or ENOTFOUND.
 	GetAgent(ctx context.Context, orgID, name string) (Agent, error)
@@ -48,6 +49,12 @@ type EventQuery struct {
 	Earliest   time.Time // inclusive
 	Latest     time.Time // exclusive
 	BatchSize  int
+	// Unordered lets the store deliver the events in any order, reading
+	// them however is fastest (in storage order, with several connections
+	// at once), for callers whose answer does not depend on order, such as
+	// an aggregation. fn is still called from the caller's goroutine, one
+	// batch at a time.
+	Unordered bool
 }
 
 // AppendRequest is one caller's part of a group commit.

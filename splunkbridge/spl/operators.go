@@ -224,6 +224,34 @@ func streaming(c command) bool {
 	return false
 }
 
+// orderFree reports whether a query's answer does not depend on the order
+// its events arrive in, so the store may read them in whatever order is
+// fastest: the first command that is not streaming is stats, and each of
+// its functions gives the same answer in any order. Sums are exact (see
+// exactSum), so sum, avg, stdev and var qualify; first, last, list, mode
+// and earliest/latest, which break ties by arrival, do not.
+func orderFree(q *query) bool {
+	for _, c := range q.commands {
+		if streaming(c) {
+			continue
+		}
+		st, ok := c.(*statsCmd)
+		if !ok || st.event {
+			return false
+		}
+		for _, a := range st.aggs {
+			switch a.fn {
+			case aggCount, aggDC, aggSum, aggAvg, aggMin, aggMax, aggRange, aggPerc,
+				aggStdev, aggStdevp, aggVar, aggVarp, aggValues:
+			default:
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
 func newOperator(c command, reversed bool, env *runEnv, next operator) (operator, error) {
 	switch x := c.(type) {
 	case *searchCmd:

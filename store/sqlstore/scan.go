@@ -4,19 +4,92 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/agentscope/agentscope"
 )
 
-// ScanEvents implements agentscope.Store. It pages with a keyset on
-// (ts, session_id, seq), so memory stays bounded by one batch whatever the
-// size of the store, and each batch is one indexed range read.
+// ScanEvents implements agentscope.Store.
+//
+// In order, it pages with a keyset on (ts, session_id, seq), so memory
+// stays bounded by one batch whatever the size of the store, and each batch
+// is one indexed range read. With q.Unordered it reads in storage order
+// instead (see unorderedParts). Either way the reading and decoding run in
+// goroutines of their own, a batch ahead of fn, which is called from the
+// caller's goroutine.
 func (s *Store) ScanEvents(ctx context.Context, orgID string, q agentscope.EventQuery, fn func([]agentscope.Event) (bool, error)) error {
-	batch := q.BatchSize
-	if batch <= 0 {
-		batch = 1000
+	if q.BatchSize <= 0 {
+		q.BatchSize = 1000
 	}
+	where, args := eventWhere(orgID, q)
+	parts := []scanPart{s.orderedPart(where, args, q.BatchSize)}
+	if q.Unordered {
+		ps, err := s.unorderedParts(ctx, orgID, q, where, args)
+		if err != nil {
+			return err
+		}
+		if ps != nil {
+			parts = ps
+		}
+	}
+	return runParts(ctx, parts, fn)
+}
+
+// scanPart reads one share of a scan, handing each decoded batch to emit
+// until emit reports false.
+type scanPart func(ctx context.Context, emit func([]agentscope.Event) bool) error
+
+// runParts runs the parts at once and calls fn with their batches, one at
+// a time, in the caller's goroutine. With one part the batches keep its
+// order.
+func runParts(ctx context.Context, parts []scanPart, fn func([]agentscope.Event) (bool, error)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	out := make(chan []agentscope.Event, len(parts))
+	for _, p := range parts {
+		g.Go(func() error {
+			return p(gctx, func(evs []agentscope.Event) bool {
+				select {
+				case out <- evs:
+					return true
+				case <-gctx.Done():
+					return false
+				}
+			})
+		})
+	}
+	werr := make(chan error, 1)
+	go func() {
+		werr <- g.Wait()
+		close(out)
+	}()
+	var (
+		ferr    error
+		stopped bool
+	)
+	for evs := range out {
+		if stopped {
+			continue // drain, so the readers can finish
+		}
+		more, err := fn(evs)
+		if err != nil || !more {
+			ferr, stopped = err, true
+			cancel()
+		}
+	}
+	err := <-werr
+	if stopped {
+		return ferr // the readers' errors are only their cancellation
+	}
+	return err
+}
+
+// eventWhere is the WHERE clause of a scan, with its arguments.
+func eventWhere(orgID string, q agentscope.EventQuery) (string, []any) {
 	where := []string{"org_id = ?"}
 	args := []any{orgID}
 	in := func(col string, vals []string) {
@@ -41,47 +114,64 @@ func (s *Store) ScanEvents(ctx context.Context, orgID string, q agentscope.Event
 	if !q.Latest.IsZero() {
 		where, args = append(where, "ts < ?"), append(args, micros(q.Latest))
 	}
-	base := strings.Join(where, " AND ")
-	var (
-		lastTS  int64
-		lastSID string
-		lastSeq int64
-		started bool
-	)
-	for {
-		cond, cargs := base, append([]any{}, args...)
-		if started {
-			// A row-value comparison, which both databases turn into an
-			// index range start.
-			cond += " AND (ts, session_id, seq) > (?, ?, ?)"
-			cargs = append(cargs, lastTS, lastSID, lastSeq)
-		}
-		cargs = append(cargs, batch)
-		rows, err := s.query(ctx, `SELECT ts, session_id, seq, body FROM events WHERE `+cond+` ORDER BY ts, session_id, seq LIMIT ?`, cargs...)
-		if err != nil {
-			return fmt.Errorf("scan events: %w", err)
-		}
-		evs, err := scanKeyed(rows, batch, &lastTS, &lastSID, &lastSeq)
-		if err != nil {
-			return err
-		}
-		if len(evs) == 0 {
-			return nil
-		}
-		started = true
-		more, err := fn(evs)
-		if err != nil || !more || len(evs) < batch {
-			return err
+	return strings.Join(where, " AND "), args
+}
+
+// orderedPart reads the whole scan in (ts, session_id, seq) order.
+func (s *Store) orderedPart(where string, args []any, batch int) scanPart {
+	return func(ctx context.Context, emit func([]agentscope.Event) bool) error {
+		var (
+			lastTS  int64
+			lastSID string
+			lastSeq int64
+			started bool
+		)
+		for {
+			cond, cargs := where, append([]any{}, args...)
+			if started {
+				// A row-value comparison, which both databases turn into an
+				// index range start.
+				cond += " AND (ts, session_id, seq) > (?, ?, ?)"
+				cargs = append(cargs, lastTS, lastSID, lastSeq)
+			}
+			cargs = append(cargs, batch)
+			rows, err := s.query(ctx, `SELECT ts, session_id, seq, body FROM events WHERE `+cond+` ORDER BY ts, session_id, seq LIMIT ?`, cargs...)
+			if err != nil {
+				return fmt.Errorf("scan events: %w", err)
+			}
+			var key keyset3
+			evs, err := scanBatches(rows, batch, func(r *sql.Rows, body *[]byte) error {
+				return r.Scan(&key.ts, &key.sid, &key.seq, body)
+			}, nil)
+			if err != nil {
+				return err
+			}
+			if len(evs) == 0 {
+				return nil
+			}
+			lastTS, lastSID, lastSeq, started = key.ts, key.sid, key.seq, true
+			if !emit(evs[0]) || len(evs[0]) < batch {
+				return nil
+			}
 		}
 	}
 }
 
-func scanKeyed(rows *sql.Rows, batch int, ts *int64, sid *string, seq *int64) ([]agentscope.Event, error) {
+type keyset3 struct {
+	ts  int64
+	sid string
+	seq int64
+}
+
+// scanBatches decodes rows into batches of up to batch events. With emit
+// set, each full batch is handed over as it fills (and the result holds
+// only the last, partial one); without, the caller gets one batch.
+func scanBatches(rows *sql.Rows, batch int, scan func(*sql.Rows, *[]byte) error, emit func([]agentscope.Event) bool) ([][]agentscope.Event, error) {
 	defer rows.Close()
 	evs := make([]agentscope.Event, 0, batch)
 	var body []byte
 	for rows.Next() {
-		if err := rows.Scan(ts, sid, seq, &body); err != nil {
+		if err := scan(rows, &body); err != nil {
 			return nil, fmt.Errorf("scan event: %w", err)
 		}
 		ev, err := DecodeStored(body)
@@ -89,9 +179,196 @@ func scanKeyed(rows *sql.Rows, batch int, ts *int64, sid *string, seq *int64) ([
 			return nil, err
 		}
 		evs = append(evs, ev)
+		if emit != nil && len(evs) == batch {
+			if !emit(evs) {
+				return nil, nil
+			}
+			evs = make([]agentscope.Event, 0, batch)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("scan events: %w", err)
 	}
-	return evs, nil
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	return [][]agentscope.Event{evs}, nil
+}
+
+// unorderedParts plans an unordered scan, or returns nil to read in order.
+//
+// Postgres gets one statement without ORDER BY: its planner, which knows
+// the table's statistics, picks a sequential or bitmap scan, both in heap
+// order, and the rows stream as the server produces them.
+//
+// SQLite reads its events table in primary-key order, (session_id, seq),
+// which avoids a random lookup per event from a secondary index, split by
+// session into one part per core. That wins only when the scan keeps much
+// of what it reads, so it is used when nothing but types filters the scan
+// and a sample of the organisation's events finds those types common;
+// time, agent and session filters keep their index.
+func (s *Store) unorderedParts(ctx context.Context, orgID string, q agentscope.EventQuery, where string, args []any) ([]scanPart, error) {
+	if s.d.Name == "postgres" {
+		return []scanPart{s.streamPart(`SELECT body FROM events WHERE `+where, args, q.BatchSize)}, nil
+	}
+	if len(q.SessionIDs) > 0 || len(q.Agents) > 0 || !q.Earliest.IsZero() || !q.Latest.IsZero() {
+		return nil, nil
+	}
+	if len(q.Types) > 0 {
+		common, err := s.typesCommon(ctx, orgID, q.Types)
+		if err != nil || !common {
+			return nil, err
+		}
+	}
+	bounds, err := s.sessionSplits(ctx, orgID, min(runtime.GOMAXPROCS(0), 4))
+	if err != nil {
+		return nil, err
+	}
+	parts := make([]scanPart, 0, len(bounds)+1)
+	for i := 0; i <= len(bounds); i++ {
+		var lo, hi string
+		if i > 0 {
+			lo = bounds[i-1]
+		}
+		if i < len(bounds) {
+			hi = bounds[i]
+		}
+		parts = append(parts, s.keyPart(where, args, lo, hi, q.BatchSize))
+	}
+	return parts, nil
+}
+
+// sampleSize is how many events typesCommon looks at, and commonShare the
+// share of them that must match for a primary-key scan: reading a row in
+// key order costs about a third of fetching one through an index.
+const (
+	sampleSize  = 2000
+	commonShare = 0.25
+)
+
+// typesCommon samples the organisation's events in key order and reports
+// whether at least commonShare of them have one of the types.
+func (s *Store) typesCommon(ctx context.Context, orgID string, types []agentscope.EventType) (bool, error) {
+	rows, err := s.query(ctx, `SELECT type FROM events WHERE org_id = ? ORDER BY session_id, seq LIMIT ?`, orgID, sampleSize)
+	if err != nil {
+		return false, fmt.Errorf("sample events: %w", err)
+	}
+	defer rows.Close()
+	want := map[string]bool{}
+	for _, t := range types {
+		want[string(t)] = true
+	}
+	n, hits := 0, 0
+	var t string
+	for rows.Next() {
+		if err := rows.Scan(&t); err != nil {
+			return false, fmt.Errorf("sample events: %w", err)
+		}
+		n++
+		if want[t] {
+			hits++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("sample events: %w", err)
+	}
+	return n > 0 && float64(hits) >= commonShare*float64(n), nil
+}
+
+// sessionSplits returns up to k-1 session ids that cut the organisation's
+// sessions into k ranges of about equal numbers of sessions.
+func (s *Store) sessionSplits(ctx context.Context, orgID string, k int) ([]string, error) {
+	var n int
+	if err := s.queryRow(ctx, `SELECT count(*) FROM runs WHERE org_id = ?`, orgID).Scan(&n); err != nil {
+		return nil, fmt.Errorf("count sessions: %w", err)
+	}
+	if k < 2 || n < 2*k {
+		return nil, nil
+	}
+	var out []string
+	for i := 1; i < k; i++ {
+		var id string
+		err := s.queryRow(ctx, `SELECT session_id FROM runs WHERE org_id = ? ORDER BY session_id LIMIT 1 OFFSET ?`, orgID, i*n/k).Scan(&id)
+		if err != nil {
+			return nil, fmt.Errorf("split sessions: %w", err)
+		}
+		if len(out) == 0 || id > out[len(out)-1] {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// keyPart reads the sessions from lo (inclusive, "" for the first) to hi
+// (exclusive, "" for past the last) in primary-key order, paging with a
+// keyset on (session_id, seq).
+func (s *Store) keyPart(where string, args []any, lo, hi string, batch int) scanPart {
+	return func(ctx context.Context, emit func([]agentscope.Event) bool) error {
+		var (
+			lastSID string
+			lastSeq int64
+			started bool
+		)
+		for {
+			cond, cargs := where, append([]any{}, args...)
+			// The range start is either the keyset or lo, never both: given
+			// both, SQLite seeks to lo and walks every page from there.
+			switch {
+			case started:
+				cond += " AND (session_id, seq) > (?, ?)"
+				cargs = append(cargs, lastSID, lastSeq)
+			case lo != "":
+				cond += " AND session_id >= ?"
+				cargs = append(cargs, lo)
+			}
+			if hi != "" {
+				cond += " AND session_id < ?"
+				cargs = append(cargs, hi)
+			}
+			cargs = append(cargs, batch)
+			rows, err := s.query(ctx, `SELECT session_id, seq, body FROM events WHERE `+cond+` ORDER BY session_id, seq LIMIT ?`, cargs...)
+			if err != nil {
+				return fmt.Errorf("scan events: %w", err)
+			}
+			evs, err := scanBatches(rows, batch, func(r *sql.Rows, body *[]byte) error {
+				return r.Scan(&lastSID, &lastSeq, body)
+			}, nil)
+			if err != nil {
+				return err
+			}
+			if len(evs) == 0 {
+				return nil
+			}
+			started = true
+			if !emit(evs[0]) || len(evs[0]) < batch {
+				return nil
+			}
+		}
+	}
+}
+
+// streamPart runs one statement and hands its rows over in batches as they
+// arrive.
+func (s *Store) streamPart(q string, args []any, batch int) scanPart {
+	return func(ctx context.Context, emit func([]agentscope.Event) bool) error {
+		rows, err := s.query(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("scan events: %w", err)
+		}
+		stopped := false
+		last, err := scanBatches(rows, batch, func(r *sql.Rows, body *[]byte) error {
+			return r.Scan(body)
+		}, func(evs []agentscope.Event) bool {
+			if !emit(evs) {
+				stopped = true
+				return false
+			}
+			return true
+		})
+		if err != nil || stopped || len(last) == 0 {
+			return err
+		}
+		emit(last[0])
+		return nil
+	}
 }

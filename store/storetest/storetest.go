@@ -6,7 +6,10 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		"OrgScoping":            testOrgScoping,
 		"Agents":                testAgents,
 		"ScanEvents":            testScanEvents,
+		"ScanEventsUnordered":   testScanEventsUnordered,
 		"ReplayFilters":         testReplayFilters,
 		"UpdateFrom":            testUpdateFrom,
 	}
@@ -427,6 +431,75 @@ func testScanEvents(t *testing.T, s agentscope.Store) {
 	_ = s.ScanEvents(ctx, org, agentscope.EventQuery{BatchSize: 5}, func(evs []agentscope.Event) (bool, error) { stopped++; return false, nil })
 	if stopped != 1 {
 		t.Errorf("scan went on after fn returned false")
+	}
+}
+
+// testScanEventsUnordered checks that an unordered scan, however the store
+// splits and orders it, yields exactly the events of the ordered scan, for
+// every kind of filter, and stops and fails as fn says.
+func testScanEventsUnordered(t *testing.T, s agentscope.Store) {
+	ctx := context.Background()
+	for i := range 40 {
+		sid := fmt.Sprintf("u%03d", (i*17)%40) // sessions not started in key order
+		at := t0.Add(time.Duration(i) * time.Minute)
+		start(t, s, org, sid, []string{"x", "y", "z"}[i%3], at)
+		appendEvents(t, s, org, sid, mixed(at)...)
+	}
+	for i := range 5 {
+		sid := fmt.Sprintf("u%03d", i)
+		start(t, s, "org-b", sid, "x", t0)
+		appendEvents(t, s, "org-b", sid, mixed(t0)...)
+	}
+	collect := func(q agentscope.EventQuery) []string {
+		var keys []string
+		err := s.ScanEvents(ctx, org, q, func(evs []agentscope.Event) (bool, error) {
+			if len(evs) == 0 || len(evs) > q.BatchSize {
+				t.Errorf("batch of %d events, batch size %d", len(evs), q.BatchSize)
+			}
+			for _, ev := range evs {
+				keys = append(keys, fmt.Sprintf("%s/%d/%s/%s", ev.SessionID, ev.Seq, ev.EventID, ev.Type))
+			}
+			return true, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(keys)
+		return keys
+	}
+	for name, q := range map[string]agentscope.EventQuery{
+		"all":          {},
+		"common types": {Types: []agentscope.EventType{agentscope.ModelInvoked, agentscope.ToolCalled}},
+		"rare type":    {Types: []agentscope.EventType{agentscope.CostRecorded}},
+		"agent":        {Agents: []string{"y"}},
+		"sessions":     {SessionIDs: []string{"u003", "u017"}},
+		"time range":   {Earliest: t0.Add(10 * time.Minute), Latest: t0.Add(20 * time.Minute)},
+	} {
+		q.BatchSize = 7
+		want := collect(q)
+		q.Unordered = true
+		got := collect(q)
+		if len(want) == 0 || strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s: unordered scan read %d events, ordered %d\n got %v\nwant %v", name, len(got), len(want), got, want)
+		}
+	}
+	calls := 0
+	err := s.ScanEvents(ctx, org, agentscope.EventQuery{Unordered: true, BatchSize: 5}, func([]agentscope.Event) (bool, error) {
+		calls++
+		return false, nil
+	})
+	if err != nil || calls != 1 {
+		t.Errorf("stopping: %d calls, %v", calls, err)
+	}
+	boom := errors.New("boom")
+	err = s.ScanEvents(ctx, org, agentscope.EventQuery{Unordered: true, BatchSize: 5}, func([]agentscope.Event) (bool, error) { return true, boom })
+	if !errors.Is(err, boom) {
+		t.Errorf("fn's error: %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.ScanEvents(cctx, org, agentscope.EventQuery{Unordered: true}, func([]agentscope.Event) (bool, error) { return true, nil }); err == nil {
+		t.Errorf("a cancelled scan succeeded")
 	}
 }
 
