@@ -76,3 +76,57 @@ func FuzzDecodeStored(f *testing.F) {
 		checkSameDecode(t, ev)
 	})
 }
+
+// FuzzDecodeCanonical feeds arbitrary bytes to the fast decoder: whatever it
+// accepts, encoding/json must read to the same event.
+func FuzzDecodeCanonical(f *testing.F) {
+	d, n, amount := 12.5, int64(42), agentscope.USD(1234567)
+	ts := time.Date(2026, 11, 24, 12, 0, 0, 123456000, time.UTC)
+	for _, ev := range []agentscope.Event{
+		{EventID: "e1", SessionID: "s", Seq: 1, Type: agentscope.SessionStarted, TS: ts, Agent: "bot", Input: json.RawMessage(`{"q":"x","n":[1,2.50,1e3,null,true]}`)},
+		{EventID: "e2", SessionID: "s", Seq: 2, Type: agentscope.ModelCompleted, TS: ts, Provider: "openai", Model: "gpt-4.1", DurationMS: &d, TokensIn: &n, TokensOut: &n},
+		{EventID: "e3", SessionID: "s", Seq: 3, Type: agentscope.CostRecorded, TS: ts, AmountUSD: &amount, Currency: "USD"},
+		{EventID: "e4", SessionID: "s", Seq: 4, Type: agentscope.ToolReturned, TS: ts, Tool: "t", Status: "ok", Result: json.RawMessage(`"ünï"`),
+			Attributes: map[string]any{"big": json.Number("9007199254740993"), "ok": true}},
+	} {
+		b, _ := ev.MarshalCanonical()
+		f.Add(b)
+	}
+	f.Add([]byte(`{"seq":1e2}`))
+	f.Add([]byte(`{"duration_ms":0x1p3}`))
+	f.Add([]byte(`{"model":"a","model":"b"}`))
+	f.Add([]byte(`{"Model":"a"}`))
+	f.Add([]byte(` { "tool" : "x" , "input" : [ 1 , {"a":null} ] } `))
+	f.Add([]byte(`{"ts":"2026-11-24T12:00:00+01:00","amount_usd":0.000000001}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, ok := decodeCanonical(body)
+		if !ok {
+			return
+		}
+		want, err := stdDecode(body)
+		if err != nil {
+			t.Fatalf("fast decoder accepted %q, encoding/json: %v", body, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q:\n got %#v\nwant %#v", body, got, want)
+		}
+	})
+}
+
+// TestDecodeCanonicalTakesStoredEvents checks that the fast path, not the
+// fallback, reads what AgentScope stores.
+func TestDecodeCanonicalTakesStoredEvents(t *testing.T) {
+	d, n := 812.5, int64(1200)
+	ev := agentscope.Event{EventID: "e", SessionID: "s", Seq: 9, Type: agentscope.ModelCompleted, TS: time.Date(2026, 11, 24, 0, 0, 0, 5000, time.UTC),
+		Agent: "a", Provider: "p", Model: "m", DurationMS: &d, TokensIn: &n, FinishReason: "stop", Output: json.RawMessage(`{"text":"hi \"x\""}`),
+		Attributes: map[string]any{"k": "v"}}
+	b, _ := ev.MarshalCanonical()
+	if _, ok := decodeCanonical(b); !ok {
+		t.Fatalf("fast decoder refused a stored event: %s", b)
+	}
+	for _, bad := range []string{`{"seq":1.5}`, `{"error":"a\nb"}`, `{"model":null}`, `{"unknown":1}`, `{"tool":"x",}`, `{"tool":"x"} x`, "{\"tool\":\"\xff\"}"} {
+		if _, ok := decodeCanonical([]byte(bad)); ok {
+			t.Errorf("fast decoder took %q", bad)
+		}
+	}
+}

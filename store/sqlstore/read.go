@@ -227,6 +227,9 @@ func scanBodies(rows *sql.Rows) ([]agentscope.Event, error) {
 // DecodeStored decodes an event's stored canonical JSON, keeping attribute
 // numbers exact.
 func DecodeStored(body []byte) (agentscope.Event, error) {
+	if ev, ok := decodeCanonical(body); ok {
+		return ev, nil
+	}
 	var ev agentscope.Event
 	// segmentio's decoder (already here through the MCP SDK) reads the
 	// same types as encoding/json — its Number and RawMessage are the
