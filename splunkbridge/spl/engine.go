@@ -129,12 +129,12 @@ func (e *Engine) run(ctx context.Context, orgID, query string, qo QueryOptions, 
 	if qo.RowLimit > 0 && qo.RowLimit < limit {
 		limit = qo.RowLimit
 	}
-	head, sink, err := build(parsed, env, limit)
+	meta := &metadata{index: e.opts.Index, sourcetype: Sourcetype, source: Source, host: e.opts.Host, org: orgID}
+	pd, err := planPushdown(ctx, parsed.search.expr, meta, src)
 	if err != nil {
 		return nil, err
 	}
-	meta := &metadata{index: e.opts.Index, sourcetype: Sourcetype, source: Source, host: e.opts.Host, org: orgID}
-	pd, err := planPushdown(ctx, parsed.search.expr, meta, src)
+	head, sink, err := build(parsed, pd.residual, env, limit)
 	if err != nil {
 		return nil, err
 	}

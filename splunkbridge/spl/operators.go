@@ -185,7 +185,9 @@ func (s *sink) columns() []string {
 // oldest first; each stage knows whether its input is still in that
 // reversed order, and order-sensitive stages (head, tail, dedup, sort,
 // first/last/list) compensate, then emit in Splunk's order.
-func build(q *query, env *runEnv, limit int) (operator, *sink, error) {
+// build chains the query's operators. filter is the part of the initial
+// search the store's filters leave to check on each event.
+func build(q *query, filter searchNode, env *runEnv, limit int) (operator, *sink, error) {
 	reversed := make([]bool, len(q.commands))
 	rev := true
 	for i, c := range q.commands {
@@ -204,9 +206,9 @@ func build(q *query, env *runEnv, limit int) (operator, *sink, error) {
 		}
 		next = op
 	}
-	if q.search.expr != nil {
-		if _, all := q.search.expr.(matchAll); !all {
-			next = &filterOp{node: q.search.expr, next: next}
+	if filter != nil {
+		if _, all := filter.(matchAll); !all {
+			next = &filterOp{node: filter, next: next}
 		}
 	}
 	return next, s, nil

@@ -15,6 +15,9 @@ type pushdown struct {
 	// none is true when the search can match nothing (index=other), so the
 	// store is not read at all.
 	none bool
+	// residual is what of the search the store's filters do not already
+	// guarantee, for the per-event filter; nil when nothing remains.
+	residual searchNode
 }
 
 // planPushdown derives store filters from the top-level AND of the initial
@@ -53,17 +56,23 @@ func planPushdown(ctx context.Context, n searchNode, meta *metadata, src eventSo
 	}
 	var agentNames []string
 	agentsLoaded := false
+	var residual andNode
 	for _, c := range conj {
 		cmp := equalityOn(c)
 		if cmp == nil {
+			residual = append(residual, c)
 			continue
 		}
+		// implied is whether every event the store returns satisfies c:
+		// true where c's values were pushed down whole.
+		implied := false
 		switch cmp.field {
 		case "index", "host", "org_id", "sourcetype":
 			v := map[string]string{"index": meta.index, "host": meta.host, "org_id": meta.org, "sourcetype": meta.sourcetype}[cmp.field]
 			if !anyPattern(cmp.vals, strVal(v)) {
 				pd.none = true
 			}
+			implied = true
 		case "session_id":
 			var vals []string
 			for _, p := range cmp.vals {
@@ -75,6 +84,7 @@ func planPushdown(ctx context.Context, n searchNode, meta *metadata, src eventSo
 			}
 			if vals != nil {
 				sessions = intersect(sessions, vals)
+				implied = true
 			}
 		case "agent":
 			if !agentsLoaded {
@@ -91,6 +101,7 @@ func planPushdown(ctx context.Context, n searchNode, meta *metadata, src eventSo
 				}
 			}
 			agents = intersect(agents, vals)
+			implied = true
 		case "type":
 			var vals []string
 			for _, p := range cmp.vals {
@@ -103,8 +114,19 @@ func planPushdown(ctx context.Context, n searchNode, meta *metadata, src eventSo
 			}
 			if vals != nil {
 				types = intersect(types, vals)
+				implied = true
 			}
 		}
+		if !implied {
+			residual = append(residual, c)
+		}
+	}
+	switch len(residual) {
+	case 0:
+	case 1:
+		pd.residual = residual[0]
+	default:
+		pd.residual = residual
 	}
 	for _, set := range []map[string]bool{sessions, agents, types} {
 		if set != nil && len(set) == 0 {

@@ -135,13 +135,13 @@ func (s *Store) orderedPart(where string, args []any, batch int) scanPart {
 				cargs = append(cargs, lastTS, lastSID, lastSeq)
 			}
 			cargs = append(cargs, batch)
-			rows, err := s.query(ctx, `SELECT ts, session_id, seq, body FROM events WHERE `+cond+` ORDER BY ts, session_id, seq LIMIT ?`, cargs...)
+			rows, err := s.query(ctx, `SELECT ts, body FROM events WHERE `+cond+` ORDER BY ts, session_id, seq LIMIT ?`, cargs...)
 			if err != nil {
 				return fmt.Errorf("scan events: %w", err)
 			}
-			var key keyset3
-			evs, err := scanBatches(rows, batch, func(r *sql.Rows, body *[]byte) error {
-				return r.Scan(&key.ts, &key.sid, &key.seq, body)
+			var ts int64
+			evs, err := scanBatches(rows, batch, func(r *sql.Rows, body *sql.RawBytes) error {
+				return r.Scan(&ts, body)
 			}, nil)
 			if err != nil {
 				return err
@@ -149,7 +149,10 @@ func (s *Store) orderedPart(where string, args []any, batch int) scanPart {
 			if len(evs) == 0 {
 				return nil
 			}
-			lastTS, lastSID, lastSeq, started = key.ts, key.sid, key.seq, true
+			// The key is the ts column (as stored, in microseconds) and the
+			// session and seq the body holds.
+			last := &evs[0][len(evs[0])-1]
+			lastTS, lastSID, lastSeq, started = ts, last.SessionID, last.Seq, true
 			if !emit(evs[0]) || len(evs[0]) < batch {
 				return nil
 			}
@@ -157,19 +160,14 @@ func (s *Store) orderedPart(where string, args []any, batch int) scanPart {
 	}
 }
 
-type keyset3 struct {
-	ts  int64
-	sid string
-	seq int64
-}
-
 // scanBatches decodes rows into batches of up to batch events. With emit
 // set, each full batch is handed over as it fills (and the result holds
 // only the last, partial one); without, the caller gets one batch.
-func scanBatches(rows *sql.Rows, batch int, scan func(*sql.Rows, *[]byte) error, emit func([]agentscope.Event) bool) ([][]agentscope.Event, error) {
+func scanBatches(rows *sql.Rows, batch int, scan func(*sql.Rows, *sql.RawBytes) error, emit func([]agentscope.Event) bool) ([][]agentscope.Event, error) {
 	defer rows.Close()
 	evs := make([]agentscope.Event, 0, batch)
-	var body []byte
+	// The body is decoded (and so copied) before the next row replaces it.
+	var body sql.RawBytes
 	for rows.Next() {
 		if err := scan(rows, &body); err != nil {
 			return nil, fmt.Errorf("scan event: %w", err)
@@ -326,12 +324,12 @@ func (s *Store) keyPart(where string, args []any, lo, hi string, batch int) scan
 				cargs = append(cargs, hi)
 			}
 			cargs = append(cargs, batch)
-			rows, err := s.query(ctx, `SELECT session_id, seq, body FROM events WHERE `+cond+` ORDER BY session_id, seq LIMIT ?`, cargs...)
+			rows, err := s.query(ctx, `SELECT body FROM events WHERE `+cond+` ORDER BY session_id, seq LIMIT ?`, cargs...)
 			if err != nil {
 				return fmt.Errorf("scan events: %w", err)
 			}
-			evs, err := scanBatches(rows, batch, func(r *sql.Rows, body *[]byte) error {
-				return r.Scan(&lastSID, &lastSeq, body)
+			evs, err := scanBatches(rows, batch, func(r *sql.Rows, body *sql.RawBytes) error {
+				return r.Scan(body)
 			}, nil)
 			if err != nil {
 				return err
@@ -339,7 +337,9 @@ func (s *Store) keyPart(where string, args []any, lo, hi string, batch int) scan
 			if len(evs) == 0 {
 				return nil
 			}
-			started = true
+			// The body holds the key: each event's session and seq.
+			last := &evs[0][len(evs[0])-1]
+			lastSID, lastSeq, started = last.SessionID, last.Seq, true
 			if !emit(evs[0]) || len(evs[0]) < batch {
 				return nil
 			}
@@ -356,7 +356,7 @@ func (s *Store) streamPart(q string, args []any, batch int) scanPart {
 			return fmt.Errorf("scan events: %w", err)
 		}
 		stopped := false
-		last, err := scanBatches(rows, batch, func(r *sql.Rows, body *[]byte) error {
+		last, err := scanBatches(rows, batch, func(r *sql.Rows, body *sql.RawBytes) error {
 			return r.Scan(body)
 		}, func(evs []agentscope.Event) bool {
 			if !emit(evs) {
