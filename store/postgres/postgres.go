@@ -64,7 +64,26 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*Store, error
 		pool.Close()
 		return nil, fmt.Errorf("migrate postgres: %w", err)
 	}
-	return &Store{Store: sqlstore.New(db, db, Dialect, opts), pool: pool}, nil
+	st := &Store{Store: sqlstore.New(db, db, Dialect, opts), pool: pool}
+	st.SetBodyStreamer(st.streamBodies)
+	return st, nil
+}
+
+// streamBodies runs a one-column query on the pool and hands fn each row's
+// column as it came off the wire (text; body is a TEXT column), without
+// database/sql's per-value conversion.
+func (s *Store) streamBodies(ctx context.Context, query string, args []any, fn func([]byte) bool) error {
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if !fn(rows.RawValues()[0]) {
+			return nil
+		}
+	}
+	return rows.Err()
 }
 
 // Pool returns the pgx pool, for River and LISTEN/NOTIFY.

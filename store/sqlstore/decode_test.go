@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	segjson "github.com/segmentio/encoding/json"
+
 	"github.com/agentscope/agentscope"
 )
 
@@ -129,4 +131,28 @@ func TestDecodeCanonicalTakesStoredEvents(t *testing.T) {
 			t.Errorf("fast decoder took %q", bad)
 		}
 	}
+}
+
+func BenchmarkDecodeStored(b *testing.B) {
+	d, in, out := 1553.4, int64(1434), int64(36)
+	ev := agentscope.Event{EventID: "ev-01a20f88-fc63-767d-842f-2d1b863f739c", SessionID: "b0000000", Seq: 1, Type: agentscope.ModelCompleted,
+		TS: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), Agent: "alpha", Provider: "p", Model: "claude-sonnet-4", DurationMS: &d, TokensIn: &in, TokensOut: &out}
+	body, _ := ev.MarshalCanonical()
+	b.Run("general", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var ev agentscope.Event
+			if _, err := segjson.Parse(body, &ev, segjson.UseNumber); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("canonical", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := decodeCanonical(body); !ok {
+				b.Fatal("refused")
+			}
+		}
+	})
 }

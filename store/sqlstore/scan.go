@@ -350,6 +350,9 @@ func (s *Store) keyPart(where string, args []any, lo, hi string, batch int) scan
 // streamPart runs one statement and hands its rows over in batches as they
 // arrive.
 func (s *Store) streamPart(q string, args []any, batch int) scanPart {
+	if s.streamBodies != nil {
+		return s.nativeStreamPart(q, args, batch)
+	}
 	return func(ctx context.Context, emit func([]agentscope.Event) bool) error {
 		rows, err := s.query(ctx, q, args...)
 		if err != nil {
@@ -369,6 +372,41 @@ func (s *Store) streamPart(q string, args []any, batch int) scanPart {
 			return err
 		}
 		emit(last[0])
+		return nil
+	}
+}
+
+// nativeStreamPart is streamPart through the store's BodyStreamer.
+func (s *Store) nativeStreamPart(q string, args []any, batch int) scanPart {
+	return func(ctx context.Context, emit func([]agentscope.Event) bool) error {
+		evs := make([]agentscope.Event, 0, batch)
+		var derr error
+		stopped := false
+		err := s.streamBodies(ctx, s.d.rebind(q), args, func(body []byte) bool {
+			ev, err := DecodeStored(body)
+			if err != nil {
+				derr = err
+				return false
+			}
+			evs = append(evs, ev)
+			if len(evs) == batch {
+				if !emit(evs) {
+					stopped = true
+					return false
+				}
+				evs = make([]agentscope.Event, 0, batch)
+			}
+			return true
+		})
+		switch {
+		case derr != nil:
+			return derr
+		case err != nil:
+			return fmt.Errorf("scan events: %w", err)
+		case stopped || len(evs) == 0:
+			return nil
+		}
+		emit(evs)
 		return nil
 	}
 }

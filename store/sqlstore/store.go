@@ -26,9 +26,22 @@ type Store struct {
 	read  *sql.DB // readers; may be the same pool as write
 	d     Dialect
 	opts  Options
+	// streamBodies, when set, runs a one-column query the driver's native
+	// way, for scans: see SetBodyStreamer.
+	streamBodies BodyStreamer
 }
 
 var _ agentscope.Store = (*Store)(nil)
+
+// BodyStreamer runs query (with the dialect's placeholders) and calls fn
+// with the first column of each row, a slice valid only until fn returns,
+// until fn returns false.
+type BodyStreamer func(ctx context.Context, query string, args []any, fn func(col []byte) bool) error
+
+// SetBodyStreamer lets unordered scans read rows through the driver's own
+// interface instead of database/sql, which converts every value to a
+// fresh Go value under a lock. Set it before the store is used.
+func (s *Store) SetBodyStreamer(fn BodyStreamer) { s.streamBodies = fn }
 
 // New returns a Store over already-migrated databases. write and read may be
 // the same *sql.DB. Close closes both.
