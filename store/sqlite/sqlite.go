@@ -71,6 +71,10 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
 
+// readMmapSize is how much of the database file a reader maps: 16 GiB,
+// which SQLite lowers to its compiled-in maximum where that is smaller.
+const readMmapSize = 1 << 34
+
 func dsn(path string, writer bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -81,6 +85,11 @@ func dsn(path string, writer bool) string {
 		q.Set("_txlock", "immediate")
 	} else {
 		q.Add("_pragma", "query_only(1)")
+		// Readers map the database file instead of copying every page in
+		// with a read call (a quarter of a large scan's time went to
+		// pread). The mapping is address space; the pages are the OS's
+		// page cache.
+		q.Add("_pragma", fmt.Sprintf("mmap_size(%d)", readMmapSize))
 	}
 	return "file:" + path + "?" + q.Encode()
 }
