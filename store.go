@@ -55,6 +55,10 @@ type EventQuery struct {
 	// an aggregation. fn is still called from the caller's goroutine, one
 	// batch at a time.
 	Unordered bool
+	// Fields, when not nil, names the top-level JSON fields the caller
+	// reads (event_id, model, ts, attributes, …); the store may leave the
+	// others of each event zero. session_id and seq are always filled.
+	Fields []string
 }
 
 // AppendRequest is one caller's part of a group commit.

@@ -141,7 +141,9 @@ func (e *Engine) run(ctx context.Context, orgID, query string, qo QueryOptions, 
 	if !pd.none && (env.latest.IsZero() || env.earliest.Before(env.latest)) {
 		eq := pd.query
 		eq.Earliest, eq.Latest, eq.BatchSize = env.earliest, env.latest, e.opts.BatchSize
-		eq.Unordered = orderFree(parsed)
+		if eq.Unordered = orderFree(parsed); eq.Unordered {
+			eq.Fields = projectFields(parsed)
+		}
 		err = src.scan(ctx, eq, func(evs []agentscope.Event) (bool, error) {
 			if err := ctx.Err(); err != nil {
 				return false, err

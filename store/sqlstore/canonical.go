@@ -20,6 +20,31 @@ import (
 // DecodeStored decodes the body the general way, so its answers are
 // always encoding/json's (FuzzDecodeCanonical checks this).
 func decodeCanonical(b []byte) (agentscope.Event, bool) {
+	return decodeProjected(b, allFields)
+}
+
+// allFields is the mask of every field of Event.
+const allFields = uint64(1)<<(fAttributes+1) - 1
+
+// fieldMask returns the mask of the named fields plus session_id and seq,
+// which scans use as their key; nil names mean every field.
+func fieldMask(names []string) uint64 {
+	if names == nil {
+		return allFields
+	}
+	m := uint64(1)<<fSessionID | 1<<fSeq
+	for _, n := range names {
+		if f, ok := canonField([]byte(n)); ok {
+			m |= 1 << f
+		}
+	}
+	return m
+}
+
+// decodeProjected is decodeCanonical filling only the fields in mask: it
+// steps over the others without decoding them (or checking them beyond
+// finding their end; they are AgentScope's own stored JSON).
+func decodeProjected(b []byte, mask uint64) (agentscope.Event, bool) {
 	var ev agentscope.Event
 	d := canonDecoder{b: b}
 	if !d.byte('{') {
@@ -43,7 +68,11 @@ func decodeCanonical(b []byte) (agentscope.Event, bool) {
 		}
 		seen |= 1 << f
 		d.space()
-		if !d.field(&ev, f) {
+		if mask&(1<<f) == 0 {
+			if !d.skipNested(0) {
+				return ev, false
+			}
+		} else if !d.field(&ev, f) {
 			return ev, false
 		}
 		d.space()

@@ -105,6 +105,13 @@ func FuzzDecodeCanonical(f *testing.F) {
 		if !ok {
 			return
 		}
+		// Decoding a projection of an accepted body succeeds and agrees
+		// on the fields it fills.
+		part, ok := decodeProjected(body, fieldMask([]string{"model", "ts", "attributes"}))
+		if !ok || part.SessionID != got.SessionID || part.Seq != got.Seq || part.Model != got.Model ||
+			!part.TS.Equal(got.TS) || !reflect.DeepEqual(part.Attributes, got.Attributes) || part.EventID != "" {
+			t.Fatalf("projection of %q: %#v, full %#v", body, part, got)
+		}
 		want, err := stdDecode(body)
 		if err != nil {
 			t.Fatalf("fast decoder accepted %q, encoding/json: %v", body, err)

@@ -25,9 +25,10 @@ func (s *Store) ScanEvents(ctx context.Context, orgID string, q agentscope.Event
 		q.BatchSize = 1000
 	}
 	where, args := eventWhere(orgID, q)
-	parts := []scanPart{s.orderedPart(where, args, q.BatchSize)}
+	mask := fieldMask(q.Fields)
+	parts := []scanPart{s.orderedPart(where, args, q.BatchSize, mask)}
 	if q.Unordered {
-		ps, err := s.unorderedParts(ctx, orgID, q, where, args)
+		ps, err := s.unorderedParts(ctx, orgID, q, where, args, mask)
 		if err != nil {
 			return err
 		}
@@ -118,7 +119,7 @@ func eventWhere(orgID string, q agentscope.EventQuery) (string, []any) {
 }
 
 // orderedPart reads the whole scan in (ts, session_id, seq) order.
-func (s *Store) orderedPart(where string, args []any, batch int) scanPart {
+func (s *Store) orderedPart(where string, args []any, batch int, mask uint64) scanPart {
 	return func(ctx context.Context, emit func([]agentscope.Event) bool) error {
 		var (
 			lastTS  int64
@@ -140,7 +141,7 @@ func (s *Store) orderedPart(where string, args []any, batch int) scanPart {
 				return fmt.Errorf("scan events: %w", err)
 			}
 			var ts int64
-			evs, err := scanBatches(rows, batch, func(r *sql.Rows, body *sql.RawBytes) error {
+			evs, err := scanBatches(rows, batch, mask, func(r *sql.Rows, body *sql.RawBytes) error {
 				return r.Scan(&ts, body)
 			}, nil)
 			if err != nil {
@@ -163,7 +164,7 @@ func (s *Store) orderedPart(where string, args []any, batch int) scanPart {
 // scanBatches decodes rows into batches of up to batch events. With emit
 // set, each full batch is handed over as it fills (and the result holds
 // only the last, partial one); without, the caller gets one batch.
-func scanBatches(rows *sql.Rows, batch int, scan func(*sql.Rows, *sql.RawBytes) error, emit func([]agentscope.Event) bool) ([][]agentscope.Event, error) {
+func scanBatches(rows *sql.Rows, batch int, mask uint64, scan func(*sql.Rows, *sql.RawBytes) error, emit func([]agentscope.Event) bool) ([][]agentscope.Event, error) {
 	defer rows.Close()
 	evs := make([]agentscope.Event, 0, batch)
 	// The body is decoded (and so copied) before the next row replaces it.
@@ -172,7 +173,7 @@ func scanBatches(rows *sql.Rows, batch int, scan func(*sql.Rows, *sql.RawBytes) 
 		if err := scan(rows, &body); err != nil {
 			return nil, fmt.Errorf("scan event: %w", err)
 		}
-		ev, err := DecodeStored(body)
+		ev, err := decodeMasked(body, mask)
 		if err != nil {
 			return nil, err
 		}
@@ -205,9 +206,9 @@ func scanBatches(rows *sql.Rows, batch int, scan func(*sql.Rows, *sql.RawBytes) 
 // of what it reads, so it is used when nothing but types filters the scan
 // and a sample of the organisation's events finds those types common;
 // time, agent and session filters keep their index.
-func (s *Store) unorderedParts(ctx context.Context, orgID string, q agentscope.EventQuery, where string, args []any) ([]scanPart, error) {
+func (s *Store) unorderedParts(ctx context.Context, orgID string, q agentscope.EventQuery, where string, args []any, mask uint64) ([]scanPart, error) {
 	if s.d.Name == "postgres" {
-		return []scanPart{s.streamPart(`SELECT body FROM events WHERE `+where, args, q.BatchSize)}, nil
+		return []scanPart{s.streamPart(`SELECT body FROM events WHERE `+where, args, q.BatchSize, mask)}, nil
 	}
 	if len(q.SessionIDs) > 0 || len(q.Agents) > 0 || !q.Earliest.IsZero() || !q.Latest.IsZero() {
 		return nil, nil
@@ -231,7 +232,7 @@ func (s *Store) unorderedParts(ctx context.Context, orgID string, q agentscope.E
 		if i < len(bounds) {
 			hi = bounds[i]
 		}
-		parts = append(parts, s.keyPart(where, args, lo, hi, q.BatchSize))
+		parts = append(parts, s.keyPart(where, args, lo, hi, q.BatchSize, mask))
 	}
 	return parts, nil
 }
@@ -300,7 +301,7 @@ func (s *Store) sessionSplits(ctx context.Context, orgID string, k int) ([]strin
 // keyPart reads the sessions from lo (inclusive, "" for the first) to hi
 // (exclusive, "" for past the last) in primary-key order, paging with a
 // keyset on (session_id, seq).
-func (s *Store) keyPart(where string, args []any, lo, hi string, batch int) scanPart {
+func (s *Store) keyPart(where string, args []any, lo, hi string, batch int, mask uint64) scanPart {
 	return func(ctx context.Context, emit func([]agentscope.Event) bool) error {
 		var (
 			lastSID string
@@ -328,7 +329,7 @@ func (s *Store) keyPart(where string, args []any, lo, hi string, batch int) scan
 			if err != nil {
 				return fmt.Errorf("scan events: %w", err)
 			}
-			evs, err := scanBatches(rows, batch, func(r *sql.Rows, body *sql.RawBytes) error {
+			evs, err := scanBatches(rows, batch, mask, func(r *sql.Rows, body *sql.RawBytes) error {
 				return r.Scan(body)
 			}, nil)
 			if err != nil {
@@ -349,9 +350,9 @@ func (s *Store) keyPart(where string, args []any, lo, hi string, batch int) scan
 
 // streamPart runs one statement and hands its rows over in batches as they
 // arrive.
-func (s *Store) streamPart(q string, args []any, batch int) scanPart {
+func (s *Store) streamPart(q string, args []any, batch int, mask uint64) scanPart {
 	if s.streamBodies != nil {
-		return s.nativeStreamPart(q, args, batch)
+		return s.nativeStreamPart(q, args, batch, mask)
 	}
 	return func(ctx context.Context, emit func([]agentscope.Event) bool) error {
 		rows, err := s.query(ctx, q, args...)
@@ -359,7 +360,7 @@ func (s *Store) streamPart(q string, args []any, batch int) scanPart {
 			return fmt.Errorf("scan events: %w", err)
 		}
 		stopped := false
-		last, err := scanBatches(rows, batch, func(r *sql.Rows, body *sql.RawBytes) error {
+		last, err := scanBatches(rows, batch, mask, func(r *sql.Rows, body *sql.RawBytes) error {
 			return r.Scan(body)
 		}, func(evs []agentscope.Event) bool {
 			if !emit(evs) {
@@ -377,13 +378,13 @@ func (s *Store) streamPart(q string, args []any, batch int) scanPart {
 }
 
 // nativeStreamPart is streamPart through the store's BodyStreamer.
-func (s *Store) nativeStreamPart(q string, args []any, batch int) scanPart {
+func (s *Store) nativeStreamPart(q string, args []any, batch int, mask uint64) scanPart {
 	return func(ctx context.Context, emit func([]agentscope.Event) bool) error {
 		evs := make([]agentscope.Event, 0, batch)
 		var derr error
 		stopped := false
 		err := s.streamBodies(ctx, s.d.rebind(q), args, func(body []byte) bool {
-			ev, err := DecodeStored(body)
+			ev, err := decodeMasked(body, mask)
 			if err != nil {
 				derr = err
 				return false
@@ -409,4 +410,13 @@ func (s *Store) nativeStreamPart(q string, args []any, batch int) scanPart {
 		emit(evs)
 		return nil
 	}
+}
+
+// decodeMasked decodes a stored event, only the fields in mask when the
+// fast path can (the rest stay zero), else all of them.
+func decodeMasked(body []byte, mask uint64) (agentscope.Event, error) {
+	if ev, ok := decodeProjected(body, mask); ok {
+		return ev, nil
+	}
+	return DecodeStored(body)
 }

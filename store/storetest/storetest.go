@@ -483,8 +483,34 @@ func testScanEventsUnordered(t *testing.T, s agentscope.Store) {
 			t.Errorf("%s: unordered scan read %d events, ordered %d\n got %v\nwant %v", name, len(got), len(want), got, want)
 		}
 	}
+	// A projected scan fills the fields asked for (and the key), and may
+	// leave the rest zero.
+	full := map[string]agentscope.Event{}
+	if err := s.ScanEvents(ctx, org, agentscope.EventQuery{}, func(evs []agentscope.Event) (bool, error) {
+		for _, ev := range evs {
+			full[fmt.Sprintf("%s/%d", ev.SessionID, ev.Seq)] = ev
+		}
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	err := s.ScanEvents(ctx, org, agentscope.EventQuery{Unordered: true, Fields: []string{"model", "duration_ms"}}, func(evs []agentscope.Event) (bool, error) {
+		for _, ev := range evs {
+			seen++
+			want, ok := full[fmt.Sprintf("%s/%d", ev.SessionID, ev.Seq)]
+			if !ok || ev.Model != want.Model || (ev.DurationMS == nil) != (want.DurationMS == nil) ||
+				(ev.DurationMS != nil && *ev.DurationMS != *want.DurationMS) {
+				t.Errorf("projected %s/%d: model %q duration %v, want %+v", ev.SessionID, ev.Seq, ev.Model, ev.DurationMS, want)
+			}
+		}
+		return true, nil
+	})
+	if err != nil || seen != len(full) {
+		t.Errorf("projected scan: %d of %d events, %v", seen, len(full), err)
+	}
 	calls := 0
-	err := s.ScanEvents(ctx, org, agentscope.EventQuery{Unordered: true, BatchSize: 5}, func([]agentscope.Event) (bool, error) {
+	err = s.ScanEvents(ctx, org, agentscope.EventQuery{Unordered: true, BatchSize: 5}, func([]agentscope.Event) (bool, error) {
 		calls++
 		return false, nil
 	})
