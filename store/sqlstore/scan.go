@@ -86,6 +86,12 @@ func runParts(ctx context.Context, parts []scanPart, fn func([]agentscope.Event)
 	if stopped {
 		return ferr // the readers' errors are only their cancellation
 	}
+	if err == nil {
+		// A part that found the caller's context ended while it waited to
+		// hand over a batch stops without an error of its own: the scan
+		// is incomplete all the same.
+		err = ctx.Err()
+	}
 	return err
 }
 

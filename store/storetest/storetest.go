@@ -522,10 +522,26 @@ func testScanEventsUnordered(t *testing.T, s agentscope.Store) {
 	if !errors.Is(err, boom) {
 		t.Errorf("fn's error: %v", err)
 	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if err := s.ScanEvents(cctx, org, agentscope.EventQuery{Unordered: true}, func([]agentscope.Event) (bool, error) { return true, nil }); err == nil {
-		t.Errorf("a cancelled scan succeeded")
+	for _, unordered := range []bool{false, true} {
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := s.ScanEvents(cctx, org, agentscope.EventQuery{Unordered: unordered}, func([]agentscope.Event) (bool, error) { return true, nil }); err == nil {
+			t.Errorf("a cancelled scan succeeded (unordered %v)", unordered)
+		}
+		// Cancelled while the scan is under way, with readers waiting to
+		// hand over batches: an error, not a short success.
+		cctx, cancel = context.WithCancel(ctx)
+		batches := 0
+		err := s.ScanEvents(cctx, org, agentscope.EventQuery{Unordered: unordered, BatchSize: 3}, func([]agentscope.Event) (bool, error) {
+			if batches++; batches == 2 {
+				cancel()
+			}
+			return true, nil
+		})
+		cancel()
+		if err == nil {
+			t.Errorf("a scan cancelled midway succeeded after %d batches (unordered %v)", batches, unordered)
+		}
 	}
 }
 
