@@ -217,7 +217,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	}
 	dest := RedactURL(rule.URL)
 	log = log.With("destination", dest)
-	status, retryAfter, err := w.post(ctx, rule, a.ID, body)
+	status, retryAfter, err := w.post(ctx, rule, dest, a.ID, body)
 	switch {
 	case err != nil:
 		var perm *permanentError
@@ -240,9 +240,9 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 }
 
 // post sends one signed attempt and returns the response's status and
-// Retry-After. Its errors name the destination by scheme and host only.
-func (w *Worker) post(ctx context.Context, rule Rule, alertID string, body []byte) (int, time.Duration, error) {
-	dest := RedactURL(rule.URL)
+// Retry-After. Its errors name the destination as dest, the redacted URL
+// (scheme and host only).
+func (w *Worker) post(ctx context.Context, rule Rule, dest, alertID string, body []byte) (int, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.deps.RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rule.URL, bytes.NewReader(body))
@@ -356,8 +356,7 @@ func refusePrivate(_, address string, _ syscall.RawConn) error {
 		return err
 	}
 	ip := net.ParseIP(host)
-	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
+	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsMulticast() {
 		return errBlockedAddress
 	}
 	return nil

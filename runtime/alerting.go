@@ -201,14 +201,17 @@ func (rt *Runtime) observeLive(ctx context.Context, org, sid string, evs []agent
 			return
 		}
 		st = &liveState{live: live, agent: run.Agent}
-		// Catch up with what the session recorded before this batch.
-		all, err := rt.SessionEvents(ctx, org, sid)
-		if err != nil {
-			return
-		}
-		evs = all
-		for _, e := range evs {
-			ended = ended || e.Type == agentscope.SessionCompleted
+		// Catch up with what the session recorded before this batch,
+		// unless the batch is its beginning.
+		if len(evs) > 0 && evs[0].Seq > 1 {
+			all, err := rt.SessionEvents(ctx, org, sid)
+			if err != nil {
+				return
+			}
+			evs = all
+			for _, e := range evs {
+				ended = ended || e.Type == agentscope.SessionCompleted
+			}
 		}
 		if !ended {
 			rt.watch.keep(key, st)
@@ -218,11 +221,7 @@ func (rt *Runtime) observeLive(ctx context.Context, org, sid string, evs []agent
 	fs := st.live.Observe(evs)
 	var sigs []alerts.Signal
 	if len(fs) > 0 {
-		dfs := make([]agentscope.DetectorFinding, len(fs))
-		for i, f := range fs {
-			dfs[i] = f.DetectorFinding()
-		}
-		sigs = findingSignals(sid, st.agent, dfs)
+		sigs = findingSignals(sid, st.agent, toDetectorFindings(fs))
 	}
 	if costs {
 		if bs, err := rt.GetBudgets(agentscope.WithOrg(ctx, org), st.agent); err == nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -471,7 +470,8 @@ func (rt *Runtime) baseline(ctx context.Context, org, agent, exclude string) (de
 		return detect.BuildBaseline(nil), nil
 	}
 	bySession := map[string][]agentscope.Event{}
-	err = rt.store.ScanEvents(ctx, org, agentscope.EventQuery{SessionIDs: ids, BatchSize: 2000}, func(b []agentscope.Event) (bool, error) {
+	// The baseline sums and counts, so the events may come in any order.
+	err = rt.store.ScanEvents(ctx, org, agentscope.EventQuery{SessionIDs: ids, BatchSize: 2000, Unordered: true}, func(b []agentscope.Event) (bool, error) {
 		for _, e := range b {
 			bySession[e.SessionID] = append(bySession[e.SessionID], e)
 		}
@@ -482,9 +482,7 @@ func (rt *Runtime) baseline(ctx context.Context, org, agent, exclude string) (de
 	}
 	sessions := make([][]agentscope.Event, 0, len(ids))
 	for _, id := range ids {
-		evs := bySession[id]
-		sort.Slice(evs, func(i, j int) bool { return evs[i].Seq < evs[j].Seq })
-		sessions = append(sessions, evs)
+		sessions = append(sessions, bySession[id])
 	}
 	return detect.BuildBaseline(sessions), nil
 }
@@ -492,8 +490,7 @@ func (rt *Runtime) baseline(ctx context.Context, org, agent, exclude string) (de
 func toDetectorFindings(fs []detect.Finding) []agentscope.DetectorFinding {
 	out := make([]agentscope.DetectorFinding, len(fs))
 	for i, f := range fs {
-		out[i] = agentscope.DetectorFinding{Kind: string(f.Kind), Severity: agentscope.RiskLevel(f.Severity), Title: f.Title, Detail: f.Detail,
-			EventIDs: f.EventIDs, Seqs: f.Seqs, SPL: f.SPL}
+		out[i] = f.DetectorFinding()
 	}
 	return out
 }
@@ -502,7 +499,7 @@ func toDetectorFindings(fs []detect.Finding) []agentscope.DetectorFinding {
 // severity, or low.
 func detectorRisk(fs []detect.Finding) agentscope.RiskLevel {
 	if s := detect.MaxSeverity(fs); s != "" {
-		return agentscope.RiskLevel(s)
+		return s
 	}
 	return agentscope.RiskLow
 }

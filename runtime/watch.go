@@ -147,11 +147,7 @@ func (rt *Runtime) checkIdle(ctx context.Context, now time.Time) {
 		if len(fs) == 0 {
 			continue
 		}
-		dfs := make([]agentscope.DetectorFinding, len(fs))
-		for i, f := range fs {
-			dfs[i] = f.DetectorFinding()
-		}
-		if _, err := rt.raise(ctx, org, sid, findingSignals(sid, st.agent, dfs)); err != nil {
+		if _, err := rt.raise(ctx, org, sid, findingSignals(sid, st.agent, toDetectorFindings(fs))); err != nil {
 			rt.log.Warn("raise stall alert", "session_id", sid, "err", err)
 		}
 	}

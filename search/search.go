@@ -13,7 +13,6 @@ package search
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -112,7 +111,7 @@ func (r *Router) Run(ctx context.Context, orgID string, req Request) (*Answer, e
 	start := time.Now()
 	res, err := b.Search(ctx, orgID, q, splunkbridge.TimeRange{Earliest: req.Earliest, Latest: req.Latest}, req.RowLimit)
 	if err != nil {
-		if IsUserError(err) || agentscope.ErrorCode(err) != agentscope.EINTERNAL || ctx.Err() != nil {
+		if agentscope.ErrorCode(err) != agentscope.EINTERNAL || ctx.Err() != nil {
 			return nil, err
 		}
 		// A backend failure (Splunk unreachable, a search error Splunk
@@ -152,25 +151,20 @@ func (l Local) Search(ctx context.Context, orgID, query string, tr splunkbridge.
 	return &splunkbridge.SearchResult{Fields: res.Fields, Rows: res.Rows, Backend: BackendLocal, Truncated: res.Truncated}, nil
 }
 
-// MCPSearcher runs queries through an MCP server's search tool (see
-// client.FindSearchTool).
+// MCPSearcher runs queries through a Splunk MCP server's search tool (see
+// client.FindSearchTool), each rewritten with splunkbridge.ScopeQuery to
+// the caller's organisation. (AgentScope's own MCP server scopes by
+// organisation itself, through OrgMCP.)
 type MCPSearcher struct {
 	// Tool is the client's search: client.(*Searcher).Search.
 	Tool func(ctx context.Context, query, earliest, latest string, limit int) ([]map[string]any, error)
-	// Scope rewrites each query with splunkbridge.ScopeQuery, for a Splunk
-	// MCP server. AgentScope's own MCP server scopes by its organisation
-	// itself, and does not understand org_id::, so it is left false there.
-	Scope bool
 }
 
 // Search implements splunkbridge.Searcher.
 func (m MCPSearcher) Search(ctx context.Context, orgID, query string, tr splunkbridge.TimeRange, limit int) (*splunkbridge.SearchResult, error) {
-	q := query
-	if m.Scope {
-		var err error
-		if q, err = splunkbridge.ScopeQuery(orgID, query); err != nil {
-			return nil, err
-		}
+	q, err := splunkbridge.ScopeQuery(orgID, query)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := m.Tool(ctx, q, tr.Earliest, tr.Latest, limit)
 	if err != nil {
@@ -214,19 +208,4 @@ func rank(f string) int {
 	default:
 		return 1
 	}
-}
-
-// IsUserError reports whether err is the caller's fault (a bad query or
-// argument), which transports show as such rather than as an internal
-// failure.
-func IsUserError(err error) bool {
-	var se *spl.SyntaxError
-	if errors.As(err, &se) {
-		return true
-	}
-	switch agentscope.ErrorCode(err) {
-	case agentscope.EINVALID, agentscope.ETOOLARGE:
-		return true
-	}
-	return false
 }

@@ -198,7 +198,7 @@ func TestSplunkMCPBackendScopesAndRefusesWrites(t *testing.T) {
 	fake := &splunkMCP{}
 	c := fake.start(t)
 	b := setup(t, map[string]splunkbridge.Searcher{
-		splunkbridge.BackendSplunkMCP: search.MCPSearcher{Tool: client.NewSearcher(c, nil).Search, Scope: true},
+		splunkbridge.BackendSplunkMCP: search.MCPSearcher{Tool: client.NewSearcher(c, nil).Search},
 	})
 	ctx := context.Background()
 	a, err := b.router.Run(ctx, "acme", search.Request{Query: `type=ModelCompleted | stats count by agent`, Backend: "splunk-mcp", Earliest: "-24h"})

@@ -10,10 +10,12 @@ import (
 	"github.com/agentscope/agentscope/web/ui"
 )
 
+// replayPageEvents is how many events the replay page renders; the script
+// pages in the rest through the JSON API as the reader scrolls. Evidence
+// links (ui.NewEventLink) count pages with the same number.
+const replayPageEvents = ui.ReplayPageEvents
+
 const (
-	// replayPageEvents is how many events the replay page renders; the
-	// script pages in the rest through the JSON API as the reader scrolls.
-	replayPageEvents = 500
 	// timelineEvents caps the events the waterfall and totals analyse, so
 	// a huge session still renders quickly.
 	timelineEvents = 20_000

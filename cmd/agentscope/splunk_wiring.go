@@ -81,7 +81,7 @@ func openSearch(a *App, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		backends[splunkbridge.BackendSplunkMCP] = search.MCPSearcher{Tool: client.NewSearcher(c, override).Search, Scope: true}
+		backends[splunkbridge.BackendSplunkMCP] = search.MCPSearcher{Tool: client.NewSearcher(c, override).Search}
 		def = splunkbridge.BackendSplunkMCP
 	}
 	if cfg.RESTEnabled() {

@@ -16,6 +16,11 @@ type exactSum struct {
 
 func (s *exactSum) add(x float64) {
 	s.naive += x
+	s.addExact(x)
+}
+
+// addExact adds x to the partials only.
+func (s *exactSum) addExact(x float64) {
 	if s.overflow {
 		return
 	}
@@ -46,8 +51,7 @@ func (s *exactSum) merge(o *exactSum) {
 	}
 	s.naive += o.naive
 	for _, p := range o.partials {
-		s.add(p)
-		s.naive -= p // add counted it again
+		s.addExact(p)
 	}
 }
 

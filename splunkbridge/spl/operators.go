@@ -184,9 +184,9 @@ func (s *sink) columns() []string {
 // build turns the commands into a pipeline ending in a sink. Events enter
 // oldest first; each stage knows whether its input is still in that
 // reversed order, and order-sensitive stages (head, tail, dedup, sort,
-// first/last/list) compensate, then emit in Splunk's order.
-// build chains the query's operators. filter is the part of the initial
-// search the store's filters leave to check on each event.
+// first/last/list) compensate, then emit in Splunk's order. filter is the
+// part of the initial search the store's filters leave to check on each
+// event.
 func build(q *query, filter searchNode, env *runEnv, limit int) (operator, *sink, error) {
 	reversed := make([]bool, len(q.commands))
 	rev := true

@@ -8,8 +8,8 @@ import (
 	"github.com/agentscope/agentscope"
 )
 
-// pushdown is what the initial search lets the store filter: it only
-// narrows the scan; the whole predicate is still evaluated on each event.
+// pushdown is what the initial search lets the store filter, and what of
+// the search is left to evaluate on each event the store returns.
 type pushdown struct {
 	query agentscope.EventQuery
 	// none is true when the search can match nothing (index=other), so the

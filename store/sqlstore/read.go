@@ -230,6 +230,11 @@ func DecodeStored(body []byte) (agentscope.Event, error) {
 	if ev, ok := decodeCanonical(body); ok {
 		return ev, nil
 	}
+	return decodeGeneral(body)
+}
+
+// decodeGeneral decodes any stored body, however it is written.
+func decodeGeneral(body []byte) (agentscope.Event, error) {
 	var ev agentscope.Event
 	// segmentio's decoder (already here through the MCP SDK) reads the
 	// same types as encoding/json — its Number and RawMessage are the

@@ -147,30 +147,26 @@ func (s *Store) orderedPart(where string, args []any, batch int, mask uint64) sc
 				return fmt.Errorf("scan events: %w", err)
 			}
 			var ts int64
-			evs, err := scanBatches(rows, batch, mask, func(r *sql.Rows, body *sql.RawBytes) error {
+			evs, err := decodePage(rows, batch, mask, func(r *sql.Rows, body *sql.RawBytes) error {
 				return r.Scan(&ts, body)
-			}, nil)
-			if err != nil {
+			})
+			if err != nil || len(evs) == 0 {
 				return err
-			}
-			if len(evs) == 0 {
-				return nil
 			}
 			// The key is the ts column (as stored, in microseconds) and the
 			// session and seq the body holds.
-			last := &evs[0][len(evs[0])-1]
+			last := &evs[len(evs)-1]
 			lastTS, lastSID, lastSeq, started = ts, last.SessionID, last.Seq, true
-			if !emit(evs[0]) || len(evs[0]) < batch {
+			if !emit(evs) || len(evs) < batch {
 				return nil
 			}
 		}
 	}
 }
 
-// scanBatches decodes rows into batches of up to batch events. With emit
-// set, each full batch is handed over as it fills (and the result holds
-// only the last, partial one); without, the caller gets one batch.
-func scanBatches(rows *sql.Rows, batch int, mask uint64, scan func(*sql.Rows, *sql.RawBytes) error, emit func([]agentscope.Event) bool) ([][]agentscope.Event, error) {
+// decodePage decodes one page of rows (at most one batch), each scanned
+// into its body by scan.
+func decodePage(rows *sql.Rows, batch int, mask uint64, scan func(*sql.Rows, *sql.RawBytes) error) ([]agentscope.Event, error) {
 	defer rows.Close()
 	evs := make([]agentscope.Event, 0, batch)
 	// The body is decoded (and so copied) before the next row replaces it.
@@ -184,26 +180,18 @@ func scanBatches(rows *sql.Rows, batch int, mask uint64, scan func(*sql.Rows, *s
 			return nil, err
 		}
 		evs = append(evs, ev)
-		if emit != nil && len(evs) == batch {
-			if !emit(evs) {
-				return nil, nil
-			}
-			evs = make([]agentscope.Event, 0, batch)
-		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("scan events: %w", err)
 	}
-	if len(evs) == 0 {
-		return nil, nil
-	}
-	return [][]agentscope.Event{evs}, nil
+	return evs, nil
 }
 
 // unorderedParts plans an unordered scan, or returns nil to read in order.
 //
-// Postgres gets one statement without ORDER BY: its planner, which knows
-// the table's statistics, picks a sequential or bitmap scan, both in heap
+// Postgres gets one statement without ORDER BY, run through the store's
+// BodyStreamer (postgres.Open sets pgx's): its planner, which knows the
+// table's statistics, picks a sequential or bitmap scan, both in heap
 // order, and the rows stream as the server produces them.
 //
 // SQLite reads its events table in primary-key order, (session_id, seq),
@@ -214,6 +202,9 @@ func scanBatches(rows *sql.Rows, batch int, mask uint64, scan func(*sql.Rows, *s
 // time, agent and session filters keep their index.
 func (s *Store) unorderedParts(ctx context.Context, orgID string, q agentscope.EventQuery, where string, args []any, mask uint64) ([]scanPart, error) {
 	if s.d.Name == "postgres" {
+		if s.streamBodies == nil {
+			return nil, nil
+		}
 		return []scanPart{s.streamPart(`SELECT body FROM events WHERE `+where, args, q.BatchSize, mask)}, nil
 	}
 	if len(q.SessionIDs) > 0 || len(q.Agents) > 0 || !q.Earliest.IsZero() || !q.Latest.IsZero() {
@@ -335,56 +326,25 @@ func (s *Store) keyPart(where string, args []any, lo, hi string, batch int, mask
 			if err != nil {
 				return fmt.Errorf("scan events: %w", err)
 			}
-			evs, err := scanBatches(rows, batch, mask, func(r *sql.Rows, body *sql.RawBytes) error {
+			evs, err := decodePage(rows, batch, mask, func(r *sql.Rows, body *sql.RawBytes) error {
 				return r.Scan(body)
-			}, nil)
-			if err != nil {
+			})
+			if err != nil || len(evs) == 0 {
 				return err
 			}
-			if len(evs) == 0 {
-				return nil
-			}
 			// The body holds the key: each event's session and seq.
-			last := &evs[0][len(evs[0])-1]
+			last := &evs[len(evs)-1]
 			lastSID, lastSeq, started = last.SessionID, last.Seq, true
-			if !emit(evs[0]) || len(evs[0]) < batch {
+			if !emit(evs) || len(evs) < batch {
 				return nil
 			}
 		}
 	}
 }
 
-// streamPart runs one statement and hands its rows over in batches as they
-// arrive.
+// streamPart runs one statement, with '?' placeholders, through the
+// store's BodyStreamer and hands its rows over in batches as they arrive.
 func (s *Store) streamPart(q string, args []any, batch int, mask uint64) scanPart {
-	if s.streamBodies != nil {
-		return s.nativeStreamPart(q, args, batch, mask)
-	}
-	return func(ctx context.Context, emit func([]agentscope.Event) bool) error {
-		rows, err := s.query(ctx, q, args...)
-		if err != nil {
-			return fmt.Errorf("scan events: %w", err)
-		}
-		stopped := false
-		last, err := scanBatches(rows, batch, mask, func(r *sql.Rows, body *sql.RawBytes) error {
-			return r.Scan(body)
-		}, func(evs []agentscope.Event) bool {
-			if !emit(evs) {
-				stopped = true
-				return false
-			}
-			return true
-		})
-		if err != nil || stopped || len(last) == 0 {
-			return err
-		}
-		emit(last[0])
-		return nil
-	}
-}
-
-// nativeStreamPart is streamPart through the store's BodyStreamer.
-func (s *Store) nativeStreamPart(q string, args []any, batch int, mask uint64) scanPart {
 	return func(ctx context.Context, emit func([]agentscope.Event) bool) error {
 		evs := make([]agentscope.Event, 0, batch)
 		var derr error
@@ -424,5 +384,5 @@ func decodeMasked(body []byte, mask uint64) (agentscope.Event, error) {
 	if ev, ok := decodeProjected(body, mask); ok {
 		return ev, nil
 	}
-	return DecodeStored(body)
+	return decodeGeneral(body)
 }

@@ -31,9 +31,10 @@ type Machine struct {
 }
 
 // readMachine gathers what describes this machine; a fact it cannot read
-// says "unknown" rather than failing the report.
-func readMachine(ctx context.Context, pgURL string) Machine {
-	m := Machine{
+// says "unknown" rather than failing the report. postgres is the test
+// server's version (or why there is none), from postgresVersion.
+func readMachine(ctx context.Context, postgres string) Machine {
+	return Machine{
 		CPU:        procField("/proc/cpuinfo", "model name"),
 		Cores:      runtime.NumCPU(),
 		Memory:     memTotal(),
@@ -43,9 +44,8 @@ func readMachine(ctx context.Context, pgURL string) Machine {
 		SQLite:     "modernc.org/sqlite " + command(ctx, "go", "list", "-m", "-f", "{{.Version}}", "modernc.org/sqlite"),
 		Commit:     commit(ctx),
 		LoadBefore: loadAvg(),
+		Postgres:   postgres,
 	}
-	m.Postgres, _ = postgresVersion(ctx, pgURL)
-	return m
 }
 
 // postgresVersion asks the server at url for its version. ok is false when

@@ -73,8 +73,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	start := time.Now()
 	pgURL := os.Getenv("AGENTSCOPE_TEST_DATABASE_URL")
 	env := os.Environ()
-	machine := readMachine(ctx, pgURL)
-	if _, ok := postgresVersion(ctx, pgURL); !ok && pgURL != "" {
+	pgVersion, pgOK := postgresVersion(ctx, pgURL)
+	machine := readMachine(ctx, pgVersion)
+	if !pgOK && pgURL != "" {
 		if os.Getenv("AGENTSCOPE_TEST_POSTGRES") == "required" {
 			return fmt.Errorf("AGENTSCOPE_TEST_POSTGRES=required, but Postgres is %s", machine.Postgres)
 		}

@@ -13,25 +13,9 @@
 // the store. After anything that may have lost notifications the hub pokes
 // every subscriber.
 //
-// Wiring, in cmd/agentscope/app.go's OpenApp, in place of
-// `a.Hub = recorder.NewMemHub()` (with App.Hub declared as recorder.Hub):
-//
-//	a.Hub = recorder.NewMemHub()
-//	if ps, ok := st.(*postgres.Store); ok {
-//		hub, err := pghub.New(ps.Pool(), pghub.Options{Logger: log})
-//		if err == nil {
-//			err = hub.Start(ctx)
-//		}
-//		if err != nil {
-//			a.Close()
-//			return nil, "", err
-//		}
-//		a.closers = append(a.closers, hub.Close)
-//		a.Hub = hub
-//	}
-//
-// The hub is closed after the recorder and the runtime, which publish to it,
-// and before the store, whose pool it uses.
+// cmd/agentscope/app.go's OpenApp wires it for Postgres stores. The hub is
+// closed after the recorder and the runtime, which publish to it, and
+// before the store, whose pool it uses.
 package pghub
 
 import (
