@@ -2,6 +2,7 @@ package mcpserver
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -32,13 +33,30 @@ var typeSchemas = map[reflect.Type]*jsonschema.Schema{
 		Type: "object", AdditionalProperties: anyJSON()}},
 }
 
-// schemaFor infers T's JSON schema with our type overrides.
+// schemaFor infers T's JSON schema with our type overrides. A pointer type
+// is described by its element type: a tool's input and output are JSON
+// objects, never null, and MCP clients (the TypeScript SDK among them)
+// refuse a root schema whose type is anything but "object".
 func schemaFor[T any]() *jsonschema.Schema {
-	s, err := jsonschema.For[T](&jsonschema.ForOptions{TypeSchemas: typeSchemas})
+	t := reflect.TypeFor[T]()
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	s, err := jsonschema.ForType(t, &jsonschema.ForOptions{TypeSchemas: typeSchemas})
 	if err != nil {
-		panic("mcpserver: schema for " + reflect.TypeFor[T]().String() + ": " + err.Error())
+		panic("mcpserver: schema for " + t.String() + ": " + err.Error())
 	}
 	return s
+}
+
+// checkRootObject panics unless schema describes a JSON object at its root,
+// as the MCP specification's Tool requires of inputSchema and outputSchema.
+// Registration is where a wrong schema is cheapest to find.
+func checkRootObject(tool, which string, schema any) {
+	s, ok := schema.(*jsonschema.Schema)
+	if !ok || s == nil || s.Type != "object" || len(s.Types) != 0 {
+		panic(fmt.Sprintf("mcpserver: tool %q: %s must have \"type\": \"object\" at its root", tool, which))
+	}
 }
 
 // eventSchema describes one event of record_event with its fields flat.

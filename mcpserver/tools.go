@@ -22,6 +22,8 @@ func AddTool[In, Out any](s *Server, t *mcp.Tool, h func(ctx context.Context, in
 	if t.OutputSchema == nil {
 		t.OutputSchema = schemaFor[Out]()
 	}
+	checkRootObject(t.Name, "inputSchema", t.InputSchema)
+	checkRootObject(t.Name, "outputSchema", t.OutputSchema)
 	mcp.AddTool(s.MCP, t, func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, Out, error) {
 		var zero Out
 		ctx, err := s.orgContext(ctx, req.Extra)
