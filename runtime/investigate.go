@@ -82,9 +82,24 @@ const reportSchemaJSON = `{
   }
 }`
 
+// reportSchema checks the model's answer. It is the schema the model is
+// asked for less its "additionalProperties": false: strict structured output
+// needs that keyword in the request, but a model that adds a field of its own
+// (a confidence, or spl_queries, which the report names) has still answered,
+// and the extra field is ignored rather than sent back for repair. A missing
+// or ill-typed required field is still a reason to repair.
 var reportSchema = func() *jsonschema.Resolved {
+	var doc any
+	if err := json.Unmarshal([]byte(reportSchemaJSON), &doc); err != nil {
+		panic(err)
+	}
+	allowExtraFields(doc)
+	b, err := json.Marshal(doc)
+	if err != nil {
+		panic(err)
+	}
 	var s jsonschema.Schema
-	if err := json.Unmarshal([]byte(reportSchemaJSON), &s); err != nil {
+	if err := json.Unmarshal(b, &s); err != nil {
 		panic(err)
 	}
 	r, err := s.Resolve(nil)
@@ -93,6 +108,24 @@ var reportSchema = func() *jsonschema.Resolved {
 	}
 	return r
 }()
+
+// allowExtraFields removes every "additionalProperties": false from a
+// decoded JSON schema.
+func allowExtraFields(v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		if v["additionalProperties"] == false {
+			delete(v, "additionalProperties")
+		}
+		for _, sub := range v {
+			allowExtraFields(sub)
+		}
+	case []any:
+		for _, sub := range v {
+			allowExtraFields(sub)
+		}
+	}
+}
 
 // modelReport is the model's structured output.
 type modelReport struct {

@@ -503,3 +503,39 @@ func TestInvestigationRetriesTransientModelFailure(t *testing.T) {
 		t.Errorf("links %+v", links)
 	}
 }
+
+// A model that adds fields of its own — a confidence, and spl_queries, which
+// the report schema names — has answered: the run completes without a
+// repair, and the report's queries are the ones the investigation ran.
+func TestInvestigationIgnoresExtraFields(t *testing.T) {
+	ib := newInvestigator(t, backends()[0], invConfig{evidence: viaAgentScope})
+	ib.loopingSession(t, "loop-extra")
+	const invented = `index=invented | stats count`
+	extra := strings.Replace(reportJSON, `"risk_level":"medium",`,
+		`"risk_level":"medium","confidence":0.9,"spl_queries":[{"query":"`+invented+`","rows":7}],`, 1)
+	extra = strings.Replace(extra, `"explanation":"lookup_order with order 42 four times."`,
+		`"explanation":"lookup_order with order 42 four times.","confidence":"high"`, 1)
+	if extra == reportJSON || !json.Valid([]byte(extra)) {
+		t.Fatal("the test's report did not change")
+	}
+	ib.llm.Handle(func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Content: extra} })
+	run, rep := ib.investigate(t, "loop-extra")
+	if run.Status != agentscope.StatusCompleted || rep.Status != agentscope.ReportCompleted || !rep.ModelAnalysis {
+		t.Fatalf("run %s (%s), report %+v", run.Status, run.Error, rep)
+	}
+	if n := len(ib.llm.Requests()); n != 1 {
+		t.Fatalf("%d model requests: extra fields were sent back for repair", n)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Title != "Repeated identical tool calls" {
+		t.Fatalf("findings %+v", rep.Findings)
+	}
+	own := ib.events(t, run.SessionID)
+	if len(rep.SPLQueries) == 0 || len(rep.SPLQueries) != len(find(own, agentscope.ToolCalled)) {
+		t.Fatalf("report queries %d, searches run %d", len(rep.SPLQueries), len(find(own, agentscope.ToolCalled)))
+	}
+	for _, q := range rep.SPLQueries {
+		if q.Query == invented || q.Backend == "" {
+			t.Errorf("report query %+v is not one the investigation ran", q)
+		}
+	}
+}
