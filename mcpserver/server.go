@@ -16,11 +16,13 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/version"
 	"github.com/agentscope/agentscope/service"
 )
 
-// Version is reported in the MCP initialize handshake.
-var Version = "0.1.0"
+// Version is reported in the MCP initialize handshake: the binary's release
+// version and commit, from the one source `agentscope version` prints.
+var Version = version.Get().Announced()
 
 // Options configure a Server.
 type Options struct {
