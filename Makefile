@@ -7,16 +7,28 @@ STATICCHECK     ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEMPL           ?= github.com/a-h/templ/cmd/templ@v0.3.1100
 BENCH_PKGS      ?= ./bench/ ./splunkbridge/... ./runtime/... ./web/...
 
+# The one source of the version `agentscope version` prints and the MCP
+# server announces (internal/version): a release tag on HEAD, else "dev",
+# with the commit and the build time.
+VERSION_PKG     := github.com/agentscope/agentscope/internal/version
+VERSION         ?= $(shell git describe --tags --exact-match 2>/dev/null || echo dev)
+COMMIT          ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell test -n "$$(git status --porcelain 2>/dev/null)" && echo -dirty)
+BUILD_DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS         := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT) -X $(VERSION_PKG).date=$(BUILD_DATE)
+
 .PHONY: help run build test test-short bench lint generate check-generated fmt clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: ## start AgentScope on the embedded default (SQLite in ./data) and print where to connect
-	$(GO) run ./cmd/agentscope serve
+run: ## build bin/agentscope, start it on the embedded default (SQLite in the per-user data dir) and print where to connect
+	@echo "make run: building bin/agentscope (the first build compiles every dependency: a minute or two)..."
+	@$(GO) build -ldflags "$(LDFLAGS)" -o bin/agentscope ./cmd/agentscope
+	@echo "make run: starting bin/agentscope serve"
+	./bin/agentscope serve
 
 build: ## build bin/agentscope
-	$(GO) build -o bin/agentscope ./cmd/agentscope
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/agentscope ./cmd/agentscope
 
 test: ## run every test with -race, SQLite and Postgres ($(PG_TEST_URL))
 	AGENTSCOPE_TEST_DATABASE_URL="$${AGENTSCOPE_TEST_DATABASE_URL:-$(PG_TEST_URL)}" \

@@ -16,9 +16,9 @@ import (
 
 // cliApp opens the app for a one-shot CLI command: no workers, and the
 // organisation from --org in the context.
-func cliApp(ctx context.Context, env *Env, cfg Config, org string) (*App, context.Context, error) {
+func cliApp(ctx context.Context, env *Env, name string, cfg Config, org string) (*App, context.Context, error) {
 	cfg.NoWorker, cfg.NoForward = true, true
-	app, _, err := OpenApp(ctx, cfg, cfg.oneShotLogger(env))
+	app, _, err := openCommandApp(ctx, env, name, cfg, cfg.oneShotLogger(env))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -107,20 +107,20 @@ func runAgents(ctx context.Context, env *Env, args []string) error {
 		asJSON  bool
 		defFlag definitionFlags
 	)
-	if _, err := env.parseFlags("agents "+sub, args, &cfg, func(fs *flag.FlagSet) {
+	if err := noArgs(env.parseFlags("agents "+sub, args, &cfg, storeFlags, func(fs *flag.FlagSet) {
 		fs.StringVar(&org, "org", agentscope.DefaultOrgID, "the organisation")
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
 		if sub != "list" {
 			fs.StringVar(&name, "name", "", "the agent's name (required)")
 			defFlag.bind(fs)
 		}
-	}); err != nil {
+	})); err != nil {
 		return err
 	}
 	if sub != "list" && name == "" {
 		return usageError{"--name is required"}
 	}
-	app, ctx, err := cliApp(ctx, env, cfg, org)
+	app, ctx, err := cliApp(ctx, env, "agents", cfg, org)
 	if err != nil {
 		return err
 	}

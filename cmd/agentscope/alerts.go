@@ -24,7 +24,7 @@ func runAlerts(ctx context.Context, env *Env, args []string) error {
 		kinds, agents string
 		disabled      bool
 	)
-	pos, err := parseInterleaved(env, "alerts "+sub, rest, &cfg, func(fs *flag.FlagSet) {
+	pos, err := env.parseFlags("alerts "+sub, rest, &cfg, storeFlags, func(fs *flag.FlagSet) {
 		fs.StringVar(&org, "org", "", "organisation (default: the local one)")
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
 		if sub == "create" {
@@ -41,7 +41,7 @@ func runAlerts(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	app, octx, err := cliApp(ctx, env, cfg, org)
+	app, octx, err := cliApp(ctx, env, "alerts", cfg, org)
 	if err != nil {
 		return err
 	}

@@ -155,3 +155,32 @@ func (a *App) Close() error {
 	}
 	return err
 }
+
+// openCommandApp opens the app for a command and says on stderr, in one
+// line, which data dir and store it opened: an MCP host's log then shows at
+// once where a stdio server records. A process other than serve also warns
+// when a running serve uses another store.
+func openCommandApp(ctx context.Context, env *Env, name string, cfg Config, log *slog.Logger) (*App, string, error) {
+	app, desc, err := OpenApp(ctx, cfg, log)
+	if err != nil {
+		return nil, "", err
+	}
+	fmt.Fprintf(env.Stderr, "agentscope %s: data dir %s, store %s\n", name, cfg.DataDir, desc)
+	if cfg.DataDir == defaultDataDir(env.Getenv) {
+		// Before the per-user default, ./data was the default: say where an
+		// earlier install's sessions are rather than seem to lose them.
+		if _, err := os.Stat(filepath.Join("data", "agentscope.db")); err == nil {
+			old, _ := filepath.Abs("data")
+			fmt.Fprintf(env.Stderr, "agentscope %s: note: %s holds an AgentScope database from an earlier version, whose default data dir was ./data; set AGENTSCOPE_DATA_DIR=%s to keep using it\n", name, old, old)
+		}
+	}
+	if name != "serve" {
+		if w := storeMismatch(env.Getenv, storeIdentity(cfg)); w != "" {
+			log.Warn(w)
+			if !log.Enabled(ctx, slog.LevelWarn) {
+				fmt.Fprintf(env.Stderr, "agentscope %s: warning: %s\n", name, w)
+			}
+		}
+	}
+	return app, desc, nil
+}

@@ -25,7 +25,7 @@ func runBudgets(ctx context.Context, env *Env, args []string) error {
 		hardCap bool
 		asJSON  bool
 	)
-	if _, err := env.parseFlags("budgets "+sub, args, &cfg, func(fs *flag.FlagSet) {
+	if err := noArgs(env.parseFlags("budgets "+sub, args, &cfg, storeFlags, func(fs *flag.FlagSet) {
 		fs.StringVar(&org, "org", agentscope.DefaultOrgID, "the organisation")
 		fs.StringVar(&agent, "agent", "", "the agent (required for set)")
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
@@ -34,7 +34,7 @@ func runBudgets(ctx context.Context, env *Env, args []string) error {
 			fs.StringVar(&limit, "limit", "", "the most the agent may spend per period, in US dollars, e.g. 5.00 (required)")
 			fs.BoolVar(&hardCap, "hard-cap", false, "refuse runs and stop running ones at the limit (otherwise only warn)")
 		}
-	}); err != nil {
+	})); err != nil {
 		return err
 	}
 	var limitUSD agentscope.USD
@@ -46,7 +46,7 @@ func runBudgets(ctx context.Context, env *Env, args []string) error {
 			return usageError{fmt.Sprintf("--limit: %v", err)}
 		}
 	}
-	app, ctx, err := cliApp(ctx, env, cfg, org)
+	app, ctx, err := cliApp(ctx, env, "budgets", cfg, org)
 	if err != nil {
 		return err
 	}

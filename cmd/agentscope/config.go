@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 )
 
@@ -39,6 +40,25 @@ type Config struct {
 	// getenv reads the environment for settings without flags (Splunk);
 	// nil means os.Getenv.
 	getenv func(string) string
+	// secretDefaults are flags whose environment default is applied after
+	// parsing (applySecretDefaults), so that help never prints a secret.
+	secretDefaults []secretDefault
+}
+
+type secretDefault struct {
+	flag *string
+	env  string
+}
+
+// applySecretDefaults gives each secret flag left empty its environment
+// value.
+func (c *Config) applySecretDefaults() {
+	for _, d := range c.secretDefaults {
+		if *d.flag == "" {
+			*d.flag = d.env
+		}
+	}
+	c.secretDefaults = nil
 }
 
 // env returns the environment reader.
@@ -49,8 +69,25 @@ func (c *Config) env() func(string) string {
 	return c.getenv
 }
 
-// bind registers the shared flags on fs with defaults from the environment.
-func (c *Config) bind(fs *flag.FlagSet, getenv func(string) string) {
+// flagGroup names a set of shared flags; each command binds the groups it
+// reads, so its help lists only flags that do something for it.
+type flagGroup uint8
+
+const (
+	// storeFlags: --data-dir, --database-url, --log-level, --log-format.
+	// Every command that opens the store takes them.
+	storeFlags flagGroup = 1 << iota
+	// httpFlags: --addr, --token (serve).
+	httpFlags
+	// workerFlags: --no-worker (serve, mcp).
+	workerFlags
+	// forwardFlags: --no-forward (serve, mcp, worker).
+	forwardFlags
+)
+
+// bind registers the groups' flags on fs with defaults from the
+// environment.
+func (c *Config) bind(fs *flag.FlagSet, getenv func(string) string, groups flagGroup) {
 	c.getenv = getenv
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
@@ -58,28 +95,72 @@ func (c *Config) bind(fs *flag.FlagSet, getenv func(string) string) {
 		}
 		return def
 	}
-	fs.StringVar(&c.Addr, "addr", env("AGENTSCOPE_ADDR", "127.0.0.1:8080"), "HTTP listen address (AGENTSCOPE_ADDR)")
-	fs.StringVar(&c.DataDir, "data-dir", env("AGENTSCOPE_DATA_DIR", "./data"), "directory for the SQLite database and the generated token (AGENTSCOPE_DATA_DIR)")
-	fs.StringVar(&c.DatabaseURL, "database-url", env("AGENTSCOPE_DATABASE_URL", ""), "postgres://… to use PostgreSQL; empty for SQLite in the data dir (AGENTSCOPE_DATABASE_URL)")
-	fs.StringVar(&c.Token, "token", env("AGENTSCOPE_TOKEN", ""), "API and MCP bearer token; generated and kept in the data dir when empty (AGENTSCOPE_TOKEN)")
-	fs.StringVar(&c.LogLevel, "log-level", env("AGENTSCOPE_LOG_LEVEL", "info"), "debug, info, warn or error (AGENTSCOPE_LOG_LEVEL)")
-	fs.StringVar(&c.LogFormat, "log-format", env("AGENTSCOPE_LOG_FORMAT", "text"), "text or json (AGENTSCOPE_LOG_FORMAT)")
-	noWorker := env("AGENTSCOPE_NO_WORKER", "") == "true" || env("AGENTSCOPE_NO_WORKER", "") == "1"
-	fs.BoolVar(&c.NoWorker, "no-worker", noWorker, "do not run managed-agent workers in this process (AGENTSCOPE_NO_WORKER)")
-	noForward := env("AGENTSCOPE_NO_FORWARD", "") == "true" || env("AGENTSCOPE_NO_FORWARD", "") == "1"
-	fs.BoolVar(&c.NoForward, "no-forward", noForward, "do not forward events to Splunk from this process; they wait in the outbox for one that does (AGENTSCOPE_NO_FORWARD)")
+	// Settings whose flag a command does not take keep their defaults.
+	c.Addr, c.DataDir, c.LogLevel, c.LogFormat = "127.0.0.1:8080", defaultDataDir(getenv), "info", "text"
+	if groups&storeFlags != 0 {
+		fs.StringVar(&c.DataDir, "data-dir", env("AGENTSCOPE_DATA_DIR", c.DataDir), "directory for the SQLite database and the generated token (AGENTSCOPE_DATA_DIR)")
+		// Defaults that may hold a secret are taken from the environment
+		// after parsing, so -h never prints them.
+		fs.StringVar(&c.DatabaseURL, "database-url", "", "postgres://… to use PostgreSQL; empty for SQLite in the data dir (AGENTSCOPE_DATABASE_URL)")
+		c.secretDefaults = append(c.secretDefaults, secretDefault{&c.DatabaseURL, getenv("AGENTSCOPE_DATABASE_URL")})
+		fs.StringVar(&c.LogLevel, "log-level", env("AGENTSCOPE_LOG_LEVEL", c.LogLevel), "debug, info, warn or error (AGENTSCOPE_LOG_LEVEL)")
+		fs.StringVar(&c.LogFormat, "log-format", env("AGENTSCOPE_LOG_FORMAT", c.LogFormat), "text or json (AGENTSCOPE_LOG_FORMAT)")
+	}
+	if groups&httpFlags != 0 {
+		fs.StringVar(&c.Addr, "addr", env("AGENTSCOPE_ADDR", c.Addr), "HTTP listen address (AGENTSCOPE_ADDR)")
+		fs.StringVar(&c.Token, "token", "", "API and MCP bearer token; generated and kept in the data dir when empty (AGENTSCOPE_TOKEN)")
+		c.secretDefaults = append(c.secretDefaults, secretDefault{&c.Token, getenv("AGENTSCOPE_TOKEN")})
+	}
+	if groups&workerFlags != 0 {
+		noWorker := env("AGENTSCOPE_NO_WORKER", "") == "true" || env("AGENTSCOPE_NO_WORKER", "") == "1"
+		fs.BoolVar(&c.NoWorker, "no-worker", noWorker, "do not run managed-agent workers in this process (AGENTSCOPE_NO_WORKER)")
+	}
+	if groups&forwardFlags != 0 {
+		noForward := env("AGENTSCOPE_NO_FORWARD", "") == "true" || env("AGENTSCOPE_NO_FORWARD", "") == "1"
+		fs.BoolVar(&c.NoForward, "no-forward", noForward, "do not forward events to Splunk from this process; they wait in the outbox for one that does (AGENTSCOPE_NO_FORWARD)")
+	}
 }
 
-// validate checks the configuration before anything starts.
-func (c *Config) validate() error {
+// defaultDataDir is the per-user data directory, the same whatever the
+// working directory: MCP hosts start `agentscope mcp` from directories of
+// their own, and it must find the store `agentscope serve` uses.
+// Empty when the platform gives no home directory.
+func defaultDataDir(getenv func(string) string) string {
+	home := getenv("HOME")
+	switch goruntime.GOOS {
+	case "windows":
+		if d := getenv("LocalAppData"); d != "" {
+			return filepath.Join(d, "agentscope")
+		}
+		return ""
+	case "darwin", "ios":
+		if home == "" {
+			return ""
+		}
+		return filepath.Join(home, "Library", "Application Support", "agentscope")
+	}
+	// XDG base directories: an XDG_DATA_HOME that is not absolute is
+	// ignored, as the specification says.
+	if d := getenv("XDG_DATA_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "agentscope")
+	}
+	if home == "" {
+		return ""
+	}
+	return filepath.Join(home, ".local", "share", "agentscope")
+}
+
+// validate checks the configuration of the groups a command took before
+// anything starts.
+func (c *Config) validate(groups flagGroup) error {
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return fmt.Errorf("AGENTSCOPE_DATABASE_URL / --database-url must start with postgres:// (or be empty for SQLite)")
 	}
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+	if _, _, err := net.SplitHostPort(c.Addr); groups&httpFlags != 0 && err != nil {
 		return fmt.Errorf("AGENTSCOPE_ADDR / --addr %q is not host:port: %v", c.Addr, err)
 	}
 	if c.DataDir == "" {
-		return errors.New("AGENTSCOPE_DATA_DIR / --data-dir must not be empty")
+		return errors.New("AGENTSCOPE_DATA_DIR / --data-dir must be set: this system gives no home directory for the default")
 	}
 	if c.Token != "" && len(c.Token) < 16 {
 		return errors.New("AGENTSCOPE_TOKEN / --token must be at least 16 characters")

@@ -24,7 +24,7 @@ func runInvestigate(ctx context.Context, env *Env, args []string) error {
 		asJSON  bool
 		timeout time.Duration
 	)
-	rest, err := parseInterleaved(env, "investigate", args, &cfg, func(fs *flag.FlagSet) {
+	rest, err := env.parseFlags("investigate", args, &cfg, storeFlags, func(fs *flag.FlagSet) {
 		fs.StringVar(&org, "org", "", "organisation (default: the local one)")
 		fs.BoolVar(&wait, "wait", false, "wait for the report (runs a worker in this process) and print it")
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
@@ -38,7 +38,7 @@ func runInvestigate(ctx context.Context, env *Env, args []string) error {
 	}
 	cfg.NoForward = true
 	cfg.NoWorker = !wait
-	app, _, err := OpenApp(ctx, cfg, cfg.oneShotLogger(env))
+	app, _, err := openCommandApp(ctx, env, "investigate", cfg, cfg.oneShotLogger(env))
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func runReports(ctx context.Context, env *Env, args []string) error {
 		limit                   int
 		asJSON                  bool
 	)
-	pos, err := parseInterleaved(env, "reports "+sub, rest, &cfg, func(fs *flag.FlagSet) {
+	pos, err := env.parseFlags("reports "+sub, rest, &cfg, storeFlags, func(fs *flag.FlagSet) {
 		fs.StringVar(&org, "org", "", "organisation (default: the local one)")
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
 		if sub == "list" {
@@ -111,7 +111,7 @@ func runReports(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	app, octx, err := cliApp(ctx, env, cfg, org)
+	app, octx, err := cliApp(ctx, env, "reports", cfg, org)
 	if err != nil {
 		return err
 	}

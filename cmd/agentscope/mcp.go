@@ -16,9 +16,9 @@ import (
 func runMCP(ctx context.Context, env *Env, args []string) error {
 	var cfg Config
 	var org string
-	if _, err := env.parseFlags("mcp", args, &cfg, func(fs *flag.FlagSet) {
+	if err := noArgs(env.parseFlags("mcp", args, &cfg, storeFlags|workerFlags|forwardFlags, func(fs *flag.FlagSet) {
 		fs.StringVar(&org, "org", agentscope.DefaultOrgID, "the organisation this stdio server acts for")
-	}); err != nil {
+	})); err != nil {
 		return err
 	}
 	if err := agentscope.ValidateOrgID(org); err != nil {
@@ -26,7 +26,7 @@ func runMCP(ctx context.Context, env *Env, args []string) error {
 	}
 	cfg.LocalOrg = org
 	log := cfg.logger(env.Stderr)
-	app, _, err := OpenApp(ctx, cfg, log)
+	app, _, err := openCommandApp(ctx, env, "mcp", cfg, log)
 	if err != nil {
 		return err
 	}

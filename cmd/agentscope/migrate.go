@@ -9,11 +9,11 @@ import (
 // (opening the app does both), and exits.
 func runMigrate(ctx context.Context, env *Env, args []string) error {
 	var cfg Config
-	if _, err := env.parseFlags("migrate", args, &cfg, nil); err != nil {
+	if err := noArgs(env.parseFlags("migrate", args, &cfg, storeFlags, nil)); err != nil {
 		return err
 	}
 	cfg.NoWorker, cfg.NoForward = true, true
-	app, desc, err := OpenApp(ctx, cfg, cfg.oneShotLogger(env))
+	app, desc, err := openCommandApp(ctx, env, "migrate", cfg, cfg.oneShotLogger(env))
 	if err != nil {
 		return err
 	}

@@ -40,15 +40,11 @@ func init() {
 		{"investigate", "investigate a session: investigate <session_id> [--wait] [--json]", runInvestigate},
 		{"reports", "investigation reports: reports list | reports show <session_id>", runReports},
 		{"alerts", "alert rules: alerts list | alerts create --name … --kinds … --url … | alerts delete <id>", runAlerts},
+		{"connect", "print ready-to-paste MCP configurations for Claude Desktop, Claude Code, Cursor and VS Code", runConnect},
 		{"migrate", "apply database migrations and exit", runMigrate},
-		{"version", "print the version", func(_ context.Context, env *Env, _ []string) error {
-			fmt.Fprintln(env.Stdout, "agentscope", version)
-			return nil
-		}},
+		{"version", "print the version, commit and build date: version [--json]", runVersion},
 	}
 }
-
-var version = "dev"
 
 // usageError is a command-line mistake: reported with the usage, exit 2.
 type usageError struct{ msg string }
@@ -102,22 +98,61 @@ func (env *Env) usage() {
 	fmt.Fprint(env.Stderr, b.String())
 }
 
-// parseFlags parses a command's flags, including the shared Config ones.
-func (env *Env) parseFlags(name string, args []string, cfg *Config, more func(*flag.FlagSet)) ([]string, error) {
+// parseFlags parses a command's flags: the shared groups it takes and its
+// own (more). Flags may come before or after positional arguments (Go's
+// flag package alone stops at the first positional); "--" ends them.
+func (env *Env) parseFlags(name string, args []string, cfg *Config, groups flagGroup, more func(*flag.FlagSet)) ([]string, error) {
 	fs := flag.NewFlagSet("agentscope "+name, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	cfg.bind(fs, env.Getenv)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: agentscope %s [flags]\n", name)
+		for _, c := range commands {
+			if c.name == strings.Fields(name)[0] {
+				fmt.Fprintf(env.Stderr, "\n%s\n", c.summary)
+			}
+		}
+		fmt.Fprintln(env.Stderr, "\nFlags (a flag's environment variable, where it has one, is named in parentheses):")
+		fs.PrintDefaults()
+	}
+	cfg.bind(fs, env.Getenv, groups)
 	if more != nil {
 		more(fs)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageErrorOf(err)
 		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if rest[0] == "--" {
+			pos = append(pos, rest[1:]...)
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	cfg.applySecretDefaults()
+	if err := cfg.validate(groups); err != nil {
 		return nil, usageError{err.Error()}
 	}
-	if err := cfg.validate(); err != nil {
-		return nil, usageError{err.Error()}
+	return pos, nil
+}
+
+// usageErrorOf wraps a flag parsing error; -h stays flag.ErrHelp.
+func usageErrorOf(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
 	}
-	return fs.Args(), nil
+	return usageError{err.Error()}
+}
+
+// noArgs refuses positional arguments for a command that takes none.
+func noArgs(pos []string, err error) error {
+	if err == nil && len(pos) > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q (this command takes only flags; see -h)", pos[0])}
+	}
+	return err
 }

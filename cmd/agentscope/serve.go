@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/agentscope/agentscope"
@@ -16,7 +17,7 @@ import (
 
 func runServe(ctx context.Context, env *Env, args []string) error {
 	var cfg Config
-	if _, err := env.parseFlags("serve", args, &cfg, nil); err != nil {
+	if err := noArgs(env.parseFlags("serve", args, &cfg, storeFlags|httpFlags|workerFlags|forwardFlags, nil)); err != nil {
 		return err
 	}
 	log := cfg.logger(env.Stderr)
@@ -33,7 +34,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		livePoll = d
 	}
 	cfg.liveViews = true
-	app, desc, err := OpenApp(ctx, cfg, log)
+	app, desc, err := openCommandApp(ctx, env, "serve", cfg, log)
 	if err != nil {
 		return err
 	}
@@ -84,7 +85,18 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	} else if cfg.Token == "" {
 		fmt.Fprintf(env.Stderr, "  Token:          in %s\n", cfg.tokenFile())
 	}
-	fmt.Fprintf(env.Stderr, "  Claude Code:    claude mcp add --transport http agentscope %s/mcp --header \"Authorization: Bearer <token>\"\n\n", base)
+	if hosts, err := newHostEntries(cfg, base+"/mcp"); err != nil {
+		log.Warn("cannot describe MCP host configurations", "err", err)
+	} else {
+		fmt.Fprintln(env.Stderr, "\nConnect an MCP host to this AgentScope (the same entries: agentscope connect):")
+		hosts.print(env.Stderr)
+		fmt.Fprintln(env.Stderr)
+	}
+	removeNote, err := announceServe(env.Getenv, serveNote{PID: os.Getpid(), URL: base, Store: storeIdentity(cfg), Started: time.Now().UTC()})
+	if err != nil {
+		log.Warn("cannot leave a note of this serve's store for stdio servers to compare", "err", err)
+	}
+	defer removeNote()
 	if env.Ready != nil {
 		env.Ready(ln.Addr().String())
 	}

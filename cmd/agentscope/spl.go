@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,14 +30,14 @@ func runSPL(ctx context.Context, env *Env, args []string) error {
 		fs.IntVar(&rowLimit, "row-limit", 0, "most rows to print (default 1000)")
 		fs.BoolVar(&asJSON, "json", false, "print {results, fields, backend, query, elapsed_ms} as JSON")
 	}
-	rest, err := parseInterleaved(env, "spl", args, &cfg, more)
+	rest, err := env.parseFlags("spl", args, &cfg, storeFlags, more)
 	if err != nil {
 		return err
 	}
 	if len(rest) != 1 {
 		return usageError{`usage: agentscope spl [flags] '<query>' (quote the query as one argument), e.g. agentscope spl 'sourcetype="agentscope:events" | stats sum(amount_usd) as cost by agent | sort -cost'`}
 	}
-	app, octx, err := cliApp(ctx, env, cfg, org)
+	app, octx, err := cliApp(ctx, env, "spl", cfg, org)
 	if err != nil {
 		return err
 	}
@@ -56,40 +55,6 @@ func runSPL(ctx context.Context, env *Env, args []string) error {
 	}
 	printTable(env.Stdout, a)
 	return nil
-}
-
-// parseInterleaved parses flags that may come before or after the
-// positional arguments (Go's flag package stops at the first positional).
-func parseInterleaved(env *Env, name string, args []string, cfg *Config, more func(*flag.FlagSet)) ([]string, error) {
-	fs := flag.NewFlagSet("agentscope "+name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	cfg.bind(fs, env.Getenv)
-	if more != nil {
-		more(fs)
-	}
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usageError{err.Error()}
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if rest[0] == "--" {
-			pos = append(pos, rest[1:]...)
-			break
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-	if err := cfg.validate(); err != nil {
-		return nil, usageError{err.Error()}
-	}
-	return pos, nil
 }
 
 // printTable writes an answer as an aligned text table with a summary line.

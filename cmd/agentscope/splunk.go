@@ -37,12 +37,12 @@ func runSplunk(ctx context.Context, env *Env, args []string) error {
 func splunkStatus(ctx context.Context, env *Env, args []string) error {
 	var cfg Config
 	var asJSON bool
-	if _, err := env.parseFlags("splunk status", args, &cfg, func(fs *flag.FlagSet) {
+	if err := noArgs(env.parseFlags("splunk status", args, &cfg, storeFlags, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print the health report as JSON")
-	}); err != nil {
+	})); err != nil {
 		return err
 	}
-	app, _, err := cliApp(ctx, env, cfg, "")
+	app, _, err := cliApp(ctx, env, "splunk", cfg, "")
 	if err != nil {
 		return err
 	}
@@ -88,16 +88,16 @@ func deadLetterList(ctx context.Context, env *Env, args []string) error {
 	var cfg Config
 	var limit int
 	var asJSON bool
-	if _, err := env.parseFlags("splunk deadletter list", args, &cfg, func(fs *flag.FlagSet) {
+	if err := noArgs(env.parseFlags("splunk deadletter list", args, &cfg, storeFlags, func(fs *flag.FlagSet) {
 		fs.IntVar(&limit, "limit", 100, "most dead letters to list, oldest first")
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
-	}); err != nil {
+	})); err != nil {
 		return err
 	}
 	if limit < 1 || limit > 100000 {
 		return usageError{fmt.Sprintf("--limit must be from 1 to 100000, got %d", limit)}
 	}
-	app, _, err := cliApp(ctx, env, cfg, "")
+	app, _, err := cliApp(ctx, env, "splunk", cfg, "")
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func deadLetterList(ctx context.Context, env *Env, args []string) error {
 func deadLetterRetry(ctx context.Context, env *Env, args []string) error {
 	var cfg Config
 	var all bool
-	ids, err := parseInterleaved(env, "splunk deadletter retry", args, &cfg, func(fs *flag.FlagSet) {
+	ids, err := env.parseFlags("splunk deadletter retry", args, &cfg, storeFlags, func(fs *flag.FlagSet) {
 		fs.BoolVar(&all, "all", false, "retry every dead letter")
 	})
 	if err != nil {
@@ -143,7 +143,7 @@ func deadLetterRetry(ctx context.Context, env *Env, args []string) error {
 		}
 		nums = append(nums, n)
 	}
-	app, _, err := cliApp(ctx, env, cfg, "")
+	app, _, err := cliApp(ctx, env, "splunk", cfg, "")
 	if err != nil {
 		return err
 	}

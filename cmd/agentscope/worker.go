@@ -10,14 +10,14 @@ import (
 // mcp. Any number may run against one database; each run executes once.
 func runWorker(ctx context.Context, env *Env, args []string) error {
 	var cfg Config
-	if _, err := env.parseFlags("worker", args, &cfg, nil); err != nil {
+	if err := noArgs(env.parseFlags("worker", args, &cfg, storeFlags|forwardFlags, nil)); err != nil {
 		return err
 	}
 	if cfg.NoWorker {
 		return usageError{"--no-worker makes no sense for the worker command"}
 	}
 	log := cfg.logger(env.Stderr)
-	app, desc, err := OpenApp(ctx, cfg, log)
+	app, desc, err := openCommandApp(ctx, env, "worker", cfg, log)
 	if err != nil {
 		return err
 	}
