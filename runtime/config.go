@@ -36,6 +36,28 @@ func LLMConfigFromEnv(getenv func(string) string) LLMConfig {
 	}
 }
 
+// defaultModels are the models used when neither the agent nor
+// AGENTSCOPE_LLM_MODEL names one, for providers whose catalogue is known: a
+// capable, inexpensive model that supports structured output (the
+// investigator's report). A local or unknown server has none: its models
+// are whatever the operator pulled.
+var defaultModels = map[string]string{
+	"openai":     "gpt-4.1-mini",
+	"anthropic":  "claude-sonnet-4-5",
+	"google":     "gemini-2.5-flash",
+	"mistral":    "mistral-small-latest",
+	"openrouter": "openai/gpt-4.1-mini",
+}
+
+// DefaultModel is the model used at baseURL (OpenAI's API when empty) when
+// none is configured, or "" when the provider has no default.
+func DefaultModel(baseURL string) string {
+	if baseURL == "" {
+		baseURL = DefaultBaseURL
+	}
+	return defaultModels[providerName(baseURL)]
+}
+
 // providerName derives a provider label from a base URL.
 func providerName(baseURL string) string {
 	u, err := url.Parse(baseURL)

@@ -63,6 +63,9 @@ func (rt *Runtime) resolveEndpoints(spec Spec) ([]*endpoint, error) {
 		if e.model == "" {
 			e.model = rt.opts.LLM.Model
 		}
+		if e.model == "" {
+			e.model = DefaultModel(e.baseURL)
+		}
 		if p.APIKeyEnv != "" {
 			e.apiKey, e.keySource = strings.TrimSpace(rt.opts.Getenv(p.APIKeyEnv)), p.APIKeyEnv
 		} else {
@@ -70,7 +73,7 @@ func (rt *Runtime) resolveEndpoints(spec Spec) ([]*endpoint, error) {
 		}
 		switch {
 		case e.model == "":
-			problems = append(problems, fmt.Sprintf("provider %s has no model: set the agent's model or AGENTSCOPE_LLM_MODEL", e.name))
+			problems = append(problems, fmt.Sprintf("provider %s (%s) has no default model: set AGENTSCOPE_LLM_MODEL (or the agent's model) to one it serves", e.name, e.shownURL))
 			continue
 		case e.apiKey == "":
 			problems = append(problems, fmt.Sprintf("provider %s has no API key: set %s", e.name, e.keySource))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -81,8 +82,15 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	if opts.LLM.APIKey == "" && workers {
-		log.Warn("no LLM API key configured (AGENTSCOPE_LLM_API_KEY or OPENAI_API_KEY): runs of managed agents will fail until one is set")
+	if workers {
+		switch model := cmp.Or(opts.LLM.Model, runtime.DefaultModel(opts.LLM.BaseURL)); {
+		case opts.LLM.APIKey == "":
+			log.Warn("no LLM API key configured: managed runs and investigations fail until AGENTSCOPE_LLM_API_KEY (or OPENAI_API_KEY) is set")
+		case model == "":
+			log.Warn("AGENTSCOPE_LLM_MODEL is not set and this provider has no default model: managed runs and investigations fail until it names a model the provider serves")
+		default:
+			log.Info("managed agents' default model", "model", model)
+		}
 	}
 	return rt, nil
 }
