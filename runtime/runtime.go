@@ -271,14 +271,19 @@ func fetchCooldown(st *sqlstore.Store) time.Duration {
 // lock serialises processes that start together; on SQLite a racing
 // process can make one step fail, so it is retried.
 func (rt *Runtime) migrateRiver(ctx context.Context, driver riverdriver.Driver[*sql.Tx]) error {
-	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: rt.opts.Logger.With("component", "rivermigrate")})
+	// River logs each migration at info; one summary line says as much.
+	log := rt.opts.Logger.With("component", "rivermigrate")
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: slog.New(infoAsDebug{log.Handler()})})
 	if err != nil {
 		return fmt.Errorf("runtime: river migrator: %w", err)
 	}
 	var last error
 	for range 3 {
 		last = rt.store.WithSessionLock(ctx, "river-migrate", func() error {
-			_, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+			res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+			if err == nil && len(res.Versions) > 0 {
+				log.Info("run queue migrations applied", "count", len(res.Versions))
+			}
 			return err
 		})
 		if last == nil {
@@ -404,4 +409,29 @@ func (rt *Runtime) publish(org string, res agentscope.AppendResult) {
 		}
 	}
 	hub.Publish(org, evs)
+}
+
+// infoAsDebug is a handler that logs a library's info lines at debug.
+type infoAsDebug struct{ slog.Handler }
+
+func (h infoAsDebug) Enabled(ctx context.Context, l slog.Level) bool {
+	if l == slog.LevelInfo {
+		l = slog.LevelDebug
+	}
+	return h.Handler.Enabled(ctx, l)
+}
+
+func (h infoAsDebug) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level == slog.LevelInfo {
+		r.Level = slog.LevelDebug
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h infoAsDebug) WithAttrs(as []slog.Attr) slog.Handler {
+	return infoAsDebug{h.Handler.WithAttrs(as)}
+}
+
+func (h infoAsDebug) WithGroup(name string) slog.Handler {
+	return infoAsDebug{h.Handler.WithGroup(name)}
 }
