@@ -127,7 +127,7 @@ func openOutboxStore(b *testing.B, name string, outbox bool) (*sqlstore.Store, i
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	return s.Store, 4
+	return s.Store, 2
 }
 
 // requirePostgres skips b when the test Postgres is not configured or does

@@ -39,7 +39,7 @@ func kinds() []storeKind {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { s.Close() })
-			return s, 4
+			return s, 2
 		}})
 	}
 	return ks

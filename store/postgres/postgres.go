@@ -66,6 +66,7 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*Store, error
 	}
 	st := &Store{Store: sqlstore.New(db, db, Dialect, opts), pool: pool}
 	st.SetBodyStreamer(st.streamBodies)
+	st.SetPipe(st.openPipe)
 	return st, nil
 }
 

@@ -29,19 +29,30 @@ func (s *Store) Append(ctx context.Context, reqs []agentscope.AppendRequest) []a
 // error. With a hook, the requests are not retried one by one.
 func (s *Store) AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, hook func(ctx context.Context, tx *sql.Tx) error) []agentscope.AppendResult {
 	var results []agentscope.AppendResult
-	err := s.inTx(ctx, func(t tx) error {
-		var err error
-		results, err = s.appendBatch(ctx, t, reqs)
-		if err != nil || hook == nil {
-			return err
-		}
-		for _, r := range results {
-			if r.Err != nil {
-				return r.Err
+	var err error
+	if hook == nil && s.pipe != nil {
+		results, err = s.appendPiped(ctx, reqs)
+	} else {
+		err = s.inTx(ctx, func(t tx) error {
+			var writes []Stmt
+			results, writes, err = s.appendBatch(ctx, t.send, reqs)
+			if err != nil {
+				return err
 			}
-		}
-		return hook(ctx, t.Tx)
-	})
+			if err := t.send(ctx, writes); err != nil {
+				return err
+			}
+			if hook == nil {
+				return nil
+			}
+			for _, r := range results {
+				if r.Err != nil {
+					return r.Err
+				}
+			}
+			return hook(ctx, t.Tx)
+		})
+	}
 	if err == nil {
 		return results
 	}
@@ -56,6 +67,28 @@ func (s *Store) AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, h
 		results[i] = s.Append(ctx, reqs[i:i+1])[0]
 	}
 	return results
+}
+
+// appendPiped is an append over a Pipe: the transaction's reads go with its
+// BEGIN in one round trip, its writes with its COMMIT in a second.
+func (s *Store) appendPiped(ctx context.Context, reqs []agentscope.AppendRequest) ([]agentscope.AppendResult, error) {
+	p, err := s.pipe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	// Release rolls back a transaction an error left open.
+	defer p.Release()
+	begin := func(ctx context.Context, reads []Stmt) error {
+		return p.Send(ctx, append([]Stmt{{SQL: "BEGIN"}}, reads...))
+	}
+	results, writes, err := s.appendBatch(ctx, begin, reqs)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Send(ctx, append(writes, Stmt{SQL: "COMMIT"})); err != nil {
+		return nil, fmt.Errorf("write and commit: %w", err)
+	}
+	return results, nil
 }
 
 // runKey names a run across organisations.
@@ -75,10 +108,12 @@ type eventRow struct {
 	ev  *agentscope.Event
 }
 
-// appendBatch checks every request against the locked runs and the stored
-// event ids, then writes what passed. A returned error is a database error;
-// a request's own fault is in its result.
-func (s *Store) appendBatch(ctx context.Context, t tx, reqs []agentscope.AppendRequest) ([]agentscope.AppendResult, error) {
+// appendBatch reads the batch's runs (locking them) and the stored events
+// whose event ids it repeats, with one call of send, checks every request
+// against them, and returns the statements that write what passed. A
+// returned error is a database error; a request's own fault is in its
+// result.
+func (s *Store) appendBatch(ctx context.Context, send func(context.Context, []Stmt) error, reqs []agentscope.AppendRequest) ([]agentscope.AppendResult, []Stmt, error) {
 	keys := make([]runKey, 0, len(reqs))
 	for _, r := range reqs {
 		keys = append(keys, runKey{r.OrgID, r.SessionID})
@@ -90,23 +125,21 @@ func (s *Store) appendBatch(ctx context.Context, t tx, reqs []agentscope.AppendR
 		return strings.Compare(a.session, b.session)
 	})
 	keys = slices.Compact(keys)
-	b := &batch{events: map[runKey]map[string]agentscope.Event{}}
-	var err error
-	if b.runs, err = s.lockRuns(ctx, t, keys); err != nil {
-		return nil, err
-	}
-	if err := s.loadEventIDs(ctx, t, reqs, b); err != nil {
-		return nil, err
+	b := &batch{events: map[runKey]map[string]agentscope.Event{}, runs: make(map[runKey]*agentscope.Run, len(keys))}
+	reads := append(s.lockRuns(keys, b), s.loadEventIDs(reqs, b)...)
+	if err := send(ctx, reads); err != nil {
+		return nil, nil, err
 	}
 	now := s.now()
 	results := make([]agentscope.AppendResult, len(reqs))
 	for i, req := range reqs {
 		results[i] = s.check(b, req, now)
 	}
-	if err := s.writeBatch(ctx, t, b); err != nil {
-		return nil, err
+	writes, err := s.writeBatch(b)
+	if err != nil {
+		return nil, nil, err
 	}
-	return results, nil
+	return results, writes, nil
 }
 
 // check applies one request to the batch state, or leaves it untouched and
@@ -234,45 +267,56 @@ func joinStatuses(ss []agentscope.RunStatus) string {
 	return strings.Join(parts, " or ")
 }
 
-// lockRuns reads the batch's existing runs, locking their rows in key order
-// (so concurrent transactions of several processes cannot deadlock).
-func (s *Store) lockRuns(ctx context.Context, t tx, keys []runKey) (map[runKey]*agentscope.Run, error) {
-	runs := make(map[runKey]*agentscope.Run, len(keys))
+// lockRuns returns the statements that read the batch's existing runs into
+// b.runs, locking their rows in key order (so concurrent transactions of
+// several processes cannot deadlock).
+func (s *Store) lockRuns(keys []runKey, b *batch) []Stmt {
+	read := func(rows Rows) error {
+		for rows.Next() {
+			r, err := scanRun(rows)
+			if err != nil {
+				return fmt.Errorf("lock runs: %w", err)
+			}
+			b.runs[runKey{r.OrgID, r.SessionID}] = &r
+		}
+		return nil
+	}
+	if s.d.ArrayParams {
+		// One statement whatever the number of runs: its text, and so its
+		// prepared statement, stays the same.
+		orgs, sessions := make([]string, len(keys)), make([]string, len(keys))
+		for i, k := range keys {
+			orgs[i], sessions[i] = k.org, k.session
+		}
+		return []Stmt{{SQL: s.d.rebind(`SELECT ` + runCols + ` FROM runs WHERE (org_id, session_id) IN (SELECT * FROM unnest(?::text[], ?::text[])) ORDER BY org_id, session_id` + s.d.LockSuffix),
+			Args: []any{orgs, sessions}, Rows: read}}
+	}
+	var stmts []Stmt
 	for chunk := range slices.Chunk(keys, s.d.MaxParams/2) {
 		args := make([]any, 0, 2*len(chunk))
 		for _, k := range chunk {
 			args = append(args, k.org, k.session)
 		}
-		rows, err := t.query(ctx, `SELECT `+runCols+` FROM runs WHERE (org_id, session_id) IN (`+placeholders(len(chunk), 2)+`) ORDER BY org_id, session_id`+s.d.LockSuffix, args...)
-		if err != nil {
-			return nil, fmt.Errorf("lock runs: %w", err)
-		}
-		for rows.Next() {
-			r, err := scanRun(rows)
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("lock runs: %w", err)
-			}
-			runs[runKey{r.OrgID, r.SessionID}] = &r
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("lock runs: %w", err)
-		}
+		stmts = append(stmts, Stmt{SQL: s.d.rebind(`SELECT ` + runCols + ` FROM runs WHERE (org_id, session_id) IN (` + placeholders(len(chunk), 2) + `) ORDER BY org_id, session_id` + s.d.LockSuffix),
+			Args: args, Rows: read})
 	}
-	return runs, nil
+	return stmts
 }
 
-// loadEventIDs finds the stored events whose event_id the batch repeats:
-// on Postgres in one join against the ids as arrays, on SQLite (in process)
-// with one indexed lookup per session.
-func (s *Store) loadEventIDs(ctx context.Context, t tx, reqs []agentscope.AppendRequest, b *batch) error {
+// loadEventIDs returns the statements that find the stored events whose
+// event_id the batch repeats: on Postgres one join against the ids as
+// arrays, on SQLite (in process) one indexed lookup per session.
+func (s *Store) loadEventIDs(reqs []agentscope.AppendRequest, b *batch) []Stmt {
 	ids := map[runKey][]any{}
+	var order []runKey
 	var orgs, sessions, eventIDs []string
 	for _, r := range reqs {
 		k := runKey{r.OrgID, r.SessionID}
 		for _, ev := range r.Events {
 			if ev.EventID != "" {
+				if ids[k] == nil {
+					order = append(order, k)
+				}
 				ids[k] = append(ids[k], ev.EventID)
 				orgs, sessions, eventIDs = append(orgs, r.OrgID), append(sessions, r.SessionID), append(eventIDs, ev.EventID)
 			}
@@ -285,35 +329,24 @@ func (s *Store) loadEventIDs(ctx context.Context, t tx, reqs []agentscope.Append
 		// LATERAL makes each id one lookup in events_by_event_id, whatever
 		// the planner guesses of unnest's size: a join let it pick a scan
 		// of the sessions' events that grew with them.
-		rows, err := t.query(ctx, `SELECT e.org_id, e.body FROM unnest(?::text[], ?::text[], ?::text[]) AS u(o, s, i)
-			CROSS JOIN LATERAL (SELECT org_id, body FROM events WHERE org_id = u.o AND session_id = u.s AND event_id = u.i) AS e`,
-			orgs, sessions, eventIDs)
-		if err != nil {
-			return fmt.Errorf("find repeated events: %w", err)
-		}
-		return b.addStored(rows)
+		return []Stmt{{SQL: s.d.rebind(`SELECT e.org_id, e.body FROM unnest(?::text[], ?::text[], ?::text[]) AS u(o, s, i)
+			CROSS JOIN LATERAL (SELECT org_id, body FROM events WHERE org_id = u.o AND session_id = u.s AND event_id = u.i) AS e`),
+			Args: []any{orgs, sessions, eventIDs}, Rows: b.addStored}}
 	}
-	for k, list := range ids {
-		for chunk := range slices.Chunk(list, s.d.MaxParams-2) {
+	var stmts []Stmt
+	for _, k := range order {
+		for chunk := range slices.Chunk(ids[k], s.d.MaxParams-2) {
 			// INDEXED BY: without statistics SQLite prefers the primary
 			// key's (org_id, session_id) range, a scan of the whole session.
-			rows, err := t.query(ctx, `SELECT org_id, body FROM events INDEXED BY events_by_event_id WHERE org_id = ? AND session_id = ? AND event_id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+`)`,
-				append([]any{k.org, k.session}, chunk...)...)
-			if err != nil {
-				return fmt.Errorf("find repeated events: %w", err)
-			}
-			if err := b.addStored(rows); err != nil {
-				return err
-			}
+			stmts = append(stmts, Stmt{SQL: s.d.rebind(`SELECT org_id, body FROM events INDEXED BY events_by_event_id WHERE org_id = ? AND session_id = ? AND event_id IN (` + strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",") + `)`),
+				Args: append([]any{k.org, k.session}, chunk...), Rows: b.addStored})
 		}
 	}
-	return nil
+	return stmts
 }
 
-// addStored reads (org_id, body) rows of stored events into the batch, and
-// closes them.
-func (b *batch) addStored(rows *sql.Rows) error {
-	defer rows.Close()
+// addStored reads (org_id, body) rows of stored events into the batch.
+func (b *batch) addStored(rows Rows) error {
 	for rows.Next() {
 		var org string
 		var body []byte
@@ -330,71 +363,101 @@ func (b *batch) addStored(rows *sql.Rows) error {
 		}
 		b.events[k][ev.EventID] = ev
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("find repeated events: %w", err)
-	}
 	return nil
 }
 
-// writeBatch writes the runs created, the events and outbox entries, and the
-// runs' new state.
-func (s *Store) writeBatch(ctx context.Context, t tx, b *batch) error {
-	if err := s.createRuns(ctx, t, b); err != nil {
-		return err
+// writeBatch returns the statements that write the runs created, the
+// events and outbox entries, and the runs' new state.
+func (s *Store) writeBatch(b *batch) ([]Stmt, error) {
+	stmts, err := s.createRuns(b)
+	if err != nil {
+		return nil, err
 	}
-	if err := s.insertEvents(ctx, t, b.rows); err != nil {
-		return err
+	ins, err := s.insertEvents(b.rows)
+	if err != nil {
+		return nil, err
+	}
+	stmts = append(stmts, ins...)
+	if s.d.ArrayParams && len(b.touched) > 1 {
+		// Every touched run in one statement, a column per array.
+		n := len(b.touched)
+		var (
+			orgs, sessions, statuses = make([]string, n), make([]string, n), make([]string, n)
+			outputs, errs            = make([]*string, n), make([]*string, n)
+			seqs, costs              = make([]int64, n), make([]int64, n)
+			started, ended           = make([]*int64, n), make([]*int64, n)
+		)
+		for i, k := range b.touched {
+			r := b.runs[k]
+			orgs[i], sessions[i], statuses[i] = k.org, k.session, string(r.Status)
+			seqs[i], costs[i] = r.EventCount, int64(r.CostUSD)
+			if len(r.Output) > 0 {
+				o := string(r.Output)
+				outputs[i] = &o
+			}
+			if r.Error != "" {
+				e := r.Error
+				errs[i] = &e
+			}
+			if r.StartedAt != nil {
+				v := micros(*r.StartedAt)
+				started[i] = &v
+			}
+			if r.EndedAt != nil {
+				v := micros(*r.EndedAt)
+				ended[i] = &v
+			}
+		}
+		stmts = append(stmts, Stmt{SQL: s.d.rebind(`UPDATE runs SET last_seq = u.last_seq, cost_nanos = u.cost_nanos, status = u.status, output = u.output, error = u.error, started_at = u.started_at, ended_at = u.ended_at
+			FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[]) AS u(org_id, session_id, last_seq, cost_nanos, status, output, error, started_at, ended_at)
+			WHERE runs.org_id = u.org_id AND runs.session_id = u.session_id`),
+			Args: []any{orgs, sessions, seqs, costs, statuses, outputs, errs, started, ended}})
+		return stmts, nil
 	}
 	for _, k := range b.touched {
 		r := b.runs[k]
-		if _, err := t.exec(ctx, `UPDATE runs SET last_seq = ?, cost_nanos = ?, status = ?, output = ?, error = ?, started_at = ?, ended_at = ? WHERE org_id = ? AND session_id = ?`,
-			r.EventCount, int64(r.CostUSD), string(r.Status), nullBytes(r.Output), nullString(r.Error),
-			nullMicros(r.StartedAt), nullMicros(r.EndedAt), k.org, k.session); err != nil {
-			return fmt.Errorf("update run %s: %w", k.session, err)
-		}
+		stmts = append(stmts, Stmt{SQL: s.d.rebind(`UPDATE runs SET last_seq = ?, cost_nanos = ?, status = ?, output = ?, error = ?, started_at = ?, ended_at = ? WHERE org_id = ? AND session_id = ?`),
+			Args: []any{r.EventCount, int64(r.CostUSD), string(r.Status), nullBytes(r.Output), nullString(r.Error),
+				nullMicros(r.StartedAt), nullMicros(r.EndedAt), k.org, k.session}})
 	}
-	return nil
+	return stmts, nil
 }
 
-func (s *Store) createRuns(ctx context.Context, t tx, b *batch) error {
+func (s *Store) createRuns(b *batch) ([]Stmt, error) {
+	var stmts []Stmt
 	for _, k := range b.created {
 		run := b.runs[k]
-		if _, err := t.exec(ctx, `INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-			run.OrgID, run.OrgID, micros(run.CreatedAt)); err != nil {
-			return fmt.Errorf("ensure org: %w", err)
-		}
+		stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`),
+			Args: []any{run.OrgID, run.OrgID, micros(run.CreatedAt)}})
 		kind := agentscope.AgentExternal
 		if run.Managed {
 			kind = agentscope.AgentManaged
 		}
-		if _, err := t.exec(ctx, `INSERT INTO agents (org_id, name, kind, spec, created_at, updated_at) VALUES (?, ?, ?, NULL, ?, ?) ON CONFLICT (org_id, name) DO NOTHING`,
-			run.OrgID, run.Agent, string(kind), micros(run.CreatedAt), micros(run.CreatedAt)); err != nil {
-			return fmt.Errorf("register agent: %w", err)
-		}
-		var meta []byte
+		stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO agents (org_id, name, kind, spec, created_at, updated_at) VALUES (?, ?, ?, NULL, ?, ?) ON CONFLICT (org_id, name) DO NOTHING`),
+			Args: []any{run.OrgID, run.Agent, string(kind), micros(run.CreatedAt), micros(run.CreatedAt)}})
+		var meta any
 		if len(run.Metadata) > 0 {
-			var err error
-			if meta, err = json.Marshal(run.Metadata); err != nil {
-				return fmt.Errorf("encode metadata: %w", err)
+			m, err := json.Marshal(run.Metadata)
+			if err != nil {
+				return nil, fmt.Errorf("encode metadata: %w", err)
 			}
+			meta = string(m)
 		}
-		if _, err := t.exec(ctx, `INSERT INTO runs (org_id, session_id, agent, status, managed, input, metadata, created_at, last_seq, cost_nanos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`,
-			run.OrgID, run.SessionID, run.Agent, string(run.Status), run.Managed, nullBytes(run.Input), nullBytes(meta), micros(run.CreatedAt)); err != nil {
-			return fmt.Errorf("insert run: %w", err)
-		}
+		stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO runs (org_id, session_id, agent, status, managed, input, metadata, created_at, last_seq, cost_nanos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`),
+			Args: []any{run.OrgID, run.SessionID, run.Agent, string(run.Status), run.Managed, nullBytes(run.Input), meta, micros(run.CreatedAt)}})
 	}
-	return nil
+	return stmts, nil
 }
 
 const eventCols = 8
 
-// insertEvents writes the events and, when forwarding is on, their outbox
-// entries. Postgres takes each column as one array parameter (unnest), so a
-// statement's cost does not grow with its bind list; SQLite, in process,
-// takes multi-row VALUES.
-func (s *Store) insertEvents(ctx context.Context, t tx, rows []eventRow) error {
+// insertEvents returns the statements that write the events and, when
+// forwarding is on, their outbox entries. Postgres takes each column as one
+// array parameter (unnest), so a statement's cost does not grow with its
+// bind list; SQLite, in process, takes multi-row VALUES.
+func (s *Store) insertEvents(rows []eventRow) ([]Stmt, error) {
 	if len(rows) == 0 {
-		return nil
+		return nil, nil
 	}
 	cols := struct {
 		org, session, id, typ, agent, body []string
@@ -403,7 +466,7 @@ func (s *Store) insertEvents(ctx context.Context, t tx, rows []eventRow) error {
 	for _, r := range rows {
 		body, err := r.ev.MarshalCanonical()
 		if err != nil {
-			return fmt.Errorf("encode event %s: %w", r.ev.EventID, err)
+			return nil, fmt.Errorf("encode event %s: %w", r.ev.EventID, err)
 		}
 		cols.org = append(cols.org, r.org)
 		cols.session = append(cols.session, r.ev.SessionID)
@@ -418,23 +481,18 @@ func (s *Store) insertEvents(ctx context.Context, t tx, rows []eventRow) error {
 	if s.d.ArrayParams {
 		if s.opts.Outbox {
 			// One statement writes the events and their pending
-			// deliveries: one round trip, the arrays sent once.
-			if _, err := t.exec(ctx, `WITH e AS (INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
+			// deliveries: the arrays sent once.
+			return []Stmt{{SQL: s.d.rebind(`WITH e AS (INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
 				SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])
 				RETURNING org_id, session_id, seq)
-				INSERT INTO outbox (org_id, session_id, seq, next_attempt_at) SELECT org_id, session_id, seq, ? FROM e`,
-				cols.org, cols.session, cols.seq, cols.id, cols.typ, cols.agent, cols.ts, cols.body, now); err != nil {
-				return fmt.Errorf("insert events and outbox: %w", err)
-			}
-			return nil
+				INSERT INTO outbox (org_id, session_id, seq, next_attempt_at) SELECT org_id, session_id, seq, ? FROM e`),
+				Args: []any{cols.org, cols.session, cols.seq, cols.id, cols.typ, cols.agent, cols.ts, cols.body, now}}}, nil
 		}
-		if _, err := t.exec(ctx, `INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
-			SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])`,
-			cols.org, cols.session, cols.seq, cols.id, cols.typ, cols.agent, cols.ts, cols.body); err != nil {
-			return fmt.Errorf("insert events: %w", err)
-		}
-		return nil
+		return []Stmt{{SQL: s.d.rebind(`INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
+			SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])`),
+			Args: []any{cols.org, cols.session, cols.seq, cols.id, cols.typ, cols.agent, cols.ts, cols.body}}}, nil
 	}
+	var stmts []Stmt
 	per := s.d.MaxParams / eventCols
 	for start := 0; start < len(rows); start += per {
 		end := min(start+per, len(rows))
@@ -444,16 +502,12 @@ func (s *Store) insertEvents(ctx context.Context, t tx, rows []eventRow) error {
 			args = append(args, cols.org[i], cols.session[i], cols.seq[i], cols.id[i], cols.typ[i], cols.agent[i], cols.ts[i], cols.body[i])
 			oargs = append(oargs, cols.org[i], cols.session[i], cols.seq[i], now)
 		}
-		if _, err := t.exec(ctx, `INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body) VALUES `+placeholders(end-start, eventCols), args...); err != nil {
-			return fmt.Errorf("insert events: %w", err)
-		}
+		stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body) VALUES ` + placeholders(end-start, eventCols)), Args: args})
 		if s.opts.Outbox {
-			if _, err := t.exec(ctx, `INSERT INTO outbox (org_id, session_id, seq, next_attempt_at) VALUES `+placeholders(end-start, 4), oargs...); err != nil {
-				return fmt.Errorf("insert outbox: %w", err)
-			}
+			stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO outbox (org_id, session_id, seq, next_attempt_at) VALUES ` + placeholders(end-start, 4)), Args: oargs})
 		}
 	}
-	return nil
+	return stmts, nil
 }
 
 func nullString(s string) any {

@@ -29,7 +29,44 @@ type Store struct {
 	// streamBodies, when set, runs a one-column query the driver's native
 	// way, for scans: see SetBodyStreamer.
 	streamBodies BodyStreamer
+	// pipe, when set, opens a connection on which appends send their
+	// statements in batches: see SetPipe.
+	pipe func(ctx context.Context) (Pipe, error)
 }
+
+// Stmt is one statement of a group commit, its placeholders already in the
+// dialect's form.
+type Stmt struct {
+	SQL  string
+	Args []any
+	// Rows, when set, reads the statement's rows (and must not keep them);
+	// otherwise its result is discarded.
+	Rows func(Rows) error
+}
+
+// Rows are the rows of a Stmt as its Rows function reads them.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+}
+
+// Pipe is one connection on which a group commit's statements go in a
+// batch each: sent together, answered together, one round trip. The
+// Postgres adapter implements it with pgx batches.
+type Pipe interface {
+	// Send runs stmts in order as one round trip and stops at the first
+	// error, which it returns.
+	Send(ctx context.Context, stmts []Stmt) error
+	// Release gives the connection back, rolling back a transaction an
+	// error left open.
+	Release()
+}
+
+// SetPipe makes appends without a hook run over connections from open:
+// BEGIN and the batch's reads in one round trip, its writes and COMMIT in
+// a second, instead of a round trip per statement through database/sql.
+// Set it before the store is used.
+func (s *Store) SetPipe(open func(ctx context.Context) (Pipe, error)) { s.pipe = open }
 
 var _ agentscope.Store = (*Store)(nil)
 
@@ -102,6 +139,31 @@ func (t tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error)
 
 func (t tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	return t.QueryContext(ctx, t.d.rebind(q), args...)
+}
+
+// send runs stmts one by one in the transaction.
+func (t tx) send(ctx context.Context, stmts []Stmt) error {
+	for _, st := range stmts {
+		if st.Rows == nil {
+			if _, err := t.ExecContext(ctx, st.SQL, st.Args...); err != nil {
+				return err
+			}
+			continue
+		}
+		rows, err := t.QueryContext(ctx, st.SQL, st.Args...)
+		if err != nil {
+			return err
+		}
+		err = st.Rows(rows)
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {

@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 		"StartTwiceConflicts":   testStartTwiceConflicts,
 		"AgentMismatch":         testAgentMismatch,
 		"BatchIsolatesFailures": testBatchIsolatesFailures,
+		"BatchOfManyRuns":       testBatchOfManyRuns,
 		"ConcurrentAppends":     testConcurrentAppends,
 		"ListRunsPaging":        testListRunsPaging,
 		"OrgScoping":            testOrgScoping,
@@ -249,6 +250,65 @@ func testBatchIsolatesFailures(t *testing.T, s agentscope.Store) {
 	}
 	if res[0].Events[0].Seq != 2 || res[2].Events[0].Seq != 3 {
 		t.Errorf("seqs %d, %d; want 2, 3", res[0].Events[0].Seq, res[2].Events[0].Seq)
+	}
+}
+
+// testBatchOfManyRuns: one group commit that starts a run, records into
+// others (cost included), ends one with an output and an error, and
+// repeats an event id, leaves every run as if each request had committed
+// alone.
+func testBatchOfManyRuns(t *testing.T, s agentscope.Store) {
+	ctx := context.Background()
+	start(t, s, org, "m1", "bot", t0)
+	start(t, s, org, "m2", "bot", t0)
+	start(t, s, org, "m3", "other", t0)
+	at := t0.Add(time.Second)
+	res := s.Append(ctx, []agentscope.AppendRequest{
+		{OrgID: org, SessionID: "m1", Events: mixed(at)},
+		{OrgID: org, SessionID: "m2", Events: []agentscope.Event{{EventID: "x", Type: agentscope.CostRecorded, TS: at, AmountUSD: usd("1.25"), Currency: "USD"}}},
+		{OrgID: org, SessionID: "new", Start: &agentscope.Run{Agent: "fresh", Status: agentscope.StatusRunning, CreatedAt: at, StartedAt: &at, Metadata: map[string]string{"k": "v"}},
+			Events: []agentscope.Event{{Type: agentscope.SessionStarted, TS: at}}},
+		{OrgID: org, SessionID: "m3", Events: []agentscope.Event{{Type: agentscope.SessionCompleted, TS: at, Status: "failed", Output: json.RawMessage(`{"a":1}`), Error: "boom"}},
+			Update: &agentscope.RunUpdate{Status: agentscope.StatusFailed, Output: json.RawMessage(`{"a":1}`), Error: "boom"}},
+		{OrgID: org, SessionID: "m2", Events: []agentscope.Event{{EventID: "x", Type: agentscope.CostRecorded, TS: at, AmountUSD: usd("1.25"), Currency: "USD"}, {EventID: "y", Type: agentscope.CostRecorded, TS: at, AmountUSD: usd("0.5"), Currency: "USD"}}},
+		{OrgID: org, SessionID: "new", Events: []agentscope.Event{{Type: agentscope.ModelInvoked, TS: at, Provider: "p", Model: "m"}}},
+	})
+	for i, r := range res {
+		if r.Err != nil {
+			t.Fatalf("request %d: %v", i, r.Err)
+		}
+	}
+	if !res[4].Duplicate[0] || res[4].Duplicate[1] || res[4].Events[1].Seq != 3 {
+		t.Errorf("repeated id: duplicate %v, seqs %d", res[4].Duplicate, res[4].Events[1].Seq)
+	}
+	want := map[string]struct {
+		count  int64
+		cost   string
+		status agentscope.RunStatus
+	}{
+		"m1": {6, "0.0023", agentscope.StatusRunning}, "m2": {3, "1.75", agentscope.StatusRunning},
+		"m3": {2, "0", agentscope.StatusFailed}, "new": {2, "0", agentscope.StatusRunning},
+	}
+	for sid, w := range want {
+		run, err := s.GetRun(ctx, org, sid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.EventCount != w.count || run.CostUSD != *usd(w.cost) || run.Status != w.status {
+			t.Errorf("%s: %d events, cost %v, %s; want %d, %s, %s", sid, run.EventCount, run.CostUSD, run.Status, w.count, w.cost, w.status)
+		}
+		evs, err := s.ListEvents(ctx, org, sid, agentscope.EventFilter{})
+		if err != nil || int64(len(evs)) != w.count {
+			t.Errorf("%s: %d events stored (%v), want %d", sid, len(evs), err, w.count)
+		}
+	}
+	m3, _ := s.GetRun(ctx, org, "m3")
+	if string(m3.Output) != `{"a":1}` || m3.Error != "boom" || m3.EndedAt == nil || m3.StartedAt == nil || !m3.StartedAt.Equal(t0) {
+		t.Errorf("ended run: output %s, error %q, started %v, ended %v", m3.Output, m3.Error, m3.StartedAt, m3.EndedAt)
+	}
+	fresh, _ := s.GetRun(ctx, org, "new")
+	if fresh.Agent != "fresh" || fresh.Metadata["k"] != "v" || fresh.StartedAt == nil || fresh.EndedAt != nil || fresh.Error != "" || fresh.Output != nil {
+		t.Errorf("new run: %+v", fresh)
 	}
 }
 
