@@ -225,10 +225,14 @@ func (s *Server) recordEvent(ctx context.Context, in json.RawMessage, top map[st
 		if len(raws) == 0 || len(raws) > 1000 {
 			return RecordEventOutput{}, agentscope.FieldErrorf("events", "must hold 1 to 1000 events, got %d", len(raws))
 		}
-	} else {
-		raws = []json.RawMessage{in}
 	}
-	results, err := s.svc.Record(ctx, session, raws)
+	var results []service.RecordResult
+	var err error
+	if raws == nil {
+		results, err = s.svc.RecordFields(ctx, session, in, top)
+	} else {
+		results, err = s.svc.Record(ctx, session, raws)
+	}
 	if err != nil {
 		return RecordEventOutput{}, err
 	}
@@ -240,7 +244,7 @@ func (s *Server) recordEvent(ctx context.Context, in json.RawMessage, top map[st
 			out.Rejected++
 		}
 	}
-	if len(raws) == 1 && out.Rejected == 1 {
+	if len(results) == 1 && out.Rejected == 1 {
 		// One event: its rejection is the tool's error, so the model sees it.
 		return out, &agentscope.Error{Code: results[0].Code, Message: results[0].Error}
 	}

@@ -137,20 +137,38 @@ type RecordResult struct {
 // session_id (or taking defaultSession when it has none). Every event gets
 // its own result; a rejected event never keeps the others out.
 func (s *Service) Record(ctx context.Context, defaultSession string, raws []json.RawMessage) ([]RecordResult, error) {
+	return s.record(ctx, defaultSession, len(raws), func(i int) (agentscope.Event, error) { return s.decode(raws[i]) })
+}
+
+// RecordFields is Record for one event whose JSON, raw, its caller has
+// already split into fields (record_event's argument check does): the
+// event is decoded from them instead of parsed again.
+func (s *Service) RecordFields(ctx context.Context, defaultSession string, raw json.RawMessage, fields map[string]json.RawMessage) ([]RecordResult, error) {
+	return s.record(ctx, defaultSession, 1, func(int) (agentscope.Event, error) {
+		if len(raw) > s.MaxEventBytes {
+			return agentscope.Event{}, agentscope.Errorf(agentscope.ETOOLARGE, "event is %d bytes; the limit is %d", len(raw), s.MaxEventBytes)
+		}
+		return agentscope.DecodeEventFields(fields)
+	})
+}
+
+// record decodes n events with decode, then commits them a session at a
+// time, the sessions concurrently.
+func (s *Service) record(ctx context.Context, defaultSession string, n int, decode func(i int) (agentscope.Event, error)) ([]RecordResult, error) {
 	org, err := agentscope.OrgFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
-	results := make([]RecordResult, len(raws))
+	results := make([]RecordResult, n)
 	type group struct {
 		idx    []int
 		events []agentscope.Event
 	}
 	groups := map[string]*group{}
 	var order []string
-	for i, raw := range raws {
+	for i := range n {
 		results[i].Index = i
-		ev, err := s.decode(raw)
+		ev, err := decode(i)
 		if err == nil && ev.SessionID == "" {
 			ev.SessionID = defaultSession
 		}
@@ -187,12 +205,20 @@ func (s *Service) Record(ctx context.Context, defaultSession string, raws []json
 		err error
 	}
 	done := make(chan outcome, len(order))
-	for _, sid := range order {
-		g := groups[sid]
-		go func() {
-			res, err := s.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sid, Events: g.events})
-			done <- outcome{g, res, err}
-		}()
+	if len(order) == 1 {
+		// One session (every record_event of one event): commit in this
+		// goroutine rather than start another.
+		g := groups[order[0]]
+		res, err := s.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: order[0], Events: g.events})
+		done <- outcome{g, res, err}
+	} else {
+		for _, sid := range order {
+			g := groups[sid]
+			go func() {
+				res, err := s.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sid, Events: g.events})
+				done <- outcome{g, res, err}
+			}()
+		}
 	}
 	for range order {
 		o := <-done
