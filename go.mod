@@ -48,3 +48,7 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+// go-sdk v1.8.0 with one patch (tool calls decoded without a 32 KiB buffer
+// each); see third_party/go-sdk/PATCHED.md for why and when to drop it.
+replace github.com/modelcontextprotocol/go-sdk => ./third_party/go-sdk
