@@ -42,6 +42,14 @@ func main() {
 	}
 }
 
+// pgURLIf returns url when Postgres answered, else "".
+func pgURLIf(ok bool, url string) string {
+	if ok {
+		return url
+	}
+	return ""
+}
+
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("benchreport", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -49,6 +57,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	bench := fs.String("bench", ".", "run only the benchmarks whose top-level name matches `regexp`")
 	idle := fs.Duration("idle", 5*time.Second, "how long `agentscope serve` idles before its memory is read")
 	rss := fs.Bool("rss", true, "measure the idle memory of `agentscope serve`")
+	serve := fs.Bool("serve", true, "run the end-to-end benchmarks against `agentscope serve` (BenchmarkServe*)")
+	var scale serveScale
+	fs.IntVar(&scale.Calls, "serve-calls", 40000, "record_event calls of BenchmarkServeRecordEvent, all clients together")
+	fs.IntVar(&scale.Clients, "serve-clients", 32, "concurrent MCP clients of BenchmarkServeRecordEvent")
+	fs.IntVar(&scale.Events, "serve-events", 200000, "events per burst of BenchmarkServeIngest")
+	fs.IntVar(&scale.Writers, "serve-writers", 8, "concurrent writers of BenchmarkServeIngest")
+	fs.IntVar(&scale.Batch, "serve-batch", 500, "events per POST of BenchmarkServeIngest")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: benchreport [flags] [packages]\n\nRuns the benchmarks of packages (default %s) and writes a Markdown report.\n\n", strings.Join(defaultPackages, " "))
 		fs.PrintDefaults()
@@ -92,6 +107,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	r := &runner{dir: tmp, env: env, filter: filter, log: stderr}
 	runs, raw, runErr := r.run(ctx, pkgs)
+	if *serve && runErr == nil {
+		sb := &serveBench{dir: tmp, pgURL: pgURLIf(pgOK, pgURL), scale: scale, log: stderr}
+		sruns, sraw := sb.run(ctx, filter.MatchString)
+		sb.dropDatabases()
+		runs, raw = append(runs, sruns...), append(raw, sraw...)
+	}
 	report.Figures.Runs, report.Raw = runs, raw
 	parsed, err := Parse(strings.NewReader(string(raw)))
 	if err != nil {

@@ -74,6 +74,7 @@ var Issues = []Issue{
 	{5, "Runtime: run queue, agent loop, costs and budgets"},
 	{6, "Web UI"},
 	{7, "Investigator and detectors"},
+	{13, "MCP front door: every official client works, proven in CI, and `record_event` is 5× faster"},
 }
 
 const ms = 1e6 // ns
@@ -141,6 +142,34 @@ var Targets = []Target{
 		}},
 	{7, "Investigation wall time with a zero-latency scripted model, excluding the model: ≤ 300 ms on the embedded default.",
 		[]Check{threshold(`^BenchmarkInvestigation$`, "ns/op", atMost(300*ms))}},
+}
+
+// The end-to-end targets of issue 13, measured against a real `agentscope
+// serve` by bench/cmd/loadgen (see serve.go).
+func init() {
+	Targets = append(Targets,
+		Target{13, "`record_event` at ≥ 5,000 calls/s with p99 ≤ 20 ms on Postgres, 32 clients, one event per call over Streamable HTTP, and ≤ 150 µs of server CPU per call, beside a transport floor in the same run (a do-nothing `net/http` server answering the same POSTs with a fixed JSON-RPC result, driven by the same lean client): ≥ 0.25× the floor. Reported on both stores.",
+			[]Check{
+				threshold(`^BenchmarkServeRecordEvent/postgres$`, "calls/s", atLeast(5000)),
+				threshold(`^BenchmarkServeRecordEvent/postgres$`, "p50_ms", none),
+				threshold(`^BenchmarkServeRecordEvent/postgres$`, "p99_ms", atMost(20)),
+				threshold(`^BenchmarkServeRecordEvent/postgres$`, "server-cpu-µs/call", atMost(150)),
+				ratio(`^BenchmarkServeRecordEvent/postgres$`, "/postgres", "/floor", "calls/s", multipleOf, atLeast(0.25), "the transport floor"),
+				threshold(`^BenchmarkServeRecordEvent/(sqlite|floor)$`, "calls/s", none),
+				threshold(`^BenchmarkServeRecordEvent/(sqlite|floor)$`, "p99_ms", none),
+				threshold(`^BenchmarkServeRecordEvent/(sqlite|floor)$`, "server-cpu-µs/call", none),
+				ratio(`^BenchmarkServeRecordEvent/sqlite$`, "/sqlite", "/floor", "calls/s", multipleOf, none, "the transport floor"),
+			}},
+		Target{13, "Batch ingest over `POST /api/v1/events` into Postgres ≥ 0.6× the raw COPY floor of the same run, ≤ 10 µs server CPU per event. With HEC forwarding on (against a local HEC test server) ≥ 0.8× of forwarding off, every event of a burst delivered to HEC within 2 s of the burst's end. SQLite must not get slower (reported).",
+			[]Check{
+				ratio(`^BenchmarkServeIngest/postgres/forwarding=false$`, "forwarding=false", "copy-floor", "events/s", multipleOf, atLeast(0.6), "the COPY floor"),
+				threshold(`^BenchmarkServeIngest/postgres/forwarding=false$`, "server-cpu-µs/event", atMost(10)),
+				ratio(`^BenchmarkServeIngest/.*/forwarding=true$`, "forwarding=true", "forwarding=false", "events/s", multipleOf, atLeast(0.8), "forwarding off"),
+				threshold(`^BenchmarkServeIngest/.*/forwarding=true$`, "delivery-lag-ms", atMost(2000)),
+				threshold(`^BenchmarkServeIngest/(postgres/forwarding=true|sqlite/.*)$`, "server-cpu-µs/event", none),
+				threshold(`^BenchmarkServeIngest/(postgres/copy-floor|sqlite/.*)$`, "events/s", none),
+			}},
+	)
 }
 
 // Rows answers t from f; a target no check answers is one not measured.
