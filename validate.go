@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/agentscope/agentscope/internal/jsonscan"
 )
 
 // DefaultMaxEventBytes is the default size limit of one event's JSON.
@@ -321,8 +323,8 @@ func decodeValue(name string, kind fieldKind, raw json.RawMessage) (any, error) 
 	}
 	switch kind {
 	case kString:
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		s, ok := jsonscan.String(raw)
+		if !ok && json.Unmarshal(raw, &s) != nil {
 			return nil, FieldErrorf(name, "must be a string")
 		}
 		if s == "" {
@@ -330,6 +332,9 @@ func decodeValue(name string, kind fieldKind, raw json.RawMessage) (any, error) 
 		}
 		return s, nil
 	case kCount:
+		if i, ok := jsonscan.Int(raw); ok {
+			return i, nil
+		}
 		var n json.Number
 		if raw[0] == '"' {
 			return nil, FieldErrorf(name, "must be a non-negative integer, not a string")
@@ -346,8 +351,8 @@ func decodeValue(name string, kind fieldKind, raw json.RawMessage) (any, error) 
 		}
 		return i, nil
 	case kDuration:
-		var f float64
-		if err := json.Unmarshal(raw, &f); err != nil {
+		f, ok := jsonscan.Float(raw)
+		if !ok && json.Unmarshal(raw, &f) != nil {
 			return nil, FieldErrorf(name, "must be a number of milliseconds")
 		}
 		if f < 0 {
@@ -401,6 +406,12 @@ func decodeValue(name string, kind fieldKind, raw json.RawMessage) (any, error) 
 // decodeObject decodes a JSON object keeping numbers exact and refusing
 // trailing data.
 func decodeObject(data []byte, v any) error {
+	if m, ok := v.(*map[string]json.RawMessage); ok {
+		if fields, ok := jsonscan.Object(data); ok {
+			*m = fields
+			return nil
+		}
+	}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
 		return fmt.Errorf("not an object")

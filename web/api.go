@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/jsonscan"
 	"github.com/agentscope/agentscope/service"
 )
 
@@ -169,7 +170,9 @@ func splitEvents(body []byte) ([]json.RawMessage, error) {
 	}
 	var raws []json.RawMessage
 	if trimmed[0] == '[' {
-		if err := json.Unmarshal(trimmed, &raws); err != nil {
+		if elems, ok := jsonscan.Array(trimmed); ok {
+			raws = elems
+		} else if err := json.Unmarshal(trimmed, &raws); err != nil {
 			return nil, agentscope.Errorf(agentscope.EINVALID, "request body is not a JSON array of events: %v", err)
 		}
 	} else {

@@ -1,0 +1,105 @@
+package jsonscan
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+)
+
+var seeds = []string{
+	`{}`, ` { } `, `[]`, `[1]`, `{"a":1}`, `{"a":1,"a":2}`, `{"a" : [1, {"b":null}], "c":"x\"y"}`,
+	`{"type":"ModelCompleted","tokens_in":1200,"duration_ms":812.5,"attributes":{"region":"eu","stream":true}}`,
+	`{"a":"\u00e9\n"}`, `{"\u0061":1}`, `{"é":1}`, `{"a":1}x`, `{"a":1}{}`, `{"a":}`, `{"a"1}`, `{"a":1,}`, `{a:1}`,
+	`{"a":01}`, `{"a":-}`, `{"a":1.}`, `{"a":1e}`, `{"a":-0.5e+10}`, `{"a":tru}`, `{"a":"\x"}`, `{"a":"\u12"}`,
+	"{\"a\":\"\x01\"}", "{\"a\":\"\xff\"}", `[1,2,]`, `[1 2]`, `[{"a":[]},"x",null,true,false,-1.5E3]`, `"x"`, `1`, ``, `   `,
+	`{"a":[[[[[[[[[[1]]]]]]]]]]}`, `[`, `{`, `{"a":"`, `{"a":1`,
+}
+
+// TestObjectMatchesEncodingJSON: whenever Object or Array answers, it
+// answers what encoding/json decodes; whenever encoding/json refuses, so
+// do they.
+func TestObjectMatchesEncodingJSON(t *testing.T) {
+	inputs := append([]string(nil), seeds...)
+	r := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "{}[]\":,. -+eE01279tfnrulsa\\\tx\xc3\xa9"
+	for range 20000 {
+		b := []byte(seeds[r.IntN(len(seeds))])
+		for range 1 + r.IntN(3) {
+			if len(b) > 0 && r.IntN(2) == 0 {
+				b[r.IntN(len(b))] = alphabet[r.IntN(len(alphabet))]
+			} else {
+				p := r.IntN(len(b) + 1)
+				b = append(b[:p], append([]byte{alphabet[r.IntN(len(alphabet))]}, b[p:]...)...)
+			}
+		}
+		inputs = append(inputs, string(b))
+	}
+	for _, in := range inputs {
+		data := []byte(in)
+		var wantObj map[string]json.RawMessage
+		objErr := json.Unmarshal(data, &wantObj)
+		if got, ok := Object(data); ok {
+			if objErr != nil || bytes.TrimSpace(data)[0] != '{' {
+				t.Fatalf("Object(%q) = %v; encoding/json: %v", in, got, objErr)
+			}
+			if !reflect.DeepEqual(got, wantObj) {
+				t.Fatalf("Object(%q) = %q, encoding/json %q", in, got, wantObj)
+			}
+		} else if objErr == nil && bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) && isSimple(data) {
+			t.Errorf("Object(%q) refused what encoding/json decodes", in)
+		}
+		var wantArr []json.RawMessage
+		arrErr := json.Unmarshal(data, &wantArr)
+		if got, ok := Array(data); ok {
+			if arrErr != nil || wantArr == nil || !reflect.DeepEqual(got, wantArr) {
+				t.Fatalf("Array(%q) = %q; encoding/json %q, %v", in, got, wantArr, arrErr)
+			}
+		}
+	}
+}
+
+// isSimple: no escapes or non-ASCII bytes, which Object may leave to
+// encoding/json in keys.
+func isSimple(data []byte) bool {
+	for _, c := range data {
+		if c == '\\' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func TestScalars(t *testing.T) {
+	for _, c := range []struct {
+		raw  string
+		s    string
+		ok   bool
+		kind string
+	}{
+		{`"abc"`, "abc", true, "s"}, {`"a\"b"`, "", false, "s"}, {`"é"`, "é", true, "s"}, {"\"\xff\"", "", false, "s"}, {`"a"b"`, "", false, "s"},
+	} {
+		s, ok := String([]byte(c.raw))
+		if s != c.s || ok != c.ok {
+			t.Errorf("String(%s) = %q, %v", c.raw, s, ok)
+		}
+	}
+	for raw, want := range map[string]bool{"0": true, "12": true, "012": false, "-1": false, "1.0": false, "1e3": false, "999999999999999999": true, "9999999999999999999": false} {
+		n, ok := Int([]byte(raw))
+		var j json.Number
+		_ = json.Unmarshal([]byte(raw), &j)
+		jn, err := j.Int64()
+		if ok != want || (ok && (err != nil || jn != n)) {
+			t.Errorf("Int(%s) = %d, %v", raw, n, ok)
+		}
+	}
+	for _, raw := range []string{"0", "812.5", "-1", "1e3", "1E-7", "1e400", "01", "1."} {
+		f, ok := Float([]byte(raw))
+		var want float64
+		err := json.Unmarshal([]byte(raw), &want)
+		if ok != (err == nil) || (ok && f != want) {
+			t.Errorf("Float(%s) = %v, %v; encoding/json %v, %v", raw, f, ok, want, err)
+		}
+	}
+}
