@@ -389,8 +389,8 @@ func decodeValue(name string, kind fieldKind, raw json.RawMessage) (any, error) 
 		}
 		return t.UTC(), nil
 	case kAttributes:
-		var m map[string]any
-		if err := decodeObject(raw, &m); err != nil {
+		m, ok := jsonscan.Scalars(raw)
+		if !ok && decodeObject(raw, &m) != nil {
 			return nil, FieldErrorf(name, "must be an object of string, number or boolean values")
 		}
 		for k, v := range m {

@@ -320,3 +320,33 @@ func scanNumber(data []byte, i int) int {
 	}
 	return i
 }
+
+// Scalars decodes data, a JSON object whose members are all strings
+// without escapes, numbers or booleans, as encoding/json decodes it into
+// map[string]any with UseNumber (numbers as json.Number).
+func Scalars(data []byte) (map[string]any, bool) {
+	fields, ok := Object(data)
+	if !ok {
+		return nil, false
+	}
+	m := make(map[string]any, len(fields))
+	for k, raw := range fields {
+		switch c := raw[0]; {
+		case c == '"':
+			s, ok := String(raw)
+			if !ok {
+				return nil, false
+			}
+			m[k] = s
+		case c == 't':
+			m[k] = true
+		case c == 'f':
+			m[k] = false
+		case c == '-' || (c >= '0' && c <= '9'):
+			m[k] = json.Number(raw)
+		default:
+			return nil, false
+		}
+	}
+	return m, true
+}

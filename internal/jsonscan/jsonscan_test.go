@@ -50,6 +50,14 @@ func TestObjectMatchesEncodingJSON(t *testing.T) {
 		} else if objErr == nil && bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) && isSimple(data) {
 			t.Errorf("Object(%q) refused what encoding/json decodes", in)
 		}
+		if got, ok := Scalars(data); ok {
+			var want map[string]any
+			dec := json.NewDecoder(bytes.NewReader(data))
+			dec.UseNumber()
+			if err := dec.Decode(&want); err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("Scalars(%q) = %v; encoding/json %v, %v", in, got, want, err)
+			}
+		}
 		var wantArr []json.RawMessage
 		arrErr := json.Unmarshal(data, &wantArr)
 		if got, ok := Array(data); ok {
