@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/agentscope/agentscope/internal/jsonscan"
 )
 
 // argChecker validates a tool's arguments against its published input
@@ -61,9 +63,11 @@ func (c argChecker) object(args json.RawMessage) (json.RawMessage, map[string]js
 		// go-sdk's typed tools take no arguments, or null, as {}.
 		args = json.RawMessage("{}")
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(args, &top); err != nil || top == nil {
-		return nil, nil, fmt.Errorf("arguments must be a JSON object")
+	top, ok := jsonscan.Object(args)
+	if !ok {
+		if err := json.Unmarshal(args, &top); err != nil || top == nil {
+			return nil, nil, fmt.Errorf("arguments must be a JSON object")
+		}
 	}
 	if err := c.fields(c.root, "", top); err != nil {
 		return nil, nil, err
@@ -90,7 +94,9 @@ func (c argChecker) check(s *jsonschema.Schema, path string, raw json.RawMessage
 	}
 	if len(s.Enum) > 0 {
 		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
+		if str, ok := jsonscan.String(raw); ok {
+			v = str
+		} else if err := json.Unmarshal(raw, &v); err != nil {
 			return fmt.Errorf("%s: %v", where(path), err)
 		}
 		if !slices.ContainsFunc(s.Enum, func(e any) bool { return reflect.DeepEqual(e, v) }) {
@@ -102,15 +108,19 @@ func (c argChecker) check(s *jsonschema.Schema, path string, raw json.RawMessage
 	}
 	switch {
 	case kind == "object" && (s.Properties != nil || s.AdditionalProperties != nil):
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return fmt.Errorf("%s: %v", where(path), err)
+		m, ok := jsonscan.Object(raw)
+		if !ok {
+			if err := json.Unmarshal(raw, &m); err != nil {
+				return fmt.Errorf("%s: %v", where(path), err)
+			}
 		}
 		return c.fields(s, path, m)
 	case kind == "array" && s.Items != nil:
-		var items []json.RawMessage
-		if err := json.Unmarshal(raw, &items); err != nil {
-			return fmt.Errorf("%s: %v", where(path), err)
+		items, ok := jsonscan.Array(raw)
+		if !ok {
+			if err := json.Unmarshal(raw, &items); err != nil {
+				return fmt.Errorf("%s: %v", where(path), err)
+			}
 		}
 		for i, it := range items {
 			if err := c.check(s.Items, path+"/"+strconv.Itoa(i), it); err != nil {
