@@ -187,8 +187,8 @@ func DecodeEventFields(raw map[string]json.RawMessage) (Event, error) {
 	if !ok {
 		return ev, FieldErrorf("type", "is required")
 	}
-	var t string
-	if err := json.Unmarshal(typ, &t); err != nil {
+	t, ok := jsonscan.String(typ)
+	if !ok && json.Unmarshal(typ, &t) != nil {
 		return ev, FieldErrorf("type", "must be a string")
 	}
 	ev.Type = EventType(t)

@@ -10,6 +10,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/jsonscan"
 	"github.com/agentscope/agentscope/service"
 )
 
@@ -210,7 +211,8 @@ func (o RecordEventOutput) structured() (json.RawMessage, error) {
 func (s *Server) recordEvent(ctx context.Context, in json.RawMessage, top map[string]json.RawMessage) (RecordEventOutput, error) {
 	var session string
 	if raw, ok := top["session_id"]; ok {
-		if err := json.Unmarshal(raw, &session); err != nil {
+		var plain bool
+		if session, plain = jsonscan.String(raw); !plain && json.Unmarshal(raw, &session) != nil {
 			return RecordEventOutput{}, agentscope.FieldErrorf("session_id", "must be a string")
 		}
 	}
