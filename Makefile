@@ -16,7 +16,7 @@ COMMIT          ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell test -n "$$(gi
 BUILD_DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS         := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT) -X $(VERSION_PKG).date=$(BUILD_DATE)
 
-.PHONY: help run build test test-short bench lint generate check-generated fmt clean
+.PHONY: help run build test test-short interop interop-deps bench lint generate check-generated fmt clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,9 +30,20 @@ run: ## build bin/agentscope, start it on the embedded default (SQLite in the pe
 build: ## build bin/agentscope
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/agentscope ./cmd/agentscope
 
-test: ## run every test with -race, SQLite and Postgres ($(PG_TEST_URL))
+test: interop-deps ## run every test with -race, SQLite and Postgres ($(PG_TEST_URL)), and the interop suite (Node 20+)
+	AGENTSCOPE_TEST_INTEROP=required \
 	AGENTSCOPE_TEST_DATABASE_URL="$${AGENTSCOPE_TEST_DATABASE_URL:-$(PG_TEST_URL)}" \
 		$(GO) test -race -count=1 -timeout 15m ./...
+
+interop: interop-deps ## the official TypeScript MCP clients and the MCP conformance suite against the built binary
+	AGENTSCOPE_TEST_INTEROP=required $(GO) test -race -count=1 -v ./interop/
+
+# interop/'s npm modules, installed again only when package-lock.json changes.
+interop-deps: interop/node_modules/.installed
+
+interop/node_modules/.installed: interop/package-lock.json
+	cd interop && npm ci --no-audit --no-fund
+	@touch $@
 
 test-short: ## quick tests, SQLite only
 	$(GO) test -short -count=1 ./...
