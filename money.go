@@ -2,6 +2,7 @@ package agentscope
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
@@ -37,6 +38,15 @@ func ParseUSD(s string) (USD, error) {
 		return 0, fmt.Errorf("%s is too large", s)
 	}
 	return USD(r.Num().Int64()), nil
+}
+
+// AddUSD returns a+b and true, or 0 and false when the sum of two
+// non-negative amounts would not fit (it never wraps).
+func AddUSD(a, b USD) (USD, bool) {
+	if a < 0 || b < 0 || a > math.MaxInt64-b {
+		return 0, false
+	}
+	return a + b, true
 }
 
 // String formats the amount as a plain decimal with no trailing zeros, e.g.

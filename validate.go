@@ -15,6 +15,19 @@ import (
 // DefaultMaxEventBytes is the default size limit of one event's JSON.
 const DefaultMaxEventBytes = 256 << 10
 
+// Bounds on single recorded values. They are far above anything a real model
+// call reports and low enough that no sum of them a store keeps can wrap:
+// a session's cost is a checked int64 of nano-dollars, token counts are
+// summed in int64.
+const (
+	// MaxEventUSD is the largest amount_usd one event may carry.
+	MaxEventUSD USD = 1_000_000 * NanosPerUSD
+	// MaxTokens is the largest token count one event may carry.
+	MaxTokens int64 = 1_000_000_000_000
+	// MaxDurationMS is the longest duration_ms one event may carry (30 days).
+	MaxDurationMS = 30 * 24 * 3600 * 1000.0
+)
+
 // fieldKind says how a field's JSON value is checked and decoded.
 type fieldKind int
 
@@ -261,14 +274,24 @@ func ValidateEvent(ev *Event) error {
 		if c.v != nil && *c.v < 0 {
 			return FieldErrorf(c.name, "must be >= 0, got %d", *c.v)
 		}
+		if c.v != nil && *c.v > MaxTokens {
+			return FieldErrorf(c.name, "must be <= %d, got %d", MaxTokens, *c.v)
+		}
 	}
 	if ev.DurationMS != nil && (*ev.DurationMS < 0 || math.IsNaN(*ev.DurationMS) || math.IsInf(*ev.DurationMS, 0)) {
 		return FieldErrorf("duration_ms", "must be a finite number >= 0")
 	}
+	if ev.DurationMS != nil && *ev.DurationMS > MaxDurationMS {
+		return FieldErrorf("duration_ms", "must be <= %.0f (30 days), got %g", MaxDurationMS, *ev.DurationMS)
+	}
 	if ev.AmountUSD != nil && *ev.AmountUSD < 0 {
 		return FieldErrorf("amount_usd", "must be >= 0")
 	}
+	if ev.AmountUSD != nil && *ev.AmountUSD > MaxEventUSD {
+		return FieldErrorf("amount_usd", "must be <= %s per event, got %s", MaxEventUSD, *ev.AmountUSD)
+	}
 	if ev.TokensIn != nil {
+		// Each count is in [0, MaxTokens] here, so this sum cannot wrap.
 		var cached int64
 		if ev.CacheReadTokens != nil {
 			cached += *ev.CacheReadTokens

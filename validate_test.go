@@ -225,3 +225,40 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 	})
 }
+
+// TestValuesThatWouldWrap: values chosen to wrap int64 sums (the red-team
+// pass's cached-token bypass and a 1e308 duration) and amounts beyond any
+// real call are refused, each naming its field; the bounds themselves pass.
+func TestValuesThatWouldWrap(t *testing.T) {
+	for _, c := range []struct {
+		name, body, field string
+	}{
+		{"cached tokens 2^62+2^62", `{"type":"ModelCompleted","session_id":"s1","provider":"p","model":"m","duration_ms":1,"tokens_in":10,"tokens_out":1,"cache_read_tokens":4611686018427387904,"cache_write_tokens":4611686018427387904}`, "cache_read_tokens"},
+		{"tokens_in beyond bound", `{"type":"ModelCompleted","session_id":"s1","provider":"p","model":"m","duration_ms":1,"tokens_in":1000000000001,"tokens_out":1}`, "tokens_in"},
+		{"duration 1e308", `{"type":"ToolReturned","session_id":"s1","tool":"t","call_id":"c","duration_ms":1e308,"status":"ok"}`, "duration_ms"},
+		{"amount 5e9", `{"type":"CostRecorded","session_id":"s1","amount_usd":5000000000}`, "amount_usd"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ev, err := agentscope.DecodeEvent([]byte(c.body))
+			if err == nil {
+				err = agentscope.ValidateEvent(&ev)
+			}
+			var fe *agentscope.Error
+			if !errors.As(err, &fe) || agentscope.ErrorCode(err) != agentscope.EINVALID || !strings.Contains(err.Error(), c.field) {
+				t.Fatalf("err %v, want EINVALID naming %s", err, c.field)
+			}
+		})
+	}
+	for _, body := range []string{
+		`{"type":"ModelCompleted","session_id":"s1","provider":"p","model":"m","duration_ms":2592000000,"tokens_in":1000000000000,"tokens_out":1000000000000,"cache_read_tokens":500000000000,"cache_write_tokens":500000000000}`,
+		`{"type":"CostRecorded","session_id":"s1","amount_usd":1000000}`,
+	} {
+		ev, err := agentscope.DecodeEvent([]byte(body))
+		if err == nil {
+			err = agentscope.ValidateEvent(&ev)
+		}
+		if err != nil {
+			t.Errorf("%s at the bounds: %v", body, err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -199,7 +200,11 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 		run.EventCount++
 		ev.Seq = run.EventCount
 		if ev.Type == agentscope.CostRecorded && ev.AmountUSD != nil {
-			run.CostUSD += *ev.AmountUSD
+			sum, ok := agentscope.AddUSD(run.CostUSD, *ev.AmountUSD)
+			if !ok {
+				return agentscope.AppendResult{Err: agentscope.FieldErrorf("amount_usd", "session %q's cost %s plus %s exceeds the largest amount a session can hold (%s)", req.SessionID, run.CostUSD, *ev.AmountUSD, agentscope.USD(math.MaxInt64))}
+			}
+			run.CostUSD = sum
 		}
 		res.Events[i] = ev
 		fresh[ev.EventID] = ev

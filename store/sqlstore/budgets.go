@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/agentscope/agentscope"
@@ -115,8 +116,39 @@ func (s *Store) AgentSpend(ctx context.Context, orgID, agent string, since time.
 	var n int64
 	err := s.queryRow(ctx, `SELECT CAST(COALESCE(SUM(cost_nanos), 0) AS BIGINT) FROM runs WHERE org_id = ? AND agent = ? AND created_at >= ?`,
 		orgID, agent, micros(since)).Scan(&n)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("agent spend %s: %w", agent, err)
+	if err == nil || errors.Is(err, sql.ErrNoRows) {
+		return agentscope.USD(n), nil
 	}
-	return agentscope.USD(n), nil
+	// The database refuses a sum beyond int64 (SQLite: integer overflow;
+	// Postgres: bigint out of range). A spend that large is over every
+	// budget, so sum the rows here, saturating, instead of failing the
+	// budget check that stops a runaway agent.
+	spend, serr := s.agentSpendSaturating(ctx, orgID, agent, since)
+	if serr != nil {
+		return 0, fmt.Errorf("agent spend %s: %w", agent, errors.Join(err, serr))
+	}
+	return spend, nil
+}
+
+// agentSpendSaturating sums agent's run costs in Go, stopping at the largest
+// USD instead of wrapping.
+func (s *Store) agentSpendSaturating(ctx context.Context, orgID, agent string, since time.Time) (agentscope.USD, error) {
+	rows, err := s.query(ctx, `SELECT cost_nanos FROM runs WHERE org_id = ? AND agent = ? AND created_at >= ?`, orgID, agent, micros(since))
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var total agentscope.USD
+	for rows.Next() {
+		var c int64
+		if err := rows.Scan(&c); err != nil {
+			return 0, err
+		}
+		sum, ok := agentscope.AddUSD(total, agentscope.USD(c))
+		if !ok {
+			return agentscope.USD(math.MaxInt64), nil
+		}
+		total = sum
+	}
+	return total, rows.Err()
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ func RunRuntime(t *testing.T, open RuntimeOpener) {
 	tests := map[string]func(*testing.T, func() *sqlstore.Store){
 		"Budgets":             testBudgets,
 		"AgentSpend":          testAgentSpend,
+		"AgentSpendSaturates": testAgentSpendSaturates,
 		"CreateAgent":         testCreateAgent,
 		"ManagedRunAttempts":  testManagedRunAttempts,
 		"UnfinishedRuns":      testUnfinishedRuns,
@@ -107,6 +109,26 @@ func testAgentSpend(t *testing.T, connect func() *sqlstore.Store) {
 	}
 	if got, _ := s.AgentSpend(ctx, org, "nobody", day); got != 0 {
 		t.Errorf("spend of unknown agent %s", got)
+	}
+}
+
+// testAgentSpendSaturates: runs whose costs sum past int64 nano-dollars make
+// the agent's spend the largest amount, not an error (which would leave the
+// budget check unable to stop the agent) and not a wrapped negative.
+func testAgentSpendSaturates(t *testing.T, connect func() *sqlstore.Store) {
+	s := connect()
+	day := agentscope.PeriodDay.Start(t0)
+	for _, sid := range []string{"s1", "s2"} {
+		start(t, s, org, sid, "spender", day)
+		appendEvents(t, s, org, sid, agentscope.Event{Type: agentscope.CostRecorded, TS: day, AmountUSD: usd("5000000000")},
+			agentscope.Event{Type: agentscope.CostRecorded, TS: day, AmountUSD: usd("4000000000")})
+	}
+	got, err := s.AgentSpend(context.Background(), org, "spender", day)
+	if err != nil {
+		t.Fatalf("spend past int64: %v", err)
+	}
+	if got != agentscope.USD(math.MaxInt64) {
+		t.Errorf("spend %s, want the largest amount %s", got, agentscope.USD(math.MaxInt64))
 	}
 }
 

@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 		"AgentMismatch":         testAgentMismatch,
 		"BatchIsolatesFailures": testBatchIsolatesFailures,
 		"BatchOfManyRuns":       testBatchOfManyRuns,
+		"CostSumCannotWrap":     testCostSumCannotWrap,
 		"ConcurrentAppends":     testConcurrentAppends,
 		"ListRunsPaging":        testListRunsPaging,
 		"OrgScoping":            testOrgScoping,
@@ -653,5 +654,35 @@ func testUpdateFrom(t *testing.T, s agentscope.Store) {
 	res = s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "q1", Update: &agentscope.RunUpdate{Status: agentscope.StatusRunning, From: []agentscope.RunStatus{agentscope.StatusQueued}}}})[0]
 	if agentscope.ErrorCode(res.Err) != agentscope.ECONFLICT {
 		t.Fatalf("second claim: %v", res.Err)
+	}
+}
+
+// testCostSumCannotWrap: two CostRecorded events of 5,000,000,000 USD each
+// would wrap a session's int64 nano-dollar cost to about -8.4e9 USD, which is
+// under every budget and so would switch the hard cap off. The store refuses
+// the request that would overflow, naming amount_usd, and keeps the cost it
+// had, whether the two amounts come in one request or two.
+func testCostSumCannotWrap(t *testing.T, s agentscope.Store) {
+	ctx := context.Background()
+	big := func(id string) agentscope.Event {
+		return agentscope.Event{EventID: id, Type: agentscope.CostRecorded, TS: t0, AmountUSD: usd("5000000000"), Currency: "USD"}
+	}
+	start(t, s, org, "wrap1", "bot", t0)
+	appendEvents(t, s, org, "wrap1", big("a"))
+	res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "wrap1", Events: []agentscope.Event{big("b")}}})[0]
+	if agentscope.ErrorCode(res.Err) != agentscope.EINVALID || !strings.Contains(res.Err.Error(), "amount_usd") {
+		t.Fatalf("second 5e9 USD: err %v, want EINVALID naming amount_usd", res.Err)
+	}
+	if r, err := s.GetRun(ctx, org, "wrap1"); err != nil || r.CostUSD.String() != "5000000000" || r.EventCount != 2 {
+		t.Fatalf("after the refused overflow: cost %s events %d (%v), want 5000000000 and 2", r.CostUSD, r.EventCount, err)
+	}
+
+	start(t, s, org, "wrap2", "bot", t0)
+	res = s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "wrap2", Events: []agentscope.Event{big("a"), big("b")}}})[0]
+	if agentscope.ErrorCode(res.Err) != agentscope.EINVALID {
+		t.Fatalf("two 5e9 USD in one request: err %v, want EINVALID", res.Err)
+	}
+	if r, err := s.GetRun(ctx, org, "wrap2"); err != nil || r.CostUSD != 0 || r.EventCount != 1 {
+		t.Fatalf("after the refused request: cost %s events %d (%v), want 0 and 1 (nothing of it kept)", r.CostUSD, r.EventCount, err)
 	}
 }
