@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/agentscope/agentscope/internal/jsonscan"
 )
@@ -27,6 +28,44 @@ const (
 	// MaxDurationMS is the longest duration_ms one event may carry (30 days).
 	MaxDurationMS = 30 * 24 * 3600 * 1000.0
 )
+
+// The window of event timestamps: a time outside it is a sender's bug (a
+// zero time, seconds read as milliseconds, a skewed clock), not an event.
+var MinEventTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// MaxEventFuture is how far past the server's clock an event's ts may be.
+const MaxEventFuture = 24 * time.Hour
+
+// validateText refuses invalid UTF-8 in an event's text and JSON fields,
+// however the event was built: stores differ on such bytes (SQLite keeps
+// them, Postgres refuses them), and a JSON reader would alter them.
+func validateText(ev *Event) error {
+	for _, f := range []struct {
+		name string
+		v    string
+	}{{"event_id", ev.EventID}, {"session_id", ev.SessionID}, {"span_id", ev.SpanID}, {"parent_span_id", ev.ParentSpanID},
+		{"agent", ev.Agent}, {"status", ev.Status}, {"provider", ev.Provider}, {"model", ev.Model},
+		{"finish_reason", ev.FinishReason}, {"tool", ev.Tool}, {"call_id", ev.CallID}, {"currency", ev.Currency},
+		{"source", ev.Source}, {"error", ev.Error}} {
+		if !utf8.ValidString(f.v) {
+			return FieldErrorf(f.name, "is not valid UTF-8")
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    json.RawMessage
+	}{{"input", ev.Input}, {"output", ev.Output}, {"arguments", ev.Arguments}, {"result", ev.Result}} {
+		if !utf8.Valid(f.v) {
+			return FieldErrorf(f.name, "is not valid UTF-8 (JSON text must be UTF-8)")
+		}
+	}
+	for k, v := range ev.Attributes {
+		if s, ok := v.(string); !utf8.ValidString(k) || (ok && !utf8.ValidString(s)) {
+			return FieldErrorf("attributes", "key %q is not valid UTF-8 or has a value that is not", k)
+		}
+	}
+	return nil
+}
 
 // fieldKind says how a field's JSON value is checked and decoded.
 type fieldKind int
@@ -225,6 +264,9 @@ func DecodeEventFields(raw map[string]json.RawMessage) (Event, error) {
 		if !known || (!envelopeFields[name] && !spec.allows(name)) {
 			return ev, FieldErrorf(name, "is not a field of %s events; put extra data in attributes", ev.Type)
 		}
+		if !utf8.Valid(raw[name]) {
+			return ev, FieldErrorf(name, "is not valid UTF-8 (JSON text must be UTF-8; escape binary data or encode it as base64)")
+		}
 		v, err := decodeValue(name, f.kind, raw[name])
 		if err != nil {
 			return ev, err
@@ -250,6 +292,17 @@ func ValidateEvent(ev *Event) error {
 	for _, name := range spec.Required {
 		if !fields[name].isSet(ev) {
 			return FieldErrorf(name, "is required for %s events", ev.Type)
+		}
+	}
+	if err := validateText(ev); err != nil {
+		return err
+	}
+	if !ev.TS.IsZero() {
+		if ev.TS.Before(MinEventTime) {
+			return FieldErrorf("ts", "%s is before %s; send RFC 3339 times of when the event happened", ev.TS.UTC().Format(time.RFC3339Nano), MinEventTime.Format(time.RFC3339))
+		}
+		if limit := time.Now().Add(MaxEventFuture); ev.TS.After(limit) {
+			return FieldErrorf("ts", "%s is more than %s in the future (check the sender's clock)", ev.TS.UTC().Format(time.RFC3339Nano), MaxEventFuture)
 		}
 	}
 	if ev.SessionID != "" {

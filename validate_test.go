@@ -262,3 +262,40 @@ func TestValuesThatWouldWrap(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidUTF8Refused: raw 0xFF 0xFE bytes inside a JSON field are
+// refused naming the field, for fields decoded from JSON and for events built
+// in code alike (SQLite stored them as is; Postgres answered "internal error").
+func TestInvalidUTF8Refused(t *testing.T) {
+	bad := "\xff\xfe"
+	for _, c := range []struct{ body, field string }{
+		{`{"type":"ToolCalled","session_id":"s1","tool":"search","call_id":"c1","arguments":{"q":"` + bad + `"}}`, "arguments"},
+		{`{"type":"ModelInvoked","session_id":"s1","provider":"openai","model":"gpt` + bad + `"}`, "model"},
+		{`{"type":"ToolCalled","session_id":"s1","tool":"search","call_id":"c1","attributes":{"k":"` + bad + `"}}`, "attributes"},
+	} {
+		_, err := agentscope.DecodeEvent([]byte(c.body))
+		if agentscope.ErrorCode(err) != agentscope.EINVALID || !strings.Contains(err.Error(), c.field) || !strings.Contains(err.Error(), "UTF-8") {
+			t.Errorf("%s: err %v, want EINVALID naming %s and UTF-8", c.field, err, c.field)
+		}
+	}
+	ev := agentscope.Event{Type: agentscope.ToolCalled, SessionID: "s1", Tool: "search", CallID: "c1", Error: "x" + bad}
+	if err := agentscope.ValidateEvent(&ev); agentscope.ErrorCode(err) != agentscope.EINVALID || !strings.Contains(err.Error(), "error") {
+		t.Errorf("built event with invalid UTF-8 error: %v", err)
+	}
+}
+
+// TestTimestampWindow: a ts in year 1, year 9999 or a day ahead of the clock
+// is refused naming ts; a ts a minute ahead (clock skew) is kept.
+func TestTimestampWindow(t *testing.T) {
+	for _, ts := range []string{"0001-01-01T00:00:01Z", "9999-12-31T23:59:59Z", "1999-12-31T23:59:59Z",
+		time.Now().Add(25 * time.Hour).UTC().Format(time.RFC3339)} {
+		_, err := agentscope.DecodeEvent([]byte(`{"type":"ModelInvoked","session_id":"s1","provider":"p","model":"m","ts":"` + ts + `"}`))
+		if agentscope.ErrorCode(err) != agentscope.EINVALID || !strings.Contains(err.Error(), "ts") {
+			t.Errorf("ts %s: err %v, want EINVALID naming ts", ts, err)
+		}
+	}
+	ts := time.Now().Add(time.Minute).UTC().Format(time.RFC3339)
+	if _, err := agentscope.DecodeEvent([]byte(`{"type":"ModelInvoked","session_id":"s1","provider":"p","model":"m","ts":"` + ts + `"}`)); err != nil {
+		t.Errorf("ts a minute ahead: %v", err)
+	}
+}

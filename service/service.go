@@ -187,9 +187,8 @@ func (s *Service) record(ctx context.Context, defaultSession string, n int, deco
 		if ev.EventID == "" {
 			ev.EventID = agentscope.NewEventID()
 		}
-		if ev.TS.IsZero() {
-			ev.TS = s.now().UTC()
-		}
+		// A missing ts is left for the store to fill in at commit, so a retry
+		// of the same event without one is recognised as a duplicate.
 		g := groups[ev.SessionID]
 		if g == nil {
 			g = &group{}

@@ -156,10 +156,24 @@ func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) (int, any,
 	status := http.StatusOK
 	if resp.Accepted == 0 {
 		status = http.StatusBadRequest
+		if allConflicts(results) {
+			status = http.StatusConflict
+		}
 	} else if resp.Rejected > 0 {
 		status = http.StatusMultiStatus
 	}
 	return status, resp, nil
+}
+
+// allConflicts reports whether every result was refused as a conflict (an
+// ended session, or an event_id already recorded with another body).
+func allConflicts(results []service.RecordResult) bool {
+	for _, r := range results {
+		if r.Code != agentscope.ECONFLICT {
+			return false
+		}
+	}
+	return len(results) > 0
 }
 
 // splitEvents splits a JSON array or NDJSON body into raw events.

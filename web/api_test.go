@@ -270,3 +270,33 @@ func TestLiveRefusals(t *testing.T) {
 		t.Errorf("unknown session: %v", err)
 	}
 }
+
+// TestIngestRefusesWhatWouldBeLostOrAltered: over POST /api/v1/events, raw
+// invalid UTF-8 inside arguments is refused naming the field, and an event_id
+// sent again with a different body answers conflict, not "duplicate".
+func TestIngestRefusesWhatWouldBeLostOrAltered(t *testing.T) {
+	f := setup(t)
+	if code := f.do(t, "POST", "/api/v1/runs", `{"agent":"bot","session_id":"s1"}`, nil); code != 201 {
+		t.Fatalf("start: %d", code)
+	}
+	ndjson := "{\"session_id\":\"s1\",\"type\":\"ToolCalled\",\"tool\":\"t\",\"call_id\":\"c\",\"arguments\":{\"q\":\"\xff\xfe\"}}\n" +
+		`{"session_id":"s1","type":"ModelInvoked","provider":"openai","model":"m","event_id":"a"}` + "\n"
+	var rec struct {
+		Accepted, Rejected int
+		Results            []service.RecordResult
+	}
+	if code := f.do(t, "POST", "/api/v1/events", ndjson, &rec); code != http.StatusMultiStatus || rec.Accepted != 1 || rec.Rejected != 1 {
+		t.Fatalf("record: %d %+v", code, rec)
+	}
+	if r := rec.Results[0]; r.Code != "invalid" || !strings.Contains(r.Error, "arguments") || !strings.Contains(r.Error, "UTF-8") {
+		t.Errorf("invalid UTF-8: %+v, want invalid naming arguments", r)
+	}
+	code := f.do(t, "POST", "/api/v1/events", `{"session_id":"s1","type":"ModelInvoked","provider":"openai","model":"other","event_id":"a"}`, &rec)
+	if r := rec.Results[0]; code != http.StatusConflict || r.Code != "conflict" || !strings.Contains(r.Error, `"a"`) {
+		t.Errorf("same event_id, other body: %d %+v, want 409 conflict naming the event_id", code, r)
+	}
+	code = f.do(t, "POST", "/api/v1/events", `{"session_id":"s1","type":"ModelInvoked","provider":"openai","model":"m","event_id":"a"}`, &rec)
+	if r := rec.Results[0]; code != http.StatusOK || !r.Duplicate {
+		t.Errorf("same event again: %d %+v, want 200 duplicate", code, r)
+	}
+}

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -179,6 +180,7 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 		if ev.EventID == "" {
 			ev.EventID = agentscope.NewEventID()
 		}
+		sent := ev // as the sender wrote it, before the server fills in ts
 		if ev.TS.IsZero() {
 			ev.TS = now
 		}
@@ -188,11 +190,15 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 		if ev.SessionID != "" && ev.SessionID != req.SessionID {
 			return agentscope.AppendResult{Err: agentscope.FieldErrorf("session_id", "%q does not match the request's session %q", ev.SessionID, req.SessionID)}
 		}
-		if old, ok := stored[ev.EventID]; ok {
-			res.Events[i], res.Duplicate[i] = old, true
-			continue
+		old, ok := stored[ev.EventID]
+		if !ok {
+			old, ok = fresh[ev.EventID]
 		}
-		if old, ok := fresh[ev.EventID]; ok {
+		if ok {
+			if !sameEvent(old, sent) {
+				return agentscope.AppendResult{Err: agentscope.Errorf(agentscope.ECONFLICT,
+					"event_id %q is already recorded in session %q with a different body; a retry must resend the same event, and a new event needs a new event_id", ev.EventID, req.SessionID)}
+			}
 			res.Events[i], res.Duplicate[i] = old, true
 			continue
 		}
@@ -348,6 +354,27 @@ func (s *Store) loadEventIDs(reqs []agentscope.AppendRequest, b *batch) []Stmt {
 		}
 	}
 	return stmts
+}
+
+// sameEvent reports whether ev, as sent again, is the event already recorded
+// as old: equal canonical bodies once the fields the server assigns (seq, and
+// the agent, session and time the sender may leave out) are taken from old.
+// A retry is a duplicate; a different body under the same id would otherwise
+// be dropped without a word.
+func sameEvent(old, ev agentscope.Event) bool {
+	ev.Seq = old.Seq
+	if ev.Agent == "" {
+		ev.Agent = old.Agent
+	}
+	if ev.SessionID == "" {
+		ev.SessionID = old.SessionID
+	}
+	if ev.TS.IsZero() || ev.TS.Truncate(time.Microsecond).Equal(old.TS.Truncate(time.Microsecond)) {
+		ev.TS = old.TS
+	}
+	a, errA := old.MarshalCanonical()
+	b, errB := ev.MarshalCanonical()
+	return errA == nil && errB == nil && bytes.Equal(a, b)
 }
 
 // addStored reads (org_id, body) rows of stored events into the batch.

@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		"BatchIsolatesFailures": testBatchIsolatesFailures,
 		"BatchOfManyRuns":       testBatchOfManyRuns,
 		"CostSumCannotWrap":     testCostSumCannotWrap,
+		"EventIDConflict":       testEventIDConflict,
 		"ConcurrentAppends":     testConcurrentAppends,
 		"ListRunsPaging":        testListRunsPaging,
 		"OrgScoping":            testOrgScoping,
@@ -684,5 +685,37 @@ func testCostSumCannotWrap(t *testing.T, s agentscope.Store) {
 	}
 	if r, err := s.GetRun(ctx, org, "wrap2"); err != nil || r.CostUSD != 0 || r.EventCount != 1 {
 		t.Fatalf("after the refused request: cost %s events %d (%v), want 0 and 1 (nothing of it kept)", r.CostUSD, r.EventCount, err)
+	}
+}
+
+// testEventIDConflict: the same event_id with a different body is refused
+// as a conflict (the second body was dropped without a word), whether the
+// first was stored earlier or sent in the same request; a retry of the same
+// event, with or without the ts the server filled in, stays a duplicate.
+func testEventIDConflict(t *testing.T, s agentscope.Store) {
+	ctx := context.Background()
+	start(t, s, org, "c1", "bot", t0)
+	first := appendEvents(t, s, org, "c1", agentscope.Event{EventID: "e", Type: agentscope.ToolCalled, Tool: "search", CallID: "1", Arguments: json.RawMessage(`{"q":"a"}`)})
+	retry := appendEvents(t, s, org, "c1", agentscope.Event{EventID: "e", Type: agentscope.ToolCalled, Tool: "search", CallID: "1", Arguments: json.RawMessage(`{"q":"a"}`)})
+	if !retry.Duplicate[0] || retry.Events[0].Seq != first.Events[0].Seq {
+		t.Fatalf("retry without ts: %+v, want a duplicate of seq %d", retry, first.Events[0].Seq)
+	}
+	retry = appendEvents(t, s, org, "c1", agentscope.Event{EventID: "e", Type: agentscope.ToolCalled, TS: first.Events[0].TS, Tool: "search", CallID: "1", Arguments: json.RawMessage(`{"q":"a"}`)})
+	if !retry.Duplicate[0] {
+		t.Fatalf("retry with the stored ts: %+v, want a duplicate", retry)
+	}
+	for name, evs := range map[string][]agentscope.Event{
+		"stored earlier": {{EventID: "e", Type: agentscope.ToolCalled, Tool: "search", CallID: "1", Arguments: json.RawMessage(`{"q":"b"}`)}},
+		"same request": {{EventID: "n", Type: agentscope.ModelInvoked, Provider: "p", Model: "m"},
+			{EventID: "n", Type: agentscope.ModelInvoked, Provider: "p", Model: "other"}},
+	} {
+		res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "c1", Events: evs}})[0]
+		if agentscope.ErrorCode(res.Err) != agentscope.ECONFLICT || !strings.Contains(res.Err.Error(), "event_id") {
+			t.Errorf("%s: err %v, want ECONFLICT naming event_id", name, res.Err)
+		}
+	}
+	evs, err := s.ListEvents(ctx, org, "c1", agentscope.EventFilter{})
+	if err != nil || len(evs) != 2 || string(evs[1].Arguments) != `{"q":"a"}` {
+		t.Fatalf("stored %d events (%v): the conflicting requests must leave nothing, the first body kept", len(evs), err)
 	}
 }
