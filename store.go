@@ -72,6 +72,12 @@ type AppendRequest struct {
 	Events []Event
 	// Update, if set, changes the run's status after the events.
 	Update *RunUpdate
+	// KeepFirst makes event ids idempotency keys of AgentScope's own
+	// writers (an alert per rule and period, a report link per outcome): an
+	// id already recorded keeps its first body and the repeat is answered as
+	// a duplicate. Without it, as for every event a client sends, an id
+	// recorded with another body is refused with ECONFLICT.
+	KeepFirst bool
 }
 
 // RunUpdate changes a run's status.

@@ -90,7 +90,7 @@ func (rt *Runtime) raise(ctx context.Context, org, sid string, sigs []alerts.Sig
 		evs[i] = a.Event()
 		evs[i].TS = now
 	}
-	res := rt.store.AppendTx(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: sid, Events: evs}}, func(ctx context.Context, tx *sql.Tx) error {
+	res := rt.store.AppendTx(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: sid, Events: evs, KeepFirst: true}}, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := alerts.Enqueue(ctx, rt.river, tx, as, &river.InsertOpts{Queue: rt.opts.Queue})
 		return err
 	})[0]

@@ -273,7 +273,7 @@ func (inv *investigation) store(ctx context.Context) error {
 	linkID := fmt.Sprintf("report-%s-%s", inv.report.SessionID, inv.report.Status)
 	ev := agentscope.Event{EventID: linkID, Type: agentscope.InvestigationReported, TS: rt.now(), Error: inv.report.Error,
 		Attributes: map[string]any{"investigation_session_id": inv.report.SessionID, "report_status": string(inv.report.Status), "risk_level": string(inv.report.RiskLevel)}}
-	_, err := rt.rec.Commit(ctx, agentscope.AppendRequest{OrgID: inv.x.org, SessionID: inv.report.TargetSessionID, Events: []agentscope.Event{ev}})
+	_, err := rt.rec.Commit(ctx, agentscope.AppendRequest{OrgID: inv.x.org, SessionID: inv.report.TargetSessionID, Events: []agentscope.Event{ev}, KeepFirst: true})
 	if err != nil {
 		inv.x.log.Warn("link report from the investigated session", "err", err)
 	}

@@ -195,7 +195,7 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 			old, ok = fresh[ev.EventID]
 		}
 		if ok {
-			if !sameEvent(old, sent) {
+			if !req.KeepFirst && !sameEvent(old, sent) {
 				return agentscope.AppendResult{Err: agentscope.Errorf(agentscope.ECONFLICT,
 					"event_id %q is already recorded in session %q with a different body; a retry must resend the same event, and a new event needs a new event_id", ev.EventID, req.SessionID)}
 			}
