@@ -49,9 +49,12 @@ await run(async (client) => {
     check(out.results[0].seq > seq, `record_event ${ev.type} seq grows`, out);
     seq = out.results[0].seq;
   }
-  // The same event_id again is stored once.
-  const dup = await call(client, 'record_event', { session_id: sid, event_id: 'ev-0', ...single[0] });
+  // The same event again (a retry) is stored once.
+  const dup = await call(client, 'record_event', { session_id: sid, event_id: 'ev-0', attributes: { n: 0, ok: true }, ...single[0] });
   check(dup.results[0].duplicate === true, 'duplicate event_id reported', dup);
+  // The same event_id with another body is refused, never dropped silently.
+  const conflict = await callError(client, 'record_event', { session_id: sid, event_id: 'ev-0', ...single[0] });
+  check(/ev-0/.test(conflict) && /different body/.test(conflict), 'conflicting event_id refused', conflict);
 
   // An unknown type is refused with a tool error, not a protocol error.
   const msg = await callError(client, 'record_event', { session_id: sid, type: 'NoSuchType' });
