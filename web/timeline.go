@@ -53,11 +53,16 @@ func newTimelineBuilder() *timelineBuilder {
 }
 
 func (b *timelineBuilder) add(ev *agentscope.Event) {
-	if b.first.IsZero() || ev.TS.Before(b.first) {
-		b.first = ev.TS
-	}
-	if ev.TS.After(b.last) {
-		b.last = ev.TS
+	// Annotations (an investigation's report link, an alert) may be recorded
+	// long after the session ended; they are not its activity, so they do not
+	// stretch its duration.
+	if spec, _ := agentscope.LookupEventType(ev.Type); !spec.AfterEnd {
+		if b.first.IsZero() || ev.TS.Before(b.first) {
+			b.first = ev.TS
+		}
+		if ev.TS.After(b.last) {
+			b.last = ev.TS
+		}
 	}
 	switch ev.Type {
 	case agentscope.ModelInvoked:

@@ -136,3 +136,22 @@ func TestSummaries(t *testing.T) {
 		}
 	}
 }
+
+// TestDurationEndsAtTheSessionEnd: an investigation's report link recorded
+// 45 s after the session ended does not stretch the session's duration.
+func TestDurationEndsAtTheSessionEnd(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	evs := []agentscope.Event{
+		{Seq: 1, Type: agentscope.SessionStarted, TS: t0},
+		{Seq: 2, Type: agentscope.ModelInvoked, TS: t0.Add(100 * time.Millisecond), Model: "m"},
+		{Seq: 3, Type: agentscope.SessionCompleted, TS: t0.Add(2 * time.Second), Status: "completed"},
+		{Seq: 4, Type: agentscope.InvestigationReported, TS: t0.Add(47 * time.Second)},
+	}
+	b := newTimelineBuilder()
+	for i := range evs {
+		b.add(&evs[i])
+	}
+	if tl := b.build(agentscope.Run{EventCount: 4}); tl.Totals.DurationMS != 2000 {
+		t.Errorf("duration %v ms, want 2000 (the report 45 s later is not the session's activity)", tl.Totals.DurationMS)
+	}
+}
