@@ -170,6 +170,19 @@ func TestAuth(t *testing.T) {
 			t.Errorf("Authorization %q: %d", h, resp.StatusCode)
 		}
 	}
+	// RFC 7235: the scheme is case-insensitive.
+	for _, h := range []string{"bearer " + token, "BEARER " + token, "Bearer " + token} {
+		req, _ := http.NewRequest("GET", f.srv.URL+"/api/v1/runs", nil)
+		req.Header.Set("Authorization", h)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("Authorization %q: %d, want 200", h, resp.StatusCode)
+		}
+	}
 	resp, err := http.Get(f.srv.URL + "/healthz")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v", err, resp)

@@ -2,7 +2,9 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/agentscope/agentscope/web/ui"
 )
@@ -45,10 +47,30 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 // safeNext keeps a post-sign-in redirect on this site: a path, never a
-// scheme-relative or absolute URL.
+// scheme-relative or absolute URL. Browsers drop ASCII tab, CR and LF from
+// a URL and read a backslash as '/', so "/<TAB>/evil.example" and "/\\evil" would
+// leave the site; such values, any other control character, and a path
+// whose decoded form starts "//" or "/\\" all fall back to "/".
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if !sameSitePath(next) {
+		return "/"
+	}
+	if dec, err := url.PathUnescape(next); err != nil || !sameSitePath(dec) {
 		return "/"
 	}
 	return next
+}
+
+// sameSitePath reports whether p is an absolute path with no host part
+// and no character a browser would strip or reinterpret.
+func sameSitePath(p string) bool {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return false
+	}
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f || c == '\\' || c == utf8.RuneError {
+			return false
+		}
+	}
+	return true
 }

@@ -111,8 +111,9 @@ func (s *Server) OrgForToken(token string) (string, bool) {
 func (s *Server) bearer(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
-		token, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok {
+		// RFC 7235: the auth scheme is case-insensitive ("bearer" is valid).
+		scheme, token, ok := strings.Cut(auth, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="agentscope"`)
 			writeError(w, r, s.log, agentscope.Errorf(agentscope.EUNAUTHORIZED, "missing Authorization: Bearer <token>"))
 			return
