@@ -7,9 +7,12 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
+	"strings"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
@@ -34,6 +37,9 @@ type Store struct {
 // durable when Append returns; reads use a separate pool, which WAL lets run
 // beside the writer.
 func Open(ctx context.Context, path string, opts sqlstore.Options) (*Store, error) {
+	if err := restrictFiles(path); err != nil {
+		return nil, err
+	}
 	write, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -54,6 +60,27 @@ func Open(ctx context.Context, path string, opts sqlstore.Options) (*Store, erro
 	}
 	read.SetMaxOpenConns(8)
 	return &Store{Store: sqlstore.New(write, read, Dialect, opts), path: path}, nil
+}
+
+// restrictFiles creates the database file owner-only (0600) before SQLite
+// opens it — SQLite gives the -wal and -shm files the database file's mode —
+// and tightens an existing database and its -wal/-shm to 0600, since the
+// events it holds may carry prompts, arguments and outputs.
+func restrictFiles(path string) error {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("restrict sqlite file %s: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // Migrate applies the embedded migrations to db.
