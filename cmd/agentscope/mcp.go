@@ -31,17 +31,11 @@ func runMCP(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer app.Close()
-	t := &mcp.IOTransport{Reader: readCloser{env.Stdin}, Writer: writeCloser{env.Stdout}}
+	out := &lockedWriter{w: env.Stdout}
+	t := &mcp.IOTransport{Reader: guardStdin(env.Stdin, out), Writer: out}
 	if err := app.MCP.MCP.Run(ctx, t); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) {
 		return err
 	}
 	return nil
 }
 
-type readCloser struct{ io.Reader }
-
-func (readCloser) Close() error { return nil }
-
-type writeCloser struct{ io.Writer }
-
-func (writeCloser) Close() error { return nil }

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestStdioSurvivesMalformedLines: a line that is not JSON gets a -32700
+// Parse error and a JSON line that is not JSON-RPC a -32600 Invalid Request,
+// both with id null, and the server goes on answering (it used to exit on
+// the first such line, ending the host's whole session).
+func TestStdioSurvivesMalformedLines(t *testing.T) {
+	vars := map[string]string{"AGENTSCOPE_DATA_DIR": t.TempDir(), "AGENTSCOPE_NO_WORKER": "1"}
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	var stderr strings.Builder
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	e := &Env{Stdin: inR, Stdout: outW, Stderr: &syncWriter{w: &stderr}, Getenv: func(k string) string { return vars[k] }}
+	go func() {
+		done <- e.Run(ctx, []string{"mcp"})
+		outW.Close()
+	}()
+	defer func() {
+		inW.Close()
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Errorf("agentscope mcp did not stop; stderr:\n%s", stderr.String())
+		}
+	}()
+	lines := bufio.NewScanner(outR)
+	lines.Buffer(nil, 16<<20)
+	type reply struct {
+		ID    json.RawMessage `json:"id"`
+		Error *struct {
+			Code int `json:"code"`
+		} `json:"error"`
+		Result json.RawMessage `json:"result"`
+	}
+	exchange := func(line string) reply {
+		t.Helper()
+		if _, err := io.WriteString(inW, line+"\n"); err != nil {
+			t.Fatalf("write %q: %v; stderr:\n%s", line, err, stderr.String())
+		}
+		if !lines.Scan() {
+			t.Fatalf("no answer to %q (the server stopped?): %v; stderr:\n%s", line, lines.Err(), stderr.String())
+		}
+		var r reply
+		if err := json.Unmarshal(lines.Bytes(), &r); err != nil {
+			t.Fatalf("answer %q: %v", lines.Text(), err)
+		}
+		return r
+	}
+	for _, c := range []struct {
+		line string
+		code int
+	}{{"this is not json", -32700}, {`{"jsonrpc":"2.0","id":1,"method":`, -32700}, {`{"foo":1}`, -32600}} {
+		r := exchange(c.line)
+		if r.Error == nil || r.Error.Code != c.code || string(r.ID) != "null" {
+			t.Fatalf("answer to %q: %+v id %s, want error %d with id null", c.line, r.Error, r.ID, c.code)
+		}
+	}
+	if r := exchange(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":` + initializeParams + `}`); r.Error != nil || string(r.ID) != "1" || len(r.Result) == 0 {
+		t.Fatalf("initialize after malformed lines: %+v", r)
+	}
+	if _, err := io.WriteString(inW, `{"jsonrpc":"2.0","method":"notifications/initialized"}`+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	if r := exchange("garbage again"); r.Error == nil || r.Error.Code != -32700 {
+		t.Fatalf("garbage after initialize: %+v", r)
+	}
+	if r := exchange(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`); r.Error != nil || string(r.ID) != "2" || !strings.Contains(string(r.Result), "record_event") {
+		t.Fatalf("tools/list after malformed lines: %+v", r)
+	}
+}
