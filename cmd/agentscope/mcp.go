@@ -38,4 +38,3 @@ func runMCP(ctx context.Context, env *Env, args []string) error {
 	}
 	return nil
 }
-
