@@ -3,6 +3,7 @@ package agentscope
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -227,6 +228,10 @@ func (s EventSpec) allows(name string) bool {
 func DecodeEvent(data []byte) (Event, error) {
 	var raw map[string]json.RawMessage
 	if err := decodeObject(data, &raw); err != nil {
+		var fe *Error
+		if errors.As(err, &fe) {
+			return Event{}, err
+		}
 		return Event{}, &Error{Code: EINVALID, Message: "event must be a JSON object: " + err.Error()}
 	}
 	return DecodeEventFields(raw)
@@ -266,6 +271,9 @@ func DecodeEventFields(raw map[string]json.RawMessage) (Event, error) {
 		}
 		if !utf8.Valid(raw[name]) {
 			return ev, FieldErrorf(name, "is not valid UTF-8 (JSON text must be UTF-8; escape binary data or encode it as base64)")
+		}
+		if err := checkJSON(name, raw[name]); err != nil {
+			return ev, err
 		}
 		v, err := decodeValue(name, f.kind, raw[name])
 		if err != nil {
@@ -492,6 +500,11 @@ func decodeObject(data []byte, v any) error {
 	if len(data) == 0 || data[0] != '{' {
 		return fmt.Errorf("not an object")
 	}
+	if json.Valid(data) {
+		if err := checkJSON("", data); err != nil {
+			return err
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
@@ -501,6 +514,26 @@ func decodeObject(data []byte, v any) error {
 		return fmt.Errorf("trailing data after the object")
 	}
 	return nil
+}
+
+// checkJSON refuses what decoding would silently alter in raw, valid JSON
+// that is the value of field name ("" for an event itself): a key repeated
+// in one object (decoding keeps only the last) and an escaped lone UTF-16
+// surrogate (decoded as U+FFFD). The error names the place, such as
+// attributes.region.
+func checkJSON(name string, raw []byte) error {
+	if len(raw) == 0 || (raw[0] != '{' && raw[0] != '[' && bytes.IndexByte(raw, '\\') < 0) {
+		return nil // a number, literal or plain string: nothing to alter
+	}
+	path, why, ok := jsonscan.Check(raw)
+	if ok {
+		return nil
+	}
+	where := strings.TrimPrefix(name+path, ".")
+	if where == "" {
+		where = "event"
+	}
+	return FieldErrorf(where, "%s", why)
 }
 
 func compactJSON(raw json.RawMessage) json.RawMessage {

@@ -299,3 +299,45 @@ func TestTimestampWindow(t *testing.T) {
 		t.Errorf("ts a minute ahead: %v", err)
 	}
 }
+
+// TestRepeatedKeysAndLoneSurrogatesRefused: what encoding/json accepts but
+// would silently alter — a key sent twice (only the last value was kept)
+// or an escaped lone surrogate (turned into U+FFFD) — is refused naming
+// the place, at the top of the event and inside its JSON fields.
+func TestRepeatedKeysAndLoneSurrogatesRefused(t *testing.T) {
+	for _, c := range []struct{ body, field, why string }{
+		{`{"type":"ModelInvoked","session_id":"s1","provider":"openai","model":"a","model":"b"}`, "model", `repeats the key "model"`},
+		{`{"type":"ModelInvoked","session_id":"s1","provider":"openai","model":"a","mod\u0065l":"b"}`, "model", `repeats the key "model"`},
+		{`{"type":"ModelInvoked","session_id":"s1","provider":"openai","model":"a","type":"ModelInvoked"}`, "type", `repeats the key "type"`},
+		{`{"type":"ToolCalled","session_id":"s1","tool":"search","call_id":"c1","arguments":{"q":"x","q":"y"}}`, "arguments.q", `repeats the key "q"`},
+		{`{"type":"ToolCalled","session_id":"s1","tool":"search","call_id":"c1","arguments":{"p":[{"a":1,"a":1}]}}`, "arguments.p[0].a", "repeats"},
+		{`{"type":"ToolCalled","session_id":"s1","tool":"search","call_id":"c1","attributes":{"k":"x","k":"y"}}`, "attributes.k", "repeats"},
+		{`{"type":"ModelInvoked","session_id":"s1","provider":"openai","model":"gpt\ud800"}`, "model", `\ud800`},
+		{`{"type":"ToolCalled","session_id":"s1","tool":"search","call_id":"c1","arguments":{"q":"\udfff"}}`, "arguments.q", `\udfff`},
+		{`{"type":"ToolCalled","session_id":"s1","tool":"search","call_id":"c1","attributes":{"k":"\ud83d"}}`, "attributes.k", "surrogate"},
+	} {
+		_, err := agentscope.DecodeEvent([]byte(c.body))
+		var fe *agentscope.Error
+		if !errors.As(err, &fe) || fe.Code != agentscope.EINVALID || fe.Field != c.field || !strings.Contains(fe.Message, c.why) {
+			t.Errorf("%s: err %#v, want EINVALID on %s saying %q", c.body, err, c.field, c.why)
+		}
+		// The same through the split-fields path record_event takes.
+		var fields map[string]json.RawMessage
+		if json.Unmarshal([]byte(c.body), &fields) == nil && !strings.Contains(c.why, `key "model"`) && !strings.Contains(c.why, `key "type"`) {
+			if _, err := agentscope.DecodeEventFields(fields); !errors.As(err, &fe) || fe.Field != c.field {
+				t.Errorf("fields of %s: err %v, want one on %s", c.body, err, c.field)
+			}
+		}
+	}
+	// A surrogate pair, an escaped backslash before "ud800" and the same
+	// key in sibling objects are all fine.
+	for _, body := range []string{
+		`{"type":"ModelInvoked","session_id":"s1","provider":"openai","model":"smile \ud83d\ude00"}`,
+		`{"type":"ModelInvoked","session_id":"s1","provider":"openai","model":"path\\ud800"}`,
+		`{"type":"ToolCalled","session_id":"s1","tool":"search","call_id":"c1","arguments":{"a":{"k":1},"b":{"k":1}}}`,
+	} {
+		if _, err := agentscope.DecodeEvent([]byte(body)); err != nil {
+			t.Errorf("%s: %v", body, err)
+		}
+	}
+}

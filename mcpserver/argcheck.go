@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
 
@@ -68,11 +69,23 @@ func (c argChecker) object(args json.RawMessage) (json.RawMessage, map[string]js
 		if err := json.Unmarshal(args, &top); err != nil || top == nil {
 			return nil, nil, fmt.Errorf("arguments must be a JSON object")
 		}
+		if err := unaltered("", args); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := c.fields(c.root, "", top); err != nil {
 		return nil, nil, err
 	}
 	return args, top, nil
+}
+
+// unaltered refuses an object, valid JSON at path, that decoding into a map
+// would alter: a repeated key keeps only its last value, silently.
+func unaltered(path string, raw json.RawMessage) error {
+	if at, why, ok := jsonscan.Check(raw); !ok {
+		return fmt.Errorf("%s: %s", where(path+strings.ReplaceAll(at, ".", "/")), why)
+	}
+	return nil
 }
 
 // check validates one value at path against s.
@@ -112,6 +125,9 @@ func (c argChecker) check(s *jsonschema.Schema, path string, raw json.RawMessage
 		if !ok {
 			if err := json.Unmarshal(raw, &m); err != nil {
 				return fmt.Errorf("%s: %v", where(path), err)
+			}
+			if err := unaltered(path, raw); err != nil {
+				return err
 			}
 		}
 		return c.fields(s, path, m)

@@ -180,3 +180,39 @@ func hasBareTrue(t *testing.T, b []byte) bool {
 	}
 	return walk(v, true)
 }
+
+// TestRecordEventRefusesRepeatedKeys: record_event's arguments with a key
+// sent twice, at the top (an event field) or inside an event of a batch
+// or a JSON field, are refused naming the key, never stored with one of
+// the two values dropped.
+func TestRecordEventRefusesRepeatedKeys(t *testing.T) {
+	cs := connect(t)
+	mcptest.Call(t, cs, "start_run", map[string]any{"agent": "a", "session_id": "dup-1"}, nil)
+	for _, c := range []struct{ args, want string }{
+		{`{"session_id":"dup-1","type":"ModelInvoked","provider":"p","model":"a","model":"b"}`, `repeats the key "model"`},
+		{`{"session_id":"dup-1","type":"ToolCalled","tool":"t","call_id":"c","arguments":{"q":1,"q":2}}`, `arguments.q: repeats the key "q"`},
+		{`{"session_id":"dup-1","events":[{"type":"ModelInvoked","provider":"p","provider":"q","model":"m"}]}`, `repeats the key "provider"`},
+		{`{"session_id":"dup-1","type":"ModelInvoked","provider":"p","model":"\ud800"}`, `lone UTF-16 surrogate`},
+	} {
+		res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "record_event", Arguments: json.RawMessage(c.args)})
+		if err != nil {
+			t.Fatalf("%s: %v", c.args, err)
+		}
+		text := ""
+		for _, ct := range res.Content {
+			if tc, ok := ct.(*mcp.TextContent); ok {
+				text += tc.Text
+			}
+		}
+		if !strings.Contains(text, c.want) || (!res.IsError && !strings.Contains(text, `"accepted":false`)) {
+			t.Errorf("%s: error=%v %s; want a refusal saying %q", c.args, res.IsError, text, c.want)
+		}
+	}
+	var run struct {
+		EventCount int `json:"event_count"`
+	}
+	mcptest.Call(t, cs, "get_run", map[string]any{"session_id": "dup-1"}, &run)
+	if run.EventCount != 1 { // SessionStarted only
+		t.Errorf("event_count %d after refusals, want 1", run.EventCount)
+	}
+}

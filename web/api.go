@@ -46,16 +46,28 @@ func (s *Server) api(h apiHandler) http.Handler {
 	}))
 }
 
-// decodeBody decodes a JSON request body into v, refusing unknown fields.
+// decodeBody decodes a JSON request body into v, refusing unknown fields,
+// anything after the one JSON value, and a key sent twice (decoding would
+// keep only the last value, silently).
 func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		var maxErr *http.MaxBytesError
 		if errors.As(err, &maxErr) {
 			return err
 		}
 		return agentscope.Errorf(agentscope.EINVALID, "request body: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return agentscope.Errorf(agentscope.EINVALID, "request body: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return agentscope.Errorf(agentscope.EINVALID, "request body: trailing data after the JSON value; send exactly one JSON value")
+	}
+	if path, why, ok := jsonscan.Check(body); !ok {
+		return agentscope.Errorf(agentscope.EINVALID, "request body: %s %s", strings.TrimPrefix(path, "."), why)
 	}
 	return nil
 }

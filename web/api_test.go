@@ -313,3 +313,36 @@ func TestIngestRefusesWhatWouldBeLostOrAltered(t *testing.T) {
 		t.Errorf("same event again: %d %+v, want 200 duplicate", code, r)
 	}
 }
+
+// TestBodiesThatWouldBeAltered: a request body with trailing data after its
+// JSON value, or a key sent twice, is refused with 400 naming the problem;
+// over POST /api/v1/events such an event is refused on its own, naming the
+// field, and the others are kept.
+func TestBodiesThatWouldBeAltered(t *testing.T) {
+	f := setup(t)
+	var e struct{ Error struct{ Code, Message string } }
+	if code := f.do(t, "POST", "/api/v1/runs", `{"agent":"bot","session_id":"s1"} {"agent":"x"}`, &e); code != http.StatusBadRequest || !strings.Contains(e.Error.Message, "trailing data") {
+		t.Errorf("trailing data: %d %+v", code, e)
+	}
+	if code := f.do(t, "POST", "/api/v1/runs", `{"agent":"bot","agent":"other","session_id":"s1"}`, &e); code != http.StatusBadRequest || !strings.Contains(e.Error.Message, `repeats the key "agent"`) {
+		t.Errorf("repeated key: %d %+v", code, e)
+	}
+	if code := f.do(t, "POST", "/api/v1/runs", `{"agent":"bot","session_id":"s1"}`, nil); code != 201 {
+		t.Fatalf("start: %d", code)
+	}
+	ndjson := `{"session_id":"s1","type":"ToolCalled","tool":"t","call_id":"c","arguments":{"q":1,"q":2}}` + "\n" +
+		`{"session_id":"s1","type":"ModelInvoked","provider":"openai","provider":"other","model":"m"}` + "\n" +
+		`{"session_id":"s1","type":"ModelInvoked","provider":"openai","model":"m"}` + "\n"
+	var rec struct {
+		Accepted, Rejected int
+		Results            []service.RecordResult
+	}
+	if code := f.do(t, "POST", "/api/v1/events", ndjson, &rec); code != http.StatusMultiStatus || rec.Accepted != 1 || rec.Rejected != 2 {
+		t.Fatalf("record: %d %+v", code, rec)
+	}
+	for i, want := range []string{`arguments.q`, `provider`} {
+		if r := rec.Results[i]; r.Code != "invalid" || !strings.Contains(r.Error, want) || !strings.Contains(r.Error, "repeats the key") {
+			t.Errorf("event %d: %+v, want invalid naming %s", i, r, want)
+		}
+	}
+}

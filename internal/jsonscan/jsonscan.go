@@ -19,8 +19,9 @@ import (
 const maxDepth = 10000
 
 // Object splits data, a JSON object with nothing but white space around
-// it, into its members; a repeated name keeps its last value, as decoding
-// into a map does.
+// it, into its members. A repeated name is not ok: decoding into a map
+// would keep only the last value, silently, so callers refuse it (Check
+// names the key).
 func Object(data []byte) (map[string]json.RawMessage, bool) {
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
@@ -52,6 +53,9 @@ func Object(data []byte) (map[string]json.RawMessage, bool) {
 		i = skipSpace(data, i+1)
 		vend := scanValue(data, i, 1)
 		if vend < 0 {
+			return nil, false
+		}
+		if _, dup := m[string(key)]; dup {
 			return nil, false
 		}
 		m[string(key)] = json.RawMessage(data[i:vend:vend])
