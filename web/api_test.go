@@ -320,7 +320,9 @@ func TestIngestRefusesWhatWouldBeLostOrAltered(t *testing.T) {
 // field, and the others are kept.
 func TestBodiesThatWouldBeAltered(t *testing.T) {
 	f := setup(t)
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	if code := f.do(t, "POST", "/api/v1/runs", `{"agent":"bot","session_id":"s1"} {"agent":"x"}`, &e); code != http.StatusBadRequest || !strings.Contains(e.Error.Message, "trailing data") {
 		t.Errorf("trailing data: %d %+v", code, e)
 	}
