@@ -16,7 +16,17 @@ COMMIT          ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell test -n "$$(gi
 BUILD_DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS         := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT) -X $(VERSION_PKG).date=$(BUILD_DATE)
 
-.PHONY: help run build test test-short interop interop-deps bench lint generate check-generated fmt clean
+.PHONY: help run build test test-short interop interop-deps bench lint generate check-generated fmt clean fuzz fuzz-short
+
+# Fuzz targets of the decoders and parsers that take outside input, as
+# package:Target. `make fuzz` runs each for FUZZTIME; `make test` runs each
+# briefly. Inputs that once failed are kept in each package's testdata/fuzz
+# and run as ordinary tests.
+FUZZTIME        ?= 60s
+FUZZ_TARGETS    := .:FuzzDecodeEvent .:FuzzParseUSD ./internal/jsonscan:FuzzCheck \
+	./web:FuzzSplitEvents ./web:FuzzSafeNext ./alerts:FuzzRuleFromJSON ./alerts:FuzzValidateURL \
+	./splunkbridge/spl:FuzzParse ./splunkbridge/spl:FuzzEval ./store/sqlstore:FuzzDecodeCanonical \
+	./runtime/pricing:FuzzParse
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,10 +40,17 @@ run: ## build bin/agentscope, start it on the embedded default (SQLite in the pe
 build: ## build bin/agentscope
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/agentscope ./cmd/agentscope
 
-test: interop-deps ## run every test with -race, SQLite and Postgres ($(PG_TEST_URL)), and the interop suite (Node 20+)
+test: interop-deps ## run every test with -race, SQLite and Postgres ($(PG_TEST_URL)), the interop suite (Node 20+) and each fuzz target briefly
 	AGENTSCOPE_TEST_INTEROP=required \
 	AGENTSCOPE_TEST_DATABASE_URL="$${AGENTSCOPE_TEST_DATABASE_URL:-$(PG_TEST_URL)}" \
 		$(GO) test -race -count=1 -timeout 15m ./...
+	@$(MAKE) --no-print-directory fuzz-short
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
+	GO=$(GO) FUZZTIME=$(FUZZTIME) .ci/fuzz $(FUZZ_TARGETS)
+
+fuzz-short: ## every fuzz target for a few seconds (part of make test)
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=4s
 
 interop: interop-deps ## the official TypeScript MCP clients and the MCP conformance suite against the built binary
 	AGENTSCOPE_TEST_INTEROP=required $(GO) test -race -count=1 -v ./interop/

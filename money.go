@@ -19,11 +19,33 @@ const NanosPerUSD = 1_000_000_000
 
 var nanosRat = new(big.Rat).SetInt64(NanosPerUSD)
 
+// maxUSDLiteral and maxUSDExponent bound what ParseUSD reads; any amount
+// that fits in USD is far inside them.
+const (
+	maxUSDLiteral  = 64
+	maxUSDExponent = 40
+)
+
 // ParseUSD parses a decimal literal (as JSON numbers are written, exponents
 // allowed) exactly. It rejects values that are negative, not finite, or more
 // precise than one nano-dollar, instead of rounding them.
 func ParseUSD(s string) (USD, error) {
-	r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	if len(s) > maxUSDLiteral {
+		return 0, fmt.Errorf("a %d-character number is too long for an amount (at most %d)", len(s), maxUSDLiteral)
+	}
+	if !isDecimal(s) {
+		return 0, fmt.Errorf("%q is not a decimal number", s)
+	}
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		// big.Rat would compute 10^exp exactly: a million-digit exponent
+		// costs tens of milliseconds, per event.
+		exp, err := strconv.Atoi(s[i+1:])
+		if err != nil || exp > maxUSDExponent || exp < -maxUSDExponent {
+			return 0, fmt.Errorf("%q has an exponent out of range (at most ±%d)", s, maxUSDExponent)
+		}
+	}
+	r, ok := new(big.Rat).SetString(s)
 	if !ok {
 		return 0, fmt.Errorf("%q is not a decimal number", s)
 	}
@@ -38,6 +60,41 @@ func ParseUSD(s string) (USD, error) {
 		return 0, fmt.Errorf("%s is too large", s)
 	}
 	return USD(r.Num().Int64()), nil
+}
+
+// isDecimal reports whether s is a decimal literal as JSON writes numbers,
+// with an optional leading '+' or '-' and leading zeros allowed:
+// big.Rat alone would also take "1/3", "0x10" and "1_000".
+func isDecimal(s string) bool {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	digits := func() int {
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i - start
+	}
+	n := digits()
+	if i < len(s) && s[i] == '.' {
+		i++
+		n += digits()
+	}
+	if n == 0 {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
 }
 
 // AddUSD returns a+b and true, or 0 and false when the sum of two

@@ -154,14 +154,14 @@ func mustMarshal(v any) string {
 
 func TestUSD(t *testing.T) {
 	for _, c := range []struct{ in, out string }{
-		{"0", "0"}, {"0.0023", "0.0023"}, {"12", "12"}, {"1e-9", "0.000000001"}, {"2.50", "2.5"}, {"1234567.000000001", "1234567.000000001"},
+		{"0", "0"}, {"0.0023", "0.0023"}, {"12", "12"}, {"1e-9", "0.000000001"}, {"2.50", "2.5"}, {"1234567.000000001", "1234567.000000001"}, {"+1.5E3", "1500"}, {".5", "0.5"}, {"5.", "5"},
 	} {
 		u, err := agentscope.ParseUSD(c.in)
 		if err != nil || u.String() != c.out {
 			t.Errorf("ParseUSD(%s) = %s, %v; want %s", c.in, u, err, c.out)
 		}
 	}
-	for _, bad := range []string{"-1", "abc", "1e-10", "1e30", ""} {
+	for _, bad := range []string{"-1", "abc", "1e-10", "1e30", "", "1/2", "0x10", "1_000", "Inf", "NaN", ".", "1e", "1e999999", strings.Repeat("0", 65) + "1"} {
 		if _, err := agentscope.ParseUSD(bad); err == nil {
 			t.Errorf("ParseUSD(%q) accepted", bad)
 		}
@@ -340,4 +340,25 @@ func TestRepeatedKeysAndLoneSurrogatesRefused(t *testing.T) {
 			t.Errorf("%s: %v", body, err)
 		}
 	}
+}
+
+// FuzzParseUSD: any literal is refused or read exactly: the amount is never
+// negative and its decimal form reads back to the same amount.
+func FuzzParseUSD(f *testing.F) {
+	for _, s := range []string{"0", "0.0023", "1e-9", "1.5E3", "12", "9223372036.854775807", "9223372036.854775808", "-1", "1e-10", "1e999999", "0e999999", "NaN", "Inf", "1/3", " 2 ", "0x10", "1_000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := agentscope.ParseUSD(s)
+		if err != nil {
+			return
+		}
+		if u < 0 {
+			t.Fatalf("ParseUSD(%q) = %d, negative", s, u)
+		}
+		back, err := agentscope.ParseUSD(u.String())
+		if err != nil || back != u {
+			t.Fatalf("ParseUSD(%q) = %s, which reads back as %d, %v", s, u, back, err)
+		}
+	})
 }

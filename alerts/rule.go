@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -125,6 +127,8 @@ func (r *Rule) Validate() error {
 		return agentscope.FieldErrorf("name", "is required")
 	} else if len(r.Name) > maxNameLen {
 		return agentscope.FieldErrorf("name", "must be at most %d characters", maxNameLen)
+	} else if !utf8.ValidString(r.Name) || strings.ContainsFunc(r.Name, unicode.IsControl) {
+		return agentscope.FieldErrorf("name", "must be UTF-8 text without control characters")
 	}
 	if err := validateKinds(r.Kinds); err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -102,6 +103,9 @@ func Parse(r io.Reader) (*Table, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("decode pricing table: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("decode pricing table: trailing data after the JSON object")
 	}
 	if f.Version == "" {
 		return nil, fmt.Errorf("pricing table has no version")
@@ -240,7 +244,7 @@ func (p Price) Cost(u Usage) (agentscope.USD, error) {
 	if u.InputTokens < 0 || u.OutputTokens < 0 || u.CacheReadTokens < 0 || u.CacheWriteTokens < 0 {
 		return 0, fmt.Errorf("token counts must be >= 0")
 	}
-	if u.CacheReadTokens+u.CacheWriteTokens > u.InputTokens {
+	if u.CacheReadTokens > u.InputTokens || u.CacheWriteTokens > u.InputTokens-u.CacheReadTokens { // no sum that could wrap
 		return 0, fmt.Errorf("cache read (%d) and write (%d) tokens exceed the input tokens (%d), which include them", u.CacheReadTokens, u.CacheWriteTokens, u.InputTokens)
 	}
 	uncached := u.InputTokens - u.CacheReadTokens - u.CacheWriteTokens

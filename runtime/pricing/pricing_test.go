@@ -143,3 +143,15 @@ func TestLoadFileOverrides(t *testing.T) {
 		}
 	}
 }
+
+// TestCachedTokensCannotWrap: cache read and write counts of 2^62 each
+// summed to a negative number and passed the cached <= input rule.
+func TestCachedTokensCannotWrap(t *testing.T) {
+	p, _ := pricing.Default().Lookup("openai", "gpt-4.1")
+	if c, err := p.Cost(pricing.Usage{InputTokens: 10, CacheReadTokens: 1 << 62, CacheWriteTokens: 1 << 62}); err == nil {
+		t.Fatalf("cost %s, want the usage refused", c)
+	}
+	if _, err := pricing.Parse(strings.NewReader(`{"version":"t","models":[]} {}`)); err == nil || !strings.Contains(err.Error(), "trailing data") {
+		t.Fatalf("trailing data: %v", err)
+	}
+}

@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		"BatchIsolatesFailures": testBatchIsolatesFailures,
 		"BatchOfManyRuns":       testBatchOfManyRuns,
 		"CostSumCannotWrap":     testCostSumCannotWrap,
+		"CostIsSumOfAccepted":   testCostIsTheSumOfAccepted,
 		"EventIDConflict":       testEventIDConflict,
 		"ConcurrentAppends":     testConcurrentAppends,
 		"ListRunsPaging":        testListRunsPaging,
