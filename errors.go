@@ -3,6 +3,7 @@ package agentscope
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Application error codes. Each maps to an HTTP status and to an MCP
@@ -25,6 +26,10 @@ type Error struct {
 	Code    string
 	Field   string
 	Message string
+	// RetryAfter, when set on an EUNAVAILABLE error, is how soon the same
+	// request may succeed (a concurrency cap, not an outage); HTTP sends it
+	// as Retry-After.
+	RetryAfter time.Duration
 }
 
 // Error implements the error interface.

@@ -536,12 +536,34 @@ func checkJSON(name string, raw []byte) error {
 	return FieldErrorf(where, "%s", why)
 }
 
+// compactJSON returns raw, valid JSON, without insignificant white space,
+// in memory of its own (raw may be a slice of a request body).
 func compactJSON(raw json.RawMessage) json.RawMessage {
+	if isCompact(raw) {
+		return bytes.Clone(raw)
+	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, raw); err != nil {
 		return raw
 	}
 	return json.RawMessage(b.Bytes())
+}
+
+// isCompact reports whether raw, valid JSON, has no white space outside
+// its strings.
+func isCompact(raw []byte) bool {
+	in := false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
 }
 
 func joinTypes() string {

@@ -120,7 +120,7 @@ func newInvestigator(t testing.TB, b backend, c invConfig) *invBundle {
 			}
 			t.Cleanup(func() { cl.Close() })
 			r, err := search.NewRouter(splunkbridge.BackendSplunkMCP, map[string]splunkbridge.Searcher{
-				splunkbridge.BackendSplunkMCP: search.MCPSearcher{Tool: client.NewSearcher(cl, nil).Search}})
+				splunkbridge.BackendSplunkMCP: search.MCPSearcher{Tool: client.NewSearcher(cl, nil).Search}}, search.Limits{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -53,15 +53,18 @@ type Answer struct {
 type Router struct {
 	def      string
 	backends map[string]splunkbridge.Searcher
+	limits   Limits
+	running  admission
 }
 
 // NewRouter returns a router over backends (by name); def is the backend a
-// request without one uses and must be among them.
-func NewRouter(def string, backends map[string]splunkbridge.Searcher) (*Router, error) {
+// request without one uses and must be among them. Every query runs under
+// limits (zero fields: DefaultLimits).
+func NewRouter(def string, backends map[string]splunkbridge.Searcher, limits Limits) (*Router, error) {
 	if _, ok := backends[def]; !ok {
 		return nil, fmt.Errorf("search: default backend %q is not configured", def)
 	}
-	return &Router{def: def, backends: backends}, nil
+	return &Router{def: def, backends: backends, limits: limits.withDefaults()}, nil
 }
 
 // Default is the backend used when a request names none.
@@ -108,8 +111,17 @@ func (r *Router) Run(ctx context.Context, orgID string, req Request) (*Answer, e
 			return nil, err
 		}
 	}
+	release, err := r.running.admit(orgID, r.limits)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, r.limits.Timeout)
+	defer cancel()
 	start := time.Now()
 	res, err := b.Search(ctx, orgID, q, splunkbridge.TimeRange{Earliest: req.Earliest, Latest: req.Latest}, req.RowLimit)
+	err = timedOut(parent, ctx, err, r.limits)
 	if err != nil {
 		if agentscope.ErrorCode(err) != agentscope.EINTERNAL || ctx.Err() != nil {
 			return nil, err

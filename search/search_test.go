@@ -69,7 +69,7 @@ func setup(t *testing.T, extra map[string]splunkbridge.Searcher) *bundle {
 	for k, v := range extra {
 		backends[k] = v
 	}
-	r, err := search.NewRouter(search.BackendLocal, backends)
+	r, err := search.NewRouter(search.BackendLocal, backends, search.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -36,7 +35,9 @@ type apiHandler func(w http.ResponseWriter, r *http.Request) (status int, v any,
 // encoding of its result or error.
 func (s *Server) api(h apiHandler) http.Handler {
 	return s.bearer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		if _, read := r.Body.(*readBodyOf); !read { // limitRequest bounded it already
+			r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		}
 		status, v, err := h(w, r)
 		if err != nil {
 			writeError(w, r, s.log, err)
@@ -145,7 +146,7 @@ type recordResponse struct {
 // handleRecord takes events as a JSON array or as NDJSON (one object per
 // line); each carries its session_id. The answer lists every event.
 func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	body, err := io.ReadAll(r.Body)
+	body, err := bodyBytes(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -202,17 +203,21 @@ func splitEvents(body []byte) ([]json.RawMessage, error) {
 			return nil, agentscope.Errorf(agentscope.EINVALID, "request body is not a JSON array of events: %v", err)
 		}
 	} else {
-		sc := bufio.NewScanner(bytes.NewReader(trimmed))
-		sc.Buffer(make([]byte, 0, 64<<10), len(trimmed)+1)
-		for sc.Scan() {
-			l := bytes.TrimSpace(sc.Bytes())
-			if len(l) == 0 {
-				continue
+		// NDJSON: the lines share the body's memory, which nothing else
+		// holds or changes.
+		for rest := trimmed; len(rest) > 0; {
+			line := rest
+			if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+				line, rest = rest[:i], rest[i+1:]
+			} else {
+				rest = nil
 			}
-			raws = append(raws, json.RawMessage(bytes.Clone(l)))
-		}
-		if err := sc.Err(); err != nil {
-			return nil, agentscope.Errorf(agentscope.EINVALID, "read NDJSON: %v", err)
+			if l := bytes.TrimSpace(line); len(l) > 0 {
+				if len(raws) == maxEventsPerRequest {
+					return nil, agentscope.Errorf(agentscope.ETOOLARGE, "more than %d events in one request; at most %d", maxEventsPerRequest, maxEventsPerRequest)
+				}
+				raws = append(raws, json.RawMessage(l[:len(l):len(l)]))
+			}
 		}
 	}
 	if len(raws) > maxEventsPerRequest {

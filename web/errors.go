@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/agentscope/agentscope"
 )
@@ -46,6 +48,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	var e *agentscope.Error
 	if errors.As(err, &e) {
 		body.Error.Field = e.Field
+		if e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(e.RetryAfter.Round(time.Second)/time.Second))))
+		}
 	}
 	writeJSON(w, codeStatus[code], body)
 }

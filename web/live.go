@@ -48,7 +48,28 @@ func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 	defer conn.Close()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	go func() { // Reads only to notice the client going away.
+	keepAlive(ctx, cancel, conn)
+	sub := s.opts.Hub.Subscribe(org, sessionID)
+	defer sub.Close()
+	if err := s.streamSession(ctx, conn, org, sessionID, from, sub.Ready, sub.Take); err != nil && ctx.Err() == nil {
+		s.log.Debug("live stream ended", "session_id", sessionID, "err", err)
+	}
+}
+
+// livePing is how often a live websocket is pinged; a client that answers
+// nothing (not even a pong) for two periods is gone.
+var livePing = 30 * time.Second
+
+// keepAlive reads conn only to notice the client going away and pings it
+// every livePing, so a peer that vanished without closing is found; it
+// cancels ctx (through cancel) when the client is gone. Live streams are
+// exempt from the server's read and write timeouts, so this is their
+// own.
+func keepAlive(ctx context.Context, cancel context.CancelFunc, conn *websocket.Conn) {
+	wait := 2*livePing + 5*time.Second
+	_ = conn.SetReadDeadline(time.Now().Add(wait))
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wait)) })
+	go func() {
 		defer cancel()
 		for {
 			if _, _, err := conn.NextReader(); err != nil {
@@ -56,11 +77,21 @@ func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}()
-	sub := s.opts.Hub.Subscribe(org, sessionID)
-	defer sub.Close()
-	if err := s.streamSession(ctx, conn, org, sessionID, from, sub.Ready, sub.Take); err != nil && ctx.Err() == nil {
-		s.log.Debug("live stream ended", "session_id", sessionID, "err", err)
-	}
+	go func() {
+		t := time.NewTicker(livePing)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)); err != nil {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
 }
 
 // streamSession sends events after last until ctx ends. wake signals that

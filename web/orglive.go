@@ -42,14 +42,7 @@ func (s *Server) handleOrgLive(w http.ResponseWriter, r *http.Request) {
 	defer conn.Close()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	go func() { // Reads only to notice the client going away.
-		defer cancel()
-		for {
-			if _, _, err := conn.NextReader(); err != nil {
-				return
-			}
-		}
-	}()
+	keepAlive(ctx, cancel, conn)
 	// Subscribe before the first read, so nothing commits unseen between.
 	sub := s.opts.Hub.Subscribe(org, "")
 	defer sub.Close()

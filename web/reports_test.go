@@ -51,7 +51,7 @@ func invSetup(t *testing.T, withModel bool) *invFixture {
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
 	svc := service.New(rec, nil)
 	llm := llmtest.New()
-	router, err := search.NewRouter("local", map[string]splunkbridge.Searcher{"local": search.Local{Engine: spl.New(st, spl.Options{})}})
+	router, err := search.NewRouter("local", map[string]splunkbridge.Searcher{"local": search.Local{Engine: spl.New(st, spl.Options{})}}, search.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

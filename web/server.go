@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/service"
@@ -26,8 +28,12 @@ type Options struct {
 	Hub recorder.Hub
 	// Ready reports whether the process can serve (database reachable).
 	Ready func(ctx context.Context) error
-	// MaxBodyBytes bounds API request bodies (default 32 MiB).
+	// MaxBodyBytes bounds each request body (default 32 MiB).
 	MaxBodyBytes int64
+	// MaxInflightBytes bounds the request bodies held at once, across all
+	// requests (default DefaultMaxInflightBytes); past it a request is
+	// answered 503 with Retry-After. It is at least MaxBodyBytes.
+	MaxInflightBytes int64
 	// LivePoll is how often a live subscriber re-reads the store when no
 	// wake-up arrived (default 1s): NOTIFY and in-process signals are hints.
 	LivePoll time.Duration
@@ -44,6 +50,8 @@ type Server struct {
 	mux  *http.ServeMux
 	// sessions signs and checks the web interface's session cookies.
 	sessions *sessionKeeper
+	// inflight holds the bytes of the request bodies being read or served.
+	inflight *semaphore.Weighted
 	// investigations, once routed, serves the investigation buttons and
 	// report pages.
 	investigations InvestigationAPI
@@ -57,13 +65,17 @@ func New(svc *service.Service, opts Options) *Server {
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = 32 << 20
 	}
+	if opts.MaxInflightBytes == 0 {
+		opts.MaxInflightBytes = DefaultMaxInflightBytes
+	}
+	opts.MaxInflightBytes = max(opts.MaxInflightBytes, opts.MaxBodyBytes)
 	if opts.LivePoll == 0 {
 		opts.LivePoll = time.Second
 	}
 	if opts.Hub == nil {
 		opts.Hub = svc.Recorder().Hub()
 	}
-	s := &Server{svc: svc, opts: opts, log: opts.Logger.With("component", "web"), mux: http.NewServeMux()}
+	s := &Server{svc: svc, opts: opts, log: opts.Logger.With("component", "web"), mux: http.NewServeMux(), inflight: newInflight(opts.MaxInflightBytes)}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -80,7 +92,15 @@ func New(svc *service.Service, opts Options) *Server {
 func (s *Server) Mux() *http.ServeMux { return s.mux }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// Every request's body is read under the limits first (limitRequest).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	release, ok := s.limitRequest(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	s.mux.ServeHTTP(w, r)
+}
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Ready != nil {

@@ -33,6 +33,10 @@ type Config struct {
 	// LocalOrg is the organisation of the stdio MCP server (default
 	// "default").
 	LocalOrg string
+	// HTTP bounds the work one request can make serve do
+	// (AGENTSCOPE_HTTP_*).
+	HTTP    httpLimits
+	httpErr error
 	// liveViews is set by serve, whose websockets and pages follow live
 	// sessions: only then does the process listen for other processes'
 	// commits (every process announces its own).
@@ -107,6 +111,8 @@ func (c *Config) bind(fs *flag.FlagSet, getenv func(string) string, groups flagG
 		fs.StringVar(&c.LogFormat, "log-format", env("AGENTSCOPE_LOG_FORMAT", c.LogFormat), "text or json (AGENTSCOPE_LOG_FORMAT)")
 	}
 	if groups&httpFlags != 0 {
+		c.HTTP = defaultHTTPLimits
+		c.httpErr = c.HTTP.fromEnv(getenv)
 		fs.StringVar(&c.Addr, "addr", env("AGENTSCOPE_ADDR", c.Addr), "HTTP listen address (AGENTSCOPE_ADDR)")
 		fs.StringVar(&c.Token, "token", "", "API and MCP bearer token; generated and kept in the data dir when empty (AGENTSCOPE_TOKEN)")
 		c.secretDefaults = append(c.secretDefaults, secretDefault{&c.Token, getenv("AGENTSCOPE_TOKEN")})
@@ -158,6 +164,9 @@ func (c *Config) validate(groups flagGroup) error {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); groups&httpFlags != 0 && err != nil {
 		return fmt.Errorf("AGENTSCOPE_ADDR / --addr %q is not host:port: %v", c.Addr, err)
+	}
+	if groups&httpFlags != 0 && c.httpErr != nil {
+		return c.httpErr
 	}
 	if c.DataDir == "" {
 		return errors.New("AGENTSCOPE_DATA_DIR / --data-dir must be set: this system gives no home directory for the default")

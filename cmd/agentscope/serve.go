@@ -46,6 +46,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		Ready:    app.ping,
 		Logger:   log,
 		LivePoll: livePoll,
+		// Request bodies and headers are bounded (AGENTSCOPE_HTTP_*).
+		MaxBodyBytes:     cfg.HTTP.MaxBodyBytes,
+		MaxInflightBytes: cfg.HTTP.MaxInflightBytes,
 		UI: web.UIOptions{
 			Searcher: web.SearchFunc(func(ctx context.Context, org, query, earliest, latest string, limit int) (*web.SearchResult, error) {
 				a, err := app.Search.Run(ctx, org, search.Request{Query: query, Earliest: earliest, Latest: latest, RowLimit: limit})
@@ -75,7 +78,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	hs := cfg.HTTP.server(srv)
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(env.Stderr, "\nAgentScope is running (%s)\n", desc)
 	fmt.Fprintf(env.Stderr, "  Web UI and API: %s\n", base)

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/client"
@@ -93,7 +95,11 @@ func openSearch(a *App, log *slog.Logger) error {
 		backends[splunkbridge.BackendSplunkREST] = rc
 		def = splunkbridge.BackendSplunkREST
 	}
-	r, err := search.NewRouter(def, backends)
+	limits, err := splLimits(a.Config.env())
+	if err != nil {
+		return err
+	}
+	r, err := search.NewRouter(def, backends, limits)
 	if err != nil {
 		return err
 	}
@@ -211,4 +217,30 @@ func searchToolOverride(tool, args string) (*client.ToolMapping, error) {
 		*dst = v
 	}
 	return m, nil
+}
+
+// splLimits reads AGENTSCOPE_SPL_TIMEOUT, AGENTSCOPE_SPL_MAX_CONCURRENT and
+// AGENTSCOPE_SPL_MAX_CONCURRENT_PER_ORG; unset ones keep the defaults.
+func splLimits(getenv func(string) string) (search.Limits, error) {
+	l := search.DefaultLimits
+	if v := getenv("AGENTSCOPE_SPL_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Millisecond || d > time.Hour {
+			return l, fmt.Errorf("AGENTSCOPE_SPL_TIMEOUT must be a duration from 1ms to 1h such as 30s, got %q", v)
+		}
+		l.Timeout = d
+	}
+	for _, c := range []struct {
+		name string
+		n    *int
+	}{{"AGENTSCOPE_SPL_MAX_CONCURRENT", &l.MaxConcurrent}, {"AGENTSCOPE_SPL_MAX_CONCURRENT_PER_ORG", &l.MaxPerOrg}} {
+		if v := getenv(c.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 10000 {
+				return l, fmt.Errorf("%s must be a whole number from 1 to 10000, got %q", c.name, v)
+			}
+			*c.n = n
+		}
+	}
+	return l, nil
 }

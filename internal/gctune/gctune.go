@@ -15,10 +15,21 @@ import (
 // Percent is the GOGC AgentScope runs with unless GOGC is set.
 const Percent = 400
 
-// Apply sets the collector's target to Percent unless the GOGC
-// environment variable chose one.
+// MemoryLimit is the soft limit of the Go heap AgentScope runs with unless
+// GOMEMLIMIT is set: GOGC=400 lets the heap grow to five times what is live,
+// which under large request bodies would be gigabytes; near this limit the
+// collector runs more often instead. It is soft: a live heap larger than
+// it is not refused, only collected harder.
+const MemoryLimit = 160 << 20
+
+// Apply sets the collector's target to Percent unless the GOGC environment
+// variable chose one, and the soft memory limit to MemoryLimit unless
+// GOMEMLIMIT did.
 func Apply() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(Percent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(MemoryLimit)
 	}
 }

@@ -53,7 +53,7 @@ func TestInvestigateLoop(t *testing.T) {
 	}
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
 	svc := service.New(rec, nil)
-	router, err := search.NewRouter("local", map[string]splunkbridge.Searcher{"local": search.Local{Engine: spl.New(st, spl.Options{})}})
+	router, err := search.NewRouter("local", map[string]splunkbridge.Searcher{"local": search.Local{Engine: spl.New(st, spl.Options{})}}, search.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

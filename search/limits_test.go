@@ -1,0 +1,192 @@
+package search_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/search"
+	"github.com/agentscope/agentscope/splunkbridge"
+	"github.com/agentscope/agentscope/splunkbridge/spl"
+	"github.com/agentscope/agentscope/store/sqlite"
+	"github.com/agentscope/agentscope/store/sqlstore"
+)
+
+// blocking is a backend whose queries run until released or cancelled.
+type blocking struct {
+	entered chan string
+	release chan struct{}
+}
+
+func (b blocking) Search(ctx context.Context, org, query string, _ splunkbridge.TimeRange, _ int) (*splunkbridge.SearchResult, error) {
+	b.entered <- org
+	select {
+	case <-b.release:
+		return &splunkbridge.SearchResult{}, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// TestConcurrencyCapped: past the per-organisation cap a query is refused at
+// once as busy, with a retry hint, while another organisation still gets
+// in; past the total cap every organisation is refused; a finished query
+// frees its slot.
+func TestConcurrencyCapped(t *testing.T) {
+	b := blocking{entered: make(chan string, 8), release: make(chan struct{})}
+	r, err := search.NewRouter("slow", map[string]splunkbridge.Searcher{"slow": b}, search.Limits{MaxConcurrent: 3, MaxPerOrg: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 8)
+	run := func(org string) {
+		_, err := r.Run(context.Background(), org, search.Request{Query: "search *"})
+		done <- err
+	}
+	busy := func(org, want string) {
+		t.Helper()
+		_, err := r.Run(context.Background(), org, search.Request{Query: "search *"})
+		var e *agentscope.Error
+		if !errors.As(err, &e) || e.Code != agentscope.EUNAVAILABLE || e.RetryAfter <= 0 || !strings.Contains(e.Message, want) {
+			t.Fatalf("%s: %v, want busy naming %s with a retry hint", org, err, want)
+		}
+	}
+	go run("acme")
+	go run("acme")
+	<-b.entered
+	<-b.entered
+	busy("acme", "AGENTSCOPE_SPL_MAX_CONCURRENT_PER_ORG")
+	go run("globex")
+	if org := <-b.entered; org != "globex" {
+		t.Fatalf("entered %s", org)
+	}
+	busy("initech", "AGENTSCOPE_SPL_MAX_CONCURRENT")
+	b.release <- struct{}{}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	go run("initech")
+	if org := <-b.entered; org != "initech" {
+		t.Fatalf("entered %s", org)
+	}
+	close(b.release)
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestQueryCutAtTimeLimit: a query still running at the limit is stopped
+// and answered with an error naming the limit and its setting, on a
+// backend and on the embedded engine over a store large enough to need
+// longer than the limit.
+func TestQueryCutAtTimeLimit(t *testing.T) {
+	b := blocking{entered: make(chan string, 1), release: make(chan struct{})}
+	r, err := search.NewRouter("slow", map[string]splunkbridge.Searcher{"slow": b}, search.Limits{Timeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Run(context.Background(), "acme", search.Request{Query: "search *"})
+	if agentscope.ErrorCode(err) != agentscope.EUNAVAILABLE || !strings.Contains(err.Error(), "50ms time limit (AGENTSCOPE_SPL_TIMEOUT)") {
+		t.Fatalf("slow backend: %v", err)
+	}
+
+	st := bigStore(t, 10000)
+	r, err = search.NewRouter(search.BackendLocal, map[string]splunkbridge.Searcher{search.BackendLocal: search.Local{Engine: spl.New(st, spl.Options{})}}, search.Limits{Timeout: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Run(context.Background(), "acme", search.Request{Query: `search tool=*zz* | stats count by session_id`})
+	if !strings.Contains(fmt.Sprint(err), "time limit") {
+		t.Fatalf("embedded engine over 10,000 events with a 1ms limit: %v", err)
+	}
+}
+
+// counting is a store whose scans count the events they hand out.
+type counting struct {
+	agentscope.Store
+	n       atomic.Int64
+	once    sync.Once
+	started chan struct{} // closed once 1,000 events were read
+}
+
+func (c *counting) ScanEvents(ctx context.Context, org string, q agentscope.EventQuery, fn func([]agentscope.Event) (bool, error)) error {
+	return c.Store.ScanEvents(ctx, org, q, func(evs []agentscope.Event) (bool, error) {
+		if c.n.Add(int64(len(evs))) >= 1000 {
+			c.once.Do(func() { close(c.started) })
+		}
+		return fn(evs)
+	})
+}
+
+// bigStore is a SQLite store with n tool calls of organisation acme, in
+// sessions of 100.
+func bigStore(t *testing.T, n int) agentscope.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "big.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ts := time.Now().UTC().Add(-time.Hour)
+	var reqs []agentscope.AppendRequest
+	for s := range n / 100 {
+		sid := fmt.Sprintf("big-%d", s)
+		evs := make([]agentscope.Event, 100)
+		for i := range evs {
+			evs[i] = agentscope.Event{Type: agentscope.ToolCalled, TS: ts.Add(time.Duration(s*100+i) * time.Millisecond), Tool: fmt.Sprintf("tool-%d", i%7), CallID: fmt.Sprint(i)}
+		}
+		reqs = append(reqs, agentscope.AppendRequest{OrgID: "acme", SessionID: sid, Start: &agentscope.Run{SessionID: sid, Agent: "bot", Status: agentscope.StatusRunning}, Events: evs})
+	}
+	for _, res := range st.Append(ctx, reqs) {
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+	}
+	return st
+}
+
+// TestClientLeavingStopsTheScan: when the caller's context ends (the
+// client left), the embedded engine stops reading within 100 ms and reads
+// at most one more batch.
+func TestClientLeavingStopsTheScan(t *testing.T) {
+	st := &counting{Store: bigStore(t, 10000), started: make(chan struct{})}
+	eng := spl.New(st, spl.Options{BatchSize: 500})
+	r, err := search.NewRouter(search.BackendLocal, map[string]splunkbridge.Searcher{search.BackendLocal: search.Local{Engine: eng}}, search.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	type mark struct {
+		n  int64
+		at time.Time
+	}
+	cancelled := make(chan mark, 1)
+	go func() {
+		<-st.started // the scan is under way
+		cancelled <- mark{st.n.Load(), time.Now()}
+		cancel()
+	}()
+	_, err = r.Run(ctx, "acme", search.Request{Query: `search tool=*zz* | stats count by session_id`})
+	m := <-cancelled
+	took, atCancel := time.Since(m.at), m.n
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want the cancellation", err)
+	}
+	t.Logf("returned %s after the cancel, %d events read after it", took, st.n.Load()-atCancel)
+	if took > 100*time.Millisecond {
+		t.Errorf("the scan went on %s after the client left", took)
+	}
+	if after := st.n.Load() - atCancel; after > 2*500 {
+		t.Errorf("%d events read after the client left", after)
+	}
+}

@@ -1,0 +1,139 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+
+	"github.com/agentscope/agentscope"
+)
+
+// DefaultMaxInflightBytes bounds the request bodies the server holds at
+// once: with 32 MiB bodies, two at a time.
+const DefaultMaxInflightBytes = 64 << 20
+
+// limitRequest reads r's body in full, within the server's ReadTimeout,
+// under the in-flight byte budget, and lifts the write deadline of streams,
+// so a handler may take as long as its work needs while a slow or stalled
+// upload cannot hold the server. It
+// answers the request itself and returns false when the body is refused:
+// 413 past MaxBodyBytes, 503 with Retry-After when the budget is spent, 408
+// when the client sends too slowly.
+func (s *Server) limitRequest(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
+	release = func() {}
+	rc := http.NewResponseController(w)
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		n := r.ContentLength
+		if n > s.opts.MaxBodyBytes {
+			writeError(w, r, s.log, agentscope.Errorf(agentscope.ETOOLARGE, "request body of %d bytes is larger than the limit of %d bytes (AGENTSCOPE_HTTP_MAX_BODY_BYTES)", n, s.opts.MaxBodyBytes))
+			return release, false
+		}
+		if n < 0 { // chunked: hold the most it may be until it is read
+			n = s.opts.MaxBodyBytes
+		}
+		if !s.inflight.TryAcquire(n) {
+			busy := agentscope.Errorf(agentscope.EUNAVAILABLE,
+				"the server is busy reading other requests (at most %d request bytes in flight, AGENTSCOPE_HTTP_MAX_INFLIGHT_BYTES); retry after 1 second", s.opts.MaxInflightBytes)
+			busy.RetryAfter = time.Second
+			writeError(w, r, s.log, busy)
+			return release, false
+		}
+		held := n
+		release = func() { s.inflight.Release(held) }
+		body, err := readBody(w, r, s.opts.MaxBodyBytes)
+		if err != nil {
+			release()
+			var maxErr *http.MaxBytesError
+			var netErr net.Error
+			switch {
+			case errors.As(err, &maxErr):
+				writeError(w, r, s.log, agentscope.Errorf(agentscope.ETOOLARGE, "request body is larger than the limit of %d bytes (AGENTSCOPE_HTTP_MAX_BODY_BYTES)", s.opts.MaxBodyBytes))
+			case errors.As(err, &netErr) && netErr.Timeout():
+				w.Header().Set("Connection", "close")
+				var body errorBody
+				body.Error.Code, body.Error.Message = "timeout", "the request body did not arrive within the read timeout (AGENTSCOPE_HTTP_READ_TIMEOUT)"
+				writeJSON(w, http.StatusRequestTimeout, body)
+			default:
+				writeError(w, r, s.log, agentscope.Errorf(agentscope.EINVALID, "read request body: %v", err))
+			}
+			return func() {}, false
+		}
+		if extra := held - int64(len(body)); extra > 0 {
+			s.inflight.Release(extra)
+			held = int64(len(body))
+		}
+		r.Body = &readBodyOf{Reader: bytes.NewReader(body), b: body}
+		r.ContentLength = int64(len(body))
+	}
+	// The body was read to its end, so net/http has lifted the read
+	// deadline and watches the connection: the handler may take as long as
+	// its work needs (an investigation with wait, a long search), and its
+	// context ends when the client goes away.
+	if isStream(r) {
+		_ = rc.SetWriteDeadline(time.Time{})
+	}
+	return release, true
+}
+
+// readBody reads r's body whole, at most limit bytes, in one allocation
+// when its length is known.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	if r.ContentLength > 0 {
+		buf := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(body, buf); err != nil {
+			return nil, err
+		}
+		// Read on to the end of the body: only then does net/http watch the
+		// connection, so the request's context ends when the client goes.
+		var one [1]byte
+		if n, err := body.Read(one[:]); n > 0 || (err != nil && err != io.EOF) {
+			return nil, fmt.Errorf("request body longer than its Content-Length")
+		}
+		return buf, nil
+	}
+	return io.ReadAll(body)
+}
+
+// readBodyOf is a request body limitRequest has read; handlers that need
+// all of it take it with bodyBytes instead of copying it again.
+type readBodyOf struct {
+	*bytes.Reader
+	b []byte
+}
+
+func (*readBodyOf) Close() error { return nil }
+
+// bodyBytes returns r's whole body: the bytes limitRequest read, or read
+// now.
+func bodyBytes(r *http.Request) ([]byte, error) {
+	if rb, ok := r.Body.(*readBodyOf); ok && rb.Len() == len(rb.b) {
+		_, _ = rb.Seek(0, io.SeekEnd)
+		return rb.b, nil
+	}
+	return io.ReadAll(r.Body)
+}
+
+// isStream reports requests whose response is open-ended: websockets, the
+// MCP endpoint (SSE streams, tool calls that wait), event streams and
+// calls that wait for a result. WriteTimeout does not apply to them.
+func isStream(r *http.Request) bool {
+	if r.URL.Path == "/mcp" || strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+		return true
+	}
+	if v := r.URL.Query().Get("wait"); v != "" {
+		b, err := strconv.ParseBool(v)
+		return err != nil || b
+	}
+	return false
+}
+
+func newInflight(n int64) *semaphore.Weighted { return semaphore.NewWeighted(n) }

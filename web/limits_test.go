@@ -1,0 +1,294 @@
+package web_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentscope/agentscope/recorder"
+	"github.com/agentscope/agentscope/search"
+	"github.com/agentscope/agentscope/service"
+	"github.com/agentscope/agentscope/splunkbridge"
+	"github.com/agentscope/agentscope/store/sqlite"
+	"github.com/agentscope/agentscope/store/sqlstore"
+	"github.com/agentscope/agentscope/web"
+)
+
+// limited serves a SQLite-backed server under an http.Server with the
+// timeouts given and the body limits of opts.
+func limited(t *testing.T, opts web.Options, cfg func(*http.Server), routes ...func(*http.ServeMux)) *fixture {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
+	svc := service.New(rec, nil)
+	opts.Tokens = map[string]string{token: "org-1"}
+	if opts.LivePoll == 0 {
+		opts.LivePoll = time.Hour
+	}
+	h := web.New(svc, opts)
+	for _, route := range routes {
+		route(h.Mux())
+	}
+	srv := httptest.NewUnstartedServer(h)
+	cfg(srv.Config)
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		rec.Close()
+		st.Close()
+	})
+	return &fixture{srv: srv, svc: svc}
+}
+
+// rawConn opens a TCP connection to f's server that fails the test rather
+// than hang past 10 s.
+func rawConn(t *testing.T, f *fixture) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(f.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestSlowClientsAreCut: a client that sends its headers slowly
+// (slowloris) is disconnected after ReadHeaderTimeout, and one that trickles
+// its body is answered 408 after ReadTimeout, each well before the test's
+// own 10 s guard.
+func TestSlowClientsAreCut(t *testing.T) {
+	f := limited(t, web.Options{}, func(s *http.Server) {
+		s.ReadHeaderTimeout = 200 * time.Millisecond
+		s.ReadTimeout = 400 * time.Millisecond
+	})
+	start := time.Now()
+	c := rawConn(t, f)
+	fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n") // and never the blank line
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatalf("slow headers: %v after %s, want the server to close the connection", err, time.Since(start))
+	}
+
+	c = rawConn(t, f)
+	fmt.Fprintf(c, "POST /api/v1/runs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"agent\":", token)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("slow body: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("slow body: %d, want 408", resp.StatusCode)
+	}
+}
+
+// TestOversizeHeadersRefused: headers past MaxHeaderBytes get 431.
+func TestOversizeHeadersRefused(t *testing.T) {
+	f := limited(t, web.Options{}, func(s *http.Server) { s.MaxHeaderBytes = 4 << 10 })
+	req, _ := http.NewRequest("GET", f.srv.URL+"/healthz", nil)
+	req.Header.Set("X-Big", strings.Repeat("a", 16<<10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("16 KiB header: %d, want 431", resp.StatusCode)
+	}
+}
+
+// TestLiveStreamOutlivesTimeouts: a live websocket is exempt from the
+// server's read and write timeouts: it still delivers an event recorded
+// after three times both have passed.
+func TestLiveStreamOutlivesTimeouts(t *testing.T) {
+	f := limited(t, web.Options{}, func(s *http.Server) {
+		s.ReadTimeout = 150 * time.Millisecond
+		s.WriteTimeout = 150 * time.Millisecond
+	})
+	if code := f.do(t, "POST", "/api/v1/runs", `{"agent":"bot","session_id":"s1"}`, nil); code != 201 {
+		t.Fatalf("start: %d", code)
+	}
+	conn, _, err := dial(t, f, "s1", 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	<-time.After(450 * time.Millisecond) // the subject under test: time passing
+	record(t, f, "s1", 1, 0)
+	if ev := readEvent(t, conn); ev.CallID != "c0" {
+		t.Fatalf("event after the timeouts: %+v", ev)
+	}
+}
+
+// TestLongHandlerKeepsItsContext: a request whose handler works past
+// ReadTimeout after its body was read (an investigation with wait, a long
+// search, an MCP tool call) keeps its context and its answer, and its
+// context still ends when the client leaves after ReadTimeout has passed —
+// a long SPL scan stops when nobody waits for it. (net/http stops watching
+// the connection once its read deadline passes, unless it is lifted.)
+func TestLongHandlerKeepsItsContext(t *testing.T) {
+	left := make(chan error, 1)
+	f := limited(t, web.Options{}, func(s *http.Server) { s.ReadTimeout = 150 * time.Millisecond }, func(m *http.ServeMux) {
+		m.HandleFunc("POST /test/slow", func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			select {
+			case <-time.After(450 * time.Millisecond): // the work, past ReadTimeout
+				fmt.Fprintf(w, "done %s", body)
+			case <-r.Context().Done():
+				http.Error(w, "cancelled", http.StatusServiceUnavailable)
+			}
+		})
+		m.HandleFunc("POST /test/forever", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.ReadAll(r.Body)
+			select {
+			case <-r.Context().Done():
+				left <- nil
+			case <-time.After(10 * time.Second):
+				left <- fmt.Errorf("the handler's context did not end when the client left")
+			}
+		})
+	})
+	resp, err := http.Post(f.srv.URL+"/test/slow", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "done x" {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 450*time.Millisecond) // leaves past ReadTimeout
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", f.srv.URL+"/test/forever", strings.NewReader("x"))
+	if _, err := http.DefaultClient.Do(req); err == nil {
+		t.Fatal("the forever request answered")
+	}
+	if err := <-left; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBodiesInFlightBounded: while one request holds the in-flight budget
+// with a body it is still sending, another is answered 503 with
+// Retry-After at once and nothing of it is kept; when the first completes,
+// the second goes through on retry.
+func TestBodiesInFlightBounded(t *testing.T) {
+	f := limited(t, web.Options{MaxBodyBytes: 64 << 10, MaxInflightBytes: 64 << 10}, func(*http.Server) {})
+	if code := f.do(t, "POST", "/api/v1/runs", `{"agent":"bot","session_id":"s1"}`, nil); code != 201 {
+		t.Fatalf("start: %d", code)
+	}
+	body := `{"session_id":"s1","type":"ModelInvoked","provider":"p","model":"m","event_id":"first"}`
+	// Expect: 100-continue makes the server say when the handler starts
+	// reading the body, that is, once the budget is held.
+	c := rawConn(t, f)
+	fmt.Fprintf(c, "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/x-ndjson\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", token, 64<<10)
+	br := bufio.NewReader(c)
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.Contains(line, "100 Continue") {
+		t.Fatalf("want 100 Continue, got %q %v", line, err)
+	}
+	if _, err := br.ReadString('\n'); err != nil { // the blank line after it
+		t.Fatal(err)
+	}
+
+	var e apiError
+	req, _ := http.NewRequest("POST", f.srv.URL+"/api/v1/events", strings.NewReader(`{"session_id":"s1","type":"ModelInvoked","provider":"p","model":"m","event_id":"second"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(b), "AGENTSCOPE_HTTP_MAX_INFLIGHT_BYTES") {
+		t.Fatalf("second body while the first holds the budget: %d Retry-After=%q %s", resp.StatusCode, resp.Header.Get("Retry-After"), b)
+	}
+
+	// The first body, padded with blank lines to its announced length.
+	fmt.Fprint(c, body+"\n"+strings.Repeat("\n", 64<<10-len(body)-1))
+	first, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Body.Close()
+	if first.StatusCode != http.StatusOK {
+		t.Fatalf("first: %d", first.StatusCode)
+	}
+	if code := f.do(t, "POST", "/api/v1/events", `{"session_id":"s1","type":"ModelInvoked","provider":"p","model":"m","event_id":"second"}`, nil); code != http.StatusOK {
+		t.Fatalf("second on retry: %d", code)
+	}
+	var run struct {
+		EventCount int64 `json:"event_count"`
+	}
+	f.do(t, "GET", "/api/v1/runs/s1", "", &run)
+	if run.EventCount != 3 {
+		t.Fatalf("event_count %d, want 3 (start, first, second once)", run.EventCount)
+	}
+	// A body over MaxBodyBytes is refused before it is read.
+	if code := f.do(t, "POST", "/api/v1/events", strings.Repeat(" ", 65<<10), &e); code != http.StatusRequestEntityTooLarge || !strings.Contains(e.Error.Message, "limit") {
+		t.Fatalf("oversize body: %d %+v", code, e)
+	}
+}
+
+// heldSearch is a search backend whose queries wait for release.
+type heldSearch struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h heldSearch) Search(ctx context.Context, _, _ string, _ splunkbridge.TimeRange, _ int) (*splunkbridge.SearchResult, error) {
+	h.entered <- struct{}{}
+	select {
+	case <-h.release:
+		return &splunkbridge.SearchResult{Rows: []map[string]any{{"n": 1}}}, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// TestSearchBusyAnswers503: past the SPL concurrency cap, POST /api/v1/spl
+// answers 503 with Retry-After and says which setting caps it; once the
+// running query ends, the next is served.
+func TestSearchBusyAnswers503(t *testing.T) {
+	held := heldSearch{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	router, err := search.NewRouter("held", map[string]splunkbridge.Searcher{"held": held}, search.Limits{MaxPerOrg: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := limited(t, web.Options{}, func(*http.Server) {})
+	h := f.srv.Config.Handler.(*web.Server)
+	h.RouteSearch(search.Tools{Router: router})
+	first := make(chan int, 1)
+	go func() { first <- f.do(t, "POST", "/api/v1/spl", `{"query":"search *"}`, nil) }()
+	<-held.entered
+	req, _ := http.NewRequest("POST", f.srv.URL+"/api/v1/spl", strings.NewReader(`{"query":"search *"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" || !strings.Contains(string(b), "AGENTSCOPE_SPL_MAX_CONCURRENT_PER_ORG") {
+		t.Fatalf("second query: %d Retry-After=%q %s", resp.StatusCode, resp.Header.Get("Retry-After"), b)
+	}
+	close(held.release)
+	if code := <-first; code != http.StatusOK {
+		t.Fatalf("first query: %d", code)
+	}
+	go func() { <-held.entered }()
+	if code := f.do(t, "POST", "/api/v1/spl", `{"query":"search *"}`, nil); code != http.StatusOK {
+		t.Fatalf("query after the first ended: %d", code)
+	}
+}
