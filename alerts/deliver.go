@@ -9,17 +9,16 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/netguard"
 )
 
 // Queue is the River queue of webhook deliveries. A client that works them
@@ -92,13 +91,14 @@ type Deps struct {
 	// redirect policy is replaced: redirects are never followed, so a
 	// signed alert goes only where its rule says.
 	HTTPClient *http.Client
-	// BlockPrivateNetworks refuses, when each connection is made,
-	// receivers at loopback, private, link-local, unspecified or multicast
-	// addresses (checked after DNS resolution, so a name cannot rebind
-	// past it); such a delivery is cancelled. Off by default because
-	// receivers are often self-hosted. It cannot be combined with
-	// HTTPClient, whose dialer is not ours.
-	BlockPrivateNetworks bool
+	// Network is what receivers may be: by default (the zero Policy) only
+	// public addresses, checked on every resolved address when each
+	// connection is made, so a name cannot rebind past it; a delivery to
+	// a refused address is cancelled. Operators with an internal receiver
+	// allow it (AGENTSCOPE_WEBHOOK_ALLOW_PRIVATE, _ALLOW_CIDRS). It applies
+	// to the worker's own client only: with HTTPClient set, that client's
+	// dialer decides.
+	Network netguard.Policy
 	// RequestTimeout bounds one attempt's request (default 10 s).
 	RequestTimeout time.Duration
 	// Backoff is the wait after failed attempt n (default n⁴ seconds, ±10%,
@@ -129,9 +129,6 @@ func NewWorker(deps Deps) (*Worker, error) {
 	if deps.Rules == nil {
 		return nil, errors.New("alerts: Deps.Rules is required")
 	}
-	if deps.BlockPrivateNetworks && deps.HTTPClient != nil {
-		return nil, errors.New("alerts: Deps.BlockPrivateNetworks needs the worker's own HTTP client (leave HTTPClient nil)")
-	}
 	if deps.RequestTimeout <= 0 {
 		deps.RequestTimeout = 10 * time.Second
 	}
@@ -151,14 +148,7 @@ func NewWorker(deps Deps) (*Worker, error) {
 	if deps.HTTPClient != nil {
 		client = *deps.HTTPClient
 	} else {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		if deps.BlockPrivateNetworks {
-			// A proxy would be the only address the dialer sees.
-			tr.Proxy = nil
-			d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: refusePrivate}
-			tr.DialContext = d.DialContext
-		}
-		client.Transport = tr
+		client.Transport = deps.Network.Transport()
 	}
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Worker{deps: deps, client: &client, log: deps.Logger.With("component", "alerts")}, nil
@@ -264,7 +254,7 @@ func (w *Worker) post(ctx context.Context, rule Rule, dest, alertID string, body
 			return 0, 0, fmt.Errorf("post alert to %s: %w", dest, cerr)
 		}
 		msg := scrub(fmt.Sprintf("post alert to %s: %s", dest, networkReason(err)), rule)
-		if errors.Is(err, errBlockedAddress) {
+		if errors.Is(err, netguard.ErrBlocked) {
 			return 0, 0, &permanentError{msg: msg}
 		}
 		return 0, 0, &deliveryError{dest: dest, reason: msg}
@@ -347,17 +337,3 @@ type permanentError struct{ msg string }
 
 func (e *permanentError) Error() string { return e.msg }
 
-var errBlockedAddress = errors.New("address is in a blocked (private, loopback or link-local) network")
-
-// refusePrivate is a net.Dialer Control that refuses non-public addresses.
-func refusePrivate(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsMulticast() {
-		return errBlockedAddress
-	}
-	return nil
-}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/alerts"
+	"github.com/agentscope/agentscope/internal/netguard"
 	"github.com/agentscope/agentscope/store/pgtest"
 	"github.com/agentscope/agentscope/store/postgres"
 	"github.com/agentscope/agentscope/store/sqlite"
@@ -96,6 +97,7 @@ func newHarness(t *testing.T, backend string) *harness {
 	if err := alerts.AddWorkers(workers, alerts.Deps{
 		Rules: h.store, Logger: logger, RequestTimeout: 5 * time.Second,
 		Backoff: func(int) time.Duration { return 10 * time.Millisecond },
+		Network: netguard.Policy{AllowPrivate: true}, // the test receivers are on this machine
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -24,8 +24,12 @@
 // Slack URL's path is its token) is put in River's job arguments, events,
 // logs or errors: these name the destination by scheme and host.
 //
-// Destinations: only http and https URLs with a host are accepted. Private
-// and loopback addresses are allowed by default, since receivers are often
-// self-hosted inside the network; Deps.BlockPrivateNetworks refuses them
-// when each connection is made.
+// Destinations: only http and https URLs with a host are accepted, and by
+// default only public addresses (no server-side request forgery to this
+// machine, the private network or the cloud metadata address):
+// CheckDestination refuses literal addresses when a rule is saved, and the
+// worker's dialer refuses every resolved address that is not public when
+// each connection is made, so DNS rebinding cannot pass; redirects are
+// never followed. Deps.Network (AGENTSCOPE_WEBHOOK_ALLOW_PRIVATE,
+// AGENTSCOPE_WEBHOOK_ALLOW_CIDRS) allows an internal receiver.
 package alerts

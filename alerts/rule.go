@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/netguard"
 )
 
 // Severity grades a signal: a detector finding's severity or an
@@ -181,9 +182,8 @@ func validateKinds(kinds []string) error {
 	return nil
 }
 
-// ValidateURL checks a webhook URL: absolute http or https with a host, no
-// fragment. Private and loopback addresses are allowed, since receivers are
-// often self-hosted; Deps.BlockPrivateNetworks refuses them at connect time.
+// ValidateURL checks a webhook URL's form: absolute http or https with a
+// host, no fragment. Where it may lead is CheckDestination's question.
 // Errors never repeat the URL, which may hold a token.
 func ValidateURL(raw string) error {
 	if raw == "" {
@@ -204,6 +204,22 @@ func ValidateURL(raw string) error {
 	}
 	if u.Fragment != "" {
 		return agentscope.FieldErrorf("url", "must not have a fragment")
+	}
+	return nil
+}
+
+// CheckDestination refuses a webhook URL whose host is a literal address
+// (or localhost) that p does not allow, naming the host and the setting
+// that would allow it; names are checked again on every connection. The
+// error never repeats the URL's path or query, which may hold a token.
+func CheckDestination(raw string, p netguard.Policy) error {
+	if err := ValidateURL(raw); err != nil {
+		return err
+	}
+	u, _ := url.Parse(raw)
+	if err := p.CheckHost(u.Hostname()); err != nil {
+		return agentscope.FieldErrorf("url", "%s; webhooks reach only public addresses unless the operator sets AGENTSCOPE_WEBHOOK_ALLOW_PRIVATE=true or lists the network in AGENTSCOPE_WEBHOOK_ALLOW_CIDRS",
+			strings.TrimPrefix(err.Error(), netguard.ErrBlocked.Error()+": "))
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/alerts"
+	"github.com/agentscope/agentscope/internal/netguard"
 )
 
 // fakeRules is a RuleSource over a map of "org/id".
@@ -60,7 +62,17 @@ type attempt struct {
 }
 
 // workOnce makes one attempt against a receiver served by handler.
+// workOnce is work with the test receiver (on this machine) allowed,
+// unless deps chose a network policy.
 func workOnce(t *testing.T, deps alerts.Deps, handler http.HandlerFunc) attempt {
+	t.Helper()
+	if !deps.Network.AllowPrivate && len(deps.Network.Allow) == 0 {
+		deps.Network.AllowPrivate = true
+	}
+	return work(t, deps, handler)
+}
+
+func work(t *testing.T, deps alerts.Deps, handler http.HandlerFunc) attempt {
 	t.Helper()
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -185,23 +197,58 @@ func TestWorkerRequestTimeout(t *testing.T) {
 	}
 }
 
-func TestWorkerBlockPrivateNetworks(t *testing.T) {
-	a := workOnce(t, alerts.Deps{BlockPrivateNetworks: true}, func(w http.ResponseWriter, r *http.Request) {})
-	if a.outcome != "cancel" || a.hits.Load() != 0 || !strings.Contains(a.err.Error(), "blocked") {
-		t.Errorf("loopback receiver with BlockPrivateNetworks: %s (%v) after %d requests", a.outcome, a.err, a.hits.Load())
+// TestWorkerRefusesPrivateReceivers: by default a receiver at a loopback
+// address is refused when the connection is made — the job is cancelled,
+// nothing is sent and the error names no secret — and the operator's
+// settings allow it, wholly or by network.
+func TestWorkerRefusesPrivateReceivers(t *testing.T) {
+	a := work(t, alerts.Deps{}, func(w http.ResponseWriter, r *http.Request) {})
+	if a.outcome != "cancel" || a.hits.Load() != 0 || !strings.Contains(a.err.Error(), "loopback") {
+		t.Errorf("loopback receiver by default: %s (%v) after %d requests", a.outcome, a.err, a.hits.Load())
 	}
-	// Allowed by default (self-hosted receivers).
-	if a := workOnce(t, alerts.Deps{}, func(w http.ResponseWriter, r *http.Request) {}); a.outcome != "done" {
-		t.Errorf("loopback receiver by default: %s (%v)", a.outcome, a.err)
+	for _, p := range []netguard.Policy{{AllowPrivate: true}, {Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}} {
+		if a := work(t, alerts.Deps{Network: p}, func(w http.ResponseWriter, r *http.Request) {}); a.outcome != "done" {
+			t.Errorf("loopback receiver with %+v: %s (%v)", p, a.outcome, a.err)
+		}
+	}
+}
+
+// TestWorkerDoesNotFollowRedirects: a receiver that redirects (for
+// example to the cloud metadata address) is not followed; the delivery
+// ends with the redirect's status.
+func TestWorkerDoesNotFollowRedirects(t *testing.T) {
+	a := workOnce(t, alerts.Deps{}, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/", http.StatusFound)
+	})
+	if a.outcome != "cancel" || a.hits.Load() != 1 {
+		t.Errorf("redirecting receiver: %s (%v) after %d requests", a.outcome, a.err, a.hits.Load())
+	}
+}
+
+// TestCheckDestination: literal private addresses and localhost are
+// refused when a rule is saved, naming the setting that allows them and
+// never repeating the URL's token; public hosts and names pass.
+func TestCheckDestination(t *testing.T) {
+	for _, u := range []string{"http://127.0.0.1:9/hook/SECRETTOKEN", "http://169.254.169.254/latest/meta-data/SECRETTOKEN", "https://[::1]/SECRETTOKEN",
+		"http://localhost:8080/SECRETTOKEN", "http://10.0.0.5/SECRETTOKEN", "http://[::ffff:192.168.0.1]/SECRETTOKEN", "http://0.0.0.0/SECRETTOKEN"} {
+		err := alerts.CheckDestination(u, netguard.Policy{})
+		if agentscope.ErrorCode(err) != agentscope.EINVALID || !strings.Contains(err.Error(), "AGENTSCOPE_WEBHOOK_ALLOW_PRIVATE") || strings.Contains(err.Error(), "SECRETTOKEN") {
+			t.Errorf("%s: %v", u, err)
+		}
+		if err := alerts.CheckDestination(u, netguard.Policy{AllowPrivate: true}); err != nil {
+			t.Errorf("%s allowed: %v", u, err)
+		}
+	}
+	for _, u := range []string{"https://hooks.slack.com/services/T/B/x", "https://8.8.8.8/h", "https://example.com/h"} {
+		if err := alerts.CheckDestination(u, netguard.Policy{}); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
 	}
 }
 
 func TestNewWorkerValidatesDeps(t *testing.T) {
 	if _, err := alerts.NewWorker(alerts.Deps{}); err == nil {
 		t.Error("no Rules: no error")
-	}
-	if _, err := alerts.NewWorker(alerts.Deps{Rules: fakeRules{}, BlockPrivateNetworks: true, HTTPClient: http.DefaultClient}); err == nil {
-		t.Error("BlockPrivateNetworks with a client of the caller's: no error")
 	}
 	if err := alerts.AddWorkers(river.NewWorkers(), alerts.Deps{}); err == nil {
 		t.Error("AddWorkers without Rules: no error")

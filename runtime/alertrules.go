@@ -45,6 +45,9 @@ func (rt *Runtime) CreateAlertRule(ctx context.Context, in AlertRuleInput) (aler
 	if err != nil {
 		return alerts.Rule{}, err
 	}
+	if err := alerts.CheckDestination(in.URL, rt.opts.AlertDelivery.Network); err != nil {
+		return alerts.Rule{}, err
+	}
 	r, err := rt.store.CreateAlertRule(ctx, in.rule(org))
 	if err != nil {
 		return alerts.Rule{}, err
@@ -59,6 +62,9 @@ func (rt *Runtime) CreateAlertRule(ctx context.Context, in AlertRuleInput) (aler
 func (rt *Runtime) UpdateAlertRule(ctx context.Context, id string, in AlertRuleInput) (alerts.Rule, error) {
 	org, err := agentscope.OrgFrom(ctx)
 	if err != nil {
+		return alerts.Rule{}, err
+	}
+	if err := alerts.CheckDestination(in.URL, rt.opts.AlertDelivery.Network); err != nil {
 		return alerts.Rule{}, err
 	}
 	r := in.rule(org)

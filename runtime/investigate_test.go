@@ -103,6 +103,7 @@ func newInvestigator(t testing.TB, b backend, c invConfig) *invBundle {
 			c.opts(o)
 		}
 		o.AlertDelivery.Backoff = func(int) time.Duration { return 10 * time.Millisecond }
+		o.AlertDelivery.Network.AllowPrivate = true // the test receivers are on this machine
 		switch c.evidence {
 		case viaAgentScope:
 			pool := &search.OrgMCP{New: func(org string) (*client.Client, error) {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/netguard"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/runtime/pricing"
 	"github.com/agentscope/agentscope/search"
@@ -56,6 +57,9 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 	default:
 		return nil, fmt.Errorf("AGENTSCOPE_AUTO_INVESTIGATE must be true or false, got %q", v)
 	}
+	if opts.AlertDelivery.Network, err = webhookNetwork(a.Config.env()); err != nil {
+		return nil, err
+	}
 	opts.SplunkIndex = a.Splunk.Index
 	if err := evidence(a, &opts, log); err != nil {
 		return nil, err
@@ -102,4 +106,25 @@ func orgFlagContext(ctx context.Context, org string) context.Context {
 		org = agentscope.DefaultOrgID
 	}
 	return agentscope.WithOrg(ctx, org)
+}
+
+// webhookNetwork reads where alert webhooks may be delivered:
+// AGENTSCOPE_WEBHOOK_ALLOW_PRIVATE=true allows every address, and
+// AGENTSCOPE_WEBHOOK_ALLOW_CIDRS lists networks allowed although private
+// (an internal receiver); by default only public addresses.
+func webhookNetwork(getenv func(string) string) (netguard.Policy, error) {
+	var p netguard.Policy
+	switch v := getenv("AGENTSCOPE_WEBHOOK_ALLOW_PRIVATE"); v {
+	case "", "false", "0":
+	case "true", "1":
+		p.AllowPrivate = true
+	default:
+		return p, fmt.Errorf("AGENTSCOPE_WEBHOOK_ALLOW_PRIVATE must be true or false, got %q", v)
+	}
+	cidrs, err := netguard.ParseCIDRs(getenv("AGENTSCOPE_WEBHOOK_ALLOW_CIDRS"))
+	if err != nil {
+		return p, fmt.Errorf("AGENTSCOPE_WEBHOOK_ALLOW_CIDRS: %w", err)
+	}
+	p.Allow = cidrs
+	return p, nil
 }
