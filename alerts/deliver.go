@@ -336,4 +336,3 @@ func (e *deliveryError) Error() string {
 type permanentError struct{ msg string }
 
 func (e *permanentError) Error() string { return e.msg }
-
