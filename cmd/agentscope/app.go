@@ -56,7 +56,11 @@ type App struct {
 
 // openStore opens the configured store and applies migrations.
 func openStore(ctx context.Context, cfg Config) (agentscope.Store, func(context.Context) error, string, error) {
-	opts := sqlstore.Options{}
+	key, err := cfg.loadSecretKey()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	opts := sqlstore.Options{SecretKey: key}
 	if cfg.DatabaseURL != "" {
 		s, err := postgres.Open(ctx, cfg.DatabaseURL, opts)
 		if err != nil {
@@ -84,6 +88,19 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	}
 	a.Store, a.ping = st, ping
 	a.closers = append(a.closers, st.Close)
+	// Secrets stored before they were sealed at rest are sealed now.
+	if sealer, ok := st.(interface {
+		SealSecrets(context.Context) (int, error)
+	}); ok {
+		n, err := sealer.SealSecrets(ctx)
+		if err != nil {
+			a.Close()
+			return nil, "", err
+		}
+		if n > 0 {
+			log.Info("sealed alert rule secrets stored in plain text", "count", n)
+		}
+	}
 	// SQLite has one writer. On Postgres a commit is two round trips (see
 	// sqlstore.Pipe); two in flight keep the connection busy while letting
 	// each gather more waiting requests than four did (loadgen, 32

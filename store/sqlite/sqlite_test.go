@@ -23,3 +23,29 @@ func open(t *testing.T) agentscope.Store {
 func TestStore(t *testing.T) { storetest.Run(t, open) }
 
 func TestAlerts(t *testing.T) { storetest.RunAlerts(t, open) }
+
+func TestSecrets(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secrets.db")
+	storetest.RunSecrets(t, storetest.SecretsBackend{
+		Open: func(t *testing.T, key []byte) storetest.SecretStore {
+			s, err := sqlite.Open(context.Background(), path, sqlstore.Options{SecretKey: key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+		RawSecret: func(t *testing.T, org, id string) string {
+			s, err := sqlite.Open(context.Background(), path, sqlstore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var raw string
+			if err := s.ReadDB().QueryRow(`SELECT secret FROM alert_rules WHERE org_id = ? AND id = ?`, org, id).Scan(&raw); err != nil {
+				t.Fatal(err)
+			}
+			return raw
+		},
+	})
+}

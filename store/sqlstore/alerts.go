@@ -69,10 +69,14 @@ func (s *Store) CreateAlertRule(ctx context.Context, r alerts.Rule) (alerts.Rule
 	r.CreatedAt = s.now()
 	r.UpdatedAt = r.CreatedAt
 	kinds, agents := alertRuleJSON(r)
-	err := s.inTx(ctx, func(t tx) error {
+	stored, err := s.sealSecret(r.OrgID, r.ID, r.Secret)
+	if err != nil {
+		return alerts.Rule{}, fmt.Errorf("create alert rule: %w", err)
+	}
+	err = s.inTx(ctx, func(t tx) error {
 		_, err := t.exec(ctx, `INSERT INTO alert_rules (org_id, id, name, enabled, kinds, min_severity, budget_percent, agents, url, format, secret, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.OrgID, r.ID, r.Name, r.Enabled, kinds, string(r.MinSeverity), r.BudgetPercent, agents, r.URL, string(r.Format), r.Secret,
+			r.OrgID, r.ID, r.Name, r.Enabled, kinds, string(r.MinSeverity), r.BudgetPercent, agents, r.URL, string(r.Format), stored,
 			micros(r.CreatedAt), micros(r.UpdatedAt))
 		return err
 	})
@@ -103,7 +107,9 @@ func (s *Store) AlertRuleForDelivery(ctx context.Context, orgID, id string) (ale
 	} else if err != nil {
 		return alerts.Rule{}, fmt.Errorf("get alert rule %s: %w", id, err)
 	}
-	r.Secret = secret
+	if r.Secret, err = s.openSecret(orgID, id, secret); err != nil {
+		return alerts.Rule{}, err
+	}
 	return r, nil
 }
 
@@ -143,8 +149,12 @@ func (s *Store) UpdateAlertRule(ctx context.Context, r alerts.Rule) (alerts.Rule
 		q := `UPDATE alert_rules SET name = ?, enabled = ?, kinds = ?, min_severity = ?, budget_percent = ?, agents = ?, url = ?, format = ?, updated_at = ?`
 		args := []any{r.Name, r.Enabled, kinds, string(r.MinSeverity), r.BudgetPercent, agents, r.URL, string(r.Format), micros(now)}
 		if r.Secret != "" {
+			stored, err := s.sealSecret(r.OrgID, r.ID, r.Secret)
+			if err != nil {
+				return err
+			}
 			q += `, secret = ?`
-			args = append(args, r.Secret)
+			args = append(args, stored)
 		}
 		res, err := t.exec(ctx, q+` WHERE org_id = ? AND id = ?`, append(args, r.OrgID, r.ID)...)
 		if err != nil {

@@ -18,6 +18,9 @@ type Options struct {
 	Outbox bool
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// SecretKey (SecretKeyLen bytes) seals the alert rules' signing
+	// secrets at rest (AES-256-GCM); nil stores them as given.
+	SecretKey []byte
 }
 
 // Store implements agentscope.Store over database/sql.

@@ -1,0 +1,133 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/agentscope/agentscope"
+)
+
+// Webhook signing secrets are stored sealed with AES-256-GCM under
+// Options.SecretKey: "v1:" and the base64 of a random 12-byte nonce and the
+// ciphertext, with the rule's organisation and id as additional data, so a
+// sealed value copied to another rule does not open. A value without the
+// prefix is a secret stored before sealing; SealSecrets seals those.
+
+// sealedPrefix marks a sealed secret and its format's version.
+const sealedPrefix = "v1:"
+
+// SecretKeyLen is the length of Options.SecretKey: AES-256.
+const SecretKeyLen = 32
+
+// errSecretKey says what to fix without naming the secret.
+var errSecretKey = agentscope.Errorf(agentscope.EUNAVAILABLE,
+	"an alert rule's signing secret cannot be decrypted: AGENTSCOPE_SECRET_KEY is not the key it was stored with (every process on one database needs the same key)")
+
+func (s *Store) aead() (cipher.AEAD, error) {
+	if len(s.opts.SecretKey) != SecretKeyLen {
+		return nil, fmt.Errorf("secret key is %d bytes, want %d", len(s.opts.SecretKey), SecretKeyLen)
+	}
+	block, err := aes.NewCipher(s.opts.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+func secretAD(org, id string) []byte { return []byte(org + "\x00" + id) }
+
+// sealSecret returns the stored form of a rule's secret: sealed when the
+// store has a key, as given otherwise.
+func (s *Store) sealSecret(org, id, secret string) (string, error) {
+	if s.opts.SecretKey == nil {
+		return secret, nil
+	}
+	g, err := s.aead()
+	if err != nil {
+		return "", err
+	}
+	nonce := make([]byte, g.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", err
+	}
+	return sealedPrefix + base64.StdEncoding.EncodeToString(g.Seal(nonce, nonce, []byte(secret), secretAD(org, id))), nil
+}
+
+// openSecret returns the secret of a stored value.
+func (s *Store) openSecret(org, id, stored string) (string, error) {
+	b64, sealed := strings.CutPrefix(stored, sealedPrefix)
+	if !sealed {
+		return stored, nil
+	}
+	if s.opts.SecretKey == nil {
+		return "", agentscope.Errorf(agentscope.EUNAVAILABLE, "an alert rule's signing secret is encrypted and AGENTSCOPE_SECRET_KEY is not set")
+	}
+	g, err := s.aead()
+	if err != nil {
+		return "", err
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(raw) < g.NonceSize() {
+		return "", errSecretKey
+	}
+	plain, err := g.Open(nil, raw[:g.NonceSize()], raw[g.NonceSize():], secretAD(org, id))
+	if err != nil {
+		return "", errSecretKey
+	}
+	return string(plain), nil
+}
+
+// SealSecrets seals every alert rule secret still stored in plain text
+// (from before sealing, or from a store opened without a key) and returns
+// how many it sealed. It does nothing without a key; running it again
+// seals nothing more.
+func (s *Store) SealSecrets(ctx context.Context) (int, error) {
+	if s.opts.SecretKey == nil {
+		return 0, nil
+	}
+	rows, err := s.query(ctx, `SELECT org_id, id, secret FROM alert_rules WHERE secret NOT LIKE 'v1:%'`)
+	if err != nil {
+		return 0, fmt.Errorf("seal secrets: %w", err)
+	}
+	type plain struct{ org, id, secret string }
+	var todo []plain
+	for rows.Next() {
+		var p plain
+		if err := rows.Scan(&p.org, &p.id, &p.secret); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("seal secrets: %w", err)
+		}
+		todo = append(todo, p)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return 0, fmt.Errorf("seal secrets: %w", err)
+	}
+	n := 0
+	err = s.inTx(ctx, func(t tx) error {
+		for _, p := range todo {
+			sealed, err := s.sealSecret(p.org, p.id, p.secret)
+			if err != nil {
+				return err
+			}
+			// Only if it is still the plain value read above.
+			res, err := t.exec(ctx, `UPDATE alert_rules SET secret = ? WHERE org_id = ? AND id = ? AND secret = ?`, sealed, p.org, p.id, p.secret)
+			if err != nil {
+				return err
+			}
+			if k, err := res.RowsAffected(); err == nil {
+				n += int(k)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("seal secrets: %w", err)
+	}
+	return n, nil
+}

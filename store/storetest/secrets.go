@@ -1,0 +1,88 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/alerts"
+)
+
+// SecretStore is an alert store that seals signing secrets at rest
+// (*sqlstore.Store).
+type SecretStore interface {
+	AlertStore
+	SealSecrets(ctx context.Context) (int, error)
+}
+
+// SecretsBackend opens one database again and again with the key given
+// (nil: none), and reads an alert rule's secret column as stored.
+type SecretsBackend struct {
+	Open      func(t *testing.T, key []byte) SecretStore
+	RawSecret func(t *testing.T, org, id string) string
+}
+
+// RunSecrets checks that webhook signing secrets are sealed at rest: the
+// column never holds the secret, delivery still gets it, a plain secret from
+// before sealing is sealed by SealSecrets (once), and the wrong key gives an
+// error naming AGENTSCOPE_SECRET_KEY, never the secret.
+func RunSecrets(t *testing.T, b SecretsBackend) {
+	ctx := context.Background()
+	key := bytes.Repeat([]byte{7}, 32)
+	other := bytes.Repeat([]byte{9}, 32)
+	const secret = "whsec-0123456789abcdef-sensitive"
+
+	plainStore := b.Open(t, nil)
+	legacy, err := plainStore.CreateAlertRule(ctx, alerts.Rule{OrgID: org, Name: "legacy", Kinds: []string{"loop"}, URL: "https://example.com/h", Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw := b.RawSecret(t, org, legacy.ID); raw != secret {
+		t.Fatalf("without a key the secret is stored as given, got %q", raw)
+	}
+
+	s := b.Open(t, key)
+	n, err := s.SealSecrets(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("SealSecrets: %d, %v; want 1 sealed", n, err)
+	}
+	if n, err := s.SealSecrets(ctx); err != nil || n != 0 {
+		t.Fatalf("SealSecrets again: %d, %v; want 0", n, err)
+	}
+	fresh, err := s.CreateAlertRule(ctx, alerts.Rule{OrgID: org, Name: "fresh", Kinds: []string{"loop"}, URL: "https://example.com/h", Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{legacy.ID, fresh.ID} {
+		raw := b.RawSecret(t, org, id)
+		if !strings.HasPrefix(raw, "v1:") || strings.Contains(raw, secret) {
+			t.Errorf("rule %s: stored %q, want it sealed", id, raw)
+		}
+		r, err := s.AlertRuleForDelivery(ctx, org, id)
+		if err != nil || r.Secret != secret {
+			t.Errorf("rule %s for delivery: %q, %v", id, r.Secret, err)
+		}
+	}
+	// A new secret on update is sealed too.
+	upd := fresh
+	upd.Secret = secret + "-2"
+	if _, err := s.UpdateAlertRule(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	if raw := b.RawSecret(t, org, fresh.ID); strings.Contains(raw, secret) {
+		t.Errorf("updated secret stored as %q", raw)
+	}
+	if r, err := s.AlertRuleForDelivery(ctx, org, fresh.ID); err != nil || r.Secret != secret+"-2" {
+		t.Errorf("updated secret for delivery: %q, %v", r.Secret, err)
+	}
+
+	for name, k := range map[string][]byte{"the wrong key": other, "no key": nil} {
+		_, err := b.Open(t, k).AlertRuleForDelivery(ctx, org, fresh.ID)
+		if agentscope.ErrorCode(err) == agentscope.EINTERNAL || !strings.Contains(fmt.Sprint(err), "AGENTSCOPE_SECRET_KEY") || strings.Contains(fmt.Sprint(err), secret) {
+			t.Errorf("%s: %v, want an error naming AGENTSCOPE_SECRET_KEY", name, err)
+		}
+	}
+}
