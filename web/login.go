@@ -40,7 +40,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 // handleLogout revokes the session and clears its cookie.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if sess, ok := sessionFrom(r.Context()); ok {
-		s.sessions.revoke(sess)
+		if err := s.sessions.revoke(r.Context(), sess); err != nil {
+			// Signed out here and the cookie is cleared; other processes
+			// keep the session until it expires.
+			s.log.Warn("sign-out not recorded in the store", "err", err)
+		}
 	}
 	http.SetCookie(w, s.sessions.clear(r.TLS != nil))
 	http.Redirect(w, r, "/login", http.StatusSeeOther)

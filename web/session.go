@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -16,12 +17,13 @@ import (
 
 // UI sessions are signed cookies: the cookie holds a random session id, the
 // organisation, a fingerprint of the token the user signed in with and an
-// expiry, with an HMAC over them. Nothing is stored per session, so every
-// process that shares the key (by default: the same tokens) accepts the
-// cookie, and a restart does not sign anyone out. Removing a token from the
-// configuration ends the sessions opened with it. Signing out revokes the
-// session id in this process and clears the cookie; a copy of the cookie
-// stays valid on other processes until it expires.
+// expiry, with an HMAC over them. Nothing is stored per signed-in session,
+// so every process that shares the key (by default: the same tokens)
+// accepts the cookie, and a restart does not sign anyone out. Removing a
+// token from the configuration ends the sessions opened with it. Signing
+// out clears the cookie and revokes the session id in the store
+// (UIOptions.Revocations) until it would have expired, so a copy of the
+// cookie is refused on every process and after restarts.
 
 // sessionCookie is the UI session cookie's name.
 const sessionCookie = "agentscope_session"
@@ -47,12 +49,23 @@ type sessionKeeper struct {
 	fingerprints map[string]string
 	now          func() time.Time
 
+	// store keeps revocations across processes and restarts; nil keeps
+	// them in this process only.
+	store Revocations
+
 	mu      sync.Mutex
-	revoked map[string]time.Time // session id → its expiry
+	revoked map[string]time.Time // session id → its expiry, as seen here
+}
+
+// Revocations keeps signed-out sessions for as long as their cookies would
+// otherwise be valid (*sqlstore.Store).
+type Revocations interface {
+	RevokeSession(ctx context.Context, id string, expires time.Time) error
+	SessionRevoked(ctx context.Context, id string) (bool, error)
 }
 
 func newSessionKeeper(opts Options) *sessionKeeper {
-	k := &sessionKeeper{key: opts.UI.SessionKey, ttl: opts.UI.SessionTTL, secure: opts.UI.SecureCookies, fingerprints: map[string]string{}, now: time.Now, revoked: map[string]time.Time{}}
+	k := &sessionKeeper{key: opts.UI.SessionKey, ttl: opts.UI.SessionTTL, secure: opts.UI.SecureCookies, fingerprints: map[string]string{}, now: time.Now, revoked: map[string]time.Time{}, store: opts.UI.Revocations}
 	if k.ttl <= 0 {
 		k.ttl = defaultSessionTTL
 	}
@@ -129,8 +142,10 @@ func (k *sessionKeeper) clear(tls bool) *http.Cookie {
 var errBadSession = errors.New("invalid session")
 
 // verify checks a cookie value: signature, expiry, that its token is still
-// configured for its organisation, and that it was not signed out.
-func (k *sessionKeeper) verify(value string) (uiSession, error) {
+// configured for its organisation, and that it was not signed out. When
+// the store cannot answer, the session is refused (the user signs in
+// again) rather than trusted.
+func (k *sessionKeeper) verify(ctx context.Context, value string) (uiSession, error) {
 	p, sig, ok := strings.Cut(value, ".")
 	if !ok {
 		return uiSession{}, errBadSession
@@ -160,11 +175,26 @@ func (k *sessionKeeper) verify(value string) (uiSession, error) {
 	if revoked {
 		return uiSession{}, errBadSession
 	}
+	if k.store != nil {
+		if revoked, err := k.store.SessionRevoked(ctx, s.ID); err != nil || revoked {
+			return uiSession{}, errBadSession
+		}
+	}
 	return s, nil
 }
 
-// revoke signs a session out in this process.
-func (k *sessionKeeper) revoke(s uiSession) {
+// revoke signs a session out: here at once, and in the store for every
+// process and restart.
+func (k *sessionKeeper) revoke(ctx context.Context, s uiSession) error {
+	k.forget(s)
+	if k.store == nil {
+		return nil
+	}
+	return k.store.RevokeSession(ctx, s.ID, time.Unix(s.Expires, 0))
+}
+
+// forget refuses a session in this process, dropping expired entries.
+func (k *sessionKeeper) forget(s uiSession) {
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()

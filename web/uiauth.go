@@ -24,7 +24,7 @@ func (s *Server) readSession(r *http.Request) (uiSession, bool) {
 	if err != nil {
 		return uiSession{}, false
 	}
-	sess, err := s.sessions.verify(c.Value)
+	sess, err := s.sessions.verify(r.Context(), c.Value)
 	return sess, err == nil
 }
 

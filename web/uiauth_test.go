@@ -1,13 +1,21 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/agentscope/agentscope/recorder"
+	"github.com/agentscope/agentscope/service"
+	"github.com/agentscope/agentscope/store/sqlite"
+	"github.com/agentscope/agentscope/store/sqlstore"
 	"github.com/agentscope/agentscope/web"
 )
 
@@ -179,6 +187,74 @@ func TestUIWebsocketOrigin(t *testing.T) {
 		// Without a session the upgrade is refused.
 		if _, resp, _ := websocket.DefaultDialer.Dial(ws+path, http.Header{"Origin": {f.srv.URL}}); resp == nil || resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("%s without a session: %v", path, resp)
+		}
+	}
+}
+
+// TestLogoutOutlivesRestart: signing out is recorded in the store, so a
+// copy of the cookie is refused by a new server over the same database
+// (a restart, or another process); a session that did not sign out is
+// still accepted there.
+func TestLogoutOutlivesRestart(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "ui.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	serve := func() *httptest.Server {
+		rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
+		t.Cleanup(func() { rec.Close() })
+		srv := httptest.NewServer(web.New(service.New(rec, nil), web.Options{Tokens: map[string]string{token: "org-1"}, LivePoll: time.Hour,
+			UI: web.UIOptions{Revocations: st}}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	first := serve()
+	f := &uiFixture{srv: first}
+	out, stays := f.signIn(t), f.signIn(t)
+	_, page := get(t, out, first.URL+"/agents")
+	u, _ := url.Parse(first.URL)
+	stolen, kept := out.Jar.Cookies(u), stays.Jar.Cookies(u)
+	resp, err := out.PostForm(first.URL+"/logout", url.Values{"csrf": {csrfOf(t, page)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	second := serve() // a fresh process: nothing in memory
+	u2, _ := url.Parse(second.URL)
+	for name, c := range map[string][]*http.Cookie{"signed out": stolen, "still signed in": kept} {
+		b := f.browser(t)
+		b.Jar.SetCookies(u2, c)
+		code, _ := get(t, b, second.URL+"/agents")
+		if want := map[string]int{"signed out": http.StatusSeeOther, "still signed in": http.StatusOK}[name]; code != want {
+			t.Errorf("%s, on a new server: %d, want %d", name, code, want)
+		}
+	}
+}
+
+// TestSecureCookie: the session cookie is Secure with the operator setting
+// (a proxy terminates TLS) and over HTTPS, and not otherwise.
+func TestSecureCookie(t *testing.T) {
+	for name, c := range map[string]struct {
+		secure, tls bool
+	}{"plain": {}, "setting": {secure: true}, "https": {tls: true}} {
+		f := uiSetup(t, web.UIOptions{SecureCookies: c.secure})
+		if c.tls {
+			srv := httptest.NewTLSServer(f.srv.Config.Handler)
+			t.Cleanup(srv.Close)
+			f.srv = srv
+		}
+		client := f.srv.Client()
+		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := client.PostForm(f.srv.URL+"/login", url.Values{"token": {token}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		sc := resp.Header.Get("Set-Cookie")
+		if want := c.secure || c.tls; strings.Contains(sc, "; Secure") != want || !strings.Contains(sc, "HttpOnly") {
+			t.Errorf("%s: Set-Cookie %q, want Secure=%v", name, sc, want)
 		}
 	}
 }

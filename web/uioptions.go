@@ -33,8 +33,12 @@ type UIOptions struct {
 	// SessionTTL is how long a sign-in lasts (default 12h).
 	SessionTTL time.Duration
 	// SecureCookies marks the session cookie Secure even on plain HTTP, for
-	// a server behind a proxy that terminates TLS.
+	// a server behind a proxy that terminates TLS
+	// (AGENTSCOPE_COOKIE_SECURE=true). On HTTPS it is always Secure.
 	SecureCookies bool
+	// Revocations keeps signed-out sessions across restarts and processes;
+	// nil keeps them in this process only.
+	Revocations Revocations
 }
 
 // SearchExample is a saved operational search the search page offers.

@@ -33,12 +33,24 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		}
 		livePoll = d
 	}
+	var secureCookies bool
+	switch v := env.Getenv("AGENTSCOPE_COOKIE_SECURE"); v {
+	case "", "false", "0":
+	case "true", "1":
+		secureCookies = true
+	default:
+		return usageError{fmt.Sprintf("AGENTSCOPE_COOKIE_SECURE must be true or false (true behind a proxy that terminates TLS), got %q", v)}
+	}
 	cfg.liveViews = true
 	app, desc, err := openCommandApp(ctx, env, "serve", cfg, log)
 	if err != nil {
 		return err
 	}
 	defer app.Close()
+	revocations, err := sqlStoreOf(app.Store)
+	if err != nil {
+		return err
+	}
 
 	srv := web.New(app.Service, web.Options{
 		Tokens:   map[string]string{token: agentscope.DefaultOrgID},
@@ -50,6 +62,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		MaxBodyBytes:     cfg.HTTP.MaxBodyBytes,
 		MaxInflightBytes: cfg.HTTP.MaxInflightBytes,
 		UI: web.UIOptions{
+			// Signing out holds across restarts and processes.
+			Revocations:   revocations,
+			SecureCookies: secureCookies,
 			Searcher: web.SearchFunc(func(ctx context.Context, org, query, earliest, latest string, limit int) (*web.SearchResult, error) {
 				a, err := app.Search.Run(ctx, org, search.Request{Query: query, Earliest: earliest, Latest: latest, RowLimit: limit})
 				if err != nil {

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		"ScanEventsUnordered":   testScanEventsUnordered,
 		"ReplayFilters":         testReplayFilters,
 		"UpdateFrom":            testUpdateFrom,
+		"UISessions":            func(t *testing.T, s agentscope.Store) { testUISessions(t, s) },
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
