@@ -108,8 +108,6 @@ func (s *Server) runSearch(ctx context.Context, v *ui.Search) int {
 		return codeStatus[code]
 	}
 	v.Result = searchTable(res, took)
-	if isTimechart(v.Query) {
-		v.Chart = timechartOf(res)
-	}
+	v.Chart = chartOf(v.Query, res)
 	return http.StatusOK
 }

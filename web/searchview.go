@@ -2,8 +2,11 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
+	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -163,6 +166,121 @@ func parseSearchTime(v any) (time.Time, bool) {
 
 func isTimechart(query string) bool {
 	return strings.Contains(strings.ToLower(query), "timechart")
+}
+
+// statsByTime matches a stats command grouped by _time, and its by-fields.
+var statsByTime = regexp.MustCompile(`(?i)^\s*stats\b.*\bby\s+(.+)$`)
+
+// timeSeriesBy reports whether query's last command is a stats grouped by
+// _time (usually after bin _time), and the other by-field, if one.
+func timeSeriesBy(query string) (other string, ok bool) {
+	parts := strings.Split(query, "|")
+	m := statsByTime.FindStringSubmatch(parts[len(parts)-1])
+	if m == nil {
+		return "", false
+	}
+	var others []string
+	for _, f := range strings.FieldsFunc(m[1], func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+		if f == "_time" {
+			ok = true
+		} else {
+			others = append(others, f)
+		}
+	}
+	if !ok || len(others) > 1 {
+		return "", false
+	}
+	if len(others) == 1 {
+		other = others[0]
+	}
+	return other, true
+}
+
+// chartOf draws a result as a time series when its query is a timechart or
+// a stats by _time; nil otherwise, or when the rows have no times.
+func chartOf(query string, res *SearchResult) *ui.LineChart {
+	if isTimechart(query) {
+		return timechartOf(res)
+	}
+	by, ok := timeSeriesBy(query)
+	if !ok {
+		return nil
+	}
+	if by == "" {
+		return timechartOf(res)
+	}
+	return pivotChart(res, by)
+}
+
+// pivotChart draws stats … by _time, F: one line per value of F (the
+// first maxChartSeries seen), of the first numeric column, across _time.
+func pivotChart(res *SearchResult, by string) *ui.LineChart {
+	fields := res.Fields
+	if len(fields) == 0 {
+		fields = fieldsOf(res.Rows)
+	}
+	value := ""
+	for _, f := range fields {
+		if f == by || strings.HasPrefix(f, "_") {
+			continue
+		}
+		for _, r := range res.Rows {
+			if _, ok := number(r[f]); ok {
+				value = f
+				break
+			}
+		}
+		if value != "" {
+			break
+		}
+	}
+	if value == "" {
+		return nil
+	}
+	index := map[time.Time]int{}
+	var xs []time.Time
+	for _, r := range res.Rows {
+		t, ok := parseSearchTime(r["_time"])
+		if !ok {
+			return nil
+		}
+		if _, seen := index[t]; !seen {
+			index[t] = len(xs)
+			xs = append(xs, t)
+		}
+	}
+	if len(xs) == 0 {
+		return nil
+	}
+	sort.Slice(xs, func(i, j int) bool { return xs[i].Before(xs[j]) })
+	for i, t := range xs {
+		index[t] = i
+	}
+	var series []ui.Series
+	byName := map[string]int{}
+	for _, r := range res.Rows {
+		name := fmt.Sprint(r[by])
+		k, seen := byName[name]
+		if !seen {
+			if len(series) == maxChartSeries {
+				continue
+			}
+			k = len(series)
+			byName[name] = k
+			vals := make([]float64, len(xs))
+			for i := range vals {
+				vals[i] = math.NaN()
+			}
+			series = append(series, ui.Series{Name: name, Values: vals})
+		}
+		t, _ := parseSearchTime(r["_time"])
+		if v, ok := number(r[value]); ok {
+			series[k].Values[index[t]] = v
+		}
+	}
+	span := xs[len(xs)-1].Sub(xs[0])
+	c := ui.NewLineChart(xs, series, func(t time.Time) string { return timeLabel(t, span) })
+	return &c
 }
 
 // maxChartSeries bounds the lines of a timechart.

@@ -47,40 +47,8 @@ func TestInvestigateLoop(t *testing.T) {
 	})
 
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "inv.db"), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-	svc := service.New(rec, nil)
-	router, err := search.NewRouter("local", map[string]splunkbridge.Searcher{"local": search.Local{Engine: spl.New(st, spl.Options{})}}, search.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := runtime.New(ctx, runtime.Options{
-		Store: st.Store, Recorder: rec, Service: svc, Workers: 1,
-		LLM:      runtime.LLMConfig{BaseURL: llm.URL, APIKey: "test-key", Model: "gpt-4.1"},
-		Getenv:   func(string) string { return "" },
-		Evidence: search.RowSearcher{Router: router}, EvidenceBackend: "local",
-		River: func(c *river.Config) { c.FetchPollInterval = 50 * time.Millisecond },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.SetLauncher(rt)
-	if err := rt.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	h := web.New(svc, web.Options{Tokens: map[string]string{token: org}})
-	h.RouteInvestigations(rt)
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		releaseModel()
-		srv.Close()
-		rt.Close()
-		rec.Close()
-		st.Close()
-	})
+	srv, svc := startInvestigations(t, runtime.LLMConfig{BaseURL: llm.URL, APIKey: "test-key", Model: "gpt-4.1"})
+	t.Cleanup(releaseModel) // before the server closes (cleanups run last first)
 
 	// support-bot calls lookup_order with the same arguments four times:
 	// call-3 is seq 8 (SessionStarted 1, two model events, then call/return
@@ -164,4 +132,46 @@ func TestInvestigateLoop(t *testing.T) {
 		t.Fatal("the agents page reloaded")
 	}
 	b.screenshot("investigation-agents")
+}
+
+// startInvestigations serves the web interface with the real runtime
+// behind its investigation buttons: a River worker, the embedded SPL engine
+// for evidence, and the model llm describes.
+func startInvestigations(t *testing.T, llm runtime.LLMConfig) (*httptest.Server, *service.Service) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "inv.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
+	svc := service.New(rec, nil)
+	router, err := search.NewRouter("local", map[string]splunkbridge.Searcher{"local": search.Local{Engine: spl.New(st, spl.Options{})}}, search.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := runtime.New(ctx, runtime.Options{
+		Store: st.Store, Recorder: rec, Service: svc, Workers: 1,
+		LLM:      llm,
+		Getenv:   func(string) string { return "" },
+		Evidence: search.RowSearcher{Router: router}, EvidenceBackend: "local",
+		River: func(c *river.Config) { c.FetchPollInterval = 50 * time.Millisecond },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.SetLauncher(rt)
+	if err := rt.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h := web.New(svc, web.Options{Tokens: map[string]string{token: org}})
+	h.RouteInvestigations(rt)
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.Close()
+		rt.Close()
+		rec.Close()
+		st.Close()
+	})
+	return srv, svc
 }

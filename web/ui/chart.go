@@ -52,7 +52,16 @@ type Polyline struct {
 	Points string
 	Class  string
 	Title  string
+	// Dots mark each point when there are few, so a value standing alone
+	// between gaps is seen.
+	Dots []Point
 }
+
+// Point is a position in a chart.
+type Point struct{ X, Y float64 }
+
+// maxDots is the most points a line marks with dots.
+const maxDots = 60
 
 // Label is an axis label.
 type Label struct {
@@ -130,7 +139,9 @@ func NewLineChart(xs []time.Time, series []Series, label func(time.Time) string)
 	top := 0.0
 	for _, s := range series {
 		for _, v := range s.Values {
-			top = max(top, v)
+			if !math.IsNaN(v) && !math.IsInf(v, 0) { // a gap, not a height
+				top = max(top, v)
+			}
 		}
 	}
 	top = niceCeil(top)
@@ -143,14 +154,19 @@ func NewLineChart(xs []time.Time, series []Series, label func(time.Time) string)
 	}
 	for j, s := range series {
 		var b strings.Builder
+		var dots []Point
 		for i, v := range s.Values {
-			if math.IsNaN(v) {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
 				continue
 			}
 			y := padT + plotH - v/top*plotH
 			b.WriteString(fmtF(x(i)) + "," + fmtF(y) + " ")
+			dots = append(dots, Point{round1(x(i)), round1(y)})
 		}
-		c.Lines = append(c.Lines, Polyline{Points: strings.TrimSpace(b.String()), Class: SeriesClass(j), Title: s.Name})
+		if len(dots) > maxDots {
+			dots = nil
+		}
+		c.Lines = append(c.Lines, Polyline{Points: strings.TrimSpace(b.String()), Class: SeriesClass(j), Title: s.Name, Dots: dots})
 		c.Legend = append(c.Legend, LegendItem{s.Name, SeriesClass(j)})
 	}
 	c.XLabels = xLabels(xs, label, x)
@@ -230,3 +246,12 @@ func niceCeil(v float64) float64 {
 func round1(v float64) float64 { return math.Round(v*10) / 10 }
 
 func fmtF(v float64) string { return strconv.FormatFloat(round1(v), 'f', -1, 64) }
+
+// xAnchor anchors an x-axis label: at the right edge by its end, so it is
+// not cut off, elsewhere by its middle.
+func xAnchor(x, w float64) string {
+	if x > w-padR-30 {
+		return "end"
+	}
+	return "middle"
+}

@@ -199,6 +199,17 @@ type Replay struct {
 	T0 int64
 	// Investigation is the session's investigation panel.
 	Investigation ReportPanel
+	// Usage is the session's cost and tokens over time; nil when it has
+	// neither.
+	Usage *UsageCharts
+}
+
+// UsageCharts are a session's running cost and tokens, with a sentence
+// that says what they show for readers who do not see the charts.
+type UsageCharts struct {
+	Cost    *LineChart // cumulative USD of CostRecorded events
+	Tokens  *LineChart // cumulative input and output tokens of ModelCompleted events
+	Summary string
 }
 
 // Live reports whether events may still arrive.
