@@ -1,6 +1,7 @@
 package runtime_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -42,18 +43,23 @@ func backends() []backend {
 	}
 }
 
+// testSecretKey seals alert secrets in the tests' stores; the agentscope
+// processes they spawn on the same database get it as
+// AGENTSCOPE_SECRET_KEY, as every process sharing a database must.
+var testSecretKey = bytes.Repeat([]byte{0x5a}, sqlstore.SecretKeyLen)
+
 // openStore opens a new handle (its own connections, as another process
 // would) on the database dsn of backend name, and returns the runtime
 // options that go with it.
 func openStore(name, dsn string) (*sqlstore.Store, func(*runtime.Options), func(), error) {
 	if name == "sqlite" {
-		s, err := sqlite.Open(context.Background(), dsn, sqlstore.Options{})
+		s, err := sqlite.Open(context.Background(), dsn, sqlstore.Options{SecretKey: testSecretKey})
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		return s.Store, func(*runtime.Options) {}, func() { s.Close() }, nil
 	}
-	s, err := postgres.Open(context.Background(), dsn, sqlstore.Options{})
+	s, err := postgres.Open(context.Background(), dsn, sqlstore.Options{SecretKey: testSecretKey})
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -108,7 +109,8 @@ func newInvestigator(t testing.TB, b backend, c invConfig) *invBundle {
 		case viaAgentScope:
 			pool := &search.OrgMCP{New: func(org string) (*client.Client, error) {
 				return client.New(client.Config{Command: asBin, Args: []string{"mcp", "--org", org},
-					Env:         []string{"AGENTSCOPE_DATA_DIR=" + dataDir, "AGENTSCOPE_DATABASE_URL=" + dbURL, "AGENTSCOPE_NO_WORKER=true", "AGENTSCOPE_LOG_LEVEL=warn"},
+					Env: []string{"AGENTSCOPE_DATA_DIR=" + dataDir, "AGENTSCOPE_DATABASE_URL=" + dbURL, "AGENTSCOPE_NO_WORKER=true", "AGENTSCOPE_LOG_LEVEL=warn",
+						"AGENTSCOPE_SECRET_KEY=" + base64.StdEncoding.EncodeToString(testSecretKey)},
 					InitTimeout: 20 * time.Second, MaxAttempts: 3, BackoffInitial: 50 * time.Millisecond})
 			}}
 			t.Cleanup(func() { pool.Close() })

@@ -88,10 +88,16 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	}
 	a.Store, a.ping = st, ping
 	a.closers = append(a.closers, st.Close)
-	// Secrets stored before they were sealed at rest are sealed now.
+	// This process's key must open the secrets other processes sealed;
+	// secrets stored before they were sealed at rest are sealed now.
 	if sealer, ok := st.(interface {
+		CheckSecretKey(context.Context) error
 		SealSecrets(context.Context) (int, error)
 	}); ok {
+		if err := sealer.CheckSecretKey(ctx); err != nil {
+			a.Close()
+			return nil, "", err
+		}
 		n, err := sealer.SealSecrets(ctx)
 		if err != nil {
 			a.Close()

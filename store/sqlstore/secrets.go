@@ -5,6 +5,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -130,4 +131,22 @@ func (s *Store) SealSecrets(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("seal secrets: %w", err)
 	}
 	return n, nil
+}
+
+// CheckSecretKey opens one sealed secret, if the database holds any, and
+// reports when this store's key is not the one it was sealed with — so a
+// process started with the wrong AGENTSCOPE_SECRET_KEY (or none, beside
+// processes that have one) fails at start, not at its first delivery.
+func (s *Store) CheckSecretKey(ctx context.Context) error {
+	var org, id, stored string
+	err := s.queryRow(ctx, `SELECT org_id, id, secret FROM alert_rules WHERE secret LIKE 'v1:%' LIMIT 1`).Scan(&org, &id, &stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("check secret key: %w", err)
+	}
+	if _, err := s.openSecret(org, id, stored); err != nil {
+		return err
+	}
+	return nil
 }

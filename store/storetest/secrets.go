@@ -79,10 +79,24 @@ func RunSecrets(t *testing.T, b SecretsBackend) {
 		t.Errorf("updated secret for delivery: %q, %v", r.Secret, err)
 	}
 
+	checkKeyAtStart(t, b, key, other)
 	for name, k := range map[string][]byte{"the wrong key": other, "no key": nil} {
 		_, err := b.Open(t, k).AlertRuleForDelivery(ctx, org, fresh.ID)
 		if agentscope.ErrorCode(err) == agentscope.EINTERNAL || !strings.Contains(fmt.Sprint(err), "AGENTSCOPE_SECRET_KEY") || strings.Contains(fmt.Sprint(err), secret) {
 			t.Errorf("%s: %v, want an error naming AGENTSCOPE_SECRET_KEY", name, err)
 		}
+	}
+}
+
+// CheckSecretKeyBackend: see RunSecrets; a store with the wrong key fails
+// CheckSecretKey naming AGENTSCOPE_SECRET_KEY once a sealed secret exists.
+func checkKeyAtStart(t *testing.T, b SecretsBackend, key, other []byte) {
+	t.Helper()
+	type checker interface{ CheckSecretKey(context.Context) error }
+	if err := b.Open(t, key).(checker).CheckSecretKey(context.Background()); err != nil {
+		t.Errorf("the right key: %v", err)
+	}
+	if err := b.Open(t, other).(checker).CheckSecretKey(context.Background()); err == nil || !strings.Contains(err.Error(), "AGENTSCOPE_SECRET_KEY") {
+		t.Errorf("the wrong key at start: %v", err)
 	}
 }
