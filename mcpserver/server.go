@@ -41,6 +41,8 @@ type Server struct {
 	svc  *service.Service
 	opts Options
 	log  *slog.Logger
+	// watches follows the sessions MCP clients subscribed to.
+	watches watches
 }
 
 // New returns a server exposing svc's operations as MCP tools.
@@ -50,11 +52,16 @@ func New(svc *service.Service, opts Options) *Server {
 	}
 	s := &Server{svc: svc, opts: opts, log: opts.Logger.With("component", "mcpserver")}
 	s.MCP = mcp.NewServer(&mcp.Implementation{Name: "agentscope", Title: "AgentScope", Version: Version}, &mcp.ServerOptions{
-		Instructions: instructions,
-		Logger:       s.log,
+		Instructions:       instructions,
+		Logger:             s.log,
+		CompletionHandler:  s.complete,
+		SubscribeHandler:   s.subscribe,
+		UnsubscribeHandler: s.unsubscribe,
 	})
 	s.addRunTools()
 	s.addSessionResource()
+	s.addPrompts()
+	s.MCP.AddReceivingMiddleware(s.listRecent)
 	for _, f := range opts.Extra {
 		f(s)
 	}
@@ -69,8 +76,12 @@ const instructions = `AgentScope records what AI agents do. Call start_run when 
 // orgContext puts the caller's organisation into ctx: from the verified
 // bearer token over HTTP, or the local organisation over stdio.
 func (s *Server) orgContext(ctx context.Context, extra *mcp.RequestExtra) (context.Context, error) {
+	info := auth.TokenInfoFromContext(ctx) // requests go-sdk makes itself (subscriptions/listen) carry no Extra
 	if extra != nil && extra.TokenInfo != nil {
-		if org, ok := extra.TokenInfo.Extra[OrgKey].(string); ok && org != "" {
+		info = extra.TokenInfo
+	}
+	if info != nil {
+		if org, ok := info.Extra[OrgKey].(string); ok && org != "" {
 			return agentscope.WithOrg(ctx, org), nil
 		}
 		return ctx, agentscope.Errorf(agentscope.EUNAUTHORIZED, "token has no organisation")

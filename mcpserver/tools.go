@@ -32,6 +32,11 @@ func AddTool[In, Out any](s *Server, t *mcp.Tool, h func(ctx context.Context, in
 		if err != nil {
 			return nil, zero, s.toolError(t.Name, err)
 		}
+		if tok := req.Params.GetProgressToken(); tok != nil && req.Session != nil {
+			ctx = withProgress(ctx, req.Session, tok)
+			ReportProgress(ctx, 0, 1, t.Name+" started")
+			defer ReportProgress(ctx, 1, 1, t.Name+" finished")
+		}
 		out, err := h(ctx, in)
 		if err != nil {
 			return nil, zero, s.toolError(t.Name, err)

@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -65,7 +66,16 @@ func (t Tools) Register(s *mcpserver.Server) {
 		if err != nil {
 			return nil, err
 		}
-		return t.Router.Run(ctx, org, Request{Query: in.Query, Earliest: in.EarliestTime, Latest: in.LatestTime, RowLimit: in.RowLimit, Backend: in.Backend})
+		backend := in.Backend
+		if backend == "" {
+			backend = t.Router.Default()
+		}
+		mcpserver.ReportProgress(ctx, 0.1, 1, "searching on "+backend)
+		a, err := t.Router.Run(ctx, org, Request{Query: in.Query, Earliest: in.EarliestTime, Latest: in.LatestTime, RowLimit: in.RowLimit, Backend: in.Backend})
+		if err == nil {
+			mcpserver.ReportProgress(ctx, 0.9, 1, fmt.Sprintf("%d rows from %s", len(a.Results), a.Backend))
+		}
+		return a, err
 	})
 	mcpserver.AddTool(s, &mcp.Tool{
 		Name:        "splunk_insights",

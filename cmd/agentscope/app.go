@@ -160,6 +160,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	a.Service.SetLauncher(rt)
 	a.closers = append(a.closers, rt.Close)
 	a.MCP = mcpserver.New(a.Service, mcpserver.Options{LocalOrg: cmp.Or(cfg.LocalOrg, agentscope.DefaultOrgID), Logger: log, Extra: []func(*mcpserver.Server){rt.Register, a.SearchTools.Register}})
+	a.closers = append(a.closers, func() error { a.MCP.Close(); return nil })
 	if err := rt.Start(ctx); err != nil {
 		a.Close()
 		return nil, "", err

@@ -1,0 +1,314 @@
+package mcpserver
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/service"
+)
+
+// What hosts browse and pick from besides tools: prompts with argument
+// completion, the organisation's recent sessions and reports in
+// resources/list, and notifications/resources/updated for a subscribed
+// session as its events commit.
+
+// maxListed bounds the sessions, and the reports, resources/list shows.
+const maxListed = 50
+
+// maxCompletions is the most values a completion answers (the protocol's
+// limit).
+const maxCompletions = 100
+
+const (
+	sessionURIPrefix = "agentscope://sessions/"
+	reportURIPrefix  = "agentscope://reports/"
+)
+
+// reportLister is what lists investigation reports (*sqlstore.Store).
+type reportLister interface {
+	ListReports(ctx context.Context, orgID string, f agentscope.ReportFilter) ([]agentscope.Report, error)
+}
+
+// windowPattern is a cost_report window: a number and m, h, d or w.
+var windowPattern = regexp.MustCompile(`^[1-9][0-9]{0,3}[mhdw]$`)
+
+func (s *Server) addPrompts() {
+	s.MCP.AddPrompt(&mcp.Prompt{
+		Name:        "investigate_session",
+		Title:       "Investigate a session",
+		Description: "Find out what an agent did in one recorded session and whether anything went wrong: loops, errors, cost, provider switches. Completes session ids.",
+		Arguments:   []*mcp.PromptArgument{{Name: "session_id", Title: "Session", Description: "The session to investigate (completion lists recent ones)", Required: true}},
+	}, func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		ctx, err := s.orgContext(ctx, req.Extra)
+		if err != nil {
+			return nil, err
+		}
+		sid := req.Params.Arguments["session_id"]
+		if err := agentscope.ValidateSessionID(sid); err != nil {
+			return nil, err
+		}
+		run, err := s.svc.GetRun(ctx, sid)
+		if err != nil {
+			return nil, s.toolError("investigate_session", err)
+		}
+		text := fmt.Sprintf("Investigate AgentScope session %s (agent %s, status %s, %d events, cost $%s).\n\n"+
+			"1. Read its timeline with replay_session (session_id %q), following next_cursor to the end.\n"+
+			"2. If the investigate tool is available, call it with session_id %q and then get_report for the risk-graded report; otherwise look for loops (the same tool called with the same arguments again and again), tool errors, retries, provider switches, slow or expensive model calls.\n"+
+			"3. Check totals with run_spl, for example: session_id=%q | stats count sum(amount_usd) as cost_usd by type.\n\n"+
+			"Answer with a risk level (low, medium, high or critical), the findings each citing the event seq numbers it rests on, and the exact SPL you ran.",
+			run.SessionID, run.Agent, run.Status, run.EventCount, run.CostUSD, run.SessionID, run.SessionID, run.SessionID)
+		return &mcp.GetPromptResult{
+			Description: "Investigate session " + run.SessionID,
+			Messages: []*mcp.PromptMessage{
+				{Role: "user", Content: &mcp.TextContent{Text: text}},
+				{Role: "user", Content: &mcp.EmbeddedResource{Resource: &mcp.ResourceContents{URI: sessionURIPrefix + run.SessionID, MIMEType: "application/json",
+					Text: fmt.Sprintf(`{"session_id":%q,"agent":%q,"status":%q,"event_count":%d,"cost_usd":%s}`, run.SessionID, run.Agent, run.Status, run.EventCount, run.CostUSD)}}},
+			},
+		}, nil
+	})
+	s.MCP.AddPrompt(&mcp.Prompt{
+		Name:        "cost_report",
+		Title:       "Cost report",
+		Description: "Where the money went: spend by agent and model over a window, the most expensive sessions, and what changed. Completes agent names.",
+		Arguments: []*mcp.PromptArgument{
+			{Name: "agent", Title: "Agent", Description: "Only this agent (completion lists the organisation's agents); all agents when empty"},
+			{Name: "window", Title: "Window", Description: "How far back, e.g. 1h, 24h, 7d (default 24h)"},
+		},
+	}, func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		if _, err := s.orgContext(ctx, req.Extra); err != nil {
+			return nil, err
+		}
+		agent, window := req.Params.Arguments["agent"], req.Params.Arguments["window"]
+		if window == "" {
+			window = "24h"
+		}
+		if !windowPattern.MatchString(window) {
+			return nil, agentscope.FieldErrorf("window", "must be a number and m, h, d or w, such as 24h or 7d; got %q", window)
+		}
+		filter := ""
+		if agent != "" {
+			// The name is validated to [A-Za-z0-9_.-], so it cannot change
+			// the query around it.
+			if err := agentscope.ValidateAgentName(agent); err != nil {
+				return nil, err
+			}
+			filter = fmt.Sprintf(" agent=%q", agent)
+		}
+		text := fmt.Sprintf("Write a cost report for the last %s%s.\n\n"+
+			"1. Spend by agent and model: run_spl with query `type=CostRecorded%s | stats sum(amount_usd) as cost_usd count as calls by agent model | sort - cost_usd` and earliest_time \"-%s\".\n"+
+			"2. The most expensive sessions: `type=CostRecorded%s | stats sum(amount_usd) as cost_usd by session_id agent | sort - cost_usd | head 10`, same window.\n"+
+			"3. Over time: `type=CostRecorded%s | timechart sum(amount_usd) as cost_usd by agent`.\n\n"+
+			"Report totals in USD, the biggest contributors, anything that changed sharply, and the SPL you ran.",
+			window, map[bool]string{true: " for agent " + agent, false: " for every agent"}[agent != ""], filter, window, filter, filter)
+		return &mcp.GetPromptResult{
+			Description: "Cost report, last " + window,
+			Messages:    []*mcp.PromptMessage{{Role: "user", Content: &mcp.TextContent{Text: text}}},
+		}, nil
+	})
+}
+
+// complete answers completion/complete: session ids for investigate_session
+// and the session and report resource templates, agent names and windows
+// for cost_report; prefix-matched, of the caller's organisation only.
+func (s *Server) complete(ctx context.Context, req *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
+	ctx, err := s.orgContext(ctx, req.Extra)
+	if err != nil {
+		return nil, err
+	}
+	p := req.Params
+	prefix := p.Argument.Value
+	var values []string
+	switch {
+	case p.Argument.Name == "session_id" && (p.Ref.Type == "ref/prompt" && p.Ref.Name == "investigate_session" ||
+		p.Ref.Type == "ref/resource" && (strings.HasPrefix(p.Ref.URI, sessionURIPrefix) || strings.HasPrefix(p.Ref.URI, reportURIPrefix))):
+		page, err := s.svc.ListRuns(ctx, service.ListRunsInput{Limit: 500})
+		if err != nil {
+			return nil, s.toolError("complete", err)
+		}
+		for _, r := range page.Runs {
+			if strings.HasPrefix(r.SessionID, prefix) {
+				values = append(values, r.SessionID)
+			}
+		}
+	case p.Ref.Type == "ref/prompt" && p.Ref.Name == "cost_report" && p.Argument.Name == "agent":
+		org, _ := agentscope.OrgFrom(ctx)
+		agents, err := s.svc.Store().ListAgents(ctx, org)
+		if err != nil {
+			return nil, s.toolError("complete", err)
+		}
+		for _, a := range agents {
+			if strings.HasPrefix(a.Name, prefix) {
+				values = append(values, a.Name)
+			}
+		}
+	case p.Ref.Type == "ref/prompt" && p.Ref.Name == "cost_report" && p.Argument.Name == "window":
+		for _, w := range []string{"1h", "24h", "7d", "30d"} {
+			if strings.HasPrefix(w, prefix) {
+				values = append(values, w)
+			}
+		}
+	}
+	total := len(values)
+	values = values[:min(len(values), maxCompletions)]
+	if values == nil {
+		values = []string{}
+	}
+	return &mcp.CompleteResult{Completion: mcp.CompletionResultDetails{Values: values, Total: total, HasMore: total > len(values)}}, nil
+}
+
+// listRecent is a receiving middleware: resources/list answers, on its
+// first page, the organisation's recent sessions and investigation reports
+// as resources a host can browse, beside the templates.
+func (s *Server) listRecent(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		res, err := next(ctx, method, req)
+		if err != nil || method != "resources/list" {
+			return res, err
+		}
+		lr, ok := req.(*mcp.ListResourcesRequest)
+		out, ok2 := res.(*mcp.ListResourcesResult)
+		if !ok || !ok2 || (lr.Params != nil && lr.Params.Cursor != "") {
+			return res, nil
+		}
+		octx, err := s.orgContext(ctx, lr.Extra)
+		if err != nil {
+			return nil, err
+		}
+		page, err := s.svc.ListRuns(octx, service.ListRunsInput{Limit: maxListed})
+		if err != nil {
+			return nil, s.toolError("resources/list", err)
+		}
+		for _, r := range page.Runs {
+			out.Resources = append(out.Resources, &mcp.Resource{
+				URI: sessionURIPrefix + r.SessionID, Name: "session " + r.SessionID, Title: fmt.Sprintf("%s · %s · %s", r.Agent, r.SessionID, r.Status),
+				Description: fmt.Sprintf("Run of %s, %s, %d events, $%s, started %s", r.Agent, r.Status, r.EventCount, r.CostUSD, r.CreatedAt.UTC().Format("2006-01-02 15:04 MST")),
+				MIMEType:    "application/json",
+			})
+		}
+		if rl, ok := s.svc.Store().(reportLister); ok {
+			org, _ := agentscope.OrgFrom(octx)
+			reports, err := rl.ListReports(octx, org, agentscope.ReportFilter{Limit: maxListed})
+			if err != nil {
+				return nil, s.toolError("resources/list", err)
+			}
+			for _, r := range reports {
+				risk := string(r.RiskLevel)
+				if r.Status != agentscope.ReportCompleted {
+					risk = "investigation " + string(r.Status)
+				}
+				out.Resources = append(out.Resources, &mcp.Resource{
+					URI: reportURIPrefix + r.TargetSessionID, Name: "report " + r.SessionID, Title: fmt.Sprintf("Report on %s · %s", r.TargetSessionID, risk),
+					Description: fmt.Sprintf("Investigation of %s's session %s: %s", r.Agent, r.TargetSessionID, risk), MIMEType: "application/json",
+				})
+			}
+		}
+		return out, nil
+	}
+}
+
+// watches follows subscribed sessions: one hub subscription per
+// organisation and session, shared by every MCP session subscribed to it.
+type watches struct {
+	mu sync.Mutex
+	m  map[watchKey]*watch
+}
+
+type watchKey struct{ org, uri string }
+
+type watch struct {
+	subscribers int
+	stop        chan struct{}
+}
+
+// subscribe starts notifying the caller of commits to a session of its
+// organisation (agentscope://sessions/{id}); other URIs and unknown
+// sessions are refused.
+func (s *Server) subscribe(ctx context.Context, req *mcp.SubscribeRequest) error {
+	octx, err := s.orgContext(ctx, req.Extra)
+	if err != nil {
+		return err
+	}
+	uri := req.Params.URI
+	sid, ok := strings.CutPrefix(uri, sessionURIPrefix)
+	if !ok {
+		return fmt.Errorf("only sessions can be subscribed to (%s{session_id})", sessionURIPrefix)
+	}
+	if _, err := s.svc.GetRun(octx, sid); err != nil {
+		if agentscope.ErrorCode(err) == agentscope.ENOTFOUND {
+			return mcp.ResourceNotFoundError(uri)
+		}
+		return s.toolError("resources/subscribe", err)
+	}
+	org, _ := agentscope.OrgFrom(octx)
+	key := watchKey{org, uri}
+	s.watches.mu.Lock()
+	defer s.watches.mu.Unlock()
+	if w := s.watches.m[key]; w != nil {
+		w.subscribers++
+		return nil
+	}
+	w := &watch{subscribers: 1, stop: make(chan struct{})}
+	if s.watches.m == nil {
+		s.watches.m = map[watchKey]*watch{}
+	}
+	s.watches.m[key] = w
+	sub := s.svc.Recorder().Hub().Subscribe(org, sid)
+	go func() {
+		defer sub.Close()
+		for {
+			select {
+			case <-w.stop:
+				return
+			case <-sub.Ready:
+				sub.Take()
+				_ = s.MCP.ResourceUpdated(context.Background(), &mcp.ResourceUpdatedNotificationParams{URI: uri})
+			}
+		}
+	}()
+	return nil
+}
+
+// unsubscribe stops notifying one subscriber; the last one stops the watch.
+func (s *Server) unsubscribe(ctx context.Context, req *mcp.UnsubscribeRequest) error {
+	octx, err := s.orgContext(ctx, req.Extra)
+	if err != nil {
+		return err
+	}
+	org, _ := agentscope.OrgFrom(octx)
+	key := watchKey{org, req.Params.URI}
+	s.watches.mu.Lock()
+	defer s.watches.mu.Unlock()
+	w := s.watches.m[key]
+	if w == nil {
+		return nil
+	}
+	if w.subscribers--; w.subscribers == 0 {
+		close(w.stop)
+		delete(s.watches.m, key)
+	}
+	return nil
+}
+
+// Watching reports how many sessions are followed for subscribers, for
+// tests and health.
+func (s *Server) Watching() int {
+	s.watches.mu.Lock()
+	defer s.watches.mu.Unlock()
+	return len(s.watches.m)
+}
+
+// Close stops every watch.
+func (s *Server) Close() {
+	s.watches.mu.Lock()
+	defer s.watches.mu.Unlock()
+	for k, w := range s.watches.m {
+		close(w.stop)
+		delete(s.watches.m, k)
+	}
+}
