@@ -2,19 +2,27 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/semaphore"
 
 	"github.com/agentscope/agentscope"
 )
+
+// DefaultStreamKeepAlive is how often open-ended responses show they are
+// alive when Options.StreamKeepAlive is unset: under the 60 s idle timeout
+// common in reverse proxies (nginx's proxy_read_timeout).
+const DefaultStreamKeepAlive = 30 * time.Second
 
 // DefaultMaxInflightBytes bounds the request bodies the server holds at
 // once: with 32 MiB bodies, two at a time.
@@ -76,8 +84,12 @@ func (s *Server) limitRequest(w http.ResponseWriter, r *http.Request) (release f
 	// The body was read to its end, so net/http has lifted the read
 	// deadline and watches the connection: the handler may take as long as
 	// its work needs (an investigation with wait, a long search), and its
-	// context ends when the client goes away.
+	// context ends when the client goes away. Streams are exempt from the
+	// write deadline too; their read deadline is lifted here as well, so
+	// they do not depend on when net/http lifts it. (A hijacked websocket
+	// has no deadlines; keepAlive is its own.)
 	if isStream(r) {
+		_ = rc.SetReadDeadline(time.Time{})
 		_ = rc.SetWriteDeadline(time.Time{})
 	}
 	return release, true
@@ -137,3 +149,118 @@ func isStream(r *http.Request) bool {
 }
 
 func newInflight(n int64) *semaphore.Weighted { return semaphore.NewWeighted(n) }
+
+// eventStreamKeepAlive wraps the response to a request that accepts an
+// event stream. Once the handler answers 200 with Content-Type
+// text/event-stream (the MCP endpoint's GET stream, which may carry nothing
+// for hours), it writes an SSE comment line (": keep-alive", which clients
+// ignore) every period between events, so proxies do not close the stream
+// as idle; a client that takes no bytes for a period is taken as gone and
+// the request's context is cancelled. Other responses pass through as they
+// are.
+type eventStreamKeepAlive struct {
+	http.ResponseWriter
+	req    *http.Request
+	rc     *http.ResponseController
+	period time.Duration
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	status   int  // the final status written, 0 before
+	boundary bool // what was written so far ends an event (or is empty)
+	stopped  bool
+	quit     chan struct{}
+	done     chan struct{} // closed when the pinger ends; nil if none started
+}
+
+func newEventStreamKeepAlive(w http.ResponseWriter, r *http.Request, period time.Duration) *eventStreamKeepAlive {
+	ctx, cancel := context.WithCancel(r.Context())
+	return &eventStreamKeepAlive{ResponseWriter: w, req: r.WithContext(ctx), rc: http.NewResponseController(w),
+		period: period, cancel: cancel, boundary: true, quit: make(chan struct{})}
+}
+
+func (k *eventStreamKeepAlive) WriteHeader(code int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.writeHeaderLocked(code)
+}
+
+func (k *eventStreamKeepAlive) writeHeaderLocked(code int) {
+	if k.status == 0 && code >= 200 {
+		k.status = code
+		ct, _, _ := mime.ParseMediaType(k.Header().Get("Content-Type"))
+		if code == http.StatusOK && ct == "text/event-stream" && !k.stopped {
+			k.done = make(chan struct{})
+			go k.ping()
+		}
+	}
+	k.ResponseWriter.WriteHeader(code)
+}
+
+func (k *eventStreamKeepAlive) Write(p []byte) (int, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.status == 0 {
+		k.writeHeaderLocked(http.StatusOK)
+	}
+	n, err := k.ResponseWriter.Write(p)
+	if n > 0 {
+		k.boundary = bytes.HasSuffix(p[:n], []byte("\n\n"))
+	}
+	return n, err
+}
+
+// FlushError flushes under the same lock as the writes, so a comment never
+// lands inside an event; http.ResponseController finds it before Unwrap.
+func (k *eventStreamKeepAlive) FlushError() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.rc.Flush()
+}
+
+// Unwrap gives http.ResponseController the response underneath.
+func (k *eventStreamKeepAlive) Unwrap() http.ResponseWriter { return k.ResponseWriter }
+
+// ping writes the comment every period while the stream is between
+// events; a write that does not complete within a period ends the request.
+func (k *eventStreamKeepAlive) ping() {
+	defer close(k.done)
+	t := time.NewTicker(k.period)
+	defer t.Stop()
+	for {
+		select {
+		case <-k.quit:
+			return
+		case <-k.req.Context().Done():
+			return
+		case <-t.C:
+		}
+		k.mu.Lock()
+		var err error
+		if !k.stopped && k.boundary {
+			_ = k.rc.SetWriteDeadline(time.Now().Add(k.period))
+			if _, err = io.WriteString(k.ResponseWriter, ": keep-alive\n\n"); err == nil {
+				err = k.rc.Flush()
+			}
+			_ = k.rc.SetWriteDeadline(time.Time{})
+		}
+		k.mu.Unlock()
+		if err != nil {
+			k.cancel()
+			return
+		}
+	}
+}
+
+// stop ends the pinger before the handler returns: nothing may write to
+// the response after that.
+func (k *eventStreamKeepAlive) stop() {
+	k.mu.Lock()
+	k.stopped = true
+	k.mu.Unlock()
+	close(k.quit)
+	if k.done != nil {
+		<-k.done
+	}
+	k.cancel()
+}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/service"
@@ -109,9 +111,11 @@ func TestOversizeHeadersRefused(t *testing.T) {
 
 // TestLiveStreamOutlivesTimeouts: a live websocket is exempt from the
 // server's read and write timeouts: it still delivers an event recorded
-// after three times both have passed.
+// after three times both have passed, it takes a message from the client
+// after them (the hijacked connection has no read deadline), and it pinged
+// the client at its own keep-alive period in the meantime.
 func TestLiveStreamOutlivesTimeouts(t *testing.T) {
-	f := limited(t, web.Options{}, func(s *http.Server) {
+	f := limited(t, web.Options{StreamKeepAlive: 50 * time.Millisecond}, func(s *http.Server) {
 		s.ReadTimeout = 150 * time.Millisecond
 		s.WriteTimeout = 150 * time.Millisecond
 	})
@@ -123,10 +127,96 @@ func TestLiveStreamOutlivesTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	pings := 0 // read on this goroutine only, in conn's reads
+	conn.SetPingHandler(func(data string) error {
+		pings++
+		return conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
 	<-time.After(450 * time.Millisecond) // the subject under test: time passing
+	// The server reads client messages only to notice the client leaving:
+	// one sent now must not end the stream.
+	if err := conn.WriteMessage(websocket.TextMessage, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
 	record(t, f, "s1", 1, 0)
 	if ev := readEvent(t, conn); ev.CallID != "c0" {
 		t.Fatalf("event after the timeouts: %+v", ev)
+	}
+	record(t, f, "s1", 1, 1)
+	if ev := readEvent(t, conn); ev.CallID != "c1" {
+		t.Fatalf("event after the client's message: %+v", ev)
+	}
+	if pings < 3 {
+		t.Fatalf("%d pings in 450 ms at a 50 ms keep-alive, want at least 3", pings)
+	}
+}
+
+// TestEventStreamKeepAlive: a text/event-stream response (as the MCP
+// endpoint's GET stream) outlives the read and write timeouts, gets an SSE
+// comment every keep-alive period while it carries nothing, never inside an
+// event written in parts; a plain JSON answer to a client that accepts an
+// event stream (an MCP POST) is left as it is.
+func TestEventStreamKeepAlive(t *testing.T) {
+	f := limited(t, web.Options{StreamKeepAlive: 50 * time.Millisecond}, func(s *http.Server) {
+		s.ReadTimeout = 150 * time.Millisecond
+		s.WriteTimeout = 150 * time.Millisecond
+	}, func(m *http.ServeMux) {
+		m.HandleFunc("GET /test/events", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			rc := http.NewResponseController(w)
+			fmt.Fprint(w, ": ok\n\n")
+			_ = rc.Flush()
+			<-time.After(450 * time.Millisecond) // past both timeouts
+			fmt.Fprint(w, "data: part")
+			_ = rc.Flush()
+			<-time.After(200 * time.Millisecond) // keep-alive periods inside an event
+			fmt.Fprint(w, "ial\n\n")
+			_ = rc.Flush()
+		})
+		m.HandleFunc("POST /test/json", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			_ = http.NewResponseController(w).Flush()
+			<-time.After(200 * time.Millisecond)
+			fmt.Fprint(w, `{"ok":true}`)
+		})
+	})
+	get := func(method, path string) *http.Response {
+		req, _ := http.NewRequest(method, f.srv.URL+path, nil)
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	resp := get("GET", "/test/events")
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("event stream cut after %q: %v", b, err)
+	}
+	var keepAlives, events int
+	for block := range strings.SplitSeq(strings.TrimSuffix(string(b), "\n\n"), "\n\n") {
+		switch block {
+		case ": ok":
+		case ": keep-alive":
+			keepAlives++
+		case "data: partial":
+			events++
+		default:
+			t.Errorf("unexpected block %q in %q", block, b)
+		}
+	}
+	if events != 1 || keepAlives < 3 {
+		t.Fatalf("%d events, %d keep-alives in %q: want the event whole and at least 3 keep-alives", events, keepAlives, b)
+	}
+
+	resp = get("POST", "/test/json")
+	b, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(b) != `{"ok":true}` {
+		t.Fatalf("JSON answer: %q %v", b, err)
 	}
 }
 

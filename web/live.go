@@ -48,7 +48,7 @@ func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 	defer conn.Close()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	keepAlive(ctx, cancel, conn)
+	keepAlive(ctx, cancel, conn, s.opts.StreamKeepAlive)
 	sub := s.opts.Hub.Subscribe(org, sessionID)
 	defer sub.Close()
 	if err := s.streamSession(ctx, conn, org, sessionID, from, sub.Ready, sub.Take); err != nil && ctx.Err() == nil {
@@ -56,17 +56,14 @@ func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// livePing is how often a live websocket is pinged; a client that answers
-// nothing (not even a pong) for two periods is gone.
-var livePing = 30 * time.Second
-
 // keepAlive reads conn only to notice the client going away and pings it
-// every livePing, so a peer that vanished without closing is found; it
-// cancels ctx (through cancel) when the client is gone. Live streams are
-// exempt from the server's read and write timeouts, so this is their
-// own.
-func keepAlive(ctx context.Context, cancel context.CancelFunc, conn *websocket.Conn) {
-	wait := 2*livePing + 5*time.Second
+// every period (Options.StreamKeepAlive), so a peer that vanished without
+// closing is found: one that answers nothing, not even a pong, for two
+// periods is gone. It cancels ctx (through cancel) when the client is gone.
+// Live streams are exempt from the server's read and write timeouts (a
+// hijacked connection has no deadlines), so this is their own.
+func keepAlive(ctx context.Context, cancel context.CancelFunc, conn *websocket.Conn, period time.Duration) {
+	wait := 2*period + 5*time.Second
 	_ = conn.SetReadDeadline(time.Now().Add(wait))
 	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wait)) })
 	go func() {
@@ -78,7 +75,7 @@ func keepAlive(ctx context.Context, cancel context.CancelFunc, conn *websocket.C
 		}
 	}()
 	go func() {
-		t := time.NewTicker(livePing)
+		t := time.NewTicker(period)
 		defer t.Stop()
 		for {
 			select {

@@ -42,7 +42,7 @@ func (s *Server) handleOrgLive(w http.ResponseWriter, r *http.Request) {
 	defer conn.Close()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	keepAlive(ctx, cancel, conn)
+	keepAlive(ctx, cancel, conn, s.opts.StreamKeepAlive)
 	// Subscribe before the first read, so nothing commits unseen between.
 	sub := s.opts.Hub.Subscribe(org, "")
 	defer sub.Close()

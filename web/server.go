@@ -34,6 +34,11 @@ type Options struct {
 	// requests (default DefaultMaxInflightBytes); past it a request is
 	// answered 503 with Retry-After. It is at least MaxBodyBytes.
 	MaxInflightBytes int64
+	// StreamKeepAlive is how often open-ended responses show they are
+	// alive (default DefaultStreamKeepAlive): live websockets are pinged
+	// and event streams (text/event-stream) get a comment line, so proxies
+	// in between do not close them as idle and a vanished client is found.
+	StreamKeepAlive time.Duration
 	// LivePoll is how often a live subscriber re-reads the store when no
 	// wake-up arrived (default 1s): NOTIFY and in-process signals are hints.
 	LivePoll time.Duration
@@ -69,6 +74,9 @@ func New(svc *service.Service, opts Options) *Server {
 		opts.MaxInflightBytes = DefaultMaxInflightBytes
 	}
 	opts.MaxInflightBytes = max(opts.MaxInflightBytes, opts.MaxBodyBytes)
+	if opts.StreamKeepAlive <= 0 {
+		opts.StreamKeepAlive = DefaultStreamKeepAlive
+	}
 	if opts.LivePoll == 0 {
 		opts.LivePoll = time.Second
 	}
@@ -99,6 +107,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	if isStream(r) && strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+		ka := newEventStreamKeepAlive(w, r, s.opts.StreamKeepAlive)
+		defer ka.stop()
+		w, r = ka, ka.req
+	}
 	s.mux.ServeHTTP(w, r)
 }
 

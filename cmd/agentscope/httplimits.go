@@ -22,6 +22,10 @@ type httpLimits struct {
 	WriteTimeout time.Duration
 	// IdleTimeout closes keep-alive connections with no request.
 	IdleTimeout time.Duration
+	// StreamKeepAlive is how often the streams exempt from the timeouts
+	// show they are alive: websockets are pinged, event streams get a
+	// comment line.
+	StreamKeepAlive time.Duration
 	// MaxHeaderBytes bounds a request's headers (431 past it).
 	MaxHeaderBytes int
 	// MaxBodyBytes bounds one request body (413 past it).
@@ -36,6 +40,7 @@ var defaultHTTPLimits = httpLimits{
 	ReadTimeout:       60 * time.Second,
 	WriteTimeout:      2 * time.Minute,
 	IdleTimeout:       2 * time.Minute,
+	StreamKeepAlive:   web.DefaultStreamKeepAlive,
 	MaxHeaderBytes:    64 << 10,
 	MaxBodyBytes:      32 << 20,
 	MaxInflightBytes:  web.DefaultMaxInflightBytes,
@@ -52,6 +57,7 @@ func (l *httpLimits) fromEnv(getenv func(string) string) error {
 		{"AGENTSCOPE_HTTP_READ_TIMEOUT", &l.ReadTimeout},
 		{"AGENTSCOPE_HTTP_WRITE_TIMEOUT", &l.WriteTimeout},
 		{"AGENTSCOPE_HTTP_IDLE_TIMEOUT", &l.IdleTimeout},
+		{"AGENTSCOPE_HTTP_STREAM_KEEPALIVE", &l.StreamKeepAlive},
 	}
 	for _, d := range durations {
 		v := getenv(d.name)

@@ -12,15 +12,16 @@ import (
 func TestLimitSettings(t *testing.T) {
 	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 	l := defaultHTTPLimits
-	if err := l.fromEnv(env(map[string]string{"AGENTSCOPE_HTTP_READ_TIMEOUT": "5s", "AGENTSCOPE_HTTP_MAX_INFLIGHT_BYTES": "100000000", "AGENTSCOPE_HTTP_MAX_HEADER_BYTES": "8192"})); err != nil {
+	if err := l.fromEnv(env(map[string]string{"AGENTSCOPE_HTTP_READ_TIMEOUT": "5s", "AGENTSCOPE_HTTP_MAX_INFLIGHT_BYTES": "100000000", "AGENTSCOPE_HTTP_MAX_HEADER_BYTES": "8192", "AGENTSCOPE_HTTP_STREAM_KEEPALIVE": "10s"})); err != nil {
 		t.Fatal(err)
 	}
-	if l.ReadTimeout != 5*time.Second || l.MaxInflightBytes != 100000000 || l.MaxHeaderBytes != 8192 || l.WriteTimeout != defaultHTTPLimits.WriteTimeout {
+	if l.ReadTimeout != 5*time.Second || l.MaxInflightBytes != 100000000 || l.MaxHeaderBytes != 8192 || l.StreamKeepAlive != 10*time.Second || l.WriteTimeout != defaultHTTPLimits.WriteTimeout {
 		t.Fatalf("%+v", l)
 	}
 	for name, kv := range map[string]map[string]string{
 		"AGENTSCOPE_HTTP_READ_TIMEOUT":       {"AGENTSCOPE_HTTP_READ_TIMEOUT": "soon"},
 		"AGENTSCOPE_HTTP_IDLE_TIMEOUT":       {"AGENTSCOPE_HTTP_IDLE_TIMEOUT": "-1s"},
+		"AGENTSCOPE_HTTP_STREAM_KEEPALIVE":   {"AGENTSCOPE_HTTP_STREAM_KEEPALIVE": "0"},
 		"AGENTSCOPE_HTTP_MAX_BODY_BYTES":     {"AGENTSCOPE_HTTP_MAX_BODY_BYTES": "1e9"},
 		"AGENTSCOPE_HTTP_MAX_HEADER_BYTES":   {"AGENTSCOPE_HTTP_MAX_HEADER_BYTES": "10"},
 		"AGENTSCOPE_HTTP_MAX_INFLIGHT_BYTES": {"AGENTSCOPE_HTTP_MAX_INFLIGHT_BYTES": "2048", "AGENTSCOPE_HTTP_MAX_BODY_BYTES": "4096"},

@@ -61,6 +61,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		// Request bodies and headers are bounded (AGENTSCOPE_HTTP_*).
 		MaxBodyBytes:     cfg.HTTP.MaxBodyBytes,
 		MaxInflightBytes: cfg.HTTP.MaxInflightBytes,
+		StreamKeepAlive:  cfg.HTTP.StreamKeepAlive,
 		UI: web.UIOptions{
 			// Signing out holds across restarts and processes.
 			Revocations:   revocations,
