@@ -229,6 +229,7 @@ func (c *Config) loadToken() (token string, generated bool, err error) {
 		if t := strings.TrimSpace(string(b)); t != "" {
 			return t, false, nil
 		}
+		return "", false, fmt.Errorf("token file %s is empty: delete it to generate a new token, or set AGENTSCOPE_TOKEN", c.tokenFile())
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", false, fmt.Errorf("read token file: %w", err)
 	}
@@ -240,14 +241,9 @@ func (c *Config) loadToken() (token string, generated bool, err error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return "", false, fmt.Errorf("create data dir: %w", err)
 	}
-	f, err := os.OpenFile(c.tokenFile(), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) { // another process made it first
-		return c.loadToken()
+	if err := createOnce(c.tokenFile(), token+"\n"); errors.Is(err, fs.ErrExist) {
+		return c.loadToken() // another process made it first
 	} else if err != nil {
-		return "", false, fmt.Errorf("save token: %w", err)
-	}
-	defer f.Close()
-	if _, err := f.WriteString(token + "\n"); err != nil {
 		return "", false, fmt.Errorf("save token: %w", err)
 	}
 	return token, true, nil

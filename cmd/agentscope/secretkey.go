@@ -38,17 +38,40 @@ func (c *Config) loadSecretKey() ([]byte, error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) { // another process made it first
-		return c.loadSecretKey()
+	if err := createOnce(path, base64.StdEncoding.EncodeToString(key)+"\n"); errors.Is(err, fs.ErrExist) {
+		return c.loadSecretKey() // another process made it first
 	} else if err != nil {
 		return nil, fmt.Errorf("save secret key: %w", err)
 	}
-	defer f.Close()
-	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n"); err != nil {
-		return nil, fmt.Errorf("save secret key: %w", err)
-	}
 	return key, nil
+}
+
+// createOnce creates path (mode 0600) holding data, or fails with
+// fs.ErrExist when it exists. The file appears whole or not at all: data is
+// written to a temporary file beside it first and linked into place, so a
+// process starting at the same moment, or after a crash, never reads an
+// empty or half-written file.
+func createOnce(path, data string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	err = f.Chmod(0o600)
+	if err == nil {
+		_, err = f.WriteString(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Link(tmp, path)
 }
 
 // decodeSecretKey reads a base64 key of SecretKeyLen bytes; the error

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -37,5 +38,46 @@ func TestSecretKey(t *testing.T) {
 	env["AGENTSCOPE_SECRET_KEY"] = "not-a-key-sekrit"
 	if _, err := c.loadSecretKey(); err == nil || !strings.Contains(err.Error(), "AGENTSCOPE_SECRET_KEY") || strings.Contains(err.Error(), "sekrit") {
 		t.Fatalf("bad key: %v", err)
+	}
+}
+
+// TestGeneratedFilesConcurrentStarts: processes starting at once on a new
+// data dir (serve and a host's agentscope mcp) agree on one secret key and
+// one token — none reads the file half-written — and nothing but the two
+// files is left behind. An empty token file (a crash while writing, before
+// files were written whole) is a clear error, not an endless retry.
+func TestGeneratedFilesConcurrentStarts(t *testing.T) {
+	for round := 0; round < 20; round++ {
+		dir := t.TempDir()
+		c := Config{DataDir: dir, getenv: func(string) string { return "" }}
+		const n = 8
+		keys := make([][]byte, n)
+		tokens := make([]string, n)
+		errs := make([]error, 2*n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(2)
+			go func() { defer wg.Done(); keys[i], errs[i] = c.loadSecretKey() }()
+			go func() { defer wg.Done(); tokens[i], _, errs[n+i] = c.loadToken() }()
+		}
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil || errs[n+i] != nil {
+				t.Fatalf("start %d: %v, %v", i, errs[i], errs[n+i])
+			}
+			if !bytes.Equal(keys[i], keys[0]) || tokens[i] != tokens[0] {
+				t.Fatalf("start %d got another key or token than start 0", i)
+			}
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+			t.Fatalf("data dir holds %d entries, want secret.key and token", len(ents))
+		}
+	}
+	c := Config{DataDir: t.TempDir(), getenv: func(string) string { return "" }}
+	if err := os.WriteFile(c.tokenFile(), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.loadToken(); err == nil || !strings.Contains(err.Error(), c.tokenFile()) {
+		t.Fatalf("empty token file: %v", err)
 	}
 }
