@@ -69,15 +69,18 @@ func newHarness(t *testing.T, backend string) *harness {
 	ctx := context.Background()
 	h := &harness{logs: &syncBuffer{}}
 	var driver riverdriver.Driver[*sql.Tx]
+	// Secrets are sealed at rest as in production: every delivery below is
+	// signed with the secret opened from its sealed column.
+	opts := sqlstore.Options{SecretKey: bytes.Repeat([]byte{0x3c}, sqlstore.SecretKeyLen)}
 	if backend == "sqlite" {
-		s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "alerts.db"), sqlstore.Options{})
+		s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "alerts.db"), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
 		h.store, driver = s.Store, riversqlite.New(s.WriteDB())
 	} else {
-		s, err := postgres.Open(ctx, pgtest.URL(t), sqlstore.Options{})
+		s, err := postgres.Open(ctx, pgtest.URL(t), opts)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -74,6 +74,13 @@ func workOnce(t *testing.T, deps alerts.Deps, handler http.HandlerFunc) attempt 
 
 func work(t *testing.T, deps alerts.Deps, handler http.HandlerFunc) attempt {
 	t.Helper()
+	return workAt(t, deps, "", handler)
+}
+
+// workAt is work with the receiver's URL naming it by host (a name that
+// resolves to this machine) instead of its literal address, when not "".
+func workAt(t *testing.T, deps alerts.Deps, host string, handler http.HandlerFunc) attempt {
+	t.Helper()
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
@@ -82,6 +89,9 @@ func work(t *testing.T, deps alerts.Deps, handler http.HandlerFunc) attempt {
 	t.Cleanup(srv.Close)
 	rule := sampleRule()
 	rule.URL = srv.URL + "/services/T000/B000/" + token
+	if host != "" {
+		rule.URL = strings.Replace(rule.URL, "127.0.0.1", host, 1)
+	}
 	if deps.Rules == nil {
 		deps.Rules = fakeRules{"org-a/ar-1": rule}
 	}
@@ -210,6 +220,24 @@ func TestWorkerRefusesPrivateReceivers(t *testing.T) {
 		if a := work(t, alerts.Deps{Network: p}, func(w http.ResponseWriter, r *http.Request) {}); a.outcome != "done" {
 			t.Errorf("loopback receiver with %+v: %s (%v)", p, a.outcome, a.err)
 		}
+	}
+}
+
+// TestWorkerRefusesNameResolvingToLoopback: a receiver named by a host
+// name rather than an address passes the check when a rule is saved
+// (CheckDestination looks only at literals, and a rebinding name looks
+// public then), so the refusal must come when the connection is made, on
+// the address the name resolved to. "localhost" stands for such a name:
+// CheckDestination would refuse it by name, but the worker never asks
+// CheckDestination, only its dialer.
+func TestWorkerRefusesNameResolvingToLoopback(t *testing.T) {
+	a := workAt(t, alerts.Deps{}, "localhost", func(w http.ResponseWriter, r *http.Request) {})
+	if a.outcome != "cancel" || a.hits.Load() != 0 || !strings.Contains(a.err.Error(), "loopback") {
+		t.Errorf("localhost receiver by default: %s (%v) after %d requests", a.outcome, a.err, a.hits.Load())
+	}
+	allow := netguard.Policy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}}
+	if a := workAt(t, alerts.Deps{Network: allow}, "localhost", func(w http.ResponseWriter, r *http.Request) {}); a.outcome != "done" || a.hits.Load() != 1 {
+		t.Errorf("localhost receiver with loopback allowed: %s (%v) after %d requests", a.outcome, a.err, a.hits.Load())
 	}
 }
 
