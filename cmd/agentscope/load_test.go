@@ -81,15 +81,23 @@ func (b eventsBody) reader() io.Reader {
 // (about 32 MiB, 10,000 events each) at once while another sends its headers
 // byte by byte. The server answers each post 2xx or 503 with Retry-After,
 // holds its peak resident memory under 256 MB, cuts the slow client, and
-// stores every event of every accepted post.
+// stores every event of every accepted post; on SQLite, and on Postgres
+// when its tests are on.
 func TestServeBoundsMemoryUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")
 	}
+	for _, st := range stores() {
+		t.Run(st.name, func(t *testing.T) { serveUnderLoad(t, st.env(t)) })
+	}
+}
+
+func serveUnderLoad(t *testing.T, storeEnv []string) {
 	dir := t.TempDir()
 	cmd := exec.Command(plainBinary(t), "serve", "--addr", "127.0.0.1:0", "--no-worker", "--no-forward", "--log-level", "warn")
-	cmd.Env = append(os.Environ(), "AGENTSCOPE_DATA_DIR="+dir, "AGENTSCOPE_TOKEN="+testToken, "HOME="+dir, "XDG_RUNTIME_DIR="+dir,
+	cmd.Env = append(os.Environ(), "AGENTSCOPE_TOKEN="+testToken, "HOME="+dir, "XDG_RUNTIME_DIR="+dir,
 		"AGENTSCOPE_HTTP_READ_HEADER_TIMEOUT=1s")
+	cmd.Env = append(cmd.Env, storeEnv...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -22,8 +22,52 @@ func (s *Store) openPipe(ctx context.Context) (sqlstore.Pipe, error) {
 	return pipe{c}, nil
 }
 
-// Send implements sqlstore.Pipe.
-func (p pipe) Send(ctx context.Context, stmts []sqlstore.Stmt) (err error) {
+// sendBytes bounds the parameters one round trip carries: pgx encodes a
+// whole batch into one buffer grown by appending, so a group commit of big
+// events in one batch held that buffer and several times its size in
+// garbage at once. The statements run inside the caller's BEGIN, so more
+// round trips change nothing else.
+const sendBytes = 8 << 20
+
+// Send implements sqlstore.Pipe: the statements in order, in one round
+// trip unless their parameters are larger than sendBytes.
+func (p pipe) Send(ctx context.Context, stmts []sqlstore.Stmt) error {
+	for len(stmts) > 0 {
+		n, size := 0, 0
+		for n < len(stmts) && (n == 0 || size+argBytes(stmts[n].Args) <= sendBytes) {
+			size += argBytes(stmts[n].Args)
+			n++
+		}
+		if err := p.send(ctx, stmts[:n]); err != nil {
+			return err
+		}
+		stmts = stmts[n:]
+	}
+	return nil
+}
+
+// argBytes estimates the encoded size of a statement's parameters from
+// their text; other values count a word each.
+func argBytes(args []any) int {
+	n := 0
+	for _, a := range args {
+		switch v := a.(type) {
+		case string:
+			n += len(v)
+		case []string:
+			for _, s := range v {
+				n += len(s) + 4
+			}
+		case []int64:
+			n += 12 * len(v)
+		default:
+			n += 8
+		}
+	}
+	return n
+}
+
+func (p pipe) send(ctx context.Context, stmts []sqlstore.Stmt) (err error) {
 	var b pgx.Batch
 	for _, st := range stmts {
 		b.Queue(st.SQL, st.Args...)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/agentscope/agentscope"
 )
@@ -483,6 +484,10 @@ func (s *Store) createRuns(b *batch) ([]Stmt, error) {
 
 const eventCols = 8
 
+// arrayChunkBytes bounds the event bodies one array-parameter insert
+// carries (one event larger than it goes alone).
+const arrayChunkBytes = 2 << 20
+
 // insertEvents returns the statements that write the events and, when
 // forwarding is on, their outbox entries. Postgres takes each column as one
 // array parameter (unnest), so a statement's cost does not grow with its
@@ -507,22 +512,40 @@ func (s *Store) insertEvents(rows []eventRow) ([]Stmt, error) {
 		cols.typ = append(cols.typ, string(r.ev.Type))
 		cols.agent = append(cols.agent, r.ev.Agent)
 		cols.ts = append(cols.ts, micros(r.ev.TS))
-		cols.body = append(cols.body, string(body))
+		// The encoding is fresh and nothing changes it: the string
+		// shares its bytes rather than copy a batch's worth of bodies.
+		cols.body = append(cols.body, unsafe.String(unsafe.SliceData(body), len(body)))
 	}
 	now := micros(s.now())
 	if s.d.ArrayParams {
-		if s.opts.Outbox {
-			// One statement writes the events and their pending
-			// deliveries: the arrays sent once.
-			return []Stmt{{SQL: s.d.rebind(`WITH e AS (INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
+		// One statement per arrayChunkBytes of bodies: the driver encodes
+		// each array parameter into a buffer grown by appending, so one
+		// array of a 32 MiB batch made about five times its size in
+		// garbage, at once (peak memory under big posts).
+		var stmts []Stmt
+		for start := 0; start < len(rows); {
+			end, size := start, 0
+			for end < len(rows) && (end == start || size+len(cols.body[end]) <= arrayChunkBytes) {
+				size += len(cols.body[end])
+				end++
+			}
+			args := []any{cols.org[start:end], cols.session[start:end], cols.seq[start:end], cols.id[start:end], cols.typ[start:end], cols.agent[start:end], cols.ts[start:end], cols.body[start:end]}
+			if s.opts.Outbox {
+				// One statement writes the events and their pending
+				// deliveries: the arrays sent once.
+				stmts = append(stmts, Stmt{SQL: s.d.rebind(`WITH e AS (INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
 				SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])
 				RETURNING org_id, session_id, seq)
 				INSERT INTO outbox (org_id, session_id, seq, next_attempt_at) SELECT org_id, session_id, seq, ? FROM e`),
-				Args: []any{cols.org, cols.session, cols.seq, cols.id, cols.typ, cols.agent, cols.ts, cols.body, now}}}, nil
-		}
-		return []Stmt{{SQL: s.d.rebind(`INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
+					Args: append(args, now)})
+			} else {
+				stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
 			SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])`),
-			Args: []any{cols.org, cols.session, cols.seq, cols.id, cols.typ, cols.agent, cols.ts, cols.body}}}, nil
+					Args: args})
+			}
+			start = end
+		}
+		return stmts, nil
 	}
 	var stmts []Stmt
 	per := s.d.MaxParams / eventCols

@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 		"AgentMismatch":         testAgentMismatch,
 		"BatchIsolatesFailures": testBatchIsolatesFailures,
 		"BatchOfManyRuns":       testBatchOfManyRuns,
+		"BigBatch":              testBigBatch,
 		"CostSumCannotWrap":     testCostSumCannotWrap,
 		"CostIsSumOfAccepted":   testCostIsTheSumOfAccepted,
 		"EventIDConflict":       testEventIDConflict,
@@ -313,6 +314,48 @@ func testBatchOfManyRuns(t *testing.T, s agentscope.Store) {
 	fresh, _ := s.GetRun(ctx, org, "new")
 	if fresh.Agent != "fresh" || fresh.Metadata["k"] != "v" || fresh.StartedAt == nil || fresh.EndedAt != nil || fresh.Error != "" || fresh.Output != nil {
 		t.Errorf("new run: %+v", fresh)
+	}
+}
+
+// testBigBatch: one append of 9 MB of events over two runs (more than a
+// store sends in one statement or round trip) stores every event whole, in
+// order.
+func testBigBatch(t *testing.T, s agentscope.Store) {
+	ctx := context.Background()
+	start(t, s, org, "b1", "bot", t0)
+	start(t, s, org, "b2", "bot", t0)
+	const perRun, size = 30, 150 << 10
+	arg := func(sid string, i int) json.RawMessage {
+		head := fmt.Sprintf(`{"run":%q,"i":%d,"pad":"`, sid, i)
+		return json.RawMessage(head + strings.Repeat("x", size-len(head)-2) + `"}`)
+	}
+	var reqs []agentscope.AppendRequest
+	for _, sid := range []string{"b1", "b2"} {
+		req := agentscope.AppendRequest{OrgID: org, SessionID: sid}
+		for i := range perRun {
+			req.Events = append(req.Events, agentscope.Event{EventID: fmt.Sprintf("%s-%d", sid, i), Type: agentscope.ToolCalled, TS: t0, Tool: "t", CallID: fmt.Sprintf("c%d", i), Arguments: arg(sid, i)})
+		}
+		reqs = append(reqs, req)
+	}
+	for i, r := range s.Append(ctx, reqs) {
+		if r.Err != nil {
+			t.Fatalf("request %d: %v", i, r.Err)
+		}
+	}
+	for _, sid := range []string{"b1", "b2"} {
+		evs, err := s.ListEvents(ctx, org, sid, agentscope.EventFilter{})
+		if err != nil || len(evs) != perRun+1 {
+			t.Fatalf("%s: %d events stored (%v), want %d", sid, len(evs), err, perRun+1)
+		}
+		for i, e := range evs[1:] {
+			if e.Seq != int64(i+2) || e.EventID != fmt.Sprintf("%s-%d", sid, i) || string(e.Arguments) != string(arg(sid, i)) {
+				t.Fatalf("%s event %d: seq %d id %s, %d bytes of arguments", sid, i, e.Seq, e.EventID, len(e.Arguments))
+			}
+		}
+		run, err := s.GetRun(ctx, org, sid)
+		if err != nil || run.EventCount != perRun+1 {
+			t.Fatalf("%s: run %+v %v", sid, run, err)
+		}
 	}
 }
 
