@@ -185,8 +185,8 @@ func TestMCPGoClient(t *testing.T) {
 					break
 				}
 			}
-			if len(seqs) != 15 || seqs[0] != 1 || seqs[14] != 15 {
-				t.Errorf("replay: seqs %v, want 1..15", seqs)
+			if len(seqs) != 16 || seqs[0] != 1 || seqs[15] != 16 { // with the computed cost of the unpriced model call
+				t.Errorf("replay: seqs %v, want 1..16", seqs)
 			}
 			res, err := c.ReadResource(ctx, mcpgo.ReadResourceRequest{Params: mcpgo.ReadResourceParams{URI: "agentscope://sessions/" + started.SessionID}})
 			if err != nil || len(res.Contents) != 1 {

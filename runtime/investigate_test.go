@@ -264,9 +264,10 @@ func TestInvestigationEndToEnd(t *testing.T) {
 					}
 				}
 				// The timeline held the target's events (SessionStarted, the 13
-				// recorded, SessionCompleted) and nothing of the investigation's.
-				if rep.SPLQueries[0].Rows != len(ids)+2 {
-					t.Errorf("timeline rows %d, want %d", rep.SPLQueries[0].Rows, len(ids)+2)
+				// recorded, the computed cost of its one unpriced model call,
+				// SessionCompleted) and nothing of the investigation's.
+				if rep.SPLQueries[0].Rows != len(ids)+3 {
+					t.Errorf("timeline rows %d, want %d", rep.SPLQueries[0].Rows, len(ids)+3)
 				}
 				reqs := ib.llm.Requests()
 				if len(reqs) != 1 || !strings.Contains(string(reqs[0].ResponseFormat), `"json_schema"`) {
@@ -283,7 +284,7 @@ func TestInvestigationEndToEnd(t *testing.T) {
 						t.Fatalf("the model saw a row of another session: %v", row)
 					}
 				}
-				if len(brief.Timeline) != len(ids)+2 {
+				if len(brief.Timeline) != len(ids)+3 {
 					t.Errorf("brief timeline %d rows", len(brief.Timeline))
 				}
 				// The investigation is recorded like any run, and the target's

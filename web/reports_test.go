@@ -221,8 +221,8 @@ func TestReportPageLinksEvidenceToReplayRows(t *testing.T) {
 			`data-kind="loop"`,
 			`href="/sessions/loop-1#ev-4" data-event-id="call-1"`, // the loop detector's first call
 			// Every query copyable, with its row count: the timeline has the
-			// 14 events of loop-1 (SessionStarted, 12 recorded, SessionCompleted).
-			`<pre class="spl" id="rq-0">`, `data-copy="#rq-0"`, "14 rows",
+			// 16 events of loop-1 (SessionStarted, 12 recorded, the computed costs of its 2 unpriced model calls, SessionCompleted).
+			`<pre class="spl" id="rq-0">`, `data-copy="#rq-0"`, "16 rows",
 		)
 		if strings.Contains(body, "Invented") {
 			t.Error("the ungrounded finding is shown")

@@ -172,6 +172,9 @@ func (b *timelineBuilder) build(run agentscope.Run) ui.Timeline {
 		if sp.err != "" {
 			b.errors++
 		}
+		if sp.kind == "model" && sp.ended && sp.cost == 0 {
+			t.Totals.Unpriced++ // neither reported nor priced from the table
+		}
 	}
 	t.Totals.Errors = b.errors
 	total := float64(t1.Sub(t0).Microseconds()) / 1000

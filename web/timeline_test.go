@@ -155,3 +155,26 @@ func TestDurationEndsAtTheSessionEnd(t *testing.T) {
 		t.Errorf("duration %v ms, want 2000 (the report 45 s later is not the session's activity)", tl.Totals.DurationMS)
 	}
 }
+
+// TestUnpricedCalls: a finished model call with no cost, reported or
+// computed, is counted as unpriced; one with a cost (by span, or the last
+// model turn for a span-less cost) is not.
+func TestUnpricedCalls(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	usd := func(s string) *agentscope.USD { u, _ := agentscope.ParseUSD(s); return &u }
+	n := func(v int64) *int64 { return &v }
+	evs := []agentscope.Event{
+		{Seq: 1, Type: agentscope.SessionStarted, TS: t0},
+		{Seq: 2, Type: agentscope.ModelCompleted, TS: t0.Add(time.Second), SpanID: "a", Model: "m", TokensIn: n(1), TokensOut: n(1)},
+		{Seq: 3, Type: agentscope.CostRecorded, TS: t0.Add(time.Second), SpanID: "a", AmountUSD: usd("0.1")},
+		{Seq: 4, Type: agentscope.ModelCompleted, TS: t0.Add(2 * time.Second), SpanID: "b", Model: "mystery", TokensIn: n(1), TokensOut: n(1)},
+	}
+	b := newTimelineBuilder()
+	for i := range evs {
+		b.add(&evs[i])
+	}
+	tl := b.build(agentscope.Run{CostUSD: *usd("0.1"), EventCount: 4})
+	if tl.Totals.Unpriced != 1 {
+		t.Errorf("unpriced %d, want 1", tl.Totals.Unpriced)
+	}
+}

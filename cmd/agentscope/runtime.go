@@ -71,6 +71,7 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 			return nil, fmt.Errorf("AGENTSCOPE_PRICING_FILE: %w", err)
 		}
 		opts.Pricing = t
+		a.Service.Pricing = t // self-reported calls are priced from the same table
 	}
 	if workers {
 		opts.Workers = defaultWorkers

@@ -233,9 +233,12 @@ type Timeline struct {
 
 // Totals sum a session.
 type Totals struct {
-	DurationMS            float64
-	TokensIn, TokensOut   int64
-	Cost                  agentscope.USD
+	DurationMS          float64
+	TokensIn, TokensOut int64
+	Cost                agentscope.USD
+	// Unpriced counts finished model calls with no cost, reported or
+	// computed: the cost shown leaves them out.
+	Unpriced              int
 	ModelCalls, ToolCalls int
 	Errors                int
 	Events                int64
