@@ -1,0 +1,103 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/recorder"
+	"github.com/agentscope/agentscope/service"
+	"github.com/agentscope/agentscope/store/pgtest"
+	"github.com/agentscope/agentscope/store/postgres"
+	"github.com/agentscope/agentscope/store/sqlite"
+	"github.com/agentscope/agentscope/store/sqlstore"
+	"github.com/agentscope/agentscope/web"
+)
+
+// parseShown reads a duration as ui.Millis shows it ("15 ms", "1.5 s",
+// "2m 05s").
+func parseShown(s string) (time.Duration, error) {
+	return time.ParseDuration(strings.NewReplacer(" ", "", "m0", "m").Replace(s))
+}
+
+var (
+	durationCell = regexp.MustCompile(`<span class="tl">Duration</span><span class="tv">([^<]*)</span>`)
+	costCell     = regexp.MustCompile(`<span class="tv" id="cost-total">([^<]*)</span>`)
+)
+
+// TestSessionPageTotalsOnBothStores: through the real session page, on
+// SQLite and on Postgres, a session's duration runs from its start to its
+// completion (a report recorded 45 s later does not stretch it), and a
+// self-reported model call without a reported cost is priced when the
+// session ends and counted in the cost shown.
+func TestSessionPageTotalsOnBothStores(t *testing.T) {
+	opens := map[string]func(t *testing.T) agentscope.Store{
+		"sqlite": func(t *testing.T) agentscope.Store {
+			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), sqlstore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+		"postgres": func(t *testing.T) agentscope.Store {
+			s, err := postgres.Open(context.Background(), pgtest.URL(t), sqlstore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+	}
+	for name, open := range opens {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
+			t.Cleanup(func() { rec.Close() })
+			svc := service.New(rec, nil)
+			srv := httptest.NewServer(web.New(svc, web.Options{Tokens: map[string]string{token: "org-1"}, LivePoll: time.Hour}))
+			t.Cleanup(srv.Close)
+			f := &uiFixture{srv: srv}
+			ctx := agentscope.WithOrg(context.Background(), "org-1")
+			if _, err := svc.StartRun(ctx, service.StartRunInput{Agent: "ext-bot", SessionID: "d-1"}); err != nil {
+				t.Fatal(err)
+			}
+			raws := []json.RawMessage{
+				json.RawMessage(`{"type":"ModelInvoked","provider":"openai","model":"gpt-4.1","span_id":"m1"}`),
+				// gpt-4.1: 1,000 in and 100 out is $0.0028.
+				json.RawMessage(`{"type":"ModelCompleted","provider":"openai","model":"gpt-4.1","span_id":"m1","duration_ms":15,"tokens_in":1000,"tokens_out":100}`),
+			}
+			if _, err := svc.Record(ctx, "d-1", raws); err != nil {
+				t.Fatal(err)
+			}
+			ended, err := svc.EndRun(ctx, service.EndRunInput{SessionID: "d-1", Status: "completed"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A report linked to the session 45 s after it ended.
+			res := st.Append(ctx, []agentscope.AppendRequest{{OrgID: "org-1", SessionID: "d-1",
+				Events: []agentscope.Event{{Type: agentscope.InvestigationReported, TS: ended.CreatedAt.Add(45 * time.Second)}}}})
+			if res[0].Err != nil {
+				t.Fatal(res[0].Err)
+			}
+			c := f.signIn(t)
+			_, page := get(t, c, srv.URL+"/sessions/d-1")
+			if m := costCell.FindStringSubmatch(page); m == nil || m[1] != "$0.0028" {
+				t.Errorf("cost shown %v, want $0.0028 (computed)", m)
+			}
+			m := durationCell.FindStringSubmatch(page)
+			if m == nil {
+				t.Fatalf("no duration on the page")
+			}
+			if d, err := parseShown(m[1]); err != nil || d >= 40*time.Second {
+				t.Errorf("duration shown %q, want the seconds between start and completion, not the report's 45 s", m[1])
+			}
+		})
+	}
+}
