@@ -56,6 +56,9 @@ type App struct {
 
 // openStore opens the configured store and applies migrations.
 func openStore(ctx context.Context, cfg Config) (agentscope.Store, func(context.Context) error, string, error) {
+	if err := privateDir(cfg.DataDir); err != nil {
+		return nil, nil, "", err
+	}
 	key, err := cfg.loadSecretKey()
 	if err != nil {
 		return nil, nil, "", err
@@ -77,6 +80,24 @@ func openStore(ctx context.Context, cfg Config) (agentscope.Store, func(context.
 		return nil, nil, "", err
 	}
 	return s, func(ctx context.Context) error { return s.ReadDB().PingContext(ctx) }, "SQLite at " + path, nil
+}
+
+// privateDir creates the data dir 0700, or tightens an existing one to
+// 0700: it holds the token, the secret key and (SQLite) every event.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data dir %s: %w", dir, err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data dir %s: %w", dir, err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("make data dir %s private (0700): %w", dir, err)
+		}
+	}
+	return nil
 }
 
 // OpenApp opens the store and builds the recorder, service and MCP server.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"strings"
 	"sync"
@@ -79,5 +80,25 @@ func TestGeneratedFilesConcurrentStarts(t *testing.T) {
 	}
 	if _, _, err := c.loadToken(); err == nil || !strings.Contains(err.Error(), c.tokenFile()) {
 		t.Fatalf("empty token file: %v", err)
+	}
+}
+
+// TestDataDirMadePrivate: an existing data dir readable by others is
+// tightened to 0700 when a command opens the store.
+func TestDataDirMadePrivate(t *testing.T) {
+	dir := t.TempDir() + "/shared"
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // past the umask
+		t.Fatal(err)
+	}
+	st, _, _, err := openStore(context.Background(), Config{DataDir: dir, getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
+		t.Errorf("data dir mode %v, want 0700", fi.Mode().Perm())
 	}
 }
