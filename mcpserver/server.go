@@ -125,7 +125,7 @@ func (s *Server) HTTPHandler(verify func(token string) (orgID string, ok bool)) 
 		}
 		return &auth.TokenInfo{UserID: org, Extra: map[string]any{OrgKey: org}}, nil
 	}
-	return http.NewCrossOriginProtection().Handler(auth.RequireBearerToken(verifier, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(h))
+	return http.NewCrossOriginProtection().Handler(auth.RequireBearerToken(verifier, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(refuseStatelessDiscover(h)))
 }
 
 // OrgContext puts the caller's organisation into ctx, as tools get it, for

@@ -19,16 +19,27 @@ import (
 	"github.com/agentscope/agentscope/store/sqlstore"
 )
 
-// connect serves a fresh SQLite-backed server over in-memory transports.
-func connect(t *testing.T) *mcp.ClientSession {
+// newServer returns a server on a fresh SQLite store, closed when the test
+// ends.
+func newServer(t *testing.T) *mcpserver.Server {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"), sqlstore.Options{})
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"), sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-	srv := mcpserver.New(service.New(rec, nil), mcpserver.Options{LocalOrg: agentscope.DefaultOrgID})
+	t.Cleanup(func() {
+		rec.Close()
+		st.Close()
+	})
+	return mcpserver.New(service.New(rec, nil), mcpserver.Options{LocalOrg: agentscope.DefaultOrgID})
+}
+
+// connect serves a fresh SQLite-backed server over in-memory transports.
+func connect(t *testing.T) *mcp.ClientSession {
+	t.Helper()
+	ctx := context.Background()
+	srv := newServer(t)
 	ct, stt := mcp.NewInMemoryTransports()
 	ss, err := srv.MCP.Connect(ctx, stt, nil)
 	if err != nil {
@@ -41,8 +52,6 @@ func connect(t *testing.T) *mcp.ClientSession {
 	t.Cleanup(func() {
 		cs.Close()
 		ss.Wait()
-		rec.Close()
-		st.Close()
 	})
 	return cs
 }
