@@ -135,6 +135,44 @@ type InvestigateOutput struct {
 	SessionID       string `json:"session_id"`
 	Status          string `json:"status"`
 	TargetSessionID string `json:"target_session_id"`
+	// Report is the finished investigation's report, when the call waited
+	// for it.
+	Report *agentscope.Report `json:"report,omitempty"`
+}
+
+// InvestigateToolInput is the investigate tool's input.
+type InvestigateToolInput struct {
+	SessionID   string `json:"session_id" jsonschema:"the session to investigate"`
+	WaitSeconds int    `json:"wait_seconds,omitempty" jsonschema:"wait up to this many seconds (at most 600) for the report, with progress notifications as the investigation moves on; 0 returns at once"`
+}
+
+// maxInvestigateWait bounds investigate's wait_seconds.
+const maxInvestigateWait = 600
+
+// awaitInvestigation waits up to d for the investigation run sid to end,
+// reporting its status as progress, and returns it as it stands then.
+func (rt *Runtime) awaitInvestigation(ctx context.Context, org, sid string, d time.Duration) (agentscope.Run, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	sub := rt.opts.Recorder.Hub().Subscribe(org, sid)
+	defer sub.Close()
+	tick := time.NewTicker(time.Second) // wake-ups are hints; the store decides
+	defer tick.Stop()
+	stages := map[agentscope.RunStatus]float64{agentscope.StatusQueued: 0.2, agentscope.StatusRunning: 0.5}
+	for {
+		run, err := rt.store.GetRun(context.WithoutCancel(ctx), org, sid)
+		if err != nil || run.Status.Terminal() {
+			return run, err
+		}
+		mcpserver.ReportProgress(ctx, stages[run.Status], 1, "investigation "+string(run.Status))
+		select {
+		case <-ctx.Done():
+			return run, nil // still going: the caller gets its status
+		case <-sub.Ready:
+			sub.Take()
+		case <-tick.C:
+		}
+	}
 }
 
 // registerInvestigations adds investigate, get_report, list_reports,
@@ -144,11 +182,27 @@ func (rt *Runtime) registerInvestigations(s *mcpserver.Server) {
 		Name:  "investigate",
 		Title: "Investigate a session",
 		Description: "Queue an investigation of a recorded session by AgentScope's investigator: deterministic detectors (loops, retry storms, provider switches, cost spikes, latency, tool errors, stalls, budget proximity, schema drift), " +
-			"evidence searched through Splunk's MCP server (or AgentScope's own), and a risk-graded report whose findings cite the session's events with the exact SPL. Returns the investigation's session_id at once; get_report with it returns the report when the run completes.",
+			"evidence searched through Splunk's MCP server (or AgentScope's own), and a risk-graded report whose findings cite the session's events with the exact SPL. Returns the investigation's session_id at once, or with wait_seconds waits for the report (sending progress notifications as it moves on); get_report with the session_id returns the report when the run completes.",
 		Annotations: &mcp.ToolAnnotations{Title: "Investigate a session", DestructiveHint: ptr(false), OpenWorldHint: ptr(true)},
-	}, func(ctx context.Context, in mcpserver.SessionIDInput) (InvestigateOutput, error) {
+	}, func(ctx context.Context, in InvestigateToolInput) (InvestigateOutput, error) {
+		if in.WaitSeconds < 0 || in.WaitSeconds > maxInvestigateWait {
+			return InvestigateOutput{}, agentscope.FieldErrorf("wait_seconds", "must be 0 to %d, got %d", maxInvestigateWait, in.WaitSeconds)
+		}
 		run, err := rt.Investigate(ctx, in.SessionID)
-		return InvestigateOutput{SessionID: run.SessionID, Status: string(run.Status), TargetSessionID: in.SessionID}, err
+		if err != nil || in.WaitSeconds == 0 {
+			return InvestigateOutput{SessionID: run.SessionID, Status: string(run.Status), TargetSessionID: in.SessionID}, err
+		}
+		org, _ := agentscope.OrgFrom(ctx)
+		if run, err = rt.awaitInvestigation(ctx, org, run.SessionID, time.Duration(in.WaitSeconds)*time.Second); err != nil {
+			return InvestigateOutput{}, err
+		}
+		out := InvestigateOutput{SessionID: run.SessionID, Status: string(run.Status), TargetSessionID: in.SessionID}
+		if run.Status.Terminal() {
+			if rep, err := rt.GetReport(ctx, run.SessionID); err == nil {
+				out.Report = &rep
+			}
+		}
+		return out, nil
 	})
 	mcpserver.AddTool(s, &mcp.Tool{
 		Name:        "get_report",

@@ -62,12 +62,19 @@ func stores() []store {
 
 func stdioSession(t *testing.T, env []string) *mcp.ClientSession {
 	t.Helper()
+	return stdioSessionWith(t, env, nil)
+}
+
+// stdioSessionWith is stdioSession with client options (notification
+// handlers).
+func stdioSessionWith(t *testing.T, env []string, opts *mcp.ClientOptions) *mcp.ClientSession {
+	t.Helper()
 	cmd := exec.Command(binary(t), "mcp")
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "e2e"}, nil).Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "e2e"}, opts).Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
 	if err != nil {
 		t.Fatalf("connect over stdio: %v", err)
 	}

@@ -190,4 +190,37 @@ func TestInvestigateOverStdio(t *testing.T) {
 	if err != nil || len(res.Contents) != 1 || !strings.Contains(res.Contents[0].Text, queued.SessionID) {
 		t.Fatalf("report resource: %v %+v", err, res)
 	}
+
+	// With wait_seconds the call returns the report, and a client that asks
+	// for progress hears the investigation move on.
+	var mu sync.Mutex
+	var progress []string
+	waiting := stdioSessionWith(t, env, &mcp.ClientOptions{ProgressNotificationHandler: func(_ context.Context, r *mcp.ProgressNotificationClientRequest) {
+		mu.Lock()
+		progress = append(progress, r.Params.Message)
+		mu.Unlock()
+	}})
+	defer waiting.Close()
+	params := &mcp.CallToolParams{Name: "investigate", Arguments: map[string]any{"session_id": "desk-1", "wait_seconds": 60}}
+	params.SetProgressToken("inv-1")
+	wres, err := waiting.CallTool(context.Background(), params)
+	if err != nil || wres.IsError {
+		t.Fatalf("investigate with wait: %v %s", err, mcptest.Text(wres))
+	}
+	var waited struct {
+		Status string             `json:"status"`
+		Report *agentscope.Report `json:"report"`
+	}
+	b, _ := json.Marshal(wres.StructuredContent)
+	if err := json.Unmarshal(b, &waited); err != nil || waited.Status != "completed" || waited.Report == nil || waited.Report.RiskLevel != agentscope.RiskHigh {
+		t.Fatalf("investigate with wait: %s (%v)", b, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(progress) < 2 || progress[0] != "investigate started" || progress[len(progress)-1] != "investigate finished" {
+		t.Errorf("progress %q", progress)
+	}
+	if bad := mcptest.CallError(t, waiting, "investigate", map[string]any{"session_id": "desk-1", "wait_seconds": 601}); !strings.Contains(bad, "wait_seconds") {
+		t.Errorf("wait_seconds 601: %q", bad)
+	}
 }
