@@ -2,10 +2,12 @@ package mcpserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -203,7 +205,9 @@ func (s *Server) listRecent(next mcp.MethodHandler) mcp.MethodHandler {
 					risk = "investigation " + string(r.Status)
 				}
 				out.Resources = append(out.Resources, &mcp.Resource{
-					URI: reportURIPrefix + r.TargetSessionID, Name: "report " + r.SessionID, Title: fmt.Sprintf("Report on %s · %s", r.TargetSessionID, risk),
+					// By the investigation's id: a session investigated twice
+					// has two reports, each its own resource.
+					URI: reportURIPrefix + r.SessionID, Name: "report " + r.SessionID, Title: fmt.Sprintf("Report on %s · %s", r.TargetSessionID, risk),
 					Description: fmt.Sprintf("Investigation of %s's session %s: %s", r.Agent, r.TargetSessionID, risk), MIMEType: "application/json",
 				})
 			}
@@ -212,23 +216,57 @@ func (s *Server) listRecent(next mcp.MethodHandler) mcp.MethodHandler {
 	}
 }
 
-// watches follows subscribed sessions: one hub subscription per
-// organisation and session, shared by every MCP session subscribed to it.
+// watches follows subscribed sessions. Each MCP session's subscription to
+// a session URI is recorded with the caller's organisation; one hub
+// subscription per organisation and URI serves all of them. go-sdk
+// notifies by URI alone, so every notification carries its organisation in
+// _meta and the sending middleware (onlyOwnUpdates) delivers it only to the
+// MCP sessions that subscribed to that URI within that organisation (two
+// organisations may each have a session of the same id), stripping the
+// mark. A subscription ends by resources/unsubscribe, by the end of its
+// subscriptions/listen request, or when its MCP session closes (go-sdk
+// forgets a closed session's subscriptions without telling the handler, so
+// a goroutine per subscribed MCP session waits for its end).
 type watches struct {
 	mu sync.Mutex
-	m  map[watchKey]*watch
+	// m are the hub followers, by organisation and URI.
+	m map[watchKey]*watch
+	// subs are the subscriptions, with their organisation.
+	subs map[subKey]string
+	// sessions are the MCP sessions with subscriptions whose end is awaited.
+	sessions map[*mcp.ServerSession]bool
+	closed   bool
+	// running counts the followers' goroutines; changed is closed (and
+	// replaced) whenever one ends.
+	running int
+	changed chan struct{}
 }
 
 type watchKey struct{ org, uri string }
 
+type subKey struct {
+	ss  *mcp.ServerSession
+	uri string
+}
+
 type watch struct {
 	subscribers int
 	stop        chan struct{}
+	done        chan struct{}
 }
+
+// orgMetaKey marks a resources/updated notification with the organisation
+// whose commit caused it; onlyOwnUpdates removes it before sending.
+const orgMetaKey = "agentscope.dev/org"
+
+// updateInterval is the least time between two notifications of one
+// watched session: commits in between are told in the next one, so a busy
+// session does not make its subscribers re-read it for every batch.
+const updateInterval = 200 * time.Millisecond
 
 // subscribe starts notifying the caller of commits to a session of its
 // organisation (agentscope://sessions/{id}); other URIs and unknown
-// sessions are refused.
+// sessions are refused. Subscribing again to the same URI is a no-op.
 func (s *Server) subscribe(ctx context.Context, req *mcp.SubscribeRequest) error {
 	octx, err := s.orgContext(ctx, req.Extra)
 	if err != nil {
@@ -237,62 +275,174 @@ func (s *Server) subscribe(ctx context.Context, req *mcp.SubscribeRequest) error
 	uri := req.Params.URI
 	sid, ok := strings.CutPrefix(uri, sessionURIPrefix)
 	if !ok {
-		return fmt.Errorf("only sessions can be subscribed to (%s{session_id})", sessionURIPrefix)
+		return fmt.Errorf("only sessions can be subscribed to (%s{session_id}); got %q", sessionURIPrefix, uri)
 	}
 	if _, err := s.svc.GetRun(octx, sid); err != nil {
-		if agentscope.ErrorCode(err) == agentscope.ENOTFOUND {
+		if code := agentscope.ErrorCode(err); code == agentscope.ENOTFOUND || code == agentscope.EINVALID {
 			return mcp.ResourceNotFoundError(uri)
 		}
 		return s.toolError("resources/subscribe", err)
 	}
+	if req.Session == nil {
+		return errors.New("resources/subscribe needs an MCP session")
+	}
 	org, _ := agentscope.OrgFrom(octx)
+	w := &s.watches
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return errors.New("the server is shutting down")
+	}
+	k := subKey{req.Session, uri}
+	if prev, ok := w.subs[k]; ok {
+		if prev == org {
+			return nil
+		}
+		s.releaseLocked(prev, uri)
+	}
+	if w.subs == nil {
+		w.subs, w.m, w.sessions = map[subKey]string{}, map[watchKey]*watch{}, map[*mcp.ServerSession]bool{}
+	}
+	w.subs[k] = org
+	s.acquireLocked(org, sid, uri)
+	if !w.sessions[req.Session] {
+		w.sessions[req.Session] = true
+		go func(ss *mcp.ServerSession) {
+			_ = ss.Wait()
+			s.dropSession(ss)
+		}(req.Session)
+	}
+	return nil
+}
+
+// acquireLocked adds a subscriber to the watch of org's session, starting
+// it if it is the first.
+func (s *Server) acquireLocked(org, sid, uri string) {
 	key := watchKey{org, uri}
-	s.watches.mu.Lock()
-	defer s.watches.mu.Unlock()
 	if w := s.watches.m[key]; w != nil {
 		w.subscribers++
-		return nil
+		return
 	}
-	w := &watch{subscribers: 1, stop: make(chan struct{})}
-	if s.watches.m == nil {
-		s.watches.m = map[watchKey]*watch{}
-	}
+	w := &watch{subscribers: 1, stop: make(chan struct{}), done: make(chan struct{})}
 	s.watches.m[key] = w
+	s.watches.running++
+	s.watches.signalLocked()
 	sub := s.svc.Recorder().Hub().Subscribe(org, sid)
 	go func() {
+		defer s.watchEnded(w)
 		defer sub.Close()
+		var last time.Time
 		for {
 			select {
 			case <-w.stop:
 				return
 			case <-sub.Ready:
-				sub.Take()
-				_ = s.MCP.ResourceUpdated(context.Background(), &mcp.ResourceUpdatedNotificationParams{URI: uri})
 			}
+			if wait := updateInterval - time.Since(last); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-w.stop:
+					t.Stop()
+					return
+				case <-t.C:
+				}
+			}
+			sub.Take()
+			last = time.Now()
+			_ = s.MCP.ResourceUpdated(context.Background(), &mcp.ResourceUpdatedNotificationParams{URI: uri, Meta: mcp.Meta{orgMetaKey: org}})
 		}
 	}()
-	return nil
 }
 
-// unsubscribe stops notifying one subscriber; the last one stops the watch.
-func (s *Server) unsubscribe(ctx context.Context, req *mcp.UnsubscribeRequest) error {
-	octx, err := s.orgContext(ctx, req.Extra)
-	if err != nil {
-		return err
-	}
-	org, _ := agentscope.OrgFrom(octx)
-	key := watchKey{org, req.Params.URI}
+// watchEnded counts a follower's goroutine out.
+func (s *Server) watchEnded(w *watch) {
 	s.watches.mu.Lock()
-	defer s.watches.mu.Unlock()
+	s.watches.running--
+	s.watches.signalLocked()
+	s.watches.mu.Unlock()
+	close(w.done)
+}
+
+// signalLocked tells whoever waits on changed that running changed.
+func (w *watches) signalLocked() {
+	if w.changed != nil {
+		close(w.changed)
+		w.changed = nil
+	}
+}
+
+// releaseLocked removes a subscriber from the watch of org's uri, stopping
+// it with the last.
+func (s *Server) releaseLocked(org, uri string) {
+	key := watchKey{org, uri}
 	w := s.watches.m[key]
 	if w == nil {
-		return nil
+		return
 	}
 	if w.subscribers--; w.subscribers == 0 {
 		close(w.stop)
 		delete(s.watches.m, key)
 	}
+}
+
+// unsubscribe ends the caller's subscription to a URI, if it has one.
+func (s *Server) unsubscribe(_ context.Context, req *mcp.UnsubscribeRequest) error {
+	w := &s.watches
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	k := subKey{req.Session, req.Params.URI}
+	if org, ok := w.subs[k]; ok {
+		delete(w.subs, k)
+		s.releaseLocked(org, k.uri)
+	}
 	return nil
+}
+
+// dropSession ends every subscription of a closed MCP session.
+func (s *Server) dropSession(ss *mcp.ServerSession) {
+	w := &s.watches
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k, org := range w.subs {
+		if k.ss == ss {
+			delete(w.subs, k)
+			s.releaseLocked(org, k.uri)
+		}
+	}
+	delete(w.sessions, ss)
+}
+
+// onlyOwnUpdates is a sending middleware: a resources/updated notification
+// reaches an MCP session only if it subscribed to that URI within the
+// organisation that committed, and never shows the organisation mark.
+func (s *Server) onlyOwnUpdates(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		r, ok := req.(*mcp.ServerRequest[*mcp.ResourceUpdatedNotificationParams])
+		if method != "notifications/resources/updated" || !ok || r.Params == nil {
+			return next(ctx, method, req)
+		}
+		org, marked := r.Params.Meta[orgMetaKey].(string)
+		if !marked {
+			return next(ctx, method, req)
+		}
+		s.watches.mu.Lock()
+		subOrg, subscribed := s.watches.subs[subKey{r.Session, r.Params.URI}]
+		s.watches.mu.Unlock()
+		if !subscribed || subOrg != org {
+			return nil, nil
+		}
+		p := *r.Params
+		p.Meta = nil
+		for k, v := range r.Params.Meta {
+			if k != orgMetaKey {
+				if p.Meta == nil {
+					p.Meta = mcp.Meta{}
+				}
+				p.Meta[k] = v
+			}
+		}
+		return next(ctx, method, &mcp.ServerRequest[*mcp.ResourceUpdatedNotificationParams]{Session: r.Session, Params: &p, Extra: r.Extra})
+	}
 }
 
 // Watching reports how many sessions are followed for subscribers, for
@@ -303,12 +453,20 @@ func (s *Server) Watching() int {
 	return len(s.watches.m)
 }
 
-// Close stops every watch.
+// Close stops every watch and waits for their goroutines; later
+// subscriptions are refused.
 func (s *Server) Close() {
 	s.watches.mu.Lock()
-	defer s.watches.mu.Unlock()
+	s.watches.closed = true
+	var done []chan struct{}
 	for k, w := range s.watches.m {
 		close(w.stop)
+		done = append(done, w.done)
 		delete(s.watches.m, k)
+	}
+	clear(s.watches.subs)
+	s.watches.mu.Unlock()
+	for _, d := range done {
+		<-d
 	}
 }

@@ -2,6 +2,9 @@ package mcpserver_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -120,24 +123,43 @@ func TestPromptsAndCompletion(t *testing.T) {
 	}
 }
 
-// TestResourcesListRecent: resources/list has the organisation's recent
-// sessions beside the session template, and they read.
+// TestResourcesListRecent: resources/list has the organisation's 50 most
+// recent sessions and its reports (each investigation its own resource)
+// beside the templates, and the sessions read.
 func TestResourcesListRecent(t *testing.T) {
-	cs, _ := connectWith(t, nil)
+	f := newFeatureServer(t)
+	cs := f.connect(nil, "")
 	ctx := context.Background()
-	mcptest.Call(t, cs, "start_run", map[string]any{"agent": "bot", "session_id": "listed-1"}, nil)
+	for i := range maxListed + 5 {
+		mcptest.Call(t, cs, "start_run", map[string]any{"agent": "bot", "session_id": fmt.Sprintf("listed-%02d", i)}, nil)
+	}
+	for _, inv := range []string{"inv-1", "inv-2"} {
+		if err := f.st.PutReport(ctx, agentscope.DefaultOrgID, agentscope.Report{SessionID: inv, TargetSessionID: "listed-00", Agent: "bot",
+			Status: agentscope.ReportCompleted, RiskLevel: agentscope.RiskHigh}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	res, err := cs.ListResources(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var uris []string
+	sessions, reports := 0, map[string]bool{}
 	for _, r := range res.Resources {
-		uris = append(uris, r.URI)
+		switch {
+		case strings.HasPrefix(r.URI, "agentscope://sessions/"):
+			sessions++
+		case strings.HasPrefix(r.URI, "agentscope://reports/"):
+			reports[r.URI] = strings.Contains(r.Title, "high")
+		}
 	}
-	if !slices.Contains(uris, "agentscope://sessions/listed-1") {
-		t.Fatalf("resources %v", uris)
+	last := fmt.Sprintf("agentscope://sessions/listed-%02d", maxListed+4)
+	if sessions != maxListed || !slices.ContainsFunc(res.Resources, func(r *mcp.Resource) bool { return r.URI == last }) {
+		t.Errorf("%d sessions listed (want the %d most recent, %s among them)", sessions, maxListed, last)
 	}
-	if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "agentscope://sessions/listed-1"}); err != nil {
+	if len(reports) != 2 || !reports["agentscope://reports/inv-1"] || !reports["agentscope://reports/inv-2"] {
+		t.Errorf("reports listed %v", reports)
+	}
+	if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: last}); err != nil {
 		t.Fatal(err)
 	}
 	tmpl, err := cs.ListResourceTemplates(ctx, nil)
@@ -146,85 +168,325 @@ func TestResourcesListRecent(t *testing.T) {
 	}
 }
 
-// TestSubscribeToSession: a subscribed session's commits arrive as
-// notifications/resources/updated; unsubscribing stops the watch.
-func TestSubscribeToSession(t *testing.T) {
-	updated := make(chan string, 16)
-	cs, srv := connectWith(t, &mcp.ClientOptions{ResourceUpdatedHandler: func(_ context.Context, r *mcp.ResourceUpdatedNotificationRequest) {
-		updated <- r.Params.URI
-	}})
+// maxListed is how many sessions, and reports, resources/list shows.
+const maxListed = 50
+
+// featureServer is a SQLite-backed server to which several clients can
+// connect.
+type featureServer struct {
+	t     *testing.T
+	srv   *mcpserver.Server
+	st    *sqlite.Store
+	acked map[*mcp.ClientSession]chan struct{}
+}
+
+func newFeatureServer(t *testing.T) *featureServer {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
+	srv := mcpserver.New(service.New(rec, nil), mcpserver.Options{LocalOrg: agentscope.DefaultOrgID})
+	t.Cleanup(func() {
+		srv.Close()
+		rec.Close()
+		st.Close()
+	})
+	return &featureServer{t: t, srv: srv, st: st}
+}
+
+// connect connects a client in memory, speaking protocol version (the
+// latest when empty).
+func (f *featureServer) connect(opts *mcp.ClientOptions, version string) *mcp.ClientSession {
+	f.t.Helper()
 	ctx := context.Background()
-	mcptest.Call(t, cs, "start_run", map[string]any{"agent": "bot", "session_id": "live-1"}, nil)
-	uri := "agentscope://sessions/live-1"
-	if err := cs.Subscribe(ctx, &mcp.SubscribeParams{URI: uri}); err != nil {
-		t.Fatal(err)
+	ct, stt := mcp.NewInMemoryTransports()
+	ss, err := f.srv.MCP.Connect(ctx, stt, nil)
+	if err != nil {
+		f.t.Fatal(err)
 	}
-	_ = cs.Subscribe(ctx, &mcp.SubscribeParams{URI: "agentscope://sessions/nope"}) // refused: no watch
-	mcptest.Call(t, cs, "record_event", map[string]any{"session_id": "live-1", "type": "ToolCalled", "tool": "t", "call_id": "c"}, nil)
+	c := mcp.NewClient(&mcp.Implementation{Name: "test"}, opts)
+	acked := make(chan struct{}, 16)
+	c.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			if method == "notifications/subscriptions/acknowledged" {
+				acked <- struct{}{}
+			}
+			return next(ctx, method, req)
+		}
+	})
+	cs, err := c.Connect(ctx, ct, &mcp.ClientSessionOptions{ProtocolVersion: version})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if f.acked == nil {
+		f.acked = map[*mcp.ClientSession]chan struct{}{}
+	}
+	f.acked[cs] = acked
+	f.t.Cleanup(func() { cs.Close(); ss.Wait() })
+	return cs
+}
+
+// subscribe subscribes cs to uri and returns once the server holds the
+// subscription: at the answer to resources/subscribe, or, over
+// subscriptions/listen (whose Subscribe does not wait), at the server's
+// acknowledgement.
+func (f *featureServer) subscribe(cs *mcp.ClientSession, uri string) {
+	f.t.Helper()
+	if err := cs.Subscribe(context.Background(), &mcp.SubscribeParams{URI: uri}); err != nil {
+		f.t.Fatal(err)
+	}
+	if cs.InitializeResult().ProtocolVersion < "2026-07-28" {
+		return
+	}
 	select {
-	case got := <-updated:
-		if got != uri {
-			t.Fatalf("updated %s", got)
-		}
+	case <-f.acked[cs]:
 	case <-time.After(10 * time.Second):
-		t.Fatal("no notifications/resources/updated after a commit")
-	}
-	if srv.Watching() != 1 {
-		t.Fatalf("watching %d", srv.Watching())
-	}
-	if err := cs.Unsubscribe(ctx, &mcp.UnsubscribeParams{URI: uri}); err != nil {
-		t.Fatal(err)
-	}
-	// The server learns of it when the client's listen request is
-	// cancelled, after Unsubscribe returns.
-	deadline := time.Now().Add(10 * time.Second)
-	for srv.Watching() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("still watching %d after unsubscribe", srv.Watching())
-		}
-		time.Sleep(5 * time.Millisecond)
+		f.t.Fatalf("subscribing to %s: no subscriptions/acknowledged", uri)
 	}
 }
 
-// TestProgressAndLogging: a tool call with a progress token gets rising
-// progress notifications ending at 1 of 1, before its result; without a
-// token none; logging/setLevel is accepted.
-func TestProgressAndLogging(t *testing.T) {
+// waitWatchers waits until n goroutines follow subscribed sessions.
+func (f *featureServer) waitWatchers(n int) {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.srv.WaitWatchers(ctx, n); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// updates collects notifications/resources/updated.
+type updates chan string
+
+func (u updates) handler(_ context.Context, r *mcp.ResourceUpdatedNotificationRequest) {
+	u <- r.Params.URI
+}
+
+// next returns the next update's URI.
+func (u updates) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case got := <-u:
+		return got
+	case <-time.After(10 * time.Second):
+		t.Fatal("no notifications/resources/updated after a commit")
+		return ""
+	}
+}
+
+// TestSubscribeToSession, over the legacy resources/subscribe (protocol
+// 2025-11-25, what the official TypeScript clients send) and over
+// subscriptions/listen (2026-07-28, go-sdk's default): a subscribed
+// session's commits arrive as notifications/resources/updated; sessions of
+// no one and other URIs are refused; subscribers share one watch, and
+// unsubscribing, or closing the client without unsubscribing, ends it and
+// its goroutine.
+func TestSubscribeToSession(t *testing.T) {
+	for name, version := range map[string]string{"resources-subscribe": "2025-11-25", "subscriptions-listen": ""} {
+		t.Run(name, func(t *testing.T) {
+			f := newFeatureServer(t)
+			ctx := context.Background()
+			upd := make(updates, 16)
+			cs := f.connect(&mcp.ClientOptions{ResourceUpdatedHandler: upd.handler}, version)
+			mcptest.Call(t, cs, "start_run", map[string]any{"agent": "bot", "session_id": "live-1"}, nil)
+			uri := "agentscope://sessions/live-1"
+			f.subscribe(cs, uri)
+			if version != "" {
+				// (subscriptions/listen has the same handler, but go-sdk's
+				// client does not wait for its answer.)
+				for _, bad := range []string{"agentscope://sessions/nope", "agentscope://reports/live-1", "agentscope://sessions/../x"} {
+					if err := cs.Subscribe(ctx, &mcp.SubscribeParams{URI: bad}); err == nil {
+						t.Errorf("subscribed to %s", bad)
+					}
+				}
+			}
+			mcptest.Call(t, cs, "record_event", map[string]any{"session_id": "live-1", "type": "ToolCalled", "tool": "t", "call_id": "c"}, nil)
+			if got := upd.next(t); got != uri {
+				t.Fatalf("updated %s", got)
+			}
+			if f.srv.Watching() != 1 {
+				t.Fatalf("watching %d", f.srv.Watching())
+			}
+
+			if version != "" {
+				// A second subscription of the same client is the same
+				// subscription; another client's unsubscribe, of a URI it
+				// never subscribed to, changes nothing; another subscriber
+				// shares the watch.
+				f.subscribe(cs, uri)
+				other := f.connect(nil, version)
+				if err := other.Unsubscribe(ctx, &mcp.UnsubscribeParams{URI: uri}); err != nil {
+					t.Fatal(err)
+				}
+				f.subscribe(other, uri)
+				if n := f.srv.Watching(); n != 1 {
+					t.Fatalf("watching %d with two subscribers", n)
+				}
+				if err := other.Unsubscribe(ctx, &mcp.UnsubscribeParams{URI: uri}); err != nil {
+					t.Fatal(err)
+				}
+				mcptest.Call(t, cs, "record_event", map[string]any{"session_id": "live-1", "type": "ToolCalled", "tool": "t", "call_id": "c2"}, nil)
+				if got := upd.next(t); got != uri {
+					t.Fatalf("updated %s", got)
+				}
+			}
+
+			// Unsubscribing once ends the watch (over subscriptions/listen the
+			// server learns of it when the client cancels its listen
+			// request, after Unsubscribe returns).
+			if err := cs.Unsubscribe(ctx, &mcp.UnsubscribeParams{URI: uri}); err != nil {
+				t.Fatal(err)
+			}
+			f.waitWatchers(0)
+			if f.srv.Watching() != 0 {
+				t.Fatalf("watching %d after unsubscribe", f.srv.Watching())
+			}
+
+			// A client that goes away without unsubscribing frees its watch.
+			gone := f.connect(nil, version)
+			f.subscribe(gone, uri)
+			f.waitWatchers(1)
+			gone.Close()
+			f.waitWatchers(0)
+			if f.srv.Watching() != 0 {
+				t.Fatalf("watching %d after the client left", f.srv.Watching())
+			}
+		})
+	}
+}
+
+// bearer adds a bearer token to each request.
+type bearer string
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+string(b))
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestSubscriptionsStayInOrganisation: over Streamable HTTP with two
+// organisations' tokens, each holding a session of the same id, a commit
+// to one organisation's session notifies only that organisation's
+// subscriber; resources/list and completion show each only its own.
+func TestSubscriptionsStayInOrganisation(t *testing.T) {
+	f := newFeatureServer(t)
+	tokens := map[string]string{"token-acme-0123456789": "acme", "token-beta-0123456789": "beta"}
+	hs := httptest.NewServer(f.srv.HTTPHandler(func(tok string) (string, bool) { org, ok := tokens[tok]; return org, ok }))
+	t.Cleanup(hs.Close)
+	ctx := context.Background()
+	connect := func(token string, upd updates) *mcp.ClientSession {
+		t.Helper()
+		tr := &mcp.StreamableClientTransport{Endpoint: hs.URL, HTTPClient: &http.Client{Transport: bearer(token)}}
+		cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, &mcp.ClientOptions{ResourceUpdatedHandler: upd.handler}).Connect(ctx, tr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cs.Close() })
+		return cs
+	}
+	updA, updB := make(updates, 16), make(updates, 16)
+	a, b := connect("token-acme-0123456789", updA), connect("token-beta-0123456789", updB)
+	uri, marker := "agentscope://sessions/same-1", "agentscope://sessions/beta-2"
+	mcptest.Call(t, b, "start_run", map[string]any{"agent": "beta-only", "session_id": "beta-2"}, nil)
+	for _, cs := range []*mcp.ClientSession{a, b} {
+		mcptest.Call(t, cs, "start_run", map[string]any{"agent": "bot", "session_id": "same-1"}, nil)
+		if err := cs.Subscribe(ctx, &mcp.SubscribeParams{URI: uri}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Subscribe(ctx, &mcp.SubscribeParams{URI: marker}); err == nil {
+		t.Error("acme subscribed to beta's session")
+	}
+	if err := b.Subscribe(ctx, &mcp.SubscribeParams{URI: marker}); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.srv.Watching(); n != 3 {
+		t.Fatalf("watching %d, want one per organisation and session", n)
+	}
+	mcptest.Call(t, a, "record_event", map[string]any{"session_id": "same-1", "type": "ToolCalled", "tool": "t", "call_id": "c"}, nil)
+	if got := updA.next(t); got != uri {
+		t.Fatalf("acme updated %s", got)
+	}
+	// Once acme's watch has ended, all it sent is on beta's stream, before
+	// the notification of beta's own commit to its other session.
+	if err := a.Unsubscribe(ctx, &mcp.UnsubscribeParams{URI: uri}); err != nil {
+		t.Fatal(err)
+	}
+	f.waitWatchers(2)
+	mcptest.Call(t, b, "record_event", map[string]any{"session_id": "beta-2", "type": "ToolCalled", "tool": "t", "call_id": "c"}, nil)
+	if got := updB.next(t); got != marker {
+		t.Fatalf("beta was told of %s: acme's commit reached it", got)
+	}
+	mcptest.Call(t, b, "record_event", map[string]any{"session_id": "same-1", "type": "ToolCalled", "tool": "t", "call_id": "c"}, nil)
+	if got := updB.next(t); got != uri {
+		t.Fatalf("beta updated %s", got)
+	}
+
+	res, err := a.ListResources(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Resources {
+		if strings.Contains(r.URI, "beta-2") {
+			t.Errorf("acme lists beta's session %s", r.URI)
+		}
+	}
+	c, err := a.Complete(ctx, &mcp.CompleteParams{Ref: &mcp.CompleteReference{Type: "ref/prompt", Name: "investigate_session"}, Argument: mcp.CompleteParamsArgument{Name: "session_id", Value: "beta"}})
+	if err != nil || len(c.Completion.Values) != 0 {
+		t.Errorf("acme completes beta's sessions: %v %v", c, err)
+	}
+	c, err = a.Complete(ctx, &mcp.CompleteParams{Ref: &mcp.CompleteReference{Type: "ref/prompt", Name: "cost_report"}, Argument: mcp.CompleteParamsArgument{Name: "agent", Value: "beta"}})
+	if err != nil || len(c.Completion.Values) != 0 {
+		t.Errorf("acme completes beta's agents: %v %v", c, err)
+	}
+}
+
+// TestProgress: a tool call with a progress token gets progress
+// notifications with that token, rising, "started" at 0 and "finished" at 1
+// of 1; a call without a token gets none.
+func TestProgress(t *testing.T) {
 	type note struct {
+		token           any
 		progress, total float64
 	}
 	notes := make(chan note, 16)
 	cs, _ := connectWith(t, &mcp.ClientOptions{ProgressNotificationHandler: func(_ context.Context, r *mcp.ProgressNotificationClientRequest) {
-		notes <- note{r.Params.Progress, r.Params.Total}
+		notes <- note{r.Params.ProgressToken, r.Params.Progress, r.Params.Total}
 	}})
 	ctx := context.Background()
-	params := &mcp.CallToolParams{Name: "start_run", Arguments: map[string]any{"agent": "bot", "session_id": "p-1"}}
-	params.SetProgressToken("tok-1")
-	if _, err := cs.CallTool(ctx, params); err != nil {
-		t.Fatal(err)
-	}
-	var got []note
-	for len(got) < 2 {
-		select {
-		case n := <-notes:
-			got = append(got, n)
-		case <-time.After(10 * time.Second):
-			t.Fatalf("progress notes %v", got)
+	call := func(name string, args map[string]any, token any) {
+		t.Helper()
+		params := &mcp.CallToolParams{Name: name, Arguments: args}
+		if token != nil {
+			params.SetProgressToken(token)
+		}
+		if res, err := cs.CallTool(ctx, params); err != nil || res.IsError {
+			t.Fatalf("%s: %v %v", name, err, res)
 		}
 	}
-	if got[0].progress != 0 || got[1].progress != 1 || got[1].total != 1 {
-		t.Errorf("progress %v", got)
+	// expect takes one call's notifications: 0 of 1, then 1 of 1.
+	expect := func(token any) {
+		t.Helper()
+		var got []note
+		for len(got) < 2 {
+			select {
+			case n := <-notes:
+				got = append(got, n)
+			case <-time.After(10 * time.Second):
+				t.Fatalf("progress notes %v", got)
+			}
+		}
+		if got[0] != (note{token, 0, 1}) || got[1] != (note{token, 1, 1}) {
+			t.Errorf("progress %v, want 0 then 1 of 1 with token %v", got, token)
+		}
 	}
-	mcptest.Call(t, cs, "get_run", map[string]any{"session_id": "p-1"}, nil)
-	select {
-	case n := <-notes:
-		t.Errorf("progress without a token: %v", n)
-	default:
-	}
-	// Logging is deprecated from protocol 2026-07-28 but hosts on
-	// 2025-11-25 still send it.
-	//lint:ignore SA1019 hosts on 2025-11-25 still send logging/setLevel
-	if err := cs.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: "warning"}); err != nil {
-		t.Errorf("logging/setLevel: %v", err)
-	}
+	call("start_run", map[string]any{"agent": "bot", "session_id": "p-1"}, "tok-1")
+	expect("tok-1")
+	// Notifications come in order: had the call without a token been
+	// given any, they would come before the next call's.
+	call("get_run", map[string]any{"session_id": "p-1"}, nil)
+	call("get_run", map[string]any{"session_id": "p-1"}, "tok-2")
+	expect("tok-2")
 }

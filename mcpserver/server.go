@@ -61,7 +61,8 @@ func New(svc *service.Service, opts Options) *Server {
 	s.addRunTools()
 	s.addSessionResource()
 	s.addPrompts()
-	s.MCP.AddReceivingMiddleware(s.listRecent)
+	s.MCP.AddReceivingMiddleware(s.listRecent, checkLogLevel)
+	s.MCP.AddSendingMiddleware(s.onlyOwnUpdates)
 	for _, f := range opts.Extra {
 		f(s)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -37,10 +38,14 @@ func AddTool[In, Out any](s *Server, t *mcp.Tool, h func(ctx context.Context, in
 			ReportProgress(ctx, 0, 1, t.Name+" started")
 			defer ReportProgress(ctx, 1, 1, t.Name+" finished")
 		}
+		start := time.Now()
 		out, err := h(ctx, in)
 		if err != nil {
-			return nil, zero, s.toolError(t.Name, err)
+			err = s.toolError(t.Name, err)
+			logToClient(ctx, req.Session, "warning", t.Name, err.Error(), time.Since(start))
+			return nil, zero, err
 		}
+		logToClient(ctx, req.Session, "debug", t.Name, "ok", time.Since(start))
 		return nil, out, nil
 	})
 }
@@ -165,7 +170,9 @@ func (s *Server) addRecordEvent() {
 		}
 		out, err := s.recordEvent(ctx, in, top)
 		if err != nil {
-			return errorResult(s.toolError(t.Name, err)), nil
+			err = s.toolError(t.Name, err)
+			logToClient(ctx, req.Session, "warning", t.Name, err.Error(), 0)
+			return errorResult(err), nil
 		}
 		b, err := out.structured()
 		if err != nil {

@@ -309,6 +309,53 @@ func TestTools(t *testing.T) {
 	}
 }
 
+// TestRunSPLProgress: run_spl called with a progress token tells the
+// caller it started, which backend it searches and how many rows came
+// back, then that it finished, each with total 1 and rising.
+func TestRunSPLProgress(t *testing.T) {
+	b := setup(t, nil)
+	ctx := context.Background()
+	rec := recorder.New(b.store, recorder.Options{Hub: recorder.NewMemHub()})
+	t.Cleanup(func() { rec.Close() })
+	tools := search.Tools{Router: b.router}
+	srv := mcpserver.New(service.New(rec, nil), mcpserver.Options{LocalOrg: "acme", Extra: []func(*mcpserver.Server){tools.Register}})
+	ct, stt := mcp.NewInMemoryTransports()
+	ss, err := srv.MCP.Connect(ctx, stt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := make(chan *mcp.ProgressNotificationParams, 16)
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, &mcp.ClientOptions{ProgressNotificationHandler: func(_ context.Context, r *mcp.ProgressNotificationClientRequest) {
+		notes <- r.Params
+	}}).Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close(); ss.Wait() })
+	params := &mcp.CallToolParams{Name: "run_spl", Arguments: map[string]any{"query": "type=ModelCompleted"}}
+	params.SetProgressToken(7)
+	if res, err := cs.CallTool(ctx, params); err != nil || res.IsError {
+		t.Fatalf("run_spl: %v %v", err, res)
+	}
+	var got []string
+	last := -1.0
+	for len(got) == 0 || !strings.HasSuffix(got[len(got)-1], "finished") {
+		select {
+		case n := <-notes:
+			if n.Total != 1 || n.Progress <= last || fmt.Sprint(n.ProgressToken) != "7" {
+				t.Fatalf("progress %+v after %v", n, last)
+			}
+			last = n.Progress
+			got = append(got, n.Message)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("progress so far %q", got)
+		}
+	}
+	if want := "run_spl started|searching on local|12 rows from local|run_spl finished"; strings.Join(got, "|") != want {
+		t.Errorf("progress %q, want %q", strings.Join(got, "|"), want)
+	}
+}
+
 // TestOrgMCPReusesAndReapsServers: one server per organisation, reused
 // across searches; one idle past IdleTimeout is stopped, and started again
 // when its organisation searches next.
