@@ -357,15 +357,6 @@ func TestSubscribeToSession(t *testing.T) {
 	}
 }
 
-// bearer adds a bearer token to each request.
-type bearer string
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+string(b))
-	return http.DefaultTransport.RoundTrip(r)
-}
-
 // TestSubscriptionsStayInOrganisation: over Streamable HTTP with two
 // organisations' tokens, each holding a session of the same id, a commit
 // to one organisation's session notifies only that organisation's
@@ -378,7 +369,7 @@ func TestSubscriptionsStayInOrganisation(t *testing.T) {
 	ctx := context.Background()
 	connect := func(token string, upd updates) *mcp.ClientSession {
 		t.Helper()
-		tr := &mcp.StreamableClientTransport{Endpoint: hs.URL, HTTPClient: &http.Client{Transport: bearer(token)}}
+		tr := &mcp.StreamableClientTransport{Endpoint: hs.URL, HTTPClient: &http.Client{Transport: bearer{token}}}
 		cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, &mcp.ClientOptions{ResourceUpdatedHandler: upd.handler}).Connect(ctx, tr, nil)
 		if err != nil {
 			t.Fatal(err)
