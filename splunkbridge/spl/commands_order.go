@@ -2,7 +2,6 @@ package spl
 
 import (
 	"container/heap"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -169,9 +168,14 @@ func (o *dedupOp) finish() error {
 	}
 	rows := make([]*row, 0, len(o.order))
 	for r := range o.order {
+		if err := o.env.checkCtx(len(rows)); err != nil {
+			return err
+		}
 		rows = append(rows, r)
 	}
-	sort.Slice(rows, func(i, j int) bool { return o.order[rows[i]] > o.order[rows[j]] })
+	if err := sortFunc(o.env, rows, func(a, b *row) int { return o.order[b] - o.order[a] }); err != nil {
+		return err
+	}
 	return emitAll(o.env, rows, o.next)
 }
 
@@ -277,7 +281,9 @@ func (o *sortOp) push(r *row) error {
 }
 
 func (o *sortOp) finish() error {
-	sort.Slice(o.items, func(i, j int) bool { return o.compare(&o.items[i], &o.items[j]) < 0 })
+	if err := sortFunc(o.env, o.items, func(a, b sortItem) int { return o.compare(&a, &b) }); err != nil {
+		return err
+	}
 	rows := make([]*row, len(o.items))
 	for i := range o.items {
 		rows[i] = o.items[i].r

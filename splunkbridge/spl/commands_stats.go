@@ -1,9 +1,5 @@
 package spl
 
-import (
-	"sort"
-)
-
 // maxGroupCombos bounds the groups one row joins when by-fields are
 // multivalued (each value of each field is a group, as in Splunk).
 const maxGroupCombos = 1000
@@ -130,20 +126,23 @@ func (t *groupTable) add(r *row) ([]string, error) {
 }
 
 // sorted returns the groups ordered by their by-values.
-func (t *groupTable) sorted() []*statsGroup {
+func (t *groupTable) sorted() ([]*statsGroup, error) {
 	gs := make([]*statsGroup, 0, len(t.groups))
 	for _, g := range t.groups {
+		if err := t.env.checkCtx(len(gs)); err != nil {
+			return nil, err
+		}
 		gs = append(gs, g)
 	}
-	sort.Slice(gs, func(i, j int) bool {
-		for k := range gs[i].by {
-			if c := sortOrder(gs[i].by[k], gs[j].by[k]); c != 0 {
-				return c < 0
+	err := sortFunc(t.env, gs, func(a, b *statsGroup) int {
+		for k := range a.by {
+			if c := sortOrder(a.by[k], b.by[k]); c != 0 {
+				return c
 			}
 		}
-		return false
+		return 0
 	})
-	return gs
+	return gs, err
 }
 
 type statsOp struct {
@@ -168,8 +167,15 @@ func (o *statsOp) finish() error {
 			return err
 		}
 	}
-	var rows []*row
-	for _, g := range o.table.sorted() {
+	gs, err := o.table.sorted()
+	if err != nil {
+		return err
+	}
+	rows := make([]*row, 0, len(gs))
+	for i, g := range gs {
+		if err := o.env.checkCtx(i); err != nil {
+			return err
+		}
 		r := newRow()
 		for i, f := range o.cmd.by {
 			r.set(f, g.by[i])
@@ -228,7 +234,12 @@ func (o *eventstatsOp) finish() error {
 		return o.next.finish()
 	}
 	results := map[string][]Value{}
+	n := 0
 	for k, g := range o.table.groups {
+		if err := o.env.checkCtx(n); err != nil {
+			return err
+		}
+		n++
 		vs := make([]Value, len(g.accs))
 		for i, a := range g.accs {
 			vs[i] = a.result()
@@ -236,6 +247,9 @@ func (o *eventstatsOp) finish() error {
 		results[k] = vs
 	}
 	for i, r := range o.rows {
+		if err := o.env.checkCtx(i); err != nil {
+			return err
+		}
 		if vs, ok := results[o.keys[i]]; ok {
 			for j, a := range o.cmd.aggs {
 				r.set(a.as, vs[j])

@@ -2,7 +2,6 @@ package spl
 
 import (
 	"math"
-	"sort"
 )
 
 // topGroup counts value combinations within one by-group.
@@ -58,33 +57,48 @@ func (o *topOp) push(r *row) error {
 func (o *topOp) finish() error {
 	gs := make([]*topGroup, 0, len(o.groups))
 	for _, g := range o.groups {
+		if err := o.env.checkCtx(len(gs)); err != nil {
+			return err
+		}
 		gs = append(gs, g)
 	}
-	sort.Slice(gs, func(i, j int) bool {
-		for k := range gs[i].by {
-			if c := sortOrder(gs[i].by[k], gs[j].by[k]); c != 0 {
-				return c < 0
+	err := sortFunc(o.env, gs, func(a, b *topGroup) int {
+		for k := range a.by {
+			if c := sortOrder(a.by[k], b.by[k]); c != 0 {
+				return c
 			}
 		}
-		return false
+		return 0
 	})
+	if err != nil {
+		return err
+	}
 	var rows []*row
 	for _, g := range gs {
 		cs := make([]*topCount, 0, len(g.counts))
 		for _, c := range g.counts {
+			if err := o.env.checkCtx(len(cs)); err != nil {
+				return err
+			}
 			cs = append(cs, c)
 		}
-		sort.Slice(cs, func(i, j int) bool {
-			if cs[i].n != cs[j].n {
-				return (cs[i].n > cs[j].n) != o.cmd.rare
+		err := sortFunc(o.env, cs, func(a, b *topCount) int {
+			if a.n != b.n {
+				if (a.n > b.n) != o.cmd.rare {
+					return -1
+				}
+				return 1
 			}
-			for k := range cs[i].vals {
-				if c := sortOrder(cs[i].vals[k], cs[j].vals[k]); c != 0 {
-					return c < 0
+			for k := range a.vals {
+				if c := sortOrder(a.vals[k], b.vals[k]); c != 0 {
+					return c
 				}
 			}
-			return false
+			return 0
 		})
+		if err != nil {
+			return err
+		}
 		var rest int64
 		if o.cmd.limit > 0 && len(cs) > o.cmd.limit {
 			for _, c := range cs[o.cmd.limit:] {
@@ -108,7 +122,10 @@ func (o *topOp) finish() error {
 			}
 			rows = append(rows, r)
 		}
-		for _, c := range cs {
+		for i, c := range cs {
+			if err := o.env.checkCtx(i); err != nil {
+				return err
+			}
 			emit(c.vals, c.n)
 		}
 		if o.cmd.useOther && rest > 0 {

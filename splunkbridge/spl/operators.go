@@ -3,6 +3,7 @@ package spl
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -50,6 +51,41 @@ func (env *runEnv) checkCtx(i int) error {
 	if i&4095 == 0 {
 		return env.ctx.Err()
 	}
+	return nil
+}
+
+// sortStopped carries a cancellation out of a sort's comparison function.
+type sortStopped struct{ err error }
+
+// sortFunc sorts x by cmp as slices.SortFunc does, checking for
+// cancellation every 4096 comparisons: sorting as many rows as the buffer
+// cap allows takes seconds, too long to go on after the caller left or the
+// time limit passed. A stopped sort leaves x in some order and returns the
+// context's error.
+func sortFunc[T any](env *runEnv, x []T, cmp func(a, b T) int) (err error) {
+	if err := env.ctx.Err(); err != nil {
+		return err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s, ok := r.(sortStopped)
+			if !ok {
+				panic(r)
+			}
+			err = s.err
+		}
+	}()
+	n := 0
+	slices.SortFunc(x, func(a, b T) int {
+		if n++; n&4095 == 0 {
+			if err := env.ctx.Err(); err != nil {
+				// slices.SortFunc cannot be stopped otherwise; it holds
+				// no state that the panic could leave inconsistent.
+				panic(sortStopped{err})
+			}
+		}
+		return cmp(a, b)
+	})
 	return nil
 }
 
