@@ -274,8 +274,10 @@ func TestNetworkFaultsRetry(t *testing.T) {
 	fx.hec.Inject(hectest.Drop(2), hectest.Pass(1), hectest.CutAfterIndex(1), hectest.ServerError(1), hectest.Pass(1),
 		hectest.CutAfterIndex(1), hectest.Stall(1, never))
 	cfg := fx.config()
-	cfg.BatchEvents = 100                // enough requests for every fault
-	cfg.Timeout = 300 * time.Millisecond // the stalled request times out
+	cfg.BatchEvents = 100 // enough requests for every fault
+	// The stalled request times out; the others have a second, so a loaded
+	// machine does not time out a request the server answered.
+	cfg.Timeout = time.Second
 	f := fx.start(cfg)
 	waitSettled(t, f, len(events))
 	counts, ambiguous := fx.hec.Counts(), fx.hec.Ambiguous()

@@ -126,6 +126,15 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if r.Context().Err() != nil {
+		// The client gave up (timed out) while the events were indexed:
+		// it will send them again, as a real HEC's client would.
+		s.update(func() {
+			for _, k := range keys {
+				s.cut[k] = true
+			}
+		})
+	}
 	// The request stops counting as in flight before its reply is sent, so
 	// a client that has its answer sees the stats settled.
 	s.end(keys)
