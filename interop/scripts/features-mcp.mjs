@@ -1,7 +1,9 @@
-// What hosts use besides tools: prompts with argument completion, recent
-// sessions in resources/list, notifications/resources/updated for a
-// subscribed session, progress notifications on a tool call, and
-// logging/setLevel — with both official SDK lines over both transports.
+// What hosts use besides tools: prompts with argument completion (prompt
+// and resource template), recent sessions in resources/list,
+// notifications/resources/updated for a subscribed session, progress
+// notifications on a tool call and on a long one (investigate waiting), and
+// logging/setLevel with the messages it turns on — with both official SDK
+// lines over both transports.
 import { call, check, listAllTools, run, sdk, transportName } from '../lib/client.mjs';
 
 // onNotification registers handler for a notification method with either SDK.
@@ -10,11 +12,19 @@ async function onNotification(client, method, handler) {
     const types = await import('@modelcontextprotocol/sdk/types.js');
     const schema = {
       'notifications/resources/updated': types.ResourceUpdatedNotificationSchema,
+      'notifications/message': types.LoggingMessageNotificationSchema,
     }[method];
     client.setNotificationHandler(schema, (n) => handler(n.params));
   } else {
     client.setNotificationHandler(method, (n) => handler(n.params));
   }
+}
+
+// within fails with what after ms unless promise settles first.
+function within(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 // callWithProgress calls a tool with a progress callback, with either SDK.
@@ -43,6 +53,8 @@ await run(async (client) => {
   check(cost.messages[0].content.text.includes(`agent="${agent}"`), 'cost_report renders the agent', cost);
   const ids = await client.complete({ ref: { type: 'ref/prompt', name: 'investigate_session' }, argument: { name: 'session_id', value: sid.slice(0, 6) } });
   check(ids.completion.values.includes(sid), 'session_id completion', ids);
+  const byTemplate = await client.complete({ ref: { type: 'ref/resource', uri: 'agentscope://sessions/{session_id}' }, argument: { name: 'session_id', value: sid.slice(0, 6) } });
+  check(byTemplate.completion.values.includes(sid), 'session_id completion for the session template', byTemplate);
   const agents = await client.complete({ ref: { type: 'ref/prompt', name: 'cost_report' }, argument: { name: 'agent', value: 'feat-' } });
   check(agents.completion.values.includes(agent), 'agent completion', agents);
 
@@ -59,8 +71,7 @@ await run(async (client) => {
   });
   await client.subscribeResource({ uri });
   await call(client, 'record_event', { session_id: sid, type: 'ToolCalled', tool: 'search', call_id: 'c1' });
-  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('no notifications/resources/updated within 10s')), 10000));
-  check((await Promise.race([updated, timeout])) === uri, 'resources/updated for the session');
+  check((await within(updated, 10000, 'no notifications/resources/updated')) === uri, 'resources/updated for the session');
   await client.unsubscribeResource({ uri });
 
   // Progress on a tool call that asks for it. Both SDKs dispatch
@@ -74,5 +85,32 @@ await run(async (client) => {
   for (const p of progress) check(p.total === 1 && p.progress >= 0 && p.progress <= 1, 'progress well formed', progress);
   for (let i = 1; i < progress.length; i++) check(progress[i].progress > progress[i - 1].progress, 'progress rises', progress);
 
+  // A long call: investigate waiting (no worker runs here, so the
+  // investigation stays queued for the whole second) reports where it is
+  // while it waits, well before its result.
+  const waiting = [];
+  const investigation = await callWithProgress(client, 'investigate', { session_id: sid, wait_seconds: 1 }, (p) => waiting.push(p));
+  check(!investigation.isError && investigation.structuredContent?.status === 'queued', 'investigate with wait_seconds', investigation);
+  check(waiting.some((p) => p.progress > 0 && p.progress < 1 && p.total === 1 && /queued/.test(p.message ?? '')), 'progress while investigate waits', waiting);
+  for (let i = 1; i < waiting.length; i++) check(waiting[i].progress > waiting[i - 1].progress, 'investigate progress rises', waiting);
+
+  // logging/setLevel: a tool call then sends notifications/message at that
+  // level; a level the protocol does not name is refused.
+  let resolveLogged;
+  const logged = new Promise((resolve) => (resolveLogged = resolve));
+  await onNotification(client, 'notifications/message', (params) => {
+    if (params.data?.tool === 'get_run') resolveLogged(params);
+  });
+  await client.setLoggingLevel('debug');
+  await call(client, 'get_run', { session_id: sid });
+  const msg = await within(logged, 10000, 'no notifications/message for a tool call at level debug');
+  check(msg.level === 'debug' && msg.logger === 'agentscope' && msg.data.message === 'ok', 'log message', msg);
+  let refused;
+  try {
+    await client.setLoggingLevel('loud');
+  } catch (err) {
+    refused = err;
+  }
+  check(/level must be one of/.test(refused?.message ?? ''), 'logging/setLevel loud refused by the server', refused?.message);
   await client.setLoggingLevel('warning');
 });
