@@ -11,10 +11,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/mcpserver"
+	"github.com/agentscope/agentscope/mcpserver/mcptest"
+	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/search"
+	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/splunkbridge/spl"
+	"github.com/agentscope/agentscope/store/pgtest"
+	"github.com/agentscope/agentscope/store/postgres"
 	"github.com/agentscope/agentscope/store/sqlite"
 	"github.com/agentscope/agentscope/store/sqlstore"
 )
@@ -127,16 +135,38 @@ func (c *counting) ScanEvents(ctx context.Context, org string, q agentscope.Even
 	})
 }
 
-// bigStore is a SQLite store with n tool calls of organisation acme, in
-// sessions of 100.
-func bigStore(t *testing.T, n int) agentscope.Store {
+// openSQLite and openPostgres open an empty store of their kind.
+func openSQLite(t *testing.T) agentscope.Store {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "big.db"), sqlstore.Options{})
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "big.db"), sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func openPostgres(t *testing.T) agentscope.Store {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), pgtest.URL(t), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// bigStore is a SQLite store with n tool calls of organisation acme, in
+// sessions of 100.
+func bigStore(t *testing.T, n int) agentscope.Store {
+	t.Helper()
+	return fill(t, openSQLite(t), n)
+}
+
+// fill appends n tool calls of organisation acme to st, in sessions of 100.
+func fill(t *testing.T, st agentscope.Store, n int) agentscope.Store {
+	t.Helper()
+	ctx := context.Background()
 	ts := time.Now().UTC().Add(-time.Hour)
 	var reqs []agentscope.AppendRequest
 	for s := range n / 100 {
@@ -157,9 +187,16 @@ func bigStore(t *testing.T, n int) agentscope.Store {
 
 // TestClientLeavingStopsTheScan: when the caller's context ends (the
 // client left), the embedded engine stops reading at once: at most one more
-// batch is read, and it returns within 100 ms on an idle machine.
+// batch is read, and it returns within 100 ms on an idle machine. On both
+// stores: SQLite pages with a keyset, Postgres streams one statement.
 func TestClientLeavingStopsTheScan(t *testing.T) {
-	st := &counting{Store: bigStore(t, 10000), started: make(chan struct{})}
+	for name, open := range map[string]func(*testing.T) agentscope.Store{"sqlite": openSQLite, "postgres": openPostgres} {
+		t.Run(name, func(t *testing.T) { testClientLeavingStopsTheScan(t, fill(t, open(t), 10000)) })
+	}
+}
+
+func testClientLeavingStopsTheScan(t *testing.T, big agentscope.Store) {
+	st := &counting{Store: big, started: make(chan struct{})}
 	eng := spl.New(st, spl.Options{BatchSize: 500})
 	r, err := search.NewRouter(search.BackendLocal, map[string]splunkbridge.Searcher{search.BackendLocal: search.Local{Engine: eng}}, search.Limits{})
 	if err != nil {
@@ -192,4 +229,144 @@ func TestClientLeavingStopsTheScan(t *testing.T) {
 	if after := st.n.Load() - atCancel; after > 2*500 {
 		t.Errorf("%d events read after the client left", after)
 	}
+}
+
+// endless is a store whose every scan hands out batches of tool calls
+// without end, counting them, until the engine stops taking them: a query
+// over it runs until it is cut or cancelled. It never looks at the context
+// itself, so only the engine's own checks can stop it.
+type endless struct {
+	agentscope.Store // nil: the engine reads only ScanEvents here
+	read             atomic.Int64
+	once             sync.Once
+	started          chan struct{}  // closed once 1,000 events were read
+	ended            chan time.Time // when each scan returned
+}
+
+func newEndless() *endless {
+	return &endless{started: make(chan struct{}), ended: make(chan time.Time, 8)}
+}
+
+func (e *endless) ScanEvents(ctx context.Context, org string, q agentscope.EventQuery, fn func([]agentscope.Event) (bool, error)) error {
+	defer func() { e.ended <- time.Now() }()
+	ts := time.Now().UTC().Add(-time.Hour)
+	for b := 0; ; b++ {
+		evs := make([]agentscope.Event, q.BatchSize)
+		for i := range evs {
+			evs[i] = agentscope.Event{Type: agentscope.ToolCalled, SessionID: fmt.Sprintf("s%d", b), Seq: int64(i + 1), TS: ts, Agent: "bot", Tool: "search"}
+		}
+		if e.read.Add(int64(len(evs))) >= 1000 {
+			e.once.Do(func() { close(e.started) })
+		}
+		if more, err := fn(evs); err != nil || !more {
+			return err
+		}
+	}
+}
+
+// endlessRouter is a router over the embedded engine reading st, in
+// batches of 500.
+func endlessRouter(t *testing.T, st agentscope.Store, l search.Limits) *search.Router {
+	t.Helper()
+	eng := spl.New(st, spl.Options{BatchSize: 500})
+	r, err := search.NewRouter(search.BackendLocal, map[string]splunkbridge.Searcher{search.BackendLocal: search.Local{Engine: eng}}, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// mcpSession connects an MCP client to a server whose search tools run on
+// r, as organisation acme.
+func mcpSession(t *testing.T, r *search.Router) *mcp.ClientSession {
+	t.Helper()
+	ctx := context.Background()
+	b := setup(t, nil)
+	rec := recorder.New(b.store, recorder.Options{Hub: recorder.NewMemHub()})
+	t.Cleanup(func() { rec.Close() })
+	tools := search.Tools{Router: r}
+	srv := mcpserver.New(service.New(rec, nil), mcpserver.Options{LocalOrg: "acme", Extra: []func(*mcpserver.Server){tools.Register}})
+	ct, stt := mcp.NewInMemoryTransports()
+	ss, err := srv.MCP.Connect(ctx, stt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close(); ss.Wait() })
+	return cs
+}
+
+// TestRunSPLLimits: over MCP, a query past the concurrency cap and one cut
+// at the time limit are tool errors the model can read (busy, retry; the
+// limit and its setting), not "internal error"; a cancelled call stops the
+// embedded engine's scan at once.
+func TestRunSPLLimits(t *testing.T) {
+	t.Run("busy", func(t *testing.T) {
+		b := blocking{entered: make(chan string, 1), release: make(chan struct{})}
+		r, err := search.NewRouter("slow", map[string]splunkbridge.Searcher{"slow": b}, search.Limits{MaxPerOrg: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs := mcpSession(t, r)
+		first := make(chan error, 1)
+		go func() {
+			_, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "run_spl", Arguments: map[string]any{"query": "search *"}})
+			first <- err
+		}()
+		<-b.entered
+		msg := mcptest.CallError(t, cs, "run_spl", map[string]any{"query": "search *"})
+		if !strings.Contains(msg, "busy") || !strings.Contains(msg, "retry") || !strings.Contains(msg, "AGENTSCOPE_SPL_MAX_CONCURRENT_PER_ORG") {
+			t.Fatalf("second call: %q, want busy, retry and the setting", msg)
+		}
+		close(b.release)
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		go func() { <-b.entered }()
+		var a search.Answer
+		mcptest.Call(t, cs, "run_spl", map[string]any{"query": "search *"}, &a)
+	})
+	t.Run("time limit", func(t *testing.T) {
+		cs := mcpSession(t, endlessRouter(t, newEndless(), search.Limits{Timeout: 50 * time.Millisecond}))
+		msg := mcptest.CallError(t, cs, "run_spl", map[string]any{"query": `search tool=*zz* | stats count by session_id`})
+		if !strings.Contains(msg, "SPL query exceeded the 50ms time limit (AGENTSCOPE_SPL_TIMEOUT)") {
+			t.Fatalf("endless query: %q", msg)
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		st := newEndless()
+		cs := mcpSession(t, endlessRouter(t, st, search.Limits{}))
+		ctx, cancel := context.WithCancel(context.Background())
+		called := make(chan error, 1)
+		go func() {
+			_, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "run_spl", Arguments: map[string]any{"query": `search tool=*zz* | stats count by session_id`}})
+			called <- err
+		}()
+		<-st.started
+		atCancel, cancelledAt := st.read.Load(), time.Now()
+		cancel()
+		if err := <-called; err == nil {
+			t.Fatal("the cancelled call answered")
+		}
+		var ended time.Time
+		select {
+		case ended = <-st.ended:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the scan did not stop when the call was cancelled")
+		}
+		after := st.read.Load() - atCancel
+		t.Logf("the scan stopped %s after the cancel, %d events read after it", ended.Sub(cancelledAt), after)
+		// As in TestClientLeavingStopsTheScan: the work after the cancel is
+		// bounded by batches, the wall clock only by a margin for a loaded
+		// machine (well under 100 ms on an idle one, logged above).
+		if d := ended.Sub(cancelledAt); d > time.Second {
+			t.Errorf("the scan went on %s after the call was cancelled", d)
+		}
+		if after > 2*500 {
+			t.Errorf("%d events read after the call was cancelled", after)
+		}
+	})
 }
