@@ -27,12 +27,7 @@ import (
 func connectWith(t *testing.T, opts *mcp.ClientOptions) (*mcp.ClientSession, *mcpserver.Server) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-	srv := mcpserver.New(service.New(rec, nil), mcpserver.Options{LocalOrg: agentscope.DefaultOrgID})
+	srv := newServer(t)
 	ct, stt := mcp.NewInMemoryTransports()
 	ss, err := srv.MCP.Connect(ctx, stt, nil)
 	if err != nil {
@@ -46,8 +41,6 @@ func connectWith(t *testing.T, opts *mcp.ClientOptions) (*mcp.ClientSession, *mc
 		cs.Close()
 		ss.Wait()
 		srv.Close()
-		rec.Close()
-		st.Close()
 	})
 	return cs, srv
 }

@@ -38,21 +38,7 @@ func newServer(t *testing.T) *mcpserver.Server {
 // connect serves a fresh SQLite-backed server over in-memory transports.
 func connect(t *testing.T) *mcp.ClientSession {
 	t.Helper()
-	ctx := context.Background()
-	srv := newServer(t)
-	ct, stt := mcp.NewInMemoryTransports()
-	ss, err := srv.MCP.Connect(ctx, stt, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, nil).Connect(ctx, ct, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cs.Close()
-		ss.Wait()
-	})
+	cs, _ := connectWith(t, nil)
 	return cs
 }
 

@@ -1,11 +1,9 @@
 package e2e_test
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,7 +11,6 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/splunkbridge/spl"
 	"github.com/agentscope/agentscope/web"
 )
 
@@ -259,15 +256,7 @@ func TestSearchPanelNotConfigured(t *testing.T) {
 // engine, as serve wires it, reads the table, and sees a bad query's error
 // at its position.
 func TestSearchPanelWithSPLEngine(t *testing.T) {
-	var engine atomic.Pointer[spl.Engine] // the engine needs the app's store
-	a := startApp(t, web.UIOptions{Searcher: web.SearchFunc(func(ctx context.Context, org, q, earliest, latest string, limit int) (*web.SearchResult, error) {
-		res, err := engine.Load().Run(ctx, org, q, spl.QueryOptions{EarliestTime: earliest, LatestTime: latest, RowLimit: limit})
-		if err != nil {
-			return nil, err
-		}
-		return &web.SearchResult{Fields: res.Fields, Rows: res.Rows, Backend: "local"}, nil
-	})})
-	engine.Store(spl.New(a.store, spl.Options{}))
+	a := splApp(t)
 	seedSession(t, a, "find-1", "support-bot", "completed")
 	b := newBrowser(t)
 	b.signIn(a.url)
