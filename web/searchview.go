@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/agentscope/agentscope/web/ui"
@@ -164,30 +165,92 @@ func parseSearchTime(v any) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func isTimechart(query string) bool {
-	return strings.Contains(strings.ToLower(query), "timechart")
+// splitCommands splits an SPL query into its commands at the pipes that
+// are not inside a quoted string or a [subsearch].
+func splitCommands(query string) []string {
+	var (
+		out    []string
+		depth  int
+		quoted bool
+		start  int
+	)
+	for i := 0; i < len(query); i++ {
+		switch c := query[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '[':
+			depth++
+		case c == ']' && depth > 0:
+			depth--
+		case c == '|' && depth == 0:
+			out = append(out, strings.TrimSpace(query[start:i]))
+			start = i + 1
+		}
+	}
+	return append(out, strings.TrimSpace(query[start:]))
 }
 
-// statsByTime matches a stats command grouped by _time, and its by-fields.
-var statsByTime = regexp.MustCompile(`(?i)^\s*stats\b.*\bby\s+(.+)$`)
+// commandName is a command's first word, lower-cased.
+func commandName(cmd string) string {
+	f := strings.Fields(cmd)
+	if len(f) == 0 {
+		return ""
+	}
+	return strings.ToLower(f[0])
+}
 
-// timeSeriesBy reports whether query's last command is a stats grouped by
-// _time (usually after bin _time), and the other by-field, if one.
+// rowKeeping are commands that may follow a timechart or stats without
+// changing what its rows are: they reorder, filter or add columns.
+var rowKeeping = map[string]bool{"sort": true, "head": true, "tail": true, "where": true, "search": true, "eval": true, "fillnull": true, "reverse": true}
+
+// seriesCommand is the command that made a query's rows (its last, before
+// any rowKeeping ones) and the commands before it.
+func seriesCommand(query string) (cmd string, before []string) {
+	cmds := splitCommands(query)
+	i := len(cmds) - 1
+	for i > 0 && rowKeeping[commandName(cmds[i])] {
+		i--
+	}
+	return cmds[i], cmds[:i]
+}
+
+// statsBy matches a stats (or tstats) command's by-clause.
+var statsBy = regexp.MustCompile(`(?is)^(?:stats|tstats)\b.*\bby\s+(.+?)\s*$`)
+
+// binsTime matches a bin or bucket of _time.
+var binsTime = regexp.MustCompile(`(?is)^(?:bin|bucket)\b.*(?:^|\s)_time(?:\s|$)`)
+
+// timeSeriesBy reports whether query's rows come from a stats grouped by
+// time buckets (_time after bin or bucket _time, or a tstats with span=),
+// and the other by-field, if one. A stats by raw _time is not a series:
+// its points are the events' own times.
 func timeSeriesBy(query string) (other string, ok bool) {
-	parts := strings.Split(query, "|")
-	m := statsByTime.FindStringSubmatch(parts[len(parts)-1])
+	cmd, before := seriesCommand(query)
+	m := statsBy.FindStringSubmatch(cmd)
 	if m == nil {
 		return "", false
 	}
+	bucketed, byTime := false, false
 	var others []string
-	for _, f := range strings.FieldsFunc(m[1], func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
-		if f == "_time" {
-			ok = true
-		} else {
+	for _, f := range strings.FieldsFunc(m[1], func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		switch {
+		case f == "_time":
+			byTime = true
+		case strings.HasPrefix(strings.ToLower(f), "span="):
+			bucketed = true
+		default:
 			others = append(others, f)
 		}
 	}
-	if !ok || len(others) > 1 {
+	for _, c := range before {
+		if binsTime.MatchString(c) {
+			bucketed = true
+		}
+	}
+	if !byTime || !bucketed || len(others) > 1 {
 		return "", false
 	}
 	if len(others) == 1 {
@@ -196,10 +259,11 @@ func timeSeriesBy(query string) (other string, ok bool) {
 	return other, true
 }
 
-// chartOf draws a result as a time series when its query is a timechart or
-// a stats by _time; nil otherwise, or when the rows have no times.
+// chartOf draws a result as a time series when its rows come from a
+// timechart or a stats by time buckets; nil otherwise, or when the rows
+// have no times.
 func chartOf(query string, res *SearchResult) *ui.LineChart {
-	if isTimechart(query) {
+	if cmd, _ := seriesCommand(query); commandName(cmd) == "timechart" {
 		return timechartOf(res)
 	}
 	by, ok := timeSeriesBy(query)
@@ -278,27 +342,36 @@ func pivotChart(res *SearchResult, by string) *ui.LineChart {
 			series[k].Values[index[t]] = v
 		}
 	}
-	span := xs[len(xs)-1].Sub(xs[0])
-	c := ui.NewLineChart(xs, series, func(t time.Time) string { return timeLabel(t, span) })
+	c := ui.NewLineChart(xs, series, seriesLabel(xs))
 	return &c
 }
 
 // maxChartSeries bounds the lines of a timechart.
 const maxChartSeries = 8
 
-// timechartOf draws a timechart result: _time across, one line per other
-// numeric column. Nil when the result has no times.
+// timechartOf draws a timechart result: _time across (in time order, so a
+// sort after it does not fold the line back), one line per other numeric
+// column. Nil when the result has no times.
 func timechartOf(res *SearchResult) *ui.LineChart {
-	var xs []time.Time
-	for _, r := range res.Rows {
+	type row struct {
+		t time.Time
+		r map[string]any
+	}
+	rows := make([]row, len(res.Rows))
+	for i, r := range res.Rows {
 		t, ok := parseSearchTime(r["_time"])
 		if !ok {
 			return nil
 		}
-		xs = append(xs, t)
+		rows[i] = row{t, r}
 	}
-	if len(xs) == 0 {
+	if len(rows) == 0 {
 		return nil
+	}
+	slices.SortStableFunc(rows, func(a, b row) int { return a.t.Compare(b.t) })
+	xs := make([]time.Time, len(rows))
+	for i, r := range rows {
+		xs[i] = r.t
 	}
 	fields := res.Fields
 	if len(fields) == 0 {
@@ -309,10 +382,10 @@ func timechartOf(res *SearchResult) *ui.LineChart {
 		if strings.HasPrefix(f, "_") || len(series) == maxChartSeries {
 			continue
 		}
-		s := ui.Series{Name: f, Values: make([]float64, len(res.Rows))}
+		s := ui.Series{Name: f, Values: make([]float64, len(rows))}
 		any := false
-		for i, r := range res.Rows {
-			if v, ok := number(r[f]); ok {
+		for i, r := range rows {
+			if v, ok := number(r.r[f]); ok {
 				s.Values[i], any = v, true
 			} else {
 				s.Values[i] = math.NaN()
@@ -325,9 +398,32 @@ func timechartOf(res *SearchResult) *ui.LineChart {
 	if len(series) == 0 {
 		return nil
 	}
-	span := xs[len(xs)-1].Sub(xs[0])
-	c := ui.NewLineChart(xs, series, func(t time.Time) string { return timeLabel(t, span) })
+	c := ui.NewLineChart(xs, series, seriesLabel(xs))
 	return &c
+}
+
+// seriesLabel formats the axis times of a series at xs (in order): with
+// seconds when its points are less than a minute apart, with the date
+// when it spans days.
+func seriesLabel(xs []time.Time) func(time.Time) string {
+	span := xs[len(xs)-1].Sub(xs[0])
+	step := span
+	for i := 1; i < len(xs); i++ {
+		if d := xs[i].Sub(xs[i-1]); d > 0 && d < step {
+			step = d
+		}
+	}
+	layout := ""
+	switch {
+	case step > 0 && step < time.Minute:
+		layout = "15:04:05"
+	case step > 0 && step < 24*time.Hour && span > 36*time.Hour:
+		layout = "Jan 2 15:04"
+	}
+	if layout == "" {
+		return func(t time.Time) string { return timeLabel(t, span) }
+	}
+	return func(t time.Time) string { return t.UTC().Format(layout) }
 }
 
 // timeLabel formats an axis time for a range of the given span.

@@ -3,8 +3,8 @@ package web
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
-	"time"
 
 	"github.com/agentscope/agentscope"
 )
@@ -66,26 +66,41 @@ func TestSessionQuery(t *testing.T) {
 	}
 }
 
-// TestChartOf: a timechart, and a stats grouped by _time (alone or with
-// one other field, pivoted to a line per value), chart; other results,
-// and stats by _time with two other fields, stay tables.
+// TestChartOf: a timechart, and a stats grouped by time buckets (alone or
+// with one other field, pivoted to a line per value), chart with one line
+// per series and a point per bucket that has a value; other results stay
+// tables: a stats by raw _time (no bin), by _time and two other fields,
+// or a table that merely shows _time.
 func TestChartOf(t *testing.T) {
 	rows := func(rs ...map[string]any) *SearchResult { return &SearchResult{Rows: rs} }
-	t1, t2 := "2026-12-01T10:00:00Z", "2026-12-01T10:01:00Z"
+	t1, t2, t3 := "2026-12-01T10:00:00Z", "2026-12-01T10:01:00Z", "2026-12-01T10:02:00Z"
+	counts := rows(map[string]any{"_time": t1, "count": 3}, map[string]any{"_time": t2, "count": 5}, map[string]any{"_time": t3, "count": 4})
+	byModel := rows(map[string]any{"_time": t1, "model": "a", "cost": 1.5}, map[string]any{"_time": t1, "model": "b", "cost": 2}, map[string]any{"_time": t2, "model": "a", "cost": 0.5})
 	cases := []struct {
 		query  string
 		res    *SearchResult
-		series []string
-		points int
+		series []string // legend, in order; nil: no chart
+		points []int    // points of each line
 	}{
-		{"search * | timechart span=1m count", rows(map[string]any{"_time": t1, "count": 3}, map[string]any{"_time": t2, "count": 5}), []string{"count"}, 2},
-		{"search * | bin _time span=1m | stats count by _time", rows(map[string]any{"_time": t1, "count": 3}, map[string]any{"_time": t2, "count": 5}), []string{"count"}, 2},
-		{"search * | bin _time span=1m | stats sum(amount_usd) as cost by _time, model",
-			rows(map[string]any{"_time": t1, "model": "a", "cost": 1.5}, map[string]any{"_time": t1, "model": "b", "cost": 2}, map[string]any{"_time": t2, "model": "a", "cost": 0.5}),
-			[]string{"a", "b"}, 2},
-		{"search * | stats count by model", rows(map[string]any{"model": "a", "count": 1}), nil, 0},
-		{"search * | stats count by _time, model, agent", rows(map[string]any{"_time": t1, "model": "a", "agent": "x", "count": 1}), nil, 0},
-		{"search * | table _time tool", rows(map[string]any{"_time": t1, "tool": "t"}), nil, 0},
+		{"search * | timechart span=1m count", counts, []string{"count"}, []int{3}},
+		{"search * | timechart span=1m count by status | sort - _time", rows(
+			map[string]any{"_time": t2, "ok": 2, "error": nil}, map[string]any{"_time": t1, "ok": 1, "error": 1}),
+			[]string{"error", "ok"}, []int{1, 2}}, // columns sorted when the backend gave no order
+		{"search * | bin _time span=1m | stats count by _time", counts, []string{"count"}, []int{3}},
+		{"search *\n| bucket span=1m _time\n| stats count\n  by _time\n| head 10", counts, []string{"count"}, []int{3}},
+		{"| tstats count where index=main by _time span=1m", counts, []string{"count"}, []int{3}},
+		{"search * | bin _time span=1m | stats sum(amount_usd) as cost by _time, model", byModel, []string{"a", "b"}, []int{2, 1}},
+		{"search * | bin _time span=1m | stats sum(amount_usd) as cost by model _time", byModel, []string{"a", "b"}, []int{2, 1}},
+		{"search * | bin _time span=1s | stats count by _time", rows(
+			map[string]any{"_time": "2026-12-01T10:00:00Z", "count": 1}, map[string]any{"_time": "2026-12-01T10:00:02Z", "count": 2}),
+			[]string{"count"}, []int{2}},
+		{"search * | stats count by _time", counts, nil, nil},
+		{"search * | bin _time span=1m | stats count by model", rows(map[string]any{"model": "a", "count": 1}), nil, nil},
+		{"search * | bin _time span=1m | stats count by _time, model, agent", rows(map[string]any{"_time": t1, "model": "a", "agent": "x", "count": 1}), nil, nil},
+		{"search * | table _time count", counts, nil, nil},
+		{"search * | bin _time span=1m | stats count by _time | table count", counts, nil, nil},
+		{`search msg="a | timechart count"`, counts, nil, nil},
+		{"search * | bin _time span=1m | stats values(tool) as tools by _time", rows(map[string]any{"_time": t1, "tools": "x"}), nil, nil},
 	}
 	for _, c := range cases {
 		ch := chartOf(c.query, c.res)
@@ -100,36 +115,17 @@ func TestChartOf(t *testing.T) {
 			continue
 		}
 		var names []string
-		for _, l := range ch.Legend {
+		var points []int
+		for i, l := range ch.Legend {
 			names = append(names, l.Name)
+			points = append(points, len(strings.Fields(ch.Lines[i].Points)))
 		}
-		if fmt.Sprint(names) != fmt.Sprint(c.series) || len(ch.XLabels) == 0 {
-			t.Errorf("%s: series %v, want %v", c.query, names, c.series)
+		if fmt.Sprint(names) != fmt.Sprint(c.series) || fmt.Sprint(points) != fmt.Sprint(c.points) || len(ch.XLabels) == 0 {
+			t.Errorf("%s: series %v with %v points, want %v with %v", c.query, names, points, c.series, c.points)
 		}
-	}
-}
-
-// TestUsageCharts: a session's running cost and tokens; none for a session
-// without either.
-func TestUsageCharts(t *testing.T) {
-	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	usd := func(s string) *agentscope.USD { u, _ := agentscope.ParseUSD(s); return &u }
-	n := func(v int64) *int64 { return &v }
-	evs := []agentscope.Event{
-		{Type: agentscope.SessionStarted, TS: t0},
-		{Type: agentscope.ModelCompleted, TS: t0.Add(time.Second), TokensIn: n(100), TokensOut: n(20)},
-		{Type: agentscope.CostRecorded, TS: t0.Add(time.Second), AmountUSD: usd("0.25")},
-		{Type: agentscope.ModelCompleted, TS: t0.Add(3 * time.Second), TokensIn: n(50), TokensOut: n(5)},
-		{Type: agentscope.CostRecorded, TS: t0.Add(3 * time.Second), AmountUSD: usd("0.5")},
-	}
-	u := usageCharts(evs)
-	if u == nil || u.Cost == nil || u.Tokens == nil {
-		t.Fatalf("%+v", u)
-	}
-	if len(u.Cost.Lines) != 1 || len(u.Tokens.Lines) != 2 || u.Summary != "$0.75 over 2 cost events; 150 input and 25 output tokens over 2 model calls." {
-		t.Errorf("%d cost lines, %d token lines, %q", len(u.Cost.Lines), len(u.Tokens.Lines), u.Summary)
-	}
-	if u := usageCharts(evs[:1]); u != nil {
-		t.Errorf("a session without cost or tokens: %+v", u)
+		// Time runs left to right whatever order the rows came in.
+		if want := map[bool]string{true: "10:00:00", false: "10:00"}[strings.Contains(c.query, "span=1s")]; ch.XLabels[0].Text != want {
+			t.Errorf("%s: first x label %q, want %s", c.query, ch.XLabels[0].Text, want)
+		}
 	}
 }

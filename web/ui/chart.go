@@ -133,8 +133,18 @@ func NewStackedBars(buckets []time.Time, series []Series, label func(time.Time) 
 	return c
 }
 
-// NewLineChart lays out series over time as lines.
+// NewLineChart lays out series over time (xs in time order) as lines.
 func NewLineChart(xs []time.Time, series []Series, label func(time.Time) string) LineChart {
+	return newLineChart(xs, series, label, false)
+}
+
+// NewMoneyLineChart is NewLineChart for dollar amounts: its axis is in
+// dollars.
+func NewMoneyLineChart(xs []time.Time, series []Series, label func(time.Time) string) LineChart {
+	return newLineChart(xs, series, label, true)
+}
+
+func newLineChart(xs []time.Time, series []Series, label func(time.Time) string, money bool) LineChart {
 	c := LineChart{W: chartW, H: chartH}
 	top := 0.0
 	for _, s := range series {
@@ -145,12 +155,21 @@ func NewLineChart(xs []time.Time, series []Series, label func(time.Time) string)
 		}
 	}
 	top = niceCeil(top)
-	c.YLabels, c.Grid = yAxis(top, false)
+	c.YLabels, c.Grid = yAxis(top, money)
+	// Points stand at their times, so a bucket missing from the rows
+	// (a stats leaves out the empty ones) is a wider step, not hidden.
+	span := time.Duration(0)
+	if len(xs) > 1 {
+		span = xs[len(xs)-1].Sub(xs[0])
+	}
 	x := func(i int) float64 {
-		if len(xs) < 2 {
-			return padL + plotW/2
+		if span <= 0 {
+			if len(xs) < 2 {
+				return padL + plotW/2
+			}
+			return padL + float64(i)/float64(len(xs)-1)*plotW
 		}
-		return padL + float64(i)/float64(len(xs)-1)*plotW
+		return padL + float64(xs[i].Sub(xs[0]))/float64(span)*plotW
 	}
 	for j, s := range series {
 		var b strings.Builder

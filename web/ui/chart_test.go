@@ -31,3 +31,18 @@ func TestLineChartGaps(t *testing.T) {
 		t.Errorf("line a has %d points, want 2 (the gap skipped)", got)
 	}
 }
+
+// TestLineChartTimes: points stand at their times, so a bucket missing
+// between two others widens the step instead of vanishing.
+func TestLineChartTimes(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	xs := []time.Time{t0, t0.Add(time.Second), t0.Add(3 * time.Second)}
+	c := NewLineChart(xs, []Series{{Name: "a", Values: []float64{1, 1, 1}}}, func(t time.Time) string { return t.Format("05") })
+	if got := c.Lines[0].Points; got != "64,12 278.7,12 708,12" {
+		t.Errorf("points %q, want x at 0, 1/3 and 3/3 of the plot", got)
+	}
+	m := NewMoneyLineChart(xs, []Series{{Name: "a", Values: []float64{0.25, 0.5, 0.75}}}, func(t time.Time) string { return t.Format("05") })
+	if got := m.YLabels[len(m.YLabels)-1].Text; got != "$1.00" {
+		t.Errorf("money axis top %q", got)
+	}
+}
