@@ -82,7 +82,7 @@ func (s *Server) replayView(ctx context.Context, sid string, after int64) (ui.Re
 	}
 	v.More = last < run.EventCount && len(page) == replayPageEvents
 	v.SPL = s.sessionSPL(sid)
-	v.Usage = usageCharts(evs)
+	v.Usage = usageCharts(evs, tl.Partial)
 	v.Investigation = s.reportPanel(ctx, org, sid, nil, evs)
 	return v, nil
 }

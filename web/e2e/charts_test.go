@@ -3,7 +3,9 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -32,61 +34,94 @@ func splApp(t *testing.T) *app {
 	return a
 }
 
-// TestSearchCharts: a timechart, and a stats by _time and another field,
-// draw as a line chart above the table in a browser: the SVG has one line
-// per series and the legend names them; a plain stats stays a table.
+// TestSearchCharts: a timechart, and a stats by time buckets and another
+// field, draw as a line chart above the table in a browser: the SVG has
+// one line per series with a point per bucket that has a value, the
+// legend names them, and the table follows; a plain stats, and a stats by
+// raw _time, stay tables.
 func TestSearchCharts(t *testing.T) {
 	a := splApp(t)
-	seedSession(t, a, "chart-1", "support-bot", "completed")
+	seedSession(t, a, "chart-1", "support-bot", "completed") // tool results ok, error, ok, 1.3 s apart
 	b := newBrowser(t)
 	b.signIn(a.url)
 	for _, c := range []struct {
-		query  string
-		legend string
+		query string
+		// points of each series, or -1 for one per table row
+		points map[string]int
 	}{
-		{`type=ToolReturned | timechart span=1s count by status`, "error ok"},
-		{`type=ToolReturned | bin _time span=1s | stats count by _time, status`, "error ok"},
+		{`type=ToolReturned | timechart span=1s count by status`, map[string]int{"error": -1, "ok": -1}},
+		{`type=ToolReturned | bin _time span=1s | stats count by _time, status`, map[string]int{"error": 1, "ok": 2}},
+		{`type=ToolReturned | bin _time span=1s | stats count by _time`, map[string]int{"count": 3}},
 	} {
-		b.do(chromedp.Navigate(a.url+"/search?q="+url.QueryEscape(c.query)), chromedp.WaitVisible(chromedp.CSS("#results")))
+		// The last two minutes: a timechart fills every 1 s bucket of its range.
+		b.do(chromedp.Navigate(a.url+"/search?earliest=-2m&q="+url.QueryEscape(c.query)), chromedp.WaitVisible(chromedp.CSS("#results")))
 		b.waitFor("the chart of "+c.query, `!!document.querySelector('figure.chart svg polyline')`)
-		lines := eval[int](b, `document.querySelectorAll('figure.chart svg polyline').length`)
+		points := eval[map[string]int](b, `Object.fromEntries([...document.querySelectorAll('figure.chart svg polyline')].map((p) =>
+			[p.querySelector('title').textContent, p.getAttribute('points').trim().split(/\s+/).length]))`)
 		legend := eval[[]string](b, `[...document.querySelectorAll('figure.chart .legend span')].map((s) => s.textContent.trim()).sort()`)
 		rows := eval[int](b, `document.querySelectorAll('#results tbody tr').length`)
+		chartFirst := eval[bool](b, `!!(document.querySelector('figure.chart').compareDocumentPosition(document.querySelector('#results')) & Node.DOCUMENT_POSITION_FOLLOWING)`)
 		text := eval[string](b, `document.querySelector('figure.chart svg').outerHTML`)
 		if strings.Contains(text, "NaN") || strings.Contains(text, "Infinity") {
 			t.Errorf("%s: the chart holds NaN or Infinity", c.query)
 		}
-		if lines != 2 || strings.Join(legend, " ") != c.legend || rows == 0 {
-			t.Errorf("%s: %d lines, legend %v, %d table rows", c.query, lines, legend, rows)
+		want := map[string]int{}
+		var names []string
+		for name, n := range c.points {
+			if n < 0 {
+				n = rows
+			}
+			want[name] = n
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		if fmt.Sprint(points) != fmt.Sprint(want) || fmt.Sprint(legend) != fmt.Sprint(names) || rows < 3 || rows > 125 || !chartFirst {
+			t.Errorf("%s: points per line %v, want %v; legend %v; %d table rows; chart above the table %v", c.query, points, want, legend, rows, chartFirst)
 		}
 	}
 	b.screenshot("search-chart")
-	b.do(chromedp.Navigate(a.url+"/search?q="+url.QueryEscape(`type=ToolReturned | stats count by status`)), chromedp.WaitVisible(chromedp.CSS("#results")))
-	if n := eval[int](b, `document.querySelectorAll('figure.chart').length`); n != 0 {
-		t.Errorf("stats by status drew %d charts", n)
+	for _, q := range []string{`type=ToolReturned | stats count by status`, `type=ToolReturned | stats count by _time`} {
+		b.do(chromedp.Navigate(a.url+"/search?q="+url.QueryEscape(q)), chromedp.WaitVisible(chromedp.CSS("#results")))
+		if n := eval[int](b, `document.querySelectorAll('figure.chart').length`); n != 0 {
+			t.Errorf("%s drew %d charts", q, n)
+		}
 	}
 }
 
-// TestSessionUsageChart: a session page charts the session's running cost
-// and tokens, says in words what they show, and a session without either
-// has no such panel.
+// TestSessionUsageChart: a session page charts the session's cumulative
+// cost (a line that never falls) and its tokens per bucket (input and
+// output bars), says in words what they show, and a session without cost
+// or tokens has no such panel.
 func TestSessionUsageChart(t *testing.T) {
 	a := startApp(t, web.UIOptions{})
-	seedSession(t, a, "cost-1", "support-bot", "completed")
+	seedSession(t, a, "cost-1", "support-bot", "completed") // model calls 1.3 s apart
 	a.api(t, "POST", "/api/v1/runs", `{"agent":"quiet-bot","session_id":"quiet-1"}`)
 	b := newBrowser(t)
 	b.signIn(a.url)
 	b.do(chromedp.Navigate(a.url+"/sessions/cost-1"), chromedp.WaitVisible(chromedp.CSS("#usage figure.chart svg")))
-	lines := eval[[]int](b, `[...document.querySelectorAll('#usage figure.chart')].map((f) => f.querySelectorAll('polyline').length)`)
-	if len(lines) != 2 || lines[0] != 1 || lines[1] != 2 {
-		t.Errorf("usage charts' lines: %v, want [1 2] (cost; input and output tokens)", lines)
+	labels := eval[[]string](b, `[...document.querySelectorAll('#usage figure.chart svg')].map((s) => s.getAttribute('aria-label'))`)
+	if fmt.Sprint(labels) != "[Cumulative cost in USD over the session, by 1-second bucket Input and output tokens per 1-second bucket]" {
+		t.Errorf("usage charts %q", labels)
 	}
-	if got := b.text("#usage-summary"); got != "$0.0375 over 3 cost events; 5,400 input and 720 output tokens over 3 model calls." {
+	ys := eval[[]float64](b, `document.querySelector('#usage figure.chart polyline').getAttribute('points').trim().split(/\s+/).map((p) => +p.split(',')[1])`)
+	if len(ys) < 3 || ys[len(ys)-1] >= ys[0] {
+		t.Errorf("cost line ys %v: want a point per bucket (at least 3), rising", ys)
+	}
+	for i := 1; i < len(ys); i++ {
+		if ys[i] > ys[i-1] {
+			t.Errorf("cumulative cost falls: ys %v", ys)
+		}
+	}
+	bars := eval[[]string](b, `[...document.querySelectorAll('#usage figure.chart rect')].map((r) => r.querySelector('title').textContent.replace(/ · [^·]+ · /, ' '))`)
+	if fmt.Sprint(bars) != "[input tokens 1800 output tokens 240 input tokens 1800 output tokens 240 input tokens 1800 output tokens 240]" {
+		t.Errorf("token bars %q: want input and output for each of the three model calls' buckets", bars)
+	}
+	if got := b.text("#usage-summary"); got != "$0.0375 over 3 cost events; 5,400 input and 720 output tokens over 3 model calls, in 1-second buckets." {
 		t.Errorf("summary %q", got)
 	}
 	b.screenshot("session-usage")
 	b.do(chromedp.Navigate(a.url+"/sessions/quiet-1"), chromedp.WaitVisible(chromedp.CSS("#events")))
-	if eval[bool](b, `!!document.querySelector('#usage')`) {
+	if eval[bool](b, `!!document.querySelector('#usage, #usage figure.chart')`) {
 		t.Error("a session without cost or tokens shows a usage panel")
 	}
 }

@@ -126,7 +126,7 @@ func ReplayPage(p Page, r Replay) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if r.Usage != nil {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<section class=\"panel usage\" id=\"usage\" aria-label=\"Cost and tokens over time\"><h2>Cost and tokens</h2><p class=\"muted small\" id=\"usage-summary\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<section class=\"panel usage\" id=\"usage\" aria-labelledby=\"usage-title\" aria-describedby=\"usage-summary\"><h2 id=\"usage-title\">Cost and tokens over time</h2><p class=\"muted small\" id=\"usage-summary\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -144,13 +144,13 @@ func ReplayPage(p Page, r Replay) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				if r.Usage.Cost != nil {
-					templ_7745c5c3_Err = lineChart(*r.Usage.Cost, "Cumulative cost in USD over the session").Render(ctx, templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = lineChart(*r.Usage.Cost, "Cumulative cost in USD over the session, by "+r.Usage.Bucket+" bucket").Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 				}
 				if r.Usage.Tokens != nil {
-					templ_7745c5c3_Err = lineChart(*r.Usage.Tokens, "Cumulative tokens over the session").Render(ctx, templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = barChart(*r.Usage.Tokens, "Input and output tokens per "+r.Usage.Bucket+" bucket").Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

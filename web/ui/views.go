@@ -204,11 +204,18 @@ type Replay struct {
 	Usage *UsageCharts
 }
 
-// UsageCharts are a session's running cost and tokens, with a sentence
-// that says what they show for readers who do not see the charts.
+// UsageCharts are a session's cost and tokens over time, in buckets of
+// one size on one time axis, with a sentence that says what they show for
+// readers who do not see the charts.
 type UsageCharts struct {
-	Cost    *LineChart // cumulative USD of CostRecorded events
-	Tokens  *LineChart // cumulative input and output tokens of ModelCompleted events
+	// Cost is the cumulative USD of CostRecorded events at the end of each
+	// bucket; nil when the session cost nothing.
+	Cost *LineChart
+	// Tokens are the input and output tokens of ModelCompleted events in
+	// each bucket, stacked; nil when the session used none.
+	Tokens *BarChart
+	// Bucket names the bucket size, for example "10-second".
+	Bucket  string
 	Summary string
 }
 
