@@ -51,6 +51,11 @@ func (s *Server) limitRequest(w http.ResponseWriter, r *http.Request) (release f
 			busy := agentscope.Errorf(agentscope.EUNAVAILABLE,
 				"the server is busy reading other requests (at most %d request bytes in flight, AGENTSCOPE_HTTP_MAX_INFLIGHT_BYTES); retry after 1 second", s.opts.MaxInflightBytes)
 			busy.RetryAfter = time.Second
+			// Read the refused body through a small buffer, holding none of
+			// it: a client that writes its whole body before reading the
+			// answer (most do) would otherwise meet a closed connection
+			// instead of the 503 and its Retry-After. ReadTimeout bounds it.
+			_, _ = io.CopyBuffer(io.Discard, http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes), make([]byte, 32<<10))
 			writeError(w, r, s.log, busy)
 			return release, false
 		}
