@@ -1,7 +1,14 @@
 package web
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -60,4 +67,51 @@ func FuzzSafeNext(f *testing.F) {
 			t.Fatalf("safeNext(%q) = %q decodes to %q", in, out, dec)
 		}
 	})
+}
+
+// TestEveryRedirectIsOnSite: the web server's redirects all go through
+// redirectOnSite, and so through safeNext. A new http.Redirect elsewhere,
+// or a Location header set by hand, fails here.
+func TestEveryRedirectIsOnSite(t *testing.T) {
+	t.Parallel()
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		for _, decl := range f.Decls {
+			fn, ok := decl.(*ast.FuncDecl)
+			if !ok {
+				continue
+			}
+			ast.Inspect(fn, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.SelectorExpr:
+					if x, ok := n.X.(*ast.Ident); ok && x.Name == "http" && n.Sel.Name == "Redirect" && fn.Name.Name != "redirectOnSite" {
+						t.Errorf("%s: %s calls http.Redirect; use redirectOnSite", fset.Position(n.Pos()), fn.Name.Name)
+					}
+				case *ast.BasicLit:
+					if n.Kind == token.STRING && strings.EqualFold(strings.Trim(n.Value, "\"`"), "Location") {
+						t.Errorf("%s: %s sets a Location header; use redirectOnSite", fset.Position(n.Pos()), fn.Name.Name)
+					}
+				}
+				return true
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for target, want := range map[string]string{"/reports/s-1": "/reports/s-1", "/agents#agent-a.b": "/agents#agent-a.b", "//evil.example": "/", "/\t/evil.example": "/"} {
+		w := httptest.NewRecorder()
+		redirectOnSite(w, httptest.NewRequest(http.MethodPost, "/agents/x/run", nil), target)
+		if w.Code != http.StatusSeeOther || w.Header().Get("Location") != want {
+			t.Errorf("redirectOnSite(%q): %d to %q, want %q", target, w.Code, w.Header().Get("Location"), want)
+		}
+	}
 }

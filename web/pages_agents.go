@@ -111,7 +111,7 @@ func (s *Server) handleRunAgent(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusCreated, ui.AgentRunRow(run, time.Now()))
 		return
 	}
-	http.Redirect(w, r, "/agents#agent-"+name, http.StatusSeeOther)
+	redirectOnSite(w, r, "/agents#agent-"+name)
 }
 
 // runManaged starts a run of a managed agent through the service layer,

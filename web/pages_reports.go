@@ -215,7 +215,7 @@ func (s *Server) handleInvestigateSession(w http.ResponseWriter, r *http.Request
 		return
 	}
 	if r.Header.Get("X-Requested-With") != "fetch" {
-		http.Redirect(w, r, "/reports/"+url.PathEscape(run.SessionID), http.StatusSeeOther)
+		redirectOnSite(w, r, "/reports/"+url.PathEscape(run.SessionID))
 		return
 	}
 	org, _ := agentscope.OrgFrom(ctx)
@@ -239,7 +239,7 @@ func (s *Server) handleInvestigateAgent(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	if r.Header.Get("X-Requested-With") != "fetch" {
-		http.Redirect(w, r, "/reports/"+url.PathEscape(run.SessionID), http.StatusSeeOther)
+		redirectOnSite(w, r, "/reports/"+url.PathEscape(run.SessionID))
 		return
 	}
 	s.render(w, r, http.StatusCreated, ui.InvestigationChipItem(ui.InvestigationChip{Run: run, Target: target}))

@@ -43,7 +43,7 @@ func (s *Server) signedIn(h http.HandlerFunc) http.Handler {
 			if r.Method != http.MethodGet {
 				next = "/"
 			}
-			http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
+			redirectOnSite(w, r, "/login?next="+url.QueryEscape(next))
 			return
 		}
 		h(w, withSession(r, sess))
