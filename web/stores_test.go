@@ -31,14 +31,16 @@ var (
 	costCell     = regexp.MustCompile(`<span class="tv" id="cost-total">([^<]*)</span>`)
 )
 
-// TestSessionPageTotalsOnBothStores: through the real session page, on
-// SQLite and on Postgres, a session's duration runs from its start to its
-// completion (a report recorded 45 s later does not stretch it), and a
-// self-reported model call without a reported cost is priced when the
-// session ends and counted in the cost shown.
-func TestSessionPageTotalsOnBothStores(t *testing.T) {
-	opens := map[string]func(t *testing.T) agentscope.Store{
-		"sqlite": func(t *testing.T) agentscope.Store {
+// testStore is what the web tests use of a store.
+type testStore interface {
+	agentscope.Store
+	web.Revocations
+}
+
+// bothStores opens a fresh SQLite or Postgres store for a test.
+func bothStores() map[string]func(t *testing.T) testStore {
+	return map[string]func(t *testing.T) testStore{
+		"sqlite": func(t *testing.T) testStore {
 			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), sqlstore.Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -46,7 +48,7 @@ func TestSessionPageTotalsOnBothStores(t *testing.T) {
 			t.Cleanup(func() { s.Close() })
 			return s
 		},
-		"postgres": func(t *testing.T) agentscope.Store {
+		"postgres": func(t *testing.T) testStore {
 			s, err := postgres.Open(context.Background(), pgtest.URL(t), sqlstore.Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -55,7 +57,15 @@ func TestSessionPageTotalsOnBothStores(t *testing.T) {
 			return s
 		},
 	}
-	for name, open := range opens {
+}
+
+// TestSessionPageTotalsOnBothStores: through the real session page, on
+// SQLite and on Postgres, a session's duration runs from its start to its
+// completion (a report recorded 45 s later does not stretch it), and a
+// self-reported model call without a reported cost is priced when the
+// session ends and counted in the cost shown.
+func TestSessionPageTotalsOnBothStores(t *testing.T) {
+	for name, open := range bothStores() {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
 			rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})

@@ -2,10 +2,11 @@ package web_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,8 +15,6 @@ import (
 
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/service"
-	"github.com/agentscope/agentscope/store/sqlite"
-	"github.com/agentscope/agentscope/store/sqlstore"
 	"github.com/agentscope/agentscope/web"
 )
 
@@ -191,46 +190,83 @@ func TestUIWebsocketOrigin(t *testing.T) {
 	}
 }
 
-// TestLogoutOutlivesRestart: signing out is recorded in the store, so a
-// copy of the cookie is refused by a new server over the same database
-// (a restart, or another process); a session that did not sign out is
-// still accepted there.
+// TestLogoutOutlivesRestart, on both stores: signing out is recorded in
+// the store, so a copy of the cookie is refused by a new server over the
+// same database (a restart, or another process); a session revoked in the
+// store directly, without signing out, is refused too, by a server that
+// had already accepted it; a session neither signed out nor revoked is
+// still accepted.
 func TestLogoutOutlivesRestart(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "ui.db"), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	serve := func() *httptest.Server {
-		rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-		t.Cleanup(func() { rec.Close() })
-		srv := httptest.NewServer(web.New(service.New(rec, nil), web.Options{Tokens: map[string]string{token: "org-1"}, LivePoll: time.Hour,
-			UI: web.UIOptions{Revocations: st}}))
-		t.Cleanup(srv.Close)
-		return srv
-	}
-	first := serve()
-	f := &uiFixture{srv: first}
-	out, stays := f.signIn(t), f.signIn(t)
-	_, page := get(t, out, first.URL+"/agents")
-	u, _ := url.Parse(first.URL)
-	stolen, kept := out.Jar.Cookies(u), stays.Jar.Cookies(u)
-	resp, err := out.PostForm(first.URL+"/logout", url.Values{"csrf": {csrfOf(t, page)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	for name, open := range bothStores() {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			serve := func() *httptest.Server {
+				rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
+				t.Cleanup(func() { rec.Close() })
+				srv := httptest.NewServer(web.New(service.New(rec, nil), web.Options{Tokens: map[string]string{token: "org-1"}, LivePoll: time.Hour,
+					UI: web.UIOptions{Revocations: st}}))
+				t.Cleanup(srv.Close)
+				return srv
+			}
+			first := serve()
+			f := &uiFixture{srv: first}
+			out, revoked, stays := f.signIn(t), f.signIn(t), f.signIn(t)
+			_, page := get(t, out, first.URL+"/agents")
+			if code, _ := get(t, revoked, first.URL+"/agents"); code != http.StatusOK {
+				t.Fatalf("before revocation: %d", code)
+			}
+			u, _ := url.Parse(first.URL)
+			cookies := map[string][]*http.Cookie{"signed out": out.Jar.Cookies(u), "revoked": revoked.Jar.Cookies(u), "still signed in": stays.Jar.Cookies(u)}
+			resp, err := out.PostForm(first.URL+"/logout", url.Values{"csrf": {csrfOf(t, page)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			id, exp := sessionOf(t, cookies["revoked"])
+			if err := st.RevokeSession(context.Background(), id, exp); err != nil {
+				t.Fatal(err)
+			}
+			if code, _ := get(t, revoked, first.URL+"/agents"); code != http.StatusSeeOther {
+				t.Errorf("revoked in the store, same server: %d, want a redirect to sign in", code)
+			}
 
-	second := serve() // a fresh process: nothing in memory
-	u2, _ := url.Parse(second.URL)
-	for name, c := range map[string][]*http.Cookie{"signed out": stolen, "still signed in": kept} {
-		b := f.browser(t)
-		b.Jar.SetCookies(u2, c)
-		code, _ := get(t, b, second.URL+"/agents")
-		if want := map[string]int{"signed out": http.StatusSeeOther, "still signed in": http.StatusOK}[name]; code != want {
-			t.Errorf("%s, on a new server: %d, want %d", name, code, want)
-		}
+			second := serve() // a fresh process: nothing in memory
+			u2, _ := url.Parse(second.URL)
+			for name, want := range map[string]int{"signed out": http.StatusSeeOther, "revoked": http.StatusSeeOther, "still signed in": http.StatusOK} {
+				b := f.browser(t)
+				b.Jar.SetCookies(u2, cookies[name])
+				if code, _ := get(t, b, second.URL+"/agents"); code != want {
+					t.Errorf("%s, on a new server: %d, want %d", name, code, want)
+				}
+			}
+		})
 	}
+}
+
+// sessionOf reads the session id and expiry a session cookie carries
+// (base64url JSON, then its signature).
+func sessionOf(t *testing.T, cookies []*http.Cookie) (string, time.Time) {
+	t.Helper()
+	for _, c := range cookies {
+		if c.Name != "agentscope_session" {
+			continue
+		}
+		payload, _, _ := strings.Cut(c.Value, ".")
+		raw, err := base64.RawURLEncoding.DecodeString(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s struct {
+			ID  string `json:"id"`
+			Exp int64  `json:"exp"`
+		}
+		if err := json.Unmarshal(raw, &s); err != nil || s.ID == "" {
+			t.Fatalf("session cookie %q: %v", raw, err)
+		}
+		return s.ID, time.Unix(s.Exp, 0)
+	}
+	t.Fatal("no session cookie")
+	return "", time.Time{}
 }
 
 // TestSecureCookie: the session cookie is Secure with the operator setting
