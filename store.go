@@ -78,6 +78,12 @@ type AppendRequest struct {
 	// a duplicate. Without it, as for every event a client sends, an id
 	// recorded with another body is refused with ECONFLICT.
 	KeepFirst bool
+	// IfLastSeq, when positive, is the seq the session's last event must
+	// have: the request fails with ECONFLICT, and nothing of it is written,
+	// if another event was appended since the caller read the session. It
+	// lets a writer decide from what it read (end_run pricing the calls no
+	// reported cost covers) without a reported cost slipping in between.
+	IfLastSeq int64
 }
 
 // RunUpdate changes a run's status.

@@ -16,13 +16,67 @@ import (
 // computed from its tokens, marked computed (source "computed:…", attribute
 // computed=true), in the same commit as SessionCompleted. A reported cost
 // covers a call when it carries the call's span_id; a reported cost without
-// a span_id covers every call without one. Computing at the end keeps "a
-// reported cost always wins, and never both": an ended session takes no more
-// costs. An unknown model gets no computed cost (the UI says the cost is
-// unknown rather than $0).
+// a span_id (or with one no call has) covers the nearest uncovered call of
+// its model.
+//
+// Why at the end and not as each call arrives: a cost computed at ingest
+// could be followed by the agent's own cost for the same call, and then
+// either the reported cost is refused (it must win) or the computed one is
+// altered after it was acknowledged and forwarded to Splunk (acknowledged
+// events are never altered). Pricing in the commit that ends the session,
+// which takes no more costs afterwards, keeps "a reported cost always wins,
+// and never both". The commit carries the session's last seq as read
+// (AppendRequest.IfLastSeq), so a cost reported while the calls were being
+// priced makes it fail and end_run prices again.
+//
+// Managed runs are not priced here: the runtime records their costs itself.
+// An unknown model gets no computed cost (the UI says the cost is unknown
+// rather than $0).
 
-// ComputedSourcePrefix starts the source of every computed CostRecorded.
+// ComputedSourcePrefix starts the source of every computed CostRecorded;
+// record_event refuses a cost whose source starts with it.
 const ComputedSourcePrefix = "computed:"
+
+// endRunAttempts bounds how often end_run prices a session again because
+// events kept arriving while it did.
+const endRunAttempts = 5
+
+// endRun commits SessionCompleted with the computed costs of the session's
+// uncovered model calls, provided no event arrived since they were read.
+func (s *Service) endRun(ctx context.Context, org string, in EndRunInput, status agentscope.RunStatus) (agentscope.Run, error) {
+	for attempt := 1; ; attempt++ {
+		run, err := s.store.GetRun(ctx, org, in.SessionID)
+		if err != nil {
+			return agentscope.Run{}, err
+		}
+		var costs []agentscope.Event
+		if !run.Managed && !run.Status.Terminal() {
+			if costs, err = s.computedCosts(ctx, org, in.SessionID); err != nil {
+				return agentscope.Run{}, err
+			}
+		}
+		res, err := s.rec.Commit(ctx, agentscope.AppendRequest{
+			OrgID: org, SessionID: in.SessionID,
+			Events:    append(costs, agentscope.Event{EventID: agentscope.NewEventID(), Type: agentscope.SessionCompleted, TS: s.now().UTC(), Status: in.Status, Output: in.Output, Error: in.Error}),
+			Update:    &agentscope.RunUpdate{Status: status, Output: in.Output, Error: in.Error},
+			IfLastSeq: run.EventCount,
+		})
+		if err == nil {
+			return res.Run, nil
+		}
+		// An ended session (or any other refusal) is final; a session that
+		// received events since it was read is priced again.
+		if agentscope.ErrorCode(err) != agentscope.ECONFLICT || run.Status.Terminal() {
+			return agentscope.Run{}, err
+		}
+		if cur, gerr := s.store.GetRun(ctx, org, in.SessionID); gerr != nil || cur.Status.Terminal() || cur.EventCount == run.EventCount {
+			return agentscope.Run{}, err
+		}
+		if attempt == endRunAttempts {
+			return agentscope.Run{}, agentscope.Errorf(agentscope.ECONFLICT, "session %q kept receiving events while end_run priced its model calls (%d attempts); call end_run again once the agent has sent its last event", in.SessionID, attempt)
+		}
+	}
+}
 
 // computedCosts returns the CostRecorded events to add for the session's
 // uncovered model calls.
@@ -49,15 +103,17 @@ func (s *Service) computedCosts(ctx context.Context, org, sessionID string) ([]a
 			continue
 		}
 		have[ev.EventID] = true
-		switch {
-		case strings.HasPrefix(ev.Source, ComputedSourcePrefix):
-		case ev.SpanID != "":
-			if seq, ok := bySpan[ev.SpanID]; ok {
-				covered[seq] = true
-			}
-		default:
-			spanless = append(spanless, ev)
+		if strings.HasPrefix(ev.Source, ComputedSourcePrefix) {
+			continue
 		}
+		if seq, ok := bySpan[ev.SpanID]; ok && ev.SpanID != "" {
+			covered[seq] = true
+			continue
+		}
+		// No span_id, or one no model call has: the cost is for some call
+		// all the same, so it covers one rather than being counted beside
+		// a computed cost for the same call.
+		spanless = append(spanless, ev)
 	}
 	for _, c := range spanless {
 		best := int64(-1)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,6 +105,10 @@ func TestComputedCost(t *testing.T) {
 				{"one-of-two", []string{fmt.Sprintf(call, `,"span_id":"a"`), fmt.Sprintf(call, `,"span_id":"b"`), `{"type":"CostRecorded","amount_usd":1,"span_id":"a"}`}, "1.0028", 1},
 				{"spanless-cost-for-spanned-call", []string{fmt.Sprintf(call, `,"span_id":"m1"`), `{"type":"CostRecorded","amount_usd":0.0023,"model":"gpt-4.1"}`}, "0.0023", 0},
 				{"cost-of-other-model", []string{fmt.Sprintf(call, `,"span_id":"m1"`), `{"type":"CostRecorded","amount_usd":0.5,"model":"other-model"}`}, "0.5028", 1},
+				// A cost whose span_id no call has is still some call's cost.
+				{"cost-of-unknown-span", []string{fmt.Sprintf(call, `,"span_id":"m1"`), `{"type":"CostRecorded","amount_usd":0.5,"span_id":"elsewhere"}`}, "0.5", 0},
+				// A resent call (same event_id) is one call with one cost.
+				{"resent-call", []string{fmt.Sprintf(call, `,"event_id":"m1"`), fmt.Sprintf(call, `,"event_id":"m1"`)}, "0.0028", 1},
 				{"unknown-model", []string{`{"type":"ModelCompleted","provider":"acme","model":"mystery-9","duration_ms":1,"tokens_in":10,"tokens_out":1}`}, "0", 0},
 			}
 			var spend agentscope.USD
@@ -130,6 +135,115 @@ func TestComputedCost(t *testing.T) {
 			res, err := svc.Record(ctx, "plain", []json.RawMessage{json.RawMessage(`{"type":"CostRecorded","amount_usd":0.5,"span_id":"s1"}`)})
 			if err == nil && res[0].Accepted {
 				t.Error("a cost recorded after the session ended was accepted")
+			}
+			// end_run sent again (a retry) adds nothing.
+			if _, err := svc.EndRun(ctx, service.EndRunInput{SessionID: "plain", Status: "completed"}); agentscope.ErrorCode(err) != agentscope.ECONFLICT {
+				t.Errorf("second end_run: %v, want conflict", err)
+			}
+			if got := computed("plain"); len(got) != 1 {
+				t.Errorf("%d computed costs after a second end_run, want 1", len(got))
+			}
+			if got, err := st.AgentSpend(ctx, "org-a", "ext-bot", time.Now().Add(-time.Hour)); err != nil || got != spend {
+				t.Errorf("agent spend after a second end_run %s (%v), want %s", got, err, spend)
+			}
+		})
+	}
+}
+
+// costInjector is a store whose first listing of a session's events lets a
+// reported cost arrive just after it: the agent's cost lands while end_run
+// prices the calls it read.
+type costInjector struct {
+	agentscope.Store
+	once   sync.Once
+	inject func()
+}
+
+func (c *costInjector) ListEvents(ctx context.Context, org, sid string, f agentscope.EventFilter) ([]agentscope.Event, error) {
+	evs, err := c.Store.ListEvents(ctx, org, sid, f)
+	c.once.Do(c.inject)
+	return evs, err
+}
+
+// TestComputedCostRace: a reported cost that commits after end_run read the
+// session's calls, before its commit, wins: the end is priced again and
+// only the reported cost counts, in the run's cost and the agent's spend.
+func TestComputedCostRace(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			inj := &costInjector{Store: st}
+			rec := recorder.New(inj, recorder.Options{Hub: recorder.NewMemHub()})
+			t.Cleanup(func() { rec.Close() })
+			svc := service.New(rec, nil)
+			ctx := agentscope.WithOrg(context.Background(), "org-a")
+			if _, err := svc.StartRun(ctx, service.StartRunInput{Agent: "ext-bot", SessionID: "race"}); err != nil {
+				t.Fatal(err)
+			}
+			if res, err := svc.Record(ctx, "race", []json.RawMessage{json.RawMessage(fmt.Sprintf(call, `,"span_id":"s1"`))}); err != nil || !res[0].Accepted {
+				t.Fatalf("%+v %v", res, err)
+			}
+			inj.inject = func() {
+				amount, _ := agentscope.ParseUSD("0.5")
+				res := st.Append(ctx, []agentscope.AppendRequest{{OrgID: "org-a", SessionID: "race", Events: []agentscope.Event{
+					{EventID: "late", Type: agentscope.CostRecorded, TS: time.Now(), SpanID: "s1", AmountUSD: &amount},
+				}}})
+				if res[0].Err != nil {
+					t.Errorf("late cost: %v", res[0].Err)
+				}
+			}
+			run, err := svc.EndRun(ctx, service.EndRunInput{SessionID: "race", Status: "completed"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if run.CostUSD.String() != "0.5" || run.Status != agentscope.StatusCompleted {
+				t.Errorf("run cost %s status %s, want 0.5 completed (the reported cost alone)", run.CostUSD, run.Status)
+			}
+			if got, err := st.AgentSpend(ctx, "org-a", "ext-bot", time.Now().Add(-time.Hour)); err != nil || got.String() != "0.5" {
+				t.Errorf("agent spend %s (%v), want 0.5", got, err)
+			}
+		})
+	}
+}
+
+// TestComputedCostRefusals: a client cannot send a cost marked computed,
+// and a managed run's calls are never priced by end_run (the runtime
+// records their costs).
+func TestComputedCostRefusals(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
+			t.Cleanup(func() { rec.Close() })
+			svc := service.New(rec, nil)
+			ctx := agentscope.WithOrg(context.Background(), "org-a")
+			if _, err := svc.StartRun(ctx, service.StartRunInput{Agent: "ext-bot", SessionID: "s"}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := svc.Record(ctx, "s", []json.RawMessage{json.RawMessage(`{"type":"CostRecorded","amount_usd":0.5,"source":"computed:by-me"}`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res[0].Accepted || res[0].Code != agentscope.EINVALID || !strings.Contains(res[0].Error, "source") {
+				t.Errorf("a client cost with a computed source: %+v, want refused naming source", res[0])
+			}
+
+			now := time.Now().UTC()
+			start := st.Append(ctx, []agentscope.AppendRequest{{OrgID: "org-a", SessionID: "managed",
+				Start:  &agentscope.Run{Agent: "runner", Status: agentscope.StatusRunning, Managed: true, StartedAt: &now},
+				Events: []agentscope.Event{{Type: agentscope.SessionStarted, TS: now, Agent: "runner"}}}})
+			if start[0].Err != nil {
+				t.Fatal(start[0].Err)
+			}
+			if res, err := svc.Record(ctx, "managed", []json.RawMessage{json.RawMessage(fmt.Sprintf(call, ``))}); err != nil || !res[0].Accepted {
+				t.Fatalf("%+v %v", res, err)
+			}
+			run, err := svc.EndRun(ctx, service.EndRunInput{SessionID: "managed", Status: "completed"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if run.CostUSD != 0 || run.EventCount != 3 {
+				t.Errorf("managed run: cost %s, %d events; want 0 and 3 (nothing computed)", run.CostUSD, run.EventCount)
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/agentscope/agentscope"
@@ -184,6 +185,9 @@ func (s *Service) record(ctx context.Context, defaultSession string, n int, deco
 				err = agentscope.FieldErrorf("type", "%s is written by AgentScope itself (start_run, end_run or the runtime), not by record_event", ev.Type)
 			}
 		}
+		if err == nil && ev.Type == agentscope.CostRecorded && strings.HasPrefix(ev.Source, ComputedSourcePrefix) {
+			err = agentscope.FieldErrorf("source", "%q starts with %q, which marks the costs AgentScope computes from its pricing table; a reported cost needs another source", ev.Source, ComputedSourcePrefix)
+		}
 		if err != nil {
 			results[i].Error, results[i].Code = agentscope.ErrorMessage(err), agentscope.ErrorCode(err)
 			continue
@@ -270,19 +274,7 @@ func (s *Service) EndRun(ctx context.Context, in EndRunInput) (agentscope.Run, e
 	if len(in.Output) > 0 && !json.Valid(in.Output) {
 		return agentscope.Run{}, agentscope.FieldErrorf("output", "must be valid JSON")
 	}
-	costs, err := s.computedCosts(ctx, org, in.SessionID)
-	if err != nil {
-		return agentscope.Run{}, err
-	}
-	res, err := s.rec.Commit(ctx, agentscope.AppendRequest{
-		OrgID: org, SessionID: in.SessionID,
-		Events: append(costs, agentscope.Event{EventID: agentscope.NewEventID(), Type: agentscope.SessionCompleted, TS: s.now().UTC(), Status: in.Status, Output: in.Output, Error: in.Error}),
-		Update: &agentscope.RunUpdate{Status: status, Output: in.Output, Error: in.Error},
-	})
-	if err != nil {
-		return agentscope.Run{}, err
-	}
-	return res.Run, nil
+	return s.endRun(ctx, org, in, status)
 }
 
 // CancelRun cancels a run: a managed run through the runtime, a

@@ -169,6 +169,9 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 	case cur.Status.Terminal() && (req.Update != nil || !agentscope.AnnotationsOnly(req.Events)):
 		res.Err = agentscope.Errorf(agentscope.ECONFLICT, "session %q has ended (status %s); no more events are accepted", req.SessionID, cur.Status)
 		return res
+	case req.IfLastSeq > 0 && cur.EventCount != req.IfLastSeq:
+		res.Err = agentscope.Errorf(agentscope.ECONFLICT, "session %q changed while the request was prepared (last seq %d, expected %d)", req.SessionID, cur.EventCount, req.IfLastSeq)
+		return res
 	default:
 		run = *cur
 	}

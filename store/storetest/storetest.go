@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		"ScanEventsUnordered":   testScanEventsUnordered,
 		"ReplayFilters":         testReplayFilters,
 		"UpdateFrom":            testUpdateFrom,
+		"IfLastSeq":             testIfLastSeq,
 		"UISessions":            func(t *testing.T, s agentscope.Store) { testUISessions(t, s) },
 	}
 	for name, fn := range tests {
