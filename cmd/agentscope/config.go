@@ -37,6 +37,10 @@ type Config struct {
 	// (AGENTSCOPE_HTTP_*).
 	HTTP    httpLimits
 	httpErr error
+	// CookieSecure marks the web UI's cookies Secure on plain HTTP too, for
+	// serve behind a proxy that terminates TLS (AGENTSCOPE_COOKIE_SECURE);
+	// over HTTPS they always are.
+	CookieSecure bool
 	// liveViews is set by serve, whose websockets and pages follow live
 	// sessions: only then does the process listen for other processes'
 	// commits (every process announces its own).
@@ -113,6 +117,15 @@ func (c *Config) bind(fs *flag.FlagSet, getenv func(string) string, groups flagG
 	if groups&httpFlags != 0 {
 		c.HTTP = defaultHTTPLimits
 		c.httpErr = c.HTTP.fromEnv(getenv)
+		switch v := getenv("AGENTSCOPE_COOKIE_SECURE"); v {
+		case "", "false", "0":
+		case "true", "1":
+			c.CookieSecure = true
+		default:
+			if c.httpErr == nil {
+				c.httpErr = fmt.Errorf("AGENTSCOPE_COOKIE_SECURE must be true or false (true behind a proxy that terminates TLS), got %q", v)
+			}
+		}
 		fs.StringVar(&c.Addr, "addr", env("AGENTSCOPE_ADDR", c.Addr), "HTTP listen address (AGENTSCOPE_ADDR)")
 		fs.StringVar(&c.Token, "token", "", "API and MCP bearer token; generated and kept in the data dir when empty (AGENTSCOPE_TOKEN)")
 		c.secretDefaults = append(c.secretDefaults, secretDefault{&c.Token, getenv("AGENTSCOPE_TOKEN")})

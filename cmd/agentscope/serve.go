@@ -33,14 +33,6 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		}
 		livePoll = d
 	}
-	var secureCookies bool
-	switch v := env.Getenv("AGENTSCOPE_COOKIE_SECURE"); v {
-	case "", "false", "0":
-	case "true", "1":
-		secureCookies = true
-	default:
-		return usageError{fmt.Sprintf("AGENTSCOPE_COOKIE_SECURE must be true or false (true behind a proxy that terminates TLS), got %q", v)}
-	}
 	cfg.liveViews = true
 	app, desc, err := openCommandApp(ctx, env, "serve", cfg, log)
 	if err != nil {
@@ -65,7 +57,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		UI: web.UIOptions{
 			// Signing out holds across restarts and processes.
 			Revocations:   revocations,
-			SecureCookies: secureCookies,
+			SecureCookies: cfg.CookieSecure,
 			Searcher: web.SearchFunc(func(ctx context.Context, org, query, earliest, latest string, limit int) (*web.SearchResult, error) {
 				a, err := app.Search.Run(ctx, org, search.Request{Query: query, Earliest: earliest, Latest: latest, RowLimit: limit})
 				if err != nil {
