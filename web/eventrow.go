@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/web/ui"
 )
 
@@ -70,7 +71,11 @@ func summarize(ev *agentscope.Event) string {
 		if ev.AmountUSD != nil {
 			add(ui.Money(*ev.AmountUSD))
 		}
-		add(ev.Model, ev.Source)
+		if src, ok := strings.CutPrefix(ev.Source, service.ComputedSourcePrefix); ok {
+			add(ev.Model, "computed from "+src)
+		} else {
+			add(ev.Model, ev.Source)
+		}
 	case agentscope.SessionCompleted:
 		add(ev.Status, preview(ev.Output))
 	case agentscope.ProviderSwitched:

@@ -86,6 +86,13 @@ func TestSessionPageTotalsOnBothStores(t *testing.T) {
 			if _, err := svc.Record(ctx, "d-1", raws); err != nil {
 				t.Fatal(err)
 			}
+			c := f.signIn(t)
+			// While the session runs, the call is not priced yet, and the
+			// page says it will be rather than "unknown".
+			_, live := get(t, c, srv.URL+"/sessions/d-1")
+			if !strings.Contains(live, `id="cost-pending"`) || !strings.Contains(live, "1 call priced at the end") || strings.Contains(live, ">unknown<") {
+				t.Errorf("the running session's page does not say its call is priced at the end:\n%s", totalsOf(live))
+			}
 			ended, err := svc.EndRun(ctx, service.EndRunInput{SessionID: "d-1", Status: "completed"})
 			if err != nil {
 				t.Fatal(err)
@@ -96,10 +103,18 @@ func TestSessionPageTotalsOnBothStores(t *testing.T) {
 			if res[0].Err != nil {
 				t.Fatal(res[0].Err)
 			}
-			c := f.signIn(t)
 			_, page := get(t, c, srv.URL+"/sessions/d-1")
 			if m := costCell.FindStringSubmatch(page); m == nil || m[1] != "$0.0028" {
 				t.Errorf("cost shown %v, want $0.0028 (computed)", m)
+			}
+			if !strings.Contains(page, `id="cost-computed"`) || strings.Contains(page, `id="cost-pending"`) || strings.Contains(page, `id="cost-unpriced"`) {
+				t.Errorf("the ended session's cost is not marked computed (or a call is still pending or unpriced):\n%s", totalsOf(page))
+			}
+			if !regexp.MustCompile(`<span>\$0\.0028</span>\s*<span class="muted small" title="[^"]*">computed</span>`).MatchString(page) {
+				t.Errorf("the model call's cost on the waterfall is not marked computed")
+			}
+			if !strings.Contains(page, "$0.0028 · gpt-4.1 · computed from agentscope-pricing/") {
+				t.Errorf("the computed CostRecorded's row does not say computed")
 			}
 			m := durationCell.FindStringSubmatch(page)
 			if m == nil {
@@ -110,4 +125,13 @@ func TestSessionPageTotalsOnBothStores(t *testing.T) {
 			}
 		})
 	}
+}
+
+// totalsOf is the totals block of a session page, for failure messages.
+func totalsOf(page string) string {
+	i := strings.Index(page, `<div class="totals">`)
+	if i < 0 {
+		return "(no totals)"
+	}
+	return page[i:min(len(page), i+2000)]
 }

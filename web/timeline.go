@@ -3,9 +3,11 @@ package web
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/web/ui"
 )
 
@@ -21,9 +23,12 @@ type span struct {
 	hasDur              bool
 	tokIn, tokOut       int64
 	cost                agentscope.USD
-	err                 string
-	fromSeq, toSeq      int64
-	id, parentID        string
+	// priced: a CostRecorded was attached (even of $0); computed: one of
+	// them was computed from the pricing table.
+	priced, computed bool
+	err              string
+	fromSeq, toSeq   int64
+	id, parentID     string
 	// asker is the model turn that completed last before this tool call:
 	// its parent when the event names none.
 	asker    *span
@@ -38,7 +43,8 @@ type span struct {
 type timelineBuilder struct {
 	spans      []*span
 	byID       map[string]*span
-	openModels []*span // invoked without span_id, oldest first
+	byEvent    map[string]*span // model turns by their ModelCompleted's event_id
+	openModels []*span          // invoked without span_id, oldest first
 	openTools  map[string]*span
 	lastModel  *span
 	errors     int
@@ -49,7 +55,7 @@ type timelineBuilder struct {
 }
 
 func newTimelineBuilder() *timelineBuilder {
-	return &timelineBuilder{byID: map[string]*span{}, openTools: map[string]*span{}}
+	return &timelineBuilder{byID: map[string]*span{}, byEvent: map[string]*span{}, openTools: map[string]*span{}}
 }
 
 func (b *timelineBuilder) add(ev *agentscope.Event) {
@@ -83,6 +89,7 @@ func (b *timelineBuilder) add(ev *agentscope.Event) {
 		if ev.Error != "" || ev.FinishReason == "error" {
 			sp.err = cmp.Or(ev.Error, "finish_reason error")
 		}
+		b.byEvent[ev.EventID] = sp
 		b.totals.ModelCalls++
 		b.totals.TokensIn += sp.tokIn
 		b.totals.TokensOut += sp.tokOut
@@ -108,10 +115,27 @@ func (b *timelineBuilder) add(ev *agentscope.Event) {
 		if ev.AmountUSD == nil {
 			break
 		}
-		if sp := b.byID[ev.SpanID]; ev.SpanID != "" && sp != nil {
+		computed := strings.HasPrefix(ev.Source, service.ComputedSourcePrefix)
+		if computed {
+			b.totals.Computed += *ev.AmountUSD
+		}
+		// A computed cost names its call's event (it is recorded at the
+		// session's end, after every call, so "the last model turn" would
+		// be the wrong one for a call without a span_id).
+		var sp *span
+		if id, _ := ev.Attributes["model_event_id"].(string); computed && id != "" {
+			sp = b.byEvent[id]
+		}
+		if sp == nil && ev.SpanID != "" {
+			sp = b.byID[ev.SpanID]
+		}
+		if sp == nil {
+			sp = b.lastModel
+		}
+		if sp != nil {
 			sp.cost += *ev.AmountUSD
-		} else if b.lastModel != nil {
-			b.lastModel.cost += *ev.AmountUSD
+			sp.priced = true
+			sp.computed = sp.computed || computed
 		}
 	case agentscope.RunFailed:
 		b.errors++
@@ -172,8 +196,15 @@ func (b *timelineBuilder) build(run agentscope.Run) ui.Timeline {
 		if sp.err != "" {
 			b.errors++
 		}
-		if sp.kind == "model" && sp.ended && sp.cost == 0 {
-			t.Totals.Unpriced++ // neither reported nor priced from the table
+		if sp.kind == "model" && sp.ended && !sp.priced {
+			// Neither reported nor priced from the table. While a
+			// self-reported session runs, such a call may still be priced
+			// when it ends.
+			if !run.Managed && !run.Status.Terminal() {
+				t.Totals.Pending++
+			} else {
+				t.Totals.Unpriced++
+			}
 		}
 	}
 	t.Totals.Errors = b.errors
@@ -230,7 +261,7 @@ func bar(sp *span, depth int, t0, t1 time.Time, scale float64) ui.SpanBar {
 	return ui.SpanBar{
 		Kind: sp.kind, Label: cmp.Or(sp.label, sp.kind), Detail: sp.detail, Depth: min(depth, 8),
 		LeftPct: left, WidthPct: width, DurationMS: dur,
-		TokensIn: sp.tokIn, TokensOut: sp.tokOut, Cost: sp.cost, Error: sp.err, Open: !sp.ended,
+		TokensIn: sp.tokIn, TokensOut: sp.tokOut, Cost: sp.cost, CostComputed: sp.computed, Error: sp.err, Open: !sp.ended,
 		FromSeq: sp.fromSeq, ToSeq: sp.toSeq, OffsetS: ui.Millis(startMS),
 	}
 }

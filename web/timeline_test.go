@@ -1,10 +1,12 @@
 package web
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/service"
 )
 
 func TestTimelinePairsAndNests(t *testing.T) {
@@ -124,6 +126,7 @@ func TestSummaries(t *testing.T) {
 		{agentscope.Event{Type: agentscope.ToolReturned, Tool: "t", Status: "error", DurationMS: f(5), Error: "boom"}, "t · error · 5 ms · boom", true},
 		{agentscope.Event{Type: agentscope.ToolCalled, Tool: "t", Arguments: []byte(`{"q":  "a  b"}`)}, `t · {"q": "a b"}`, false},
 		{agentscope.Event{Type: agentscope.CostRecorded, AmountUSD: &usd, Model: "gpt"}, "$0.0123 · gpt", false},
+		{agentscope.Event{Type: agentscope.CostRecorded, AmountUSD: &usd, Model: "gpt", Source: "computed:agentscope-pricing/2026-11"}, "$0.0123 · gpt · computed from agentscope-pricing/2026-11", false},
 		{agentscope.Event{Type: agentscope.SessionCompleted, Status: "failed", Error: "x"}, "failed · x", true},
 		{agentscope.Event{Type: agentscope.BudgetWarning, Error: "80% spent"}, "80% spent", false},
 	}
@@ -157,8 +160,11 @@ func TestDurationEndsAtTheSessionEnd(t *testing.T) {
 }
 
 // TestUnpricedCalls: a finished model call with no cost, reported or
-// computed, is counted as unpriced; one with a cost (by span, or the last
-// model turn for a span-less cost) is not.
+// computed, is counted as unpriced once its session ended (or at any time in
+// a managed run, whose costs the runtime records as calls complete), and as
+// pending while a self-reported session runs (it may be priced at the end);
+// one with a cost (by span, or the last model turn for a span-less cost) is
+// neither.
 func TestUnpricedCalls(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	usd := func(s string) *agentscope.USD { u, _ := agentscope.ParseUSD(s); return &u }
@@ -169,12 +175,63 @@ func TestUnpricedCalls(t *testing.T) {
 		{Seq: 3, Type: agentscope.CostRecorded, TS: t0.Add(time.Second), SpanID: "a", AmountUSD: usd("0.1")},
 		{Seq: 4, Type: agentscope.ModelCompleted, TS: t0.Add(2 * time.Second), SpanID: "b", Model: "mystery", TokensIn: n(1), TokensOut: n(1)},
 	}
+	cases := []struct {
+		name              string
+		run               agentscope.Run
+		unpriced, pending int
+	}{
+		{"ended", agentscope.Run{Status: agentscope.StatusCompleted}, 1, 0},
+		{"running", agentscope.Run{Status: agentscope.StatusRunning}, 0, 1},
+		{"managed", agentscope.Run{Status: agentscope.StatusRunning, Managed: true}, 1, 0},
+	}
+	for _, c := range cases {
+		b := newTimelineBuilder()
+		for i := range evs {
+			b.add(&evs[i])
+		}
+		c.run.CostUSD, c.run.EventCount = *usd("0.1"), 4
+		tl := b.build(c.run)
+		if tl.Totals.Unpriced != c.unpriced || tl.Totals.Pending != c.pending {
+			t.Errorf("%s: unpriced %d pending %d, want %d and %d", c.name, tl.Totals.Unpriced, tl.Totals.Pending, c.unpriced, c.pending)
+		}
+	}
+}
+
+// TestComputedCostsOnTheirCalls: the computed costs recorded at a session's
+// end land on the calls they price (named by model_event_id), not on the
+// last model turn, even for calls without a span_id; their spans and the
+// totals say computed, a reported cost does not.
+func TestComputedCostsOnTheirCalls(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	usd := func(s string) *agentscope.USD { u, _ := agentscope.ParseUSD(s); return &u }
+	n := func(v int64) *int64 { return &v }
+	computed := func(seq int64, model string, amount string) agentscope.Event {
+		return agentscope.Event{Seq: seq, Type: agentscope.CostRecorded, TS: t0, AmountUSD: usd(amount), Source: service.ComputedSourcePrefix + "agentscope-pricing/x",
+			Attributes: map[string]any{"computed": true, "model_event_id": model}}
+	}
+	evs := []agentscope.Event{
+		{Seq: 1, Type: agentscope.SessionStarted, TS: t0},
+		{Seq: 2, EventID: "c1", Type: agentscope.ModelCompleted, TS: t0.Add(time.Second), Model: "m", TokensIn: n(1), TokensOut: n(1)},
+		{Seq: 3, EventID: "c2", Type: agentscope.ModelCompleted, TS: t0.Add(2 * time.Second), Model: "m", TokensIn: n(1), TokensOut: n(1)},
+		{Seq: 4, EventID: "c3", Type: agentscope.ModelCompleted, TS: t0.Add(3 * time.Second), SpanID: "s3", Model: "m", TokensIn: n(1), TokensOut: n(1)},
+		{Seq: 5, Type: agentscope.CostRecorded, TS: t0.Add(3 * time.Second), SpanID: "s3", AmountUSD: usd("1")},
+		computed(6, "c1", "0.25"),
+		computed(7, "c2", "0.5"),
+		{Seq: 8, Type: agentscope.SessionCompleted, TS: t0.Add(4 * time.Second), Status: "completed"},
+	}
 	b := newTimelineBuilder()
 	for i := range evs {
 		b.add(&evs[i])
 	}
-	tl := b.build(agentscope.Run{CostUSD: *usd("0.1"), EventCount: 4})
-	if tl.Totals.Unpriced != 1 {
-		t.Errorf("unpriced %d, want 1", tl.Totals.Unpriced)
+	tl := b.build(agentscope.Run{Status: agentscope.StatusCompleted, CostUSD: *usd("1.75"), EventCount: 8})
+	if tl.Totals.Unpriced != 0 || tl.Totals.Computed != *usd("0.75") {
+		t.Errorf("unpriced %d, computed %s; want 0 and 0.75", tl.Totals.Unpriced, tl.Totals.Computed)
+	}
+	var got []string
+	for _, bar := range tl.Bars {
+		got = append(got, fmt.Sprintf("%s %v", bar.Cost, bar.CostComputed))
+	}
+	if want := "[0.25 true 0.5 true 1 false]"; fmt.Sprint(got) != want {
+		t.Errorf("bars' costs %v, want %s", got, want)
 	}
 }

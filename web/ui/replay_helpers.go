@@ -47,6 +47,9 @@ func barTitle(b SpanBar) string {
 	return strings.Join(parts, " · ")
 }
 
+// computedTitle explains a cost marked computed.
+const computedTitle = "Computed by AgentScope from the pricing table and the call's tokens, because the agent reported no cost for it"
+
 // Offset formats a time since the session's start: +1.234s.
 func offset(ms float64) string {
 	return "+" + strconv.FormatFloat(ms/1000, 'f', 3, 64) + "s"

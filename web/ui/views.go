@@ -243,9 +243,16 @@ type Totals struct {
 	DurationMS          float64
 	TokensIn, TokensOut int64
 	Cost                agentscope.USD
+	// Computed is the part of Cost computed from the pricing table for
+	// self-reported model calls the agent sent no cost for.
+	Computed agentscope.USD
 	// Unpriced counts finished model calls with no cost, reported or
 	// computed: the cost shown leaves them out.
-	Unpriced              int
+	Unpriced int
+	// Pending counts a running self-reported session's finished model
+	// calls with no cost yet: they are priced when the session ends if
+	// the pricing table knows their model.
+	Pending               int
 	ModelCalls, ToolCalls int
 	Errors                int
 	Events                int64
@@ -260,7 +267,10 @@ type SpanBar struct {
 	DurationMS          float64
 	TokensIn, TokensOut int64
 	Cost                agentscope.USD
-	Error               string
+	// CostComputed marks a cost computed from the pricing table rather
+	// than reported.
+	CostComputed bool
+	Error        string
 	// Open marks a span whose end has not been recorded.
 	Open           bool
 	FromSeq, ToSeq int64

@@ -67,7 +67,9 @@
 			break;
 		case 'CostRecorded':
 			if (ev.amount_usd != null) add(dollars(Number(ev.amount_usd)));
-			add(ev.model, ev.source);
+			// Same words as eventrow.go: a cost computed from the pricing table says so.
+			if (typeof ev.source === 'string' && ev.source.startsWith('computed:')) add(ev.model, 'computed from ' + ev.source.slice('computed:'.length));
+			else add(ev.model, ev.source);
 			break;
 		case 'SessionCompleted': add(ev.status, preview(ev.output)); break;
 		case 'ProviderSwitched': add('→ ' + joinNonEmpty('/', ev.provider, ev.model)); break;
