@@ -95,7 +95,7 @@ func (s *Server) addRunTools() {
 	AddTool(s, &mcp.Tool{
 		Name:        "end_run",
 		Title:       "End a run",
-		Description: "Close a run with status completed, failed or cancelled and an optional output. No events are accepted for the session afterwards.",
+		Description: "Close a run with status completed, failed or cancelled and an optional output. Model calls (ModelCompleted) the agent sent no CostRecorded for are priced from the pricing table as it ends, as CostRecorded events with source computed:…; a model the table does not know stays unpriced. No events are accepted for the session afterwards.",
 		Annotations: &mcp.ToolAnnotations{Title: "End a run", DestructiveHint: ptr(false), OpenWorldHint: ptr(false)},
 	}, func(ctx context.Context, in service.EndRunInput) (agentscope.Run, error) {
 		return s.svc.EndRun(ctx, in)
