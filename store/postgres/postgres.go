@@ -7,9 +7,11 @@ package postgres
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -20,7 +22,17 @@ import (
 var migrationFiles embed.FS
 
 // Dialect is PostgreSQL's sqlstore dialect.
-var Dialect = sqlstore.Dialect{Name: "postgres", Numbered: true, LockSuffix: " FOR UPDATE", MaxParams: 65535, ArrayParams: true}
+var Dialect = sqlstore.Dialect{Name: "postgres", Numbered: true, LockSuffix: " FOR UPDATE", MaxParams: 65535, ArrayParams: true,
+	IsRepeatedEvent: isRepeatedEvent}
+
+// repeatedEventCode is the SQLSTATE agentscope_expect_new_events raises
+// (migration 039).
+const repeatedEventCode = "AS409"
+
+func isRepeatedEvent(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == repeatedEventCode
+}
 
 // migrationLock serialises processes that start at the same time.
 const migrationLock = `SELECT pg_advisory_xact_lock(7418270412)`

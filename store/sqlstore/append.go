@@ -38,7 +38,7 @@ func (s *Store) AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, h
 	} else {
 		err = s.inTx(ctx, func(t tx) error {
 			var writes []Stmt
-			results, writes, err = s.appendBatch(ctx, t.send, reqs)
+			results, writes, err = s.appendBatch(ctx, t.send, reqs, false)
 			if err != nil {
 				return err
 			}
@@ -74,7 +74,25 @@ func (s *Store) AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, h
 
 // appendPiped is an append over a Pipe: the transaction's reads go with its
 // BEGIN in one round trip, its writes with its COMMIT in a second.
+//
+// The first attempt is optimistic: it does not look up the stored events
+// whose event_id the batch repeats, but inserts with ON CONFLICT DO NOTHING
+// on the event_id's unique index and has the database abort the
+// transaction if any row was not inserted (see insertEvents). A repeated
+// event_id is a retry, which is rare; then the batch is done again with the
+// lookup. This keeps a statement off every commit, and keeps the common path
+// from depending on the planner: without statistics (a new database, the
+// first minute of a busy one) it served the lookup from events_by_session_ts,
+// reading every event of the session for each id.
 func (s *Store) appendPiped(ctx context.Context, reqs []agentscope.AppendRequest) ([]agentscope.AppendResult, error) {
+	results, err := s.appendPipedOnce(ctx, reqs, true)
+	if err != nil && s.d.IsRepeatedEvent != nil && s.d.IsRepeatedEvent(err) {
+		results, err = s.appendPipedOnce(ctx, reqs, false)
+	}
+	return results, err
+}
+
+func (s *Store) appendPipedOnce(ctx context.Context, reqs []agentscope.AppendRequest, optimistic bool) ([]agentscope.AppendResult, error) {
 	p, err := s.pipe(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
@@ -84,7 +102,7 @@ func (s *Store) appendPiped(ctx context.Context, reqs []agentscope.AppendRequest
 	begin := func(ctx context.Context, reads []Stmt) error {
 		return p.Send(ctx, append([]Stmt{{SQL: "BEGIN"}}, reads...))
 	}
-	results, writes, err := s.appendBatch(ctx, begin, reqs)
+	results, writes, err := s.appendBatch(ctx, begin, reqs, optimistic && s.d.ArrayParams && s.d.IsRepeatedEvent != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +122,9 @@ type batch struct {
 	touched []runKey                   // runs whose row must be updated, in order
 	events  map[runKey]map[string]agentscope.Event
 	rows    []eventRow
+	// optimistic: the stored events were not looked up; the insert makes
+	// the transaction fail if one of its event ids is already stored.
+	optimistic bool
 }
 
 type eventRow struct {
@@ -116,7 +137,9 @@ type eventRow struct {
 // against them, and returns the statements that write what passed. A
 // returned error is a database error; a request's own fault is in its
 // result.
-func (s *Store) appendBatch(ctx context.Context, send func(context.Context, []Stmt) error, reqs []agentscope.AppendRequest) ([]agentscope.AppendResult, []Stmt, error) {
+//
+// optimistic skips the lookup of repeated event ids (see appendPiped).
+func (s *Store) appendBatch(ctx context.Context, send func(context.Context, []Stmt) error, reqs []agentscope.AppendRequest, optimistic bool) ([]agentscope.AppendResult, []Stmt, error) {
 	keys := make([]runKey, 0, len(reqs))
 	for _, r := range reqs {
 		keys = append(keys, runKey{r.OrgID, r.SessionID})
@@ -128,8 +151,11 @@ func (s *Store) appendBatch(ctx context.Context, send func(context.Context, []St
 		return strings.Compare(a.session, b.session)
 	})
 	keys = slices.Compact(keys)
-	b := &batch{events: map[runKey]map[string]agentscope.Event{}, runs: make(map[runKey]*agentscope.Run, len(keys))}
-	reads := append(s.lockRuns(keys, b), s.loadEventIDs(reqs, b)...)
+	b := &batch{events: map[runKey]map[string]agentscope.Event{}, runs: make(map[runKey]*agentscope.Run, len(keys)), optimistic: optimistic}
+	reads := s.lockRuns(keys, b)
+	if !optimistic {
+		reads = append(reads, s.loadEventIDs(reqs, b)...)
+	}
 	if err := send(ctx, reads); err != nil {
 		return nil, nil, err
 	}
@@ -409,7 +435,7 @@ func (s *Store) writeBatch(b *batch) ([]Stmt, error) {
 	if err != nil {
 		return nil, err
 	}
-	ins, err := s.insertEvents(b.rows)
+	ins, err := s.insertEvents(b.rows, b.optimistic)
 	if err != nil {
 		return nil, err
 	}
@@ -495,7 +521,12 @@ const arrayChunkBytes = 2 << 20
 // forwarding is on, their outbox entries. Postgres takes each column as one
 // array parameter (unnest), so a statement's cost does not grow with its
 // bind list; SQLite, in process, takes multi-row VALUES.
-func (s *Store) insertEvents(rows []eventRow) ([]Stmt, error) {
+//
+// optimistic (Postgres only): the events are inserted with ON CONFLICT DO
+// NOTHING on (org_id, session_id, event_id), and the statement makes the
+// transaction fail, through agentscope_expect_new_events (migration 039),
+// unless every row was inserted.
+func (s *Store) insertEvents(rows []eventRow, optimistic bool) ([]Stmt, error) {
 	if len(rows) == 0 {
 		return nil, nil
 	}
@@ -533,7 +564,19 @@ func (s *Store) insertEvents(rows []eventRow) ([]Stmt, error) {
 				end++
 			}
 			args := []any{cols.org[start:end], cols.session[start:end], cols.seq[start:end], cols.id[start:end], cols.typ[start:end], cols.agent[start:end], cols.ts[start:end], cols.body[start:end]}
-			if s.opts.Outbox {
+			if optimistic {
+				outbox := ""
+				if s.opts.Outbox {
+					outbox = `, o AS (INSERT INTO outbox (org_id, session_id, seq, next_attempt_at) SELECT org_id, session_id, seq, ? FROM e)`
+					args = append(args, now)
+				}
+				stmts = append(stmts, Stmt{SQL: s.d.rebind(`WITH e AS (INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
+				SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])
+				ON CONFLICT (org_id, session_id, event_id) DO NOTHING
+				RETURNING org_id, session_id, seq)` + outbox + `
+				SELECT agentscope_expect_new_events(count(*), ?) FROM e`),
+					Args: append(args, int64(end-start))})
+			} else if s.opts.Outbox {
 				// One statement writes the events and their pending
 				// deliveries: the arrays sent once.
 				stmts = append(stmts, Stmt{SQL: s.d.rebind(`WITH e AS (INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)

@@ -20,6 +20,10 @@ type Dialect struct {
 	// ArrayParams: the database takes a column of values as one array
 	// parameter (Postgres unnest), for set-based inserts.
 	ArrayParams bool
+	// IsRepeatedEvent, if set, reports whether err is the database refusing
+	// an optimistic insert because one of its event ids is already stored
+	// (see appendPiped); nil means appends always look the ids up first.
+	IsRepeatedEvent func(error) bool
 }
 
 // rebind rewrites '?' placeholders for the dialect. Queries in this package

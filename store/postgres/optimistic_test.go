@@ -1,0 +1,101 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/store/pgtest"
+	"github.com/agentscope/agentscope/store/postgres"
+	"github.com/agentscope/agentscope/store/sqlstore"
+)
+
+// The append path inserts optimistically and relies on
+// agentscope_expect_new_events to fail the transaction when an event id is
+// already stored; the store recognises that failure by its SQLSTATE.
+func TestExpectNewEventsRaisesRepeated(t *testing.T) {
+	s, err := postgres.Open(context.Background(), pgtest.URL(t), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	var n int64
+	if err := s.Pool().QueryRow(ctx, `SELECT agentscope_expect_new_events(3, 3)`).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("all inserted: %d, %v", n, err)
+	}
+	err = s.Pool().QueryRow(ctx, `SELECT agentscope_expect_new_events(2, 3)`).Scan(&n)
+	if err == nil || !postgres.Dialect.IsRepeatedEvent(err) {
+		t.Fatalf("one not inserted: %v, want the repeated-event error", err)
+	}
+	if _, err := s.Pool().Exec(ctx, `SELECT 1/0`); postgres.Dialect.IsRepeatedEvent(err) {
+		t.Fatalf("another database error taken for a repeated event: %v", err)
+	}
+}
+
+// A group commit in which one request repeats a stored event id falls back
+// to the lookup path: every request gets the answer it would have had
+// alone, seqs have no gaps, and the outbox holds exactly the new events
+// (nothing of the optimistic attempt survives its rollback).
+func TestOptimisticAppendFallsBack(t *testing.T) {
+	s, err := postgres.Open(context.Background(), pgtest.URL(t), sqlstore.Options{Outbox: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 4, 6, 0, 0, 0, time.UTC)
+	for _, id := range []string{"a", "b"} {
+		res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: "o", SessionID: id, Start: &agentscope.Run{Agent: "bot", Status: agentscope.StatusRunning}}})
+		if res[0].Err != nil {
+			t.Fatal(res[0].Err)
+		}
+	}
+	ev := func(id string) agentscope.Event {
+		return agentscope.Event{EventID: id, Type: agentscope.ToolCalled, TS: t0, Tool: "search", CallID: id}
+	}
+	first := s.Append(ctx, []agentscope.AppendRequest{{OrgID: "o", SessionID: "a", Events: []agentscope.Event{ev("x1")}}})
+	if first[0].Err != nil || first[0].Events[0].Seq != 1 || first[0].Duplicate[0] {
+		t.Fatalf("first: %+v", first[0])
+	}
+	res := s.Append(ctx, []agentscope.AppendRequest{
+		{OrgID: "o", SessionID: "b", Events: []agentscope.Event{ev("y1"), ev("y2")}},
+		{OrgID: "o", SessionID: "a", Events: []agentscope.Event{ev("x1"), ev("x2")}}, // x1 is a retry
+		{OrgID: "o", SessionID: "a", Events: []agentscope.Event{ev("x3")}},
+	})
+	for i, r := range res {
+		if r.Err != nil {
+			t.Fatalf("request %d: %v", i, r.Err)
+		}
+	}
+	if res[0].Events[0].Seq != 1 || res[0].Events[1].Seq != 2 || res[0].Duplicate[0] || res[0].Duplicate[1] {
+		t.Errorf("session b: %+v", res[0])
+	}
+	if !res[1].Duplicate[0] || res[1].Events[0].Seq != 1 || res[1].Duplicate[1] || res[1].Events[1].Seq != 2 {
+		t.Errorf("session a retry: duplicate %v seqs %d %d", res[1].Duplicate, res[1].Events[0].Seq, res[1].Events[1].Seq)
+	}
+	if res[2].Duplicate[0] || res[2].Events[0].Seq != 3 {
+		t.Errorf("session a after the retry: %+v", res[2])
+	}
+	for sess, want := range map[string]int64{"a": 3, "b": 2} {
+		run, err := s.GetRun(ctx, "o", sess)
+		if err != nil || run.EventCount != want {
+			t.Errorf("run %s: %d events (%v), want %d", sess, run.EventCount, err, want)
+		}
+		evs, err := s.ListEvents(ctx, "o", sess, agentscope.EventFilter{})
+		if err != nil || int64(len(evs)) != want {
+			t.Errorf("session %s: %d stored events (%v), want %d", sess, len(evs), err, want)
+		}
+	}
+	var outbox int
+	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&outbox); err != nil || outbox != 5 {
+		t.Errorf("outbox holds %d entries (%v), want 5: one per new event", outbox, err)
+	}
+	// A repeat with another body is still refused, naming the id.
+	changed := ev("x2")
+	changed.Tool = "other"
+	if r := s.Append(ctx, []agentscope.AppendRequest{{OrgID: "o", SessionID: "a", Events: []agentscope.Event{changed}}}); agentscope.ErrorCode(r[0].Err) != agentscope.ECONFLICT {
+		t.Errorf("changed body under a stored id: %v, want a conflict", r[0].Err)
+	}
+}
