@@ -23,7 +23,8 @@ LDFLAGS         := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit
 # briefly. Inputs that once failed are kept in each package's testdata/fuzz
 # and run as ordinary tests.
 FUZZTIME        ?= 60s
-FUZZ_TARGETS    := .:FuzzDecodeEvent .:FuzzParseUSD ./internal/jsonscan:FuzzCheck \
+FUZZ_TARGETS    := .:FuzzDecodeEvent .:FuzzParseUSD .:FuzzParseCredential .:FuzzParseScopes .:FuzzNormalizeEmail \
+	./internal/jsonscan:FuzzCheck \
 	./web:FuzzSplitEvents ./web:FuzzSafeNext ./alerts:FuzzRuleFromJSON ./alerts:FuzzValidateURL \
 	./splunkbridge/spl:FuzzParse ./splunkbridge/spl:FuzzEval ./store/sqlstore:FuzzDecodeCanonical \
 	./runtime/pricing:FuzzParse
