@@ -261,7 +261,7 @@ func find(evs []agentscope.Event, typ agentscope.EventType) []agentscope.Event {
 
 // storeSearcher answers SPL searches of the form "type=<EventType>" from
 // the store's event log, scoped to the organisation it is given: a small
-// stand-in for the embedded SPL engine (splunkbridge/spl) over real data.
+// stand-in for the embedded SPL engine (spl) over real data.
 type storeSearcher struct {
 	store *sqlstore.Store
 	mu    sync.Mutex

@@ -19,8 +19,8 @@ import (
 	"github.com/agentscope/agentscope/runtime/llmtest"
 	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/service"
+	"github.com/agentscope/agentscope/spl"
 	"github.com/agentscope/agentscope/splunkbridge"
-	"github.com/agentscope/agentscope/splunkbridge/spl"
 	"github.com/agentscope/agentscope/store/pgtest"
 )
 

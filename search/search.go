@@ -1,5 +1,5 @@
 // Package search is AgentScope's one way to run SPL: it routes a query to
-// the embedded engine ("local", package splunkbridge/spl), to Splunk's
+// the embedded engine ("local", package spl), to Splunk's
 // management API ("splunk-rest") or to a Splunk MCP server's search tool
 // ("splunk-mcp"), and answers in one shape whichever backend ran it.
 //
@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/spl"
 	"github.com/agentscope/agentscope/splunkbridge"
-	"github.com/agentscope/agentscope/splunkbridge/spl"
 )
 
 // BackendLocal names the embedded engine.

@@ -22,8 +22,8 @@ import (
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/service"
+	"github.com/agentscope/agentscope/spl"
 	"github.com/agentscope/agentscope/splunkbridge"
-	"github.com/agentscope/agentscope/splunkbridge/spl"
 	"github.com/agentscope/agentscope/store/sqlite"
 	"github.com/agentscope/agentscope/store/sqlstore"
 )

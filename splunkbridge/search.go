@@ -4,7 +4,7 @@ import "context"
 
 // Searcher runs SPL over one organisation's events. The backend, not the
 // query text, enforces the organisation: the embedded engine
-// (splunkbridge/spl) reads only that organisation's rows from the store;
+// (spl) reads only that organisation's rows from the store;
 // the Splunk backends rewrite the query with ScopeQuery.
 //
 // Backends: "splunk-rest" is *RESTClient. "splunk-mcp" will be an adapter
@@ -38,7 +38,7 @@ type SearchResult struct {
 const (
 	BackendSplunkREST = "splunk-rest"
 	BackendSplunkMCP  = "splunk-mcp"
-	// BackendLocal is the embedded engine (package splunkbridge/spl).
+	// BackendLocal is the embedded engine (package spl).
 	BackendLocal = "local"
 )
 

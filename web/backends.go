@@ -71,7 +71,7 @@ type positioned interface{ Position() int }
 
 // errorPosition finds the byte offset a query error points at: an error in
 // err's chain with a Position() int method, or one that is a struct (or a
-// pointer to one) with an int field Pos, as splunkbridge/spl.SyntaxError
+// pointer to one) with an int field Pos, as spl.SyntaxError
 // has. The second form lets a search engine report positions without
 // depending on this package.
 func errorPosition(err error) (int, bool) {

@@ -311,7 +311,7 @@ func TestSearchPage(t *testing.T) {
 	mustContain(t, "error", bad, "unknown command &#34;stst&#34;", "Line 1, position 20", `<pre class="caret" id="error-caret">                    ^</pre>`)
 }
 
-// posError is an engine's syntax error: a Pos field, as splunkbridge/spl
+// posError is an engine's syntax error: a Pos field, as spl
 // reports it.
 type posError struct{ Pos int }
 

@@ -14,8 +14,8 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/search"
+	"github.com/agentscope/agentscope/spl"
 	"github.com/agentscope/agentscope/splunkbridge"
-	"github.com/agentscope/agentscope/splunkbridge/spl"
 	"github.com/agentscope/agentscope/web"
 )
 

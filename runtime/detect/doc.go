@@ -29,7 +29,7 @@
 // that lists them, built from [splunkbridge.SessionQuery] and fixed
 // pipeline text, with every value taken from event data escaped inside
 // double quotes. The query runs unchanged in Splunk and in the embedded
-// engine of package splunkbridge/spl.
+// engine of package spl.
 //
 //	base := detect.BuildBaseline(recentSessions)
 //	findings, err := detect.Run(sessionID, events, base, detect.Config{Index: "agentscope"})

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/splunkbridge/spl"
+	"github.com/agentscope/agentscope/spl"
 	"github.com/agentscope/agentscope/store/sqlite"
 	"github.com/agentscope/agentscope/store/sqlstore"
 )

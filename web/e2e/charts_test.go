@@ -15,7 +15,7 @@ import (
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/service"
-	"github.com/agentscope/agentscope/splunkbridge/spl"
+	"github.com/agentscope/agentscope/spl"
 	"github.com/agentscope/agentscope/web"
 )
 

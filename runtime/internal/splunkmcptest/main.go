@@ -23,7 +23,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/splunkbridge/spl"
+	"github.com/agentscope/agentscope/spl"
 	"github.com/agentscope/agentscope/store/postgres"
 	"github.com/agentscope/agentscope/store/sqlite"
 	"github.com/agentscope/agentscope/store/sqlstore"

@@ -17,7 +17,7 @@ import (
 
 // Benchmarks run with:
 //
-//	go test -run '^$' -bench . -benchtime 3x ./splunkbridge/spl/
+//	go test -run '^$' -bench . -benchtime 3x ./spl/
 //
 // AGENTSCOPE_BENCH_EVENTS sets the dataset size (default 100000; the
 // target is 1000000); Postgres runs too when AGENTSCOPE_TEST_DATABASE_URL
