@@ -3,6 +3,7 @@ package mcpserver_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -209,5 +210,29 @@ func TestRecordEventRefusesRepeatedKeys(t *testing.T) {
 	mcptest.Call(t, cs, "get_run", map[string]any{"session_id": "dup-1"}, &run)
 	if run.EventCount != 1 { // SessionStarted only
 		t.Errorf("event_count %d after refusals, want 1", run.EventCount)
+	}
+}
+
+// TestRecordEventBatchLimit: record_event takes batches up to
+// service.MaxBatchEvents, the cap POST /api/v1/events has too, and refuses
+// one event more naming the limit.
+func TestRecordEventBatchLimit(t *testing.T) {
+	cs := connect(t)
+	mcptest.Call(t, cs, "start_run", map[string]any{"agent": "a", "session_id": "big-1"}, nil)
+	batch := func(n int) []map[string]any {
+		evs := make([]map[string]any, n)
+		for i := range evs {
+			evs[i] = map[string]any{"type": "ToolCalled", "tool": "t", "call_id": fmt.Sprint(i)}
+		}
+		return evs
+	}
+	var out mcpserver.RecordEventOutput
+	mcptest.Call(t, cs, "record_event", map[string]any{"session_id": "big-1", "events": batch(service.MaxBatchEvents)}, &out)
+	if out.Accepted != service.MaxBatchEvents || out.Rejected != 0 || len(out.Results) != service.MaxBatchEvents {
+		t.Errorf("a batch of %d: accepted %d, rejected %d, %d results", service.MaxBatchEvents, out.Accepted, out.Rejected, len(out.Results))
+	}
+	msg := mcptest.CallError(t, cs, "record_event", map[string]any{"session_id": "big-1", "events": batch(service.MaxBatchEvents + 1)})
+	if want := fmt.Sprintf("must hold 1 to %d events, got %d", service.MaxBatchEvents, service.MaxBatchEvents+1); !strings.Contains(msg, want) {
+		t.Errorf("a batch of %d: error %q does not say %q", service.MaxBatchEvents+1, msg, want)
 	}
 }

@@ -60,12 +60,9 @@ type StartRunOutput struct {
 	CreatedAt string `json:"created_at"`
 }
 
-// RecordEventOutput is record_event's result.
-type RecordEventOutput struct {
-	Accepted int                    `json:"accepted"`
-	Rejected int                    `json:"rejected"`
-	Results  []service.RecordResult `json:"results"`
-}
+// RecordEventOutput is record_event's result: service.RecordOutput, the
+// answer POST /api/v1/events gives too.
+type RecordEventOutput service.RecordOutput
 
 // SessionIDInput names one session.
 type SessionIDInput struct {
@@ -236,8 +233,8 @@ func (s *Server) recordEvent(ctx context.Context, in json.RawMessage, top map[st
 		if err := json.Unmarshal(batch, &raws); err != nil {
 			return RecordEventOutput{}, agentscope.FieldErrorf("events", "must be an array of event objects")
 		}
-		if len(raws) == 0 || len(raws) > 1000 {
-			return RecordEventOutput{}, agentscope.FieldErrorf("events", "must hold 1 to 1000 events, got %d", len(raws))
+		if len(raws) == 0 || len(raws) > service.MaxBatchEvents {
+			return RecordEventOutput{}, agentscope.FieldErrorf("events", "must hold 1 to %d events, got %d", service.MaxBatchEvents, len(raws))
 		}
 	}
 	var results []service.RecordResult
@@ -250,14 +247,7 @@ func (s *Server) recordEvent(ctx context.Context, in json.RawMessage, top map[st
 	if err != nil {
 		return RecordEventOutput{}, err
 	}
-	out := RecordEventOutput{Results: results}
-	for _, r := range results {
-		if r.Accepted {
-			out.Accepted++
-		} else {
-			out.Rejected++
-		}
-	}
+	out := RecordEventOutput(service.Tally(results))
 	if len(results) == 1 && out.Rejected == 1 {
 		// One event: its rejection is the tool's error, so the model sees it.
 		return out, &agentscope.Error{Code: results[0].Code, Message: results[0].Error}
@@ -287,7 +277,7 @@ func (s *Server) addSessionResource() {
 		Name:        "session",
 		Title:       "Session timeline",
 		URITemplate: "agentscope://sessions/{session_id}",
-		Description: "A session's run and its events in seq order (the first 1000; use replay_session to page further).",
+		Description: fmt.Sprintf("A session's run and its events in seq order (the first %d; use replay_session to page further).", service.MaxReplayPage),
 		MIMEType:    "application/json",
 	}, func(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
 		ctx, err := s.orgContext(ctx, req.Extra)
@@ -302,7 +292,7 @@ func (s *Server) addSessionResource() {
 			}
 			return nil, s.toolError("resource", err)
 		}
-		page, err := s.svc.Replay(ctx, service.ReplayInput{SessionID: id, Limit: 1000})
+		page, err := s.svc.Replay(ctx, service.ReplayInput{SessionID: id, Limit: service.MaxReplayPage})
 		if err != nil {
 			return nil, s.toolError("resource", err)
 		}

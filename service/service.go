@@ -325,8 +325,11 @@ func (s *Service) ListRuns(ctx context.Context, in ListRunsInput) (agentscope.Ru
 	if in.Status != "" && !f.Status.Valid() {
 		return agentscope.RunPage{}, agentscope.FieldErrorf("status", "unknown status %q", in.Status)
 	}
-	if in.Limit < 0 || in.Limit > 500 {
-		return agentscope.RunPage{}, agentscope.FieldErrorf("limit", "must be between 1 and 500")
+	if in.Limit < 0 || in.Limit > MaxRunsPage {
+		return agentscope.RunPage{}, agentscope.FieldErrorf("limit", "must be between 1 and %d", MaxRunsPage)
+	}
+	if f.Limit == 0 {
+		f.Limit = DefaultRunsPage
 	}
 	if in.Since != "" {
 		t, err := time.Parse(time.RFC3339Nano, in.Since)
@@ -354,9 +357,6 @@ type ReplayPage struct {
 	NextCursor string                   `json:"next_cursor,omitempty"`
 }
 
-// replayPageBytes keeps one replay page well under 25k model tokens.
-const replayPageBytes = 64 << 10
-
 // Replay returns a page of a session's timeline. Pages end at the limit or
 // at about 64 KiB of events, whichever comes first, so a page stays well
 // under a model's tool-result budget.
@@ -370,9 +370,9 @@ func (s *Service) Replay(ctx context.Context, in ReplayInput) (ReplayPage, error
 	}
 	limit := in.Limit
 	if limit == 0 {
-		limit = 200
-	} else if limit < 0 || limit > 1000 {
-		return ReplayPage{}, agentscope.FieldErrorf("limit", "must be between 1 and 1000")
+		limit = DefaultReplayPage
+	} else if limit < 0 || limit > MaxReplayPage {
+		return ReplayPage{}, agentscope.FieldErrorf("limit", "must be between 1 and %d", MaxReplayPage)
 	}
 	var after int64
 	if in.Cursor != "" {
@@ -381,7 +381,7 @@ func (s *Service) Replay(ctx context.Context, in ReplayInput) (ReplayPage, error
 			return ReplayPage{}, agentscope.FieldErrorf("cursor", "is not a cursor returned by replay_session")
 		}
 	}
-	f := agentscope.EventFilter{AfterSeq: after, Limit: limit + 1, MaxBytes: replayPageBytes}
+	f := agentscope.EventFilter{AfterSeq: after, Limit: limit + 1, MaxBytes: ReplayPageBytes}
 	for _, t := range in.Types {
 		if _, ok := agentscope.LookupEventType(agentscope.EventType(t)); !ok {
 			return ReplayPage{}, agentscope.FieldErrorf("types", "unknown event type %q", t)
@@ -396,7 +396,7 @@ func (s *Service) Replay(ctx context.Context, in ReplayInput) (ReplayPage, error
 	size := 0
 	for i, ev := range evs {
 		size += len(ev.Body) + 1
-		if i == limit || (i > 0 && size > replayPageBytes) {
+		if i == limit || (i > 0 && size > ReplayPageBytes) {
 			page.Events = evs[:i]
 			page.NextCursor = strconv.FormatInt(evs[i-1].Seq, 10)
 			break

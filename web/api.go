@@ -14,9 +14,6 @@ import (
 	"github.com/agentscope/agentscope/service"
 )
 
-// maxEventsPerRequest bounds POST /api/v1/events.
-const maxEventsPerRequest = 10000
-
 func (s *Server) routeAPI(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/runs", s.api(s.handleStartRun))
 	mux.Handle("GET /api/v1/runs", s.api(s.handleListRuns))
@@ -136,13 +133,6 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) (int, any,
 	return http.StatusOK, page, err
 }
 
-// recordResponse is the answer of POST /api/v1/events.
-type recordResponse struct {
-	Accepted int                    `json:"accepted"`
-	Rejected int                    `json:"rejected"`
-	Results  []service.RecordResult `json:"results"`
-}
-
 // handleRecord takes events as a JSON array or as NDJSON (one object per
 // line); each carries its session_id. The answer lists every event.
 func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -158,14 +148,7 @@ func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) (int, any,
 	if err != nil {
 		return 0, nil, err
 	}
-	resp := recordResponse{Results: results}
-	for _, res := range results {
-		if res.Accepted {
-			resp.Accepted++
-		} else {
-			resp.Rejected++
-		}
-	}
+	resp := service.Tally(results)
 	status := http.StatusOK
 	if resp.Accepted == 0 {
 		status = http.StatusBadRequest
@@ -213,15 +196,15 @@ func splitEvents(body []byte) ([]json.RawMessage, error) {
 				rest = nil
 			}
 			if l := bytes.TrimSpace(line); len(l) > 0 {
-				if len(raws) == maxEventsPerRequest {
-					return nil, agentscope.Errorf(agentscope.ETOOLARGE, "more than %d events in one request; at most %d", maxEventsPerRequest, maxEventsPerRequest)
+				if len(raws) == service.MaxBatchEvents {
+					return nil, agentscope.Errorf(agentscope.ETOOLARGE, "more than %d events in one request; at most %d", service.MaxBatchEvents, service.MaxBatchEvents)
 				}
 				raws = append(raws, json.RawMessage(l[:len(l):len(l)]))
 			}
 		}
 	}
-	if len(raws) > maxEventsPerRequest {
-		return nil, agentscope.Errorf(agentscope.ETOOLARGE, "%d events in one request; at most %d", len(raws), maxEventsPerRequest)
+	if len(raws) > service.MaxBatchEvents {
+		return nil, agentscope.Errorf(agentscope.ETOOLARGE, "%d events in one request; at most %d", len(raws), service.MaxBatchEvents)
 	}
 	return raws, nil
 }

@@ -348,3 +348,21 @@ func TestBodiesThatWouldBeAltered(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordBatchLimit: POST /api/v1/events refuses more than
+// service.MaxBatchEvents events, as a JSON array or NDJSON, naming the
+// limit (record_event has the same cap).
+func TestRecordBatchLimit(t *testing.T) {
+	f := setup(t)
+	n := service.MaxBatchEvents + 1
+	for name, body := range map[string]string{
+		"array":  "[" + strings.TrimSuffix(strings.Repeat("{},", n), ",") + "]",
+		"ndjson": strings.Repeat("{}\n", n),
+	} {
+		var e apiError
+		code := f.do(t, "POST", "/api/v1/events", body, &e)
+		if want := fmt.Sprintf("at most %d", service.MaxBatchEvents); code != http.StatusRequestEntityTooLarge || !strings.Contains(e.Error.Message, want) {
+			t.Errorf("%s of %d events: %d %+v; want 413 saying %q", name, n, code, e.Error, want)
+		}
+	}
+}
