@@ -12,7 +12,8 @@ import (
 
 // TestEventsDocMatchesFieldTable: docs/events.md's table of types lists
 // every registered event type once, with who writes it and exactly its
-// required and optional fields, so the reference cannot drift from the
+// required and optional fields, and its envelope table lists exactly the
+// field table's envelope fields, so the reference cannot drift from the
 // field table.
 func TestEventsDocMatchesFieldTable(t *testing.T) {
 	doc, err := os.ReadFile("docs/events.md")
@@ -35,8 +36,16 @@ func TestEventsDocMatchesFieldTable(t *testing.T) {
 		return fs
 	}
 	seen := map[agentscope.EventType]bool{}
+	var envelope []string
 	for _, line := range strings.Split(string(doc), "\n") {
 		cells := strings.Split(line, "|")
+		if len(cells) == 4 && strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
+			// the envelope table: | `name`, `name` | meaning |
+			for _, name := range strings.Split(cells[1], ",") {
+				envelope = append(envelope, strings.Trim(strings.TrimSpace(name), "`"))
+			}
+			continue
+		}
 		if len(cells) != 6 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
 			continue
 		}
@@ -67,5 +76,15 @@ func TestEventsDocMatchesFieldTable(t *testing.T) {
 		if !seen[typ] {
 			t.Errorf("docs/events.md does not list %s", typ)
 		}
+	}
+	var want []string
+	for _, f := range agentscope.EventFields() {
+		if f.Envelope {
+			want = append(want, f.Name)
+		}
+	}
+	slices.Sort(want)
+	if slices.Sort(envelope); !slices.Equal(envelope, want) {
+		t.Errorf("docs/events.md's envelope lists %v, the field table's envelope is %v", envelope, want)
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -41,105 +43,103 @@ const MaxEventFuture = 24 * time.Hour
 // however the event was built: stores differ on such bytes (SQLite keeps
 // them, Postgres refuses them), and a JSON reader would alter them.
 func validateText(ev *Event) error {
-	for _, f := range []struct {
-		name string
-		v    string
-	}{{"event_id", ev.EventID}, {"session_id", ev.SessionID}, {"span_id", ev.SpanID}, {"parent_span_id", ev.ParentSpanID},
-		{"agent", ev.Agent}, {"status", ev.Status}, {"provider", ev.Provider}, {"model", ev.Model},
-		{"finish_reason", ev.FinishReason}, {"tool", ev.Tool}, {"call_id", ev.CallID}, {"currency", ev.Currency},
-		{"source", ev.Source}, {"error", ev.Error}} {
-		if !utf8.ValidString(f.v) {
-			return FieldErrorf(f.name, "is not valid UTF-8")
+	for _, f := range rules.text {
+		if !utf8.ValidString(*f.ptr(ev).(*string)) {
+			return FieldErrorf(f.Name, "is not valid UTF-8")
 		}
 	}
-	for _, f := range []struct {
-		name string
-		v    json.RawMessage
-	}{{"input", ev.Input}, {"output", ev.Output}, {"arguments", ev.Arguments}, {"result", ev.Result}} {
-		if !utf8.Valid(f.v) {
-			return FieldErrorf(f.name, "is not valid UTF-8 (JSON text must be UTF-8)")
+	for _, f := range rules.json {
+		if !utf8.Valid(*f.ptr(ev).(*json.RawMessage)) {
+			return FieldErrorf(f.Name, "is not valid UTF-8 (JSON text must be UTF-8)")
 		}
 	}
-	for k, v := range ev.Attributes {
-		if s, ok := v.(string); !utf8.ValidString(k) || (ok && !utf8.ValidString(s)) {
-			return FieldErrorf("attributes", "key %q is not valid UTF-8 or has a value that is not", k)
+	for _, f := range rules.attributes {
+		for k, v := range *f.ptr(ev).(*map[string]any) {
+			if s, ok := v.(string); !utf8.ValidString(k) || (ok && !utf8.ValidString(s)) {
+				return FieldErrorf(f.Name, "key %q is not valid UTF-8 or has a value that is not", k)
+			}
 		}
 	}
 	return nil
 }
 
-// fieldKind says how a field's JSON value is checked and decoded.
-type fieldKind int
+// rules holds the field table's fields by the rule ValidateEvent applies
+// to them, each list in the table's order, so that validating an event
+// walks short slices and looks nothing up.
+var rules = deriveRules()
 
-const (
-	kString     fieldKind = iota
-	kCount                // non-negative integer
-	kDuration             // non-negative number
-	kObject               // JSON object
-	kJSON                 // any JSON value but null
-	kMoney                // non-negative exact decimal
-	kTime                 // RFC 3339 timestamp
-	kAttributes           // object of string, number or boolean values
-)
-
-type field struct {
-	kind  fieldKind
-	set   func(e *Event, v any)
-	isSet func(e *Event) bool
+type fieldRules struct {
+	typed      []*EventField // not envelope: its type must allow it
+	text       []*EventField // KindString
+	json       []*EventField // KindObject, KindJSON
+	objects    []*EventField // KindObject
+	attributes []*EventField // KindAttributes
+	times      []*EventField // KindTime
+	checked    []*EventField // with a Check
+	counts     []bound       // KindCount
+	durations  []*EventField // KindDuration
+	money      []bound       // KindMoney
+	enums      []enumRule    // with an Enum
+	envelope   uint64        // the envelope fields' bits
 }
 
-func strField(p func(*Event) *string) field {
-	return field{kString, func(e *Event, v any) { *p(e) = v.(string) }, func(e *Event) bool { return *p(e) != "" }}
+// bound is a count's or amount's Max as the Event holds it: tokens or
+// nano-dollars.
+type bound struct {
+	f   *EventField
+	max int64
 }
 
-func countField(p func(*Event) **int64) field {
-	return field{kCount, func(e *Event, v any) { n := v.(int64); *p(e) = &n }, func(e *Event) bool { return *p(e) != nil }}
+// enumRule is a field's Enum and its text for error messages.
+type enumRule struct {
+	f    *EventField
+	text string // "a" or "b"
 }
 
-func rawField(k fieldKind, p func(*Event) *json.RawMessage) field {
-	return field{k, func(e *Event, v any) { *p(e) = v.(json.RawMessage) }, func(e *Event) bool { return len(*p(e)) > 0 }}
-}
-
-// fields lists every event field a client may send, by JSON name. Envelope
-// fields apply to every type; the rest only where eventSpecs allows them.
-var fields = map[string]field{
-	"event_id":       strField(func(e *Event) *string { return &e.EventID }),
-	"session_id":     strField(func(e *Event) *string { return &e.SessionID }),
-	"span_id":        strField(func(e *Event) *string { return &e.SpanID }),
-	"parent_span_id": strField(func(e *Event) *string { return &e.ParentSpanID }),
-	"agent":          strField(func(e *Event) *string { return &e.Agent }),
-	"ts": {kTime, func(e *Event, v any) { e.TS = v.(time.Time) },
-		func(e *Event) bool { return !e.TS.IsZero() }},
-	"attributes": {kAttributes, func(e *Event, v any) { e.Attributes = v.(map[string]any) },
-		func(e *Event) bool { return len(e.Attributes) > 0 }},
-
-	"input":         rawField(kJSON, func(e *Event) *json.RawMessage { return &e.Input }),
-	"output":        rawField(kJSON, func(e *Event) *json.RawMessage { return &e.Output }),
-	"status":        strField(func(e *Event) *string { return &e.Status }),
-	"provider":      strField(func(e *Event) *string { return &e.Provider }),
-	"model":         strField(func(e *Event) *string { return &e.Model }),
-	"finish_reason": strField(func(e *Event) *string { return &e.FinishReason }),
-	"error":         strField(func(e *Event) *string { return &e.Error }),
-	"tool":          strField(func(e *Event) *string { return &e.Tool }),
-	"call_id":       strField(func(e *Event) *string { return &e.CallID }),
-	"currency":      strField(func(e *Event) *string { return &e.Currency }),
-	"source":        strField(func(e *Event) *string { return &e.Source }),
-	"arguments":     rawField(kObject, func(e *Event) *json.RawMessage { return &e.Arguments }),
-	"result":        rawField(kJSON, func(e *Event) *json.RawMessage { return &e.Result }),
-	"duration_ms": {kDuration, func(e *Event, v any) { f := v.(float64); e.DurationMS = &f },
-		func(e *Event) bool { return e.DurationMS != nil }},
-	"tokens_in":          countField(func(e *Event) **int64 { return &e.TokensIn }),
-	"tokens_out":         countField(func(e *Event) **int64 { return &e.TokensOut }),
-	"cache_read_tokens":  countField(func(e *Event) **int64 { return &e.CacheReadTokens }),
-	"cache_write_tokens": countField(func(e *Event) **int64 { return &e.CacheWriteTokens }),
-	"reasoning_tokens":   countField(func(e *Event) **int64 { return &e.ReasoningTokens }),
-	"amount_usd": {kMoney, func(e *Event, v any) { u := v.(USD); e.AmountUSD = &u },
-		func(e *Event) bool { return e.AmountUSD != nil }},
-}
-
-var envelopeFields = map[string]bool{
-	"event_id": true, "session_id": true, "type": true, "ts": true, "seq": true,
-	"span_id": true, "parent_span_id": true, "agent": true, "attributes": true,
+func deriveRules() fieldRules {
+	var r fieldRules
+	for i := range eventFields {
+		f := &eventFields[i]
+		if f.Envelope {
+			r.envelope |= 1 << f.index
+		} else {
+			r.typed = append(r.typed, f)
+		}
+		switch f.Kind {
+		case KindString:
+			r.text = append(r.text, f)
+		case KindObject:
+			r.json = append(r.json, f)
+			r.objects = append(r.objects, f)
+		case KindJSON:
+			r.json = append(r.json, f)
+		case KindAttributes:
+			r.attributes = append(r.attributes, f)
+		case KindTime:
+			r.times = append(r.times, f)
+		case KindCount:
+			r.counts = append(r.counts, bound{f, int64(f.Max)})
+		case KindDuration:
+			r.durations = append(r.durations, f)
+		case KindMoney:
+			r.money = append(r.money, bound{f, int64(math.Round(f.Max * NanosPerUSD))})
+		}
+		if f.Check != nil {
+			r.checked = append(r.checked, f)
+		}
+		if len(f.Enum) > 0 {
+			quoted := make([]string, len(f.Enum))
+			for i, v := range f.Enum {
+				quoted[i] = strconv.Quote(v)
+			}
+			text := quoted[len(quoted)-1]
+			if len(quoted) > 1 {
+				text = strings.Join(quoted[:len(quoted)-1], ", ") + " or " + text
+			}
+			r.enums = append(r.enums, enumRule{f, text})
+		}
+	}
+	return r
 }
 
 // EventSpec says which fields an event type requires and which it allows
@@ -155,18 +155,41 @@ type EventSpec struct {
 	AfterEnd bool
 }
 
+// eventType is a registered type: its spec and what validation derives
+// from it when it is registered.
+type eventType struct {
+	spec     EventSpec
+	allowed  uint64        // bit i: the type may carry eventFields[i]
+	required []*EventField // spec.Required's fields
+}
+
+func newEventType(spec EventSpec) *eventType {
+	t := &eventType{spec: spec, allowed: rules.envelope}
+	for i, name := range append(append([]string{}, spec.Required...), spec.Optional...) {
+		f, ok := LookupEventField(name)
+		if !ok || f.Kind == KindType || f.Kind == KindSeq {
+			panic("agentscope: unknown event field " + name)
+		}
+		t.allowed |= 1 << f.index
+		if i < len(spec.Required) {
+			t.required = append(t.required, f)
+		}
+	}
+	return t
+}
+
 // AnnotationsOnly reports whether every event in evs is of a type that may
 // be appended after its session ended (EventSpec.AfterEnd).
 func AnnotationsOnly(evs []Event) bool {
 	for _, e := range evs {
-		if !eventSpecs[e.Type].AfterEnd {
+		if t, ok := eventSpecs[e.Type]; !ok || !t.spec.AfterEnd {
 			return false
 		}
 	}
 	return len(evs) > 0
 }
 
-var eventSpecs = map[EventType]EventSpec{
+var eventSpecs = registerEventTypes(map[EventType]EventSpec{
 	SessionStarted:   {Required: []string{"agent"}, Optional: []string{"input"}, System: true},
 	ModelInvoked:     {Required: []string{"provider", "model"}, Optional: []string{"input"}},
 	ModelCompleted:   {Required: []string{"provider", "model", "duration_ms", "tokens_in", "tokens_out"}, Optional: []string{"cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "finish_reason", "error", "output"}},
@@ -174,6 +197,14 @@ var eventSpecs = map[EventType]EventSpec{
 	ToolReturned:     {Required: []string{"tool", "call_id", "duration_ms", "status"}, Optional: []string{"result", "error"}},
 	CostRecorded:     {Required: []string{"amount_usd"}, Optional: []string{"currency", "model", "provider", "source"}},
 	SessionCompleted: {Required: []string{"status"}, Optional: []string{"output", "error"}, System: true},
+})
+
+func registerEventTypes(specs map[EventType]EventSpec) map[EventType]*eventType {
+	m := make(map[EventType]*eventType, len(specs))
+	for t, spec := range specs {
+		m[t] = newEventType(spec)
+	}
+	return m
 }
 
 // RegisterEventType adds an event type to the model. It is meant for package
@@ -183,18 +214,16 @@ func RegisterEventType(t EventType, spec EventSpec) {
 	if _, ok := eventSpecs[t]; ok {
 		panic("agentscope: event type registered twice: " + string(t))
 	}
-	for _, f := range append(append([]string{}, spec.Required...), spec.Optional...) {
-		if _, ok := fields[f]; !ok {
-			panic("agentscope: unknown event field " + f)
-		}
-	}
-	eventSpecs[t] = spec
+	eventSpecs[t] = newEventType(spec)
 }
 
 // LookupEventType returns the spec of t and whether t is a known type.
 func LookupEventType(t EventType) (EventSpec, bool) {
 	s, ok := eventSpecs[t]
-	return s, ok
+	if !ok {
+		return EventSpec{}, false
+	}
+	return s.spec, true
 }
 
 // EventTypes returns every known event type, sorted.
@@ -205,20 +234,6 @@ func EventTypes() []EventType {
 	}
 	sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
 	return ts
-}
-
-func (s EventSpec) allows(name string) bool {
-	for _, f := range s.Required {
-		if f == name {
-			return true
-		}
-	}
-	for _, f := range s.Optional {
-		if f == name {
-			return true
-		}
-	}
-	return false
 }
 
 // DecodeEvent decodes and validates one event as a client sends it. Unknown
@@ -249,7 +264,7 @@ func DecodeEventFields(raw map[string]json.RawMessage) (Event, error) {
 		return ev, FieldErrorf("type", "must be a string")
 	}
 	ev.Type = EventType(t)
-	spec, ok := eventSpecs[ev.Type]
+	et, ok := eventSpecs[ev.Type]
 	if !ok {
 		return ev, FieldErrorf("type", "unknown event type %q (known: %s)", t, joinTypes())
 	}
@@ -259,14 +274,13 @@ func DecodeEventFields(raw map[string]json.RawMessage) (Event, error) {
 	}
 	sort.Strings(names) // deterministic: the first bad field by name is reported
 	for _, name := range names {
-		if name == "type" {
+		f, known := LookupEventField(name)
+		switch {
+		case known && f.Kind == KindType:
 			continue
-		}
-		if name == "seq" {
-			return ev, FieldErrorf("seq", "is assigned by the server and must not be sent")
-		}
-		f, known := fields[name]
-		if !known || (!envelopeFields[name] && !spec.allows(name)) {
+		case known && f.Kind == KindSeq:
+			return ev, FieldErrorf(name, "is assigned by the server and must not be sent")
+		case !known || et.allowed&(1<<f.index) == 0:
 			return ev, FieldErrorf(name, "is not a field of %s events; put extra data in attributes", ev.Type)
 		}
 		if !utf8.Valid(raw[name]) {
@@ -275,11 +289,9 @@ func DecodeEventFields(raw map[string]json.RawMessage) (Event, error) {
 		if err := checkJSON(name, raw[name]); err != nil {
 			return ev, err
 		}
-		v, err := decodeValue(name, f.kind, raw[name])
-		if err != nil {
+		if err := decodeField(&ev, f, raw[name]); err != nil {
 			return ev, err
 		}
-		f.set(&ev, v)
 	}
 	return ev, ValidateEvent(&ev)
 }
@@ -288,68 +300,68 @@ func DecodeEventFields(raw map[string]json.RawMessage) (Event, error) {
 // present, no fields foreign to the type, and the per-field rules that hold
 // after decoding. The recorder runs it on every event, however it was built.
 func ValidateEvent(ev *Event) error {
-	spec, ok := eventSpecs[ev.Type]
+	et, ok := eventSpecs[ev.Type]
 	if !ok {
 		return FieldErrorf("type", "unknown event type %q (known: %s)", ev.Type, joinTypes())
 	}
-	for name, f := range fields {
-		if !envelopeFields[name] && f.isSet(ev) && !spec.allows(name) {
-			return FieldErrorf(name, "is not a field of %s events; put extra data in attributes", ev.Type)
+	for _, f := range rules.typed {
+		if et.allowed&(1<<f.index) == 0 && f.IsSet(ev) {
+			return FieldErrorf(f.Name, "is not a field of %s events; put extra data in attributes", ev.Type)
 		}
 	}
-	for _, name := range spec.Required {
-		if !fields[name].isSet(ev) {
-			return FieldErrorf(name, "is required for %s events", ev.Type)
+	for _, f := range et.required {
+		if !f.IsSet(ev) {
+			return FieldErrorf(f.Name, "is required for %s events", ev.Type)
 		}
 	}
 	if err := validateText(ev); err != nil {
 		return err
 	}
-	if !ev.TS.IsZero() {
-		if ev.TS.Before(MinEventTime) {
-			return FieldErrorf("ts", "%s is before %s; send RFC 3339 times of when the event happened", ev.TS.UTC().Format(time.RFC3339Nano), MinEventTime.Format(time.RFC3339))
+	for _, f := range rules.times {
+		ts := *f.ptr(ev).(*time.Time)
+		if ts.IsZero() {
+			continue
 		}
-		if limit := time.Now().Add(MaxEventFuture); ev.TS.After(limit) {
-			return FieldErrorf("ts", "%s is more than %s in the future (check the sender's clock)", ev.TS.UTC().Format(time.RFC3339Nano), MaxEventFuture)
+		if ts.Before(MinEventTime) {
+			return FieldErrorf(f.Name, "%s is before %s; send RFC 3339 times of when the event happened", ts.UTC().Format(time.RFC3339Nano), MinEventTime.Format(time.RFC3339))
 		}
-	}
-	if ev.SessionID != "" {
-		if err := ValidateSessionID(ev.SessionID); err != nil {
-			return err
-		}
-	}
-	if ev.EventID != "" {
-		if err := ValidateEventID(ev.EventID); err != nil {
-			return err
+		if limit := time.Now().Add(MaxEventFuture); ts.After(limit) {
+			return FieldErrorf(f.Name, "%s is more than %s in the future (check the sender's clock)", ts.UTC().Format(time.RFC3339Nano), MaxEventFuture)
 		}
 	}
-	if ev.Agent != "" {
-		if err := ValidateAgentName(ev.Agent); err != nil {
-			return err
+	for _, f := range rules.checked {
+		if s := *f.ptr(ev).(*string); s != "" {
+			if err := f.Check(s); err != nil {
+				return err
+			}
 		}
 	}
-	for _, c := range []struct {
-		name string
-		v    *int64
-	}{{"tokens_in", ev.TokensIn}, {"tokens_out", ev.TokensOut}, {"cache_read_tokens", ev.CacheReadTokens}, {"cache_write_tokens", ev.CacheWriteTokens}, {"reasoning_tokens", ev.ReasoningTokens}} {
-		if c.v != nil && *c.v < 0 {
-			return FieldErrorf(c.name, "must be >= 0, got %d", *c.v)
+	for _, c := range rules.counts {
+		v := *c.f.ptr(ev).(**int64)
+		if v != nil && *v < 0 {
+			return FieldErrorf(c.f.Name, "must be >= 0, got %d", *v)
 		}
-		if c.v != nil && *c.v > MaxTokens {
-			return FieldErrorf(c.name, "must be <= %d, got %d", MaxTokens, *c.v)
+		if v != nil && *v > c.max {
+			return FieldErrorf(c.f.Name, "must be <= %d, got %d", c.max, *v)
 		}
 	}
-	if ev.DurationMS != nil && (*ev.DurationMS < 0 || math.IsNaN(*ev.DurationMS) || math.IsInf(*ev.DurationMS, 0)) {
-		return FieldErrorf("duration_ms", "must be a finite number >= 0")
+	for _, f := range rules.durations {
+		v := *f.ptr(ev).(**float64)
+		if v != nil && (*v < 0 || math.IsNaN(*v) || math.IsInf(*v, 0)) {
+			return FieldErrorf(f.Name, "must be a finite number >= 0")
+		}
+		if v != nil && *v > f.Max {
+			return FieldErrorf(f.Name, "must be <= %.0f (%g days), got %g", f.Max, f.Max/(24*3600*1000), *v)
+		}
 	}
-	if ev.DurationMS != nil && *ev.DurationMS > MaxDurationMS {
-		return FieldErrorf("duration_ms", "must be <= %.0f (30 days), got %g", MaxDurationMS, *ev.DurationMS)
-	}
-	if ev.AmountUSD != nil && *ev.AmountUSD < 0 {
-		return FieldErrorf("amount_usd", "must be >= 0")
-	}
-	if ev.AmountUSD != nil && *ev.AmountUSD > MaxEventUSD {
-		return FieldErrorf("amount_usd", "must be <= %s per event, got %s", MaxEventUSD, *ev.AmountUSD)
+	for _, c := range rules.money {
+		v := *c.f.ptr(ev).(**USD)
+		if v != nil && *v < 0 {
+			return FieldErrorf(c.f.Name, "must be >= 0")
+		}
+		if v != nil && *v > USD(c.max) {
+			return FieldErrorf(c.f.Name, "must be <= %s per event, got %s", USD(c.max), *v)
+		}
 	}
 	if ev.TokensIn != nil {
 		// Each count is in [0, MaxTokens] here, so this sum cannot wrap.
@@ -364,11 +376,14 @@ func ValidateEvent(ev *Event) error {
 			return FieldErrorf("cache_read_tokens", "cache_read_tokens + cache_write_tokens (%d) exceed tokens_in (%d); tokens_in is the full input count including cached tokens", cached, *ev.TokensIn)
 		}
 	}
-	switch ev.Type {
-	case ToolReturned:
-		if ev.Status != "ok" && ev.Status != "error" {
-			return FieldErrorf("status", "must be \"ok\" or \"error\", got %q", ev.Status)
+	if !et.spec.System {
+		for _, e := range rules.enums {
+			if v := *e.f.ptr(ev).(*string); v != "" && !slices.Contains(e.f.Enum, v) {
+				return FieldErrorf(e.f.Name, "must be %s, got %q", e.text, v)
+			}
 		}
+	}
+	switch ev.Type {
 	case SessionCompleted:
 		if !RunStatus(ev.Status).Terminal() {
 			return FieldErrorf("status", "must be completed, failed or cancelled, got %q", ev.Status)
@@ -378,12 +393,16 @@ func ValidateEvent(ev *Event) error {
 			return FieldErrorf("currency", "must be USD (amount_usd is in US dollars), got %q", ev.Currency)
 		}
 	}
-	if len(ev.Arguments) > 0 && ev.Arguments[0] != '{' {
-		return FieldErrorf("arguments", "must be a JSON object")
+	for _, f := range rules.objects {
+		if v := *f.ptr(ev).(*json.RawMessage); len(v) > 0 && v[0] != '{' {
+			return FieldErrorf(f.Name, "must be a JSON object")
+		}
 	}
-	for k, v := range ev.Attributes {
-		if err := validateAttribute(k, v); err != nil {
-			return err
+	for _, f := range rules.attributes {
+		for k, v := range *f.ptr(ev).(*map[string]any) {
+			if err := validateAttribute(k, v); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -400,91 +419,96 @@ func validateAttribute(k string, v any) error {
 	return FieldErrorf("attributes."+k, "must be a string, number or boolean")
 }
 
-func decodeValue(name string, kind fieldKind, raw json.RawMessage) (any, error) {
+// decodeField decodes raw, the JSON value a client sent for field f, into
+// ev, refusing a value of the wrong kind. It never coerces a value.
+func decodeField(ev *Event, f *EventField, raw json.RawMessage) error {
+	name := f.Name
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
-		return nil, FieldErrorf(name, "must not be null")
+		return FieldErrorf(name, "must not be null")
 	}
-	switch kind {
-	case kString:
+	switch f.Kind {
+	case KindString:
 		s, ok := jsonscan.String(raw)
 		if !ok && json.Unmarshal(raw, &s) != nil {
-			return nil, FieldErrorf(name, "must be a string")
+			return FieldErrorf(name, "must be a string")
 		}
 		if s == "" {
-			return nil, FieldErrorf(name, "must not be empty")
+			return FieldErrorf(name, "must not be empty")
 		}
-		return s, nil
-	case kCount:
-		if i, ok := jsonscan.Int(raw); ok {
-			return i, nil
+		*f.ptr(ev).(*string) = s
+	case KindCount:
+		i, ok := jsonscan.Int(raw)
+		if !ok {
+			var n json.Number
+			if raw[0] == '"' {
+				return FieldErrorf(name, "must be a non-negative integer, not a string")
+			}
+			if err := json.Unmarshal(raw, &n); err != nil {
+				return FieldErrorf(name, "must be a non-negative integer")
+			}
+			var err error
+			if i, err = n.Int64(); err != nil {
+				return FieldErrorf(name, "must be a non-negative integer, got %s", n)
+			}
+			if i < 0 {
+				return FieldErrorf(name, "must be >= 0, got %d", i)
+			}
 		}
-		var n json.Number
-		if raw[0] == '"' {
-			return nil, FieldErrorf(name, "must be a non-negative integer, not a string")
+		*f.ptr(ev).(**int64) = &i
+	case KindDuration:
+		d, ok := jsonscan.Float(raw)
+		if !ok && json.Unmarshal(raw, &d) != nil {
+			return FieldErrorf(name, "must be a number of milliseconds")
 		}
-		if err := json.Unmarshal(raw, &n); err != nil {
-			return nil, FieldErrorf(name, "must be a non-negative integer")
+		if d < 0 {
+			return FieldErrorf(name, "must be >= 0, got %v", d)
 		}
-		i, err := n.Int64()
-		if err != nil {
-			return nil, FieldErrorf(name, "must be a non-negative integer, got %s", n)
-		}
-		if i < 0 {
-			return nil, FieldErrorf(name, "must be >= 0, got %d", i)
-		}
-		return i, nil
-	case kDuration:
-		f, ok := jsonscan.Float(raw)
-		if !ok && json.Unmarshal(raw, &f) != nil {
-			return nil, FieldErrorf(name, "must be a number of milliseconds")
-		}
-		if f < 0 {
-			return nil, FieldErrorf(name, "must be >= 0, got %v", f)
-		}
-		return f, nil
-	case kObject:
+		*f.ptr(ev).(**float64) = &d
+	case KindObject:
 		if raw[0] != '{' || !json.Valid(raw) {
-			return nil, FieldErrorf(name, "must be a JSON object")
+			return FieldErrorf(name, "must be a JSON object")
 		}
-		return compactJSON(raw), nil
-	case kJSON:
+		*f.ptr(ev).(*json.RawMessage) = compactJSON(raw)
+	case KindJSON:
 		if !json.Valid(raw) {
-			return nil, FieldErrorf(name, "must be valid JSON")
+			return FieldErrorf(name, "must be valid JSON")
 		}
-		return compactJSON(raw), nil
-	case kMoney:
+		*f.ptr(ev).(*json.RawMessage) = compactJSON(raw)
+	case KindMoney:
 		if raw[0] == '"' {
-			return nil, FieldErrorf(name, "must be a JSON number, not a string")
+			return FieldErrorf(name, "must be a JSON number, not a string")
 		}
 		u, err := ParseUSD(string(raw))
 		if err != nil {
-			return nil, FieldErrorf(name, "%v", err)
+			return FieldErrorf(name, "%v", err)
 		}
-		return u, nil
-	case kTime:
+		*f.ptr(ev).(**USD) = &u
+	case KindTime:
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, FieldErrorf(name, "must be an RFC 3339 timestamp string")
+			return FieldErrorf(name, "must be an RFC 3339 timestamp string")
 		}
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			return nil, FieldErrorf(name, "must be an RFC 3339 timestamp, got %q", s)
+			return FieldErrorf(name, "must be an RFC 3339 timestamp, got %q", s)
 		}
-		return t.UTC(), nil
-	case kAttributes:
+		*f.ptr(ev).(*time.Time) = t.UTC()
+	case KindAttributes:
 		m, ok := jsonscan.Scalars(raw)
 		if !ok && decodeObject(raw, &m) != nil {
-			return nil, FieldErrorf(name, "must be an object of string, number or boolean values")
+			return FieldErrorf(name, "must be an object of string, number or boolean values")
 		}
 		for k, v := range m {
 			if err := validateAttribute(k, v); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		return m, nil
+		*f.ptr(ev).(*map[string]any) = m
+	default:
+		return fmt.Errorf("decode %s: a client does not send a field of kind %d", name, f.Kind)
 	}
-	return nil, fmt.Errorf("unknown field kind %d", kind)
+	return nil
 }
 
 // decodeObject decodes a JSON object keeping numbers exact and refusing
@@ -569,7 +593,7 @@ func isCompact(raw []byte) bool {
 func joinTypes() string {
 	var parts []string
 	for _, t := range EventTypes() {
-		if !eventSpecs[t].System {
+		if !eventSpecs[t].spec.System {
 			parts = append(parts, string(t))
 		}
 	}
