@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // WaitWatchers waits until n goroutines follow subscribed sessions.
@@ -25,3 +26,12 @@ func (s *Server) WaitWatchers(ctx context.Context, n int) error {
 		}
 	}
 }
+
+// FastAnswered is how many record_event calls the fast path answered.
+func (s *Server) FastAnswered() int64 { return s.fast.answered.Load() }
+
+// DisableFastPath sends every call through go-sdk.
+func (s *Server) DisableFastPath() { s.fast.off = true }
+
+// SetFastClock replaces the fast path's clock.
+func (s *Server) SetFastClock(now func() time.Time) { s.fast.now = now }

@@ -43,6 +43,10 @@ type Server struct {
 	log  *slog.Logger
 	// watches follows the sessions MCP clients subscribed to.
 	watches watches
+	// recordArgs checks record_event's arguments; fast holds the HTTP
+	// sessions whose record_event calls skip go-sdk (fastpath.go).
+	recordArgs argChecker
+	fast       fastSessions
 }
 
 // New returns a server exposing svc's operations as MCP tools.
@@ -50,7 +54,7 @@ func New(svc *service.Service, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{svc: svc, opts: opts, log: opts.Logger.With("component", "mcpserver")}
+	s := &Server{svc: svc, opts: opts, log: opts.Logger.With("component", "mcpserver"), fast: fastSessions{now: time.Now}}
 	s.MCP = mcp.NewServer(&mcp.Implementation{Name: "agentscope", Title: "AgentScope", Version: Version}, &mcp.ServerOptions{
 		Instructions:       instructions,
 		Logger:             s.log,
@@ -112,7 +116,7 @@ func (s *Server) toolError(tool string, err error) error {
 func (s *Server) HTTPHandler(verify func(token string) (orgID string, ok bool)) http.Handler {
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.MCP }, &mcp.StreamableHTTPOptions{
 		Logger:              s.log,
-		MaxRequestBodyBytes: 8 << 20,
+		MaxRequestBodyBytes: maxRequestBody,
 		// Every tool answers once, so a plain JSON response serves as well
 		// as an event stream, at less cost per call.
 		JSONResponse: true,
@@ -126,8 +130,11 @@ func (s *Server) HTTPHandler(verify func(token string) (orgID string, ok bool)) 
 		}
 		return &auth.TokenInfo{UserID: org, Extra: map[string]any{OrgKey: org}}, nil
 	}
-	return http.NewCrossOriginProtection().Handler(auth.RequireBearerToken(verifier, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(refuseStatelessDiscover(h)))
+	return http.NewCrossOriginProtection().Handler(auth.RequireBearerToken(verifier, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(refuseStatelessDiscover(s.fastRecord(h))))
 }
+
+// maxRequestBody bounds a POST to /mcp.
+const maxRequestBody = 8 << 20
 
 // OrgContext puts the caller's organisation into ctx, as tools get it, for
 // handlers registered outside AddTool (resource templates).

@@ -155,28 +155,41 @@ func (s *Server) addRecordEvent() {
 	}
 	checkRootObject(t.Name, "inputSchema", t.InputSchema)
 	checkRootObject(t.Name, "outputSchema", t.OutputSchema)
-	args := newArgChecker(t.InputSchema.(*jsonschema.Schema))
+	s.recordArgs = newArgChecker(t.InputSchema.(*jsonschema.Schema))
 	s.MCP.AddTool(t, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		in, top, err := args.object(req.Params.Arguments)
-		if err != nil {
-			return errorResult(fmt.Errorf("validating \"arguments\": %w", err)), nil
-		}
-		ctx, err = s.orgContext(ctx, req.Extra)
-		if err != nil {
-			return errorResult(s.toolError(t.Name, err)), nil
-		}
-		out, err := s.recordEvent(ctx, in, top)
-		if err != nil {
-			err = s.toolError(t.Name, err)
-			logToClient(ctx, req.Session, "warning", t.Name, err.Error(), 0)
-			return errorResult(err), nil
-		}
-		b, err := out.structured()
-		if err != nil {
-			return nil, fmt.Errorf("marshaling output: %w", err)
-		}
-		return &mcp.CallToolResult{StructuredContent: b, Content: []mcp.Content{&mcp.TextContent{Text: string(b)}}}, nil
+		res, err := s.recordEventResult(ctx, req.Params.Arguments, req.Session, func(ctx context.Context) (context.Context, error) {
+			return s.orgContext(ctx, req.Extra)
+		})
+		s.fast.servedBySDK(req)
+		return res, err
 	})
+}
+
+// recordEventResult is record_event's handler, shared by go-sdk and the
+// fast path (fastpath.go): the arguments are checked, then org puts the
+// caller's organisation into ctx, then the events are recorded. ss, if not
+// nil, is told of a refused event as a log message.
+func (s *Server) recordEventResult(ctx context.Context, arguments json.RawMessage, ss *mcp.ServerSession, org func(context.Context) (context.Context, error)) (*mcp.CallToolResult, error) {
+	const name = "record_event"
+	in, top, err := s.recordArgs.object(arguments)
+	if err != nil {
+		return errorResult(fmt.Errorf("validating \"arguments\": %w", err)), nil
+	}
+	ctx, err = org(ctx)
+	if err != nil {
+		return errorResult(s.toolError(name, err)), nil
+	}
+	out, err := s.recordEvent(ctx, in, top)
+	if err != nil {
+		err = s.toolError(name, err)
+		logToClient(ctx, ss, "warning", name, err.Error(), 0)
+		return errorResult(err), nil
+	}
+	b, err := out.structured()
+	if err != nil {
+		return nil, fmt.Errorf("marshaling output: %w", err)
+	}
+	return &mcp.CallToolResult{StructuredContent: b, Content: []mcp.Content{&mcp.TextContent{Text: string(b)}}}, nil
 }
 
 // errorResult is a tool's isError result, as go-sdk's typed tools return it.
