@@ -24,6 +24,8 @@ func TestStore(t *testing.T) { storetest.Run(t, open) }
 
 func TestAlerts(t *testing.T) { storetest.RunAlerts(t, open) }
 
+func TestIdentity(t *testing.T) { storetest.RunIdentity(t, open) }
+
 func TestSecrets(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "secrets.db")
 	storetest.RunSecrets(t, storetest.SecretsBackend{

@@ -15,19 +15,30 @@ import (
 // transaction, recording them in schema_migrations. lock, if not nil, runs
 // first inside the first transaction to serialise concurrent migrators.
 func Migrate(ctx context.Context, db *sql.DB, d Dialect, migrations fs.FS, lockStmt string) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
-	}
 	names, err := fs.Glob(migrations, "*.sql")
 	if err != nil {
 		return err
 	}
 	sort.Strings(names)
-	for _, name := range names {
+	versions := make([]int, len(names))
+	byVersion := map[int]string{}
+	for i, name := range names {
 		v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number", name)
 		}
+		// A version is applied once: a second file with its number would
+		// be skipped silently on every database that has the first.
+		if other, ok := byVersion[v]; ok {
+			return fmt.Errorf("migrations %s and %s have the same number", other, name)
+		}
+		versions[i], byVersion[v] = v, name
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	for i, name := range names {
+		v := versions[i]
 		body, err := fs.ReadFile(migrations, name)
 		if err != nil {
 			return err

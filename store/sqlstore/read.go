@@ -120,12 +120,18 @@ func (s *Store) ListRuns(ctx context.Context, orgID string, f agentscope.RunFilt
 	return page, nil
 }
 
+// encodeRunCursor encodes a keyset position: a time and the id that breaks
+// its ties (a run's session id, an audit entry's id).
 func encodeRunCursor(at int64, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + ":" + id))
 }
 
-func decodeRunCursor(c string) (int64, string, error) {
-	bad := agentscope.FieldErrorf("cursor", "is not a cursor returned by list_runs")
+func decodeRunCursor(c string) (int64, string, error) { return decodeCursor(c, "list_runs") }
+
+// decodeCursor reads what encodeRunCursor wrote; from names the listing
+// that hands such cursors out.
+func decodeCursor(c, from string) (int64, string, error) {
+	bad := agentscope.FieldErrorf("cursor", "is not a cursor returned by %s", from)
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
 		return 0, "", bad

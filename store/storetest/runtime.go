@@ -147,8 +147,9 @@ func testCreateAgent(t *testing.T, connect func() *sqlstore.Store) {
 	if err != nil || string(got.Spec) != `{"model":"m"}` {
 		t.Errorf("agent %+v %v: the second create must not replace the first", got, err)
 	}
+	// The default organisation exists from the migrations on.
 	orgs, err := s.OrgIDs(ctx)
-	if err != nil || fmt.Sprint(orgs) != "["+org+"]" {
+	if err != nil || fmt.Sprint(orgs) != "["+agentscope.DefaultOrgID+" "+org+"]" {
 		t.Errorf("orgs %v %v", orgs, err)
 	}
 }
