@@ -114,3 +114,18 @@ func field(name string) *agentscope.EventField {
 	}
 	return f
 }
+
+// Sent returns ev as a client sends it: its canonical JSON without seq,
+// which AgentScope assigns, split into fields.
+func Sent(ev agentscope.Event) map[string]json.RawMessage {
+	b, err := ev.MarshalCanonical()
+	if err != nil {
+		panic("eventtest: " + err.Error())
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		panic("eventtest: " + err.Error())
+	}
+	delete(m, "seq")
+	return m
+}

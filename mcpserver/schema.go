@@ -59,49 +59,58 @@ func checkRootObject(tool, which string, schema any) {
 	}
 }
 
-// eventSchema describes one event of record_event with its fields flat.
+// eventSchema describes one event of record_event with its fields flat:
+// every field of the root's field table that a client sends.
 func eventSchema() *jsonschema.Schema {
-	str := func(d string) *jsonschema.Schema { return &jsonschema.Schema{Type: "string", Description: d} }
-	count := func(d string) *jsonschema.Schema {
-		return &jsonschema.Schema{Type: "integer", Minimum: jsonschema.Ptr(0.0), Description: d}
-	}
-	var types []any
-	for _, t := range agentscope.EventTypes() {
-		if spec, _ := agentscope.LookupEventType(t); !spec.System {
-			types = append(types, string(t))
+	props := map[string]*jsonschema.Schema{}
+	for _, f := range agentscope.EventFields() {
+		if s := fieldSchema(f); s != nil {
+			props[f.Name] = s
 		}
 	}
-	props := map[string]*jsonschema.Schema{
-		"session_id":         str("the run's session id"),
-		"type":               {Type: "string", Enum: types, Description: "the event type; its required fields are listed in the tool description"},
-		"event_id":           str("optional idempotency key: the same event_id twice in a session is stored once"),
-		"ts":                 {Type: "string", Format: "date-time", Description: "RFC 3339 time; server time when absent"},
-		"span_id":            str("this step's span id"),
-		"parent_span_id":     str("the enclosing span (a tool call's model turn)"),
-		"agent":              str("must match the run's agent if given"),
-		"input":              anyJSON(),
-		"output":             anyJSON(),
-		"provider":           str("model provider, e.g. openai, anthropic"),
-		"model":              str("model name"),
-		"duration_ms":        {Type: "number", Minimum: jsonschema.Ptr(0.0), Description: "duration in milliseconds"},
-		"tokens_in":          count("input tokens, including cached ones"),
-		"tokens_out":         count("output tokens"),
-		"cache_read_tokens":  count("part of tokens_in read from the prompt cache"),
-		"cache_write_tokens": count("part of tokens_in written to the prompt cache"),
-		"reasoning_tokens":   count("reasoning tokens"),
-		"finish_reason":      str("why the model stopped"),
-		"error":              str("error text"),
-		"tool":               str("tool name"),
-		"call_id":            str("the tool call's id, shared by ToolCalled and ToolReturned"),
-		"arguments":          {Type: "object", Description: "tool arguments"},
-		"result":             anyJSON(),
-		"status":             {Type: "string", Enum: []any{"ok", "error"}, Description: "ToolReturned status"},
-		"amount_usd":         {Type: "number", Minimum: jsonschema.Ptr(0.0), Description: "cost in US dollars"},
-		"currency":           str("USD"),
-		"source":             str("where a cost figure came from"),
-		"attributes":         attributesSchema(),
-	}
 	return &jsonschema.Schema{Type: "object", Properties: props}
+}
+
+// fieldSchema is the schema of field f by its kind, nil for seq, which
+// AgentScope assigns; it panics on a kind it does not know, at
+// registration. It publishes only what argChecker checks: a field's
+// Max, id pattern and the rules between fields are validation's, which
+// answers with the field and the rule.
+func fieldSchema(f *agentscope.EventField) *jsonschema.Schema {
+	s := &jsonschema.Schema{Description: f.Description}
+	switch f.Kind {
+	case agentscope.KindString:
+		s.Type = "string"
+		for _, v := range f.Enum {
+			s.Enum = append(s.Enum, v)
+		}
+	case agentscope.KindType:
+		s.Type = "string"
+		for _, t := range agentscope.EventTypes() {
+			if spec, _ := agentscope.LookupEventType(t); !spec.System {
+				s.Enum = append(s.Enum, string(t))
+			}
+		}
+	case agentscope.KindTime:
+		s.Type, s.Format = "string", "date-time"
+	case agentscope.KindCount:
+		s.Type, s.Minimum = "integer", jsonschema.Ptr(0.0)
+	case agentscope.KindDuration, agentscope.KindMoney:
+		s.Type, s.Minimum = "number", jsonschema.Ptr(0.0)
+	case agentscope.KindObject:
+		s.Type = "object"
+	case agentscope.KindJSON:
+		s = anyJSON()
+		s.Description = f.Description
+	case agentscope.KindAttributes:
+		s = attributesSchema()
+		s.Description = f.Description
+	case agentscope.KindSeq:
+		return nil
+	default:
+		panic(fmt.Sprintf("mcpserver: no schema for event field %s of kind %d", f.Name, f.Kind))
+	}
+	return s
 }
 
 func recordEventSchema() *jsonschema.Schema {
