@@ -28,6 +28,7 @@ import (
 	"regexp"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -58,7 +59,14 @@ type Options struct {
 	// whose own subscribers, if any, need no wake-ups from others (a
 	// worker), so it holds no LISTEN connection.
 	PublishOnly bool
-	Logger      *slog.Logger
+	// Interval is the least time between two notifications this process
+	// sends (default 5ms; negative: none). Publish calls within it are
+	// coalesced into the next one: each NOTIFY is a transaction of its own
+	// on the database, which under a busy group commit cost more than the
+	// few milliseconds it adds to other processes' live views. This
+	// process's own subscribers are woken at once either way.
+	Interval time.Duration
+	Logger   *slog.Logger
 }
 
 // Hub is a recorder.Hub that also tells, and hears from, the other processes
@@ -111,6 +119,9 @@ func New(pool *pgxpool.Pool, opts Options) (*Hub, error) {
 	}
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = 1024
+	}
+	if opts.Interval == 0 {
+		opts.Interval = 5 * time.Millisecond
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

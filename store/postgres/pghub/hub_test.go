@@ -327,3 +327,41 @@ func TestPublishOnly(t *testing.T) {
 	worker.Publish("o1", events("s1", 1))
 	waitPoke(t, sub)
 }
+
+// TestIntervalCoalesces: within the interval after a notification, what is
+// published waits and goes out in one notification, and every session it
+// names still pokes the other process; Close sends what waits at once.
+func TestIntervalCoalesces(t *testing.T) {
+	t.Parallel()
+	ch := channel()
+	a := newHub(t, pghub.Options{Channel: ch})
+	b := newHub(t, pghub.Options{Channel: ch, Interval: time.Hour, PublishOnly: true})
+	first := a.Subscribe("o1", "first")
+	defer first.Close()
+	b.Publish("o1", events("first", 1)) // the first goes out at once
+	waitPoke(t, first)
+	if got := b.Sent(); got != 1 {
+		t.Fatalf("sent %d notifications, want 1", got)
+	}
+	subs := make([]*recorder.Subscription, 5)
+	for i := range subs {
+		subs[i] = a.Subscribe("o1", fmt.Sprintf("s%d", i))
+		defer subs[i].Close()
+		b.Publish("o1", events(fmt.Sprintf("s%d", i), 1))
+	}
+	for i, sub := range subs {
+		if hubtest.Signalled(sub) {
+			t.Fatalf("session %d poked within the interval", i)
+		}
+	}
+	if got := b.Sent(); got != 1 {
+		t.Fatalf("sent %d notifications within the interval, want 1", got)
+	}
+	b.Close() // sends what waits
+	for _, sub := range subs {
+		waitPoke(t, sub)
+	}
+	if got := b.Sent(); got != 2 {
+		t.Errorf("sent %d notifications in all, want 2: the five publishes coalesced", got)
+	}
+}

@@ -23,6 +23,7 @@ const notifySQL = `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`
 // next, one entry per session.
 func (h *Hub) sendLoop(ctx context.Context) {
 	failing := false
+	var last time.Time // when the last notification went out
 	for {
 		var batch []queued
 		select {
@@ -33,8 +34,22 @@ func (h *Hub) sendLoop(ctx context.Context) {
 			batch = append(batch, q)
 		case <-h.wake:
 		}
+		if wait := time.Until(last.Add(h.opts.Interval)); wait > 0 {
+			// Sent less than an interval ago: gather what is published
+			// until it has passed.
+			t := time.NewTimer(wait)
+			select {
+			case <-h.stop:
+				t.Stop()
+				h.send(ctx, stopTimeout, h.drain(batch, cap(h.queue)+1), &failing)
+				h.sendRemaining(ctx, &failing)
+				return
+			case <-t.C:
+			}
+		}
 		batch = h.drain(batch, maxDrain)
 		h.send(ctx, sendTimeout, batch, &failing)
+		last = time.Now()
 	}
 }
 
