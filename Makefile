@@ -27,7 +27,7 @@ FUZZ_TARGETS    := .:FuzzDecodeEvent .:FuzzParseUSD .:FuzzParseCredential .:Fuzz
 	./internal/jsonscan:FuzzCheck \
 	./web:FuzzSplitEvents ./web:FuzzSafeNext ./alerts:FuzzRuleFromJSON ./alerts:FuzzValidateURL \
 	./spl:FuzzParse ./spl:FuzzEval ./store/sqlstore:FuzzDecodeCanonical \
-	./runtime/pricing:FuzzParse
+	./pricing:FuzzParse
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)

@@ -10,8 +10,8 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/pricing"
 	"github.com/agentscope/agentscope/recorder"
-	"github.com/agentscope/agentscope/runtime/pricing"
 	"github.com/agentscope/agentscope/store/pgtest"
 	"github.com/agentscope/agentscope/store/postgres"
 	"github.com/agentscope/agentscope/store/sqlite"

@@ -11,7 +11,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/runtime/pricing"
+	"github.com/agentscope/agentscope/pricing"
 )
 
 // maxRecordedOutput bounds the model answer kept in ModelCompleted.output.

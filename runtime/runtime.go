@@ -24,9 +24,9 @@ import (
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/alerts"
 	"github.com/agentscope/agentscope/mcpserver"
+	"github.com/agentscope/agentscope/pricing"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/runtime/detect"
-	"github.com/agentscope/agentscope/runtime/pricing"
 	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/store/sqlstore"
 )

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/runtime/pricing"
+	"github.com/agentscope/agentscope/pricing"
 )
 
 // A self-reported session's model calls are priced from the pricing table

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/pricing"
 	"github.com/agentscope/agentscope/recorder"
-	"github.com/agentscope/agentscope/runtime/pricing"
 )
 
 // Launcher executes managed agents; the runtime implements it. Without one,

@@ -10,8 +10,8 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/internal/netguard"
+	"github.com/agentscope/agentscope/pricing"
 	"github.com/agentscope/agentscope/runtime"
-	"github.com/agentscope/agentscope/runtime/pricing"
 	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/store/postgres"
 )

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/runtime/pricing"
+	"github.com/agentscope/agentscope/pricing"
 )
 
 func TestCost(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/agentscope/agentscope/runtime/pricing"
+	"github.com/agentscope/agentscope/pricing"
 )
 
 // FuzzParse: any pricing file is refused with an error or read into prices
