@@ -317,20 +317,7 @@ type ListRunsInput struct {
 
 // ListRuns lists runs newest first.
 func (s *Service) ListRuns(ctx context.Context, in ListRunsInput) (agentscope.RunPage, error) {
-	org, err := agentscope.OrgFrom(ctx)
-	if err != nil {
-		return agentscope.RunPage{}, err
-	}
 	f := agentscope.RunFilter{Agent: in.Agent, Status: agentscope.RunStatus(in.Status), Limit: in.Limit, Cursor: in.Cursor}
-	if in.Status != "" && !f.Status.Valid() {
-		return agentscope.RunPage{}, agentscope.FieldErrorf("status", "unknown status %q", in.Status)
-	}
-	if in.Limit < 0 || in.Limit > MaxRunsPage {
-		return agentscope.RunPage{}, agentscope.FieldErrorf("limit", "must be between 1 and %d", MaxRunsPage)
-	}
-	if f.Limit == 0 {
-		f.Limit = DefaultRunsPage
-	}
 	if in.Since != "" {
 		t, err := time.Parse(time.RFC3339Nano, in.Since)
 		if err != nil {
@@ -338,7 +325,7 @@ func (s *Service) ListRuns(ctx context.Context, in ListRunsInput) (agentscope.Ru
 		}
 		f.Since = t
 	}
-	return s.store.ListRuns(ctx, org, f)
+	return s.Runs(ctx, f)
 }
 
 // ReplayInput is the input of replay_session.

@@ -12,14 +12,14 @@ import (
 // storeStats computes the scorecards from the event store, for a server
 // with no SPL backend: the same numbers the searches give, with exact
 // (nearest-rank) percentiles.
-func (s *Server) storeStats(ctx context.Context, org string, r dashRange, now time.Time) (*dashStats, error) {
+func (s *Server) storeStats(ctx context.Context, r dashRange, now time.Time) (*dashStats, error) {
 	d := &dashStats{source: "Computed from the event store: no SPL backend is configured."}
 	latencies := map[string][]float64{}
 	q := agentscope.EventQuery{
 		Types:    []agentscope.EventType{agentscope.SessionCompleted, agentscope.ModelCompleted, agentscope.ToolReturned, agentscope.CostRecorded},
 		Earliest: now.Add(-r.span),
 	}
-	err := s.svc.Store().ScanEvents(ctx, org, q, func(evs []agentscope.Event) (bool, error) {
+	err := s.svc.ScanEvents(ctx, q, func(evs []agentscope.Event) (bool, error) {
 		for i := range evs {
 			ev := &evs[i]
 			a := d.agent(ev.Agent)

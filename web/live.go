@@ -36,7 +36,7 @@ func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 		}
 		from = n
 	}
-	if _, err := s.svc.Store().GetRun(r.Context(), org, sessionID); err != nil {
+	if _, err := s.svc.GetRun(r.Context(), sessionID); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -51,7 +51,7 @@ func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 	keepAlive(ctx, cancel, conn, s.opts.StreamKeepAlive)
 	sub := s.opts.Hub.Subscribe(org, sessionID)
 	defer sub.Close()
-	if err := s.streamSession(ctx, conn, org, sessionID, from, sub.Ready, sub.Take); err != nil && ctx.Err() == nil {
+	if err := s.streamSession(ctx, conn, sessionID, from, sub.Ready, sub.Take); err != nil && ctx.Err() == nil {
 		s.log.Debug("live stream ended", "session_id", sessionID, "err", err)
 	}
 }
@@ -93,14 +93,14 @@ func keepAlive(ctx context.Context, cancel context.CancelFunc, conn *websocket.C
 
 // streamSession sends events after last until ctx ends. wake signals that
 // take has events; take returns them and whether some were dropped.
-func (s *Server) streamSession(ctx context.Context, conn *websocket.Conn, org, sessionID string, last int64, wake <-chan struct{}, take func() ([]agentscope.Event, bool)) error {
+func (s *Server) streamSession(ctx context.Context, conn *websocket.Conn, sessionID string, last int64, wake <-chan struct{}, take func() ([]agentscope.Event, bool)) error {
 	poll := time.NewTicker(s.opts.LivePoll)
 	defer poll.Stop()
 	catchUp := true
 	for {
 		if catchUp {
 			for {
-				evs, err := s.svc.Store().ListEvents(ctx, org, sessionID, agentscope.EventFilter{AfterSeq: last, Limit: liveBatch})
+				evs, err := s.svc.ListEvents(ctx, sessionID, agentscope.EventFilter{AfterSeq: last, Limit: liveBatch})
 				if err != nil {
 					return err
 				}

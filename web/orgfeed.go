@@ -26,20 +26,25 @@ func isFeedType(t agentscope.EventType) bool {
 	return false
 }
 
-// orgFeed reads an organisation's run-state events from the store after a
-// cursor. The store is the truth: the hub only says when to read.
+// eventScanner reads the context's organisation's events: the service.
+type eventScanner interface {
+	ScanEvents(ctx context.Context, q agentscope.EventQuery, fn func([]agentscope.Event) (bool, error)) error
+}
+
+// orgFeed reads the context's organisation's run-state events from the
+// store after a cursor. The store is the truth: the hub only says when to
+// read.
 type orgFeed struct {
-	store agentscope.Store
-	org   string
-	cur   *feedCursor
-	now   func() time.Time
+	events eventScanner
+	cur    *feedCursor
+	now    func() time.Time
 }
 
 // startFeedCursor returns a cursor at now: everything already committed
 // counts as delivered, so a page rendered from the store follows on from
 // exactly what it showed.
-func startFeedCursor(ctx context.Context, store agentscope.Store, org string, now time.Time) (*feedCursor, error) {
-	f := &orgFeed{store: store, org: org, cur: &feedCursor{Mark: now.UnixMicro(), Seen: map[string]seenSession{}}, now: func() time.Time { return now }}
+func startFeedCursor(ctx context.Context, events eventScanner, now time.Time) (*feedCursor, error) {
+	f := &orgFeed{events: events, cur: &feedCursor{Mark: now.UnixMicro(), Seen: map[string]seenSession{}}, now: func() time.Time { return now }}
 	err := f.read(ctx, func([]agentscope.Event) error { return nil })
 	return f.cur, err
 }
@@ -48,7 +53,7 @@ func startFeedCursor(ctx context.Context, store agentscope.Store, org string, no
 // batch with the cursor just after it.
 func (f *orgFeed) read(ctx context.Context, emit func([]agentscope.Event) error) error {
 	start := f.now()
-	err := f.store.ScanEvents(ctx, f.org, agentscope.EventQuery{Types: feedTypes, Earliest: f.cur.readFrom(), BatchSize: liveBatch}, func(evs []agentscope.Event) (bool, error) {
+	err := f.events.ScanEvents(ctx, agentscope.EventQuery{Types: feedTypes, Earliest: f.cur.readFrom(), BatchSize: liveBatch}, func(evs []agentscope.Event) (bool, error) {
 		if fresh := f.cur.admit(evs); len(fresh) > 0 {
 			if err := emit(fresh); err != nil {
 				return false, err

@@ -47,12 +47,12 @@ func (s *Server) handleOrgLive(w http.ResponseWriter, r *http.Request) {
 	sub := s.opts.Hub.Subscribe(org, "")
 	defer sub.Close()
 	if cur == nil {
-		if cur, err = startFeedCursor(ctx, s.svc.Store(), org, time.Now()); err != nil {
+		if cur, err = startFeedCursor(ctx, s.svc, time.Now()); err != nil {
 			s.log.Warn("organisation feed", "err", err)
 			return
 		}
 	}
-	feed := &orgFeed{store: s.svc.Store(), org: org, cur: cur, now: time.Now}
+	feed := &orgFeed{events: s.svc, cur: cur, now: time.Now}
 	if err := s.streamOrg(ctx, conn, feed, sub.Ready, sub.Take); err != nil && ctx.Err() == nil {
 		s.log.Debug("organisation feed ended", "err", err)
 	}

@@ -45,8 +45,7 @@ func (s *Server) page(r *http.Request, title, nav string) ui.Page {
 // updates its run rows live. Taken before the page reads the store, so
 // anything that commits while it renders arrives over the feed.
 func (s *Server) withFeed(ctx context.Context, p ui.Page) ui.Page {
-	org, _ := agentscope.OrgFrom(ctx)
-	cur, err := startFeedCursor(ctx, s.svc.Store(), org, time.Now())
+	cur, err := startFeedCursor(ctx, s.svc, time.Now())
 	if err != nil {
 		s.log.Warn("start organisation feed cursor", "err", err)
 		return p

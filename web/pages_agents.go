@@ -45,7 +45,7 @@ func (s *Server) renderAgents(w http.ResponseWriter, r *http.Request, status int
 
 func (s *Server) agentsView(ctx context.Context) (ui.Agents, error) {
 	org, _ := agentscope.OrgFrom(ctx)
-	agents, err := s.svc.Store().ListAgents(ctx, org)
+	agents, err := s.svc.ListAgents(ctx)
 	if err != nil {
 		return ui.Agents{}, err
 	}
@@ -56,7 +56,7 @@ func (s *Server) agentsView(ctx context.Context) (ui.Agents, error) {
 		v.BudgetsError = agentscope.ErrorMessage(berr)
 	}
 	for _, a := range agents {
-		page, err := s.svc.Store().ListRuns(ctx, org, agentscope.RunFilter{Agent: a.Name, Limit: agentRecentRuns})
+		page, err := s.svc.Runs(ctx, agentscope.RunFilter{Agent: a.Name, Limit: agentRecentRuns})
 		if err != nil {
 			return ui.Agents{}, err
 		}
@@ -118,8 +118,7 @@ func (s *Server) handleRunAgent(w http.ResponseWriter, r *http.Request) {
 // as start_run does. Only managed agents can be started here: a
 // self-reported run started from a browser would never be ended.
 func (s *Server) runManaged(ctx context.Context, name, text string) (agentscope.Run, error) {
-	org, _ := agentscope.OrgFrom(ctx)
-	a, err := s.svc.Store().GetAgent(ctx, org, name)
+	a, err := s.svc.GetAgent(ctx, name)
 	if err != nil {
 		return agentscope.Run{}, err
 	}

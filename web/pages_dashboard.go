@@ -28,18 +28,18 @@ func (s *Server) handleDashboardPage(w http.ResponseWriter, r *http.Request) {
 		stats = s.splStats(ctx, org, rng)
 	} else {
 		var err error
-		if stats, err = s.storeStats(ctx, org, rng, now); err != nil {
+		if stats, err = s.storeStats(ctx, rng, now); err != nil {
 			s.pageError(w, r, p, err)
 			return
 		}
 	}
-	agents, err := s.svc.Store().ListAgents(ctx, org)
+	agents, err := s.svc.ListAgents(ctx)
 	if err != nil {
 		s.pageError(w, r, p, err)
 		return
 	}
 	budgets, budgetsKnown, berr := s.budgetsByAgent(ctx, org)
-	problems, err := s.problemRuns(ctx, org, rng, now)
+	problems, err := s.problemRuns(ctx, rng, now)
 	if err != nil {
 		s.pageError(w, r, p, err)
 		return
@@ -118,9 +118,9 @@ func scorecards(stats *dashStats, agents []agentscope.Agent, budgets map[string]
 
 // problemRuns are the range's latest failed runs and runs that hit a hard
 // budget, newest first.
-func (s *Server) problemRuns(ctx context.Context, org string, r dashRange, now time.Time) ([]ui.ProblemRun, error) {
+func (s *Server) problemRuns(ctx context.Context, r dashRange, now time.Time) ([]ui.ProblemRun, error) {
 	since := now.Add(-r.span)
-	page, err := s.svc.Store().ListRuns(ctx, org, agentscope.RunFilter{Status: agentscope.StatusFailed, Since: since, Limit: dashProblems})
+	page, err := s.svc.Runs(ctx, agentscope.RunFilter{Status: agentscope.StatusFailed, Since: since, Limit: dashProblems})
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func (s *Server) problemRuns(ctx context.Context, org string, r dashRange, now t
 		byID[run.SessionID] = ui.ProblemRun{Run: run, Reason: cmp.Or(run.Error, "failed"), At: at}
 	}
 	var over []agentscope.Event
-	err = s.svc.Store().ScanEvents(ctx, org, agentscope.EventQuery{Types: []agentscope.EventType{agentscope.BudgetExceeded}, Earliest: since}, func(evs []agentscope.Event) (bool, error) {
+	err = s.svc.ScanEvents(ctx, agentscope.EventQuery{Types: []agentscope.EventType{agentscope.BudgetExceeded}, Earliest: since}, func(evs []agentscope.Event) (bool, error) {
 		over = append(over, evs...)
 		if len(over) > dashProblems {
 			over = over[len(over)-dashProblems:]
@@ -144,7 +144,7 @@ func (s *Server) problemRuns(ctx context.Context, org string, r dashRange, now t
 		return nil, err
 	}
 	for _, ev := range over {
-		run, err := s.svc.Store().GetRun(ctx, org, ev.SessionID)
+		run, err := s.svc.GetRun(ctx, ev.SessionID)
 		if err != nil {
 			return nil, err
 		}

@@ -48,18 +48,11 @@ func (s *Server) handleReplayPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) replayView(ctx context.Context, sid string, after int64) (ui.Replay, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	run, err := s.svc.GetRun(ctx, sid)
 	if err != nil {
 		return ui.Replay{}, err
 	}
-	if err := agentscope.ValidateSessionID(sid); err != nil {
-		return ui.Replay{}, err
-	}
-	run, err := s.svc.Store().GetRun(ctx, org, sid)
-	if err != nil {
-		return ui.Replay{}, err
-	}
-	tl, evs, t0, err := s.timeline(ctx, org, run)
+	tl, evs, t0, err := s.timeline(ctx, run)
 	if err != nil {
 		return ui.Replay{}, err
 	}
@@ -68,7 +61,7 @@ func (s *Server) replayView(ctx context.Context, sid string, after int64) (ui.Re
 	var page []agentscope.Event
 	if after < int64(len(evs)) {
 		page = evs[after:min(int64(len(evs)), after+replayPageEvents)]
-	} else if page, err = s.svc.Store().ListEvents(ctx, org, sid, agentscope.EventFilter{AfterSeq: after, Limit: replayPageEvents}); err != nil {
+	} else if page, err = s.svc.ListEvents(ctx, sid, agentscope.EventFilter{AfterSeq: after, Limit: replayPageEvents}); err != nil {
 		return ui.Replay{}, err
 	}
 	v := ui.Replay{Run: run, Timeline: tl, After: after, T0: t0.UnixMicro()}
@@ -83,14 +76,14 @@ func (s *Server) replayView(ctx context.Context, sid string, after int64) (ui.Re
 	v.More = last < run.EventCount && len(page) == replayPageEvents
 	v.SPL = s.sessionSPL(sid)
 	v.Usage = usageCharts(evs, tl.Partial)
-	v.Investigation = s.reportPanel(ctx, org, sid, nil, evs)
+	v.Investigation = s.reportPanel(ctx, sid, nil, evs)
 	return v, nil
 }
 
 // timeline reads up to timelineEvents of a run's events and lays them out;
 // it returns the events read and the session's time origin.
-func (s *Server) timeline(ctx context.Context, org string, run agentscope.Run) (ui.Timeline, []agentscope.Event, time.Time, error) {
-	evs, err := s.svc.Store().ListEvents(ctx, org, run.SessionID, agentscope.EventFilter{Limit: timelineEvents + 1})
+func (s *Server) timeline(ctx context.Context, run agentscope.Run) (ui.Timeline, []agentscope.Event, time.Time, error) {
+	evs, err := s.svc.ListEvents(ctx, run.SessionID, agentscope.EventFilter{Limit: timelineEvents + 1})
 	if err != nil {
 		return ui.Timeline{}, nil, time.Time{}, err
 	}
@@ -115,18 +108,13 @@ func (s *Server) timeline(ctx context.Context, org string, run agentscope.Run) (
 // replay page to refresh while the run is live.
 func (s *Server) handleTimelineFragment(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	org, _ := agentscope.OrgFrom(ctx)
 	sid := r.PathValue("session_id")
-	if err := agentscope.ValidateSessionID(sid); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	run, err := s.svc.Store().GetRun(ctx, org, sid)
+	run, err := s.svc.GetRun(ctx, sid)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	tl, _, _, err := s.timeline(ctx, org, run)
+	tl, _, _, err := s.timeline(ctx, run)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

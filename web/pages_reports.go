@@ -78,23 +78,16 @@ func (s *Server) handleReportFragment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) reportPageView(ctx context.Context, id string) (ui.ReportPageView, error) {
-	org, err := agentscope.OrgFrom(ctx)
-	if err != nil {
-		return ui.ReportPageView{}, err
-	}
-	if err := agentscope.ValidateSessionID(id); err != nil {
-		return ui.ReportPageView{}, err
-	}
 	// The run is read even without an investigator, so an unknown or
 	// another organisation's session is not found either way.
-	run, err := s.svc.Store().GetRun(ctx, org, id)
+	run, err := s.svc.GetRun(ctx, id)
 	if err != nil {
 		return ui.ReportPageView{}, err
 	}
 	if target, ok := investigationTarget(run); ok {
-		return ui.ReportPageView{Panel: s.reportPanel(ctx, org, target, &run, nil), Investigation: id}, nil
+		return ui.ReportPageView{Panel: s.reportPanel(ctx, target, &run, nil), Investigation: id}, nil
 	}
-	return ui.ReportPageView{Panel: s.reportPanel(ctx, org, id, nil, nil)}, nil
+	return ui.ReportPageView{Panel: s.reportPanel(ctx, id, nil, nil)}, nil
 }
 
 // reportPanel gathers what the panel about session target shows. With inv
@@ -103,7 +96,7 @@ func (s *Server) reportPageView(ctx context.Context, id string) (ui.ReportPageVi
 // the target's (from seq 1), to link the evidence without reading again.
 // Failures to read a report are shown in the panel, not returned: the
 // page around it still renders.
-func (s *Server) reportPanel(ctx context.Context, org, target string, inv *agentscope.Run, events []agentscope.Event) ui.ReportPanel {
+func (s *Server) reportPanel(ctx context.Context, target string, inv *agentscope.Run, events []agentscope.Event) ui.ReportPanel {
 	panel := ui.ReportPanel{Configured: s.investigations != nil, Target: target}
 	if !panel.Configured {
 		return panel
@@ -112,7 +105,7 @@ func (s *Server) reportPanel(ctx context.Context, org, target string, inv *agent
 	if inv != nil {
 		panel.Latest, reportOf = inv, inv.SessionID
 	} else {
-		latest, err := s.latestInvestigation(ctx, org, target)
+		latest, err := s.latestInvestigation(ctx, target)
 		if err != nil {
 			panel.Error = s.panelError("list investigations", err)
 		}
@@ -121,7 +114,7 @@ func (s *Server) reportPanel(ctx context.Context, org, target string, inv *agent
 	rep, err := s.investigations.GetReport(ctx, reportOf)
 	switch agentscope.ErrorCode(err) {
 	case "":
-		v, err := s.reportView(ctx, org, rep, events)
+		v, err := s.reportView(ctx, rep, events)
 		if err != nil {
 			panel.Error = s.panelError("read the investigated session", err)
 		}
@@ -143,8 +136,8 @@ func (s *Server) panelError(doing string, err error) string {
 
 // latestInvestigation is the newest of the investigator's recent runs
 // about target, or nil.
-func (s *Server) latestInvestigation(ctx context.Context, org, target string) (*agentscope.Run, error) {
-	page, err := s.svc.Store().ListRuns(ctx, org, agentscope.RunFilter{Agent: investigatorAgent, Limit: recentInvestigations})
+func (s *Server) latestInvestigation(ctx context.Context, target string) (*agentscope.Run, error) {
+	page, err := s.svc.Runs(ctx, agentscope.RunFilter{Agent: investigatorAgent, Limit: recentInvestigations})
 	if err != nil {
 		return nil, err
 	}
@@ -159,11 +152,11 @@ func (s *Server) latestInvestigation(ctx context.Context, org, target string) (*
 // reportView links a report's evidence to the rows of the investigated
 // session's replay. An event that is not among the session's events (as
 // far as they are read) is shown without a link.
-func (s *Server) reportView(ctx context.Context, org string, rep agentscope.Report, events []agentscope.Event) (ui.ReportView, error) {
+func (s *Server) reportView(ctx context.Context, rep agentscope.Report, events []agentscope.Event) (ui.ReportView, error) {
 	v := ui.ReportView{Report: rep}
 	var err error
 	if events == nil {
-		events, err = s.svc.Store().ListEvents(ctx, org, rep.TargetSessionID, agentscope.EventFilter{Limit: timelineEvents})
+		events, err = s.svc.ListEvents(ctx, rep.TargetSessionID, agentscope.EventFilter{Limit: timelineEvents})
 	}
 	seqs := make(map[string]int64, len(events))
 	for _, ev := range events {
@@ -218,8 +211,7 @@ func (s *Server) handleInvestigateSession(w http.ResponseWriter, r *http.Request
 		redirectOnSite(w, r, "/reports/"+url.PathEscape(run.SessionID))
 		return
 	}
-	org, _ := agentscope.OrgFrom(ctx)
-	panel := s.reportPanel(ctx, org, sid, nil, nil)
+	panel := s.reportPanel(ctx, sid, nil, nil)
 	panel.Latest, panel.CSRF = &run, s.page(r, "", "").CSRF
 	s.render(w, r, http.StatusCreated, ui.ReportPanelSection(panel, ui.ReportFragmentURL(sid)))
 }
@@ -251,11 +243,10 @@ func (s *Server) investigateLatest(ctx context.Context, name string) (agentscope
 	if s.investigations == nil {
 		return agentscope.Run{}, "", errNotConfigured
 	}
-	org, _ := agentscope.OrgFrom(ctx)
-	if _, err := s.svc.Store().GetAgent(ctx, org, name); err != nil {
+	if _, err := s.svc.GetAgent(ctx, name); err != nil {
 		return agentscope.Run{}, "", err
 	}
-	page, err := s.svc.Store().ListRuns(ctx, org, agentscope.RunFilter{Agent: name, Limit: 1})
+	page, err := s.svc.Runs(ctx, agentscope.RunFilter{Agent: name, Limit: 1})
 	if err != nil {
 		return agentscope.Run{}, "", err
 	}

@@ -66,8 +66,7 @@ func (s *Server) handleSessionsPage(w http.ResponseWriter, r *http.Request) {
 // agentOptions lists the agents for a filter, keeping selected even if it
 // is not (or no longer) registered.
 func (s *Server) agentOptions(ctx context.Context, selected string) ([]ui.Option, error) {
-	org, _ := agentscope.OrgFrom(ctx)
-	agents, err := s.svc.Store().ListAgents(ctx, org)
+	agents, err := s.svc.ListAgents(ctx)
 	if err != nil {
 		return nil, err
 	}
