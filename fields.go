@@ -3,7 +3,10 @@ package agentscope
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"strings"
 	"time"
+	"unsafe"
 )
 
 // FieldKind is the JSON type of an event field and the rule its value
@@ -69,45 +72,48 @@ type EventField struct {
 	Description string
 
 	index int
-	// ptr returns the address of the field's value in an event; its type
-	// follows Kind (see Ptr).
-	ptr func(*Event) any
+	// offset is where the member of Event with this JSON name lies in an
+	// Event, found by indexEventFields.
+	offset uintptr
 }
 
-// eventFields is the field table: every field of Event's JSON form. The
-// session and event ids lead, the order in which ValidateEvent checks
-// their patterns; the rest follow Event's order.
+// eventFields is the field table: every field of Event's JSON form, each
+// bound to the member of Event with its JSON name (a member without a
+// line here, or a line without a member of its kind's Go type, stops the
+// program at initialisation). The session and event ids lead, the order
+// in which ValidateEvent checks their patterns; the rest follow Event's
+// order.
 var eventFields = []EventField{
-	{Name: "session_id", Kind: KindString, Envelope: true, Check: ValidateSessionID, Description: "the run's session id", ptr: func(e *Event) any { return &e.SessionID }},
-	{Name: "event_id", Kind: KindString, Envelope: true, Check: ValidateEventID, Description: "optional idempotency key: the same event_id twice in a session is stored once", ptr: func(e *Event) any { return &e.EventID }},
-	{Name: "seq", Kind: KindSeq, Envelope: true, Description: "assigned by AgentScope at commit: strictly increasing and gap-free within a session", ptr: func(e *Event) any { return &e.Seq }},
-	{Name: "type", Kind: KindType, Envelope: true, Description: "the event type; its required fields are listed in the tool description", ptr: func(e *Event) any { return &e.Type }},
-	{Name: "ts", Kind: KindTime, Envelope: true, Description: "RFC 3339 time; server time when absent", ptr: func(e *Event) any { return &e.TS }},
-	{Name: "span_id", Kind: KindString, Envelope: true, Description: "this step's span id", ptr: func(e *Event) any { return &e.SpanID }},
-	{Name: "parent_span_id", Kind: KindString, Envelope: true, Description: "the enclosing span (a tool call's model turn)", ptr: func(e *Event) any { return &e.ParentSpanID }},
-	{Name: "agent", Kind: KindString, Envelope: true, Check: ValidateAgentName, Description: "must match the run's agent if given", ptr: func(e *Event) any { return &e.Agent }},
+	{Name: "session_id", Kind: KindString, Envelope: true, Check: ValidateSessionID, Description: "the run's session id"},
+	{Name: "event_id", Kind: KindString, Envelope: true, Check: ValidateEventID, Description: "optional idempotency key: the same event_id twice in a session is stored once"},
+	{Name: "seq", Kind: KindSeq, Envelope: true, Description: "assigned by AgentScope at commit: strictly increasing and gap-free within a session"},
+	{Name: "type", Kind: KindType, Envelope: true, Description: "the event type; its required fields are listed in the tool description"},
+	{Name: "ts", Kind: KindTime, Envelope: true, Description: "RFC 3339 time; server time when absent"},
+	{Name: "span_id", Kind: KindString, Envelope: true, Description: "this step's span id"},
+	{Name: "parent_span_id", Kind: KindString, Envelope: true, Description: "the enclosing span (a tool call's model turn)"},
+	{Name: "agent", Kind: KindString, Envelope: true, Check: ValidateAgentName, Description: "must match the run's agent if given"},
 
-	{Name: "input", Kind: KindJSON, ptr: func(e *Event) any { return &e.Input }},
-	{Name: "status", Kind: KindString, Enum: []string{"ok", "error"}, Description: "ToolReturned status", ptr: func(e *Event) any { return &e.Status }},
-	{Name: "output", Kind: KindJSON, ptr: func(e *Event) any { return &e.Output }},
-	{Name: "provider", Kind: KindString, Description: "model provider, e.g. openai, anthropic", ptr: func(e *Event) any { return &e.Provider }},
-	{Name: "model", Kind: KindString, Description: "model name", ptr: func(e *Event) any { return &e.Model }},
-	{Name: "duration_ms", Kind: KindDuration, Max: MaxDurationMS, Description: "duration in milliseconds", ptr: func(e *Event) any { return &e.DurationMS }},
-	{Name: "tokens_in", Kind: KindCount, Max: float64(MaxTokens), Description: "input tokens, including cached ones", ptr: func(e *Event) any { return &e.TokensIn }},
-	{Name: "tokens_out", Kind: KindCount, Max: float64(MaxTokens), Description: "output tokens", ptr: func(e *Event) any { return &e.TokensOut }},
-	{Name: "cache_read_tokens", Kind: KindCount, Max: float64(MaxTokens), Description: "part of tokens_in read from the prompt cache", ptr: func(e *Event) any { return &e.CacheReadTokens }},
-	{Name: "cache_write_tokens", Kind: KindCount, Max: float64(MaxTokens), Description: "part of tokens_in written to the prompt cache", ptr: func(e *Event) any { return &e.CacheWriteTokens }},
-	{Name: "reasoning_tokens", Kind: KindCount, Max: float64(MaxTokens), Description: "reasoning tokens", ptr: func(e *Event) any { return &e.ReasoningTokens }},
-	{Name: "finish_reason", Kind: KindString, Description: "why the model stopped", ptr: func(e *Event) any { return &e.FinishReason }},
-	{Name: "tool", Kind: KindString, Description: "tool name", ptr: func(e *Event) any { return &e.Tool }},
-	{Name: "call_id", Kind: KindString, Description: "the tool call's id, shared by ToolCalled and ToolReturned", ptr: func(e *Event) any { return &e.CallID }},
-	{Name: "arguments", Kind: KindObject, Description: "tool arguments", ptr: func(e *Event) any { return &e.Arguments }},
-	{Name: "result", Kind: KindJSON, ptr: func(e *Event) any { return &e.Result }},
-	{Name: "amount_usd", Kind: KindMoney, Max: float64(MaxEventUSD / NanosPerUSD), Description: "cost in US dollars", ptr: func(e *Event) any { return &e.AmountUSD }},
-	{Name: "currency", Kind: KindString, Description: "USD", ptr: func(e *Event) any { return &e.Currency }},
-	{Name: "source", Kind: KindString, Description: "where a cost figure came from", ptr: func(e *Event) any { return &e.Source }},
-	{Name: "error", Kind: KindString, Description: "error text", ptr: func(e *Event) any { return &e.Error }},
-	{Name: "attributes", Kind: KindAttributes, Envelope: true, Description: "anything else: string, number or boolean values", ptr: func(e *Event) any { return &e.Attributes }},
+	{Name: "input", Kind: KindJSON},
+	{Name: "status", Kind: KindString, Enum: []string{"ok", "error"}, Description: "ToolReturned status"},
+	{Name: "output", Kind: KindJSON},
+	{Name: "provider", Kind: KindString, Description: "model provider, e.g. openai, anthropic"},
+	{Name: "model", Kind: KindString, Description: "model name"},
+	{Name: "duration_ms", Kind: KindDuration, Max: MaxDurationMS, Description: "duration in milliseconds"},
+	{Name: "tokens_in", Kind: KindCount, Max: float64(MaxTokens), Description: "input tokens, including cached ones"},
+	{Name: "tokens_out", Kind: KindCount, Max: float64(MaxTokens), Description: "output tokens"},
+	{Name: "cache_read_tokens", Kind: KindCount, Max: float64(MaxTokens), Description: "part of tokens_in read from the prompt cache"},
+	{Name: "cache_write_tokens", Kind: KindCount, Max: float64(MaxTokens), Description: "part of tokens_in written to the prompt cache"},
+	{Name: "reasoning_tokens", Kind: KindCount, Max: float64(MaxTokens), Description: "reasoning tokens"},
+	{Name: "finish_reason", Kind: KindString, Description: "why the model stopped"},
+	{Name: "tool", Kind: KindString, Description: "tool name"},
+	{Name: "call_id", Kind: KindString, Description: "the tool call's id, shared by ToolCalled and ToolReturned"},
+	{Name: "arguments", Kind: KindObject, Description: "tool arguments"},
+	{Name: "result", Kind: KindJSON},
+	{Name: "amount_usd", Kind: KindMoney, Max: float64(MaxEventUSD / NanosPerUSD), Description: "cost in US dollars"},
+	{Name: "currency", Kind: KindString, Description: "USD"},
+	{Name: "source", Kind: KindString, Description: "where a cost figure came from"},
+	{Name: "error", Kind: KindString, Description: "error text"},
+	{Name: "attributes", Kind: KindAttributes, Envelope: true, Description: "anything else: string, number or boolean values"},
 }
 
 // EventFields returns the field table, in its order; a field's Index is
@@ -152,55 +158,53 @@ func fieldSlot(n int, first, last byte) uint {
 	return uint((h * 0x9E3779B1) >> 25) // the top 7 bits: 128 slots
 }
 
-// indexEventFields numbers the fields, checks that each points at a member
-// of Event of its kind's Go type, and builds fieldSlots.
+// indexEventFields numbers the fields, binds each to its member of Event,
+// and builds fieldSlots.
 func indexEventFields() (slots [128]uint8) {
 	if len(eventFields) > MaxEventFields {
 		panic(fmt.Sprintf("agentscope: %d event fields, more than %d", len(eventFields), MaxEventFields))
 	}
-	seen := map[string]bool{}
+	members := map[string]reflect.StructField{}
+	for _, m := range reflect.VisibleFields(reflect.TypeFor[Event]()) {
+		if name, _, _ := strings.Cut(m.Tag.Get("json"), ","); name != "" && name != "-" {
+			members[name] = m
+		}
+	}
 	for i := range eventFields {
 		f := &eventFields[i]
-		f.index = i
-		if !f.Kind.holds(f.ptr(&Event{})) {
-			panic(fmt.Sprintf("agentscope: event field %s: its member of Event is %T, not of kind %d", f.Name, f.ptr(&Event{}), f.Kind))
+		m, ok := members[f.Name]
+		if !ok {
+			panic("agentscope: event field " + f.Name + " is not a member of Event, or is declared twice")
 		}
-		if seen[f.Name] {
-			panic("agentscope: event field declared twice: " + f.Name)
+		if want := kindTypes[f.Kind]; m.Type != want {
+			panic(fmt.Sprintf("agentscope: event field %s: Event.%s is a %s, kind %d needs a %v", f.Name, m.Name, m.Type, f.Kind, want))
 		}
-		seen[f.Name] = true
+		delete(members, f.Name)
+		f.index, f.offset = i, m.Offset
 		j := fieldSlot(len(f.Name), f.Name[0], f.Name[len(f.Name)-1])
 		for slots[j] != 0 {
 			j = (j + 1) % uint(len(slots))
 		}
 		slots[j] = uint8(i + 1)
 	}
+	for name, m := range members {
+		panic("agentscope: Event." + m.Name + " (" + name + ") is not in the field table")
+	}
 	return slots
 }
 
-// holds reports whether p, a field's address, has the Go type of kind k.
-func (k FieldKind) holds(p any) bool {
-	switch p.(type) {
-	case *string:
-		return k == KindString
-	case *EventType:
-		return k == KindType
-	case *int64:
-		return k == KindSeq
-	case *time.Time:
-		return k == KindTime
-	case **int64:
-		return k == KindCount
-	case **float64:
-		return k == KindDuration
-	case **USD:
-		return k == KindMoney
-	case *json.RawMessage:
-		return k == KindObject || k == KindJSON
-	case *map[string]any:
-		return k == KindAttributes
-	}
-	return false
+// kindTypes is the Go type of each kind's member of Event.
+var kindTypes = map[FieldKind]reflect.Type{
+	KindString:     reflect.TypeFor[string](),
+	KindType:       reflect.TypeFor[EventType](),
+	KindSeq:        reflect.TypeFor[int64](),
+	KindTime:       reflect.TypeFor[time.Time](),
+	KindCount:      reflect.TypeFor[*int64](),
+	KindDuration:   reflect.TypeFor[*float64](),
+	KindMoney:      reflect.TypeFor[*USD](),
+	KindObject:     reflect.TypeFor[json.RawMessage](),
+	KindJSON:       reflect.TypeFor[json.RawMessage](),
+	KindAttributes: reflect.TypeFor[map[string]any](),
 }
 
 // Index returns the field's position in the table (EventFields), below
@@ -212,12 +216,38 @@ func (f *EventField) Index() int { return f.index }
 // *time.Time (KindTime), **int64 (KindCount), **float64 (KindDuration),
 // **USD (KindMoney), *json.RawMessage (KindObject, KindJSON) or
 // *map[string]any (KindAttributes).
-func (f *EventField) Ptr(e *Event) any { return f.ptr(e) }
+//
+// It is a plain function of e and the member's offset, not a closure per
+// field, so an Event a caller keeps on its stack stays there.
+func (f *EventField) Ptr(e *Event) any {
+	p := unsafe.Add(unsafe.Pointer(e), f.offset) // the member's type was checked at initialisation
+	switch f.Kind {
+	case KindString:
+		return (*string)(p)
+	case KindType:
+		return (*EventType)(p)
+	case KindSeq:
+		return (*int64)(p)
+	case KindTime:
+		return (*time.Time)(p)
+	case KindCount:
+		return (**int64)(p)
+	case KindDuration:
+		return (**float64)(p)
+	case KindMoney:
+		return (**USD)(p)
+	case KindObject, KindJSON:
+		return (*json.RawMessage)(p)
+	case KindAttributes:
+		return (*map[string]any)(p)
+	}
+	panic(fmt.Sprintf("agentscope: event field %s has no kind", f.Name))
+}
 
 // IsSet reports whether e carries the field: a non-empty string or JSON
 // value, a non-nil number, a non-zero time or seq.
 func (f *EventField) IsSet(e *Event) bool {
-	switch p := f.ptr(e).(type) {
+	switch p := f.Ptr(e).(type) {
 	case *string:
 		return *p != ""
 	case *EventType:

@@ -44,17 +44,17 @@ const MaxEventFuture = 24 * time.Hour
 // them, Postgres refuses them), and a JSON reader would alter them.
 func validateText(ev *Event) error {
 	for _, f := range rules.text {
-		if !utf8.ValidString(*f.ptr(ev).(*string)) {
+		if !utf8.ValidString(*f.Ptr(ev).(*string)) {
 			return FieldErrorf(f.Name, "is not valid UTF-8")
 		}
 	}
 	for _, f := range rules.json {
-		if !utf8.Valid(*f.ptr(ev).(*json.RawMessage)) {
+		if !utf8.Valid(*f.Ptr(ev).(*json.RawMessage)) {
 			return FieldErrorf(f.Name, "is not valid UTF-8 (JSON text must be UTF-8)")
 		}
 	}
 	for _, f := range rules.attributes {
-		for k, v := range *f.ptr(ev).(*map[string]any) {
+		for k, v := range *f.Ptr(ev).(*map[string]any) {
 			if s, ok := v.(string); !utf8.ValidString(k) || (ok && !utf8.ValidString(s)) {
 				return FieldErrorf(f.Name, "key %q is not valid UTF-8 or has a value that is not", k)
 			}
@@ -318,7 +318,7 @@ func ValidateEvent(ev *Event) error {
 		return err
 	}
 	for _, f := range rules.times {
-		ts := *f.ptr(ev).(*time.Time)
+		ts := *f.Ptr(ev).(*time.Time)
 		if ts.IsZero() {
 			continue
 		}
@@ -330,14 +330,14 @@ func ValidateEvent(ev *Event) error {
 		}
 	}
 	for _, f := range rules.checked {
-		if s := *f.ptr(ev).(*string); s != "" {
+		if s := *f.Ptr(ev).(*string); s != "" {
 			if err := f.Check(s); err != nil {
 				return err
 			}
 		}
 	}
 	for _, c := range rules.counts {
-		v := *c.f.ptr(ev).(**int64)
+		v := *c.f.Ptr(ev).(**int64)
 		if v != nil && *v < 0 {
 			return FieldErrorf(c.f.Name, "must be >= 0, got %d", *v)
 		}
@@ -346,7 +346,7 @@ func ValidateEvent(ev *Event) error {
 		}
 	}
 	for _, f := range rules.durations {
-		v := *f.ptr(ev).(**float64)
+		v := *f.Ptr(ev).(**float64)
 		if v != nil && (*v < 0 || math.IsNaN(*v) || math.IsInf(*v, 0)) {
 			return FieldErrorf(f.Name, "must be a finite number >= 0")
 		}
@@ -355,7 +355,7 @@ func ValidateEvent(ev *Event) error {
 		}
 	}
 	for _, c := range rules.money {
-		v := *c.f.ptr(ev).(**USD)
+		v := *c.f.Ptr(ev).(**USD)
 		if v != nil && *v < 0 {
 			return FieldErrorf(c.f.Name, "must be >= 0")
 		}
@@ -378,7 +378,7 @@ func ValidateEvent(ev *Event) error {
 	}
 	if !et.spec.System {
 		for _, e := range rules.enums {
-			if v := *e.f.ptr(ev).(*string); v != "" && !slices.Contains(e.f.Enum, v) {
+			if v := *e.f.Ptr(ev).(*string); v != "" && !slices.Contains(e.f.Enum, v) {
 				return FieldErrorf(e.f.Name, "must be %s, got %q", e.text, v)
 			}
 		}
@@ -394,12 +394,12 @@ func ValidateEvent(ev *Event) error {
 		}
 	}
 	for _, f := range rules.objects {
-		if v := *f.ptr(ev).(*json.RawMessage); len(v) > 0 && v[0] != '{' {
+		if v := *f.Ptr(ev).(*json.RawMessage); len(v) > 0 && v[0] != '{' {
 			return FieldErrorf(f.Name, "must be a JSON object")
 		}
 	}
 	for _, f := range rules.attributes {
-		for k, v := range *f.ptr(ev).(*map[string]any) {
+		for k, v := range *f.Ptr(ev).(*map[string]any) {
 			if err := validateAttribute(k, v); err != nil {
 				return err
 			}
@@ -436,7 +436,7 @@ func decodeField(ev *Event, f *EventField, raw json.RawMessage) error {
 		if s == "" {
 			return FieldErrorf(name, "must not be empty")
 		}
-		*f.ptr(ev).(*string) = s
+		*f.Ptr(ev).(*string) = s
 	case KindCount:
 		i, ok := jsonscan.Int(raw)
 		if !ok {
@@ -455,7 +455,7 @@ func decodeField(ev *Event, f *EventField, raw json.RawMessage) error {
 				return FieldErrorf(name, "must be >= 0, got %d", i)
 			}
 		}
-		*f.ptr(ev).(**int64) = &i
+		*f.Ptr(ev).(**int64) = &i
 	case KindDuration:
 		d, ok := jsonscan.Float(raw)
 		if !ok && json.Unmarshal(raw, &d) != nil {
@@ -464,17 +464,17 @@ func decodeField(ev *Event, f *EventField, raw json.RawMessage) error {
 		if d < 0 {
 			return FieldErrorf(name, "must be >= 0, got %v", d)
 		}
-		*f.ptr(ev).(**float64) = &d
+		*f.Ptr(ev).(**float64) = &d
 	case KindObject:
 		if raw[0] != '{' || !json.Valid(raw) {
 			return FieldErrorf(name, "must be a JSON object")
 		}
-		*f.ptr(ev).(*json.RawMessage) = compactJSON(raw)
+		*f.Ptr(ev).(*json.RawMessage) = compactJSON(raw)
 	case KindJSON:
 		if !json.Valid(raw) {
 			return FieldErrorf(name, "must be valid JSON")
 		}
-		*f.ptr(ev).(*json.RawMessage) = compactJSON(raw)
+		*f.Ptr(ev).(*json.RawMessage) = compactJSON(raw)
 	case KindMoney:
 		if raw[0] == '"' {
 			return FieldErrorf(name, "must be a JSON number, not a string")
@@ -483,7 +483,7 @@ func decodeField(ev *Event, f *EventField, raw json.RawMessage) error {
 		if err != nil {
 			return FieldErrorf(name, "%v", err)
 		}
-		*f.ptr(ev).(**USD) = &u
+		*f.Ptr(ev).(**USD) = &u
 	case KindTime:
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
@@ -493,7 +493,7 @@ func decodeField(ev *Event, f *EventField, raw json.RawMessage) error {
 		if err != nil {
 			return FieldErrorf(name, "must be an RFC 3339 timestamp, got %q", s)
 		}
-		*f.ptr(ev).(*time.Time) = t.UTC()
+		*f.Ptr(ev).(*time.Time) = t.UTC()
 	case KindAttributes:
 		m, ok := jsonscan.Scalars(raw)
 		if !ok && decodeObject(raw, &m) != nil {
@@ -504,7 +504,7 @@ func decodeField(ev *Event, f *EventField, raw json.RawMessage) error {
 				return err
 			}
 		}
-		*f.ptr(ev).(*map[string]any) = m
+		*f.Ptr(ev).(*map[string]any) = m
 	default:
 		return fmt.Errorf("decode %s: a client does not send a field of kind %d", name, f.Kind)
 	}

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"encoding/json"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	segjson "github.com/segmentio/encoding/json"
@@ -23,8 +24,14 @@ func decodeCanonical(b []byte) (agentscope.Event, bool) {
 	return decodeProjected(b, allFields)
 }
 
-// allFields is the mask of every field of Event.
-const allFields = uint64(1)<<(fAttributes+1) - 1
+// Sets of fields are masks of bits, bit i for the field of Index i in
+// the root's field table.
+var (
+	// allFields is the mask of every field of Event.
+	allFields = uint64(1)<<len(agentscope.EventFields()) - 1
+	// keyFields are the fields scans use as their key.
+	keyFields = maskOf("session_id", "seq")
+)
 
 // fieldMask returns the mask of the named fields plus session_id and seq,
 // which scans use as their key; nil names mean every field.
@@ -32,10 +39,16 @@ func fieldMask(names []string) uint64 {
 	if names == nil {
 		return allFields
 	}
-	m := uint64(1)<<fSessionID | 1<<fSeq
+	return keyFields | maskOf(names...)
+}
+
+// maskOf returns the mask of the named fields; names that are not fields
+// of an event are left out.
+func maskOf(names ...string) uint64 {
+	var m uint64
 	for _, n := range names {
-		if f, ok := canonField([]byte(n)); ok {
-			m |= 1 << f
+		if f, ok := agentscope.LookupEventField(n); ok {
+			m |= 1 << f.Index()
 		}
 	}
 	return m
@@ -62,13 +75,13 @@ func decodeProjected(b []byte, mask uint64) (agentscope.Event, bool) {
 		if !ok || !d.byte(':') {
 			return ev, false
 		}
-		f, known := canonField(key)
-		if !known || seen&(1<<f) != 0 {
+		f, known := agentscope.LookupEventField(key)
+		if !known || seen&(1<<f.Index()) != 0 {
 			return ev, false
 		}
-		seen |= 1 << f
+		seen |= 1 << f.Index()
 		d.space()
-		if mask&(1<<f) == 0 {
+		if mask&(1<<f.Index()) == 0 {
 			if !d.skipNested(0) {
 				return ev, false
 			}
@@ -91,105 +104,6 @@ func decodeProjected(b []byte, mask uint64) (agentscope.Event, bool) {
 	}
 	d.space()
 	return ev, d.i == len(d.b)
-}
-
-// The fields of Event, by JSON name.
-const (
-	fEventID = iota
-	fSessionID
-	fSeq
-	fType
-	fTS
-	fSpanID
-	fParentSpanID
-	fAgent
-	fInput
-	fStatus
-	fOutput
-	fProvider
-	fModel
-	fDurationMS
-	fTokensIn
-	fTokensOut
-	fCacheReadTokens
-	fCacheWriteTokens
-	fReasoningTokens
-	fFinishReason
-	fTool
-	fCallID
-	fArguments
-	fResult
-	fAmountUSD
-	fCurrency
-	fSource
-	fError
-	fAttributes
-)
-
-// canonField maps a JSON name to its field (a switch: faster than a map
-// for these few short keys).
-func canonField(key []byte) (uint, bool) {
-	switch string(key) {
-	case "event_id":
-		return fEventID, true
-	case "session_id":
-		return fSessionID, true
-	case "seq":
-		return fSeq, true
-	case "type":
-		return fType, true
-	case "ts":
-		return fTS, true
-	case "span_id":
-		return fSpanID, true
-	case "parent_span_id":
-		return fParentSpanID, true
-	case "agent":
-		return fAgent, true
-	case "input":
-		return fInput, true
-	case "status":
-		return fStatus, true
-	case "output":
-		return fOutput, true
-	case "provider":
-		return fProvider, true
-	case "model":
-		return fModel, true
-	case "duration_ms":
-		return fDurationMS, true
-	case "tokens_in":
-		return fTokensIn, true
-	case "tokens_out":
-		return fTokensOut, true
-	case "cache_read_tokens":
-		return fCacheReadTokens, true
-	case "cache_write_tokens":
-		return fCacheWriteTokens, true
-	case "reasoning_tokens":
-		return fReasoningTokens, true
-	case "finish_reason":
-		return fFinishReason, true
-	case "tool":
-		return fTool, true
-	case "call_id":
-		return fCallID, true
-	case "arguments":
-		return fArguments, true
-	case "result":
-		return fResult, true
-	case "amount_usd":
-		return fAmountUSD, true
-	case "currency":
-		return fCurrency, true
-	case "source":
-		return fSource, true
-	case "error":
-		return fError, true
-	case "attributes":
-		return fAttributes, true
-	}
-	return 0, false
 }
 
 type canonDecoder struct {
@@ -397,54 +311,31 @@ func (d *canonDecoder) ptrInt(dst **int64) bool {
 	return ok
 }
 
-// field reads the value of field f into ev.
-func (d *canonDecoder) field(ev *agentscope.Event, f uint) bool {
-	switch f {
-	case fEventID:
-		return d.str(&ev.EventID)
-	case fSessionID:
-		return d.str(&ev.SessionID)
-	case fSeq:
-		n, ok := d.integer()
-		ev.Seq = n
-		return ok
-	case fType:
+// field reads the value of field f into ev, as encoding/json decodes
+// the Go type of f's member of Event.
+func (d *canonDecoder) field(ev *agentscope.Event, f *agentscope.EventField) bool {
+	switch p := f.Ptr(ev).(type) {
+	case *string:
+		return d.str(p)
+	case *agentscope.EventType:
 		s, ok := d.plainString()
-		ev.Type = agentscope.EventType(s)
+		*p = agentscope.EventType(s)
 		return ok
-	case fTS:
+	case *int64:
+		n, ok := d.integer()
+		*p = n
+		return ok
+	case *time.Time:
 		start := d.i
 		if _, ok := d.plainString(); !ok {
 			return false
 		}
 		// time.Time's own decoding, on the quoted text, as encoding/json
 		// calls it.
-		return ev.TS.UnmarshalJSON(d.b[start:d.i]) == nil
-	case fSpanID:
-		return d.str(&ev.SpanID)
-	case fParentSpanID:
-		return d.str(&ev.ParentSpanID)
-	case fAgent:
-		return d.str(&ev.Agent)
-	case fStatus:
-		return d.str(&ev.Status)
-	case fProvider:
-		return d.str(&ev.Provider)
-	case fModel:
-		return d.str(&ev.Model)
-	case fFinishReason:
-		return d.str(&ev.FinishReason)
-	case fTool:
-		return d.str(&ev.Tool)
-	case fCallID:
-		return d.str(&ev.CallID)
-	case fCurrency:
-		return d.str(&ev.Currency)
-	case fSource:
-		return d.str(&ev.Source)
-	case fError:
-		return d.str(&ev.Error)
-	case fDurationMS:
+		return p.UnmarshalJSON(d.b[start:d.i]) == nil
+	case **int64:
+		return d.ptrInt(p)
+	case **float64:
 		lit, ok := d.number()
 		if !ok {
 			return false
@@ -453,19 +344,9 @@ func (d *canonDecoder) field(ev *agentscope.Event, f uint) bool {
 		if err != nil {
 			return false
 		}
-		ev.DurationMS = &v
+		*p = &v
 		return true
-	case fTokensIn:
-		return d.ptrInt(&ev.TokensIn)
-	case fTokensOut:
-		return d.ptrInt(&ev.TokensOut)
-	case fCacheReadTokens:
-		return d.ptrInt(&ev.CacheReadTokens)
-	case fCacheWriteTokens:
-		return d.ptrInt(&ev.CacheWriteTokens)
-	case fReasoningTokens:
-		return d.ptrInt(&ev.ReasoningTokens)
-	case fAmountUSD:
+	case **agentscope.USD:
 		lit, ok := d.number()
 		if !ok {
 			return false
@@ -474,25 +355,16 @@ func (d *canonDecoder) field(ev *agentscope.Event, f uint) bool {
 		if u.UnmarshalJSON(lit) != nil {
 			return false
 		}
-		ev.AmountUSD = &u
+		*p = &u
 		return true
-	case fInput, fOutput, fArguments, fResult:
+	case *json.RawMessage:
 		v, ok := d.raw()
 		if !ok {
 			return false
 		}
-		switch f {
-		case fInput:
-			ev.Input = v
-		case fOutput:
-			ev.Output = v
-		case fArguments:
-			ev.Arguments = v
-		default:
-			ev.Result = v
-		}
+		*p = v
 		return true
-	case fAttributes:
+	case *map[string]any:
 		if d.i >= len(d.b) || d.b[d.i] != '{' {
 			return false
 		}
@@ -504,7 +376,7 @@ func (d *canonDecoder) field(ev *agentscope.Event, f uint) bool {
 		if _, err := segjson.Parse(v, &m, segjson.UseNumber); err != nil {
 			return false
 		}
-		ev.Attributes = m
+		*p = m
 		return true
 	}
 	return false

@@ -10,6 +10,7 @@ import (
 	segjson "github.com/segmentio/encoding/json"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/eventtest"
 )
 
 // stdDecode is DecodeStored with encoding/json, the reference it must match.
@@ -162,4 +163,44 @@ func BenchmarkDecodeStored(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestCanonicalDecoderFollowsFieldTable: the fast decoder reads every field
+// of the root's field table, as encoding/json does; a projection onto one
+// field fills that field and the scan key only; a key the table does not
+// have sends the body to the general decoder, which ignores it.
+func TestCanonicalDecoderFollowsFieldTable(t *testing.T) {
+	every := eventtest.Every()
+	body, err := every.MarshalCanonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := decodeCanonical(body)
+	if !ok {
+		t.Fatalf("fast decoder refused an event with every field: %s", body)
+	}
+	if want, _ := stdDecode(body); !reflect.DeepEqual(got, want) {
+		t.Fatalf("fast decoder read %s as\n%#v\nencoding/json as\n%#v", body, got, want)
+	}
+	for _, f := range agentscope.EventFields() {
+		if !f.IsSet(&got) {
+			t.Errorf("%s: not read", f.Name)
+		}
+		part, ok := decodeProjected(body, fieldMask([]string{f.Name}))
+		if !ok {
+			t.Fatalf("%s: projection refused", f.Name)
+		}
+		for _, g := range agentscope.EventFields() {
+			if want := g == f || g.Name == "session_id" || g.Name == "seq"; g.IsSet(&part) != want {
+				t.Errorf("projection onto %s: %s set %v", f.Name, g.Name, !want)
+			}
+		}
+	}
+	extra := append(bytes.TrimSuffix(body, []byte("}")), []byte(`,"temperature":0.2}`)...)
+	if _, ok := decodeCanonical(extra); ok {
+		t.Errorf("fast decoder took an unknown key: %s", extra)
+	}
+	if ev, err := DecodeStored(extra); err != nil || !reflect.DeepEqual(ev, got) {
+		t.Errorf("DecodeStored with an unknown key: %v\n%#v", err, ev)
+	}
 }
