@@ -40,6 +40,8 @@ func init() {
 		{"investigate", "investigate a session: investigate <session_id> [--wait] [--json]", runInvestigate},
 		{"reports", "investigation reports: reports list | reports show <session_id>", runReports},
 		{"alerts", "alert rules: alerts list | alerts create --name … --kinds … --url … | alerts delete <id>", runAlerts},
+		{"orgs", "organisations, on the database directly: orgs create NAME | orgs list [--json]", runOrgs},
+		{"keys", "API keys, on the database directly: keys create --org ID --name N --scopes S[,S] [--expires T] | keys list --org ID | keys revoke ID", runKeys},
 		{"connect", "print ready-to-paste MCP configurations for Claude Desktop, Claude Code, Cursor and VS Code", runConnect},
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"version", "print the version, commit and build date: version [--json]", runVersion},

@@ -203,11 +203,11 @@ func (s *Store) APIKeyOrg(ctx context.Context, id string) (string, error) {
 	return org, nil
 }
 
-// TouchAPIKey sets the key's last_used_at to at unless it is already at or
-// after at-every, so a key in steady use costs one write per interval, not
-// one per request. It reports whether it wrote.
+// TouchAPIKey sets the key's last_used_at to at unless it is already less
+// than every before at, so a key in steady use costs one write per
+// interval, not one per request. It reports whether it wrote.
 func (s *Store) TouchAPIKey(ctx context.Context, orgID, id string, at time.Time, every time.Duration) (bool, error) {
-	res, err := s.write.ExecContext(ctx, s.d.rebind(`UPDATE api_keys SET last_used_at = ? WHERE org_id = ? AND id = ? AND (last_used_at IS NULL OR last_used_at < ?)`),
+	res, err := s.write.ExecContext(ctx, s.d.rebind(`UPDATE api_keys SET last_used_at = ? WHERE org_id = ? AND id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`),
 		micros(at), orgID, id, micros(at.Add(-every)))
 	if err != nil {
 		return false, fmt.Errorf("touch API key %s: %w", id, err)

@@ -345,13 +345,13 @@ func testAPIKeys(t *testing.T, s IdentityStore) {
 	for i, c := range []struct {
 		at    time.Time
 		wrote bool
-	}{{t1, true}, {t1.Add(30 * time.Second), false}, {t1.Add(61 * time.Second), true}} {
+	}{{t1, true}, {t1.Add(30 * time.Second), false}, {t1.Add(59 * time.Second), false}, {t1.Add(61 * time.Second), true}, {t1.Add(121 * time.Second), true}} {
 		wrote, err := s.TouchAPIKey(ctx, org.ID, k.ID, c.at, time.Minute)
 		if err != nil || wrote != c.wrote {
 			t.Errorf("touch %d: wrote %v, %v; want %v", i, wrote, err, c.wrote)
 		}
 	}
-	if got, _ := s.GetAPIKey(ctx, org.ID, k.ID); got.LastUsedAt == nil || !got.LastUsedAt.Equal(t1.Add(61*time.Second)) {
+	if got, _ := s.GetAPIKey(ctx, org.ID, k.ID); got.LastUsedAt == nil || !got.LastUsedAt.Equal(t1.Add(121*time.Second)) {
 		t.Errorf("last used %v", got.LastUsedAt)
 	}
 

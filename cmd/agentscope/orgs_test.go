@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentscope/agentscope"
+)
+
+// runCommand runs the command line in-process and returns its exit code
+// and output.
+func runCommand(vars map[string]string, args ...string) (code int, stdout, stderr string) {
+	var out, errOut strings.Builder
+	e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &syncWriter{w: &errOut}, Getenv: func(k string) string { return vars[k] }}
+	code = e.Run(context.Background(), args)
+	return code, out.String(), errOut.String()
+}
+
+// varsOf turns a store's KEY=value settings into a Getenv map.
+func varsOf(t *testing.T, st store) map[string]string {
+	vars := map[string]string{}
+	for _, kv := range st.env(t) {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	return vars
+}
+
+func decodeJSON[T any](t *testing.T, s string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatalf("decode %q: %v", s, err)
+	}
+	return v
+}
+
+// TestOrgsAndKeysCLI drives agentscope orgs and keys on both stores: what
+// scripts read with --json, that the printed key is the stored one and
+// works only until revoked, and that the operator's changes are audited.
+func TestOrgsAndKeysCLI(t *testing.T) {
+	for _, st := range stores() {
+		t.Run(st.name, func(t *testing.T) {
+			vars := varsOf(t, st)
+			org := decodeJSON[map[string]string](t, cli(t, vars, "orgs", "create", "Acme Corp", "--json"))
+			if len(org) != 2 || org["name"] != "Acme Corp" || agentscope.ValidateOrgID(org["id"]) != nil {
+				t.Fatalf("orgs create: %v", org)
+			}
+			orgs := decodeJSON[struct{ Orgs []agentscope.Org }](t, cli(t, vars, "orgs", "list", "--json")).Orgs
+			if len(orgs) != 2 || orgs[0].ID != agentscope.DefaultOrgID || orgs[1].ID != org["id"] || orgs[1].Name != "Acme Corp" {
+				t.Errorf("orgs list: %+v", orgs)
+			}
+			if table := cli(t, vars, "orgs", "list"); !strings.Contains(table, org["id"]) || !strings.Contains(table, "Acme Corp") {
+				t.Errorf("orgs list table:\n%s", table)
+			}
+
+			expires := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second)
+			out := cli(t, vars, "keys", "create", "--org", org["id"], "--name", "ci", "--scopes", "read,ingest", "--expires", expires.Format(time.RFC3339), "--json")
+			created := decodeJSON[map[string]any](t, out)
+			for _, field := range []string{"id", "key", "prefix", "scopes"} {
+				if created[field] == nil {
+					t.Errorf("keys create --json has no %s: %s", field, out)
+				}
+			}
+			key := decodeJSON[createdKey](t, out)
+			cred, err := agentscope.ParseCredential(key.Key)
+			if err != nil || cred.Prefix() != key.Prefix || agentscope.JoinScopes(key.Scopes) != "ingest,read" || !key.ExpiresAt.Equal(expires) {
+				t.Fatalf("keys create: %+v (%v)", key, err)
+			}
+			// The plain form prints the key alone on stdout, for a pipe.
+			plain := strings.TrimSpace(cli(t, vars, "keys", "create", "--org", agentscope.DefaultOrgID, "--name", "local", "--scopes", "admin"))
+			if _, err := agentscope.ParseCredential(plain); err != nil {
+				t.Errorf("keys create printed %q", plain)
+			}
+
+			listed := cli(t, vars, "keys", "list", "--org", org["id"], "--json")
+			keys := decodeJSON[struct{ Keys []agentscope.APIKey }](t, listed).Keys
+			if len(keys) != 1 || keys[0].ID != key.ID || keys[0].Prefix != key.Prefix || keys[0].RevokedAt != nil {
+				t.Errorf("keys list: %s", listed)
+			}
+			if strings.Contains(listed, key.Key[len(key.Prefix):]) || strings.Contains(listed, "hash") {
+				t.Errorf("keys list shows the secret or its hash: %s", listed)
+			}
+			if table := cli(t, vars, "keys", "list", "--org", org["id"]); !strings.Contains(table, key.Prefix) || !strings.Contains(table, "active") {
+				t.Errorf("keys list table:\n%s", table)
+			}
+
+			// The key printed is the key stored.
+			s, closeStore, err := openIdentityStore(context.Background(), &Env{Stderr: &strings.Builder{}}, "test", configOf(t, vars))
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored, err := s.APIKeyByPrefix(context.Background(), key.Prefix)
+			closeStore()
+			if err != nil || !cred.Matches(stored.Hash) || stored.OrgID != org["id"] || !stored.Usable(time.Now()) {
+				t.Fatalf("stored key %+v, %v", stored, err)
+			}
+
+			// Revoking through the wrong organisation finds nothing.
+			code, _, stderr := runCommand(vars, "keys", "revoke", key.ID, "--org", agentscope.DefaultOrgID)
+			if code != 1 || !strings.Contains(stderr, `API key "`+key.ID+`" not found`) {
+				t.Errorf("revoke through another organisation: exit %d, %s", code, stderr)
+			}
+			revoked := decodeJSON[agentscope.APIKey](t, cli(t, vars, "keys", "revoke", key.ID, "--json"))
+			if revoked.RevokedAt == nil || revoked.ID != key.ID {
+				t.Errorf("keys revoke: %+v", revoked)
+			}
+			if table := cli(t, vars, "keys", "list", "--org", org["id"]); !strings.Contains(table, "revoked") {
+				t.Errorf("keys list after revoke:\n%s", table)
+			}
+			s, closeStore, err = openIdentityStore(context.Background(), &Env{Stderr: &strings.Builder{}}, "test", configOf(t, vars))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeStore()
+			if k, _ := s.APIKeyByPrefix(context.Background(), key.Prefix); k.Usable(time.Now()) {
+				t.Error("a revoked key is usable")
+			}
+			page, err := s.ListAudit(context.Background(), org["id"], agentscope.AuditFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var actions []string
+			for _, e := range page.Entries {
+				actions = append(actions, string(e.Action)+" by "+e.Actor)
+			}
+			if got := strings.Join(actions, ", "); got != "key.revoked by operator, key.created by operator, org.created by operator" {
+				t.Errorf("audit: %s", got)
+			}
+		})
+	}
+}
+
+// configOf reads the store settings the commands read.
+func configOf(t *testing.T, vars map[string]string) Config {
+	t.Helper()
+	var cfg Config
+	env := &Env{Stderr: &strings.Builder{}, Getenv: func(k string) string { return vars[k] }}
+	if _, err := env.parseFlags("test", nil, &cfg, storeFlags, nil); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestOrgsAndKeysCLIErrors: each mistake is named, usage mistakes (exit 2)
+// before the database is opened.
+func TestOrgsAndKeysCLIErrors(t *testing.T) {
+	vars := map[string]string{"AGENTSCOPE_DATA_DIR": t.TempDir()}
+	past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"orgs"}, 2, "usage: agentscope orgs create|list"},
+		{[]string{"orgs", "create"}, 2, "usage: agentscope orgs create NAME"},
+		{[]string{"orgs", "create", "a", "b"}, 2, "usage: agentscope orgs create NAME"},
+		{[]string{"orgs", "create", " "}, 1, "name: is required"},
+		{[]string{"orgs", "list", "extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"keys", "create", "--name", "ci", "--scopes", "read"}, 2, "--org is required"},
+		{[]string{"keys", "create", "--org", "default", "--scopes", "read"}, 2, "--name is required"},
+		{[]string{"keys", "create", "--org", "default", "--name", "ci"}, 2, "--scopes is required"},
+		{[]string{"keys", "create", "--org", "default", "--name", "ci", "--scopes", "read,write"}, 2, `--scopes: unknown scope "write": want ingest, read, run or admin`},
+		{[]string{"keys", "create", "--org", "default", "--name", "ci", "--scopes", "read", "--expires", "tomorrow"}, 2, `--expires "tomorrow" is not an RFC 3339 time`},
+		{[]string{"keys", "create", "--org", "default", "--name", "ci", "--scopes", "read", "--expires", past}, 2, "is not in the future"},
+		{[]string{"keys", "create", "--org", "org-nope", "--name", "ci", "--scopes", "read"}, 1, `organisation "org-nope" not found`},
+		{[]string{"keys", "list"}, 2, "--org is required"},
+		{[]string{"keys", "list", "--org", "org-nope"}, 1, `organisation "org-nope" not found`},
+		{[]string{"keys", "revoke"}, 2, "usage: agentscope keys revoke ID"},
+		{[]string{"keys", "revoke", "key-nope"}, 1, `API key "key-nope" not found`},
+		{[]string{"keys", "rotate"}, 2, `unknown subcommand "rotate"`},
+	} {
+		code, stdout, stderr := runCommand(vars, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) || stdout != "" {
+			t.Errorf("agentscope %s: exit %d, stdout %q, stderr %q; want exit %d and %q", strings.Join(c.args, " "), code, stdout, stderr, c.code, c.want)
+		}
+	}
+}
