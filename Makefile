@@ -25,7 +25,7 @@ LDFLAGS         := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit
 FUZZTIME        ?= 60s
 FUZZ_TARGETS    := .:FuzzDecodeEvent .:FuzzParseUSD .:FuzzParseCredential .:FuzzParseScopes .:FuzzNormalizeEmail \
 	./internal/jsonscan:FuzzCheck \
-	./web:FuzzSplitEvents ./web:FuzzSafeNext ./alerts:FuzzRuleFromJSON ./alerts:FuzzValidateURL \
+	./web:FuzzSplitEvents ./web:FuzzSafeNext .:FuzzAlertRuleFromJSON .:FuzzValidateWebhookURL \
 	./spl:FuzzParse ./spl:FuzzEval ./store/sqlstore:FuzzDecodeCanonical \
 	./pricing:FuzzParse
 

@@ -37,10 +37,10 @@ type Alert struct {
 }
 
 // NewAlert returns the alert of rule r for signal s, raised at at.
-func NewAlert(r Rule, s Signal, at time.Time) Alert {
+func NewAlert(r agentscope.AlertRule, s Signal, at time.Time) Alert {
 	key := s.Key
 	if key == "" {
-		if s.Kind == KindBudget {
+		if s.Kind == agentscope.AlertKindBudget {
 			key = "pct:" + strconv.Itoa(r.BudgetPercent)
 		} else {
 			key = "level:" + string(s.level())
@@ -56,7 +56,7 @@ func NewAlert(r Rule, s Signal, at time.Time) Alert {
 		OrgID:       s.OrgID,
 		RuleID:      r.ID,
 		RuleName:    r.Name,
-		Destination: RedactURL(r.URL),
+		Destination: agentscope.RedactURL(r.URL),
 		Signal:      s,
 		At:          at.UTC().Truncate(time.Microsecond),
 	}

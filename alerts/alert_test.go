@@ -16,10 +16,10 @@ import (
 
 var at = time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC)
 
-func sampleRule() alerts.Rule {
-	return alerts.Rule{
+func sampleRule() agentscope.AlertRule {
+	return agentscope.AlertRule{
 		ID: "ar-1", OrgID: "org-a", Name: "pager", Enabled: true, Kinds: []string{"*"},
-		URL: "https://hooks.slack.com/services/T000/B000/tokenXYZ", Format: alerts.FormatSlack, Secret: "whsec_never-shown-0123",
+		URL: "https://hooks.slack.com/services/T000/B000/tokenXYZ", Format: agentscope.AlertFormatSlack, Secret: "whsec_never-shown-0123",
 	}
 }
 
@@ -45,13 +45,13 @@ func TestAlertIDIdentifiesTheOccurrence(t *testing.T) {
 	if got := alerts.NewAlert(r, s2, at).ID; got != id {
 		t.Error("the detail changed the id")
 	}
-	for name, edit := range map[string]func(*alerts.Rule, *alerts.Signal){
-		"rule":     func(r *alerts.Rule, _ *alerts.Signal) { r.ID = "ar-2" },
-		"session":  func(_ *alerts.Rule, s *alerts.Signal) { s.SessionID = "sess-2" },
-		"kind":     func(_ *alerts.Rule, s *alerts.Signal) { s.Kind = "stall" },
-		"severity": func(_ *alerts.Rule, s *alerts.Signal) { s.Severity = alerts.SeverityCritical },
-		"key":      func(_ *alerts.Rule, s *alerts.Signal) { s.Key = "seq-40" },
-		"org":      func(_ *alerts.Rule, s *alerts.Signal) { s.OrgID = "org-b" },
+	for name, edit := range map[string]func(*agentscope.AlertRule, *alerts.Signal){
+		"rule":     func(r *agentscope.AlertRule, _ *alerts.Signal) { r.ID = "ar-2" },
+		"session":  func(_ *agentscope.AlertRule, s *alerts.Signal) { s.SessionID = "sess-2" },
+		"kind":     func(_ *agentscope.AlertRule, s *alerts.Signal) { s.Kind = "stall" },
+		"severity": func(_ *agentscope.AlertRule, s *alerts.Signal) { s.Severity = alerts.SeverityCritical },
+		"key":      func(_ *agentscope.AlertRule, s *alerts.Signal) { s.Key = "seq-40" },
+		"org":      func(_ *agentscope.AlertRule, s *alerts.Signal) { s.OrgID = "org-b" },
 	} {
 		r2, s2 := sampleRule(), sampleSignal()
 		edit(&r2, &s2)
@@ -111,7 +111,7 @@ func TestAlertEvent(t *testing.T) {
 
 func TestBodyJSON(t *testing.T) {
 	a := alerts.NewAlert(sampleRule(), sampleSignal(), at)
-	b, err := alerts.Body(alerts.FormatJSON, a)
+	b, err := alerts.Body(agentscope.AlertFormatJSON, a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestBodySlack(t *testing.T) {
 	s := sampleSignal()
 	s.Title = "Loop in <search> & co"
 	a := alerts.NewAlert(sampleRule(), s, at)
-	b, err := alerts.Body(alerts.FormatSlack, a)
+	b, err := alerts.Body(agentscope.AlertFormatSlack, a)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,9 +79,9 @@ func Enqueue(ctx context.Context, client *river.Client[*sql.Tx], tx *sql.Tx, ale
 }
 
 // RuleSource loads a rule with its secret for delivery, or returns an
-// ENOTFOUND *agentscope.Error. *sqlstore.Store implements it.
+// ENOTFOUND *agentscope.Error. The store implements it.
 type RuleSource interface {
-	AlertRuleForDelivery(ctx context.Context, orgID, ruleID string) (Rule, error)
+	AlertRuleForDelivery(ctx context.Context, orgID, ruleID string) (agentscope.AlertRule, error)
 }
 
 // Deps configure the delivery worker. Rules is required.
@@ -205,7 +205,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 		log.Warn("alert not delivered", "error", err.Error())
 		return river.JobCancel(fmt.Errorf("alert %s: %w", a.ID, err))
 	}
-	dest := RedactURL(rule.URL)
+	dest := agentscope.RedactURL(rule.URL)
 	log = log.With("destination", dest)
 	status, retryAfter, err := w.post(ctx, rule, dest, a.ID, body)
 	switch {
@@ -232,7 +232,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 // post sends one signed attempt and returns the response's status and
 // Retry-After. Its errors name the destination as dest, the redacted URL
 // (scheme and host only).
-func (w *Worker) post(ctx context.Context, rule Rule, dest, alertID string, body []byte) (int, time.Duration, error) {
+func (w *Worker) post(ctx context.Context, rule agentscope.AlertRule, dest, alertID string, body []byte) (int, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.deps.RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rule.URL, bytes.NewReader(body))
@@ -283,7 +283,7 @@ func networkReason(err error) string {
 // scrub removes from msg anything of rule's that must not be shown: the
 // URL's user information, path and query, and the secret, should a lower
 // layer's error repeat them.
-func scrub(msg string, rule Rule) string {
+func scrub(msg string, rule agentscope.AlertRule) string {
 	secrets := []string{rule.Secret}
 	if u, err := url.Parse(rule.URL); err == nil {
 		secrets = append(secrets, u.RawQuery, u.User.String())

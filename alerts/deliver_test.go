@@ -128,9 +128,9 @@ func newHarness(t *testing.T, backend string) *harness {
 }
 
 // createRule stores a rule for url and returns it with its secret.
-func (h *harness) createRule(t *testing.T, url string, format alerts.Format) alerts.Rule {
+func (h *harness) createRule(t *testing.T, url string, format agentscope.AlertFormat) agentscope.AlertRule {
 	t.Helper()
-	r, err := h.store.CreateAlertRule(context.Background(), alerts.Rule{
+	r, err := h.store.CreateAlertRule(context.Background(), agentscope.AlertRule{
 		OrgID: orgID, Name: "pager", Enabled: true, Kinds: []string{"loop"}, URL: url, Format: format,
 	})
 	if err != nil {
@@ -285,7 +285,7 @@ func TestDeliveryRetriesUntilReceiverRecovers(t *testing.T) {
 			}
 			return http.StatusOK
 		})
-		rule := h.createRule(t, rc.url(), alerts.FormatJSON)
+		rule := h.createRule(t, rc.url(), agentscope.AlertFormatJSON)
 		rc.setSecret(rule.Secret)
 		ctx := context.Background()
 		if res := h.store.Append(ctx, []agentscope.AppendRequest{{
@@ -364,7 +364,7 @@ func TestDeliveryReceiverDown(t *testing.T) {
 		}
 		down := "http://" + l.Addr().String() + "/services/T000/B000/" + token
 		l.Close()
-		rule := h.createRule(t, down, alerts.FormatJSON)
+		rule := h.createRule(t, down, agentscope.AlertFormatJSON)
 		rc := newReceiver(t, func(int) int { return http.StatusNoContent })
 		rc.setSecret(rule.Secret)
 		if n := h.enqueue(t, []alerts.Alert{alerts.NewAlert(rule, sampleSignal(), time.Now())}, &river.InsertOpts{MaxAttempts: 1000}); n != 1 {
@@ -398,7 +398,7 @@ func TestDeliveryBadRequestIsNotRetried(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
 		h := newHarness(t, backend)
 		rc := newReceiver(t, func(int) int { return http.StatusBadRequest })
-		rule := h.createRule(t, rc.url(), alerts.FormatJSON)
+		rule := h.createRule(t, rc.url(), agentscope.AlertFormatJSON)
 		rc.setSecret(rule.Secret)
 		h.enqueue(t, []alerts.Alert{alerts.NewAlert(rule, sampleSignal(), time.Now())}, nil)
 		job, failures := h.waitEnd(t)
@@ -418,7 +418,7 @@ func TestDeliveryAttemptsAreBounded(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
 		h := newHarness(t, backend)
 		rc := newReceiver(t, func(int) int { return http.StatusInternalServerError })
-		rule := h.createRule(t, rc.url(), alerts.FormatJSON)
+		rule := h.createRule(t, rc.url(), agentscope.AlertFormatJSON)
 		rc.setSecret(rule.Secret)
 		h.enqueue(t, []alerts.Alert{alerts.NewAlert(rule, sampleSignal(), time.Now())}, &river.InsertOpts{MaxAttempts: 3})
 		job, failures := h.waitEnd(t)
@@ -435,7 +435,7 @@ func TestDeliverySlackFormat(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
 		h := newHarness(t, backend)
 		rc := newReceiver(t, func(int) int { return http.StatusOK })
-		rule := h.createRule(t, rc.url(), alerts.FormatSlack)
+		rule := h.createRule(t, rc.url(), agentscope.AlertFormatSlack)
 		rc.setSecret(rule.Secret)
 		h.enqueue(t, []alerts.Alert{alerts.NewAlert(rule, sampleSignal(), time.Now())}, nil)
 		if job, _ := h.waitEnd(t); job.State != rivertype.JobStateCompleted {
@@ -458,7 +458,7 @@ func TestEnqueueOncePerAlert(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
 		h := newHarness(t, backend)
 		rc := newReceiver(t, func(int) int { return http.StatusOK })
-		rule := h.createRule(t, rc.url(), alerts.FormatJSON)
+		rule := h.createRule(t, rc.url(), agentscope.AlertFormatJSON)
 		rc.setSecret(rule.Secret)
 		a := alerts.NewAlert(rule, sampleSignal(), time.Now())
 		other := alerts.NewAlert(rule, alerts.Signal{OrgID: orgID, SessionID: "sess-2", Kind: "loop", Title: "t"}, time.Now())

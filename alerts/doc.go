@@ -1,11 +1,11 @@
 // Package alerts turns what the investigator finds into notifications.
 //
-// An organisation's Rules say which Signals matter — detector findings by
-// kind and severity, investigation risk levels, budget thresholds — and
-// which webhook hears of them, in Slack's incoming-webhook format or as
-// AgentScope's own JSON (Payload). Match is pure: the caller lists the
-// organisation's rules (store/sqlstore keeps them) and asks which a signal
-// matches. For each match, NewAlert derives an Alert whose id is stable for
+// An organisation's alert rules (agentscope.AlertRule) say which Signals
+// matter — detector findings by kind and severity, investigation risk
+// levels, budget thresholds — and which webhook hears of them, in Slack's
+// incoming-webhook format or as AgentScope's own JSON (Payload). Match is
+// pure: the caller lists the organisation's rules (the store keeps them) and
+// asks which a signal matches. For each match, NewAlert derives an Alert whose id is stable for
 // the same occurrence; in one transaction the caller appends the alert's
 // Alert event (Alert.Event) and queues its delivery (Enqueue), so an alert
 // is recorded and delivered, or neither.

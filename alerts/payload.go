@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/agentscope/agentscope"
 )
 
 // Payload is the body of a json-format delivery.
@@ -33,16 +35,16 @@ type Payload struct {
 const PayloadType = "agentscope.alert"
 
 // Body renders a's delivery body in format f.
-func Body(f Format, a Alert) ([]byte, error) {
+func Body(f agentscope.AlertFormat, a Alert) ([]byte, error) {
 	switch f {
-	case FormatJSON, "":
+	case agentscope.AlertFormatJSON, "":
 		s := a.Signal
 		return json.Marshal(Payload{
 			Type: PayloadType, ID: a.ID, At: a.At, OrgID: a.OrgID, RuleID: a.RuleID, RuleName: a.RuleName,
 			SessionID: s.SessionID, Agent: s.Agent, Kind: s.Kind, Severity: s.Severity, RiskLevel: s.RiskLevel,
 			BudgetPercent: s.BudgetPercent, Title: s.Title, Detail: s.Detail, ReportURL: s.ReportURL, SessionURL: s.SessionURL,
 		})
-	case FormatSlack:
+	case agentscope.AlertFormatSlack:
 		return json.Marshal(slackMessage(a))
 	}
 	return nil, fmt.Errorf("unknown alert format %q", f)

@@ -21,12 +21,12 @@ import (
 )
 
 // fakeRules is a RuleSource over a map of "org/id".
-type fakeRules map[string]alerts.Rule
+type fakeRules map[string]agentscope.AlertRule
 
-func (f fakeRules) AlertRuleForDelivery(_ context.Context, orgID, id string) (alerts.Rule, error) {
+func (f fakeRules) AlertRuleForDelivery(_ context.Context, orgID, id string) (agentscope.AlertRule, error) {
 	r, ok := f[orgID+"/"+id]
 	if !ok {
-		return alerts.Rule{}, agentscope.Errorf(agentscope.ENOTFOUND, "alert rule %q not found", id)
+		return agentscope.AlertRule{}, agentscope.Errorf(agentscope.ENOTFOUND, "alert rule %q not found", id)
 	}
 	return r, nil
 }
@@ -286,13 +286,13 @@ func TestNewWorkerValidatesDeps(t *testing.T) {
 func TestRuleNeverShowsSecretOrPath(t *testing.T) {
 	r := sampleRule()
 	var b strings.Builder
-	for _, s := range []string{r.String(), r.LogValue().String(), alerts.RedactURL(r.URL)} {
+	for _, s := range []string{r.String(), r.LogValue().String(), agentscope.RedactURL(r.URL)} {
 		b.WriteString(s + "\n")
 	}
 	if out := b.String(); strings.Contains(out, token) || strings.Contains(out, r.Secret) || !strings.Contains(out, "https://hooks.slack.com") {
 		t.Errorf("rendered rule:\n%s", out)
 	}
-	if got := alerts.RedactURL("https://user:pw@example.com:8443/p?q=1"); got != "https://example.com:8443" {
+	if got := agentscope.RedactURL("https://user:pw@example.com:8443/p?q=1"); got != "https://example.com:8443" {
 		t.Errorf("redact: %s", got)
 	}
 }

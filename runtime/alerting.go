@@ -28,12 +28,12 @@ type ruleCache struct {
 }
 
 type cachedRules struct {
-	rules []alerts.Rule
+	rules []agentscope.AlertRule
 	at    time.Time
 }
 
 // enabledRules returns the organisation's enabled rules, cached briefly.
-func (rt *Runtime) enabledRules(ctx context.Context, org string) ([]alerts.Rule, error) {
+func (rt *Runtime) enabledRules(ctx context.Context, org string) ([]agentscope.AlertRule, error) {
 	now := time.Now()
 	rt.rules.mu.Lock()
 	c, ok := rt.rules.rules[org]
@@ -45,7 +45,7 @@ func (rt *Runtime) enabledRules(ctx context.Context, org string) ([]alerts.Rule,
 	if err != nil {
 		return nil, err
 	}
-	var on []alerts.Rule
+	var on []agentscope.AlertRule
 	for _, r := range all {
 		if r.Enabled {
 			on = append(on, r)
@@ -128,7 +128,7 @@ func reportSignals(r agentscope.Report) []alerts.Signal {
 	if r.Status == agentscope.ReportFailed {
 		detail = "investigation failed: " + r.Error
 	}
-	sigs := []alerts.Signal{{SessionID: r.TargetSessionID, Agent: r.Agent, Kind: alerts.KindRisk, RiskLevel: alerts.Severity(r.RiskLevel),
+	sigs := []alerts.Signal{{SessionID: r.TargetSessionID, Agent: r.Agent, Kind: agentscope.AlertKindRisk, RiskLevel: alerts.Severity(r.RiskLevel),
 		Title: fmt.Sprintf("Investigation of %s: %s risk", r.TargetSessionID, r.RiskLevel), Detail: detail, Key: r.SessionID + ":" + string(r.Status)}}
 	return append(sigs, findingSignals(r.TargetSessionID, r.Agent, r.DetectorFindings)...)
 }
@@ -142,7 +142,7 @@ func budgetSignals(agent string, bs []agentscope.BudgetStatus) []alerts.Signal {
 			continue
 		}
 		pct := float64(b.SpentUSD) / float64(b.LimitUSD) * 100
-		out = append(out, alerts.Signal{Agent: agent, Kind: alerts.KindBudget, BudgetPercent: pct,
+		out = append(out, alerts.Signal{Agent: agent, Kind: agentscope.AlertKindBudget, BudgetPercent: pct,
 			Title:  fmt.Sprintf("%s has spent %.0f%% of its %s budget", agent, pct, b.Period),
 			Detail: fmt.Sprintf("$%s of $%s this %s (since %s)", b.SpentUSD, b.LimitUSD, b.Period, b.PeriodStart.Format(time.RFC3339)),
 			Key:    fmt.Sprintf("%s|%s|%s", agent, b.Period, b.PeriodStart.Format(time.RFC3339))})

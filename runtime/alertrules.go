@@ -24,61 +24,61 @@ type AlertRuleInput struct {
 	Secret        string   `json:"secret,omitempty" jsonschema:"HMAC-SHA256 signing secret; generated when empty and shown once"`
 }
 
-func (in AlertRuleInput) rule(org string) alerts.Rule {
+func (in AlertRuleInput) rule(org string) agentscope.AlertRule {
 	enabled := in.Enabled == nil || *in.Enabled
-	return alerts.Rule{OrgID: org, Name: in.Name, Enabled: enabled, Kinds: in.Kinds, MinSeverity: alerts.Severity(in.MinSeverity),
-		BudgetPercent: in.BudgetPercent, Agents: in.Agents, URL: in.URL, Format: alerts.Format(in.Format), Secret: in.Secret}
+	return agentscope.AlertRule{OrgID: org, Name: in.Name, Enabled: enabled, Kinds: in.Kinds, MinSeverity: alerts.Severity(in.MinSeverity),
+		BudgetPercent: in.BudgetPercent, Agents: in.Agents, URL: in.URL, Format: agentscope.AlertFormat(in.Format), Secret: in.Secret}
 }
 
 // shown is a rule as listed: without its secret and with the webhook's
 // path (which holds Slack's token) hidden.
-func shown(r alerts.Rule) alerts.Rule {
+func shown(r agentscope.AlertRule) agentscope.AlertRule {
 	r.Secret = ""
-	r.URL = alerts.RedactURL(r.URL)
+	r.URL = agentscope.RedactURL(r.URL)
 	return r
 }
 
 // CreateAlertRule stores a new rule and returns it with its secret: the
 // only time the secret is shown.
-func (rt *Runtime) CreateAlertRule(ctx context.Context, in AlertRuleInput) (alerts.Rule, error) {
+func (rt *Runtime) CreateAlertRule(ctx context.Context, in AlertRuleInput) (agentscope.AlertRule, error) {
 	org, err := agentscope.OrgFrom(ctx)
 	if err != nil {
-		return alerts.Rule{}, err
+		return agentscope.AlertRule{}, err
 	}
 	if err := alerts.CheckDestination(in.URL, rt.opts.AlertDelivery.Network); err != nil {
-		return alerts.Rule{}, err
+		return agentscope.AlertRule{}, err
 	}
 	r, err := rt.store.CreateAlertRule(ctx, in.rule(org))
 	if err != nil {
-		return alerts.Rule{}, err
+		return agentscope.AlertRule{}, err
 	}
 	rt.forgetRules(org)
-	r.URL = alerts.RedactURL(r.URL)
+	r.URL = agentscope.RedactURL(r.URL)
 	return r, nil
 }
 
 // UpdateAlertRule replaces a rule; its secret is kept unless a new one is
 // given.
-func (rt *Runtime) UpdateAlertRule(ctx context.Context, id string, in AlertRuleInput) (alerts.Rule, error) {
+func (rt *Runtime) UpdateAlertRule(ctx context.Context, id string, in AlertRuleInput) (agentscope.AlertRule, error) {
 	org, err := agentscope.OrgFrom(ctx)
 	if err != nil {
-		return alerts.Rule{}, err
+		return agentscope.AlertRule{}, err
 	}
 	if err := alerts.CheckDestination(in.URL, rt.opts.AlertDelivery.Network); err != nil {
-		return alerts.Rule{}, err
+		return agentscope.AlertRule{}, err
 	}
 	r := in.rule(org)
 	r.ID = id
 	r, err = rt.store.UpdateAlertRule(ctx, r)
 	if err != nil {
-		return alerts.Rule{}, err
+		return agentscope.AlertRule{}, err
 	}
 	rt.forgetRules(org)
 	return shown(r), nil
 }
 
 // ListAlertRules lists the organisation's rules, without secrets.
-func (rt *Runtime) ListAlertRules(ctx context.Context) ([]alerts.Rule, error) {
+func (rt *Runtime) ListAlertRules(ctx context.Context) ([]agentscope.AlertRule, error) {
 	org, err := agentscope.OrgFrom(ctx)
 	if err != nil {
 		return nil, err
@@ -91,10 +91,10 @@ func (rt *Runtime) ListAlertRules(ctx context.Context) ([]alerts.Rule, error) {
 }
 
 // GetAlertRule returns one rule, without its secret.
-func (rt *Runtime) GetAlertRule(ctx context.Context, id string) (alerts.Rule, error) {
+func (rt *Runtime) GetAlertRule(ctx context.Context, id string) (agentscope.AlertRule, error) {
 	org, err := agentscope.OrgFrom(ctx)
 	if err != nil {
-		return alerts.Rule{}, err
+		return agentscope.AlertRule{}, err
 	}
 	r, err := rt.store.GetAlertRule(ctx, org, id)
 	return shown(r), err
@@ -115,7 +115,7 @@ func (rt *Runtime) DeleteAlertRule(ctx context.Context, id string) error {
 
 // AlertRulesOutput is list_alert_rules' result.
 type AlertRulesOutput struct {
-	Rules []alerts.Rule `json:"rules"`
+	Rules []agentscope.AlertRule `json:"rules"`
 }
 
 // AlertRuleIDInput names one rule.
@@ -142,7 +142,7 @@ func (rt *Runtime) registerAlertRules(s *mcpserver.Server) {
 		Description: "Create a rule that sends a webhook (Slack-compatible or JSON, signed with HMAC-SHA256 in X-AgentScope-Signature) and records an Alert event when a detector finding, an investigation's risk level or a budget threshold matches. " +
 			"The signing secret is returned once, here.",
 		Annotations: &mcp.ToolAnnotations{Title: "Create an alert rule", DestructiveHint: ptr(false), OpenWorldHint: ptr(true)},
-	}, func(ctx context.Context, in AlertRuleInput) (alerts.Rule, error) {
+	}, func(ctx context.Context, in AlertRuleInput) (agentscope.AlertRule, error) {
 		return rt.CreateAlertRule(ctx, in)
 	})
 	mcpserver.AddTool(s, &mcp.Tool{
@@ -159,7 +159,7 @@ func (rt *Runtime) registerAlertRules(s *mcpserver.Server) {
 		Title:       "Update an alert rule",
 		Description: "Replace an alert rule's settings; the secret is kept unless a new one is given.",
 		Annotations: &mcp.ToolAnnotations{Title: "Update an alert rule", DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
-	}, func(ctx context.Context, in UpdateAlertRuleInput) (alerts.Rule, error) {
+	}, func(ctx context.Context, in UpdateAlertRuleInput) (agentscope.AlertRule, error) {
 		return rt.UpdateAlertRule(ctx, in.ID, in.AlertRuleInput)
 	})
 	mcpserver.AddTool(s, &mcp.Tool{

@@ -4,17 +4,17 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/agentscope/agentscope/alerts"
+	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/runtime"
 )
 
 // AlertRulesAPI manages alert rules (package runtime's Runtime implements
 // it). The caller's organisation is in the context.
 type AlertRulesAPI interface {
-	CreateAlertRule(ctx context.Context, in runtime.AlertRuleInput) (alerts.Rule, error)
-	UpdateAlertRule(ctx context.Context, id string, in runtime.AlertRuleInput) (alerts.Rule, error)
-	ListAlertRules(ctx context.Context) ([]alerts.Rule, error)
-	GetAlertRule(ctx context.Context, id string) (alerts.Rule, error)
+	CreateAlertRule(ctx context.Context, in runtime.AlertRuleInput) (agentscope.AlertRule, error)
+	UpdateAlertRule(ctx context.Context, id string, in runtime.AlertRuleInput) (agentscope.AlertRule, error)
+	ListAlertRules(ctx context.Context) ([]agentscope.AlertRule, error)
+	GetAlertRule(ctx context.Context, id string) (agentscope.AlertRule, error)
 	DeleteAlertRule(ctx context.Context, id string) error
 }
 

@@ -8,20 +8,17 @@ import (
 	"fmt"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/alerts"
 )
 
 // Alert rules (alert_rules). Reads leave the secret out, except
 // AlertRuleForDelivery, which the delivery worker alone calls; CreateAlertRule
 // returns it once.
 
-var _ alerts.RuleSource = (*Store)(nil)
-
 const alertRuleCols = `org_id, id, name, enabled, kinds, min_severity, budget_percent, agents, url, format, created_at, updated_at`
 
-func scanAlertRule(sc scanner, extra ...any) (alerts.Rule, error) {
+func scanAlertRule(sc scanner, extra ...any) (agentscope.AlertRule, error) {
 	var (
-		r                alerts.Rule
+		r                agentscope.AlertRule
 		kinds, agents    string
 		minSev, format   string
 		created, updated int64
@@ -39,13 +36,13 @@ func scanAlertRule(sc scanner, extra ...any) (alerts.Rule, error) {
 	if len(r.Agents) == 0 {
 		r.Agents = nil
 	}
-	r.MinSeverity, r.Format = alerts.Severity(minSev), alerts.Format(format)
+	r.MinSeverity, r.Format = agentscope.RiskLevel(minSev), agentscope.AlertFormat(format)
 	r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return r, nil
 }
 
 // alertRuleJSON encodes the rule's lists for their TEXT columns.
-func alertRuleJSON(r alerts.Rule) (kinds, agents string) {
+func alertRuleJSON(r agentscope.AlertRule) (kinds, agents string) {
 	k, _ := json.Marshal(r.Kinds) // []string always encodes
 	a, _ := json.Marshal(append([]string{}, r.Agents...))
 	return string(k), string(a)
@@ -58,20 +55,20 @@ func alertRuleNotFound(id string) error {
 // CreateAlertRule validates r and stores it as a new rule of r.OrgID with a
 // fresh id, generating its secret when r.Secret is empty. The returned rule
 // holds the secret: the only time it is shown.
-func (s *Store) CreateAlertRule(ctx context.Context, r alerts.Rule) (alerts.Rule, error) {
+func (s *Store) CreateAlertRule(ctx context.Context, r agentscope.AlertRule) (agentscope.AlertRule, error) {
 	if err := r.Validate(); err != nil {
-		return alerts.Rule{}, err
+		return agentscope.AlertRule{}, err
 	}
-	r.ID = alerts.NewRuleID()
+	r.ID = agentscope.NewAlertRuleID()
 	if r.Secret == "" {
-		r.Secret = alerts.NewSecret()
+		r.Secret = agentscope.NewAlertRuleSecret()
 	}
 	r.CreatedAt = s.now()
 	r.UpdatedAt = r.CreatedAt
 	kinds, agents := alertRuleJSON(r)
 	stored, err := s.sealSecret(r.OrgID, r.ID, r.Secret)
 	if err != nil {
-		return alerts.Rule{}, fmt.Errorf("create alert rule: %w", err)
+		return agentscope.AlertRule{}, fmt.Errorf("create alert rule: %w", err)
 	}
 	err = s.inTx(ctx, func(t tx) error {
 		_, err := t.exec(ctx, `INSERT INTO alert_rules (org_id, id, name, enabled, kinds, min_severity, budget_percent, agents, url, format, secret, created_at, updated_at)
@@ -81,47 +78,47 @@ func (s *Store) CreateAlertRule(ctx context.Context, r alerts.Rule) (alerts.Rule
 		return err
 	})
 	if err != nil {
-		return alerts.Rule{}, fmt.Errorf("create alert rule: %w", err)
+		return agentscope.AlertRule{}, fmt.Errorf("create alert rule: %w", err)
 	}
 	return r, nil
 }
 
 // GetAlertRule returns the organisation's rule id, without its secret.
-func (s *Store) GetAlertRule(ctx context.Context, orgID, id string) (alerts.Rule, error) {
+func (s *Store) GetAlertRule(ctx context.Context, orgID, id string) (agentscope.AlertRule, error) {
 	r, err := scanAlertRule(s.queryRow(ctx, `SELECT `+alertRuleCols+` FROM alert_rules WHERE org_id = ? AND id = ?`, orgID, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return alerts.Rule{}, alertRuleNotFound(id)
+		return agentscope.AlertRule{}, alertRuleNotFound(id)
 	} else if err != nil {
-		return alerts.Rule{}, fmt.Errorf("get alert rule %s: %w", id, err)
+		return agentscope.AlertRule{}, fmt.Errorf("get alert rule %s: %w", id, err)
 	}
 	return r, nil
 }
 
 // AlertRuleForDelivery returns the organisation's rule id with its secret,
-// for the delivery worker. It implements alerts.RuleSource.
-func (s *Store) AlertRuleForDelivery(ctx context.Context, orgID, id string) (alerts.Rule, error) {
+// for the delivery worker. It implements the alerts delivery worker's RuleSource.
+func (s *Store) AlertRuleForDelivery(ctx context.Context, orgID, id string) (agentscope.AlertRule, error) {
 	var secret string
 	r, err := scanAlertRule(s.queryRow(ctx, `SELECT `+alertRuleCols+`, secret FROM alert_rules WHERE org_id = ? AND id = ?`, orgID, id), &secret)
 	if errors.Is(err, sql.ErrNoRows) {
-		return alerts.Rule{}, alertRuleNotFound(id)
+		return agentscope.AlertRule{}, alertRuleNotFound(id)
 	} else if err != nil {
-		return alerts.Rule{}, fmt.Errorf("get alert rule %s: %w", id, err)
+		return agentscope.AlertRule{}, fmt.Errorf("get alert rule %s: %w", id, err)
 	}
 	if r.Secret, err = s.openSecret(orgID, id, secret); err != nil {
-		return alerts.Rule{}, err
+		return agentscope.AlertRule{}, err
 	}
 	return r, nil
 }
 
 // ListAlertRules returns the organisation's rules, oldest first, without
 // their secrets.
-func (s *Store) ListAlertRules(ctx context.Context, orgID string) ([]alerts.Rule, error) {
+func (s *Store) ListAlertRules(ctx context.Context, orgID string) ([]agentscope.AlertRule, error) {
 	rows, err := s.query(ctx, `SELECT `+alertRuleCols+` FROM alert_rules WHERE org_id = ? ORDER BY created_at, id`, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("list alert rules: %w", err)
 	}
 	defer rows.Close()
-	out := []alerts.Rule{}
+	out := []agentscope.AlertRule{}
 	for rows.Next() {
 		r, err := scanAlertRule(rows)
 		if err != nil {
@@ -138,13 +135,13 @@ func (s *Store) ListAlertRules(ctx context.Context, orgID string) ([]alerts.Rule
 // UpdateAlertRule validates r and replaces the rule r.ID of r.OrgID with it:
 // name, enabled, conditions and destination. The secret is kept unless
 // r.Secret is set, which replaces it. The returned rule has no secret.
-func (s *Store) UpdateAlertRule(ctx context.Context, r alerts.Rule) (alerts.Rule, error) {
+func (s *Store) UpdateAlertRule(ctx context.Context, r agentscope.AlertRule) (agentscope.AlertRule, error) {
 	if err := r.Validate(); err != nil {
-		return alerts.Rule{}, err
+		return agentscope.AlertRule{}, err
 	}
 	kinds, agents := alertRuleJSON(r)
 	now := s.now()
-	var out alerts.Rule
+	var out agentscope.AlertRule
 	err := s.inTx(ctx, func(t tx) error {
 		q := `UPDATE alert_rules SET name = ?, enabled = ?, kinds = ?, min_severity = ?, budget_percent = ?, agents = ?, url = ?, format = ?, updated_at = ?`
 		args := []any{r.Name, r.Enabled, kinds, string(r.MinSeverity), r.BudgetPercent, agents, r.URL, string(r.Format), micros(now)}
@@ -169,9 +166,9 @@ func (s *Store) UpdateAlertRule(ctx context.Context, r alerts.Rule) (alerts.Rule
 		return err
 	})
 	if agentscope.ErrorCode(err) == agentscope.ENOTFOUND {
-		return alerts.Rule{}, err
+		return agentscope.AlertRule{}, err
 	} else if err != nil {
-		return alerts.Rule{}, fmt.Errorf("update alert rule %s: %w", r.ID, err)
+		return agentscope.AlertRule{}, fmt.Errorf("update alert rule %s: %w", r.ID, err)
 	}
 	return out, nil
 }

@@ -8,17 +8,18 @@ import (
 	"testing"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/alerts"
 )
 
 // AlertStore is what a store keeps alert rules with (*sqlstore.Store).
 type AlertStore interface {
-	CreateAlertRule(ctx context.Context, r alerts.Rule) (alerts.Rule, error)
-	GetAlertRule(ctx context.Context, orgID, id string) (alerts.Rule, error)
-	ListAlertRules(ctx context.Context, orgID string) ([]alerts.Rule, error)
-	UpdateAlertRule(ctx context.Context, r alerts.Rule) (alerts.Rule, error)
+	CreateAlertRule(ctx context.Context, r agentscope.AlertRule) (agentscope.AlertRule, error)
+	GetAlertRule(ctx context.Context, orgID, id string) (agentscope.AlertRule, error)
+	ListAlertRules(ctx context.Context, orgID string) ([]agentscope.AlertRule, error)
+	UpdateAlertRule(ctx context.Context, r agentscope.AlertRule) (agentscope.AlertRule, error)
 	DeleteAlertRule(ctx context.Context, orgID, id string) error
-	alerts.RuleSource
+	// AlertRuleForDelivery is what the alerts delivery worker reads: the
+	// rule with its secret.
+	AlertRuleForDelivery(ctx context.Context, orgID, id string) (agentscope.AlertRule, error)
 }
 
 // RunAlerts runs the suite of alert rules against the stores open returns,
@@ -45,11 +46,11 @@ func RunAlerts(t *testing.T, open Opener) {
 
 const slackURL = "https://hooks.slack.com/services/T000/B000/tokenXYZ"
 
-func alertRule(orgID, name string) alerts.Rule {
-	return alerts.Rule{
+func alertRule(orgID, name string) agentscope.AlertRule {
+	return agentscope.AlertRule{
 		OrgID: orgID, Name: name, Enabled: true,
-		Kinds: []string{"loop", alerts.KindRisk}, MinSeverity: alerts.SeverityHigh,
-		URL: slackURL, Format: alerts.FormatSlack,
+		Kinds: []string{"loop", agentscope.AlertKindRisk}, MinSeverity: agentscope.RiskHigh,
+		URL: slackURL, Format: agentscope.AlertFormatSlack,
 	}
 }
 
@@ -65,15 +66,15 @@ func testAlertRuleCRUD(t *testing.T, s AlertStore) {
 	if !strings.HasPrefix(first.Secret, "whsec_") || len(first.Secret) < 32 {
 		t.Errorf("generated secret has the wrong shape (length %d)", len(first.Secret))
 	}
-	in := alerts.Rule{
-		OrgID: org, Name: "budget", Kinds: []string{alerts.KindBudget}, BudgetPercent: 90,
+	in := agentscope.AlertRule{
+		OrgID: org, Name: "budget", Kinds: []string{agentscope.AlertKindBudget}, BudgetPercent: 90,
 		Agents: []string{"bot", "alpha"}, URL: "http://10.0.0.7:8080/hook", Secret: "0123456789abcdef-given",
 	}
 	second, err := s.CreateAlertRule(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if second.Secret != in.Secret || second.Format != alerts.FormatJSON || second.Enabled {
+	if second.Secret != in.Secret || second.Format != agentscope.AlertFormatJSON || second.Enabled {
 		t.Errorf("second rule: format %q enabled %v, given secret kept: %v", second.Format, second.Enabled, second.Secret == in.Secret)
 	}
 
@@ -196,25 +197,25 @@ func testAlertRuleValidation(t *testing.T, s AlertStore) {
 	const secret = "short-secret"
 	for _, c := range []struct {
 		name  string
-		edit  func(*alerts.Rule)
+		edit  func(*agentscope.AlertRule)
 		field string
 	}{
-		{"no org", func(r *alerts.Rule) { r.OrgID = "" }, "org_id"},
-		{"no name", func(r *alerts.Rule) { r.Name = "  " }, "name"},
-		{"long name", func(r *alerts.Rule) { r.Name = strings.Repeat("n", 101) }, "name"},
-		{"no kinds", func(r *alerts.Rule) { r.Kinds = nil }, "kinds"},
-		{"unknown kind", func(r *alerts.Rule) { r.Kinds = []string{"loops"} }, "kinds"},
-		{"repeated kind", func(r *alerts.Rule) { r.Kinds = []string{"loop", "loop"} }, "kinds"},
-		{"bad severity", func(r *alerts.Rule) { r.MinSeverity = "severe" }, "min_severity"},
-		{"negative budget", func(r *alerts.Rule) { r.BudgetPercent = -1 }, "budget_percent"},
-		{"budget without threshold", func(r *alerts.Rule) { r.Kinds = []string{alerts.KindBudget} }, "budget_percent"},
-		{"bad agent", func(r *alerts.Rule) { r.Agents = []string{"has space"} }, "agents"},
-		{"no url", func(r *alerts.Rule) { r.URL = "" }, "url"},
-		{"ftp url", func(r *alerts.Rule) { r.URL = "ftp://files.example/tokenXYZ" }, "url"},
-		{"relative url", func(r *alerts.Rule) { r.URL = "/services/tokenXYZ" }, "url"},
-		{"no host", func(r *alerts.Rule) { r.URL = "https:///tokenXYZ" }, "url"},
-		{"bad format", func(r *alerts.Rule) { r.Format = "xml" }, "format"},
-		{"short secret", func(r *alerts.Rule) { r.Secret = secret }, "secret"},
+		{"no org", func(r *agentscope.AlertRule) { r.OrgID = "" }, "org_id"},
+		{"no name", func(r *agentscope.AlertRule) { r.Name = "  " }, "name"},
+		{"long name", func(r *agentscope.AlertRule) { r.Name = strings.Repeat("n", 101) }, "name"},
+		{"no kinds", func(r *agentscope.AlertRule) { r.Kinds = nil }, "kinds"},
+		{"unknown kind", func(r *agentscope.AlertRule) { r.Kinds = []string{"loops"} }, "kinds"},
+		{"repeated kind", func(r *agentscope.AlertRule) { r.Kinds = []string{"loop", "loop"} }, "kinds"},
+		{"bad severity", func(r *agentscope.AlertRule) { r.MinSeverity = "severe" }, "min_severity"},
+		{"negative budget", func(r *agentscope.AlertRule) { r.BudgetPercent = -1 }, "budget_percent"},
+		{"budget without threshold", func(r *agentscope.AlertRule) { r.Kinds = []string{agentscope.AlertKindBudget} }, "budget_percent"},
+		{"bad agent", func(r *agentscope.AlertRule) { r.Agents = []string{"has space"} }, "agents"},
+		{"no url", func(r *agentscope.AlertRule) { r.URL = "" }, "url"},
+		{"ftp url", func(r *agentscope.AlertRule) { r.URL = "ftp://files.example/tokenXYZ" }, "url"},
+		{"relative url", func(r *agentscope.AlertRule) { r.URL = "/services/tokenXYZ" }, "url"},
+		{"no host", func(r *agentscope.AlertRule) { r.URL = "https:///tokenXYZ" }, "url"},
+		{"bad format", func(r *agentscope.AlertRule) { r.Format = "xml" }, "format"},
+		{"short secret", func(r *agentscope.AlertRule) { r.Secret = secret }, "secret"},
 	} {
 		r := alertRule(org, "rule")
 		c.edit(&r)

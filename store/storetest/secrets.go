@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/alerts"
 )
 
 // SecretStore is an alert store that seals signing secrets at rest
@@ -36,7 +35,7 @@ func RunSecrets(t *testing.T, b SecretsBackend) {
 	const secret = "whsec-0123456789abcdef-sensitive"
 
 	plainStore := b.Open(t, nil)
-	legacy, err := plainStore.CreateAlertRule(ctx, alerts.Rule{OrgID: org, Name: "legacy", Kinds: []string{"loop"}, URL: "https://example.com/h", Secret: secret})
+	legacy, err := plainStore.CreateAlertRule(ctx, agentscope.AlertRule{OrgID: org, Name: "legacy", Kinds: []string{"loop"}, URL: "https://example.com/h", Secret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +51,7 @@ func RunSecrets(t *testing.T, b SecretsBackend) {
 	if n, err := s.SealSecrets(ctx); err != nil || n != 0 {
 		t.Fatalf("SealSecrets again: %d, %v; want 0", n, err)
 	}
-	fresh, err := s.CreateAlertRule(ctx, alerts.Rule{OrgID: org, Name: "fresh", Kinds: []string{"loop"}, URL: "https://example.com/h", Secret: secret})
+	fresh, err := s.CreateAlertRule(ctx, agentscope.AlertRule{OrgID: org, Name: "fresh", Kinds: []string{"loop"}, URL: "https://example.com/h", Secret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}

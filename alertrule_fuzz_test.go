@@ -1,4 +1,4 @@
-package alerts_test
+package agentscope_test
 
 import (
 	"encoding/json"
@@ -8,14 +8,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/alerts"
 )
 
-// FuzzRuleFromJSON: a rule as a client sends it (JSON, as the HTTP API and
+// FuzzAlertRuleFromJSON: a rule as a client sends it (JSON, as the HTTP API and
 // the MCP tools decode it) is refused with an EINVALID error naming a field
 // and never repeating the secret, or accepted as a rule that validates again
 // unchanged.
-func FuzzRuleFromJSON(f *testing.F) {
+func FuzzAlertRuleFromJSON(f *testing.F) {
 	for _, s := range []string{
 		`{"name":"pager","kinds":["loop"],"url":"https://example.com/hook"}`,
 		`{"name":"budget","kinds":["budget"],"budget_percent":80,"url":"https://example.com/h","format":"slack","secret":"0123456789abcdef"}`,
@@ -26,7 +25,7 @@ func FuzzRuleFromJSON(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var r alerts.Rule
+		var r agentscope.AlertRule
 		if json.Unmarshal(data, &r) != nil {
 			return
 		}
@@ -43,7 +42,7 @@ func FuzzRuleFromJSON(f *testing.F) {
 			}
 			return
 		}
-		if r.Name == "" || !utf8.ValidString(r.Name) || (r.Format != alerts.FormatJSON && r.Format != alerts.FormatSlack) {
+		if r.Name == "" || !utf8.ValidString(r.Name) || (r.Format != agentscope.AlertFormatJSON && r.Format != agentscope.AlertFormatSlack) {
 			t.Fatalf("accepted %+v", r)
 		}
 		again := r

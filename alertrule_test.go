@@ -1,22 +1,21 @@
-package alerts_test
+package agentscope_test
 
 import (
 	"strings"
 	"testing"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/alerts"
 )
 
-func TestRuleValidateFillsDefaults(t *testing.T) {
-	r := alerts.Rule{OrgID: "org-a", Name: " pager ", Kinds: []string{"loop"}, URL: "https://example.com/hook"}
+func TestAlertRuleValidateFillsDefaults(t *testing.T) {
+	r := agentscope.AlertRule{OrgID: "org-a", Name: " pager ", Kinds: []string{"loop"}, URL: "https://example.com/hook"}
 	if err := r.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if r.Format != alerts.FormatJSON || r.Name != "pager" {
+	if r.Format != agentscope.AlertFormatJSON || r.Name != "pager" {
 		t.Errorf("defaults: format %q name %q", r.Format, r.Name)
 	}
-	for _, k := range append(append([]string{}, alerts.DetectorKinds...), alerts.KindRisk, alerts.KindAny) {
+	for _, k := range append(append([]string{}, agentscope.AlertDetectorKinds...), agentscope.AlertKindRisk, agentscope.AlertKindAny) {
 		r.Kinds = []string{k}
 		if err := r.Validate(); err != nil {
 			t.Errorf("kind %s: %v", k, err)
@@ -24,14 +23,14 @@ func TestRuleValidateFillsDefaults(t *testing.T) {
 	}
 }
 
-// FuzzValidateURL: any input is accepted or refused with an EINVALID error
+// FuzzValidateWebhookURL: any input is accepted or refused with an EINVALID error
 // on url that does not repeat it; accepted URLs redact to scheme://host.
-func FuzzValidateURL(f *testing.F) {
+func FuzzValidateWebhookURL(f *testing.F) {
 	for _, s := range []string{"https://hooks.slack.com/services/T/B/tokenXYZ", "http://[::1]:8080/x", "ftp://a/b", "https:///p", "http://a#frag", "%zz", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		err := alerts.ValidateURL(raw)
+		err := agentscope.ValidateWebhookURL(raw)
 		if err != nil {
 			if agentscope.ErrorCode(err) != agentscope.EINVALID {
 				t.Fatalf("code %s", agentscope.ErrorCode(err))
@@ -41,7 +40,7 @@ func FuzzValidateURL(f *testing.F) {
 			}
 			return
 		}
-		red := alerts.RedactURL(raw)
+		red := agentscope.RedactURL(raw)
 		if !strings.HasPrefix(red, "http://") && !strings.HasPrefix(red, "https://") {
 			t.Fatalf("accepted %q redacts to %q", raw, red)
 		}
