@@ -131,20 +131,8 @@ func (s *Store) GetAPIKey(ctx context.Context, orgID, id string) (agentscope.API
 // ListAPIKeys returns the organisation's keys, revoked ones included,
 // oldest first.
 func (s *Store) ListAPIKeys(ctx context.Context, orgID string) ([]agentscope.APIKey, error) {
-	rows, err := s.query(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE org_id = ? ORDER BY created_at, id`, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("list API keys: %w", err)
-	}
-	defer rows.Close()
-	out := []agentscope.APIKey{}
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list API keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s, "list API keys", func(sc scanner) (agentscope.APIKey, error) { return scanAPIKey(sc) },
+		`SELECT `+apiKeyCols+` FROM api_keys WHERE org_id = ? ORDER BY created_at, id`, orgID)
 }
 
 // RevokeAPIKey stops the organisation's key id from signing in, recorded

@@ -79,31 +79,27 @@ func (s *Store) ListAudit(ctx context.Context, orgID string, f agentscope.AuditF
 		args = append(args, at, at, id)
 	}
 	args = append(args, limit+1)
-	rows, err := s.query(ctx, `SELECT org_id, id, at, actor, action, target, detail FROM audit_log WHERE `+strings.Join(where, " AND ")+` ORDER BY at DESC, id DESC LIMIT ?`, args...)
+	entries, err := queryAll(ctx, s, "list audit log", scanAuditEntry,
+		`SELECT org_id, id, at, actor, action, target, detail FROM audit_log WHERE `+strings.Join(where, " AND ")+` ORDER BY at DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
-		return agentscope.AuditPage{}, fmt.Errorf("list audit log: %w", err)
+		return agentscope.AuditPage{}, err
 	}
-	defer rows.Close()
-	page := agentscope.AuditPage{Entries: []agentscope.AuditEntry{}}
-	for rows.Next() {
-		var (
-			e              agentscope.AuditEntry
-			at             int64
-			action, detail string
-		)
-		if err := rows.Scan(&e.OrgID, &e.ID, &at, &e.Actor, &action, &e.Target, &detail); err != nil {
-			return page, fmt.Errorf("list audit log: %w", err)
-		}
-		e.At, e.Action, e.Detail = fromMicros(at), agentscope.AuditAction(action), json.RawMessage(detail)
-		page.Entries = append(page.Entries, e)
-	}
-	if err := rows.Err(); err != nil {
-		return page, fmt.Errorf("list audit log: %w", err)
-	}
+	page := agentscope.AuditPage{Entries: entries}
 	if len(page.Entries) > limit {
 		page.Entries = page.Entries[:limit]
 		last := page.Entries[limit-1]
 		page.NextCursor = encodeRunCursor(micros(last.At), last.ID)
 	}
 	return page, nil
+}
+
+func scanAuditEntry(sc scanner) (agentscope.AuditEntry, error) {
+	var (
+		e              agentscope.AuditEntry
+		at             int64
+		action, detail string
+	)
+	err := sc.Scan(&e.OrgID, &e.ID, &at, &e.Actor, &action, &e.Target, &detail)
+	e.At, e.Action, e.Detail = fromMicros(at), agentscope.AuditAction(action), json.RawMessage(detail)
+	return e, err
 }

@@ -186,21 +186,9 @@ func (s *Store) consumeEmailToken(ctx context.Context, t tx, kind agentscope.Ema
 // ListInvitations returns the organisation's invitations that are neither
 // used nor expired, oldest first.
 func (s *Store) ListInvitations(ctx context.Context, orgID string) ([]agentscope.EmailToken, error) {
-	rows, err := s.query(ctx, `SELECT `+emailTokenCols+` FROM email_tokens WHERE org_id = ? AND kind = ? AND used_at IS NULL AND expires_at > ? ORDER BY created_at, id`,
+	return queryAll(ctx, s, "list invitations", func(sc scanner) (agentscope.EmailToken, error) { return scanEmailToken(sc) },
+		`SELECT `+emailTokenCols+` FROM email_tokens WHERE org_id = ? AND kind = ? AND used_at IS NULL AND expires_at > ? ORDER BY created_at, id`,
 		orgID, string(agentscope.EmailInvitation), micros(s.now()))
-	if err != nil {
-		return nil, fmt.Errorf("list invitations: %w", err)
-	}
-	defer rows.Close()
-	out := []agentscope.EmailToken{}
-	for rows.Next() {
-		e, err := scanEmailToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list invitations: %w", err)
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
 }
 
 // RevokeInvitation withdraws the organisation's unused invitation id,

@@ -53,17 +53,12 @@ func (s *Store) createOrg(ctx context.Context, t tx, name, actor string) (agents
 
 // GetOrg returns the organisation id, or ENOTFOUND.
 func (s *Store) GetOrg(ctx context.Context, id string) (agentscope.Org, error) {
-	var (
-		o  agentscope.Org
-		at int64
-	)
-	err := s.queryRow(ctx, `SELECT id, name, created_at FROM orgs WHERE id = ?`, id).Scan(&o.ID, &o.Name, &at)
+	o, err := scanOrg(s.queryRow(ctx, `SELECT id, name, created_at FROM orgs WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, orgNotFound(id)
 	} else if err != nil {
 		return o, fmt.Errorf("get organisation %s: %w", id, err)
 	}
-	o.CreatedAt = fromMicros(at)
 	return o, nil
 }
 
@@ -71,24 +66,19 @@ func (s *Store) GetOrg(ctx context.Context, id string) (agentscope.Org, error) {
 // organisations, so it is for operators acting on the database (agentscope
 // orgs list), never for a caller acting in one organisation.
 func (s *Store) ListOrgs(ctx context.Context) ([]agentscope.Org, error) {
-	rows, err := s.query(ctx, `SELECT id, name, created_at FROM orgs ORDER BY created_at, id`)
-	if err != nil {
-		return nil, fmt.Errorf("list organisations: %w", err)
-	}
-	defer rows.Close()
-	out := []agentscope.Org{}
-	for rows.Next() {
-		var (
-			o  agentscope.Org
-			at int64
-		)
-		if err := rows.Scan(&o.ID, &o.Name, &at); err != nil {
-			return nil, fmt.Errorf("list organisations: %w", err)
-		}
-		o.CreatedAt = fromMicros(at)
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s, "list organisations", func(sc scanner) (agentscope.Org, error) { return scanOrg(sc) },
+		`SELECT id, name, created_at FROM orgs ORDER BY created_at, id`)
+}
+
+// scanOrg reads id, name and created_at, then extra.
+func scanOrg(sc scanner, extra ...any) (agentscope.Org, error) {
+	var (
+		o  agentscope.Org
+		at int64
+	)
+	err := sc.Scan(append([]any{&o.ID, &o.Name, &at}, extra...)...)
+	o.CreatedAt = fromMicros(at)
+	return o, err
 }
 
 // lockOrg checks that the organisation exists and, on Postgres, locks its
@@ -266,46 +256,23 @@ func (s *Store) GetMembership(ctx context.Context, orgID, userID string) (agents
 // ListMembers returns the organisation's members with their addresses and
 // names, by address.
 func (s *Store) ListMembers(ctx context.Context, orgID string) ([]agentscope.Member, error) {
-	rows, err := s.query(ctx, `SELECT m.org_id, m.user_id, m.role, m.created_at, m.updated_at, u.email, u.name
+	return queryAll(ctx, s, "list members", func(sc scanner) (mem agentscope.Member, err error) {
+		mem.Membership, err = scanMembership(sc, &mem.Email, &mem.Name)
+		return mem, err
+	}, `SELECT m.org_id, m.user_id, m.role, m.created_at, m.updated_at, u.email, u.name
 		FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? ORDER BY u.email`, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("list members: %w", err)
-	}
-	defer rows.Close()
-	out := []agentscope.Member{}
-	for rows.Next() {
-		var mem agentscope.Member
-		if mem.Membership, err = scanMembership(rows, &mem.Email, &mem.Name); err != nil {
-			return nil, fmt.Errorf("list members: %w", err)
-		}
-		out = append(out, mem)
-	}
-	return out, rows.Err()
 }
 
 // ListUserOrgs returns the organisations the user belongs to with the
 // user's role in each, by name.
 func (s *Store) ListUserOrgs(ctx context.Context, userID string) ([]agentscope.UserOrg, error) {
-	rows, err := s.query(ctx, `SELECT o.id, o.name, o.created_at, m.role
+	return queryAll(ctx, s, "list user's organisations", func(sc scanner) (uo agentscope.UserOrg, err error) {
+		var role string
+		uo.Org, err = scanOrg(sc, &role)
+		uo.Role = agentscope.Role(role)
+		return uo, err
+	}, `SELECT o.id, o.name, o.created_at, m.role
 		FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.name, o.id`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("list user's organisations: %w", err)
-	}
-	defer rows.Close()
-	out := []agentscope.UserOrg{}
-	for rows.Next() {
-		var (
-			uo   agentscope.UserOrg
-			at   int64
-			role string
-		)
-		if err := rows.Scan(&uo.ID, &uo.Name, &at, &role); err != nil {
-			return nil, fmt.Errorf("list user's organisations: %w", err)
-		}
-		uo.CreatedAt, uo.Role = fromMicros(at), agentscope.Role(role)
-		out = append(out, uo)
-	}
-	return out, rows.Err()
 }
 
 // SetMemberRole changes a member's role, recorded by actor. It answers
