@@ -1,0 +1,148 @@
+// Package identity turns a bearer credential into the caller it signs in
+// as: the instance token (AGENTSCOPE_TOKEN or the data dir's token), whose
+// holder is the owner of its organisation as before there were people and
+// keys, or an organisation's API key with its scopes. Transports ask it
+// once per request and put the principal into the context
+// (agentscope.WithPrincipal); services then check what it may do with
+// Principal.Authorize. (serve does not use it yet: web and /mcp accept
+// only the instance token until they are wired to it, issue 17.)
+package identity
+
+import (
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/agentscope/agentscope"
+)
+
+// KeyStore finds API keys and notes their use (*sqlstore.Store).
+type KeyStore interface {
+	// APIKeyByPrefix returns the key with this prefix, with its Hash, in
+	// whatever state, or ENOTFOUND.
+	APIKeyByPrefix(ctx context.Context, prefix string) (agentscope.APIKey, error)
+	// TouchAPIKey sets last_used_at to at unless it is within every of
+	// it already.
+	TouchAPIKey(ctx context.Context, orgID, id string, at time.Time, every time.Duration) (bool, error)
+}
+
+// Options configure an Authenticator.
+type Options struct {
+	// InstanceTokens maps each instance token to its organisation (today
+	// one: the configured token to agentscope.DefaultOrgID). Its holder
+	// signs in as the organisation's owner.
+	InstanceTokens map[string]string
+	// TouchEvery is how out of date a key's last_used_at may get: a key
+	// in steady use is written once per interval, not on every request.
+	// Default one minute.
+	TouchEvery time.Duration
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// Logger reports a failure to note a key's use (the request goes on).
+	Logger *slog.Logger
+}
+
+// Authenticator checks bearer credentials. It is safe for concurrent use.
+type Authenticator struct {
+	keys     KeyStore
+	instance []instanceToken
+	opts     Options
+	log      *slog.Logger
+}
+
+type instanceToken struct {
+	token []byte
+	org   string
+}
+
+// MinInstanceTokenLen is the shortest instance token accepted (as serve
+// requires of AGENTSCOPE_TOKEN).
+const MinInstanceTokenLen = 16
+
+// New returns an authenticator over keys (nil: instance tokens only). An
+// instance token shorter than MinInstanceTokenLen, or of an invalid
+// organisation id, is refused here rather than on first use.
+func New(keys KeyStore, opts Options) (*Authenticator, error) {
+	if opts.TouchEvery <= 0 {
+		opts.TouchEvery = time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a := &Authenticator{keys: keys, opts: opts, log: opts.Logger}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	a.log = a.log.With("component", "identity")
+	for token, org := range opts.InstanceTokens {
+		if len(token) < MinInstanceTokenLen {
+			return nil, agentscope.Errorf(agentscope.EINVALID, "an instance token must be at least %d characters", MinInstanceTokenLen)
+		}
+		if err := agentscope.ValidateOrgID(org); err != nil {
+			return nil, err
+		}
+		a.instance = append(a.instance, instanceToken{[]byte(token), org})
+	}
+	return a, nil
+}
+
+// errInvalid answers every credential that is not one, alike, so a caller
+// learns nothing about which part was wrong.
+var errInvalid = agentscope.Errorf(agentscope.EUNAUTHORIZED, "invalid token")
+
+// Authenticate returns the principal credential signs in as, or an
+// EUNAUTHORIZED error. Its errors never repeat the credential.
+func (a *Authenticator) Authenticate(ctx context.Context, credential string) (agentscope.Principal, error) {
+	// Every instance token is compared, in constant time, before anything
+	// else: a configured token may take any form, even a key's.
+	org, isInstance := "", false
+	for _, t := range a.instance {
+		if subtle.ConstantTimeCompare(t.token, []byte(credential)) == 1 {
+			org, isInstance = t.org, true
+		}
+	}
+	if isInstance {
+		return agentscope.Principal{Kind: agentscope.PrincipalInstance, OrgID: org, Role: agentscope.RoleOwner}, nil
+	}
+	c, err := agentscope.ParseCredential(credential)
+	if err != nil || c.Kind != agentscope.CredentialAPIKey || a.keys == nil {
+		return agentscope.Principal{}, errInvalid
+	}
+	k, err := a.keys.APIKeyByPrefix(ctx, c.Prefix())
+	if agentscope.ErrorCode(err) == agentscope.ENOTFOUND {
+		return agentscope.Principal{}, errInvalid
+	} else if err != nil {
+		return agentscope.Principal{}, err
+	}
+	if !c.Matches(k.Hash) {
+		return agentscope.Principal{}, errInvalid
+	}
+	// The caller holds this key's secret: it may be told why it no longer
+	// works.
+	now := a.opts.Now()
+	if k.RevokedAt != nil {
+		return agentscope.Principal{}, agentscope.Errorf(agentscope.EUNAUTHORIZED, "this API key was revoked")
+	}
+	if !k.Usable(now) {
+		return agentscope.Principal{}, agentscope.Errorf(agentscope.EUNAUTHORIZED, "this API key expired at %s", k.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= a.opts.TouchEvery {
+		if _, err := a.keys.TouchAPIKey(context.WithoutCancel(ctx), k.OrgID, k.ID, now, a.opts.TouchEvery); err != nil {
+			a.log.Warn("note API key use", "key", k.ID, "err", err)
+		}
+	}
+	return agentscope.Principal{Kind: agentscope.PrincipalKey, OrgID: k.OrgID, KeyID: k.ID, Scopes: k.Scopes}, nil
+}
+
+// AuthenticateHeader reads an Authorization header value, "Bearer
+// <credential>" with the scheme in any case (RFC 7235), and authenticates
+// the credential.
+func (a *Authenticator) AuthenticateHeader(ctx context.Context, header string) (agentscope.Principal, error) {
+	scheme, credential, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return agentscope.Principal{}, agentscope.Errorf(agentscope.EUNAUTHORIZED, "missing Authorization: Bearer <token>")
+	}
+	return a.Authenticate(ctx, strings.TrimSpace(credential))
+}
