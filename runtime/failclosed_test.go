@@ -160,7 +160,7 @@ func TestPermanentErrorNotRetried(t *testing.T) {
 func TestSearchFailsClosed(t *testing.T) {
 	for _, c := range []struct {
 		name     string
-		searcher runtime.Searcher
+		searcher agentscope.Searcher
 		want     string
 	}{
 		{"no backend", nil, "splunk_context_search is not available: no Splunk connection and no embedded search engine is configured"},
@@ -194,7 +194,7 @@ func TestSearchFailsClosed(t *testing.T) {
 
 type failingSearcher struct{}
 
-func (failingSearcher) Search(context.Context, string, string, string, string, int) ([]map[string]any, error) {
+func (failingSearcher) Search(context.Context, string, agentscope.SearchQuery) (*agentscope.SearchResult, error) {
 	return nil, errors.New("splunk at https://splunk.example:8089 is unreachable")
 }
 

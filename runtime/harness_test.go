@@ -101,7 +101,7 @@ type config struct {
 	workers  int
 	llm      *llmtest.Server
 	apiKey   string
-	searcher runtime.Searcher
+	searcher agentscope.Searcher
 	opts     func(*runtime.Options)
 	river    func(*river.Config)
 }
@@ -270,11 +270,11 @@ type storeSearcher struct {
 
 var typeTerm = regexp.MustCompile(`type=(\w+)`)
 
-func (s *storeSearcher) Search(ctx context.Context, orgID, query, earliest, latest string, limit int) ([]map[string]any, error) {
+func (s *storeSearcher) Search(ctx context.Context, orgID string, q agentscope.SearchQuery) (*agentscope.SearchResult, error) {
 	s.mu.Lock()
 	s.orgs = append(s.orgs, orgID)
 	s.mu.Unlock()
-	m := typeTerm.FindStringSubmatch(query)
+	m := typeTerm.FindStringSubmatch(q.Query)
 	if m == nil {
 		return nil, agentscope.Errorf(agentscope.EINVALID, "this test engine only answers type=<EventType>")
 	}
@@ -282,13 +282,13 @@ func (s *storeSearcher) Search(ctx context.Context, orgID, query, earliest, late
 	err := s.store.ScanEvents(ctx, orgID, agentscope.EventQuery{Types: []agentscope.EventType{agentscope.EventType(m[1])}}, func(evs []agentscope.Event) (bool, error) {
 		for _, ev := range evs {
 			rows = append(rows, map[string]any{"type": string(ev.Type), "session_id": ev.SessionID, "seq": ev.Seq})
-			if len(rows) == limit {
+			if len(rows) == q.Limit {
 				return false, nil
 			}
 		}
 		return true, nil
 	})
-	return rows, err
+	return &agentscope.SearchResult{Results: rows}, err
 }
 
 func usd(s string) agentscope.USD {

@@ -342,7 +342,11 @@ func (inv *investigation) search(ctx context.Context, span, purpose, query strin
 	_ = x.j.add(agentscope.Event{Type: agentscope.ToolCalled, SpanID: span, Tool: "run_spl", CallID: span, Arguments: args,
 		Attributes: map[string]any{"purpose": purpose, "backend": x.rt.opts.EvidenceBackend}})
 	start := x.rt.now()
-	rows, err := x.rt.opts.Evidence.Search(ctx, x.org, query, "", "", evidenceRowLimit)
+	var rows []map[string]any
+	res, err := x.rt.opts.Evidence.Search(ctx, x.org, agentscope.SearchQuery{Query: query, Limit: evidenceRowLimit})
+	if err == nil {
+		rows = res.Results
+	}
 	ms := float64(x.rt.now().Sub(start).Microseconds()) / 1000
 	q := agentscope.SPLQuery{Query: query, Purpose: purpose, Rows: len(rows), Backend: x.rt.opts.EvidenceBackend}
 	ret := agentscope.Event{Type: agentscope.ToolReturned, SpanID: span, Tool: "run_spl", CallID: span, DurationMS: &ms, Status: "ok"}

@@ -122,12 +122,12 @@ func newInvestigator(t testing.TB, b backend, c invConfig) *invBundle {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { cl.Close() })
-			r, err := search.NewRouter(splunkbridge.BackendSplunkMCP, map[string]splunkbridge.Searcher{
-				splunkbridge.BackendSplunkMCP: search.MCPSearcher{Tool: client.NewSearcher(cl, nil).Search}}, search.Limits{})
+			r, err := search.NewRouter(splunkbridge.BackendSplunkMCP, map[string]agentscope.Searcher{
+				splunkbridge.BackendSplunkMCP: splunkbridge.MCPSearcher{Tool: client.NewSearcher(cl, nil).Search}}, search.Limits{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			o.Evidence, o.EvidenceBackend = search.RowSearcher{Router: r}, splunkbridge.BackendSplunkMCP
+			o.Evidence, o.EvidenceBackend = r, splunkbridge.BackendSplunkMCP
 		}
 	}
 	n := newNode(t, b.opener(dsn), cfg)

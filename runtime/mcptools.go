@@ -139,7 +139,7 @@ func (rt *Runtime) search(ctx context.Context, in SearchInput) (SearchOutput, er
 	if rt.opts.Searcher == nil {
 		return SearchOutput{}, agentscope.Errorf(agentscope.EUNAVAILABLE, "splunk_context_search is not available: no Splunk connection and no embedded search engine is configured in this AgentScope process")
 	}
-	rows, err := rt.opts.Searcher.Search(ctx, org, in.Query, in.Earliest, in.Latest, in.Limit)
+	res, err := rt.opts.Searcher.Search(ctx, org, agentscope.SearchQuery{Query: in.Query, Earliest: in.Earliest, Latest: in.Latest, Limit: in.Limit})
 	if err != nil {
 		if code := agentscope.ErrorCode(err); code != agentscope.EINTERNAL {
 			return SearchOutput{}, err
@@ -147,6 +147,7 @@ func (rt *Runtime) search(ctx context.Context, in SearchInput) (SearchOutput, er
 		// The backend failed: the model is told so, in terms it can act on.
 		return SearchOutput{}, agentscope.Errorf(agentscope.EUNAVAILABLE, "the search backend failed: %v", err)
 	}
+	rows := res.Results
 	if rows == nil {
 		rows = []map[string]any{}
 	}

@@ -31,13 +31,6 @@ import (
 	"github.com/agentscope/agentscope/store/sqlstore"
 )
 
-// Searcher runs SPL for splunk_context_search: against Splunk when one is
-// configured, else the embedded engine over the store. Implementations scope
-// every query to orgID themselves, never by query text.
-type Searcher interface {
-	Search(ctx context.Context, orgID, query, earliest, latest string, limit int) (rows []map[string]any, err error)
-}
-
 // Options configure a Runtime. Store, Recorder and Service are required.
 type Options struct {
 	// Store is the SQL store (SQLite or Postgres) runs live in; River's
@@ -50,13 +43,14 @@ type Options struct {
 	Recorder *recorder.Recorder
 	// Service is the service layer agents' tools call.
 	Service *service.Service
-	// Searcher answers splunk_context_search; nil makes the tool say that
-	// no search backend is configured.
-	Searcher Searcher
+	// Searcher answers splunk_context_search: against Splunk when one is
+	// configured, else the embedded engine over the store. Nil makes the
+	// tool say that no search backend is configured.
+	Searcher agentscope.Searcher
 	// Evidence runs the investigator's searches through an MCP server: the
 	// Splunk MCP server, or AgentScope's own `agentscope mcp` over stdio.
 	// Nil makes investigations fail, saying so.
-	Evidence Searcher
+	Evidence agentscope.Searcher
 	// EvidenceBackend names Evidence in reports (splunk-mcp or
 	// agentscope-mcp).
 	EvidenceBackend string

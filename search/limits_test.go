@@ -20,7 +20,6 @@ import (
 	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/spl"
-	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/store/pgtest"
 	"github.com/agentscope/agentscope/store/postgres"
 	"github.com/agentscope/agentscope/store/sqlite"
@@ -33,11 +32,11 @@ type blocking struct {
 	release chan struct{}
 }
 
-func (b blocking) Search(ctx context.Context, org, query string, _ splunkbridge.TimeRange, _ int) (*splunkbridge.SearchResult, error) {
+func (b blocking) Search(ctx context.Context, org string, _ agentscope.SearchQuery) (*agentscope.SearchResult, error) {
 	b.entered <- org
 	select {
 	case <-b.release:
-		return &splunkbridge.SearchResult{}, nil
+		return &agentscope.SearchResult{}, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -49,18 +48,18 @@ func (b blocking) Search(ctx context.Context, org, query string, _ splunkbridge.
 // frees its slot.
 func TestConcurrencyCapped(t *testing.T) {
 	b := blocking{entered: make(chan string, 8), release: make(chan struct{})}
-	r, err := search.NewRouter("slow", map[string]splunkbridge.Searcher{"slow": b}, search.Limits{MaxConcurrent: 3, MaxPerOrg: 2})
+	r, err := search.NewRouter("slow", map[string]agentscope.Searcher{"slow": b}, search.Limits{MaxConcurrent: 3, MaxPerOrg: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 8)
 	run := func(org string) {
-		_, err := r.Run(context.Background(), org, search.Request{Query: "search *"})
+		_, err := r.Search(context.Background(), org, agentscope.SearchQuery{Query: "search *"})
 		done <- err
 	}
 	busy := func(org, want string) {
 		t.Helper()
-		_, err := r.Run(context.Background(), org, search.Request{Query: "search *"})
+		_, err := r.Search(context.Background(), org, agentscope.SearchQuery{Query: "search *"})
 		var e *agentscope.Error
 		if !errors.As(err, &e) || e.Code != agentscope.EUNAVAILABLE || e.RetryAfter <= 0 || !strings.Contains(e.Message, want) {
 			t.Fatalf("%s: %v, want busy naming %s with a retry hint", org, err, want)
@@ -98,21 +97,21 @@ func TestConcurrencyCapped(t *testing.T) {
 // longer than the limit.
 func TestQueryCutAtTimeLimit(t *testing.T) {
 	b := blocking{entered: make(chan string, 1), release: make(chan struct{})}
-	r, err := search.NewRouter("slow", map[string]splunkbridge.Searcher{"slow": b}, search.Limits{Timeout: 50 * time.Millisecond})
+	r, err := search.NewRouter("slow", map[string]agentscope.Searcher{"slow": b}, search.Limits{Timeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = r.Run(context.Background(), "acme", search.Request{Query: "search *"})
+	_, err = r.Search(context.Background(), "acme", agentscope.SearchQuery{Query: "search *"})
 	if agentscope.ErrorCode(err) != agentscope.EUNAVAILABLE || !strings.Contains(err.Error(), "50ms time limit (AGENTSCOPE_SPL_TIMEOUT)") {
 		t.Fatalf("slow backend: %v", err)
 	}
 
 	st := bigStore(t, 10000)
-	r, err = search.NewRouter(search.BackendLocal, map[string]splunkbridge.Searcher{search.BackendLocal: search.Local{Engine: spl.New(st, spl.Options{})}}, search.Limits{Timeout: time.Millisecond})
+	r, err = search.NewRouter(search.BackendLocal, map[string]agentscope.Searcher{search.BackendLocal: spl.New(st, spl.Options{})}, search.Limits{Timeout: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = r.Run(context.Background(), "acme", search.Request{Query: `search tool=*zz* | stats count by session_id`})
+	_, err = r.Search(context.Background(), "acme", agentscope.SearchQuery{Query: `search tool=*zz* | stats count by session_id`})
 	if !strings.Contains(fmt.Sprint(err), "time limit") {
 		t.Fatalf("embedded engine over 10,000 events with a 1ms limit: %v", err)
 	}
@@ -198,7 +197,7 @@ func TestClientLeavingStopsTheScan(t *testing.T) {
 func testClientLeavingStopsTheScan(t *testing.T, big agentscope.Store) {
 	st := &counting{Store: big, started: make(chan struct{})}
 	eng := spl.New(st, spl.Options{BatchSize: 500})
-	r, err := search.NewRouter(search.BackendLocal, map[string]splunkbridge.Searcher{search.BackendLocal: search.Local{Engine: eng}}, search.Limits{})
+	r, err := search.NewRouter(search.BackendLocal, map[string]agentscope.Searcher{search.BackendLocal: eng}, search.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +212,7 @@ func testClientLeavingStopsTheScan(t *testing.T, big agentscope.Store) {
 		cancelled <- mark{st.n.Load(), time.Now()}
 		cancel()
 	}()
-	_, err = r.Run(ctx, "acme", search.Request{Query: `search tool=*zz* | stats count by session_id`})
+	_, err = r.Search(ctx, "acme", agentscope.SearchQuery{Query: `search tool=*zz* | stats count by session_id`})
 	m := <-cancelled
 	took, atCancel := time.Since(m.at), m.n
 	if !errors.Is(err, context.Canceled) {
@@ -269,7 +268,7 @@ func (e *endless) ScanEvents(ctx context.Context, org string, q agentscope.Event
 func endlessRouter(t *testing.T, st agentscope.Store, l search.Limits) *search.Router {
 	t.Helper()
 	eng := spl.New(st, spl.Options{BatchSize: 500})
-	r, err := search.NewRouter(search.BackendLocal, map[string]splunkbridge.Searcher{search.BackendLocal: search.Local{Engine: eng}}, l)
+	r, err := search.NewRouter(search.BackendLocal, map[string]agentscope.Searcher{search.BackendLocal: eng}, l)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +305,7 @@ func mcpSession(t *testing.T, r *search.Router) *mcp.ClientSession {
 func TestRunSPLLimits(t *testing.T) {
 	t.Run("busy", func(t *testing.T) {
 		b := blocking{entered: make(chan string, 1), release: make(chan struct{})}
-		r, err := search.NewRouter("slow", map[string]splunkbridge.Searcher{"slow": b}, search.Limits{MaxPerOrg: 1})
+		r, err := search.NewRouter("slow", map[string]agentscope.Searcher{"slow": b}, search.Limits{MaxPerOrg: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -326,7 +325,7 @@ func TestRunSPLLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 		go func() { <-b.entered }()
-		var a search.Answer
+		var a agentscope.SearchResult
 		mcptest.Call(t, cs, "run_spl", map[string]any{"query": "search *"}, &a)
 	})
 	t.Run("time limit", func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/client"
 )
 
@@ -29,8 +30,12 @@ type OrgMCP struct {
 	closed   bool
 }
 
-// Search runs query through the organisation's server's search tool.
-func (p *OrgMCP) Search(ctx context.Context, orgID, query, earliest, latest string, limit int) ([]map[string]any, error) {
+var _ agentscope.Searcher = (*OrgMCP)(nil)
+
+// Search implements agentscope.Searcher: it runs the query through the
+// organisation's server's search tool. The tool answers rows without a
+// column order, so the result lists no Fields.
+func (p *OrgMCP) Search(ctx context.Context, orgID string, q agentscope.SearchQuery) (*agentscope.SearchResult, error) {
 	c, err := p.client(orgID)
 	if err != nil {
 		return nil, err
@@ -41,7 +46,11 @@ func (p *OrgMCP) Search(ctx context.Context, orgID, query, earliest, latest stri
 		p.lastUsed[orgID] = time.Now()
 		p.mu.Unlock()
 	}()
-	return client.NewSearcher(c, nil).Search(ctx, query, earliest, latest, limit)
+	rows, err := client.NewSearcher(c, nil).Search(ctx, q.Query, q.Earliest, q.Latest, q.Limit)
+	if err != nil {
+		return nil, err
+	}
+	return &agentscope.SearchResult{Results: rows, Backend: EvidenceBackendAgentScope}, nil
 }
 
 func (p *OrgMCP) client(org string) (*client.Client, error) {
@@ -99,23 +108,6 @@ func (p *OrgMCP) Close() error {
 		err = errors.Join(err, c.Close())
 	}
 	return err
-}
-
-// RowSearcher adapts a Router to a search returning rows on one backend
-// ("" for the router's default), the shape the runtime's agents and
-// investigator use.
-type RowSearcher struct {
-	Router  *Router
-	Backend string
-}
-
-// Search runs query on the backend and returns its rows.
-func (s RowSearcher) Search(ctx context.Context, orgID, query, earliest, latest string, limit int) ([]map[string]any, error) {
-	a, err := s.Router.Run(ctx, orgID, Request{Query: query, Earliest: earliest, Latest: latest, RowLimit: limit, Backend: s.Backend})
-	if err != nil {
-		return nil, err
-	}
-	return a.Results, nil
 }
 
 // EvidenceBackendAgentScope names evidence searched through AgentScope's

@@ -33,10 +33,10 @@ import (
 type bundle struct {
 	store  *sqlite.Store
 	router *search.Router
-	local  search.Local
+	local  *spl.Engine
 }
 
-func setup(t *testing.T, extra map[string]splunkbridge.Searcher) *bundle {
+func setup(t *testing.T, extra map[string]agentscope.Searcher) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"), sqlstore.Options{})
@@ -64,8 +64,8 @@ func setup(t *testing.T, extra map[string]splunkbridge.Searcher) *bundle {
 			}
 		}
 	}
-	local := search.Local{Engine: spl.New(st, spl.Options{})}
-	backends := map[string]splunkbridge.Searcher{search.BackendLocal: local}
+	local := spl.New(st, spl.Options{})
+	backends := map[string]agentscope.Searcher{search.BackendLocal: local}
 	for k, v := range extra {
 		backends[k] = v
 	}
@@ -79,7 +79,7 @@ func setup(t *testing.T, extra map[string]splunkbridge.Searcher) *bundle {
 func TestLocalAnswersScopedToOrganisation(t *testing.T) {
 	b := setup(t, nil)
 	ctx := context.Background()
-	a, err := b.router.Run(ctx, "acme", search.Request{Query: `sourcetype="agentscope:events" type=ModelCompleted | stats count avg(duration_ms) as avg by agent`})
+	a, err := b.router.Search(ctx, "acme", agentscope.SearchQuery{Query: `sourcetype="agentscope:events" type=ModelCompleted | stats count avg(duration_ms) as avg by agent`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestLocalAnswersScopedToOrganisation(t *testing.T) {
 		t.Fatalf("rows = %v", a.Results)
 	}
 	// Naming the other organisation in the query text finds nothing.
-	a, err = b.router.Run(ctx, "acme", search.Request{Query: `org_id=globex OR agent=bot-globex | stats count`})
+	a, err = b.router.Search(ctx, "acme", agentscope.SearchQuery{Query: `org_id=globex OR agent=bot-globex | stats count`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,14 +104,14 @@ func TestLocalAnswersScopedToOrganisation(t *testing.T) {
 
 func TestRowLimitTruncates(t *testing.T) {
 	b := setup(t, nil)
-	a, err := b.router.Run(context.Background(), "acme", search.Request{Query: `type=ModelCompleted | table session_id seq`, RowLimit: 5})
+	a, err := b.router.Search(context.Background(), "acme", agentscope.SearchQuery{Query: `type=ModelCompleted | table session_id seq`, Limit: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(a.Results) != 5 || !a.Truncated {
 		t.Fatalf("rows=%d truncated=%v, want 5 and true", len(a.Results), a.Truncated)
 	}
-	a, err = b.router.Run(context.Background(), "acme", search.Request{Query: `type=ModelCompleted | table session_id seq`, RowLimit: 12})
+	a, err = b.router.Search(context.Background(), "acme", agentscope.SearchQuery{Query: `type=ModelCompleted | table session_id seq`, Limit: 12})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,20 +125,20 @@ func TestBadRequests(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name, org string
-		req       search.Request
+		req       agentscope.SearchQuery
 		code      string
 		want      string
 	}{
-		{"empty query", "acme", search.Request{Query: "  "}, agentscope.EINVALID, "query is required"},
-		{"negative limit", "acme", search.Request{Query: "x", RowLimit: -1}, agentscope.EINVALID, "row_limit"},
-		{"unknown backend", "acme", search.Request{Query: "x", Backend: "splunk-rest"}, agentscope.EINVALID, `backend "splunk-rest" is not configured here; available: local`},
-		{"unknown command", "acme", search.Request{Query: "x | frobnicate"}, agentscope.EINVALID, "frobnicate"},
-		{"unbalanced quote", "acme", search.Request{Query: `agent="x`}, agentscope.EINVALID, "position"},
-		{"no organisation", "", search.Request{Query: "x"}, agentscope.EUNAUTHORIZED, "no organisation"},
-		{"huge query", "acme", search.Request{Query: strings.Repeat("a", 70_000)}, agentscope.EINVALID, "limit"},
+		{"empty query", "acme", agentscope.SearchQuery{Query: "  "}, agentscope.EINVALID, "query is required"},
+		{"negative limit", "acme", agentscope.SearchQuery{Query: "x", Limit: -1}, agentscope.EINVALID, "row_limit"},
+		{"unknown backend", "acme", agentscope.SearchQuery{Query: "x", Backend: "splunk-rest"}, agentscope.EINVALID, `backend "splunk-rest" is not configured here; available: local`},
+		{"unknown command", "acme", agentscope.SearchQuery{Query: "x | frobnicate"}, agentscope.EINVALID, "frobnicate"},
+		{"unbalanced quote", "acme", agentscope.SearchQuery{Query: `agent="x`}, agentscope.EINVALID, "position"},
+		{"no organisation", "", agentscope.SearchQuery{Query: "x"}, agentscope.EUNAUTHORIZED, "no organisation"},
+		{"huge query", "acme", agentscope.SearchQuery{Query: strings.Repeat("a", 70_000)}, agentscope.EINVALID, "limit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := b.router.Run(ctx, tc.org, tc.req)
+			_, err := b.router.Search(ctx, tc.org, tc.req)
 			if agentscope.ErrorCode(err) != tc.code || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v (code %s), want %s containing %q", err, agentscope.ErrorCode(err), tc.code, tc.want)
 			}
@@ -197,11 +197,11 @@ func (s *splunkMCP) seen() []string {
 func TestSplunkMCPBackendScopesAndRefusesWrites(t *testing.T) {
 	fake := &splunkMCP{}
 	c := fake.start(t)
-	b := setup(t, map[string]splunkbridge.Searcher{
-		splunkbridge.BackendSplunkMCP: search.MCPSearcher{Tool: client.NewSearcher(c, nil).Search},
+	b := setup(t, map[string]agentscope.Searcher{
+		splunkbridge.BackendSplunkMCP: splunkbridge.MCPSearcher{Tool: client.NewSearcher(c, nil).Search},
 	})
 	ctx := context.Background()
-	a, err := b.router.Run(ctx, "acme", search.Request{Query: `type=ModelCompleted | stats count by agent`, Backend: "splunk-mcp", Earliest: "-24h"})
+	a, err := b.router.Search(ctx, "acme", agentscope.SearchQuery{Query: `type=ModelCompleted | stats count by agent`, Backend: "splunk-mcp", Earliest: "-24h"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestSplunkMCPBackendScopesAndRefusesWrites(t *testing.T) {
 		t.Fatalf("Splunk received %q, want the query scoped to acme", q)
 	}
 	for _, bad := range []string{`* | delete`, `* | collect index=x`, `* | outputlookup x.csv`, `* | sendemail to=a@b`, `* | map search="search x"`, `| rest /services/server/info`, `* [search index=other]`, `* | script python x`} {
-		_, err := b.router.Run(ctx, "acme", search.Request{Query: bad, Backend: "splunk-mcp"})
+		_, err := b.router.Search(ctx, "acme", agentscope.SearchQuery{Query: bad, Backend: "splunk-mcp"})
 		if agentscope.ErrorCode(err) != agentscope.EINVALID {
 			t.Errorf("%q: err = %v, want EINVALID", bad, err)
 		}
@@ -227,7 +227,7 @@ func TestSplunkMCPBackendScopesAndRefusesWrites(t *testing.T) {
 	fake.mu.Lock()
 	fake.fail = "Error in 'search' command: Unable to parse the search"
 	fake.mu.Unlock()
-	_, err = b.router.Run(ctx, "acme", search.Request{Query: `x`, Backend: "splunk-mcp"})
+	_, err = b.router.Search(ctx, "acme", agentscope.SearchQuery{Query: `x`, Backend: "splunk-mcp"})
 	if agentscope.ErrorCode(err) != agentscope.EUNAVAILABLE || !strings.Contains(agentscope.ErrorMessage(err), "Unable to parse the search") {
 		t.Fatalf("err = %v (%s)", err, agentscope.ErrorCode(err))
 	}
@@ -276,7 +276,7 @@ func TestTools(t *testing.T) {
 		t.Fatalf("client cannot find AgentScope's search tool: %v", err)
 	}
 
-	var a search.Answer
+	var a agentscope.SearchResult
 	mcptest.Call(t, cs, "run_spl", map[string]any{"query": `type=ModelCompleted | stats count by session_id | sort session_id`, "row_limit": 2}, &a)
 	if a.Backend != "local" || len(a.Results) != 2 || !a.Truncated || a.Results[0]["session_id"] != "acme-s0" {
 		t.Fatalf("run_spl = %+v", a)
@@ -374,9 +374,9 @@ func TestOrgMCPReusesAndReapsServers(t *testing.T) {
 	ctx := context.Background()
 	search1 := func(org string) {
 		t.Helper()
-		rows, err := pool.Search(ctx, org, "x", "", "", 10)
-		if err != nil || len(rows) != 1 {
-			t.Fatalf("search as %s: %v %v", org, rows, err)
+		res, err := pool.Search(ctx, org, agentscope.SearchQuery{Query: "x", Limit: 10})
+		if err != nil || len(res.Results) != 1 {
+			t.Fatalf("search as %s: %v %v", org, res, err)
 		}
 	}
 	search1("acme")

@@ -31,7 +31,7 @@ type InsightsInput struct {
 // InsightResult is one insight's answer.
 type InsightResult struct {
 	splunkbridge.Insight
-	Answer *Answer `json:"answer"`
+	Answer *agentscope.SearchResult `json:"answer"`
 }
 
 // InsightsOutput is splunk_insights' result.
@@ -61,7 +61,7 @@ func (t Tools) Register(s *mcpserver.Server) {
 			"Fields are those of the agentscope:events JSON (type, agent, session_id, model, provider, duration_ms, tokens_in, amount_usd, tool, error, attributes.*) plus _time. " +
 			"Without Splunk configured the embedded engine answers (commands: search, where, eval, stats, eventstats, timechart, bin, sort, head, tail, table, fields, rename, dedup, top, rare, fillnull, rex, spath); the same text runs unchanged in Splunk.",
 		Annotations: &mcp.ToolAnnotations{Title: "Run SPL", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(false)},
-	}, func(ctx context.Context, in RunSPLInput) (*Answer, error) {
+	}, func(ctx context.Context, in RunSPLInput) (*agentscope.SearchResult, error) {
 		org, err := agentscope.OrgFrom(ctx)
 		if err != nil {
 			return nil, err
@@ -71,7 +71,7 @@ func (t Tools) Register(s *mcpserver.Server) {
 			backend = t.Router.Default()
 		}
 		mcpserver.ReportProgress(ctx, 0.1, 1, "searching on "+backend)
-		a, err := t.Router.Run(ctx, org, Request{Query: in.Query, Earliest: in.EarliestTime, Latest: in.LatestTime, RowLimit: in.RowLimit, Backend: in.Backend})
+		a, err := t.Router.Search(ctx, org, agentscope.SearchQuery{Query: in.Query, Earliest: in.EarliestTime, Latest: in.LatestTime, Limit: in.RowLimit, Backend: in.Backend})
 		if err == nil {
 			mcpserver.ReportProgress(ctx, 0.9, 1, fmt.Sprintf("%d rows from %s", len(a.Results), a.Backend))
 		}
@@ -130,7 +130,7 @@ func (t Tools) Insights(ctx context.Context, org, name, earliest, latest string)
 	}
 	out := make([]InsightResult, 0, len(list))
 	for _, in := range list {
-		a, err := t.Router.Run(ctx, org, Request{Query: in.SPL, Earliest: earliest, Latest: latest})
+		a, err := t.Router.Search(ctx, org, agentscope.SearchQuery{Query: in.SPL, Earliest: earliest, Latest: latest})
 		if err != nil {
 			return nil, err
 		}

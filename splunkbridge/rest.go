@@ -46,7 +46,7 @@ type RESTClient struct {
 	clock Clock
 }
 
-var _ Searcher = (*RESTClient)(nil)
+var _ agentscope.Searcher = (*RESTClient)(nil)
 
 // NewRESTClient returns a client for cfg, checking it now.
 func NewRESTClient(cfg RESTConfig) (*RESTClient, error) {
@@ -82,18 +82,18 @@ func NewRESTClient(cfg RESTConfig) (*RESTClient, error) {
 		log: logger.With("component", "splunk-rest"), clock: systemClock{}}, nil
 }
 
-// Search implements Searcher: it scopes query to orgID with ScopeQuery and
-// runs it through the export endpoint.
-func (c *RESTClient) Search(ctx context.Context, orgID, query string, tr TimeRange, limit int) (*SearchResult, error) {
-	scoped, err := ScopeQuery(orgID, query)
+// Search implements agentscope.Searcher: it scopes the query to orgID with
+// ScopeQuery and runs it through the export endpoint.
+func (c *RESTClient) Search(ctx context.Context, orgID string, q agentscope.SearchQuery) (*agentscope.SearchResult, error) {
+	scoped, err := ScopeQuery(orgID, q.Query)
 	if err != nil {
 		return nil, err
 	}
-	fields, rows, err := c.export(ctx, scoped, tr, clampLimit(limit))
+	fields, rows, err := c.export(ctx, scoped, TimeRange{Earliest: q.Earliest, Latest: q.Latest}, clampLimit(q.Limit))
 	if err != nil {
 		return nil, err
 	}
-	return &SearchResult{Fields: fields, Rows: rows, Backend: BackendSplunkREST}, nil
+	return &agentscope.SearchResult{Results: rows, Fields: fields, Backend: BackendSplunkREST}, nil
 }
 
 // ServerInfo is what Splunk says about itself.

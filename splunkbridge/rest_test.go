@@ -307,7 +307,7 @@ func TestRESTSearchJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(res.Fields, ",") != "tool,calls" || len(res.Rows) != 2 || res.Rows[1]["tool"] != "fetch" || res.Backend != "splunk-rest" {
+	if strings.Join(res.Fields, ",") != "tool,calls" || len(res.Results) != 2 || res.Results[1]["tool"] != "fetch" || res.Backend != "splunk-rest" {
 		t.Fatalf("result %+v", res)
 	}
 	if form := fake.lastForm(); form["earliest_time"] != "-7d" {
@@ -357,18 +357,18 @@ func TestRESTSearcherScopes(t *testing.T) {
 	t.Parallel()
 	fake, srv, ca := startFakeSplunk(t)
 	c := newRESTClient(t, srv.URL, func(cfg *splunkbridge.RESTConfig) { cfg.CAFile = ca })
-	var s splunkbridge.Searcher = c
-	res, err := s.Search(context.Background(), "acme", "type=ToolReturned | stats count by agent", splunkbridge.TimeRange{}, 0)
+	var s agentscope.Searcher = c
+	res, err := s.Search(context.Background(), "acme", agentscope.SearchQuery{Query: "type=ToolReturned | stats count by agent"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := fake.lastForm()["search"]; got != "search org_id::acme (type=ToolReturned) | stats count by agent" {
 		t.Errorf("sent %q", got)
 	}
-	if res.Backend != "splunk-rest" || strings.Join(res.Fields, ",") != "agent,count,tags,extra" || len(res.Rows) != 3 {
+	if res.Backend != "splunk-rest" || strings.Join(res.Fields, ",") != "agent,count,tags,extra" || len(res.Results) != 3 {
 		t.Errorf("result %+v", res)
 	}
-	if _, err := s.Search(context.Background(), "acme", "x) OR (org_id::other", splunkbridge.TimeRange{}, 0); agentscope.ErrorCode(err) != agentscope.EINVALID {
+	if _, err := s.Search(context.Background(), "acme", agentscope.SearchQuery{Query: "x) OR (org_id::other"}); agentscope.ErrorCode(err) != agentscope.EINVALID {
 		t.Errorf("hostile query: %v", err)
 	}
 	b, _ := json.Marshal(res)

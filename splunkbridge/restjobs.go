@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/agentscope/agentscope"
 )
 
 const jobsPath = "/services/search/jobs"
@@ -17,7 +19,7 @@ const jobsPath = "/services/search/jobs"
 // it is done, and reads up to limit result rows. If ctx ends first, or
 // anything fails before the results are read, the job is cancelled so it
 // does not keep running in Splunk. Like Export, the query is not scoped.
-func (c *RESTClient) SearchJob(ctx context.Context, query string, tr TimeRange, limit int) (*SearchResult, error) {
+func (c *RESTClient) SearchJob(ctx context.Context, query string, tr TimeRange, limit int) (*agentscope.SearchResult, error) {
 	sid, err := c.createJob(ctx, query, tr)
 	if err != nil {
 		return nil, err
@@ -105,7 +107,7 @@ func (c *RESTClient) waitJob(ctx context.Context, sid string) error {
 	}
 }
 
-func (c *RESTClient) jobResults(ctx context.Context, sid string, limit int) (*SearchResult, error) {
+func (c *RESTClient) jobResults(ctx context.Context, sid string, limit int) (*agentscope.SearchResult, error) {
 	path := jobsPath + "/" + url.PathEscape(sid) + "/results"
 	var body struct {
 		Fields   []json.RawMessage `json:"fields"`
@@ -132,7 +134,7 @@ func (c *RESTClient) jobResults(ctx context.Context, sid string, limit int) (*Se
 			fs.add(name)
 		}
 	}
-	res := &SearchResult{Rows: []map[string]any{}}
+	res := &agentscope.SearchResult{Results: []map[string]any{}}
 	for i, raw := range body.Results {
 		if i == limit {
 			break
@@ -141,7 +143,7 @@ func (c *RESTClient) jobResults(ctx context.Context, sid string, limit int) (*Se
 		if err != nil {
 			return nil, fmt.Errorf("splunk: GET %s: result %d: %w", path, i, err)
 		}
-		res.Rows = append(res.Rows, row)
+		res.Results = append(res.Results, row)
 	}
 	res.Fields = fs.names
 	return res, nil

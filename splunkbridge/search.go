@@ -1,45 +1,31 @@
 package splunkbridge
 
-import "context"
+import (
+	"context"
+	"slices"
+	"sort"
+	"strings"
 
-// Searcher runs SPL over one organisation's events. The backend, not the
-// query text, enforces the organisation: the embedded engine
-// (spl) reads only that organisation's rows from the store;
-// the Splunk backends rewrite the query with ScopeQuery.
-//
-// Backends: "splunk-rest" is *RESTClient. "splunk-mcp" will be an adapter
-// over the client package's MCP Searcher (a Splunk MCP server's search
-// tool), applying ScopeQuery the same way; it lives with the lead's wiring,
-// not here, so this package does not depend on the MCP SDK.
-type Searcher interface {
-	Search(ctx context.Context, orgID string, query string, tr TimeRange, limit int) (*SearchResult, error)
-}
+	"github.com/agentscope/agentscope"
+)
 
-// TimeRange bounds a search with Splunk time modifiers: relative ("-24h",
-// "@d", "now"), epoch seconds or ISO 8601. Empty fields leave that side
-// open (Splunk's defaults).
+// Splunk's two search backends implement agentscope.Searcher, each
+// rewriting the query with ScopeQuery so it reads only the caller's
+// organisation's events: [RESTClient] over Splunk's REST API and
+// [MCPSearcher] over a Splunk MCP server's search tool.
+
+// TimeRange bounds a REST search with Splunk time modifiers: relative
+// ("-24h", "@d", "now"), epoch seconds or ISO 8601. Empty fields leave that
+// side open (Splunk's defaults).
 type TimeRange struct {
 	Earliest string `json:"earliest,omitempty"`
 	Latest   string `json:"latest,omitempty"`
-}
-
-// SearchResult is a search's rows. Fields lists the columns in the order
-// Splunk reported them; each row maps a field to a string, a number or,
-// for multivalue fields, a []any.
-type SearchResult struct {
-	Fields  []string         `json:"fields"`
-	Rows    []map[string]any `json:"rows"`
-	Backend string           `json:"backend"`
-	// Truncated is true when the backend had more rows than the limit.
-	Truncated bool `json:"truncated,omitempty"`
 }
 
 // Backend names.
 const (
 	BackendSplunkREST = "splunk-rest"
 	BackendSplunkMCP  = "splunk-mcp"
-	// BackendLocal is the embedded engine (package spl).
-	BackendLocal = "local"
 )
 
 // DefaultSearchLimit is the row limit when a caller passes 0.
@@ -53,4 +39,66 @@ func clampLimit(limit int) int {
 		return DefaultSearchLimit
 	}
 	return min(limit, MaxSearchLimit)
+}
+
+// MCPSearcher runs queries through a Splunk MCP server's search tool (see
+// client.FindSearchTool), each rewritten with ScopeQuery to the caller's
+// organisation. (AgentScope's own MCP server scopes by organisation
+// itself, through the search package's OrgMCP.)
+type MCPSearcher struct {
+	// Tool is the client's search: client.(*Searcher).Search. A function,
+	// so this package does not depend on the MCP SDK.
+	Tool func(ctx context.Context, query, earliest, latest string, limit int) ([]map[string]any, error)
+}
+
+var _ agentscope.Searcher = MCPSearcher{}
+
+// Search implements agentscope.Searcher.
+func (m MCPSearcher) Search(ctx context.Context, orgID string, q agentscope.SearchQuery) (*agentscope.SearchResult, error) {
+	scoped, err := ScopeQuery(orgID, q.Query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := m.Tool(ctx, scoped, q.Earliest, q.Latest, q.Limit)
+	if err != nil {
+		return nil, err
+	}
+	return &agentscope.SearchResult{Results: rows, Fields: fieldsOf(rows), Backend: BackendSplunkMCP}, nil
+}
+
+// fieldsOf lists the fields of rows, which an MCP tool returns without a
+// column order: _time first as Splunk shows it, then the other fields in
+// first-seen order (sorted within a row), then other internal fields
+// (starting with '_').
+func fieldsOf(rows []map[string]any) []string {
+	seen := map[string]bool{}
+	var fields []string
+	for _, r := range rows {
+		keys := make([]string, 0, len(r))
+		for k := range r {
+			if !seen[k] {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			seen[k] = true
+			fields = append(fields, k)
+		}
+	}
+	slices.SortStableFunc(fields, func(a, b string) int {
+		return rank(a) - rank(b)
+	})
+	return fields
+}
+
+func rank(f string) int {
+	switch {
+	case f == "_time":
+		return 0
+	case strings.HasPrefix(f, "_"):
+		return 2
+	default:
+		return 1
+	}
 }

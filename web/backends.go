@@ -9,34 +9,10 @@ import (
 )
 
 // The UI's optional backends. Each is small and defined here, where it is
-// consumed; the binary adapts the real implementations (the Splunk bridge's
-// searchers and forwarder, the runtime's budgets) in its wiring. When one
-// is nil the panel that needs it says plainly that it is not configured.
-
-// Searcher runs SPL over one organisation's events; the backend, not the
-// query text, confines the search to orgID. Earliest and latest are Splunk
-// time modifiers ("-24h", "@d", "now", epoch seconds, ISO 8601; empty
-// leaves that side open).
-type Searcher interface {
-	Search(ctx context.Context, orgID, query, earliest, latest string, limit int) (*SearchResult, error)
-}
-
-// SearchResult is a search's rows. Fields lists the columns in the order
-// the backend reported them; a row maps a field to a string, a number
-// (float64, int64 or json.Number) or, for a multivalue field, a []any.
-type SearchResult struct {
-	Fields  []string
-	Rows    []map[string]any
-	Backend string
-}
-
-// SearchFunc adapts a function to Searcher.
-type SearchFunc func(ctx context.Context, orgID, query, earliest, latest string, limit int) (*SearchResult, error)
-
-// Search implements Searcher.
-func (f SearchFunc) Search(ctx context.Context, orgID, query, earliest, latest string, limit int) (*SearchResult, error) {
-	return f(ctx, orgID, query, earliest, latest, limit)
-}
+// consumed (search is the root's agentscope.Searcher); the binary adapts
+// the real implementations (the Splunk forwarder, the runtime's budgets) in
+// its wiring. When one is nil the panel that needs it says plainly that it
+// is not configured.
 
 // HealthSource reports the Splunk forwarder's health as a JSON-able value
 // with the fields of splunkbridge.HealthReport (enabled, queue_depth,

@@ -65,7 +65,7 @@ func (s *Server) splStats(ctx context.Context, org string, r dashRange) *dashSta
 	}
 	qs := dashQueries(r)
 	type answer struct {
-		res *SearchResult
+		res *agentscope.SearchResult
 		err error
 	}
 	answers := make([]answer, len(qs))
@@ -74,7 +74,7 @@ func (s *Server) splStats(ctx context.Context, org string, r dashRange) *dashSta
 		spl := base + " " + q.pipeline
 		d.queries = append(d.queries, spl)
 		wg.Go(func() {
-			res, err := s.opts.UI.Searcher.Search(ctx, org, spl, "-"+r.key, "now", searchRowLimit)
+			res, err := s.opts.UI.Searcher.Search(ctx, org, agentscope.SearchQuery{Query: spl, Earliest: "-" + r.key, Latest: "now", Limit: searchRowLimit})
 			answers[i] = answer{res, err}
 		})
 	}
@@ -92,7 +92,7 @@ func (s *Server) splStats(ctx context.Context, org string, r dashRange) *dashSta
 		if d.backend == "" {
 			d.backend = a.res.Backend
 		}
-		for _, row := range a.res.Rows {
+		for _, row := range a.res.Results {
 			qs[i].fold(d, row, r)
 		}
 	}

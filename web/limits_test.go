@@ -19,7 +19,6 @@ import (
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/service"
-	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/store/sqlite"
 	"github.com/agentscope/agentscope/store/sqlstore"
 	"github.com/agentscope/agentscope/web"
@@ -340,11 +339,11 @@ type heldSearch struct {
 	release chan struct{}
 }
 
-func (h heldSearch) Search(ctx context.Context, _, _ string, _ splunkbridge.TimeRange, _ int) (*splunkbridge.SearchResult, error) {
+func (h heldSearch) Search(ctx context.Context, _ string, _ agentscope.SearchQuery) (*agentscope.SearchResult, error) {
 	h.entered <- struct{}{}
 	select {
 	case <-h.release:
-		return &splunkbridge.SearchResult{Rows: []map[string]any{{"n": 1}}}, nil
+		return &agentscope.SearchResult{Results: []map[string]any{{"n": 1}}}, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -355,7 +354,7 @@ func (h heldSearch) Search(ctx context.Context, _, _ string, _ splunkbridge.Time
 // running query ends, the next is served.
 func TestSearchBusyAnswers503(t *testing.T) {
 	held := heldSearch{entered: make(chan struct{}, 1), release: make(chan struct{})}
-	router, err := search.NewRouter("held", map[string]splunkbridge.Searcher{"held": held}, search.Limits{MaxPerOrg: 1})
+	router, err := search.NewRouter("held", map[string]agentscope.Searcher{"held": held}, search.Limits{MaxPerOrg: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

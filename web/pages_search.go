@@ -87,7 +87,7 @@ func (s *Server) runSearch(ctx context.Context, v *ui.Search) int {
 	ctx, cancel := context.WithTimeout(ctx, searchTimeout)
 	defer cancel()
 	start := time.Now()
-	res, err := s.opts.UI.Searcher.Search(ctx, org, v.Query, v.Earliest, v.Latest, searchRowLimit)
+	res, err := s.opts.UI.Searcher.Search(ctx, org, agentscope.SearchQuery{Query: v.Query, Earliest: v.Earliest, Latest: v.Latest, Limit: searchRowLimit})
 	took := float64(time.Since(start).Microseconds()) / 1000
 	if err != nil {
 		code := agentscope.ErrorCode(err)

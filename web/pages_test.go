@@ -58,10 +58,11 @@ type stubSearcher struct {
 	ranges  []string
 }
 
-func (s *stubSearcher) Search(ctx context.Context, org, q, earliest, latest string, limit int) (*web.SearchResult, error) {
+func (s *stubSearcher) Search(ctx context.Context, org string, sq agentscope.SearchQuery) (*agentscope.SearchResult, error) {
+	q := sq.Query
 	s.mu.Lock()
 	s.queries = append(s.queries, q)
-	s.ranges = append(s.ranges, earliest+".."+latest)
+	s.ranges = append(s.ranges, sq.Earliest+".."+sq.Latest)
 	s.mu.Unlock()
 	if org != "org-1" {
 		return nil, fmt.Errorf("searched org %q", org)
@@ -75,10 +76,10 @@ func (s *stubSearcher) Search(ctx context.Context, org, q, earliest, latest stri
 	}
 	for k, r := range rows {
 		if strings.Contains(q, k) {
-			return &web.SearchResult{Rows: r, Backend: "test-spl"}, nil
+			return &agentscope.SearchResult{Results: r, Backend: "test-spl"}, nil
 		}
 	}
-	return &web.SearchResult{Backend: "test-spl"}, nil
+	return &agentscope.SearchResult{Backend: "test-spl"}, nil
 }
 
 func TestDashboardFromSPL(t *testing.T) {
@@ -288,15 +289,15 @@ func TestSearchPage(t *testing.T) {
 		}
 		mustContain(t, "search", page, `id="search-unavailable"`, "SPL search is not available on this server", "cost_by_agent")
 	})
-	searcher := web.SearchFunc(func(ctx context.Context, org, q, earliest, latest string, limit int) (*web.SearchResult, error) {
-		switch {
+	searcher := agentscope.SearchFunc(func(ctx context.Context, org string, sq agentscope.SearchQuery) (*agentscope.SearchResult, error) {
+		switch q := sq.Query; {
 		case strings.Contains(q, "stst"):
 			return nil, &posError{Pos: 20}
 		case strings.Contains(q, "timechart"):
-			return &web.SearchResult{Fields: []string{"_time", "planner"}, Backend: "test-spl", Rows: []map[string]any{
+			return &agentscope.SearchResult{Fields: []string{"_time", "planner"}, Backend: "test-spl", Results: []map[string]any{
 				{"_time": "2026-01-01T00:00:00.000+00:00", "planner": "1.5"}, {"_time": "2026-01-01T01:00:00.000+00:00", "planner": "2"}}}, nil
 		}
-		return &web.SearchResult{Fields: []string{"tool", "calls"}, Backend: "test-spl", Rows: []map[string]any{{"tool": "search_docs", "calls": 12.0}, {"tool": "lookup", "calls": "3"}}}, nil
+		return &agentscope.SearchResult{Fields: []string{"tool", "calls"}, Backend: "test-spl", Results: []map[string]any{{"tool": "search_docs", "calls": 12.0}, {"tool": "lookup", "calls": "3"}}}, nil
 	})
 	f := uiSetup(t, web.UIOptions{Searcher: searcher})
 	c := f.signIn(t)

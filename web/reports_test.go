@@ -22,7 +22,6 @@ import (
 	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/spl"
-	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/store/sqlite"
 	"github.com/agentscope/agentscope/store/sqlstore"
 	"github.com/agentscope/agentscope/web"
@@ -51,14 +50,14 @@ func invSetup(t *testing.T, withModel bool) *invFixture {
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
 	svc := service.New(rec, nil)
 	llm := llmtest.New()
-	router, err := search.NewRouter("local", map[string]splunkbridge.Searcher{"local": search.Local{Engine: spl.New(st, spl.Options{})}}, search.Limits{})
+	router, err := search.NewRouter("local", map[string]agentscope.Searcher{"local": spl.New(st, spl.Options{})}, search.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts := runtime.Options{
 		Store: st.Store, Recorder: rec, Service: svc, Workers: 2,
 		Getenv:   func(string) string { return "" },
-		Evidence: search.RowSearcher{Router: router}, EvidenceBackend: "local",
+		Evidence: router, EvidenceBackend: "local",
 		River: func(c *river.Config) {
 			c.FetchPollInterval = 50 * time.Millisecond
 			c.TestOnly = true

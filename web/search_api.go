@@ -24,7 +24,7 @@ func (s *Server) RouteSearch(t search.Tools) {
 		if err != nil {
 			return 0, nil, err
 		}
-		a, err := t.Router.Run(r.Context(), org, search.Request{Query: in.Query, Earliest: in.EarliestTime, Latest: in.LatestTime, RowLimit: in.RowLimit, Backend: in.Backend})
+		a, err := t.Router.Search(r.Context(), org, agentscope.SearchQuery{Query: in.Query, Earliest: in.EarliestTime, Latest: in.LatestTime, Limit: in.RowLimit, Backend: in.Backend})
 		return http.StatusOK, a, err
 	}))
 	s.mux.Handle("GET /api/v1/insights", s.api(func(w http.ResponseWriter, r *http.Request) (int, any, error) {

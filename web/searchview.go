@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/web/ui"
 )
 
@@ -37,13 +38,13 @@ func caretAt(query string, pos int) (lineNo int, line, caret string) {
 
 // searchTable formats a result for the table: columns in the backend's
 // order (or sorted, _time first, when it gave none), numbers right-aligned.
-func searchTable(res *SearchResult, tookMS float64) *ui.SearchResult {
-	out := &ui.SearchResult{Backend: res.Backend, TookMS: tookMS, Total: len(res.Rows)}
+func searchTable(res *agentscope.SearchResult, tookMS float64) *ui.SearchResult {
+	out := &ui.SearchResult{Backend: res.Backend, TookMS: tookMS, Total: len(res.Results)}
 	out.Fields = res.Fields
 	if len(out.Fields) == 0 {
-		out.Fields = fieldsOf(res.Rows)
+		out.Fields = fieldsOf(res.Results)
 	}
-	rows := res.Rows
+	rows := res.Results
 	if len(rows) > searchShownRows {
 		rows, out.Truncated = rows[:searchShownRows], true
 	}
@@ -262,7 +263,7 @@ func timeSeriesBy(query string) (other string, ok bool) {
 // chartOf draws a result as a time series when its rows come from a
 // timechart or a stats by time buckets; nil otherwise, or when the rows
 // have no times.
-func chartOf(query string, res *SearchResult) *ui.LineChart {
+func chartOf(query string, res *agentscope.SearchResult) *ui.LineChart {
 	if cmd, _ := seriesCommand(query); commandName(cmd) == "timechart" {
 		return timechartOf(res)
 	}
@@ -278,17 +279,17 @@ func chartOf(query string, res *SearchResult) *ui.LineChart {
 
 // pivotChart draws stats … by _time, F: one line per value of F (the
 // first maxChartSeries seen), of the first numeric column, across _time.
-func pivotChart(res *SearchResult, by string) *ui.LineChart {
+func pivotChart(res *agentscope.SearchResult, by string) *ui.LineChart {
 	fields := res.Fields
 	if len(fields) == 0 {
-		fields = fieldsOf(res.Rows)
+		fields = fieldsOf(res.Results)
 	}
 	value := ""
 	for _, f := range fields {
 		if f == by || strings.HasPrefix(f, "_") {
 			continue
 		}
-		for _, r := range res.Rows {
+		for _, r := range res.Results {
 			if _, ok := number(r[f]); ok {
 				value = f
 				break
@@ -303,7 +304,7 @@ func pivotChart(res *SearchResult, by string) *ui.LineChart {
 	}
 	index := map[time.Time]int{}
 	var xs []time.Time
-	for _, r := range res.Rows {
+	for _, r := range res.Results {
 		t, ok := parseSearchTime(r["_time"])
 		if !ok {
 			return nil
@@ -322,7 +323,7 @@ func pivotChart(res *SearchResult, by string) *ui.LineChart {
 	}
 	var series []ui.Series
 	byName := map[string]int{}
-	for _, r := range res.Rows {
+	for _, r := range res.Results {
 		name := fmt.Sprint(r[by])
 		k, seen := byName[name]
 		if !seen {
@@ -352,13 +353,13 @@ const maxChartSeries = 8
 // timechartOf draws a timechart result: _time across (in time order, so a
 // sort after it does not fold the line back), one line per other numeric
 // column. Nil when the result has no times.
-func timechartOf(res *SearchResult) *ui.LineChart {
+func timechartOf(res *agentscope.SearchResult) *ui.LineChart {
 	type row struct {
 		t time.Time
 		r map[string]any
 	}
-	rows := make([]row, len(res.Rows))
-	for i, r := range res.Rows {
+	rows := make([]row, len(res.Results))
+	for i, r := range res.Results {
 		t, ok := parseSearchTime(r["_time"])
 		if !ok {
 			return nil
@@ -375,7 +376,7 @@ func timechartOf(res *SearchResult) *ui.LineChart {
 	}
 	fields := res.Fields
 	if len(fields) == 0 {
-		fields = fieldsOf(res.Rows)
+		fields = fieldsOf(res.Results)
 	}
 	var series []ui.Series
 	for _, f := range fields {

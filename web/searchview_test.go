@@ -72,13 +72,13 @@ func TestSessionQuery(t *testing.T) {
 // tables: a stats by raw _time (no bin), by _time and two other fields,
 // or a table that merely shows _time.
 func TestChartOf(t *testing.T) {
-	rows := func(rs ...map[string]any) *SearchResult { return &SearchResult{Rows: rs} }
+	rows := func(rs ...map[string]any) *agentscope.SearchResult { return &agentscope.SearchResult{Results: rs} }
 	t1, t2, t3 := "2026-12-01T10:00:00Z", "2026-12-01T10:01:00Z", "2026-12-01T10:02:00Z"
 	counts := rows(map[string]any{"_time": t1, "count": 3}, map[string]any{"_time": t2, "count": 5}, map[string]any{"_time": t3, "count": 4})
 	byModel := rows(map[string]any{"_time": t1, "model": "a", "cost": 1.5}, map[string]any{"_time": t1, "model": "b", "cost": 2}, map[string]any{"_time": t2, "model": "a", "cost": 0.5})
 	cases := []struct {
 		query  string
-		res    *SearchResult
+		res    *agentscope.SearchResult
 		series []string // legend, in order; nil: no chart
 		points []int    // points of each line
 	}{

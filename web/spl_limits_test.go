@@ -15,7 +15,6 @@ import (
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/spl"
-	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/web"
 )
 
@@ -53,7 +52,7 @@ func splServer(t *testing.T, l search.Limits) (*fixture, *endlessEvents) {
 	t.Helper()
 	st := &endlessEvents{started: make(chan struct{}), ended: make(chan time.Time, 8)}
 	eng := spl.New(st, spl.Options{BatchSize: 500})
-	router, err := search.NewRouter(search.BackendLocal, map[string]splunkbridge.Searcher{search.BackendLocal: search.Local{Engine: eng}}, l)
+	router, err := search.NewRouter(search.BackendLocal, map[string]agentscope.Searcher{search.BackendLocal: eng}, l)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,10 @@
 package web
 
-import "time"
+import (
+	"time"
+
+	"github.com/agentscope/agentscope"
+)
 
 // UIOptions configure the web interface. Every backend is optional: a
 // panel whose backend is nil says that it is not configured, and never
@@ -9,7 +13,7 @@ type UIOptions struct {
 	// Searcher answers the search page and computes the dashboard's
 	// scorecards with SPL. Nil shows search as not available, and the
 	// dashboard computes its numbers from the store, saying so.
-	Searcher Searcher
+	Searcher agentscope.Searcher
 	// SplunkHealth reports the Splunk forwarder for the dashboard; nil
 	// shows forwarding as not configured.
 	SplunkHealth HealthSource

@@ -12,7 +12,6 @@ import (
 	"github.com/agentscope/agentscope/internal/netguard"
 	"github.com/agentscope/agentscope/pricing"
 	"github.com/agentscope/agentscope/runtime"
-	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/store/postgres"
 )
 
@@ -42,7 +41,7 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 	if p, ok := a.Store.(*postgres.Store); ok {
 		opts.Pool = p.Pool()
 	}
-	opts.Searcher = search.RowSearcher{Router: a.Search}
+	opts.Searcher = a.Search
 	switch v := a.Config.env()("AGENTSCOPE_LIVE_DETECT"); v {
 	case "", "true", "1":
 		opts.LiveDetect = true

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/web"
 )
@@ -58,15 +57,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 			// Signing out holds across restarts and processes.
 			Revocations:   revocations,
 			SecureCookies: cfg.CookieSecure,
-			Searcher: web.SearchFunc(func(ctx context.Context, org, query, earliest, latest string, limit int) (*web.SearchResult, error) {
-				a, err := app.Search.Run(ctx, org, search.Request{Query: query, Earliest: earliest, Latest: latest, RowLimit: limit})
-				if err != nil {
-					return nil, err
-				}
-				return &web.SearchResult{Fields: a.Fields, Rows: a.Results, Backend: a.Backend}, nil
-			}),
-			SplunkHealth: web.HealthFunc(func(ctx context.Context) (any, error) { return app.splunkHealth(ctx), nil }),
-			SplunkIndex:  app.Splunk.Index,
+			Searcher:      app.Search,
+			SplunkHealth:  web.HealthFunc(func(ctx context.Context) (any, error) { return app.splunkHealth(ctx), nil }),
+			SplunkIndex:   app.Splunk.Index,
 			SessionSPL: func(sessionID string) (string, error) {
 				return splunkbridge.SessionQuery(app.Splunk.Index, sessionID)
 			},

@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/search"
 )
 
 // runSPL runs one SPL query and prints its rows: a table, or the run_spl
@@ -46,7 +45,7 @@ func runSPL(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := app.Search.Run(octx, orgID, search.Request{Query: rest[0], Earliest: earliest, Latest: latest, RowLimit: rowLimit, Backend: backend})
+	a, err := app.Search.Search(octx, orgID, agentscope.SearchQuery{Query: rest[0], Earliest: earliest, Latest: latest, Limit: rowLimit, Backend: backend})
 	if err != nil {
 		return err
 	}
@@ -58,7 +57,7 @@ func runSPL(ctx context.Context, env *Env, args []string) error {
 }
 
 // printTable writes an answer as an aligned text table with a summary line.
-func printTable(w io.Writer, a *search.Answer) {
+func printTable(w io.Writer, a *agentscope.SearchResult) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(a.Fields, "\t"))
 	for _, row := range a.Results {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/splunkbridge/hectest"
@@ -81,7 +82,7 @@ func TestSplunkEndToEnd(t *testing.T) {
 			}
 
 			// Without Splunk search configured, run_spl answers locally.
-			var a search.Answer
+			var a agentscope.SearchResult
 			q := `{"query":"sourcetype=\"agentscope:events\" | stats sum(amount_usd) as cost by agent | sort -cost"}`
 			if code := api(t, "POST", base+"/api/v1/spl", q, &a); code != 200 || a.Backend != "local" || len(a.Results) != 1 || fmt.Sprint(a.Results[0]["cost"]) != "0.25" {
 				t.Fatalf("POST /api/v1/spl: %d %+v", code, a)
@@ -113,7 +114,7 @@ func TestSplunkEndToEnd(t *testing.T) {
 				t.Errorf("spl table:\n%s", out)
 			}
 			out = cli(t, vars, "spl", "session_id=hec-1 | table seq type", "--json")
-			var ja search.Answer
+			var ja agentscope.SearchResult
 			if err := json.Unmarshal([]byte(out), &ja); err != nil || len(ja.Results) != 5 || strings.Join(ja.Fields, ",") != "seq,type" {
 				t.Errorf("spl --json: %v\n%s", err, out)
 			}
@@ -148,7 +149,7 @@ func TestSplunkMCPSearchEndToEnd(t *testing.T) {
 	if code := api(t, "POST", base+"/api/v1/runs", `{"agent":"bot","session_id":"m1"}`, nil); code != 201 {
 		t.Fatalf("start: %d", code)
 	}
-	var a search.Answer
+	var a agentscope.SearchResult
 	if code := api(t, "POST", base+"/api/v1/spl", `{"query":"session_id=m1 | stats count by agent"}`, &a); code != 200 || a.Backend != "splunk-mcp" || len(a.Results) != 1 || a.Results[0]["agent"] != "bot" {
 		t.Fatalf("POST /api/v1/spl: %d %+v", code, a)
 	}

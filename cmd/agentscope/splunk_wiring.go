@@ -69,8 +69,8 @@ func openSplunk(a *App, log *slog.Logger) error {
 // when it is configured (REST first), else to the embedded engine.
 func openSearch(a *App, log *slog.Logger) error {
 	cfg := a.Splunk
-	backends := map[string]splunkbridge.Searcher{
-		search.BackendLocal: search.Local{Engine: spl.New(a.Store, spl.Options{Index: cfg.Index})},
+	backends := map[string]agentscope.Searcher{
+		search.BackendLocal: spl.New(a.Store, spl.Options{Index: cfg.Index}),
 	}
 	def := search.BackendLocal
 	if cfg.MCPEnabled() {
@@ -83,7 +83,7 @@ func openSearch(a *App, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		backends[splunkbridge.BackendSplunkMCP] = search.MCPSearcher{Tool: client.NewSearcher(c, override).Search}
+		backends[splunkbridge.BackendSplunkMCP] = splunkbridge.MCPSearcher{Tool: client.NewSearcher(c, override).Search}
 		def = splunkbridge.BackendSplunkMCP
 	}
 	if cfg.RESTEnabled() {
@@ -153,7 +153,7 @@ func (a *App) splunkHealth(ctx context.Context) splunkbridge.HealthReport {
 // spawned (default: this executable).
 func evidence(a *App, opts *runtime.Options, log *slog.Logger) error {
 	if a.Splunk.MCPEnabled() {
-		opts.Evidence = search.RowSearcher{Router: a.Search, Backend: splunkbridge.BackendSplunkMCP}
+		opts.Evidence = a.Search.On(splunkbridge.BackendSplunkMCP)
 		opts.EvidenceBackend = splunkbridge.BackendSplunkMCP
 		return nil
 	}

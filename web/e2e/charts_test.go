@@ -23,12 +23,8 @@ import (
 func splApp(t *testing.T) *app {
 	t.Helper()
 	var engine atomic.Pointer[spl.Engine] // the engine needs the app's store
-	a := startApp(t, web.UIOptions{Searcher: web.SearchFunc(func(ctx context.Context, org, q, earliest, latest string, limit int) (*web.SearchResult, error) {
-		res, err := engine.Load().Run(ctx, org, q, spl.QueryOptions{EarliestTime: earliest, LatestTime: latest, RowLimit: limit})
-		if err != nil {
-			return nil, err
-		}
-		return &web.SearchResult{Fields: res.Fields, Rows: res.Rows, Backend: "local"}, nil
+	a := startApp(t, web.UIOptions{Searcher: agentscope.SearchFunc(func(ctx context.Context, org string, q agentscope.SearchQuery) (*agentscope.SearchResult, error) {
+		return engine.Load().Search(ctx, org, q)
 	})})
 	engine.Store(spl.New(a.store, spl.Options{}))
 	return a

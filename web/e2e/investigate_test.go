@@ -21,7 +21,6 @@ import (
 	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/spl"
-	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/store/sqlite"
 	"github.com/agentscope/agentscope/store/sqlstore"
 	"github.com/agentscope/agentscope/web"
@@ -146,7 +145,7 @@ func startInvestigations(t *testing.T, llm runtime.LLMConfig) (*httptest.Server,
 	}
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
 	svc := service.New(rec, nil)
-	router, err := search.NewRouter("local", map[string]splunkbridge.Searcher{"local": search.Local{Engine: spl.New(st, spl.Options{})}}, search.Limits{})
+	router, err := search.NewRouter("local", map[string]agentscope.Searcher{"local": spl.New(st, spl.Options{})}, search.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +153,7 @@ func startInvestigations(t *testing.T, llm runtime.LLMConfig) (*httptest.Server,
 		Store: st.Store, Recorder: rec, Service: svc, Workers: 1,
 		LLM:      llm,
 		Getenv:   func(string) string { return "" },
-		Evidence: search.RowSearcher{Router: router}, EvidenceBackend: "local",
+		Evidence: router, EvidenceBackend: "local",
 		River: func(c *river.Config) { c.FetchPollInterval = 50 * time.Millisecond },
 	})
 	if err != nil {
