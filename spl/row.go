@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/agentscope/agentscope"
 )
@@ -109,17 +110,12 @@ func (r *row) rawText() Value {
 	return strVal(r.raw)
 }
 
-// eventField answers the scalar fields straight from the event. It reports
-// false for names that may be nested JSON paths, which need the full
-// extraction.
+// eventField answers the scalar fields straight from the event: the
+// metadata every row has, and the fields of the root's field table. It
+// reports false for names that may be nested JSON paths, which need the
+// full extraction.
 func (r *row) eventField(name string) (Value, bool) {
 	e := r.ev
-	s := func(v string) (Value, bool) {
-		if v == "" {
-			return null, true
-		}
-		return strVal(v), true
-	}
 	switch name {
 	case "_time":
 		return numVal(float64(e.TS.UnixMicro()) / 1e6), true
@@ -138,60 +134,9 @@ func (r *row) eventField(name string) (Value, bool) {
 			return strVal(e.Source), true
 		}
 		return strVal(r.meta.source), true
-	case "event_id":
-		return s(e.EventID)
-	case "session_id":
-		return s(e.SessionID)
-	case "seq":
-		return numVal(float64(e.Seq)), true
-	case "type":
-		return s(string(e.Type))
-	case "ts":
-		return strVal(e.TS.UTC().Format("2006-01-02T15:04:05.999999999Z07:00")), true
-	case "span_id":
-		return s(e.SpanID)
-	case "parent_span_id":
-		return s(e.ParentSpanID)
-	case "agent":
-		return s(e.Agent)
-	case "status":
-		return s(e.Status)
-	case "provider":
-		return s(e.Provider)
-	case "model":
-		return s(e.Model)
-	case "finish_reason":
-		return s(e.FinishReason)
-	case "tool":
-		return s(e.Tool)
-	case "call_id":
-		return s(e.CallID)
-	case "currency":
-		return s(e.Currency)
-	case "error":
-		return s(e.Error)
-	case "duration_ms":
-		if e.DurationMS == nil {
-			return null, true
-		}
-		return numVal(*e.DurationMS), true
-	case "tokens_in":
-		return intPtr(e.TokensIn), true
-	case "tokens_out":
-		return intPtr(e.TokensOut), true
-	case "cache_read_tokens":
-		return intPtr(e.CacheReadTokens), true
-	case "cache_write_tokens":
-		return intPtr(e.CacheWriteTokens), true
-	case "reasoning_tokens":
-		return intPtr(e.ReasoningTokens), true
-	case "amount_usd":
-		if e.AmountUSD == nil {
-			return null, true
-		}
-		return literal(e.AmountUSD.String()), true
-	case "input", "output", "arguments", "result", "attributes":
-		return null, false
+	}
+	if f, ok := agentscope.LookupEventField(name); ok {
+		return fieldValue(e, f)
 	}
 	if strings.ContainsAny(name, ".{") {
 		return null, false
@@ -199,19 +144,53 @@ func (r *row) eventField(name string) (Value, bool) {
 	return null, true
 }
 
+// metaFields are the fields of every event row beside the event's own:
+// what Splunk's index time adds (source is the event's when it has one).
+var metaFields = []string{"_time", "_raw", "index", "sourcetype", "host", "org_id", "source"}
+
+// eventFields is the root's field table.
+var eventFields = agentscope.EventFields()
+
+// fieldValue is the value of a scalar field of e, null when e does not
+// carry it; it reports false for the JSON fields (input, attributes, …),
+// whose values are their nested paths.
+func fieldValue(e *agentscope.Event, f *agentscope.EventField) (Value, bool) {
+	switch p := f.Ptr(e).(type) {
+	case *string:
+		if *p == "" {
+			return null, true
+		}
+		return strVal(*p), true
+	case *agentscope.EventType:
+		if *p == "" {
+			return null, true
+		}
+		return strVal(string(*p)), true
+	case *int64:
+		return numVal(float64(*p)), true
+	case *time.Time:
+		return strVal(p.UTC().Format("2006-01-02T15:04:05.999999999Z07:00")), true
+	case **int64:
+		return intPtr(*p), true
+	case **float64:
+		if *p == nil {
+			return null, true
+		}
+		return numVal(**p), true
+	case **agentscope.USD:
+		if *p == nil {
+			return null, true
+		}
+		return literal((*p).String()), true
+	}
+	return null, false
+}
+
 func intPtr(p *int64) Value {
 	if p == nil {
 		return null
 	}
 	return numVal(float64(*p))
-}
-
-var scalarFields = []string{
-	"_time", "_raw", "index", "sourcetype", "host", "org_id", "source",
-	"event_id", "session_id", "seq", "type", "ts", "span_id", "parent_span_id", "agent",
-	"status", "provider", "model", "finish_reason", "tool", "call_id", "currency", "error",
-	"duration_ms", "tokens_in", "tokens_out", "cache_read_tokens", "cache_write_tokens",
-	"reasoning_tokens", "amount_usd",
 }
 
 // materialise extracts every field of the event into m, as Splunk's JSON
@@ -228,11 +207,16 @@ func (r *row) materialise() {
 			r.m[k] = v
 		}
 	}
-	for _, name := range scalarFields {
+	for _, name := range metaFields {
 		v, _ := r.eventField(name)
 		put(name, v)
 	}
 	e := r.ev
+	for _, f := range eventFields {
+		if v, ok := fieldValue(e, f); ok {
+			put(f.Name, v)
+		}
+	}
 	acc := map[string][]Value{}
 	var order []string
 	add := func(k string, v Value) {
@@ -241,13 +225,17 @@ func (r *row) materialise() {
 		}
 		acc[k] = append(acc[k], v)
 	}
-	for name, raw := range map[string]json.RawMessage{"input": e.Input, "output": e.Output, "arguments": e.Arguments, "result": e.Result} {
-		if len(raw) > 0 {
-			flattenJSON(raw, name, add)
+	for _, f := range eventFields {
+		switch p := f.Ptr(e).(type) {
+		case *json.RawMessage:
+			if len(*p) > 0 {
+				flattenJSON(*p, f.Name, add)
+			}
+		case *map[string]any:
+			for k, v := range *p {
+				flattenAny(v, f.Name+"."+k, add)
+			}
 		}
-	}
-	for k, v := range e.Attributes {
-		flattenAny(v, "attributes."+k, add)
 	}
 	for _, k := range order {
 		put(k, collapse(acc[k]))
