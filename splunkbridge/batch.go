@@ -1,6 +1,6 @@
 package splunkbridge
 
-import "github.com/agentscope/agentscope/store/sqlstore"
+import "github.com/agentscope/agentscope"
 
 // batch is the payload of one HEC request: claimed entries and their
 // envelopes, concatenated. Envelopes are encoded once, when the batch is
@@ -8,7 +8,7 @@ import "github.com/agentscope/agentscope/store/sqlstore"
 // batch's tail (after a partial failure) or halves (to isolate a bad
 // event) are resent without encoding anything again.
 type batch struct {
-	entries []sqlstore.OutboxEntry
+	entries []agentscope.OutboxEntry
 	data    []byte
 	// offs[i] is where entries[i]'s envelope starts in data; offs has one
 	// more element, the end of the last envelope.
@@ -19,7 +19,7 @@ type batch struct {
 // maxBytes uncompressed bytes. An event larger than maxBytes on its own
 // travels alone. Entries without a body are returned apart: there is
 // nothing to send for them.
-func cutBatches(enc *envelopeEncoder, entries []sqlstore.OutboxEntry, maxEvents, maxBytes int) (batches []*batch, orphans []sqlstore.OutboxEntry) {
+func cutBatches(enc *envelopeEncoder, entries []agentscope.OutboxEntry, maxEvents, maxBytes int) (batches []*batch, orphans []agentscope.OutboxEntry) {
 	var cur *batch
 	for i := range entries {
 		e := &entries[i]

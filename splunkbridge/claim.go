@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/agentscope/agentscope/store/sqlstore"
+	"github.com/agentscope/agentscope"
 )
 
 // claimLoop leases due entries and hands them to the senders as batches.
@@ -94,7 +94,7 @@ func (f *Forwarder) releaseSlots(n int) {
 // slot for every batch beyond the held ones. Entries whose event is gone
 // are dead-lettered at once. On shutdown the undispatched entries are
 // released. It returns false if ctx ended.
-func (f *Forwarder) dispatch(ctx context.Context, entries []sqlstore.OutboxEntry, held int) bool {
+func (f *Forwarder) dispatch(ctx context.Context, entries []agentscope.OutboxEntry, held int) bool {
 	batches, orphans := cutBatches(f.enc, entries, f.cfg.BatchEvents, f.cfg.BatchBytes)
 	for _, e := range orphans {
 		f.deadLetter(ctx, e, "event body missing from the store")

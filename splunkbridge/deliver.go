@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/agentscope/agentscope/store/sqlstore"
+	"github.com/agentscope/agentscope"
 )
 
 // sendLoop delivers batches until the claimer stops handing them out.
@@ -124,7 +124,7 @@ func (f *Forwarder) complete(ctx context.Context, b *batch) {
 }
 
 // deadLetter moves an entry Splunk refused to dead_letters.
-func (f *Forwarder) deadLetter(ctx context.Context, e sqlstore.OutboxEntry, reason string) {
+func (f *Forwarder) deadLetter(ctx context.Context, e agentscope.OutboxEntry, reason string) {
 	bctx, cancel := bookkeeping(ctx)
 	defer cancel()
 	moved, err := f.outbox.DeadLetterOutbox(bctx, f.opts.owner, e.ID, reason)

@@ -1,7 +1,7 @@
 // Package splunkbridge connects AgentScope to Splunk.
 //
 // Forwarding: every event the store commits is also written, in the same
-// transaction, to an outbox (sqlstore). A [Forwarder] claims outbox
+// transaction, to the store's outbox. A [Forwarder] claims outbox
 // entries with a lease, wraps each stored event body verbatim in an HTTP
 // Event Collector envelope (indexed fields org_id, session_id, agent and
 // type), and posts gzip-compressed batches to HEC. HEC's reply decides

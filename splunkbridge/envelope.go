@@ -5,7 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/agentscope/agentscope/store/sqlstore"
+	"github.com/agentscope/agentscope"
 )
 
 // Fixed metadata of every forwarded event.
@@ -49,7 +49,7 @@ func newEnvelopeEncoder(host, index string) *envelopeEncoder {
 //	 "index":…,"fields":{"org_id":…,"session_id":…,"agent":…,"type":…},"event":<body>}
 //
 // Indexed fields are flat strings, as HEC requires; empty ones are left out.
-func (enc *envelopeEncoder) appendEnvelope(buf []byte, e *sqlstore.OutboxEntry) []byte {
+func (enc *envelopeEncoder) appendEnvelope(buf []byte, e *agentscope.OutboxEntry) []byte {
 	buf = append(buf, `{"time":`...)
 	buf = appendEpochMillis(buf, e.TS)
 	buf = append(buf, ',')

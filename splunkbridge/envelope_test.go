@@ -7,7 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/agentscope/agentscope/store/sqlstore"
+	"github.com/agentscope/agentscope"
 )
 
 func TestAppendEpochMillis(t *testing.T) {
@@ -56,7 +56,7 @@ func decodeLikeJSON(s string) string {
 
 func TestEnvelopeIsValidJSONAroundVerbatimBody(t *testing.T) {
 	body := `{"event_id":"e-1","session_id":"s-1","seq":1,"type":"ToolCalled","ts":"2026-11-01T12:00:00.123456Z","agent":"bot","tool":"q","call_id":"c","arguments":{"x":"\u003c\"y\"\u003e"}}`
-	e := sqlstore.OutboxEntry{OrgID: `org "quoted"`, SessionID: "s-1", Agent: "bot", Type: "ToolCalled",
+	e := agentscope.OutboxEntry{OrgID: `org "quoted"`, SessionID: "s-1", Agent: "bot", Type: "ToolCalled",
 		TS: time.Date(2026, 11, 1, 12, 0, 0, 123_456_000, time.UTC), Body: json.RawMessage(body)}
 	for _, index := range []string{"", "agentscope"} {
 		enc := newEnvelopeEncoder("host\n1", index)
@@ -94,9 +94,9 @@ func TestEnvelopeIsValidJSONAroundVerbatimBody(t *testing.T) {
 func TestCutBatches(t *testing.T) {
 	enc := newEnvelopeEncoder("h", "")
 	body := `{"event_id":"x","pad":"` + strings.Repeat("a", 300) + `"}`
-	var entries []sqlstore.OutboxEntry
+	var entries []agentscope.OutboxEntry
 	for i := range 25 {
-		e := sqlstore.OutboxEntry{ID: int64(i + 1), OrgID: "o", SessionID: "s", Type: "T", Body: json.RawMessage(body)}
+		e := agentscope.OutboxEntry{ID: int64(i + 1), OrgID: "o", SessionID: "s", Type: "T", Body: json.RawMessage(body)}
 		if i == 7 {
 			e.Body = nil // an orphan
 		}

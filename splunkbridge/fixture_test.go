@@ -27,6 +27,9 @@ const (
 
 var t0 = eventgen.T0
 
+// The store is the forwarder's outbox.
+var _ splunkbridge.Outbox = (*sqlstore.Store)(nil)
+
 // fixture is one test's store, HEC and logs.
 type fixture struct {
 	t     *testing.T
@@ -166,7 +169,7 @@ func waitFailures(t *testing.T, f *splunkbridge.Forwarder, n int) {
 	}
 }
 
-func (fx *fixture) outboxStats() sqlstore.OutboxStats {
+func (fx *fixture) outboxStats() agentscope.OutboxStats {
 	fx.t.Helper()
 	st, err := fx.store.OutboxStats(context.Background())
 	if err != nil {

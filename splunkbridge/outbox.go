@@ -4,16 +4,16 @@ import (
 	"context"
 	"time"
 
-	"github.com/agentscope/agentscope/store/sqlstore"
+	"github.com/agentscope/agentscope"
 )
 
 // Outbox is the store's queue of pending Splunk deliveries, as the
-// forwarder uses it. *sqlstore.Store implements it for SQLite and Postgres.
+// forwarder uses it; the store implements it for SQLite and Postgres.
 // Every method that changes an entry acts only while owner holds its lease,
 // so a forwarder that stalled past its lease cannot undo another's work.
 type Outbox interface {
 	// ClaimOutbox leases up to limit due entries to owner for lease.
-	ClaimOutbox(ctx context.Context, owner string, limit int, lease time.Duration) ([]sqlstore.OutboxEntry, error)
+	ClaimOutbox(ctx context.Context, owner string, limit int, lease time.Duration) ([]agentscope.OutboxEntry, error)
 	// CompleteOutbox deletes delivered entries and returns how many.
 	CompleteOutbox(ctx context.Context, owner string, ids []int64) (int64, error)
 	// RetryOutbox releases entries to be claimed again from at.
@@ -21,7 +21,5 @@ type Outbox interface {
 	// DeadLetterOutbox moves an entry Splunk refused to dead_letters.
 	DeadLetterOutbox(ctx context.Context, owner string, id int64, reason string) (bool, error)
 	// OutboxStats reports queue depth, oldest entry and dead letters.
-	OutboxStats(ctx context.Context) (sqlstore.OutboxStats, error)
+	OutboxStats(ctx context.Context) (agentscope.OutboxStats, error)
 }
-
-var _ Outbox = (*sqlstore.Store)(nil)

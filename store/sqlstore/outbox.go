@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/agentscope/agentscope"
 )
 
 // The outbox holds one row per appended event that Splunk has not yet
@@ -27,53 +29,6 @@ import (
 
 // maxOutboxError bounds the last_error text kept on an entry.
 const maxOutboxError = 1000
-
-// OutboxEntry is one pending Splunk delivery claimed by a forwarder: the
-// outbox row joined with its event.
-type OutboxEntry struct {
-	ID        int64
-	OrgID     string
-	SessionID string
-	Seq       int64
-	// Attempts counts the earlier releases of this entry for retry.
-	Attempts int
-	// LastError is the reason given with the last release, if any.
-	LastError string
-	// EventID, Type, Agent and TS describe the event.
-	EventID string
-	Type    string
-	Agent   string
-	TS      time.Time
-	// Body is the event's canonical JSON exactly as stored and replayed. It
-	// is nil if the event row is missing, which only a damaged database
-	// produces; such an entry can only be dead-lettered.
-	Body json.RawMessage
-}
-
-// OutboxStats summarises the outbox for health reports.
-type OutboxStats struct {
-	// QueueDepth is the number of undelivered entries, leased or not.
-	QueueDepth int64
-	// OldestCreated is when the oldest undelivered entry was enqueued; zero
-	// when the outbox is empty.
-	OldestCreated time.Time
-	// DeadLetters is the number of entries moved to dead_letters.
-	DeadLetters int64
-}
-
-// DeadLetter is an event Splunk refused and that will not be retried until
-// an operator re-enqueues it.
-type DeadLetter struct {
-	ID        int64
-	OrgID     string
-	SessionID string
-	Seq       int64
-	// EventID and Type describe the event; empty if the event row is gone.
-	EventID   string
-	Type      string
-	Reason    string
-	CreatedAt time.Time
-}
 
 const claimCols = `o.id, o.org_id, o.session_id, o.seq, o.attempts, o.last_error, e.event_id, e.type, e.agent, e.ts, e.body`
 
@@ -111,7 +66,7 @@ LIMIT ?`
 // next_attempt_at has passed and that no live lease holds. Entries claimed
 // by one call are never returned by another call until the lease expires or
 // the owner releases them.
-func (s *Store) ClaimOutbox(ctx context.Context, owner string, limit int, lease time.Duration) ([]OutboxEntry, error) {
+func (s *Store) ClaimOutbox(ctx context.Context, owner string, limit int, lease time.Duration) ([]agentscope.OutboxEntry, error) {
 	if owner == "" {
 		return nil, fmt.Errorf("claim outbox: owner is required")
 	}
@@ -120,7 +75,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, limit int, lease 
 	}
 	now := s.now()
 	nowUS, until := micros(now), micros(now.Add(lease))
-	var entries []OutboxEntry
+	var entries []agentscope.OutboxEntry
 	var err error
 	if s.d.Name == "postgres" {
 		entries, err = s.claimOutboxPostgres(ctx, owner, limit, nowUS, until)
@@ -133,7 +88,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, limit int, lease 
 	return entries, nil
 }
 
-func (s *Store) claimOutboxPostgres(ctx context.Context, owner string, limit int, now, until int64) ([]OutboxEntry, error) {
+func (s *Store) claimOutboxPostgres(ctx context.Context, owner string, limit int, now, until int64) ([]agentscope.OutboxEntry, error) {
 	rows, err := s.write.QueryContext(ctx, s.d.rebind(claimPostgres), owner, until, until, now, now, limit)
 	if err != nil {
 		return nil, err
@@ -141,8 +96,8 @@ func (s *Store) claimOutboxPostgres(ctx context.Context, owner string, limit int
 	return scanOutboxEntries(rows, limit)
 }
 
-func (s *Store) claimOutboxSQLite(ctx context.Context, owner string, limit int, now, until int64) ([]OutboxEntry, error) {
-	var entries []OutboxEntry
+func (s *Store) claimOutboxSQLite(ctx context.Context, owner string, limit int, now, until int64) ([]agentscope.OutboxEntry, error) {
+	var entries []agentscope.OutboxEntry
 	err := s.inTx(ctx, func(t tx) error {
 		rows, err := t.query(ctx, claimSQLiteSelect, now, now, limit)
 		if err != nil {
@@ -161,16 +116,16 @@ func (s *Store) claimOutboxSQLite(ctx context.Context, owner string, limit int, 
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(entries, func(a, b OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(entries, func(a, b agentscope.OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
 	return entries, nil
 }
 
-func scanOutboxEntries(rows *sql.Rows, capacity int) ([]OutboxEntry, error) {
+func scanOutboxEntries(rows *sql.Rows, capacity int) ([]agentscope.OutboxEntry, error) {
 	defer rows.Close()
-	entries := make([]OutboxEntry, 0, min(capacity, 4096))
+	entries := make([]agentscope.OutboxEntry, 0, min(capacity, 4096))
 	for rows.Next() {
 		var (
-			e                   OutboxEntry
+			e                   agentscope.OutboxEntry
 			lastErr             sql.NullString
 			eventID, typ, agent sql.NullString
 			ts                  sql.NullInt64
@@ -275,9 +230,9 @@ func (s *Store) DeadLetterOutbox(ctx context.Context, owner string, id int64, re
 
 // OutboxStats returns the outbox's depth, the enqueue time of its oldest
 // entry, and the number of dead letters. Both counts scan their table.
-func (s *Store) OutboxStats(ctx context.Context) (OutboxStats, error) {
+func (s *Store) OutboxStats(ctx context.Context) (agentscope.OutboxStats, error) {
 	var (
-		st     OutboxStats
+		st     agentscope.OutboxStats
 		oldest sql.NullInt64
 	)
 	if err := s.queryRow(ctx, `SELECT count(*), min(COALESCE(created_at, next_attempt_at)) FROM outbox`).Scan(&st.QueueDepth, &oldest); err != nil {
@@ -294,7 +249,7 @@ func (s *Store) OutboxStats(ctx context.Context) (OutboxStats, error) {
 
 // ListDeadLetters returns up to limit dead letters, oldest first, across
 // all organisations.
-func (s *Store) ListDeadLetters(ctx context.Context, limit int) ([]DeadLetter, error) {
+func (s *Store) ListDeadLetters(ctx context.Context, limit int) ([]agentscope.DeadLetter, error) {
 	if limit <= 0 {
 		limit = 100
 	}
@@ -305,10 +260,10 @@ func (s *Store) ListDeadLetters(ctx context.Context, limit int) ([]DeadLetter, e
 		return nil, fmt.Errorf("list dead letters: %w", err)
 	}
 	defer rows.Close()
-	out := []DeadLetter{}
+	out := []agentscope.DeadLetter{}
 	for rows.Next() {
 		var (
-			d            DeadLetter
+			d            agentscope.DeadLetter
 			eventID, typ sql.NullString
 			created      int64
 		)
@@ -419,7 +374,7 @@ func forEachIDChunk(ids []int64, per int, fn func([]any) error) error {
 	return nil
 }
 
-func entryIDs(entries []OutboxEntry) []int64 {
+func entryIDs(entries []agentscope.OutboxEntry) []int64 {
 	ids := make([]int64, len(entries))
 	for i, e := range entries {
 		ids[i] = e.ID

@@ -77,7 +77,7 @@ func seedEvents(t *testing.T, s agentscope.Store, orgID, sid string, n int) []ag
 	return append(st.Events, appendEvents(t, s, orgID, sid, evs...).Events...)
 }
 
-func claim(t *testing.T, s *sqlstore.Store, owner string, limit int, lease time.Duration) []sqlstore.OutboxEntry {
+func claim(t *testing.T, s *sqlstore.Store, owner string, limit int, lease time.Duration) []agentscope.OutboxEntry {
 	t.Helper()
 	entries, err := s.ClaimOutbox(context.Background(), owner, limit, lease)
 	if err != nil {
@@ -86,7 +86,7 @@ func claim(t *testing.T, s *sqlstore.Store, owner string, limit int, lease time.
 	return entries
 }
 
-func ids(entries []sqlstore.OutboxEntry) []int64 {
+func ids(entries []agentscope.OutboxEntry) []int64 {
 	out := make([]int64, len(entries))
 	for i, e := range entries {
 		out[i] = e.ID
@@ -94,7 +94,7 @@ func ids(entries []sqlstore.OutboxEntry) []int64 {
 	return out
 }
 
-func stats(t *testing.T, s *sqlstore.Store) sqlstore.OutboxStats {
+func stats(t *testing.T, s *sqlstore.Store) agentscope.OutboxStats {
 	t.Helper()
 	st, err := s.OutboxStats(context.Background())
 	if err != nil {

@@ -1,0 +1,56 @@
+package agentscope
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// The outbox holds one entry per recorded event that Splunk has not yet
+// confirmed; the store keeps it, the Splunk forwarder drains it.
+
+// OutboxEntry is one pending Splunk delivery claimed by a forwarder: the
+// outbox row joined with its event.
+type OutboxEntry struct {
+	ID        int64
+	OrgID     string
+	SessionID string
+	Seq       int64
+	// Attempts counts the earlier releases of this entry for retry.
+	Attempts int
+	// LastError is the reason given with the last release, if any.
+	LastError string
+	// EventID, Type, Agent and TS describe the event.
+	EventID string
+	Type    string
+	Agent   string
+	TS      time.Time
+	// Body is the event's canonical JSON exactly as stored and replayed. It
+	// is nil if the event row is missing, which only a damaged database
+	// produces; such an entry can only be dead-lettered.
+	Body json.RawMessage
+}
+
+// OutboxStats summarises the outbox for health reports.
+type OutboxStats struct {
+	// QueueDepth is the number of undelivered entries, leased or not.
+	QueueDepth int64
+	// OldestCreated is when the oldest undelivered entry was enqueued; zero
+	// when the outbox is empty.
+	OldestCreated time.Time
+	// DeadLetters is the number of entries moved to dead_letters.
+	DeadLetters int64
+}
+
+// DeadLetter is an event Splunk refused and that will not be retried until
+// an operator re-enqueues it.
+type DeadLetter struct {
+	ID        int64
+	OrgID     string
+	SessionID string
+	Seq       int64
+	// EventID and Type describe the event; empty if the event row is gone.
+	EventID   string
+	Type      string
+	Reason    string
+	CreatedAt time.Time
+}
