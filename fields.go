@@ -149,8 +149,9 @@ func LookupEventField[S ~string | ~[]byte](name S) (*EventField, bool) {
 // fieldSlot(name) onwards holds 1 + the field's index, 0 ends the probe.
 var fieldSlots = indexEventFields()
 
-// MaxEventFields is how many fields the table may hold: stores and the
-// SPL engine keep sets of fields as bits of a uint64.
+// MaxEventFields is how many fields the table may hold: validation (the
+// fields a type allows) and the stores (the fields a scan decodes) keep
+// sets of fields as bits of a uint64.
 const MaxEventFields = 64
 
 func fieldSlot(n int, first, last byte) uint {
