@@ -26,9 +26,14 @@ func cliApp(ctx context.Context, env *Env, name string, cfg Config, org string) 
 }
 
 // subcommand splits "agents create --name x" into "create" and its flags.
+// -h lists the subcommands.
 func subcommand(cmd string, args []string, subs ...string) (string, []string, error) {
+	usage := fmt.Sprintf("usage: agentscope %s %s [flags]", cmd, strings.Join(subs, "|"))
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		return "", nil, helpText{fmt.Sprintf("Usage: agentscope %s %s [flags]\n\nRun 'agentscope %s <%s> -h' for a subcommand's flags.", cmd, strings.Join(subs, "|"), cmd, strings.Join(subs, "|"))}
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return "", nil, usageError{fmt.Sprintf("usage: agentscope %s %s [flags]", cmd, strings.Join(subs, "|"))}
+		return "", nil, usageError{usage}
 	}
 	for _, s := range subs {
 		if args[0] == s {
@@ -109,8 +114,9 @@ func runAgents(ctx context.Context, env *Env, args []string) error {
 	)
 	if err := noArgs(env.parseFlags("agents "+sub, args, &cfg, storeFlags, func(fs *flag.FlagSet) {
 		fs.StringVar(&org, "org", agentscope.DefaultOrgID, "the organisation")
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
-		if sub != "list" {
+		if sub == "list" {
+			fs.BoolVar(&asJSON, "json", false, "print JSON") // create and update always print JSON
+		} else {
 			fs.StringVar(&name, "name", "", "the agent's name (required)")
 			defFlag.bind(fs)
 		}

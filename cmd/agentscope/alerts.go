@@ -26,7 +26,9 @@ func runAlerts(ctx context.Context, env *Env, args []string) error {
 	)
 	pos, err := env.parseFlags("alerts "+sub, rest, &cfg, storeFlags, func(fs *flag.FlagSet) {
 		fs.StringVar(&org, "org", "", "organisation (default: the local one)")
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
+		if sub != "delete" {
+			fs.BoolVar(&asJSON, "json", false, "print JSON")
+		}
 		if sub == "create" {
 			fs.StringVar(&in.Name, "name", "", "what the rule is for")
 			fs.StringVar(&kinds, "kinds", "", "comma-separated: detector kinds (loop, retry_storm, provider_switch, cost_spike, latency_slo, tool_error_rate, stall, budget_proximity, schema_drift), risk, budget or *")

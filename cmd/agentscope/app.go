@@ -59,9 +59,12 @@ func openStore(ctx context.Context, cfg Config) (agentscope.Store, func(context.
 	if err := privateDir(cfg.DataDir); err != nil {
 		return nil, nil, "", err
 	}
-	key, err := cfg.loadSecretKey()
-	if err != nil {
-		return nil, nil, "", err
+	key := cfg.SecretKey
+	if key == nil { // a Config not from parseFlags (tests)
+		var err error
+		if key, err = cfg.loadSecretKey(); err != nil {
+			return nil, nil, "", err
+		}
 	}
 	opts := sqlstore.Options{SecretKey: key}
 	if cfg.DatabaseURL != "" {
@@ -206,17 +209,24 @@ func (a *App) Close() error {
 	return err
 }
 
+// servePprof serves net/http/pprof on an address; nil unless the binary is
+// built with the pprof tag (pprof.go).
+var servePprof func(addr string)
+
 // openCommandApp opens the app for a command and says on stderr, in one
 // line, which data dir and store it opened: an MCP host's log then shows at
 // once where a stdio server records. A process other than serve also warns
 // when a running serve uses another store.
 func openCommandApp(ctx context.Context, env *Env, name string, cfg Config, log *slog.Logger) (*App, string, error) {
+	if servePprof != nil && cfg.PprofAddr != "" {
+		servePprof(cfg.PprofAddr)
+	}
 	app, desc, err := OpenApp(ctx, cfg, log)
 	if err != nil {
 		return nil, "", err
 	}
 	fmt.Fprintf(env.Stderr, "agentscope %s: data dir %s, store %s\n", name, cfg.DataDir, desc)
-	if cfg.DataDir == defaultDataDir(env.Getenv) {
+	if cfg.DataDir == cfg.homeDataDir {
 		// Before the per-user default, ./data was the default: say where an
 		// earlier install's sessions are rather than seem to lose them.
 		if _, err := os.Stat(filepath.Join("data", "agentscope.db")); err == nil {
@@ -225,7 +235,7 @@ func openCommandApp(ctx context.Context, env *Env, name string, cfg Config, log 
 		}
 	}
 	if name != "serve" {
-		if w := storeMismatch(env.Getenv, storeIdentity(cfg)); w != "" {
+		if w := storeMismatch(cfg.InstanceDir, storeIdentity(cfg)); w != "" {
 			log.Warn(w)
 			if !log.Enabled(ctx, slog.LevelWarn) {
 				fmt.Fprintf(env.Stderr, "agentscope %s: warning: %s\n", name, w)

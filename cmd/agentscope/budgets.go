@@ -28,8 +28,9 @@ func runBudgets(ctx context.Context, env *Env, args []string) error {
 	if err := noArgs(env.parseFlags("budgets "+sub, args, &cfg, storeFlags, func(fs *flag.FlagSet) {
 		fs.StringVar(&org, "org", agentscope.DefaultOrgID, "the organisation")
 		fs.StringVar(&agent, "agent", "", "the agent (required for set)")
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
-		if sub == "set" {
+		if sub == "list" {
+			fs.BoolVar(&asJSON, "json", false, "print JSON") // set always prints JSON
+		} else {
 			fs.StringVar(&period, "period", "day", "day, week or month (UTC)")
 			fs.StringVar(&limit, "limit", "", "the most the agent may spend per period, in US dollars, e.g. 5.00 (required)")
 			fs.BoolVar(&hardCap, "hard-cap", false, "refuse runs and stop running ones at the limit (otherwise only warn)")

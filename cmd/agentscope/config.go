@@ -13,44 +13,118 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/agentscope/agentscope/internal/netguard"
+	"github.com/agentscope/agentscope/pricing"
+	"github.com/agentscope/agentscope/runtime"
+	"github.com/agentscope/agentscope/search"
+	"github.com/agentscope/agentscope/splunkbridge"
 )
 
-// Config is the configuration every subcommand shares: flags, each with a
-// matching AGENTSCOPE_* environment variable that sets its default.
+// Config is every setting of the binary, typed: what a command's flags, the
+// AGENTSCOPE_* environment variables and the data dir's files (token,
+// secret.key) say. Env.parseFlags, the one loader, reads it once, before anything starts,
+// and refuses a bad value naming its variable or flag; nothing else in the
+// binary reads the environment. README's settings table lists the same
+// variables (TestReadmeListsEverySetting).
 type Config struct {
-	Addr        string
+	// Where the store is (dataFlags).
 	DataDir     string
 	DatabaseURL string
-	Token       string
-	LogLevel    string
-	LogFormat   string
-	NoWorker    bool
+	// The process log (logFlags).
+	LogLevel  string
+	LogFormat string
+	// logLevelSet reports a level asked for, by flag or variable.
+	logLevelSet bool
+
+	// serve's listen address and bearer token as configured (httpFlags);
+	// Token is empty when the token is kept in the data dir.
+	Addr  string
+	Token string
+	// serve's settings without flags (serveSettings).
+	// HTTP bounds the work one request can make serve do
+	// (AGENTSCOPE_HTTP_*).
+	HTTP httpLimits
+	// CookieSecure marks the web UI's cookies Secure on plain HTTP too, for
+	// serve behind a proxy that terminates TLS (AGENTSCOPE_COOKIE_SECURE);
+	// over HTTPS they always are.
+	CookieSecure bool
+	// LivePoll is how often live views re-read the store when no wake-up
+	// came (AGENTSCOPE_LIVE_POLL, default 1s).
+	LivePoll time.Duration
+	// ServeToken is the bearer token serve accepts: Token, or the one kept
+	// in the data dir, generated on first start (TokenGenerated, shown once).
+	ServeToken     string
+	TokenGenerated bool
+
+	NoWorker bool
 	// NoForward keeps this process from forwarding to Splunk (one-shot
 	// CLI commands); events it records still wait in the outbox for a
 	// process that forwards.
 	NoForward bool
 	// LocalOrg is the organisation of the stdio MCP server (default
-	// "default").
+	// "default"); set by mcp's --org.
 	LocalOrg string
-	// HTTP bounds the work one request can make serve do
-	// (AGENTSCOPE_HTTP_*).
-	HTTP    httpLimits
-	httpErr error
-	// CookieSecure marks the web UI's cookies Secure on plain HTTP too, for
-	// serve behind a proxy that terminates TLS (AGENTSCOPE_COOKIE_SECURE);
-	// over HTTPS they always are.
-	CookieSecure bool
+
+	// What a command that opens the store needs beyond its place
+	// (appSettings).
+	// SecretKey seals secrets at rest: AGENTSCOPE_SECRET_KEY, or the data
+	// dir's secret.key (generated on first start).
+	SecretKey []byte
+	// Splunk is the Splunk integration (AGENTSCOPE_SPLUNK_*), validated.
+	Splunk splunkbridge.Config
+	// SPL bounds SPL queries (AGENTSCOPE_SPL_*).
+	SPL search.Limits
+	// Runtime configures managed runs, the investigator and alerts.
+	Runtime runtimeSettings
+	// InstanceDir holds the notes running serve processes leave for the
+	// others to compare stores with (XDG_RUNTIME_DIR/agentscope, or one in
+	// the temporary directory).
+	InstanceDir string
+	// homeDataDir is the per-user data dir, which DataDir overrides.
+	homeDataDir string
+	// PprofAddr serves net/http/pprof in a build with the pprof tag
+	// (AGENTSCOPE_PPROF_ADDR).
+	PprofAddr string
+
 	// liveViews is set by serve, whose websockets and pages follow live
 	// sessions: only then does the process listen for other processes'
 	// commits (every process announces its own).
 	liveViews bool
-	// getenv reads the environment for settings without flags (Splunk);
-	// nil means os.Getenv.
+	// getenv reads the environment (nil: os.Getenv).
 	getenv func(string) string
 	// secretDefaults are flags whose environment default is applied after
 	// parsing (applySecretDefaults), so that help never prints a secret.
 	secretDefaults []secretDefault
+}
+
+// runtimeSettings configure the runtime.
+type runtimeSettings struct {
+	// LLM is the default model provider (AGENTSCOPE_LLM_*, OPENAI_*), read
+	// from ProviderEnv.
+	LLM runtime.LLMConfig
+	// ProviderEnv is where provider credentials are read: the default
+	// provider's and those agent definitions name (api_key_env).
+	ProviderEnv func(string) string
+	// Workers is how many runs this process executes at once
+	// (AGENTSCOPE_WORKERS, default 4; none with --no-worker).
+	Workers int
+	// Pricing is AGENTSCOPE_PRICING_FILE's table; nil for the embedded one.
+	Pricing *pricing.Table
+	// LiveDetect runs the detectors on running sessions
+	// (AGENTSCOPE_LIVE_DETECT, default true); AutoInvestigate investigates
+	// runs that end badly (AGENTSCOPE_AUTO_INVESTIGATE).
+	LiveDetect      bool
+	AutoInvestigate bool
+	// Webhooks says where alert webhooks may be delivered
+	// (AGENTSCOPE_WEBHOOK_ALLOW_*).
+	Webhooks netguard.Policy
+	// SelfExecutable is the program spawned as the investigator's evidence
+	// MCP server (AGENTSCOPE_SELF_EXECUTABLE; empty: this executable).
+	SelfExecutable string
 }
 
 type secretDefault struct {
@@ -77,21 +151,91 @@ func (c *Config) env() func(string) string {
 	return c.getenv
 }
 
-// flagGroup names a set of shared flags; each command binds the groups it
-// reads, so its help lists only flags that do something for it.
-type flagGroup uint8
+// flagGroup names a set of settings; each command takes the groups it
+// reads, so its help lists only flags that do something for it and it is
+// refused only for settings it uses.
+type flagGroup uint16
 
 const (
-	// storeFlags: --data-dir, --database-url, --log-level, --log-format.
-	// Every command that opens the store takes them.
-	storeFlags flagGroup = 1 << iota
-	// httpFlags: --addr, --token (serve).
+	// dataFlags: --data-dir, --database-url (connect, and every command
+	// that opens the store).
+	dataFlags flagGroup = 1 << iota
+	// logFlags: --log-level, --log-format.
+	logFlags
+	// appSettings: the settings an opened app reads from the environment
+	// (secret key, Splunk, SPL limits, runtime) and the secret key file.
+	appSettings
+	// httpFlags: --addr, --token (serve, connect).
 	httpFlags
+	// serveSettings: serve's HTTP limits, cookie and live poll from the
+	// environment, and the token file.
+	serveSettings
 	// workerFlags: --no-worker (serve, mcp).
 	workerFlags
 	// forwardFlags: --no-forward (serve, mcp, worker).
 	forwardFlags
+
+	// storeFlags are the groups of every command that opens the store.
+	storeFlags = dataFlags | logFlags | appSettings
 )
+
+// defaultWorkers is how many runs one process executes at once unless
+// AGENTSCOPE_WORKERS says otherwise.
+const defaultWorkers = 4
+
+// parseFlags is the configuration loader. It reads a command's
+// configuration into cfg: the shared groups' flags (defaults from their
+// AGENTSCOPE_* variables) and the command's own (more), the groups'
+// settings without flags, and the data dir's files.
+// Flags may come before or after positional arguments (Go's flag package
+// alone stops at the first positional); "--" ends them. It returns the
+// positional arguments. A bad flag or value is a usageError naming it.
+func (env *Env) parseFlags(name string, args []string, cfg *Config, groups flagGroup, more func(*flag.FlagSet)) ([]string, error) {
+	fs := flag.NewFlagSet("agentscope "+name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: agentscope %s [flags]\n", name)
+		for _, c := range commands {
+			if c.name == strings.Fields(name)[0] {
+				fmt.Fprintf(env.Stderr, "\n%s\n", c.summary)
+			}
+		}
+		fmt.Fprintln(env.Stderr, "\nFlags (a flag's environment variable, where it has one, is named in parentheses):")
+		fs.PrintDefaults()
+	}
+	cfg.bind(fs, env.Getenv, groups)
+	if more != nil {
+		more(fs)
+	}
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageErrorOf(err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if rest[0] == "--" {
+			pos = append(pos, rest[1:]...)
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	cfg.applySecretDefaults()
+	fs.Visit(func(f *flag.Flag) { cfg.logLevelSet = cfg.logLevelSet || f.Name == "log-level" })
+	if err := cfg.validate(groups); err != nil {
+		return nil, usageError{err.Error()}
+	}
+	if err := cfg.readEnv(groups, env.providerEnv()); err != nil {
+		return nil, usageError{err.Error()}
+	}
+	if err := cfg.readFiles(groups); err != nil {
+		return nil, err
+	}
+	return pos, nil
+}
 
 // bind registers the groups' flags on fs with defaults from the
 // environment.
@@ -104,28 +248,21 @@ func (c *Config) bind(fs *flag.FlagSet, getenv func(string) string, groups flagG
 		return def
 	}
 	// Settings whose flag a command does not take keep their defaults.
-	c.Addr, c.DataDir, c.LogLevel, c.LogFormat = "127.0.0.1:8080", defaultDataDir(getenv), "info", "text"
-	if groups&storeFlags != 0 {
+	c.homeDataDir, c.InstanceDir = defaultDataDir(getenv), instanceDir(getenv)
+	c.Addr, c.DataDir, c.LogLevel, c.LogFormat = "127.0.0.1:8080", c.homeDataDir, "info", "text"
+	if groups&dataFlags != 0 {
 		fs.StringVar(&c.DataDir, "data-dir", env("AGENTSCOPE_DATA_DIR", c.DataDir), "directory for the SQLite database and the generated token (AGENTSCOPE_DATA_DIR)")
 		// Defaults that may hold a secret are taken from the environment
 		// after parsing, so -h never prints them.
 		fs.StringVar(&c.DatabaseURL, "database-url", "", "postgres://… to use PostgreSQL; empty for SQLite in the data dir (AGENTSCOPE_DATABASE_URL)")
 		c.secretDefaults = append(c.secretDefaults, secretDefault{&c.DatabaseURL, getenv("AGENTSCOPE_DATABASE_URL")})
+	}
+	if groups&logFlags != 0 {
+		c.logLevelSet = getenv("AGENTSCOPE_LOG_LEVEL") != ""
 		fs.StringVar(&c.LogLevel, "log-level", env("AGENTSCOPE_LOG_LEVEL", c.LogLevel), "debug, info, warn or error (AGENTSCOPE_LOG_LEVEL)")
 		fs.StringVar(&c.LogFormat, "log-format", env("AGENTSCOPE_LOG_FORMAT", c.LogFormat), "text or json (AGENTSCOPE_LOG_FORMAT)")
 	}
 	if groups&httpFlags != 0 {
-		c.HTTP = defaultHTTPLimits
-		c.httpErr = c.HTTP.fromEnv(getenv)
-		switch v := getenv("AGENTSCOPE_COOKIE_SECURE"); v {
-		case "", "false", "0":
-		case "true", "1":
-			c.CookieSecure = true
-		default:
-			if c.httpErr == nil {
-				c.httpErr = fmt.Errorf("AGENTSCOPE_COOKIE_SECURE must be true or false (true behind a proxy that terminates TLS), got %q", v)
-			}
-		}
 		fs.StringVar(&c.Addr, "addr", env("AGENTSCOPE_ADDR", c.Addr), "HTTP listen address (AGENTSCOPE_ADDR)")
 		fs.StringVar(&c.Token, "token", "", "API and MCP bearer token; generated and kept in the data dir when empty (AGENTSCOPE_TOKEN)")
 		c.secretDefaults = append(c.secretDefaults, secretDefault{&c.Token, getenv("AGENTSCOPE_TOKEN")})
@@ -169,17 +306,14 @@ func defaultDataDir(getenv func(string) string) string {
 	return filepath.Join(home, ".local", "share", "agentscope")
 }
 
-// validate checks the configuration of the groups a command took before
-// anything starts.
+// validate checks the flags of the groups a command took before anything
+// starts.
 func (c *Config) validate(groups flagGroup) error {
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return fmt.Errorf("AGENTSCOPE_DATABASE_URL / --database-url must start with postgres:// (or be empty for SQLite)")
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); groups&httpFlags != 0 && err != nil {
 		return fmt.Errorf("AGENTSCOPE_ADDR / --addr %q is not host:port: %v", c.Addr, err)
-	}
-	if groups&httpFlags != 0 && c.httpErr != nil {
-		return c.httpErr
 	}
 	if c.DataDir == "" {
 		return errors.New("AGENTSCOPE_DATA_DIR / --data-dir must be set: this system gives no home directory for the default")
@@ -192,6 +326,138 @@ func (c *Config) validate(groups flagGroup) error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("AGENTSCOPE_LOG_FORMAT / --log-format must be text or json, got %q", c.LogFormat)
+	}
+	return nil
+}
+
+// readEnv reads the groups' settings that have no flag; providerEnv is
+// where model provider credentials are read.
+func (c *Config) readEnv(groups flagGroup, providerEnv func(string) string) error {
+	getenv := c.env()
+	if groups&serveSettings != 0 {
+		c.HTTP = defaultHTTPLimits
+		if err := c.HTTP.fromEnv(getenv); err != nil {
+			return err
+		}
+		var err error
+		if c.CookieSecure, err = boolSetting(getenv, "AGENTSCOPE_COOKIE_SECURE", false, "true behind a proxy that terminates TLS"); err != nil {
+			return err
+		}
+		c.LivePoll = time.Second
+		if v := getenv("AGENTSCOPE_LIVE_POLL"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 10*time.Millisecond {
+				return fmt.Errorf("AGENTSCOPE_LIVE_POLL must be a duration of at least 10ms (how often live views re-read the store when no wake-up came), got %q", v)
+			}
+			c.LivePoll = d
+		}
+	}
+	if groups&appSettings == 0 {
+		return nil
+	}
+	c.PprofAddr = getenv("AGENTSCOPE_PPROF_ADDR")
+	splunk, err := splunkbridge.ConfigFromEnv(getenv)
+	if err == nil {
+		err = splunk.Validate()
+	}
+	if err != nil {
+		return err
+	}
+	c.Splunk = splunk
+	if c.SPL, err = splLimits(getenv); err != nil {
+		return err
+	}
+	return c.Runtime.read(getenv, providerEnv)
+}
+
+// read reads the runtime's settings.
+func (r *runtimeSettings) read(getenv, providerEnv func(string) string) error {
+	r.ProviderEnv = providerEnv
+	r.LLM = runtime.LLMConfigFromEnv(providerEnv)
+	r.Workers = defaultWorkers
+	if v := getenv("AGENTSCOPE_WORKERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 1000 {
+			return fmt.Errorf("AGENTSCOPE_WORKERS must be a number of concurrent runs from 0 to 1000, got %q", v)
+		}
+		r.Workers = n
+	}
+	if path := getenv("AGENTSCOPE_PRICING_FILE"); path != "" {
+		t, err := pricing.LoadFile(path)
+		if err != nil {
+			return fmt.Errorf("AGENTSCOPE_PRICING_FILE: %w", err)
+		}
+		r.Pricing = t
+	}
+	var err error
+	if r.LiveDetect, err = boolSetting(getenv, "AGENTSCOPE_LIVE_DETECT", true, ""); err != nil {
+		return err
+	}
+	if r.AutoInvestigate, err = boolSetting(getenv, "AGENTSCOPE_AUTO_INVESTIGATE", false, ""); err != nil {
+		return err
+	}
+	if r.Webhooks, err = webhookNetwork(getenv); err != nil {
+		return err
+	}
+	r.SelfExecutable = getenv("AGENTSCOPE_SELF_EXECUTABLE")
+	return nil
+}
+
+// boolSetting reads a true/false variable (1 and 0 too); unset is def.
+func boolSetting(getenv func(string) string, name string, def bool, hint string) (bool, error) {
+	switch v := getenv(name); v {
+	case "":
+		return def, nil
+	case "true", "1":
+		return true, nil
+	case "false", "0":
+		return false, nil
+	default:
+		if hint != "" {
+			hint = " (" + hint + ")"
+		}
+		return false, fmt.Errorf("%s must be true or false%s, got %q", name, hint, v)
+	}
+}
+
+// webhookNetwork reads where alert webhooks may be delivered:
+// AGENTSCOPE_WEBHOOK_ALLOW_PRIVATE=true allows every address, and
+// AGENTSCOPE_WEBHOOK_ALLOW_CIDRS lists networks allowed although private
+// (an internal receiver); by default only public addresses.
+func webhookNetwork(getenv func(string) string) (netguard.Policy, error) {
+	var p netguard.Policy
+	var err error
+	if p.AllowPrivate, err = boolSetting(getenv, "AGENTSCOPE_WEBHOOK_ALLOW_PRIVATE", false, ""); err != nil {
+		return p, err
+	}
+	cidrs, err := netguard.ParseCIDRs(getenv("AGENTSCOPE_WEBHOOK_ALLOW_CIDRS"))
+	if err != nil {
+		return p, fmt.Errorf("AGENTSCOPE_WEBHOOK_ALLOW_CIDRS: %w", err)
+	}
+	p.Allow = cidrs
+	return p, nil
+}
+
+// readFiles reads the data dir's files the groups need: the secret key of
+// a command that opens the store (the data dir made private first, as it
+// holds the key), serve's token. Either is generated on first start.
+func (c *Config) readFiles(groups flagGroup) error {
+	if groups&appSettings != 0 {
+		if err := privateDir(c.DataDir); err != nil {
+			return err
+		}
+		key, err := c.loadSecretKey()
+		if err != nil {
+			return err
+		}
+		c.SecretKey = key
+	}
+	if groups&serveSettings != 0 {
+		token, generated, err := c.loadToken()
+		if err != nil {
+			return err
+		}
+		c.ServeToken, c.TokenGenerated = token, generated
 	}
 	return nil
 }
@@ -219,7 +485,7 @@ func (c *Config) logger(w io.Writer) *slog.Logger {
 // (spl, agents, investigate, …): warnings and errors only, unless a level
 // was asked for, so its output is not buried under start-up lines.
 func (c *Config) oneShotLogger(env *Env) *slog.Logger {
-	if c.LogLevel == "info" && env.Getenv("AGENTSCOPE_LOG_LEVEL") == "" {
+	if !c.logLevelSet {
 		cc := *c
 		cc.LogLevel = "warn"
 		return cc.logger(env.Stderr)

@@ -127,7 +127,7 @@ func shellQuote(s string) string {
 // database) and, with --addr, serve's HTTP endpoint.
 func runConnect(_ context.Context, env *Env, args []string) error {
 	var cfg Config
-	if err := noArgs(env.parseFlags("connect", args, &cfg, storeFlags|httpFlags, nil)); err != nil {
+	if err := noArgs(env.parseFlags("connect", args, &cfg, dataFlags|httpFlags, nil)); err != nil {
 		return err
 	}
 	h, err := newHostEntries(cfg, "http://"+cfg.Addr+"/mcp")

@@ -57,8 +57,7 @@ func storeIdentity(cfg Config) string {
 
 // announceServe writes this serve process's note; the returned function
 // removes it. A note that cannot be written costs only the warning.
-func announceServe(getenv func(string) string, note serveNote) (remove func(), err error) {
-	dir := instanceDir(getenv)
+func announceServe(dir string, note serveNote) (remove func(), err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return func() {}, err
 	}
@@ -75,8 +74,7 @@ func announceServe(getenv func(string) string, note serveNote) (remove func(), e
 
 // runningServes returns the notes of serve processes still alive, removing
 // those left by processes that are gone.
-func runningServes(getenv func(string) string) []serveNote {
-	dir := instanceDir(getenv)
+func runningServes(dir string) []serveNote {
 	paths, _ := filepath.Glob(filepath.Join(dir, "serve-*.json"))
 	var notes []serveNote
 	for _, p := range paths {
@@ -99,8 +97,8 @@ func runningServes(getenv func(string) string) []serveNote {
 
 // storeMismatch is the warning for a process whose store differs from every
 // running serve's, or "" when there is no serve or one shares the store.
-func storeMismatch(getenv func(string) string, mine string) string {
-	notes := runningServes(getenv)
+func storeMismatch(dir, mine string) string {
+	notes := runningServes(dir)
 	if len(notes) == 0 {
 		return ""
 	}

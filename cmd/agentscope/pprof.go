@@ -9,11 +9,10 @@ package main
 import (
 	"net/http"
 	_ "net/http/pprof" // registers /debug/pprof on http.DefaultServeMux
-	"os"
 )
 
 func init() {
-	if addr := os.Getenv("AGENTSCOPE_PPROF_ADDR"); addr != "" {
+	servePprof = func(addr string) {
 		go func() { _ = http.ListenAndServe(addr, nil) }()
 	}
 }

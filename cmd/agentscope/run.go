@@ -21,7 +21,12 @@ type command struct {
 type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
-	Getenv         func(string) string
+	// Getenv reads the settings (os.Getenv in the binary).
+	Getenv func(string) string
+	// ProviderEnv reads model provider credentials: the default provider's
+	// (AGENTSCOPE_LLM_*, OPENAI_*) and the variables agent definitions name
+	// for their keys, from one place (nil: the process environment).
+	ProviderEnv func(string) string
 	// Ready, if set, receives the HTTP address once serve listens.
 	Ready func(addr string)
 }
@@ -53,6 +58,19 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// helpText is a command's help asked for with -h: printed, exit 0.
+type helpText struct{ text string }
+
+func (h helpText) Error() string { return h.text }
+
+// providerEnv returns where provider credentials are read.
+func (env *Env) providerEnv() func(string) string {
+	if env.ProviderEnv == nil {
+		return os.Getenv
+	}
+	return env.ProviderEnv
+}
+
 // Run runs the command line and returns the process exit code.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv}
@@ -74,8 +92,12 @@ func (env *Env) Run(ctx context.Context, args []string) int {
 		}
 		err := c.run(ctx, env, args[1:])
 		var ue usageError
+		var help helpText
 		switch {
 		case err == nil || errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.As(err, &help):
+			fmt.Fprintln(env.Stderr, help.text)
 			return 0
 		case errors.As(err, &ue):
 			fmt.Fprintf(env.Stderr, "agentscope %s: %v\n", c.name, err)
@@ -96,51 +118,8 @@ func (env *Env) usage() {
 	for _, c := range commands {
 		fmt.Fprintf(&b, "  %-12s %s\n", c.name, c.summary)
 	}
-	b.WriteString("\nRun 'agentscope <command> -h' for a command's flags. Every flag has an AGENTSCOPE_* environment variable.\n")
+	b.WriteString("\nRun 'agentscope <command> -h' for a command's flags; a flag's AGENTSCOPE_* environment variable, where it has one, is named there.\nREADME.md lists every setting.\n")
 	fmt.Fprint(env.Stderr, b.String())
-}
-
-// parseFlags parses a command's flags: the shared groups it takes and its
-// own (more). Flags may come before or after positional arguments (Go's
-// flag package alone stops at the first positional); "--" ends them.
-func (env *Env) parseFlags(name string, args []string, cfg *Config, groups flagGroup, more func(*flag.FlagSet)) ([]string, error) {
-	fs := flag.NewFlagSet("agentscope "+name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "Usage: agentscope %s [flags]\n", name)
-		for _, c := range commands {
-			if c.name == strings.Fields(name)[0] {
-				fmt.Fprintf(env.Stderr, "\n%s\n", c.summary)
-			}
-		}
-		fmt.Fprintln(env.Stderr, "\nFlags (a flag's environment variable, where it has one, is named in parentheses):")
-		fs.PrintDefaults()
-	}
-	cfg.bind(fs, env.Getenv, groups)
-	if more != nil {
-		more(fs)
-	}
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, usageErrorOf(err)
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if rest[0] == "--" {
-			pos = append(pos, rest[1:]...)
-			break
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-	cfg.applySecretDefaults()
-	if err := cfg.validate(groups); err != nil {
-		return nil, usageError{err.Error()}
-	}
-	return pos, nil
 }
 
 // usageErrorOf wraps a flag parsing error; -h stays flag.ErrHelp.

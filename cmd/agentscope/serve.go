@@ -16,22 +16,10 @@ import (
 
 func runServe(ctx context.Context, env *Env, args []string) error {
 	var cfg Config
-	if err := noArgs(env.parseFlags("serve", args, &cfg, storeFlags|httpFlags|workerFlags|forwardFlags, nil)); err != nil {
+	if err := noArgs(env.parseFlags("serve", args, &cfg, storeFlags|httpFlags|serveSettings|workerFlags|forwardFlags, nil)); err != nil {
 		return err
 	}
 	log := cfg.logger(env.Stderr)
-	token, generated, err := cfg.loadToken()
-	if err != nil {
-		return err
-	}
-	livePoll := time.Second
-	if v := env.Getenv("AGENTSCOPE_LIVE_POLL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 10*time.Millisecond {
-			return usageError{fmt.Sprintf("AGENTSCOPE_LIVE_POLL must be a duration of at least 10ms (how often live views re-read the store when no wake-up came), got %q", v)}
-		}
-		livePoll = d
-	}
 	cfg.liveViews = true
 	app, desc, err := openCommandApp(ctx, env, "serve", cfg, log)
 	if err != nil {
@@ -44,11 +32,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 
 	srv := web.New(app.Service, web.Options{
-		Tokens:   map[string]string{token: agentscope.DefaultOrgID},
+		Tokens:   map[string]string{cfg.ServeToken: agentscope.DefaultOrgID},
 		Hub:      app.Hub,
 		Ready:    app.ping,
 		Logger:   log,
-		LivePoll: livePoll,
+		LivePoll: cfg.LivePoll,
 		// Request bodies and headers are bounded (AGENTSCOPE_HTTP_*).
 		MaxBodyBytes:     cfg.HTTP.MaxBodyBytes,
 		MaxInflightBytes: cfg.HTTP.MaxInflightBytes,
@@ -84,8 +72,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintf(env.Stderr, "\nAgentScope is running (%s)\n", desc)
 	fmt.Fprintf(env.Stderr, "  Web UI and API: %s\n", base)
 	fmt.Fprintf(env.Stderr, "  MCP endpoint:   %s/mcp\n", base)
-	if generated {
-		fmt.Fprintf(env.Stderr, "  Token:          %s\n                  (generated now and kept in %s; it is not shown again)\n", token, cfg.tokenFile())
+	if cfg.TokenGenerated {
+		fmt.Fprintf(env.Stderr, "  Token:          %s\n                  (generated now and kept in %s; it is not shown again)\n", cfg.ServeToken, cfg.tokenFile())
 	} else if cfg.Token == "" {
 		fmt.Fprintf(env.Stderr, "  Token:          in %s\n", cfg.tokenFile())
 	}
@@ -96,7 +84,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		hosts.print(env.Stderr)
 		fmt.Fprintln(env.Stderr)
 	}
-	removeNote, err := announceServe(env.Getenv, serveNote{PID: os.Getpid(), URL: base, Store: storeIdentity(cfg), Started: time.Now().UTC()})
+	removeNote, err := announceServe(cfg.InstanceDir, serveNote{PID: os.Getpid(), URL: base, Store: storeIdentity(cfg), Started: time.Now().UTC()})
 	if err != nil {
 		log.Warn("cannot leave a note of this serve's store for stdio servers to compare", "err", err)
 	}

@@ -40,13 +40,7 @@ func sqlStoreOf(st agentscope.Store) (*sqlstore.Store, error) {
 // outbox entry beside each event, so no committed event can be skipped;
 // without one nothing accumulates.
 func openSplunk(a *App, log *slog.Logger) error {
-	cfg, err := splunkbridge.ConfigFromEnv(a.Config.env())
-	if err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
+	cfg := a.Config.Splunk // validated by parseFlags
 	a.Splunk = cfg
 	ss, err := sqlStoreOf(a.Store)
 	if err != nil {
@@ -95,11 +89,7 @@ func openSearch(a *App, log *slog.Logger) error {
 		backends[splunkbridge.BackendSplunkREST] = rc
 		def = splunkbridge.BackendSplunkREST
 	}
-	limits, err := splLimits(a.Config.env())
-	if err != nil {
-		return err
-	}
-	r, err := search.NewRouter(def, backends, limits)
+	r, err := search.NewRouter(def, backends, a.Config.SPL)
 	if err != nil {
 		return err
 	}
@@ -157,8 +147,7 @@ func evidence(a *App, opts *runtime.Options, log *slog.Logger) error {
 		opts.EvidenceBackend = splunkbridge.BackendSplunkMCP
 		return nil
 	}
-	getenv := a.Config.env()
-	exe := getenv("AGENTSCOPE_SELF_EXECUTABLE")
+	exe := a.Config.Runtime.SelfExecutable
 	if exe == "" {
 		var err error
 		if exe, err = os.Executable(); err != nil {

@@ -13,9 +13,6 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 	if err := noArgs(env.parseFlags("worker", args, &cfg, storeFlags|forwardFlags, nil)); err != nil {
 		return err
 	}
-	if cfg.NoWorker {
-		return usageError{"--no-worker makes no sense for the worker command"}
-	}
 	log := cfg.logger(env.Stderr)
 	app, desc, err := openCommandApp(ctx, env, "worker", cfg, log)
 	if err != nil {

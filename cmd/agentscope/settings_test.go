@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"maps"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestReadmeListsEverySetting: README's settings table names exactly the
+// AGENTSCOPE_* variables the loader reads (with every group of settings
+// taken, as no one command does), and a variable with a flag is listed
+// with that flag.
+func TestReadmeListsEverySetting(t *testing.T) {
+	var mu sync.Mutex
+	read := map[string]bool{}
+	record := func(k string) string {
+		mu.Lock()
+		defer mu.Unlock()
+		read[k] = true
+		if k == "AGENTSCOPE_DATA_DIR" {
+			return t.TempDir()
+		}
+		return ""
+	}
+	flags := map[string]string{} // variable → flag
+	all := dataFlags | logFlags | appSettings | httpFlags | serveSettings | workerFlags | forwardFlags
+	env := &Env{Stderr: &strings.Builder{}, Getenv: record, ProviderEnv: record}
+	var cfg Config
+	if _, err := env.parseFlags("serve", nil, &cfg, all, func(fs *flag.FlagSet) {
+		// Visited once every flag is bound: the loader binds before more.
+		fs.VisitAll(func(f *flag.Flag) {
+			if m := regexp.MustCompile(`\((AGENTSCOPE_[A-Z0-9_]+)\)`).FindStringSubmatch(f.Usage); m != nil {
+				flags[m[1]] = "--" + f.Name
+			}
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "\n## Configuration\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	listed := map[string]string{} // variable → its row
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "| `AGENTSCOPE_") {
+			continue
+		}
+		first := strings.Split(line, "|")[1]
+		for _, v := range regexp.MustCompile(`AGENTSCOPE_[A-Z0-9_]+`).FindAllString(first, -1) {
+			listed[v] = line
+		}
+	}
+	if len(listed) == 0 {
+		t.Fatal("README.md has no settings table under ## Configuration")
+	}
+	for v := range read {
+		if strings.HasPrefix(v, "AGENTSCOPE_") && listed[v] == "" {
+			t.Errorf("the loader reads %s, which README's settings table does not list", v)
+		}
+	}
+	for _, v := range slices.Sorted(maps.Keys(listed)) {
+		if !read[v] {
+			t.Errorf("README's settings table lists %s, which the loader does not read", v)
+		}
+		flagCell := strings.TrimSpace(strings.Split(listed[v], "|")[2])
+		if want := flags[v]; want != "" && !strings.Contains(flagCell, "`"+want+"`") {
+			t.Errorf("README lists %s without its flag %s", v, want)
+		} else if want == "" && flagCell != "" {
+			t.Errorf("README lists %s with the flag %s, which no command has", v, flagCell)
+		}
+	}
+}
+
+// TestLoaderRefusesBadValues: a bad value of a setting without a flag is
+// refused at start, before anything opens, naming its variable.
+func TestLoaderRefusesBadValues(t *testing.T) {
+	all := dataFlags | logFlags | appSettings | httpFlags | serveSettings | workerFlags | forwardFlags
+	for name, v := range map[string]string{
+		"AGENTSCOPE_WORKERS":               "many",
+		"AGENTSCOPE_LIVE_DETECT":           "maybe",
+		"AGENTSCOPE_AUTO_INVESTIGATE":      "yes",
+		"AGENTSCOPE_PRICING_FILE":          "/nonexistent/prices.json",
+		"AGENTSCOPE_LIVE_POLL":             "1ms",
+		"AGENTSCOPE_COOKIE_SECURE":         "yes",
+		"AGENTSCOPE_WEBHOOK_ALLOW_PRIVATE": "sure",
+		"AGENTSCOPE_SPL_TIMEOUT":           "forever",
+		"AGENTSCOPE_HTTP_READ_TIMEOUT":     "soon",
+		"AGENTSCOPE_SPLUNK_HEC_ACK":        "perhaps",
+		"AGENTSCOPE_LOG_LEVEL":             "loud",
+	} {
+		dir := t.TempDir()
+		vars := map[string]string{"AGENTSCOPE_DATA_DIR": dir, name: v}
+		get := func(k string) string { return vars[k] }
+		env := &Env{Stderr: &strings.Builder{}, Getenv: get, ProviderEnv: get}
+		var cfg Config
+		_, err := env.parseFlags("serve", nil, &cfg, all, nil)
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: %v, want a usage error naming it", name, v, err)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Errorf("%s=%s: the data dir holds %d files; nothing may be written before the settings are read", name, v, len(ents))
+		}
+	}
+}
+
+// TestHelpListsOnlyUsedFlags: a command's help offers no flag it ignores,
+// and a command with subcommands lists them on -h.
+func TestHelpListsOnlyUsedFlags(t *testing.T) {
+	cases := []struct {
+		args      []string
+		want, not []string
+	}{
+		{[]string{"connect", "-h"}, []string{"-addr", "-token", "-data-dir", "-database-url"}, []string{"-log-level", "-log-format", "-no-worker"}},
+		{[]string{"agents", "create", "-h"}, []string{"-name", "-model"}, []string{"-json"}},
+		{[]string{"agents", "list", "-h"}, []string{"-json"}, []string{"-name"}},
+		{[]string{"budgets", "set", "-h"}, []string{"-limit"}, []string{"-json"}},
+		{[]string{"alerts", "delete", "-h"}, []string{"-org"}, []string{"-json", "-url"}},
+		{[]string{"agents", "-h"}, []string{"list|create|update"}, nil},
+		{[]string{"splunk", "deadletter", "-h"}, []string{"list|retry"}, nil},
+	}
+	for _, c := range cases {
+		var stderr strings.Builder
+		e := &Env{Stdout: &strings.Builder{}, Stderr: &stderr, Getenv: func(string) string { return "" }}
+		if code := e.Run(context.Background(), c.args); code != 0 {
+			t.Errorf("%v: exit %d: %s", c.args, code, stderr.String())
+		}
+		help := stderr.String()
+		for _, f := range c.want {
+			if !strings.Contains(help, f) {
+				t.Errorf("%v: help lacks %s:\n%s", c.args, f, help)
+			}
+		}
+		for _, f := range c.not {
+			if strings.Contains(help, "  "+f+" ") || strings.Contains(help, "  "+f+"\n") {
+				t.Errorf("%v: help offers %s, which the command ignores", c.args, f)
+			}
+		}
+	}
+}
