@@ -13,14 +13,13 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/runtime/detect"
-	"github.com/agentscope/agentscope/splunkbridge"
 )
 
 // The investigator: a built-in managed agent whose run investigates another
 // session. It reads the target's events from the store for the
 // deterministic detectors, searches the evidence through an MCP server
 // (the Splunk MCP server, or AgentScope's own `agentscope mcp` and its
-// run_spl) with queries built only by splunkbridge.SessionQuery from the
+// run_spl) with queries built only by agentscope.SessionQuery from the
 // validated session id, asks the model for a report as structured output,
 // drops every finding not grounded in the target's events, and stores the
 // report. Without a model, or when a search fails, it fails closed: the
@@ -325,7 +324,7 @@ func (inv *investigation) gatherEvidence(ctx context.Context, findings []detect.
 // TimelineQuery is the investigator's timeline search of one session: its
 // events in seq order, with the fields the analysis reads.
 func TimelineQuery(index, sessionID string) (string, error) {
-	base, err := splunkbridge.SessionQuery(index, sessionID)
+	base, err := agentscope.SessionQuery(index, sessionID)
 	if err != nil {
 		return "", err
 	}

@@ -16,7 +16,7 @@ const (
 	DefaultMaxBufferedRows = 1_000_000
 	// Sourcetype is the sourcetype every event carries, as forwarded to
 	// Splunk.
-	Sourcetype = "agentscope:events"
+	Sourcetype = agentscope.Sourcetype
 	// Source is the source every event carries unless it has its own
 	// source field (CostRecorded events).
 	Source = "agentscope"

@@ -6,9 +6,10 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/agentscope/agentscope"
 )
 
 // Environment variables that configure the Splunk integration. Each has a
@@ -137,7 +138,7 @@ func (c Config) Validate() error {
 		bad(EnvHECURL, "is required when %s or %s is set", EnvHECToken, EnvHECAck)
 	}
 	if c.Index != "" {
-		if err := ValidateIndexName(c.Index); err != nil {
+		if err := agentscope.ValidateIndexName(c.Index); err != nil {
 			bad(EnvIndex, "%v", err)
 		}
 	}
@@ -226,18 +227,6 @@ func redactCommand(cmd string) string {
 		return prog + " [arguments redacted]"
 	}
 	return prog
-}
-
-// indexNamePattern is Splunk's rule for index names: lowercase letters,
-// digits, '_' and '-', not starting with '_' or '-' (those are internal).
-var indexNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,79}$`)
-
-// ValidateIndexName reports whether name is a valid Splunk index name.
-func ValidateIndexName(name string) error {
-	if !indexNamePattern.MatchString(name) {
-		return fmt.Errorf("index %q must be 1-80 lowercase letters, digits, '_' or '-', starting with a letter or digit", name)
-	}
-	return nil
 }
 
 // checkHTTPURL reports whether raw is an absolute http or https URL with a

@@ -12,10 +12,10 @@
 // token, a wrong index). Delivery is at least once: a batch whose answer
 // was lost (a cut connection, a crash) is sent again.
 //
-// Searching: a [Searcher] runs SPL for one organisation. [RESTClient] runs
-// it on Splunk's REST API, scoped by [ScopeQuery]; [Insights] are named
-// operational searches; the scope helpers build queries from validated
-// ids only.
+// Searching: [RESTClient] (Splunk's REST API) and [MCPSearcher] (a Splunk
+// MCP server's search tool) implement agentscope.Searcher, each confining
+// the query to the caller's organisation with [ScopeQuery]; [Insights] are
+// named operational searches.
 //
 // [Config] gathers the settings an operator gives through
 // AGENTSCOPE_SPLUNK_* variables.

@@ -15,7 +15,7 @@ const (
 	// Sourcetype is the HEC sourcetype of forwarded events. Give it
 	// KV_MODE = json in props.conf so the event's fields are extracted at
 	// search time; org_id, session_id, agent and type are also indexed.
-	Sourcetype = "agentscope:events"
+	Sourcetype = agentscope.Sourcetype
 )
 
 // envelopeEncoder writes HEC event envelopes around stored event bodies by

@@ -56,7 +56,7 @@ var insightSpecs = []insightSpec{
 // role's default indexes). They are not scoped to an organisation: run
 // them through a Searcher, which adds the caller's.
 func Insights(index string) ([]Insight, error) {
-	base, err := baseSearch(index)
+	base, err := agentscope.EventsQuery(index)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/agentscope/agentscope"
 )
 
 // HECConfig configures a Forwarder. The zero value of every tuning field
@@ -71,7 +73,7 @@ func (c *HECConfig) normalize() (string, error) {
 		}
 	}
 	if c.Index != "" {
-		if err := ValidateIndexName(c.Index); err != nil {
+		if err := agentscope.ValidateIndexName(c.Index); err != nil {
 			return "", err
 		}
 	}

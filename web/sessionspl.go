@@ -16,12 +16,12 @@ func (s *Server) sessionSPL(sessionID string) string {
 	return sessionQuery(s.opts.UI.SplunkIndex, sessionID)
 }
 
-// sessionQuery builds the same search as splunkbridge.SessionQuery:
+// sessionQuery builds the same search as agentscope.SessionQuery:
 //
 //	index="<index>" sourcetype="agentscope:events" session_id="<id>"
 //
-// The binary passes splunkbridge.SessionQuery as Options.SessionSPL; this
-// is the fallback that keeps the package free of the bridge. Values are
+// The binary passes agentscope.SessionQuery as Options.SessionSPL; this
+// is the fallback when none is given. Values are
 // double-quoted with backslashes and quotes escaped, so no value can end
 // the string early.
 func sessionQuery(index, sessionID string) string {

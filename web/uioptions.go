@@ -27,7 +27,7 @@ type UIOptions struct {
 	// role's default indexes for the latter).
 	SplunkIndex string
 	// SessionSPL builds the copyable SPL of a session; set it to
-	// splunkbridge.SessionQuery over the configured index. Nil uses a local
+	// agentscope.SessionQuery over the configured index. Nil uses a local
 	// equivalent.
 	SessionSPL func(sessionID string) (string, error)
 	// SessionKey signs session cookies. Empty derives a key from the

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/web"
 )
 
@@ -49,7 +48,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 			SplunkHealth:  web.HealthFunc(func(ctx context.Context) (any, error) { return app.splunkHealth(ctx), nil }),
 			SplunkIndex:   app.Splunk.Index,
 			SessionSPL: func(sessionID string) (string, error) {
-				return splunkbridge.SessionQuery(app.Splunk.Index, sessionID)
+				return agentscope.SessionQuery(app.Splunk.Index, sessionID)
 			},
 			// The agents page and the dashboard show the runtime's budgets.
 			Budgets: web.BudgetFunc(func(ctx context.Context, org string) ([]agentscope.BudgetStatus, error) {

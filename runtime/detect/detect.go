@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/splunkbridge"
 )
 
 // session holds every detector's state over one session's events.
@@ -33,7 +32,7 @@ func newSession(sessionID string, base Baseline, cfg Config) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	scope, err := splunkbridge.SessionQuery(cfg.Index, sessionID)
+	scope, err := agentscope.SessionQuery(cfg.Index, sessionID)
 	if err != nil {
 		return nil, err
 	}

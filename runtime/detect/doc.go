@@ -26,7 +26,7 @@
 // finding.
 //
 // Each [Finding] names the events that show it and carries an SPL query
-// that lists them, built from [splunkbridge.SessionQuery] and fixed
+// that lists them, built from [agentscope.SessionQuery] and fixed
 // pipeline text, with every value taken from event data escaped inside
 // double quotes. The query runs unchanged in Splunk and in the embedded
 // engine of package spl.

@@ -3,10 +3,10 @@ package detect
 import (
 	"strconv"
 
-	"github.com/agentscope/agentscope/splunkbridge"
+	"github.com/agentscope/agentscope"
 )
 
-// The findings' SPL is the session's scoped search (splunkbridge.SessionQuery)
+// The findings' SPL is the session's scoped search (agentscope.SessionQuery)
 // followed by fixed text. Values from event data only ever appear inside
 // double quotes, escaped, and in where clauses, where a quoted string is a
 // literal: never a wildcard, a field name or syntax. Numbers are
@@ -14,7 +14,7 @@ import (
 // subset (docs/spl.md).
 
 // splString returns s as an SPL double-quoted string literal.
-func splString(s string) string { return `"` + splunkbridge.EscapeSPLString(s) + `"` }
+func splString(s string) string { return `"` + agentscope.EscapeSPLString(s) + `"` }
 
 func splInt(n int64) string { return strconv.FormatInt(n, 10) }
 
