@@ -42,6 +42,14 @@ func stores(t *testing.T) map[string]func(t *testing.T) *sqlstore.Store {
 	}
 }
 
+// serviceOver returns a service over st, its recorder closed when the test
+// ends.
+func serviceOver(t *testing.T, st agentscope.Store) *service.Service {
+	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
+	t.Cleanup(func() { rec.Close() })
+	return service.New(rec, nil)
+}
+
 // gpt-4.1 is $2 in and $8 out per million tokens: 1,000 in and 100 out is
 // $0.0028.
 const call = `{"type":"ModelCompleted","provider":"openai","model":"gpt-4.1","duration_ms":900,"tokens_in":1000,"tokens_out":100%s}`
@@ -56,9 +64,7 @@ func TestComputedCost(t *testing.T) {
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
-			rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-			t.Cleanup(func() { rec.Close() })
-			svc := service.New(rec, nil)
+			svc := serviceOver(t, st)
 			ctx := agentscope.WithOrg(context.Background(), "org-a")
 			session := func(sid string, events ...string) agentscope.Run {
 				t.Helper()
@@ -173,9 +179,7 @@ func TestComputedCostRace(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
 			inj := &costInjector{Store: st}
-			rec := recorder.New(inj, recorder.Options{Hub: recorder.NewMemHub()})
-			t.Cleanup(func() { rec.Close() })
-			svc := service.New(rec, nil)
+			svc := serviceOver(t, inj)
 			ctx := agentscope.WithOrg(context.Background(), "org-a")
 			if _, err := svc.StartRun(ctx, service.StartRunInput{Agent: "ext-bot", SessionID: "race"}); err != nil {
 				t.Fatal(err)
@@ -213,9 +217,7 @@ func TestComputedCostRefusals(t *testing.T) {
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
-			rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-			t.Cleanup(func() { rec.Close() })
-			svc := service.New(rec, nil)
+			svc := serviceOver(t, st)
 			ctx := agentscope.WithOrg(context.Background(), "org-a")
 			if _, err := svc.StartRun(ctx, service.StartRunInput{Agent: "ext-bot", SessionID: "s"}); err != nil {
 				t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/service"
 )
 
@@ -15,10 +14,7 @@ import (
 func TestReads(t *testing.T) {
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) {
-			st := open(t)
-			rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-			t.Cleanup(func() { rec.Close() })
-			svc := service.New(rec, nil)
+			svc := serviceOver(t, open(t))
 			mine, theirs := agentscope.WithOrg(context.Background(), "org-a"), agentscope.WithOrg(context.Background(), "org-b")
 			if _, err := svc.StartRun(mine, service.StartRunInput{Agent: "bot", SessionID: "r-1"}); err != nil {
 				t.Fatal(err)
