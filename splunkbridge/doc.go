@@ -18,5 +18,8 @@
 // named operational searches.
 //
 // [Config] gathers the settings an operator gives through
-// AGENTSCOPE_SPLUNK_* variables.
+// AGENTSCOPE_SPLUNK_* variables, validates them, and gives each part its
+// own: [Config.HEC] for the forwarder, [Config.REST] for the REST client,
+// [Config.MCPClient] and [Config.MCPSearchOverride] for the Splunk MCP
+// server.
 package splunkbridge

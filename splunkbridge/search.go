@@ -46,8 +46,8 @@ func clampLimit(limit int) int {
 // organisation. (AgentScope's own MCP server scopes by organisation
 // itself, through the search package's OrgMCP.)
 type MCPSearcher struct {
-	// Tool is the client's search: client.(*Searcher).Search. A function,
-	// so this package does not depend on the MCP SDK.
+	// Tool is the client's search: client.(*Searcher).Search over
+	// Config.MCPClient's client.
 	Tool func(ctx context.Context, query, earliest, latest string, limit int) ([]map[string]any, error)
 }
 

@@ -49,10 +49,10 @@ func newTransport(caFile string, insecure bool, conns int) (*http.Transport, err
 	return t, nil
 }
 
-// MCPHTTPClient returns the HTTP client for a Splunk MCP server reached over
+// mcpHTTPClient returns the HTTP client for a Splunk MCP server reached over
 // Streamable HTTP, with c's TLS settings. It has no overall timeout: an MCP
 // session holds a long-lived stream; the MCP client bounds each call.
-func (c Config) MCPHTTPClient() (*http.Client, error) {
+func (c Config) mcpHTTPClient() (*http.Client, error) {
 	t, err := newTransport(c.CAFile, c.InsecureSkipVerify, 4)
 	if err != nil {
 		return nil, err

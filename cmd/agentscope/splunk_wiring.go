@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/agentscope/agentscope"
@@ -68,12 +67,12 @@ func openSearch(a *App, log *slog.Logger) error {
 	}
 	def := search.BackendLocal
 	if cfg.MCPEnabled() {
-		c, err := splunkMCPClient(cfg, log)
+		c, err := cfg.MCPClient(log)
 		if err != nil {
 			return err
 		}
 		a.closers = append(a.closers, c.Close)
-		override, err := searchToolOverride(cfg.MCPSearchTool, cfg.MCPSearchArgs)
+		override, err := cfg.MCPSearchOverride()
 		if err != nil {
 			return err
 		}
@@ -96,35 +95,6 @@ func openSearch(a *App, log *slog.Logger) error {
 	a.Search = r
 	a.SearchTools = search.Tools{Router: r, Index: cfg.Index, Health: a.splunkHealth}
 	return nil
-}
-
-// splunkMCPClient returns the client of the configured Splunk MCP server:
-// spawned over stdio from AGENTSCOPE_SPLUNK_MCP_COMMAND, or reached at
-// AGENTSCOPE_SPLUNK_MCP_URL with AGENTSCOPE_SPLUNK_MCP_TOKEN. It connects on
-// first use and is reused across searches.
-func splunkMCPClient(cfg splunkbridge.Config, log *slog.Logger) (*client.Client, error) {
-	cc := client.Config{Logger: log}
-	if cfg.MCPCommand != "" {
-		argv, err := client.ParseCommandLine(cfg.MCPCommand)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", splunkbridge.EnvMCPCommand, err)
-		}
-		cc.Command, cc.Args = argv[0], argv[1:]
-	} else {
-		hc, err := cfg.MCPHTTPClient()
-		if err != nil {
-			return nil, err
-		}
-		cc.URL, cc.HTTPClient = cfg.MCPURL, hc
-		if cfg.MCPToken != "" {
-			cc.Headers = map[string]string{"Authorization": "Bearer " + cfg.MCPToken}
-		}
-	}
-	c, err := client.New(cc)
-	if err != nil {
-		return nil, fmt.Errorf("splunk MCP server: %w", err)
-	}
-	return c, nil
 }
 
 // splunkHealth reports the forwarder, or forwarding as disabled.
@@ -178,34 +148,6 @@ func evidence(a *App, opts *runtime.Options, log *slog.Logger) error {
 	opts.Evidence = pool
 	opts.EvidenceBackend = search.EvidenceBackendAgentScope
 	return nil
-}
-
-// searchToolOverride reads AGENTSCOPE_SPLUNK_MCP_SEARCH_TOOL and
-// AGENTSCOPE_SPLUNK_MCP_SEARCH_ARGS ("query=search_query,limit=max_results";
-// "-" drops an argument) into the override of the discovered search tool,
-// or nil when neither is set.
-func searchToolOverride(tool, args string) (*client.ToolMapping, error) {
-	if tool == "" && args == "" {
-		return nil, nil
-	}
-	m := &client.ToolMapping{Tool: tool}
-	if args == "" {
-		return m, nil
-	}
-	fields := map[string]*string{"query": &m.QueryArg, "earliest": &m.EarliestArg, "latest": &m.LatestArg, "limit": &m.LimitArg}
-	for _, part := range strings.Split(args, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		dst, known := fields[strings.TrimSpace(k)]
-		v = strings.TrimSpace(v)
-		if !ok || !known || v == "" {
-			return nil, fmt.Errorf("%s: %q is not name=argument with name one of query, earliest, latest, limit (e.g. query=search_query,limit=max_results; - drops an argument)", splunkbridge.EnvMCPSearchArgs, part)
-		}
-		if k == "query" && v == "-" {
-			return nil, fmt.Errorf("%s: the query argument cannot be dropped", splunkbridge.EnvMCPSearchArgs)
-		}
-		*dst = v
-	}
-	return m, nil
 }
 
 // splLimits reads AGENTSCOPE_SPL_TIMEOUT, AGENTSCOPE_SPL_MAX_CONCURRENT and

@@ -1,4 +1,4 @@
-package main
+package splunkbridge_test
 
 import (
 	"reflect"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/agentscope/agentscope/client"
+	"github.com/agentscope/agentscope/splunkbridge"
 )
 
 func TestSearchToolOverride(t *testing.T) {
@@ -23,7 +24,7 @@ func TestSearchToolOverride(t *testing.T) {
 		{"", "limit=", nil, `"limit=" is not name=argument`},
 		{"", "query=-", nil, "cannot be dropped"},
 	} {
-		got, err := searchToolOverride(tc.tool, tc.args)
+		got, err := splunkbridge.Config{MCPSearchTool: tc.tool, MCPSearchArgs: tc.args}.MCPSearchOverride()
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), "AGENTSCOPE_SPLUNK_MCP_SEARCH_ARGS") {
 				t.Errorf("%q %q: err %v, want %q", tc.tool, tc.args, err, tc.err)
