@@ -238,8 +238,8 @@ func TestTools(t *testing.T) {
 	ctx := context.Background()
 	rec := recorder.New(b.store, recorder.Options{Hub: recorder.NewMemHub()})
 	t.Cleanup(func() { rec.Close() })
-	health := splunkbridge.HealthReport{Enabled: true, QueueDepth: 7}
-	tools := search.Tools{Router: b.router, Health: func(context.Context) splunkbridge.HealthReport { return health }}
+	health := agentscope.SplunkHealth{Enabled: true, QueueDepth: 7}
+	tools := search.Tools{Router: b.router, Health: func(context.Context) agentscope.SplunkHealth { return health }}
 	srv := mcpserver.New(service.New(rec, nil), mcpserver.Options{LocalOrg: "acme", Extra: []func(*mcpserver.Server){tools.Register}})
 	ct, stt := mcp.NewInMemoryTransports()
 	ss, err := srv.MCP.Connect(ctx, stt, nil)
@@ -302,7 +302,7 @@ func TestTools(t *testing.T) {
 		t.Fatalf("unknown insight: %q", msg)
 	}
 
-	var h splunkbridge.HealthReport
+	var h agentscope.SplunkHealth
 	mcptest.Call(t, cs, "splunk_health", map[string]any{}, &h)
 	if !h.Enabled || h.QueueDepth != 7 {
 		t.Fatalf("health = %+v", h)

@@ -46,7 +46,7 @@ type Tools struct {
 	// default indexes).
 	Index string
 	// Health reports the forwarder's health for splunk_health.
-	Health func(ctx context.Context) splunkbridge.HealthReport
+	Health func(ctx context.Context) agentscope.SplunkHealth
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -95,9 +95,9 @@ func (t Tools) Register(s *mcpserver.Server) {
 		Title:       "Splunk forwarding health",
 		Description: "Report Splunk HEC forwarding: enabled, queue_depth, oldest_undelivered_seconds, delivered, dead_letters, last_error, last_success, paused (a configuration error such as a bad token) and HEC's own health.",
 		Annotations: &mcp.ToolAnnotations{Title: "Splunk forwarding health", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(false)},
-	}, func(ctx context.Context, _ struct{}) (splunkbridge.HealthReport, error) {
+	}, func(ctx context.Context, _ struct{}) (agentscope.SplunkHealth, error) {
 		if _, err := agentscope.OrgFrom(ctx); err != nil {
-			return splunkbridge.HealthReport{}, err
+			return agentscope.SplunkHealth{}, err
 		}
 		if t.Health == nil {
 			return splunkbridge.DisabledHealth(), nil

@@ -5,63 +5,22 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/agentscope/agentscope"
 )
-
-// HealthReport is the forwarder's health as the API and MCP tools show it.
-type HealthReport struct {
-	// Enabled is false when no HEC is configured; every other field is
-	// then zero.
-	Enabled bool `json:"enabled"`
-	// QueueDepth counts events not yet delivered (leased or not).
-	QueueDepth int64 `json:"queue_depth"`
-	// OldestUndeliveredSeconds is the age of the oldest undelivered event.
-	OldestUndeliveredSeconds float64 `json:"oldest_undelivered_seconds"`
-	// Delivered counts events delivered since this process started.
-	Delivered int64 `json:"delivered"`
-	// DeadLetters counts events Splunk refused, kept for an operator.
-	DeadLetters int64 `json:"dead_letters"`
-	// LastError is the latest failure, or empty.
-	LastError   string     `json:"last_error"`
-	LastErrorAt *time.Time `json:"last_error_at"`
-	// LastSuccess is when Splunk last accepted a request.
-	LastSuccess *time.Time `json:"last_success"`
-	// Paused reports a configuration error (token, index, channel) that
-	// stops sending; PauseReason says what to fix. Nothing is dropped.
-	Paused      bool   `json:"paused"`
-	PauseReason string `json:"pause_reason"`
-	// RetryAt is when sending resumes after a failure or pause, if held.
-	RetryAt *time.Time `json:"retry_at"`
-	// Endpoint is HEC's own health, polled periodically.
-	Endpoint EndpointHealth `json:"hec_endpoint"`
-	// StatsError is set when the outbox could not be read.
-	StatsError string `json:"stats_error,omitempty"`
-}
-
-// EndpointHealth is the last answer of HEC's health endpoint
-// (GET /services/collector/health).
-type EndpointHealth struct {
-	URL string `json:"url"`
-	// Healthy is true on 200 with code 17.
-	Healthy   bool       `json:"healthy"`
-	Status    int        `json:"status"`
-	Code      int        `json:"code"`
-	Text      string     `json:"text"`
-	Error     string     `json:"error,omitempty"`
-	CheckedAt *time.Time `json:"checked_at"`
-}
 
 // DisabledHealth is the report when no HEC is configured: AgentScope then
 // keeps no outbox, so there is no queue to report.
-func DisabledHealth() HealthReport { return HealthReport{} }
+func DisabledHealth() agentscope.SplunkHealth { return agentscope.SplunkHealth{} }
 
 // Health reports the forwarder's state and the outbox's. A nil forwarder
 // reports DisabledHealth, so callers need not branch on configuration.
-func (f *Forwarder) Health(ctx context.Context) HealthReport {
+func (f *Forwarder) Health(ctx context.Context) agentscope.SplunkHealth {
 	if f == nil {
 		return DisabledHealth()
 	}
 	now := f.opts.clock.Now()
-	r := HealthReport{Enabled: true}
+	r := agentscope.SplunkHealth{Enabled: true}
 	f.state.read(func(s *state) {
 		r.Delivered = s.p.Delivered
 		r.LastError, r.LastErrorAt = s.lastError, timePtr(s.lastErrorAt)
@@ -101,7 +60,7 @@ func (f *Forwarder) checkEndpoint(ctx context.Context) {
 	}
 	now := f.opts.clock.Now()
 	f.state.update(func(s *state) {
-		e := EndpointHealth{URL: s.endpoint.URL, CheckedAt: &now, Status: reply.Status, Code: reply.Code, Text: reply.Text}
+		e := agentscope.HECEndpointHealth{URL: s.endpoint.URL, CheckedAt: &now, Status: reply.Status, Code: reply.Code, Text: reply.Text}
 		if err != nil {
 			e.Error = err.Error()
 		}
@@ -120,9 +79,9 @@ func timePtr(t time.Time) *time.Time {
 // CheckEndpoint polls HEC's health endpoint now, for a process that does
 // not run the forwarder's loop (agentscope splunk status), and returns the
 // result, which Health reports from then on.
-func (f *Forwarder) CheckEndpoint(ctx context.Context) EndpointHealth {
+func (f *Forwarder) CheckEndpoint(ctx context.Context) agentscope.HECEndpointHealth {
 	f.checkEndpoint(ctx)
-	var e EndpointHealth
+	var e agentscope.HECEndpointHealth
 	f.state.read(func(s *state) { e = s.endpoint })
 	return e
 }

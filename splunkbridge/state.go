@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/agentscope/agentscope"
 )
 
 // Progress is what a forwarder has done since it started.
@@ -42,7 +44,7 @@ type state struct {
 	lastError   string
 	lastErrorAt time.Time
 	lastSuccess time.Time
-	endpoint    EndpointHealth
+	endpoint    agentscope.HECEndpointHealth
 }
 
 func newState() *state { return &state{changed: make(chan struct{}), holdSet: make(chan struct{})} }

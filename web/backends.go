@@ -14,18 +14,18 @@ import (
 // its wiring. When one is nil the panel that needs it says plainly that it
 // is not configured.
 
-// HealthSource reports the Splunk forwarder's health as a JSON-able value
-// with the fields of splunkbridge.HealthReport (enabled, queue_depth,
-// oldest_undelivered_seconds, dead_letters, last_error, paused, …).
+// HealthSource reports the Splunk forwarder's health.
 type HealthSource interface {
-	SplunkHealth(ctx context.Context) (any, error)
+	SplunkHealth(ctx context.Context) (agentscope.SplunkHealth, error)
 }
 
 // HealthFunc adapts a function to HealthSource.
-type HealthFunc func(ctx context.Context) (any, error)
+type HealthFunc func(ctx context.Context) (agentscope.SplunkHealth, error)
 
 // SplunkHealth implements HealthSource.
-func (f HealthFunc) SplunkHealth(ctx context.Context) (any, error) { return f(ctx) }
+func (f HealthFunc) SplunkHealth(ctx context.Context) (agentscope.SplunkHealth, error) {
+	return f(ctx)
+}
 
 // BudgetSource reports an organisation's agent budgets, each with the
 // agent's spend in the budget's current period.

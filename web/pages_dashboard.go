@@ -3,7 +3,6 @@ package web
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"time"
@@ -162,16 +161,12 @@ func (s *Server) problemRuns(ctx context.Context, r dashRange, now time.Time) ([
 func (s *Server) healthView(ctx context.Context, stats *dashStats) ui.HealthPanel {
 	h := ui.HealthPanel{Configured: s.opts.UI.SplunkHealth != nil}
 	if h.Configured {
-		v, err := s.opts.UI.SplunkHealth.SplunkHealth(ctx)
-		if err == nil {
-			var b []byte
-			if b, err = json.Marshal(v); err == nil {
-				err = json.Unmarshal(b, &h.Report)
-			}
-		}
+		report, err := s.opts.UI.SplunkHealth.SplunkHealth(ctx)
 		if err != nil {
 			s.log.Error("read Splunk health", "err", err)
 			h.Error = agentscope.ErrorMessage(err)
+		} else {
+			h.Report = report
 		}
 	}
 	if s.opts.UI.Searcher != nil {

@@ -84,8 +84,8 @@ func (s *stubSearcher) Search(ctx context.Context, org string, sq agentscope.Sea
 
 func TestDashboardFromSPL(t *testing.T) {
 	searcher := &stubSearcher{}
-	health := web.HealthFunc(func(context.Context) (any, error) {
-		return map[string]any{"enabled": true, "queue_depth": 42, "oldest_undelivered_seconds": 90, "dead_letters": 3, "last_error": "HEC 503: busy", "delivered": 1000}, nil
+	health := web.HealthFunc(func(context.Context) (agentscope.SplunkHealth, error) {
+		return agentscope.SplunkHealth{Enabled: true, QueueDepth: 42, OldestUndeliveredSeconds: 90, DeadLetters: 3, LastError: "HEC 503: busy", Delivered: 1000}, nil
 	})
 	budgets := web.BudgetFunc(func(ctx context.Context, org string) ([]agentscope.BudgetStatus, error) {
 		return []agentscope.BudgetStatus{{AgentCostBudget: agentscope.AgentCostBudget{Agent: "planner", Period: agentscope.PeriodDay, LimitUSD: 5 * agentscope.NanosPerUSD, HardCap: true}, SpentUSD: 4_300_000_000}}, nil

@@ -5,7 +5,6 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/search"
-	"github.com/agentscope/agentscope/splunkbridge"
 )
 
 // RouteSearch adds the search endpoints:
@@ -38,7 +37,7 @@ func (s *Server) RouteSearch(t search.Tools) {
 	}))
 	s.mux.Handle("GET /api/v1/splunk/health", s.api(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		if t.Health == nil {
-			return http.StatusOK, splunkbridge.DisabledHealth(), nil
+			return http.StatusOK, agentscope.SplunkHealth{}, nil // forwarding not configured
 		}
 		return http.StatusOK, t.Health(r.Context()), nil
 	}))

@@ -45,7 +45,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 			Revocations:   revocations,
 			SecureCookies: cfg.CookieSecure,
 			Searcher:      app.Search,
-			SplunkHealth:  web.HealthFunc(func(ctx context.Context) (any, error) { return app.splunkHealth(ctx), nil }),
+			SplunkHealth:  web.HealthFunc(func(ctx context.Context) (agentscope.SplunkHealth, error) { return app.splunkHealth(ctx), nil }),
 			SplunkIndex:   app.Splunk.Index,
 			SessionSPL: func(sessionID string) (string, error) {
 				return agentscope.SessionQuery(app.Splunk.Index, sessionID)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/search"
-	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/splunkbridge/hectest"
 )
 
@@ -66,7 +65,7 @@ func TestSplunkEndToEnd(t *testing.T) {
 				t.Errorf("types at HEC: %v", types)
 			}
 
-			var h splunkbridge.HealthReport
+			var h agentscope.SplunkHealth
 			deadline := time.Now().Add(30 * time.Second)
 			for {
 				if code := api(t, "GET", base+"/api/v1/splunk/health", "", &h); code != 200 {

@@ -98,7 +98,7 @@ func openSearch(a *App, log *slog.Logger) error {
 }
 
 // splunkHealth reports the forwarder, or forwarding as disabled.
-func (a *App) splunkHealth(ctx context.Context) splunkbridge.HealthReport {
+func (a *App) splunkHealth(ctx context.Context) agentscope.SplunkHealth {
 	if a.Forwarder == nil {
 		return splunkbridge.DisabledHealth()
 	}

@@ -111,32 +111,11 @@ type HealthPanel struct {
 	// Configured is false when the server has no health source.
 	Configured bool
 	Error      string
-	Report     HealthReport
+	Report     agentscope.SplunkHealth
 	// SearchBackend names the SPL backend, or is empty when none is
 	// configured.
 	SearchBackend string
 	SearchError   string
-}
-
-// HealthReport mirrors the JSON of the Splunk bridge's health report.
-type HealthReport struct {
-	Enabled                  bool       `json:"enabled"`
-	QueueDepth               int64      `json:"queue_depth"`
-	OldestUndeliveredSeconds float64    `json:"oldest_undelivered_seconds"`
-	Delivered                int64      `json:"delivered"`
-	DeadLetters              int64      `json:"dead_letters"`
-	LastError                string     `json:"last_error"`
-	LastErrorAt              *time.Time `json:"last_error_at"`
-	LastSuccess              *time.Time `json:"last_success"`
-	Paused                   bool       `json:"paused"`
-	PauseReason              string     `json:"pause_reason"`
-	RetryAt                  *time.Time `json:"retry_at"`
-	Endpoint                 struct {
-		URL     string `json:"url"`
-		Healthy bool   `json:"healthy"`
-		Error   string `json:"error"`
-	} `json:"hec_endpoint"`
-	StatsError string `json:"stats_error"`
 }
 
 // ProblemRun is a failed or over-budget run.
