@@ -139,6 +139,31 @@ type ReportFilter struct {
 	Limit int
 }
 
+// ParseReportFilter builds a filter from its parts as callers write them
+// (list_reports, GET /api/v1/reports, agentscope reports list): riskLevel
+// a level's name, since an RFC 3339 time or a duration ago (such as 24h)
+// from now. Empty parts select all; the filter is validated.
+func ParseReportFilter(riskLevel, agent, since string, limit int, now time.Time) (ReportFilter, error) {
+	f := ReportFilter{Agent: agent, Limit: limit}
+	if riskLevel != "" {
+		r, err := ParseRiskLevel("risk_level", riskLevel)
+		if err != nil {
+			return f, err
+		}
+		f.RiskLevel = r
+	}
+	if since != "" {
+		if d, err := time.ParseDuration(since); err == nil && d > 0 {
+			f.Since = now.Add(-d)
+		} else if t, err := time.Parse(time.RFC3339, since); err == nil {
+			f.Since = t
+		} else {
+			return f, FieldErrorf("since", "must be an RFC 3339 time or a duration such as 24h, got %q", since)
+		}
+	}
+	return f, f.Validate()
+}
+
 // Validate checks f's fields.
 func (f ReportFilter) Validate() error {
 	if f.RiskLevel != "" && !f.RiskLevel.Valid() {

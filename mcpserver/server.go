@@ -30,6 +30,9 @@ type Options struct {
 	// HTTP authentication (stdio and in-memory transports).
 	LocalOrg string
 	Logger   *slog.Logger
+	// Investigations serves investigate, get_report, list_reports,
+	// session_findings and the reports resource; nil leaves them out.
+	Investigations Investigations
 	// Extra registers more tools (run_spl, the runtime's tools) on the
 	// server after the core ones.
 	Extra []func(*Server)
@@ -67,6 +70,9 @@ func New(svc *service.Service, opts Options) *Server {
 	s.addPrompts()
 	s.MCP.AddReceivingMiddleware(s.listRecent, checkLogLevel)
 	s.MCP.AddSendingMiddleware(s.onlyOwnUpdates)
+	if opts.Investigations != nil {
+		s.addInvestigations(opts.Investigations)
+	}
 	for _, f := range opts.Extra {
 		f(s)
 	}

@@ -57,7 +57,7 @@ func BenchmarkRecordingOverhead(b *testing.B) {
 			rt := &Runtime{opts: Options{Pricing: pricing.Default(), Now: time.Now}, tokens: NewTokenHub()}
 			j := newJournal(rec, "o", "s", time.Now)
 			defer j.close()
-			x := &execution{rt: rt, org: "o", sid: "s", j: j, budgets: &runBudgets{}}
+			x := &Execution{rt: rt, org: "o", sid: "s", j: j, budgets: &runBudgets{}}
 			e := &endpoint{name: "openai", model: "gpt-4.1"}
 			res := chatResult{content: "Thinking about it.", model: "gpt-4.1", finishReason: "tool_calls",
 				toolCalls: []openai.ToolCall{{ID: "call_1", Function: openai.FunctionCall{Name: "search", Arguments: `{"query":"index=main error | stats count by host"}`}}},

@@ -45,7 +45,7 @@ func runWorkerProcess(spec string) int {
 	defer closeStore()
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub(), Committers: committers(st)})
 	svc := service.New(rec, nil)
-	opts := runtime.Options{Store: st, Recorder: rec, Service: svc, Workers: 1,
+	opts := runtime.Options{Store: st, Recorder: rec, Workers: 1,
 		LLM: runtime.LLMConfig{BaseURL: parts[2], APIKey: "test-key"},
 		River: func(c *river.Config) {
 			fastRiver(c)
@@ -58,7 +58,7 @@ func runWorkerProcess(spec string) int {
 		return 1
 	}
 	svc.SetLauncher(rt)
-	if err := rt.Start(context.Background()); err != nil {
+	if err := rt.Start(context.Background(), runtime.Work{}); err != nil { // its runs use no tools
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

@@ -7,8 +7,11 @@
 // unless --no-worker — claim the job and run the agent loop: streaming chat
 // completions through any OpenAI-compatible endpoint (github.com/sashabaranov/go-openai
 // with a configurable base URL), with tool calls made through AgentScope's
-// own MCP server over an in-memory transport and through the MCP servers
-// the agent's definition names, until a final answer or the step limit.
+// own MCP server over an in-memory transport (the server Start is given in
+// Work.Tools) and through the MCP servers the agent's definition names,
+// until a final answer or the step limit. A definition of a built-in kind
+// (the investigator) runs with the Executor Start is given for that kind
+// instead of the loop, through the same recording and retries.
 //
 // Every model call records ModelInvoked and ModelCompleted (with the
 // provider's token usage) and a CostRecorded priced from package pricing;

@@ -17,8 +17,8 @@ import (
 // maxRecordedOutput bounds the model answer kept in ModelCompleted.output.
 const maxRecordedOutput = 64 << 10
 
-// execution is one attempt of a run's agent loop.
-type execution struct {
+// Execution is one attempt of a run's agent loop.
+type Execution struct {
 	rt      *Runtime
 	org     string
 	sid     string
@@ -44,14 +44,11 @@ type execution struct {
 // execute runs the loop: model call, tool calls, until the model answers
 // without tools or max_steps model calls were made. It returns the final
 // answer.
-func (x *execution) execute(ctx context.Context) (string, error) {
-	eps, err := x.rt.resolveEndpoints(x.spec)
-	if err != nil {
+func (x *Execution) execute(ctx context.Context) (string, error) {
+	if err := x.ResolveProviders(); err != nil {
 		return "", err
 	}
-	x.endpoints, x.current = eps, -1
-	x.budgets, err = x.rt.loadRunBudgets(ctx, x.org, x.run.Agent)
-	if err != nil {
+	if err := x.LoadBudgets(ctx); err != nil {
 		return "", err
 	}
 	input, err := userInput(x.run.Input)
@@ -73,7 +70,7 @@ func (x *execution) execute(ctx context.Context) (string, error) {
 		if err := x.j.failed(); err != nil {
 			return "", err
 		}
-		if err := x.checkHardCaps(ctx); err != nil {
+		if err := x.CheckHardCaps(ctx); err != nil {
 			return "", err
 		}
 		span := fmt.Sprintf("a%d.m%d", x.attempt, step)
@@ -93,14 +90,14 @@ func (x *execution) execute(ctx context.Context) (string, error) {
 			}
 		}
 	}
-	return "", permanentf("the agent made %d model calls (limits.max_steps) without a final answer", x.spec.Limits.maxSteps())
+	return "", Permanentf("the agent made %d model calls (limits.max_steps) without a final answer", x.spec.Limits.maxSteps())
 }
 
 // userInput is the run's input as the first user message: a JSON string as
 // its text, any other JSON value as its JSON.
 func userInput(in json.RawMessage) (string, error) {
 	if len(in) == 0 || string(in) == "null" {
-		return "", permanentf("the run has no input: start_run needs an input for a managed agent")
+		return "", Permanentf("the run has no input: start_run needs an input for a managed agent")
 	}
 	var s string
 	if json.Unmarshal(in, &s) == nil {
@@ -109,10 +106,10 @@ func userInput(in json.RawMessage) (string, error) {
 	return string(in), nil
 }
 
-// checkHardCaps stops the run before a model call once a hard cap is
+// CheckHardCaps stops the run before a model call once a hard cap is
 // reached. The journal is flushed first, so the run's own latest costs
 // count.
-func (x *execution) checkHardCaps(ctx context.Context) error {
+func (x *Execution) CheckHardCaps(ctx context.Context) error {
 	hard := false
 	for _, b := range x.budgets.budgets {
 		hard = hard || b.HardCap
@@ -130,14 +127,14 @@ func (x *execution) checkHardCaps(ctx context.Context) error {
 	if err := x.j.add(*ev); err != nil {
 		return err
 	}
-	return permanentf("%s", ev.Error)
+	return Permanentf("%s", ev.Error)
 }
 
 // pick returns the provider for the next call: the current one while its
 // breaker allows, else the first in the definition's order that is allowed
 // and has not failed in this step. reason says why the current one was
 // passed over.
-func (x *execution) pick(failed map[int]bool) (int, string) {
+func (x *Execution) pick(failed map[int]bool) (int, string) {
 	now := x.rt.opts.Now()
 	var reasons []string
 	if x.current >= 0 && !failed[x.current] {
@@ -163,7 +160,7 @@ func (x *execution) pick(failed map[int]bool) (int, string) {
 // callModel makes one model call, failing over to the next provider on a
 // transient failure, and records ModelInvoked, ModelCompleted and
 // CostRecorded for each call made, and ProviderSwitched for each switch.
-func (x *execution) callModel(ctx context.Context, span string, step int, messages []openai.ChatCompletionMessage, tools []openai.Tool) (chatResult, error) {
+func (x *Execution) callModel(ctx context.Context, span string, step int, messages []openai.ChatCompletionMessage, tools []openai.Tool) (chatResult, error) {
 	failed := map[int]bool{}
 	var lastErr *callError
 	for try := 0; try < len(x.endpoints); try++ {
@@ -210,7 +207,7 @@ func (x *execution) callModel(ctx context.Context, span string, step int, messag
 }
 
 // callOnce calls one provider and records the call.
-func (x *execution) callOnce(ctx context.Context, e *endpoint, span string, step int, messages []openai.ChatCompletionMessage, tools []openai.Tool) (chatResult, *callError) {
+func (x *Execution) callOnce(ctx context.Context, e *endpoint, span string, step int, messages []openai.ChatCompletionMessage, tools []openai.Tool) (chatResult, *callError) {
 	if err := x.j.add(agentscope.Event{Type: agentscope.ModelInvoked, SpanID: span, Provider: e.name, Model: e.model,
 		Attributes: map[string]any{"step": step, "messages": len(messages), "tools": len(tools)}}); err != nil {
 		return chatResult{}, &callError{msg: agentscope.ErrorMessage(err)}
@@ -263,7 +260,7 @@ func (x *execution) callOnce(ctx context.Context, e *endpoint, span string, step
 // provider's usage, and CostRecorded priced from the table — or, for a
 // model the table does not know, cost_unknown on ModelCompleted and no
 // CostRecorded at all (an unknown cost is never recorded as zero).
-func (x *execution) recordCall(ctx context.Context, e *endpoint, span string, res chatResult, elapsed time.Duration) error {
+func (x *Execution) recordCall(ctx context.Context, e *endpoint, span string, res chatResult, elapsed time.Duration) error {
 	ms := float64(elapsed.Microseconds()) / 1000
 	ev := agentscope.Event{Type: agentscope.ModelCompleted, SpanID: span, Provider: e.name, Model: res.model, DurationMS: &ms, FinishReason: res.finishReason}
 	if res.content != "" {
@@ -330,8 +327,7 @@ func (x *execution) recordCall(ctx context.Context, e *endpoint, span string, re
 
 // callTool calls one tool the model asked for, records ToolCalled and
 // ToolReturned, and returns the (bounded) content for the model.
-func (x *execution) callTool(ctx context.Context, span, parent string, call openai.ToolCall, tb *toolbox, limit int) string {
-	x.toolCalls++
+func (x *Execution) callTool(ctx context.Context, span, parent string, call openai.ToolCall, tb *toolbox, limit int) string {
 	callID := call.ID
 	if callID == "" {
 		callID = span
@@ -348,7 +344,7 @@ func (x *execution) callTool(ctx context.Context, span, parent string, call open
 	} else {
 		called.Attributes = map[string]any{"raw_arguments": truncate(call.Function.Arguments, 4096)}
 	}
-	_ = x.j.add(called)
+	_ = x.Record(called) // counts the call
 	start := time.Now()
 	var out toolOutcome
 	if argsOK {
@@ -375,7 +371,7 @@ func nonEmpty(s, def string) string {
 // totalsAttributes summarises the attempt for SessionCompleted: its model
 // and tool calls and tokens, and the session's total cost (the sum of its
 // CostRecorded events over all attempts).
-func (x *execution) totalsAttributes(sessionCost agentscope.USD) map[string]any {
+func (x *Execution) totalsAttributes(sessionCost agentscope.USD) map[string]any {
 	m := map[string]any{
 		"attempt": x.attempt, "model_calls": x.modelCalls, "tool_calls": x.toolCalls,
 		"tokens_in": x.tokensIn, "tokens_out": x.tokensOut,

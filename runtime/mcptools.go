@@ -57,9 +57,8 @@ func ptr[T any](v T) *T { return &v }
 
 // Register adds the runtime's tools to an MCP server: list_agents,
 // create_agent, update_agent, set_budget, get_budgets,
-// splunk_context_search, investigate, get_report, list_reports and
-// session_findings, and the agentscope://reports/{session_id} resource.
-// Pass it in mcpserver.Options.Extra.
+// splunk_context_search and the alert rule tools. Pass it in
+// mcpserver.Options.Extra.
 func (rt *Runtime) Register(s *mcpserver.Server) {
 	mcpserver.AddTool(s, &mcp.Tool{
 		Name:        "list_agents",
@@ -111,7 +110,6 @@ func (rt *Runtime) Register(s *mcpserver.Server) {
 	}, func(ctx context.Context, in SearchInput) (SearchOutput, error) {
 		return rt.search(ctx, in)
 	})
-	rt.registerInvestigations(s)
 	rt.registerAlertRules(s)
 }
 

@@ -94,7 +94,7 @@ func (rt *Runtime) resolveEndpoints(spec Spec) ([]*endpoint, error) {
 		out = append(out, e)
 	}
 	if len(out) == 0 {
-		return nil, permanentf("no usable LLM provider: %s", strings.Join(problems, "; "))
+		return nil, Permanentf("no usable LLM provider: %s", strings.Join(problems, "; "))
 	}
 	return out, nil
 }

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -23,15 +22,13 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/alerts"
-	"github.com/agentscope/agentscope/mcpserver"
 	"github.com/agentscope/agentscope/pricing"
 	"github.com/agentscope/agentscope/recorder"
-	"github.com/agentscope/agentscope/runtime/detect"
 	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/store/sqlstore"
 )
 
-// Options configure a Runtime. Store, Recorder and Service are required.
+// Options configure a Runtime. Store and Recorder are required.
 type Options struct {
 	// Store is the SQL store (SQLite or Postgres) runs live in; River's
 	// tables go into the same database.
@@ -41,42 +38,13 @@ type Options struct {
 	Pool *pgxpool.Pool
 	// Recorder commits the runs' events; its store must be Store.
 	Recorder *recorder.Recorder
-	// Service is the service layer agents' tools call.
-	Service *service.Service
 	// Searcher answers splunk_context_search: against Splunk when one is
 	// configured, else the embedded engine over the store. Nil makes the
 	// tool say that no search backend is configured.
 	Searcher agentscope.Searcher
-	// Evidence runs the investigator's searches through an MCP server: the
-	// Splunk MCP server, or AgentScope's own `agentscope mcp` over stdio.
-	// Nil makes investigations fail, saying so.
-	Evidence agentscope.Searcher
-	// EvidenceBackend names Evidence in reports (splunk-mcp or
-	// agentscope-mcp).
-	EvidenceBackend string
-	// SplunkIndex is the index the investigator's and the detectors' SPL
-	// name (empty: the role's default indexes).
-	SplunkIndex string
-	// Detect tunes the deterministic detectors (zero: their defaults).
-	Detect detect.Config
-	// AutoInvestigate queues an investigation of every run that ends
-	// failed or cancelled, or that recorded a BudgetWarning or
-	// BudgetExceeded (AGENTSCOPE_AUTO_INVESTIGATE). It needs Observe
-	// among the recorder's observers.
-	AutoInvestigate bool
 	// AlertDelivery tunes webhook delivery of alerts (zero: the defaults;
 	// Rules defaults to Store).
 	AlertDelivery alerts.Deps
-	// LiveDetect runs the detectors on running sessions and checks budgets
-	// as costs are recorded, raising the organisation's alerts. It needs
-	// Observe among the recorder's observers.
-	LiveDetect bool
-	// IdleCheck is how often live detection looks for stalled running
-	// sessions (default 30s).
-	IdleCheck time.Duration
-	// ExtraTools register more tools (such as run_spl) on the MCP server
-	// agents reach, after the runtime's own.
-	ExtraTools []func(*mcpserver.Server)
 	// LLM is the default provider; LLMConfigFromEnv reads it.
 	LLM LLMConfig
 	// Getenv reads the environment variables definitions name for keys and
@@ -126,12 +94,15 @@ type Runtime struct {
 	breakers   *breakers
 	httpClient *http.Client
 
+	// given is what Start was given: agents' tools and the built-in
+	// kinds.
+	given Work
+
 	mu         sync.Mutex
 	orgServers map[string]*orgServer
 	active     map[string]context.CancelCauseFunc // org/session → cancel of an executing run
 	ensured    map[string]bool                    // organisations whose starter agents exist
 
-	watch watcher
 	rules ruleCache
 
 	stopSweep context.CancelFunc
@@ -150,8 +121,8 @@ const DefaultQueue = "agent_runs"
 // New validates opts, applies River's migrations (serialised between
 // processes on Postgres) and builds the River client. Start begins work.
 func New(ctx context.Context, opts Options) (*Runtime, error) {
-	if opts.Store == nil || opts.Recorder == nil || opts.Service == nil {
-		return nil, errors.New("runtime: Store, Recorder and Service are required")
+	if opts.Store == nil || opts.Recorder == nil {
+		return nil, errors.New("runtime: Store and Recorder are required")
 	}
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
@@ -288,9 +259,9 @@ func (rt *Runtime) migrateRiver(ctx context.Context, driver riverdriver.Driver[*
 }
 
 // Start ensures the default organisation's starter agents and, when this
-// process has workers, starts executing runs and the sweeper. Start returns
-// once the workers are running; Close stops them.
-func (rt *Runtime) Start(ctx context.Context) error {
+// process has workers, starts executing runs with w and the sweeper. Start
+// returns once the workers are running; Close stops them.
+func (rt *Runtime) Start(ctx context.Context, w Work) error {
 	orgs, err := rt.store.OrgIDs(ctx)
 	if err != nil {
 		return err
@@ -300,7 +271,7 @@ func (rt *Runtime) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	rt.startWatcher(ctx)
+	rt.given = w
 	if rt.opts.Workers == 0 {
 		return nil
 	}
@@ -318,7 +289,6 @@ func (rt *Runtime) Start(ctx context.Context) error {
 // Close stops the workers: running runs get Options.StopTimeout to finish,
 // then are interrupted and queued again for another attempt.
 func (rt *Runtime) Close() error {
-	rt.stopWatcher()
 	if !rt.started {
 		return nil
 	}
@@ -360,24 +330,8 @@ func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 	return time.Now().Add(p.rt.opts.RetryBackoff(job.Attempt))
 }
 
-// permanentError is a run failure no retry can fix.
-type permanentError struct{ msg string }
-
-// Error implements error.
-func (e *permanentError) Error() string { return e.msg }
-
-func permanentf(format string, args ...any) error {
-	return &permanentError{msg: fmt.Sprintf(format, args...)}
-}
-
 // activeKey names an executing run.
 func activeKey(org, sid string) string { return org + "\x00" + sid }
-
-// splitActiveKey undoes activeKey.
-func splitActiveKey(key string) (org, sid string) {
-	org, sid, _ = strings.Cut(key, "\x00")
-	return org, sid
-}
 
 // interrupt cancels the run's context if it executes in this process.
 func (rt *Runtime) interrupt(org, sid string, cause error) {

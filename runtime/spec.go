@@ -93,6 +93,15 @@ type MCPServerSpec struct {
 	Tools []string `json:"tools" jsonschema:"the server's tools to offer to the model"`
 }
 
+// KindInvestigator marks a definition executed by the investigator
+// (package investigator, given to Start as an Executor) instead of the
+// agent loop (Spec.Kind).
+const KindInvestigator = "investigator"
+
+// InvestigatorAgent is the name of the built-in investigator: the starter
+// agent of kind KindInvestigator.
+const InvestigatorAgent = "investigator"
+
 // Defaults of Limits.
 const (
 	DefaultMaxSteps           = 10

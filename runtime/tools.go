@@ -15,29 +15,32 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/client"
-	"github.com/agentscope/agentscope/mcpserver"
+	"github.com/agentscope/agentscope/internal/version"
 )
 
 // orgServer is AgentScope's own MCP server for one organisation, as managed
-// agents of that organisation reach it: its local organisation is fixed
-// when it is built, so every tool an agent calls through it is scoped to the
-// agent's organisation by construction.
+// agents of that organisation reach it (Work.Tools): its local organisation
+// is fixed when it is built, so every tool an agent calls through it is
+// scoped to the agent's organisation by construction.
 type orgServer struct {
-	srv   *mcpserver.Server
+	srv   *mcp.Server
 	once  sync.Once
 	tools []*mcp.Tool
 	err   error
 }
 
-// orgServerFor returns (building once) the organisation's own MCP server.
+// orgServerFor returns (building once) the organisation's own MCP server,
+// or nil when Start was given no Tools.
 func (rt *Runtime) orgServerFor(org string) *orgServer {
+	if rt.given.Tools == nil {
+		return nil
+	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if s := rt.orgServers[org]; s != nil {
 		return s
 	}
-	extra := append([]func(*mcpserver.Server){rt.Register}, rt.opts.ExtraTools...)
-	s := &orgServer{srv: mcpserver.New(rt.opts.Service, mcpserver.Options{LocalOrg: org, Logger: rt.opts.Logger, Extra: extra})}
+	s := &orgServer{srv: rt.given.Tools(org)}
 	rt.orgServers[org] = s
 	return s
 }
@@ -45,11 +48,11 @@ func (rt *Runtime) orgServerFor(org string) *orgServer {
 // connect opens an in-memory MCP session to the server.
 func (s *orgServer) connect(ctx context.Context) (*mcp.ClientSession, *mcp.ServerSession, error) {
 	ct, st := mcp.NewInMemoryTransports()
-	ss, err := s.srv.MCP.Connect(ctx, st, nil)
+	ss, err := s.srv.Connect(ctx, st, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to own MCP server: %w", err)
 	}
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "agentscope-runtime", Version: mcpserver.Version}, nil).Connect(ctx, ct, nil)
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "agentscope-runtime", Version: version.Get().Announced()}, nil).Connect(ctx, ct, nil)
 	if err != nil {
 		ss.Close()
 		return nil, nil, fmt.Errorf("connect to own MCP server: %w", err)
@@ -94,6 +97,9 @@ func (rt *Runtime) openToolbox(ctx context.Context, org string, spec Spec) (*too
 	tb := &toolbox{routes: map[string]toolRoute{}}
 	if len(spec.Tools) > 0 {
 		s := rt.orgServerFor(org)
+		if s == nil {
+			return nil, Permanentf("the agent's definition names tool %q, but this process offers agents none of AgentScope's tools", spec.Tools[0])
+		}
 		cs, ss, err := s.connect(ctx)
 		if err != nil {
 			return nil, err
@@ -109,7 +115,7 @@ func (rt *Runtime) openToolbox(ctx context.Context, org string, spec Spec) (*too
 						have = append(have, t.Name)
 					}
 				}
-				return nil, permanentf("the agent's definition names tool %q, which this AgentScope server does not have (available: %s)", name, strings.Join(have, ", "))
+				return nil, Permanentf("the agent's definition names tool %q, which this AgentScope server does not have (available: %s)", name, strings.Join(have, ", "))
 			}
 			t := s.tools[i]
 			tb.defs = append(tb.defs, toolDefinition(t.Name, t.Description, t.InputSchema))
@@ -120,7 +126,7 @@ func (rt *Runtime) openToolbox(ctx context.Context, org string, spec Spec) (*too
 		c, err := rt.externalClient(m)
 		if err != nil {
 			tb.close()
-			return nil, permanentf("MCP server %s: %s", m.Name, agentscope.ErrorMessage(err))
+			return nil, Permanentf("MCP server %s: %s", m.Name, agentscope.ErrorMessage(err))
 		}
 		tb.external = append(tb.external, c)
 		lctx, cancel := context.WithTimeout(ctx, 20*time.Second)
@@ -136,7 +142,7 @@ func (rt *Runtime) openToolbox(ctx context.Context, org string, spec Spec) (*too
 				desc, schema = tools[i].Description, tools[i].InputSchema
 			} else if listErr == nil {
 				tb.close()
-				return nil, permanentf("MCP server %s has no tool %q", m.Name, name)
+				return nil, Permanentf("MCP server %s has no tool %q", m.Name, name)
 			}
 			tb.defs = append(tb.defs, toolDefinition(fn, desc, schema))
 			tb.routes[fn] = toolRoute{ext: c, tool: name}

@@ -104,13 +104,15 @@ func (rt *Runtime) work(ctx context.Context, job *river.Job[runArgs]) error {
 	rt.mu.Lock()
 	rt.active[activeKey(org, sid)] = cancel
 	rt.mu.Unlock()
-	x := &execution{rt: rt, org: org, sid: sid, run: run, spec: spec, attempt: job.Attempt, j: j, log: log}
+	x := &Execution{rt: rt, org: org, sid: sid, run: run, spec: spec, attempt: job.Attempt, j: j, log: log}
 	var output any
 	var runErr error
-	if spec.Kind == KindInvestigator {
-		output, runErr = x.investigate(execCtx)
-	} else {
+	if spec.Kind == "" {
 		output, runErr = x.execute(execCtx)
+	} else if ex := rt.given.Kinds[spec.Kind]; ex != nil {
+		output, runErr = ex.Execute(execCtx, x)
+	} else {
+		runErr = Permanentf("this worker has no executor of kind %q", spec.Kind)
 	}
 	cause := context.Cause(execCtx)
 	cancelTimeout()

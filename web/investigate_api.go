@@ -7,11 +7,10 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/runtime"
 )
 
 // InvestigationAPI is what the investigation endpoints and pages call
-// (package runtime's Runtime implements it). The caller's organisation is
+// (package investigator's Investigator implements it). The caller's organisation is
 // in the context.
 type InvestigationAPI interface {
 	Investigate(ctx context.Context, sessionID string) (agentscope.Run, error)
@@ -54,13 +53,13 @@ func (s *Server) RouteInvestigations(api InvestigationAPI) {
 // reportFilter reads GET /api/v1/reports' query.
 func reportFilter(r *http.Request) (agentscope.ReportFilter, error) {
 	q := r.URL.Query()
-	in := runtime.ListReportsInput{RiskLevel: q.Get("risk_level"), Agent: q.Get("agent"), Since: q.Get("since")}
+	limit := 0
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			return agentscope.ReportFilter{}, agentscope.FieldErrorf("limit", "must be a number, got %q", v)
 		}
-		in.Limit = n
+		limit = n
 	}
-	return in.ReportFilter(time.Now())
+	return agentscope.ParseReportFilter(q.Get("risk_level"), q.Get("agent"), q.Get("since"), limit, time.Now())
 }

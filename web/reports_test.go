@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/runtime/llmtest"
@@ -55,9 +56,8 @@ func invSetup(t *testing.T, withModel bool) *invFixture {
 		t.Fatal(err)
 	}
 	opts := runtime.Options{
-		Store: st.Store, Recorder: rec, Service: svc, Workers: 2,
-		Getenv:   func(string) string { return "" },
-		Evidence: router, EvidenceBackend: "local",
+		Store: st.Store, Recorder: rec, Workers: 2,
+		Getenv: func(string) string { return "" },
 		River: func(c *river.Config) {
 			c.FetchPollInterval = 50 * time.Millisecond
 			c.TestOnly = true
@@ -71,11 +71,16 @@ func invSetup(t *testing.T, withModel bool) *invFixture {
 		t.Fatal(err)
 	}
 	svc.SetLauncher(rt)
-	if err := rt.Start(ctx); err != nil {
+	inv, err := investigator.New(investigator.Options{Store: st.Store, Recorder: rec, Runs: svc, Agents: rt, Alerts: rt,
+		Evidence: router, EvidenceBackend: "local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Start(ctx, runtime.Work{Kinds: map[string]runtime.Executor{runtime.KindInvestigator: inv}}); err != nil {
 		t.Fatal(err)
 	}
 	h := web.New(svc, web.Options{Tokens: map[string]string{token: "org-1", otherToken: "org-2"}, LivePoll: time.Hour})
-	h.RouteInvestigations(rt)
+	h.RouteInvestigations(inv)
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync/atomic"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/mcpserver"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/runtime"
@@ -36,6 +38,9 @@ type App struct {
 	// Runtime queues managed agents' runs and, unless --no-worker,
 	// executes them in this process.
 	Runtime *runtime.Runtime
+	// Investigator queues investigations, executes them (as the runtime's
+	// executor of the investigator kind) and reads their reports.
+	Investigator *investigator.Investigator
 	// Splunk is the Splunk configuration (AGENTSCOPE_SPLUNK_*).
 	Splunk splunkbridge.Config
 	// Forwarder sends events to Splunk's HEC; nil without a HEC.
@@ -46,9 +51,10 @@ type App struct {
 	Search      *search.Router
 	SearchTools search.Tools
 
-	// observed is the runtime once built: the recorder's observer calls
-	// it, and the recorder exists first.
-	observed atomic.Pointer[runtime.Runtime]
+	// watcher is the recorder's observer that detects live and
+	// investigates automatically; Start gives it the investigator, which
+	// is built after the recorder.
+	watcher *investigator.Watcher
 
 	ping    func(context.Context) error
 	closers []func() error
@@ -144,11 +150,8 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 		a.Close()
 		return nil, "", err
 	}
-	observers := []func(string, []agentscope.Event){func(org string, evs []agentscope.Event) {
-		if rt := a.observed.Load(); rt != nil {
-			rt.Observe(org, evs)
-		}
-	}}
+	a.watcher = investigator.NewWatcher(watchOptions(cfg, log))
+	observers := []func(string, []agentscope.Event){a.watcher.Observe}
 	if a.Forwarder != nil {
 		observers = append(observers, func(string, []agentscope.Event) { a.Forwarder.Notify() })
 	}
@@ -180,15 +183,31 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 		return nil, "", err
 	}
 	a.Runtime = rt
-	a.observed.Store(rt)
 	a.Service.SetLauncher(rt)
 	a.closers = append(a.closers, rt.Close)
-	a.MCP = mcpserver.New(a.Service, mcpserver.Options{LocalOrg: cmp.Or(cfg.LocalOrg, agentscope.DefaultOrgID), Logger: log, Extra: []func(*mcpserver.Server){rt.Register, a.SearchTools.Register}})
-	a.closers = append(a.closers, func() error { a.MCP.Close(); return nil })
-	if err := rt.Start(ctx); err != nil {
+	inv, err := openInvestigator(a, rt, log)
+	if err != nil {
 		a.Close()
 		return nil, "", err
 	}
+	a.Investigator = inv
+	mcpOptions := func(org string) mcpserver.Options {
+		return mcpserver.Options{LocalOrg: org, Logger: log, Investigations: inv, Extra: []func(*mcpserver.Server){rt.Register, a.SearchTools.Register}}
+	}
+	a.MCP = mcpserver.New(a.Service, mcpOptions(cmp.Or(cfg.LocalOrg, agentscope.DefaultOrgID)))
+	a.closers = append(a.closers, func() error { a.MCP.Close(); return nil })
+	err = rt.Start(ctx, runtime.Work{
+		// Agents reach AgentScope's tools as a server of their own
+		// organisation.
+		Tools: func(org string) *mcp.Server { return mcpserver.New(a.Service, mcpOptions(org)).MCP },
+		Kinds: map[string]runtime.Executor{runtime.KindInvestigator: inv},
+	})
+	if err != nil {
+		a.Close()
+		return nil, "", err
+	}
+	a.watcher.Start(ctx, inv)
+	a.closers = append(a.closers, func() error { a.watcher.Stop(); return nil })
 	if a.Forwarder != nil && !cfg.NoForward {
 		if err := a.Forwarder.Start(ctx); err != nil {
 			a.Close()

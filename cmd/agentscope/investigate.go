@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/runtime"
 )
 
 // runInvestigate queues an investigation of a session; with --wait it
@@ -44,7 +43,7 @@ func runInvestigate(ctx context.Context, env *Env, args []string) error {
 	}
 	defer app.Close()
 	octx := orgFlagContext(ctx, org)
-	run, err := app.Runtime.Investigate(octx, rest[0])
+	run, err := app.Investigator.Investigate(octx, rest[0])
 	if err != nil {
 		return err
 	}
@@ -69,7 +68,7 @@ func runInvestigate(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	}
-	rep, err := app.Runtime.GetReport(octx, run.SessionID)
+	rep, err := app.Investigator.GetReport(octx, run.SessionID)
 	if err != nil {
 		return fmt.Errorf("investigation %s %s (%s) without a report: %w", run.SessionID, run.Status, run.Error, err)
 	}
@@ -120,7 +119,7 @@ func runReports(ctx context.Context, env *Env, args []string) error {
 		if len(pos) != 1 {
 			return usageError{"usage: agentscope reports show <session_id> (the investigation's or the investigated session's)"}
 		}
-		rep, err := app.Runtime.GetReport(octx, pos[0])
+		rep, err := app.Investigator.GetReport(octx, pos[0])
 		if err != nil {
 			return err
 		}
@@ -133,11 +132,11 @@ func runReports(ctx context.Context, env *Env, args []string) error {
 	if len(pos) != 0 {
 		return usageError{"usage: agentscope reports list [--risk-level L] [--agent A] [--since 24h] [--limit N]"}
 	}
-	f, err := runtime.ListReportsInput{RiskLevel: risk, Agent: agent, Since: since, Limit: limit}.ReportFilter(time.Now())
+	f, err := agentscope.ParseReportFilter(risk, agent, since, limit, time.Now())
 	if err != nil {
 		return err
 	}
-	rs, err := app.Runtime.ListReports(octx, f)
+	rs, err := app.Investigator.ListReports(octx, f)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/store/postgres"
 )
@@ -16,13 +17,10 @@ import (
 func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*runtime.Runtime, error) {
 	set := a.Config.Runtime
 	opts := runtime.Options{
-		Recorder:        a.Recorder,
-		Service:         a.Service,
-		LLM:             set.LLM,
-		Getenv:          set.ProviderEnv,
-		Logger:          log,
-		LiveDetect:      set.LiveDetect,
-		AutoInvestigate: set.AutoInvestigate,
+		Recorder: a.Recorder,
+		LLM:      set.LLM,
+		Getenv:   set.ProviderEnv,
+		Logger:   log,
 	}
 	ss, err := sqlStoreOf(a.Store)
 	if err != nil {
@@ -34,11 +32,6 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 	}
 	opts.Searcher = a.Search
 	opts.AlertDelivery.Network = set.Webhooks
-	opts.SplunkIndex = a.Splunk.Index
-	if err := evidence(a, &opts, log); err != nil {
-		return nil, err
-	}
-	opts.ExtraTools = append(opts.ExtraTools, a.SearchTools.Register)
 	if set.Pricing != nil {
 		opts.Pricing = set.Pricing
 		a.Service.Pricing = set.Pricing // self-reported calls are priced from the same table
@@ -61,6 +54,27 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 		}
 	}
 	return rt, nil
+}
+
+// watchOptions is what the investigator's watcher does, from
+// Config.Runtime (AGENTSCOPE_LIVE_DETECT, AGENTSCOPE_AUTO_INVESTIGATE).
+func watchOptions(cfg Config, log *slog.Logger) investigator.WatchOptions {
+	return investigator.WatchOptions{LiveDetect: cfg.Runtime.LiveDetect, AutoInvestigate: cfg.Runtime.AutoInvestigate, Logger: log}
+}
+
+// openInvestigator builds the investigator over the app's store, recorder,
+// service and runtime, searching its evidence as evidence chooses.
+func openInvestigator(a *App, rt *runtime.Runtime, log *slog.Logger) (*investigator.Investigator, error) {
+	ss, err := sqlStoreOf(a.Store)
+	if err != nil {
+		return nil, err
+	}
+	opts := investigator.Options{Store: ss, Recorder: a.Recorder, Runs: a.Service, Agents: rt, Alerts: rt,
+		SplunkIndex: a.Splunk.Index, Logger: log}
+	if err := evidence(a, &opts, log); err != nil {
+		return nil, err
+	}
+	return investigator.New(opts)
 }
 
 // orgFlagContext returns ctx carrying the organisation a CLI command acts

@@ -59,7 +59,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	srv.Mux().Handle("/mcp", app.MCP.HTTPHandler(srv.OrgForToken))
 	srv.RouteRuntime(app.Runtime)
 	srv.RouteSearch(app.SearchTools)
-	srv.RouteInvestigations(app.Runtime)
+	srv.RouteInvestigations(app.Investigator)
 	srv.RouteAlertRules(app.Runtime)
 
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -138,7 +138,7 @@ func TestSplunkEndToEnd(t *testing.T) {
 func TestSplunkMCPSearchEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	server := filepath.Join(dir, "splunkmcptest")
-	if out, err := exec.Command("go", "build", "-o", server, "../../runtime/internal/splunkmcptest").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", server, "../../investigator/internal/splunkmcptest").CombinedOutput(); err != nil {
 		t.Fatalf("build the Splunk-like MCP server: %v\n%s", err, out)
 	}
 	data := t.TempDir()

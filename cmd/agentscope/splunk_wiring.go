@@ -11,7 +11,7 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/client"
-	"github.com/agentscope/agentscope/runtime"
+	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/spl"
 	"github.com/agentscope/agentscope/splunkbridge"
@@ -111,7 +111,7 @@ func (a *App) splunkHealth(ctx context.Context) agentscope.SplunkHealth {
 // the same database, and its run_spl: the same client code path as with
 // Splunk, a real process. AGENTSCOPE_SELF_EXECUTABLE overrides the program
 // spawned (default: this executable).
-func evidence(a *App, opts *runtime.Options, log *slog.Logger) error {
+func evidence(a *App, opts *investigator.Options, log *slog.Logger) error {
 	if a.Splunk.MCPEnabled() {
 		opts.Evidence = a.Search.On(splunkbridge.BackendSplunkMCP)
 		opts.EvidenceBackend = splunkbridge.BackendSplunkMCP

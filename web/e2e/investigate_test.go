@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/runtime/llmtest"
@@ -150,21 +151,25 @@ func startInvestigations(t *testing.T, llm runtime.LLMConfig) (*httptest.Server,
 		t.Fatal(err)
 	}
 	rt, err := runtime.New(ctx, runtime.Options{
-		Store: st.Store, Recorder: rec, Service: svc, Workers: 1,
-		LLM:      llm,
-		Getenv:   func(string) string { return "" },
-		Evidence: router, EvidenceBackend: "local",
-		River: func(c *river.Config) { c.FetchPollInterval = 50 * time.Millisecond },
+		Store: st.Store, Recorder: rec, Workers: 1,
+		LLM:    llm,
+		Getenv: func(string) string { return "" },
+		River:  func(c *river.Config) { c.FetchPollInterval = 50 * time.Millisecond },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	svc.SetLauncher(rt)
-	if err := rt.Start(ctx); err != nil {
+	inv, err := investigator.New(investigator.Options{Store: st.Store, Recorder: rec, Runs: svc, Agents: rt, Alerts: rt,
+		Evidence: router, EvidenceBackend: "local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Start(ctx, runtime.Work{Kinds: map[string]runtime.Executor{runtime.KindInvestigator: inv}}); err != nil {
 		t.Fatal(err)
 	}
 	h := web.New(svc, web.Options{Tokens: map[string]string{token: org}})
-	h.RouteInvestigations(rt)
+	h.RouteInvestigations(inv)
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()

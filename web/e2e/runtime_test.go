@@ -8,8 +8,10 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/mcpserver"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/runtime/llmtest"
@@ -43,7 +45,7 @@ func TestManagedRunWithRuntime(t *testing.T) {
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
 	svc := service.New(rec, nil)
 	rt, err := runtime.New(ctx, runtime.Options{
-		Store: st.Store, Recorder: rec, Service: svc, Workers: 1,
+		Store: st.Store, Recorder: rec, Workers: 1,
 		LLM:    runtime.LLMConfig{BaseURL: llm.URL, APIKey: "test-key", Model: "gpt-4.1"},
 		Getenv: func(string) string { return "" },
 	})
@@ -51,7 +53,9 @@ func TestManagedRunWithRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc.SetLauncher(rt)
-	if err := rt.Start(ctx); err != nil {
+	if err := rt.Start(ctx, runtime.Work{Tools: func(org string) *mcp.Server {
+		return mcpserver.New(svc, mcpserver.Options{LocalOrg: org, Extra: []func(*mcpserver.Server){rt.Register}}).MCP
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	srv := startServer(t, svc, web.UIOptions{Budgets: web.BudgetFunc(func(ctx context.Context, org string) ([]agentscope.BudgetStatus, error) {

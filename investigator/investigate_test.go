@@ -1,214 +1,26 @@
-package runtime_test
+package investigator_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/client"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/runtime/llmtest"
-	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/spl"
-	"github.com/agentscope/agentscope/splunkbridge"
-	"github.com/agentscope/agentscope/store/pgtest"
 )
-
-// Binaries the investigator's evidence path spawns: AgentScope itself
-// (agentscope mcp) and a Splunk-like MCP server.
-var (
-	binOnce       sync.Once
-	agentscopeBin string
-	splunkMCPBin  string
-	binErr        error
-)
-
-func buildBinaries(t testing.TB) (string, string) {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "investigator-bin")
-		if err != nil {
-			binErr = err
-			return
-		}
-		agentscopeBin, splunkMCPBin = filepath.Join(dir, "agentscope"), filepath.Join(dir, "splunkmcptest")
-		for out, pkg := range map[string]string{agentscopeBin: "../cmd/agentscope", splunkMCPBin: "./internal/splunkmcptest"} {
-			if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
-				binErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
-				return
-			}
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return agentscopeBin, splunkMCPBin
-}
-
-// evidenceKind picks the investigator's MCP server.
-type evidenceKind int
-
-const (
-	viaAgentScope evidenceKind = iota // agentscope mcp --org …, run_spl
-	viaSplunk                         // the Splunk-like server, splunk_run_query
-)
-
-// invBundle is a runtime whose investigator reaches a real stdio MCP
-// process over the test's database.
-type invBundle struct {
-	*node
-	llm *llmtest.Server
-}
-
-type invConfig struct {
-	auto       bool
-	live       bool
-	opts       func(*runtime.Options)
-	evidence   evidenceKind
-	noLLM      bool
-	splunkArgs []string // extra flags of the Splunk-like server
-}
-
-func newInvestigator(t testing.TB, b backend, c invConfig) *invBundle {
-	t.Helper()
-	asBin, splunkBin := buildBinaries(t)
-	var dsn, dataDir, dbURL string
-	if b.name == "sqlite" {
-		dataDir = t.TempDir()
-		dsn = filepath.Join(dataDir, "agentscope.db")
-	} else {
-		dsn = pgtest.URL(t)
-		dataDir, dbURL = t.TempDir(), dsn
-	}
-	llm := llmtest.New()
-	t.Cleanup(llm.Close)
-	cfg := config{workers: 2, llm: llm}
-	if c.noLLM {
-		cfg.llm = nil
-	}
-	cfg.opts = func(o *runtime.Options) {
-		o.LLM.Model = "gpt-4.1"
-		o.AutoInvestigate = c.auto
-		o.LiveDetect = c.live
-		if c.opts != nil {
-			c.opts(o)
-		}
-		o.AlertDelivery.Backoff = func(int) time.Duration { return 10 * time.Millisecond }
-		o.AlertDelivery.Network.AllowPrivate = true // the test receivers are on this machine
-		switch c.evidence {
-		case viaAgentScope:
-			pool := &search.OrgMCP{New: func(org string) (*client.Client, error) {
-				return client.New(client.Config{Command: asBin, Args: []string{"mcp", "--org", org},
-					Env: []string{"AGENTSCOPE_DATA_DIR=" + dataDir, "AGENTSCOPE_DATABASE_URL=" + dbURL, "AGENTSCOPE_NO_WORKER=true", "AGENTSCOPE_LOG_LEVEL=warn",
-						"AGENTSCOPE_SECRET_KEY=" + base64.StdEncoding.EncodeToString(testSecretKey)},
-					InitTimeout: 20 * time.Second, MaxAttempts: 3, BackoffInitial: 50 * time.Millisecond})
-			}}
-			t.Cleanup(func() { pool.Close() })
-			o.Evidence, o.EvidenceBackend = pool, search.EvidenceBackendAgentScope
-		case viaSplunk:
-			cl, err := client.New(client.Config{Command: splunkBin, Args: append([]string{"-db", dsn}, c.splunkArgs...),
-				InitTimeout: 20 * time.Second, MaxAttempts: 3, BackoffInitial: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { cl.Close() })
-			r, err := search.NewRouter(splunkbridge.BackendSplunkMCP, map[string]agentscope.Searcher{
-				splunkbridge.BackendSplunkMCP: splunkbridge.MCPSearcher{Tool: client.NewSearcher(cl, nil).Search}}, search.Limits{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			o.Evidence, o.EvidenceBackend = r, splunkbridge.BackendSplunkMCP
-		}
-	}
-	n := newNode(t, b.opener(dsn), cfg)
-	return &invBundle{node: n, llm: llm}
-}
-
-// loopingSession records a completed external run in which the agent
-// called the same tool with the same arguments four times in a row and
-// was then served by another provider without a ProviderSwitched event.
-func (ib *invBundle) loopingSession(t testing.TB, sid string) []string {
-	t.Helper()
-	ctx := ib.ctx()
-	if _, err := ib.svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: sid, Input: json.RawMessage(`"refund order 42"`)}); err != nil {
-		t.Fatal(err)
-	}
-	var raws []json.RawMessage
-	add := func(s string) { raws = append(raws, json.RawMessage(s)) }
-	add(`{"event_id":"m-1","type":"ModelInvoked","provider":"openai","model":"gpt-4.1"}`)
-	add(`{"event_id":"m-2","type":"ModelCompleted","provider":"openai","model":"gpt-4.1","duration_ms":800,"tokens_in":500,"tokens_out":40}`)
-	for i := 1; i <= 4; i++ {
-		add(fmt.Sprintf(`{"event_id":"call-%d","type":"ToolCalled","tool":"lookup_order","call_id":"c%d","arguments":{"order":"42"}}`, i, i))
-		add(fmt.Sprintf(`{"event_id":"ret-%d","type":"ToolReturned","tool":"lookup_order","call_id":"c%d","duration_ms":30,"status":"ok","result":{"status":"pending"}}`, i, i))
-	}
-	add(`{"event_id":"m-3","type":"ModelInvoked","provider":"anthropic","model":"claude-sonnet-4"}`)
-	add(`{"event_id":"m-4","type":"ModelCompleted","provider":"anthropic","model":"claude-sonnet-4","duration_ms":900,"tokens_in":700,"tokens_out":60}`)
-	add(`{"event_id":"cost-1","type":"CostRecorded","amount_usd":0.042}`)
-	res, err := ib.svc.Record(ctx, sid, raws)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, r := range res {
-		if !r.Accepted {
-			t.Fatalf("event %d refused: %+v", r.Index, r)
-		}
-		ids = append(ids, r.EventID)
-	}
-	if _, err := ib.svc.EndRun(ctx, service.EndRunInput{SessionID: sid, Status: "completed"}); err != nil {
-		t.Fatal(err)
-	}
-	return ids
-}
-
-// reportJSON is a model answer citing one real event and one invented one.
-const reportJSON = `{"summary":"The agent looped on lookup_order and was silently moved to another provider.","risk_level":"medium",
-"findings":[
- {"title":"Repeated identical tool calls","severity":"high","evidence":["call-2","call-3","call-4"],"explanation":"lookup_order with order 42 four times."},
- {"title":"Made-up finding","severity":"critical","evidence":["call-3","evt-fabricated-9"],"explanation":"cites an event that does not exist"},
- {"title":"No evidence","severity":"low","evidence":[],"explanation":"cites nothing"}],
-"recommendations":["Cap identical tool calls at 2.","Pin the provider or record ProviderSwitched."]}`
-
-func (ib *invBundle) investigate(t testing.TB, target string) (agentscope.Run, agentscope.Report) {
-	t.Helper()
-	run, err := ib.rt.Investigate(ib.ctx(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if run.Status != agentscope.StatusQueued || run.Agent != runtime.InvestigatorAgent {
-		t.Fatalf("investigate returned %+v", run)
-	}
-	run = ib.wait(t, run.SessionID, 60*time.Second)
-	rep, err := ib.rt.GetReport(ib.ctx(), run.SessionID)
-	if err != nil {
-		t.Fatalf("report of %s (%s: %s): %v", run.SessionID, run.Status, run.Error, err)
-	}
-	return run, rep
-}
-
-func kinds(r agentscope.Report) string {
-	var ks []string
-	for _, f := range r.DetectorFindings {
-		ks = append(ks, f.Kind)
-	}
-	return strings.Join(ks, ",")
-}
 
 func TestInvestigationEndToEnd(t *testing.T) {
 	for _, b := range backends() {
 		for _, ev := range []evidenceKind{viaAgentScope, viaSplunk} {
 			name := map[evidenceKind]string{viaAgentScope: "agentscope-mcp", viaSplunk: "splunk-mcp"}[ev]
-			t.Run(b.name+"/"+name, func(t *testing.T) {
+			t.Run(b.Name+"/"+name, func(t *testing.T) {
 				ib := newInvestigator(t, b, invConfig{evidence: ev})
 				ids := ib.loopingSession(t, "loop-1")
 				ib.llm.Handle(func(r llmtest.Request) llmtest.Reply {
@@ -246,7 +58,7 @@ func TestInvestigationEndToEnd(t *testing.T) {
 				if len(rep.SPLQueries) < 3 || rep.SPLQueries[0].Purpose != "the investigated session's events in order" {
 					t.Fatalf("queries %+v", rep.SPLQueries)
 				}
-				engine := spl.New(ib.store, spl.Options{})
+				engine := spl.New(ib.Store, spl.Options{})
 				for _, q := range rep.SPLQueries {
 					if q.Error != "" || q.Backend != name {
 						t.Errorf("query %+v", q)
@@ -289,19 +101,19 @@ func TestInvestigationEndToEnd(t *testing.T) {
 				}
 				// The investigation is recorded like any run, and the target's
 				// timeline links to the report.
-				own := ib.events(t, run.SessionID)
+				own := ib.Events(t, run.SessionID)
 				if len(find(own, agentscope.ToolCalled)) != len(rep.SPLQueries) || len(find(own, agentscope.ModelCompleted)) != 1 || len(find(own, agentscope.CostRecorded)) != 1 {
 					t.Errorf("investigation events: %s", types(own))
 				}
-				links := find(ib.events(t, "loop-1"), agentscope.InvestigationReported)
+				links := find(ib.Events(t, "loop-1"), agentscope.InvestigationReported)
 				if len(links) != 1 || attr(links[0], "investigation_session_id") != run.SessionID || attr(links[0], "risk_level") != string(rep.RiskLevel) {
 					t.Errorf("link events %+v", links)
 				}
 				// Reports are found by either session and listed.
-				if r2, err := ib.rt.GetReport(ib.ctx(), "loop-1"); err != nil || r2.SessionID != run.SessionID {
+				if r2, err := ib.inv.GetReport(ib.Ctx(), "loop-1"); err != nil || r2.SessionID != run.SessionID {
 					t.Errorf("report by target: %v %v", r2.SessionID, err)
 				}
-				if rs, err := ib.rt.ListReports(ib.ctx(), agentscope.ReportFilter{Agent: "support-bot"}); err != nil || len(rs) != 1 {
+				if rs, err := ib.inv.ListReports(ib.Ctx(), agentscope.ReportFilter{Agent: "support-bot"}); err != nil || len(rs) != 1 {
 					t.Errorf("list reports: %d %v", len(rs), err)
 				}
 			})
@@ -375,7 +187,7 @@ func TestInvestigationFailsClosed(t *testing.T) {
 			if n := len(ib.llm.Requests()); n != 0 {
 				t.Errorf("the model was called %d times", n)
 			}
-			if failed := find(ib.events(t, run.SessionID), agentscope.RunFailed); len(failed) != 1 || !strings.Contains(failed[0].Error, tc.want) {
+			if failed := find(ib.Events(t, run.SessionID), agentscope.RunFailed); len(failed) != 1 || !strings.Contains(failed[0].Error, tc.want) {
 				t.Errorf("RunFailed events %+v", failed)
 			}
 		})
@@ -404,13 +216,13 @@ func TestInvestigateRefusals(t *testing.T) {
 		{"no such session", agentscope.EINVALID},
 		{"missing-1", agentscope.ENOTFOUND},
 	} {
-		if _, err := ib.rt.Investigate(ib.ctx(), tc.sid); agentscope.ErrorCode(err) != tc.code {
+		if _, err := ib.inv.Investigate(ib.Ctx(), tc.sid); agentscope.ErrorCode(err) != tc.code {
 			t.Errorf("Investigate(%q) = %v, want %s", tc.sid, err, tc.code)
 		}
 	}
 	// Another organisation's session is not found.
 	ib.loopingSession(t, "loop-o")
-	if _, err := ib.rt.Investigate(agentscope.WithOrg(context.Background(), "org-other"), "loop-o"); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+	if _, err := ib.inv.Investigate(agentscope.WithOrg(context.Background(), "org-other"), "loop-o"); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
 		t.Errorf("cross-org investigate: %v", err)
 	}
 }
@@ -420,66 +232,66 @@ func TestInvestigateRefusals(t *testing.T) {
 func TestAutoInvestigation(t *testing.T) {
 	ib := newInvestigator(t, backends()[0], invConfig{evidence: viaAgentScope, auto: true})
 	ib.llm.Handle(func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Content: "not a report"} })
-	ctx := ib.ctx()
-	if _, err := ib.svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: "ok-1"}); err != nil {
+	ctx := ib.Ctx()
+	if _, err := ib.Svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: "ok-1"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ib.svc.EndRun(ctx, service.EndRunInput{SessionID: "ok-1", Status: "completed"}); err != nil {
+	if _, err := ib.Svc.EndRun(ctx, service.EndRunInput{SessionID: "ok-1", Status: "completed"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ib.svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: "bad-1"}); err != nil {
+	if _, err := ib.Svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: "bad-1"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ib.svc.EndRun(ctx, service.EndRunInput{SessionID: "bad-1", Status: "failed", Error: "boom"}); err != nil {
+	if _, err := ib.Svc.EndRun(ctx, service.EndRunInput{SessionID: "bad-1", Status: "failed", Error: "boom"}); err != nil {
 		t.Fatal(err)
 	}
 	var rep agentscope.Report
 	eventually(t, 60*time.Second, "the failed run's investigation report", func() bool {
-		r, err := ib.rt.GetReport(ctx, "bad-1")
+		r, err := ib.inv.GetReport(ctx, "bad-1")
 		rep = r
 		return err == nil
 	})
 	// The investigation failed (the model never answers validly): that
 	// failed run is not investigated in turn, and the completed run never was.
-	inv := ib.wait(t, rep.SessionID, 60*time.Second)
+	inv := ib.Wait(t, rep.SessionID, 60*time.Second)
 	if inv.Status != agentscope.StatusFailed {
 		t.Fatalf("investigation %s", inv.Status)
 	}
 	// A completed run that went over a budget is investigated too.
-	if _, err := ib.svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: "over-1"}); err != nil {
+	if _, err := ib.Svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: "over-1"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ib.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: "over-1", Events: []agentscope.Event{{EventID: agentscope.NewEventID(),
+	if _, err := ib.Rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: "over-1", Events: []agentscope.Event{{EventID: agentscope.NewEventID(),
 		Type: agentscope.BudgetWarning, TS: time.Now(), Error: "agent \"support-bot\" has spent $2 of its $1 day soft budget"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ib.svc.EndRun(ctx, service.EndRunInput{SessionID: "over-1", Status: "completed"}); err != nil {
+	if _, err := ib.Svc.EndRun(ctx, service.EndRunInput{SessionID: "over-1", Status: "completed"}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 60*time.Second, "the over-budget run's investigation report", func() bool {
-		_, err := ib.rt.GetReport(ctx, "over-1")
+		_, err := ib.inv.GetReport(ctx, "over-1")
 		return err == nil
 	})
 	// The watcher handles triggers in order: once a later failed run's
 	// report exists, a trigger from the failed investigation would have
 	// been handled too.
-	if _, err := ib.svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: "bad-2"}); err != nil {
+	if _, err := ib.Svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: "bad-2"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ib.svc.EndRun(ctx, service.EndRunInput{SessionID: "bad-2", Status: "cancelled"}); err != nil {
+	if _, err := ib.Svc.EndRun(ctx, service.EndRunInput{SessionID: "bad-2", Status: "cancelled"}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 60*time.Second, "the cancelled run's investigation report", func() bool {
-		_, err := ib.rt.GetReport(ctx, "bad-2")
+		_, err := ib.inv.GetReport(ctx, "bad-2")
 		return err == nil
 	})
-	if _, err := ib.rt.GetReport(ctx, "ok-1"); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+	if _, err := ib.inv.GetReport(ctx, "ok-1"); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
 		t.Errorf("the completed run was investigated: %v", err)
 	}
-	if rs, _ := ib.rt.ListReports(ctx, agentscope.ReportFilter{}); len(rs) != 3 {
+	if rs, _ := ib.inv.ListReports(ctx, agentscope.ReportFilter{}); len(rs) != 3 {
 		t.Errorf("%d reports, want 3 (no investigation of an investigation)", len(rs))
 	}
-	page, err := ib.store.ListRuns(context.Background(), org, agentscope.RunFilter{Agent: runtime.InvestigatorAgent})
+	page, err := ib.Store.ListRuns(context.Background(), org, agentscope.RunFilter{Agent: runtime.InvestigatorAgent})
 	if err != nil || len(page.Runs) != 3 {
 		t.Errorf("investigator runs: %d %v", len(page.Runs), err)
 	}
@@ -499,10 +311,10 @@ func TestInvestigationRetriesTransientModelFailure(t *testing.T) {
 	if run.Status != agentscope.StatusCompleted || rep.Status != agentscope.ReportCompleted || len(rep.Findings) != 1 {
 		t.Fatalf("run %s (%s), report %+v", run.Status, run.Error, rep)
 	}
-	if retried := find(ib.events(t, run.SessionID), agentscope.RunRetried); len(retried) != 1 {
+	if retried := find(ib.Events(t, run.SessionID), agentscope.RunRetried); len(retried) != 1 {
 		t.Errorf("RunRetried events: %d", len(retried))
 	}
-	links := find(ib.events(t, "loop-t"), agentscope.InvestigationReported)
+	links := find(ib.Events(t, "loop-t"), agentscope.InvestigationReported)
 	if len(links) != 2 || attr(links[0], "report_status") != "failed" || attr(links[1], "report_status") != "completed" {
 		t.Errorf("links %+v", links)
 	}
@@ -533,7 +345,7 @@ func TestInvestigationIgnoresExtraFields(t *testing.T) {
 	if len(rep.Findings) != 1 || rep.Findings[0].Title != "Repeated identical tool calls" {
 		t.Fatalf("findings %+v", rep.Findings)
 	}
-	own := ib.events(t, run.SessionID)
+	own := ib.Events(t, run.SessionID)
 	if len(rep.SPLQueries) == 0 || len(rep.SPLQueries) != len(find(own, agentscope.ToolCalled)) {
 		t.Fatalf("report queries %d, searches run %d", len(rep.SPLQueries), len(find(own, agentscope.ToolCalled)))
 	}

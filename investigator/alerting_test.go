@@ -1,4 +1,4 @@
-package runtime_test
+package investigator_test
 
 import (
 	"encoding/json"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/alerts"
+	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/runtime/llmtest"
 	"github.com/agentscope/agentscope/service"
@@ -67,9 +68,9 @@ func (rc *receiver) kinds() map[string]int {
 func TestAlertsFromLiveDetectionReportsAndBudgets(t *testing.T) {
 	ib := newInvestigator(t, backends()[0], invConfig{evidence: viaAgentScope, live: true})
 	rc := newReceiver(t)
-	ctx := ib.ctx()
+	ctx := ib.Ctx()
 	enabled := true
-	rule, err := ib.rt.CreateAlertRule(ctx, runtime.AlertRuleInput{Name: "ops", Enabled: &enabled, Kinds: []string{"loop", "risk", "budget"},
+	rule, err := ib.RT.CreateAlertRule(ctx, runtime.AlertRuleInput{Name: "ops", Enabled: &enabled, Kinds: []string{"loop", "risk", "budget"},
 		MinSeverity: "medium", BudgetPercent: 50, URL: rc.srv.URL + "/hooks/secret-path", Format: "json"})
 	if err != nil {
 		t.Fatal(err)
@@ -80,15 +81,15 @@ func TestAlertsFromLiveDetectionReportsAndBudgets(t *testing.T) {
 	rc.mu.Lock()
 	rc.secret = rule.Secret
 	rc.mu.Unlock()
-	if rs, _ := ib.rt.ListAlertRules(ctx); len(rs) != 1 || rs[0].Secret != "" {
+	if rs, _ := ib.RT.ListAlertRules(ctx); len(rs) != 1 || rs[0].Secret != "" {
 		t.Fatalf("listed rules %+v", rs)
 	}
-	if _, err := ib.rt.SetBudget(ctx, agentscope.AgentCostBudget{Agent: "support-bot", Period: agentscope.PeriodDay, LimitUSD: usd("0.05")}); err != nil {
+	if _, err := ib.RT.SetBudget(ctx, agentscope.AgentCostBudget{Agent: "support-bot", Period: agentscope.PeriodDay, LimitUSD: usd("0.05")}); err != nil {
 		t.Fatal(err)
 	}
 
 	// A running session loops: the live detector raises it before the end.
-	if _, err := ib.svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: "live-1"}); err != nil {
+	if _, err := ib.Svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: "live-1"}); err != nil {
 		t.Fatal(err)
 	}
 	var raws []json.RawMessage
@@ -97,7 +98,7 @@ func TestAlertsFromLiveDetectionReportsAndBudgets(t *testing.T) {
 	}
 	raws = append(raws, json.RawMessage(`{"event_id":"cost-a","type":"CostRecorded","amount_usd":0.03}`))
 	for _, raw := range raws {
-		if _, err := ib.svc.Record(ctx, "live-1", []json.RawMessage{raw}); err != nil {
+		if _, err := ib.Svc.Record(ctx, "live-1", []json.RawMessage{raw}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -105,11 +106,11 @@ func TestAlertsFromLiveDetectionReportsAndBudgets(t *testing.T) {
 		k := rc.kinds()
 		return k["loop"] == 1 && k["budget"] == 1
 	})
-	run, _ := ib.store.GetRun(t.Context(), org, "live-1")
+	run, _ := ib.Store.GetRun(t.Context(), org, "live-1")
 	if run.Status != agentscope.StatusRunning {
 		t.Fatalf("the alert came after the run: %s", run.Status)
 	}
-	alertsIn := func(sid string) []agentscope.Event { return find(ib.events(t, sid), alerts.EventAlert) }
+	alertsIn := func(sid string) []agentscope.Event { return find(ib.Events(t, sid), alerts.EventAlert) }
 	if evs := alertsIn("live-1"); len(evs) != 2 || attr(evs[0], "rule_id") != rule.ID {
 		t.Fatalf("Alert events %+v", evs)
 	}
@@ -120,10 +121,10 @@ func TestAlertsFromLiveDetectionReportsAndBudgets(t *testing.T) {
 		}
 	}
 	// More costs in the same period do not alert again.
-	if _, err := ib.svc.Record(ctx, "live-1", []json.RawMessage{json.RawMessage(`{"event_id":"cost-b","type":"CostRecorded","amount_usd":0.01}`)}); err != nil {
+	if _, err := ib.Svc.Record(ctx, "live-1", []json.RawMessage{json.RawMessage(`{"event_id":"cost-b","type":"CostRecorded","amount_usd":0.01}`)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ib.svc.EndRun(ctx, service.EndRunInput{SessionID: "live-1", Status: "completed"}); err != nil {
+	if _, err := ib.Svc.EndRun(ctx, service.EndRunInput{SessionID: "live-1", Status: "completed"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -159,13 +160,13 @@ func TestAlertsFromLiveDetectionReportsAndBudgets(t *testing.T) {
 // TestStallAlert: a running session that goes quiet past the stall gap
 // raises a stall alert; one that ended does not.
 func TestStallAlert(t *testing.T) {
-	ib := newInvestigator(t, backends()[0], invConfig{evidence: viaAgentScope, live: true, opts: func(o *runtime.Options) {
+	ib := newInvestigator(t, backends()[0], invConfig{evidence: viaAgentScope, live: true, opts: func(o *investigator.Options, w *investigator.WatchOptions) {
 		o.Detect.StallGap = 200 * time.Millisecond
-		o.IdleCheck = 20 * time.Millisecond
+		w.IdleCheck = 20 * time.Millisecond
 	}})
 	rc := newReceiver(t)
-	ctx := ib.ctx()
-	rule, err := ib.rt.CreateAlertRule(ctx, runtime.AlertRuleInput{Name: "stalls", Kinds: []string{"stall"}, URL: rc.srv.URL})
+	ctx := ib.Ctx()
+	rule, err := ib.RT.CreateAlertRule(ctx, runtime.AlertRuleInput{Name: "stalls", Kinds: []string{"stall"}, URL: rc.srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,15 +174,15 @@ func TestStallAlert(t *testing.T) {
 	rc.secret = rule.Secret
 	rc.mu.Unlock()
 	for _, sid := range []string{"quiet", "ended"} {
-		if _, err := ib.svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: sid}); err != nil {
+		if _, err := ib.Svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: sid}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ib.svc.Record(ctx, sid, []json.RawMessage{json.RawMessage(`{"type":"ToolCalled","tool":"wait","call_id":"1"}`)}); err != nil {
+		if _, err := ib.Svc.Record(ctx, sid, []json.RawMessage{json.RawMessage(`{"type":"ToolCalled","tool":"wait","call_id":"1"}`)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Ended behind the watcher's back, as through another process.
-	if _, err := ib.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: "ended", Update: &agentscope.RunUpdate{Status: agentscope.StatusCompleted}}); err != nil {
+	if _, err := ib.Rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: "ended", Update: &agentscope.RunUpdate{Status: agentscope.StatusCompleted}}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 30*time.Second, "the stall alert", func() bool { return rc.kinds()["stall"] >= 1 })

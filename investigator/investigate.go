@@ -1,9 +1,8 @@
-package runtime
+package investigator
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,26 +11,10 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/alerts"
+	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/runtime/detect"
 )
-
-// The investigator: a built-in managed agent whose run investigates another
-// session. It reads the target's events from the store for the
-// deterministic detectors, searches the evidence through an MCP server
-// (the Splunk MCP server, or AgentScope's own `agentscope mcp` and its
-// run_spl) with queries built only by agentscope.SessionQuery from the
-// validated session id, asks the model for a report as structured output,
-// drops every finding not grounded in the target's events, and stores the
-// report. Without a model, or when a search fails, it fails closed: the
-// run fails with the reason and the report keeps only the detectors'
-// findings, labelled as such.
-
-// InvestigatorAgent is the name of the built-in investigator.
-const InvestigatorAgent = "investigator"
-
-// KindInvestigator marks a definition executed by the investigator instead
-// of the generic agent loop (Spec.Kind).
-const KindInvestigator = "investigator"
 
 // Bounds of an investigation.
 const (
@@ -158,60 +141,61 @@ func parseModelReport(content string) (modelReport, error) {
 
 // investigation is one attempt of an investigator run.
 type investigation struct {
-	x      *execution
+	iv     *Investigator
+	x      *runtime.Execution
 	target agentscope.Run
 	events []agentscope.Event
 	report agentscope.Report
 }
 
-// investigate runs the investigator: it returns the report as the run's
-// output, or a permanent error after storing a failed report.
-func (x *execution) investigate(ctx context.Context) (any, error) {
+// Execute implements runtime.Executor: it runs one attempt of an
+// investigation and returns the report as the run's output, or a permanent
+// error after storing a failed report.
+func (iv *Investigator) Execute(ctx context.Context, x *runtime.Execution) (any, error) {
 	var in InvestigateInput
-	if err := json.Unmarshal(x.run.Input, &in); err != nil {
+	run := x.Run()
+	if err := json.Unmarshal(run.Input, &in); err != nil {
 		var s string
-		if json.Unmarshal(x.run.Input, &s) != nil {
-			return nil, permanentf(`the investigator's input must be {"session_id": "…"}: %v`, err)
+		if json.Unmarshal(run.Input, &s) != nil {
+			return nil, runtime.Permanentf(`the investigator's input must be {"session_id": "…"}: %v`, err)
 		}
 		in.SessionID = s
 	}
 	if err := agentscope.ValidateSessionID(in.SessionID); err != nil {
-		return nil, permanentf("the investigator's input: %s", agentscope.ErrorMessage(err))
+		return nil, runtime.Permanentf("the investigator's input: %s", agentscope.ErrorMessage(err))
 	}
-	if in.SessionID == x.sid {
-		return nil, permanentf("an investigation cannot investigate its own session")
+	if in.SessionID == x.SessionID() {
+		return nil, runtime.Permanentf("an investigation cannot investigate its own session")
 	}
-	target, err := x.rt.store.GetRun(ctx, x.org, in.SessionID)
+	target, err := iv.store.GetRun(ctx, x.Org(), in.SessionID)
 	if agentscope.ErrorCode(err) == agentscope.ENOTFOUND {
-		return nil, permanentf("session %q does not exist in this organisation", in.SessionID)
+		return nil, runtime.Permanentf("session %q does not exist in this organisation", in.SessionID)
 	} else if err != nil {
 		return nil, err
 	}
-	inv := &investigation{x: x, target: target}
-	inv.report = agentscope.Report{SessionID: x.sid, TargetSessionID: target.SessionID, Agent: target.Agent,
+	inv := &investigation{iv: iv, x: x, target: target}
+	inv.report = agentscope.Report{SessionID: x.SessionID(), TargetSessionID: target.SessionID, Agent: target.Agent,
 		Findings: []agentscope.ReportFinding{}, Recommendations: []string{}, DetectorFindings: []agentscope.DetectorFinding{}, SPLQueries: []agentscope.SPLQuery{}}
-	if inv.events, err = x.rt.SessionEvents(ctx, x.org, target.SessionID); err != nil {
+	if inv.events, err = iv.sessionEvents(ctx, x.Org(), target.SessionID); err != nil {
 		return nil, err
 	}
-	findings, err := x.rt.detectSession(ctx, x.org, target, inv.events)
+	findings, err := iv.detectSession(ctx, x.Org(), target, inv.events, x.Now())
 	if err != nil {
 		return nil, err
 	}
 	inv.report.DetectorFindings = toDetectorFindings(findings)
 	inv.report.RiskLevel = detectorRisk(findings)
 
-	eps, err := x.rt.resolveEndpoints(x.spec)
-	if err != nil {
+	if err := x.ResolveProviders(); err != nil {
 		return nil, inv.fail(ctx, "no model is available for the analysis: "+err.Error())
 	}
-	x.endpoints, x.current = eps, -1
-	if x.budgets, err = x.rt.loadRunBudgets(ctx, x.org, x.run.Agent); err != nil {
+	if err := x.LoadBudgets(ctx); err != nil {
 		return nil, err
 	}
-	if x.rt.opts.Evidence == nil {
+	if iv.opts.Evidence == nil {
 		return nil, inv.fail(ctx, "no evidence search is configured: set AGENTSCOPE_SPLUNK_MCP_COMMAND or AGENTSCOPE_SPLUNK_MCP_URL, or let AgentScope spawn its own MCP server")
 	}
-	inv.report.EvidenceBackend = x.rt.opts.EvidenceBackend
+	inv.report.EvidenceBackend = iv.opts.EvidenceBackend
 
 	timeline, err := inv.gatherEvidence(ctx, findings)
 	if err != nil {
@@ -219,8 +203,7 @@ func (x *execution) investigate(ctx context.Context) (any, error) {
 	}
 	mr, model, err := inv.analyse(ctx, timeline, findings)
 	if err != nil {
-		var perm *permanentError
-		if errors.As(err, &perm) {
+		if runtime.IsPermanent(err) {
 			return nil, inv.fail(ctx, err.Error())
 		}
 		if ctx.Err() == nil {
@@ -245,7 +228,7 @@ func (x *execution) investigate(ctx context.Context) (any, error) {
 // error that fails the run.
 func (inv *investigation) fail(ctx context.Context, reason string) error {
 	inv.failed(ctx, reason)
-	return permanentf("investigation failed: %s", reason)
+	return runtime.Permanentf("investigation failed: %s", reason)
 }
 
 // failed stores the report as failed with reason: the detectors' findings
@@ -257,27 +240,27 @@ func (inv *investigation) failed(ctx context.Context, reason string) {
 	inv.report.Findings = []agentscope.ReportFinding{}
 	inv.report.Recommendations = []string{}
 	if err := inv.store(context.WithoutCancel(ctx)); err != nil {
-		inv.x.log.Error("store failed investigation report", "err", err)
+		inv.x.Logger().Error("store failed investigation report", "err", err)
 	}
 }
 
 // store saves the report and links it from the target's timeline.
 func (inv *investigation) store(ctx context.Context) error {
-	rt := inv.x.rt
-	inv.report.CreatedAt = rt.now()
-	if err := rt.store.PutReport(ctx, inv.x.org, inv.report); err != nil {
+	iv, org := inv.iv, inv.x.Org()
+	inv.report.CreatedAt = inv.x.Now()
+	if err := iv.store.PutReport(ctx, org, inv.report); err != nil {
 		return err
 	}
 	// One link per investigation and outcome, however many attempts.
 	linkID := fmt.Sprintf("report-%s-%s", inv.report.SessionID, inv.report.Status)
-	ev := agentscope.Event{EventID: linkID, Type: agentscope.InvestigationReported, TS: rt.now(), Error: inv.report.Error,
+	ev := agentscope.Event{EventID: linkID, Type: agentscope.InvestigationReported, TS: inv.x.Now(), Error: inv.report.Error,
 		Attributes: map[string]any{"investigation_session_id": inv.report.SessionID, "report_status": string(inv.report.Status), "risk_level": string(inv.report.RiskLevel)}}
-	_, err := rt.rec.Commit(ctx, agentscope.AppendRequest{OrgID: inv.x.org, SessionID: inv.report.TargetSessionID, Events: []agentscope.Event{ev}, KeepFirst: true})
+	_, err := iv.opts.Recorder.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: inv.report.TargetSessionID, Events: []agentscope.Event{ev}, KeepFirst: true})
 	if err != nil {
-		inv.x.log.Warn("link report from the investigated session", "err", err)
+		inv.x.Logger().Warn("link report from the investigated session", "err", err)
 	}
-	if _, err := rt.raise(ctx, inv.x.org, inv.report.TargetSessionID, reportSignals(inv.report)); err != nil {
-		inv.x.log.Warn("raise the report's alerts", "err", err)
+	if _, err := iv.opts.Alerts.RaiseAlerts(ctx, org, inv.report.TargetSessionID, alerts.ReportSignals(inv.report)); err != nil {
+		inv.x.Logger().Warn("raise the report's alerts", "err", err)
 	}
 	return nil
 }
@@ -286,7 +269,7 @@ func (inv *investigation) store(ctx context.Context) error {
 // queries through the evidence searcher, recording each as a tool call of
 // the investigation and in the report. It returns the timeline rows.
 func (inv *investigation) gatherEvidence(ctx context.Context, findings []detect.Finding) ([]map[string]any, error) {
-	q, err := TimelineQuery(inv.x.rt.opts.SplunkIndex, inv.target.SessionID)
+	q, err := TimelineQuery(inv.iv.opts.SplunkIndex, inv.target.SessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +287,7 @@ func (inv *investigation) gatherEvidence(ctx context.Context, findings []detect.
 		}
 	}
 	if n := len(rows) - len(kept); n > 0 {
-		inv.x.log.Warn("evidence search returned rows of other sessions; dropped", "rows", n)
+		inv.x.Logger().Warn("evidence search returned rows of other sessions; dropped", "rows", n)
 	}
 	seen := map[string]bool{q: true}
 	n := 0
@@ -334,20 +317,19 @@ func TimelineQuery(index, sessionID string) (string, error) {
 // search runs one evidence query, recorded as run_spl tool call events on
 // the investigation's session and kept in the report.
 func (inv *investigation) search(ctx context.Context, span, purpose, query string) ([]map[string]any, error) {
-	x := inv.x
-	x.toolCalls++
-	span = fmt.Sprintf("a%d.%s%d", x.attempt, span, len(inv.report.SPLQueries)+1)
+	x, opts := inv.x, inv.iv.opts
+	span = fmt.Sprintf("a%d.%s%d", x.Attempt(), span, len(inv.report.SPLQueries)+1)
 	args, _ := json.Marshal(map[string]any{"query": query, "row_limit": evidenceRowLimit})
-	_ = x.j.add(agentscope.Event{Type: agentscope.ToolCalled, SpanID: span, Tool: "run_spl", CallID: span, Arguments: args,
-		Attributes: map[string]any{"purpose": purpose, "backend": x.rt.opts.EvidenceBackend}})
-	start := x.rt.now()
+	_ = x.Record(agentscope.Event{Type: agentscope.ToolCalled, SpanID: span, Tool: "run_spl", CallID: span, Arguments: args,
+		Attributes: map[string]any{"purpose": purpose, "backend": opts.EvidenceBackend}})
+	start := x.Now()
 	var rows []map[string]any
-	res, err := x.rt.opts.Evidence.Search(ctx, x.org, agentscope.SearchQuery{Query: query, Limit: evidenceRowLimit})
+	res, err := opts.Evidence.Search(ctx, x.Org(), agentscope.SearchQuery{Query: query, Limit: evidenceRowLimit})
 	if err == nil {
 		rows = res.Results
 	}
-	ms := float64(x.rt.now().Sub(start).Microseconds()) / 1000
-	q := agentscope.SPLQuery{Query: query, Purpose: purpose, Rows: len(rows), Backend: x.rt.opts.EvidenceBackend}
+	ms := float64(x.Now().Sub(start).Microseconds()) / 1000
+	q := agentscope.SPLQuery{Query: query, Purpose: purpose, Rows: len(rows), Backend: opts.EvidenceBackend}
 	ret := agentscope.Event{Type: agentscope.ToolReturned, SpanID: span, Tool: "run_spl", CallID: span, DurationMS: &ms, Status: "ok"}
 	if err != nil {
 		q.Rows, q.Error = 0, agentscope.ErrorMessage(err)
@@ -355,10 +337,10 @@ func (inv *investigation) search(ctx context.Context, span, purpose, query strin
 	} else {
 		ret.Result, _ = json.Marshal(map[string]any{"rows": len(rows)})
 	}
-	_ = x.j.add(ret)
+	_ = x.Record(ret)
 	inv.report.SPLQueries = append(inv.report.SPLQueries, q)
 	if err != nil {
-		return nil, fmt.Errorf("the evidence search failed (%s): %s", x.rt.opts.EvidenceBackend, q.Error)
+		return nil, fmt.Errorf("the evidence search failed (%s): %s", opts.EvidenceBackend, q.Error)
 	}
 	return rows, nil
 }
@@ -371,32 +353,32 @@ func (inv *investigation) analyse(ctx context.Context, timeline []map[string]any
 	if err != nil {
 		return modelReport{}, "", err
 	}
-	x.responseFormat = &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONSchema,
+	format := &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONSchema,
 		JSONSchema: &openai.ChatCompletionResponseFormatJSONSchema{Name: "investigation_report", Schema: json.RawMessage(reportSchemaJSON), Strict: true}}
 	messages := []openai.ChatCompletionMessage{
-		{Role: openai.ChatMessageRoleSystem, Content: x.spec.SystemPrompt + "\n\nAnswer with only a JSON object matching this schema:\n" + reportSchemaJSON},
+		{Role: openai.ChatMessageRoleSystem, Content: x.Spec().SystemPrompt + "\n\nAnswer with only a JSON object matching this schema:\n" + reportSchemaJSON},
 		{Role: openai.ChatMessageRoleUser, Content: brief},
 	}
 	var last error
 	for step := 1; step <= 1+maxRepairs; step++ {
-		if err := x.checkHardCaps(ctx); err != nil {
+		if err := x.CheckHardCaps(ctx); err != nil {
 			return modelReport{}, "", err
 		}
-		res, err := x.callModel(ctx, fmt.Sprintf("a%d.m%d", x.attempt, step), step, messages, nil)
+		res, err := x.CallModel(ctx, fmt.Sprintf("a%d.m%d", x.Attempt(), step), step, messages, format)
 		if err != nil {
 			return modelReport{}, "", err
 		}
-		mr, perr := parseModelReport(res.content)
+		mr, perr := parseModelReport(res.Content)
 		if perr == nil {
-			return mr, res.model, nil
+			return mr, res.Model, nil
 		}
 		last = perr
-		x.log.Info("investigation report invalid; asking for a repair", "step", step, "err", perr)
+		x.Logger().Info("investigation report invalid; asking for a repair", "step", step, "err", perr)
 		messages = append(messages,
-			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: res.content},
+			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: res.Content},
 			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: "That answer was invalid: " + perr.Error() + ". Answer again with only the JSON object, matching the schema exactly."})
 	}
-	return modelReport{}, "", permanentf("the model's report was invalid after %d attempts: %v", 1+maxRepairs, last)
+	return modelReport{}, "", runtime.Permanentf("the model's report was invalid after %d attempts: %v", 1+maxRepairs, last)
 }
 
 // brief is the model's evidence: the target run, its timeline as searched,
@@ -460,82 +442,4 @@ func (inv *investigation) ground(mr modelReport) {
 		risk = inv.report.RiskLevel
 	}
 	inv.report.RiskLevel = risk
-}
-
-// SessionEvents returns every event of a session in seq order.
-func (rt *Runtime) SessionEvents(ctx context.Context, org, sessionID string) ([]agentscope.Event, error) {
-	return rt.store.ListEvents(ctx, org, sessionID, agentscope.EventFilter{})
-}
-
-// detectSession runs the deterministic detectors over a session's events,
-// against the agent's recent sessions and budgets.
-func (rt *Runtime) detectSession(ctx context.Context, org string, run agentscope.Run, events []agentscope.Event) ([]detect.Finding, error) {
-	base, err := rt.baseline(ctx, org, run.Agent, run.SessionID)
-	if err != nil {
-		return nil, err
-	}
-	cfg := rt.opts.Detect
-	cfg.Index = rt.opts.SplunkIndex
-	cfg.Running = !run.Status.Terminal()
-	cfg.Now = rt.now()
-	budgets, err := rt.GetBudgets(agentscope.WithOrg(ctx, org), run.Agent)
-	if err != nil {
-		return nil, err
-	}
-	for i := range budgets {
-		// The detector adds the session's own costs.
-		budgets[i].SpentUSD = max(0, budgets[i].SpentUSD-run.CostUSD)
-	}
-	cfg.Budgets = budgets
-	return detect.Run(run.SessionID, events, base, cfg)
-}
-
-// baseline reads the agent's recent ended sessions, other than exclude.
-func (rt *Runtime) baseline(ctx context.Context, org, agent, exclude string) (detect.Baseline, error) {
-	page, err := rt.store.ListRuns(ctx, org, agentscope.RunFilter{Agent: agent, Limit: baselineSessions + 1})
-	if err != nil {
-		return detect.Baseline{}, err
-	}
-	var ids []string
-	for _, r := range page.Runs {
-		if r.SessionID != exclude && r.Status.Terminal() && len(ids) < baselineSessions {
-			ids = append(ids, r.SessionID)
-		}
-	}
-	if len(ids) == 0 {
-		return detect.BuildBaseline(nil), nil
-	}
-	bySession := map[string][]agentscope.Event{}
-	// The baseline sums and counts, so the events may come in any order.
-	err = rt.store.ScanEvents(ctx, org, agentscope.EventQuery{SessionIDs: ids, BatchSize: 2000, Unordered: true}, func(b []agentscope.Event) (bool, error) {
-		for _, e := range b {
-			bySession[e.SessionID] = append(bySession[e.SessionID], e)
-		}
-		return true, nil
-	})
-	if err != nil {
-		return detect.Baseline{}, err
-	}
-	sessions := make([][]agentscope.Event, 0, len(ids))
-	for _, id := range ids {
-		sessions = append(sessions, bySession[id])
-	}
-	return detect.BuildBaseline(sessions), nil
-}
-
-func toDetectorFindings(fs []detect.Finding) []agentscope.DetectorFinding {
-	out := make([]agentscope.DetectorFinding, len(fs))
-	for i, f := range fs {
-		out[i] = f.DetectorFinding()
-	}
-	return out
-}
-
-// detectorRisk is the risk the detectors alone show: their highest
-// severity, or low.
-func detectorRisk(fs []detect.Finding) agentscope.RiskLevel {
-	if s := detect.MaxSeverity(fs); s != "" {
-		return s
-	}
-	return agentscope.RiskLow
 }

@@ -1,9 +1,8 @@
-package runtime
+package mcpserver
 
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -11,80 +10,21 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/mcpserver"
-	"github.com/agentscope/agentscope/service"
 )
 
-// Investigate queues an investigation of sessionID in the caller's
-// organisation as a run of the investigator and returns that run (queued)
-// at once.
-func (rt *Runtime) Investigate(ctx context.Context, sessionID string) (agentscope.Run, error) {
-	org, err := rt.orgOf(ctx)
-	if err != nil {
-		return agentscope.Run{}, err
-	}
-	if err := agentscope.ValidateSessionID(sessionID); err != nil {
-		return agentscope.Run{}, err
-	}
-	if _, err := rt.store.GetRun(ctx, org, sessionID); err != nil {
-		return agentscope.Run{}, err
-	}
-	a, err := rt.store.GetAgent(ctx, org, InvestigatorAgent)
-	if err != nil {
-		return agentscope.Run{}, fmt.Errorf("the investigator agent: %w", err)
-	}
-	if spec, err := ParseSpec(a.Spec); err != nil || spec.Kind != KindInvestigator {
-		return agentscope.Run{}, agentscope.Errorf(agentscope.ECONFLICT, "the agent %q is not AgentScope's investigator (its definition was replaced); restore kind \"investigator\" to investigate", InvestigatorAgent)
-	}
-	input, _ := json.Marshal(InvestigateInput{SessionID: sessionID})
-	return rt.opts.Service.StartRun(ctx, service.StartRunInput{Agent: InvestigatorAgent, Input: input,
-		Metadata: map[string]string{"investigates": sessionID}})
-}
-
-// GetReport returns the report of an investigation session, or the latest
-// report about an investigated session.
-func (rt *Runtime) GetReport(ctx context.Context, sessionID string) (agentscope.Report, error) {
-	org, err := agentscope.OrgFrom(ctx)
-	if err != nil {
-		return agentscope.Report{}, err
-	}
-	if err := agentscope.ValidateSessionID(sessionID); err != nil {
-		return agentscope.Report{}, err
-	}
-	return rt.store.GetReport(ctx, org, sessionID)
-}
-
-// ListReports lists the organisation's reports, newest first.
-func (rt *Runtime) ListReports(ctx context.Context, f agentscope.ReportFilter) ([]agentscope.Report, error) {
-	org, err := agentscope.OrgFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return rt.store.ListReports(ctx, org, f)
-}
-
-// SessionFindings runs the deterministic detectors over one session now.
-func (rt *Runtime) SessionFindings(ctx context.Context, sessionID string) ([]agentscope.DetectorFinding, error) {
-	org, err := agentscope.OrgFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := agentscope.ValidateSessionID(sessionID); err != nil {
-		return nil, err
-	}
-	run, err := rt.store.GetRun(ctx, org, sessionID)
-	if err != nil {
-		return nil, err
-	}
-	evs, err := rt.SessionEvents(ctx, org, sessionID)
-	if err != nil {
-		return nil, err
-	}
-	fs, err := rt.detectSession(ctx, org, run, evs)
-	if err != nil {
-		return nil, err
-	}
-	return toDetectorFindings(fs), nil
+// Investigations is what the investigation tools call (package
+// investigator's Investigator implements it), with the caller's
+// organisation in ctx.
+type Investigations interface {
+	// Investigate queues an investigation of a session and returns its run.
+	Investigate(ctx context.Context, sessionID string) (agentscope.Run, error)
+	// GetReport returns a report by the investigation's or the
+	// investigated session's id.
+	GetReport(ctx context.Context, sessionID string) (agentscope.Report, error)
+	// ListReports lists reports, newest first.
+	ListReports(ctx context.Context, f agentscope.ReportFilter) ([]agentscope.Report, error)
+	// SessionFindings runs the deterministic detectors over a session now.
+	SessionFindings(ctx context.Context, sessionID string) ([]agentscope.DetectorFinding, error)
 }
 
 // ListReportsInput is list_reports' input.
@@ -97,24 +37,7 @@ type ListReportsInput struct {
 
 // ReportFilter validates the input into a filter.
 func (in ListReportsInput) ReportFilter(now time.Time) (agentscope.ReportFilter, error) {
-	f := agentscope.ReportFilter{Agent: in.Agent, Limit: in.Limit}
-	if in.RiskLevel != "" {
-		r, err := agentscope.ParseRiskLevel("risk_level", in.RiskLevel)
-		if err != nil {
-			return f, err
-		}
-		f.RiskLevel = r
-	}
-	if in.Since != "" {
-		if d, err := time.ParseDuration(in.Since); err == nil && d > 0 {
-			f.Since = now.Add(-d)
-		} else if t, err := time.Parse(time.RFC3339, in.Since); err == nil {
-			f.Since = t
-		} else {
-			return f, agentscope.FieldErrorf("since", "must be an RFC 3339 time or a duration such as 24h, got %q", in.Since)
-		}
-	}
-	return f, f.Validate()
+	return agentscope.ParseReportFilter(in.RiskLevel, in.Agent, in.Since, in.Limit, now)
 }
 
 // ReportsOutput is list_reports' result.
@@ -151,20 +74,20 @@ const maxInvestigateWait = 600
 
 // awaitInvestigation waits up to d for the investigation run sid to end,
 // reporting its status as progress, and returns it as it stands then.
-func (rt *Runtime) awaitInvestigation(ctx context.Context, org, sid string, d time.Duration) (agentscope.Run, error) {
+func (s *Server) awaitInvestigation(ctx context.Context, org, sid string, d time.Duration) (agentscope.Run, error) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	sub := rt.opts.Recorder.Hub().Subscribe(org, sid)
+	sub := s.svc.Recorder().Hub().Subscribe(org, sid)
 	defer sub.Close()
 	tick := time.NewTicker(time.Second) // wake-ups are hints; the store decides
 	defer tick.Stop()
 	stages := map[agentscope.RunStatus]float64{agentscope.StatusQueued: 0.2, agentscope.StatusRunning: 0.5}
 	for {
-		run, err := rt.store.GetRun(context.WithoutCancel(ctx), org, sid)
+		run, err := s.svc.Store().GetRun(context.WithoutCancel(ctx), org, sid)
 		if err != nil || run.Status.Terminal() {
 			return run, err
 		}
-		mcpserver.ReportProgress(ctx, stages[run.Status], 1, "investigation "+string(run.Status))
+		ReportProgress(ctx, stages[run.Status], 1, "investigation "+string(run.Status))
 		select {
 		case <-ctx.Done():
 			return run, nil // still going: the caller gets its status
@@ -175,10 +98,10 @@ func (rt *Runtime) awaitInvestigation(ctx context.Context, org, sid string, d ti
 	}
 }
 
-// registerInvestigations adds investigate, get_report, list_reports,
-// session_findings and the reports resource.
-func (rt *Runtime) registerInvestigations(s *mcpserver.Server) {
-	mcpserver.AddTool(s, &mcp.Tool{
+// addInvestigations adds investigate, get_report, list_reports,
+// session_findings and the reports resource, served by inv.
+func (s *Server) addInvestigations(inv Investigations) {
+	AddTool(s, &mcp.Tool{
 		Name:  "investigate",
 		Title: "Investigate a session",
 		Description: "Queue an investigation of a recorded session by AgentScope's investigator: deterministic detectors (loops, retry storms, provider switches, cost spikes, latency, tool errors, stalls, budget proximity, schema drift), " +
@@ -188,50 +111,50 @@ func (rt *Runtime) registerInvestigations(s *mcpserver.Server) {
 		if in.WaitSeconds < 0 || in.WaitSeconds > maxInvestigateWait {
 			return InvestigateOutput{}, agentscope.FieldErrorf("wait_seconds", "must be 0 to %d, got %d", maxInvestigateWait, in.WaitSeconds)
 		}
-		run, err := rt.Investigate(ctx, in.SessionID)
+		run, err := inv.Investigate(ctx, in.SessionID)
 		if err != nil || in.WaitSeconds == 0 {
 			return InvestigateOutput{SessionID: run.SessionID, Status: string(run.Status), TargetSessionID: in.SessionID}, err
 		}
 		org, _ := agentscope.OrgFrom(ctx)
-		if run, err = rt.awaitInvestigation(ctx, org, run.SessionID, time.Duration(in.WaitSeconds)*time.Second); err != nil {
+		if run, err = s.awaitInvestigation(ctx, org, run.SessionID, time.Duration(in.WaitSeconds)*time.Second); err != nil {
 			return InvestigateOutput{}, err
 		}
 		out := InvestigateOutput{SessionID: run.SessionID, Status: string(run.Status), TargetSessionID: in.SessionID}
 		if run.Status.Terminal() {
-			if rep, err := rt.GetReport(ctx, run.SessionID); err == nil {
+			if rep, err := inv.GetReport(ctx, run.SessionID); err == nil {
 				out.Report = &rep
 			}
 		}
 		return out, nil
 	})
-	mcpserver.AddTool(s, &mcp.Tool{
+	AddTool(s, &mcp.Tool{
 		Name:        "get_report",
 		Title:       "Get an investigation report",
 		Description: "Return an investigation's report, by the investigation's session_id or by the investigated session's (its latest report): summary, risk_level, findings citing event_ids, the detectors' findings, recommendations and the SPL queries run with their row counts.",
 		Annotations: &mcp.ToolAnnotations{Title: "Get a report", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(false)},
-	}, func(ctx context.Context, in mcpserver.SessionIDInput) (agentscope.Report, error) {
-		return rt.GetReport(ctx, in.SessionID)
+	}, func(ctx context.Context, in SessionIDInput) (agentscope.Report, error) {
+		return inv.GetReport(ctx, in.SessionID)
 	})
-	mcpserver.AddTool(s, &mcp.Tool{
+	AddTool(s, &mcp.Tool{
 		Name:        "list_reports",
 		Title:       "List investigation reports",
 		Description: "List investigation reports, newest first, optionally only of one risk level, about one agent's runs, or since a time.",
 		Annotations: &mcp.ToolAnnotations{Title: "List reports", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(false)},
 	}, func(ctx context.Context, in ListReportsInput) (ReportsOutput, error) {
-		f, err := in.ReportFilter(rt.now())
+		f, err := in.ReportFilter(time.Now())
 		if err != nil {
 			return ReportsOutput{}, err
 		}
-		rs, err := rt.ListReports(ctx, f)
+		rs, err := inv.ListReports(ctx, f)
 		return ReportsOutput{Reports: rs}, err
 	})
-	mcpserver.AddTool(s, &mcp.Tool{
+	AddTool(s, &mcp.Tool{
 		Name:        "session_findings",
 		Title:       "Detector findings of a session",
 		Description: "Run AgentScope's deterministic detectors over one session now and return their findings, each with the event_ids and seqs that show it and the SPL that lists them. No model is involved.",
 		Annotations: &mcp.ToolAnnotations{Title: "Session findings", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(false)},
-	}, func(ctx context.Context, in mcpserver.SessionIDInput) (FindingsOutput, error) {
-		fs, err := rt.SessionFindings(ctx, in.SessionID)
+	}, func(ctx context.Context, in SessionIDInput) (FindingsOutput, error) {
+		fs, err := inv.SessionFindings(ctx, in.SessionID)
 		return FindingsOutput{SessionID: in.SessionID, Findings: fs, Note: "deterministic detector findings, not a model's analysis"}, err
 	})
 	s.MCP.AddResourceTemplate(&mcp.ResourceTemplate{
@@ -246,11 +169,11 @@ func (rt *Runtime) registerInvestigations(s *mcpserver.Server) {
 			return nil, mcp.ResourceNotFoundError(req.Params.URI)
 		}
 		sid := strings.TrimPrefix(u.Path, "/")
-		ctx, err = s.OrgContext(ctx, req.Extra)
+		ctx, err = s.orgContext(ctx, req.Extra)
 		if err != nil {
 			return nil, err
 		}
-		r, err := rt.GetReport(ctx, sid)
+		r, err := inv.GetReport(ctx, sid)
 		if agentscope.ErrorCode(err) == agentscope.ENOTFOUND || agentscope.ErrorCode(err) == agentscope.EINVALID {
 			return nil, mcp.ResourceNotFoundError(req.Params.URI)
 		} else if err != nil {
