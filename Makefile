@@ -85,5 +85,5 @@ check-generated: ## fail if generated code is not current
 fmt: ## gofmt every file
 	gofmt -w $$(git ls-files '*.go')
 
-clean: ## remove build output (not ./data)
+clean: ## remove build output (not the data dir)
 	rm -rf bin testartifacts
