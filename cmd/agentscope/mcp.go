@@ -32,7 +32,7 @@ func runMCP(ctx context.Context, env *Env, args []string) error {
 	}
 	defer app.Close()
 	out := &lockedWriter{w: env.Stdout}
-	t := &mcp.IOTransport{Reader: guardStdin(env.Stdin, out), Writer: out}
+	t := &mcp.IOTransport{Reader: guardStdin(ctx, env.Stdin, out), Writer: out}
 	if err := app.MCP.MCP.Run(ctx, t); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) {
 		return err
 	}

@@ -80,3 +80,43 @@ func TestStdioSurvivesMalformedLines(t *testing.T) {
 		t.Fatalf("tools/list after malformed lines: %+v", r)
 	}
 }
+
+// TestStdioAnswersBeforeEOF: a client that writes its requests and closes
+// stdin at once (a shell pipe) gets an answer to every one; the transport
+// used to close the connection at EOF with the calls still running, and
+// the replies were lost about half the time.
+func TestStdioAnswersBeforeEOF(t *testing.T) {
+	dir := t.TempDir()
+	input := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":` + initializeParams + `}` + "\n" +
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}` + "\n" +
+		`{"jsonrpc":"2.0","id":2,"method":"tools/list"}` + "\n" +
+		`{"jsonrpc":"2.0","id":"three","method":"tools/call","params":{"name":"start_run","arguments":{"session_id":"pipe","agent":"bot"}}}` + "\n" +
+		`{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"list_runs","arguments":{}}}` + "\n"
+	for i := range 5 {
+		vars := map[string]string{"AGENTSCOPE_DATA_DIR": dir, "AGENTSCOPE_NO_WORKER": "1"}
+		var stdout, stderr syncWriter
+		var outBuf, errBuf strings.Builder
+		stdout.w, stderr.w = &outBuf, &errBuf
+		e := &Env{Stdin: strings.NewReader(input), Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return vars[k] }}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		code := e.Run(ctx, []string{"mcp"})
+		cancel()
+		if code != 0 {
+			t.Fatalf("run %d: exit %d; stderr:\n%s", i, code, errBuf.String())
+		}
+		ids := map[string]bool{}
+		for _, line := range strings.Split(strings.TrimSpace(outBuf.String()), "\n") {
+			var r struct {
+				ID json.RawMessage `json:"id"`
+			}
+			if json.Unmarshal([]byte(line), &r) == nil && len(r.ID) > 0 {
+				ids[string(r.ID)] = true
+			}
+		}
+		for _, id := range []string{`1`, `2`, `"three"`, `4`} {
+			if !ids[id] {
+				t.Fatalf("run %d: no answer to request %s before exit; stdout:\n%s", i, id, outBuf.String())
+			}
+		}
+	}
+}
