@@ -11,7 +11,6 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/service"
-	"github.com/agentscope/agentscope/store/sqlstore"
 )
 
 // runArgs is a River job that executes one managed run.
@@ -63,7 +62,7 @@ func (rt *Runtime) Launch(ctx context.Context, orgID string, agent agentscope.Ag
 		if err != nil {
 			return err
 		}
-		return rt.store.InsertManagedRunTx(ctx, tx, sqlstore.ManagedRun{OrgID: orgID, SessionID: in.SessionID, Agent: agent.Name, JobID: job.Job.ID, Reserved: reserve, CreatedAt: now})
+		return rt.store.InsertManagedRunTx(ctx, tx, agentscope.ManagedRun{OrgID: orgID, SessionID: in.SessionID, Agent: agent.Name, JobID: job.Job.ID, Reserved: reserve, CreatedAt: now})
 	})[0]
 	if res.Err != nil {
 		return agentscope.Run{}, res.Err

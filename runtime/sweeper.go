@@ -9,7 +9,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/store/sqlstore"
 )
 
 // The sweeper finds managed runs still queued or running whose River job
@@ -41,7 +40,7 @@ func (rt *Runtime) sweepLoop(ctx context.Context) {
 // Sweep fails the unfinished runs whose job has ended and returns when it
 // has looked at all of them.
 func (rt *Runtime) Sweep(ctx context.Context) error {
-	var after sqlstore.ManagedRun
+	var after agentscope.ManagedRun
 	for {
 		page, err := rt.store.UnfinishedManagedRuns(ctx, rt.now().Add(-sweepGrace), after, 100)
 		if err != nil {

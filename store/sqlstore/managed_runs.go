@@ -21,34 +21,6 @@ const (
 	migrationLockClass = 7418202
 )
 
-// ManagedRun is the runtime's record of one managed run.
-type ManagedRun struct {
-	OrgID     string
-	SessionID string
-	Agent     string
-	// JobID is the River job that executes the run.
-	JobID int64
-	// Reserved is the cost set aside at admission; until the run ends, the
-	// part of it not yet spent counts against the agent's hard caps.
-	Reserved agentscope.USD
-	// Attempt is the latest River attempt that claimed the run.
-	Attempt   int
-	CreatedAt time.Time
-}
-
-// AgentUsage is what admission weighs against one budget period.
-type AgentUsage struct {
-	// Spent is the summed cost of the agent's runs created in the period.
-	Spent agentscope.USD
-	// Reserved is what the agent's unfinished managed runs of the period
-	// have reserved and not yet spent.
-	Reserved agentscope.USD
-	// FinishedRuns and FinishedCost describe the agent's ended runs of the
-	// period, for estimating a run's cost.
-	FinishedRuns int64
-	FinishedCost agentscope.USD
-}
-
 // LockAgentTx serialises admissions of one agent until sqlTx ends: a
 // transaction-scoped advisory lock on Postgres. SQLite needs none: its one
 // writer holds the database lock for the whole transaction already.
@@ -71,9 +43,9 @@ func (s *Store) BudgetsTx(ctx context.Context, sqlTx *sql.Tx, orgID, agent strin
 // AgentUsageTx sums agent's spend and outstanding reservations over its
 // runs created at or after since, leaving out the run excludeSession (the
 // one being admitted).
-func (s *Store) AgentUsageTx(ctx context.Context, sqlTx *sql.Tx, orgID, agent string, since time.Time, excludeSession string) (AgentUsage, error) {
+func (s *Store) AgentUsageTx(ctx context.Context, sqlTx *sql.Tx, orgID, agent string, since time.Time, excludeSession string) (agentscope.AgentUsage, error) {
 	t := tx{sqlTx, s.d}
-	var u AgentUsage
+	var u agentscope.AgentUsage
 	var spent, finishedCost, reserved int64
 	// One statement, so one snapshot: a run that records its cost and ends
 	// between two statements would otherwise be counted in neither.
@@ -93,7 +65,7 @@ func (s *Store) AgentUsageTx(ctx context.Context, sqlTx *sql.Tx, orgID, agent st
 
 // InsertManagedRunTx records a managed run inside sqlTx (the transaction
 // that creates the run and its job).
-func (s *Store) InsertManagedRunTx(ctx context.Context, sqlTx *sql.Tx, m ManagedRun) error {
+func (s *Store) InsertManagedRunTx(ctx context.Context, sqlTx *sql.Tx, m agentscope.ManagedRun) error {
 	t := tx{sqlTx, s.d}
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = s.now()
@@ -107,8 +79,8 @@ func (s *Store) InsertManagedRunTx(ctx context.Context, sqlTx *sql.Tx, m Managed
 
 const managedRunCols = `org_id, session_id, agent, job_id, reserved_nanos, attempt, created_at`
 
-func scanManagedRun(sc scanner) (ManagedRun, error) {
-	var m ManagedRun
+func scanManagedRun(sc scanner) (agentscope.ManagedRun, error) {
+	var m agentscope.ManagedRun
 	var reserved, created int64
 	if err := sc.Scan(&m.OrgID, &m.SessionID, &m.Agent, &m.JobID, &reserved, &m.Attempt, &created); err != nil {
 		return m, err
@@ -118,7 +90,7 @@ func scanManagedRun(sc scanner) (ManagedRun, error) {
 }
 
 // GetManagedRun returns the runtime's record of a run, or ENOTFOUND.
-func (s *Store) GetManagedRun(ctx context.Context, orgID, sessionID string) (ManagedRun, error) {
+func (s *Store) GetManagedRun(ctx context.Context, orgID, sessionID string) (agentscope.ManagedRun, error) {
 	m, err := scanManagedRun(s.queryRow(ctx, `SELECT `+managedRunCols+` FROM managed_runs WHERE org_id = ? AND session_id = ?`, orgID, sessionID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, agentscope.Errorf(agentscope.ENOTFOUND, "session %q is not a managed run", sessionID)
@@ -152,7 +124,7 @@ func (s *Store) ClaimAttempt(ctx context.Context, orgID, sessionID string, attem
 // running and were created before createdBefore, across organisations,
 // ordered by creation; after continues from the last run of the previous
 // page (zero value to start).
-func (s *Store) UnfinishedManagedRuns(ctx context.Context, createdBefore time.Time, after ManagedRun, limit int) ([]ManagedRun, error) {
+func (s *Store) UnfinishedManagedRuns(ctx context.Context, createdBefore time.Time, after agentscope.ManagedRun, limit int) ([]agentscope.ManagedRun, error) {
 	rows, err := s.query(ctx, `SELECT m.org_id, m.session_id, m.agent, m.job_id, m.reserved_nanos, m.attempt, m.created_at
 		FROM managed_runs m JOIN runs r ON r.org_id = m.org_id AND r.session_id = m.session_id
 		WHERE r.status IN ('queued', 'running') AND m.created_at < ?
@@ -163,7 +135,7 @@ func (s *Store) UnfinishedManagedRuns(ctx context.Context, createdBefore time.Ti
 		return nil, fmt.Errorf("list unfinished managed runs: %w", err)
 	}
 	defer rows.Close()
-	var out []ManagedRun
+	var out []agentscope.ManagedRun
 	for rows.Next() {
 		m, err := scanManagedRun(rows)
 		if err != nil {

@@ -163,7 +163,7 @@ func queue(t *testing.T, s *sqlstore.Store, orgID, sid, agent string, at time.Ti
 		Start:  &agentscope.Run{Agent: agent, Status: agentscope.StatusQueued, Managed: true, CreatedAt: at},
 		Events: []agentscope.Event{{Type: agentscope.RunQueued, TS: at}},
 	}}, func(ctx context.Context, tx *sql.Tx) error {
-		return s.InsertManagedRunTx(ctx, tx, sqlstore.ManagedRun{OrgID: orgID, SessionID: sid, Agent: agent, JobID: jobID, Reserved: reserved, CreatedAt: at})
+		return s.InsertManagedRunTx(ctx, tx, agentscope.ManagedRun{OrgID: orgID, SessionID: sid, Agent: agent, JobID: jobID, Reserved: reserved, CreatedAt: at})
 	})
 	if res[0].Err != nil {
 		t.Fatalf("queue %s: %v", sid, res[0].Err)
@@ -205,7 +205,7 @@ func testUnfinishedRuns(t *testing.T, connect func() *sqlstore.Store) {
 		t.Fatal(res[0].Err)
 	}
 	var got []string
-	var after sqlstore.ManagedRun
+	var after agentscope.ManagedRun
 	for {
 		page, err := s.UnfinishedManagedRuns(ctx, t0.Add(time.Hour), after, 2)
 		if err != nil {
@@ -222,7 +222,7 @@ func testUnfinishedRuns(t *testing.T, connect func() *sqlstore.Store) {
 	if fmt.Sprint(got) != "[u0 u3 u1 u2]" {
 		t.Errorf("unfinished %v, want [u0 u3 u1 u2]", got)
 	}
-	page, err := s.UnfinishedManagedRuns(ctx, t0.Add(time.Second), sqlstore.ManagedRun{}, 10)
+	page, err := s.UnfinishedManagedRuns(ctx, t0.Add(time.Second), agentscope.ManagedRun{}, 10)
 	if err != nil || len(page) != 2 {
 		t.Errorf("created before t0+1s: %d runs, %v", len(page), err)
 	}
@@ -268,7 +268,7 @@ func testConcurrentAdmission(t *testing.T, connect func() *sqlstore.Store) {
 					if u.Spent+u.Reserved >= limit {
 						return errRefused
 					}
-					return s.InsertManagedRunTx(ctx, tx, sqlstore.ManagedRun{OrgID: org, SessionID: sid, Agent: "bot", JobID: 1, Reserved: each})
+					return s.InsertManagedRunTx(ctx, tx, agentscope.ManagedRun{OrgID: org, SessionID: sid, Agent: "bot", JobID: 1, Reserved: each})
 				})
 				switch err := res[0].Err; {
 				case err == nil:
