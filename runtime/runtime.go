@@ -25,14 +25,13 @@ import (
 	"github.com/agentscope/agentscope/pricing"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/service"
-	"github.com/agentscope/agentscope/store/sqlstore"
 )
 
 // Options configure a Runtime. Store and Recorder are required.
 type Options struct {
 	// Store is the SQL store (SQLite or Postgres) runs live in; River's
 	// tables go into the same database.
-	Store *sqlstore.Store
+	Store Store
 	// Pool, on Postgres, gives River dedicated LISTEN connections so
 	// workers learn of new runs at once; nil means River polls.
 	Pool *pgxpool.Pool
@@ -86,7 +85,7 @@ type Options struct {
 // implements service.Launcher.
 type Runtime struct {
 	opts       Options
-	store      *sqlstore.Store
+	store      Store
 	rec        *recorder.Recorder
 	river      *river.Client[*sql.Tx]
 	log        *slog.Logger
@@ -170,7 +169,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		rt.httpClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	var driver riverdriver.Driver[*sql.Tx]
-	if opts.Store.Dialect().Name == "postgres" {
+	if opts.Store.Database() == "postgres" {
 		if opts.Pool != nil {
 			driver = riverdatabasesql.NewWithPgxListener(opts.Store.WriteDB(), opts.Pool)
 		} else {
@@ -225,8 +224,8 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 // fetchCooldown is the least time between two fetches of a River client:
 // short on Postgres, longer on SQLite, where every fetch takes the one
 // writer.
-func fetchCooldown(st *sqlstore.Store) time.Duration {
-	if st.Dialect().Name == "postgres" {
+func fetchCooldown(st Store) time.Duration {
+	if st.Database() == "postgres" {
 		return 20 * time.Millisecond
 	}
 	return 50 * time.Millisecond

@@ -98,6 +98,9 @@ func New(write, read *sql.DB, d Dialect, opts Options) *Store {
 // Dialect returns the store's dialect.
 func (s *Store) Dialect() Dialect { return s.d }
 
+// Database names the SQL database: "sqlite" or "postgres".
+func (s *Store) Database() string { return s.d.Name }
+
 // WriteDB returns the writing pool, for the store adapters' own queries.
 func (s *Store) WriteDB() *sql.DB { return s.write }
 

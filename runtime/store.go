@@ -1,0 +1,59 @@
+package runtime
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/alerts"
+)
+
+// Store is what the runtime needs of the SQL store its runs live in
+// (SQLite or Postgres; store/sqlite and store/postgres implement it). River
+// shares its database: the *sql.Tx of AppendTx's hook and of the ...Tx
+// methods is the transaction River's job insert joins, so a run's row, its
+// events and its job commit together.
+type Store interface {
+	// Database names the SQL database: "sqlite" or "postgres".
+	Database() string
+	// WriteDB is the writing pool, which River shares.
+	WriteDB() *sql.DB
+
+	// Sessions and runs.
+	AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, hook func(ctx context.Context, tx *sql.Tx) error) []agentscope.AppendResult
+	WithSessionLock(ctx context.Context, key string, fn func() error) error
+	GetRun(ctx context.Context, orgID, sessionID string) (agentscope.Run, error)
+	ListRuns(ctx context.Context, orgID string, f agentscope.RunFilter) (agentscope.RunPage, error)
+	ScanEvents(ctx context.Context, orgID string, q agentscope.EventQuery, fn func([]agentscope.Event) (bool, error)) error
+	OrgIDs(ctx context.Context) ([]string, error)
+
+	// Managed runs: the run's River job and its reservation.
+	InsertManagedRunTx(ctx context.Context, tx *sql.Tx, m agentscope.ManagedRun) error
+	GetManagedRun(ctx context.Context, orgID, sessionID string) (agentscope.ManagedRun, error)
+	UnfinishedManagedRuns(ctx context.Context, createdBefore time.Time, after agentscope.ManagedRun, limit int) ([]agentscope.ManagedRun, error)
+	ClaimAttempt(ctx context.Context, orgID, sessionID string, attempt int) (bool, error)
+
+	// Admission and budgets.
+	LockAgentTx(ctx context.Context, tx *sql.Tx, orgID, agent string) error
+	AgentUsageTx(ctx context.Context, tx *sql.Tx, orgID, agent string, since time.Time, excludeSession string) (agentscope.AgentUsage, error)
+	BudgetsTx(ctx context.Context, tx *sql.Tx, orgID, agent string) ([]agentscope.AgentCostBudget, error)
+	AgentSpend(ctx context.Context, orgID, agent string, since time.Time) (agentscope.USD, error)
+	ListBudgets(ctx context.Context, orgID, agent string) ([]agentscope.AgentCostBudget, error)
+	PutBudget(ctx context.Context, b agentscope.AgentCostBudget) (agentscope.AgentCostBudget, error)
+	DeleteBudget(ctx context.Context, orgID, agent string, period agentscope.BudgetPeriod) error
+
+	// Agents.
+	GetAgent(ctx context.Context, orgID, name string) (agentscope.Agent, error)
+	ListAgents(ctx context.Context, orgID string) ([]agentscope.Agent, error)
+	CreateAgent(ctx context.Context, a agentscope.Agent) (agentscope.Agent, error)
+	PutAgent(ctx context.Context, a agentscope.Agent) error
+
+	// Alert rules, and the rule with its secret for delivery.
+	CreateAlertRule(ctx context.Context, r agentscope.AlertRule) (agentscope.AlertRule, error)
+	GetAlertRule(ctx context.Context, orgID, id string) (agentscope.AlertRule, error)
+	ListAlertRules(ctx context.Context, orgID string) ([]agentscope.AlertRule, error)
+	UpdateAlertRule(ctx context.Context, r agentscope.AlertRule) (agentscope.AlertRule, error)
+	DeleteAlertRule(ctx context.Context, orgID, id string) error
+	alerts.RuleSource
+}
