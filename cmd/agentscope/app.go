@@ -30,7 +30,7 @@ import (
 type App struct {
 	Config   Config
 	Log      *slog.Logger
-	Store    agentscope.Store
+	Store    appStore
 	Hub      recorder.Hub
 	Recorder *recorder.Recorder
 	Service  *service.Service
@@ -61,7 +61,7 @@ type App struct {
 }
 
 // openStore opens the configured store and applies migrations.
-func openStore(ctx context.Context, cfg Config) (agentscope.Store, func(context.Context) error, string, error) {
+func openStore(ctx context.Context, cfg Config) (appStore, func(context.Context) error, string, error) {
 	if err := privateDir(cfg.DataDir); err != nil {
 		return nil, nil, "", err
 	}

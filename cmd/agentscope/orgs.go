@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/store/sqlstore"
 )
 
 // The operator's commands for organisations and API keys: they act on the
@@ -17,18 +16,13 @@ import (
 
 // openIdentityStore opens the configured store for orgs and keys. The
 // caller closes it.
-func openIdentityStore(ctx context.Context, env *Env, name string, cfg Config) (*sqlstore.Store, func() error, error) {
+func openIdentityStore(ctx context.Context, env *Env, name string, cfg Config) (identityStore, func() error, error) {
 	st, _, desc, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := sqlStoreOf(st)
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
 	fmt.Fprintf(env.Stderr, "agentscope %s: data dir %s, store %s\n", name, cfg.DataDir, desc)
-	return s, st.Close, nil
+	return st, st.Close, nil
 }
 
 // runOrgs is `agentscope orgs create NAME | list`.

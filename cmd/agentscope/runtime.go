@@ -22,11 +22,7 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 		Getenv:   set.ProviderEnv,
 		Logger:   log,
 	}
-	ss, err := sqlStoreOf(a.Store)
-	if err != nil {
-		return nil, err
-	}
-	opts.Store = ss
+	opts.Store = a.Store
 	if p, ok := a.Store.(*postgres.Store); ok {
 		opts.Pool = p.Pool()
 	}
@@ -65,11 +61,7 @@ func watchOptions(cfg Config, log *slog.Logger) investigator.WatchOptions {
 // openInvestigator builds the investigator over the app's store, recorder,
 // service and runtime, searching its evidence as evidence chooses.
 func openInvestigator(a *App, rt *runtime.Runtime, log *slog.Logger) (*investigator.Investigator, error) {
-	ss, err := sqlStoreOf(a.Store)
-	if err != nil {
-		return nil, err
-	}
-	opts := investigator.Options{Store: ss, Recorder: a.Recorder, Runs: a.Service, Agents: rt, Alerts: rt,
+	opts := investigator.Options{Store: a.Store, Recorder: a.Recorder, Runs: a.Service, Agents: rt, Alerts: rt,
 		SplunkIndex: a.Splunk.Index, Logger: log}
 	if err := evidence(a, &opts, log); err != nil {
 		return nil, err

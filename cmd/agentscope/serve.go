@@ -25,10 +25,6 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer app.Close()
-	revocations, err := sqlStoreOf(app.Store)
-	if err != nil {
-		return err
-	}
 
 	srv := web.New(app.Service, web.Options{
 		Tokens:   map[string]string{cfg.ServeToken: agentscope.DefaultOrgID},
@@ -42,7 +38,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		StreamKeepAlive:  cfg.HTTP.StreamKeepAlive,
 		UI: web.UIOptions{
 			// Signing out holds across restarts and processes.
-			Revocations:   revocations,
+			Revocations:   app.Store,
 			SecureCookies: cfg.CookieSecure,
 			Searcher:      app.Search,
 			SplunkHealth:  web.HealthFunc(func(ctx context.Context) (agentscope.SplunkHealth, error) { return app.splunkHealth(ctx), nil }),

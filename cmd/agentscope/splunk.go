@@ -102,11 +102,7 @@ func deadLetterList(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer app.Close()
-	ss, err := sqlStoreOf(app.Store)
-	if err != nil {
-		return err
-	}
-	list, err := ss.ListDeadLetters(ctx, limit)
+	list, err := app.Store.ListDeadLetters(ctx, limit)
 	if err != nil {
 		return err
 	}
@@ -148,15 +144,11 @@ func deadLetterRetry(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer app.Close()
-	ss, err := sqlStoreOf(app.Store)
-	if err != nil {
-		return err
-	}
 	var n int64
 	if all {
-		n, err = ss.RetryAllDeadLetters(ctx)
+		n, err = app.Store.RetryAllDeadLetters(ctx)
 	} else {
-		n, err = ss.RetryDeadLetters(ctx, nums)
+		n, err = app.Store.RetryDeadLetters(ctx, nums)
 	}
 	if err != nil {
 		return err

@@ -15,23 +15,7 @@ import (
 	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/spl"
 	"github.com/agentscope/agentscope/splunkbridge"
-	"github.com/agentscope/agentscope/store/postgres"
-	"github.com/agentscope/agentscope/store/sqlite"
-	"github.com/agentscope/agentscope/store/sqlstore"
 )
-
-// sqlStoreOf returns the SQL store behind st.
-func sqlStoreOf(st agentscope.Store) (*sqlstore.Store, error) {
-	switch s := st.(type) {
-	case *postgres.Store:
-		return s.Store, nil
-	case *sqlite.Store:
-		return s.Store, nil
-	case *sqlstore.Store:
-		return s, nil
-	}
-	return nil, fmt.Errorf("AgentScope needs a SQL store, not %T", st)
-}
 
 // openSplunk reads the Splunk configuration (AGENTSCOPE_SPLUNK_*) and
 // builds what depends on it before the recorder starts: the outbox switch
@@ -41,15 +25,11 @@ func sqlStoreOf(st agentscope.Store) (*sqlstore.Store, error) {
 func openSplunk(a *App, log *slog.Logger) error {
 	cfg := a.Config.Splunk // validated by parseFlags
 	a.Splunk = cfg
-	ss, err := sqlStoreOf(a.Store)
-	if err != nil {
-		return err
-	}
-	ss.SetOutbox(cfg.HECEnabled())
+	a.Store.SetOutbox(cfg.HECEnabled())
 	if !cfg.HECEnabled() {
 		return nil
 	}
-	f, err := splunkbridge.NewForwarder(ss, cfg.HEC(), splunkbridge.WithLogger(log))
+	f, err := splunkbridge.NewForwarder(a.Store, cfg.HEC(), splunkbridge.WithLogger(log))
 	if err != nil {
 		return fmt.Errorf("splunk forwarder: %w", err)
 	}

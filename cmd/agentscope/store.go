@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/investigator"
+	"github.com/agentscope/agentscope/runtime"
+	"github.com/agentscope/agentscope/splunkbridge"
+	"github.com/agentscope/agentscope/store/postgres"
+	"github.com/agentscope/agentscope/store/sqlite"
+	"github.com/agentscope/agentscope/web"
+)
+
+// appStore is the store as the binary wires it: what each part it hands the
+// store to declares it needs, and what the commands below use. Both store
+// adapters implement it, so the wiring needs no type switch.
+type appStore interface {
+	agentscope.Store
+	runtime.Store
+	investigator.Store
+	splunkbridge.Outbox
+	web.Revocations
+	// SetOutbox turns the outbox entries written beside each event on or
+	// off (on when a HEC is configured).
+	SetOutbox(on bool)
+	deadLetterStore
+	identityStore
+}
+
+var (
+	_ appStore = (*sqlite.Store)(nil)
+	_ appStore = (*postgres.Store)(nil)
+)
+
+// deadLetterStore is what `agentscope splunk deadletter` reads and retries.
+type deadLetterStore interface {
+	ListDeadLetters(ctx context.Context, limit int) ([]agentscope.DeadLetter, error)
+	RetryDeadLetters(ctx context.Context, ids []int64) (int64, error)
+	RetryAllDeadLetters(ctx context.Context) (int64, error)
+}
+
+// identityStore is what `agentscope orgs` and `agentscope keys` do, as the
+// operator acting on the database directly.
+type identityStore interface {
+	CreateOrg(ctx context.Context, name, actor string) (agentscope.Org, error)
+	GetOrg(ctx context.Context, id string) (agentscope.Org, error)
+	ListOrgs(ctx context.Context) ([]agentscope.Org, error)
+	CreateAPIKey(ctx context.Context, k agentscope.APIKey) (agentscope.APIKey, agentscope.Credential, error)
+	ListAPIKeys(ctx context.Context, orgID string) ([]agentscope.APIKey, error)
+	RevokeAPIKey(ctx context.Context, orgID, id, actor string) (agentscope.APIKey, error)
+	APIKeyByPrefix(ctx context.Context, prefix string) (agentscope.APIKey, error)
+	APIKeyOrg(ctx context.Context, id string) (string, error)
+	ListAudit(ctx context.Context, orgID string, f agentscope.AuditFilter) (agentscope.AuditPage, error)
+}
