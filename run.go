@@ -95,6 +95,10 @@ const (
 	AgentManaged  AgentKind = "managed"
 )
 
+// InvestigatorAgent is the name of the built-in investigator, a starter
+// agent every organisation has: its runs are the investigations.
+const InvestigatorAgent = "investigator"
+
 // Agent is an agent known to an organisation by name.
 type Agent struct {
 	OrgID     string          `json:"-"`

@@ -222,7 +222,7 @@ func (ib *invBundle) investigate(t testing.TB, target string) (agentscope.Run, a
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Status != agentscope.StatusQueued || run.Agent != runtime.InvestigatorAgent {
+	if run.Status != agentscope.StatusQueued || run.Agent != agentscope.InvestigatorAgent {
 		t.Fatalf("investigate returned %+v", run)
 	}
 	run = ib.Wait(t, run.SessionID, 60*time.Second)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/runtime/llmtest"
 	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/spl"
@@ -291,7 +290,7 @@ func TestAutoInvestigation(t *testing.T) {
 	if rs, _ := ib.inv.ListReports(ctx, agentscope.ReportFilter{}); len(rs) != 3 {
 		t.Errorf("%d reports, want 3 (no investigation of an investigation)", len(rs))
 	}
-	page, err := ib.Store.ListRuns(context.Background(), org, agentscope.RunFilter{Agent: runtime.InvestigatorAgent})
+	page, err := ib.Store.ListRuns(context.Background(), org, agentscope.RunFilter{Agent: agentscope.InvestigatorAgent})
 	if err != nil || len(page.Runs) != 3 {
 		t.Errorf("investigator runs: %d %v", len(page.Runs), err)
 	}

@@ -2,7 +2,7 @@
 // agent whose run investigates another session, and the deterministic
 // detectors run over sessions, on demand and live.
 //
-// An investigation is a run of the starter agent runtime.InvestigatorAgent,
+// An investigation is a run of the starter agent agentscope.InvestigatorAgent,
 // whose definition has kind runtime.KindInvestigator; the runtime executes
 // it with the Investigator (an Executor given to runtime.Start) instead of
 // the agent loop. It reads the target's events from the store for the
@@ -146,15 +146,15 @@ func (iv *Investigator) Investigate(ctx context.Context, sessionID string) (agen
 	if _, err := iv.store.GetRun(ctx, org, sessionID); err != nil {
 		return agentscope.Run{}, err
 	}
-	a, err := iv.store.GetAgent(ctx, org, runtime.InvestigatorAgent)
+	a, err := iv.store.GetAgent(ctx, org, agentscope.InvestigatorAgent)
 	if err != nil {
 		return agentscope.Run{}, fmt.Errorf("the investigator agent: %w", err)
 	}
 	if spec, err := runtime.ParseSpec(a.Spec); err != nil || spec.Kind != runtime.KindInvestigator {
-		return agentscope.Run{}, agentscope.Errorf(agentscope.ECONFLICT, "the agent %q is not AgentScope's investigator (its definition was replaced); restore kind \"investigator\" to investigate", runtime.InvestigatorAgent)
+		return agentscope.Run{}, agentscope.Errorf(agentscope.ECONFLICT, "the agent %q is not AgentScope's investigator (its definition was replaced); restore kind \"investigator\" to investigate", agentscope.InvestigatorAgent)
 	}
 	input, _ := json.Marshal(InvestigateInput{SessionID: sessionID})
-	return iv.opts.Runs.StartRun(ctx, service.StartRunInput{Agent: runtime.InvestigatorAgent, Input: input,
+	return iv.opts.Runs.StartRun(ctx, service.StartRunInput{Agent: agentscope.InvestigatorAgent, Input: input,
 		Metadata: map[string]string{"investigates": sessionID}})
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/alerts"
-	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/runtime/detect"
 )
 
@@ -200,7 +199,7 @@ func (w *Watcher) autoInvestigate(ctx context.Context, it watchItem) {
 		w.log.Warn("auto-investigation: read run", "session_id", it.sessionID, "err", err)
 		return
 	}
-	if run.Agent == runtime.InvestigatorAgent || run.Metadata["investigates"] != "" {
+	if run.Agent == agentscope.InvestigatorAgent || run.Metadata["investigates"] != "" {
 		return
 	}
 	if run.Status == agentscope.StatusCompleted {
@@ -264,7 +263,7 @@ func (w *Watcher) observeLive(ctx context.Context, org, sid string, evs []agents
 		if err != nil {
 			return
 		}
-		if run.Agent == runtime.InvestigatorAgent || agentscope.AnnotationsOnly(evs) {
+		if run.Agent == agentscope.InvestigatorAgent || agentscope.AnnotationsOnly(evs) {
 			return // an investigation, or annotations (of an ended session)
 		}
 		base, err := w.baselineOf(ctx, org, run.Agent, sid)

@@ -98,10 +98,6 @@ type MCPServerSpec struct {
 // agent loop (Spec.Kind).
 const KindInvestigator = "investigator"
 
-// InvestigatorAgent is the name of the built-in investigator: the starter
-// agent of kind KindInvestigator.
-const InvestigatorAgent = "investigator"
-
 // Defaults of Limits.
 const (
 	DefaultMaxSteps           = 10

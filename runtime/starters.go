@@ -53,7 +53,7 @@ How you work:
 
 Answer concisely: the answer first, then the supporting searches and their key results.`,
 	}},
-	{InvestigatorAgent, Spec{
+	{agentscope.InvestigatorAgent, Spec{
 		Kind:        KindInvestigator,
 		Description: "Investigates one session through Splunk: deterministic detectors, evidence searched over MCP, and a risk-graded report whose findings cite the session's events.",
 		Limits:      Limits{Timeout: "5m"},

@@ -52,7 +52,7 @@ func TestRuntimeMCPTools(t *testing.T) {
 	}
 	for _, a := range list.Agents {
 		spec, err := runtime.ParseSpec(a.Spec)
-		if a.Name == runtime.InvestigatorAgent {
+		if a.Name == agentscope.InvestigatorAgent {
 			if err != nil || spec.Kind != runtime.KindInvestigator || len(spec.SystemPrompt) < 200 {
 				t.Errorf("investigator: %+v %v", spec, err)
 			}

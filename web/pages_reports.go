@@ -7,14 +7,13 @@ import (
 	"net/url"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/web/ui"
 )
 
 const (
 	// investigatorAgent is the built-in investigator: its runs are the
 	// investigations.
-	investigatorAgent = runtime.InvestigatorAgent
+	investigatorAgent = agentscope.InvestigatorAgent
 	// recentInvestigations is how many of the investigator's latest runs
 	// are searched for the newest one about a session.
 	recentInvestigations = 100
