@@ -33,8 +33,8 @@ type Options struct {
 	// Investigations serves investigate, get_report, list_reports,
 	// session_findings and the reports resource; nil leaves them out.
 	Investigations Investigations
-	// Extra registers more tools (run_spl, the runtime's tools) on the
-	// server after the core ones.
+	// Extra registers more tools (the runtime's) on the server after the
+	// core ones.
 	Extra []func(*Server)
 }
 
@@ -66,6 +66,7 @@ func New(svc *service.Service, opts Options) *Server {
 		UnsubscribeHandler: s.unsubscribe,
 	})
 	s.addRunTools()
+	s.addSearchTools()
 	s.addSessionResource()
 	s.addPrompts()
 	s.MCP.AddReceivingMiddleware(s.listRecent, checkLogLevel)

@@ -18,7 +18,6 @@ import (
 	"github.com/agentscope/agentscope/mcpserver/mcptest"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/search"
-	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/spl"
 	"github.com/agentscope/agentscope/store/pgtest"
 	"github.com/agentscope/agentscope/store/postgres"
@@ -283,8 +282,7 @@ func mcpSession(t *testing.T, r *search.Router) *mcp.ClientSession {
 	b := setup(t, nil)
 	rec := recorder.New(b.store, recorder.Options{Hub: recorder.NewMemHub()})
 	t.Cleanup(func() { rec.Close() })
-	tools := search.Tools{Router: r}
-	srv := mcpserver.New(service.New(rec, nil), mcpserver.Options{LocalOrg: "acme", Extra: []func(*mcpserver.Server){tools.Register}})
+	srv := mcpserver.New(searchService(rec, r), mcpserver.Options{LocalOrg: "acme"})
 	ct, stt := mcp.NewInMemoryTransports()
 	ss, err := srv.MCP.Connect(ctx, stt, nil)
 	if err != nil {

@@ -233,14 +233,23 @@ func TestSplunkMCPBackendScopesAndRefusesWrites(t *testing.T) {
 	}
 }
 
+// searchService is a service whose search calls (run_spl, splunk_insights,
+// splunk_health) run on r.
+func searchService(rec *recorder.Recorder, r *search.Router) *service.Service {
+	svc := service.New(rec, nil)
+	svc.Search = service.SearchOptions{Searcher: r, DefaultBackend: r.Default()}
+	return svc
+}
+
 func TestTools(t *testing.T) {
 	b := setup(t, nil)
 	ctx := context.Background()
 	rec := recorder.New(b.store, recorder.Options{Hub: recorder.NewMemHub()})
 	t.Cleanup(func() { rec.Close() })
 	health := agentscope.SplunkHealth{Enabled: true, QueueDepth: 7}
-	tools := search.Tools{Router: b.router, Health: func(context.Context) agentscope.SplunkHealth { return health }}
-	srv := mcpserver.New(service.New(rec, nil), mcpserver.Options{LocalOrg: "acme", Extra: []func(*mcpserver.Server){tools.Register}})
+	svc := searchService(rec, b.router)
+	svc.Search.Health = func(context.Context) agentscope.SplunkHealth { return health }
+	srv := mcpserver.New(svc, mcpserver.Options{LocalOrg: "acme"})
 	ct, stt := mcp.NewInMemoryTransports()
 	ss, err := srv.MCP.Connect(ctx, stt, nil)
 	if err != nil {
@@ -285,7 +294,7 @@ func TestTools(t *testing.T) {
 		t.Fatalf("run_spl with delete: %q", msg)
 	}
 
-	var ins search.InsightsOutput
+	var ins service.InsightsOutput
 	mcptest.Call(t, cs, "splunk_insights", map[string]any{"name": "model_latency"}, &ins)
 	if len(ins.Insights) != 1 || ins.Insights[0].Name != "model_latency" || len(ins.Insights[0].Answer.Results) != 1 {
 		t.Fatalf("insights = %+v", ins)
@@ -317,8 +326,7 @@ func TestRunSPLProgress(t *testing.T) {
 	ctx := context.Background()
 	rec := recorder.New(b.store, recorder.Options{Hub: recorder.NewMemHub()})
 	t.Cleanup(func() { rec.Close() })
-	tools := search.Tools{Router: b.router}
-	srv := mcpserver.New(service.New(rec, nil), mcpserver.Options{LocalOrg: "acme", Extra: []func(*mcpserver.Server){tools.Register}})
+	srv := mcpserver.New(searchService(rec, b.router), mcpserver.Options{LocalOrg: "acme"})
 	ct, stt := mcp.NewInMemoryTransports()
 	ss, err := srv.MCP.Connect(ctx, stt, nil)
 	if err != nil {

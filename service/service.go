@@ -47,6 +47,9 @@ type Service struct {
 	// Pricing prices self-reported model calls that carry no reported cost
 	// when their session ends (nil: the embedded table).
 	Pricing *pricing.Table
+	// Search configures run_spl, splunk_insights and splunk_health (zero:
+	// search is not configured).
+	Search SearchOptions
 }
 
 // New returns a Service over rec and its store.

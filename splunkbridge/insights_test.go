@@ -5,11 +5,12 @@ import (
 	"testing"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/splunkbridge"
 )
 
 func TestInsights(t *testing.T) {
-	all, err := splunkbridge.Insights("agentscope")
+	all, err := service.Insights("agentscope")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,13 +43,13 @@ func TestInsights(t *testing.T) {
 			t.Errorf("%s scoped to %s: %v", in.Name, scoped, err)
 		}
 	}
-	if in, err := splunkbridge.LookupInsight("", "runs_by_status"); err != nil || !strings.HasPrefix(in.SPL, `sourcetype="agentscope:events" type=`) {
+	if in, err := service.LookupInsight("", "runs_by_status"); err != nil || !strings.HasPrefix(in.SPL, `sourcetype="agentscope:events" type=`) {
 		t.Errorf("LookupInsight: %+v, %v", in, err)
 	}
-	if _, err := splunkbridge.LookupInsight("main", "nope"); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+	if _, err := service.LookupInsight("main", "nope"); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
 		t.Errorf("unknown insight: %v", err)
 	}
-	if _, err := splunkbridge.Insights(`main" OR index="*`); err == nil {
+	if _, err := service.Insights(`main" OR index="*`); err == nil {
 		t.Error("hostile index accepted")
 	}
 }

@@ -17,7 +17,7 @@ type dashQuery struct {
 }
 
 // dashQueries compute the scorecards with the same searches as
-// splunkbridge.Insights, split by agent.
+// service.Insights, split by agent.
 func dashQueries(r dashRange) []dashQuery {
 	return []dashQuery{
 		{"runs", `type="SessionCompleted" | stats count AS runs by agent status`, func(d *dashStats, row map[string]any, _ dashRange) {

@@ -360,7 +360,8 @@ func TestSearchBusyAnswers503(t *testing.T) {
 	}
 	f := limited(t, web.Options{}, func(*http.Server) {})
 	h := f.srv.Config.Handler.(*web.Server)
-	h.RouteSearch(search.Tools{Router: router})
+	f.svc.Search = service.SearchOptions{Searcher: router}
+	h.RouteSearch()
 	first := make(chan int, 1)
 	go func() { first <- f.do(t, "POST", "/api/v1/spl", `{"query":"search *"}`, nil) }()
 	<-held.entered

@@ -27,7 +27,7 @@ var searchRanges = []ui.Option{
 	{Value: "", Label: "All time"},
 }
 
-// defaultSearchExamples match splunkbridge.Insights over the default
+// defaultSearchExamples match service.Insights over the default
 // indexes, plus a timechart.
 var defaultSearchExamples = []SearchExample{
 	{"cost_by_agent", "Total recorded cost in USD per agent, most expensive first.", `sourcetype="agentscope:events" type="CostRecorded" | stats sum(amount_usd) AS cost_usd count AS cost_records by agent | sort - cost_usd`},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/search"
+	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/spl"
 	"github.com/agentscope/agentscope/web"
 )
@@ -57,7 +58,8 @@ func splServer(t *testing.T, l search.Limits) (*fixture, *endlessEvents) {
 		t.Fatal(err)
 	}
 	f := limited(t, web.Options{}, func(*http.Server) {})
-	f.srv.Config.Handler.(*web.Server).RouteSearch(search.Tools{Router: router})
+	f.svc.Search = service.SearchOptions{Searcher: router}
+	f.srv.Config.Handler.(*web.Server).RouteSearch()
 	return f, st
 }
 

@@ -20,7 +20,7 @@ type UIOptions struct {
 	// Budgets reports agents' budgets and spend; nil leaves budgets out.
 	Budgets BudgetSource
 	// SearchExamples are the search page's operational searches; empty
-	// uses the built-in ones, which match splunkbridge.Insights.
+	// uses the built-in ones, which match service.Insights.
 	SearchExamples []SearchExample
 	// SplunkIndex is the index the copyable SPL of a session and the
 	// dashboard's searches name (default "agentscope" for the former, the

@@ -47,9 +47,9 @@ type App struct {
 	Forwarder *splunkbridge.Forwarder
 	// SplunkREST is Splunk's management API client; nil without one.
 	SplunkREST *splunkbridge.RESTClient
-	// Search routes SPL to the embedded engine or Splunk.
-	Search      *search.Router
-	SearchTools search.Tools
+	// Search routes SPL to the embedded engine or Splunk; the service's
+	// search calls use it.
+	Search *search.Router
 
 	// watcher is the recorder's observer that detects live and
 	// investigates automatically; Start gives it the investigator, which
@@ -192,7 +192,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	}
 	a.Investigator = inv
 	mcpOptions := func(org string) mcpserver.Options {
-		return mcpserver.Options{LocalOrg: org, Logger: log, Investigations: inv, Extra: []func(*mcpserver.Server){rt.Register, a.SearchTools.Register}}
+		return mcpserver.Options{LocalOrg: org, Logger: log, Investigations: inv, Extra: []func(*mcpserver.Server){rt.Register}}
 	}
 	a.MCP = mcpserver.New(a.Service, mcpOptions(cmp.Or(cfg.LocalOrg, agentscope.DefaultOrgID)))
 	a.closers = append(a.closers, func() error { a.MCP.Close(); return nil })

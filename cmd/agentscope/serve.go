@@ -54,7 +54,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	})
 	srv.Mux().Handle("/mcp", app.MCP.HTTPHandler(srv.OrgForToken))
 	srv.RouteRuntime(app.Runtime)
-	srv.RouteSearch(app.SearchTools)
+	srv.RouteSearch()
 	srv.RouteInvestigations(app.Investigator)
 	srv.RouteAlertRules(app.Runtime)
 

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/search"
+	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/splunkbridge/hectest"
 )
 
@@ -98,7 +98,7 @@ func TestSplunkEndToEnd(t *testing.T) {
 			if code := api(t, "POST", base+"/api/v1/spl", `{"query":"x","bogus":1}`, &e); code != 400 || !strings.Contains(e.Error.Message, "bogus") {
 				t.Errorf("unknown field: %d %+v", code, e)
 			}
-			var ins search.InsightsOutput
+			var ins service.InsightsOutput
 			if code := api(t, "GET", base+"/api/v1/insights?name=cost_by_agent", "", &ins); code != 200 || len(ins.Insights) != 1 || len(ins.Insights[0].Answer.Results) != 1 {
 				t.Errorf("insights: %d %+v", code, ins)
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/agentscope/agentscope/client"
 	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/search"
+	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/spl"
 	"github.com/agentscope/agentscope/splunkbridge"
 )
@@ -73,7 +74,7 @@ func openSearch(a *App, log *slog.Logger) error {
 		return err
 	}
 	a.Search = r
-	a.SearchTools = search.Tools{Router: r, Index: cfg.Index, Health: a.splunkHealth}
+	a.Service.Search = service.SearchOptions{Searcher: r, DefaultBackend: def, Index: cfg.Index, Health: a.splunkHealth}
 	return nil
 }
 

@@ -1,12 +1,14 @@
-package splunkbridge
+package service
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/agentscope/agentscope"
 )
 
-// Insight is a named operational search over AgentScope's events.
+// Insight is a named operational search over AgentScope's events:
+// splunk_insights and GET /api/v1/insights run them.
 type Insight struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
@@ -54,7 +56,7 @@ var insightSpecs = []insightSpec{
 
 // Insights returns the operational searches over index (empty: the
 // role's default indexes). They are not scoped to an organisation: run
-// them through a Searcher, which adds the caller's.
+// them through an agentscope.Searcher, which adds the caller's.
 func Insights(index string) ([]Insight, error) {
 	base, err := agentscope.EventsQuery(index)
 	if err != nil {
@@ -86,3 +88,61 @@ func LookupInsight(index, name string) (Insight, error) {
 
 // String returns the insight's name and SPL.
 func (in Insight) String() string { return fmt.Sprintf("%s: %s", in.Name, in.SPL) }
+
+// InsightsInput is splunk_insights' input.
+type InsightsInput struct {
+	Name         string `json:"name,omitempty" jsonschema:"one insight: cost_by_agent, model_latency, tool_reliability or runs_by_status (default: all)"`
+	EarliestTime string `json:"earliest_time,omitempty" jsonschema:"start of the time range (default -24h)"`
+	LatestTime   string `json:"latest_time,omitempty" jsonschema:"end of the time range (default now)"`
+}
+
+// InsightResult is one insight's answer.
+type InsightResult struct {
+	Insight
+	Answer *agentscope.SearchResult `json:"answer"`
+}
+
+// InsightsOutput is splunk_insights' result.
+type InsightsOutput struct {
+	Insights []InsightResult `json:"insights"`
+}
+
+// RunInsights runs the named insight (all when in.Name is empty) over the
+// caller's organisation's events in [EarliestTime, LatestTime] (default
+// the last 24 hours), on the default search backend over the index of
+// SearchOptions.
+func (s *Service) RunInsights(ctx context.Context, in InsightsInput) (InsightsOutput, error) {
+	org, err := agentscope.OrgFrom(ctx)
+	if err != nil {
+		return InsightsOutput{}, err
+	}
+	if !s.Searching() {
+		return InsightsOutput{}, errNoSearch
+	}
+	var list []Insight
+	if in.Name != "" {
+		one, err := LookupInsight(s.Search.Index, in.Name)
+		if err != nil {
+			return InsightsOutput{}, err
+		}
+		list = []Insight{one}
+	} else if list, err = Insights(s.Search.Index); err != nil {
+		return InsightsOutput{}, err
+	}
+	earliest, latest := in.EarliestTime, in.LatestTime
+	if earliest == "" {
+		earliest = "-24h"
+	}
+	if latest == "" {
+		latest = "now"
+	}
+	out := make([]InsightResult, 0, len(list))
+	for _, one := range list {
+		a, err := s.Search.Searcher.Search(ctx, org, agentscope.SearchQuery{Query: one.SPL, Earliest: earliest, Latest: latest})
+		if err != nil {
+			return InsightsOutput{}, err
+		}
+		out = append(out, InsightResult{Insight: one, Answer: a})
+	}
+	return InsightsOutput{Insights: out}, nil
+}
