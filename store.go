@@ -108,6 +108,18 @@ type AppendResult struct {
 	Err error
 }
 
+// Appended returns the request's events this append added: Events less
+// the duplicates, in request order.
+func (r AppendResult) Appended() []Event {
+	var evs []Event
+	for i, ev := range r.Events {
+		if !r.Duplicate[i] {
+			evs = append(evs, ev)
+		}
+	}
+	return evs
+}
+
 // StoredEvent is an event as stored: its seq and its canonical JSON. It
 // marshals as that JSON.
 type StoredEvent struct {

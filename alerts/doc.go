@@ -10,6 +10,14 @@
 // Alert event (Alert.Event) and queues its delivery (Enqueue), so an alert
 // is recorded and delivered, or neither.
 //
+// Service does this for the rest of AgentScope: it keeps the
+// organisations' rules (for the HTTP API, the MCP tools and the CLI alike)
+// and raises the alerts that signals trigger (RaiseAlerts), queuing their
+// deliveries on the runtime's River client, whose workers include the
+// delivery worker (AddWorkers). FindingSignals, ReportSignals and
+// BudgetSignals build the signals of the investigator's findings and
+// reports and of budgets' spend.
+//
 // Delivery is a River job (DeliverArgs) worked by Worker: a POST of the
 // body with the headers X-AgentScope-Timestamp and X-AgentScope-Signature,
 // "sha256=" and the hex HMAC-SHA256 of timestamp + "." + body keyed with the

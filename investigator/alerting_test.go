@@ -14,7 +14,6 @@ import (
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/alerts"
 	"github.com/agentscope/agentscope/investigator"
-	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/runtime/llmtest"
 	"github.com/agentscope/agentscope/service"
 )
@@ -70,8 +69,8 @@ func TestAlertsFromLiveDetectionReportsAndBudgets(t *testing.T) {
 	rc := newReceiver(t)
 	ctx := ib.Ctx()
 	enabled := true
-	rule, err := ib.RT.CreateAlertRule(ctx, runtime.AlertRuleInput{Name: "ops", Enabled: &enabled, Kinds: []string{"loop", "risk", "budget"},
-		MinSeverity: "medium", BudgetPercent: 50, URL: rc.srv.URL + "/hooks/secret-path", Format: "json"})
+	rule, err := ib.alerts.CreateAlertRule(ctx, service.AlertRuleInput{Name: "ops", Enabled: &enabled, Kinds: []string{"loop", "risk", "budget"},
+		MinSeverity: "medium", BudgetPercent: 50, URL: rc.srv.URL + "/hooks/secret-path", Format: "json"}.Rule())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +80,7 @@ func TestAlertsFromLiveDetectionReportsAndBudgets(t *testing.T) {
 	rc.mu.Lock()
 	rc.secret = rule.Secret
 	rc.mu.Unlock()
-	if rs, _ := ib.RT.ListAlertRules(ctx); len(rs) != 1 || rs[0].Secret != "" {
+	if rs, _ := ib.alerts.ListAlertRules(ctx); len(rs) != 1 || rs[0].Secret != "" {
 		t.Fatalf("listed rules %+v", rs)
 	}
 	if _, err := ib.RT.SetBudget(ctx, agentscope.AgentCostBudget{Agent: "support-bot", Period: agentscope.PeriodDay, LimitUSD: usd("0.05")}); err != nil {
@@ -166,7 +165,7 @@ func TestStallAlert(t *testing.T) {
 	}})
 	rc := newReceiver(t)
 	ctx := ib.Ctx()
-	rule, err := ib.RT.CreateAlertRule(ctx, runtime.AlertRuleInput{Name: "stalls", Kinds: []string{"stall"}, URL: rc.srv.URL})
+	rule, err := ib.alerts.CreateAlertRule(ctx, service.AlertRuleInput{Name: "stalls", Kinds: []string{"stall"}, URL: rc.srv.URL}.Rule())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,12 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/riverqueue/river"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/alerts"
 	"github.com/agentscope/agentscope/client"
+	"github.com/agentscope/agentscope/internal/netguard"
 	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/mcpserver"
 	"github.com/agentscope/agentscope/runtime"
@@ -26,6 +29,7 @@ import (
 	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/store/pgtest"
+	"github.com/agentscope/agentscope/store/sqlstore"
 )
 
 // The investigator's tests run it in a node of package runtimetest, under
@@ -85,6 +89,7 @@ const (
 type invBundle struct {
 	*runtimetest.Node
 	inv     *investigator.Investigator
+	alerts  *alerts.Service
 	watcher *investigator.Watcher
 	llm     *llmtest.Server
 }
@@ -146,13 +151,26 @@ func newInvestigator(t testing.TB, b runtimetest.Backend, c invConfig) *invBundl
 	if c.noLLM {
 		cfg.LLM = nil
 	}
+	network := netguard.Policy{AllowPrivate: true} // the test receivers are on this machine
+	var st *sqlstore.Store
+	open := func(t testing.TB) (*sqlstore.Store, func(*runtime.Options)) {
+		s, withPool := b.Opener(dsn)(t)
+		st = s
+		return s, withPool
+	}
 	cfg.Opts = func(o *runtime.Options) {
 		o.LLM.Model = "gpt-4.1"
-		o.AlertDelivery.Backoff = func(int) time.Duration { return 10 * time.Millisecond }
-		o.AlertDelivery.Network.AllowPrivate = true // the test receivers are on this machine
+		o.AddWorkers = func(w *river.Workers) error {
+			return alerts.AddWorkers(w, alerts.Deps{Rules: st, Network: network, Backoff: func(int) time.Duration { return 10 * time.Millisecond }})
+		}
 	}
 	cfg.Work = func(n *runtimetest.Node) runtime.Work {
-		opts.Store, opts.Recorder, opts.Runs, opts.Agents, opts.Alerts = n.Store, n.Rec, n.Svc, n.RT, n.RT
+		al, err := alerts.NewService(alerts.Options{Store: n.Store, River: n.RT.River(), Queue: n.RT.Queue(), Hub: n.Hub, Network: network})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ib.alerts = al
+		opts.Store, opts.Recorder, opts.Runs, opts.Agents, opts.Alerts = n.Store, n.Rec, n.Svc, n.RT, al
 		inv, err := investigator.New(opts)
 		if err != nil {
 			t.Fatal(err)
@@ -160,12 +178,12 @@ func newInvestigator(t testing.TB, b runtimetest.Backend, c invConfig) *invBundl
 		ib.inv = inv
 		return runtime.Work{
 			Tools: func(org string) *mcp.Server {
-				return mcpserver.New(n.Svc, mcpserver.Options{LocalOrg: org, Investigations: inv, Extra: []func(*mcpserver.Server){n.RT.Register}}).MCP
+				return mcpserver.New(n.Svc, mcpserver.Options{LocalOrg: org, Investigations: inv, AlertRules: al, Extra: []func(*mcpserver.Server){n.RT.Register}}).MCP
 			},
 			Kinds: map[string]runtime.Executor{runtime.KindInvestigator: inv},
 		}
 	}
-	ib.Node = runtimetest.NewNode(t, b.Opener(dsn), cfg)
+	ib.Node = runtimetest.NewNode(t, open, cfg)
 	ib.watcher.Start(context.Background(), ib.inv)
 	t.Cleanup(ib.watcher.Stop)
 	return ib

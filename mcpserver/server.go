@@ -33,6 +33,9 @@ type Options struct {
 	// Investigations serves investigate, get_report, list_reports,
 	// session_findings and the reports resource; nil leaves them out.
 	Investigations Investigations
+	// AlertRules serves create_alert_rule, list_alert_rules,
+	// update_alert_rule and delete_alert_rule; nil leaves them out.
+	AlertRules AlertRules
 	// Extra registers more tools (the runtime's) on the server after the
 	// core ones.
 	Extra []func(*Server)
@@ -73,6 +76,9 @@ func New(svc *service.Service, opts Options) *Server {
 	s.MCP.AddSendingMiddleware(s.onlyOwnUpdates)
 	if opts.Investigations != nil {
 		s.addInvestigations(opts.Investigations)
+	}
+	if opts.AlertRules != nil {
+		s.addAlertRules(opts.AlertRules)
 	}
 	for _, f := range opts.Extra {
 		f(s)

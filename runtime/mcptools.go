@@ -56,9 +56,8 @@ type SearchOutput struct {
 func ptr[T any](v T) *T { return &v }
 
 // Register adds the runtime's tools to an MCP server: list_agents,
-// create_agent, update_agent, set_budget, get_budgets,
-// splunk_context_search and the alert rule tools. Pass it in
-// mcpserver.Options.Extra.
+// create_agent, update_agent, set_budget, get_budgets and
+// splunk_context_search. Pass it in mcpserver.Options.Extra.
 func (rt *Runtime) Register(s *mcpserver.Server) {
 	mcpserver.AddTool(s, &mcp.Tool{
 		Name:        "list_agents",
@@ -110,7 +109,6 @@ func (rt *Runtime) Register(s *mcpserver.Server) {
 	}, func(ctx context.Context, in SearchInput) (SearchOutput, error) {
 		return rt.search(ctx, in)
 	})
-	rt.registerAlertRules(s)
 }
 
 // search runs splunk_context_search for the caller's organisation.

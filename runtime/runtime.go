@@ -21,7 +21,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/alerts"
 	"github.com/agentscope/agentscope/pricing"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/service"
@@ -41,9 +40,10 @@ type Options struct {
 	// configured, else the embedded engine over the store. Nil makes the
 	// tool say that no search backend is configured.
 	Searcher agentscope.Searcher
-	// AlertDelivery tunes webhook delivery of alerts (zero: the defaults;
-	// Rules defaults to Store).
-	AlertDelivery alerts.Deps
+	// AddWorkers registers more River workers on the runtime's client,
+	// whose jobs share the runs' queue (alerts.AddWorkers: the alerts'
+	// webhook deliveries, which alerts.Service queues through River()).
+	AddWorkers func(*river.Workers) error
 	// LLM is the default provider; LLMConfigFromEnv reads it.
 	LLM LLMConfig
 	// Getenv reads the environment variables definitions name for keys and
@@ -101,8 +101,6 @@ type Runtime struct {
 	orgServers map[string]*orgServer
 	active     map[string]context.CancelCauseFunc // org/session → cancel of an executing run
 	ensured    map[string]bool                    // organisations whose starter agents exist
-
-	rules ruleCache
 
 	stopSweep context.CancelFunc
 	sweepDone chan struct{}
@@ -185,15 +183,10 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &runWorker{rt: rt})
-	deps := opts.AlertDelivery
-	if deps.Rules == nil {
-		deps.Rules = opts.Store
-	}
-	if deps.Logger == nil {
-		deps.Logger = opts.Logger
-	}
-	if err := alerts.AddWorkers(workers, deps); err != nil {
-		return nil, fmt.Errorf("runtime: alert delivery: %w", err)
+	if opts.AddWorkers != nil {
+		if err := opts.AddWorkers(workers); err != nil {
+			return nil, fmt.Errorf("runtime: add workers: %w", err)
+		}
 	}
 	cfg := &river.Config{
 		Logger:               opts.Logger.With("component", "river"),
@@ -206,8 +199,8 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		FetchPollInterval:    time.Second,
 	}
 	if opts.Workers > 0 {
-		// Alert deliveries share the runs' queue: one more queue would be
-		// one more poller of the database per process.
+		// Other jobs (alert deliveries) share the runs' queue: one more
+		// queue would be one more poller of the database per process.
 		cfg.Queues = map[string]river.QueueConfig{opts.Queue: {MaxWorkers: opts.Workers}}
 	}
 	if opts.River != nil {
@@ -309,8 +302,13 @@ func (rt *Runtime) Close() error {
 // process.
 func (rt *Runtime) Tokens() *TokenHub { return rt.tokens }
 
-// River returns the River client (for tests and operators' tools).
+// River returns the River client: alerts.Service queues deliveries with
+// it, and tests and operators' tools read it.
 func (rt *Runtime) River() *river.Client[*sql.Tx] { return rt.river }
+
+// Queue is the River queue of runs, which the jobs of Options.AddWorkers
+// share.
+func (rt *Runtime) Queue() string { return rt.opts.Queue }
 
 func (rt *Runtime) now() time.Time { return rt.opts.Now().UTC().Truncate(time.Microsecond) }
 
@@ -349,13 +347,7 @@ func (rt *Runtime) publish(org string, res agentscope.AppendResult) {
 	if hub == nil {
 		return
 	}
-	var evs []agentscope.Event
-	for i, ev := range res.Events {
-		if !res.Duplicate[i] {
-			evs = append(evs, ev)
-		}
-	}
-	hub.Publish(org, evs)
+	hub.Publish(org, res.Appended())
 }
 
 // infoAsDebug is a handler that logs a library's info lines at debug.

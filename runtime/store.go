@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/alerts"
 )
 
 // Store is what the runtime needs of the SQL store its runs live in
@@ -48,12 +47,4 @@ type Store interface {
 	ListAgents(ctx context.Context, orgID string) ([]agentscope.Agent, error)
 	CreateAgent(ctx context.Context, a agentscope.Agent) (agentscope.Agent, error)
 	PutAgent(ctx context.Context, a agentscope.Agent) error
-
-	// Alert rules, and the rule with its secret for delivery.
-	CreateAlertRule(ctx context.Context, r agentscope.AlertRule) (agentscope.AlertRule, error)
-	GetAlertRule(ctx context.Context, orgID, id string) (agentscope.AlertRule, error)
-	ListAlertRules(ctx context.Context, orgID string) ([]agentscope.AlertRule, error)
-	UpdateAlertRule(ctx context.Context, r agentscope.AlertRule) (agentscope.AlertRule, error)
-	DeleteAlertRule(ctx context.Context, orgID, id string) error
-	alerts.RuleSource
 }

@@ -5,14 +5,14 @@ import (
 	"net/http"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/runtime"
+	"github.com/agentscope/agentscope/service"
 )
 
-// AlertRulesAPI manages alert rules (package runtime's Runtime implements
+// AlertRulesAPI manages alert rules (package alerts' Service implements
 // it). The caller's organisation is in the context.
 type AlertRulesAPI interface {
-	CreateAlertRule(ctx context.Context, in runtime.AlertRuleInput) (agentscope.AlertRule, error)
-	UpdateAlertRule(ctx context.Context, id string, in runtime.AlertRuleInput) (agentscope.AlertRule, error)
+	CreateAlertRule(ctx context.Context, r agentscope.AlertRule) (agentscope.AlertRule, error)
+	UpdateAlertRule(ctx context.Context, id string, r agentscope.AlertRule) (agentscope.AlertRule, error)
 	ListAlertRules(ctx context.Context) ([]agentscope.AlertRule, error)
 	GetAlertRule(ctx context.Context, id string) (agentscope.AlertRule, error)
 	DeleteAlertRule(ctx context.Context, id string) error
@@ -31,11 +31,11 @@ func (s *Server) RouteAlertRules(api AlertRulesAPI) {
 		return http.StatusOK, map[string]any{"rules": rs}, err
 	}))
 	s.mux.Handle("POST /api/v1/alerts/rules", s.api(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		var in runtime.AlertRuleInput
+		var in service.AlertRuleInput
 		if err := decodeBody(r, &in); err != nil {
 			return 0, nil, err
 		}
-		rule, err := api.CreateAlertRule(r.Context(), in)
+		rule, err := api.CreateAlertRule(r.Context(), in.Rule())
 		return http.StatusCreated, rule, err
 	}))
 	s.mux.Handle("GET /api/v1/alerts/rules/{id}", s.api(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -43,11 +43,11 @@ func (s *Server) RouteAlertRules(api AlertRulesAPI) {
 		return http.StatusOK, rule, err
 	}))
 	s.mux.Handle("PUT /api/v1/alerts/rules/{id}", s.api(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		var in runtime.AlertRuleInput
+		var in service.AlertRuleInput
 		if err := decodeBody(r, &in); err != nil {
 			return 0, nil, err
 		}
-		rule, err := api.UpdateAlertRule(r.Context(), r.PathValue("id"), in)
+		rule, err := api.UpdateAlertRule(r.Context(), r.PathValue("id"), in.Rule())
 		return http.StatusOK, rule, err
 	}))
 	s.mux.Handle("DELETE /api/v1/alerts/rules/{id}", s.api(func(w http.ResponseWriter, r *http.Request) (int, any, error) {

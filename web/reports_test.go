@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/alerts"
 	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/runtime"
@@ -71,7 +72,11 @@ func invSetup(t *testing.T, withModel bool) *invFixture {
 		t.Fatal(err)
 	}
 	svc.SetLauncher(rt)
-	inv, err := investigator.New(investigator.Options{Store: st.Store, Recorder: rec, Runs: svc, Agents: rt, Alerts: rt,
+	al, err := alerts.NewService(alerts.Options{Store: st.Store, River: rt.River(), Queue: rt.Queue(), Hub: rec.Hub()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := investigator.New(investigator.Options{Store: st.Store, Recorder: rec, Runs: svc, Agents: rt, Alerts: al,
 		Evidence: router, EvidenceBackend: "local"})
 	if err != nil {
 		t.Fatal(err)

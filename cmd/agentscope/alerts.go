@@ -7,7 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/agentscope/agentscope/runtime"
+	"github.com/agentscope/agentscope/service"
 )
 
 // runAlerts is `agentscope alerts list|create|delete`.
@@ -20,7 +20,7 @@ func runAlerts(ctx context.Context, env *Env, args []string) error {
 		cfg           Config
 		org           string
 		asJSON        bool
-		in            runtime.AlertRuleInput
+		in            service.AlertRuleInput
 		kinds, agents string
 		disabled      bool
 	)
@@ -56,7 +56,7 @@ func runAlerts(ctx context.Context, env *Env, args []string) error {
 		in.Kinds, in.Agents = splitList(kinds), splitList(agents)
 		enabled := !disabled
 		in.Enabled = &enabled
-		r, err := app.Runtime.CreateAlertRule(octx, in)
+		r, err := app.Alerts.CreateAlertRule(octx, in.Rule())
 		if err != nil {
 			return err
 		}
@@ -69,13 +69,13 @@ func runAlerts(ctx context.Context, env *Env, args []string) error {
 		if len(pos) != 1 {
 			return usageError{"usage: agentscope alerts delete <rule id>"}
 		}
-		if err := app.Runtime.DeleteAlertRule(octx, pos[0]); err != nil {
+		if err := app.Alerts.DeleteAlertRule(octx, pos[0]); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "alert rule %s deleted\n", pos[0])
 		return nil
 	}
-	rs, err := app.Runtime.ListAlertRules(octx)
+	rs, err := app.Alerts.ListAlertRules(octx)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/alerts"
 	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/mcpserver"
 	"github.com/agentscope/agentscope/recorder"
@@ -38,6 +39,8 @@ type App struct {
 	// Runtime queues managed agents' runs and, unless --no-worker,
 	// executes them in this process.
 	Runtime *runtime.Runtime
+	// Alerts keeps the alert rules and raises the alerts signals trigger.
+	Alerts *alerts.Service
 	// Investigator queues investigations, executes them (as the runtime's
 	// executor of the investigator kind) and reads their reports.
 	Investigator *investigator.Investigator
@@ -185,14 +188,18 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	a.Runtime = rt
 	a.Service.SetLauncher(rt)
 	a.closers = append(a.closers, rt.Close)
-	inv, err := openInvestigator(a, rt, log)
+	if a.Alerts, err = openAlerts(a, rt); err != nil {
+		a.Close()
+		return nil, "", err
+	}
+	inv, err := openInvestigator(a, rt, a.Alerts, log)
 	if err != nil {
 		a.Close()
 		return nil, "", err
 	}
 	a.Investigator = inv
 	mcpOptions := func(org string) mcpserver.Options {
-		return mcpserver.Options{LocalOrg: org, Logger: log, Investigations: inv, Extra: []func(*mcpserver.Server){rt.Register}}
+		return mcpserver.Options{LocalOrg: org, Logger: log, Investigations: inv, AlertRules: a.Alerts, Extra: []func(*mcpserver.Server){rt.Register}}
 	}
 	a.MCP = mcpserver.New(a.Service, mcpOptions(cmp.Or(cfg.LocalOrg, agentscope.DefaultOrgID)))
 	a.closers = append(a.closers, func() error { a.MCP.Close(); return nil })

@@ -5,7 +5,10 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/riverqueue/river"
+
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/alerts"
 	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/store/postgres"
@@ -27,7 +30,10 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 		opts.Pool = p.Pool()
 	}
 	opts.Searcher = a.Search
-	opts.AlertDelivery.Network = set.Webhooks
+	// Alert deliveries are jobs of the runtime's River client.
+	opts.AddWorkers = func(w *river.Workers) error {
+		return alerts.AddWorkers(w, alerts.Deps{Rules: a.Store, Network: set.Webhooks, Logger: log})
+	}
 	if set.Pricing != nil {
 		opts.Pricing = set.Pricing
 		a.Service.Pricing = set.Pricing // self-reported calls are priced from the same table
@@ -58,10 +64,17 @@ func watchOptions(cfg Config, log *slog.Logger) investigator.WatchOptions {
 	return investigator.WatchOptions{LiveDetect: cfg.Runtime.LiveDetect, AutoInvestigate: cfg.Runtime.AutoInvestigate, Logger: log}
 }
 
+// openAlerts builds the alert rules' service over the app's store, queuing
+// deliveries on the runtime's River client and publishing the alerts it
+// records to the live hub.
+func openAlerts(a *App, rt *runtime.Runtime) (*alerts.Service, error) {
+	return alerts.NewService(alerts.Options{Store: a.Store, River: rt.River(), Queue: rt.Queue(), Hub: a.Recorder.Hub(), Network: a.Config.Runtime.Webhooks})
+}
+
 // openInvestigator builds the investigator over the app's store, recorder,
 // service and runtime, searching its evidence as evidence chooses.
-func openInvestigator(a *App, rt *runtime.Runtime, log *slog.Logger) (*investigator.Investigator, error) {
-	opts := investigator.Options{Store: a.Store, Recorder: a.Recorder, Runs: a.Service, Agents: rt, Alerts: rt,
+func openInvestigator(a *App, rt *runtime.Runtime, al *alerts.Service, log *slog.Logger) (*investigator.Investigator, error) {
+	opts := investigator.Options{Store: a.Store, Recorder: a.Recorder, Runs: a.Service, Agents: rt, Alerts: al,
 		SplunkIndex: a.Splunk.Index, Logger: log}
 	if err := evidence(a, &opts, log); err != nil {
 		return nil, err

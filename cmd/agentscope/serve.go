@@ -56,7 +56,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	srv.RouteRuntime(app.Runtime)
 	srv.RouteSearch()
 	srv.RouteInvestigations(app.Investigator)
-	srv.RouteAlertRules(app.Runtime)
+	srv.RouteAlertRules(app.Alerts)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

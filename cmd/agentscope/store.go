@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/alerts"
 	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/splunkbridge"
@@ -19,6 +20,8 @@ type appStore interface {
 	agentscope.Store
 	runtime.Store
 	investigator.Store
+	alerts.Store
+	alerts.RuleSource
 	splunkbridge.Outbox
 	web.Revocations
 	// SetOutbox turns the outbox entries written beside each event on or
