@@ -32,7 +32,7 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 func serve(b *testing.B, st agentscope.Store, committers int) (*httptest.Server, *service.Service, *recorder.Recorder) {
 	hub := recorder.NewMemHub()
 	rec := recorder.New(st, recorder.Options{Hub: hub, Committers: committers})
-	svc := service.New(rec, nil)
+	svc := service.New(rec, service.Options{})
 	srv := web.New(svc, web.Options{Tokens: map[string]string{benchToken: "o"}, Hub: hub, LivePoll: time.Hour})
 	m := mcpserver.New(svc, mcpserver.Options{})
 	srv.Mux().Handle("/mcp", m.HTTPHandler(srv.OrgForToken))

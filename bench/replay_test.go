@@ -41,7 +41,7 @@ func BenchmarkReplay10k(b *testing.B) {
 			rec := recorder.New(st, recorder.Options{Committers: committers})
 			defer rec.Close()
 			fillSession(b, rec, "big", 10000)
-			svc := service.New(rec, nil)
+			svc := service.New(rec, service.Options{})
 			ctx := agentscope.WithOrg(context.Background(), "o")
 			b.Run("store", func(b *testing.B) {
 				for b.Loop() {

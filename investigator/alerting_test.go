@@ -83,7 +83,7 @@ func TestAlertsFromLiveDetectionReportsAndBudgets(t *testing.T) {
 	if rs, _ := ib.alerts.ListAlertRules(ctx); len(rs) != 1 || rs[0].Secret != "" {
 		t.Fatalf("listed rules %+v", rs)
 	}
-	if _, err := ib.RT.SetBudget(ctx, agentscope.AgentCostBudget{Agent: "support-bot", Period: agentscope.PeriodDay, LimitUSD: usd("0.05")}); err != nil {
+	if _, err := ib.Svc.SetBudget(ctx, agentscope.AgentCostBudget{Agent: "support-bot", Period: agentscope.PeriodDay, LimitUSD: usd("0.05")}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -170,7 +170,7 @@ func newInvestigator(t testing.TB, b runtimetest.Backend, c invConfig) *invBundl
 			t.Fatal(err)
 		}
 		ib.alerts = al
-		opts.Store, opts.Recorder, opts.Runs, opts.Agents, opts.Alerts = n.Store, n.Rec, n.Svc, n.RT, al
+		opts.Store, opts.Recorder, opts.Runs, opts.Agents, opts.Alerts = n.Store, n.Rec, n.Svc, n.Svc, al
 		inv, err := investigator.New(opts)
 		if err != nil {
 			t.Fatal(err)
@@ -178,7 +178,7 @@ func newInvestigator(t testing.TB, b runtimetest.Backend, c invConfig) *invBundl
 		ib.inv = inv
 		return runtime.Work{
 			Tools: func(org string) *mcp.Server {
-				return mcpserver.New(n.Svc, mcpserver.Options{LocalOrg: org, Investigations: inv, AlertRules: al, Extra: []func(*mcpserver.Server){n.RT.Register}}).MCP
+				return mcpserver.New(n.Svc, mcpserver.Options{LocalOrg: org, Investigations: inv, AlertRules: al}).MCP
 			},
 			Kinds: map[string]runtime.Executor{runtime.KindInvestigator: inv},
 		}

@@ -180,7 +180,7 @@ func newFeatureServer(t *testing.T) *featureServer {
 		t.Fatal(err)
 	}
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-	srv := mcpserver.New(service.New(rec, nil), mcpserver.Options{LocalOrg: agentscope.DefaultOrgID})
+	srv := mcpserver.New(service.New(rec, service.Options{}), mcpserver.Options{LocalOrg: agentscope.DefaultOrgID})
 	t.Cleanup(func() {
 		srv.Close()
 		rec.Close()

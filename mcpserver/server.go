@@ -36,9 +36,6 @@ type Options struct {
 	// AlertRules serves create_alert_rule, list_alert_rules,
 	// update_alert_rule and delete_alert_rule; nil leaves them out.
 	AlertRules AlertRules
-	// Extra registers more tools (the runtime's) on the server after the
-	// core ones.
-	Extra []func(*Server)
 }
 
 // Server is AgentScope's MCP server.
@@ -74,14 +71,13 @@ func New(svc *service.Service, opts Options) *Server {
 	s.addPrompts()
 	s.MCP.AddReceivingMiddleware(s.listRecent, checkLogLevel)
 	s.MCP.AddSendingMiddleware(s.onlyOwnUpdates)
+	s.addAgentTools()
+	s.addContextSearch()
 	if opts.Investigations != nil {
 		s.addInvestigations(opts.Investigations)
 	}
 	if opts.AlertRules != nil {
 		s.addAlertRules(opts.AlertRules)
-	}
-	for _, f := range opts.Extra {
-		f(s)
 	}
 	return s
 }
@@ -148,9 +144,3 @@ func (s *Server) HTTPHandler(verify func(token string) (orgID string, ok bool)) 
 
 // maxRequestBody bounds a POST to /mcp.
 const maxRequestBody = 8 << 20
-
-// OrgContext puts the caller's organisation into ctx, as tools get it, for
-// handlers registered outside AddTool (resource templates).
-func (s *Server) OrgContext(ctx context.Context, extra *mcp.RequestExtra) (context.Context, error) {
-	return s.orgContext(ctx, extra)
-}

@@ -33,7 +33,7 @@ func newServer(t *testing.T) *mcpserver.Server {
 		rec.Close()
 		st.Close()
 	})
-	return mcpserver.New(service.New(rec, nil), mcpserver.Options{LocalOrg: agentscope.DefaultOrgID})
+	return mcpserver.New(service.New(rec, service.Options{}), mcpserver.Options{LocalOrg: agentscope.DefaultOrgID})
 }
 
 // connect serves a fresh SQLite-backed server over in-memory transports.

@@ -34,10 +34,10 @@ func TestAdmissionCountsExternalSpend(t *testing.T) {
 				t.Fatalf("record cost: %+v %v", res, err)
 			}
 			def, _ := json.Marshal(analyst)
-			if _, err := n.rt.UpdateAgent(ctx, "mixed", def); err != nil {
+			if _, err := n.svc.UpdateAgent(ctx, "mixed", def); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := n.rt.SetBudget(ctx, agentscope.AgentCostBudget{Agent: "mixed", Period: agentscope.PeriodDay, LimitUSD: usd("0.001"), HardCap: true}); err != nil {
+			if _, err := n.svc.SetBudget(ctx, agentscope.AgentCostBudget{Agent: "mixed", Period: agentscope.PeriodDay, LimitUSD: usd("0.001"), HardCap: true}); err != nil {
 				t.Fatal(err)
 			}
 			_, err := n.svc.StartRun(ctx, service.StartRunInput{Agent: "mixed", SessionID: "refused", Input: json.RawMessage(`"x"`)})
@@ -47,7 +47,7 @@ func TestAdmissionCountsExternalSpend(t *testing.T) {
 			if _, err := n.store.GetRun(ctx, org, "refused"); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
 				t.Errorf("the refused run exists: %v", err)
 			}
-			st, err := n.rt.GetBudgets(ctx, "mixed")
+			st, err := n.svc.GetBudgets(ctx, "mixed")
 			if err != nil || len(st) != 1 || st[0].SpentUSD.String() != "0.002" || !st[0].Exceeded {
 				t.Errorf("budget status %+v %v", st, err)
 			}
@@ -67,10 +67,10 @@ func TestHardCapStopsRunningAgent(t *testing.T) {
 	probe, _ := open(t)
 	n := newNode(t, open, config{workers: 1, llm: llm, searcher: &storeSearcher{store: probe}})
 	n.createAgent(t, "spender", analyst)
-	if _, err := n.rt.SetBudget(n.ctx(), agentscope.AgentCostBudget{Agent: "spender", Period: agentscope.PeriodMonth, LimitUSD: usd("0.003"), HardCap: true}); err != nil {
+	if _, err := n.svc.SetBudget(n.ctx(), agentscope.AgentCostBudget{Agent: "spender", Period: agentscope.PeriodMonth, LimitUSD: usd("0.003"), HardCap: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.rt.SetBudget(n.ctx(), agentscope.AgentCostBudget{Agent: "spender", Period: agentscope.PeriodDay, LimitUSD: usd("0.001")}); err != nil {
+	if _, err := n.svc.SetBudget(n.ctx(), agentscope.AgentCostBudget{Agent: "spender", Period: agentscope.PeriodDay, LimitUSD: usd("0.001")}); err != nil {
 		t.Fatal(err)
 	}
 	n.start(t, "spender", "cap", "spend")
@@ -119,7 +119,7 @@ func TestConcurrentAdmissions(t *testing.T) {
 			spec.Limits.RunCostEstimateUSD = &estimate
 			nodes[0].createAgent(t, "capped", spec)
 			limit := usd("0.01")
-			if _, err := nodes[0].rt.SetBudget(nodes[0].ctx(), agentscope.AgentCostBudget{Agent: "capped", Period: agentscope.PeriodDay, LimitUSD: limit, HardCap: true}); err != nil {
+			if _, err := nodes[0].svc.SetBudget(nodes[0].ctx(), agentscope.AgentCostBudget{Agent: "capped", Period: agentscope.PeriodDay, LimitUSD: limit, HardCap: true}); err != nil {
 				t.Fatal(err)
 			}
 			var (

@@ -17,7 +17,6 @@ import (
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/runtime/llmtest"
-	"github.com/agentscope/agentscope/service"
 )
 
 // The crash test runs a worker in a child process — this test binary,
@@ -44,7 +43,6 @@ func runWorkerProcess(spec string) int {
 	}
 	defer closeStore()
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub(), Committers: committers(st)})
-	svc := service.New(rec, nil)
 	opts := runtime.Options{Store: st, Recorder: rec, Workers: 1,
 		LLM: runtime.LLMConfig{BaseURL: parts[2], APIKey: "test-key"},
 		River: func(c *river.Config) {
@@ -57,7 +55,6 @@ func runWorkerProcess(spec string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	svc.SetLauncher(rt)
 	if err := rt.Start(context.Background(), runtime.Work{}); err != nil { // its runs use no tools
 		fmt.Fprintln(os.Stderr, err)
 		return 1

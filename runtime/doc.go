@@ -41,6 +41,11 @@
 // AGENTSCOPE_LLM_API_KEY and AGENTSCOPE_LLM_MODEL (or OPENAI_BASE_URL and
 // OPENAI_API_KEY); a definition's providers override them and name the
 // environment variables holding their keys, which never appear in
-// definitions, logs, errors or events. splunk_context_search runs SPL
-// through the Searcher given in Options; without one it tells the model so.
+// definitions, logs, errors or events.
+//
+// The runtime only runs agents. Agents' definitions, budgets and starter
+// agents are administered by package service, which launches managed runs
+// with the runtime (Launch, Cancel); the tools agents call, such as
+// splunk_context_search, are the MCP server's (package mcpserver) over the
+// service.
 package runtime

@@ -10,7 +10,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/service"
 )
 
 // runArgs is a River job that executes one managed run.
@@ -25,16 +24,17 @@ type runArgs struct {
 // Kind implements river.JobArgs.
 func (runArgs) Kind() string { return "agentscope_run" }
 
-// Launch implements service.Launcher: it admits the run against the agent's
-// budgets, then creates it (queued, with RunQueued) and its River job in
-// one transaction, and returns without waiting for a worker.
-func (rt *Runtime) Launch(ctx context.Context, orgID string, agent agentscope.Agent, in service.StartRunInput) (agentscope.Run, error) {
+// Launch implements service.Launcher: it admits run (its session, input and
+// metadata) against the agent's budgets, then creates it (queued, with
+// RunQueued) and its River job in one transaction, and returns without
+// waiting for a worker.
+func (rt *Runtime) Launch(ctx context.Context, orgID string, agent agentscope.Agent, run agentscope.Run) (agentscope.Run, error) {
 	spec, err := ParseSpec(agent.Spec)
 	if err != nil {
 		return agentscope.Run{}, agentscope.Errorf(agentscope.EINVALID, "agent %q has an invalid definition: %s", agent.Name, agentscope.ErrorMessage(err))
 	}
 	now := rt.now()
-	events := []agentscope.Event{{Type: agentscope.RunQueued, TS: now, Input: in.Input,
+	events := []agentscope.Event{{Type: agentscope.RunQueued, TS: now, Input: run.Input,
 		Attributes: map[string]any{"queue": rt.opts.Queue, "max_attempts": rt.opts.MaxAttempts}}}
 	warnings, err := rt.softBudgetWarnings(ctx, orgID, agent.Name, now)
 	if err != nil {
@@ -48,21 +48,21 @@ func (rt *Runtime) Launch(ctx context.Context, orgID string, agent agentscope.Ag
 		}
 	}
 	req := agentscope.AppendRequest{
-		OrgID: orgID, SessionID: in.SessionID,
-		Start:  &agentscope.Run{Agent: agent.Name, Status: agentscope.StatusQueued, Managed: true, Input: in.Input, Metadata: in.Metadata, CreatedAt: now},
+		OrgID: orgID, SessionID: run.SessionID,
+		Start:  &agentscope.Run{Agent: agent.Name, Status: agentscope.StatusQueued, Managed: true, Input: run.Input, Metadata: run.Metadata, CreatedAt: now},
 		Events: events,
 	}
 	res := rt.store.AppendTx(ctx, []agentscope.AppendRequest{req}, func(ctx context.Context, tx *sql.Tx) error {
-		reserve, err := rt.evaluateAgentCostBudgets(ctx, tx, orgID, agent.Name, in.SessionID, spec, now)
+		reserve, err := rt.evaluateAgentCostBudgets(ctx, tx, orgID, agent.Name, run.SessionID, spec, now)
 		if err != nil {
 			return err
 		}
-		job, err := rt.river.InsertTx(ctx, tx, runArgs{OrgID: orgID, SessionID: in.SessionID, TimeoutMS: spec.Limits.timeout().Milliseconds()},
+		job, err := rt.river.InsertTx(ctx, tx, runArgs{OrgID: orgID, SessionID: run.SessionID, TimeoutMS: spec.Limits.timeout().Milliseconds()},
 			&river.InsertOpts{Queue: rt.opts.Queue, MaxAttempts: rt.opts.MaxAttempts})
 		if err != nil {
 			return err
 		}
-		return rt.store.InsertManagedRunTx(ctx, tx, agentscope.ManagedRun{OrgID: orgID, SessionID: in.SessionID, Agent: agent.Name, JobID: job.Job.ID, Reserved: reserve, CreatedAt: now})
+		return rt.store.InsertManagedRunTx(ctx, tx, agentscope.ManagedRun{OrgID: orgID, SessionID: run.SessionID, Agent: agent.Name, JobID: job.Job.ID, Reserved: reserve, CreatedAt: now})
 	})[0]
 	if res.Err != nil {
 		return agentscope.Run{}, res.Err

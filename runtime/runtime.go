@@ -23,7 +23,6 @@ import (
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/pricing"
 	"github.com/agentscope/agentscope/recorder"
-	"github.com/agentscope/agentscope/service"
 )
 
 // Options configure a Runtime. Store and Recorder are required.
@@ -36,10 +35,6 @@ type Options struct {
 	Pool *pgxpool.Pool
 	// Recorder commits the runs' events; its store must be Store.
 	Recorder *recorder.Recorder
-	// Searcher answers splunk_context_search: against Splunk when one is
-	// configured, else the embedded engine over the store. Nil makes the
-	// tool say that no search backend is configured.
-	Searcher agentscope.Searcher
 	// AddWorkers registers more River workers on the runtime's client,
 	// whose jobs share the runs' queue (alerts.AddWorkers: the alerts'
 	// webhook deliveries, which alerts.Service queues through River()).
@@ -81,8 +76,8 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Runtime queues, admits and executes runs of managed agents. It
-// implements service.Launcher.
+// Runtime queues, admits and executes runs of managed agents. It is the
+// service's Launcher.
 type Runtime struct {
 	opts       Options
 	store      Store
@@ -100,17 +95,11 @@ type Runtime struct {
 	mu         sync.Mutex
 	orgServers map[string]*orgServer
 	active     map[string]context.CancelCauseFunc // org/session → cancel of an executing run
-	ensured    map[string]bool                    // organisations whose starter agents exist
 
 	stopSweep context.CancelFunc
 	sweepDone chan struct{}
 	started   bool
 }
-
-var (
-	_ service.Launcher    = (*Runtime)(nil)
-	_ service.OrgPreparer = (*Runtime)(nil)
-)
 
 // DefaultQueue is the River queue of runs.
 const DefaultQueue = "agent_runs"
@@ -161,7 +150,6 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		httpClient: opts.HTTPClient,
 		orgServers: map[string]*orgServer{},
 		active:     map[string]context.CancelCauseFunc{},
-		ensured:    map[string]bool{},
 	}
 	if rt.httpClient == nil {
 		rt.httpClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
@@ -250,19 +238,10 @@ func (rt *Runtime) migrateRiver(ctx context.Context, driver riverdriver.Driver[*
 	return fmt.Errorf("runtime: migrate river: %w", last)
 }
 
-// Start ensures the default organisation's starter agents and, when this
-// process has workers, starts executing runs with w and the sweeper. Start
-// returns once the workers are running; Close stops them.
+// Start, when this process has workers, starts executing runs with w and
+// the sweeper. Start returns once the workers are running; Close stops
+// them.
 func (rt *Runtime) Start(ctx context.Context, w Work) error {
-	orgs, err := rt.store.OrgIDs(ctx)
-	if err != nil {
-		return err
-	}
-	for _, org := range append([]string{agentscope.DefaultOrgID}, orgs...) {
-		if err := rt.EnsureStarters(ctx, org); err != nil {
-			return err
-		}
-	}
 	rt.given = w
 	if rt.opts.Workers == 0 {
 		return nil

@@ -242,8 +242,8 @@ func (l Limits) maxToolResultBytes() int {
 	return l.MaxToolResultBytes
 }
 
-// canonical returns the definition's JSON as stored.
-func (s Spec) canonical() json.RawMessage {
+// Canonical returns the definition's JSON as stored.
+func (s Spec) Canonical() json.RawMessage {
 	b, err := json.Marshal(s)
 	if err != nil {
 		panic("runtime: marshal spec: " + err.Error())

@@ -23,9 +23,6 @@ type Store interface {
 	AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, hook func(ctx context.Context, tx *sql.Tx) error) []agentscope.AppendResult
 	WithSessionLock(ctx context.Context, key string, fn func() error) error
 	GetRun(ctx context.Context, orgID, sessionID string) (agentscope.Run, error)
-	ListRuns(ctx context.Context, orgID string, f agentscope.RunFilter) (agentscope.RunPage, error)
-	ScanEvents(ctx context.Context, orgID string, q agentscope.EventQuery, fn func([]agentscope.Event) (bool, error)) error
-	OrgIDs(ctx context.Context) ([]string, error)
 
 	// Managed runs: the run's River job and its reservation.
 	InsertManagedRunTx(ctx context.Context, tx *sql.Tx, m agentscope.ManagedRun) error
@@ -39,12 +36,7 @@ type Store interface {
 	BudgetsTx(ctx context.Context, tx *sql.Tx, orgID, agent string) ([]agentscope.AgentCostBudget, error)
 	AgentSpend(ctx context.Context, orgID, agent string, since time.Time) (agentscope.USD, error)
 	ListBudgets(ctx context.Context, orgID, agent string) ([]agentscope.AgentCostBudget, error)
-	PutBudget(ctx context.Context, b agentscope.AgentCostBudget) (agentscope.AgentCostBudget, error)
-	DeleteBudget(ctx context.Context, orgID, agent string, period agentscope.BudgetPeriod) error
 
-	// Agents.
+	// Agents' definitions.
 	GetAgent(ctx context.Context, orgID, name string) (agentscope.Agent, error)
-	ListAgents(ctx context.Context, orgID string) ([]agentscope.Agent, error)
-	CreateAgent(ctx context.Context, a agentscope.Agent) (agentscope.Agent, error)
-	PutAgent(ctx context.Context, a agentscope.Agent) error
 }

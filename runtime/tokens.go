@@ -1,6 +1,11 @@
 package runtime
 
-import "sync"
+import (
+	"context"
+	"sync"
+
+	"github.com/agentscope/agentscope"
+)
 
 // Token is a piece of a model's answer as it streams in.
 type Token struct {
@@ -58,6 +63,31 @@ func (h *TokenHub) publish(orgID, sessionID string, t Token) {
 		select {
 		case ch <- t:
 		default:
+		}
+	}
+}
+
+// StreamTokens calls fn with each token streamed by the session's model
+// calls in this process, until ctx ends or fn fails. subscribed, if not
+// nil, is called once the subscription is in place, before any token.
+func (rt *Runtime) StreamTokens(ctx context.Context, sessionID string, subscribed func(), fn func(spanID, text string) error) error {
+	org, err := agentscope.OrgFrom(ctx)
+	if err != nil {
+		return err
+	}
+	tokens, cancel := rt.tokens.Subscribe(org, sessionID)
+	defer cancel()
+	if subscribed != nil {
+		subscribed()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case t := <-tokens:
+			if err := fn(t.SpanID, t.Text); err != nil {
+				return err
+			}
 		}
 	}
 }

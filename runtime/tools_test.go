@@ -28,7 +28,7 @@ func TestRuntimeMCPTools(t *testing.T) {
 	probe, _ := open(t)
 	searcher := &storeSearcher{store: probe}
 	n := newNode(t, open, config{searcher: searcher})
-	srv := mcpserver.New(n.svc, mcpserver.Options{LocalOrg: org, Extra: []func(*mcpserver.Server){n.rt.Register}})
+	srv := mcpserver.New(n.svc, mcpserver.Options{LocalOrg: org})
 	ct, st := mcp.NewInMemoryTransports()
 	ss, err := srv.MCP.Connect(context.Background(), st, nil)
 	if err != nil {
@@ -41,7 +41,7 @@ func TestRuntimeMCPTools(t *testing.T) {
 	}
 	defer cs.Close()
 
-	var list runtime.AgentsOutput
+	var list mcpserver.AgentsOutput
 	mcptest.Call(t, cs, "list_agents", map[string]any{}, &list)
 	var names []string
 	for _, a := range list.Agents {
@@ -96,13 +96,13 @@ func TestRuntimeMCPTools(t *testing.T) {
 	if msg := mcptest.CallError(t, cs, "set_budget", map[string]any{"agent": "triage", "period": "year", "limit_usd": 1}); !strings.Contains(msg, "day, week or month") {
 		t.Errorf("bad period: %s", msg)
 	}
-	var budgets runtime.BudgetsOutput
+	var budgets mcpserver.BudgetsOutput
 	mcptest.Call(t, cs, "get_budgets", map[string]any{}, &budgets)
 	if len(budgets.Budgets) != 1 || budgets.Budgets[0].SpentUSD != 0 || budgets.Budgets[0].PeriodStart.Weekday() != time.Monday {
 		t.Errorf("budgets %+v", budgets)
 	}
 
-	var rows runtime.SearchOutput
+	var rows service.ContextSearchOutput
 	mcptest.Call(t, cs, "splunk_context_search", map[string]any{"query": "type=SessionStarted"}, &rows)
 	if rows.Count != 0 || searcher.orgs[0] != org {
 		t.Errorf("search %+v in %v", rows, searcher.orgs)
@@ -124,22 +124,22 @@ func TestStarters(t *testing.T) {
 	if err := n.store.PutAgent(context.Background(), agentscope.Agent{OrgID: "org-3", Name: "reliability", Kind: agentscope.AgentExternal}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.rt.UpdateAgent(n.ctx(), "cost-analyst", []byte(`{"system_prompt":"Edited."}`)); err != nil {
+	if _, err := n.svc.UpdateAgent(n.ctx(), "cost-analyst", []byte(`{"system_prompt":"Edited."}`)); err != nil {
 		t.Fatal(err)
 	}
 	again := newNode(t, open, config{}) // a restart: Start ensures the starters of every known organisation
-	a, err := again.rt.GetAgent(n.ctx(), "cost-analyst")
+	a, err := again.svc.GetAgent(n.ctx(), "cost-analyst")
 	if err != nil || string(a.Spec) != `{"system_prompt":"Edited."}` {
 		t.Errorf("edited starter after restart: %s %v", a.Spec, err)
 	}
 	org3 := agentscope.WithOrg(context.Background(), "org-3")
-	if r, err := again.rt.GetAgent(org3, "reliability"); err != nil || r.Kind != agentscope.AgentExternal {
+	if r, err := again.svc.GetAgent(org3, "reliability"); err != nil || r.Kind != agentscope.AgentExternal {
 		t.Errorf("external reliability agent: %+v %v", r, err)
 	}
-	if r, err := again.rt.GetAgent(org3, "research"); err != nil || r.Kind != agentscope.AgentManaged {
+	if r, err := again.svc.GetAgent(org3, "research"); err != nil || r.Kind != agentscope.AgentManaged {
 		t.Errorf("org-3's research starter: %+v %v", r, err)
 	}
-	if names := runtime.StarterAgentNames(); strings.Join(names, ",") != "cost-analyst,reliability,research,investigator" {
+	if names := service.StarterAgentNames(); strings.Join(names, ",") != "cost-analyst,reliability,research,investigator" {
 		t.Errorf("starters %v", names)
 	}
 }

@@ -236,7 +236,7 @@ func TestSplunkMCPBackendScopesAndRefusesWrites(t *testing.T) {
 // searchService is a service whose search calls (run_spl, splunk_insights,
 // splunk_health) run on r.
 func searchService(rec *recorder.Recorder, r *search.Router) *service.Service {
-	svc := service.New(rec, nil)
+	svc := service.New(rec, service.Options{})
 	svc.Search = service.SearchOptions{Searcher: r, DefaultBackend: r.Default()}
 	return svc
 }

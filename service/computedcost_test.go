@@ -47,7 +47,7 @@ func stores(t *testing.T) map[string]func(t *testing.T) *sqlstore.Store {
 func serviceOver(t *testing.T, st agentscope.Store) *service.Service {
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
 	t.Cleanup(func() { rec.Close() })
-	return service.New(rec, nil)
+	return service.New(rec, service.Options{})
 }
 
 // gpt-4.1 is $2 in and $8 out per million tokens: 1,000 in and 100 out is

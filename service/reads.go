@@ -52,24 +52,3 @@ func (s *Service) ScanEvents(ctx context.Context, q agentscope.EventQuery, fn fu
 	}
 	return s.store.ScanEvents(ctx, org, q, fn)
 }
-
-// ListAgents lists the organisation's agents by name.
-func (s *Service) ListAgents(ctx context.Context) ([]agentscope.Agent, error) {
-	org, err := agentscope.OrgFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.store.ListAgents(ctx, org)
-}
-
-// GetAgent returns one agent, or ENOTFOUND.
-func (s *Service) GetAgent(ctx context.Context, name string) (agentscope.Agent, error) {
-	org, err := agentscope.OrgFrom(ctx)
-	if err != nil {
-		return agentscope.Agent{}, err
-	}
-	if err := agentscope.ValidateAgentName(name); err != nil {
-		return agentscope.Agent{}, err
-	}
-	return s.store.GetAgent(ctx, org, name)
-}

@@ -1,5 +1,6 @@
 // Package service holds the operations AgentScope offers — start a run,
-// record events, end it, list and replay — once, for every transport. The
+// record events, end it, list and replay, search, administer agents and
+// their budgets — once, for every transport. The
 // MCP tools and the HTTP handlers are thin adapters over these functions, so
 // their behaviour cannot drift apart. The caller's organisation always comes
 // from the context (agentscope.WithOrg), never from request data.
@@ -22,17 +23,23 @@ import (
 // every run is self-reported.
 type Launcher interface {
 	// Launch admits and queues a run of a managed agent and returns it in
-	// status queued.
-	Launch(ctx context.Context, orgID string, agent agentscope.Agent, in StartRunInput) (agentscope.Run, error)
+	// status queued. run names the session, input and metadata of the run
+	// start_run opens.
+	Launch(ctx context.Context, orgID string, agent agentscope.Agent, run agentscope.Run) (agentscope.Run, error)
 	// Cancel stops a queued or running managed run.
 	Cancel(ctx context.Context, orgID, sessionID string) (agentscope.Run, error)
 }
 
-// OrgPreparer is implemented by a Launcher that sets an organisation up the
-// first time it is seen (the runtime creates its starter agents), so that
-// start_run of a starter agent's name finds it even in a new organisation.
-type OrgPreparer interface {
-	PrepareOrg(ctx context.Context, orgID string) error
+// Options configure a Service; every field may be left zero.
+type Options struct {
+	Logger *slog.Logger
+	// Launcher executes managed agents (the runtime). Without one every run
+	// is self-reported: start_run of a managed agent fails, saying so.
+	Launcher Launcher
+	// Agents keeps agents' definitions and budgets (the SQL store). Without
+	// it agent and budget administration is not available and no starter
+	// agents are made.
+	Agents AgentStore
 }
 
 // Service is AgentScope's service layer.
@@ -40,6 +47,8 @@ type Service struct {
 	rec      *recorder.Recorder
 	store    agentscope.Store
 	launcher Launcher
+	agents   AgentStore
+	starters starterSet
 	log      *slog.Logger
 	now      func() time.Time
 	// MaxEventBytes bounds one event's JSON (default 256 KiB).
@@ -53,15 +62,14 @@ type Service struct {
 }
 
 // New returns a Service over rec and its store.
-func New(rec *recorder.Recorder, logger *slog.Logger) *Service {
+func New(rec *recorder.Recorder, opts Options) *Service {
+	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{rec: rec, store: rec.Store(), log: logger.With("component", "service"), now: func() time.Time { return time.Now().Truncate(time.Microsecond) }, MaxEventBytes: agentscope.DefaultMaxEventBytes}
+	return &Service{rec: rec, store: rec.Store(), launcher: opts.Launcher, agents: opts.Agents, log: logger.With("component", "service"),
+		now: func() time.Time { return time.Now().Truncate(time.Microsecond) }, MaxEventBytes: agentscope.DefaultMaxEventBytes}
 }
-
-// SetLauncher installs the runtime that executes managed agents.
-func (s *Service) SetLauncher(l Launcher) { s.launcher = l }
 
 // Store returns the underlying store.
 func (s *Service) Store() agentscope.Store { return s.store }
@@ -101,17 +109,15 @@ func (s *Service) StartRun(ctx context.Context, in StartRunInput) (agentscope.Ru
 	if len(in.Metadata) > 64 {
 		return agentscope.Run{}, agentscope.FieldErrorf("metadata", "has %d keys; at most 64", len(in.Metadata))
 	}
-	if p, ok := s.launcher.(OrgPreparer); ok {
-		if err := p.PrepareOrg(ctx, org); err != nil {
-			return agentscope.Run{}, err
-		}
+	if err := s.PrepareOrg(ctx, org); err != nil {
+		return agentscope.Run{}, err
 	}
 	agent, err := s.store.GetAgent(ctx, org, in.Agent)
 	if err == nil && agent.Kind == agentscope.AgentManaged {
 		if s.launcher == nil {
 			return agentscope.Run{}, agentscope.Errorf(agentscope.EUNAVAILABLE, "agent %q is managed but this process has no runtime to execute it", in.Agent)
 		}
-		return s.launcher.Launch(ctx, org, agent, in)
+		return s.launcher.Launch(ctx, org, agent, agentscope.Run{SessionID: in.SessionID, Input: in.Input, Metadata: in.Metadata})
 	} else if err != nil && agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
 		return agentscope.Run{}, err
 	}

@@ -36,7 +36,7 @@ func setup(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-	svc := service.New(rec, nil)
+	svc := service.New(rec, service.Options{})
 	h := web.New(svc, web.Options{Tokens: map[string]string{token: "org-1"}, MaxBodyBytes: 1 << 20, LivePoll: time.Hour})
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {

@@ -35,7 +35,7 @@ func BenchmarkReplayPage10k(b *testing.B) {
 	defer st.Close()
 	rec := recorder.New(st, recorder.Options{})
 	defer rec.Close()
-	svc := service.New(rec, nil)
+	svc := service.New(rec, service.Options{})
 	ctx := agentscope.WithOrg(context.Background(), "org-1")
 	if _, err := svc.StartRun(ctx, service.StartRunInput{Agent: "bench", SessionID: "big"}); err != nil {
 		b.Fatal(err)
@@ -106,7 +106,7 @@ func BenchmarkLiveFanout200(b *testing.B) {
 	hub := &stampingHub{MemHub: recorder.NewMemHub()}
 	rec := recorder.New(st, recorder.Options{Hub: hub})
 	defer rec.Close()
-	svc := service.New(rec, nil)
+	svc := service.New(rec, service.Options{})
 	srv := httptest.NewServer(web.New(svc, web.Options{Tokens: map[string]string{token: "org-1"}, Hub: hub}))
 	defer srv.Close()
 	ctx := agentscope.WithOrg(context.Background(), "org-1")

@@ -33,7 +33,7 @@ func limited(t *testing.T, opts web.Options, cfg func(*http.Server), routes ...f
 		t.Fatal(err)
 	}
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-	svc := service.New(rec, nil)
+	svc := service.New(rec, service.Options{})
 	opts.Tokens = map[string]string{token: "org-1"}
 	if opts.LivePoll == 0 {
 		opts.LivePoll = time.Hour

@@ -136,7 +136,7 @@ func TestAgentsPageAndRunForm(t *testing.T) {
 	}
 
 	l := launchertest.New(f.rec)
-	f.svc.SetLauncher(l)
+	f = f.withLauncher(t, l)
 	// Without the script: queued, then back to the page, which lists it.
 	resp, err = c.PostForm(f.srv.URL+"/agents/planner/runs", url.Values{"csrf": {csrf}, "input": {"plan a trip"}})
 	if err != nil {

@@ -50,7 +50,6 @@ func invSetup(t *testing.T, withModel bool) *invFixture {
 		t.Fatal(err)
 	}
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-	svc := service.New(rec, nil)
 	llm := llmtest.New()
 	router, err := search.NewRouter("local", map[string]agentscope.Searcher{"local": spl.New(st, spl.Options{})}, search.Limits{})
 	if err != nil {
@@ -71,14 +70,17 @@ func invSetup(t *testing.T, withModel bool) *invFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.SetLauncher(rt)
+	svc := service.New(rec, service.Options{Launcher: rt, Agents: st})
 	al, err := alerts.NewService(alerts.Options{Store: st.Store, River: rt.River(), Queue: rt.Queue(), Hub: rec.Hub()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv, err := investigator.New(investigator.Options{Store: st.Store, Recorder: rec, Runs: svc, Agents: rt, Alerts: al,
+	inv, err := investigator.New(investigator.Options{Store: st.Store, Recorder: rec, Runs: svc, Agents: svc, Alerts: al,
 		Evidence: router, EvidenceBackend: "local"})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.PrepareOrgs(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := rt.Start(ctx, runtime.Work{Kinds: map[string]runtime.Executor{runtime.KindInvestigator: inv}}); err != nil {
@@ -97,7 +99,7 @@ func invSetup(t *testing.T, withModel bool) *invFixture {
 		st.Close()
 	})
 	f := &invFixture{uiFixture: &uiFixture{srv: srv, svc: svc, rec: rec, store: st, ctx: agentscope.WithOrg(ctx, "org-1")}, rt: rt, llm: llm}
-	if err := rt.EnsureStarters(f.ctx, "org-1"); err != nil {
+	if err := svc.PrepareOrg(f.ctx, "org-1"); err != nil {
 		t.Fatal(err)
 	}
 	return f

@@ -8,21 +8,15 @@ import (
 	"github.com/agentscope/agentscope"
 )
 
-// RuntimeAPI is what the managed-agent endpoints call: the runtime's
-// operations on agent definitions and budgets, and its live token stream
-// (package runtime's Runtime implements it). The caller's organisation is
-// in the context.
-type RuntimeAPI interface {
-	ListAgents(ctx context.Context) ([]agentscope.Agent, error)
-	GetAgent(ctx context.Context, name string) (agentscope.Agent, error)
-	CreateAgent(ctx context.Context, name string, definition json.RawMessage) (agentscope.Agent, error)
-	UpdateAgent(ctx context.Context, name string, definition json.RawMessage) (agentscope.Agent, error)
-	SetBudget(ctx context.Context, b agentscope.AgentCostBudget) (agentscope.AgentCostBudget, error)
-	GetBudgets(ctx context.Context, agent string) ([]agentscope.BudgetStatus, error)
+// TokenStream streams the model tokens of the runs executing in this
+// process (package runtime's Runtime implements it). The caller's
+// organisation is in the context.
+type TokenStream interface {
 	StreamTokens(ctx context.Context, sessionID string, subscribed func(), fn func(spanID, text string) error) error
 }
 
-// RouteRuntime adds the managed-agent endpoints:
+// RouteRuntime adds the managed-agent endpoints, the agents and budgets
+// through the service and the tokens from tokens:
 //
 //	GET  /api/v1/agents                          the organisation's agents
 //	POST /api/v1/agents                          {"name", "definition"}: create a managed agent
@@ -31,7 +25,8 @@ type RuntimeAPI interface {
 //	GET  /api/v1/budgets[?agent=]                budgets with the current period's spend
 //	PUT  /api/v1/budgets                         {"agent", "period", "limit_usd", "hard_cap"}
 //	GET  /api/v1/sessions/{session_id}/tokens    server-sent events of the run's streamed tokens
-func (s *Server) RouteRuntime(api RuntimeAPI) {
+func (s *Server) RouteRuntime(tokens TokenStream) {
+	api := s.svc
 	s.mux.Handle("GET /api/v1/agents", s.api(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		agents, err := api.ListAgents(r.Context())
 		return http.StatusOK, map[string]any{"agents": agents}, err
@@ -83,7 +78,7 @@ func (s *Server) RouteRuntime(api RuntimeAPI) {
 		return http.StatusOK, b, err
 	}))
 	s.mux.Handle("GET /api/v1/sessions/{session_id}/tokens", s.bearer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.handleTokens(w, r, api)
+		s.handleTokens(w, r, tokens)
 	})))
 }
 
@@ -91,7 +86,7 @@ func (s *Server) RouteRuntime(api RuntimeAPI) {
 // "data: {span_id, text}" event per piece, as the process's workers
 // receive them. Tokens are not stored: a client that connects late sees
 // the answers in ModelCompleted events (replay or /live) instead.
-func (s *Server) handleTokens(w http.ResponseWriter, r *http.Request, api RuntimeAPI) {
+func (s *Server) handleTokens(w http.ResponseWriter, r *http.Request, tokens TokenStream) {
 	sid := r.PathValue("session_id")
 	if _, err := s.svc.GetRun(r.Context(), sid); err != nil {
 		writeError(w, r, s.log, err)
@@ -102,7 +97,7 @@ func (s *Server) handleTokens(w http.ResponseWriter, r *http.Request, api Runtim
 		writeError(w, r, s.log, agentscope.Errorf(agentscope.EUNAVAILABLE, "streaming is not supported on this connection"))
 		return
 	}
-	err := api.StreamTokens(r.Context(), sid, func() {
+	err := tokens.StreamTokens(r.Context(), sid, func() {
 		// Subscribed: the answer's headers tell the client it will miss
 		// nothing from now on.
 		w.Header().Set("Content-Type", "text/event-stream")

@@ -70,7 +70,7 @@ func TestSessionPageTotalsOnBothStores(t *testing.T) {
 			st := open(t)
 			rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
 			t.Cleanup(func() { rec.Close() })
-			svc := service.New(rec, nil)
+			svc := service.New(rec, service.Options{})
 			srv := httptest.NewServer(web.New(svc, web.Options{Tokens: map[string]string{token: "org-1"}, LivePoll: time.Hour}))
 			t.Cleanup(srv.Close)
 			f := &uiFixture{srv: srv}

@@ -203,7 +203,7 @@ func TestLogoutOutlivesRestart(t *testing.T) {
 			serve := func() *httptest.Server {
 				rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
 				t.Cleanup(func() { rec.Close() })
-				srv := httptest.NewServer(web.New(service.New(rec, nil), web.Options{Tokens: map[string]string{token: "org-1"}, LivePoll: time.Hour,
+				srv := httptest.NewServer(web.New(service.New(rec, service.Options{}), web.Options{Tokens: map[string]string{token: "org-1"}, LivePoll: time.Hour,
 					UI: web.UIOptions{Revocations: st}}))
 				t.Cleanup(srv.Close)
 				return srv

@@ -30,6 +30,7 @@ type uiFixture struct {
 	rec   *recorder.Recorder
 	store agentscope.Store
 	ctx   context.Context // carries org-1
+	opts  web.Options
 }
 
 func uiSetup(t *testing.T, ui web.UIOptions) *uiFixture {
@@ -45,7 +46,7 @@ func uiSetupWith(t *testing.T, edit func(*web.Options)) *uiFixture {
 		t.Fatal(err)
 	}
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-	svc := service.New(rec, nil)
+	svc := service.New(rec, service.Options{})
 	opts := web.Options{Tokens: map[string]string{token: "org-1"}, LivePoll: time.Hour}
 	edit(&opts)
 	h := web.New(svc, opts)
@@ -55,7 +56,20 @@ func uiSetupWith(t *testing.T, edit func(*web.Options)) *uiFixture {
 		rec.Close()
 		st.Close()
 	})
-	return &uiFixture{srv: srv, svc: svc, rec: rec, store: st, ctx: agentscope.WithOrg(context.Background(), "org-1")}
+	return &uiFixture{srv: srv, svc: svc, rec: rec, store: st, ctx: agentscope.WithOrg(context.Background(), "org-1"), opts: opts}
+}
+
+// withLauncher serves the fixture's recorder and store again, with the same
+// options, through a service that launches managed runs with l, as a
+// process with a runtime does. A browser signed in to f stays signed in:
+// the same tokens sign the sessions.
+func (f *uiFixture) withLauncher(t *testing.T, l service.Launcher) *uiFixture {
+	t.Helper()
+	g := *f
+	g.svc = service.New(f.rec, service.Options{Launcher: l})
+	g.srv = httptest.NewServer(web.New(g.svc, f.opts))
+	t.Cleanup(g.srv.Close)
+	return &g
 }
 
 // browser is an HTTP client with a cookie jar that does not follow

@@ -133,7 +133,7 @@ func runAgents(ctx context.Context, env *Env, args []string) error {
 	defer app.Close()
 	switch sub {
 	case "list":
-		agents, err := app.Runtime.ListAgents(ctx)
+		agents, err := app.Service.ListAgents(ctx)
 		if err != nil {
 			return err
 		}
@@ -153,13 +153,13 @@ func runAgents(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		a, err := app.Runtime.CreateAgent(ctx, name, def)
+		a, err := app.Service.CreateAgent(ctx, name, def)
 		if err != nil {
 			return cliError(err)
 		}
 		return printJSON(env.Stdout, a)
 	default:
-		cur, err := app.Runtime.GetAgent(ctx, name)
+		cur, err := app.Service.GetAgent(ctx, name)
 		if err != nil {
 			return cliError(err)
 		}
@@ -167,7 +167,7 @@ func runAgents(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		a, err := app.Runtime.UpdateAgent(ctx, name, def)
+		a, err := app.Service.UpdateAgent(ctx, name, def)
 		if err != nil {
 			return cliError(err)
 		}

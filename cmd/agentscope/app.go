@@ -54,6 +54,9 @@ type App struct {
 	// search calls use it.
 	Search *search.Router
 
+	// searchOptions configure the service's search (openSearch).
+	searchOptions service.SearchOptions
+
 	// watcher is the recorder's observer that detects live and
 	// investigates automatically; Start gives it the investigator, which
 	// is built after the recorder.
@@ -175,7 +178,6 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	}
 	a.Recorder = recorder.New(st, recorder.Options{Hub: a.Hub, Committers: committers, Logger: log, Observers: observers})
 	a.closers = append(a.closers, a.Recorder.Close)
-	a.Service = service.New(a.Recorder, log)
 	if err := openSearch(a, log); err != nil {
 		a.Close()
 		return nil, "", err
@@ -186,8 +188,12 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 		return nil, "", err
 	}
 	a.Runtime = rt
-	a.Service.SetLauncher(rt)
 	a.closers = append(a.closers, rt.Close)
+	// The service takes the runtime as its launcher: it is built after
+	// the runtime, which needs only the recorder.
+	a.Service = service.New(a.Recorder, service.Options{Logger: log, Launcher: rt, Agents: a.Store})
+	a.Service.Search = a.searchOptions
+	a.Service.Pricing = cfg.Runtime.Pricing // self-reported calls are priced from the runtime's table
 	if a.Alerts, err = openAlerts(a, rt); err != nil {
 		a.Close()
 		return nil, "", err
@@ -199,10 +205,14 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	}
 	a.Investigator = inv
 	mcpOptions := func(org string) mcpserver.Options {
-		return mcpserver.Options{LocalOrg: org, Logger: log, Investigations: inv, AlertRules: a.Alerts, Extra: []func(*mcpserver.Server){rt.Register}}
+		return mcpserver.Options{LocalOrg: org, Logger: log, Investigations: inv, AlertRules: a.Alerts}
 	}
 	a.MCP = mcpserver.New(a.Service, mcpOptions(cmp.Or(cfg.LocalOrg, agentscope.DefaultOrgID)))
 	a.closers = append(a.closers, func() error { a.MCP.Close(); return nil })
+	if err := a.Service.PrepareOrgs(ctx); err != nil {
+		a.Close()
+		return nil, "", err
+	}
 	err = rt.Start(ctx, runtime.Work{
 		// Agents reach AgentScope's tools as a server of their own
 		// organisation.

@@ -53,13 +53,13 @@ func runBudgets(ctx context.Context, env *Env, args []string) error {
 	}
 	defer app.Close()
 	if sub == "set" {
-		b, err := app.Runtime.SetBudget(ctx, agentscope.AgentCostBudget{Agent: agent, Period: agentscope.BudgetPeriod(period), LimitUSD: limitUSD, HardCap: hardCap})
+		b, err := app.Service.SetBudget(ctx, agentscope.AgentCostBudget{Agent: agent, Period: agentscope.BudgetPeriod(period), LimitUSD: limitUSD, HardCap: hardCap})
 		if err != nil {
 			return cliError(err)
 		}
 		return printJSON(env.Stdout, b)
 	}
-	bs, err := app.Runtime.GetBudgets(ctx, agent)
+	bs, err := app.Service.GetBudgets(ctx, agent)
 	if err != nil {
 		return cliError(err)
 	}

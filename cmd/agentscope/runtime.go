@@ -15,7 +15,7 @@ import (
 )
 
 // openRuntime builds the runtime that queues and executes managed agents
-// over the app's store, recorder and service, configured by
+// over the app's store and recorder, configured by
 // Config.Runtime. With --no-worker (or workers=false) it only queues runs.
 func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*runtime.Runtime, error) {
 	set := a.Config.Runtime
@@ -29,14 +29,12 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 	if p, ok := a.Store.(*postgres.Store); ok {
 		opts.Pool = p.Pool()
 	}
-	opts.Searcher = a.Search
 	// Alert deliveries are jobs of the runtime's River client.
 	opts.AddWorkers = func(w *river.Workers) error {
 		return alerts.AddWorkers(w, alerts.Deps{Rules: a.Store, Network: set.Webhooks, Logger: log})
 	}
 	if set.Pricing != nil {
 		opts.Pricing = set.Pricing
-		a.Service.Pricing = set.Pricing // self-reported calls are priced from the same table
 	}
 	if workers {
 		opts.Workers = set.Workers
@@ -74,7 +72,7 @@ func openAlerts(a *App, rt *runtime.Runtime) (*alerts.Service, error) {
 // openInvestigator builds the investigator over the app's store, recorder,
 // service and runtime, searching its evidence as evidence chooses.
 func openInvestigator(a *App, rt *runtime.Runtime, al *alerts.Service, log *slog.Logger) (*investigator.Investigator, error) {
-	opts := investigator.Options{Store: a.Store, Recorder: a.Recorder, Runs: a.Service, Agents: rt, Alerts: al,
+	opts := investigator.Options{Store: a.Store, Recorder: a.Recorder, Runs: a.Service, Agents: a.Service, Alerts: al,
 		SplunkIndex: a.Splunk.Index, Logger: log}
 	if err := evidence(a, &opts, log); err != nil {
 		return nil, err

@@ -48,7 +48,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 			},
 			// The agents page and the dashboard show the runtime's budgets.
 			Budgets: web.BudgetFunc(func(ctx context.Context, org string) ([]agentscope.BudgetStatus, error) {
-				return app.Runtime.GetBudgets(agentscope.WithOrg(ctx, org), "")
+				return app.Service.GetBudgets(agentscope.WithOrg(ctx, org), "")
 			}),
 		},
 	})

@@ -74,7 +74,7 @@ func openSearch(a *App, log *slog.Logger) error {
 		return err
 	}
 	a.Search = r
-	a.Service.Search = service.SearchOptions{Searcher: r, DefaultBackend: def, Index: cfg.Index, Health: a.splunkHealth}
+	a.searchOptions = service.SearchOptions{Searcher: r, DefaultBackend: def, Index: cfg.Index, Health: a.splunkHealth}
 	return nil
 }
 

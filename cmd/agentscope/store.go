@@ -7,6 +7,7 @@ import (
 	"github.com/agentscope/agentscope/alerts"
 	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/runtime"
+	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/store/postgres"
 	"github.com/agentscope/agentscope/store/sqlite"
@@ -20,6 +21,7 @@ type appStore interface {
 	agentscope.Store
 	runtime.Store
 	investigator.Store
+	service.AgentStore
 	alerts.Store
 	alerts.RuleSource
 	splunkbridge.Outbox

@@ -131,16 +131,17 @@ type Config struct {
 }
 
 // NewNode builds and starts a runtime on a new handle of the database open
-// gives; the test's end closes it.
+// gives, as cmd/agentscope wires one: the runtime, then the service that
+// launches runs with it, then the organisations' starter agents; the
+// test's end closes it.
 func NewNode(t testing.TB, open Opener, c Config) *Node {
 	t.Helper()
 	st, withPool := open(t)
 	n := &Node{Store: st, Hub: recorder.NewMemHub()}
 	n.Rec = recorder.New(st, recorder.Options{Hub: n.Hub, Committers: Committers(st), Observers: c.Observers})
 	t.Cleanup(func() { n.Rec.Close() })
-	n.Svc = service.New(n.Rec, nil)
 	opts := runtime.Options{
-		Store: st, Recorder: n.Rec, Searcher: c.Searcher, Workers: c.Workers,
+		Store: st, Recorder: n.Rec, Workers: c.Workers,
 		RetryBackoff: func(int) time.Duration { return 10 * time.Millisecond },
 		Getenv:       func(string) string { return "" },
 		River: func(rc *river.Config) {
@@ -165,12 +166,16 @@ func NewNode(t testing.TB, open Opener, c Config) *Node {
 		t.Fatal(err)
 	}
 	n.RT = rt
-	n.Svc.SetLauncher(rt)
+	n.Svc = service.New(n.Rec, service.Options{Launcher: rt, Agents: st})
+	n.Svc.Search.Searcher = c.Searcher
 	work := runtime.Work{Tools: func(org string) *mcp.Server {
-		return mcpserver.New(n.Svc, mcpserver.Options{LocalOrg: org, Extra: []func(*mcpserver.Server){rt.Register}}).MCP
+		return mcpserver.New(n.Svc, mcpserver.Options{LocalOrg: org}).MCP
 	}}
 	if c.Work != nil {
 		work = c.Work(n)
+	}
+	if err := n.Svc.PrepareOrgs(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 	if err := rt.Start(context.Background(), work); err != nil {
 		t.Fatal(err)
@@ -190,7 +195,7 @@ func (n *Node) Ctx() context.Context { return agentscope.WithOrg(context.Backgro
 func (n *Node) CreateAgent(t testing.TB, name string, spec runtime.Spec) {
 	t.Helper()
 	b, _ := json.Marshal(spec)
-	if _, err := n.RT.CreateAgent(n.Ctx(), name, b); err != nil {
+	if _, err := n.Svc.CreateAgent(n.Ctx(), name, b); err != nil {
 		t.Fatal(err)
 	}
 }

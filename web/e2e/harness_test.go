@@ -76,9 +76,8 @@ func startApp(t *testing.T, ui web.UIOptions) *app {
 		t.Fatal(err)
 	}
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-	svc := service.New(rec, nil)
 	l := launchertest.New(rec)
-	svc.SetLauncher(l)
+	svc := service.New(rec, service.Options{Launcher: l})
 	srv := startServer(t, svc, ui)
 	t.Cleanup(func() {
 		srv.Close()

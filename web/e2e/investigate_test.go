@@ -146,7 +146,6 @@ func startInvestigations(t *testing.T, llm runtime.LLMConfig) (*httptest.Server,
 		t.Fatal(err)
 	}
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-	svc := service.New(rec, nil)
 	router, err := search.NewRouter("local", map[string]agentscope.Searcher{"local": spl.New(st, spl.Options{})}, search.Limits{})
 	if err != nil {
 		t.Fatal(err)
@@ -160,14 +159,17 @@ func startInvestigations(t *testing.T, llm runtime.LLMConfig) (*httptest.Server,
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.SetLauncher(rt)
+	svc := service.New(rec, service.Options{Launcher: rt, Agents: st})
 	al, err := alerts.NewService(alerts.Options{Store: st.Store, River: rt.River(), Queue: rt.Queue(), Hub: rec.Hub()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv, err := investigator.New(investigator.Options{Store: st.Store, Recorder: rec, Runs: svc, Agents: rt, Alerts: al,
+	inv, err := investigator.New(investigator.Options{Store: st.Store, Recorder: rec, Runs: svc, Agents: svc, Alerts: al,
 		Evidence: router, EvidenceBackend: "local"})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.PrepareOrgs(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := rt.Start(ctx, runtime.Work{Kinds: map[string]runtime.Executor{runtime.KindInvestigator: inv}}); err != nil {

@@ -43,7 +43,6 @@ func TestManagedRunWithRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-	svc := service.New(rec, nil)
 	rt, err := runtime.New(ctx, runtime.Options{
 		Store: st.Store, Recorder: rec, Workers: 1,
 		LLM:    runtime.LLMConfig{BaseURL: llm.URL, APIKey: "test-key", Model: "gpt-4.1"},
@@ -52,14 +51,17 @@ func TestManagedRunWithRuntime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.SetLauncher(rt)
+	svc := service.New(rec, service.Options{Launcher: rt, Agents: st})
+	if err := svc.PrepareOrgs(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if err := rt.Start(ctx, runtime.Work{Tools: func(org string) *mcp.Server {
-		return mcpserver.New(svc, mcpserver.Options{LocalOrg: org, Extra: []func(*mcpserver.Server){rt.Register}}).MCP
+		return mcpserver.New(svc, mcpserver.Options{LocalOrg: org}).MCP
 	}}); err != nil {
 		t.Fatal(err)
 	}
 	srv := startServer(t, svc, web.UIOptions{Budgets: web.BudgetFunc(func(ctx context.Context, org string) ([]agentscope.BudgetStatus, error) {
-		return rt.GetBudgets(agentscope.WithOrg(ctx, org), "")
+		return svc.GetBudgets(agentscope.WithOrg(ctx, org), "")
 	})})
 	t.Cleanup(func() {
 		releaseModel()

@@ -31,7 +31,7 @@ var _ service.Launcher = (*Launcher)(nil)
 
 // Launch implements service.Launcher: the run is created queued, with its
 // RunQueued event, in one commit.
-func (l *Launcher) Launch(ctx context.Context, orgID string, agent agentscope.Agent, in service.StartRunInput) (agentscope.Run, error) {
+func (l *Launcher) Launch(ctx context.Context, orgID string, agent agentscope.Agent, in agentscope.Run) (agentscope.Run, error) {
 	sid := in.SessionID
 	if sid == "" {
 		sid = agentscope.NewSessionID()

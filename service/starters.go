@@ -1,9 +1,10 @@
-package runtime
+package service
 
 import (
 	"context"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/runtime"
 )
 
 // Starter agents: the AI employees every organisation begins with. They are
@@ -11,9 +12,9 @@ import (
 // overwritten, so an organisation may edit or replace them.
 var starters = []struct {
 	name string
-	spec Spec
+	spec runtime.Spec
 }{
-	{"cost-analyst", Spec{
+	{"cost-analyst", runtime.Spec{
 		Description: "Explains where AI spend goes and how to reduce it, from recorded runs and costs.",
 		Tools:       []string{"splunk_context_search", "session_findings", "list_runs", "get_run", "replay_session"},
 		SystemPrompt: `You are AgentScope's Cost Analyst. You explain what the organisation's AI agents cost and how to spend less without doing worse work.
@@ -27,7 +28,7 @@ How you work:
 
 Answer with a short summary first, then the evidence: the queries you ran and the figures they returned.`,
 	}},
-	{"reliability", Spec{
+	{"reliability", runtime.Spec{
 		Description: "Finds why agent runs fail, loop or slow down, from recorded timelines.",
 		Tools:       []string{"splunk_context_search", "session_findings", "list_runs", "get_run", "replay_session"},
 		SystemPrompt: `You are AgentScope's Reliability engineer. You find out why AI agent runs fail, stall, loop or slow down, and what to fix.
@@ -41,7 +42,7 @@ How you work:
 
 Answer with the findings ranked by impact, each with its evidence.`,
 	}},
-	{"research", Spec{
+	{"research", runtime.Spec{
 		Description: "Answers questions about the organisation's operational data with cited searches.",
 		Tools:       []string{"splunk_context_search"},
 		SystemPrompt: `You are AgentScope's Research assistant. You answer questions about the organisation's operational data by searching it.
@@ -53,10 +54,10 @@ How you work:
 
 Answer concisely: the answer first, then the supporting searches and their key results.`,
 	}},
-	{agentscope.InvestigatorAgent, Spec{
-		Kind:        KindInvestigator,
+	{agentscope.InvestigatorAgent, runtime.Spec{
+		Kind:        runtime.KindInvestigator,
 		Description: "Investigates one session through Splunk: deterministic detectors, evidence searched over MCP, and a risk-graded report whose findings cite the session's events.",
-		Limits:      Limits{Timeout: "5m"},
+		Limits:      runtime.Limits{Timeout: "5m"},
 		SystemPrompt: `You are AgentScope's Investigator. You investigate one recorded AI agent session and report what happened, how bad it is, and the evidence.
 
 You receive: the investigated run (agent, status, error, cost), its timeline as returned by a Splunk search (one row per event, each with its event_id and seq), the findings of AgentScope's deterministic detectors (loops, retry storms, provider switches, cost spikes, latency, tool errors, stalls, budget proximity, schema drift), and the exact searches that were run.
@@ -79,39 +80,59 @@ func StarterAgentNames() []string {
 	return out
 }
 
-// EnsureStarters creates the organisation's starter agents that do not
-// exist yet. It is idempotent and never replaces an agent of the same name,
-// whatever its kind. It runs at startup for the default and every known
-// organisation, before an organisation's first start_run (PrepareOrg), and
-// before the runtime first serves its agents (list_agents and the like).
-func (rt *Runtime) EnsureStarters(ctx context.Context, org string) error {
-	rt.mu.Lock()
-	done := rt.ensured[org]
-	rt.mu.Unlock()
+// PrepareOrg makes sure the organisation's starter agents exist, creating
+// those that do not yet. It is idempotent and never replaces an agent of
+// the same name, whatever its kind. It runs for the default and every
+// known organisation when a process starts (PrepareOrgs), before an
+// organisation's first start_run, and before its agents are first served
+// (list_agents and the like); a service that administers no agents does
+// nothing.
+func (s *Service) PrepareOrg(ctx context.Context, org string) error {
+	if s.agents == nil {
+		return nil
+	}
+	s.starters.mu.Lock()
+	done := s.starters.ensured[org]
+	s.starters.mu.Unlock()
 	if done {
 		return nil
 	}
-	for _, s := range starters {
-		_, err := rt.store.GetAgent(ctx, org, s.name)
+	for _, st := range starters {
+		_, err := s.store.GetAgent(ctx, org, st.name)
 		if err == nil {
 			continue
 		}
 		if agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
 			return err
 		}
-		_, err = rt.store.CreateAgent(ctx, agentscope.Agent{OrgID: org, Name: s.name, Kind: agentscope.AgentManaged, Spec: s.spec.canonical()})
+		_, err = s.agents.CreateAgent(ctx, agentscope.Agent{OrgID: org, Name: st.name, Kind: agentscope.AgentManaged, Spec: st.spec.Canonical()})
 		if err != nil && agentscope.ErrorCode(err) != agentscope.ECONFLICT {
 			return err
 		}
 	}
-	rt.mu.Lock()
-	rt.ensured[org] = true
-	rt.mu.Unlock()
+	s.starters.mu.Lock()
+	if s.starters.ensured == nil {
+		s.starters.ensured = map[string]bool{}
+	}
+	s.starters.ensured[org] = true
+	s.starters.mu.Unlock()
 	return nil
 }
 
-// PrepareOrg implements service.OrgPreparer: the starter agents of an
-// organisation exist before its first start_run.
-func (rt *Runtime) PrepareOrg(ctx context.Context, orgID string) error {
-	return rt.EnsureStarters(ctx, orgID)
+// PrepareOrgs prepares the default organisation and every organisation the
+// store knows (PrepareOrg): a process does it once, when it starts.
+func (s *Service) PrepareOrgs(ctx context.Context) error {
+	if s.agents == nil {
+		return nil
+	}
+	orgs, err := s.agents.OrgIDs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, org := range append([]string{agentscope.DefaultOrgID}, orgs...) {
+		if err := s.PrepareOrg(ctx, org); err != nil {
+			return err
+		}
+	}
+	return nil
 }

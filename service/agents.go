@@ -1,0 +1,184 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/runtime"
+)
+
+// Agent and budget administration: managed agents' definitions (a
+// runtime.Spec each), every organisation's starter agents, and agents'
+// cost budgets with their current spend. The MCP tools, the HTTP API and
+// the CLI all call these, with the caller's organisation in ctx.
+
+// AgentStore keeps agents' definitions and budgets beside the event log.
+// *sqlstore.Store implements it.
+type AgentStore interface {
+	// OrgIDs lists the organisations the store knows.
+	OrgIDs(ctx context.Context) ([]string, error)
+	// CreateAgent stores a new agent, or returns ECONFLICT.
+	CreateAgent(ctx context.Context, a agentscope.Agent) (agentscope.Agent, error)
+	PutBudget(ctx context.Context, b agentscope.AgentCostBudget) (agentscope.AgentCostBudget, error)
+	DeleteBudget(ctx context.Context, orgID, agent string, period agentscope.BudgetPeriod) error
+	ListBudgets(ctx context.Context, orgID, agent string) ([]agentscope.AgentCostBudget, error)
+	// AgentSpend is what the agent's sessions have cost since since.
+	AgentSpend(ctx context.Context, orgID, agent string, since time.Time) (agentscope.USD, error)
+}
+
+// AgentInput is the input of create_agent and update_agent.
+type AgentInput struct {
+	Name       string       `json:"name" jsonschema:"the agent's name, matching ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"`
+	Definition runtime.Spec `json:"definition" jsonschema:"the managed agent's definition"`
+}
+
+// BudgetInput is the input of set_budget.
+type BudgetInput struct {
+	Agent    string         `json:"agent" jsonschema:"the agent the budget limits"`
+	Period   string         `json:"period" jsonschema:"day, week or month (UTC calendar periods; weeks start on Monday)"`
+	LimitUSD agentscope.USD `json:"limit_usd" jsonschema:"the most the agent may spend per period, in US dollars"`
+	HardCap  bool           `json:"hard_cap,omitempty" jsonschema:"true refuses new runs and stops running ones at the limit; false only records BudgetWarning events"`
+}
+
+// GetBudgetsInput is the input of get_budgets.
+type GetBudgetsInput struct {
+	Agent string `json:"agent,omitempty" jsonschema:"only this agent's budgets"`
+}
+
+// starterSet remembers the organisations whose starter agents exist.
+type starterSet struct {
+	mu      sync.Mutex
+	ensured map[string]bool
+}
+
+// ListAgents lists the organisation's agents by name, external and
+// managed: list_agents, GET /api/v1/agents, the pages and the CLI.
+func (s *Service) ListAgents(ctx context.Context) ([]agentscope.Agent, error) {
+	org, err := s.orgOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.ListAgents(ctx, org)
+}
+
+// GetAgent returns one agent, or ENOTFOUND.
+func (s *Service) GetAgent(ctx context.Context, name string) (agentscope.Agent, error) {
+	org, err := s.orgOf(ctx)
+	if err != nil {
+		return agentscope.Agent{}, err
+	}
+	if err := agentscope.ValidateAgentName(name); err != nil {
+		return agentscope.Agent{}, err
+	}
+	return s.store.GetAgent(ctx, org, name)
+}
+
+// CreateAgent creates a managed agent from a definition, or returns
+// ECONFLICT if the name is taken.
+func (s *Service) CreateAgent(ctx context.Context, name string, def json.RawMessage) (agentscope.Agent, error) {
+	a, err := s.managedAgent(ctx, name, def)
+	if err != nil {
+		return agentscope.Agent{}, err
+	}
+	return s.agents.CreateAgent(ctx, a)
+}
+
+// UpdateAgent replaces an existing agent's definition; an external agent
+// given a definition becomes managed. It returns ENOTFOUND for an unknown
+// agent.
+func (s *Service) UpdateAgent(ctx context.Context, name string, def json.RawMessage) (agentscope.Agent, error) {
+	a, err := s.managedAgent(ctx, name, def)
+	if err != nil {
+		return agentscope.Agent{}, err
+	}
+	if _, err := s.store.GetAgent(ctx, a.OrgID, name); err != nil {
+		return agentscope.Agent{}, err
+	}
+	if err := s.store.PutAgent(ctx, a); err != nil {
+		return agentscope.Agent{}, err
+	}
+	return s.store.GetAgent(ctx, a.OrgID, name)
+}
+
+// managedAgent is the caller's managed agent name with the definition def,
+// validated, as stored.
+func (s *Service) managedAgent(ctx context.Context, name string, def json.RawMessage) (agentscope.Agent, error) {
+	org, err := s.adminOrg(ctx)
+	if err != nil {
+		return agentscope.Agent{}, err
+	}
+	if err := agentscope.ValidateAgentName(name); err != nil {
+		return agentscope.Agent{}, err
+	}
+	spec, err := runtime.ParseSpec(def)
+	if err != nil {
+		return agentscope.Agent{}, err
+	}
+	return agentscope.Agent{OrgID: org, Name: name, Kind: agentscope.AgentManaged, Spec: spec.Canonical()}, nil
+}
+
+// SetBudget creates or replaces the budget of an agent for a period.
+func (s *Service) SetBudget(ctx context.Context, b agentscope.AgentCostBudget) (agentscope.AgentCostBudget, error) {
+	org, err := s.adminOrg(ctx)
+	if err != nil {
+		return b, err
+	}
+	b.OrgID = org
+	return s.agents.PutBudget(ctx, b)
+}
+
+// DeleteBudget removes an agent's budget for a period.
+func (s *Service) DeleteBudget(ctx context.Context, agent string, period agentscope.BudgetPeriod) error {
+	org, err := s.adminOrg(ctx)
+	if err != nil {
+		return err
+	}
+	return s.agents.DeleteBudget(ctx, org, agent, period)
+}
+
+// GetBudgets returns the organisation's budgets (only agent's if it is not
+// empty) with the spend of their current period.
+func (s *Service) GetBudgets(ctx context.Context, agent string) ([]agentscope.BudgetStatus, error) {
+	org, err := s.adminOrg(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bs, err := s.agents.ListBudgets(ctx, org, agent)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	out := make([]agentscope.BudgetStatus, 0, len(bs))
+	for _, b := range bs {
+		since := b.Period.Start(now)
+		spent, err := s.agents.AgentSpend(ctx, org, b.Agent, since)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, agentscope.BudgetStatus{AgentCostBudget: b, PeriodStart: since, SpentUSD: spent, Exceeded: spent >= b.LimitUSD})
+	}
+	return out, nil
+}
+
+// orgOf returns the caller's organisation, making sure its starter agents
+// exist when the service keeps agents.
+func (s *Service) orgOf(ctx context.Context) (string, error) {
+	org, err := agentscope.OrgFrom(ctx)
+	if err != nil {
+		return "", err
+	}
+	return org, s.PrepareOrg(ctx, org)
+}
+
+// adminOrg is orgOf for the calls that change or read what only the agent
+// store keeps: they fail with EUNAVAILABLE when the service keeps no
+// agents.
+func (s *Service) adminOrg(ctx context.Context) (string, error) {
+	if s.agents == nil {
+		return "", agentscope.Errorf(agentscope.EUNAVAILABLE, "agent and budget administration is not available in this process")
+	}
+	return s.orgOf(ctx)
+}
