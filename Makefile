@@ -5,7 +5,7 @@ GO              ?= go
 PG_TEST_URL     ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 STATICCHECK     ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEMPL           ?= github.com/a-h/templ/cmd/templ@v0.3.1100
-BENCH_PKGS      ?= ./bench/ ./spl/ ./splunkbridge/... ./runtime/... ./investigator/ ./web/...
+BENCH_PKGS      ?= ./bench/ ./spl/ ./splunkbridge/... ./runtime/... ./investigator/... ./web/...
 
 # The one source of the version `agentscope version` prints and the MCP
 # server announces (internal/version): a release tag on HEAD, else "dev",

@@ -25,7 +25,7 @@ func BenchmarkInvestigation(b *testing.B) {
 // BenchmarkObserveBatch measures what live detection adds to the commit
 // path: the recorder's observer handing one committed batch of 32 events
 // to the watcher. Target ≤ 1 ms p99 (the detectors themselves run in the
-// watcher's goroutine: see runtime/detect's BenchmarkLiveObserve).
+// watcher's goroutine: see investigator/detect's BenchmarkLiveObserve).
 func BenchmarkObserveBatch(b *testing.B) {
 	ib := newInvestigator(b, backends()[0], invConfig{evidence: viaAgentScope, live: true})
 	batch := make([]agentscope.Event, 32)

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/runtime/detect"
+	"github.com/agentscope/agentscope/investigator/detect"
 )
 
 // detectConfig is the detectors' configuration: Options.Detect over

@@ -12,8 +12,8 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/alerts"
+	"github.com/agentscope/agentscope/investigator/detect"
 	"github.com/agentscope/agentscope/runtime"
-	"github.com/agentscope/agentscope/runtime/detect"
 )
 
 // Bounds of an investigation.

@@ -31,9 +31,9 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/alerts"
+	"github.com/agentscope/agentscope/investigator/detect"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/runtime"
-	"github.com/agentscope/agentscope/runtime/detect"
 	"github.com/agentscope/agentscope/service"
 )
 

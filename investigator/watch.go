@@ -9,7 +9,7 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/alerts"
-	"github.com/agentscope/agentscope/runtime/detect"
+	"github.com/agentscope/agentscope/investigator/detect"
 )
 
 // The Watcher reacts to committed events in the background:

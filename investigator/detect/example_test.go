@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/runtime/detect"
+	"github.com/agentscope/agentscope/investigator/detect"
 )
 
 func ExampleRun() {
