@@ -16,8 +16,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/alerts"
-	"github.com/agentscope/agentscope/investigator"
+	"github.com/agentscope/agentscope/investigator/investigatortest"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/runtime/llmtest"
@@ -56,8 +55,8 @@ func invSetup(t *testing.T, withModel bool) *invFixture {
 		t.Fatal(err)
 	}
 	opts := runtime.Options{
-		Store: st.Store, Recorder: rec, Workers: 2,
-		Getenv: func(string) string { return "" },
+		Workers: 2,
+		Getenv:  func(string) string { return "" },
 		River: func(c *river.Config) {
 			c.FetchPollInterval = 50 * time.Millisecond
 			c.TestOnly = true
@@ -66,26 +65,7 @@ func invSetup(t *testing.T, withModel bool) *invFixture {
 	if withModel {
 		opts.LLM = runtime.LLMConfig{BaseURL: llm.URL, APIKey: "test-key", Model: "gpt-4.1"}
 	}
-	rt, err := runtime.New(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := service.New(rec, service.Options{Launcher: rt, Agents: st})
-	al, err := alerts.NewService(alerts.Options{Store: st.Store, River: rt.River(), Queue: rt.Queue(), Hub: rec.Hub()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := investigator.New(investigator.Options{Store: st.Store, Recorder: rec, Runs: svc, Agents: svc, Alerts: al,
-		Evidence: router, EvidenceBackend: "local"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.PrepareOrgs(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := rt.Start(ctx, runtime.Work{Kinds: map[string]runtime.Executor{runtime.KindInvestigator: inv}}); err != nil {
-		t.Fatal(err)
-	}
+	svc, rt, inv := investigatortest.Start(t, st.Store, rec, opts, router, "local")
 	h := web.New(svc, web.Options{Tokens: map[string]string{token: "org-1", otherToken: "org-2"}, LivePoll: time.Hour})
 	h.RouteInvestigations(inv)
 	srv := httptest.NewServer(h)

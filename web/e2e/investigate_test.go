@@ -15,8 +15,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/alerts"
-	"github.com/agentscope/agentscope/investigator"
+	"github.com/agentscope/agentscope/investigator/investigatortest"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/runtime/llmtest"
@@ -150,31 +149,10 @@ func startInvestigations(t *testing.T, llm runtime.LLMConfig) (*httptest.Server,
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := runtime.New(ctx, runtime.Options{
-		Store: st.Store, Recorder: rec, Workers: 1,
-		LLM:    llm,
+	svc, rt, inv := investigatortest.Start(t, st.Store, rec, runtime.Options{Workers: 1, LLM: llm,
 		Getenv: func(string) string { return "" },
 		River:  func(c *river.Config) { c.FetchPollInterval = 50 * time.Millisecond },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := service.New(rec, service.Options{Launcher: rt, Agents: st})
-	al, err := alerts.NewService(alerts.Options{Store: st.Store, River: rt.River(), Queue: rt.Queue(), Hub: rec.Hub()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := investigator.New(investigator.Options{Store: st.Store, Recorder: rec, Runs: svc, Agents: svc, Alerts: al,
-		Evidence: router, EvidenceBackend: "local"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.PrepareOrgs(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := rt.Start(ctx, runtime.Work{Kinds: map[string]runtime.Executor{runtime.KindInvestigator: inv}}); err != nil {
-		t.Fatal(err)
-	}
+	}, router, "local")
 	h := web.New(svc, web.Options{Tokens: map[string]string{token: org}})
 	h.RouteInvestigations(inv)
 	srv := httptest.NewServer(h)
