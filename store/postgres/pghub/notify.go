@@ -94,11 +94,15 @@ func (h *Hub) send(ctx context.Context, timeout time.Duration, batch []queued, f
 		}
 	}
 	if len(payloads) > 0 {
+		// Counted before the round trip: a listener may hear of them
+		// before Exec returns, and Sent must not lag what it heard.
+		h.sent.Add(int64(len(payloads)))
 		sctx, cancel := context.WithTimeout(ctx, timeout)
 		_, err := h.pool.Exec(sctx, notifySQL, h.opts.Channel, payloads)
 		cancel()
 		switch {
 		case err != nil:
+			h.sent.Add(-int64(len(payloads)))
 			h.overflow.Store(true)
 			if !*failing {
 				h.log.Warn("notify failed; other processes' live views fall back to polling", "err", err)
@@ -107,9 +111,6 @@ func (h *Hub) send(ctx context.Context, timeout time.Duration, batch []queued, f
 		case *failing:
 			h.log.Info("notify recovered")
 			*failing = false
-			fallthrough
-		default:
-			h.sent.Add(int64(len(payloads)))
 		}
 	}
 	for _, q := range batch {
