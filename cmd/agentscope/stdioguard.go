@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +20,9 @@ import (
 // the transport: a line that is not JSON is answered with a JSON-RPC Parse
 // error (-32700, id null), and a JSON line that is not a JSON-RPC message with
 // Invalid Request (-32600), as JSON-RPC 2.0 says; the server keeps serving.
+// The same goes for a batch once the session has negotiated 2025-06-18 or
+// later, which has no batches: the transport would end the session on it,
+// so each of its requests is answered with Invalid Request instead.
 
 const (
 	parseErrorLine     = `{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: the line is not valid JSON"}}` + "\n"
@@ -37,17 +42,52 @@ type lockedWriter struct {
 	w       io.Writer
 	pending map[string]int // request id (its JSON) -> requests with it unanswered
 	settled *sync.Cond     // signalled when an answer leaves pending
+	initID  string         // the id of the initialize request awaiting its answer
+	version string         // the protocol version the last initialize answer chose
+}
+
+// batchesUntil is the first protocol version without JSON-RPC batches.
+const batchesUntil = "2025-06-18"
+
+// negotiated returns the protocol version the session chose, waiting (at
+// most until ctx ends) for the answer to an initialize request already
+// passed on, so that a batch written right after it is judged by it.
+func (l *lockedWriter) negotiated(ctx context.Context) string {
+	stop := context.AfterFunc(ctx, func() {
+		l.mu.Lock()
+		l.cond().Broadcast()
+		l.mu.Unlock()
+	})
+	defer stop()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for l.initID != "" && l.pending[l.initID] > 0 && ctx.Err() == nil {
+		l.cond().Wait()
+	}
+	return l.version
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n, err := l.w.Write(p)
-	if id, ok := responseID(p); ok && l.pending[id] > 0 {
-		if l.pending[id]--; l.pending[id] == 0 {
-			delete(l.pending, id)
+	if id, ok := responseID(p); ok && id == l.initID {
+		var init struct {
+			Result struct {
+				ProtocolVersion string `json:"protocolVersion"`
+			} `json:"result"`
 		}
-		l.cond().Broadcast()
+		if json.Unmarshal(p, &init) == nil && init.Result.ProtocolVersion != "" {
+			l.version = init.Result.ProtocolVersion
+		}
+	}
+	for _, id := range responseIDs(p) {
+		if l.pending[id] > 0 {
+			if l.pending[id]--; l.pending[id] == 0 {
+				delete(l.pending, id)
+			}
+			l.cond().Broadcast()
+		}
 	}
 	return n, err
 }
@@ -83,6 +123,9 @@ func (l *lockedWriter) expect(line []byte) {
 				l.pending = map[string]int{}
 			}
 			l.pending[compactID(head.ID)]++
+			if head.Method == "initialize" {
+				l.initID = compactID(head.ID)
+			}
 		}
 	}
 }
@@ -101,6 +144,28 @@ func (l *lockedWriter) drained(ctx context.Context) {
 	for len(l.pending) > 0 && ctx.Err() == nil {
 		l.cond().Wait()
 	}
+}
+
+// responseIDs returns the ids of the JSON-RPC responses in p: one
+// response, or a batch's array of them.
+func responseIDs(p []byte) []string {
+	if !isBatch(p) {
+		if id, ok := responseID(p); ok {
+			return []string{id}
+		}
+		return nil
+	}
+	var elems []json.RawMessage
+	if json.Unmarshal(p, &elems) != nil {
+		return nil
+	}
+	var ids []string
+	for _, e := range elems {
+		if id, ok := responseID(e); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // responseID returns the id of p if it is one JSON-RPC response.
@@ -138,7 +203,13 @@ func guardStdin(ctx context.Context, in io.Reader, out *lockedWriter) io.ReadClo
 		for {
 			line, err := br.ReadBytes('\n')
 			if len(bytes.TrimSpace(line)) > 0 {
-				if reply := checkLine(line); reply != "" {
+				reply := checkLine(line)
+				if reply == "" && isBatch(line) {
+					if v := out.negotiated(ctx); v >= batchesUntil {
+						reply = refuseBatch(line, v)
+					}
+				}
+				if reply != "" {
 					if _, werr := io.WriteString(out, reply); werr != nil {
 						pw.CloseWithError(werr)
 						return
@@ -181,4 +252,50 @@ func checkLine(line []byte) string {
 		return invalidRequestLine
 	}
 	return ""
+}
+
+func isBatch(line []byte) bool {
+	trimmed := bytes.TrimSpace(line)
+	return len(trimmed) > 0 && trimmed[0] == '['
+}
+
+// refuseBatch answers a batch sent at a protocol version without batches:
+// an Invalid Request error for each request in it, with its id, so the
+// client's calls fail instead of waiting; a batch with no requests in it
+// (only notifications or responses) gets one error with id null.
+func refuseBatch(line []byte, version string) string {
+	msg := fmt.Sprintf("Invalid Request: protocol version %s has no JSON-RPC batches (none since %s); send each message on a line of its own", version, batchesUntil)
+	var elems []json.RawMessage
+	_ = json.Unmarshal(bytes.TrimSpace(line), &elems) // checkLine saw valid JSON
+	var b strings.Builder
+	for _, e := range elems {
+		var head struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if json.Unmarshal(e, &head) != nil || head.Method == "" || len(head.ID) == 0 || string(head.ID) == "null" {
+			continue
+		}
+		writeErrorLine(&b, json.RawMessage(compactID(head.ID)), msg)
+	}
+	if b.Len() == 0 {
+		writeErrorLine(&b, json.RawMessage("null"), msg)
+	}
+	return b.String()
+}
+
+func writeErrorLine(b *strings.Builder, id json.RawMessage, msg string) {
+	line, _ := json.Marshal(struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Error   struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}{JSONRPC: "2.0", ID: id, Error: struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}{-32600, msg}})
+	b.Write(line)
+	b.WriteByte('\n')
 }

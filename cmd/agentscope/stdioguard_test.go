@@ -79,6 +79,49 @@ func TestStdioSurvivesMalformedLines(t *testing.T) {
 	if r := exchange(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`); r.Error != nil || string(r.ID) != "2" || !strings.Contains(string(r.Result), "record_event") {
 		t.Fatalf("tools/list after malformed lines: %+v", r)
 	}
+	// 2025-11-25 has no batches: the transport would end the session on
+	// one; each request in it gets Invalid Request with its own id.
+	if r := exchange(`[{"jsonrpc":"2.0","id":"b1","method":"tools/list"},{"jsonrpc":"2.0","method":"notifications/progress","params":{}}]`); r.Error == nil || r.Error.Code != -32600 || string(r.ID) != `"b1"` {
+		t.Fatalf("answer to a batch at 2025-11-25: %+v id %s, want error -32600 with id \"b1\"", r.Error, r.ID)
+	}
+	if r := exchange(`[{"jsonrpc":"2.0","method":"notifications/progress","params":{}}]`); r.Error == nil || r.Error.Code != -32600 || string(r.ID) != "null" {
+		t.Fatalf("answer to a batch of notifications: %+v id %s, want error -32600 with id null", r.Error, r.ID)
+	}
+	if r := exchange(`{"jsonrpc":"2.0","id":3,"method":"tools/list"}`); r.Error != nil || string(r.ID) != "3" {
+		t.Fatalf("tools/list after a refused batch (the session ended?): %+v", r)
+	}
+}
+
+// TestStdioBatchesAt20250326: a session at 2025-03-26, which has batches,
+// still gets them answered, as an array, by the transport.
+func TestStdioBatchesAt20250326(t *testing.T) {
+	vars := map[string]string{"AGENTSCOPE_DATA_DIR": t.TempDir(), "AGENTSCOPE_NO_WORKER": "1"}
+	input := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}` + "\n" +
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}` + "\n" +
+		`[{"jsonrpc":"2.0","id":2,"method":"tools/list"},{"jsonrpc":"2.0","id":3,"method":"ping"}]` + "\n"
+	var stdout, stderr syncWriter
+	var outBuf, errBuf strings.Builder
+	stdout.w, stderr.w = &outBuf, &errBuf
+	e := &Env{Stdin: strings.NewReader(input), Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return vars[k] }}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if code := e.Run(ctx, []string{"mcp"}); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errBuf.String())
+	}
+	lines := strings.Split(strings.TrimSpace(outBuf.String()), "\n")
+	var batch []struct {
+		ID     json.RawMessage `json:"id"`
+		Result json.RawMessage `json:"result"`
+		Error  json.RawMessage `json:"error"`
+	}
+	if len(lines) != 2 || json.Unmarshal([]byte(lines[1]), &batch) != nil || len(batch) != 2 {
+		t.Fatalf("want the initialize answer and one array of two answers; stdout:\n%s", outBuf.String())
+	}
+	for _, r := range batch {
+		if len(r.Error) > 0 || len(r.Result) == 0 {
+			t.Fatalf("batch answer %s: error %s", r.ID, r.Error)
+		}
+	}
 }
 
 // TestStdioAnswersBeforeEOF: a client that writes its requests and closes
