@@ -170,12 +170,6 @@ func (r *Recorder) commit(batch []*pending) {
 	start := time.Now()
 	results := r.store.Append(ctx, reqs)
 	r.log.Debug("group commit", "requests", len(batch), "elapsed", time.Since(start))
-	for i, p := range batch {
-		if err := results[i].Err; err != nil && agentscope.ErrorCode(err) == agentscope.EINTERNAL {
-			r.log.Error("commit failed", "session_id", reqs[i].SessionID, "err", err)
-		}
-		p.done <- results[i]
-	}
 	byOrg := map[string][]agentscope.Event{}
 	for i, res := range results {
 		if res.Err != nil {
@@ -187,10 +181,22 @@ func (r *Recorder) commit(batch []*pending) {
 			}
 		}
 	}
-	for org, evs := range byOrg {
-		if r.opts.Hub != nil {
+	// Published before the callers hear of their commit: a caller that
+	// subscribes once Commit has returned is never told of the events it
+	// committed itself (an MCP client that records, then subscribes,
+	// would take that for someone else's commit).
+	if r.opts.Hub != nil {
+		for org, evs := range byOrg {
 			r.opts.Hub.Publish(org, evs)
 		}
+	}
+	for i, p := range batch {
+		if err := results[i].Err; err != nil && agentscope.ErrorCode(err) == agentscope.EINTERNAL {
+			r.log.Error("commit failed", "session_id", reqs[i].SessionID, "err", err)
+		}
+		p.done <- results[i]
+	}
+	for org, evs := range byOrg {
 		for _, obs := range r.opts.Observers {
 			obs(org, evs)
 		}

@@ -150,6 +150,38 @@ func TestConcurrentRecording(t *testing.T) {
 	}
 }
 
+// TestPublishedBeforeCommitReturns: the hub has the events of a commit
+// before Commit returns, so a subscription made after it is not told of
+// them (the MCP server's subscribers took such a notice for another
+// client's commit).
+func TestPublishedBeforeCommitReturns(t *testing.T) {
+	st := stores(t)["sqlite"](t)
+	hub := recorder.NewMemHub()
+	r := recorder.New(st, recorder.Options{Hub: hub})
+	defer r.Close()
+	startRun(t, r, "s1")
+	sub := hub.Subscribe("o", "s1")
+	defer sub.Close()
+	select {
+	case <-sub.Ready:
+		evs, lagged := sub.Take()
+		t.Fatalf("a subscription made after Commit returned was given %d events (lagged %v) of that commit", len(evs), lagged)
+	default:
+	}
+	if _, err := r.Commit(context.Background(), agentscope.AppendRequest{OrgID: "o", SessionID: "s1",
+		Events: []agentscope.Event{{Type: agentscope.ToolCalled, Tool: "t", CallID: "c", TS: time.Now()}}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-sub.Ready:
+	default:
+		t.Fatal("Commit returned before its events were published")
+	}
+	if evs, _ := sub.Take(); len(evs) != 1 || evs[0].Type != agentscope.ToolCalled {
+		t.Fatalf("took %+v, want the one ToolCalled", evs)
+	}
+}
+
 func TestCommitValidates(t *testing.T) {
 	st := stores(t)["sqlite"](t)
 	r := recorder.New(st, recorder.Options{})
