@@ -174,6 +174,10 @@ const (
 	PrincipalUser PrincipalKind = "user"
 	// PrincipalKey is an API key, with its scopes.
 	PrincipalKey PrincipalKind = "key"
+	// PrincipalOAuth is an MCP host holding an OAuth access token: it acts
+	// for the person who approved its grant, with the grant's scopes and
+	// never beyond that person's role then.
+	PrincipalOAuth PrincipalKind = "oauth"
 )
 
 // Principal is an authenticated caller acting in one organisation.
@@ -184,10 +188,13 @@ type Principal struct {
 	UserID string
 	// KeyID is the API key (PrincipalKey).
 	KeyID string
+	// GrantID is the OAuth grant (PrincipalOAuth).
+	GrantID string
 	// Role is what the caller may do as a person; the instance token is
-	// an owner. Empty for a key.
+	// an owner. Empty for a key; for an OAuth token, the role of the
+	// person who approved it.
 	Role Role
-	// Scopes are a key's scopes; empty for a person.
+	// Scopes are a key's or an OAuth token's scopes; empty for a person.
 	Scopes []Scope
 }
 
@@ -208,6 +215,16 @@ func (p Principal) Authorize(a Action) error {
 			return nil
 		}
 		return Errorf(EFORBIDDEN, "this API key lacks the %s scope (%s)", perm.Scope, a)
+	case p.Kind == PrincipalOAuth && perm.Scope == "":
+		return Errorf(EFORBIDDEN, "%s needs a person with the %s role; an OAuth token cannot", a, perm.Role)
+	case p.Kind == PrincipalOAuth:
+		if !slices.Contains(p.Scopes, perm.Scope) && !slices.Contains(p.Scopes, ScopeAdmin) {
+			return Errorf(EFORBIDDEN, "this OAuth token lacks the %s scope (%s)", perm.Scope, a)
+		}
+		if !p.Role.AtLeast(perm.Role) {
+			return Errorf(EFORBIDDEN, "%s needs the %s role or above; the person who approved this OAuth token was %s", a, perm.Role, p.Role)
+		}
+		return nil
 	case p.Kind == PrincipalUser || p.Kind == PrincipalInstance:
 		if p.Role.AtLeast(perm.Role) {
 			return nil
@@ -224,6 +241,8 @@ func (p Principal) Actor() string {
 		return "user:" + p.UserID
 	case PrincipalKey:
 		return "key:" + p.KeyID
+	case PrincipalOAuth:
+		return "oauth:" + p.GrantID
 	}
 	return string(p.Kind)
 }

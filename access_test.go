@@ -152,3 +152,44 @@ func FuzzParseScopes(f *testing.F) {
 		}
 	})
 }
+
+// TestOAuthPrincipal: an OAuth token may do what both its scopes and its
+// approver's role allow, never more, and nothing only a person may do.
+func TestOAuthPrincipal(t *testing.T) {
+	for _, c := range []struct {
+		role   agentscope.Role
+		scopes []agentscope.Scope
+		action agentscope.Action
+		ok     bool
+	}{
+		{agentscope.RoleViewer, []agentscope.Scope{agentscope.ScopeRead}, agentscope.ActionRead, true},
+		{agentscope.RoleViewer, []agentscope.Scope{agentscope.ScopeRead}, agentscope.ActionSearch, false}, // role
+		{agentscope.RoleMember, []agentscope.Scope{agentscope.ScopeRead}, agentscope.ActionSearch, true},
+		{agentscope.RoleMember, []agentscope.Scope{agentscope.ScopeRead}, agentscope.ActionRecord, false}, // scope
+		{agentscope.RoleMember, []agentscope.Scope{agentscope.ScopeAdmin}, agentscope.ActionManageKeys, false},
+		{agentscope.RoleAdmin, []agentscope.Scope{agentscope.ScopeAdmin}, agentscope.ActionManageKeys, true},
+		{agentscope.RoleOwner, []agentscope.Scope{agentscope.ScopeAdmin}, agentscope.ActionDeleteOrg, false}, // people only
+	} {
+		p := agentscope.Principal{Kind: agentscope.PrincipalOAuth, OrgID: "o", GrantID: "g", Role: c.role, Scopes: c.scopes}
+		if err := p.Authorize(c.action); (err == nil) != c.ok {
+			t.Errorf("%s with %v, %s: %v", c.role, c.scopes, c.action, err)
+		}
+	}
+	if a := (agentscope.Principal{Kind: agentscope.PrincipalOAuth, GrantID: "g1"}).Actor(); a != "oauth:g1" {
+		t.Errorf("Actor = %q", a)
+	}
+}
+
+func TestScopesForRole(t *testing.T) {
+	for role, want := range map[agentscope.Role]string{
+		agentscope.RoleViewer: "read",
+		agentscope.RoleMember: "ingest,read,run",
+		agentscope.RoleAdmin:  "ingest,read,run,admin",
+		agentscope.RoleOwner:  "ingest,read,run,admin",
+		"":                    "",
+	} {
+		if got := agentscope.JoinScopes(agentscope.ScopesForRole(role)); got != want {
+			t.Errorf("ScopesForRole(%s) = %s, want %s", role, got, want)
+		}
+	}
+}

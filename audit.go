@@ -28,6 +28,11 @@ const (
 	AuditAlertRuleCreated   AuditAction = "alert_rule.created"
 	AuditAlertRuleUpdated   AuditAction = "alert_rule.updated"
 	AuditAlertRuleDeleted   AuditAction = "alert_rule.deleted"
+	// AuditOAuthGranted: a person approved an MCP host on the consent
+	// page; AuditOAuthRevoked: its grant ended (revoked, or a rotated
+	// refresh token was reused).
+	AuditOAuthGranted AuditAction = "oauth.granted"
+	AuditOAuthRevoked AuditAction = "oauth.revoked"
 )
 
 // AuditEntry is one change to an organisation's people, keys or

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"log/slog"
+	"slices"
 )
 
 // CredentialKind names what a credential opens. It is the credential's
@@ -21,7 +22,17 @@ const (
 	CredentialSignIn CredentialKind = "asl"
 	// CredentialInvitation is an invitation's token.
 	CredentialInvitation CredentialKind = "asi"
+	// CredentialOAuthCode is an OAuth authorization code (single use,
+	// minutes long).
+	CredentialOAuthCode CredentialKind = "asc"
+	// CredentialAccessToken is an OAuth access token for /mcp.
+	CredentialAccessToken CredentialKind = "asa"
+	// CredentialRefreshToken is an OAuth refresh token (rotated on use).
+	CredentialRefreshToken CredentialKind = "asr"
 )
+
+// CredentialKinds lists every kind ParseCredential accepts.
+var CredentialKinds = []CredentialKind{CredentialAPIKey, CredentialSignIn, CredentialInvitation, CredentialOAuthCode, CredentialAccessToken, CredentialRefreshToken}
 
 // A credential reads <kind>_<handle>_<secret>, all lower case:
 //
@@ -74,9 +85,7 @@ func ParseCredential(s string) (Credential, error) {
 		return Credential{}, errCredential
 	}
 	c := Credential{Kind: CredentialKind(s[:credentialKindLen]), Handle: s[credentialKindLen+1 : credentialKindLen+1+credentialHandleLen]}
-	switch c.Kind {
-	case CredentialAPIKey, CredentialSignIn, CredentialInvitation:
-	default:
+	if !slices.Contains(CredentialKinds, c.Kind) {
 		return Credential{}, errCredential
 	}
 	secret := s[len(s)-credentialSecretLen:]

@@ -10,7 +10,7 @@ import (
 )
 
 func TestCredentialRoundTrip(t *testing.T) {
-	for _, kind := range []agentscope.CredentialKind{agentscope.CredentialAPIKey, agentscope.CredentialSignIn, agentscope.CredentialInvitation} {
+	for _, kind := range agentscope.CredentialKinds {
 		c := agentscope.NewCredential(kind)
 		text := c.Reveal()
 		if len(text) != agentscope.CredentialLen || !strings.HasPrefix(text, string(kind)+"_"+c.Handle+"_") || c.Prefix() != string(kind)+"_"+c.Handle {
@@ -73,9 +73,10 @@ func TestParseCredentialStrict(t *testing.T) {
 }
 
 func FuzzParseCredential(f *testing.F) {
-	for _, kind := range []agentscope.CredentialKind{agentscope.CredentialAPIKey, agentscope.CredentialSignIn, agentscope.CredentialInvitation} {
+	for _, kind := range agentscope.CredentialKinds {
 		f.Add(agentscope.NewCredential(kind).Reveal())
 	}
+	f.Add("asz" + agentscope.NewCredential(agentscope.CredentialAccessToken).Reveal()[3:])
 	f.Add("as_" + strings.Repeat("x", 32))
 	f.Add("ask__" + strings.Repeat("0", 75))
 	f.Add(strings.Repeat("_", agentscope.CredentialLen))

@@ -26,6 +26,8 @@ func TestAlerts(t *testing.T) { storetest.RunAlerts(t, open) }
 
 func TestIdentity(t *testing.T) { storetest.RunIdentity(t, open) }
 
+func TestOAuth(t *testing.T) { storetest.RunOAuth(t, open) }
+
 func TestSecrets(t *testing.T) {
 	url := pgtest.URL(t)
 	storetest.RunSecrets(t, storetest.SecretsBackend{

@@ -26,6 +26,8 @@ func TestAlerts(t *testing.T) { storetest.RunAlerts(t, open) }
 
 func TestIdentity(t *testing.T) { storetest.RunIdentity(t, open) }
 
+func TestOAuth(t *testing.T) { storetest.RunOAuth(t, open) }
+
 func TestSecrets(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "secrets.db")
 	storetest.RunSecrets(t, storetest.SecretsBackend{
