@@ -59,7 +59,7 @@ func decodeBody(r *http.Request, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return agentscope.Errorf(agentscope.EINVALID, "request body: %v", err)
+		return bodyError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return agentscope.Errorf(agentscope.EINVALID, "request body: trailing data after the JSON value; send exactly one JSON value")
@@ -183,7 +183,7 @@ func splitEvents(body []byte) ([]json.RawMessage, error) {
 		if elems, ok := jsonscan.Array(trimmed); ok {
 			raws = elems
 		} else if err := json.Unmarshal(trimmed, &raws); err != nil {
-			return nil, agentscope.Errorf(agentscope.EINVALID, "request body is not a JSON array of events: %v", err)
+			return nil, agentscope.Errorf(agentscope.EINVALID, "request body is not a JSON array of events: %s", agentscope.ErrorMessage(bodyError(err)))
 		}
 	} else {
 		// NDJSON: the lines share the body's memory, which nothing else

@@ -134,7 +134,10 @@ func TestAPIErrors(t *testing.T) {
 		{"POST", "/api/v1/runs", `{"agent":"bot","session_id":"s 1"}`, 400, "session_id", "must match"},
 		{"POST", "/api/v1/runs", `{"agent":"bot","session_id":"s1"}`, 409, "", "already exists"},
 		{"POST", "/api/v1/runs", `{"agent":"bot","colour":"red"}`, 400, "", "unknown field"},
-		{"POST", "/api/v1/runs", `{`, 400, "", "request body"},
+		{"POST", "/api/v1/runs", `{`, 400, "", "request body ends inside"},
+		{"POST", "/api/v1/runs", `{"agent":5}`, 400, "agent", "want a string, got number"},
+		{"POST", "/api/v1/runs", `{"agent":"bot",}`, 400, "", "not valid JSON at byte"},
+		{"POST", "/api/v1/runs", ``, 400, "", "empty"},
 		{"POST", "/api/v1/runs/s1/end", `{"status":"finished"}`, 400, "status", "completed"},
 		{"POST", "/api/v1/runs/s1/end", `{"session_id":"s2","status":"completed"}`, 400, "session_id", "path"},
 		{"GET", "/api/v1/runs/nope", ``, 404, "", "not found"},
@@ -150,6 +153,12 @@ func TestAPIErrors(t *testing.T) {
 		code := f.do(t, c.method, c.path, c.body, &e)
 		if code != c.status || e.Error.Field != c.field || !strings.Contains(e.Error.Message, c.contains) {
 			t.Errorf("%s %s: %d %+v; want %d field %q containing %q", c.method, c.path, code, e.Error, c.status, c.field, c.contains)
+		}
+		// Errors speak of the caller's JSON, never of our Go types.
+		for _, leak := range []string{"Go ", "Input", "json:", "int64", "struct"} {
+			if strings.Contains(e.Error.Message, leak) {
+				t.Errorf("%s %s %s: message %q names %q", c.method, c.path, c.body, e.Error.Message, leak)
+			}
 		}
 	}
 }
@@ -363,6 +372,35 @@ func TestRecordBatchLimit(t *testing.T) {
 		code := f.do(t, "POST", "/api/v1/events", body, &e)
 		if want := fmt.Sprintf("at most %d", service.MaxBatchEvents); code != http.StatusRequestEntityTooLarge || !strings.Contains(e.Error.Message, want) {
 			t.Errorf("%s of %d events: %d %+v; want 413 saying %q", name, n, code, e.Error, want)
+		}
+	}
+}
+
+// TestUnknownAPIRoutes: a path no API route takes answers JSON like every
+// other API error (it was the router's plain text): 404 naming the
+// request, 405 with Allow for a method the path does not take.
+func TestUnknownAPIRoutes(t *testing.T) {
+	f := setup(t)
+	for _, c := range []struct {
+		method, path string
+		status       int
+		code, allow  string
+	}{
+		{"GET", "/api/v1/nope", 404, agentscope.ENOTFOUND, ""},
+		{"GET", "/api/v2/runs", 404, agentscope.ENOTFOUND, ""},
+		{"DELETE", "/api/v1/runs", 405, agentscope.EINVALID, "GET, HEAD, POST"},
+	} {
+		var e apiError
+		req, _ := http.NewRequest(c.method, f.srv.URL+c.path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != c.status || e.Error.Code != c.code || !strings.Contains(e.Error.Message, c.path) || resp.Header.Get("Allow") != c.allow {
+			t.Errorf("%s %s: %d %+v (decode %v, Allow %q); want %d %s naming the path, Allow %q", c.method, c.path, resp.StatusCode, e.Error, err, resp.Header.Get("Allow"), c.status, c.code, c.allow)
 		}
 	}
 }

@@ -6,6 +6,7 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -112,7 +113,50 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer ka.stop()
 		w, r = ka, ka.req
 	}
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		if h, pattern := s.mux.Handler(r); pattern == "" {
+			noRoute(w, r, h)
+			return
+		}
+	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// noRoute answers an API request no route takes with a JSON error, as
+// every other API answer is, where the router answers plain text: 404
+// naming the path, or 405 naming the methods the path takes (the router's
+// Allow header).
+func noRoute(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	probe := &statusProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	var body errorBody
+	if probe.status == http.StatusMethodNotAllowed {
+		allow := probe.header.Get("Allow")
+		w.Header().Set("Allow", allow)
+		body.Error.Code, body.Error.Message = agentscope.EINVALID, fmt.Sprintf("%s does not take %s; it takes %s", r.URL.Path, r.Method, allow)
+		writeJSON(w, http.StatusMethodNotAllowed, body)
+		return
+	}
+	body.Error.Code, body.Error.Message = agentscope.ENOTFOUND, fmt.Sprintf("no API endpoint %s %s", r.Method, r.URL.Path)
+	writeJSON(w, http.StatusNotFound, body)
+}
+
+// statusProbe keeps the status and headers the router's own answer would
+// have had, and drops its plain-text body.
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header { return p.header }
+func (p *statusProbe) WriteHeader(code int) {
+	if p.status == 0 {
+		p.status = code
+	}
+}
+func (p *statusProbe) Write(b []byte) (int, error) {
+	p.WriteHeader(http.StatusOK)
+	return len(b), nil
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
