@@ -94,11 +94,23 @@ func (s *Service) CreateAlertRule(ctx context.Context, r agentscope.AlertRule) (
 }
 
 // UpdateAlertRule replaces rule id's settings with r's; its secret is kept
-// unless r has a new one.
+// unless r has a new one, and so is its webhook URL when r's is empty or
+// is the redacted form rules are shown with (scheme and host): a rule read
+// and written back unchanged must not lose the path that holds, for Slack,
+// the webhook's token.
 func (s *Service) UpdateAlertRule(ctx context.Context, id string, r agentscope.AlertRule) (agentscope.AlertRule, error) {
 	org, err := agentscope.OrgFrom(ctx)
 	if err != nil {
 		return agentscope.AlertRule{}, err
+	}
+	if r.URL == "" || r.URL == agentscope.RedactURL(r.URL) {
+		old, err := s.opts.Store.GetAlertRule(ctx, org, id)
+		if err != nil {
+			return agentscope.AlertRule{}, err
+		}
+		if r.URL == "" || r.URL == agentscope.RedactURL(old.URL) {
+			r.URL = old.URL
+		}
 	}
 	if err := CheckDestination(r.URL, s.opts.Network); err != nil {
 		return agentscope.AlertRule{}, err

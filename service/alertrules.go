@@ -13,7 +13,7 @@ type AlertRuleInput struct {
 	MinSeverity   string   `json:"min_severity,omitempty" jsonschema:"lowest severity or risk level that fires it: low, medium, high or critical"`
 	BudgetPercent int      `json:"budget_percent,omitempty" jsonschema:"for budget: the percentage of a budget spent that fires it, e.g. 80"`
 	Agents        []string `json:"agents,omitempty" jsonschema:"only signals about these agents"`
-	URL           string   `json:"url" jsonschema:"the webhook: a Slack incoming-webhook URL or any HTTPS endpoint"`
+	URL           string   `json:"url" jsonschema:"the webhook: a Slack incoming-webhook URL or any HTTPS endpoint; on update, empty or the redacted form rules are shown with (scheme://host) keeps the current one"`
 	Format        string   `json:"format,omitempty" jsonschema:"slack or json (default json)"`
 	Secret        string   `json:"secret,omitempty" jsonschema:"HMAC-SHA256 signing secret; generated when empty and shown once"`
 }

@@ -23,7 +23,7 @@ type AlertRulesAPI interface {
 //	GET    /api/v1/alerts/rules        the organisation's rules (no secrets)
 //	POST   /api/v1/alerts/rules        create → 201, with the signing secret (shown once)
 //	GET    /api/v1/alerts/rules/{id}   one rule
-//	PUT    /api/v1/alerts/rules/{id}   replace its settings (secret kept unless given)
+//	PUT    /api/v1/alerts/rules/{id}   replace its settings (secret and webhook URL kept unless given)
 //	DELETE /api/v1/alerts/rules/{id}   delete it
 func (s *Server) RouteAlertRules(api AlertRulesAPI) {
 	s.mux.Handle("GET /api/v1/alerts/rules", s.api(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
