@@ -5,16 +5,22 @@ import (
 	"time"
 )
 
-// The outbox holds one entry per recorded event that Splunk has not yet
-// confirmed; the store keeps it, the Splunk forwarder drains it.
+// The outbox holds one entry per recorded event, and one per audit log
+// entry, that Splunk has not yet confirmed; the store keeps it, the Splunk
+// forwarder drains it.
 
 // OutboxEntry is one pending Splunk delivery claimed by a forwarder: the
-// outbox row joined with its event.
+// outbox row joined with its event, or with its audit log entry.
 type OutboxEntry struct {
 	ID        int64
 	OrgID     string
 	SessionID string
 	Seq       int64
+	// AuditID is set when the entry carries an audit log entry instead of
+	// an event (SessionID is then empty): Type is its action, TS its time
+	// and Body the AuditEntry's JSON. It goes to Splunk under
+	// AuditSourcetype.
+	AuditID string
 	// Attempts counts the earlier releases of this entry for retry.
 	Attempts int
 	// LastError is the reason given with the last release, if any.
@@ -48,7 +54,10 @@ type DeadLetter struct {
 	OrgID     string
 	SessionID string
 	Seq       int64
-	// EventID and Type describe the event; empty if the event row is gone.
+	// AuditID is set for an audit log entry (see OutboxEntry.AuditID).
+	AuditID string
+	// EventID and Type describe the event (Type: an audit entry's action);
+	// empty if the event row is gone.
 	EventID   string
 	Type      string
 	Reason    string

@@ -16,6 +16,11 @@ import (
 // event.
 const Sourcetype = "agentscope:events"
 
+// AuditSourcetype is the Splunk sourcetype of organisations' audit log
+// entries, which the HEC forwarder sends through the same outbox as events
+// (org_id indexed alike). The embedded engine does not search them.
+const AuditSourcetype = "agentscope:audit"
+
 // EscapeSPLString escapes s for use inside an SPL double-quoted string:
 // backslashes and double quotes get a backslash. The caller adds the
 // quotes.

@@ -16,6 +16,9 @@ const (
 	// KV_MODE = json in props.conf so the event's fields are extracted at
 	// search time; org_id, session_id, agent and type are also indexed.
 	Sourcetype = agentscope.Sourcetype
+	// AuditSourcetype is the HEC sourcetype of forwarded audit log
+	// entries; org_id and action are indexed.
+	AuditSourcetype = agentscope.AuditSourcetype
 )
 
 // envelopeEncoder writes HEC event envelopes around stored event bodies by
@@ -23,24 +26,27 @@ const (
 // verbatim, never decoded or re-encoded.
 type envelopeEncoder struct {
 	// meta is the constant part, `"host":…,"source":…,"sourcetype":…,
-	// ["index":…,]`, encoded once.
-	meta []byte
+	// ["index":…,]`, encoded once; auditMeta is audit entries'.
+	meta, auditMeta []byte
 }
 
 func newEnvelopeEncoder(host, index string) *envelopeEncoder {
+	return &envelopeEncoder{meta: envelopeMeta(host, index, Sourcetype), auditMeta: envelopeMeta(host, index, AuditSourcetype)}
+}
+
+func envelopeMeta(host, index, sourcetype string) []byte {
 	var meta []byte
 	meta = append(meta, `"host":`...)
 	meta = appendJSONString(meta, host)
 	meta = append(meta, `,"source":`...)
 	meta = appendJSONString(meta, Source)
 	meta = append(meta, `,"sourcetype":`...)
-	meta = appendJSONString(meta, Sourcetype)
+	meta = appendJSONString(meta, sourcetype)
 	if index != "" {
 		meta = append(meta, `,"index":`...)
 		meta = appendJSONString(meta, index)
 	}
-	meta = append(meta, ',')
-	return &envelopeEncoder{meta: meta}
+	return append(meta, ',')
 }
 
 // appendEnvelope appends the envelope of e to buf:
@@ -49,16 +55,23 @@ func newEnvelopeEncoder(host, index string) *envelopeEncoder {
 //	 "index":…,"fields":{"org_id":…,"session_id":…,"agent":…,"type":…},"event":<body>}
 //
 // Indexed fields are flat strings, as HEC requires; empty ones are left out.
+// An audit entry goes under AuditSourcetype with org_id and action indexed.
 func (enc *envelopeEncoder) appendEnvelope(buf []byte, e *agentscope.OutboxEntry) []byte {
+	meta := enc.meta
+	fields := [...]struct{ name, value string }{
+		{"org_id", e.OrgID}, {"session_id", e.SessionID}, {"agent", e.Agent}, {"type", e.Type},
+	}
+	if e.AuditID != "" {
+		meta = enc.auditMeta
+		fields = [...]struct{ name, value string }{{"org_id", e.OrgID}, {"action", e.Type}, {}, {}}
+	}
 	buf = append(buf, `{"time":`...)
 	buf = appendEpochMillis(buf, e.TS)
 	buf = append(buf, ',')
-	buf = append(buf, enc.meta...)
+	buf = append(buf, meta...)
 	buf = append(buf, `"fields":{`...)
 	first := true
-	for _, f := range [...]struct{ name, value string }{
-		{"org_id", e.OrgID}, {"session_id", e.SessionID}, {"agent", e.Agent}, {"type", e.Type},
-	} {
+	for _, f := range fields {
 		if f.value == "" {
 			continue
 		}

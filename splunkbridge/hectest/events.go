@@ -14,7 +14,8 @@ import (
 
 // Event is one event HEC indexed, as it was sent.
 type Event struct {
-	// Key identifies the AgentScope event: org_id/session_id/event_id.
+	// Key identifies the AgentScope event: org_id/session_id/event_id, or
+	// org_id/audit/id for an audit log entry.
 	Key        string
 	Time       json.Number
 	Host       string
@@ -263,14 +264,19 @@ func flatFields(fields map[string]any) bool {
 }
 
 // eventKey identifies an AgentScope event by its organisation (an indexed
-// field) and its session and event ids (in the event JSON).
+// field) and its session and event ids (in the event JSON), and an audit
+// log entry by its organisation and id: org_id/audit/id.
 func eventKey(fields map[string]any, event json.RawMessage) string {
 	var ids struct {
 		SessionID string `json:"session_id"`
 		EventID   string `json:"event_id"`
+		AuditID   string `json:"id"`
 	}
 	_ = json.Unmarshal(event, &ids)
 	org, _ := fields["org_id"].(string)
+	if ids.EventID == "" && ids.AuditID != "" {
+		return org + "/audit/" + ids.AuditID
+	}
 	return org + "/" + ids.SessionID + "/" + ids.EventID
 }
 

@@ -11,7 +11,8 @@ import (
 
 // The audit log (audit_log): each organisation's record of sign-ins and of
 // changes to its people, keys and configuration. The changes this package
-// makes to people and keys write their entry in the same transaction.
+// makes to people and keys write their entry in the same transaction. With
+// the outbox on, each entry is also queued for Splunk in that transaction.
 
 // audit appends an entry to orgID's log inside t. detail is encoded as a
 // JSON object and must never hold a secret.
@@ -33,8 +34,17 @@ func (s *Store) insertAudit(ctx context.Context, t tx, e agentscope.AuditEntry) 
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
-	_, err := t.exec(ctx, `INSERT INTO audit_log (org_id, id, at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		e.OrgID, e.ID, micros(e.At), e.Actor, string(e.Action), e.Target, string(e.Detail))
+	if _, err := t.exec(ctx, `INSERT INTO audit_log (org_id, id, at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		e.OrgID, e.ID, micros(e.At), e.Actor, string(e.Action), e.Target, string(e.Detail)); err != nil {
+		return err
+	}
+	if !s.opts.Outbox {
+		return nil
+	}
+	// Forwarded to Splunk like an event, from the same transaction: the
+	// entry and its delivery commit together or not at all.
+	_, err := t.exec(ctx, `INSERT INTO outbox (org_id, session_id, seq, audit_id, next_attempt_at) VALUES (?, '', 0, ?, ?)`,
+		e.OrgID, e.ID, micros(e.At))
 	return err
 }
 

@@ -14,8 +14,8 @@ import (
 	"github.com/agentscope/agentscope"
 )
 
-// The outbox holds one row per appended event that Splunk has not yet
-// confirmed. A forwarder claims rows with a lease, and either completes them
+// The outbox holds one row per appended event, and one per audit log entry
+// (audit_id), that Splunk has not yet confirmed. A forwarder claims rows with a lease, and either completes them
 // (deletes), releases them for a later retry, or moves them to dead_letters.
 //
 // A lease is written as lease_owner/lease_until and also pushes
@@ -30,7 +30,14 @@ import (
 // maxOutboxError bounds the last_error text kept on an entry.
 const maxOutboxError = 1000
 
-const claimCols = `o.id, o.org_id, o.session_id, o.seq, o.attempts, o.last_error, e.event_id, e.type, e.agent, e.ts, e.body`
+const claimCols = `o.id, o.org_id, o.session_id, o.seq, o.attempts, o.last_error, e.event_id, e.type, e.agent, e.ts, e.body,
+	o.audit_id, a.at, a.actor, a.action, a.target, a.detail`
+
+// claimJoins joins a claimed entry with its event, or with its audit log
+// entry (audit_id): an audit entry's session_id is ”, which no event has,
+// and an event's audit_id is NULL, which matches nothing.
+const claimJoins = `LEFT JOIN events e ON e.org_id = o.org_id AND e.session_id = o.session_id AND e.seq = o.seq
+LEFT JOIN audit_log a ON a.org_id = o.org_id AND a.id = o.audit_id`
 
 // claimPostgres locks due rows with SKIP LOCKED so concurrent claimers in
 // any number of processes take disjoint sets without waiting on each other,
@@ -46,17 +53,17 @@ const claimPostgres = `WITH claimed AS (
 		FOR UPDATE SKIP LOCKED
 	) due
 	WHERE o.id = due.id
-	RETURNING o.id, o.org_id, o.session_id, o.seq, o.attempts, o.last_error
+	RETURNING o.id, o.org_id, o.session_id, o.seq, o.attempts, o.last_error, o.audit_id
 )
 SELECT ` + claimCols + `
-FROM claimed o LEFT JOIN events e ON e.org_id = o.org_id AND e.session_id = o.session_id AND e.seq = o.seq
+FROM claimed o ` + claimJoins + `
 ORDER BY o.id`
 
 // claimSQLiteSelect reads due rows inside an IMMEDIATE transaction: SQLite
 // has one writer at a time, across processes too, so nothing can claim the
 // same rows between this read and the update that follows it.
 const claimSQLiteSelect = `SELECT ` + claimCols + `
-FROM outbox o LEFT JOIN events e ON e.org_id = o.org_id AND e.session_id = o.session_id AND e.seq = o.seq
+FROM outbox o ` + claimJoins + `
 WHERE o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?)
 ORDER BY o.next_attempt_at, o.id
 LIMIT ?`
@@ -130,8 +137,11 @@ func scanOutboxEntries(rows *sql.Rows, capacity int) ([]agentscope.OutboxEntry, 
 			eventID, typ, agent sql.NullString
 			ts                  sql.NullInt64
 			body                []byte
+			auditID             sql.NullString
+			audit               auditColumns
 		)
-		if err := rows.Scan(&e.ID, &e.OrgID, &e.SessionID, &e.Seq, &e.Attempts, &lastErr, &eventID, &typ, &agent, &ts, &body); err != nil {
+		if err := rows.Scan(&e.ID, &e.OrgID, &e.SessionID, &e.Seq, &e.Attempts, &lastErr, &eventID, &typ, &agent, &ts, &body,
+			&auditID, &audit.at, &audit.actor, &audit.action, &audit.target, &audit.detail); err != nil {
 			return nil, fmt.Errorf("scan outbox entry: %w", err)
 		}
 		e.LastError, e.EventID, e.Type, e.Agent = lastErr.String, eventID.String, typ.String, agent.String
@@ -141,12 +151,41 @@ func scanOutboxEntries(rows *sql.Rows, capacity int) ([]agentscope.OutboxEntry, 
 		if body != nil {
 			e.Body = json.RawMessage(body)
 		}
+		if e.AuditID = auditID.String; e.AuditID != "" {
+			if err := audit.fill(&e); err != nil {
+				return nil, err
+			}
+		}
 		entries = append(entries, e)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read outbox entries: %w", err)
 	}
 	return entries, nil
+}
+
+// auditColumns are a claimed entry's audit log columns, all NULL when the
+// entry is an event's or its audit row is missing.
+type auditColumns struct {
+	at                            sql.NullInt64
+	actor, action, target, detail sql.NullString
+}
+
+// fill gives e, an audit log entry's outbox entry, its action, time and
+// body: the AuditEntry as JSON. A missing audit row leaves Body nil, like
+// a missing event.
+func (a auditColumns) fill(e *agentscope.OutboxEntry) error {
+	if !a.at.Valid {
+		return nil
+	}
+	entry := agentscope.AuditEntry{OrgID: e.OrgID, ID: e.AuditID, At: fromMicros(a.at.Int64), Actor: a.actor.String,
+		Action: agentscope.AuditAction(a.action.String), Target: a.target.String, Detail: json.RawMessage(a.detail.String)}
+	body, err := json.Marshal(entry)
+	if err != nil {
+		return fmt.Errorf("encode audit entry %s for the outbox: %w", e.AuditID, err)
+	}
+	e.Type, e.TS, e.Body = a.action.String, entry.At, body
+	return nil
 }
 
 // CompleteOutbox deletes the entries of ids that owner still leases, once
@@ -209,14 +248,15 @@ func (s *Store) DeadLetterOutbox(ctx context.Context, owner string, id int64, re
 		// removal one step even under READ COMMITTED.
 		var orgID, sessionID string
 		var seq int64
-		err := t.queryRow(ctx, `DELETE FROM outbox WHERE id = ? AND lease_owner = ? RETURNING org_id, session_id, seq`, id, owner).Scan(&orgID, &sessionID, &seq)
+		var auditID sql.NullString
+		err := t.queryRow(ctx, `DELETE FROM outbox WHERE id = ? AND lease_owner = ? RETURNING org_id, session_id, seq, audit_id`, id, owner).Scan(&orgID, &sessionID, &seq, &auditID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		} else if err != nil {
 			return err
 		}
-		if _, err := t.exec(ctx, `INSERT INTO dead_letters (org_id, session_id, seq, reason, created_at) VALUES (?, ?, ?, ?, ?)`,
-			orgID, sessionID, seq, reason, micros(s.now())); err != nil {
+		if _, err := t.exec(ctx, `INSERT INTO dead_letters (org_id, session_id, seq, audit_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			orgID, sessionID, seq, auditID, reason, micros(s.now())); err != nil {
 			return err
 		}
 		moved = true
@@ -253,8 +293,9 @@ func (s *Store) ListDeadLetters(ctx context.Context, limit int) ([]agentscope.De
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.query(ctx, `SELECT d.id, d.org_id, d.session_id, d.seq, e.event_id, e.type, d.reason, d.created_at
+	rows, err := s.query(ctx, `SELECT d.id, d.org_id, d.session_id, d.seq, d.audit_id, e.event_id, COALESCE(e.type, a.action), d.reason, d.created_at
 		FROM dead_letters d LEFT JOIN events e ON e.org_id = d.org_id AND e.session_id = d.session_id AND e.seq = d.seq
+		LEFT JOIN audit_log a ON a.org_id = d.org_id AND a.id = d.audit_id
 		ORDER BY d.id LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list dead letters: %w", err)
@@ -263,14 +304,14 @@ func (s *Store) ListDeadLetters(ctx context.Context, limit int) ([]agentscope.De
 	out := []agentscope.DeadLetter{}
 	for rows.Next() {
 		var (
-			d            agentscope.DeadLetter
-			eventID, typ sql.NullString
-			created      int64
+			d                     agentscope.DeadLetter
+			auditID, eventID, typ sql.NullString
+			created               int64
 		)
-		if err := rows.Scan(&d.ID, &d.OrgID, &d.SessionID, &d.Seq, &eventID, &typ, &d.Reason, &created); err != nil {
+		if err := rows.Scan(&d.ID, &d.OrgID, &d.SessionID, &d.Seq, &auditID, &eventID, &typ, &d.Reason, &created); err != nil {
 			return nil, fmt.Errorf("list dead letters: %w", err)
 		}
-		d.EventID, d.Type, d.CreatedAt = eventID.String, typ.String, fromMicros(created)
+		d.AuditID, d.EventID, d.Type, d.CreatedAt = auditID.String, eventID.String, typ.String, fromMicros(created)
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
@@ -322,7 +363,7 @@ func (s *Store) RetryAllDeadLetters(ctx context.Context) (int64, error) {
 // their events again. Deleting with RETURNING first means two concurrent
 // retries cannot both enqueue the same letter.
 func (s *Store) requeueDeadLetters(ctx context.Context, t tx, where string, args []any) (int64, error) {
-	rows, err := t.query(ctx, `DELETE FROM dead_letters WHERE `+where+` RETURNING org_id, session_id, seq`, args...)
+	rows, err := t.query(ctx, `DELETE FROM dead_letters WHERE `+where+` RETURNING org_id, session_id, seq, audit_id`, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -330,31 +371,32 @@ func (s *Store) requeueDeadLetters(ctx context.Context, t tx, where string, args
 	for rows.Next() {
 		var orgID, sessionID string
 		var seq int64
-		if err := rows.Scan(&orgID, &sessionID, &seq); err != nil {
+		var auditID sql.NullString
+		if err := rows.Scan(&orgID, &sessionID, &seq, &auditID); err != nil {
 			rows.Close()
 			return 0, err
 		}
-		vals = append(vals, orgID, sessionID, seq)
+		vals = append(vals, orgID, sessionID, seq, auditID)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	now := micros(s.now())
-	const cols = 5
+	const fields, cols = 4, 6
 	per := s.d.MaxParams / cols
-	for i := 0; i < len(vals); i += per * 3 {
-		part := vals[i:min(len(vals), i+per*3)]
-		n := len(part) / 3
+	for i := 0; i < len(vals); i += per * fields {
+		part := vals[i:min(len(vals), i+per*fields)]
+		n := len(part) / fields
 		args := make([]any, 0, n*cols)
-		for j := 0; j < len(part); j += 3 {
-			args = append(args, part[j], part[j+1], part[j+2], now, now)
+		for j := 0; j < len(part); j += fields {
+			args = append(args, part[j], part[j+1], part[j+2], part[j+3], now, now)
 		}
-		if _, err := t.exec(ctx, `INSERT INTO outbox (org_id, session_id, seq, next_attempt_at, created_at) VALUES `+placeholders(n, cols), args...); err != nil {
+		if _, err := t.exec(ctx, `INSERT INTO outbox (org_id, session_id, seq, audit_id, next_attempt_at, created_at) VALUES `+placeholders(n, cols), args...); err != nil {
 			return 0, err
 		}
 	}
-	return int64(len(vals) / 3), nil
+	return int64(len(vals) / fields), nil
 }
 
 // forEachIDChunk calls fn with ids in chunks of at most per, as []any for

@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -35,6 +37,7 @@ func RunOutbox(t *testing.T, open OutboxOpener) {
 		"MissingEventBody":        testMissingEventBody,
 		"OutboxOff":               testOutboxOff,
 		"ConcurrentClaimers":      testConcurrentClaimers,
+		"AuditEntries":            testOutboxAuditEntries,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -337,6 +340,58 @@ func testMissingEventBody(t *testing.T, connect func(sqlstore.Options) *sqlstore
 	entries := claim(t, s, "fwd-a", 10, time.Minute)
 	if len(entries) != 1 || entries[0].Body != nil || entries[0].SessionID != "gone" {
 		t.Fatalf("orphan entry: %+v", entries)
+	}
+}
+
+// testOutboxAuditEntries: an audit log entry is queued for Splunk beside
+// events, claimed with its action, time and JSON as the body, and survives
+// a dead letter and its retry as an audit entry; with the outbox off none
+// is queued.
+func testOutboxAuditEntries(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	ctx := context.Background()
+	s, _ := openClocked(connect)
+	seedEvents(t, s, org, "s1", 1)
+	e, err := s.AppendAudit(ctx, agentscope.AuditEntry{OrgID: org, Actor: "key:k1", Action: agentscope.AuditAlertRuleDeleted, Target: "rule-1", Detail: json.RawMessage(`{"name":"x"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := claim(t, s, "fwd-a", 10, time.Minute)
+	if len(entries) != 3 {
+		t.Fatalf("claimed %d entries, want the 2 events and the audit entry", len(entries))
+	}
+	a := entries[2]
+	if a.AuditID != e.ID || a.OrgID != org || a.SessionID != "" || a.Type != string(agentscope.AuditAlertRuleDeleted) || !a.TS.Equal(e.At) {
+		t.Fatalf("audit outbox entry %+v, want %+v", a, e)
+	}
+	var back agentscope.AuditEntry
+	if err := json.Unmarshal(a.Body, &back); err != nil || back.ID != e.ID || back.Actor != "key:k1" || back.Target != "rule-1" || string(back.Detail) != `{"name":"x"}` {
+		t.Fatalf("audit body %s (%v)", a.Body, err)
+	}
+	if entries[0].AuditID != "" || entries[1].AuditID != "" {
+		t.Errorf("events claimed as audit entries: %+v", entries[:2])
+	}
+	if moved, err := s.DeadLetterOutbox(ctx, "fwd-a", a.ID, "refused"); err != nil || !moved {
+		t.Fatalf("dead letter: %v %v", moved, err)
+	}
+	dls, err := s.ListDeadLetters(ctx, 10)
+	if err != nil || len(dls) != 1 || dls[0].AuditID != e.ID || dls[0].Type != string(agentscope.AuditAlertRuleDeleted) {
+		t.Fatalf("dead letters %+v, %v", dls, err)
+	}
+	if n, err := s.RetryAllDeadLetters(ctx); err != nil || n != 1 {
+		t.Fatalf("retry: %d %v", n, err)
+	}
+	again := claim(t, s, "fwd-b", 10, time.Minute)
+	if len(again) != 1 || again[0].AuditID != e.ID || !strings.Contains(string(again[0].Body), e.ID) {
+		t.Fatalf("retried audit entry claimed as %+v", again)
+	}
+
+	off := connect(sqlstore.Options{})
+	before := stats(t, off).QueueDepth
+	if _, err := off.AppendAudit(ctx, agentscope.AuditEntry{OrgID: org, Actor: "operator", Action: agentscope.AuditBudgetSet}); err != nil {
+		t.Fatal(err)
+	}
+	if after := stats(t, off).QueueDepth; after != before {
+		t.Errorf("outbox off: an audit entry was queued (depth %d, was %d)", after, before)
 	}
 }
 
