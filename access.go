@@ -178,6 +178,10 @@ const (
 	// for the person who approved its grant, with the grant's scopes and
 	// never beyond that person's role then.
 	PrincipalOAuth PrincipalKind = "oauth"
+	// PrincipalSystem is AgentScope itself acting in an organisation, or
+	// the operator acting on the database: see SystemPrincipal and
+	// ManagedAgentPrincipal. It is authorized by its role like a person.
+	PrincipalSystem PrincipalKind = "system"
 )
 
 // Principal is an authenticated caller acting in one organisation.
@@ -225,7 +229,7 @@ func (p Principal) Authorize(a Action) error {
 			return Errorf(EFORBIDDEN, "%s needs the %s role or above; the person who approved this OAuth token was %s", a, perm.Role, p.Role)
 		}
 		return nil
-	case p.Kind == PrincipalUser || p.Kind == PrincipalInstance:
+	case p.Kind == PrincipalUser || p.Kind == PrincipalInstance || p.Kind == PrincipalSystem:
 		if p.Role.AtLeast(perm.Role) {
 			return nil
 		}

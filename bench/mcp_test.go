@@ -33,9 +33,8 @@ func serve(b *testing.B, st agentscope.Store, committers int) (*httptest.Server,
 	hub := recorder.NewMemHub()
 	rec := recorder.New(st, recorder.Options{Hub: hub, Committers: committers})
 	svc := service.New(rec, service.Options{})
-	srv := web.New(svc, web.Options{Tokens: map[string]string{benchToken: "o"}, Hub: hub, LivePoll: time.Hour})
 	m := mcpserver.New(svc, mcpserver.Options{})
-	srv.Mux().Handle("/mcp", m.HTTPHandler(srv.OrgForToken))
+	srv := web.New(svc, web.Options{Tokens: map[string]string{benchToken: "o"}, Hub: hub, LivePoll: time.Hour, MCP: m.HTTPHandler()})
 	hs := httptest.NewServer(srv)
 	b.Cleanup(func() { hs.Close(); rec.Close() })
 	return hs, svc, rec

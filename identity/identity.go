@@ -4,8 +4,8 @@
 // keys, or an organisation's API key with its scopes. Transports ask it
 // once per request and put the principal into the context
 // (agentscope.WithPrincipal); services then check what it may do with
-// Principal.Authorize. (serve does not use it yet: web and /mcp accept
-// only the instance token until they are wired to it, issue 17.)
+// Principal.Authorize. agentscope serve authenticates the HTTP API, its
+// websockets and /mcp with it (web.Options.Auth).
 package identity
 
 import (

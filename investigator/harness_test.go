@@ -178,7 +178,7 @@ func newInvestigator(t testing.TB, b runtimetest.Backend, c invConfig) *invBundl
 		ib.inv = inv
 		return runtime.Work{
 			Tools: func(org string) *mcp.Server {
-				return mcpserver.New(n.Svc, mcpserver.Options{LocalOrg: org, Investigations: inv, AlertRules: al}).MCP
+				return mcpserver.New(n.Svc, mcpserver.Options{Local: agentscope.ManagedAgentPrincipal(org), Investigations: inv, AlertRules: al}).MCP
 			},
 			Kinds: map[string]runtime.Executor{runtime.KindInvestigator: inv},
 		}

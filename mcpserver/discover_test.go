@@ -21,7 +21,7 @@ import (
 // initialize, and the bearer token is still checked first.
 func TestHTTPRefusesStatelessDiscover(t *testing.T) {
 	srv := newServer(t)
-	hs := httptest.NewServer(srv.HTTPHandler(func(tok string) (string, bool) {
+	hs := httptest.NewServer(authenticated(srv.HTTPHandler(), func(tok string) (string, bool) {
 		return agentscope.DefaultOrgID, tok == "good"
 	}))
 	defer hs.Close()

@@ -15,7 +15,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/internal/jsonscan"
 )
 
@@ -206,8 +205,10 @@ func (s *Server) fastRecord(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		// The caller is the request's (fastSessionFor checked it is the
+		// session's), as go-sdk would give the tool.
 		res, err := s.recordEventResult(r.Context(), req.args, fs.ss, func(ctx context.Context) (context.Context, error) {
-			return agentscope.WithOrg(ctx, fs.org), nil
+			return s.orgContext(ctx, nil)
 		})
 		var out []byte
 		if err == nil {

@@ -71,7 +71,7 @@ func openRaw(t *testing.T, url, token, version string) *rawSession {
 }
 
 func serveHTTP(t *testing.T, srv *mcpserver.Server) string {
-	hs := httptest.NewServer(srv.HTTPHandler(func(tok string) (string, bool) {
+	hs := httptest.NewServer(authenticated(srv.HTTPHandler(), func(tok string) (string, bool) {
 		switch tok {
 		case "good", "good2":
 			return agentscope.DefaultOrgID, true

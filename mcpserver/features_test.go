@@ -180,7 +180,7 @@ func newFeatureServer(t *testing.T) *featureServer {
 		t.Fatal(err)
 	}
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-	srv := mcpserver.New(service.New(rec, service.Options{}), mcpserver.Options{LocalOrg: agentscope.DefaultOrgID})
+	srv := mcpserver.New(service.New(rec, service.Options{}), mcpserver.Options{Local: agentscope.SystemPrincipal(agentscope.DefaultOrgID)})
 	t.Cleanup(func() {
 		srv.Close()
 		rec.Close()
@@ -357,7 +357,7 @@ func TestSubscribeToSession(t *testing.T) {
 func TestSubscriptionsStayInOrganisation(t *testing.T) {
 	f := newFeatureServer(t)
 	tokens := map[string]string{"token-acme-0123456789": "acme", "token-beta-0123456789": "beta"}
-	hs := httptest.NewServer(f.srv.HTTPHandler(func(tok string) (string, bool) { org, ok := tokens[tok]; return org, ok }))
+	hs := httptest.NewServer(authenticated(f.srv.HTTPHandler(), func(tok string) (string, bool) { org, ok := tokens[tok]; return org, ok }))
 	t.Cleanup(hs.Close)
 	ctx := context.Background()
 	connect := func(token string, upd updates) *mcp.ClientSession {

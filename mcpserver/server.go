@@ -26,10 +26,12 @@ var Version = version.Get().Announced()
 
 // Options configure a Server.
 type Options struct {
-	// LocalOrg is the organisation of callers that reach the server without
-	// HTTP authentication (stdio and in-memory transports).
-	LocalOrg string
-	Logger   *slog.Logger
+	// Local is the caller that reaches the server without HTTP
+	// authentication (stdio and in-memory transports): the operator's
+	// agentscope mcp acts as agentscope.SystemPrincipal, a managed agent as
+	// agentscope.ManagedAgentPrincipal. Zero refuses such callers.
+	Local  agentscope.Principal
+	Logger *slog.Logger
 	// Investigations serves investigate, get_report, list_reports,
 	// session_findings and the reports resource; nil leaves them out.
 	Investigations Investigations
@@ -87,28 +89,34 @@ func (s *Server) Service() *service.Service { return s.svc }
 
 const instructions = `AgentScope records what AI agents do. Call start_run when a run begins (it returns the session_id), record_event for each model call, tool call and cost (flat fields, see each type's required fields), end_run when it ends, and replay_session to read a timeline back.`
 
-// orgContext puts the caller's organisation into ctx: from the verified
-// bearer token over HTTP, or the local organisation over stdio.
+// orgContext puts the caller into ctx (agentscope.WithPrincipal): over
+// HTTP the principal the bearer credential signed in as, which
+// HTTPHandler's verifier put into the token info; over stdio and in-memory
+// transports Options.Local.
 func (s *Server) orgContext(ctx context.Context, extra *mcp.RequestExtra) (context.Context, error) {
 	info := auth.TokenInfoFromContext(ctx) // requests go-sdk makes itself (subscriptions/listen) carry no Extra
 	if extra != nil && extra.TokenInfo != nil {
 		info = extra.TokenInfo
 	}
 	if info != nil {
-		if org, ok := info.Extra[OrgKey].(string); ok && org != "" {
-			return agentscope.WithOrg(ctx, org), nil
+		if p, ok := info.Extra[PrincipalKey].(agentscope.Principal); ok && p.OrgID != "" {
+			return agentscope.WithPrincipal(ctx, p), nil
 		}
-		return ctx, agentscope.Errorf(agentscope.EUNAUTHORIZED, "token has no organisation")
+		return ctx, agentscope.Errorf(agentscope.EUNAUTHORIZED, "token has no caller")
 	}
-	if s.opts.LocalOrg == "" {
+	if s.opts.Local.OrgID == "" {
 		return ctx, agentscope.Errorf(agentscope.EUNAUTHORIZED, "unauthenticated")
 	}
-	return agentscope.WithOrg(ctx, s.opts.LocalOrg), nil
+	return agentscope.WithPrincipal(ctx, s.opts.Local), nil
 }
 
-// OrgKey is the TokenInfo.Extra key under which an HTTP token verifier puts
-// the caller's organisation.
-const OrgKey = "org_id"
+// OrgKey is the TokenInfo.Extra key under which HTTPHandler's verifier
+// puts the caller's organisation, and PrincipalKey the caller
+// (agentscope.Principal).
+const (
+	OrgKey       = "org_id"
+	PrincipalKey = "principal"
+)
 
 // toolError turns a service error into the text of an isError result: an
 // application error's message as is, anything else logged and hidden.
@@ -119,10 +127,12 @@ func (s *Server) toolError(tool string, err error) error {
 	return errors.New(agentscope.ErrorMessage(err))
 }
 
-// HTTPHandler returns the Streamable HTTP handler for /mcp. verify maps a
-// bearer token to its organisation; requests without a valid token get 401,
-// and a foreign Origin or (on loopback) Host is refused.
-func (s *Server) HTTPHandler(verify func(token string) (orgID string, ok bool)) http.Handler {
+// HTTPHandler returns the Streamable HTTP handler for /mcp. It serves
+// callers already authenticated in front of it: the request's context
+// carries the principal (agentscope.WithPrincipal; web.Server's bearer
+// authentication puts it there, answering 401 itself). A request without
+// one gets 401 here too. A foreign Origin or (on loopback) Host is refused.
+func (s *Server) HTTPHandler() http.Handler {
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.MCP }, &mcp.StreamableHTTPOptions{
 		Logger:              s.log,
 		MaxRequestBodyBytes: maxRequestBody,
@@ -132,14 +142,23 @@ func (s *Server) HTTPHandler(verify func(token string) (orgID string, ok bool)) 
 		// A client that went away without closing its session frees it.
 		SessionTimeout: 30 * time.Minute,
 	})
-	verifier := func(_ context.Context, token string, _ *http.Request) (*auth.TokenInfo, error) {
-		org, ok := verify(token)
-		if !ok {
-			return nil, auth.ErrInvalidToken
-		}
-		return &auth.TokenInfo{UserID: org, Extra: map[string]any{OrgKey: org}}, nil
+	return http.NewCrossOriginProtection().Handler(auth.RequireBearerToken(principalToken, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(refuseStatelessDiscover(s.fastRecord(h))))
+}
+
+// principalToken is the token verifier of HTTPHandler: it hands go-sdk the
+// caller authenticated in front of the handler, as the token info go-sdk
+// gives each request (orgContext reads it). A session belongs to one
+// caller: go-sdk refuses its requests from another (UserID).
+func principalToken(_ context.Context, _ string, r *http.Request) (*auth.TokenInfo, error) {
+	p, ok := agentscope.PrincipalFrom(r.Context())
+	if !ok || p.OrgID == "" {
+		return nil, auth.ErrInvalidToken
 	}
-	return http.NewCrossOriginProtection().Handler(auth.RequireBearerToken(verifier, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(refuseStatelessDiscover(s.fastRecord(h))))
+	scopes := make([]string, len(p.Scopes))
+	for i, sc := range p.Scopes {
+		scopes[i] = string(sc)
+	}
+	return &auth.TokenInfo{UserID: p.OrgID + "/" + p.Actor(), Scopes: scopes, Extra: map[string]any{OrgKey: p.OrgID, PrincipalKey: p}}, nil
 }
 
 // maxRequestBody bounds a POST to /mcp.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -33,7 +34,7 @@ func newServer(t *testing.T) *mcpserver.Server {
 		rec.Close()
 		st.Close()
 	})
-	return mcpserver.New(service.New(rec, service.Options{}), mcpserver.Options{LocalOrg: agentscope.DefaultOrgID})
+	return mcpserver.New(service.New(rec, service.Options{}), mcpserver.Options{Local: agentscope.SystemPrincipal(agentscope.DefaultOrgID)})
 }
 
 // connect serves a fresh SQLite-backed server over in-memory transports.
@@ -235,4 +236,21 @@ func TestRecordEventBatchLimit(t *testing.T) {
 	if want := fmt.Sprintf("must hold 1 to %d events, got %d", service.MaxBatchEvents, service.MaxBatchEvents+1); !strings.Contains(msg, want) {
 		t.Errorf("a batch of %d: error %q does not say %q", service.MaxBatchEvents+1, msg, want)
 	}
+}
+
+// authenticated stands in front of HTTPHandler as web.Server's bearer
+// authentication does: a token verify knows signs in as the owner of its
+// organisation; any other request gets 401.
+func authenticated(h http.Handler, verify func(token string) (org string, ok bool)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		org, ok := verify(tok)
+		if !strings.EqualFold(scheme, "Bearer") || !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="test"`)
+			http.Error(w, "invalid token", http.StatusUnauthorized)
+			return
+		}
+		p := agentscope.Principal{Kind: agentscope.PrincipalInstance, OrgID: org, Role: agentscope.RoleOwner}
+		h.ServeHTTP(w, r.WithContext(agentscope.WithPrincipal(r.Context(), p)))
+	})
 }

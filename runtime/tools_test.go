@@ -28,7 +28,7 @@ func TestRuntimeMCPTools(t *testing.T) {
 	probe, _ := open(t)
 	searcher := &storeSearcher{store: probe}
 	n := newNode(t, open, config{searcher: searcher})
-	srv := mcpserver.New(n.svc, mcpserver.Options{LocalOrg: org})
+	srv := mcpserver.New(n.svc, mcpserver.Options{Local: agentscope.SystemPrincipal(org)})
 	ct, st := mcp.NewInMemoryTransports()
 	ss, err := srv.MCP.Connect(context.Background(), st, nil)
 	if err != nil {

@@ -282,7 +282,7 @@ func mcpSession(t *testing.T, r *search.Router) *mcp.ClientSession {
 	b := setup(t, nil)
 	rec := recorder.New(b.store, recorder.Options{Hub: recorder.NewMemHub()})
 	t.Cleanup(func() { rec.Close() })
-	srv := mcpserver.New(searchService(rec, r), mcpserver.Options{LocalOrg: "acme"})
+	srv := mcpserver.New(searchService(rec, r), mcpserver.Options{Local: agentscope.SystemPrincipal("acme")})
 	ct, stt := mcp.NewInMemoryTransports()
 	ss, err := srv.MCP.Connect(ctx, stt, nil)
 	if err != nil {

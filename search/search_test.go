@@ -249,7 +249,7 @@ func TestTools(t *testing.T) {
 	health := agentscope.SplunkHealth{Enabled: true, QueueDepth: 7}
 	svc := searchService(rec, b.router)
 	svc.Search.Health = func(context.Context) agentscope.SplunkHealth { return health }
-	srv := mcpserver.New(svc, mcpserver.Options{LocalOrg: "acme"})
+	srv := mcpserver.New(svc, mcpserver.Options{Local: agentscope.SystemPrincipal("acme")})
 	ct, stt := mcp.NewInMemoryTransports()
 	ss, err := srv.MCP.Connect(ctx, stt, nil)
 	if err != nil {
@@ -326,7 +326,7 @@ func TestRunSPLProgress(t *testing.T) {
 	ctx := context.Background()
 	rec := recorder.New(b.store, recorder.Options{Hub: recorder.NewMemHub()})
 	t.Cleanup(func() { rec.Close() })
-	srv := mcpserver.New(searchService(rec, b.router), mcpserver.Options{LocalOrg: "acme"})
+	srv := mcpserver.New(searchService(rec, b.router), mcpserver.Options{Local: agentscope.SystemPrincipal("acme")})
 	ct, stt := mcp.NewInMemoryTransports()
 	ss, err := srv.MCP.Connect(ctx, stt, nil)
 	if err != nil {

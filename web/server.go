@@ -21,9 +21,16 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	// Tokens maps each accepted bearer token to its organisation.
+	// Tokens maps each instance token to its organisation: the web UI's
+	// sign-in form takes them, and without Auth they are the only bearer
+	// credentials accepted, each signing in as its organisation's owner.
 	Tokens map[string]string
-	// MCP serves /mcp; nil leaves it out.
+	// Auth authenticates bearer credentials (identity.Authenticator: the
+	// instance tokens and API keys) for the JSON API, its websockets and
+	// /mcp. Nil accepts Tokens only.
+	Auth Authenticator
+	// MCP serves /mcp, behind the same bearer authentication as the API
+	// (it finds the caller in the request's context); nil leaves it out.
 	MCP http.Handler
 	// Hub wakes live subscribers; the store stays the source of truth.
 	Hub recorder.Hub
@@ -81,6 +88,9 @@ func New(svc *service.Service, opts Options) *Server {
 	if opts.LivePoll == 0 {
 		opts.LivePoll = time.Second
 	}
+	if opts.Auth == nil {
+		opts.Auth = instanceTokens(opts.Tokens)
+	}
 	if opts.Hub == nil {
 		opts.Hub = svc.Recorder().Hub()
 	}
@@ -90,7 +100,7 @@ func New(svc *service.Service, opts Options) *Server {
 	})
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	if opts.MCP != nil {
-		s.mux.Handle("/mcp", opts.MCP)
+		s.mux.Handle("/mcp", s.bearer(opts.MCP))
 	}
 	s.routeAPI(s.mux)
 	s.routeUI(s.mux)
@@ -172,35 +182,71 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// OrgForToken returns the organisation of a bearer token, comparing in
-// constant time.
+// OrgForToken returns the organisation of an instance token (Options.Tokens),
+// comparing in constant time.
 func (s *Server) OrgForToken(token string) (string, bool) {
-	for t, org := range s.opts.Tokens {
-		if subtle.ConstantTimeCompare([]byte(t), []byte(token)) == 1 {
-			return org, true
-		}
-	}
-	return "", false
+	return instanceTokens(s.opts.Tokens).orgFor(token)
 }
 
-// bearer requires Authorization: Bearer <token> and puts the token's
-// organisation into the request context.
+// Authenticator turns a request's Authorization header into the caller it
+// signs in as, or an EUNAUTHORIZED error (identity.Authenticator).
+type Authenticator interface {
+	AuthenticateHeader(ctx context.Context, header string) (agentscope.Principal, error)
+}
+
+// instanceTokens is the Authenticator of Options.Tokens alone: each token
+// signs in as the owner of its organisation.
+type instanceTokens map[string]string
+
+func (t instanceTokens) orgFor(token string) (string, bool) {
+	found := ""
+	for tok, org := range t {
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(token)) == 1 {
+			found = org
+		}
+	}
+	return found, found != ""
+}
+
+func (t instanceTokens) AuthenticateHeader(_ context.Context, header string) (agentscope.Principal, error) {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return agentscope.Principal{}, agentscope.Errorf(agentscope.EUNAUTHORIZED, "missing Authorization: Bearer <token>")
+	}
+	org, ok := t.orgFor(strings.TrimSpace(token))
+	if !ok {
+		return agentscope.Principal{}, agentscope.Errorf(agentscope.EUNAUTHORIZED, "invalid token")
+	}
+	return agentscope.Principal{Kind: agentscope.PrincipalInstance, OrgID: org, Role: agentscope.RoleOwner}, nil
+}
+
+// bearer requires Authorization: Bearer <credential>, authenticates it
+// (Options.Auth) and puts the caller and its organisation into the request
+// context (agentscope.WithPrincipal). It guards the JSON API, its
+// websockets and /mcp alike.
 func (s *Server) bearer(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		auth := r.Header.Get("Authorization")
-		// RFC 7235: the auth scheme is case-insensitive ("bearer" is valid).
-		scheme, token, ok := strings.Cut(auth, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="agentscope"`)
-			writeError(w, r, s.log, agentscope.Errorf(agentscope.EUNAUTHORIZED, "missing Authorization: Bearer <token>"))
+		p, err := s.opts.Auth.AuthenticateHeader(r.Context(), r.Header.Get("Authorization"))
+		if err != nil {
+			if agentscope.ErrorCode(err) == agentscope.EUNAUTHORIZED {
+				w.Header().Set("WWW-Authenticate", bearerChallenge(r))
+			}
+			writeError(w, r, s.log, err)
 			return
 		}
-		org, ok := s.OrgForToken(strings.TrimSpace(token))
-		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="agentscope", error="invalid_token"`)
-			writeError(w, r, s.log, agentscope.Errorf(agentscope.EUNAUTHORIZED, "invalid token"))
-			return
-		}
-		h.ServeHTTP(w, r.WithContext(agentscope.WithOrg(r.Context(), org)))
+		h.ServeHTTP(w, r.WithContext(agentscope.WithPrincipal(r.Context(), p)))
 	})
+}
+
+// bearerChallenge is the WWW-Authenticate header of every 401 a bearer
+// credential gets, from the API and from /mcp alike: the one place to add
+// the protected resource metadata's URL (resource_metadata="…", RFC 9728)
+// when /mcp becomes an OAuth protected resource. A request that sent a
+// credential is told it was not accepted (RFC 6750 section 3.1); one that
+// sent none is only told the scheme.
+func bearerChallenge(r *http.Request) string {
+	if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); !strings.EqualFold(scheme, "Bearer") {
+		return `Bearer realm="agentscope"`
+	}
+	return `Bearer realm="agentscope", error="invalid_token"`
 }

@@ -30,7 +30,7 @@ func (s *Server) readSession(r *http.Request) (uiSession, bool) {
 
 func withSession(r *http.Request, sess uiSession) *http.Request {
 	ctx := context.WithValue(r.Context(), sessionCtxKey{}, sess)
-	return r.WithContext(agentscope.WithOrg(ctx, sess.OrgID))
+	return r.WithContext(agentscope.WithPrincipal(ctx, sess.principal()))
 }
 
 // signedIn requires a session for a page; without one the browser is sent
@@ -116,4 +116,10 @@ func uiHeaders(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// principal is who a session acts as: it was opened with an instance
+// token, whose holder is the owner of its organisation.
+func (s uiSession) principal() agentscope.Principal {
+	return agentscope.Principal{Kind: agentscope.PrincipalInstance, OrgID: s.OrgID, Role: agentscope.RoleOwner}
 }

@@ -204,10 +204,12 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 		return nil, "", err
 	}
 	a.Investigator = inv
-	mcpOptions := func(org string) mcpserver.Options {
-		return mcpserver.Options{LocalOrg: org, Logger: log, Investigations: inv, AlertRules: a.Alerts}
+	mcpOptions := func(local agentscope.Principal) mcpserver.Options {
+		return mcpserver.Options{Local: local, Logger: log, Investigations: inv, AlertRules: a.Alerts}
 	}
-	a.MCP = mcpserver.New(a.Service, mcpOptions(cmp.Or(cfg.LocalOrg, agentscope.DefaultOrgID)))
+	// The stdio server (agentscope mcp) acts as the operator, who holds the
+	// data dir; over HTTP each request's caller is authenticated.
+	a.MCP = mcpserver.New(a.Service, mcpOptions(agentscope.SystemPrincipal(cmp.Or(cfg.LocalOrg, agentscope.DefaultOrgID))))
 	a.closers = append(a.closers, func() error { a.MCP.Close(); return nil })
 	if err := a.Service.PrepareOrgs(ctx); err != nil {
 		a.Close()
@@ -215,8 +217,10 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	}
 	err = rt.Start(ctx, runtime.Work{
 		// Agents reach AgentScope's tools as a server of their own
-		// organisation.
-		Tools: func(org string) *mcp.Server { return mcpserver.New(a.Service, mcpOptions(org)).MCP },
+		// organisation, as members: never administrators.
+		Tools: func(org string) *mcp.Server {
+			return mcpserver.New(a.Service, mcpOptions(agentscope.ManagedAgentPrincipal(org))).MCP
+		},
 		Kinds: map[string]runtime.Executor{runtime.KindInvestigator: inv},
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/identity"
 	"github.com/agentscope/agentscope/web"
 )
 
@@ -26,8 +27,18 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	defer app.Close()
 
+	// The instance token signs in as the owner of the default organisation,
+	// everywhere, as before there were keys; API keys sign in with their
+	// scopes (HTTP API, its websockets and /mcp).
+	instance := map[string]string{cfg.ServeToken: agentscope.DefaultOrgID}
+	authn, err := identity.New(app.Store, identity.Options{InstanceTokens: instance, Logger: log})
+	if err != nil {
+		return err
+	}
 	srv := web.New(app.Service, web.Options{
-		Tokens:   map[string]string{cfg.ServeToken: agentscope.DefaultOrgID},
+		Tokens:   instance,
+		Auth:     authn,
+		MCP:      app.MCP.HTTPHandler(),
 		Hub:      app.Hub,
 		Ready:    app.ping,
 		Logger:   log,
@@ -52,7 +63,6 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 			}),
 		},
 	})
-	srv.Mux().Handle("/mcp", app.MCP.HTTPHandler(srv.OrgForToken))
 	srv.RouteRuntime(app.Runtime)
 	srv.RouteSearch()
 	srv.RouteInvestigations(app.Investigator)

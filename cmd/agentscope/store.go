@@ -5,6 +5,7 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/alerts"
+	"github.com/agentscope/agentscope/identity"
 	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/service"
@@ -31,6 +32,8 @@ type appStore interface {
 	SetOutbox(on bool)
 	deadLetterStore
 	identityStore
+	// identity.KeyStore: serve authenticates API keys.
+	identity.KeyStore
 }
 
 var (

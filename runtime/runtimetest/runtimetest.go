@@ -169,7 +169,7 @@ func NewNode(t testing.TB, open Opener, c Config) *Node {
 	n.Svc = service.New(n.Rec, service.Options{Launcher: rt, Agents: st})
 	n.Svc.Search.Searcher = c.Searcher
 	work := runtime.Work{Tools: func(org string) *mcp.Server {
-		return mcpserver.New(n.Svc, mcpserver.Options{LocalOrg: org}).MCP
+		return mcpserver.New(n.Svc, mcpserver.Options{Local: agentscope.ManagedAgentPrincipal(org)}).MCP
 	}}
 	if c.Work != nil {
 		work = c.Work(n)

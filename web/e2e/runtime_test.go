@@ -56,7 +56,7 @@ func TestManagedRunWithRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := rt.Start(ctx, runtime.Work{Tools: func(org string) *mcp.Server {
-		return mcpserver.New(svc, mcpserver.Options{LocalOrg: org}).MCP
+		return mcpserver.New(svc, mcpserver.Options{Local: agentscope.ManagedAgentPrincipal(org)}).MCP
 	}}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,51 @@
+package agentscope
+
+import "context"
+
+// Every service operation (package service, the investigator's, the alert
+// rules') starts with Authorize: the one check of who may do what, so the
+// HTTP API and the MCP tools cannot drift apart. A context without a
+// principal is refused, never allowed: a caller inside the process says who
+// it acts as with one of the principals below.
+//
+// Who carries which principal:
+//   - HTTP API, API websockets and /mcp over HTTP: the principal the bearer
+//     credential signs in as (package identity): the instance token's owner,
+//     or an API key with its scopes.
+//   - The web UI's session: the owner of its organisation (as the instance
+//     token that opened it).
+//   - AgentScope's own work in an organisation (the investigator, live
+//     detection and auto-investigation) and the operator's CLI commands
+//     acting on the database directly (agentscope spl, agents, budgets,
+//     alerts, investigate, and the stdio MCP server of agentscope mcp, run
+//     by whoever holds the data dir): SystemPrincipal, an owner.
+//   - The per-organisation MCP servers the runtime builds for managed
+//     agents: ManagedAgentPrincipal, a member: it may read, search, record,
+//     run and investigate, never administer (the runtime also refuses to
+//     give an agent the tools that change things).
+
+// SystemPrincipal is AgentScope itself, or the operator at the command
+// line, acting in org with an owner's rights.
+func SystemPrincipal(org string) Principal {
+	return Principal{Kind: PrincipalSystem, OrgID: org, Role: RoleOwner}
+}
+
+// ManagedAgentPrincipal is a managed agent acting in org through the MCP
+// server the runtime gives it: a member, never an administrator.
+func ManagedAgentPrincipal(org string) Principal {
+	return Principal{Kind: PrincipalSystem, OrgID: org, Role: RoleMember}
+}
+
+// Authorize returns the organisation of the caller in ctx when it may take
+// action a. Without a principal in ctx it is EUNAUTHORIZED; a caller that
+// may not is EFORBIDDEN, naming the role or scope it lacks.
+func Authorize(ctx context.Context, a Action) (string, error) {
+	p, ok := PrincipalFrom(ctx)
+	if !ok || p.OrgID == "" {
+		return "", Errorf(EUNAUTHORIZED, "no authenticated caller")
+	}
+	if err := p.Authorize(a); err != nil {
+		return "", err
+	}
+	return p.OrgID, nil
+}
