@@ -87,6 +87,10 @@ func TestBadInput(t *testing.T) {
 		{"record_event", map[string]any{"session_id": "ok-1", "type": "Nope"}, "type"},
 		{"record_event", map[string]any{"session_id": "missing", "type": "ModelInvoked", "provider": "p", "model": "m"}, "not found"},
 		{"record_event", map[string]any{"session_id": "ok-1", "type": "SessionStarted", "agent": "a"}, "SessionStarted"},
+		// The schema has no SessionCompleted, whose status values are not
+		// ToolReturned's: the answer says who writes it, not "status: enum".
+		{"record_event", map[string]any{"session_id": "ok-1", "type": "SessionCompleted", "status": "completed"}, "SessionCompleted is written by AgentScope itself (start_run, end_run"},
+		{"record_event", map[string]any{"session_id": "ok-1", "events": []any{map[string]any{"type": "ToolCalled", "tool": "t", "call_id": "c"}, map[string]any{"type": "SessionCompleted", "status": "failed"}}}, "SessionCompleted is written by AgentScope itself"},
 		{"record_event", map[string]any{"session_id": "ok-1", "type": "ToolReturned", "tool": "t", "call_id": "c", "duration_ms": -1, "status": "ok"}, "duration_ms"},
 		{"end_run", map[string]any{"session_id": "ok-1", "status": "done"}, "status"},
 		{"replay_session", map[string]any{"session_id": "ok-1", "cursor": "x"}, "cursor"},

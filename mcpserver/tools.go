@@ -173,6 +173,13 @@ func (s *Server) recordEventResult(ctx context.Context, arguments json.RawMessag
 	const name = "record_event"
 	in, top, err := s.recordArgs.object(arguments)
 	if err != nil {
+		if terr := systemTypeError(arguments); terr != nil {
+			// The schema has no system types, so their events fail it,
+			// often on a field of the type's own (SessionCompleted's
+			// status); what the caller needs to hear is that the type is
+			// not theirs to record.
+			return errorResult(s.toolError(name, terr)), nil
+		}
 		return errorResult(fmt.Errorf("validating \"arguments\": %w", err)), nil
 	}
 	ctx, err = org(ctx)
@@ -190,6 +197,33 @@ func (s *Server) recordEventResult(ctx context.Context, arguments json.RawMessag
 		return nil, fmt.Errorf("marshaling output: %w", err)
 	}
 	return &mcp.CallToolResult{StructuredContent: b, Content: []mcp.Content{&mcp.TextContent{Text: string(b)}}}, nil
+}
+
+// systemTypeError returns service.RecordableType's error for the first
+// event of arguments (one event, or events: [...]) whose type AgentScope
+// writes itself, or nil.
+func systemTypeError(arguments json.RawMessage) error {
+	top, ok := jsonscan.Object(arguments)
+	if !ok {
+		return nil
+	}
+	events := []map[string]json.RawMessage{top}
+	if raws, ok := jsonscan.Array(top["events"]); ok {
+		events = events[:0]
+		for _, raw := range raws {
+			if ev, ok := jsonscan.Object(raw); ok {
+				events = append(events, ev)
+			}
+		}
+	}
+	for _, ev := range events {
+		if t, ok := jsonscan.String(ev["type"]); ok {
+			if err := service.RecordableType(agentscope.EventType(t)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // errorResult is a tool's isError result, as go-sdk's typed tools return it.

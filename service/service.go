@@ -190,9 +190,7 @@ func (s *Service) record(ctx context.Context, defaultSession string, n int, deco
 			err = agentscope.FieldErrorf("session_id", "is required")
 		}
 		if err == nil {
-			if spec, _ := agentscope.LookupEventType(ev.Type); spec.System {
-				err = agentscope.FieldErrorf("type", "%s is written by AgentScope itself (start_run, end_run or the runtime), not by record_event", ev.Type)
-			}
+			err = RecordableType(ev.Type)
 		}
 		if err == nil && ev.Type == agentscope.CostRecorded && strings.HasPrefix(ev.Source, ComputedSourcePrefix) {
 			err = agentscope.FieldErrorf("source", "%q starts with %q, which marks the costs AgentScope computes from its pricing table; a reported cost needs another source", ev.Source, ComputedSourcePrefix)
@@ -265,6 +263,15 @@ type EndRunInput struct {
 	Status    string          `json:"status" jsonschema:"completed, failed or cancelled"`
 	Output    json.RawMessage `json:"output,omitempty" jsonschema:"the run's result (any JSON value)"`
 	Error     string          `json:"error,omitempty" jsonschema:"why the run failed, if it did"`
+}
+
+// RecordableType returns nil if callers may record events of type t, and
+// otherwise an error on the type field saying what writes them.
+func RecordableType(t agentscope.EventType) error {
+	if spec, _ := agentscope.LookupEventType(t); spec.System {
+		return agentscope.FieldErrorf("type", "%s is written by AgentScope itself (start_run, end_run or the runtime), not by record_event", t)
+	}
+	return nil
 }
 
 // EndRun closes a self-reported run with its SessionCompleted event.
