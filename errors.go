@@ -18,6 +18,9 @@ const (
 	EFORBIDDEN    = "forbidden"
 	ETOOLARGE     = "too_large"
 	EUNAVAILABLE  = "unavailable"
+	// ERATELIMITED is a caller past its request rate (HTTP 429, with
+	// Retry-After from the error's RetryAfter).
+	ERATELIMITED = "rate_limited"
 )
 
 // Error is an application error: a code callers can branch on, a message safe
@@ -26,9 +29,9 @@ type Error struct {
 	Code    string
 	Field   string
 	Message string
-	// RetryAfter, when set on an EUNAVAILABLE error, is how soon the same
-	// request may succeed (a concurrency cap, not an outage); HTTP sends it
-	// as Retry-After.
+	// RetryAfter, when set on an EUNAVAILABLE or ERATELIMITED error, is
+	// how soon the same request may succeed (a concurrency cap or a rate
+	// limit, not an outage); HTTP sends it as Retry-After.
 	RetryAfter time.Duration
 }
 

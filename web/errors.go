@@ -20,6 +20,7 @@ var codeStatus = map[string]int{
 	agentscope.EFORBIDDEN:    http.StatusForbidden,
 	agentscope.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	agentscope.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	agentscope.ERATELIMITED:  http.StatusTooManyRequests,
 	agentscope.EINTERNAL:     http.StatusInternalServerError,
 }
 
