@@ -28,6 +28,9 @@ type Launcher interface {
 	Launch(ctx context.Context, orgID string, agent agentscope.Agent, run agentscope.Run) (agentscope.Run, error)
 	// Cancel stops a queued or running managed run.
 	Cancel(ctx context.Context, orgID, sessionID string) (agentscope.Run, error)
+	// AgentTools lists the AgentScope tools an agent of orgID may be
+	// given; a definition naming any other is refused when it is saved.
+	AgentTools(ctx context.Context, orgID string) ([]string, error)
 }
 
 // Options configure a Service; every field may be left zero.
