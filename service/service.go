@@ -43,6 +43,9 @@ type Options struct {
 	// it agent and budget administration is not available and no starter
 	// agents are made.
 	Agents AgentStore
+	// Audit reads organisations' audit logs (the SQL store); without it
+	// ListAudit is not available.
+	Audit AuditLog
 }
 
 // Service is AgentScope's service layer.
@@ -51,6 +54,7 @@ type Service struct {
 	store    agentscope.Store
 	launcher Launcher
 	agents   AgentStore
+	audit    AuditLog
 	starters starterSet
 	log      *slog.Logger
 	now      func() time.Time
@@ -70,7 +74,7 @@ func New(rec *recorder.Recorder, opts Options) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{rec: rec, store: rec.Store(), launcher: opts.Launcher, agents: opts.Agents, log: logger.With("component", "service"),
+	return &Service{rec: rec, store: rec.Store(), launcher: opts.Launcher, agents: opts.Agents, audit: opts.Audit, log: logger.With("component", "service"),
 		now: func() time.Time { return time.Now().Truncate(time.Microsecond) }, MaxEventBytes: agentscope.DefaultMaxEventBytes}
 }
 

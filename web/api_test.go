@@ -49,8 +49,15 @@ func setup(t *testing.T) *fixture {
 
 func (f *fixture) do(t *testing.T, method, path, body string, out any) int {
 	t.Helper()
-	req, _ := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
+	return doAs(t, token, method, f.srv.URL+path, body, out)
+}
+
+// doAs sends a request with bearer, decodes its JSON answer into out (if
+// not nil) and returns its status.
+func doAs(t *testing.T, bearer, method, url, body string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+bearer)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +66,7 @@ func (f *fixture) do(t *testing.T, method, path, body string, out any) int {
 	b, _ := io.ReadAll(resp.Body)
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: decode %s: %v", method, path, b, err)
+			t.Fatalf("%s %s: decode %s: %v", method, url, b, err)
 		}
 	}
 	return resp.StatusCode

@@ -68,6 +68,7 @@ func RunIdentity(t *testing.T, open Opener) {
 		"AuditPaging":        testAuditPaging,
 		"CrossOrgIsolation":  testIdentityIsolation,
 		"AuditOfEveryChange": testAuditOfEveryChange,
+		"AuditOfConfig":      testAuditOfConfigChanges,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
