@@ -333,7 +333,7 @@ func (s *Service) GetRun(ctx context.Context, sessionID string) (agentscope.Run,
 type ListRunsInput struct {
 	Agent  string `json:"agent,omitempty" jsonschema:"only runs of this agent"`
 	Status string `json:"status,omitempty" jsonschema:"only runs in this status: queued, running, completed, failed or cancelled"`
-	Since  string `json:"since,omitempty" jsonschema:"only runs created at or after this RFC 3339 time"`
+	Since  string `json:"since,omitempty" jsonschema:"only runs created at or after this time (RFC 3339) or this long ago (a duration such as 24h)"`
 	Limit  int    `json:"limit,omitempty" jsonschema:"page size, 1 to 500 (default 50)"`
 	Cursor string `json:"cursor,omitempty" jsonschema:"next_cursor of the previous page"`
 }
@@ -342,9 +342,9 @@ type ListRunsInput struct {
 func (s *Service) ListRuns(ctx context.Context, in ListRunsInput) (agentscope.RunPage, error) {
 	f := agentscope.RunFilter{Agent: in.Agent, Status: agentscope.RunStatus(in.Status), Limit: in.Limit, Cursor: in.Cursor}
 	if in.Since != "" {
-		t, err := time.Parse(time.RFC3339Nano, in.Since)
+		t, err := agentscope.ParseSince(in.Since, s.now())
 		if err != nil {
-			return agentscope.RunPage{}, agentscope.FieldErrorf("since", "must be an RFC 3339 time, got %q", in.Since)
+			return agentscope.RunPage{}, err
 		}
 		f.Since = t
 	}

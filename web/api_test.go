@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -128,6 +129,13 @@ not json
 	if code := f.do(t, "GET", "/api/v1/runs?status=completed", "", &list); code != 200 || len(list.Runs) != 1 {
 		t.Fatalf("list: %d %+v", code, list)
 	}
+	// since takes a duration as list_reports does: runs of the last hour.
+	if code := f.do(t, "GET", "/api/v1/runs?since=1h", "", &list); code != 200 || len(list.Runs) == 0 {
+		t.Fatalf("since=1h: %d %+v", code, list)
+	}
+	if code := f.do(t, "GET", "/api/v1/runs?since="+url.QueryEscape(time.Now().Add(time.Hour).UTC().Format(time.RFC3339)), "", &list); code != 200 || len(list.Runs) != 0 {
+		t.Fatalf("since an hour ahead: %d %+v", code, list)
+	}
 }
 
 func TestAPIErrors(t *testing.T) {
@@ -149,6 +157,8 @@ func TestAPIErrors(t *testing.T) {
 		{"POST", "/api/v1/runs/s1/end", `{"session_id":"s2","status":"completed"}`, 400, "session_id", "path"},
 		{"GET", "/api/v1/runs/nope", ``, 404, "", "not found"},
 		{"GET", "/api/v1/runs?limit=x", ``, 400, "limit", "integer"},
+		{"GET", "/api/v1/runs?since=yesterday", ``, 400, "since", "a duration such as 24h"},
+		{"GET", "/api/v1/runs?since=-5m", ``, 400, "since", "RFC 3339"},
 		{"GET", "/api/v1/sessions/s1/events?cursor=abc", ``, 400, "cursor", "cursor"},
 		{"GET", "/api/v1/sessions/s1/events?types=Bogus", ``, 400, "types", "unknown"},
 		{"POST", "/api/v1/events", ``, 400, "", "empty"},
