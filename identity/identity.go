@@ -1,7 +1,8 @@
 // Package identity turns a bearer credential into the caller it signs in
 // as: the instance token (AGENTSCOPE_TOKEN or the data dir's token), whose
 // holder is the owner of its organisation as before there were people and
-// keys, or an organisation's API key with its scopes. Transports ask it
+// keys, an organisation's API key with its scopes, or (on /mcp) an MCP
+// host's OAuth access token. Transports ask it
 // once per request and put the principal into the context
 // (agentscope.WithPrincipal); services then check what it may do with
 // Principal.Authorize. agentscope serve authenticates the HTTP API, its
@@ -28,8 +29,18 @@ type KeyStore interface {
 	TouchAPIKey(ctx context.Context, orgID, id string, at time.Time, every time.Duration) (bool, error)
 }
 
+// AccessTokenStore finds OAuth access tokens (*sqlstore.Store).
+type AccessTokenStore interface {
+	// OAuthAccessToken returns the access token with this handle, with
+	// its grant and Hash, in whatever state, or ENOTFOUND.
+	OAuthAccessToken(ctx context.Context, handle string) (agentscope.OAuthAccess, error)
+}
+
 // Options configure an Authenticator.
 type Options struct {
+	// AccessTokens finds the OAuth access tokens MCP hosts hold (package
+	// oauth issues them); nil accepts none.
+	AccessTokens AccessTokenStore
 	// InstanceTokens maps each instance token to its organisation (today
 	// one: the configured token to agentscope.DefaultOrgID). Its holder
 	// signs in as the organisation's owner.
@@ -93,8 +104,20 @@ func New(keys KeyStore, opts Options) (*Authenticator, error) {
 var errInvalid = agentscope.Errorf(agentscope.EUNAUTHORIZED, "invalid token")
 
 // Authenticate returns the principal credential signs in as, or an
-// EUNAUTHORIZED error. Its errors never repeat the credential.
+// EUNAUTHORIZED error. Its errors never repeat the credential. An OAuth
+// access token is refused here: it is bound to a resource, and only
+// AuthenticateResource accepts it, there.
 func (a *Authenticator) Authenticate(ctx context.Context, credential string) (agentscope.Principal, error) {
+	return a.AuthenticateResource(ctx, credential, "")
+}
+
+// AuthenticateResource is Authenticate for a protected resource (/mcp's
+// canonical URI, oauth.Server.Resource): it accepts, beside the instance
+// token and API keys, an OAuth access token bound to that resource (RFC
+// 8707) and unexpired, of a grant not revoked. Its principal acts in the
+// grant's organisation with the grant's scopes, never beyond the role of
+// the person who approved it.
+func (a *Authenticator) AuthenticateResource(ctx context.Context, credential, resource string) (agentscope.Principal, error) {
 	// Every instance token is compared, in constant time, before anything
 	// else: a configured token may take any form, even a key's.
 	org, isInstance := "", false
@@ -107,6 +130,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, credential string) (ag
 		return agentscope.Principal{Kind: agentscope.PrincipalInstance, OrgID: org, Role: agentscope.RoleOwner}, nil
 	}
 	c, err := agentscope.ParseCredential(credential)
+	if err == nil && c.Kind == agentscope.CredentialAccessToken {
+		return a.accessToken(ctx, c, resource)
+	}
 	if err != nil || c.Kind != agentscope.CredentialAPIKey || a.keys == nil {
 		return agentscope.Principal{}, errInvalid
 	}
@@ -136,13 +162,47 @@ func (a *Authenticator) Authenticate(ctx context.Context, credential string) (ag
 	return agentscope.Principal{Kind: agentscope.PrincipalKey, OrgID: k.OrgID, KeyID: k.ID, Scopes: k.Scopes}, nil
 }
 
+// accessToken checks an OAuth access token for resource.
+func (a *Authenticator) accessToken(ctx context.Context, c agentscope.Credential, resource string) (agentscope.Principal, error) {
+	if a.opts.AccessTokens == nil || resource == "" {
+		return agentscope.Principal{}, errInvalid
+	}
+	t, err := a.opts.AccessTokens.OAuthAccessToken(ctx, c.Handle)
+	if agentscope.ErrorCode(err) == agentscope.ENOTFOUND {
+		return agentscope.Principal{}, errInvalid
+	} else if err != nil {
+		return agentscope.Principal{}, err
+	}
+	if !c.Matches(t.Hash) {
+		return agentscope.Principal{}, errInvalid
+	}
+	// The caller holds this token's secret: it may be told why it no
+	// longer works, so its client refreshes or asks again.
+	g := t.Grant
+	switch {
+	case subtle.ConstantTimeCompare([]byte(g.Resource), []byte(resource)) != 1:
+		return agentscope.Principal{}, agentscope.Errorf(agentscope.EUNAUTHORIZED, "this access token is for another resource")
+	case g.RevokedAt != nil:
+		return agentscope.Principal{}, agentscope.Errorf(agentscope.EUNAUTHORIZED, "this access token was revoked")
+	case !a.opts.Now().Before(t.ExpiresAt):
+		return agentscope.Principal{}, agentscope.Errorf(agentscope.EUNAUTHORIZED, "this access token expired at %s", t.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return agentscope.Principal{Kind: agentscope.PrincipalOAuth, OrgID: g.OrgID, UserID: g.UserID, GrantID: g.ID, Role: g.Role, Scopes: g.Scopes}, nil
+}
+
 // AuthenticateHeader reads an Authorization header value, "Bearer
 // <credential>" with the scheme in any case (RFC 7235), and authenticates
 // the credential.
 func (a *Authenticator) AuthenticateHeader(ctx context.Context, header string) (agentscope.Principal, error) {
+	return a.AuthenticateResourceHeader(ctx, header, "")
+}
+
+// AuthenticateResourceHeader is AuthenticateHeader for a protected
+// resource, as AuthenticateResource.
+func (a *Authenticator) AuthenticateResourceHeader(ctx context.Context, header, resource string) (agentscope.Principal, error) {
 	scheme, credential, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return agentscope.Principal{}, agentscope.Errorf(agentscope.EUNAUTHORIZED, "missing Authorization: Bearer <token>")
 	}
-	return a.Authenticate(ctx, strings.TrimSpace(credential))
+	return a.AuthenticateResource(ctx, strings.TrimSpace(credential), resource)
 }

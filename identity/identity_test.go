@@ -296,3 +296,111 @@ func FuzzAuthenticateHeader(f *testing.F) {
 		}
 	})
 }
+
+const mcpResource = "https://agentscope.example/mcp"
+
+// TestOAuthAccessTokens: an access token signs in only where it is bound
+// (RFC 8707), as its grant's organisation with its scopes and approver's
+// role, until it expires or its grant is revoked.
+func TestOAuthAccessTokens(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		clk := &clock{now: time.Now().UTC()}
+		auth, err := identity.New(nil, identity.Options{AccessTokens: s, Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		org, err := s.CreateOrg(ctx, "Acme", agentscope.ActorOperator)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client, err := s.CreateOAuthClient(ctx, agentscope.OAuthClient{Name: "host", RedirectURIs: []string{"http://127.0.0.1/cb"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		issue := func() agentscope.OAuthTokens {
+			_, code, err := s.CreateOAuthCode(ctx, agentscope.OAuthCode{
+				Grant:       agentscope.OAuthGrant{OrgID: org.ID, ClientID: client.ID, Actor: "user:u1", UserID: "u1", Role: agentscope.RoleMember, Scopes: []agentscope.Scope{agentscope.ScopeRead}, Resource: mcpResource},
+				RedirectURI: "http://127.0.0.1/cb", CodeChallenge: "c", ExpiresAt: time.Now().Add(time.Minute)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, err := s.ExchangeOAuthCode(ctx, code.Reveal(), time.Hour, 24*time.Hour, func(agentscope.OAuthCode) error { return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		}
+		tok := issue()
+		p, err := auth.AuthenticateResource(ctx, tok.Access.Reveal(), mcpResource)
+		if err != nil || p.Kind != agentscope.PrincipalOAuth || p.OrgID != org.ID || p.UserID != "u1" || p.GrantID != tok.Grant.ID || p.Role != agentscope.RoleMember || agentscope.JoinScopes(p.Scopes) != "read" {
+			t.Fatalf("access token: %+v, %v", p, err)
+		}
+		if !p.Allows(agentscope.ActionSearch) || p.Allows(agentscope.ActionRecord) {
+			t.Errorf("a read token of a member: search %v, record %v", p.Allows(agentscope.ActionSearch), p.Allows(agentscope.ActionRecord))
+		}
+		p, err = auth.Authenticate(ctx, tok.Access.Reveal())
+		wantUnauthorized(t, "access token off its resource", p, err, "invalid token")
+		p, err = auth.AuthenticateResource(ctx, tok.Access.Reveal(), "https://other.example/mcp")
+		wantUnauthorized(t, "access token of another resource", p, err, "another resource")
+		p, err = auth.AuthenticateResource(ctx, tok.Refresh.Reveal(), mcpResource)
+		wantUnauthorized(t, "refresh token as bearer", p, err, "invalid token")
+		forged := agentscope.NewCredential(agentscope.CredentialAccessToken)
+		p, err = auth.AuthenticateResource(ctx, tok.Access.Prefix()+forged.Reveal()[len(forged.Prefix()):], mcpResource)
+		wantUnauthorized(t, "wrong secret", p, err, "invalid token")
+
+		clk.Add(time.Hour + time.Minute)
+		p, err = auth.AuthenticateResource(ctx, tok.Access.Reveal(), mcpResource)
+		wantUnauthorized(t, "expired", p, err, "expired")
+
+		tok = issue()
+		if err := s.RevokeOAuthToken(ctx, tok.Refresh.Reveal()); err != nil {
+			t.Fatal(err)
+		}
+		p, err = auth.AuthenticateResource(ctx, tok.Access.Reveal(), mcpResource)
+		wantUnauthorized(t, "revoked", p, err, "revoked")
+	})
+}
+
+// fakeAccess holds one access token in memory, for the fuzz target.
+type fakeAccess struct{ t agentscope.OAuthAccess }
+
+func (f fakeAccess) OAuthAccessToken(_ context.Context, handle string) (agentscope.OAuthAccess, error) {
+	if handle != f.t.TokenID {
+		return agentscope.OAuthAccess{}, agentscope.Errorf(agentscope.ENOTFOUND, "no token")
+	}
+	return f.t, nil
+}
+
+// FuzzAuthenticateResource: whatever the credential, only the one access
+// token signs in on its resource, refusals are EUNAUTHORIZED, and no
+// error repeats what was sent.
+func FuzzAuthenticateResource(f *testing.F) {
+	cred := agentscope.NewCredential(agentscope.CredentialAccessToken)
+	tok := cred.Reveal()
+	store := fakeAccess{agentscope.OAuthAccess{TokenID: cred.Handle, Hash: cred.Hash(), ExpiresAt: time.Now().Add(time.Hour),
+		Grant: agentscope.OAuthGrant{ID: "grant-1", OrgID: "org-a", Role: agentscope.RoleMember, Scopes: []agentscope.Scope{agentscope.ScopeRead}, Resource: mcpResource}}}
+	auth, err := identity.New(nil, identity.Options{AccessTokens: store})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{tok, tok[:len(tok)-1] + "0", "asr" + tok[3:], "ask" + tok[3:], strings.ToUpper(tok), ""} {
+		f.Add(s, mcpResource)
+		f.Add(s, "https://agentscope.example/mcp/")
+	}
+	f.Fuzz(func(t *testing.T, credential, resource string) {
+		p, err := auth.AuthenticateResource(context.Background(), credential, resource)
+		if err != nil {
+			if agentscope.ErrorCode(err) != agentscope.EUNAUTHORIZED || p.Kind != "" {
+				t.Fatalf("%q: %+v, %v", credential, p, err)
+			}
+			if len(credential) >= 12 && strings.Contains(err.Error(), credential) {
+				t.Fatalf("%q: the error repeats the credential: %v", credential, err)
+			}
+			return
+		}
+		if credential != tok || resource != mcpResource || p.Kind != agentscope.PrincipalOAuth || p.OrgID != "org-a" || p.GrantID != "grant-1" {
+			t.Fatalf("%q on %q signed in as %+v", credential, resource, p)
+		}
+	})
+}

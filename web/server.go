@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/oauth"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/service"
 )
@@ -32,6 +33,12 @@ type Options struct {
 	// MCP serves /mcp, behind the same bearer authentication as the API
 	// (it finds the caller in the request's context); nil leaves it out.
 	MCP http.Handler
+	// OAuth, when set, makes /mcp an OAuth protected resource with
+	// AgentScope as its authorization server: its metadata, registration,
+	// token and revocation endpoints, the consent page at
+	// /oauth/authorize, access tokens accepted on /mcp (Auth must be a
+	// ResourceAuthenticator) and resource_metadata in /mcp's 401 answers.
+	OAuth *oauth.Server
 	// Hub wakes live subscribers; the store stays the source of truth.
 	Hub recorder.Hub
 	// Ready reports whether the process can serve (database reachable).
@@ -100,10 +107,13 @@ func New(svc *service.Service, opts Options) *Server {
 	})
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	if opts.MCP != nil {
-		s.mux.Handle("/mcp", s.bearer(opts.MCP))
+		s.mux.Handle("/mcp", s.mcpBearer(opts.MCP))
 	}
 	s.routeAPI(s.mux)
 	s.routeUI(s.mux)
+	if opts.OAuth != nil {
+		s.routeOAuth(s.mux)
+	}
 	return s
 }
 

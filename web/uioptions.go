@@ -43,6 +43,9 @@ type UIOptions struct {
 	// Revocations keeps signed-out sessions across restarts and processes;
 	// nil keeps them in this process only.
 	Revocations Revocations
+	// Memberships lists a signed-in person's organisations for the OAuth
+	// consent page; nil offers only the session's own organisation.
+	Memberships Memberships
 }
 
 // SearchExample is a saved operational search the search page offers.

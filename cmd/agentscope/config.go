@@ -52,6 +52,11 @@ type Config struct {
 	// serve behind a proxy that terminates TLS (AGENTSCOPE_COOKIE_SECURE);
 	// over HTTPS they always are.
 	CookieSecure bool
+	// PublicURL is serve's public base URL (AGENTSCOPE_PUBLIC_URL, e.g.
+	// https://agentscope.example): the OAuth issuer of /mcp and, with
+	// "/mcp", its resource. Empty derives it from each request, which
+	// suits a server reached directly.
+	PublicURL string
 	// LivePoll is how often live views re-read the store when no wake-up
 	// came (AGENTSCOPE_LIVE_POLL, default 1s).
 	LivePoll time.Duration
@@ -343,6 +348,7 @@ func (c *Config) readEnv(groups flagGroup, providerEnv func(string) string) erro
 		if c.CookieSecure, err = boolSetting(getenv, "AGENTSCOPE_COOKIE_SECURE", false, "true behind a proxy that terminates TLS"); err != nil {
 			return err
 		}
+		c.PublicURL = strings.TrimSuffix(getenv("AGENTSCOPE_PUBLIC_URL"), "/")
 		c.LivePoll = time.Second
 		if v := getenv("AGENTSCOPE_LIVE_POLL"); v != "" {
 			d, err := time.ParseDuration(v)

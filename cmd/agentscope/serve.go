@@ -11,6 +11,7 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/identity"
+	"github.com/agentscope/agentscope/oauth"
 	"github.com/agentscope/agentscope/web"
 )
 
@@ -31,7 +32,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	// everywhere, as before there were keys; API keys sign in with their
 	// scopes (HTTP API, its websockets and /mcp).
 	instance := map[string]string{cfg.ServeToken: agentscope.DefaultOrgID}
-	authn, err := identity.New(app.Store, identity.Options{InstanceTokens: instance, Logger: log})
+	// MCP hosts connect to /mcp with OAuth: AgentScope is its
+	// authorization server, the web UI's consent page approves them.
+	authServer, err := oauth.New(app.Store, oauth.Options{Issuer: cfg.PublicURL, Logger: log})
+	if err != nil {
+		return fmt.Errorf("AGENTSCOPE_PUBLIC_URL: %w", err)
+	}
+	authn, err := identity.New(app.Store, identity.Options{InstanceTokens: instance, AccessTokens: app.Store, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -39,6 +46,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		Tokens:   instance,
 		Auth:     authn,
 		MCP:      app.MCP.HTTPHandler(),
+		OAuth:    authServer,
 		Hub:      app.Hub,
 		Ready:    app.ping,
 		Logger:   log,
@@ -50,6 +58,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		UI: web.UIOptions{
 			// Signing out holds across restarts and processes.
 			Revocations:   app.Store,
+			Memberships:   app.Store,
 			SecureCookies: cfg.CookieSecure,
 			Searcher:      app.Search,
 			SplunkHealth:  web.HealthFunc(func(ctx context.Context) (agentscope.SplunkHealth, error) { return app.splunkHealth(ctx), nil }),

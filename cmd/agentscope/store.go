@@ -7,6 +7,7 @@ import (
 	"github.com/agentscope/agentscope/alerts"
 	"github.com/agentscope/agentscope/identity"
 	"github.com/agentscope/agentscope/investigator"
+	"github.com/agentscope/agentscope/oauth"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/splunkbridge"
@@ -34,6 +35,11 @@ type appStore interface {
 	identityStore
 	// identity.KeyStore: serve authenticates API keys.
 	identity.KeyStore
+	// oauth.Store and identity.AccessTokenStore: serve is the OAuth
+	// authorization server of its /mcp and accepts the access tokens.
+	oauth.Store
+	identity.AccessTokenStore
+	web.Memberships
 }
 
 var (

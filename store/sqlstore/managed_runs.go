@@ -165,9 +165,7 @@ func (s *Store) OrgIDs(ctx context.Context) ([]string, error) {
 }
 
 // CreateAgent stores a as a new agent, or returns ECONFLICT if the name is
-// taken: unlike PutAgent it never replaces an existing agent. The audit
-// log's agent.created entry, naming the caller in ctx, is written in the
-// same transaction.
+// taken: unlike PutAgent it never replaces an existing agent.
 func (s *Store) CreateAgent(ctx context.Context, a agentscope.Agent) (agentscope.Agent, error) {
 	if err := agentscope.ValidateAgentName(a.Name); err != nil {
 		return a, err
@@ -183,10 +181,8 @@ func (s *Store) CreateAgent(ctx context.Context, a agentscope.Agent) (agentscope
 		if err != nil {
 			return fmt.Errorf("create agent %s: %w", a.Name, err)
 		}
-		if n, err = res.RowsAffected(); err != nil || n == 0 {
-			return err
-		}
-		return s.audit(ctx, t, a.OrgID, agentscope.ActorFrom(ctx), agentscope.AuditAgentCreated, a.Name, map[string]any{"kind": a.Kind})
+		n, err = res.RowsAffected()
+		return err
 	})
 	if err != nil {
 		return a, err

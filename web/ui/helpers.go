@@ -1,10 +1,8 @@
 package ui
 
 import (
-	"encoding/json"
-	"net/url"
-
 	"github.com/agentscope/agentscope"
+	"net/url"
 	"strconv"
 
 	"github.com/a-h/templ"
@@ -50,15 +48,6 @@ func pageURL(s Sessions, cursor string) string {
 		return "/sessions"
 	}
 	return "/sessions?" + q.Encode()
-}
-
-// auditDetail is an audit entry's detail object as one line, or "" when it
-// is empty.
-func auditDetail(d json.RawMessage) string {
-	if s := string(d); s != "{}" && s != "null" {
-		return s
-	}
-	return ""
 }
 
 func plural(n int, one, many string) string {
