@@ -16,7 +16,7 @@ COMMIT          ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell test -n "$$(gi
 BUILD_DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS         := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT) -X $(VERSION_PKG).date=$(BUILD_DATE)
 
-.PHONY: help run build test test-short interop interop-deps bench lint generate check-generated fmt clean fuzz fuzz-short
+.PHONY: help run build test test-tools test-short interop interop-deps bench lint generate check-generated fmt clean fuzz fuzz-short
 
 # Fuzz targets of the decoders and parsers that take outside input, as
 # package:Target. `make fuzz` runs each for FUZZTIME; `make test` runs each
@@ -27,7 +27,7 @@ FUZZ_TARGETS    := .:FuzzDecodeEvent .:FuzzParseUSD .:FuzzParseCredential .:Fuzz
 	./internal/jsonscan:FuzzCheck ./identity:FuzzAuthenticateHeader \
 	./web:FuzzSplitEvents ./web:FuzzSafeNext .:FuzzAlertRuleFromJSON .:FuzzValidateWebhookURL \
 	./spl:FuzzParse ./spl:FuzzEval ./store/sqlstore:FuzzDecodeCanonical \
-	./pricing:FuzzParse
+	./pricing:FuzzParse ./signin:FuzzParseSMTPURL
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,8 +41,9 @@ run: ## build bin/agentscope, start it on the embedded default (SQLite in the pe
 build: ## build bin/agentscope
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/agentscope ./cmd/agentscope
 
-test: interop-deps ## run every test with -race, SQLite and Postgres ($(PG_TEST_URL)), the interop suite (Node 20+) and each fuzz target briefly
+test: interop-deps test-tools ## run every test with -race, SQLite and Postgres ($(PG_TEST_URL)), the interop suite (Node 20+), Mailpit and each fuzz target briefly
 	AGENTSCOPE_TEST_INTEROP=required \
+	AGENTSCOPE_TEST_MAILPIT=required AGENTSCOPE_TEST_MAILPIT_BIN=$(CURDIR)/$(MAILPIT) \
 	AGENTSCOPE_TEST_DATABASE_URL="$${AGENTSCOPE_TEST_DATABASE_URL:-$(PG_TEST_URL)}" \
 		$(GO) test -race -count=1 -timeout 15m ./...
 	@$(MAKE) --no-print-directory fuzz-short
@@ -55,6 +56,17 @@ fuzz-short: ## every fuzz target for a few seconds (part of make test)
 
 interop: interop-deps ## the official TypeScript MCP clients and the MCP conformance suite against the built binary
 	AGENTSCOPE_TEST_INTEROP=required $(GO) test -race -count=1 -v ./interop/
+
+# Programs the tests run as real servers: Mailpit, the SMTP server the
+# sign-in and invitation tests read mail from (internal/mailpittest).
+MAILPIT_VERSION := v1.33.1
+MAILPIT         := bin/test/mailpit-$(MAILPIT_VERSION)
+test-tools: $(MAILPIT)
+
+$(MAILPIT):
+	@mkdir -p bin/test
+	cd bin/test && GOBIN=$(CURDIR)/bin/test/tmp GOFLAGS= $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
+	mv bin/test/tmp/mailpit $@ && rmdir bin/test/tmp
 
 # interop/'s npm modules, installed again only when package-lock.json changes.
 interop-deps: interop/node_modules/.installed

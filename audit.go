@@ -1,6 +1,7 @@
 package agentscope
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
@@ -25,6 +26,7 @@ const (
 	AuditAgentCreated       AuditAction = "agent.created"
 	AuditAgentUpdated       AuditAction = "agent.updated"
 	AuditBudgetSet          AuditAction = "budget.set"
+	AuditBudgetDeleted      AuditAction = "budget.deleted"
 	AuditAlertRuleCreated   AuditAction = "alert_rule.created"
 	AuditAlertRuleUpdated   AuditAction = "alert_rule.updated"
 	AuditAlertRuleDeleted   AuditAction = "alert_rule.deleted"
@@ -65,3 +67,13 @@ type AuditPage struct {
 
 // NewAuditID returns a fresh audit entry id.
 func NewAuditID() string { return "aud-" + uuid.Must(uuid.NewV7()).String() }
+
+// ActorFrom names the caller in ctx for the audit log (Principal.Actor):
+// "system" when ctx carries no principal, which only AgentScope's own work
+// does.
+func ActorFrom(ctx context.Context) string {
+	if p, ok := PrincipalFrom(ctx); ok {
+		return p.Actor()
+	}
+	return string(PrincipalSystem)
+}

@@ -153,15 +153,25 @@ func ParseReportFilter(riskLevel, agent, since string, limit int, now time.Time)
 		f.RiskLevel = r
 	}
 	if since != "" {
-		if d, err := time.ParseDuration(since); err == nil && d > 0 {
-			f.Since = now.Add(-d)
-		} else if t, err := time.Parse(time.RFC3339, since); err == nil {
-			f.Since = t
-		} else {
-			return f, FieldErrorf("since", "must be an RFC 3339 time or a duration such as 24h, got %q", since)
+		t, err := ParseSince(since, now)
+		if err != nil {
+			return f, err
 		}
+		f.Since = t
 	}
 	return f, f.Validate()
+}
+
+// ParseSince reads a since parameter: an RFC 3339 time, or how long
+// before now as a positive duration such as 24h or 90m.
+func ParseSince(since string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(since); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, since); err == nil {
+		return t, nil
+	}
+	return time.Time{}, FieldErrorf("since", "must be an RFC 3339 time or a duration such as 24h, got %q", since)
 }
 
 // Validate checks f's fields.

@@ -493,6 +493,12 @@ func decodeField(ev *Event, f *EventField, raw json.RawMessage) error {
 		if err != nil {
 			return FieldErrorf(name, "must be an RFC 3339 timestamp, got %q", s)
 		}
+		if t.Before(MinEventTime) {
+			// Checked here as well as in ValidateEvent, which cannot tell
+			// a zero time sent from none sent: 0001-01-01T00:00:00Z must
+			// be refused, not taken for "now".
+			return FieldErrorf(name, "%s is before %s; send RFC 3339 times of when the event happened", t.UTC().Format(time.RFC3339Nano), MinEventTime.Format(time.RFC3339))
+		}
 		*f.Ptr(ev).(*time.Time) = t.UTC()
 	case KindAttributes:
 		m, ok := jsonscan.Scalars(raw)

@@ -45,6 +45,29 @@ func (rt *Runtime) orgServerFor(org string) *orgServer {
 	return s
 }
 
+// AgentTools lists the AgentScope tools a managed agent of org may be
+// given (Spec.Tools): its own MCP server's tools less those no agent may
+// have; none when this process offers agents no tools.
+func (rt *Runtime) AgentTools(ctx context.Context, org string) ([]string, error) {
+	s := rt.orgServerFor(org)
+	if s == nil {
+		return nil, nil
+	}
+	cs, ss, err := s.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cs.Close()
+	ss.Close()
+	var names []string
+	for _, t := range s.tools {
+		if !slices.Contains(deniedTools, t.Name) {
+			names = append(names, t.Name)
+		}
+	}
+	return names, nil
+}
+
 // connect opens an in-memory MCP session to the server.
 func (s *orgServer) connect(ctx context.Context) (*mcp.ClientSession, *mcp.ServerSession, error) {
 	ct, st := mcp.NewInMemoryTransports()

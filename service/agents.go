@@ -3,6 +3,9 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -116,6 +119,20 @@ func (s *Service) managedAgent(ctx context.Context, name string, def json.RawMes
 	spec, err := runtime.ParseSpec(def)
 	if err != nil {
 		return agentscope.Agent{}, err
+	}
+	if len(spec.Tools) > 0 && s.launcher != nil {
+		have, err := s.launcher.AgentTools(ctx, org)
+		if err != nil {
+			return agentscope.Agent{}, err
+		}
+		for i, name := range spec.Tools {
+			if !slices.Contains(have, name) {
+				if len(have) == 0 {
+					return agentscope.Agent{}, agentscope.FieldErrorf(fmt.Sprintf("definition.tools[%d]", i), "names %q, but this AgentScope offers agents none of its tools", name)
+				}
+				return agentscope.Agent{}, agentscope.FieldErrorf(fmt.Sprintf("definition.tools[%d]", i), "names %q, which is not one of the tools agents may have: %s", name, strings.Join(have, ", "))
+			}
+		}
 	}
 	return agentscope.Agent{OrgID: org, Name: name, Kind: agentscope.AgentManaged, Spec: spec.Canonical()}, nil
 }

@@ -28,6 +28,9 @@ type Launcher interface {
 	Launch(ctx context.Context, orgID string, agent agentscope.Agent, run agentscope.Run) (agentscope.Run, error)
 	// Cancel stops a queued or running managed run.
 	Cancel(ctx context.Context, orgID, sessionID string) (agentscope.Run, error)
+	// AgentTools lists the AgentScope tools an agent of orgID may be
+	// given; a definition naming any other is refused when it is saved.
+	AgentTools(ctx context.Context, orgID string) ([]string, error)
 }
 
 // Options configure a Service; every field may be left zero.
@@ -40,6 +43,9 @@ type Options struct {
 	// it agent and budget administration is not available and no starter
 	// agents are made.
 	Agents AgentStore
+	// Audit reads organisations' audit logs (the SQL store); without it
+	// ListAudit is not available.
+	Audit AuditLog
 }
 
 // Service is AgentScope's service layer.
@@ -48,6 +54,7 @@ type Service struct {
 	store    agentscope.Store
 	launcher Launcher
 	agents   AgentStore
+	audit    AuditLog
 	starters starterSet
 	log      *slog.Logger
 	now      func() time.Time
@@ -67,7 +74,7 @@ func New(rec *recorder.Recorder, opts Options) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{rec: rec, store: rec.Store(), launcher: opts.Launcher, agents: opts.Agents, log: logger.With("component", "service"),
+	return &Service{rec: rec, store: rec.Store(), launcher: opts.Launcher, agents: opts.Agents, audit: opts.Audit, log: logger.With("component", "service"),
 		now: func() time.Time { return time.Now().Truncate(time.Microsecond) }, MaxEventBytes: agentscope.DefaultMaxEventBytes}
 }
 
@@ -326,7 +333,7 @@ func (s *Service) GetRun(ctx context.Context, sessionID string) (agentscope.Run,
 type ListRunsInput struct {
 	Agent  string `json:"agent,omitempty" jsonschema:"only runs of this agent"`
 	Status string `json:"status,omitempty" jsonschema:"only runs in this status: queued, running, completed, failed or cancelled"`
-	Since  string `json:"since,omitempty" jsonschema:"only runs created at or after this RFC 3339 time"`
+	Since  string `json:"since,omitempty" jsonschema:"only runs created at or after this time (RFC 3339) or this long ago (a duration such as 24h)"`
 	Limit  int    `json:"limit,omitempty" jsonschema:"page size, 1 to 500 (default 50)"`
 	Cursor string `json:"cursor,omitempty" jsonschema:"next_cursor of the previous page"`
 }
@@ -335,9 +342,9 @@ type ListRunsInput struct {
 func (s *Service) ListRuns(ctx context.Context, in ListRunsInput) (agentscope.RunPage, error) {
 	f := agentscope.RunFilter{Agent: in.Agent, Status: agentscope.RunStatus(in.Status), Limit: in.Limit, Cursor: in.Cursor}
 	if in.Since != "" {
-		t, err := time.Parse(time.RFC3339Nano, in.Since)
+		t, err := agentscope.ParseSince(in.Since, s.now())
 		if err != nil {
-			return agentscope.RunPage{}, agentscope.FieldErrorf("since", "must be an RFC 3339 time, got %q", in.Since)
+			return agentscope.RunPage{}, err
 		}
 		f.Since = t
 	}

@@ -105,7 +105,10 @@ func (s *Service) PrepareOrg(ctx context.Context, org string) error {
 		if agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
 			return err
 		}
-		_, err = s.agents.CreateAgent(ctx, agentscope.Agent{OrgID: org, Name: st.name, Kind: agentscope.AgentManaged, Spec: st.spec.Canonical()})
+		// AgentScope creates them, whoever's call comes first: the audit
+		// log says so.
+		sys := agentscope.WithPrincipal(ctx, agentscope.SystemPrincipal(org))
+		_, err = s.agents.CreateAgent(sys, agentscope.Agent{OrgID: org, Name: st.name, Kind: agentscope.AgentManaged, Spec: st.spec.Canonical()})
 		if err != nil && agentscope.ErrorCode(err) != agentscope.ECONFLICT {
 			return err
 		}

@@ -23,6 +23,7 @@ func (s *Server) routeAPI(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/events", s.api(s.handleRecord))
 	mux.Handle("GET /api/v1/sessions/{session_id}/events", s.api(s.handleReplay))
 	mux.Handle("GET /api/v1/sessions/{session_id}/live", s.bearer(http.HandlerFunc(s.handleLive)))
+	mux.Handle("GET /api/v1/audit", s.api(s.handleListAudit))
 }
 
 // apiHandler is an API endpoint: it returns the value to encode or an error.

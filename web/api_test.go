@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,8 +50,15 @@ func setup(t *testing.T) *fixture {
 
 func (f *fixture) do(t *testing.T, method, path, body string, out any) int {
 	t.Helper()
-	req, _ := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
+	return doAs(t, token, method, f.srv.URL+path, body, out)
+}
+
+// doAs sends a request with bearer, decodes its JSON answer into out (if
+// not nil) and returns its status.
+func doAs(t *testing.T, bearer, method, url, body string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+bearer)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +67,7 @@ func (f *fixture) do(t *testing.T, method, path, body string, out any) int {
 	b, _ := io.ReadAll(resp.Body)
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: decode %s: %v", method, path, b, err)
+			t.Fatalf("%s %s: decode %s: %v", method, url, b, err)
 		}
 	}
 	return resp.StatusCode
@@ -121,6 +129,13 @@ not json
 	if code := f.do(t, "GET", "/api/v1/runs?status=completed", "", &list); code != 200 || len(list.Runs) != 1 {
 		t.Fatalf("list: %d %+v", code, list)
 	}
+	// since takes a duration as list_reports does: runs of the last hour.
+	if code := f.do(t, "GET", "/api/v1/runs?since=1h", "", &list); code != 200 || len(list.Runs) == 0 {
+		t.Fatalf("since=1h: %d %+v", code, list)
+	}
+	if code := f.do(t, "GET", "/api/v1/runs?since="+url.QueryEscape(time.Now().Add(time.Hour).UTC().Format(time.RFC3339)), "", &list); code != 200 || len(list.Runs) != 0 {
+		t.Fatalf("since an hour ahead: %d %+v", code, list)
+	}
 }
 
 func TestAPIErrors(t *testing.T) {
@@ -142,6 +157,8 @@ func TestAPIErrors(t *testing.T) {
 		{"POST", "/api/v1/runs/s1/end", `{"session_id":"s2","status":"completed"}`, 400, "session_id", "path"},
 		{"GET", "/api/v1/runs/nope", ``, 404, "", "not found"},
 		{"GET", "/api/v1/runs?limit=x", ``, 400, "limit", "integer"},
+		{"GET", "/api/v1/runs?since=yesterday", ``, 400, "since", "a duration such as 24h"},
+		{"GET", "/api/v1/runs?since=-5m", ``, 400, "since", "RFC 3339"},
 		{"GET", "/api/v1/sessions/s1/events?cursor=abc", ``, 400, "cursor", "cursor"},
 		{"GET", "/api/v1/sessions/s1/events?types=Bogus", ``, 400, "types", "unknown"},
 		{"POST", "/api/v1/events", ``, 400, "", "empty"},

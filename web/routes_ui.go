@@ -33,6 +33,7 @@ func (s *Server) routeUI(mux *http.ServeMux) {
 	handle("POST /agents/{name}/investigate", form(s.handleInvestigateAgent))
 	handle("GET /reports", page(s.handleReportsPage))
 	handle("GET /reports/{session_id}", page(s.handleReportPage))
+	handle("GET /audit", page(s.handleAuditPage))
 
 	// Fragments and data for the script, with the cookie.
 	handle("GET /ui/fragments/runs/{session_id}", s.signedInAPI(http.HandlerFunc(s.handleRunRowFragment)))

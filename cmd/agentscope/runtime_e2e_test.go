@@ -124,6 +124,11 @@ func TestManagedAgentsEndToEnd(t *testing.T) {
 	if code := api(t, "POST", base+"/api/v1/agents", `{"name":"x","definition":{"system_prompt":"x","tools":["cancel_run"]}}`, &e); code != 400 || !strings.Contains(e.Error.Message, "cannot be given to an agent") {
 		t.Errorf("POST a bad agent: %d %+v", code, e)
 	}
+	// A tool AgentScope does not have is refused when the agent is saved,
+	// naming the tools there are (it used to be accepted and fail every run).
+	if code := api(t, "POST", base+"/api/v1/agents", `{"name":"typo","definition":{"system_prompt":"x","tools":["get_run","replay_sesion"]}}`, &e); code != 400 || !strings.Contains(e.Error.Message, `"replay_sesion", which is not one of the tools agents may have`) || !strings.Contains(e.Error.Message, "replay_session") {
+		t.Errorf("POST an agent with an unknown tool: %d %+v", code, e)
+	}
 	var budgets struct{ Budgets []agentscope.BudgetStatus }
 	if code := api(t, "PUT", base+"/api/v1/budgets", `{"agent":"research","period":"week","limit_usd":0.001,"hard_cap":true}`, nil); code != 200 {
 		t.Errorf("PUT /api/v1/budgets: %d", code)

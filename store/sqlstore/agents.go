@@ -59,7 +59,9 @@ func (s *Store) ListAgents(ctx context.Context, orgID string) ([]agentscope.Agen
 	return out, rows.Err()
 }
 
-// PutAgent implements agentscope.Store.
+// PutAgent implements agentscope.Store. The audit log's agent.created or
+// agent.updated entry, naming the caller in ctx, is written in the same
+// transaction.
 func (s *Store) PutAgent(ctx context.Context, a agentscope.Agent) error {
 	if err := agentscope.ValidateAgentName(a.Name); err != nil {
 		return err
@@ -69,12 +71,20 @@ func (s *Store) PutAgent(ctx context.Context, a agentscope.Agent) error {
 		if _, err := t.exec(ctx, `INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`, a.OrgID, a.OrgID, now); err != nil {
 			return fmt.Errorf("ensure org: %w", err)
 		}
+		var existed int
+		if err := t.queryRow(ctx, `SELECT count(*) FROM agents WHERE org_id = ? AND name = ?`, a.OrgID, a.Name).Scan(&existed); err != nil {
+			return fmt.Errorf("put agent %s: %w", a.Name, err)
+		}
 		_, err := t.exec(ctx, `INSERT INTO agents (org_id, name, kind, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (org_id, name) DO UPDATE SET kind = excluded.kind, spec = excluded.spec, updated_at = excluded.updated_at`,
 			a.OrgID, a.Name, string(a.Kind), nullBytes(a.Spec), now, now)
 		if err != nil {
 			return fmt.Errorf("put agent %s: %w", a.Name, err)
 		}
-		return nil
+		action := agentscope.AuditAgentUpdated
+		if existed == 0 {
+			action = agentscope.AuditAgentCreated
+		}
+		return s.audit(ctx, t, a.OrgID, agentscope.ActorFrom(ctx), action, a.Name, map[string]any{"kind": a.Kind})
 	})
 }

@@ -75,7 +75,10 @@ func (s *Store) CreateAlertRule(ctx context.Context, r agentscope.AlertRule) (ag
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.OrgID, r.ID, r.Name, r.Enabled, kinds, string(r.MinSeverity), r.BudgetPercent, agents, r.URL, string(r.Format), stored,
 			micros(r.CreatedAt), micros(r.UpdatedAt))
-		return err
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, t, r.OrgID, agentscope.ActorFrom(ctx), agentscope.AuditAlertRuleCreated, r.ID, alertRuleAudit(r, false))
 	})
 	if err != nil {
 		return agentscope.AlertRule{}, fmt.Errorf("create alert rule: %w", err)
@@ -162,8 +165,10 @@ func (s *Store) UpdateAlertRule(ctx context.Context, r agentscope.AlertRule) (ag
 		} else if n == 0 {
 			return alertRuleNotFound(r.ID)
 		}
-		out, err = scanAlertRule(t.queryRow(ctx, `SELECT `+alertRuleCols+` FROM alert_rules WHERE org_id = ? AND id = ?`, r.OrgID, r.ID))
-		return err
+		if out, err = scanAlertRule(t.queryRow(ctx, `SELECT `+alertRuleCols+` FROM alert_rules WHERE org_id = ? AND id = ?`, r.OrgID, r.ID)); err != nil {
+			return err
+		}
+		return s.audit(ctx, t, r.OrgID, agentscope.ActorFrom(ctx), agentscope.AuditAlertRuleUpdated, r.ID, alertRuleAudit(out, r.Secret != ""))
 	})
 	if agentscope.ErrorCode(err) == agentscope.ENOTFOUND {
 		return agentscope.AlertRule{}, err
@@ -174,22 +179,35 @@ func (s *Store) UpdateAlertRule(ctx context.Context, r agentscope.AlertRule) (ag
 }
 
 // DeleteAlertRule removes the organisation's rule id, or returns ENOTFOUND.
+// Creating, updating and deleting a rule each write the audit log's entry,
+// naming the caller in ctx, in the same transaction.
 // Its pending deliveries are cancelled when they next run.
 func (s *Store) DeleteAlertRule(ctx context.Context, orgID, id string) error {
-	var n int64
 	err := s.inTx(ctx, func(t tx) error {
-		res, err := t.exec(ctx, `DELETE FROM alert_rules WHERE org_id = ? AND id = ?`, orgID, id)
-		if err != nil {
+		var name string
+		err := t.queryRow(ctx, `DELETE FROM alert_rules WHERE org_id = ? AND id = ? RETURNING name`, orgID, id).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return alertRuleNotFound(id)
+		} else if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		return s.audit(ctx, t, orgID, agentscope.ActorFrom(ctx), agentscope.AuditAlertRuleDeleted, id, map[string]any{"name": name})
 	})
-	if err != nil {
+	if agentscope.ErrorCode(err) == agentscope.ENOTFOUND {
+		return err
+	} else if err != nil {
 		return fmt.Errorf("delete alert rule %s: %w", id, err)
 	}
-	if n == 0 {
-		return alertRuleNotFound(id)
-	}
 	return nil
+}
+
+// alertRuleAudit is what an alert rule's audit entry says of it: never its
+// webhook URL (a Slack webhook's URL is its credential) nor its secret,
+// only whether the secret was replaced.
+func alertRuleAudit(r agentscope.AlertRule, secretReplaced bool) map[string]any {
+	d := map[string]any{"name": r.Name, "enabled": r.Enabled, "kinds": r.Kinds, "format": r.Format}
+	if secretReplaced {
+		d["secret_replaced"] = true
+	}
+	return d
 }

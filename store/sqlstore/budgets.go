@@ -19,7 +19,9 @@ import (
 // created in, even if it ends in the next; the query is a range scan of
 // runs_by_agent (org_id, agent, created_at).
 
-// PutBudget creates or replaces the budget of b.Agent for b.Period.
+// PutBudget creates or replaces the budget of b.Agent for b.Period. Like
+// DeleteBudget it writes its audit log entry, naming the caller in ctx, in
+// the same transaction.
 func (s *Store) PutBudget(ctx context.Context, b agentscope.AgentCostBudget) (agentscope.AgentCostBudget, error) {
 	if err := agentscope.ValidateAgentName(b.Agent); err != nil {
 		return b, err
@@ -35,7 +37,11 @@ func (s *Store) PutBudget(ctx context.Context, b agentscope.AgentCostBudget) (ag
 		_, err := t.exec(ctx, `INSERT INTO agent_budgets (org_id, agent, period, limit_nanos, hard_cap, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (org_id, agent, period) DO UPDATE SET limit_nanos = excluded.limit_nanos, hard_cap = excluded.hard_cap, updated_at = excluded.updated_at`,
 			b.OrgID, b.Agent, string(b.Period), int64(b.LimitUSD), b.HardCap, micros(now), micros(now))
-		return err
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, t, b.OrgID, agentscope.ActorFrom(ctx), agentscope.AuditBudgetSet, b.Agent,
+			map[string]any{"period": b.Period, "limit_usd": b.LimitUSD, "hard_cap": b.HardCap})
 	})
 	if err != nil {
 		return b, fmt.Errorf("put budget %s/%s: %w", b.Agent, b.Period, err)
@@ -52,8 +58,10 @@ func (s *Store) DeleteBudget(ctx context.Context, orgID, agent string, period ag
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		if n, err = res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return s.audit(ctx, t, orgID, agentscope.ActorFrom(ctx), agentscope.AuditBudgetDeleted, agent, map[string]any{"period": period})
 	})
 	if err != nil {
 		return fmt.Errorf("delete budget %s/%s: %w", agent, period, err)

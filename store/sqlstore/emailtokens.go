@@ -142,9 +142,47 @@ func (s *Store) AcceptInvitation(ctx context.Context, credential, userID string)
 	return m, nil
 }
 
+// PendingEmailToken returns the token of a credential of kind that could
+// be used now, without using it: for a page that asks the holder to
+// confirm (a mail scanner following the link must not spend it), and to
+// learn an invitation's address before the holder signs in. Refusals are
+// as for ConsumeSignInLink.
+func (s *Store) PendingEmailToken(ctx context.Context, kind agentscope.EmailTokenKind, credential string) (agentscope.EmailToken, error) {
+	var e agentscope.EmailToken
+	err := s.inTx(ctx, func(t tx) (err error) {
+		e, err = s.checkEmailToken(ctx, t, kind, credential, "")
+		return err
+	})
+	if err != nil {
+		return agentscope.EmailToken{}, fmt.Errorf("read %s link: %w", kind, err)
+	}
+	return e, nil
+}
+
 // consumeEmailToken marks the token of credential used, inside t, and
 // returns it. email, when set, must be the token's address.
 func (s *Store) consumeEmailToken(ctx context.Context, t tx, kind agentscope.EmailTokenKind, credential, email string) (agentscope.EmailToken, error) {
+	e, err := s.checkEmailToken(ctx, t, kind, credential, email)
+	if err != nil {
+		return e, err
+	}
+	now := s.now()
+	res, err := t.exec(ctx, `UPDATE email_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL`, micros(now), e.ID)
+	if err != nil {
+		return e, err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return e, err
+	} else if n != 1 {
+		return e, agentscope.Errorf(agentscope.EUNAUTHORIZED, "this link was used already")
+	}
+	e.UsedAt = &now
+	return e, nil
+}
+
+// checkEmailToken finds the token of credential and checks that it may be
+// used now, by email when set.
+func (s *Store) checkEmailToken(ctx context.Context, t tx, kind agentscope.EmailTokenKind, credential, email string) (agentscope.EmailToken, error) {
 	invalid := agentscope.Errorf(agentscope.EUNAUTHORIZED, "this link is not valid")
 	c, err := agentscope.ParseCredential(credential)
 	if err != nil || c.Kind != kind.CredentialKind() {
@@ -170,16 +208,6 @@ func (s *Store) consumeEmailToken(ctx context.Context, t tx, kind agentscope.Ema
 	case email != "" && email != e.Email:
 		return e, agentscope.Errorf(agentscope.EFORBIDDEN, "this invitation was sent to another address")
 	}
-	res, err := t.exec(ctx, `UPDATE email_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL`, micros(now), e.ID)
-	if err != nil {
-		return e, err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return e, err
-	} else if n != 1 {
-		return e, agentscope.Errorf(agentscope.EUNAUTHORIZED, "this link was used already")
-	}
-	e.UsedAt = &now
 	return e, nil
 }
 

@@ -165,7 +165,9 @@ func (s *Store) OrgIDs(ctx context.Context) ([]string, error) {
 }
 
 // CreateAgent stores a as a new agent, or returns ECONFLICT if the name is
-// taken: unlike PutAgent it never replaces an existing agent.
+// taken: unlike PutAgent it never replaces an existing agent. The audit
+// log's agent.created entry, naming the caller in ctx, is written in the
+// same transaction.
 func (s *Store) CreateAgent(ctx context.Context, a agentscope.Agent) (agentscope.Agent, error) {
 	if err := agentscope.ValidateAgentName(a.Name); err != nil {
 		return a, err
@@ -181,8 +183,10 @@ func (s *Store) CreateAgent(ctx context.Context, a agentscope.Agent) (agentscope
 		if err != nil {
 			return fmt.Errorf("create agent %s: %w", a.Name, err)
 		}
-		n, err = res.RowsAffected()
-		return err
+		if n, err = res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return s.audit(ctx, t, a.OrgID, agentscope.ActorFrom(ctx), agentscope.AuditAgentCreated, a.Name, map[string]any{"kind": a.Kind})
 	})
 	if err != nil {
 		return a, err

@@ -40,6 +40,7 @@ type IdentityStore interface {
 
 	CreateEmailToken(ctx context.Context, e agentscope.EmailToken) (agentscope.EmailToken, agentscope.Credential, error)
 	ConsumeSignInLink(ctx context.Context, credential string) (agentscope.EmailToken, error)
+	PendingEmailToken(ctx context.Context, kind agentscope.EmailTokenKind, credential string) (agentscope.EmailToken, error)
 	AcceptInvitation(ctx context.Context, credential, userID string) (agentscope.Membership, error)
 	ListInvitations(ctx context.Context, orgID string) ([]agentscope.EmailToken, error)
 	RevokeInvitation(ctx context.Context, orgID, id, actor string) error
@@ -67,6 +68,7 @@ func RunIdentity(t *testing.T, open Opener) {
 		"AuditPaging":        testAuditPaging,
 		"CrossOrgIsolation":  testIdentityIsolation,
 		"AuditOfEveryChange": testAuditOfEveryChange,
+		"AuditOfConfig":      testAuditOfConfigChanges,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -407,12 +409,23 @@ func testSignInLinks(t *testing.T, s IdentityStore) {
 		_, err := s.ConsumeSignInLink(ctx, c)
 		wantCode(t, name, err, agentscope.EUNAUTHORIZED, "not valid")
 	}
+	// Reading a pending link leaves it usable; it is never read as
+	// another kind.
+	for range 2 {
+		if p, err := s.PendingEmailToken(ctx, agentscope.EmailSignIn, cred.Reveal()); err != nil || p.ID != e.ID || p.UsedAt != nil {
+			t.Fatalf("PendingEmailToken = %+v, %v", p, err)
+		}
+	}
+	_, err = s.PendingEmailToken(ctx, agentscope.EmailInvitation, cred.Reveal())
+	wantCode(t, "pending as invitation", err, agentscope.EUNAUTHORIZED, "not valid")
 	got, err := s.ConsumeSignInLink(ctx, cred.Reveal())
 	if err != nil || got.Email != "ada@example.com" || got.UsedAt == nil || got.ID != e.ID {
 		t.Fatalf("ConsumeSignInLink = %+v, %v", got, err)
 	}
 	_, err = s.ConsumeSignInLink(ctx, cred.Reveal())
 	wantCode(t, "reused", err, agentscope.EUNAUTHORIZED, "used already")
+	_, err = s.PendingEmailToken(ctx, agentscope.EmailSignIn, cred.Reveal())
+	wantCode(t, "pending after use", err, agentscope.EUNAUTHORIZED, "used already")
 
 	_, late, err := s.CreateEmailToken(ctx, agentscope.EmailToken{Kind: agentscope.EmailSignIn, Email: "ada@example.com", ExpiresAt: time.Now().Add(time.Minute), CreatedBy: "sign-in"})
 	if err != nil {

@@ -1,8 +1,10 @@
 package ui
 
 import (
-	"github.com/agentscope/agentscope"
+	"encoding/json"
 	"net/url"
+
+	"github.com/agentscope/agentscope"
 	"strconv"
 
 	"github.com/a-h/templ"
@@ -48,6 +50,15 @@ func pageURL(s Sessions, cursor string) string {
 		return "/sessions"
 	}
 	return "/sessions?" + q.Encode()
+}
+
+// auditDetail is an audit entry's detail object as one line, or "" when it
+// is empty.
+func auditDetail(d json.RawMessage) string {
+	if s := string(d); s != "{}" && s != "null" {
+		return s
+	}
+	return ""
 }
 
 func plural(n int, one, many string) string {

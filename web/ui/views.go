@@ -163,6 +163,15 @@ type Sessions struct {
 	Now                time.Time
 }
 
+// Audit is the audit log page: one page of entries, newest first.
+type Audit struct {
+	Entries []agentscope.AuditEntry
+	// Cursor is this page's cursor ("" on the first page); NextCursor
+	// continues the listing.
+	Cursor, NextCursor string
+	Error              string
+}
+
 // Replay is a session's timeline page.
 type Replay struct {
 	Run      agentscope.Run

@@ -56,6 +56,12 @@ func (l *Launcher) Cancel(ctx context.Context, orgID, sessionID string) (agentsc
 	return l.finish(ctx, orgID, sessionID, agentscope.StatusCancelled, agentscope.RunCancelled, "cancelled by request")
 }
 
+// AgentTools implements service.Launcher: the fake offers agents the
+// tools the starter agents name, so they can be saved.
+func (l *Launcher) AgentTools(context.Context, string) ([]string, error) {
+	return []string{"splunk_context_search", "session_findings", "list_runs", "get_run", "replay_session"}, nil
+}
+
 // Launched returns the session ids queued so far.
 func (l *Launcher) Launched() []string {
 	l.mu.Lock()
