@@ -47,6 +47,8 @@ func init() {
 		{"alerts", "alert rules: alerts list | alerts create --name … --kinds … --url … | alerts delete <id>", runAlerts},
 		{"orgs", "organisations, on the database directly: orgs create NAME | orgs list [--json]", runOrgs},
 		{"keys", "API keys, on the database directly: keys create --org ID --name N --scopes S[,S] [--expires T] | keys list --org ID | keys revoke ID", runKeys},
+		{"export", "export an organisation's sessions as NDJSON, one stored event per line: export [--org ORG] [--since T] [--session ID] > file", runExport},
+		{"import", "import a file export wrote, idempotently by event_id: import [--org ORG] FILE|-", runImport},
 		{"connect", "print ready-to-paste MCP configurations for Claude Desktop, Claude Code, Cursor and VS Code", runConnect},
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"version", "print the version, commit and build date: version [--json]", runVersion},
