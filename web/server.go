@@ -60,6 +60,9 @@ type Options struct {
 	Logger   *slog.Logger
 	// UI configures the web interface's optional backends and sessions.
 	UI UIOptions
+	// RateLimits bound each authenticated caller's request rate (zero:
+	// no limit).
+	RateLimits RateLimits
 }
 
 // Server routes AgentScope's HTTP endpoints.
@@ -75,6 +78,8 @@ type Server struct {
 	// investigations, once routed, serves the investigation buttons and
 	// report pages.
 	investigations InvestigationAPI
+	// limits holds each caller's token bucket (Options.RateLimits).
+	limits rateLimiter
 }
 
 // New returns a Server over svc.
@@ -101,7 +106,8 @@ func New(svc *service.Service, opts Options) *Server {
 	if opts.Hub == nil {
 		opts.Hub = svc.Recorder().Hub()
 	}
-	s := &Server{svc: svc, opts: opts, log: opts.Logger.With("component", "web"), mux: http.NewServeMux(), inflight: newInflight(opts.MaxInflightBytes)}
+	s := &Server{svc: svc, opts: opts, log: opts.Logger.With("component", "web"), mux: http.NewServeMux(), inflight: newInflight(opts.MaxInflightBytes),
+		limits: newRateLimiter(opts.RateLimits)}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -231,8 +237,10 @@ func (t instanceTokens) AuthenticateHeader(_ context.Context, header string) (ag
 }
 
 // bearer requires Authorization: Bearer <credential>, authenticates it
-// (Options.Auth) and puts the caller and its organisation into the request
-// context (agentscope.WithPrincipal). It guards the JSON API, its
+// (Options.Auth), takes a token from the caller's rate limit bucket
+// (Options.RateLimits: 429 with Retry-After when it is empty) and puts the
+// caller and its organisation into the request context
+// (agentscope.WithPrincipal). It guards the JSON API, its
 // websockets and /mcp alike.
 func (s *Server) bearer(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -241,6 +249,10 @@ func (s *Server) bearer(h http.Handler) http.Handler {
 			if agentscope.ErrorCode(err) == agentscope.EUNAUTHORIZED {
 				w.Header().Set("WWW-Authenticate", bearerChallenge(r))
 			}
+			writeError(w, r, s.log, err)
+			return
+		}
+		if err := s.limits.admit(p); err != nil {
 			writeError(w, r, s.log, err)
 			return
 		}

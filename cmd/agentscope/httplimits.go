@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/agentscope/agentscope/internal/ratelimit"
 	"github.com/agentscope/agentscope/web"
 )
 
@@ -33,6 +35,12 @@ type httpLimits struct {
 	// MaxInflightBytes bounds the request bodies held at once (503 with
 	// Retry-After past it).
 	MaxInflightBytes int64
+	// KeyRate is each API key's, OAuth token's and person's token bucket
+	// on the API, its websockets and /mcp (429 with Retry-After past it).
+	KeyRate ratelimit.Limit
+	// InstanceRate is the instance token's bucket: off unless set, so a
+	// zero-setup install behaves as before.
+	InstanceRate ratelimit.Limit
 }
 
 var defaultHTTPLimits = httpLimits{
@@ -44,6 +52,10 @@ var defaultHTTPLimits = httpLimits{
 	MaxHeaderBytes:    64 << 10,
 	MaxBodyBytes:      32 << 20,
 	MaxInflightBytes:  web.DefaultMaxInflightBytes,
+	// Generous: a pipeline posting event batches stays far below it, a
+	// runaway loop or a leaked key does not.
+	KeyRate:      ratelimit.Limit{Rate: 100, Burst: 200},
+	InstanceRate: ratelimit.Limit{Burst: 200},
 }
 
 // fromEnv reads the AGENTSCOPE_HTTP_* settings over l's defaults; the error
@@ -95,6 +107,31 @@ func (l *httpLimits) fromEnv(getenv func(string) string) error {
 			return fmt.Errorf("AGENTSCOPE_HTTP_MAX_HEADER_BYTES must be a number of bytes from 4096 to 16777216, got %q", v)
 		}
 		l.MaxHeaderBytes = n
+	}
+	rates := []struct {
+		name string
+		n    *float64
+	}{
+		{"AGENTSCOPE_KEY_RATE_LIMIT", &l.KeyRate.Rate},
+		{"AGENTSCOPE_INSTANCE_RATE_LIMIT", &l.InstanceRate.Rate},
+	}
+	for _, r := range rates {
+		v := getenv(r.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || n < 0 || n > 1e6 || math.IsNaN(n) {
+			return fmt.Errorf("%s must be a number of requests per second from 0 (no limit) to 1000000, got %q", r.name, v)
+		}
+		*r.n = n
+	}
+	if v := getenv("AGENTSCOPE_RATE_BURST"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1e6 {
+			return fmt.Errorf("AGENTSCOPE_RATE_BURST must be a number of requests from 1 to 1000000, got %q", v)
+		}
+		l.KeyRate.Burst, l.InstanceRate.Burst = n, n
 	}
 	if l.MaxInflightBytes < l.MaxBodyBytes {
 		return fmt.Errorf("AGENTSCOPE_HTTP_MAX_INFLIGHT_BYTES (%d) must be at least AGENTSCOPE_HTTP_MAX_BODY_BYTES (%d)", l.MaxInflightBytes, l.MaxBodyBytes)

@@ -25,11 +25,26 @@ func TestLimitSettings(t *testing.T) {
 		"AGENTSCOPE_HTTP_MAX_BODY_BYTES":     {"AGENTSCOPE_HTTP_MAX_BODY_BYTES": "1e9"},
 		"AGENTSCOPE_HTTP_MAX_HEADER_BYTES":   {"AGENTSCOPE_HTTP_MAX_HEADER_BYTES": "10"},
 		"AGENTSCOPE_HTTP_MAX_INFLIGHT_BYTES": {"AGENTSCOPE_HTTP_MAX_INFLIGHT_BYTES": "2048", "AGENTSCOPE_HTTP_MAX_BODY_BYTES": "4096"},
+		"AGENTSCOPE_KEY_RATE_LIMIT":          {"AGENTSCOPE_KEY_RATE_LIMIT": "-1"},
+		"AGENTSCOPE_INSTANCE_RATE_LIMIT":     {"AGENTSCOPE_INSTANCE_RATE_LIMIT": "fast"},
+		"AGENTSCOPE_RATE_BURST":              {"AGENTSCOPE_RATE_BURST": "0"},
 	} {
 		l := defaultHTTPLimits
 		if err := l.fromEnv(env(kv)); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%v: %v, want an error naming %s", kv, err, name)
 		}
+	}
+	// The rate limits: generous for keys, off for the instance token unless
+	// set; the burst applies to both.
+	if d := defaultHTTPLimits; d.KeyRate.Rate != 100 || d.KeyRate.Burst != 200 || !d.InstanceRate.Off() {
+		t.Errorf("default rate limits %+v %+v", d.KeyRate, d.InstanceRate)
+	}
+	l = defaultHTTPLimits
+	if err := l.fromEnv(env(map[string]string{"AGENTSCOPE_KEY_RATE_LIMIT": "0", "AGENTSCOPE_INSTANCE_RATE_LIMIT": "2.5", "AGENTSCOPE_RATE_BURST": "10"})); err != nil {
+		t.Fatal(err)
+	}
+	if !l.KeyRate.Off() || l.InstanceRate.Rate != 2.5 || l.InstanceRate.Burst != 10 || l.KeyRate.Burst != 10 {
+		t.Errorf("rate limits from env: %+v %+v", l.KeyRate, l.InstanceRate)
 	}
 	s, err := splLimits(env(map[string]string{"AGENTSCOPE_SPL_TIMEOUT": "2s", "AGENTSCOPE_SPL_MAX_CONCURRENT_PER_ORG": "2"}))
 	if err != nil || s.Timeout != 2*time.Second || s.MaxPerOrg != 2 || s.MaxConcurrent != 16 {

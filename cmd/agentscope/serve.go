@@ -55,6 +55,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		MaxBodyBytes:     cfg.HTTP.MaxBodyBytes,
 		MaxInflightBytes: cfg.HTTP.MaxInflightBytes,
 		StreamKeepAlive:  cfg.HTTP.StreamKeepAlive,
+		// Each caller's request rate, counted after authentication.
+		RateLimits: web.RateLimits{Callers: cfg.HTTP.KeyRate, Instance: cfg.HTTP.InstanceRate},
 		UI: web.UIOptions{
 			// Signing out holds across restarts and processes.
 			Revocations:   app.Store,

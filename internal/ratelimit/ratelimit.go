@@ -11,7 +11,6 @@
 package ratelimit
 
 import (
-	"fmt"
 	"math"
 	"sync"
 	"time"
@@ -32,18 +31,9 @@ type Limit struct {
 // Off reports whether l allows everything.
 func (l Limit) Off() bool { return l.Rate == 0 }
 
-// Validate checks l, naming field (the setting it came from) in its error.
-func (l Limit) Validate(field string) error {
-	switch {
-	case l.Rate < 0 || math.IsNaN(l.Rate) || math.IsInf(l.Rate, 0):
-		return fmt.Errorf("%s: the rate must be a number of requests per second, 0 or more (0 turns the limit off)", field)
-	case l.Burst < 0:
-		return fmt.Errorf("%s: the burst must be 0 or more", field)
-	}
-	return nil
-}
+// BurstSize is l's bucket size: Burst, or Rate rounded up without one.
+func (l Limit) BurstSize() int { return l.burst() }
 
-// burst is l's bucket size.
 func (l Limit) burst() int {
 	if l.Burst > 0 {
 		return l.Burst

@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -133,25 +132,5 @@ func TestConcurrentCallersShareOneBucket(t *testing.T) {
 	wg.Wait()
 	if allowed.Load() != 100 {
 		t.Errorf("%d of 800 concurrent requests allowed with a burst of 100 and a stopped clock", allowed.Load())
-	}
-}
-
-func TestValidate(t *testing.T) {
-	for _, tc := range []struct {
-		l  Limit
-		ok bool
-	}{
-		{Limit{}, true},
-		{Limit{Rate: 5, Burst: 10}, true},
-		{Limit{Rate: -1}, false},
-		{Limit{Rate: 1, Burst: -1}, false},
-	} {
-		err := tc.l.Validate("AGENTSCOPE_KEY_RATE_LIMIT")
-		if (err == nil) != tc.ok {
-			t.Errorf("%+v: %v", tc.l, err)
-		}
-		if err != nil && !strings.Contains(err.Error(), "AGENTSCOPE_KEY_RATE_LIMIT") {
-			t.Errorf("error %q does not name the setting", err)
-		}
 	}
 }
