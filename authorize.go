@@ -40,12 +40,24 @@ func ManagedAgentPrincipal(org string) Principal {
 // action a. Without a principal in ctx it is EUNAUTHORIZED; a caller that
 // may not is EFORBIDDEN, naming the role or scope it lacks.
 func Authorize(ctx context.Context, a Action) (string, error) {
-	p, ok := PrincipalFrom(ctx)
-	if !ok || p.OrgID == "" {
-		return "", Errorf(EUNAUTHORIZED, "no authenticated caller")
+	p, err := Caller(ctx)
+	if err != nil {
+		return "", err
 	}
 	if err := p.Authorize(a); err != nil {
 		return "", err
 	}
 	return p.OrgID, nil
+}
+
+// Caller returns the principal in ctx, or EUNAUTHORIZED without one: for
+// the operation whose action depends on what it finds (start_run of a
+// managed agent queues a run, of any other agent records one), which then
+// asks Principal.Authorize.
+func Caller(ctx context.Context) (Principal, error) {
+	p, ok := PrincipalFrom(ctx)
+	if !ok || p.OrgID == "" {
+		return Principal{}, Errorf(EUNAUTHORIZED, "no authenticated caller")
+	}
+	return p, nil
 }

@@ -76,7 +76,7 @@ func NewService(opts Options) (*Service, error) {
 // CreateAlertRule stores r as a new rule of the caller's organisation and
 // returns it with its secret: the only time the secret is shown.
 func (s *Service) CreateAlertRule(ctx context.Context, r agentscope.AlertRule) (agentscope.AlertRule, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionManageAlerts)
 	if err != nil {
 		return agentscope.AlertRule{}, err
 	}
@@ -99,7 +99,7 @@ func (s *Service) CreateAlertRule(ctx context.Context, r agentscope.AlertRule) (
 // and written back unchanged must not lose the path that holds, for Slack,
 // the webhook's token.
 func (s *Service) UpdateAlertRule(ctx context.Context, id string, r agentscope.AlertRule) (agentscope.AlertRule, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionManageAlerts)
 	if err != nil {
 		return agentscope.AlertRule{}, err
 	}
@@ -126,7 +126,7 @@ func (s *Service) UpdateAlertRule(ctx context.Context, id string, r agentscope.A
 
 // ListAlertRules lists the organisation's rules, without secrets.
 func (s *Service) ListAlertRules(ctx context.Context) ([]agentscope.AlertRule, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionRead)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func (s *Service) ListAlertRules(ctx context.Context) ([]agentscope.AlertRule, e
 
 // GetAlertRule returns one rule, without its secret.
 func (s *Service) GetAlertRule(ctx context.Context, id string) (agentscope.AlertRule, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionRead)
 	if err != nil {
 		return agentscope.AlertRule{}, err
 	}
@@ -149,7 +149,7 @@ func (s *Service) GetAlertRule(ctx context.Context, id string) (agentscope.Alert
 
 // DeleteAlertRule deletes a rule; its pending deliveries are cancelled.
 func (s *Service) DeleteAlertRule(ctx context.Context, id string) error {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionManageAlerts)
 	if err != nil {
 		return err
 	}

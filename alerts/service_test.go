@@ -22,7 +22,7 @@ func TestUpdateKeepsTheWebhookURL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx := agentscope.WithOrg(context.Background(), "o1")
+			ctx := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("o1"))
 			const hook = "https://hooks.example.com/services/T000/B000/s3cr3tT0ken"
 			created, err := svc.CreateAlertRule(ctx, agentscope.AlertRule{Name: "ops", Enabled: true, Kinds: []string{"loop"}, URL: hook})
 			if err != nil {
@@ -57,7 +57,7 @@ func TestUpdateKeepsTheWebhookURL(t *testing.T) {
 				t.Fatalf("an update with a new url: %v, webhook %q", err, stored())
 			}
 			shown.URL = ""
-			if _, err := svc.UpdateAlertRule(agentscope.WithOrg(context.Background(), "o2"), created.ID, shown); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+			if _, err := svc.UpdateAlertRule(agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("o2")), created.ID, shown); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
 				t.Fatalf("another organisation's rule: %v, want not found", err)
 			}
 		})

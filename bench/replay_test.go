@@ -42,7 +42,7 @@ func BenchmarkReplay10k(b *testing.B) {
 			defer rec.Close()
 			fillSession(b, rec, "big", 10000)
 			svc := service.New(rec, service.Options{})
-			ctx := agentscope.WithOrg(context.Background(), "o")
+			ctx := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("o"))
 			b.Run("store", func(b *testing.B) {
 				for b.Loop() {
 					evs, err := st.ListEventBodies(ctx, "o", "big", agentscope.EventFilter{})

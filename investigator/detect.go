@@ -31,7 +31,7 @@ func (iv *Investigator) detectSession(ctx context.Context, org string, run agent
 	cfg := iv.detectConfig()
 	cfg.Running = !run.Status.Terminal()
 	cfg.Now = now
-	budgets, err := iv.opts.Agents.GetBudgets(agentscope.WithOrg(ctx, org), run.Agent)
+	budgets, err := iv.opts.Agents.GetBudgets(agentscope.WithPrincipal(ctx, agentscope.SystemPrincipal(org)), run.Agent)
 	if err != nil {
 		return nil, err
 	}

@@ -221,7 +221,7 @@ func TestInvestigateRefusals(t *testing.T) {
 	}
 	// Another organisation's session is not found.
 	ib.loopingSession(t, "loop-o")
-	if _, err := ib.inv.Investigate(agentscope.WithOrg(context.Background(), "org-other"), "loop-o"); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+	if _, err := ib.inv.Investigate(agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-other")), "loop-o"); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
 		t.Errorf("cross-org investigate: %v", err)
 	}
 }

@@ -133,7 +133,7 @@ func (iv *Investigator) now() time.Time { return iv.opts.Now().UTC().Truncate(ti
 // organisation as a run of the investigator and returns that run (queued)
 // at once.
 func (iv *Investigator) Investigate(ctx context.Context, sessionID string) (agentscope.Run, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionInvestigate)
 	if err != nil {
 		return agentscope.Run{}, err
 	}
@@ -161,7 +161,7 @@ func (iv *Investigator) Investigate(ctx context.Context, sessionID string) (agen
 // GetReport returns the report of an investigation session, or the latest
 // report about an investigated session.
 func (iv *Investigator) GetReport(ctx context.Context, sessionID string) (agentscope.Report, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionRead)
 	if err != nil {
 		return agentscope.Report{}, err
 	}
@@ -173,7 +173,7 @@ func (iv *Investigator) GetReport(ctx context.Context, sessionID string) (agents
 
 // ListReports lists the organisation's reports, newest first.
 func (iv *Investigator) ListReports(ctx context.Context, f agentscope.ReportFilter) ([]agentscope.Report, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionRead)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func (iv *Investigator) ListReports(ctx context.Context, f agentscope.ReportFilt
 
 // SessionFindings runs the deterministic detectors over one session now.
 func (iv *Investigator) SessionFindings(ctx context.Context, sessionID string) ([]agentscope.DetectorFinding, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionRead)
 	if err != nil {
 		return nil, err
 	}

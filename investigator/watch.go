@@ -193,7 +193,7 @@ func (w *Watcher) checkIdle(ctx context.Context, now time.Time) {
 // unless the run is itself an investigation (no recursion).
 func (w *Watcher) autoInvestigate(ctx context.Context, it watchItem) {
 	iv := w.iv
-	octx := agentscope.WithOrg(ctx, it.org)
+	octx := agentscope.WithPrincipal(ctx, agentscope.SystemPrincipal(it.org))
 	run, err := iv.store.GetRun(octx, it.org, it.sessionID)
 	if err != nil {
 		w.log.Warn("auto-investigation: read run", "session_id", it.sessionID, "err", err)
@@ -300,7 +300,7 @@ func (w *Watcher) observeLive(ctx context.Context, org, sid string, evs []agents
 		sigs = alerts.FindingSignals(sid, st.agent, toDetectorFindings(fs))
 	}
 	if costs {
-		if bs, err := iv.opts.Agents.GetBudgets(agentscope.WithOrg(ctx, org), st.agent); err == nil {
+		if bs, err := iv.opts.Agents.GetBudgets(agentscope.WithPrincipal(ctx, agentscope.SystemPrincipal(org)), st.agent); err == nil {
 			sigs = append(sigs, alerts.BudgetSignals(st.agent, bs)...)
 		}
 	}

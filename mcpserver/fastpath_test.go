@@ -140,7 +140,7 @@ func TestFastPathAnswersAsGoSDK(t *testing.T) {
 	}
 	// What was recorded is the same.
 	for _, srv := range []*mcpserver.Server{fastSrv, slowSrv} {
-		ctx := agentscope.WithOrg(context.Background(), agentscope.DefaultOrgID)
+		ctx := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal(agentscope.DefaultOrgID))
 		run, err := srv.Service().Recorder().Store().GetRun(ctx, agentscope.DefaultOrgID, "f1")
 		if err != nil || run.EventCount != 5 || run.CostUSD.String() != "0.25" {
 			t.Errorf("run after the calls: %+v %v, want 5 events costing 0.25", run, err)

@@ -139,8 +139,7 @@ func (s *Server) complete(ctx context.Context, req *mcp.CompleteRequest) (*mcp.C
 			}
 		}
 	case p.Ref.Type == "ref/prompt" && p.Ref.Name == "cost_report" && p.Argument.Name == "agent":
-		org, _ := agentscope.OrgFrom(ctx)
-		agents, err := s.svc.Store().ListAgents(ctx, org)
+		agents, err := s.svc.ListAgents(ctx)
 		if err != nil {
 			return nil, s.toolError("complete", err)
 		}
@@ -183,7 +182,9 @@ func (s *Server) listRecent(next mcp.MethodHandler) mcp.MethodHandler {
 			return nil, err
 		}
 		page, err := s.svc.ListRuns(octx, service.ListRunsInput{Limit: maxListed})
-		if err != nil {
+		if agentscope.ErrorCode(err) == agentscope.EFORBIDDEN {
+			return res, nil // a caller that may not read is listed no sessions or reports
+		} else if err != nil {
 			return nil, s.toolError("resources/list", err)
 		}
 		for _, r := range page.Runs {

@@ -24,7 +24,7 @@ func (s *Server) addSearchTools() {
 			"Without Splunk configured the embedded engine answers (commands: search, where, eval, stats, eventstats, timechart, bin, sort, head, tail, table, fields, rename, dedup, top, rare, fillnull, rex, spath); the same text runs unchanged in Splunk.",
 		Annotations: &mcp.ToolAnnotations{Title: "Run SPL", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(false)},
 	}, func(ctx context.Context, in service.RunSPLInput) (*agentscope.SearchResult, error) {
-		if _, err := agentscope.OrgFrom(ctx); err != nil {
+		if _, err := agentscope.Authorize(ctx, agentscope.ActionSearch); err != nil {
 			return nil, err
 		}
 		ReportProgress(ctx, 0.1, 1, "searching on "+s.svc.SearchBackend(in.Backend))

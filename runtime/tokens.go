@@ -71,7 +71,7 @@ func (h *TokenHub) publish(orgID, sessionID string, t Token) {
 // calls in this process, until ctx ends or fn fails. subscribed, if not
 // nil, is called once the subscription is in place, before any token.
 func (rt *Runtime) StreamTokens(ctx context.Context, sessionID string, subscribed func(), fn func(spanID, text string) error) error {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionRead)
 	if err != nil {
 		return err
 	}

@@ -116,7 +116,7 @@ func TestStarters(t *testing.T) {
 	t.Parallel()
 	open := backends()[0].prepare(t)
 	n := newNode(t, open, config{})
-	fresh := agentscope.WithOrg(context.Background(), "fresh-org")
+	fresh := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("fresh-org"))
 	run, err := n.svc.StartRun(fresh, service.StartRunInput{Agent: "research", Input: []byte(`"hi"`)})
 	if err != nil || !run.Managed || run.Status != agentscope.StatusQueued {
 		t.Fatalf("first start_run of research in a new org: %+v %v", run, err)
@@ -132,7 +132,7 @@ func TestStarters(t *testing.T) {
 	if err != nil || string(a.Spec) != `{"system_prompt":"Edited."}` {
 		t.Errorf("edited starter after restart: %s %v", a.Spec, err)
 	}
-	org3 := agentscope.WithOrg(context.Background(), "org-3")
+	org3 := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-3"))
 	if r, err := again.svc.GetAgent(org3, "reliability"); err != nil || r.Kind != agentscope.AgentExternal {
 		t.Errorf("external reliability agent: %+v %v", r, err)
 	}

@@ -60,7 +60,7 @@ type starterSet struct {
 // ListAgents lists the organisation's agents by name, external and
 // managed: list_agents, GET /api/v1/agents, the pages and the CLI.
 func (s *Service) ListAgents(ctx context.Context) ([]agentscope.Agent, error) {
-	org, err := s.orgOf(ctx)
+	org, err := s.orgOf(ctx, agentscope.ActionRead)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func (s *Service) ListAgents(ctx context.Context) ([]agentscope.Agent, error) {
 
 // GetAgent returns one agent, or ENOTFOUND.
 func (s *Service) GetAgent(ctx context.Context, name string) (agentscope.Agent, error) {
-	org, err := s.orgOf(ctx)
+	org, err := s.orgOf(ctx, agentscope.ActionRead)
 	if err != nil {
 		return agentscope.Agent{}, err
 	}
@@ -109,7 +109,7 @@ func (s *Service) UpdateAgent(ctx context.Context, name string, def json.RawMess
 // managedAgent is the caller's managed agent name with the definition def,
 // validated, as stored.
 func (s *Service) managedAgent(ctx context.Context, name string, def json.RawMessage) (agentscope.Agent, error) {
-	org, err := s.adminOrg(ctx)
+	org, err := s.adminOrg(ctx, agentscope.ActionManageAgents)
 	if err != nil {
 		return agentscope.Agent{}, err
 	}
@@ -139,7 +139,7 @@ func (s *Service) managedAgent(ctx context.Context, name string, def json.RawMes
 
 // SetBudget creates or replaces the budget of an agent for a period.
 func (s *Service) SetBudget(ctx context.Context, b agentscope.AgentCostBudget) (agentscope.AgentCostBudget, error) {
-	org, err := s.adminOrg(ctx)
+	org, err := s.adminOrg(ctx, agentscope.ActionManageBudgets)
 	if err != nil {
 		return b, err
 	}
@@ -149,7 +149,7 @@ func (s *Service) SetBudget(ctx context.Context, b agentscope.AgentCostBudget) (
 
 // DeleteBudget removes an agent's budget for a period.
 func (s *Service) DeleteBudget(ctx context.Context, agent string, period agentscope.BudgetPeriod) error {
-	org, err := s.adminOrg(ctx)
+	org, err := s.adminOrg(ctx, agentscope.ActionManageBudgets)
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func (s *Service) DeleteBudget(ctx context.Context, agent string, period agentsc
 // GetBudgets returns the organisation's budgets (only agent's if it is not
 // empty) with the spend of their current period.
 func (s *Service) GetBudgets(ctx context.Context, agent string) ([]agentscope.BudgetStatus, error) {
-	org, err := s.adminOrg(ctx)
+	org, err := s.adminOrg(ctx, agentscope.ActionRead)
 	if err != nil {
 		return nil, err
 	}
@@ -180,10 +180,11 @@ func (s *Service) GetBudgets(ctx context.Context, agent string) ([]agentscope.Bu
 	return out, nil
 }
 
-// orgOf returns the caller's organisation, making sure its starter agents
-// exist when the service keeps agents.
-func (s *Service) orgOf(ctx context.Context) (string, error) {
-	org, err := agentscope.OrgFrom(ctx)
+// orgOf returns the caller's organisation when it may take action a
+// (agentscope.Authorize), making sure its starter agents exist when the
+// service keeps agents.
+func (s *Service) orgOf(ctx context.Context, a agentscope.Action) (string, error) {
+	org, err := agentscope.Authorize(ctx, a)
 	if err != nil {
 		return "", err
 	}
@@ -193,9 +194,9 @@ func (s *Service) orgOf(ctx context.Context) (string, error) {
 // adminOrg is orgOf for the calls that change or read what only the agent
 // store keeps: they fail with EUNAVAILABLE when the service keeps no
 // agents.
-func (s *Service) adminOrg(ctx context.Context) (string, error) {
+func (s *Service) adminOrg(ctx context.Context, a agentscope.Action) (string, error) {
 	if s.agents == nil {
 		return "", agentscope.Errorf(agentscope.EUNAVAILABLE, "agent and budget administration is not available in this process")
 	}
-	return s.orgOf(ctx)
+	return s.orgOf(ctx, a)
 }

@@ -65,7 +65,7 @@ func TestComputedCost(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
 			svc := serviceOver(t, st)
-			ctx := agentscope.WithOrg(context.Background(), "org-a")
+			ctx := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-a"))
 			session := func(sid string, events ...string) agentscope.Run {
 				t.Helper()
 				if _, err := svc.StartRun(ctx, service.StartRunInput{Agent: "ext-bot", SessionID: sid}); err != nil {
@@ -180,7 +180,7 @@ func TestComputedCostRace(t *testing.T) {
 			st := open(t)
 			inj := &costInjector{Store: st}
 			svc := serviceOver(t, inj)
-			ctx := agentscope.WithOrg(context.Background(), "org-a")
+			ctx := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-a"))
 			if _, err := svc.StartRun(ctx, service.StartRunInput{Agent: "ext-bot", SessionID: "race"}); err != nil {
 				t.Fatal(err)
 			}
@@ -218,7 +218,7 @@ func TestComputedCostRefusals(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
 			svc := serviceOver(t, st)
-			ctx := agentscope.WithOrg(context.Background(), "org-a")
+			ctx := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-a"))
 			if _, err := svc.StartRun(ctx, service.StartRunInput{Agent: "ext-bot", SessionID: "s"}); err != nil {
 				t.Fatal(err)
 			}

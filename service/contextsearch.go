@@ -27,7 +27,7 @@ type ContextSearchOutput struct {
 // configured, else the embedded engine), over the last day unless told
 // otherwise. A backend's failure is answered in terms a model can act on.
 func (s *Service) ContextSearch(ctx context.Context, in ContextSearchInput) (ContextSearchOutput, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionSearch)
 	if err != nil {
 		return ContextSearchOutput{}, err
 	}

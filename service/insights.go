@@ -112,7 +112,7 @@ type InsightsOutput struct {
 // the last 24 hours), on the default search backend over the index of
 // SearchOptions.
 func (s *Service) RunInsights(ctx context.Context, in InsightsInput) (InsightsOutput, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionSearch)
 	if err != nil {
 		return InsightsOutput{}, err
 	}

@@ -14,7 +14,7 @@ import (
 // Runs lists runs newest first as f selects: list_runs and GET
 // /api/v1/runs after parsing their input, and the pages that list runs.
 func (s *Service) Runs(ctx context.Context, f agentscope.RunFilter) (agentscope.RunPage, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionRead)
 	if err != nil {
 		return agentscope.RunPage{}, err
 	}
@@ -33,7 +33,7 @@ func (s *Service) Runs(ctx context.Context, f agentscope.RunFilter) (agentscope.
 // ListEvents returns a session's events in seq order as f selects, decoded
 // (Replay returns them as stored).
 func (s *Service) ListEvents(ctx context.Context, sessionID string, f agentscope.EventFilter) ([]agentscope.Event, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionRead)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func (s *Service) ListEvents(ctx context.Context, sessionID string, f agentscope
 // ScanEvents calls fn with the organisation's events that q selects, a
 // batch at a time in (ts, session, seq) order, until fn returns false.
 func (s *Service) ScanEvents(ctx context.Context, q agentscope.EventQuery, fn func([]agentscope.Event) (bool, error)) error {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionRead)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ func TestReads(t *testing.T) {
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			svc := serviceOver(t, open(t))
-			mine, theirs := agentscope.WithOrg(context.Background(), "org-a"), agentscope.WithOrg(context.Background(), "org-b")
+			mine, theirs := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-a")), agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-b"))
 			if _, err := svc.StartRun(mine, service.StartRunInput{Agent: "bot", SessionID: "r-1"}); err != nil {
 				t.Fatal(err)
 			}

@@ -52,7 +52,7 @@ func (s *Service) SearchBackend(backend string) string {
 // RunSPL runs a read-only SPL query over the caller's organisation's
 // events.
 func (s *Service) RunSPL(ctx context.Context, in RunSPLInput) (*agentscope.SearchResult, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionSearch)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ var errNoSearch = agentscope.Errorf(agentscope.EUNAVAILABLE, "search is not conf
 // SplunkHealth reports Splunk forwarding's health: the zero report
 // (Enabled false) when SearchOptions.Health is nil.
 func (s *Service) SplunkHealth(ctx context.Context) (agentscope.SplunkHealth, error) {
-	if _, err := agentscope.OrgFrom(ctx); err != nil {
+	if _, err := agentscope.Authorize(ctx, agentscope.ActionRead); err != nil {
 		return agentscope.SplunkHealth{}, err
 	}
 	if s.Search.Health == nil {

@@ -3,7 +3,9 @@
 // their budgets — once, for every transport. The
 // MCP tools and the HTTP handlers are thin adapters over these functions, so
 // their behaviour cannot drift apart. The caller's organisation always comes
-// from the context (agentscope.WithOrg), never from request data.
+// from the context, never from request data, and every operation first asks
+// agentscope.Authorize whether the caller there (agentscope.WithPrincipal)
+// may take its action: the one check, for HTTP and MCP alike.
 package service
 
 import (
@@ -95,10 +97,11 @@ type StartRunInput struct {
 // StartRun opens a run. For an external agent the run starts as running with
 // its SessionStarted event; a managed agent's run is queued for a worker.
 func (s *Service) StartRun(ctx context.Context, in StartRunInput) (agentscope.Run, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	caller, err := agentscope.Caller(ctx)
 	if err != nil {
 		return agentscope.Run{}, err
 	}
+	org := caller.OrgID
 	if in.Agent == "" {
 		return agentscope.Run{}, agentscope.FieldErrorf("agent", "is required")
 	}
@@ -120,13 +123,24 @@ func (s *Service) StartRun(ctx context.Context, in StartRunInput) (agentscope.Ru
 		return agentscope.Run{}, err
 	}
 	agent, err := s.store.GetAgent(ctx, org, in.Agent)
-	if err == nil && agent.Kind == agentscope.AgentManaged {
+	if err != nil && agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+		return agentscope.Run{}, err
+	}
+	// A managed agent's run is queued (run); any other run is recorded
+	// as its agent reports it (record).
+	managed := err == nil && agent.Kind == agentscope.AgentManaged
+	action := agentscope.ActionRecord
+	if managed {
+		action = agentscope.ActionRun
+	}
+	if err := caller.Authorize(action); err != nil {
+		return agentscope.Run{}, err
+	}
+	if managed {
 		if s.launcher == nil {
 			return agentscope.Run{}, agentscope.Errorf(agentscope.EUNAVAILABLE, "agent %q is managed but this process has no runtime to execute it", in.Agent)
 		}
 		return s.launcher.Launch(ctx, org, agent, agentscope.Run{SessionID: in.SessionID, Input: in.Input, Metadata: in.Metadata})
-	} else if err != nil && agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
-		return agentscope.Run{}, err
 	}
 	now := s.now().UTC()
 	res, err := s.rec.Commit(ctx, agentscope.AppendRequest{
@@ -176,7 +190,7 @@ func (s *Service) RecordFields(ctx context.Context, defaultSession string, raw j
 // record decodes n events with decode, then commits them a session at a
 // time, the sessions concurrently.
 func (s *Service) record(ctx context.Context, defaultSession string, n int, decode func(i int) (agentscope.Event, error)) ([]RecordResult, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionRecord)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +297,7 @@ func RecordableType(t agentscope.EventType) error {
 
 // EndRun closes a self-reported run with its SessionCompleted event.
 func (s *Service) EndRun(ctx context.Context, in EndRunInput) (agentscope.Run, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionRecord)
 	if err != nil {
 		return agentscope.Run{}, err
 	}
@@ -301,25 +315,28 @@ func (s *Service) EndRun(ctx context.Context, in EndRunInput) (agentscope.Run, e
 }
 
 // CancelRun cancels a run: a managed run through the runtime, a
-// self-reported one by ending it as cancelled.
+// self-reported one by ending it as cancelled. Either is the run action.
 func (s *Service) CancelRun(ctx context.Context, sessionID string) (agentscope.Run, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionRun)
 	if err != nil {
 		return agentscope.Run{}, err
 	}
-	run, err := s.GetRun(ctx, sessionID)
+	if err := agentscope.ValidateSessionID(sessionID); err != nil {
+		return agentscope.Run{}, err
+	}
+	run, err := s.store.GetRun(ctx, org, sessionID)
 	if err != nil {
 		return run, err
 	}
 	if run.Managed && s.launcher != nil {
 		return s.launcher.Cancel(ctx, org, sessionID)
 	}
-	return s.EndRun(ctx, EndRunInput{SessionID: sessionID, Status: string(agentscope.StatusCancelled), Error: "cancelled by request"})
+	return s.endRun(ctx, org, EndRunInput{SessionID: sessionID, Status: string(agentscope.StatusCancelled), Error: "cancelled by request"}, agentscope.StatusCancelled)
 }
 
 // GetRun returns one run.
 func (s *Service) GetRun(ctx context.Context, sessionID string) (agentscope.Run, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionRead)
 	if err != nil {
 		return agentscope.Run{}, err
 	}
@@ -371,7 +388,7 @@ type ReplayPage struct {
 // at about 64 KiB of events, whichever comes first, so a page stays well
 // under a model's tool-result budget.
 func (s *Service) Replay(ctx context.Context, in ReplayInput) (ReplayPage, error) {
-	org, err := agentscope.OrgFrom(ctx)
+	org, err := agentscope.Authorize(ctx, agentscope.ActionRead)
 	if err != nil {
 		return ReplayPage{}, err
 	}

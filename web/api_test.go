@@ -215,7 +215,7 @@ func TestAuth(t *testing.T) {
 	}
 	resp.Body.Close()
 	// Organisation scoping: a run of another organisation is invisible.
-	ctx := agentscope.WithOrg(context.Background(), "org-2")
+	ctx := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-2"))
 	if _, err := f.svc.StartRun(ctx, service.StartRunInput{Agent: "x", SessionID: "other"}); err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func readEvent(t *testing.T, c *websocket.Conn) agentscope.Event {
 
 func record(t *testing.T, f *fixture, sid string, n, from int) {
 	t.Helper()
-	ctx := agentscope.WithOrg(context.Background(), "org-1")
+	ctx := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-1"))
 	var raws []json.RawMessage
 	for i := from; i < from+n; i++ {
 		raws = append(raws, json.RawMessage(fmt.Sprintf(`{"type":"ToolCalled","tool":"t","call_id":"c%d","event_id":"e%d"}`, i, i)))

@@ -36,7 +36,7 @@ func BenchmarkReplayPage10k(b *testing.B) {
 	rec := recorder.New(st, recorder.Options{})
 	defer rec.Close()
 	svc := service.New(rec, service.Options{})
-	ctx := agentscope.WithOrg(context.Background(), "org-1")
+	ctx := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-1"))
 	if _, err := svc.StartRun(ctx, service.StartRunInput{Agent: "bench", SessionID: "big"}); err != nil {
 		b.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func BenchmarkLiveFanout200(b *testing.B) {
 	svc := service.New(rec, service.Options{})
 	srv := httptest.NewServer(web.New(svc, web.Options{Tokens: map[string]string{token: "org-1"}, Hub: hub}))
 	defer srv.Close()
-	ctx := agentscope.WithOrg(context.Background(), "org-1")
+	ctx := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-1"))
 	if _, err := svc.StartRun(ctx, service.StartRunInput{Agent: "bench", SessionID: "fan"}); err != nil {
 		b.Fatal(err)
 	}

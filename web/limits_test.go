@@ -121,7 +121,7 @@ func TestLiveStreamOutlivesTimeouts(t *testing.T) {
 	})
 	// Started through the service: on a loaded machine a plain request can
 	// itself take longer than these short timeouts.
-	if _, err := f.svc.StartRun(agentscope.WithOrg(context.Background(), "org-1"), service.StartRunInput{Agent: "bot", SessionID: "s1"}); err != nil {
+	if _, err := f.svc.StartRun(agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-1")), service.StartRunInput{Agent: "bot", SessionID: "s1"}); err != nil {
 		t.Fatal(err)
 	}
 	conn, _, err := dial(t, f, "s1", 1, "")

@@ -78,7 +78,7 @@ func invSetup(t *testing.T, withModel bool) *invFixture {
 		rec.Close()
 		st.Close()
 	})
-	f := &invFixture{uiFixture: &uiFixture{srv: srv, svc: svc, rec: rec, store: st, ctx: agentscope.WithOrg(ctx, "org-1")}, rt: rt, llm: llm}
+	f := &invFixture{uiFixture: &uiFixture{srv: srv, svc: svc, rec: rec, store: st, ctx: agentscope.WithPrincipal(ctx, agentscope.SystemPrincipal("org-1"))}, rt: rt, llm: llm}
 	if err := svc.PrepareOrg(f.ctx, "org-1"); err != nil {
 		t.Fatal(err)
 	}

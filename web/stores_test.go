@@ -74,7 +74,7 @@ func TestSessionPageTotalsOnBothStores(t *testing.T) {
 			srv := httptest.NewServer(web.New(svc, web.Options{Tokens: map[string]string{token: "org-1"}, LivePoll: time.Hour}))
 			t.Cleanup(srv.Close)
 			f := &uiFixture{srv: srv}
-			ctx := agentscope.WithOrg(context.Background(), "org-1")
+			ctx := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-1"))
 			if _, err := svc.StartRun(ctx, service.StartRunInput{Agent: "ext-bot", SessionID: "d-1"}); err != nil {
 				t.Fatal(err)
 			}

@@ -56,7 +56,7 @@ func uiSetupWith(t *testing.T, edit func(*web.Options)) *uiFixture {
 		rec.Close()
 		st.Close()
 	})
-	return &uiFixture{srv: srv, svc: svc, rec: rec, store: st, ctx: agentscope.WithOrg(context.Background(), "org-1"), opts: opts}
+	return &uiFixture{srv: srv, svc: svc, rec: rec, store: st, ctx: agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-1")), opts: opts}
 }
 
 // withLauncher serves the fixture's recorder and store again, with the same

@@ -22,7 +22,12 @@ func cliApp(ctx context.Context, env *Env, name string, cfg Config, org string) 
 	if err != nil {
 		return nil, nil, err
 	}
-	return app, orgFlagContext(ctx, org), nil
+	octx, err := orgFlagContext(ctx, app.Store, org)
+	if err != nil {
+		app.Close()
+		return nil, nil, err
+	}
+	return app, octx, nil
 }
 
 // subcommand splits "agents create --name x" into "create" and its flags.

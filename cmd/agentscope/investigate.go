@@ -42,7 +42,10 @@ func runInvestigate(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer app.Close()
-	octx := orgFlagContext(ctx, org)
+	octx, err := orgFlagContext(ctx, app.Store, org)
+	if err != nil {
+		return err
+	}
 	run, err := app.Investigator.Investigate(octx, rest[0])
 	if err != nil {
 		return err

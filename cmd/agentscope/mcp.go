@@ -31,6 +31,9 @@ func runMCP(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer app.Close()
+	if _, err := orgFlagContext(ctx, app.Store, org); err != nil {
+		return err
+	}
 	out := &lockedWriter{w: env.Stdout}
 	t := &mcp.IOTransport{Reader: guardStdin(ctx, env.Stdin, out), Writer: out}
 	if err := app.MCP.MCP.Run(ctx, t); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) {

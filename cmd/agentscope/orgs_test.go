@@ -179,3 +179,30 @@ func TestOrgsAndKeysCLIErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestOrgFlagRefusesUnknownOrg: every command that acts in an organisation
+// refuses an --org that does not exist, naming it, instead of reading an
+// empty organisation (or making one's starter agents); an organisation
+// made with orgs create is taken.
+func TestOrgFlagRefusesUnknownOrg(t *testing.T) {
+	vars := map[string]string{"AGENTSCOPE_DATA_DIR": t.TempDir()}
+	want := "--org org-nope: there is no such organisation"
+	for _, args := range [][]string{
+		{"spl", "--org", "org-nope", "search *"},
+		{"agents", "list", "--org", "org-nope"},
+		{"budgets", "list", "--org", "org-nope"},
+		{"alerts", "list", "--org", "org-nope"},
+		{"reports", "list", "--org", "org-nope"},
+		{"investigate", "--org", "org-nope", "s-1"},
+		{"mcp", "--org", "org-nope"},
+	} {
+		code, stdout, stderr := runCommand(vars, args...)
+		if code != 1 || !strings.Contains(stderr, want) || stdout != "" {
+			t.Errorf("agentscope %s: exit %d, stdout %q, stderr %q; want exit 1 and %q", strings.Join(args, " "), code, stdout, stderr, want)
+		}
+	}
+	org := decodeJSON[map[string]string](t, cli(t, vars, "orgs", "create", "Acme", "--json"))["id"]
+	if out := cli(t, vars, "spl", "--org", org, "search * | stats count"); !strings.Contains(out, "0") {
+		t.Errorf("spl in a made organisation: %q", out)
+	}
+}

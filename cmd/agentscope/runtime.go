@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/riverqueue/river"
@@ -80,11 +81,27 @@ func openInvestigator(a *App, rt *runtime.Runtime, al *alerts.Service, log *slog
 	return investigator.New(opts)
 }
 
-// orgFlagContext returns ctx carrying the organisation a CLI command acts
-// for.
-func orgFlagContext(ctx context.Context, org string) context.Context {
+// orgFlagContext returns ctx carrying the operator (agentscope.SystemPrincipal)
+// acting in the organisation a CLI command's --org names (default: the
+// default organisation). An organisation that does not exist is refused,
+// naming it: acting on it would read nothing, or make its rows from
+// nothing.
+func orgFlagContext(ctx context.Context, orgs orgGetter, org string) (context.Context, error) {
 	if org == "" {
 		org = agentscope.DefaultOrgID
 	}
-	return agentscope.WithOrg(ctx, org)
+	if err := agentscope.ValidateOrgID(org); err != nil {
+		return nil, usageError{"--org: " + agentscope.ErrorMessage(err)}
+	}
+	if _, err := orgs.GetOrg(ctx, org); agentscope.ErrorCode(err) == agentscope.ENOTFOUND {
+		return nil, fmt.Errorf("--org %s: there is no such organisation (agentscope orgs list shows them; agentscope orgs create makes one)", org)
+	} else if err != nil {
+		return nil, err
+	}
+	return agentscope.WithPrincipal(ctx, agentscope.SystemPrincipal(org)), nil
+}
+
+// orgGetter finds an organisation (the store).
+type orgGetter interface {
+	GetOrg(ctx context.Context, id string) (agentscope.Org, error)
 }

@@ -69,8 +69,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 				return agentscope.SessionQuery(app.Splunk.Index, sessionID)
 			},
 			// The agents page and the dashboard show the runtime's budgets.
-			Budgets: web.BudgetFunc(func(ctx context.Context, org string) ([]agentscope.BudgetStatus, error) {
-				return app.Service.GetBudgets(agentscope.WithOrg(ctx, org), "")
+			// The signed-in session's caller is in ctx.
+			Budgets: web.BudgetFunc(func(ctx context.Context, _ string) ([]agentscope.BudgetStatus, error) {
+				return app.Service.GetBudgets(ctx, "")
 			}),
 		},
 	})

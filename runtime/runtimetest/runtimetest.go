@@ -189,7 +189,9 @@ func NewNode(t testing.TB, open Opener, c Config) *Node {
 }
 
 // Ctx is a context of the node's organisation.
-func (n *Node) Ctx() context.Context { return agentscope.WithOrg(context.Background(), Org) }
+func (n *Node) Ctx() context.Context {
+	return agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal(Org))
+}
 
 // CreateAgent stores a managed agent.
 func (n *Node) CreateAgent(t testing.TB, name string, spec runtime.Spec) {

@@ -128,7 +128,7 @@ func TestSessionUsageChart(t *testing.T) {
 func TestFailedInvestigationPage(t *testing.T) {
 	chromium(t)
 	srv, svc := startInvestigations(t, runtime.LLMConfig{Model: "gpt-4.1"}) // no key
-	octx := agentscope.WithOrg(context.Background(), org)
+	octx := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal(org))
 	if _, err := svc.StartRun(octx, service.StartRunInput{Agent: "support-bot", SessionID: "fail-1"}); err != nil {
 		t.Fatal(err)
 	}

@@ -84,7 +84,7 @@ func startApp(t *testing.T, ui web.UIOptions) *app {
 		rec.Close()
 		st.Close()
 	})
-	return &app{url: srv.URL, svc: svc, store: st, launcher: l, ctx: agentscope.WithOrg(context.Background(), org)}
+	return &app{url: srv.URL, svc: svc, store: st, launcher: l, ctx: agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal(org))}
 }
 
 // startServer serves the web interface over svc on a loopback port.

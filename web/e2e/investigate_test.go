@@ -53,7 +53,7 @@ func TestInvestigateLoop(t *testing.T) {
 	// support-bot calls lookup_order with the same arguments four times:
 	// call-3 is seq 8 (SessionStarted 1, two model events, then call/return
 	// pairs from 4).
-	octx := agentscope.WithOrg(ctx, org)
+	octx := agentscope.WithPrincipal(ctx, agentscope.SystemPrincipal(org))
 	if _, err := svc.StartRun(octx, service.StartRunInput{Agent: "support-bot", SessionID: "loop-1"}); err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func TestManagedRunWithRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startServer(t, svc, web.UIOptions{Budgets: web.BudgetFunc(func(ctx context.Context, org string) ([]agentscope.BudgetStatus, error) {
-		return svc.GetBudgets(agentscope.WithOrg(ctx, org), "")
+		return svc.GetBudgets(agentscope.WithPrincipal(ctx, agentscope.SystemPrincipal(org)), "")
 	})})
 	t.Cleanup(func() {
 		releaseModel()
