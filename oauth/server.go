@@ -156,9 +156,15 @@ func (s *Server) resourceFor(r *http.Request, given string) (string, error) {
 
 var errTarget = &Error{Code: "invalid_target", Description: "resource must be this AgentScope's /mcp"}
 
+// Mux is where Route registers its endpoints: an *http.ServeMux, or a
+// router that wraps one.
+type Mux interface {
+	Handle(pattern string, h http.Handler)
+}
+
 // Route adds the metadata, registration, token and revocation endpoints to
 // mux. The authorization endpoint is the web UI's (AuthorizePath).
-func (s *Server) Route(mux *http.ServeMux) {
+func (s *Server) Route(mux Mux) {
 	mux.Handle("GET "+ResourceMetadataPath, public(http.HandlerFunc(s.handleResourceMetadata)))
 	mux.Handle("GET "+ResourceMetadataPath+ResourcePath, public(http.HandlerFunc(s.handleResourceMetadata)))
 	mux.Handle("GET "+ServerMetadataPath, public(http.HandlerFunc(s.handleServerMetadata)))

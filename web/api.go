@@ -14,7 +14,7 @@ import (
 	"github.com/agentscope/agentscope/service"
 )
 
-func (s *Server) routeAPI(mux *http.ServeMux) {
+func (s *Server) routeAPI(mux *Router) {
 	mux.Handle("POST /api/v1/runs", s.api(s.handleStartRun))
 	mux.Handle("GET /api/v1/runs", s.api(s.handleListRuns))
 	mux.Handle("GET /api/v1/runs/{session_id}", s.api(s.handleGetRun))

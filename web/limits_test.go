@@ -26,7 +26,7 @@ import (
 
 // limited serves a SQLite-backed server under an http.Server with the
 // timeouts given and the body limits of opts.
-func limited(t *testing.T, opts web.Options, cfg func(*http.Server), routes ...func(*http.ServeMux)) *fixture {
+func limited(t *testing.T, opts web.Options, cfg func(*http.Server), routes ...func(*web.Router)) *fixture {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"), sqlstore.Options{})
 	if err != nil {
@@ -162,7 +162,7 @@ func TestEventStreamKeepAlive(t *testing.T) {
 	f := limited(t, web.Options{StreamKeepAlive: 50 * time.Millisecond}, func(s *http.Server) {
 		s.ReadTimeout = 150 * time.Millisecond
 		s.WriteTimeout = 150 * time.Millisecond
-	}, func(m *http.ServeMux) {
+	}, func(m *web.Router) {
 		m.HandleFunc("GET /test/events", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/event-stream")
 			rc := http.NewResponseController(w)
@@ -230,7 +230,7 @@ func TestEventStreamKeepAlive(t *testing.T) {
 // the connection once its read deadline passes, unless it is lifted.)
 func TestLongHandlerKeepsItsContext(t *testing.T) {
 	left := make(chan error, 1)
-	f := limited(t, web.Options{}, func(s *http.Server) { s.ReadTimeout = 150 * time.Millisecond }, func(m *http.ServeMux) {
+	f := limited(t, web.Options{}, func(s *http.Server) { s.ReadTimeout = 150 * time.Millisecond }, func(m *web.Router) {
 		m.HandleFunc("POST /test/slow", func(w http.ResponseWriter, r *http.Request) {
 			body, _ := io.ReadAll(r.Body)
 			select {

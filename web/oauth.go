@@ -36,7 +36,7 @@ type Memberships interface {
 
 // routeOAuth mounts the authorization server's endpoints and the consent
 // page.
-func (s *Server) routeOAuth(mux *http.ServeMux) {
+func (s *Server) routeOAuth(mux *Router) {
 	s.opts.OAuth.Route(mux)
 	cop := http.NewCrossOriginProtection()
 	mux.Handle("GET "+oauth.AuthorizePath, cop.Handler(uiHeaders(s.signedIn(s.handleAuthorize))))
@@ -60,7 +60,7 @@ func (s *Server) mcpBearer(h http.Handler) http.Handler {
 			writeError(w, r, s.log, err)
 			return
 		}
-		h.ServeHTTP(w, r.WithContext(agentscope.WithPrincipal(r.Context(), p)))
+		s.serveAs(w, r, h, p)
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -114,5 +115,21 @@ func TestRateLimitPerKey(t *testing.T) {
 	}
 	if resp := send(a, "/api/v1/runs"); resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("a second request within one token's refill: %d", resp.StatusCode)
+	}
+}
+
+// TestRouterListsEveryRoute: the router names every pattern registered on
+// it, by New and by the Route methods alike, for suites that walk them.
+func TestRouterListsEveryRoute(t *testing.T) {
+	f := uiSetupWith(t, func(o *web.Options) {
+		o.MCP = http.NotFoundHandler()
+	})
+	h := web.New(f.svc, f.opts)
+	h.RouteSearch()
+	got := strings.Join(h.Mux().Patterns(), "\n")
+	for _, want := range []string{"/mcp", "GET /api/v1/audit", "GET /audit", "POST /api/v1/spl", "GET /api/v1/sessions/{session_id}/live", "GET /{$}"} {
+		if !strings.Contains("\n"+got+"\n", "\n"+want+"\n") {
+			t.Errorf("Patterns lacks %q:\n%s", want, got)
+		}
 	}
 }

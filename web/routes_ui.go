@@ -11,7 +11,7 @@ import (
 // websocket endpoints live under /ui/ and answer 401 instead. Every
 // state-changing request passes http.CrossOriginProtection and, once
 // signed in, the session's CSRF token. The JSON API keeps bearer tokens.
-func (s *Server) routeUI(mux *http.ServeMux) {
+func (s *Server) routeUI(mux *Router) {
 	s.sessions = newSessionKeeper(s.opts)
 	cop := http.NewCrossOriginProtection()
 	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, cop.Handler(uiHeaders(h))) }

@@ -70,7 +70,7 @@ type Server struct {
 	svc  *service.Service
 	opts Options
 	log  *slog.Logger
-	mux  *http.ServeMux
+	mux  *Router
 	// sessions signs and checks the web interface's session cookies.
 	sessions *sessionKeeper
 	// inflight holds the bytes of the request bodies being read or served.
@@ -106,7 +106,7 @@ func New(svc *service.Service, opts Options) *Server {
 	if opts.Hub == nil {
 		opts.Hub = svc.Recorder().Hub()
 	}
-	s := &Server{svc: svc, opts: opts, log: opts.Logger.With("component", "web"), mux: http.NewServeMux(), inflight: newInflight(opts.MaxInflightBytes),
+	s := &Server{svc: svc, opts: opts, log: opts.Logger.With("component", "web"), mux: newRouter(), inflight: newInflight(opts.MaxInflightBytes),
 		limits: newRateLimiter(opts.RateLimits)}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -123,8 +123,9 @@ func New(svc *service.Service, opts Options) *Server {
 	return s
 }
 
-// Mux returns the router, for the UI and later issues to add routes.
-func (s *Server) Mux() *http.ServeMux { return s.mux }
+// Mux returns the router, for the UI and later issues to add routes; its
+// Patterns are every route the server has.
+func (s *Server) Mux() *Router { return s.mux }
 
 // ServeHTTP implements http.Handler.
 // Every request's body is read under the limits first (limitRequest).
@@ -252,12 +253,19 @@ func (s *Server) bearer(h http.Handler) http.Handler {
 			writeError(w, r, s.log, err)
 			return
 		}
-		if err := s.limits.admit(p); err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
-		h.ServeHTTP(w, r.WithContext(agentscope.WithPrincipal(r.Context(), p)))
+		s.serveAs(w, r, h, p)
 	})
+}
+
+// serveAs serves r as the authenticated caller p, once p's rate limit
+// bucket (Options.RateLimits) gives it a token: 429 with Retry-After when
+// it is empty.
+func (s *Server) serveAs(w http.ResponseWriter, r *http.Request, h http.Handler, p agentscope.Principal) {
+	if err := s.limits.admit(p); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	h.ServeHTTP(w, r.WithContext(agentscope.WithPrincipal(r.Context(), p)))
 }
 
 // bearerChallenge is the WWW-Authenticate header of every 401 a bearer

@@ -29,6 +29,9 @@ type Env struct {
 	ProviderEnv func(string) string
 	// Ready, if set, receives the HTTP address once serve listens.
 	Ready func(addr string)
+	// Routes, if set, receives every route pattern serve has, before
+	// Ready (the tenant isolation suite walks them).
+	Routes func(patterns []string)
 }
 
 var commands []command

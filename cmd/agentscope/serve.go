@@ -106,6 +106,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		log.Warn("cannot leave a note of this serve's store for stdio servers to compare", "err", err)
 	}
 	defer removeNote()
+	if env.Routes != nil {
+		env.Routes(srv.Mux().Patterns())
+	}
 	if env.Ready != nil {
 		env.Ready(ln.Addr().String())
 	}
