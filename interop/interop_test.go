@@ -141,7 +141,12 @@ var endpointLine = regexp.MustCompile(`MCP endpoint:\s+(http://\S+/mcp)`)
 // returns its /mcp URL; the process stops when the test ends.
 func serve(t *testing.T, runtimeDir string) string {
 	t.Helper()
-	dir := t.TempDir()
+	return serveDir(t, runtimeDir, t.TempDir())
+}
+
+// serveDir is serve with the data dir dir.
+func serveDir(t *testing.T, runtimeDir, dir string) string {
+	t.Helper()
 	cmd := exec.Command(binary(t), "serve", "--addr", "127.0.0.1:0", "--no-worker", "--log-level", "warn")
 	cmd.Env = cleanEnv("AGENTSCOPE_DATA_DIR="+dir, "AGENTSCOPE_TOKEN="+token, "HOME="+dir, "XDG_RUNTIME_DIR="+runtimeDir)
 	stderr, err := cmd.StderrPipe()
