@@ -50,7 +50,9 @@ type Options struct {
 	// request came over TLS, and its Host), which suits a server reached
 	// directly; behind a proxy that terminates TLS, set it.
 	Issuer string
-	// AccessTTL is how long an access token lasts (default 1h).
+	// AccessTTL is how long an access token lasts (default 15 minutes:
+	// what a person's leaving or demotion may lag by, as a refresh checks
+	// their membership again).
 	AccessTTL time.Duration
 	// RefreshTTL is how long a refresh token lasts unused (default 30
 	// days); each use replaces it with a new one.
@@ -84,7 +86,7 @@ const (
 // an absolute http(s) URL without path, query or fragment is refused.
 func New(store Store, opts Options) (*Server, error) {
 	if opts.AccessTTL <= 0 {
-		opts.AccessTTL = time.Hour
+		opts.AccessTTL = 15 * time.Minute
 	}
 	if opts.RefreshTTL <= 0 {
 		opts.RefreshTTL = 30 * 24 * time.Hour

@@ -212,6 +212,11 @@ func TestMCPOAuthEndToEnd(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "not found") || strings.Contains(err.Error(), "beta-bot") {
 				t.Fatalf("replay_session of beta's session with the default organisation's token: %v", err)
 			}
+			// A scope the person did not grant is refused by name.
+			if _, err := callTool(cs, "set_budget", map[string]any{"agent": "oauth-bot", "period": "day", "limit_usd": 1}); err == nil || !strings.Contains(err.Error(), "admin scope") {
+				t.Errorf("set_budget without the admin scope: %v", err)
+			}
+
 			host.mu.Lock()
 			first := host.token
 			host.mu.Unlock()

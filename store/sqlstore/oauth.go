@@ -261,6 +261,10 @@ func scanOAuthGrant(sc scanner, extra ...any) (agentscope.OAuthGrant, error) {
 // token that is malformed, unknown, expired, of another client or of a
 // revoked grant is EUNAUTHORIZED; a token rotated before is too, and its
 // whole grant is revoked (a copy of it is in other hands, RFC 9700 4.14).
+// A person's grant is checked against their membership now: one who left
+// the organisation, or whose role no longer allows the grant's scopes,
+// has it revoked; a lower role that still allows them becomes the grant's
+// role, so its tokens do no more than the person now may.
 func (s *Store) RefreshOAuthGrant(ctx context.Context, credential, clientID string, accessTTL, refreshTTL time.Duration) (agentscope.OAuthTokens, error) {
 	cred, err := agentscope.ParseCredential(credential)
 	if err != nil || cred.Kind != agentscope.CredentialRefreshToken {
@@ -269,6 +273,7 @@ func (s *Store) RefreshOAuthGrant(ctx context.Context, credential, clientID stri
 	var (
 		out    agentscope.OAuthTokens
 		reused bool
+		lapsed string
 	)
 	err = s.inTx(ctx, func(t tx) error {
 		var (
@@ -293,6 +298,28 @@ func (s *Store) RefreshOAuthGrant(ctx context.Context, credential, clientID stri
 		case !now.Before(fromMicros(expires)):
 			return errOAuthInvalid
 		}
+		if g.UserID != "" {
+			// The approver may have left the organisation or been given a
+			// lower role since: a grant outlives neither.
+			var role string
+			err := t.queryRow(ctx, `SELECT role FROM memberships WHERE org_id = ? AND user_id = ?`, g.OrgID, g.UserID).Scan(&role)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				lapsed = "the person who approved it is no longer a member"
+			case err != nil:
+				return err
+			case !scopesWithin(g.Scopes, agentscope.ScopesForRole(agentscope.Role(role))):
+				lapsed = "the role of the person who approved it no longer allows its scopes"
+			case !agentscope.Role(role).AtLeast(g.Role):
+				g.Role = agentscope.Role(role)
+				if _, err := t.exec(ctx, `UPDATE oauth_grants SET role = ? WHERE id = ?`, role, g.ID); err != nil {
+					return err
+				}
+			}
+			if lapsed != "" {
+				return s.revokeOAuthGrant(ctx, t, g.OrgID, g.ID, "oauth:"+g.ID, lapsed)
+			}
+		}
 		if _, err := t.exec(ctx, `UPDATE oauth_tokens SET rotated_at = ? WHERE id = ?`, micros(now), tokenID); err != nil {
 			return err
 		}
@@ -304,6 +331,9 @@ func (s *Store) RefreshOAuthGrant(ctx context.Context, credential, clientID stri
 	}
 	if reused {
 		return agentscope.OAuthTokens{}, agentscope.Errorf(agentscope.EUNAUTHORIZED, "this refresh token was already used; its grant is revoked")
+	}
+	if lapsed != "" {
+		return agentscope.OAuthTokens{}, agentscope.Errorf(agentscope.EUNAUTHORIZED, "this grant is revoked: %s; authorize again", lapsed)
 	}
 	return out, nil
 }

@@ -36,6 +36,7 @@ func RunOAuth(t *testing.T, open Opener) {
 		"CodeLimits":    testOAuthCodeLimits,
 		"Refresh":       testOAuthRefresh,
 		"RefreshRace":   testOAuthRefreshRace,
+		"ApproverLeft":  testOAuthApproverChanges,
 		"Revoke":        testOAuthRevoke,
 		"CrossOrgGrant": testOAuthIsolation,
 	}
@@ -363,5 +364,61 @@ func testOAuthIsolation(t *testing.T, s OAuthStore) {
 	}
 	if got := auditActions(t, s, a); slices.Contains(got, "oauth.revoked "+tb.Grant.ID) {
 		t.Errorf("a's audit shows b's revocation: %v", got)
+	}
+}
+
+// testOAuthApproverChanges: a refresh checks the approver's membership: a
+// lower role that still allows the scopes caps the grant, one that does
+// not revokes it, and so does leaving the organisation.
+func testOAuthApproverChanges(t *testing.T, s OAuthStore) {
+	ctx := context.Background()
+	org := mustOrg(t, s, "a").ID
+	client := mustClient(t, s).ID
+	owner, member := mustUser(t, s, "owner@a.example"), mustUser(t, s, "member@a.example")
+	for _, u := range []agentscope.User{owner, member} {
+		role := agentscope.RoleOwner
+		if u.ID == member.ID {
+			role = agentscope.RoleAdmin
+		}
+		if _, err := s.AddMember(ctx, org, u.ID, role, operator); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grant := func(scopes ...agentscope.Scope) agentscope.OAuthTokens {
+		_, code, err := s.CreateOAuthCode(ctx, agentscope.OAuthCode{
+			Grant:       agentscope.OAuthGrant{OrgID: org, ClientID: client, Actor: "user:" + member.ID, UserID: member.ID, Role: agentscope.RoleAdmin, Scopes: scopes, Resource: oauthResource},
+			RedirectURI: "http://127.0.0.1:33418/callback", CodeChallenge: "c", ExpiresAt: time.Now().Add(time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := s.ExchangeOAuthCode(ctx, code.Reveal(), accessTTL, refreshTTL, pass)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	read, ingest := grant(agentscope.ScopeRead), grant(agentscope.ScopeIngest, agentscope.ScopeRead)
+	if _, err := s.SetMemberRole(ctx, org, member.ID, agentscope.RoleViewer, operator); err != nil {
+		t.Fatal(err)
+	}
+	next, err := s.RefreshOAuthGrant(ctx, read.Refresh.Reveal(), client, accessTTL, refreshTTL)
+	if err != nil {
+		t.Fatalf("refresh of a read grant by a viewer now: %v", err)
+	}
+	if g := accessGrant(t, s, next.Access); g.Role != agentscope.RoleViewer || g.RevokedAt != nil {
+		t.Errorf("after the approver became a viewer the grant's role is %s (revoked %v), want viewer", g.Role, g.RevokedAt)
+	}
+	_, err = s.RefreshOAuthGrant(ctx, ingest.Refresh.Reveal(), client, accessTTL, refreshTTL)
+	wantCode(t, "refresh of an ingest grant by a viewer now", err, agentscope.EUNAUTHORIZED, "role")
+	if g := accessGrant(t, s, ingest.Access); g.RevokedAt == nil {
+		t.Error("a grant beyond its approver's new role stands")
+	}
+	if err := s.RemoveMember(ctx, org, member.ID, operator); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.RefreshOAuthGrant(ctx, next.Refresh.Reveal(), client, accessTTL, refreshTTL)
+	wantCode(t, "refresh after the approver left", err, agentscope.EUNAUTHORIZED, "no longer a member")
+	if g := accessGrant(t, s, next.Access); g.RevokedAt == nil {
+		t.Error("a grant of a person who left stands")
 	}
 }
