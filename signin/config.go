@@ -77,9 +77,15 @@ func (c OAuthConfig) Enabled() bool { return c.ClientID != "" }
 // Enabled reports whether the provider is configured.
 func (c OIDCConfig) Enabled() bool { return c.Issuer != "" }
 
+// HasProviders reports whether a redirect sign-in (OpenID Connect, GitHub,
+// Discord) is configured.
+func (c Config) HasProviders() bool {
+	return c.OIDC.Enabled() || c.GitHub.Enabled() || c.Discord.Enabled()
+}
+
 // Enabled reports whether anything but the instance token signs people in.
 func (c Config) Enabled() bool {
-	return c.OIDC.Enabled() || c.GitHub.Enabled() || c.Discord.Enabled() || c.SMTP.Enabled()
+	return c.HasProviders() || c.SMTP.Enabled()
 }
 
 // ConfigFromEnv reads the sign-in settings and checks them, naming the

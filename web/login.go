@@ -16,7 +16,7 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 		redirectOnSite(w, r, next)
 		return
 	}
-	s.render(w, r, http.StatusOK, ui.LoginPage("", next))
+	s.render(w, r, http.StatusOK, ui.LoginPage(s.loginView(next)))
 }
 
 // handleLogin checks the token and opens a session. The login form has no
@@ -29,7 +29,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	org, ok := s.OrgForToken(token)
 	if token == "" || !ok {
 		s.log.Info("sign-in refused", "remote", r.RemoteAddr)
-		s.render(w, r, http.StatusUnauthorized, ui.LoginPage("That token is not valid. Check for a missing character and try again.", next))
+		v := s.loginView(next)
+		v.Err = "That token is not valid. Check for a missing character and try again."
+		s.render(w, r, http.StatusUnauthorized, ui.LoginPage(v))
 		return
 	}
 	_, cookie := s.sessions.issue(org, token, r.TLS != nil)

@@ -22,6 +22,7 @@ func (s *Server) routeUI(mux *Router) {
 	handle("GET /login", http.HandlerFunc(s.handleLoginPage))
 	handle("POST /login", http.HandlerFunc(s.handleLogin))
 	handle("POST /logout", form(s.handleLogout))
+	s.routeSignIn(handle, form)
 
 	handle("GET /{$}", page(s.handleDashboardPage))
 	handle("GET /agents", page(s.handleAgentsPage))

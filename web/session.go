@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/agentscope/agentscope"
 )
 
 // UI sessions are signed cookies: the cookie holds a random session id, the
@@ -31,12 +33,17 @@ const sessionCookie = "agentscope_session"
 // defaultSessionTTL is how long a sign-in lasts.
 const defaultSessionTTL = 12 * time.Hour
 
-// uiSession is a signed-in browser.
+// uiSession is a signed-in browser: either the holder of an instance token
+// (TokenFP) or a person (UserID) in their current organisation, whose
+// membership is read again on every request (Server.readSession).
 type uiSession struct {
 	ID      string `json:"id"`
 	OrgID   string `json:"org"`
-	TokenFP string `json:"fp"`
+	TokenFP string `json:"fp,omitempty"`
+	UserID  string `json:"uid,omitempty"`
 	Expires int64  `json:"exp"`
+	// p is a person's principal as of this request; not in the cookie.
+	p agentscope.Principal
 }
 
 // sessionKeeper issues and checks session cookies and their CSRF tokens.
@@ -111,10 +118,20 @@ func (k *sessionKeeper) fingerprint(token string) string {
 
 // issue opens a session for a token of org and returns its cookie.
 func (k *sessionKeeper) issue(org, token string, tls bool) (uiSession, *http.Cookie) {
+	return k.open(uiSession{OrgID: org, TokenFP: k.fingerprint(token)}, tls)
+}
+
+// issueUser opens a session for a person in org and returns its cookie.
+func (k *sessionKeeper) issueUser(userID, org string, tls bool) (uiSession, *http.Cookie) {
+	return k.open(uiSession{OrgID: org, UserID: userID}, tls)
+}
+
+// open gives s a fresh id and expiry and returns its cookie.
+func (k *sessionKeeper) open(s uiSession, tls bool) (uiSession, *http.Cookie) {
 	id := make([]byte, 16)
 	_, _ = rand.Read(id)
 	exp := k.now().Add(k.ttl)
-	s := uiSession{ID: b64(id), OrgID: org, TokenFP: k.fingerprint(token), Expires: exp.Unix()}
+	s.ID, s.Expires = b64(id), exp.Unix()
 	payload, _ := json.Marshal(s)
 	p := b64(payload)
 	c := k.cookie(p+"."+b64(k.mac("cookie", p)), tls)
@@ -166,7 +183,11 @@ func (k *sessionKeeper) verify(ctx context.Context, value string) (uiSession, er
 	if now.Unix() >= s.Expires {
 		return uiSession{}, errBadSession
 	}
-	if org, ok := k.fingerprints[s.TokenFP]; !ok || org != s.OrgID {
+	if s.UserID == "" {
+		if org, ok := k.fingerprints[s.TokenFP]; !ok || org != s.OrgID {
+			return uiSession{}, errBadSession
+		}
+	} else if s.TokenFP != "" {
 		return uiSession{}, errBadSession
 	}
 	k.mu.Lock()

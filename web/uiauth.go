@@ -25,7 +25,25 @@ func (s *Server) readSession(r *http.Request) (uiSession, bool) {
 		return uiSession{}, false
 	}
 	sess, err := s.sessions.verify(r.Context(), c.Value)
-	return sess, err == nil
+	if err != nil {
+		return uiSession{}, false
+	}
+	if sess.UserID != "" {
+		// A person's role is read on every request: a removed member
+		// loses access at once, a changed role applies at the next page.
+		if s.opts.UI.Accounts == nil {
+			return uiSession{}, false
+		}
+		p, err := s.opts.UI.Accounts.Principal(r.Context(), sess.UserID, sess.OrgID)
+		if err != nil {
+			if agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+				s.log.Warn("read membership for a session", "err", err)
+			}
+			return uiSession{}, false
+		}
+		sess.p = p
+	}
+	return sess, true
 }
 
 func withSession(r *http.Request, sess uiSession) *http.Request {
@@ -118,8 +136,12 @@ func uiHeaders(h http.Handler) http.Handler {
 	})
 }
 
-// principal is who a session acts as: it was opened with an instance
-// token, whose holder is the owner of its organisation.
+// principal is who a session acts as: a person with their role as of
+// this request, or the holder of an instance token, the owner of its
+// organisation.
 func (s uiSession) principal() agentscope.Principal {
+	if s.UserID != "" {
+		return s.p
+	}
 	return agentscope.Principal{Kind: agentscope.PrincipalInstance, OrgID: s.OrgID, Role: agentscope.RoleOwner}
 }

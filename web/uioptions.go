@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/signin"
 )
 
 // UIOptions configure the web interface. Every backend is optional: a
@@ -46,6 +47,13 @@ type UIOptions struct {
 	// Memberships lists a signed-in person's organisations for the OAuth
 	// consent page; nil offers only the session's own organisation.
 	Memberships Memberships
+	// Accounts signs people in (email links, invitations, first sign-in)
+	// and keeps an organisation's members and invitations; nil leaves
+	// people out: the instance token alone signs in, as before.
+	Accounts *signin.Accounts
+	// Flows are the redirect sign-ins (OpenID Connect, GitHub, Discord);
+	// nil or none configured shows no provider buttons.
+	Flows *signin.Flows
 }
 
 // SearchExample is a saved operational search the search page offers.

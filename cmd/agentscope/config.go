@@ -21,6 +21,7 @@ import (
 	"github.com/agentscope/agentscope/pricing"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/search"
+	"github.com/agentscope/agentscope/signin"
 	"github.com/agentscope/agentscope/splunkbridge"
 )
 
@@ -60,6 +61,10 @@ type Config struct {
 	// LivePoll is how often live views re-read the store when no wake-up
 	// came (AGENTSCOPE_LIVE_POLL, default 1s).
 	LivePoll time.Duration
+	// SignIn is how people sign in to the web UI (AGENTSCOPE_OIDC_*,
+	// AGENTSCOPE_OAUTH_*, AGENTSCOPE_SMTP_URL, AGENTSCOPE_EMAIL_FROM,
+	// AGENTSCOPE_PUBLIC_URL); the zero value keeps the instance token alone.
+	SignIn signin.Config
 	// ServeToken is the bearer token serve accepts: Token, or the one kept
 	// in the data dir, generated on first start (TokenGenerated, shown once).
 	ServeToken     string
@@ -357,6 +362,9 @@ func (c *Config) readEnv(groups flagGroup, providerEnv func(string) string) erro
 			}
 			c.LivePoll = d
 		}
+		if c.SignIn, err = signin.ConfigFromEnv(getenv, defaultPublicURL(c.Addr)); err != nil {
+			return err
+		}
 	}
 	if groups&appSettings == 0 {
 		return nil
@@ -532,4 +540,17 @@ func (c *Config) loadToken() (token string, generated bool, err error) {
 		return "", false, fmt.Errorf("save token: %w", err)
 	}
 	return token, true, nil
+}
+
+// defaultPublicURL is where browsers reach serve when AGENTSCOPE_PUBLIC_URL
+// is unset: its listen address, with localhost for an unspecified host.
+func defaultPublicURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

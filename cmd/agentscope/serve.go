@@ -42,6 +42,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	accounts, flows, err := signInWith(&cfg, app, log)
+	if err != nil {
+		return err
+	}
 	srv := web.New(app.Service, web.Options{
 		Tokens:   instance,
 		Auth:     authn,
@@ -62,9 +66,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 			Revocations:   app.Store,
 			Memberships:   app.Store,
 			SecureCookies: cfg.CookieSecure,
-			Searcher:      app.Search,
-			SplunkHealth:  web.HealthFunc(func(ctx context.Context) (agentscope.SplunkHealth, error) { return app.splunkHealth(ctx), nil }),
-			SplunkIndex:   app.Splunk.Index,
+			// People sign in as configured (AGENTSCOPE_OIDC_*, _OAUTH_*,
+			// _SMTP_URL); the instance token always does.
+			Accounts:     accounts,
+			Flows:        flows,
+			Searcher:     app.Search,
+			SplunkHealth: web.HealthFunc(func(ctx context.Context) (agentscope.SplunkHealth, error) { return app.splunkHealth(ctx), nil }),
+			SplunkIndex:  app.Splunk.Index,
 			SessionSPL: func(sessionID string) (string, error) {
 				return agentscope.SessionQuery(app.Splunk.Index, sessionID)
 			},

@@ -10,6 +10,7 @@ import (
 	"github.com/agentscope/agentscope/oauth"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/service"
+	"github.com/agentscope/agentscope/signin"
 	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/store/postgres"
 	"github.com/agentscope/agentscope/store/sqlite"
@@ -40,6 +41,8 @@ type appStore interface {
 	oauth.Store
 	identity.AccessTokenStore
 	web.Memberships
+	// signin.Store: people sign in, members and invitations.
+	signin.Store
 }
 
 var (

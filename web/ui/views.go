@@ -18,6 +18,12 @@ type Page struct {
 	// Feed, when set, is the organisation feed's cursor at render time: the
 	// script follows the feed from exactly there and updates run rows.
 	Feed string
+	// User is the signed-in person's address; empty for the instance
+	// token's session.
+	User string
+	// Orgs are the person's organisations, for the switcher (shown when
+	// there are two or more; the current one is selected).
+	Orgs []Option
 }
 
 // Option is one choice of a <select>.
