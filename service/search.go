@@ -33,7 +33,7 @@ type RunSPLInput struct {
 	Query        string `json:"query" jsonschema:"SPL, e.g. sourcetype=\"agentscope:events\" type=CostRecorded | stats sum(amount_usd) as cost by agent | sort -cost"`
 	EarliestTime string `json:"earliest_time,omitempty" jsonschema:"start of the time range as a Splunk time modifier: -24h, -7d@d, an epoch or ISO 8601 (default: unbounded)"`
 	LatestTime   string `json:"latest_time,omitempty" jsonschema:"end of the time range, e.g. now (default: unbounded)"`
-	RowLimit     int    `json:"row_limit,omitempty" jsonschema:"most rows to return (default 1000)"`
+	RowLimit     int    `json:"row_limit,omitempty" jsonschema:"most rows to return (default: 1000 on Splunk, 10000 on the embedded engine)"`
 	Backend      string `json:"backend,omitempty" jsonschema:"local (the embedded engine), splunk-rest or splunk-mcp; default: Splunk when configured, else local"`
 }
 
