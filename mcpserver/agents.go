@@ -23,7 +23,7 @@ type BudgetsOutput struct {
 // and get_budgets: the service's agent and budget administration, which
 // answers that it is not available when the service keeps no agents.
 func (s *Server) addAgentTools() {
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "list_agents",
 		Title:       "List agents",
 		Description: "List the organisation's agents: external ones (self-reporting) and managed ones with their definitions (model, system prompt, tools, limits). Every organisation starts with the managed agents cost-analyst, reliability and research.",
@@ -32,7 +32,7 @@ func (s *Server) addAgentTools() {
 		agents, err := s.svc.ListAgents(ctx)
 		return AgentsOutput{Agents: agents}, err
 	})
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "create_agent",
 		Title:       "Create a managed agent",
 		Description: "Create a managed agent that AgentScope executes: start_run with its name queues a run for a worker. The definition holds the model, system prompt, tools and limits; API keys are never put in it (providers name the environment variable holding theirs).",
@@ -40,7 +40,7 @@ func (s *Server) addAgentTools() {
 	}, func(ctx context.Context, in service.AgentInput) (agentscope.Agent, error) {
 		return s.svc.CreateAgent(ctx, in.Name, in.Definition.Canonical())
 	})
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "update_agent",
 		Title:       "Update an agent's definition",
 		Description: "Replace an agent's definition. Runs already queued use the new definition when they start.",
@@ -48,7 +48,7 @@ func (s *Server) addAgentTools() {
 	}, func(ctx context.Context, in service.AgentInput) (agentscope.Agent, error) {
 		return s.svc.UpdateAgent(ctx, in.Name, in.Definition.Canonical())
 	})
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "set_budget",
 		Title:       "Set an agent's cost budget",
 		Description: "Set what an agent may spend per day, week or month (UTC). With hard_cap, runs of the agent are refused once its spend plus what its unfinished runs reserved reaches the limit, and a running run stops before its next model call; without, BudgetWarning events are recorded. Spend includes self-reported costs of external agents.",
@@ -56,7 +56,7 @@ func (s *Server) addAgentTools() {
 	}, func(ctx context.Context, in service.BudgetInput) (agentscope.AgentCostBudget, error) {
 		return s.svc.SetBudget(ctx, agentscope.AgentCostBudget{Agent: in.Agent, Period: agentscope.BudgetPeriod(in.Period), LimitUSD: in.LimitUSD, HardCap: in.HardCap})
 	})
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "get_budgets",
 		Title:       "Get cost budgets",
 		Description: "List the agents' cost budgets with what each agent has spent in the current period.",
@@ -70,7 +70,7 @@ func (s *Server) addAgentTools() {
 // addContextSearch adds splunk_context_search, the search managed agents
 // are given: the service's ContextSearch.
 func (s *Server) addContextSearch() {
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "splunk_context_search",
 		Title:       "Search operational data with SPL",
 		Description: "Run an SPL search over the organisation's data (Splunk when configured, else AgentScope's own event log) and return the result rows. Keep searches bounded with earliest/latest and limit.",

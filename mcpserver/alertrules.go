@@ -41,7 +41,7 @@ type DeletedOutput struct {
 
 // addAlertRules adds the alert rule tools, served by rules.
 func (s *Server) addAlertRules(rules AlertRules) {
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:  "create_alert_rule",
 		Title: "Create an alert rule",
 		Description: "Create a rule that sends a webhook (Slack-compatible or JSON, signed with HMAC-SHA256 in X-AgentScope-Signature) and records an Alert event when a detector finding, an investigation's risk level or a budget threshold matches. " +
@@ -50,7 +50,7 @@ func (s *Server) addAlertRules(rules AlertRules) {
 	}, func(ctx context.Context, in service.AlertRuleInput) (agentscope.AlertRule, error) {
 		return rules.CreateAlertRule(ctx, in.Rule())
 	})
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "list_alert_rules",
 		Title:       "List alert rules",
 		Description: "List the organisation's alert rules (without secrets; webhook URLs shown as scheme and host).",
@@ -59,7 +59,7 @@ func (s *Server) addAlertRules(rules AlertRules) {
 		rs, err := rules.ListAlertRules(ctx)
 		return AlertRulesOutput{Rules: rs}, err
 	})
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "update_alert_rule",
 		Title:       "Update an alert rule",
 		Description: "Replace an alert rule's settings; the secret is kept unless a new one is given.",
@@ -67,7 +67,7 @@ func (s *Server) addAlertRules(rules AlertRules) {
 	}, func(ctx context.Context, in UpdateAlertRuleInput) (agentscope.AlertRule, error) {
 		return rules.UpdateAlertRule(ctx, in.ID, in.AlertRuleInput.Rule())
 	})
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "delete_alert_rule",
 		Title:       "Delete an alert rule",
 		Description: "Delete an alert rule; its pending webhook deliveries are cancelled.",

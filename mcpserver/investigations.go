@@ -87,7 +87,7 @@ func (s *Server) awaitInvestigation(ctx context.Context, org, sid string, d time
 		if err != nil || run.Status.Terminal() {
 			return run, err
 		}
-		ReportProgress(ctx, stages[run.Status], 1, "investigation "+string(run.Status))
+		reportProgress(ctx, stages[run.Status], 1, "investigation "+string(run.Status))
 		select {
 		case <-ctx.Done():
 			return run, nil // still going: the caller gets its status
@@ -101,7 +101,7 @@ func (s *Server) awaitInvestigation(ctx context.Context, org, sid string, d time
 // addInvestigations adds investigate, get_report, list_reports,
 // session_findings and the reports resource, served by inv.
 func (s *Server) addInvestigations(inv Investigations) {
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:  "investigate",
 		Title: "Investigate a session",
 		Description: "Queue an investigation of a recorded session by AgentScope's investigator: deterministic detectors (loops, retry storms, provider switches, cost spikes, latency, tool errors, stalls, budget proximity, schema drift), " +
@@ -127,7 +127,7 @@ func (s *Server) addInvestigations(inv Investigations) {
 		}
 		return out, nil
 	})
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "get_report",
 		Title:       "Get an investigation report",
 		Description: "Return an investigation's report, by the investigation's session_id or by the investigated session's (its latest report): summary, risk_level, findings citing event_ids, the detectors' findings, recommendations and the SPL queries run with their row counts.",
@@ -135,7 +135,7 @@ func (s *Server) addInvestigations(inv Investigations) {
 	}, func(ctx context.Context, in SessionIDInput) (agentscope.Report, error) {
 		return inv.GetReport(ctx, in.SessionID)
 	})
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "list_reports",
 		Title:       "List investigation reports",
 		Description: "List investigation reports, newest first, optionally only of one risk level, about one agent's runs, or since a time.",
@@ -148,7 +148,7 @@ func (s *Server) addInvestigations(inv Investigations) {
 		rs, err := inv.ListReports(ctx, f)
 		return ReportsOutput{Reports: rs}, err
 	})
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "session_findings",
 		Title:       "Detector findings of a session",
 		Description: "Run AgentScope's deterministic detectors over one session now and return their findings, each with the event_ids and seqs that show it and the SPL that lists them. No model is involved.",

@@ -10,7 +10,7 @@ import (
 // A tool call whose client sent a progress token gets notifications/progress:
 // "started" (0 of 1) when the call begins and "finished" (1 of 1) just
 // before its result, and whatever the tool reports in between with
-// ReportProgress.
+// reportProgress.
 
 type progressKey struct{}
 
@@ -25,11 +25,11 @@ func withProgress(ctx context.Context, ss *mcp.ServerSession, token any) context
 	return context.WithValue(ctx, progressKey{}, &progress{session: ss, token: token, last: -1})
 }
 
-// ReportProgress tells the caller of the running tool how far it is (done
+// reportProgress tells the caller of the running tool how far it is (done
 // of total, and what it is doing), when the caller asked for progress; it
 // does nothing otherwise. Progress that does not advance is not sent: the
 // protocol requires it to increase.
-func ReportProgress(ctx context.Context, done, total float64, message string) {
+func reportProgress(ctx context.Context, done, total float64, message string) {
 	p, _ := ctx.Value(progressKey{}).(*progress)
 	if p == nil {
 		return

@@ -16,7 +16,7 @@ func (s *Server) addSearchTools() {
 	if !s.svc.Searching() {
 		return
 	}
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:  "run_spl",
 		Title: "Run SPL",
 		Description: "Run a read-only SPL query over the organisation's recorded events and return the rows. " +
@@ -27,20 +27,20 @@ func (s *Server) addSearchTools() {
 		if _, err := agentscope.Authorize(ctx, agentscope.ActionSearch); err != nil {
 			return nil, err
 		}
-		ReportProgress(ctx, 0.1, 1, "searching on "+s.svc.SearchBackend(in.Backend))
+		reportProgress(ctx, 0.1, 1, "searching on "+s.svc.SearchBackend(in.Backend))
 		a, err := s.svc.RunSPL(ctx, in)
 		if err == nil {
-			ReportProgress(ctx, 0.9, 1, fmt.Sprintf("%d rows from %s", len(a.Results), a.Backend))
+			reportProgress(ctx, 0.9, 1, fmt.Sprintf("%d rows from %s", len(a.Results), a.Backend))
 		}
 		return a, err
 	})
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "splunk_insights",
 		Title:       "Operational insights",
 		Description: "Run AgentScope's named operational searches: cost_by_agent, model_latency (p50/p95 by provider and model), tool_reliability (calls, error rate, p95 by tool) and runs_by_status. Each answer carries its SPL, to re-run in Splunk Web.",
 		Annotations: &mcp.ToolAnnotations{Title: "Operational insights", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(false)},
 	}, s.svc.RunInsights)
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "splunk_health",
 		Title:       "Splunk forwarding health",
 		Description: "Report Splunk HEC forwarding: enabled, queue_depth, oldest_undelivered_seconds, delivered, dead_letters, last_error, last_success, paused (a configuration error such as a bad token) and HEC's own health.",

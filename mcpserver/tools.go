@@ -15,10 +15,10 @@ import (
 	"github.com/agentscope/agentscope/service"
 )
 
-// AddTool registers a typed tool whose handler runs with the caller's
+// addTool registers a typed tool whose handler runs with the caller's
 // organisation in its context. Schemas are inferred from In and Out with
 // AgentScope's type overrides unless the tool sets them.
-func AddTool[In, Out any](s *Server, t *mcp.Tool, h func(ctx context.Context, in In) (Out, error)) {
+func addTool[In, Out any](s *Server, t *mcp.Tool, h func(ctx context.Context, in In) (Out, error)) {
 	if t.InputSchema == nil {
 		t.InputSchema = schemaFor[In]()
 	}
@@ -35,8 +35,8 @@ func AddTool[In, Out any](s *Server, t *mcp.Tool, h func(ctx context.Context, in
 		}
 		if tok := req.Params.GetProgressToken(); tok != nil && req.Session != nil {
 			ctx = withProgress(ctx, req.Session, tok)
-			ReportProgress(ctx, 0, 1, t.Name+" started")
-			defer ReportProgress(ctx, 1, 1, t.Name+" finished")
+			reportProgress(ctx, 0, 1, t.Name+" started")
+			defer reportProgress(ctx, 1, 1, t.Name+" finished")
 		}
 		start := time.Now()
 		out, err := h(ctx, in)
@@ -70,7 +70,7 @@ type SessionIDInput struct {
 }
 
 func (s *Server) addRunTools() {
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "start_run",
 		Title:       "Start a run",
 		Description: "Open a run of an agent and its session. Returns the session_id to pass to record_event and end_run. An unknown agent name is registered as an external agent; a managed agent's run is queued for a worker.",
@@ -89,7 +89,7 @@ func (s *Server) addRunTools() {
 
 	s.addRecordEvent()
 
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "end_run",
 		Title:       "End a run",
 		Description: "Close a run with status completed, failed or cancelled and an optional output. Model calls (ModelCompleted) the agent sent no CostRecorded for are priced from the pricing table as it ends, as CostRecorded events with source computed:…; a model the table does not know stays unpriced. No events are accepted for the session afterwards.",
@@ -98,7 +98,7 @@ func (s *Server) addRunTools() {
 		return s.svc.EndRun(ctx, in)
 	})
 
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "cancel_run",
 		Title:       "Cancel a run",
 		Description: "Cancel a queued or running run. A managed run is stopped by its worker; a self-reported run is ended as cancelled.",
@@ -107,7 +107,7 @@ func (s *Server) addRunTools() {
 		return s.svc.CancelRun(ctx, in.SessionID)
 	})
 
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "get_run",
 		Title:       "Get a run",
 		Description: "Return one run: agent, status, times, event count and exact cost.",
@@ -116,7 +116,7 @@ func (s *Server) addRunTools() {
 		return s.svc.GetRun(ctx, in.SessionID)
 	})
 
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "list_runs",
 		Title:       "List runs",
 		Description: "List runs newest first, filtered by agent, status and start time; page with next_cursor.",
@@ -125,7 +125,7 @@ func (s *Server) addRunTools() {
 		return s.svc.ListRuns(ctx, in)
 	})
 
-	AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "replay_session",
 		Title:       "Replay a session",
 		Description: "Return a session's events in seq order, a page at a time (next_cursor continues; pages stay well under 25k tokens). Filter with types.",
