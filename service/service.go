@@ -48,6 +48,9 @@ type Options struct {
 	// Audit reads organisations' audit logs (the SQL store); without it
 	// ListAudit is not available.
 	Audit AuditLog
+	// OAuthGrants keeps MCP hosts' OAuth grants (the SQL store); without
+	// it listing and revoking them is not available.
+	OAuthGrants OAuthGrants
 }
 
 // Service is AgentScope's service layer.
@@ -57,6 +60,7 @@ type Service struct {
 	launcher Launcher
 	agents   AgentStore
 	audit    AuditLog
+	grants   OAuthGrants
 	starters starterSet
 	log      *slog.Logger
 	now      func() time.Time
@@ -76,7 +80,7 @@ func New(rec *recorder.Recorder, opts Options) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{rec: rec, store: rec.Store(), launcher: opts.Launcher, agents: opts.Agents, audit: opts.Audit, log: logger.With("component", "service"),
+	return &Service{rec: rec, store: rec.Store(), launcher: opts.Launcher, agents: opts.Agents, audit: opts.Audit, grants: opts.OAuthGrants, log: logger.With("component", "service"),
 		now: func() time.Time { return time.Now().Truncate(time.Microsecond) }, MaxEventBytes: agentscope.DefaultMaxEventBytes}
 }
 

@@ -24,6 +24,8 @@ func (s *Server) routeAPI(mux *Router) {
 	mux.Handle("GET /api/v1/sessions/{session_id}/events", s.api(s.handleReplay))
 	mux.Handle("GET /api/v1/sessions/{session_id}/live", s.bearer(http.HandlerFunc(s.handleLive)))
 	mux.Handle("GET /api/v1/audit", s.api(s.handleListAudit))
+	mux.Handle("GET /api/v1/oauth/grants", s.api(s.handleListOAuthGrants))
+	mux.Handle("DELETE /api/v1/oauth/grants/{id}", s.api(s.handleRevokeOAuthGrant))
 }
 
 // apiHandler is an API endpoint: it returns the value to encode or an error.

@@ -223,3 +223,18 @@ func authorizeValues(form url.Values) url.Values {
 	}
 	return out
 }
+
+// handleListOAuthGrants lists the organisation's OAuth grants: which MCP
+// hosts may act in it, approved by whom, with which scopes.
+func (s *Server) handleListOAuthGrants(w http.ResponseWriter, r *http.Request) (int, any, error) {
+	grants, err := s.svc.ListOAuthGrants(r.Context())
+	return http.StatusOK, map[string]any{"grants": grants}, err
+}
+
+// handleRevokeOAuthGrant ends an OAuth grant and its tokens.
+func (s *Server) handleRevokeOAuthGrant(w http.ResponseWriter, r *http.Request) (int, any, error) {
+	if err := s.svc.RevokeOAuthGrant(r.Context(), r.PathValue("id")); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]string{"status": "revoked"}, nil
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"html"
 	"io"
@@ -178,6 +179,7 @@ func TestMCPOAuthEndToEnd(t *testing.T) {
 			vars := varsOf(t, st)
 			other := decodeJSON[struct{ ID string }](t, cli(t, vars, "orgs", "create", "beta", "--json")).ID
 			otherKey := decodeJSON[createdKey](t, cli(t, vars, "keys", "create", "--org", other, "--name", "beta-ci", "--scopes", "ingest,read", "--json")).Key
+			otherAdmin := decodeJSON[createdKey](t, cli(t, vars, "keys", "create", "--org", other, "--name", "beta-admin", "--scopes", "admin", "--json")).Key
 			base, stop := serveInProcess(t, envOf(vars))
 			defer stop()
 
@@ -271,6 +273,49 @@ func TestMCPOAuthEndToEnd(t *testing.T) {
 			}
 			if code, _, _ := call(t, "POST", base+"/mcp", tok.AccessToken, `{"jsonrpc":"2.0","id":1,"method":"ping"}`); code != http.StatusUnauthorized {
 				t.Fatalf("a revoked grant's access token: %d", code)
+			}
+
+			// An administrator lists the organisation's grants and revokes
+			// one; another organisation sees none of them and finds them
+			// missing.
+			host3 := newOAuthHost(t, c, "read")
+			host3.connect(t, base).Close()
+			host3.mu.Lock()
+			third := host3.token
+			host3.mu.Unlock()
+			var grants struct {
+				Grants []struct {
+					ID        string   `json:"id"`
+					OrgID     string   `json:"org_id"`
+					Scopes    []string `json:"scopes"`
+					RevokedAt *string  `json:"revoked_at"`
+				} `json:"grants"`
+			}
+			code, _, body := call(t, "GET", base+"/api/v1/oauth/grants", "test-token-0123456789", "")
+			if err := json.Unmarshal([]byte(body), &grants); code != http.StatusOK || err != nil || len(grants.Grants) != 3 {
+				t.Fatalf("GET /api/v1/oauth/grants: %d %s", code, body)
+			}
+			live := grants.Grants[2]
+			if live.RevokedAt != nil || live.OrgID != "default" || strings.Join(live.Scopes, ",") != "read" || grants.Grants[0].RevokedAt == nil || grants.Grants[1].RevokedAt == nil {
+				t.Fatalf("grants: %s", body)
+			}
+			if code, _, body := call(t, "GET", base+"/api/v1/oauth/grants", otherAdmin, ""); code != http.StatusOK || strings.Contains(body, live.ID) {
+				t.Errorf("beta's admin lists grants: %d %s", code, body)
+			}
+			if code, _, body := call(t, "DELETE", base+"/api/v1/oauth/grants/"+live.ID, otherAdmin, ""); code != http.StatusNotFound {
+				t.Errorf("beta's admin revokes the default organisation's grant: %d %s", code, body)
+			}
+			if code, _, body := call(t, "GET", base+"/api/v1/oauth/grants", otherKey, ""); code != http.StatusForbidden {
+				t.Errorf("a read key lists grants: %d %s", code, body)
+			}
+			if code, _, _ := call(t, "POST", base+"/mcp", third.AccessToken, `{"jsonrpc":"2.0","id":1,"method":"ping"}`); code == http.StatusUnauthorized {
+				t.Fatal("beta's refused revocation ended the grant")
+			}
+			if code, _, body := call(t, "DELETE", base+"/api/v1/oauth/grants/"+live.ID, "test-token-0123456789", ""); code != http.StatusOK {
+				t.Fatalf("revoke the grant: %d %s", code, body)
+			}
+			if code, _, _ := call(t, "POST", base+"/mcp", third.AccessToken, `{"jsonrpc":"2.0","id":1,"method":"ping"}`); code != http.StatusUnauthorized {
+				t.Fatalf("a grant revoked by the administrator: %d", code)
 			}
 		})
 	}

@@ -39,6 +39,7 @@ type appStore interface {
 	// oauth.Store and identity.AccessTokenStore: serve is the OAuth
 	// authorization server of its /mcp and accepts the access tokens.
 	oauth.Store
+	service.OAuthGrants
 	identity.AccessTokenStore
 	web.Memberships
 	// signin.Store: people sign in, members and invitations.
