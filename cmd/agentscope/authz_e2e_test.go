@@ -138,40 +138,50 @@ func TestRoleAndScopeMatrix(t *testing.T) {
 				}
 
 				cs := httpSession(t, base, c.token)
-				tools, err := cs.ListTools(context.Background(), nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var names []string
-				for _, tool := range tools.Tools {
-					names = append(names, tool.Name)
-					tc, found := toolCases[tool.Name]
-					if !found {
-						t.Errorf("tool %s has no case in the matrix: add the action it takes", tool.Name)
-						continue
-					}
-					res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: tool.Name, Arguments: tc.args})
+				eachTool(t, cs, toolCases, "the matrix", func(name string, tc toolCase) {
+					res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: name, Arguments: tc.args})
 					if err != nil {
-						t.Errorf("%s: %s: %v", c.name, tool.Name, err)
-						continue
+						t.Errorf("%s: %s: %v", c.name, name, err)
+						return
 					}
 					text := toolText(res)
 					ok, need := c.allows(tc.action)
 					if ok && res.IsError && strings.Contains(text, "lacks the") {
-						t.Errorf("%s: %s refused: %s", c.name, tool.Name, text)
+						t.Errorf("%s: %s refused: %s", c.name, name, text)
 					}
 					if !ok && (!res.IsError || !strings.Contains(text, "lacks the "+string(need)+" scope")) {
-						t.Errorf("%s: %s: want isError naming the %s scope, got isError=%v %s", c.name, tool.Name, need, res.IsError, text)
+						t.Errorf("%s: %s: want isError naming the %s scope, got isError=%v %s", c.name, name, need, res.IsError, text)
 					}
-				}
-				for name := range toolCases {
-					if !slices.Contains(names, name) {
-						t.Errorf("the matrix has a case for %s, which tools/list does not show", name)
-					}
-				}
+				})
 				cs.Close()
 			}
 		})
+	}
+}
+
+// eachTool calls fn with every tool tools/list shows and its case, and
+// fails on a tool without a case (a tool added later must get one) and on
+// a case for a tool not shown. suite names the table in the errors.
+func eachTool[C any](t *testing.T, cs *mcp.ClientSession, cases map[string]C, suite string, fn func(name string, c C)) {
+	t.Helper()
+	tools, err := cs.ListTools(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tool := range tools.Tools {
+		names = append(names, tool.Name)
+		c, found := cases[tool.Name]
+		if !found {
+			t.Errorf("tool %s has no case in %s: add one", tool.Name, suite)
+			continue
+		}
+		fn(tool.Name, c)
+	}
+	for name := range cases {
+		if !slices.Contains(names, name) {
+			t.Errorf("%s has a case for %s, which tools/list does not show", suite, name)
+		}
 	}
 }
 

@@ -103,6 +103,12 @@ func TestStdioEndToEnd(t *testing.T) {
 // a stop function that shuts it down gracefully.
 func serveInProcess(t *testing.T, env []string) (string, func()) {
 	t.Helper()
+	return serveInProcessWith(t, env, nil)
+}
+
+// serveInProcessWith is serveInProcess with the Env adjusted by edit.
+func serveInProcessWith(t *testing.T, env []string, edit func(*Env)) (string, func()) {
+	t.Helper()
 	vars := map[string]string{"AGENTSCOPE_ADDR": "127.0.0.1:0", "AGENTSCOPE_TOKEN": "test-token-0123456789"}
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
@@ -112,6 +118,9 @@ func serveInProcess(t *testing.T, env []string) (string, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr strings.Builder
 	e := &Env{Stdout: &strings.Builder{}, Stderr: &syncWriter{w: &stderr}, Getenv: func(k string) string { return vars[k] }, Ready: func(a string) { ready <- a }}
+	if edit != nil {
+		edit(e)
+	}
 	done := make(chan int, 1)
 	go func() { done <- e.Run(ctx, []string{"serve"}) }()
 	select {
