@@ -22,6 +22,16 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
+// Migrations returns the embedded migrations, for checking a database
+// without applying them (sqlstore.MigrationStatus).
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory exists
+	}
+	return sub
+}
+
 // Dialect is SQLite's sqlstore dialect.
 var Dialect = sqlstore.Dialect{Name: "sqlite", MaxParams: 32766}
 

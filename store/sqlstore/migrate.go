@@ -76,3 +76,55 @@ func applyMigration(ctx context.Context, db *sql.DB, d Dialect, version int, nam
 	}
 	return tx.Commit()
 }
+
+// MigrationStatus compares the migrations db has applied with those of
+// migrations, without applying any: pending are the files not applied yet,
+// unknown the versions applied that no file has (a newer AgentScope
+// migrated the database). A database without schema_migrations has every
+// migration pending.
+func MigrationStatus(ctx context.Context, db *sql.DB, migrations fs.FS) (pending []string, unknown []int, err error) {
+	names, err := fs.Glob(migrations, "*.sql")
+	if err != nil {
+		return nil, nil, err
+	}
+	applied := map[int]bool{}
+	rows, err := db.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+	if err == nil {
+		for rows.Next() {
+			var v int
+			if err = rows.Scan(&v); err != nil {
+				break
+			}
+			applied[v] = true
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		rows.Close()
+		if err != nil {
+			return nil, nil, fmt.Errorf("read schema_migrations: %w", err)
+		}
+	} else if !strings.Contains(err.Error(), "schema_migrations") {
+		// Every driver names the missing table; anything else is a failure.
+		return nil, nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	sort.Strings(names)
+	known := map[int]bool{}
+	for _, name := range names {
+		v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return nil, nil, fmt.Errorf("migration %s: name must start with a number", name)
+		}
+		known[v] = true
+		if !applied[v] {
+			pending = append(pending, name)
+		}
+	}
+	for v := range applied {
+		if !known[v] {
+			unknown = append(unknown, v)
+		}
+	}
+	sort.Ints(unknown)
+	return pending, unknown, nil
+}

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agentscope/agentscope/splunkbridge"
+	"github.com/agentscope/agentscope/splunkbridge/hectest"
+)
+
+// Secrets of the healthy configuration: none may appear in doctor's
+// output, whatever it checks.
+const (
+	docHECToken  = "hec-secret-0123456789"
+	docRESTToken = "rest-secret-0123456789"
+	docMCPToken  = "mcp-secret-0123456789"
+	docLLMKey    = "sk-llm-secret-0123456789"
+)
+
+// fakeSplunkREST answers server/info and runs "| makeresults | eval
+// now=now()" as Splunk does, with its clock skewed by skew.
+func fakeSplunkREST(t *testing.T, skew time.Duration) string {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /services/server/info", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"entry":[{"name":"server-info","content":{"version":"9.3.1","serverName":"idx-1","build":"abc"}}]}`)
+	})
+	mux.HandleFunc("POST /services/search/jobs/export", func(w http.ResponseWriter, r *http.Request) {
+		if r.FormValue("search") != "| makeresults | eval now=now()" {
+			http.Error(w, "unexpected search", http.StatusBadRequest)
+			return
+		}
+		now := time.Now().Add(skew).Unix()
+		fmt.Fprintf(w, `{"preview":false,"offset":0,"lastrow":true,"result":{"_time":"%d","now":"%d"}}`+"\n", now, now)
+	})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+docRESTToken {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"messages":[{"type":"WARN","text":"call not properly authenticated"}]}`)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// fakeSplunkMCP is an MCP server over Streamable HTTP with the official
+// Splunk MCP server's search tool, or only another tool.
+func fakeSplunkMCP(t *testing.T, searchTool bool) string {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "splunk-mcp"}, nil)
+	type in struct {
+		Query string `json:"query"`
+	}
+	name := "splunk_run_query"
+	if !searchTool {
+		name = "get_indexes"
+	}
+	mcp.AddTool(srv, &mcp.Tool{Name: name}, func(context.Context, *mcp.CallToolRequest, in) (*mcp.CallToolResult, map[string]any, error) {
+		return nil, map[string]any{}, nil
+	})
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+docMCPToken {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	return hs.URL
+}
+
+// fakeOpenAI answers GET /v1/models as OpenAI does: the list for the key,
+// 401 with OpenAI's error (which echoes part of the key) otherwise.
+func fakeOpenAI(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path != "/v1/models" || r.Method != http.MethodGet {
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"error":{"message":"Invalid URL","type":"invalid_request_error","param":null,"code":null}}`)
+			return
+		}
+		key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if key != docLLMKey {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintf(w, `{"error":{"message":"Incorrect API key provided: %s. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`, key)
+			return
+		}
+		fmt.Fprint(w, `{"object":"list","data":[{"id":"gpt-4.1-mini","object":"model","created":1744316542,"owned_by":"system"},{"id":"gpt-4.1","object":"model","created":1744316542,"owned_by":"system"}]}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/v1"
+}
+
+// doctorRun runs agentscope doctor --json with vars as both the settings
+// and the provider environment, and returns its exit code and checks.
+func doctorRun(t *testing.T, vars map[string]string) (int, map[string]doctorCheck, string) {
+	t.Helper()
+	var out, errOut strings.Builder
+	get := func(k string) string { return vars[k] }
+	e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: get, ProviderEnv: get}
+	code := e.Run(context.Background(), []string{"doctor", "--json", "--timeout", "5s"})
+	all := out.String() + errOut.String()
+	for _, s := range []string{docHECToken, docRESTToken, docMCPToken, docLLMKey, "wrong-secret"} {
+		if strings.Contains(all, s) {
+			t.Errorf("doctor printed a secret (%s):\n%s", s, all)
+		}
+	}
+	got := decodeJSON[struct{ Checks []doctorCheck }](t, out.String())
+	checks := map[string]doctorCheck{}
+	for _, c := range got.Checks {
+		checks[c.Name] = c
+	}
+	return code, checks, all
+}
+
+// healthyVars is a configuration where everything is set up and works.
+func healthyVars(t *testing.T, st store) map[string]string {
+	vars := varsOf(t, st)
+	cli(t, vars, "migrate")
+	hec := hectest.New(hectest.Options{Token: docHECToken})
+	t.Cleanup(hec.Close)
+	vars[splunkbridge.EnvHECURL], vars[splunkbridge.EnvHECToken] = hec.URL(), docHECToken
+	vars[splunkbridge.EnvURL], vars[splunkbridge.EnvToken] = fakeSplunkREST(t, 0), docRESTToken
+	vars[splunkbridge.EnvMCPURL], vars[splunkbridge.EnvMCPToken] = fakeSplunkMCP(t, true), docMCPToken
+	vars["AGENTSCOPE_LLM_BASE_URL"], vars["AGENTSCOPE_LLM_API_KEY"], vars["AGENTSCOPE_LLM_MODEL"] = fakeOpenAI(t), docLLMKey, "gpt-4.1-mini"
+	return vars
+}
+
+var doctorChecks = []string{"settings", "data dir", "database", "splunk hec", "splunk search", "splunk mcp", "llm", "clock"}
+
+// TestDoctorHealthy: on both stores, a working configuration passes every
+// check, with real requests to each endpoint, and exits 0.
+func TestDoctorHealthy(t *testing.T) {
+	for _, st := range stores() {
+		t.Run(st.name, func(t *testing.T) {
+			code, checks, all := doctorRun(t, healthyVars(t, st))
+			if code != 0 {
+				t.Errorf("exit %d:\n%s", code, all)
+			}
+			for _, name := range doctorChecks {
+				if c, ok := checks[name]; !ok || !c.OK || c.Skipped || c.Fix != "" {
+					t.Errorf("check %s: %+v", name, c)
+				}
+			}
+			for name, want := range map[string]string{
+				"splunk hec": "token accepted", "splunk search": "Splunk 9.3.1 (idx-1)", "splunk mcp": "search tool splunk_run_query",
+				"llm": "model gpt-4.1-mini available", "clock": "Splunk search's clock is within 10s",
+				"database": "migrations up to date",
+			} {
+				if !strings.Contains(checks[name].Detail, want) {
+					t.Errorf("check %s: %q lacks %q", name, checks[name].Detail, want)
+				}
+			}
+		})
+	}
+}
+
+// TestDoctorBroken: each broken part fails with its fix, the others still
+// pass, nothing secret is printed, and the exit status is 1.
+func TestDoctorBroken(t *testing.T) {
+	vars := healthyVars(t, stores()[0])
+	vars[splunkbridge.EnvHECToken] = "wrong-secret-hec"
+	vars[splunkbridge.EnvToken] = "wrong-secret-rest"
+	vars[splunkbridge.EnvMCPURL] = fakeSplunkMCP(t, false)
+	vars["AGENTSCOPE_LLM_API_KEY"] = "wrong-secret-llm"
+	vars[splunkbridge.EnvURL] = fakeSplunkREST(t, time.Hour) // and a clock an hour off, once signed in
+	if err := os.Chmod(vars["AGENTSCOPE_DATA_DIR"], 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, checks, all := doctorRun(t, vars)
+	if code != 1 || !strings.Contains(all, "checks failed") {
+		t.Errorf("exit %d:\n%s", code, all)
+	}
+	for name, want := range map[string][2]string{
+		"data dir":      {"is 0755", "chmod 700"},
+		"splunk hec":    {"refused the token: HTTP 403 code 4", splunkbridge.EnvHECToken},
+		"splunk search": {"401", splunkbridge.EnvToken},
+		"splunk mcp":    {"get_indexes", splunkbridge.EnvMCPSearchTool},
+		"llm":           {"refused the key: HTTP 401", "AGENTSCOPE_LLM_API_KEY"},
+	} {
+		c := checks[name]
+		if c.OK || !strings.Contains(c.Detail, want[0]) || !strings.Contains(c.Fix, want[1]) {
+			t.Errorf("check %s: %+v; want a failure saying %q with a fix naming %q", name, c, want[0], want[1])
+		}
+	}
+	for _, name := range []string{"settings", "database"} {
+		if !checks[name].OK {
+			t.Errorf("check %s: %+v", name, checks[name])
+		}
+	}
+	// HEC's clock is read though its token is refused.
+	if c := checks["clock"]; !c.OK || !strings.Contains(c.Detail, "HEC's clock") {
+		t.Errorf("clock: %+v", c)
+	}
+
+	// Signed in to a Splunk whose clock is an hour ahead; an MCP command
+	// that does not run.
+	vars[splunkbridge.EnvToken] = docRESTToken
+	vars[splunkbridge.EnvMCPURL], vars[splunkbridge.EnvMCPToken], vars[splunkbridge.EnvMCPCommand] = "", "", filepath.Join(t.TempDir(), "splunk-mcp")+" --token wrong-secret-cmd"
+	_, checks, _ = doctorRun(t, vars)
+	if c := checks["clock"]; c.OK || !strings.Contains(c.Detail, "Splunk search's clock is 1h0m0s ahead of this machine's") || !strings.Contains(c.Fix, "NTP") {
+		t.Errorf("clock: %+v", c)
+	}
+	if c := checks["splunk mcp"]; c.OK || !strings.Contains(c.Detail, "splunk-mcp") || !strings.Contains(c.Fix, splunkbridge.EnvMCPCommand) {
+		t.Errorf("splunk mcp command: %+v", c)
+	}
+}
+
+// TestDoctorUnconfigured: what is not configured is skipped, not failed;
+// a store that is not migrated, or was migrated by a newer AgentScope,
+// fails with its fix; doctor creates nothing.
+func TestDoctorUnconfigured(t *testing.T) {
+	for _, st := range stores() {
+		t.Run(st.name, func(t *testing.T) {
+			vars := varsOf(t, st)
+			dir := vars["AGENTSCOPE_DATA_DIR"]
+			if err := os.Chmod(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			code, checks, all := doctorRun(t, vars)
+			if code != 1 {
+				t.Errorf("exit %d before migrate:\n%s", code, all)
+			}
+			if c := checks["database"]; c.OK || !strings.Contains(c.Fix, "agentscope migrate") {
+				t.Errorf("database before migrate: %+v", c)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("doctor created %v in the data dir", entries)
+			}
+
+			cli(t, vars, "migrate")
+			code, checks, all = doctorRun(t, vars)
+			if code != 0 {
+				t.Errorf("exit %d after migrate:\n%s", code, all)
+			}
+			for _, name := range []string{"splunk hec", "splunk search", "splunk mcp", "llm", "clock"} {
+				if c := checks[name]; !c.OK || !c.Skipped {
+					t.Errorf("check %s unconfigured: %+v", name, c)
+				}
+			}
+
+			// A migration this binary does not know.
+			s := testStore(t, vars)
+			if _, err := s.WriteDB().Exec(`INSERT INTO schema_migrations (version, name) VALUES (9999, '9999_future.sql')`); err != nil {
+				t.Fatal(err)
+			}
+			_, checks, _ = doctorRun(t, vars)
+			if c := checks["database"]; c.OK || !strings.Contains(c.Detail, "[9999]") || !strings.Contains(c.Fix, "version that migrated") {
+				t.Errorf("database with an unknown migration: %+v", c)
+			}
+		})
+	}
+}
+
+// TestDoctorText: the plain output is a line a check, the fix under a
+// failure.
+func TestDoctorText(t *testing.T) {
+	vars := map[string]string{"AGENTSCOPE_DATA_DIR": filepath.Join(t.TempDir(), "missing")}
+	code, stdout, _ := runCommand(vars, "doctor")
+	if code != 1 || !strings.Contains(stdout, "FAIL  data dir") || !strings.Contains(stdout, "fix: run agentscope migrate") ||
+		!strings.Contains(stdout, "skip  splunk hec") {
+		t.Errorf("exit %d:\n%s", code, stdout)
+	}
+}
