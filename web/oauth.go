@@ -28,12 +28,6 @@ type ResourceAuthenticator interface {
 	AuthenticateResourceHeader(ctx context.Context, header, resource string) (agentscope.Principal, error)
 }
 
-// Memberships lists the organisations a person belongs to, with their
-// role in each (*sqlstore.Store), for the consent page.
-type Memberships interface {
-	ListUserOrgs(ctx context.Context, userID string) ([]agentscope.UserOrg, error)
-}
-
 // routeOAuth mounts the authorization server's endpoints and the consent
 // page.
 func (s *Server) routeOAuth(mux *Router) {
@@ -96,8 +90,8 @@ func (s *Server) consentOrgs(ctx context.Context) ([]consentOrg, agentscope.Prin
 	if !ok {
 		return nil, p, agentscope.Errorf(agentscope.EUNAUTHORIZED, "sign in first")
 	}
-	if p.Kind == agentscope.PrincipalUser && s.opts.UI.Memberships != nil {
-		orgs, err := s.opts.UI.Memberships.ListUserOrgs(ctx, p.UserID)
+	if p.Kind == agentscope.PrincipalUser && s.opts.UI.Accounts != nil {
+		orgs, err := s.opts.UI.Accounts.Orgs(ctx, p.UserID)
 		if err != nil {
 			return nil, p, err
 		}

@@ -44,9 +44,6 @@ type UIOptions struct {
 	// Revocations keeps signed-out sessions across restarts and processes;
 	// nil keeps them in this process only.
 	Revocations Revocations
-	// Memberships lists a signed-in person's organisations for the OAuth
-	// consent page; nil offers only the session's own organisation.
-	Memberships Memberships
 	// Accounts signs people in (email links, invitations, first sign-in)
 	// and keeps an organisation's members and invitations; nil leaves
 	// people out: the instance token alone signs in, as before.

@@ -64,7 +64,6 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		UI: web.UIOptions{
 			// Signing out holds across restarts and processes.
 			Revocations:   app.Store,
-			Memberships:   app.Store,
 			SecureCookies: cfg.CookieSecure,
 			// People sign in as configured (AGENTSCOPE_OIDC_*, _OAUTH_*,
 			// _SMTP_URL); the instance token always does.

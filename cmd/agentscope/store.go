@@ -41,7 +41,6 @@ type appStore interface {
 	oauth.Store
 	service.OAuthGrants
 	identity.AccessTokenStore
-	web.Memberships
 	// signin.Store: people sign in, members and invitations.
 	signin.Store
 }
