@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/ratelimit"
 	"github.com/agentscope/agentscope/oauth"
 	"github.com/agentscope/agentscope/store/sqlite"
 	"github.com/agentscope/agentscope/store/sqlstore"
@@ -232,5 +233,21 @@ func TestTokenEndpoint(t *testing.T) {
 	}
 	if status, out, _ := post(t, b.base+"/oauth/revoke", "application/x-www-form-urlencoded", ""); status != http.StatusBadRequest || out["error"] != "invalid_request" {
 		t.Errorf("revoke without a token: %d %v", status, out)
+	}
+}
+
+// TestRegisterLimit: registrations from one address are limited, and the
+// refusal says when to come back.
+func TestRegisterLimit(t *testing.T) {
+	b := setup(t, oauth.Options{RegisterLimit: ratelimit.Limit{Rate: 1.0 / 3600, Burst: 2}})
+	body := `{"redirect_uris":["https://a.example/cb"]}`
+	for i := range 2 {
+		if code, out, _ := post(t, b.base+"/oauth/register", "application/json", body); code != http.StatusCreated {
+			t.Fatalf("registration %d: %d %v", i, code, out)
+		}
+	}
+	code, out, hdr := post(t, b.base+"/oauth/register", "application/json", body)
+	if code != http.StatusTooManyRequests || out["error"] != "rate_limited" || hdr.Get("Retry-After") == "" {
+		t.Errorf("third registration: %d %v %q", code, out, hdr.Get("Retry-After"))
 	}
 }

@@ -3,8 +3,11 @@ package oauth
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/agentscope/agentscope"
 )
@@ -40,6 +43,15 @@ type registered struct {
 // a secret on a person's machine would protect nothing. Redirect URIs must
 // be https or loopback http (agentscope.ValidateRedirectURI).
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
+	addr, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		addr = r.RemoteAddr
+	}
+	if ok, wait := s.registrations.Allow(addr); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Round(time.Second)/time.Second))))
+		writeJSON(w, http.StatusTooManyRequests, oauthErr("rate_limited", "too many registrations from this address; try again in %s", wait.Round(time.Second)))
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxRegistrationBytes)
 	var req registration
 	dec := json.NewDecoder(r.Body)

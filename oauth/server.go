@@ -29,6 +29,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/ratelimit"
 )
 
 // Store keeps clients, codes, grants and tokens (*sqlstore.Store).
@@ -60,7 +61,13 @@ type Options struct {
 	// CodeTTL is how long an authorization code waits for its exchange
 	// (default 5 minutes).
 	CodeTTL time.Duration
-	Logger  *slog.Logger
+	// RegisterLimit bounds client registrations per remote address (they
+	// need no credential, and each keeps a row): default a burst of 30,
+	// then one a minute. A negative Rate turns it off.
+	RegisterLimit ratelimit.Limit
+	// Now returns the current time for the limits; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Server is the authorization server.
@@ -68,6 +75,8 @@ type Server struct {
 	store Store
 	opts  Options
 	log   *slog.Logger
+	// registrations limits client registrations per remote address.
+	registrations *ratelimit.Limiter
 }
 
 // Paths of the endpoints. AuthorizePath is served by the web UI (the
@@ -97,6 +106,15 @@ func New(store Store, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	switch {
+	case opts.RegisterLimit.Rate < 0:
+		opts.RegisterLimit = ratelimit.Limit{}
+	case opts.RegisterLimit.Off():
+		opts.RegisterLimit = ratelimit.Limit{Rate: 1.0 / 60, Burst: 30}
+	}
 	if opts.Issuer != "" {
 		u, err := url.Parse(opts.Issuer)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
@@ -104,7 +122,7 @@ func New(store Store, opts Options) (*Server, error) {
 		}
 		opts.Issuer = u.Scheme + "://" + strings.ToLower(u.Host)
 	}
-	return &Server{store: store, opts: opts, log: opts.Logger.With("component", "oauth")}, nil
+	return &Server{store: store, opts: opts, log: opts.Logger.With("component", "oauth"), registrations: ratelimit.New(opts.RegisterLimit, opts.Now)}, nil
 }
 
 // Issuer is the authorization server's issuer for a request: the
