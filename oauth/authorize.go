@@ -63,7 +63,13 @@ func (s *Server) ParseAuthorize(ctx context.Context, r *http.Request, params url
 	if clientID == "" {
 		return nil, agentscope.FieldErrorf("client_id", "is required")
 	}
-	client, err := s.store.GetOAuthClient(ctx, clientID)
+	var client agentscope.OAuthClient
+	var err error
+	if isMetadataDocumentURL(clientID) {
+		client, err = s.fetchClient(ctx, clientID)
+	} else {
+		client, err = s.store.GetOAuthClient(ctx, clientID)
+	}
 	if err != nil {
 		if agentscope.ErrorCode(err) == agentscope.ENOTFOUND {
 			return nil, agentscope.FieldErrorf("client_id", "no MCP host is registered as %q; let it register again", clientID)

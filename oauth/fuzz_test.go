@@ -3,6 +3,7 @@ package oauth_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -18,7 +19,8 @@ import (
 // challenge, this server's /mcp and known scopes; a refusal that would go
 // to the client carries a redirect URI that was registered.
 func FuzzParseAuthorize(f *testing.F) {
-	b := setup(f, oauth.Options{})
+	// No network: a fuzzed https client_id's document is never fetched.
+	b := setup(f, oauth.Options{MetadataClient: &http.Client{Transport: offline{}}})
 	good := url.Values{"client_id": {b.client.ID}, "redirect_uri": {"http://127.0.0.1:9/cb"}, "response_type": {"code"}, "state": {"s"},
 		"code_challenge": {strings.Repeat("a", 43)}, "code_challenge_method": {"S256"}, "resource": {"http://agentscope.test/mcp"}, "scope": {"read run offline_access"}}
 	f.Add(good.Encode())
@@ -55,3 +57,8 @@ func FuzzParseAuthorize(f *testing.F) {
 		}
 	})
 }
+
+// offline is a transport that reaches nothing.
+type offline struct{}
+
+func (offline) RoundTrip(*http.Request) (*http.Response, error) { return nil, errors.New("offline") }

@@ -36,6 +36,7 @@ import (
 type Store interface {
 	CreateOAuthClient(ctx context.Context, c agentscope.OAuthClient) (agentscope.OAuthClient, error)
 	GetOAuthClient(ctx context.Context, id string) (agentscope.OAuthClient, error)
+	PutOAuthClient(ctx context.Context, c agentscope.OAuthClient) (agentscope.OAuthClient, error)
 	CreateOAuthCode(ctx context.Context, c agentscope.OAuthCode) (agentscope.OAuthCode, agentscope.Credential, error)
 	ExchangeOAuthCode(ctx context.Context, credential string, accessTTL, refreshTTL time.Duration, check func(agentscope.OAuthCode) error) (agentscope.OAuthTokens, error)
 	RefreshOAuthGrant(ctx context.Context, credential, clientID string, accessTTL, refreshTTL time.Duration) (agentscope.OAuthTokens, error)
@@ -65,6 +66,10 @@ type Options struct {
 	// need no credential, and each keeps a row): default a burst of 30,
 	// then one a minute. A negative Rate turns it off.
 	RegisterLimit ratelimit.Limit
+	// MetadataClient fetches the client metadata documents of hosts whose
+	// client_id is an https URL; nil is a client that reaches public
+	// addresses only, with no redirects.
+	MetadataClient *http.Client
 	// Now returns the current time for the limits; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -108,6 +113,9 @@ func New(store Store, opts Options) (*Server, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.MetadataClient == nil {
+		opts.MetadataClient = publicOnlyClient()
 	}
 	switch {
 	case opts.RegisterLimit.Rate < 0:
@@ -271,6 +279,7 @@ func (s *Server) handleServerMetadata(w http.ResponseWriter, r *http.Request) {
 		RevocationEndpointAuthMethods:     []string{"none"},
 		CodeChallengeMethodsSupported:     []string{"S256"},
 		AuthorizationResponseIssSupported: true,
+		ClientIDMetadataDocumentSupported: true,
 	})
 }
 

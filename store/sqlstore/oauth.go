@@ -25,27 +25,37 @@ var errOAuthInvalid = agentscope.Errorf(agentscope.EUNAUTHORIZED, "invalid or ex
 // CreateOAuthClient registers c (Name, RedirectURIs, each checked with
 // agentscope.ValidateRedirectURI) with a fresh id.
 func (s *Store) CreateOAuthClient(ctx context.Context, c agentscope.OAuthClient) (agentscope.OAuthClient, error) {
-	if strings.TrimSpace(c.Name) != "" {
-		var err error
-		if c.Name, err = agentscope.CleanName("client_name", c.Name, agentscope.MaxNameLen); err != nil {
-			return agentscope.OAuthClient{}, err
-		}
+	uris, err := cleanOAuthClient(&c)
+	if err != nil {
+		return agentscope.OAuthClient{}, err
 	}
-	if len(c.RedirectURIs) == 0 || len(c.RedirectURIs) > agentscope.MaxRedirectURIs {
-		return agentscope.OAuthClient{}, agentscope.FieldErrorf("redirect_uris", "give 1 to %d redirect URIs", agentscope.MaxRedirectURIs)
-	}
-	for _, u := range c.RedirectURIs {
-		if err := agentscope.ValidateRedirectURI(u); err != nil {
-			return agentscope.OAuthClient{}, err
-		}
-	}
-	uris, _ := json.Marshal(c.RedirectURIs)
 	c.ID, c.CreatedAt = agentscope.NewOAuthClientID(), s.now()
 	if _, err := s.write.ExecContext(ctx, s.d.rebind(`INSERT INTO oauth_clients (id, name, redirect_uris, created_at) VALUES (?, ?, ?, ?)`),
-		c.ID, c.Name, string(uris), micros(c.CreatedAt)); err != nil {
+		c.ID, c.Name, uris, micros(c.CreatedAt)); err != nil {
 		return agentscope.OAuthClient{}, fmt.Errorf("register OAuth client: %w", err)
 	}
 	return c, nil
+}
+
+// cleanOAuthClient checks a client's name and redirect URIs (each with
+// agentscope.ValidateRedirectURI) and returns the URIs' JSON.
+func cleanOAuthClient(c *agentscope.OAuthClient) (string, error) {
+	if strings.TrimSpace(c.Name) != "" {
+		var err error
+		if c.Name, err = agentscope.CleanName("client_name", c.Name, agentscope.MaxNameLen); err != nil {
+			return "", err
+		}
+	}
+	if len(c.RedirectURIs) == 0 || len(c.RedirectURIs) > agentscope.MaxRedirectURIs {
+		return "", agentscope.FieldErrorf("redirect_uris", "give 1 to %d redirect URIs", agentscope.MaxRedirectURIs)
+	}
+	for _, u := range c.RedirectURIs {
+		if err := agentscope.ValidateRedirectURI(u); err != nil {
+			return "", err
+		}
+	}
+	uris, err := json.Marshal(c.RedirectURIs)
+	return string(uris), err
 }
 
 // GetOAuthClient returns the client id, or ENOTFOUND.
@@ -425,4 +435,25 @@ func (s *Store) RevokeOAuthGrant(ctx context.Context, orgID, id, actor string) e
 		return fmt.Errorf("revoke OAuth grant: %w", err)
 	}
 	return nil
+}
+
+// PutOAuthClient keeps a client whose id is its Client ID Metadata
+// Document's URL (an https URL the authorization server fetched the
+// document from): made the first time, its name and redirect URIs
+// replaced by the document's each time after.
+func (s *Store) PutOAuthClient(ctx context.Context, c agentscope.OAuthClient) (agentscope.OAuthClient, error) {
+	if !strings.HasPrefix(c.ID, "https://") {
+		return agentscope.OAuthClient{}, agentscope.FieldErrorf("client_id", "a metadata document's client id is an https URL")
+	}
+	uris, err := cleanOAuthClient(&c)
+	if err != nil {
+		return agentscope.OAuthClient{}, err
+	}
+	c.CreatedAt = s.now()
+	if _, err := s.write.ExecContext(ctx, s.d.rebind(`INSERT INTO oauth_clients (id, name, redirect_uris, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, redirect_uris = excluded.redirect_uris`),
+		c.ID, c.Name, uris, micros(c.CreatedAt)); err != nil {
+		return agentscope.OAuthClient{}, fmt.Errorf("keep OAuth client: %w", err)
+	}
+	return s.GetOAuthClient(ctx, c.ID)
 }

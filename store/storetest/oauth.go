@@ -16,6 +16,7 @@ type OAuthStore interface {
 	IdentityStore
 	CreateOAuthClient(ctx context.Context, c agentscope.OAuthClient) (agentscope.OAuthClient, error)
 	GetOAuthClient(ctx context.Context, id string) (agentscope.OAuthClient, error)
+	PutOAuthClient(ctx context.Context, c agentscope.OAuthClient) (agentscope.OAuthClient, error)
 	CreateOAuthCode(ctx context.Context, c agentscope.OAuthCode) (agentscope.OAuthCode, agentscope.Credential, error)
 	ExchangeOAuthCode(ctx context.Context, credential string, accessTTL, refreshTTL time.Duration, check func(agentscope.OAuthCode) error) (agentscope.OAuthTokens, error)
 	RefreshOAuthGrant(ctx context.Context, credential, clientID string, accessTTL, refreshTTL time.Duration) (agentscope.OAuthTokens, error)
@@ -130,6 +131,27 @@ func testOAuthClients(t *testing.T, s OAuthStore) {
 	}
 	if _, err := s.CreateOAuthClient(ctx, agentscope.OAuthClient{Name: "bad\x00name", RedirectURIs: []string{"https://app.example/cb"}}); agentscope.ErrorCode(err) != agentscope.EINVALID {
 		t.Errorf("a control character in client_name: %v", err)
+	}
+
+	// A metadata document's client is kept under its URL, and replaced
+	// by the document's next version.
+	const doc = "https://host.example/oauth/client.json"
+	for _, name := range []string{"Host", "Host 2"} {
+		got, err := s.PutOAuthClient(ctx, agentscope.OAuthClient{ID: doc, Name: name, RedirectURIs: []string{"http://127.0.0.1/cb"}})
+		if err != nil || got.ID != doc || got.Name != name {
+			t.Fatalf("PutOAuthClient(%s) = %+v, %v", name, got, err)
+		}
+	}
+	for name, c := range map[string]agentscope.OAuthClient{
+		"not a URL":    {ID: "mcpc-x", RedirectURIs: []string{"http://127.0.0.1/cb"}},
+		"bad redirect": {ID: doc, RedirectURIs: []string{"http://evil.example/cb"}},
+	} {
+		if _, err := s.PutOAuthClient(ctx, c); agentscope.ErrorCode(err) != agentscope.EINVALID {
+			t.Errorf("PutOAuthClient %s: %v", name, err)
+		}
+	}
+	if got, _ := s.GetOAuthClient(ctx, doc); got.Name != "Host 2" || got.RedirectURIs[0] != "http://127.0.0.1/cb" {
+		t.Errorf("a refused update changed the client: %+v", got)
 	}
 }
 
