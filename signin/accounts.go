@@ -2,6 +2,7 @@ package signin
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -28,6 +29,8 @@ type Store interface {
 	AcceptInvitation(ctx context.Context, credential, userID string) (agentscope.Membership, error)
 	ListInvitations(ctx context.Context, orgID string) ([]agentscope.EmailToken, error)
 	RevokeInvitation(ctx context.Context, orgID, id, actor string) error
+	// AppendAudit records a sign-in in the organisation's audit log.
+	AppendAudit(ctx context.Context, e agentscope.AuditEntry) (agentscope.AuditEntry, error)
 }
 
 // Options configure Accounts.
@@ -411,4 +414,16 @@ func (a *Accounts) RemoveMember(ctx context.Context, userID string) error {
 		}
 	}
 	return a.store.RemoveMember(ctx, p.OrgID, userID, p.Actor())
+}
+
+// RecordSignIn writes a sign-in into orgID's audit log: actor (a
+// Principal's Actor, "user:<id>" or "instance") opened a session there by
+// method (a provider's name, "email", "invitation", "token" or "switch").
+func (a *Accounts) RecordSignIn(ctx context.Context, orgID, actor, method string) error {
+	detail, err := json.Marshal(map[string]string{"method": method})
+	if err != nil {
+		return err
+	}
+	_, err = a.store.AppendAudit(ctx, agentscope.AuditEntry{OrgID: orgID, Actor: actor, Action: agentscope.AuditSignIn, Target: actor, Detail: detail})
+	return err
 }

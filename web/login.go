@@ -35,6 +35,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, cookie := s.sessions.issue(org, token, r.TLS != nil)
+	s.auditSignIn(r, org, "instance", "token")
 	http.SetCookie(w, cookie)
 	redirectOnSite(w, r, next)
 }

@@ -104,17 +104,18 @@ func (s *Server) handleAuthCallback(w http.ResponseWriter, r *http.Request) {
 		s.loginError(w, r, err, "/")
 		return
 	}
-	s.startUserSession(w, r, signed, next)
+	s.startUserSession(w, r, signed, next, r.PathValue("provider"))
 }
 
 // startUserSession opens a session for a person who just signed in, in
 // the organisation they start in, and moves on to next.
-func (s *Server) startUserSession(w http.ResponseWriter, r *http.Request, signed signin.SignedIn, next string) {
+func (s *Server) startUserSession(w http.ResponseWriter, r *http.Request, signed signin.SignedIn, next, method string) {
 	if signed.OrgID == "" {
 		s.loginError(w, r, agentscope.Errorf(agentscope.EFORBIDDEN, "%s is not a member of any organisation; ask an admin for an invitation", signed.User.Email), "/")
 		return
 	}
 	_, cookie := s.sessions.issueUser(signed.User.ID, signed.OrgID, r.TLS != nil)
+	s.auditSignIn(r, signed.OrgID, "user:"+signed.User.ID, method)
 	http.SetCookie(w, cookie)
 	s.log.Info("signed in", "user", signed.User.ID, "org", signed.OrgID, "first", signed.Created)
 	redirectOnSite(w, r, safeNext(next))
@@ -160,7 +161,7 @@ func (s *Server) handleEmailConfirm(w http.ResponseWriter, r *http.Request) {
 		s.linkRefused(w, r, "Sign in", err)
 		return
 	}
-	s.startUserSession(w, r, signed, "/")
+	s.startUserSession(w, r, signed, "/", "email")
 }
 
 func (s *Server) handleInvitationPage(w http.ResponseWriter, r *http.Request) {
@@ -182,7 +183,19 @@ func (s *Server) handleInvitationAccept(w http.ResponseWriter, r *http.Request) 
 		s.linkRefused(w, r, "Invitation", err)
 		return
 	}
-	s.startUserSession(w, r, signed, "/")
+	s.startUserSession(w, r, signed, "/", "invitation")
+}
+
+// auditSignIn records a sign-in in the organisation's audit log. The
+// session is open by then: a failure is logged as an error, not hidden,
+// and does not undo the sign-in.
+func (s *Server) auditSignIn(r *http.Request, org, actor, method string) {
+	if s.opts.UI.Accounts == nil {
+		return
+	}
+	if err := s.opts.UI.Accounts.RecordSignIn(r.Context(), org, actor, method); err != nil {
+		s.log.Error("audit a sign-in", "org", org, "actor", actor, "method", method, "err", err)
+	}
 }
 
 // handleSwitchOrg moves a person's session to another of their
