@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/web/ui"
 )
 
@@ -44,7 +45,7 @@ func (s *Server) handleSearchPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	p := s.page(r, "Search", "search")
-	v := ui.Search{Configured: s.opts.UI.Searcher != nil, Query: strings.TrimSpace(q.Get("q")), Earliest: "-24h", Latest: q.Get("latest"), ErrorPos: -1}
+	v := ui.Search{Configured: s.svc.Searching(), Query: strings.TrimSpace(q.Get("q")), Earliest: "-24h", Latest: q.Get("latest"), ErrorPos: -1}
 	if _, set := q["earliest"]; set {
 		v.Earliest = q.Get("earliest")
 	}
@@ -83,11 +84,13 @@ func rangeOptions(earliest string) []ui.Option {
 // runSearch fills v with the search's result or error and returns the
 // page's status.
 func (s *Server) runSearch(ctx context.Context, v *ui.Search) int {
-	org, _ := agentscope.OrgFrom(ctx)
 	ctx, cancel := context.WithTimeout(ctx, searchTimeout)
 	defer cancel()
 	start := time.Now()
-	res, err := s.opts.UI.Searcher.Search(ctx, org, agentscope.SearchQuery{Query: v.Query, Earliest: v.Earliest, Latest: v.Latest, Limit: searchRowLimit})
+	// Through the service, as run_spl and POST /api/v1/spl: the caller
+	// must be allowed to search (a viewer is not), and the query runs on
+	// the default backend.
+	res, err := s.svc.RunSPL(ctx, service.RunSPLInput{Query: v.Query, EarliestTime: v.Earliest, LatestTime: v.Latest, RowLimit: searchRowLimit})
 	took := float64(time.Since(start).Microseconds()) / 1000
 	if err != nil {
 		code := agentscope.ErrorCode(err)

@@ -49,6 +49,9 @@ func uiSetupWith(t *testing.T, edit func(*web.Options)) *uiFixture {
 	svc := service.New(rec, service.Options{})
 	opts := web.Options{Tokens: map[string]string{token: "org-1"}, LivePoll: time.Hour}
 	edit(&opts)
+	// The search page searches through the service, as serve wires it
+	// with the same searcher.
+	svc.Search.Searcher = opts.UI.Searcher
 	h := web.New(svc, opts)
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
@@ -67,6 +70,7 @@ func (f *uiFixture) withLauncher(t *testing.T, l service.Launcher) *uiFixture {
 	t.Helper()
 	g := *f
 	g.svc = service.New(f.rec, service.Options{Launcher: l})
+	g.svc.Search = f.svc.Search
 	g.srv = httptest.NewServer(web.New(g.svc, f.opts))
 	t.Cleanup(g.srv.Close)
 	return &g
