@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -52,6 +53,9 @@ type isolationStore interface {
 	CreateUser(ctx context.Context, u agentscope.User) (agentscope.User, error)
 	AddMember(ctx context.Context, orgID, userID string, role agentscope.Role, actor string) (agentscope.Membership, error)
 	CreateEmailToken(ctx context.Context, e agentscope.EmailToken) (agentscope.EmailToken, agentscope.Credential, error)
+	CreateOAuthClient(ctx context.Context, c agentscope.OAuthClient) (agentscope.OAuthClient, error)
+	CreateOAuthCode(ctx context.Context, c agentscope.OAuthCode) (agentscope.OAuthCode, agentscope.Credential, error)
+	ExchangeOAuthCode(ctx context.Context, credential string, accessTTL, refreshTTL time.Duration, check func(agentscope.OAuthCode) error) (agentscope.OAuthTokens, error)
 }
 
 // openStoreOf opens the store of vars' data dir or database.

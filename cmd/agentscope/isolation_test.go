@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -45,9 +47,6 @@ const (
 	noSess   = "nosuch-s1"    // missing twin of bSession
 	noRun    = "nosuch-m1"    // missing twin of bManaged
 	noAgent  = "nosuch-agent" // missing twin of bAgent
-	// noGrant names an OAuth grant no one has: B has none (a grant needs
-	// the authorization flow), so its routes are called with it alone.
-	noGrant = "grant-00000000-0000-7000-8000-000000000000"
 )
 
 // twinID is a missing object's id of the same shape as the server-made id.
@@ -60,8 +59,9 @@ func twinID(id string) string {
 type tenantB struct {
 	org, key string
 	ruleID   string
-	// userID is B's member, invitation B's pending invitation.
-	userID, invitation string
+	// userID is B's member, invitation B's pending invitation, grant the
+	// OAuth grant B's member gave an MCP host.
+	userID, invitation, grant string
 	// secrets are B's bytes: none may appear in an answer to A unless A's
 	// request carried it.
 	secrets []string
@@ -195,6 +195,24 @@ func (b *tenantB) plantPeople(t *testing.T, store isolationStore) {
 	}
 	b.userID, b.invitation = u.ID, inv.ID
 	b.secrets = append(b.secrets, u.ID, u.Email, inv.ID, inv.Email, strings.ToLower(bMark))
+	// An MCP host B's member authorised (what the consent page and the
+	// token endpoint make).
+	client, err := store.CreateOAuthClient(ctx, agentscope.OAuthClient{Name: "bravo host " + bMark, RedirectURIs: []string{"http://127.0.0.1:9/bravo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, code, err := store.CreateOAuthCode(ctx, agentscope.OAuthCode{Grant: agentscope.OAuthGrant{OrgID: b.org, ClientID: client.ID, Actor: "user:" + u.ID, UserID: u.ID,
+		Role: agentscope.RoleAdmin, Scopes: []agentscope.Scope{agentscope.ScopeRead}, Resource: "http://127.0.0.1:9/mcp"},
+		RedirectURI: "http://127.0.0.1:9/bravo", CodeChallenge: strings.Repeat("A", 43), ExpiresAt: time.Now().Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := store.ExchangeOAuthCode(ctx, code.Reveal(), time.Minute, time.Hour, func(agentscope.OAuthCode) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.grant = tokens.Grant.ID
+	b.secrets = append(b.secrets, client.ID, tokens.Grant.ID, tokens.Access.Reveal(), tokens.Refresh.Reveal())
 }
 
 // intact checks, as B, that A's attempts changed nothing of B's.
@@ -347,7 +365,7 @@ func (a *asA) ids() map[string][2]string {
 	b := a.b
 	return map[string][2]string{"{s}": {bSession, noSess}, "{m}": {bManaged, noRun}, "{a}": {bAgent, noAgent},
 		"{rule}": {b.ruleID, twinID(b.ruleID)}, "{u}": {b.userID, twinID(b.userID)}, "{inv}": {b.invitation, twinID(b.invitation)},
-		"{o}": {b.org, twinID(b.org)}, "{grant}": {noGrant, noGrant}}
+		"{o}": {b.org, twinID(b.org)}, "{grant}": {b.grant, twinID(b.grant)}}
 }
 
 // target fills a case's placeholders with B's ids (twin: the missing ones).
@@ -601,6 +619,75 @@ func (a *asA) checkMCP() {
 	}
 	all, _ := json.Marshal(resources)
 	a.check("resources/list", "", string(all))
+	a.checkPrompts(cs)
+}
+
+// isolationPrompts has a case for every prompt: its arguments aimed at B,
+// and whether B's object must answer as a missing one.
+var isolationPrompts = map[string]struct {
+	args    map[string]string
+	missing bool
+}{
+	"investigate_session": {map[string]string{"session_id": "{s}"}, true},
+	"cost_report":         {map[string]string{"agent": "{a}"}, false},
+}
+
+// checkPrompts gets every prompt with B's ids, and asks each prompt
+// argument's and resource template's completion for B's names (they list
+// the caller's sessions and agents): nothing of B's may come back.
+func (a *asA) checkPrompts(cs *mcp.ClientSession) {
+	t, ctx := a.t, context.Background()
+	prompts, err := cs.ListPrompts(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range prompts.Prompts {
+		pc, ok := isolationPrompts[p.Name]
+		if !ok {
+			t.Errorf("MCP prompt %s has no case in the tenant isolation suite", p.Name)
+			continue
+		}
+		get := func(twin bool) (string, string) {
+			args := map[string]string{}
+			for k, v := range pc.args {
+				args[k] = a.target(v, twin)
+			}
+			res, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: p.Name, Arguments: args})
+			if err != nil {
+				return fmt.Sprint(args), "error: " + err.Error()
+			}
+			all, _ := json.Marshal(res)
+			return fmt.Sprint(args), string(all)
+		}
+		req, answer := get(false)
+		a.check("prompt "+p.Name, req, answer)
+		if pc.missing {
+			if _, twin := get(true); !strings.HasPrefix(answer, "error: ") || a.untarget(twin) != answer {
+				t.Errorf("prompt %s: B's object answers unlike a missing one:\n B: %s\n missing: %s", p.Name, answer, twin)
+			}
+		}
+		for _, arg := range p.Arguments {
+			for _, prefix := range []string{"", "bravo", "b"} {
+				res, err := cs.Complete(ctx, &mcp.CompleteParams{Ref: &mcp.CompleteReference{Type: "ref/prompt", Name: p.Name},
+					Argument: mcp.CompleteParamsArgument{Name: arg.Name, Value: prefix}})
+				if err != nil {
+					continue // a prompt argument without completion
+				}
+				all, _ := json.Marshal(res)
+				a.check("completion of "+p.Name+"."+arg.Name+" from "+strconv.Quote(prefix), prefix, string(all))
+			}
+		}
+	}
+	for template := range resourceTemplates {
+		for _, prefix := range []string{"", "bravo"} {
+			res, err := cs.Complete(ctx, &mcp.CompleteParams{Ref: &mcp.CompleteReference{Type: "ref/resource", URI: template},
+				Argument: mcp.CompleteParamsArgument{Name: "session_id", Value: prefix}})
+			if err == nil {
+				all, _ := json.Marshal(res)
+				a.check("completion of "+template, prefix, string(all))
+			}
+		}
+	}
 }
 
 // checkLive: B's session's websocket refuses A as a missing session's
