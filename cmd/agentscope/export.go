@@ -39,15 +39,15 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 		fs.StringVar(&org, "org", agentscope.DefaultOrgID, "the organisation whose sessions to export (agentscope orgs list)")
 		fs.StringVar(&since, "since", "", "only sessions started at or after this RFC 3339 time (whole sessions, so the file always imports)")
 		fs.StringVar(&session, "session", "", "only this session")
-		fs.StringVar(&format, "format", "ndjson", "ndjson: one stored event per line, as replay returns it (otlp is not available yet)")
+		fs.StringVar(&format, "format", "ndjson", "ndjson: one stored event per line, as replay returns it (what import reads); otlp: OTLP/JSON logs, one ExportLogsServiceRequest per line (a session's page of events), GenAI attributes, as the OpenTelemetry Collector's otlpjsonfile receiver reads")
 	})
 	if err := noArgs(pos, err); err != nil {
 		return err
 	}
 	var f agentscope.RunFilter
 	switch {
-	case format != "ndjson":
-		return usageError{fmt.Sprintf("--format %q is not available; use ndjson (OTLP export is not built yet)", format)}
+	case format != "ndjson" && format != "otlp":
+		return usageError{fmt.Sprintf("--format %q is not ndjson or otlp", format)}
 	case since != "":
 		t, err := time.Parse(time.RFC3339Nano, since)
 		if err != nil {
@@ -66,7 +66,19 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	}
 	defer st.Close()
 	w := bufio.NewWriterSize(env.Stdout, 64<<10)
-	n, err := exportEvents(ctx, st, org, session, f, w)
+	page := func(evs []agentscope.StoredEvent) error {
+		for _, ev := range evs {
+			w.Write(ev.Body)
+			if err := w.WriteByte('\n'); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if format == "otlp" {
+		page = func(evs []agentscope.StoredEvent) error { return writeOTLP(w, org, evs) }
+	}
+	n, err := exportEvents(ctx, st, org, session, f, page)
 	if err == nil {
 		err = w.Flush()
 	}
@@ -93,9 +105,10 @@ func openOrgStore(ctx context.Context, env *Env, name string, cfg Config, org st
 	return st, nil
 }
 
-// exportEvents writes the organisation's events (one session's, or those of
-// the runs f selects, newest run first) as NDJSON and returns how many.
-func exportEvents(ctx context.Context, st agentscope.Store, org, session string, f agentscope.RunFilter, w io.Writer) (int64, error) {
+// exportEvents hands page the organisation's events (one session's, or
+// those of the runs f selects, newest run first), a page of one session at
+// a time, and returns how many.
+func exportEvents(ctx context.Context, st agentscope.Store, org, session string, f agentscope.RunFilter, page func([]agentscope.StoredEvent) error) (int64, error) {
 	var n int64
 	one := func(sid string) error {
 		var after int64
@@ -104,11 +117,11 @@ func exportEvents(ctx context.Context, st agentscope.Store, org, session string,
 			if err != nil {
 				return err
 			}
-			for _, ev := range evs {
-				if _, err := w.Write(append(ev.Body, '\n')); err != nil {
+			if len(evs) > 0 {
+				if err := page(evs); err != nil {
 					return err
 				}
-				after = ev.Seq
+				after = evs[len(evs)-1].Seq
 			}
 			n += int64(len(evs))
 			if len(evs) < exportPage {

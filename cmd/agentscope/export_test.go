@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -249,7 +250,7 @@ func TestImportReportsBadLines(t *testing.T) {
 		{[]string{"import", filepath.Join(t.TempDir(), "missing")}, 1, "no such file"},
 		{[]string{"import", "--org", "org-nope", path}, 1, `organisation "org-nope" not found`},
 		{[]string{"export", "--org", "org-nope"}, 1, `organisation "org-nope" not found`},
-		{[]string{"export", "--format", "otlp"}, 2, `--format "otlp" is not available`},
+		{[]string{"export", "--format", "xml"}, 2, `--format "xml" is not ndjson or otlp`},
 		{[]string{"export", "--since", "yesterday"}, 2, `--since "yesterday" is not an RFC 3339 time`},
 		{[]string{"export", "--session", "a b"}, 2, "--session: "},
 		{[]string{"export", "extra"}, 2, `unexpected argument "extra"`},
@@ -258,5 +259,81 @@ func TestImportReportsBadLines(t *testing.T) {
 		if code != c.code || !strings.Contains(stderr, c.want) || stdout != "" {
 			t.Errorf("agentscope %s: exit %d, stdout %q, stderr %q; want exit %d and %q", strings.Join(c.args, " "), code, stdout, stderr, c.code, c.want)
 		}
+	}
+}
+
+// TestExportOTLP: --format otlp writes OTLP/JSON logs, a request a line:
+// every event once, at its ts, named by its type, in its session's trace,
+// with the GenAI attributes and its stored JSON as the body.
+func TestExportOTLP(t *testing.T) {
+	vars := varsOf(t, stores()[0])
+	seedSessions(t, vars)
+	lines := strings.Split(strings.TrimSuffix(cli(t, vars, "export"), "\n"), "\n")
+	type kv struct {
+		Key   string
+		Value map[string]any
+	}
+	type record struct {
+		TimeUnixNano, ObservedTimeUnixNano, EventName, TraceID, SpanID, SeverityText string
+		SeverityNumber                                                               int
+		Body                                                                         map[string]any
+		Attributes                                                                   []kv
+	}
+	var records []record
+	otlp := strings.Split(strings.TrimSuffix(cli(t, vars, "export", "--format", "otlp"), "\n"), "\n")
+	for _, l := range otlp {
+		var req struct {
+			ResourceLogs []struct {
+				Resource  struct{ Attributes []kv }
+				ScopeLogs []struct {
+					Scope      struct{ Name, Version string }
+					LogRecords []record
+				}
+			}
+		}
+		dec := json.NewDecoder(strings.NewReader(l))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil || len(req.ResourceLogs) != 1 || len(req.ResourceLogs[0].ScopeLogs) != 1 {
+			t.Fatalf("line %.200s: %v", l, err)
+		}
+		if a := req.ResourceLogs[0].Resource.Attributes; len(a) != 2 || a[0].Value["stringValue"] != "agentscope" || a[1].Value["stringValue"] != agentscope.DefaultOrgID {
+			t.Errorf("resource: %+v", a)
+		}
+		records = append(records, req.ResourceLogs[0].ScopeLogs[0].LogRecords...)
+	}
+	if len(records) != len(lines) || len(otlp) != 4 { // every-field, and long in 3 pages
+		t.Fatalf("%d records in %d lines for %d events", len(records), len(otlp), len(lines))
+	}
+	traces := map[string]string{}
+	for i, r := range records {
+		var ev agentscope.Event
+		if err := json.Unmarshal([]byte(lines[i]), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if r.Body["stringValue"] != lines[i] || r.EventName != string(ev.Type) || r.TimeUnixNano != strconv.FormatInt(ev.TS.UnixNano(), 10) || r.ObservedTimeUnixNano == "" {
+			t.Fatalf("record %d: %+v for %s", i, r, lines[i])
+		}
+		if len(r.TraceID) != 32 || (traces[ev.SessionID] != "" && traces[ev.SessionID] != r.TraceID) {
+			t.Errorf("record %d: trace id %q (session %s had %q)", i, r.TraceID, ev.SessionID, traces[ev.SessionID])
+		}
+		traces[ev.SessionID] = r.TraceID
+		attrs := map[string]map[string]any{}
+		for _, a := range r.Attributes {
+			attrs[a.Key] = a.Value
+		}
+		if attrs["gen_ai.conversation.id"]["stringValue"] != ev.SessionID || attrs["agentscope.seq"]["intValue"] != strconv.FormatInt(ev.Seq, 10) {
+			t.Errorf("record %d: %v", i, attrs)
+		}
+		if ev.Type == agentscope.ModelCompleted {
+			if attrs["gen_ai.usage.input_tokens"]["intValue"] != "7" || attrs["gen_ai.client.operation.duration"]["doubleValue"] != 0.0125 || attrs["gen_ai.response.model"] == nil {
+				t.Errorf("ModelCompleted: %v", attrs)
+			}
+		}
+		if ev.Type == agentscope.ToolCalled && ev.CallID == "c1" && (attrs["ok"]["boolValue"] != true || attrs["s"]["stringValue"] != "é\"\\" || attrs["gen_ai.tool.name"]["stringValue"] != "search") {
+			t.Errorf("ToolCalled: %v", attrs)
+		}
+	}
+	if len(traces) != 2 || traces["long"] == traces["every-field"] {
+		t.Errorf("trace ids: %v", traces)
 	}
 }

@@ -50,7 +50,7 @@ func init() {
 		{"alerts", "alert rules: alerts list | alerts create --name … --kinds … --url … | alerts delete <id>", runAlerts},
 		{"orgs", "organisations, on the database directly: orgs create NAME | orgs list [--json]", runOrgs},
 		{"keys", "API keys, on the database directly: keys create --org ID --name N --scopes S[,S] [--expires T] | keys list --org ID | keys revoke ID", runKeys},
-		{"export", "export an organisation's sessions as NDJSON, one stored event per line: export [--org ORG] [--since T] [--session ID] > file", runExport},
+		{"export", "export an organisation's sessions: export [--org ORG] [--since T] [--session ID] [--format ndjson|otlp] > file", runExport},
 		{"import", "import a file export wrote, idempotently by event_id: import [--org ORG] FILE|-", runImport},
 		{"connect", "print ready-to-paste MCP configurations for Claude Desktop, Claude Code, Cursor and VS Code", runConnect},
 		{"doctor", "check the database, the data dir, Splunk (HEC, search, MCP), the model provider and the clock, each with its fix: doctor [--json]", runDoctor},
