@@ -3,7 +3,6 @@ package signin_test
 import (
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/signin"
+	"github.com/agentscope/agentscope/signin/signintest"
 )
 
 // app is a minimal web app over Flows: /start/{id} begins a sign-in and
@@ -94,15 +94,7 @@ func stopAt(t *testing.T, c *http.Client, u, prefix string) *url.URL {
 	return found
 }
 
-func startOIDC(t *testing.T) *mockoidc.MockOIDC {
-	t.Helper()
-	m, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Shutdown() })
-	return m
-}
+func startOIDC(t *testing.T) *mockoidc.MockOIDC { return signintest.StartOIDC(t, false) }
 
 func oidcConfig(m *mockoidc.MockOIDC) func(string) signin.Config {
 	return func(public string) signin.Config {
@@ -171,30 +163,7 @@ func TestOIDCStateMismatchRefused(t *testing.T) {
 // provider is made to see a different one) is refused after the code is
 // exchanged.
 func TestOIDCNonceMismatchRefused(t *testing.T) {
-	m, err := mockoidc.NewServer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.AddMiddleware(func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasSuffix(r.URL.Path, "/authorize") {
-				q := r.URL.Query()
-				q.Set("nonce", "someone-elses-nonce")
-				r.URL.RawQuery = q.Encode()
-			}
-			h.ServeHTTP(w, r)
-		})
-	}); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Start(ln, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Shutdown() })
+	m := signintest.StartOIDC(t, true)
 	srv, _ := app(t, oidcConfig(m))
 	status, body := get(t, browser(t), srv.URL+"/start/oidc")
 	if status != http.StatusUnauthorized || !strings.Contains(body, "nonce") {

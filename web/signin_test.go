@@ -20,6 +20,7 @@ import (
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/signin"
+	"github.com/agentscope/agentscope/signin/signintest"
 	"github.com/agentscope/agentscope/store/sqlite"
 	"github.com/agentscope/agentscope/store/sqlstore"
 	"github.com/agentscope/agentscope/web"
@@ -37,11 +38,8 @@ type peopleFixture struct {
 func peopleSetup(t *testing.T, limits signin.Options) *peopleFixture {
 	t.Helper()
 	f := &peopleFixture{mail: mailpittest.Start(t)}
+	f.oidc = signintest.StartOIDC(t, false)
 	var err error
-	if f.oidc, err = mockoidc.Run(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = f.oidc.Shutdown() })
 	if f.store, err = sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "people.db"), sqlstore.Options{}); err != nil {
 		t.Fatal(err)
 	}
