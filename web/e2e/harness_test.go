@@ -77,7 +77,7 @@ func startApp(t *testing.T, ui web.UIOptions) *app {
 	}
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
 	l := launchertest.New(rec)
-	svc := service.New(rec, service.Options{Launcher: l})
+	svc := service.New(rec, service.Options{Launcher: l, Audit: st})
 	svc.Search.Searcher = ui.Searcher // the search page searches through the service
 	srv := startServer(t, svc, ui)
 	t.Cleanup(func() {
