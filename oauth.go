@@ -36,6 +36,8 @@ type OAuthGrant struct {
 	ID       string `json:"id"`
 	OrgID    string `json:"org_id"`
 	ClientID string `json:"client_id"`
+	// ClientName is the client's name as it registered (lists show it).
+	ClientName string `json:"client_name,omitempty"`
 	// Actor approved the grant (Principal.Actor); UserID is the person,
 	// empty for the instance token's holder.
 	Actor  string `json:"actor"`

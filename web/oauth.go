@@ -28,13 +28,15 @@ type ResourceAuthenticator interface {
 	AuthenticateResourceHeader(ctx context.Context, header, resource string) (agentscope.Principal, error)
 }
 
-// routeOAuth mounts the authorization server's endpoints and the consent
-// page.
+// routeOAuth mounts the authorization server's endpoints, the consent
+// page and the page of connected hosts.
 func (s *Server) routeOAuth(mux *Router) {
 	s.opts.OAuth.Route(mux)
 	cop := http.NewCrossOriginProtection()
 	mux.Handle("GET "+oauth.AuthorizePath, cop.Handler(uiHeaders(s.signedIn(s.handleAuthorize))))
 	mux.Handle("POST "+oauth.AuthorizePath, cop.Handler(uiHeaders(s.signedIn(s.csrfProtected(s.handleConsent)))))
+	mux.Handle("GET /connections", cop.Handler(uiHeaders(s.signedIn(s.handleConnectionsPage))))
+	mux.Handle("POST /connections/{id}/revoke", cop.Handler(uiHeaders(s.signedIn(s.csrfProtected(s.handleRevokeConnection)))))
 }
 
 // mcpBearer authenticates /mcp: as bearer does, and, with OAuth on, also
@@ -231,4 +233,35 @@ func (s *Server) handleRevokeOAuthGrant(w http.ResponseWriter, r *http.Request) 
 		return 0, nil, err
 	}
 	return http.StatusOK, map[string]string{"status": "revoked"}, nil
+}
+
+// handleConnectionsPage lists the MCP hosts connected to the
+// organisation with OAuth (an administrator's, as keys are).
+func (s *Server) handleConnectionsPage(w http.ResponseWriter, r *http.Request) {
+	p := s.page(r, "Connected MCP hosts", "")
+	grants, err := s.svc.ListOAuthGrants(r.Context())
+	if err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
+	v := ui.Connections{}
+	for i := len(grants) - 1; i >= 0; i-- {
+		g := grants[i]
+		client := g.ClientName
+		if client == "" {
+			client = g.ClientID
+		}
+		v.Grants = append(v.Grants, ui.Connection{ID: g.ID, Client: client, Actor: g.Actor, Scopes: strings.ReplaceAll(agentscope.JoinScopes(g.Scopes), ",", ", "),
+			Created: g.CreatedAt, Revoked: g.RevokedAt != nil})
+	}
+	s.render(w, r, http.StatusOK, ui.ConnectionsPage(p, v))
+}
+
+// handleRevokeConnection ends a grant from the page of connected hosts.
+func (s *Server) handleRevokeConnection(w http.ResponseWriter, r *http.Request) {
+	if err := s.svc.RevokeOAuthGrant(r.Context(), r.PathValue("id")); err != nil {
+		s.pageError(w, r, s.page(r, "Connected MCP hosts", ""), err)
+		return
+	}
+	redirectOnSite(w, r, "/connections")
 }

@@ -169,3 +169,83 @@ func TestConsentForAPerson(t *testing.T) {
 		t.Error("a viewer's read token: search must be refused, read allowed")
 	}
 }
+
+// TestConnectionsPage: an administrator sees the MCP hosts connected to
+// the organisation and revokes one; another organisation's grant is not
+// found from here.
+func TestConnectionsPage(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "g.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
+	defer rec.Close()
+	as, err := oauth.New(st, oauth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(web.New(service.New(rec, service.Options{OAuthGrants: st}), web.Options{Tokens: map[string]string{token: agentscope.DefaultOrgID}, OAuth: as, LivePoll: time.Hour}))
+	defer hs.Close()
+	other, err := st.CreateOrg(ctx, "other", agentscope.ActorOperator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := st.CreateOAuthClient(ctx, agentscope.OAuthClient{Name: "Claude", RedirectURIs: []string{hostRedirect}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant := func(org string) agentscope.OAuthGrant {
+		_, code, err := st.CreateOAuthCode(ctx, agentscope.OAuthCode{
+			Grant:       agentscope.OAuthGrant{OrgID: org, ClientID: client.ID, Actor: "instance", Role: agentscope.RoleOwner, Scopes: []agentscope.Scope{agentscope.ScopeRead, agentscope.ScopeRun}, Resource: hs.URL + "/mcp"},
+			RedirectURI: hostRedirect, CodeChallenge: "c", ExpiresAt: time.Now().Add(time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := st.ExchangeOAuthCode(ctx, code.Reveal(), time.Minute, time.Hour, func(agentscope.OAuthCode) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.Grant
+	}
+	mine, theirs := grant(agentscope.DefaultOrgID), grant(other.ID)
+
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if resp, err := c.PostForm(hs.URL+"/login", url.Values{"token": {token}}); err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in: %v %v", resp, err)
+	}
+	status, page := get(t, c, hs.URL+"/connections")
+	mustContain(t, "connections page", page, "Connected MCP hosts", "Claude", "instance", "read, run", "/connections/"+mine.ID+"/revoke")
+	if status != http.StatusOK || strings.Contains(page, theirs.ID) {
+		t.Fatalf("connections page: %d, shows another organisation's grant: %v", status, strings.Contains(page, theirs.ID))
+	}
+	csrf := csrfOf(t, page)
+	revoke := func(id string, form url.Values) *http.Response {
+		resp, err := c.PostForm(hs.URL+"/connections/"+id+"/revoke", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := revoke(mine.ID, url.Values{}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("revoke without CSRF: %d", resp.StatusCode)
+	}
+	if resp := revoke(theirs.ID, url.Values{"csrf": {csrf}}); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("revoke another organisation's grant: %d", resp.StatusCode)
+	}
+	if resp := revoke(mine.ID, url.Values{"csrf": {csrf}}); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/connections" {
+		t.Fatalf("revoke: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	grants, _ := st.ListOAuthGrants(ctx, agentscope.DefaultOrgID)
+	if len(grants) != 1 || grants[0].RevokedAt == nil {
+		t.Fatalf("after revoking: %+v", grants)
+	}
+	if g, _ := st.ListOAuthGrants(ctx, other.ID); len(g) != 1 || g[0].RevokedAt != nil {
+		t.Fatal("another organisation's grant was revoked")
+	}
+	_, page = get(t, c, hs.URL+"/connections")
+	mustContain(t, "connections page after revoking", page, `<span class="badge">revoked</span>`)
+}

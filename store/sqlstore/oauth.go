@@ -246,7 +246,7 @@ func (s *Store) issueOAuthTokens(ctx context.Context, t tx, g agentscope.OAuthGr
 	return out, nil
 }
 
-const oauthGrantCols = `g.id, g.org_id, g.client_id, g.actor, g.user_id, g.role, g.scopes, g.resource, g.created_at, g.revoked_at`
+const oauthGrantCols = `g.id, g.org_id, g.client_id, (SELECT c.name FROM oauth_clients c WHERE c.id = g.client_id), g.actor, g.user_id, g.role, g.scopes, g.resource, g.created_at, g.revoked_at`
 
 func scanOAuthGrant(sc scanner, extra ...any) (agentscope.OAuthGrant, error) {
 	var (
@@ -255,7 +255,7 @@ func scanOAuthGrant(sc scanner, extra ...any) (agentscope.OAuthGrant, error) {
 		created      int64
 		revoked      sql.NullInt64
 	)
-	if err := sc.Scan(append([]any{&g.ID, &g.OrgID, &g.ClientID, &g.Actor, &g.UserID, &role, &scopes, &g.Resource, &created, &revoked}, extra...)...); err != nil {
+	if err := sc.Scan(append([]any{&g.ID, &g.OrgID, &g.ClientID, &g.ClientName, &g.Actor, &g.UserID, &role, &scopes, &g.Resource, &created, &revoked}, extra...)...); err != nil {
 		return g, err
 	}
 	var err error

@@ -370,7 +370,7 @@ func testOAuthIsolation(t *testing.T, s OAuthStore) {
 		t.Fatal("a token names another organisation")
 	}
 	la, err := s.ListOAuthGrants(ctx, a)
-	if err != nil || len(la) != 1 || la[0].ID != ta.Grant.ID {
+	if err != nil || len(la) != 1 || la[0].ID != ta.Grant.ID || la[0].ClientName != "Claude" {
 		t.Fatalf("grants of a: %+v, %v", la, err)
 	}
 	err = s.RevokeOAuthGrant(ctx, a, tb.Grant.ID, "user:u")

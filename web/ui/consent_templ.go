@@ -328,7 +328,7 @@ func ConsentPage(p Page, v ConsentView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "</fieldset><p class=\"muted\">The host gets a token for this organisation only, which never does more than your role there allows. You can revoke it at any time.</p><button type=\"submit\" name=\"decision\" value=\"approve\" class=\"btn primary\">Allow</button> <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"btn\">Deny</button></form></section>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "</fieldset><p class=\"muted\">The host gets a token for this organisation only, which never does more than your role there allows. Administrators can revoke it at any time on <a href=\"/connections\">Connected MCP hosts</a>.</p><button type=\"submit\" name=\"decision\" value=\"approve\" class=\"btn primary\">Allow</button> <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"btn\">Deny</button></form></section>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
