@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -12,7 +13,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
+	"net/smtp"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -31,6 +34,7 @@ import (
 
 	"github.com/agentscope/agentscope/client"
 	"github.com/agentscope/agentscope/runtime"
+	"github.com/agentscope/agentscope/signin"
 	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/store/postgres"
 	"github.com/agentscope/agentscope/store/sqlite"
@@ -112,7 +116,7 @@ func doctor(ctx context.Context, env *Env, cfg *Config, timeout time.Duration) [
 	var checks []doctorCheck
 	// The settings a command that opens the store reads, without its files:
 	// doctor generates no key and tightens no permission.
-	if err := cfg.readEnv(appSettings, env.providerEnv()); err != nil {
+	if err := cfg.readEnv(appSettings|serveSettings, env.providerEnv()); err != nil {
 		checks = append(checks, fail("settings", err.Error(), "correct the variable named; README.md lists every setting"))
 	} else {
 		checks = append(checks, pass("settings", "the AGENTSCOPE_* settings are valid"))
@@ -121,7 +125,7 @@ func doctor(ctx context.Context, env *Env, cfg *Config, timeout time.Duration) [
 	checks = append(checks, bounded(func(ctx context.Context) doctorCheck { return checkDatabase(ctx, *cfg) }))
 	if !checks[0].OK {
 		// Splunk's and the provider's settings were not read.
-		for _, name := range []string{"splunk hec", "splunk search", "splunk mcp", "llm", "clock"} {
+		for _, name := range []string{"splunk hec", "splunk search", "splunk mcp", "llm", "clock", "smtp", "oidc"} {
 			checks = append(checks, skip(name, "not checked: the settings are invalid (see settings)"))
 		}
 	} else {
@@ -131,6 +135,10 @@ func doctor(ctx context.Context, env *Env, cfg *Config, timeout time.Duration) [
 	// holds none of them, but a message might.
 	sc, _ := splunkbridge.ConfigFromEnv(cfg.env())
 	secrets := []string{sc.HECToken, sc.Token, sc.MCPToken, runtime.LLMConfigFromEnv(env.providerEnv()).APIKey, cfg.Token}
+	secrets = append(secrets, cfg.env()(signin.EnvOIDCClientSecret), cfg.env()(signin.EnvGitHubClientSecret), cfg.env()(signin.EnvDiscordSecret))
+	if m, err := signin.ParseSMTPURL(strings.TrimSpace(cfg.env()(signin.EnvSMTPURL))); err == nil {
+		secrets = append(secrets, m.Password)
+	}
 	if u, err := url.Parse(cfg.DatabaseURL); err == nil && u.User != nil {
 		if p, ok := u.User.Password(); ok {
 			secrets = append(secrets, p)
@@ -182,7 +190,16 @@ func remoteChecks(cfg *Config, bounded func(func(context.Context) doctorCheck) d
 	checks = append(checks, mcpCheck)
 	checks = append(checks, bounded(func(ctx context.Context) doctorCheck { return checkLLM(ctx, cfg.Runtime.LLM) }))
 	checks = append(checks, checkClock(clock))
-	return checks
+	si := cfg.SignIn
+	smtpCheck := skip("smtp", "not configured (AGENTSCOPE_SMTP_URL)")
+	if si.SMTP.Enabled() {
+		smtpCheck = bounded(func(ctx context.Context) doctorCheck { return checkSMTP(ctx, si.SMTP) })
+	}
+	oidcCheck := skip("oidc", "not configured (AGENTSCOPE_OIDC_ISSUER)")
+	if si.OIDC.Issuer != "" {
+		oidcCheck = bounded(func(ctx context.Context) doctorCheck { return checkOIDC(ctx, si.OIDC.Issuer) })
+	}
+	return append(checks, smtpCheck, oidcCheck)
 }
 
 // printChecks writes one line a check, its fix under a failure.
@@ -462,4 +479,97 @@ func checkClock(clocks []serverClock) doctorCheck {
 			"synchronise the clocks of this machine and Splunk with NTP (timedatectl set-ntp true)")
 	}
 	return pass(name, "%s's clock is within %s of this machine's (measured %s)", c.from, maxClockSkew, skew.Round(time.Millisecond))
+}
+
+// checkSMTP opens a session with the mail server as sign-in mail does
+// (TLS or STARTTLS when offered, then PLAIN authentication) and has the
+// sender accepted, then resets and quits: nothing is sent.
+func checkSMTP(ctx context.Context, c signin.SMTPConfig) doctorCheck {
+	const name = "smtp"
+	addr := net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
+	fix := "check AGENTSCOPE_SMTP_URL (smtp://user:password@host:port, or smtps:// for TLS from the first byte)"
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fail(name, fmt.Sprintf("%s unreachable: %v", addr, err), fix)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	tc := &tls.Config{ServerName: c.Host, MinVersion: tls.VersionTLS12}
+	if c.TLS {
+		conn = tls.Client(conn, tc)
+	}
+	cl, err := smtp.NewClient(conn, c.Host)
+	if err != nil {
+		conn.Close()
+		return fail(name, fmt.Sprintf("%s: no SMTP greeting: %v", addr, err), fix)
+	}
+	defer cl.Close()
+	steps := []string{}
+	if err := cl.Hello("localhost"); err != nil {
+		return fail(name, fmt.Sprintf("%s: EHLO: %v", addr, err), fix)
+	}
+	if ok, _ := cl.Extension("STARTTLS"); ok && !c.TLS {
+		if err := cl.StartTLS(tc); err != nil {
+			return fail(name, fmt.Sprintf("%s: STARTTLS: %v", addr, err), "give the mail server a certificate this machine trusts for "+c.Host)
+		}
+		steps = append(steps, "STARTTLS")
+	}
+	if c.Username != "" {
+		if err := cl.Auth(smtp.PlainAuth("", c.Username, c.Password, c.Host)); err != nil {
+			return fail(name, fmt.Sprintf("%s: authentication as %s refused: %v", addr, c.Username, err), "correct the user and password of AGENTSCOPE_SMTP_URL")
+		}
+		steps = append(steps, "signed in as "+c.Username)
+	}
+	if err := cl.Mail(c.From); err != nil {
+		return fail(name, fmt.Sprintf("%s: sender %s refused: %v", addr, c.From, err), "set AGENTSCOPE_EMAIL_FROM to an address the server lets this account send from")
+	}
+	_ = cl.Reset()
+	_ = cl.Quit()
+	return pass(name, "%s: %s, sender %s accepted (nothing sent)", addr, strings.Join(append(steps, "session open"), ", "), c.From)
+}
+
+// checkOIDC reads the issuer's discovery document and its keys, as sign-in
+// does before it redirects anyone.
+func checkOIDC(ctx context.Context, issuer string) doctorCheck {
+	const name = "oidc"
+	fix := "set AGENTSCOPE_OIDC_ISSUER to the provider's issuer URL exactly (its /.well-known/openid-configuration must answer)"
+	get := func(u string, v any) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: HTTP %d", u, resp.StatusCode)
+		}
+		return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
+	}
+	var doc struct {
+		Issuer                string `json:"issuer"`
+		AuthorizationEndpoint string `json:"authorization_endpoint"`
+		TokenEndpoint         string `json:"token_endpoint"`
+		JWKSURI               string `json:"jwks_uri"`
+	}
+	if err := get(strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", &doc); err != nil {
+		return fail(name, fmt.Sprintf("discovery: %v", err), fix)
+	}
+	switch {
+	case doc.Issuer != issuer:
+		return fail(name, fmt.Sprintf("the discovery document names the issuer %q, not %q: ID tokens would not verify", doc.Issuer, issuer), "set AGENTSCOPE_OIDC_ISSUER to "+doc.Issuer)
+	case doc.AuthorizationEndpoint == "" || doc.TokenEndpoint == "" || doc.JWKSURI == "":
+		return fail(name, "the discovery document lacks authorization_endpoint, token_endpoint or jwks_uri", fix)
+	}
+	var keys struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := get(doc.JWKSURI, &keys); err != nil || len(keys.Keys) == 0 {
+		return fail(name, fmt.Sprintf("the issuer's signing keys (%s): %v, %d keys", doc.JWKSURI, err, len(keys.Keys)), "check the provider: its jwks_uri must list its signing keys")
+	}
+	return pass(name, "%s: discovery and %d signing keys read (the client id and secret are checked at the first sign-in)", issuer, len(keys.Keys))
 }

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/base64"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +17,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/agentscope/agentscope/signin"
 	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/splunkbridge/hectest"
 )
@@ -24,7 +29,77 @@ const (
 	docRESTToken = "rest-secret-0123456789"
 	docMCPToken  = "mcp-secret-0123456789"
 	docLLMKey    = "sk-llm-secret-0123456789"
+	docSMTPPass  = "smtp-secret-0123456789"
+	docOIDCSec   = "oidc-secret-0123456789"
 )
+
+// fakeSMTP is a mail server that speaks enough SMTP for a session: EHLO
+// (offering AUTH PLAIN), AUTH PLAIN with user "mailer" and docSMTPPass,
+// MAIL, RSET and QUIT. It accepts no message.
+func fakeSMTP(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	good := base64.StdEncoding.EncodeToString([]byte("\x00mailer\x00" + docSMTPPass))
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				tp := textproto.NewConn(conn)
+				tp.PrintfLine("220 fake ESMTP")
+				for {
+					line, err := tp.ReadLine()
+					if err != nil {
+						return
+					}
+					verb, arg, _ := strings.Cut(line, " ")
+					switch strings.ToUpper(verb) {
+					case "EHLO":
+						tp.PrintfLine("250-fake\r\n250 AUTH PLAIN")
+					case "AUTH":
+						if arg == "PLAIN "+good {
+							tp.PrintfLine("235 2.7.0 Authentication successful")
+						} else {
+							tp.PrintfLine("535 5.7.8 Authentication credentials invalid")
+						}
+					case "MAIL", "RSET":
+						tp.PrintfLine("250 OK")
+					case "QUIT":
+						tp.PrintfLine("221 Bye")
+						return
+					default:
+						tp.PrintfLine("502 not implemented")
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// fakeOIDC is an issuer's discovery document and keys; named, if not
+// empty, is the issuer the document names instead of its own URL.
+func fakeOIDC(t *testing.T, named string) string {
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":"%[2]s/auth","token_endpoint":"%[2]s/token","jwks_uri":"%[2]s/keys"}`, cmp.Or(named, srv.URL), srv.URL)
+		case "/keys":
+			fmt.Fprint(w, `{"keys":[{"kty":"RSA","kid":"k1","use":"sig","n":"0vx7","e":"AQAB"}]}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
 
 // fakeSplunkREST answers server/info and runs "| makeresults | eval
 // now=now()" as Splunk does, with its clock skewed by skew.
@@ -110,7 +185,7 @@ func doctorRun(t *testing.T, vars map[string]string) (int, map[string]doctorChec
 	e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: get, ProviderEnv: get}
 	code := e.Run(context.Background(), []string{"doctor", "--json", "--timeout", "5s"})
 	all := out.String() + errOut.String()
-	for _, s := range []string{docHECToken, docRESTToken, docMCPToken, docLLMKey, "wrong-secret"} {
+	for _, s := range []string{docHECToken, docRESTToken, docMCPToken, docLLMKey, docSMTPPass, docOIDCSec, "wrong-secret"} {
 		if strings.Contains(all, s) {
 			t.Errorf("doctor printed a secret (%s):\n%s", s, all)
 		}
@@ -133,10 +208,12 @@ func healthyVars(t *testing.T, st store) map[string]string {
 	vars[splunkbridge.EnvURL], vars[splunkbridge.EnvToken] = fakeSplunkREST(t, 0), docRESTToken
 	vars[splunkbridge.EnvMCPURL], vars[splunkbridge.EnvMCPToken] = fakeSplunkMCP(t, true), docMCPToken
 	vars["AGENTSCOPE_LLM_BASE_URL"], vars["AGENTSCOPE_LLM_API_KEY"], vars["AGENTSCOPE_LLM_MODEL"] = fakeOpenAI(t), docLLMKey, "gpt-4.1-mini"
+	vars[signin.EnvSMTPURL], vars[signin.EnvEmailFrom] = fmt.Sprintf("smtp://mailer:%s@127.0.0.1:%d", docSMTPPass, fakeSMTP(t)), "agentscope@example.com"
+	vars[signin.EnvOIDCIssuer], vars[signin.EnvOIDCClientID], vars[signin.EnvOIDCClientSecret] = fakeOIDC(t, ""), "agentscope", docOIDCSec
 	return vars
 }
 
-var doctorChecks = []string{"settings", "data dir", "database", "splunk hec", "splunk search", "splunk mcp", "llm", "clock"}
+var doctorChecks = []string{"settings", "data dir", "database", "splunk hec", "splunk search", "splunk mcp", "llm", "clock", "smtp", "oidc"}
 
 // TestDoctorHealthy: on both stores, a working configuration passes every
 // check, with real requests to each endpoint, and exits 0.
@@ -155,7 +232,8 @@ func TestDoctorHealthy(t *testing.T) {
 			for name, want := range map[string]string{
 				"splunk hec": "token accepted", "splunk search": "Splunk 9.3.1 (idx-1)", "splunk mcp": "search tool splunk_run_query",
 				"llm": "model gpt-4.1-mini available", "clock": "Splunk search's clock is within 10s",
-				"database": "migrations up to date",
+				"database": "migrations up to date", "smtp": "signed in as mailer, session open, sender agentscope@example.com accepted",
+				"oidc": "discovery and 1 signing keys read",
 			} {
 				if !strings.Contains(checks[name].Detail, want) {
 					t.Errorf("check %s: %q lacks %q", name, checks[name].Detail, want)
@@ -174,6 +252,8 @@ func TestDoctorBroken(t *testing.T) {
 	vars[splunkbridge.EnvMCPURL] = fakeSplunkMCP(t, false)
 	vars["AGENTSCOPE_LLM_API_KEY"] = "wrong-secret-llm"
 	vars[splunkbridge.EnvURL] = fakeSplunkREST(t, time.Hour) // and a clock an hour off, once signed in
+	vars[signin.EnvSMTPURL] = strings.Replace(vars[signin.EnvSMTPURL], docSMTPPass, "wrong-secret-smtp", 1)
+	vars[signin.EnvOIDCIssuer] = fakeOIDC(t, "https://elsewhere.example")
 	if err := os.Chmod(vars["AGENTSCOPE_DATA_DIR"], 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -187,6 +267,8 @@ func TestDoctorBroken(t *testing.T) {
 		"splunk search": {"401", splunkbridge.EnvToken},
 		"splunk mcp":    {"get_indexes", splunkbridge.EnvMCPSearchTool},
 		"llm":           {"refused the key: HTTP 401", "AGENTSCOPE_LLM_API_KEY"},
+		"smtp":          {"authentication as mailer refused", "AGENTSCOPE_SMTP_URL"},
+		"oidc":          {`names the issuer "https://elsewhere.example"`, "AGENTSCOPE_OIDC_ISSUER to https://elsewhere.example"},
 	} {
 		c := checks[name]
 		if c.OK || !strings.Contains(c.Detail, want[0]) || !strings.Contains(c.Fix, want[1]) {
@@ -243,7 +325,7 @@ func TestDoctorUnconfigured(t *testing.T) {
 			if code != 0 {
 				t.Errorf("exit %d after migrate:\n%s", code, all)
 			}
-			for _, name := range []string{"splunk hec", "splunk search", "splunk mcp", "llm", "clock"} {
+			for _, name := range []string{"splunk hec", "splunk search", "splunk mcp", "llm", "clock", "smtp", "oidc"} {
 				if c := checks[name]; !c.OK || !c.Skipped {
 					t.Errorf("check %s unconfigured: %+v", name, c)
 				}

@@ -53,7 +53,7 @@ func init() {
 		{"export", "export an organisation's sessions: export [--org ORG] [--since T] [--session ID] [--format ndjson|otlp] > file", runExport},
 		{"import", "import a file export wrote, idempotently by event_id: import [--org ORG] FILE|-", runImport},
 		{"connect", "print ready-to-paste MCP configurations for Claude Desktop, Claude Code, Cursor and VS Code", runConnect},
-		{"doctor", "check the database, the data dir, Splunk (HEC, search, MCP), the model provider and the clock, each with its fix: doctor [--json]", runDoctor},
+		{"doctor", "check the database, the data dir, Splunk (HEC, search, MCP), the model provider, the clock, SMTP and OIDC, each with its fix: doctor [--json]", runDoctor},
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"version", "print the version, commit and build date: version [--json]", runVersion},
 	}
