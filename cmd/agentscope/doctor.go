@@ -49,7 +49,7 @@ type doctorCheck struct {
 	OK      bool   `json:"ok"`
 	Skipped bool   `json:"skipped,omitempty"`
 	Detail  string `json:"detail"`
-	Fix     string `json:"fix,omitempty"`
+	Fix     string `json:"fix"`
 }
 
 func pass(name, format string, args ...any) doctorCheck {

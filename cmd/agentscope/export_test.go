@@ -337,3 +337,31 @@ func TestExportOTLP(t *testing.T) {
 		t.Errorf("trace ids: %v", traces)
 	}
 }
+
+// TestImportProgress: on a terminal the progress line is rewritten in
+// place and ends with the totals; elsewhere (a file, a pipe, the tests'
+// buffers) import prints no progress at all.
+func TestImportProgress(t *testing.T) {
+	vars := map[string]string{"AGENTSCOPE_DATA_DIR": t.TempDir()}
+	seedSessions(t, vars)
+	out := cli(t, vars, "export")
+	dst := map[string]string{"AGENTSCOPE_DATA_DIR": t.TempDir()}
+	var stdout, stderr strings.Builder
+	e := &Env{Stdin: strings.NewReader(out), Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return dst[k] }}
+	if code := e.Run(context.Background(), []string{"import", "-"}); code != 0 || strings.Contains(stderr.String(), "\r") {
+		t.Errorf("import to a non-terminal: exit %d, stderr %q", code, stderr.String())
+	}
+
+	st := testStore(t, map[string]string{"AGENTSCOPE_DATA_DIR": t.TempDir()})
+	rec := recorder.New(st, recorder.Options{})
+	defer rec.Close()
+	var progress, errs strings.Builder
+	im := &importer{ctx: context.Background(), org: agentscope.DefaultOrgID, store: st, rec: rec, errw: &errs, progress: &progress}
+	if err := im.run(strings.NewReader(out)); err != nil {
+		t.Fatal(err)
+	}
+	n := strings.Count(out, "\n")
+	if want := fmt.Sprintf("\rline %d: imported %d, already present 0, refused 0", n, n); !strings.HasPrefix(progress.String(), "\r") || !strings.HasSuffix(progress.String(), want) || errs.Len() != 0 {
+		t.Errorf("progress %q, errors %q; want it to end with %q", progress.String(), errs.String(), want)
+	}
+}
