@@ -27,7 +27,7 @@ FUZZ_TARGETS    := .:FuzzDecodeEvent .:FuzzParseUSD .:FuzzParseCredential .:Fuzz
 	./internal/jsonscan:FuzzCheck ./identity:FuzzAuthenticateHeader \
 	./web:FuzzSplitEvents ./web:FuzzSafeNext .:FuzzAlertRuleFromJSON .:FuzzValidateWebhookURL \
 	./spl:FuzzParse ./spl:FuzzEval ./store/sqlstore:FuzzDecodeCanonical \
-	./pricing:FuzzParse ./signin:FuzzParseSMTPURL
+	./pricing:FuzzParse ./signin:FuzzParseSMTPURL ./signin:FuzzFinishCallback
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)

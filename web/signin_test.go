@@ -231,6 +231,9 @@ func TestInvitationMembersAndSwitcher(t *testing.T) {
 	}
 	// Cy is in two organisations now: the switcher shows both.
 	status, page = get(t, cy, f.srv.URL+"/members")
+	if status != http.StatusOK {
+		t.Fatalf("members page: %d", status)
+	}
 	mustContain(t, "members page", page, `id="org-switch"`, "cy@example.com", `action="/members/invite"`)
 	csrf := csrfOf(t, page)
 	orgs, _ := f.store.ListUserOrgs(ctx, u.ID)
