@@ -146,6 +146,14 @@ func (a *Accounts) signedIn(ctx context.Context, u agentscope.User) (SignedIn, e
 	s := SignedIn{User: u}
 	if len(orgs) > 0 {
 		s.OrgID = orgs[0].ID
+		// A first sign-in whose starter agents failed gets them now
+		// (PrepareOrg does nothing for an organisation it has prepared);
+		// a failure here does not keep the person out.
+		if a.opts.PrepareOrg != nil {
+			if err := a.opts.PrepareOrg(ctx, s.OrgID); err != nil {
+				a.log.Warn("prepare organisation at sign-in", "org", s.OrgID, "err", err)
+			}
+		}
 	}
 	return s, nil
 }

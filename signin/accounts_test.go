@@ -23,6 +23,8 @@ type accountsFixture struct {
 	mail     *mailpittest.Server
 	mu       sync.Mutex
 	prepared []string
+	// failPrepare makes PrepareOrg fail.
+	failPrepare bool
 }
 
 func newAccounts(t *testing.T, opts signin.Options) *accountsFixture {
@@ -46,6 +48,9 @@ func newAccounts(t *testing.T, opts signin.Options) *accountsFixture {
 	opts.PrepareOrg = func(_ context.Context, org string) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		if f.failPrepare {
+			return errors.New("no agents today")
+		}
 		f.prepared = append(f.prepared, org)
 		return nil
 	}
@@ -84,12 +89,24 @@ func TestFirstSignInBootstrap(t *testing.T) {
 		t.Fatalf("prepared %v, want the new organisation", f.prepared)
 	}
 	again, err := f.accounts.SignIn(ctx, signin.Identity{Provider: "github", Email: "ada@example.com"})
-	if err != nil || again.Created || again.User.ID != s.User.ID || again.OrgID != s.OrgID || len(f.prepared) != 1 {
+	if err != nil || again.Created || again.User.ID != s.User.ID || again.OrgID != s.OrgID || len(f.prepared) != 2 || f.prepared[1] != s.OrgID {
 		t.Fatalf("second sign-in = %+v, %v (prepared %v)", again, err, f.prepared)
 	}
 	p, err := f.accounts.Principal(ctx, s.User.ID, s.OrgID)
 	if err != nil || p.Kind != agentscope.PrincipalUser || p.Role != agentscope.RoleOwner || p.UserID != s.User.ID {
 		t.Fatalf("principal = %+v, %v", p, err)
+	}
+	// A first sign-in whose organisation could not be prepared fails, and
+	// the next sign-in prepares it.
+	f.failPrepare = true
+	if _, err := f.accounts.SignIn(ctx, signin.Identity{Email: "eve@example.com"}); err == nil {
+		t.Fatal("first sign-in succeeded although its organisation was not prepared")
+	}
+	f.failPrepare = false
+	n := len(f.prepared)
+	eve, err := f.accounts.SignIn(ctx, signin.Identity{Email: "eve@example.com"})
+	if err != nil || eve.Created || len(f.prepared) != n+1 || f.prepared[n] != eve.OrgID {
+		t.Fatalf("sign-in after a failed preparation = %+v, %v (prepared %v)", eve, err, f.prepared)
 	}
 	// Concurrent first sign-ins of one address make one user.
 	var wg sync.WaitGroup
