@@ -94,6 +94,10 @@ type RunUpdate struct {
 	From   []RunStatus
 	Output json.RawMessage
 	Error  string
+	// At, if set, is when the change happened, for the run's started_at
+	// or ended_at (an import re-creating a run as its events say); the
+	// store's clock otherwise.
+	At *time.Time
 }
 
 // AppendResult is the outcome of one AppendRequest.

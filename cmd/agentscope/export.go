@@ -428,8 +428,9 @@ func (im *importer) flush() {
 	}
 	req := agentscope.AppendRequest{OrgID: im.org, SessionID: sid, IfLastSeq: im.stored}
 	if !im.exists {
-		// The run as its first event says it began; the run's metadata
-		// and managed flag are not in the events, so not in the file.
+		// The run as its first event says it began (and SessionCompleted,
+		// below, that it ended); the run's metadata and managed flag are
+		// not in the events, so not in the file.
 		ev := rest[0].ev
 		ts := ev.TS
 		req.Start = &agentscope.Run{Agent: ev.Agent, Status: agentscope.StatusRunning, Input: ev.Input, CreatedAt: ts, StartedAt: &ts}
@@ -437,7 +438,8 @@ func (im *importer) flush() {
 	for _, l := range rest {
 		req.Events = append(req.Events, l.ev)
 		if l.ev.Type == agentscope.SessionCompleted {
-			req.Update = &agentscope.RunUpdate{Status: agentscope.RunStatus(l.ev.Status), Output: l.ev.Output, Error: l.ev.Error}
+			at := l.ev.TS
+			req.Update = &agentscope.RunUpdate{Status: agentscope.RunStatus(l.ev.Status), Output: l.ev.Output, Error: l.ev.Error, At: &at}
 		}
 	}
 	for i := range req.Events {

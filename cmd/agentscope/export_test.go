@@ -90,6 +90,16 @@ func seedSessions(t *testing.T, vars map[string]string) []string {
 	return []string{"every-field", "long"}
 }
 
+// bodyTS is the ts of a session's last event.
+func bodyTS(t *testing.T, evs []agentscope.StoredEvent) time.Time {
+	t.Helper()
+	var ev agentscope.Event
+	if err := json.Unmarshal(evs[len(evs)-1].Body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev.TS
+}
+
 // bodies returns a session's stored events as replay reads them.
 func bodies(t *testing.T, vars map[string]string, org, sid string) []agentscope.StoredEvent {
 	t.Helper()
@@ -142,6 +152,10 @@ func TestExportImportRoundTrip(t *testing.T) {
 			done, err := s.GetRun(ctx, agentscope.DefaultOrgID, "every-field")
 			if err != nil || done.Status != agentscope.StatusCompleted || done.Agent != "planner" || string(done.Output) != `{"answer":42}` || done.CostUSD == 0 {
 				t.Errorf("imported run: %+v, %v", done, err)
+			}
+			if orig, err := testStore(t, src).GetRun(ctx, agentscope.DefaultOrgID, "every-field"); err != nil || !orig.CreatedAt.Equal(done.CreatedAt) || !orig.StartedAt.Equal(*done.StartedAt) ||
+				done.EndedAt == nil || !done.EndedAt.Equal(bodyTS(t, bodies(t, src, agentscope.DefaultOrgID, "every-field"))) {
+				t.Errorf("imported run's times: %+v; the original's %+v", done, orig)
 			}
 			long, err := s.GetRun(ctx, agentscope.DefaultOrgID, "long")
 			if err != nil || long.Status != agentscope.StatusRunning || long.EventCount != 1201 {

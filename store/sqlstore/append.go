@@ -285,6 +285,9 @@ func applyUpdate(run *agentscope.Run, u *agentscope.RunUpdate, now time.Time) er
 		return agentscope.Errorf(agentscope.ECONFLICT, "run %q is %s, not %s", run.SessionID, run.Status, joinStatuses(u.From))
 	}
 	run.Status = u.Status
+	if u.At != nil {
+		now = u.At.UTC().Truncate(time.Microsecond)
+	}
 	if len(u.Output) > 0 {
 		run.Output = u.Output
 	}
