@@ -19,6 +19,10 @@ import (
 // refresh token is rotated once, and presenting a rotated one again
 // revokes its whole grant, as a replayed code does.
 
+// UnusedOAuthClientTTL is how long a registered client that no grant or
+// code refers to is kept.
+const UnusedOAuthClientTTL = 24 * time.Hour
+
 // errOAuthInvalid answers every code or token that is not one, alike.
 var errOAuthInvalid = agentscope.Errorf(agentscope.EUNAUTHORIZED, "invalid or expired grant")
 
@@ -30,8 +34,19 @@ func (s *Store) CreateOAuthClient(ctx context.Context, c agentscope.OAuthClient)
 		return agentscope.OAuthClient{}, err
 	}
 	c.ID, c.CreatedAt = agentscope.NewOAuthClientID(), s.now()
-	if _, err := s.write.ExecContext(ctx, s.d.rebind(`INSERT INTO oauth_clients (id, name, redirect_uris, created_at) VALUES (?, ?, ?, ?)`),
-		c.ID, c.Name, uris, micros(c.CreatedAt)); err != nil {
+	err = s.inTx(ctx, func(t tx) error {
+		// Registrations that never led to a grant within a day are
+		// dropped on the way, so clients registered and abandoned (or
+		// registered in bulk) do not pile up.
+		if _, err := t.exec(ctx, `DELETE FROM oauth_clients WHERE created_at < ?
+			AND NOT EXISTS (SELECT 1 FROM oauth_grants g WHERE g.client_id = oauth_clients.id)
+			AND NOT EXISTS (SELECT 1 FROM oauth_codes k WHERE k.client_id = oauth_clients.id)`, micros(c.CreatedAt.Add(-UnusedOAuthClientTTL))); err != nil {
+			return err
+		}
+		_, err := t.exec(ctx, `INSERT INTO oauth_clients (id, name, redirect_uris, created_at) VALUES (?, ?, ?, ?)`, c.ID, c.Name, uris, micros(c.CreatedAt))
+		return err
+	})
+	if err != nil {
 		return agentscope.OAuthClient{}, fmt.Errorf("register OAuth client: %w", err)
 	}
 	return c, nil

@@ -133,6 +133,22 @@ func testOAuthClients(t *testing.T, s OAuthStore) {
 		t.Errorf("a control character in client_name: %v", err)
 	}
 
+	// A client no grant or code refers to is dropped a day after it
+	// registered, when the next one registers; one with a grant stays.
+	org := mustOrg(t, s, "a").ID
+	abandoned, used := mustClient(t, s), mustClient(t, s)
+	mustExchange(t, s, org, used.ID, agentscope.ScopeRead)
+	if _, err := s.WriteDB().Exec(`UPDATE oauth_clients SET created_at = created_at - 2 * 86400000000`); err != nil {
+		t.Fatal(err)
+	}
+	mustClient(t, s)
+	if _, err := s.GetOAuthClient(ctx, abandoned.ID); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+		t.Errorf("an abandoned registration stays: %v", err)
+	}
+	if _, err := s.GetOAuthClient(ctx, used.ID); err != nil {
+		t.Errorf("a client with a grant was dropped: %v", err)
+	}
+
 	// A metadata document's client is kept under its URL, and replaced
 	// by the document's next version.
 	const doc = "https://host.example/oauth/client.json"
