@@ -43,12 +43,31 @@ func TestSplunkEndToEnd(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			// SessionStarted, 3 events, SessionCompleted.
-			if err := hec.WaitFor(ctx, func(s hectest.Stats) bool { return s.Unique >= 5 }); err != nil {
+			// SessionStarted, 3 events, SessionCompleted; and, through the
+			// same outbox, the audit log's entries of the starter agents.
+			split := func() (events, audits []hectest.Event) {
+				for _, e := range hec.Events() {
+					if e.Sourcetype == agentscope.AuditSourcetype {
+						audits = append(audits, e)
+					} else {
+						events = append(events, e)
+					}
+				}
+				return events, audits
+			}
+			if err := hec.WaitFor(ctx, func(hectest.Stats) bool { evs, audits := split(); return len(evs) >= 5 && len(audits) >= 3 }); err != nil {
 				t.Fatalf("HEC got %+v: %v", hec.Stats(), err)
 			}
+			events, audits := split()
+			for _, e := range audits {
+				var entry agentscope.AuditEntry
+				if err := json.Unmarshal(e.Event, &entry); err != nil || e.Fields["org_id"] != "default" || e.Fields["action"] != "agent.created" ||
+					entry.Action != agentscope.AuditAgentCreated || entry.Actor != "system" || e.Index != "agents" {
+					t.Errorf("audit entry at HEC: %+v %s (%v)", e.Fields, e.Event, err)
+				}
+			}
 			types := map[string]bool{}
-			for _, e := range hec.Events() {
+			for _, e := range events {
 				if e.Sourcetype != "agentscope:events" || e.Source != "agentscope" || e.Index != "agents" {
 					t.Errorf("envelope %+v", e)
 				}
