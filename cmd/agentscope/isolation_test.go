@@ -343,6 +343,8 @@ var routeCases = map[string]routeCase{
 	"GET /ui/api/sessions/{session_id}/events":         {path: "/ui/api/sessions/{s}/events", ui: true, missing: true},
 	"GET /ui/live/sessions/{session_id}":               {path: "/ui/live/sessions/{s}", ui: true, missing: true},
 	"GET /ui/live/org":                                 {skip: "checked as a websocket in checkLive"},
+	"GET /connections":                                 {path: "/connections", ui: true},
+	"POST /connections/{id}/revoke":                    {path: "/connections/{grant}/revoke", ui: true, missing: true, write: true},
 	"GET /members":                                     {path: "/members", ui: true},
 	"POST /members/invite":                             {path: "/members/invite", body: "email=alpha-form@example.com&role=member", ui: true, write: true},
 	"POST /members/{user_id}/role":                     {path: "/members/{u}/role", body: "role=viewer", ui: true, missing: true, write: true},
