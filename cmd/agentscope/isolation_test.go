@@ -409,7 +409,7 @@ func (a *asA) checkRoutes(routes []string) {
 		rc, ok := routeCases[p]
 		switch {
 		case !ok:
-			t.Errorf("route %q has no case in the tenant isolation suite: add one that calls it with organisation A's credentials against B's data", p)
+			t.Errorf("route %q has no case in the tenant isolation suite: add one to routeCases (cmd/agentscope/isolation_test.go) that calls it with organisation A's credentials against B's data", p)
 		case rc.skip != "":
 		case rc.write:
 			writes = append(writes, p)
@@ -564,7 +564,7 @@ func (a *asA) checkMCP() {
 	ctx := context.Background()
 	cs := httpSession(t, a.base, a.key)
 	defer cs.Close()
-	eachTool(t, cs, isolationTools, "the tenant isolation suite", func(name string, tc isolationTool) {
+	eachTool(t, cs, isolationTools, "the tenant isolation suite's isolationTools (cmd/agentscope/isolation_test.go)", func(name string, tc isolationTool) {
 		call := func(twin bool) (*mcp.CallToolResult, string, string) {
 			args := map[string]any{}
 			for k, v := range tc.args {
@@ -599,7 +599,7 @@ func (a *asA) checkMCP() {
 	for _, rt := range templates.ResourceTemplates {
 		uri, ok := resourceTemplates[rt.URITemplate]
 		if !ok {
-			t.Errorf("MCP resource template %s has no case in the tenant isolation suite", rt.URITemplate)
+			t.Errorf("MCP resource template %s has no case in the tenant isolation suite: add one to resourceTemplates (cmd/agentscope/isolation_test.go)", rt.URITemplate)
 			continue
 		}
 		res, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: a.target(uri, false)})
@@ -646,7 +646,7 @@ func (a *asA) checkPrompts(cs *mcp.ClientSession) {
 	for _, p := range prompts.Prompts {
 		pc, ok := isolationPrompts[p.Name]
 		if !ok {
-			t.Errorf("MCP prompt %s has no case in the tenant isolation suite", p.Name)
+			t.Errorf("MCP prompt %s has no case in the tenant isolation suite: add one to isolationPrompts (cmd/agentscope/isolation_test.go)", p.Name)
 			continue
 		}
 		get := func(twin bool) (string, string) {
