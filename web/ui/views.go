@@ -24,6 +24,8 @@ type Page struct {
 	// Orgs are the person's organisations, for the switcher (shown when
 	// there are two or more; the current one is selected).
 	Orgs []Option
+	// Members links the Members page (served when people are configured).
+	Members bool
 }
 
 // Option is one choice of a <select>.
