@@ -2,15 +2,19 @@ package oauth_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/ratelimit"
 	"github.com/agentscope/agentscope/oauth"
 )
 
@@ -62,3 +66,92 @@ func FuzzParseAuthorize(f *testing.F) {
 type offline struct{}
 
 func (offline) RoundTrip(*http.Request) (*http.Response, error) { return nil, errors.New("offline") }
+
+// FuzzRegister: whatever the body, registration answers 201 with a
+// public client whose redirect URIs pass agentscope.ValidateRedirectURI,
+// or a 4xx OAuth error; never a server error.
+func FuzzRegister(f *testing.F) {
+	b := setup(f, oauth.Options{RegisterLimit: ratelimit.Limit{Rate: -1}})
+	for _, s := range []string{`{"redirect_uris":["https://a.example/cb"]}`, `{"redirect_uris":["http://127.0.0.1/cb"],"grant_types":["refresh_token"]}`,
+		`{"redirect_uris":"x"}`, `[]`, `{"client_name":"\u0000"}`, `{"redirect_uris":["javascript:x"]}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		rec := httptest.NewRecorder()
+		mux := http.NewServeMux()
+		b.server.Route(mux)
+		mux.ServeHTTP(rec, httptest.NewRequest("POST", "/oauth/register", strings.NewReader(body)))
+		var out struct {
+			ClientID     string   `json:"client_id"`
+			RedirectURIs []string `json:"redirect_uris"`
+			Method       string   `json:"token_endpoint_auth_method"`
+			Error        string   `json:"error"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+			t.Fatalf("%q: answer %d is not JSON: %s", body, rec.Code, rec.Body)
+		}
+		switch rec.Code {
+		case http.StatusCreated:
+			if out.ClientID == "" || out.Method != "none" || len(out.RedirectURIs) == 0 {
+				t.Fatalf("%q: registered %+v", body, out)
+			}
+			for _, u := range out.RedirectURIs {
+				if agentscope.ValidateRedirectURI(u) != nil {
+					t.Fatalf("%q: registered the redirect URI %q", body, u)
+				}
+			}
+		case http.StatusBadRequest:
+			if out.Error != "invalid_client_metadata" && out.Error != "invalid_redirect_uri" {
+				t.Fatalf("%q: error %q", body, out.Error)
+			}
+		default:
+			t.Fatalf("%q: status %d %s", body, rec.Code, rec.Body)
+		}
+	})
+}
+
+// documentServer answers every request with the document it holds.
+type documentServer struct{ body *atomic.Pointer[string] }
+
+func (d documentServer) RoundTrip(*http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(*d.body.Load()))}, nil
+}
+
+// FuzzClientMetadataDocument: whatever document a client_id URL serves,
+// the client is accepted only when the document names that URL, lists
+// the requested redirect URI among valid ones and asks for no client
+// secret; refusals are shown to the person, never sent to the redirect.
+func FuzzClientMetadataDocument(f *testing.F) {
+	const id = "https://host.example/client.json"
+	f.Add(`{"client_id":"` + id + `","redirect_uris":["http://127.0.0.1:9/cb"]}`)
+	f.Add(`{"client_id":"` + id + `","redirect_uris":["http://127.0.0.1:9/cb"],"token_endpoint_auth_method":"client_secret_basic"}`)
+	f.Add(`{"client_id":"https://other.example/c.json","redirect_uris":["http://127.0.0.1:9/cb"]}`)
+	f.Add(`{"client_id":"` + id + `","redirect_uris":["http://evil.example/cb"]}`)
+	f.Add(`null`)
+	var served atomic.Pointer[string]
+	b := setup(f, oauth.Options{MetadataClient: &http.Client{Transport: documentServer{&served}}})
+	f.Fuzz(func(t *testing.T, doc string) {
+		served.Store(&doc)
+		params := url.Values{"client_id": {id}, "redirect_uri": {"http://127.0.0.1:9/cb"}, "response_type": {"code"},
+			"code_challenge": {strings.Repeat("a", 43)}, "code_challenge_method": {"S256"}}
+		req, err := b.server.ParseAuthorize(context.Background(), httptest.NewRequest("GET", "http://agentscope.test/oauth/authorize", nil), params)
+		if err != nil {
+			var re *oauth.RedirectError
+			if errors.As(err, &re) {
+				return // the client was accepted; the fault is the request's
+			}
+			if strings.Contains(doc, id) && !strings.Contains(err.Error(), "client_id") && !strings.Contains(err.Error(), "redirect_uri") {
+				t.Fatalf("%q: refused without naming the field: %v", doc, err)
+			}
+			return
+		}
+		var parsed struct {
+			ClientID string `json:"client_id"`
+			Method   string `json:"token_endpoint_auth_method"`
+		}
+		if json.Unmarshal([]byte(doc), &parsed) != nil || parsed.ClientID != id || (parsed.Method != "" && parsed.Method != "none") ||
+			req.Client.ID != id || !agentscope.RedirectURIMatches(req.Client.RedirectURIs, "http://127.0.0.1:9/cb") {
+			t.Fatalf("%q accepted as %+v", doc, req.Client)
+		}
+	})
+}
