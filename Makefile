@@ -27,7 +27,9 @@ FUZZ_TARGETS    := .:FuzzDecodeEvent .:FuzzParseUSD .:FuzzParseCredential .:Fuzz
 	./internal/jsonscan:FuzzCheck ./identity:FuzzAuthenticateHeader \
 	./web:FuzzSplitEvents ./web:FuzzSafeNext .:FuzzAlertRuleFromJSON .:FuzzValidateWebhookURL \
 	./spl:FuzzParse ./spl:FuzzEval ./store/sqlstore:FuzzDecodeCanonical \
-	./pricing:FuzzParse ./signin:FuzzParseSMTPURL ./signin:FuzzFinishCallback
+	./pricing:FuzzParse ./signin:FuzzParseSMTPURL ./signin:FuzzFinishCallback \
+	.:FuzzRedirectURI ./identity:FuzzAuthenticateResource ./oauth:FuzzParseAuthorize ./oauth:FuzzPKCE \
+	./oauth:FuzzRegister ./oauth:FuzzClientMetadataDocument
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
