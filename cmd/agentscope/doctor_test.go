@@ -354,3 +354,17 @@ func TestDoctorText(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, stdout)
 	}
 }
+
+// TestDoctorMCPCommand: a Splunk MCP server given as a command is spawned,
+// initialized and its search tool found; here AgentScope's own stdio
+// server, whose run_spl is named as the search tool.
+func TestDoctorMCPCommand(t *testing.T) {
+	vars := varsOf(t, stores()[0])
+	cli(t, vars, "migrate")
+	vars[splunkbridge.EnvMCPCommand] = "env AGENTSCOPE_DATA_DIR=" + t.TempDir() + " " + binary(t) + " mcp --no-worker"
+	vars[splunkbridge.EnvMCPSearchTool] = "run_spl"
+	code, checks, all := doctorRun(t, vars)
+	if c := checks["splunk mcp"]; code != 0 || !c.OK || c.Skipped || !strings.Contains(c.Detail, "search tool run_spl (query argument query)") {
+		t.Errorf("exit %d, splunk mcp %+v:\n%s", code, c, all)
+	}
+}
