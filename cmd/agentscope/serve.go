@@ -38,6 +38,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("AGENTSCOPE_PUBLIC_URL: %w", err)
 	}
+	if cfg.CookieSecure && cfg.PublicURL == "" {
+		// Behind a proxy that terminates TLS, serve sees http: MCP hosts
+		// would be told an http issuer and resource and refuse them.
+		log.Warn("AGENTSCOPE_COOKIE_SECURE is set but AGENTSCOPE_PUBLIC_URL is not: set it to the https URL hosts reach, or MCP hosts cannot connect with OAuth")
+	}
 	authn, err := identity.New(app.Store, identity.Options{InstanceTokens: instance, AccessTokens: app.Store, Logger: log})
 	if err != nil {
 		return err
@@ -96,6 +101,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintf(env.Stderr, "\nAgentScope is running (%s)\n", desc)
 	fmt.Fprintf(env.Stderr, "  Web UI and API: %s\n", base)
 	fmt.Fprintf(env.Stderr, "  MCP endpoint:   %s/mcp\n", base)
+	fmt.Fprintf(env.Stderr, "                  (hosts that speak MCP authorization connect with no token: you approve them in the web UI)\n")
 	if cfg.TokenGenerated {
 		fmt.Fprintf(env.Stderr, "  Token:          %s\n                  (generated now and kept in %s; it is not shown again)\n", cfg.ServeToken, cfg.tokenFile())
 	} else if cfg.Token == "" {
