@@ -178,10 +178,14 @@ const (
 	// for the person who approved its grant, with the grant's scopes and
 	// never beyond that person's role then.
 	PrincipalOAuth PrincipalKind = "oauth"
-	// PrincipalSystem is AgentScope itself acting in an organisation, or
-	// the operator acting on the database: see SystemPrincipal and
-	// ManagedAgentPrincipal. It is authorized by its role like a person.
+	// PrincipalSystem is AgentScope itself acting in an organisation: see
+	// SystemPrincipal and ManagedAgentPrincipal. It is authorized by its
+	// role like a person.
 	PrincipalSystem PrincipalKind = "system"
+	// PrincipalOperator is whoever holds the data dir acting on the
+	// database at the command line (OperatorPrincipal): an owner, named
+	// ActorOperator in the audit log.
+	PrincipalOperator PrincipalKind = ActorOperator
 )
 
 // Principal is an authenticated caller acting in one organisation.
@@ -229,7 +233,7 @@ func (p Principal) Authorize(a Action) error {
 			return Errorf(EFORBIDDEN, "%s needs the %s role or above; the person who approved this OAuth token was %s", a, perm.Role, p.Role)
 		}
 		return nil
-	case p.Kind == PrincipalUser || p.Kind == PrincipalInstance || p.Kind == PrincipalSystem:
+	case p.Kind == PrincipalUser || p.Kind == PrincipalInstance || p.Kind == PrincipalSystem || p.Kind == PrincipalOperator:
 		if p.Role.AtLeast(perm.Role) {
 			return nil
 		}

@@ -15,19 +15,26 @@ import "context"
 //   - The web UI's session: the owner of its organisation (as the instance
 //     token that opened it).
 //   - AgentScope's own work in an organisation (the investigator, live
-//     detection and auto-investigation) and the operator's CLI commands
-//     acting on the database directly (agentscope spl, agents, budgets,
-//     alerts, investigate, and the stdio MCP server of agentscope mcp, run
-//     by whoever holds the data dir): SystemPrincipal, an owner.
+//     detection and auto-investigation): SystemPrincipal, an owner.
+//   - The operator's CLI commands acting on the database directly
+//     (agentscope spl, agents, budgets, alerts, investigate, and the stdio
+//     MCP server of agentscope mcp, run by whoever holds the data dir):
+//     OperatorPrincipal, an owner, "operator" in the audit log.
 //   - The per-organisation MCP servers the runtime builds for managed
 //     agents: ManagedAgentPrincipal, a member: it may read, search, record,
 //     run and investigate, never administer (the runtime also refuses to
 //     give an agent the tools that change things).
 
-// SystemPrincipal is AgentScope itself, or the operator at the command
-// line, acting in org with an owner's rights.
+// SystemPrincipal is AgentScope itself acting in org with an owner's
+// rights.
 func SystemPrincipal(org string) Principal {
 	return Principal{Kind: PrincipalSystem, OrgID: org, Role: RoleOwner}
+}
+
+// OperatorPrincipal is the operator at the command line acting in org with
+// an owner's rights; the audit log names it ActorOperator.
+func OperatorPrincipal(org string) Principal {
+	return Principal{Kind: PrincipalOperator, OrgID: org, Role: RoleOwner}
 }
 
 // ManagedAgentPrincipal is a managed agent acting in org through the MCP

@@ -28,7 +28,7 @@ var Version = version.Get().Announced()
 type Options struct {
 	// Local is the caller that reaches the server without HTTP
 	// authentication (stdio and in-memory transports): the operator's
-	// agentscope mcp acts as agentscope.SystemPrincipal, a managed agent as
+	// agentscope mcp acts as agentscope.OperatorPrincipal, a managed agent as
 	// agentscope.ManagedAgentPrincipal. Zero refuses such callers.
 	Local  agentscope.Principal
 	Logger *slog.Logger

@@ -209,7 +209,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	}
 	// The stdio server (agentscope mcp) acts as the operator, who holds the
 	// data dir; over HTTP each request's caller is authenticated.
-	a.MCP = mcpserver.New(a.Service, mcpOptions(agentscope.SystemPrincipal(cmp.Or(cfg.LocalOrg, agentscope.DefaultOrgID))))
+	a.MCP = mcpserver.New(a.Service, mcpOptions(agentscope.OperatorPrincipal(cmp.Or(cfg.LocalOrg, agentscope.DefaultOrgID))))
 	a.closers = append(a.closers, func() error { a.MCP.Close(); return nil })
 	if err := a.Service.PrepareOrgs(ctx); err != nil {
 		a.Close()

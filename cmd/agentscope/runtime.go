@@ -81,7 +81,7 @@ func openInvestigator(a *App, rt *runtime.Runtime, al *alerts.Service, log *slog
 	return investigator.New(opts)
 }
 
-// orgFlagContext returns ctx carrying the operator (agentscope.SystemPrincipal)
+// orgFlagContext returns ctx carrying the operator (agentscope.OperatorPrincipal)
 // acting in the organisation a CLI command's --org names (default: the
 // default organisation). An organisation that does not exist is refused,
 // naming it: acting on it would read nothing, or make its rows from
@@ -98,7 +98,7 @@ func orgFlagContext(ctx context.Context, orgs orgGetter, org string) (context.Co
 	} else if err != nil {
 		return nil, err
 	}
-	return agentscope.WithPrincipal(ctx, agentscope.SystemPrincipal(org)), nil
+	return agentscope.WithPrincipal(ctx, agentscope.OperatorPrincipal(org)), nil
 }
 
 // orgGetter finds an organisation (the store).
