@@ -36,8 +36,21 @@ type AccessTokenStore interface {
 	OAuthAccessToken(ctx context.Context, handle string) (agentscope.OAuthAccess, error)
 }
 
+// MembershipStore finds a person's role in an organisation
+// (*sqlstore.Store), so an OAuth token acts for its approver as they are
+// now.
+type MembershipStore interface {
+	// GetMembership returns the membership, or ENOTFOUND.
+	GetMembership(ctx context.Context, orgID, userID string) (agentscope.Membership, error)
+}
+
 // Options configure an Authenticator.
 type Options struct {
+	// Memberships, when set, checks on every use of an OAuth access token
+	// that the person who approved it is still a member, and caps its role
+	// at theirs now; nil leaves that to the next refresh (within the
+	// token's lifetime).
+	Memberships MembershipStore
 	// AccessTokens finds the OAuth access tokens MCP hosts hold (package
 	// oauth issues them); nil accepts none.
 	AccessTokens AccessTokenStore
@@ -187,7 +200,19 @@ func (a *Authenticator) accessToken(ctx context.Context, c agentscope.Credential
 	case !a.opts.Now().Before(t.ExpiresAt):
 		return agentscope.Principal{}, agentscope.Errorf(agentscope.EUNAUTHORIZED, "this access token expired at %s", t.ExpiresAt.UTC().Format(time.RFC3339))
 	}
-	return agentscope.Principal{Kind: agentscope.PrincipalOAuth, OrgID: g.OrgID, UserID: g.UserID, GrantID: g.ID, Role: g.Role, Scopes: g.Scopes}, nil
+	role := g.Role
+	if g.UserID != "" && a.opts.Memberships != nil {
+		m, err := a.opts.Memberships.GetMembership(ctx, g.OrgID, g.UserID)
+		if agentscope.ErrorCode(err) == agentscope.ENOTFOUND {
+			return agentscope.Principal{}, agentscope.Errorf(agentscope.EUNAUTHORIZED, "the person who approved this access token is no longer a member of its organisation")
+		} else if err != nil {
+			return agentscope.Principal{}, err
+		}
+		if !m.Role.AtLeast(role) {
+			role = m.Role
+		}
+	}
+	return agentscope.Principal{Kind: agentscope.PrincipalOAuth, OrgID: g.OrgID, UserID: g.UserID, GrantID: g.ID, Role: role, Scopes: g.Scopes}, nil
 }
 
 // AuthenticateHeader reads an Authorization header value, "Bearer

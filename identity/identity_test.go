@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -402,5 +403,64 @@ func FuzzAuthenticateResource(f *testing.F) {
 		if credential != tok || resource != mcpResource || p.Kind != agentscope.PrincipalOAuth || p.OrgID != "org-a" || p.GrantID != "grant-1" {
 			t.Fatalf("%q on %q signed in as %+v", credential, resource, p)
 		}
+	})
+}
+
+// TestOAuthApproverNow: with Memberships, an access token acts for its
+// approver as they are now: capped at a lower role at once, and refused
+// once they left the organisation, without waiting for a refresh.
+func TestOAuthApproverNow(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		auth, err := identity.New(nil, identity.Options{AccessTokens: s, Memberships: s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		org, err := s.CreateOrg(ctx, "Acme", agentscope.ActorOperator)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var users []agentscope.User
+		for i, role := range []agentscope.Role{agentscope.RoleOwner, agentscope.RoleAdmin} {
+			u, err := s.CreateUser(ctx, agentscope.User{Email: fmt.Sprintf("u%d@acme.example", i), Name: "u"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.AddMember(ctx, org.ID, u.ID, role, agentscope.ActorOperator); err != nil {
+				t.Fatal(err)
+			}
+			users = append(users, u)
+		}
+		approver := users[1]
+		client, err := s.CreateOAuthClient(ctx, agentscope.OAuthClient{Name: "host", RedirectURIs: []string{"http://127.0.0.1/cb"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, code, err := s.CreateOAuthCode(ctx, agentscope.OAuthCode{
+			Grant:       agentscope.OAuthGrant{OrgID: org.ID, ClientID: client.ID, Actor: "user:" + approver.ID, UserID: approver.ID, Role: agentscope.RoleAdmin, Scopes: []agentscope.Scope{agentscope.ScopeAdmin}, Resource: mcpResource},
+			RedirectURI: "http://127.0.0.1/cb", CodeChallenge: "c", ExpiresAt: time.Now().Add(time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := s.ExchangeOAuthCode(ctx, code.Reveal(), time.Hour, 24*time.Hour, func(agentscope.OAuthCode) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := auth.AuthenticateResource(ctx, tok.Access.Reveal(), mcpResource)
+		if err != nil || p.Role != agentscope.RoleAdmin || !p.Allows(agentscope.ActionManageAgents) {
+			t.Fatalf("an admin's admin token: %+v, %v", p, err)
+		}
+		if _, err := s.SetMemberRole(ctx, org.ID, approver.ID, agentscope.RoleMember, agentscope.ActorOperator); err != nil {
+			t.Fatal(err)
+		}
+		p, err = auth.AuthenticateResource(ctx, tok.Access.Reveal(), mcpResource)
+		if err != nil || p.Role != agentscope.RoleMember || p.Allows(agentscope.ActionManageAgents) || !p.Allows(agentscope.ActionRun) {
+			t.Fatalf("after the approver became a member: %+v, %v", p, err)
+		}
+		if err := s.RemoveMember(ctx, org.ID, approver.ID, agentscope.ActorOperator); err != nil {
+			t.Fatal(err)
+		}
+		p, err = auth.AuthenticateResource(ctx, tok.Access.Reveal(), mcpResource)
+		wantUnauthorized(t, "after the approver left", p, err, "no longer a member")
 	})
 }

@@ -43,7 +43,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		// would be told an http issuer and resource and refuse them.
 		log.Warn("AGENTSCOPE_COOKIE_SECURE is set but AGENTSCOPE_PUBLIC_URL is not: set it to the https URL hosts reach, or MCP hosts cannot connect with OAuth")
 	}
-	authn, err := identity.New(app.Store, identity.Options{InstanceTokens: instance, AccessTokens: app.Store, Logger: log})
+	authn, err := identity.New(app.Store, identity.Options{InstanceTokens: instance, AccessTokens: app.Store, Memberships: app.Store, Logger: log})
 	if err != nil {
 		return err
 	}
