@@ -53,7 +53,7 @@ func testAuditOfConfigChanges(t *testing.T, is IdentityStore) {
 			return nil
 		}, ""},
 		{"update agent", func() error {
-			return s.PutAgent(ctx, agentscope.Agent{OrgID: org.ID, Name: "writer", Kind: agentscope.AgentManaged, Spec: spec})
+			return s.PutAgent(ctx, agentscope.Agent{OrgID: org.ID, Name: "writer", Kind: agentscope.AgentManaged, Spec: []byte(`{"model":"m","system_prompt":"p"}`)})
 		}, "agent.updated"},
 		{"put a new agent", func() error {
 			return s.PutAgent(ctx, agentscope.Agent{OrgID: org.ID, Name: "reader", Kind: agentscope.AgentManaged, Spec: spec})
@@ -123,7 +123,7 @@ func testAuditOfConfigChanges(t *testing.T, is IdentityStore) {
 			t.Errorf("the audit log holds the webhook's %q: %s", leak, all)
 		}
 	}
-	for _, frag := range []string{`"target":"writer"`, `"period":"day"`, `"secret_replaced":true`, `"name":"loops"`} {
+	for _, frag := range []string{`"target":"writer"`, `"period":"day"`, `"secret_replaced":true`, `"name":"loops"`, `"changed":["system_prompt"]`} {
 		if !strings.Contains(all, frag) {
 			t.Errorf("audit log lacks %s: %s", frag, all)
 		}
