@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// TestOAuthClientProvider runs interop/oauth/sdk1.mjs: the official
-// TypeScript SDK 1.x's OAuth client provider connects to `agentscope
+// TestOAuthClientProvider runs interop/oauth/oauth.mjs with both official
+// TypeScript SDK lines: their OAuth client provider connects to `agentscope
 // serve`'s /mcp with OAuth (registration, the consent page of a signed-in
 // web UI session, PKCE, a tool call, refresh with rotation and reuse
 // detection, revocation), with another organisation's session out of its
@@ -65,9 +65,13 @@ func TestOAuthClientProvider(t *testing.T) {
 	if cookie == "" {
 		t.Fatalf("sign in: %d, no session cookie", resp.StatusCode)
 	}
-	out := runNode(t, node, 90*time.Second, cleanEnv("INTEROP_URL="+mcpURL, "INTEROP_COOKIE="+cookie), filepath.Join("oauth", "sdk1.mjs"))
-	t.Logf("%s", strings.TrimSpace(out))
-	if !strings.Contains(out, "all checks passed") {
-		t.Fatal("the script did not finish its checks")
+	for _, sdk := range sdkLines {
+		t.Run(sdk, func(t *testing.T) {
+			out := runNode(t, node, 90*time.Second, cleanEnv("INTEROP_SDK="+sdk, "INTEROP_URL="+mcpURL, "INTEROP_COOKIE="+cookie), filepath.Join("oauth", "oauth.mjs"))
+			t.Logf("%s", strings.TrimSpace(out))
+			if !strings.Contains(out, sdk+" OAuth: all checks passed") {
+				t.Fatal("the script did not finish its checks")
+			}
+		})
 	}
 }
