@@ -238,7 +238,7 @@ func (s *Server) handleRevokeOAuthGrant(w http.ResponseWriter, r *http.Request) 
 // handleConnectionsPage lists the MCP hosts connected to the
 // organisation with OAuth (an administrator's, as keys are).
 func (s *Server) handleConnectionsPage(w http.ResponseWriter, r *http.Request) {
-	p := s.page(r, "Connected MCP hosts", "")
+	p := s.page(r, "Connected MCP hosts", "connections")
 	grants, err := s.svc.ListOAuthGrants(r.Context())
 	if err != nil {
 		s.pageError(w, r, p, err)

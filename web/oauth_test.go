@@ -217,7 +217,7 @@ func TestConnectionsPage(t *testing.T) {
 		t.Fatalf("sign in: %v %v", resp, err)
 	}
 	status, page := get(t, c, hs.URL+"/connections")
-	mustContain(t, "connections page", page, "Connected MCP hosts", "Claude", "instance", "read, run", "/connections/"+mine.ID+"/revoke")
+	mustContain(t, "connections page", page, "Connected MCP hosts", "Claude", "instance", "read, run", "/connections/"+mine.ID+"/revoke", `href="/connections"`)
 	if status != http.StatusOK || strings.Contains(page, theirs.ID) {
 		t.Fatalf("connections page: %d, shows another organisation's grant: %v", status, strings.Contains(page, theirs.ID))
 	}

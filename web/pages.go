@@ -38,7 +38,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 // page returns the frame data of a signed-in page.
 func (s *Server) page(r *http.Request, title, nav string) ui.Page {
 	sess, _ := sessionFrom(r.Context())
-	p := ui.Page{Title: title, Nav: nav, Org: sess.OrgID, CSRF: s.sessions.csrfToken(sess), Members: s.opts.UI.Accounts != nil}
+	p := ui.Page{Title: title, Nav: nav, Org: sess.OrgID, CSRF: s.sessions.csrfToken(sess), Members: s.opts.UI.Accounts != nil, Connections: s.opts.OAuth != nil}
 	if sess.UserID != "" && s.opts.UI.Accounts != nil {
 		s.personOnPage(r.Context(), &p, sess)
 	}

@@ -26,6 +26,9 @@ type Page struct {
 	Orgs []Option
 	// Members links the Members page (served when people are configured).
 	Members bool
+	// Connections links the Connected MCP hosts page (served when /mcp is
+	// an OAuth protected resource).
+	Connections bool
 }
 
 // Option is one choice of a <select>.
