@@ -195,10 +195,15 @@ func TestInvestigateOverStdio(t *testing.T) {
 	// for progress hears the investigation move on.
 	var mu sync.Mutex
 	var progress []string
+	finished := make(chan struct{})
+	var finishOnce sync.Once
 	waiting := stdioSessionWith(t, env, &mcp.ClientOptions{ProgressNotificationHandler: func(_ context.Context, r *mcp.ProgressNotificationClientRequest) {
 		mu.Lock()
 		progress = append(progress, r.Params.Message)
 		mu.Unlock()
+		if r.Params.Message == "investigate finished" {
+			finishOnce.Do(func() { close(finished) })
+		}
 	}})
 	defer waiting.Close()
 	params := &mcp.CallToolParams{Name: "investigate", Arguments: map[string]any{"session_id": "desk-1", "wait_seconds": 60}}
@@ -214,6 +219,13 @@ func TestInvestigateOverStdio(t *testing.T) {
 	b, _ := json.Marshal(wres.StructuredContent)
 	if err := json.Unmarshal(b, &waited); err != nil || waited.Status != "completed" || waited.Report == nil || waited.Report.RiskLevel != agentscope.RiskHigh {
 		t.Fatalf("investigate with wait: %s (%v)", b, err)
+	}
+	// The server sends the last progress before the result, but go-sdk's
+	// client hands notifications to the handler on goroutines of their
+	// own, so the result can be seen first.
+	select {
+	case <-finished:
+	case <-time.After(10 * time.Second):
 	}
 	mu.Lock()
 	defer mu.Unlock()
