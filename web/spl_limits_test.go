@@ -116,11 +116,9 @@ func TestSearchStopsWhenClientLeaves(t *testing.T) {
 	}
 	after := st.read.Load() - atCancel
 	t.Logf("the scan stopped %s after the client left, %d events read after it", ended.Sub(left), after)
-	// The work is bounded by batches; the wall clock only by a margin for
-	// a loaded machine.
-	if d := ended.Sub(left); d > time.Second {
-		t.Errorf("the scan went on %s after the client left", d)
-	}
+	// The work after the client left is bounded by batches; the wall
+	// clock is not asserted beyond the ten seconds above, as it measures
+	// the machine's load as much as the engine.
 	if after > 2*500 {
 		t.Errorf("%d events read after the client left", after)
 	}
