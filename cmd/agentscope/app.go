@@ -71,14 +71,17 @@ func openStore(ctx context.Context, cfg Config) (appStore, func(context.Context)
 	if err := privateDir(cfg.DataDir); err != nil {
 		return nil, nil, "", err
 	}
-	key := cfg.SecretKey
+	key, previous := cfg.SecretKey, cfg.PreviousSecretKeys
 	if key == nil { // a Config not from parseFlags (tests)
 		var err error
 		if key, err = cfg.loadSecretKey(); err != nil {
 			return nil, nil, "", err
 		}
+		if previous, err = cfg.loadPreviousSecretKeys(); err != nil {
+			return nil, nil, "", err
+		}
 	}
-	opts := sqlstore.Options{SecretKey: key}
+	opts := sqlstore.Options{SecretKey: key, PreviousSecretKeys: previous}
 	if cfg.DatabaseURL != "" {
 		s, err := postgres.Open(ctx, cfg.DatabaseURL, opts)
 		if err != nil {
@@ -140,7 +143,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 			return nil, "", err
 		}
 		if n > 0 {
-			log.Info("sealed alert rule secrets stored in plain text", "count", n)
+			log.Info("sealed alert rule secrets under the current key (stored in plain text, or under AGENTSCOPE_SECRET_KEY_PREVIOUS)", "count", n)
 		}
 	}
 	// SQLite has one writer. On Postgres a commit is two round trips (see

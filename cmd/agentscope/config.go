@@ -84,6 +84,10 @@ type Config struct {
 	// SecretKey seals secrets at rest: AGENTSCOPE_SECRET_KEY, or the data
 	// dir's secret.key (generated on first start).
 	SecretKey []byte
+	// PreviousSecretKeys open secrets sealed under them, which start
+	// re-seals under SecretKey: AGENTSCOPE_SECRET_KEY_PREVIOUS, for
+	// rotating the key.
+	PreviousSecretKeys [][]byte
 	// Splunk is the Splunk integration (AGENTSCOPE_SPLUNK_*), validated.
 	Splunk splunkbridge.Config
 	// SPL bounds SPL queries (AGENTSCOPE_SPL_*).
@@ -465,6 +469,9 @@ func (c *Config) readFiles(groups flagGroup) error {
 			return err
 		}
 		c.SecretKey = key
+		if c.PreviousSecretKeys, err = c.loadPreviousSecretKeys(); err != nil {
+			return err
+		}
 	}
 	if groups&serveSettings != 0 {
 		token, generated, err := c.loadToken()

@@ -46,6 +46,25 @@ func (c *Config) loadSecretKey() ([]byte, error) {
 	return key, nil
 }
 
+// loadPreviousSecretKeys reads AGENTSCOPE_SECRET_KEY_PREVIOUS: keys, comma
+// separated, that still open secrets sealed under them while the key is
+// rotated; start seals those again under the current key.
+func (c *Config) loadPreviousSecretKeys() ([][]byte, error) {
+	v := strings.TrimSpace(c.env()("AGENTSCOPE_SECRET_KEY_PREVIOUS"))
+	if v == "" {
+		return nil, nil
+	}
+	var keys [][]byte
+	for i, part := range strings.Split(v, ",") {
+		key, err := decodeSecretKey(strings.TrimSpace(part), fmt.Sprintf("AGENTSCOPE_SECRET_KEY_PREVIOUS (key %d)", i+1))
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, key)
+	}
+	return keys, nil
+}
+
 // createOnce creates path (mode 0600) holding data, or fails with
 // fs.ErrExist when it exists. The file appears whole or not at all: data is
 // written to a temporary file beside it first and linked into place, so a

@@ -40,6 +40,18 @@ func TestSecretKey(t *testing.T) {
 	if _, err := c.loadSecretKey(); err == nil || !strings.Contains(err.Error(), "AGENTSCOPE_SECRET_KEY") || strings.Contains(err.Error(), "sekrit") {
 		t.Fatalf("bad key: %v", err)
 	}
+	// Previous keys, for rotation: each named by its place when malformed.
+	if ks, err := c.loadPreviousSecretKeys(); err != nil || ks != nil {
+		t.Fatalf("no previous keys: %v %v", ks, err)
+	}
+	env["AGENTSCOPE_SECRET_KEY_PREVIOUS"] = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=, CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk="
+	if ks, err := c.loadPreviousSecretKeys(); err != nil || len(ks) != 2 || !bytes.Equal(ks[1], bytes.Repeat([]byte{9}, 32)) {
+		t.Fatalf("two previous keys: %x %v", ks, err)
+	}
+	env["AGENTSCOPE_SECRET_KEY_PREVIOUS"] = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=,sekrit"
+	if _, err := c.loadPreviousSecretKeys(); err == nil || !strings.Contains(err.Error(), "AGENTSCOPE_SECRET_KEY_PREVIOUS (key 2)") || strings.Contains(err.Error(), "sekrit") {
+		t.Fatalf("bad previous key: %v", err)
+	}
 }
 
 // TestGeneratedFilesConcurrentStarts: processes starting at once on a new

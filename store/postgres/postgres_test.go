@@ -31,8 +31,8 @@ func TestOAuth(t *testing.T) { storetest.RunOAuth(t, open) }
 func TestSecrets(t *testing.T) {
 	url := pgtest.URL(t)
 	storetest.RunSecrets(t, storetest.SecretsBackend{
-		Open: func(t *testing.T, key []byte) storetest.SecretStore {
-			s, err := postgres.Open(context.Background(), url, sqlstore.Options{SecretKey: key})
+		Open: func(t *testing.T, key []byte, previous ...[]byte) storetest.SecretStore {
+			s, err := postgres.Open(context.Background(), url, sqlstore.Options{SecretKey: key, PreviousSecretKeys: previous})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -31,8 +31,8 @@ func TestOAuth(t *testing.T) { storetest.RunOAuth(t, open) }
 func TestSecrets(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "secrets.db")
 	storetest.RunSecrets(t, storetest.SecretsBackend{
-		Open: func(t *testing.T, key []byte) storetest.SecretStore {
-			s, err := sqlite.Open(context.Background(), path, sqlstore.Options{SecretKey: key})
+		Open: func(t *testing.T, key []byte, previous ...[]byte) storetest.SecretStore {
+			s, err := sqlite.Open(context.Background(), path, sqlstore.Options{SecretKey: key, PreviousSecretKeys: previous})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -30,11 +30,13 @@ const SecretKeyLen = 32
 var errSecretKey = agentscope.Errorf(agentscope.EUNAVAILABLE,
 	"an alert rule's signing secret cannot be decrypted: AGENTSCOPE_SECRET_KEY is not the key it was stored with (every process on one database needs the same key)")
 
-func (s *Store) aead() (cipher.AEAD, error) {
-	if len(s.opts.SecretKey) != SecretKeyLen {
-		return nil, fmt.Errorf("secret key is %d bytes, want %d", len(s.opts.SecretKey), SecretKeyLen)
+func (s *Store) aead() (cipher.AEAD, error) { return aeadOf(s.opts.SecretKey) }
+
+func aeadOf(key []byte) (cipher.AEAD, error) {
+	if len(key) != SecretKeyLen {
+		return nil, fmt.Errorf("secret key is %d bytes, want %d", len(key), SecretKeyLen)
 	}
-	block, err := aes.NewCipher(s.opts.SecretKey)
+	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
@@ -62,45 +64,61 @@ func (s *Store) sealSecret(org, id, secret string) (string, error) {
 
 // openSecret returns the secret of a stored value.
 func (s *Store) openSecret(org, id, stored string) (string, error) {
+	plain, _, err := s.openSecretKey(org, id, stored)
+	return plain, err
+}
+
+// openSecretKey returns the secret of a stored value and whether it was
+// sealed under a previous key (and so wants sealing again).
+func (s *Store) openSecretKey(org, id, stored string) (string, bool, error) {
 	b64, sealed := strings.CutPrefix(stored, sealedPrefix)
 	if !sealed {
-		return stored, nil
+		return stored, false, nil
 	}
 	if s.opts.SecretKey == nil {
-		return "", agentscope.Errorf(agentscope.EUNAVAILABLE, "an alert rule's signing secret is encrypted and AGENTSCOPE_SECRET_KEY is not set")
-	}
-	g, err := s.aead()
-	if err != nil {
-		return "", err
+		return "", false, agentscope.Errorf(agentscope.EUNAVAILABLE, "an alert rule's signing secret is encrypted and AGENTSCOPE_SECRET_KEY is not set")
 	}
 	raw, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil || len(raw) < g.NonceSize() {
-		return "", errSecretKey
-	}
-	plain, err := g.Open(nil, raw[:g.NonceSize()], raw[g.NonceSize():], secretAD(org, id))
 	if err != nil {
-		return "", errSecretKey
+		return "", false, errSecretKey
 	}
-	return string(plain), nil
+	for i, key := range append([][]byte{s.opts.SecretKey}, s.opts.PreviousSecretKeys...) {
+		g, err := aeadOf(key)
+		if err != nil {
+			return "", false, err
+		}
+		if len(raw) < g.NonceSize() {
+			return "", false, errSecretKey
+		}
+		if plain, err := g.Open(nil, raw[:g.NonceSize()], raw[g.NonceSize():], secretAD(org, id)); err == nil {
+			return string(plain), i > 0, nil
+		}
+	}
+	return "", false, errSecretKey
 }
 
 // SealSecrets seals every alert rule secret still stored in plain text
-// (from before sealing, or from a store opened without a key) and returns
-// how many it sealed. It does nothing without a key; running it again
-// seals nothing more.
+// (from before sealing, or from a store opened without a key), and seals
+// again under SecretKey every secret sealed under one of
+// PreviousSecretKeys (a key rotation), and returns how many it sealed. It
+// does nothing without a key; running it again seals nothing more.
 func (s *Store) SealSecrets(ctx context.Context) (int, error) {
 	if s.opts.SecretKey == nil {
 		return 0, nil
 	}
-	rows, err := s.query(ctx, `SELECT org_id, id, secret FROM alert_rules WHERE secret NOT LIKE 'v1:%'`)
+	where := `WHERE secret NOT LIKE 'v1:%'`
+	if len(s.opts.PreviousSecretKeys) > 0 {
+		where = "" // every sealed secret is tried: those under an old key are sealed again
+	}
+	rows, err := s.query(ctx, `SELECT org_id, id, secret FROM alert_rules `+where)
 	if err != nil {
 		return 0, fmt.Errorf("seal secrets: %w", err)
 	}
-	type plain struct{ org, id, secret string }
+	type plain struct{ org, id, stored, secret string }
 	var todo []plain
 	for rows.Next() {
 		var p plain
-		if err := rows.Scan(&p.org, &p.id, &p.secret); err != nil {
+		if err := rows.Scan(&p.org, &p.id, &p.stored); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("seal secrets: %w", err)
 		}
@@ -109,6 +127,19 @@ func (s *Store) SealSecrets(ctx context.Context) (int, error) {
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return 0, fmt.Errorf("seal secrets: %w", err)
 	}
+	keep := todo[:0]
+	for _, p := range todo {
+		secret, old, err := s.openSecretKey(p.org, p.id, p.stored)
+		if err != nil {
+			return 0, fmt.Errorf("seal secrets: alert rule %s: %w", p.id, err)
+		}
+		if strings.HasPrefix(p.stored, sealedPrefix) && !old {
+			continue // sealed under SecretKey already
+		}
+		p.secret = secret
+		keep = append(keep, p)
+	}
+	todo = keep
 	n := 0
 	err = s.inTx(ctx, func(t tx) error {
 		for _, p := range todo {
@@ -116,8 +147,8 @@ func (s *Store) SealSecrets(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			// Only if it is still the plain value read above.
-			res, err := t.exec(ctx, `UPDATE alert_rules SET secret = ? WHERE org_id = ? AND id = ? AND secret = ?`, sealed, p.org, p.id, p.secret)
+			// Only if it is still the value read above.
+			res, err := t.exec(ctx, `UPDATE alert_rules SET secret = ? WHERE org_id = ? AND id = ? AND secret = ?`, sealed, p.org, p.id, p.stored)
 			if err != nil {
 				return err
 			}

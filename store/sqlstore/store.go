@@ -21,6 +21,11 @@ type Options struct {
 	// SecretKey (SecretKeyLen bytes) seals the alert rules' signing
 	// secrets at rest (AES-256-GCM); nil stores them as given.
 	SecretKey []byte
+	// PreviousSecretKeys open secrets sealed under them but never seal:
+	// the keys being rotated out (or, during a rotation across several
+	// processes, the key being rotated in). SealSecrets re-seals what they
+	// open under SecretKey.
+	PreviousSecretKeys [][]byte
 }
 
 // Store implements agentscope.Store over database/sql.

@@ -18,9 +18,10 @@ type SecretStore interface {
 }
 
 // SecretsBackend opens one database again and again with the key given
-// (nil: none), and reads an alert rule's secret column as stored.
+// (nil: none) and the previous keys that may also open secrets, and reads
+// an alert rule's secret column as stored.
 type SecretsBackend struct {
-	Open      func(t *testing.T, key []byte) SecretStore
+	Open      func(t *testing.T, key []byte, previous ...[]byte) SecretStore
 	RawSecret func(t *testing.T, org, id string) string
 }
 
@@ -85,6 +86,7 @@ func RunSecrets(t *testing.T, b SecretsBackend) {
 			t.Errorf("%s: %v, want an error naming AGENTSCOPE_SECRET_KEY", name, err)
 		}
 	}
+	rotate(t, b, key, other, secret)
 }
 
 // CheckSecretKeyBackend: see RunSecrets; a store with the wrong key fails
@@ -97,5 +99,40 @@ func checkKeyAtStart(t *testing.T, b SecretsBackend, key, other []byte) {
 	}
 	if err := b.Open(t, other).(checker).CheckSecretKey(context.Background()); err == nil || !strings.Contains(err.Error(), "AGENTSCOPE_SECRET_KEY") {
 		t.Errorf("the wrong key at start: %v", err)
+	}
+}
+
+// rotate: a store given a new key and the old one as previous opens what
+// the old key sealed, SealSecrets seals it again under the new key (once),
+// and from then on the new key alone opens it and the old one does not.
+func rotate(t *testing.T, b SecretsBackend, oldKey, newKey []byte, secret string) {
+	t.Helper()
+	ctx := context.Background()
+	s := b.Open(t, oldKey)
+	r, err := s.CreateAlertRule(ctx, agentscope.AlertRule{OrgID: org, Name: "rotated", Kinds: []string{"loop"}, URL: "https://example.com/h", Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := b.RawSecret(t, org, r.ID)
+	both := b.Open(t, newKey, oldKey)
+	if got, err := both.AlertRuleForDelivery(ctx, org, r.ID); err != nil || got.Secret != secret {
+		t.Fatalf("with the old key as previous, before sealing again: %q, %v", got.Secret, err)
+	}
+	n, err := both.SealSecrets(ctx)
+	if err != nil || n < 1 {
+		t.Fatalf("SealSecrets with a previous key: %d, %v; want the old key's secrets sealed again", n, err)
+	}
+	if n, err := both.SealSecrets(ctx); err != nil || n != 0 {
+		t.Fatalf("SealSecrets again: %d, %v; want 0", n, err)
+	}
+	after := b.RawSecret(t, org, r.ID)
+	if after == before || !strings.HasPrefix(after, "v1:") || strings.Contains(after, secret) {
+		t.Fatalf("stored %q after rotation (was %q), want it sealed anew", after, before)
+	}
+	if got, err := b.Open(t, newKey).AlertRuleForDelivery(ctx, org, r.ID); err != nil || got.Secret != secret {
+		t.Errorf("the new key alone after rotation: %q, %v", got.Secret, err)
+	}
+	if _, err := b.Open(t, oldKey).AlertRuleForDelivery(ctx, org, r.ID); err == nil {
+		t.Error("the old key alone still opens a secret sealed again under the new key")
 	}
 }
