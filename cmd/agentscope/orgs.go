@@ -180,12 +180,22 @@ func runKeys(ctx context.Context, env *Env, args []string) error {
 				return cliError(err)
 			}
 		}
+		prior, err := s.GetAPIKey(ctx, org, pos[0])
+		if err != nil {
+			return cliError(err)
+		}
 		k, err := s.RevokeAPIKey(ctx, org, pos[0], agentscope.ActorOperator)
 		if err != nil {
 			return cliError(err)
 		}
 		if asJSON {
 			return printJSON(env.Stdout, k)
+		}
+		if prior.RevokedAt != nil {
+			// Revoking is idempotent; saying "revoked" again would hide
+			// that it already was, and since when.
+			fmt.Fprintf(env.Stdout, "key %s (%s, %s) was already revoked at %s\n", k.ID, k.Name, k.Prefix, k.RevokedAt.UTC().Format(time.RFC3339))
+			return nil
 		}
 		fmt.Fprintf(env.Stdout, "key %s (%s, %s) revoked\n", k.ID, k.Name, k.Prefix)
 		return nil

@@ -108,6 +108,9 @@ func TestOrgsAndKeysCLI(t *testing.T) {
 			if revoked.RevokedAt == nil || revoked.ID != key.ID {
 				t.Errorf("keys revoke: %+v", revoked)
 			}
+			if again := cli(t, vars, "keys", "revoke", key.ID); !strings.Contains(again, "was already revoked at "+revoked.RevokedAt.UTC().Format(time.RFC3339)) {
+				t.Errorf("keys revoke of a revoked key: %q, want it to say since when", again)
+			}
 			if table := cli(t, vars, "keys", "list", "--org", org["id"]); !strings.Contains(table, "revoked") {
 				t.Errorf("keys list after revoke:\n%s", table)
 			}

@@ -65,6 +65,7 @@ type identityStore interface {
 	ListOrgs(ctx context.Context) ([]agentscope.Org, error)
 	CreateAPIKey(ctx context.Context, k agentscope.APIKey) (agentscope.APIKey, agentscope.Credential, error)
 	ListAPIKeys(ctx context.Context, orgID string) ([]agentscope.APIKey, error)
+	GetAPIKey(ctx context.Context, orgID, id string) (agentscope.APIKey, error)
 	RevokeAPIKey(ctx context.Context, orgID, id, actor string) (agentscope.APIKey, error)
 	APIKeyByPrefix(ctx context.Context, prefix string) (agentscope.APIKey, error)
 	APIKeyOrg(ctx context.Context, id string) (string, error)
