@@ -179,7 +179,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 		a.closers = append(a.closers, hub.Close)
 		a.Hub = hub
 	}
-	a.Recorder = recorder.New(st, recorder.Options{Hub: a.Hub, Committers: committers, Logger: log, Observers: observers})
+	a.Recorder = recorder.New(st, recorder.Options{Hub: a.Hub, Committers: committers, Logger: log, Observers: observers, Redactor: cfg.Redactor})
 	a.closers = append(a.closers, a.Recorder.Close)
 	if err := openSearch(a, log); err != nil {
 		a.Close()

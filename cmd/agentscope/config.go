@@ -19,6 +19,7 @@ import (
 
 	"github.com/agentscope/agentscope/internal/netguard"
 	"github.com/agentscope/agentscope/pricing"
+	"github.com/agentscope/agentscope/redact"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/search"
 	"github.com/agentscope/agentscope/signin"
@@ -92,6 +93,10 @@ type Config struct {
 	Splunk splunkbridge.Config
 	// SPL bounds SPL queries (AGENTSCOPE_SPL_*).
 	SPL search.Limits
+	// Redactor removes secrets from every event before it is stored: the
+	// default rules unless AGENTSCOPE_REDACT_DEFAULTS=off, and
+	// AGENTSCOPE_REDACT_RULES_FILE's.
+	Redactor *redact.Redactor
 	// Runtime configures managed runs, the investigator and alerts.
 	Runtime runtimeSettings
 	// InstanceDir holds the notes running serve processes leave for the
@@ -385,7 +390,38 @@ func (c *Config) readEnv(groups flagGroup, providerEnv func(string) string) erro
 	if c.SPL, err = splLimits(getenv); err != nil {
 		return err
 	}
+	if c.Redactor, err = redactor(getenv); err != nil {
+		return err
+	}
 	return c.Runtime.read(getenv, providerEnv)
+}
+
+// redactor builds the redaction rules: the defaults unless
+// AGENTSCOPE_REDACT_DEFAULTS is off, then AGENTSCOPE_REDACT_RULES_FILE's.
+func redactor(getenv func(string) string) (*redact.Redactor, error) {
+	defaults := true
+	switch v := getenv("AGENTSCOPE_REDACT_DEFAULTS"); v {
+	case "", "on", "true", "1":
+	case "off", "false", "0":
+		defaults = false
+	default:
+		return nil, fmt.Errorf("AGENTSCOPE_REDACT_DEFAULTS must be on or off (the default rules for API keys, bearer tokens and card numbers), got %q", v)
+	}
+	var rules []redact.Rule
+	if path := getenv("AGENTSCOPE_REDACT_RULES_FILE"); path != "" {
+		data, err := os.ReadFile(path)
+		if err == nil {
+			rules, err = redact.ParseRules(data)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("AGENTSCOPE_REDACT_RULES_FILE %s: %w", path, err)
+		}
+	}
+	r, err := redact.New(rules, defaults)
+	if err != nil {
+		return nil, fmt.Errorf("AGENTSCOPE_REDACT_RULES_FILE: %w", err)
+	}
+	return r, nil
 }
 
 // read reads the runtime's settings.
