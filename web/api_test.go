@@ -32,14 +32,19 @@ type fixture struct {
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
+	return setupWith(t, web.Options{Tokens: map[string]string{token: "org-1"}, MaxBodyBytes: 1 << 20, LivePoll: time.Hour})
+}
+
+// setupWith is setup with the server's options given.
+func setupWith(t *testing.T, opts web.Options) *fixture {
+	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"), sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
 	svc := service.New(rec, service.Options{})
-	h := web.New(svc, web.Options{Tokens: map[string]string{token: "org-1"}, MaxBodyBytes: 1 << 20, LivePoll: time.Hour})
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(web.New(svc, opts))
 	t.Cleanup(func() {
 		srv.Close()
 		rec.Close()

@@ -116,6 +116,7 @@ func New(svc *service.Service, opts Options) *Server {
 		s.mux.Handle("/mcp", s.mcpBearer(opts.MCP))
 	}
 	s.routeAPI(s.mux)
+	s.routeOTLP(s.mux)
 	s.routeMembers(s.mux)
 	s.routeUI(s.mux)
 	if opts.OAuth != nil {

@@ -287,6 +287,11 @@ var routeCases = map[string]routeCase{
 	"DELETE /api/v1/invitations/{id}":                {path: "/api/v1/invitations/{inv}", missing: true, write: true},
 	"DELETE /api/v1/oauth/grants/{id}":               {path: "/api/v1/oauth/grants/{grant}", missing: true, write: true},
 	"POST /api/v1/events":                            {path: "/api/v1/events", body: `[{"event_id":"alpha-e1","session_id":"{s}","type":"ToolCalled","tool":"alpha","call_id":"c1"}]`, missing: true, status: http.StatusBadRequest, write: true},
+	// OTLP ingest: A records a session of its own; B's data is untouched
+	// (checked after the writes). A conversation id equal to another
+	// organisation's session id is web's TestOTLPTraces: it is A's own
+	// session then, which the suite here would read as B's id leaking.
+	"POST /v1/traces": {path: "/v1/traces", write: true, body: `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"00f067aa0ba902b7","name":"chat","startTimeUnixNano":"1764838800000000000","endTimeUnixNano":"1764838801000000000","attributes":[{"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},{"key":"gen_ai.system","value":{"stringValue":"openai"}},{"key":"gen_ai.request.model","value":{"stringValue":"alpha-model"}},{"key":"gen_ai.conversation.id","value":{"stringValue":"alpha-otlp-1"}},{"key":"gen_ai.agent.name","value":{"stringValue":"alpha-otlp"}}]}]}]}]}`},
 	// JSON API: A's lists, searches and creations (none may show B).
 	"GET /api/v1/runs":          {path: "/api/v1/runs?limit=200"},
 	"GET /api/v1/reports":       {path: "/api/v1/reports"},
@@ -447,7 +452,7 @@ func (a *asA) route(pattern string, rc routeCase, browser *http.Client, csrf str
 			if strings.HasPrefix(path, "/oauth/") {
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			}
-			if strings.HasPrefix(path, "/oauth/register") {
+			if strings.HasPrefix(path, "/oauth/register") || strings.HasPrefix(path, "/v1/") {
 				req.Header.Set("Content-Type", "application/json")
 			}
 		}

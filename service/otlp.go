@@ -1,0 +1,103 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/otlp"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+)
+
+// IngestTraces records an OTLP trace export (POST /v1/traces): the GenAI
+// spans become events of their sessions (otlp.Map), a session that does not
+// exist yet is started for its agent as start_run would, and every span that
+// is not recorded — not a GenAI span, malformed, or refused by the store —
+// is counted in the response's partial_success, never dropped silently.
+// The caller needs the record action, as for record_event.
+func (s *Service) IngestTraces(ctx context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
+	org, err := agentscope.Authorize(ctx, agentscope.ActionRecord)
+	if err != nil {
+		return nil, err
+	}
+	b := otlp.Map(req)
+	if len(b.Sessions) > 0 {
+		if err := s.PrepareOrg(ctx, org); err != nil {
+			return nil, err
+		}
+	}
+	for _, sess := range b.Sessions {
+		var evs []agentscope.Event
+		for _, sp := range sess.Spans {
+			evs = append(evs, s.fitting(b, sp)...)
+		}
+		if len(evs) == 0 {
+			continue
+		}
+		if err := s.commitOTLP(ctx, org, sess, evs); err != nil {
+			if agentscope.ErrorCode(err) == agentscope.EINTERNAL || ctx.Err() != nil {
+				return nil, err
+			}
+			for _, sp := range sess.Spans {
+				if len(sp.Events) > 0 {
+					b.Reject(sp.Name + ": " + agentscope.ErrorMessage(err))
+				}
+			}
+		}
+	}
+	resp := &coltracepb.ExportTraceServiceResponse{}
+	if b.Rejected > 0 {
+		resp.PartialSuccess = &coltracepb.ExportTracePartialSuccess{RejectedSpans: b.Rejected, ErrorMessage: b.Message()}
+	}
+	return resp, nil
+}
+
+// fitting returns sp's events if each is within MaxEventBytes, and
+// otherwise rejects the span.
+func (s *Service) fitting(b *otlp.Batch, sp otlp.Span) []agentscope.Event {
+	for _, ev := range sp.Events {
+		raw, err := json.Marshal(ev)
+		if err != nil || len(raw) > s.MaxEventBytes {
+			b.Reject(sp.Name + ": its " + string(ev.Type) + " event is larger than the event size limit")
+			return nil
+		}
+	}
+	return sp.Events
+}
+
+// commitOTLP appends evs to sess, starting the session (as an external
+// agent's run) when it does not exist.
+func (s *Service) commitOTLP(ctx context.Context, org string, sess *otlp.Session, evs []agentscope.Event) error {
+	_, err := s.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sess.ID, Events: evs})
+	if agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+		return err
+	}
+	agent, err := s.store.GetAgent(ctx, org, sess.Agent)
+	if err == nil && agent.Kind == agentscope.AgentManaged {
+		return agentscope.Errorf(agentscope.ECONFLICT, "agent %q is managed by AgentScope; its runs are not recorded from OTLP", sess.Agent)
+	}
+	if err != nil && agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+		return err
+	}
+	ts := evs[0].TS
+	for _, ev := range evs {
+		if !ev.TS.IsZero() && ev.TS.Before(ts) {
+			ts = ev.TS
+		}
+	}
+	now := s.now().UTC()
+	if ts.IsZero() {
+		ts = now
+	}
+	start := agentscope.Event{EventID: otlp.EventIDPrefix + sess.ID + ":started", Type: agentscope.SessionStarted, TS: ts, Agent: sess.Agent}
+	_, err = s.rec.Commit(ctx, agentscope.AppendRequest{
+		OrgID: org, SessionID: sess.ID,
+		Start:  &agentscope.Run{Agent: sess.Agent, Status: agentscope.StatusRunning, Metadata: map[string]string{"source": "otlp"}, CreatedAt: now, StartedAt: &ts},
+		Events: append([]agentscope.Event{start}, evs...),
+	})
+	if agentscope.ErrorCode(err) == agentscope.ECONFLICT {
+		// Another export started it in between: append to it.
+		_, err = s.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sess.ID, Events: evs})
+	}
+	return err
+}

@@ -1,0 +1,177 @@
+package web_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/web"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+// keyAuth signs in each token as its principal.
+type keyAuth map[string]agentscope.Principal
+
+func (k keyAuth) AuthenticateHeader(_ context.Context, header string) (agentscope.Principal, error) {
+	if p, ok := k[header]; ok {
+		return p, nil
+	}
+	return agentscope.Principal{}, agentscope.Errorf(agentscope.EUNAUTHORIZED, "invalid token")
+}
+
+func otlpServer(t *testing.T) string {
+	t.Helper()
+	auth := keyAuth{
+		"Bearer ingest-a": {Kind: agentscope.PrincipalKey, OrgID: "org-a", KeyID: "k1", Scopes: []agentscope.Scope{agentscope.ScopeIngest}},
+		"Bearer read-a":   {Kind: agentscope.PrincipalKey, OrgID: "org-a", KeyID: "k2", Scopes: []agentscope.Scope{agentscope.ScopeRead}},
+		"Bearer ingest-b": {Kind: agentscope.PrincipalKey, OrgID: "org-b", KeyID: "k3", Scopes: []agentscope.Scope{agentscope.ScopeIngest, agentscope.ScopeRead}},
+		"Bearer " + token: {Kind: agentscope.PrincipalInstance, OrgID: "org-a", Role: agentscope.RoleOwner},
+	}
+	return setupWith(t, web.Options{Auth: auth, MaxBodyBytes: 1 << 20, LivePoll: time.Hour}).srv.URL
+}
+
+func kv(k string, v any) *commonpb.KeyValue {
+	switch x := v.(type) {
+	case int:
+		return &commonpb.KeyValue{Key: k, Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_IntValue{IntValue: int64(x)}}}
+	default:
+		return &commonpb.KeyValue{Key: k, Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: x.(string)}}}
+	}
+}
+
+// chatExport is one chat span of conversation conv (and, with http, a
+// span that is not GenAI).
+func chatExport(conv string, withHTTP bool) *coltracepb.ExportTraceServiceRequest {
+	tid, _ := hex.DecodeString("0af7651916cd43dd8448eb211c80319c")
+	start := uint64(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC).UnixNano())
+	spans := []*tracepb.Span{{TraceId: tid, SpanId: []byte{0, 0, 0, 0, 0, 0, 0, 1}, Name: "chat", StartTimeUnixNano: start, EndTimeUnixNano: start + 2e9,
+		Attributes: []*commonpb.KeyValue{kv("gen_ai.operation.name", "chat"), kv("gen_ai.system", "openai"), kv("gen_ai.request.model", "gpt-4o-mini"),
+			kv("gen_ai.usage.input_tokens", 10), kv("gen_ai.usage.output_tokens", 5), kv("gen_ai.conversation.id", conv), kv("gen_ai.agent.name", "otel-agent")}}}
+	if withHTTP {
+		spans = append(spans, &tracepb.Span{TraceId: tid, SpanId: []byte{0, 0, 0, 0, 0, 0, 0, 2}, Name: "GET /", StartTimeUnixNano: start, EndTimeUnixNano: start + 1})
+	}
+	return &coltracepb.ExportTraceServiceRequest{ResourceSpans: []*tracepb.ResourceSpans{{ScopeSpans: []*tracepb.ScopeSpans{{Spans: spans}}}}}
+}
+
+func postOTLP(t *testing.T, url, key, contentType, encoding string, body []byte) (int, string, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url+"/v1/traces", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", contentType)
+	if encoding != "" {
+		req.Header.Set("Content-Encoding", encoding)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), b
+}
+
+func sessionEvents(t *testing.T, url, bearer, sid string) []agentscope.Event {
+	t.Helper()
+	var page struct {
+		Events []agentscope.Event `json:"events"`
+	}
+	if code := doAs(t, bearer, "GET", url+"/api/v1/sessions/"+sid+"/events", "", &page); code != 200 {
+		t.Fatalf("replay %s: %d", sid, code)
+	}
+	return page.Events
+}
+
+func TestOTLPTraces(t *testing.T) {
+	url := otlpServer(t)
+	pb, _ := proto.Marshal(chatExport("conv-7", false))
+
+	// Protobuf: recorded, an empty response (no partial_success).
+	for range 2 { // the retry is recorded once
+		code, ct, body := postOTLP(t, url, "ingest-a", "application/x-protobuf", "", pb)
+		var resp coltracepb.ExportTraceServiceResponse
+		if code != 200 || ct != "application/x-protobuf" || proto.Unmarshal(body, &resp) != nil || resp.PartialSuccess != nil {
+			t.Fatalf("protobuf: %d %s %q", code, ct, body)
+		}
+	}
+	evs := sessionEvents(t, url, token, "conv-7")
+	if len(evs) != 3 || evs[0].Type != agentscope.SessionStarted || evs[0].Agent != "otel-agent" ||
+		evs[1].Type != agentscope.ModelInvoked || evs[2].Type != agentscope.ModelCompleted || *evs[2].TokensIn != 10 || *evs[2].DurationMS != 2000 || evs[2].Provider != "openai" {
+		t.Fatalf("events after two exports: %+v", evs)
+	}
+
+	// JSON, gzipped, with a span that is not GenAI: partial success.
+	js, _ := protojson.Marshal(chatExport("conv-8", true))
+	js = bytes.ReplaceAll(js, []byte(`"CvdlGRbNQ92ESOshHIAxnA=="`), []byte(`"0af7651916cd43dd8448eb211c80319c"`))
+	js = bytes.ReplaceAll(js, []byte(`"AAAAAAAAAAE="`), []byte(`"0000000000000001"`))
+	js = bytes.ReplaceAll(js, []byte(`"AAAAAAAAAAI="`), []byte(`"0000000000000002"`))
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	_, _ = zw.Write(js)
+	_ = zw.Close()
+	code, ct, body := postOTLP(t, url, "ingest-a", "application/json", "gzip", zb.Bytes())
+	var resp coltracepb.ExportTraceServiceResponse
+	if code != 200 || ct != "application/json" || protojson.Unmarshal(body, &resp) != nil ||
+		resp.GetPartialSuccess().GetRejectedSpans() != 1 || !bytes.Contains([]byte(resp.GetPartialSuccess().GetErrorMessage()), []byte("(GET /): not a GenAI span")) {
+		t.Fatalf("json gzip: %d %s %s", code, ct, body)
+	}
+	if evs := sessionEvents(t, url, token, "conv-8"); len(evs) != 3 || evs[1].SpanID != "0000000000000001" {
+		t.Fatalf("conv-8 events %+v", evs)
+	}
+
+	// Malformed payloads: 400 with a google.rpc.Status saying why, in the
+	// request's encoding; another content type: 415.
+	code, ct, body = postOTLP(t, url, "ingest-a", "application/x-protobuf", "", []byte{0xff, 0xff, 0xff})
+	var st spb.Status
+	if code != 400 || ct != "application/x-protobuf" || proto.Unmarshal(body, &st) != nil || st.Code != 3 || !bytes.Contains([]byte(st.Message), []byte("not a protobuf ExportTraceServiceRequest")) {
+		t.Errorf("malformed protobuf: %d %s %q (%v)", code, ct, body, &st)
+	}
+	code, _, body = postOTLP(t, url, "ingest-a", "application/json", "", []byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz"}]}]}]}`))
+	if code != 400 || protojson.Unmarshal(body, &st) != nil || !bytes.Contains([]byte(st.Message), []byte(`traceId "xyz" is not hex`)) {
+		t.Errorf("malformed json: %d %s", code, body)
+	}
+	code, _, body = postOTLP(t, url, "ingest-a", "application/json", "gzip", []byte("not gzip"))
+	if code != 400 || !bytes.Contains(body, []byte("not gzip")) {
+		t.Errorf("bad gzip: %d %s", code, body)
+	}
+	if code, _, body = postOTLP(t, url, "ingest-a", "text/plain", "", pb); code != 415 || !bytes.Contains(body, []byte("application/x-protobuf")) {
+		t.Errorf("text/plain: %d %s", code, body)
+	}
+
+	// A key without the ingest scope is refused, and records nothing.
+	pb9, _ := proto.Marshal(chatExport("conv-9", false))
+	if code, _, body = postOTLP(t, url, "read-a", "application/x-protobuf", "", pb9); code != 403 || !bytes.Contains(body, []byte("ingest")) {
+		t.Errorf("read key: %d %s", code, body)
+	}
+	if code, _, _ = postOTLP(t, url, "nope", "application/x-protobuf", "", pb9); code != 401 {
+		t.Errorf("unknown key: %d", code)
+	}
+	if code := doAs(t, token, "GET", url+"/api/v1/sessions/conv-9/events", "", nil); code != 404 {
+		t.Errorf("conv-9 after refused exports: %d, want 404", code)
+	}
+
+	// Another organisation exporting the same conversation id gets its own
+	// session; org-a's is untouched.
+	if code, _, body = postOTLP(t, url, "ingest-b", "application/x-protobuf", "", pb); code != 200 {
+		t.Fatalf("org-b: %d %s", code, body)
+	}
+	if evs := sessionEvents(t, url, token, "conv-7"); len(evs) != 3 {
+		t.Errorf("org-a's conv-7 after org-b's export: %d events, want 3", len(evs))
+	}
+	if evs := sessionEvents(t, url, "ingest-b", "conv-7"); len(evs) != 3 || evs[0].Type != agentscope.SessionStarted {
+		t.Errorf("org-b's conv-7: %+v", evs)
+	}
+	if code := doAs(t, "ingest-b", "GET", url+"/api/v1/sessions/conv-8/events", "", nil); code != 404 {
+		t.Errorf("org-b reads org-a's conv-8: %d, want 404", code)
+	}
+}
