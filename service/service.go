@@ -51,6 +51,9 @@ type Options struct {
 	// OAuthGrants keeps MCP hosts' OAuth grants (the SQL store); without
 	// it listing and revoking them is not available.
 	OAuthGrants OAuthGrants
+	// Keys keeps the organisations' API keys (the SQL store). Without it
+	// key management is not available.
+	Keys KeyStore
 }
 
 // Service is AgentScope's service layer.
@@ -61,6 +64,7 @@ type Service struct {
 	agents   AgentStore
 	audit    AuditLog
 	grants   OAuthGrants
+	keys     KeyStore
 	starters starterSet
 	log      *slog.Logger
 	now      func() time.Time
@@ -80,7 +84,7 @@ func New(rec *recorder.Recorder, opts Options) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{rec: rec, store: rec.Store(), launcher: opts.Launcher, agents: opts.Agents, audit: opts.Audit, grants: opts.OAuthGrants, log: logger.With("component", "service"),
+	return &Service{rec: rec, store: rec.Store(), launcher: opts.Launcher, agents: opts.Agents, audit: opts.Audit, grants: opts.OAuthGrants, keys: opts.Keys, log: logger.With("component", "service"),
 		now: func() time.Time { return time.Now().Truncate(time.Microsecond) }, MaxEventBytes: agentscope.DefaultMaxEventBytes}
 }
 

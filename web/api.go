@@ -23,6 +23,7 @@ func (s *Server) routeAPI(mux *Router) {
 	mux.Handle("POST /api/v1/events", s.api(s.handleRecord))
 	mux.Handle("GET /api/v1/sessions/{session_id}/events", s.api(s.handleReplay))
 	mux.Handle("GET /api/v1/sessions/{session_id}/live", s.bearer(http.HandlerFunc(s.handleLive)))
+	s.routeKeys(mux)
 	mux.Handle("GET /api/v1/audit", s.api(s.handleListAudit))
 	mux.Handle("GET /api/v1/oauth/grants", s.api(s.handleListOAuthGrants))
 	mux.Handle("DELETE /api/v1/oauth/grants/{id}", s.api(s.handleRevokeOAuthGrant))

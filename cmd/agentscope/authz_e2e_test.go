@@ -47,6 +47,10 @@ var httpCases = []httpCase{
 	{"GET", "/api/v1/alerts/rules/rule-x", ``, agentscope.ActionRead},
 	{"PUT", "/api/v1/alerts/rules/rule-x", `{"name":"r","kinds":["*"]}`, agentscope.ActionManageAlerts},
 	{"DELETE", "/api/v1/alerts/rules/rule-x", ``, agentscope.ActionManageAlerts},
+	{"GET", "/api/v1/keys", ``, agentscope.ActionManageKeys},
+	{"POST", "/api/v1/keys", `{"name":"mx","scopes":["read"]}`, agentscope.ActionManageKeys},
+	{"DELETE", "/api/v1/keys/key-nope", ``, agentscope.ActionManageKeys},
+	{"GET", "/api/v1/audit", ``, agentscope.ActionReadAudit},
 }
 
 // toolCase is one MCP tool's arguments and the action it takes.
@@ -100,6 +104,7 @@ func (c caller) allows(a agentscope.Action) (bool, agentscope.Scope) {
 		agentscope.ActionRun: agentscope.ScopeRun, agentscope.ActionInvestigate: agentscope.ScopeRun,
 		agentscope.ActionManageAgents: agentscope.ScopeAdmin, agentscope.ActionManageBudgets: agentscope.ScopeAdmin,
 		agentscope.ActionManageAlerts: agentscope.ScopeAdmin, agentscope.ActionManageKeys: agentscope.ScopeAdmin,
+		agentscope.ActionReadAudit: agentscope.ScopeAdmin,
 	}[a]
 	return c.scope == "" || c.scope == agentscope.ScopeAdmin || c.scope == need, need
 }
