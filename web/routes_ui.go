@@ -34,6 +34,9 @@ func (s *Server) routeUI(mux *Router) {
 	handle("POST /agents/{name}/investigate", form(s.handleInvestigateAgent))
 	handle("GET /reports", page(s.handleReportsPage))
 	handle("GET /reports/{session_id}", page(s.handleReportPage))
+	handle("GET /keys", page(s.handleKeysPage))
+	handle("POST /keys", form(s.handleCreateKey))
+	handle("POST /keys/{id}/revoke", form(s.handleRevokeKey))
 	handle("GET /audit", page(s.handleAuditPage))
 
 	// Fragments and data for the script, with the cookie.

@@ -9,7 +9,7 @@ import (
 // Page is what the frame around every page shows.
 type Page struct {
 	Title string
-	// Nav is the active section: dashboard, agents, sessions, reports or
+	// Nav is the active section: dashboard, agents, sessions, reports, keys or
 	// search.
 	Nav string
 	Org string
