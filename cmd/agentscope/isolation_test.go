@@ -62,6 +62,8 @@ type tenantB struct {
 	// userID is B's member, invitation B's pending invitation, grant the
 	// OAuth grant B's member gave an MCP host.
 	userID, invitation, grant string
+	// keyID is B's API key's id.
+	keyID string
 	// secrets are B's bytes: none may appear in an answer to A unless A's
 	// request carried it.
 	secrets []string
@@ -93,6 +95,7 @@ func TestTenantIsolation(t *testing.T) {
 
 			b := plantB(t, base, orgB, keyB.Key)
 			b.secrets = append(b.secrets, keyB.ID, keyB.Prefix, keyB.Key)
+			b.keyID = keyB.ID
 			store := openStoreOf(t, vars)
 			b.plantPeople(t, store)
 			as := &asA{t: t, base: base, key: keyA, b: b}
@@ -282,6 +285,7 @@ var routeCases = map[string]routeCase{
 	"PUT /api/v1/agents/{name}":                      {path: "/api/v1/agents/{a}", body: `{"definition":{"system_prompt":"alpha"}}`, missing: true, write: true},
 	"PUT /api/v1/alerts/rules/{id}":                  {path: "/api/v1/alerts/rules/{rule}", body: `{"name":"alpha","kinds":["*"]}`, missing: true, write: true},
 	"DELETE /api/v1/alerts/rules/{id}":               {path: "/api/v1/alerts/rules/{rule}", missing: true, write: true},
+	"DELETE /api/v1/keys/{id}":                       {path: "/api/v1/keys/{key}", missing: true, write: true},
 	"PATCH /api/v1/members/{user_id}":                {path: "/api/v1/members/{u}", body: `{"role":"viewer"}`, missing: true, write: true},
 	"DELETE /api/v1/members/{user_id}":               {path: "/api/v1/members/{u}", missing: true, write: true},
 	"DELETE /api/v1/invitations/{id}":                {path: "/api/v1/invitations/{inv}", missing: true, write: true},
@@ -299,6 +303,8 @@ var routeCases = map[string]routeCase{
 	"GET /api/v1/budgets":       {path: "/api/v1/budgets?agent={a}"},
 	"GET /api/v1/alerts/rules":  {path: "/api/v1/alerts/rules"},
 	"GET /api/v1/audit":         {path: "/api/v1/audit?limit=500"},
+	"GET /api/v1/keys":          {path: "/api/v1/keys"},
+	"POST /api/v1/keys":         {path: "/api/v1/keys", body: `{"name":"alpha-made","scopes":["read"]}`, write: true},
 	"GET /api/v1/members":       {path: "/api/v1/members"},
 	"GET /api/v1/invitations":   {path: "/api/v1/invitations"},
 	"GET /api/v1/oauth/grants":  {path: "/api/v1/oauth/grants"},
@@ -339,6 +345,9 @@ var routeCases = map[string]routeCase{
 	"GET /search":                         {path: "/search?q=" + url.QueryEscape("search "+bMark), ui: true},
 	"GET /reports":                        {path: "/reports", ui: true},
 	"GET /audit":                          {path: "/audit", ui: true},
+	"GET /keys":                           {path: "/keys", ui: true},
+	"POST /keys":                          {path: "/keys", body: "name=alpha-page&scopes=read", ui: true, write: true},
+	"POST /keys/{id}/revoke":              {path: "/keys/{key}/revoke", ui: true, missing: true, write: true},
 	"GET /sessions/{session_id}":          {path: "/sessions/{s}", ui: true, missing: true},
 	"GET /reports/{session_id}":           {path: "/reports/{s}", ui: true, missing: true},
 	"GET /ui/fragments/runs/{session_id}": {path: "/ui/fragments/runs/{s}", ui: true, missing: true},
@@ -372,7 +381,8 @@ func (a *asA) ids() map[string][2]string {
 	b := a.b
 	return map[string][2]string{"{s}": {bSession, noSess}, "{m}": {bManaged, noRun}, "{a}": {bAgent, noAgent},
 		"{rule}": {b.ruleID, twinID(b.ruleID)}, "{u}": {b.userID, twinID(b.userID)}, "{inv}": {b.invitation, twinID(b.invitation)},
-		"{o}": {b.org, twinID(b.org)}, "{grant}": {b.grant, twinID(b.grant)}}
+		"{o}": {b.org, twinID(b.org)}, "{grant}": {b.grant, twinID(b.grant)},
+		"{key}": {b.keyID, twinID(b.keyID)}}
 }
 
 // target fills a case's placeholders with B's ids (twin: the missing ones).
