@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -28,16 +27,7 @@ type Options struct {
 	// Observers are called after each commit with the committed events, in
 	// the committing goroutine (live detectors); they must be fast.
 	Observers []func(orgID string, events []agentscope.Event)
-	// Redactor removes secrets from every event before it is committed
-	// (nil: none); see Commit.
-	Redactor Redactor
-	Logger   *slog.Logger
-}
-
-// Redactor returns ev with its secrets redacted and whether it changed
-// anything; it must not modify ev's slices or maps (redact.Redactor).
-type Redactor interface {
-	Event(ev agentscope.Event) (agentscope.Event, bool)
+	Logger    *slog.Logger
 }
 
 // Recorder commits events through a Store with group commit.
@@ -92,22 +82,11 @@ func (r *Recorder) Hub() Hub { return r.opts.Hub }
 // Commit validates req's events, commits them with whatever other requests
 // are pending, and returns once they are durable. If ctx ends first, the
 // request may still commit; retrying with the same event_ids is safe.
-//
-// Events are redacted here, after validation and before anything is
-// durable: every door (record_event over MCP, the HTTP API, managed runs,
-// imports, the capture paths) commits through this method, and the store
-// writes the outbox in the same transaction as the events, so what the
-// redactor removes reaches neither the store, the outbox, Splunk nor live
-// subscribers. The caller's events are not modified: a changed event is
-// written to a copy of req.Events.
 func (r *Recorder) Commit(ctx context.Context, req agentscope.AppendRequest) (agentscope.AppendResult, error) {
 	for i := range req.Events {
 		if err := agentscope.ValidateEvent(&req.Events[i]); err != nil {
 			return agentscope.AppendResult{}, indexed(i, len(req.Events), err)
 		}
-	}
-	if r.opts.Redactor != nil {
-		req.Events = redactEvents(r.opts.Redactor, req.Events)
 	}
 	p := &pending{req: req, done: make(chan agentscope.AppendResult, 1)}
 	r.mu.RLock()
@@ -128,23 +107,6 @@ func (r *Recorder) Commit(ctx context.Context, req agentscope.AppendRequest) (ag
 	case <-ctx.Done():
 		return agentscope.AppendResult{}, ctx.Err()
 	}
-}
-
-// redactEvents returns events redacted, copying the slice only if an event
-// changes.
-func redactEvents(red Redactor, events []agentscope.Event) []agentscope.Event {
-	copied := false
-	for i := range events {
-		ev, changed := red.Event(events[i])
-		if !changed {
-			continue
-		}
-		if !copied {
-			events, copied = slices.Clone(events), true
-		}
-		events[i] = ev
-	}
-	return events
 }
 
 // indexed prefixes a validation error with the event's index in a batch.

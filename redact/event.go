@@ -3,6 +3,7 @@ package redact
 import (
 	"encoding/json"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/agentscope/agentscope"
@@ -18,22 +19,13 @@ func (r *Redactor) Event(ev agentscope.Event) (agentscope.Event, bool) {
 	if r.Empty() {
 		return ev, false
 	}
-	changed := false
-	var ok bool
-	if ev.Input, ok = r.JSON("input", ev.Input); ok {
-		changed = true
-	}
-	if ev.Output, ok = r.JSON("output", ev.Output); ok {
-		changed = true
-	}
+	var changed, ok bool
+	ev.Input, ev.Output, ev.Error, changed = r.content(ev.Input, ev.Output, ev.Error)
 	if ev.Arguments, ok = r.JSON("arguments", ev.Arguments); ok {
 		changed = true
 	}
 	if ev.Result, ok = r.JSON("result", ev.Result); ok {
 		changed = true
-	}
-	if s, ok := r.String(ev.Error); ok {
-		ev.Error, changed = s, true
 	}
 	if attrs, ok := r.attributes(ev.Attributes); ok {
 		ev.Attributes, changed = attrs, true
@@ -78,4 +70,67 @@ func (r *Redactor) attributePath(key string) *pathRule {
 		}
 	}
 	return nil
+}
+
+// Request returns req with its events and its run's content redacted:
+// the run's input, output, error and metadata (Start) and the output and
+// error of its update, which the store keeps beside the events. Nothing of
+// req is modified: what changes is copied first.
+func (r *Redactor) Request(req agentscope.AppendRequest) agentscope.AppendRequest {
+	if r.Empty() {
+		return req
+	}
+	copied := false
+	for i := range req.Events {
+		ev, changed := r.Event(req.Events[i])
+		if !changed {
+			continue
+		}
+		if !copied {
+			req.Events, copied = slices.Clone(req.Events), true
+		}
+		req.Events[i] = ev
+	}
+	if req.Start != nil {
+		if run, changed := r.run(*req.Start); changed {
+			req.Start = &run
+		}
+	}
+	if req.Update != nil {
+		u := *req.Update
+		out, c1 := r.JSON("output", u.Output)
+		msg, c2 := r.String(u.Error)
+		if c1 || c2 {
+			u.Output, u.Error = out, msg
+			req.Update = &u
+		}
+	}
+	return req
+}
+
+func (r *Redactor) run(run agentscope.Run) (agentscope.Run, bool) {
+	var changed bool
+	run.Input, run.Output, run.Error, changed = r.content(run.Input, run.Output, run.Error)
+	var meta map[string]string
+	for k, v := range run.Metadata {
+		if s, ok := r.String(v); ok {
+			if meta == nil {
+				meta = maps.Clone(run.Metadata)
+			}
+			meta[k] = s
+		}
+	}
+	if meta != nil {
+		run.Metadata, changed = meta, true
+	}
+	return run, changed
+}
+
+// content redacts what events and runs share: an input, an output and an
+// error text.
+func (r *Redactor) content(in, out json.RawMessage, msg string) (json.RawMessage, json.RawMessage, string, bool) {
+	in, c1 := r.JSON("input", in)
+	out, c2 := r.JSON("output", out)
+	msg, c3 := r.String(msg)
+	return in, out, msg, c1 || c2 || c3
 }

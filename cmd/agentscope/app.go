@@ -81,7 +81,14 @@ func openStore(ctx context.Context, cfg Config) (appStore, func(context.Context)
 			return nil, nil, "", err
 		}
 	}
-	opts := sqlstore.Options{SecretKey: key, PreviousSecretKeys: previous}
+	red := cfg.Redactor
+	if red == nil { // a Config not from parseFlags (tests)
+		var err error
+		if red, err = redactor(cfg.env()); err != nil {
+			return nil, nil, "", err
+		}
+	}
+	opts := sqlstore.Options{SecretKey: key, PreviousSecretKeys: previous, Redactor: red}
 	if cfg.DatabaseURL != "" {
 		s, err := postgres.Open(ctx, cfg.DatabaseURL, opts)
 		if err != nil {
@@ -179,7 +186,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 		a.closers = append(a.closers, hub.Close)
 		a.Hub = hub
 	}
-	a.Recorder = recorder.New(st, recorder.Options{Hub: a.Hub, Committers: committers, Logger: log, Observers: observers, Redactor: cfg.Redactor})
+	a.Recorder = recorder.New(st, recorder.Options{Hub: a.Hub, Committers: committers, Logger: log, Observers: observers})
 	a.closers = append(a.closers, a.Recorder.Close)
 	if err := openSearch(a, log); err != nil {
 		a.Close()

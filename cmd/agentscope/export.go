@@ -184,7 +184,7 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	st.SetOutbox(cfg.Splunk.HECEnabled())
 	// The recorder alone, without the app's observers: importing is not
 	// the sessions happening, so nothing detects or investigates on it.
-	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub(), Logger: cfg.oneShotLogger(env), Redactor: cfg.Redactor})
+	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub(), Logger: cfg.oneShotLogger(env)})
 	defer rec.Close()
 	im := &importer{ctx: ctx, org: org, store: st, rec: rec, errw: env.Stderr}
 	if isTerminal(env.Stderr) {

@@ -30,7 +30,14 @@ func (s *Store) Append(ctx context.Context, reqs []agentscope.AppendRequest) []a
 // commit atomically with them, such as inserting a River job beside a queued
 // run. If the hook fails, nothing commits and every result carries its
 // error. With a hook, the requests are not retried one by one.
+//
+// Every request is redacted first (Options.Redactor). This is the one
+// place every writer passes through (the recorder's group commit, the
+// runtime's queued runs, the alerts' events), and the outbox holds only
+// references to the events written here, so nothing a rule removes reaches
+// the database, the outbox or Splunk.
 func (s *Store) AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, hook func(ctx context.Context, tx *sql.Tx) error) []agentscope.AppendResult {
+	reqs = s.redact(reqs)
 	var results []agentscope.AppendResult
 	var err error
 	if hook == nil && s.pipe != nil {
@@ -70,6 +77,32 @@ func (s *Store) AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, h
 		results[i] = s.Append(ctx, reqs[i:i+1])[0]
 	}
 	return results
+}
+
+// redact returns reqs redacted, copying the slice only if a request
+// changes.
+func (s *Store) redact(reqs []agentscope.AppendRequest) []agentscope.AppendRequest {
+	if s.opts.Redactor == nil {
+		return reqs
+	}
+	copied := false
+	for i := range reqs {
+		r := s.opts.Redactor.Request(reqs[i])
+		if unchanged(r, reqs[i]) {
+			continue
+		}
+		if !copied {
+			reqs, copied = slices.Clone(reqs), true
+		}
+		reqs[i] = r
+	}
+	return reqs
+}
+
+// unchanged reports whether the redactor gave back req's own parts.
+func unchanged(a, b agentscope.AppendRequest) bool {
+	return a.Start == b.Start && a.Update == b.Update && len(a.Events) == len(b.Events) &&
+		(len(a.Events) == 0 || &a.Events[0] == &b.Events[0])
 }
 
 // appendPiped is an append over a Pipe: the transaction's reads go with its

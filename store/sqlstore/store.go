@@ -26,6 +26,16 @@ type Options struct {
 	// processes, the key being rotated in). SealSecrets re-seals what they
 	// open under SecretKey.
 	PreviousSecretKeys [][]byte
+	// Redactor removes secrets from every request Append and AppendTx
+	// are given, before anything of it is written (nil: none).
+	Redactor Redactor
+}
+
+// Redactor returns req with the secrets of its events and its run
+// redacted, without modifying what req points to, which is the caller's
+// (redact.Redactor).
+type Redactor interface {
+	Request(req agentscope.AppendRequest) agentscope.AppendRequest
 }
 
 // Store implements agentscope.Store over database/sql.
