@@ -177,3 +177,33 @@ func TestNoAllocationWithoutCandidates(t *testing.T) {
 		t.Errorf("%v allocations for an event with nothing to redact", n)
 	}
 }
+
+// TestRequest: the run's input, output, error and metadata are redacted
+// with the events, and the caller's request is left as it was.
+func TestRequest(t *testing.T) {
+	r := defaults(t)
+	in := json.RawMessage(`{"prompt":"` + openAIKey + `"}`)
+	meta := map[string]string{"k": "Bearer abcdefghijkl", "plain": "x"}
+	events := []agentscope.Event{{Type: agentscope.SessionStarted, Input: in}, {Type: agentscope.SessionCompleted, Status: "ok"}}
+	req := agentscope.AppendRequest{
+		Start:  &agentscope.Run{Input: in, Error: "card 4111111111111111", Metadata: meta},
+		Events: events,
+		Update: &agentscope.RunUpdate{Output: json.RawMessage(`"` + anthropicKey + `"`), Error: "x"},
+	}
+	got := r.Request(req)
+	if string(got.Start.Input) != `{"prompt":"[REDACTED:openai-key]"}` || got.Start.Error != "card [REDACTED:card-number]" ||
+		got.Start.Metadata["k"] != "[REDACTED:bearer-token]" || got.Start.Metadata["plain"] != "x" {
+		t.Errorf("start %+v", got.Start)
+	}
+	if string(got.Update.Output) != `"[REDACTED:anthropic-key]"` || string(got.Events[0].Input) != `{"prompt":"[REDACTED:openai-key]"}` {
+		t.Errorf("update %s, event input %s", got.Update.Output, got.Events[0].Input)
+	}
+	if req.Start.Error != "card 4111111111111111" || meta["k"] != "Bearer abcdefghijkl" || string(events[0].Input) != string(in) ||
+		string(req.Update.Output) != `"`+anthropicKey+`"` {
+		t.Error("the caller's request was modified")
+	}
+	clean := agentscope.AppendRequest{Events: events[1:], Start: &agentscope.Run{Input: json.RawMessage(`{}`)}}
+	if got := r.Request(clean); got.Start != clean.Start || &got.Events[0] != &clean.Events[0] {
+		t.Error("a request with nothing to redact was copied")
+	}
+}
