@@ -307,3 +307,44 @@ func FuzzDecodeTraces(f *testing.F) {
 		}
 	})
 }
+
+// TestExportRoundTrip: a session's events exported as OTLP (FromEvents,
+// MarshalJSON) and ingested again (DecodeTraces, Map) are the same events.
+func TestExportRoundTrip(t *testing.T) {
+	first := otlp.Map(Export())
+	var evs []agentscope.Event
+	for _, sp := range first.Sessions[0].Spans {
+		evs = append(evs, sp.Events...)
+	}
+	start := t0
+	run := agentscope.Run{SessionID: "conv-1", Agent: "weather-bot", Status: agentscope.StatusRunning, CreatedAt: t0, StartedAt: &start}
+	js, err := otlp.MarshalJSON(otlp.FromEvents(run, evs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(js), `"traceId":"0102030405060708090a0b0c0d0e0f10"`) {
+		t.Errorf("export does not keep the hex trace id: %s", js)
+	}
+	req, err := otlp.DecodeTraces(js, otlp.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := otlp.Map(req)
+	if again.Rejected != 0 || len(again.Sessions) != 1 || again.Sessions[0].ID != "conv-1" || again.Sessions[0].Agent != "weather-bot" {
+		t.Fatalf("re-ingested: rejected %d (%s), sessions %+v", again.Rejected, again.Message(), again.Sessions)
+	}
+	var evs2 []agentscope.Event
+	for _, sp := range again.Sessions[0].Spans {
+		evs2 = append(evs2, sp.Events...)
+	}
+	if len(evs2) != len(evs) {
+		t.Fatalf("%d events after the round trip, want %d", len(evs2), len(evs))
+	}
+	for i := range evs {
+		a, _ := evs[i].MarshalCanonical()
+		b, _ := evs2[i].MarshalCanonical()
+		if string(a) != string(b) {
+			t.Errorf("event %d:\n before %s\n after  %s", i, a, b)
+		}
+	}
+}

@@ -101,3 +101,29 @@ func (s *Service) commitOTLP(ctx context.Context, org string, sess *otlp.Session
 	}
 	return err
 }
+
+// MaxOTLPExportEvents bounds the model and tool events ExportSessionOTLP
+// reads of one session.
+const MaxOTLPExportEvents = 100_000
+
+// ExportSessionOTLP returns a session as one OTLP trace following the GenAI
+// conventions (GET /api/v1/sessions/{id}/otlp): otlp.FromEvents over its
+// model and tool events. It needs the read action; another organisation's
+// session is not found.
+func (s *Service) ExportSessionOTLP(ctx context.Context, sessionID string) (*coltracepb.ExportTraceServiceRequest, error) {
+	run, err := s.GetRun(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := s.ListEvents(ctx, sessionID, agentscope.EventFilter{
+		Types: []agentscope.EventType{agentscope.ModelInvoked, agentscope.ModelCompleted, agentscope.ToolCalled, agentscope.ToolReturned},
+		Limit: MaxOTLPExportEvents + 1,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(evs) > MaxOTLPExportEvents {
+		return nil, agentscope.Errorf(agentscope.ETOOLARGE, "session %q has more than %d model and tool events, more than one OTLP export holds", sessionID, MaxOTLPExportEvents)
+	}
+	return otlp.FromEvents(run, evs), nil
+}

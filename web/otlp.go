@@ -14,6 +14,24 @@ import (
 // same bearer authentication (the key needs the record action).
 func (s *Server) routeOTLP(mux *Router) {
 	mux.Handle("POST /v1/traces", s.bearer(http.HandlerFunc(s.handleOTLPTraces)))
+	mux.Handle("GET /api/v1/sessions/{session_id}/otlp", s.bearer(http.HandlerFunc(s.handleSessionOTLP)))
+}
+
+// handleSessionOTLP exports a session as OTLP JSON (an
+// ExportTraceServiceRequest another OTLP receiver takes as it is).
+func (s *Server) handleSessionOTLP(w http.ResponseWriter, r *http.Request) {
+	req, err := s.svc.ExportSessionOTLP(r.Context(), r.PathValue("session_id"))
+	var out []byte
+	if err == nil {
+		out, err = otlp.MarshalJSON(req)
+	}
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.Header().Set("Content-Type", otlp.ContentTypeJSON)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out)
 }
 
 // handleOTLPTraces answers as the OTLP/HTTP specification asks: the

@@ -174,4 +174,27 @@ func TestOTLPTraces(t *testing.T) {
 	if code := doAs(t, "ingest-b", "GET", url+"/api/v1/sessions/conv-8/events", "", nil); code != 404 {
 		t.Errorf("org-b reads org-a's conv-8: %d, want 404", code)
 	}
+
+	// A session back as OTLP JSON, which ingests again as the same events.
+	hreq, _ := http.NewRequest("GET", url+"/api/v1/sessions/conv-8/otlp", nil)
+	hreq.Header.Set("Authorization", "Bearer "+token)
+	hr, err := http.DefaultClient.Do(hreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	export, _ := io.ReadAll(hr.Body)
+	hr.Body.Close()
+	if hr.StatusCode != 200 || hr.Header.Get("Content-Type") != "application/json" || !bytes.Contains(export, []byte(`"traceId":"0af7651916cd43dd8448eb211c80319c"`)) ||
+		!bytes.Contains(export, []byte(`"gen_ai.conversation.id"`)) {
+		t.Fatalf("export of conv-8: %d %s", hr.StatusCode, export)
+	}
+	if code, _, body := postOTLP(t, url, "ingest-a", "application/json", "", export); code != 200 || string(body) != "{}" {
+		t.Errorf("re-ingesting the export: %d %s", code, body)
+	}
+	if evs := sessionEvents(t, url, token, "conv-8"); len(evs) != 3 {
+		t.Errorf("conv-8 after re-ingesting its export: %d events, want the same 3", len(evs))
+	}
+	if code := doAs(t, "ingest-b", "GET", url+"/api/v1/sessions/conv-8/otlp", "", nil); code != 404 {
+		t.Errorf("org-b exports org-a's conv-8: %d, want 404", code)
+	}
 }

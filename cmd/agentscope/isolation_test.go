@@ -273,6 +273,7 @@ var routeCases = map[string]routeCase{
 	// JSON API: B's objects by id.
 	"GET /api/v1/runs/{session_id}":                  {path: "/api/v1/runs/{s}", missing: true},
 	"GET /api/v1/sessions/{session_id}/events":       {path: "/api/v1/sessions/{s}/events", missing: true},
+	"GET /api/v1/sessions/{session_id}/otlp":         {path: "/api/v1/sessions/{s}/otlp", missing: true},
 	"GET /api/v1/sessions/{session_id}/live":         {path: "/api/v1/sessions/{s}/live", missing: true},
 	"GET /api/v1/sessions/{session_id}/tokens":       {path: "/api/v1/sessions/{m}/tokens", missing: true},
 	"GET /api/v1/sessions/{session_id}/findings":     {path: "/api/v1/sessions/{s}/findings", missing: true},
