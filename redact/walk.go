@@ -3,6 +3,9 @@ package redact
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
+	"strconv"
 	"strings"
 	"unsafe"
 )
@@ -82,12 +85,12 @@ func (r *Redactor) JSON(root string, raw json.RawMessage) (json.RawMessage, bool
 	}
 	var out bytes.Buffer
 	out.Grow(len(raw) + 32)
-	w := walker{r: r, out: &out, path: []string{root}}
-	if err := w.value(raw); err != nil {
+	changed, err := r.walk(root, raw, &out)
+	if err != nil {
 		b, _ := json.Marshal(Marker("invalid-json"))
 		return b, true
 	}
-	if !w.changed {
+	if !changed {
 		return raw, false
 	}
 	return json.RawMessage(out.Bytes()), true
@@ -129,25 +132,134 @@ func containsQuotedFold(s, key string) bool {
 	return false
 }
 
-// walker copies one JSON value to out, redacting as it goes; path is the
-// keys (or "" for array elements) from the root to the current value.
-type walker struct {
-	r       *Redactor
-	out     *bytes.Buffer
-	path    []string
-	changed bool
+// walk copies the JSON value raw to out, redacting as it goes, in one
+// pass of a json.Decoder over its tokens (so a deeply nested value costs
+// no more than a flat one of its size), and reports whether it changed
+// anything.
+func (r *Redactor) walk(root string, raw []byte, out *bytes.Buffer) (bool, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	type frame struct {
+		obj, wantKey bool
+		n            int
+	}
+	var stack []frame
+	path := []string{root} // the keys to the current value ("" in arrays)
+	changed, done := false, false
+	// ended marks the end of a value: its object wants a key next.
+	ended := func() {
+		if len(stack) == 0 {
+			done = true
+		} else if top := &stack[len(stack)-1]; top.obj {
+			top.wantKey = true
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF && done {
+			return changed, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if done {
+			return false, errInvalid // a second value after the first
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack, path = stack[:len(stack)-1], path[:len(path)-1]
+			out.WriteByte(byte(d))
+			ended()
+			continue
+		}
+		if len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			if top.n > 0 && (!top.obj || top.wantKey) {
+				out.WriteByte(',')
+			}
+			if top.obj && top.wantKey {
+				key, _ := tok.(string)
+				k, _ := json.Marshal(key)
+				out.Write(k)
+				out.WriteByte(':')
+				path[len(path)-1] = key
+				top.wantKey = false
+				top.n++
+				continue
+			}
+			if !top.obj {
+				top.n++
+			}
+		}
+		if len(path) > 1 {
+			if p := r.matchPath(path); p != nil {
+				out.Write(p.marker)
+				changed = true
+				if d, ok := tok.(json.Delim); ok {
+					if err := skip(dec, d); err != nil {
+						return false, err
+					}
+				}
+				ended()
+				continue
+			}
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			out.WriteByte(byte(v))
+			stack = append(stack, frame{obj: v == '{', wantKey: v == '{'})
+			path = append(path, "")
+			continue
+		case string:
+			red, ok := r.String(v)
+			b, _ := json.Marshal(red)
+			out.Write(b)
+			changed = changed || ok
+		case json.Number:
+			// A card number may be sent as a number.
+			if red, ok := r.String(string(v)); ok {
+				b, _ := json.Marshal(red)
+				out.Write(b)
+				changed = true
+			} else {
+				out.WriteString(string(v))
+			}
+		case bool:
+			out.WriteString(strconv.FormatBool(v))
+		case nil:
+			out.WriteString("null")
+		}
+		ended()
+	}
 }
 
-// pathRule returns the path rule matching w.path, if any.
-func (w *walker) pathRule() *pathRule {
-	for i := range w.r.paths {
-		p := &w.r.paths[i]
-		if len(p.segs) != len(w.path) || p.segs[0] != w.path[0] {
+// skip reads the tokens of the rest of a container that began with open.
+func skip(dec *json.Decoder, open json.Delim) error {
+	for depth := 1; depth > 0; {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if d, ok := tok.(json.Delim); ok {
+			if d == '{' || d == '[' {
+				depth++
+			} else {
+				depth--
+			}
+		}
+	}
+	return nil
+}
+
+// matchPath returns the path rule matching path, if any.
+func (r *Redactor) matchPath(path []string) *pathRule {
+	for i := range r.paths {
+		p := &r.paths[i]
+		if len(p.segs) != len(path) || p.segs[0] != path[0] {
 			continue
 		}
 		ok := true
 		for j := 1; j < len(p.segs) && ok; j++ {
-			ok = p.segs[j] == "*" || (w.path[j] != "" && strings.EqualFold(p.segs[j], w.path[j]))
+			ok = p.segs[j] == "*" || (path[j] != "" && strings.EqualFold(p.segs[j], path[j]))
 		}
 		if ok {
 			return p
@@ -156,134 +268,4 @@ func (w *walker) pathRule() *pathRule {
 	return nil
 }
 
-func (w *walker) value(raw []byte) error {
-	raw = bytes.TrimSpace(raw)
-	if len(w.path) > 1 {
-		if p := w.pathRule(); p != nil {
-			w.out.Write(p.marker)
-			w.changed = true
-			return nil
-		}
-	}
-	if len(raw) == 0 {
-		return errInvalid
-	}
-	switch raw[0] {
-	case '{':
-		return w.object(raw)
-	case '[':
-		return w.array(raw)
-	case '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return err
-		}
-		w.scalar(raw, s)
-		return nil
-	case 't', 'f', 'n':
-		if !json.Valid(raw) {
-			return errInvalid
-		}
-		w.out.Write(raw)
-		return nil
-	default:
-		// A number: a card number may be sent as one.
-		if !json.Valid(raw) {
-			return errInvalid
-		}
-		w.scalar(raw, string(raw))
-		return nil
-	}
-}
-
-// scalar writes raw, a string or number whose text is s, or s redacted as
-// a JSON string if a pattern rule matches in it.
-func (w *walker) scalar(raw []byte, s string) {
-	red, ok := w.r.String(s)
-	if !ok {
-		w.out.Write(raw)
-		return
-	}
-	b, _ := json.Marshal(red)
-	w.out.Write(b)
-	w.changed = true
-}
-
-func (w *walker) object(raw []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if _, err := dec.Token(); err != nil {
-		return err
-	}
-	w.out.WriteByte('{')
-	for n := 0; dec.More(); n++ {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return errInvalid
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return err
-		}
-		if n > 0 {
-			w.out.WriteByte(',')
-		}
-		k, _ := json.Marshal(key)
-		w.out.Write(k)
-		w.out.WriteByte(':')
-		w.path = append(w.path, key)
-		err = w.value(v)
-		w.path = w.path[:len(w.path)-1]
-		if err != nil {
-			return err
-		}
-	}
-	return w.end(dec, '}', len(raw))
-}
-
-func (w *walker) array(raw []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil {
-		return err
-	}
-	w.out.WriteByte('[')
-	for n := 0; dec.More(); n++ {
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return err
-		}
-		if n > 0 {
-			w.out.WriteByte(',')
-		}
-		w.path = append(w.path, "")
-		err := w.value(v)
-		w.path = w.path[:len(w.path)-1]
-		if err != nil {
-			return err
-		}
-	}
-	return w.end(dec, ']', len(raw))
-}
-
-// end reads the closing delimiter and makes sure nothing follows it.
-func (w *walker) end(dec *json.Decoder, delim json.Delim, n int) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if tok != delim || dec.InputOffset() != int64(n) {
-		return errInvalid
-	}
-	w.out.WriteByte(byte(delim))
-	return nil
-}
-
-type invalidJSON struct{}
-
-func (invalidJSON) Error() string { return "invalid JSON" }
-
-var errInvalid error = invalidJSON{}
+var errInvalid = errors.New("invalid JSON")
