@@ -38,6 +38,7 @@ func RunOutbox(t *testing.T, open OutboxOpener) {
 		"OutboxOff":               testOutboxOff,
 		"ConcurrentClaimers":      testConcurrentClaimers,
 		"AuditEntries":            testOutboxAuditEntries,
+		"Redactor":                testRedactor,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
