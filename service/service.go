@@ -54,6 +54,9 @@ type Options struct {
 	// Keys keeps the organisations' API keys (the SQL store). Without it
 	// key management is not available.
 	Keys KeyStore
+	// Orgs keeps the organisations (the SQL store). Without it deleting
+	// one is not available.
+	Orgs OrgStore
 }
 
 // Service is AgentScope's service layer.
@@ -65,6 +68,7 @@ type Service struct {
 	audit    AuditLog
 	grants   OAuthGrants
 	keys     KeyStore
+	orgs     OrgStore
 	starters starterSet
 	log      *slog.Logger
 	now      func() time.Time
@@ -84,7 +88,7 @@ func New(rec *recorder.Recorder, opts Options) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{rec: rec, store: rec.Store(), launcher: opts.Launcher, agents: opts.Agents, audit: opts.Audit, grants: opts.OAuthGrants, keys: opts.Keys, log: logger.With("component", "service"),
+	return &Service{rec: rec, store: rec.Store(), launcher: opts.Launcher, agents: opts.Agents, audit: opts.Audit, grants: opts.OAuthGrants, keys: opts.Keys, orgs: opts.Orgs, log: logger.With("component", "service"),
 		now: func() time.Time { return time.Now().Truncate(time.Microsecond) }, MaxEventBytes: agentscope.DefaultMaxEventBytes}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/web/ui"
 )
 
@@ -124,6 +125,11 @@ func (s *Server) membersPage(w http.ResponseWriter, r *http.Request, status int,
 			v.Invitations = append(v.Invitations, ui.InvitationRow{ID: i.ID, Email: i.Email, Role: string(i.Role), Expires: i.ExpiresAt.UTC().Format(time.RFC3339)})
 		}
 	}
+	if caller.Allows(agentscope.ActionDeleteOrg) && caller.OrgID != agentscope.DefaultOrgID {
+		if o, ok := s.currentOrgName(r); ok {
+			v.DeleteOrg = o
+		}
+	}
 	if notice != nil {
 		v.Notices = append(v.Notices, *notice)
 	}
@@ -166,4 +172,35 @@ func (s *Server) handleRemoveForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleRevokeForm(w http.ResponseWriter, r *http.Request) {
 	s.membersFormDone(w, r, s.opts.UI.Accounts.RevokeInvitation(r.Context(), r.PathValue("id")))
+}
+
+// currentOrgName is the name of the organisation the signed-in session is
+// in, as its organisation switcher lists it.
+func (s *Server) currentOrgName(r *http.Request) (string, bool) {
+	sess, ok := sessionFrom(r.Context())
+	if !ok || sess.UserID == "" {
+		return "", false
+	}
+	orgs, err := s.opts.UI.Accounts.Orgs(r.Context(), sess.UserID)
+	if err != nil {
+		return "", false
+	}
+	for _, o := range orgs {
+		if o.ID == sess.OrgID {
+			return o.Name, true
+		}
+	}
+	return "", false
+}
+
+// handleDeleteOrgForm deletes the session's organisation (an owner, who
+// typed its name to confirm) and goes home: the session's next request
+// finds no membership there and signs in again, to another organisation
+// or a new one.
+func (s *Server) handleDeleteOrgForm(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.svc.DeleteOrg(r.Context(), service.DeleteOrgInput{Confirm: r.PostFormValue("confirm")}); err != nil {
+		s.membersFormDone(w, r, err)
+		return
+	}
+	redirectOnSite(w, r, "/")
 }

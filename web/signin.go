@@ -35,6 +35,7 @@ func (s *Server) routeSignIn(handle func(string, http.Handler), form func(http.H
 	handle("POST /members/{user_id}/role", form(s.handleRoleForm))
 	handle("POST /members/{user_id}/remove", form(s.handleRemoveForm))
 	handle("POST /invitations/{id}/revoke", form(s.handleRevokeForm))
+	handle("POST /org/delete", form(s.handleDeleteOrgForm))
 }
 
 // loginView is the sign-in page's configured ways in.

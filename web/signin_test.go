@@ -44,7 +44,7 @@ func peopleSetup(t *testing.T, limits signin.Options) *peopleFixture {
 		t.Fatal(err)
 	}
 	rec := recorder.New(f.store, recorder.Options{Hub: recorder.NewMemHub()})
-	svc := service.New(rec, service.Options{})
+	svc := service.New(rec, service.Options{Orgs: f.store})
 	f.srv = httptest.NewUnstartedServer(nil)
 	public := "http://" + f.srv.Listener.Addr().String()
 	oc := f.oidc.Config()
@@ -295,5 +295,69 @@ func TestInvitationMembersAndSwitcher(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("third invitation: %d", resp.StatusCode)
+	}
+}
+
+// TestOwnerDeletesTheOrganisation: on the Members page an owner, and only
+// an owner, is offered to delete the organisation; it takes the exact
+// name to confirm; then the organisation and what it held are gone, the
+// session's next page signs in again, and the other organisations (and
+// the person) stay. The default organisation is never offered.
+func TestOwnerDeletesTheOrganisation(t *testing.T) {
+	f := peopleSetup(t, signin.Options{})
+	ctx := context.Background()
+	if status, body := api(t, "POST", f.srv.URL+"/api/v1/invitations", `{"email":"cy@example.com","role":"admin"}`); status != http.StatusCreated {
+		t.Fatalf("invite: %d %s", status, body)
+	}
+	path, tok := f.mailedLink(t, "cy@example.com", 0)
+	cy := person(t)
+	if status, page := submit(t, cy, f.srv.URL+path, url.Values{"token": {tok}}); status != http.StatusOK {
+		t.Fatalf("accept: %d %s", status, page)
+	}
+	u, err := f.store.UserByEmail(ctx, "cy@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var personal agentscope.UserOrg
+	orgs, _ := f.store.ListUserOrgs(ctx, u.ID)
+	for _, o := range orgs {
+		if o.ID != agentscope.DefaultOrgID {
+			personal = o
+		}
+	}
+	noFollow := *cy
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	// An admin of the default organisation is not offered to delete it.
+	_, page := get(t, cy, f.srv.URL+"/members")
+	if strings.Contains(page, `id="delete-org"`) {
+		t.Fatal("the default organisation's page offers to delete it")
+	}
+	if status, _ := submit(t, &noFollow, f.srv.URL+"/orgs/switch", url.Values{"csrf": {csrfOf(t, page)}, "org_id": {personal.ID}}); status != http.StatusSeeOther {
+		t.Fatalf("switch: %d", status)
+	}
+	_, page = get(t, cy, f.srv.URL+"/members")
+	mustContain(t, "owner's members page", page, `id="delete-org"`, `action="/org/delete"`)
+	csrf := csrfOf(t, page)
+	status, page := submit(t, &noFollow, f.srv.URL+"/org/delete", url.Values{"csrf": {csrf}, "confirm": {"not the name"}})
+	if status != http.StatusBadRequest || !strings.Contains(page, "must be the organisation&#39;s name") {
+		t.Fatalf("a wrong confirmation: %d\n%s", status, page)
+	}
+	if _, err := f.store.GetOrg(ctx, personal.ID); err != nil {
+		t.Fatalf("a wrong confirmation deleted it: %v", err)
+	}
+	if status, _ := submit(t, &noFollow, f.srv.URL+"/org/delete", url.Values{"csrf": {csrf}, "confirm": {personal.Name}}); status != http.StatusSeeOther {
+		t.Fatalf("delete: %d", status)
+	}
+	if _, err := f.store.GetOrg(ctx, personal.ID); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+		t.Fatalf("the organisation after deleting it: %v", err)
+	}
+	if agents, err := f.store.ListAgents(ctx, personal.ID); err != nil || len(agents) != 0 {
+		t.Fatalf("its agents after deleting it: %v %v", agents, err)
+	}
+	if status, _ := get(t, &noFollow, f.srv.URL+"/members"); status != http.StatusSeeOther {
+		t.Fatalf("the deleted organisation's page: %d", status)
+	}
+	if m, err := f.store.GetMembership(ctx, agentscope.DefaultOrgID, u.ID); err != nil || m.Role != agentscope.RoleAdmin {
+		t.Fatalf("cy's other membership: %+v, %v", m, err)
 	}
 }

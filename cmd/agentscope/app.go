@@ -201,7 +201,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	a.closers = append(a.closers, rt.Close)
 	// The service takes the runtime as its launcher: it is built after
 	// the runtime, which needs only the recorder.
-	a.Service = service.New(a.Recorder, service.Options{Logger: log, Launcher: rt, Agents: a.Store, Audit: a.Store, OAuthGrants: a.Store, Keys: a.Store})
+	a.Service = service.New(a.Recorder, service.Options{Logger: log, Launcher: rt, Agents: a.Store, Audit: a.Store, OAuthGrants: a.Store, Keys: a.Store, Orgs: a.Store})
 	a.Service.Search = a.searchOptions
 	a.Service.Pricing = cfg.Runtime.Pricing // self-reported calls are priced from the runtime's table
 	if a.Alerts, err = openAlerts(a, rt); err != nil {

@@ -365,6 +365,7 @@ var routeCases = map[string]routeCase{
 	"POST /members/{user_id}/role":                     {path: "/members/{u}/role", body: "role=viewer", ui: true, missing: true, write: true},
 	"POST /members/{user_id}/remove":                   {path: "/members/{u}/remove", ui: true, missing: true, write: true},
 	"POST /invitations/{id}/revoke":                    {path: "/invitations/{inv}/revoke", ui: true, missing: true, write: true},
+	"POST /org/delete":                                 {path: "/org/delete", ui: true, write: true},
 	"POST /orgs/switch":                                {path: "/orgs/switch", body: "org_id={o}", ui: true, missing: true, write: true},
 	// Sign-in by email and invitation links: public, a bad link.
 	"POST /auth/email":                        {path: "/auth/email", body: "email=alpha-signin@example.com", ui: true},

@@ -25,24 +25,32 @@ func openIdentityStore(ctx context.Context, env *Env, name string, cfg Config) (
 	return st, st.Close, nil
 }
 
-// runOrgs is `agentscope orgs create NAME | list`.
+// runOrgs is `agentscope orgs create NAME | list | delete ID --confirm NAME`.
 func runOrgs(ctx context.Context, env *Env, args []string) error {
-	sub, rest, err := subcommand("orgs", args, "create", "list")
+	sub, rest, err := subcommand("orgs", args, "create", "list", "delete")
 	if err != nil {
 		return err
 	}
 	var (
-		cfg    Config
-		asJSON bool
+		cfg     Config
+		asJSON  bool
+		confirm string
 	)
 	pos, err := env.parseFlags("orgs "+sub, rest, &cfg, storeFlags, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
+		if sub == "delete" {
+			fs.StringVar(&confirm, "confirm", "", "the organisation's exact `name`, to confirm")
+		}
 	})
 	if err != nil {
 		return err
 	}
 	if sub == "create" && len(pos) != 1 {
 		return usageError{"usage: agentscope orgs create NAME [--json] (quote a name with spaces)"}
+	} else if sub == "delete" && len(pos) != 1 {
+		return usageError{"usage: agentscope orgs delete ORG_ID --confirm NAME [--json] (deletes the organisation and everything it holds)"}
+	} else if sub == "delete" && pos[0] == agentscope.DefaultOrgID {
+		return usageError{"the default organisation belongs to the instance token and cannot be deleted"}
 	} else if sub == "list" {
 		if err := noArgs(pos, nil); err != nil {
 			return err
@@ -53,6 +61,9 @@ func runOrgs(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer closeStore()
+	if sub == "delete" {
+		return deleteOrg(ctx, env, s, pos[0], confirm, asJSON)
+	}
 	if sub == "create" {
 		o, err := s.CreateOrg(ctx, pos[0], agentscope.ActorOperator)
 		if err != nil {
@@ -77,6 +88,28 @@ func runOrgs(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", o.ID, o.Name, o.CreatedAt.Format(time.RFC3339))
 	}
 	return tw.Flush()
+}
+
+// deleteOrg deletes organisation id once confirm is its exact name, and
+// prints how many rows each table lost.
+func deleteOrg(ctx context.Context, env *Env, s identityStore, id, confirm string, asJSON bool) error {
+	o, err := s.GetOrg(ctx, id)
+	if err != nil {
+		return cliError(err)
+	}
+	if confirm != o.Name {
+		return usageError{fmt.Sprintf("--confirm must be the organisation's name, %q, exactly: deleting it deletes everything it holds", o.Name)}
+	}
+	deleted, err := s.DeleteOrg(ctx, id)
+	if err != nil {
+		return cliError(err)
+	}
+	if asJSON {
+		return printJSON(env.Stdout, map[string]any{"id": o.ID, "name": o.Name, "deleted": deleted})
+	}
+	fmt.Fprintf(env.Stdout, "organisation %s (%s) deleted: %d events, %d runs, %d agents, %d keys, %d members\n",
+		o.Name, o.ID, deleted["events"], deleted["runs"], deleted["agents"], deleted["api_keys"], deleted["memberships"])
+	return nil
 }
 
 // createdKey is what keys create prints with --json.

@@ -133,6 +133,27 @@ func TestOrgsAndKeysCLI(t *testing.T) {
 			if got := strings.Join(actions, ", "); got != "key.revoked by operator, key.created by operator, org.created by operator" {
 				t.Errorf("audit: %s", got)
 			}
+
+			// orgs delete takes the exact name, then deletes the
+			// organisation with its keys and audit log; the default one
+			// and the others stay.
+			if code, _, stderr := runCommand(vars, "orgs", "delete", org["id"], "--confirm", "Acme"); code != 2 || !strings.Contains(stderr, `--confirm must be the organisation's name, "Acme Corp", exactly`) {
+				t.Errorf("orgs delete with a wrong name: exit %d, %q", code, stderr)
+			}
+			gone := decodeJSON[struct {
+				ID      string
+				Deleted map[string]int64
+			}](t, cli(t, vars, "orgs", "delete", org["id"], "--confirm", "Acme Corp", "--json"))
+			if gone.ID != org["id"] || gone.Deleted["orgs"] != 1 || gone.Deleted["api_keys"] != 1 || gone.Deleted["audit_log"] != 3 {
+				t.Errorf("orgs delete: %+v", gone)
+			}
+			orgs = decodeJSON[struct{ Orgs []agentscope.Org }](t, cli(t, vars, "orgs", "list", "--json")).Orgs
+			if len(orgs) != 1 || orgs[0].ID != agentscope.DefaultOrgID {
+				t.Errorf("orgs list after deleting one: %+v", orgs)
+			}
+			if keys := cli(t, vars, "keys", "list", "--org", agentscope.DefaultOrgID); !strings.Contains(keys, "local") {
+				t.Errorf("the default organisation's keys after deleting another: %s", keys)
+			}
 		})
 	}
 }
@@ -158,7 +179,10 @@ func TestOrgsAndKeysCLIErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"orgs"}, 2, "usage: agentscope orgs create|list"},
+		{[]string{"orgs"}, 2, "usage: agentscope orgs create|list|delete"},
+		{[]string{"orgs", "delete"}, 2, "usage: agentscope orgs delete ORG_ID --confirm NAME"},
+		{[]string{"orgs", "delete", "default", "--confirm", "default"}, 2, "the default organisation belongs to the instance token and cannot be deleted"},
+		{[]string{"orgs", "delete", "org-nope", "--confirm", "x"}, 1, `organisation "org-nope" not found`},
 		{[]string{"orgs", "create"}, 2, "usage: agentscope orgs create NAME"},
 		{[]string{"orgs", "create", "a", "b"}, 2, "usage: agentscope orgs create NAME"},
 		{[]string{"orgs", "create", " "}, 1, "name: is required"},

@@ -43,6 +43,9 @@ type appStore interface {
 	identity.AccessTokenStore
 	// signin.Store: people sign in, members and invitations.
 	signin.Store
+	// service.OrgStore: an owner deletes an organisation (DELETE
+	// /api/v1/org), an operator too (agentscope orgs delete).
+	service.OrgStore
 }
 
 var (
@@ -63,6 +66,7 @@ type identityStore interface {
 	CreateOrg(ctx context.Context, name, actor string) (agentscope.Org, error)
 	GetOrg(ctx context.Context, id string) (agentscope.Org, error)
 	ListOrgs(ctx context.Context) ([]agentscope.Org, error)
+	DeleteOrg(ctx context.Context, orgID string) (map[string]int64, error)
 	CreateAPIKey(ctx context.Context, k agentscope.APIKey) (agentscope.APIKey, agentscope.Credential, error)
 	ListAPIKeys(ctx context.Context, orgID string) ([]agentscope.APIKey, error)
 	GetAPIKey(ctx context.Context, orgID, id string) (agentscope.APIKey, error)

@@ -69,6 +69,7 @@ func RunIdentity(t *testing.T, open Opener) {
 		"CrossOrgIsolation":  testIdentityIsolation,
 		"AuditOfEveryChange": testAuditOfEveryChange,
 		"AuditOfConfig":      testAuditOfConfigChanges,
+		"DeleteOrg":          testDeleteOrg,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {

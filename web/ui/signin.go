@@ -36,6 +36,9 @@ type Members struct {
 	Mail    bool
 	Roles   []string
 	Notices []Notice
+	// DeleteOrg, the organisation's name, shows an owner the form that
+	// deletes it (never for the default organisation).
+	DeleteOrg string
 }
 
 // MemberRow is one member.
