@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"sync"
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/otlp"
@@ -26,22 +27,34 @@ func (s *Service) IngestTraces(ctx context.Context, req *coltracepb.ExportTraceS
 			return nil, err
 		}
 	}
-	for _, sess := range b.Sessions {
+	// The sessions commit concurrently, as record's do; their outcomes are
+	// applied in order.
+	errs := make([]error, len(b.Sessions))
+	var wg sync.WaitGroup
+	for i, sess := range b.Sessions {
 		var evs []agentscope.Event
-		for _, sp := range sess.Spans {
-			evs = append(evs, s.fitting(b, sp)...)
+		for j := range sess.Spans {
+			// A span fitting rejects is left without events, so a failed
+			// commit below does not count it twice.
+			sess.Spans[j].Events = s.fitting(b, sess.Spans[j])
+			evs = append(evs, sess.Spans[j].Events...)
 		}
 		if len(evs) == 0 {
 			continue
 		}
-		if err := s.commitOTLP(ctx, org, sess, evs); err != nil {
-			if agentscope.ErrorCode(err) == agentscope.EINTERNAL || ctx.Err() != nil {
-				return nil, err
-			}
-			for _, sp := range sess.Spans {
-				if len(sp.Events) > 0 {
-					b.Reject(sp.Name + ": " + agentscope.ErrorMessage(err))
-				}
+		wg.Go(func() { errs[i] = s.commitOTLP(ctx, org, sess, evs) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		if agentscope.ErrorCode(err) == agentscope.EINTERNAL || ctx.Err() != nil {
+			return nil, err
+		}
+		for _, sp := range b.Sessions[i].Spans {
+			if len(sp.Events) > 0 {
+				b.Reject(sp.Name + ": " + agentscope.ErrorMessage(err))
 			}
 		}
 	}

@@ -36,7 +36,7 @@ func setup(t *testing.T) *fixture {
 }
 
 // setupWith is setup with the server's options given.
-func setupWith(t *testing.T, opts web.Options) *fixture {
+func setupWith(t testing.TB, opts web.Options) *fixture {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"), sqlstore.Options{})
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,7 +32,7 @@ func (k keyAuth) AuthenticateHeader(_ context.Context, header string) (agentscop
 	return agentscope.Principal{}, agentscope.Errorf(agentscope.EUNAUTHORIZED, "invalid token")
 }
 
-func otlpServer(t *testing.T) string {
+func otlpServer(t testing.TB) string {
 	t.Helper()
 	auth := keyAuth{
 		"Bearer ingest-a": {Kind: agentscope.PrincipalKey, OrgID: "org-a", KeyID: "k1", Scopes: []agentscope.Scope{agentscope.ScopeIngest}},
@@ -64,7 +66,7 @@ func chatExport(conv string, withHTTP bool) *coltracepb.ExportTraceServiceReques
 	return &coltracepb.ExportTraceServiceRequest{ResourceSpans: []*tracepb.ResourceSpans{{ScopeSpans: []*tracepb.ScopeSpans{{Spans: spans}}}}}
 }
 
-func postOTLP(t *testing.T, url, key, contentType, encoding string, body []byte) (int, string, []byte) {
+func postOTLP(t testing.TB, url, key, contentType, encoding string, body []byte) (int, string, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", url+"/v1/traces", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+key)
@@ -196,5 +198,58 @@ func TestOTLPTraces(t *testing.T) {
 	}
 	if code := doAs(t, "ingest-b", "GET", url+"/api/v1/sessions/conv-8/otlp", "", nil); code != 404 {
 		t.Errorf("org-b exports org-a's conv-8: %d, want 404", code)
+	}
+}
+
+// BenchmarkOTLPIngest measures OTLP ingest over HTTP (issue #18's "OTLP
+// spans/s ingested"): protobuf exports of 100 chat spans each, spread over
+// 10 conversations, into SQLite; every span's two events are committed.
+func BenchmarkOTLPIngest(b *testing.B) {
+	url := otlpServer(b)
+	const spansPerExport = 100
+	tid, _ := hex.DecodeString("0af7651916cd43dd8448eb211c80319c")
+	start := uint64(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC).UnixNano())
+	bodies := make([][]byte, b.N)
+	for i := range bodies {
+		spans := make([]*tracepb.Span, spansPerExport)
+		for j := range spans {
+			n := uint64(i*spansPerExport + j + 1)
+			id := []byte{byte(n >> 56), byte(n >> 48), byte(n >> 40), byte(n >> 32), byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
+			spans[j] = &tracepb.Span{TraceId: tid, SpanId: id, Name: "chat", StartTimeUnixNano: start, EndTimeUnixNano: start + 1e9,
+				Attributes: []*commonpb.KeyValue{kv("gen_ai.operation.name", "chat"), kv("gen_ai.provider.name", "openai"), kv("gen_ai.request.model", "gpt-4o-mini"),
+					kv("gen_ai.usage.input_tokens", 100), kv("gen_ai.usage.output_tokens", 20), kv("gen_ai.conversation.id", "bench-"+strconv.Itoa(j%10))}}
+		}
+		bodies[i], _ = proto.Marshal(&coltracepb.ExportTraceServiceRequest{ResourceSpans: []*tracepb.ResourceSpans{{ScopeSpans: []*tracepb.ScopeSpans{{Spans: spans}}}}})
+	}
+	b.ResetTimer()
+	began := time.Now()
+	for i := range b.N {
+		if code, _, body := postOTLP(b, url, "ingest-a", "application/x-protobuf", "", bodies[i]); code != 200 || len(body) != 0 {
+			b.Fatalf("export %d: %d %q", i, code, body)
+		}
+	}
+	b.ReportMetric(float64(b.N*spansPerExport)/time.Since(began).Seconds(), "spans/s")
+}
+
+// TestOTLPEventTooLarge: a span whose event is over the event size limit is
+// reported as rejected; the other spans of its session are recorded.
+func TestOTLPEventTooLarge(t *testing.T) {
+	f := setupWith(t, web.Options{Auth: keyAuth{"Bearer ingest-a": {Kind: agentscope.PrincipalKey, OrgID: "org-a", KeyID: "k1", Scopes: []agentscope.Scope{agentscope.ScopeIngest, agentscope.ScopeRead}}},
+		MaxBodyBytes: 1 << 20, LivePoll: time.Hour})
+	f.svc.MaxEventBytes = 2048
+	req := chatExport("conv-big", true)
+	big := proto.Clone(req.ResourceSpans[0].ScopeSpans[0].Spans[0]).(*tracepb.Span)
+	big.SpanId = []byte{0, 0, 0, 0, 0, 0, 0, 3}
+	big.Attributes = append(big.Attributes, kv("gen_ai.input.messages", `"`+strings.Repeat("x", 4096)+`"`))
+	req.ResourceSpans[0].ScopeSpans[0].Spans = append(req.ResourceSpans[0].ScopeSpans[0].Spans, big)
+	pb, _ := proto.Marshal(req)
+	code, _, body := postOTLP(t, f.srv.URL, "ingest-a", "application/x-protobuf", "", pb)
+	var resp coltracepb.ExportTraceServiceResponse
+	if code != 200 || proto.Unmarshal(body, &resp) != nil || resp.GetPartialSuccess().GetRejectedSpans() != 2 ||
+		!strings.Contains(resp.GetPartialSuccess().GetErrorMessage(), "0000000000000003 (chat): its ModelInvoked event is larger than the event size limit") {
+		t.Fatalf("%d %v", code, &resp)
+	}
+	if evs := sessionEvents(t, f.srv.URL, "ingest-a", "conv-big"); len(evs) != 3 || evs[1].SpanID != "0000000000000001" {
+		t.Errorf("conv-big: %+v", evs)
 	}
 }
