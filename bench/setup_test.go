@@ -11,6 +11,7 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/recorder"
+	"github.com/agentscope/agentscope/redact"
 	"github.com/agentscope/agentscope/store/pgtest"
 	"github.com/agentscope/agentscope/store/postgres"
 	"github.com/agentscope/agentscope/store/sqlite"
@@ -25,7 +26,7 @@ type storeKind struct {
 // kinds returns the stores to measure; Postgres only when configured.
 func kinds() []storeKind {
 	ks := []storeKind{{"sqlite", func(b *testing.B) (agentscope.Store, int) {
-		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "b.db"), sqlstore.Options{})
+		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "b.db"), storeOptions(b))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -34,7 +35,7 @@ func kinds() []storeKind {
 	}}}
 	if os.Getenv("AGENTSCOPE_TEST_DATABASE_URL") != "" {
 		ks = append(ks, storeKind{"postgres", func(b *testing.B) (agentscope.Store, int) {
-			s, err := postgres.Open(context.Background(), pgtest.URL(b), sqlstore.Options{})
+			s, err := postgres.Open(context.Background(), pgtest.URL(b), storeOptions(b))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -43,6 +44,16 @@ func kinds() []storeKind {
 		}})
 	}
 	return ks
+}
+
+// storeOptions are a store's options as serve sets them where they cost
+// time on the ingest path: the default redaction rules on every append.
+func storeOptions(b *testing.B) sqlstore.Options {
+	red, err := redact.New(nil, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sqlstore.Options{Redactor: red}
 }
 
 func startSession(b *testing.B, r *recorder.Recorder, org, sid string) {
