@@ -81,12 +81,9 @@ func openStore(ctx context.Context, cfg Config) (appStore, func(context.Context)
 			return nil, nil, "", err
 		}
 	}
-	red := cfg.Redactor
-	if red == nil { // a Config not from parseFlags (tests)
-		var err error
-		if red, err = redactor(cfg.env()); err != nil {
-			return nil, nil, "", err
-		}
+	red, err := cfg.redactor()
+	if err != nil {
+		return nil, nil, "", err
 	}
 	opts := sqlstore.Options{SecretKey: key, PreviousSecretKeys: previous, Redactor: red}
 	if cfg.DatabaseURL != "" {

@@ -424,6 +424,15 @@ func redactor(getenv func(string) string) (*redact.Redactor, error) {
 	return r, nil
 }
 
+// redactor returns the redaction rules the loader read, or, for a Config
+// not from parseFlags (tests), those its environment gives.
+func (c *Config) redactor() (*redact.Redactor, error) {
+	if c.Redactor != nil {
+		return c.Redactor, nil
+	}
+	return redactor(c.env())
+}
+
 // read reads the runtime's settings.
 func (r *runtimeSettings) read(getenv, providerEnv func(string) string) error {
 	r.ProviderEnv = providerEnv

@@ -15,6 +15,7 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/recorder"
+	"github.com/agentscope/agentscope/redact"
 )
 
 // export and import move an organisation's sessions between stores as
@@ -186,7 +187,11 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	// the sessions happening, so nothing detects or investigates on it.
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub(), Logger: cfg.oneShotLogger(env)})
 	defer rec.Close()
-	im := &importer{ctx: ctx, org: org, store: st, rec: rec, errw: env.Stderr}
+	red, err := cfg.redactor()
+	if err != nil {
+		return err
+	}
+	im := &importer{ctx: ctx, org: org, store: st, rec: rec, red: red, errw: env.Stderr}
 	if isTerminal(env.Stderr) {
 		im.progress = env.Stderr
 	}
@@ -235,7 +240,10 @@ type importer struct {
 	org   string
 	store appStore
 	rec   *recorder.Recorder
-	errw  io.Writer
+	// red is the store's redactor: lines are redacted before they are
+	// compared with stored events.
+	red  *redact.Redactor
+	errw io.Writer
 	// progress, if set, gets a progress line (a terminal).
 	progress io.Writer
 	lastShow time.Time
@@ -329,6 +337,10 @@ func (im *importer) line(n int64, b []byte) {
 		im.refuse(n, "seq: %d does not follow %d, the seq of session %s's event before it (an export lists each session's events in seq order)", ev.Seq, im.lastSeq, ev.SessionID)
 		return
 	}
+	// Compared with the store's events and appended as the store keeps
+	// them: redacted, so a file holding a secret imports again as already
+	// present.
+	ev, _ = im.red.Event(ev)
 	body, err := ev.MarshalCanonical()
 	if err != nil {
 		im.refuse(n, "%v", err)

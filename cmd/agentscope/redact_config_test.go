@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/agentscope/agentscope"
 )
 
 // TestRedactSettings: the rules file and the defaults switch are read by
@@ -57,5 +61,38 @@ func TestRedactSettings(t *testing.T) {
 		Ready: func(string) { t.Error("serve started with a bad redaction rule") }}
 	if code := e.Run(context.Background(), []string{"serve"}); code == 0 || !strings.Contains(stderr.String(), `redaction rule "card-dup": path "metadata.card" must start with one of`) {
 		t.Errorf("serve exited %d:\n%s", code, stderr.String())
+	}
+}
+
+// TestImportRedacts: an imported file is redacted as recorded events are,
+// and imports again as already present although its lines hold the secret
+// the store does not.
+func TestImportRedacts(t *testing.T) {
+	vars := map[string]string{"AGENTSCOPE_DATA_DIR": t.TempDir()}
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Microsecond)
+	const key = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123"
+	var lines []string
+	for _, ev := range []agentscope.Event{
+		{EventID: "e1", SessionID: "s", Seq: 1, Type: agentscope.SessionStarted, TS: at, Agent: "bot", Input: json.RawMessage(`{"prompt":"` + key + `"}`)},
+		{EventID: "e2", SessionID: "s", Seq: 2, Type: agentscope.ToolCalled, TS: at, Agent: "bot", Tool: "t", CallID: "c", Arguments: json.RawMessage(`{"k":"` + key + `"}`)},
+	} {
+		b, err := ev.MarshalCanonical()
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, string(b))
+	}
+	path := filepath.Join(t.TempDir(), "in.ndjson")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"imported 2, already present 0, refused 0\n", "imported 0, already present 2, refused 0\n"} {
+		if code, stdout, stderr := runCommand(vars, "import", path); code != 0 || stdout != want {
+			t.Errorf("import: exit %d, stdout %q, want %q; stderr %s", code, stdout, want, stderr)
+		}
+	}
+	_, out, _ := runCommand(vars, "export", "--format", "ndjson")
+	if strings.Contains(out, key) || strings.Count(out, "[REDACTED:anthropic-key]") != 2 {
+		t.Errorf("exported after import:\n%s", out)
 	}
 }
