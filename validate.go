@@ -241,6 +241,15 @@ func EventTypes() []EventType {
 // *Error naming the field and the rule; a value is never coerced or dropped.
 // The server-assigned seq must be absent.
 func DecodeEvent(data []byte) (Event, error) {
+	if ev, ok := decodeEventFast(data); ok {
+		return ev, nil
+	}
+	return decodeEventSlow(data)
+}
+
+// decodeEventSlow is DecodeEvent for what decodeEventFast does not take:
+// it finds and names whatever is wrong.
+func decodeEventSlow(data []byte) (Event, error) {
 	var raw map[string]json.RawMessage
 	if err := decodeObject(data, &raw); err != nil {
 		var fe *Error
@@ -250,6 +259,55 @@ func DecodeEvent(data []byte) (Event, error) {
 		return Event{}, &Error{Code: EINVALID, Message: "event must be a JSON object: " + err.Error()}
 	}
 	return DecodeEventFields(raw)
+}
+
+// decodeEventFast decodes a valid event without the map and the sorting
+// DecodeEventFields needs to report the first bad field by name: it
+// splits the object in place and decodes each member in document order,
+// which gives the same Event since each member sets its own field. On
+// anything unusual or wrong it reports false, and DecodeEvent takes the
+// full path, which finds and names the error exactly as before.
+func decodeEventFast(data []byte) (Event, bool) {
+	var buf [32]jsonscan.Member
+	members, ok := jsonscan.Members(data, buf[:0])
+	if !ok || len(members) > len(buf) {
+		return Event{}, false
+	}
+	var ev Event
+	for _, m := range members {
+		if string(m.Key) == "type" {
+			t, ok := jsonscan.String(m.Value)
+			if !ok {
+				return Event{}, false
+			}
+			ev.Type = EventType(t)
+		}
+	}
+	et, ok := eventSpecs[ev.Type]
+	if !ok {
+		return Event{}, false
+	}
+	var seen uint64
+	for _, m := range members {
+		f, known := LookupEventField(m.Key)
+		if !known || seen&(1<<f.index) != 0 {
+			return Event{}, false // unknown, or sent twice
+		}
+		seen |= 1 << f.index
+		switch {
+		case f.Kind == KindType:
+			continue
+		case f.Kind == KindSeq || et.allowed&(1<<f.index) == 0:
+			return Event{}, false
+		}
+		if !utf8.Valid(m.Value) || checkJSON(f.Name, m.Value) != nil || decodeField(&ev, f, m.Value) != nil {
+			return Event{}, false
+		}
+	}
+	if seen == 0 || ValidateEvent(&ev) != nil {
+		return Event{}, false
+	}
+	return ev, true
 }
 
 // DecodeEventFields is DecodeEvent for an object already split into fields.

@@ -3,6 +3,7 @@ package agentscope_test
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -184,6 +185,11 @@ func FuzzDecodeEvent(f *testing.F) {
 	f.Add([]byte(`{"type":"CostRecorded","amount_usd":1e400}`))
 	f.Add([]byte(`{"type":"ToolCalled","tool":"t","call_id":"c","arguments":{"a":[1,{"b":null}]},"attributes":{"k":"v"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The in-place path takes only what the full path accepts, and
+		// decodes it to the same event.
+		if fast, ok, full, fullErr := agentscope.DecodeEventPaths(data); ok && (fullErr != nil || !reflect.DeepEqual(fast, full)) {
+			t.Fatalf("the fast path gives %+v, the full path %+v (%v)", fast, full, fullErr)
+		}
 		ev, err := agentscope.DecodeEvent(data)
 		if err != nil {
 			if agentscope.ErrorCode(err) != agentscope.EINVALID {

@@ -74,6 +74,66 @@ func Object(data []byte) (map[string]json.RawMessage, bool) {
 	}
 }
 
+// Members splits data, a JSON object with nothing but white space around
+// it, into its members in document order, appending each key and value to
+// members, without the map Object builds; it accepts what Object accepts
+// except that a repeated key is the caller's to find. It reports false for
+// anything else, leaving the caller to fall back to a full decoder.
+func Members(data []byte, members []Member) ([]Member, bool) {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return nil, false
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return members, skipSpace(data, i+1) == len(data)
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return nil, false
+		}
+		end, plain := scanString(data, i)
+		if end < 0 || !plain {
+			return nil, false
+		}
+		key := data[i+1 : end-1]
+		for _, c := range key {
+			if c >= utf8.RuneSelf {
+				return nil, false
+			}
+		}
+		i = skipSpace(data, end)
+		if i >= len(data) || data[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(data, i+1)
+		vend := scanValue(data, i, 1)
+		if vend < 0 {
+			return nil, false
+		}
+		members = append(members, Member{Key: key, Value: data[i:vend:vend]})
+		i = skipSpace(data, vend)
+		if i >= len(data) {
+			return nil, false
+		}
+		switch data[i] {
+		case ',':
+			i = skipSpace(data, i+1)
+		case '}':
+			return members, skipSpace(data, i+1) == len(data)
+		default:
+			return nil, false
+		}
+	}
+}
+
+// Member is one member of a JSON object: its key, without quotes (plain
+// ASCII), and its value, as slices of the object.
+type Member struct {
+	Key   []byte
+	Value json.RawMessage
+}
+
 // Array splits data, a JSON array with nothing but white space around it,
 // into its elements.
 func Array(data []byte) ([]json.RawMessage, bool) {

@@ -50,6 +50,20 @@ func TestObjectMatchesEncodingJSON(t *testing.T) {
 		} else if _, _, clean := Check(data); objErr == nil && bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) && isSimple(data) && clean {
 			t.Errorf("Object(%q) refused what encoding/json decodes", in)
 		}
+		// Members splits exactly what Object takes (less repeated keys,
+		// which are its caller's to find) into the same members.
+		if ms, ok := Members(data, nil); ok {
+			seen := map[string]json.RawMessage{}
+			for _, m := range ms {
+				seen[string(m.Key)] = m.Value
+			}
+			obj, objOK := Object(data)
+			if len(seen) == len(ms) && (!objOK || !reflect.DeepEqual(seen, obj)) {
+				t.Fatalf("Members(%q) = %q; Object %q, %v", in, ms, obj, objOK)
+			}
+		} else if _, ok := Object(data); ok {
+			t.Fatalf("Members(%q) refused what Object takes", in)
+		}
 		if got, ok := Scalars(data); ok {
 			var want map[string]any
 			dec := json.NewDecoder(bytes.NewReader(data))
