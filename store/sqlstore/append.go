@@ -237,8 +237,7 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 	stored := b.events[key]
 	res.Events = make([]agentscope.Event, len(req.Events))
 	res.Duplicate = make([]bool, len(req.Events))
-	fresh := map[string]agentscope.Event{}
-	var rows []eventRow
+	fresh := make(map[string]agentscope.Event, len(req.Events))
 	for i, ev := range req.Events {
 		if ev.EventID == "" {
 			ev.EventID = agentscope.NewEventID()
@@ -283,16 +282,15 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 			return agentscope.AppendResult{Err: err}
 		}
 	}
-	// The request passed: fold it into the batch.
+	// The request passed: fold it into the batch. The rows point into
+	// res.Events, which nothing changes before they are written.
 	for i := range res.Events {
 		if !res.Duplicate[i] {
-			ev := res.Events[i]
-			rows = append(rows, eventRow{req.OrgID, &ev})
+			b.rows = append(b.rows, eventRow{req.OrgID, &res.Events[i]})
 		}
 	}
-	b.rows = append(b.rows, rows...)
 	if stored == nil {
-		stored = map[string]agentscope.Event{}
+		stored = make(map[string]agentscope.Event, len(fresh))
 		b.events[key] = stored
 	}
 	for id, ev := range fresh {
