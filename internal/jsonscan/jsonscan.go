@@ -23,62 +23,27 @@ const maxDepth = 10000
 // would keep only the last value, silently, so callers refuse it (Check
 // names the key).
 func Object(data []byte) (map[string]json.RawMessage, bool) {
-	i := skipSpace(data, 0)
-	if i >= len(data) || data[i] != '{' {
+	var buf [16]Member
+	members, ok := Members(data, buf[:0])
+	if !ok {
 		return nil, false
 	}
-	m := make(map[string]json.RawMessage, 16)
-	i = skipSpace(data, i+1)
-	if i < len(data) && data[i] == '}' {
-		return m, skipSpace(data, i+1) == len(data)
+	m := make(map[string]json.RawMessage, max(16, len(members)))
+	for _, mb := range members {
+		if _, dup := m[string(mb.Key)]; dup {
+			return nil, false
+		}
+		m[string(mb.Key)] = mb.Value
 	}
-	for {
-		if i >= len(data) || data[i] != '"' {
-			return nil, false
-		}
-		end, plain := scanString(data, i)
-		if end < 0 || !plain {
-			return nil, false
-		}
-		key := data[i+1 : end-1]
-		for _, c := range key {
-			if c >= utf8.RuneSelf {
-				return nil, false
-			}
-		}
-		i = skipSpace(data, end)
-		if i >= len(data) || data[i] != ':' {
-			return nil, false
-		}
-		i = skipSpace(data, i+1)
-		vend := scanValue(data, i, 1)
-		if vend < 0 {
-			return nil, false
-		}
-		if _, dup := m[string(key)]; dup {
-			return nil, false
-		}
-		m[string(key)] = json.RawMessage(data[i:vend:vend])
-		i = skipSpace(data, vend)
-		if i >= len(data) {
-			return nil, false
-		}
-		switch data[i] {
-		case ',':
-			i = skipSpace(data, i+1)
-		case '}':
-			return m, skipSpace(data, i+1) == len(data)
-		default:
-			return nil, false
-		}
-	}
+	return m, true
 }
 
 // Members splits data, a JSON object with nothing but white space around
 // it, into its members in document order, appending each key and value to
-// members, without the map Object builds; it accepts what Object accepts
-// except that a repeated key is the caller's to find. It reports false for
-// anything else, leaving the caller to fall back to a full decoder.
+// members, without a map: Object is Members and a map that refuses a
+// repeated key, which Members leaves to its caller to find. It reports
+// false for anything else, leaving the caller to fall back to a full
+// decoder.
 func Members(data []byte, members []Member) ([]Member, bool) {
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
