@@ -53,6 +53,14 @@ const batchesUntil = "2025-06-18"
 // most until ctx ends) for the answer to an initialize request already
 // passed on, so that a batch written right after it is judged by it.
 func (l *lockedWriter) negotiated(ctx context.Context) string {
+	l.waitLocked(ctx, func() bool { return l.initID == "" || l.pending[l.initID] == 0 })
+	defer l.mu.Unlock()
+	return l.version
+}
+
+// waitLocked waits until done (called with l.mu held) or ctx ends, and
+// returns with l.mu held: answers written signal the condition.
+func (l *lockedWriter) waitLocked(ctx context.Context, done func() bool) {
 	stop := context.AfterFunc(ctx, func() {
 		l.mu.Lock()
 		l.cond().Broadcast()
@@ -60,11 +68,9 @@ func (l *lockedWriter) negotiated(ctx context.Context) string {
 	})
 	defer stop()
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	for l.initID != "" && l.pending[l.initID] > 0 && ctx.Err() == nil {
+	for !done() && ctx.Err() == nil {
 		l.cond().Wait()
 	}
-	return l.version
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
@@ -133,17 +139,8 @@ func (l *lockedWriter) expect(line []byte) {
 // drained waits until every request passed on has its answer written, or
 // ctx ends.
 func (l *lockedWriter) drained(ctx context.Context) {
-	stop := context.AfterFunc(ctx, func() {
-		l.mu.Lock()
-		l.cond().Broadcast()
-		l.mu.Unlock()
-	})
-	defer stop()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for len(l.pending) > 0 && ctx.Err() == nil {
-		l.cond().Wait()
-	}
+	l.waitLocked(ctx, func() bool { return len(l.pending) == 0 })
+	l.mu.Unlock()
 }
 
 // responseIDs returns the ids of the JSON-RPC responses in p: one
