@@ -19,8 +19,13 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
     CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/agentscope ./cmd/agentscope \
  && mkdir -p /out/data
 
+# A static busybox, only for its wget: the HEALTHCHECK's one HTTP request.
+FROM busybox:1.37-musl AS wget
+
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/agentscope /usr/local/bin/agentscope
+# busybox picks the applet by the name it is run as.
+COPY --from=wget /bin/busybox /usr/local/bin/wget
 # The data dir holds the SQLite database and the generated token; owned by
 # the image's non-root user so a fresh named volume mounted here is too.
 COPY --from=build --chown=65532:65532 /out/data /data
@@ -28,5 +33,9 @@ USER 65532:65532
 ENV AGENTSCOPE_ADDR=0.0.0.0:8080 \
     AGENTSCOPE_DATA_DIR=/data
 EXPOSE 8080
+# serve answers /healthz; a worker (no listener) gets its own check in
+# docker-compose.yml.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["/usr/local/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/healthz"]
 ENTRYPOINT ["/usr/local/bin/agentscope"]
 CMD ["serve"]
