@@ -9,9 +9,12 @@ import (
 // entry, that Splunk has not yet confirmed; the store keeps it, the Splunk
 // forwarder drains it.
 
-// OutboxEntry is one pending Splunk delivery claimed by a forwarder: the
-// outbox row joined with its event, or with its audit log entry.
+// OutboxEntry is one pending Splunk delivery claimed by a forwarder: one
+// event of an outbox row (a row covers a run of one session's events, all
+// written by one commit), or an audit log entry.
 type OutboxEntry struct {
+	// ID names the outbox row the entry was enqueued in; the entries of one
+	// row share it, and with Seq it names the entry (Ref).
 	ID        int64
 	OrgID     string
 	SessionID string
@@ -36,9 +39,20 @@ type OutboxEntry struct {
 	Body json.RawMessage
 }
 
+// OutboxRef names one claimed entry to the outbox's Complete, Retry and
+// DeadLetter calls: its row's ID and its event's Seq (0 for an audit entry).
+type OutboxRef struct {
+	ID  int64
+	Seq int64
+}
+
+// Ref returns the name of e for the outbox's calls.
+func (e OutboxEntry) Ref() OutboxRef { return OutboxRef{ID: e.ID, Seq: e.Seq} }
+
 // OutboxStats summarises the outbox for health reports.
 type OutboxStats struct {
-	// QueueDepth is the number of undelivered entries, leased or not.
+	// QueueDepth is the number of undelivered events and audit entries,
+	// leased or not.
 	QueueDepth int64
 	// OldestCreated is when the oldest undelivered entry was enqueued; zero
 	// when the outbox is empty.

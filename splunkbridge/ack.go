@@ -36,7 +36,7 @@ func (a *ackTracker) track(ctx context.Context, ackID int64, b *batch, sentAt ti
 	select {
 	case a.space <- struct{}{}:
 	case <-ctx.Done():
-		a.f.release(ctx, b.ids(), a.f.opts.clock.Now(), "forwarder stopped before acknowledgement")
+		a.f.release(ctx, b.refs(), a.f.opts.clock.Now(), "forwarder stopped before acknowledgement")
 		return
 	}
 	a.mu.Lock()
@@ -47,7 +47,7 @@ func (a *ackTracker) track(ctx context.Context, ackID int64, b *batch, sentAt ti
 		// The same ackId twice means HEC restarted the channel: the old
 		// batch's acknowledgement is lost, so send it again.
 		<-a.space
-		a.f.release(ctx, old.b.ids(), sentAt, "HEC reused an ackId; acknowledgement lost")
+		a.f.release(ctx, old.b.refs(), sentAt, "HEC reused an ackId; acknowledgement lost")
 		return
 	}
 	a.f.state.awaiting(1)
@@ -102,7 +102,7 @@ func (a *ackTracker) poll(ctx context.Context) {
 			continue
 		}
 		a.f.log.Warn("no HEC acknowledgement in time; sending the batch again", "ack_id", id, "events", p.b.len(), "timeout", a.f.cfg.AckTimeout)
-		a.f.release(ctx, p.b.ids(), now, fmt.Sprintf("no acknowledgement within %s", a.f.cfg.AckTimeout))
+		a.f.release(ctx, p.b.refs(), now, fmt.Sprintf("no acknowledgement within %s", a.f.cfg.AckTimeout))
 	}
 }
 
@@ -129,7 +129,7 @@ func (a *ackTracker) releaseAll(ctx context.Context, reason string) {
 	a.mu.Unlock()
 	for _, id := range ids {
 		if p, ok := a.take(id, func(pendingAck) bool { return true }); ok {
-			a.f.release(ctx, p.b.ids(), a.f.opts.clock.Now(), reason)
+			a.f.release(ctx, p.b.refs(), a.f.opts.clock.Now(), reason)
 		}
 	}
 }

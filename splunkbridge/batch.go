@@ -63,11 +63,11 @@ func (b *batch) slice(i, j int) *batch {
 	return &batch{entries: b.entries[i:j], data: b.data, offs: b.offs[i : j+1]}
 }
 
-// ids returns the outbox ids of b's entries.
-func (b *batch) ids() []int64 {
-	out := make([]int64, len(b.entries))
+// refs returns the outbox names of b's entries.
+func (b *batch) refs() []agentscope.OutboxRef {
+	out := make([]agentscope.OutboxRef, len(b.entries))
 	for i, e := range b.entries {
-		out[i] = e.ID
+		out[i] = e.Ref()
 	}
 	return out
 }

@@ -125,15 +125,15 @@ func (f *Forwarder) dispatch(ctx context.Context, entries []agentscope.OutboxEnt
 // releaseUnsent gives batches that were never sent back to the outbox, due
 // now, so a restarted or another forwarder need not wait for the lease.
 func (f *Forwarder) releaseUnsent(batches []*batch, reason string) {
-	var ids []int64
+	var ids []agentscope.OutboxRef
 	for _, b := range batches {
-		ids = append(ids, b.ids()...)
+		ids = append(ids, b.refs()...)
 	}
 	f.release(context.Background(), ids, f.opts.clock.Now(), reason)
 }
 
 // release returns entries to the outbox, to be claimed again from at.
-func (f *Forwarder) release(ctx context.Context, ids []int64, at time.Time, reason string) {
+func (f *Forwarder) release(ctx context.Context, ids []agentscope.OutboxRef, at time.Time, reason string) {
 	if len(ids) == 0 {
 		return
 	}

@@ -113,7 +113,7 @@ func (f *Forwarder) complete(ctx context.Context, b *batch) {
 	}
 	bctx, cancel := bookkeeping(ctx)
 	defer cancel()
-	n, err := f.outbox.CompleteOutbox(bctx, f.opts.owner, b.ids())
+	n, err := f.outbox.CompleteOutbox(bctx, f.opts.owner, b.refs())
 	switch {
 	case err != nil:
 		f.log.Error("complete delivered entries; they will be sent again when the lease lapses", "count", b.len(), "err", err)
@@ -127,7 +127,7 @@ func (f *Forwarder) complete(ctx context.Context, b *batch) {
 func (f *Forwarder) deadLetter(ctx context.Context, e agentscope.OutboxEntry, reason string) {
 	bctx, cancel := bookkeeping(ctx)
 	defer cancel()
-	moved, err := f.outbox.DeadLetterOutbox(bctx, f.opts.owner, e.ID, reason)
+	moved, err := f.outbox.DeadLetterOutbox(bctx, f.opts.owner, e.Ref(), reason)
 	if err != nil {
 		// The lease will lapse and the event be refused, and tried here, again.
 		f.log.Error("dead-letter refused event", "org_id", e.OrgID, "session_id", e.SessionID, "seq", e.Seq, "err", err)
@@ -153,10 +153,10 @@ func refusal(r hecReply) string {
 	return r.Text
 }
 
-func queueIDs(queue []*batch) []int64 {
-	var ids []int64
+func queueIDs(queue []*batch) []agentscope.OutboxRef {
+	var ids []agentscope.OutboxRef
 	for _, b := range queue {
-		ids = append(ids, b.ids()...)
+		ids = append(ids, b.refs()...)
 	}
 	return ids
 }

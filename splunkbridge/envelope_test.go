@@ -129,7 +129,9 @@ func TestCutBatches(t *testing.T) {
 				}
 			}
 		}
-		ids = append(ids, b.ids()...)
+		for _, r := range b.refs() {
+			ids = append(ids, r.ID)
+		}
 	}
 	if len(ids) != 24 {
 		t.Fatalf("%d entries in batches, want 24", len(ids))

@@ -598,11 +598,17 @@ func (s *Store) insertEvents(rows []eventRow, optimistic bool) ([]Stmt, error) {
 				end++
 			}
 			args := []any{cols.org[start:end], cols.session[start:end], cols.seq[start:end], cols.id[start:end], cols.typ[start:end], cols.agent[start:end], cols.ts[start:end], cols.body[start:end]}
-			if optimistic {
+			var runArgs []any
+			if s.opts.Outbox {
+				r := outboxRuns(cols.org[start:end], cols.session[start:end], cols.seq[start:end])
+				runArgs = []any{now, r.org, r.session, r.from, r.to} // insertOutboxRunsPG binds the time first
+			}
+			switch {
+			case optimistic:
 				outbox := ""
 				if s.opts.Outbox {
-					outbox = `, o AS (INSERT INTO outbox (org_id, session_id, seq, next_attempt_at) SELECT org_id, session_id, seq, ? FROM e)`
-					args = append(args, now)
+					outbox = `, o AS (` + insertOutboxRunsPG + `)`
+					args = append(args, runArgs...)
 				}
 				stmts = append(stmts, Stmt{SQL: s.d.rebind(`WITH e AS (INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
 				SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])
@@ -610,15 +616,14 @@ func (s *Store) insertEvents(rows []eventRow, optimistic bool) ([]Stmt, error) {
 				RETURNING org_id, session_id, seq)` + outbox + `
 				SELECT agentscope_expect_new_events(count(*), ?) FROM e`),
 					Args: append(args, int64(end-start))})
-			} else if s.opts.Outbox {
+			case s.opts.Outbox:
 				// One statement writes the events and their pending
-				// deliveries: the arrays sent once.
+				// deliveries, one row per run of a session's events.
 				stmts = append(stmts, Stmt{SQL: s.d.rebind(`WITH e AS (INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
-				SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])
-				RETURNING org_id, session_id, seq)
-				INSERT INTO outbox (org_id, session_id, seq, next_attempt_at) SELECT org_id, session_id, seq, ? FROM e`),
-					Args: append(args, now)})
-			} else {
+				SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[]))
+				` + insertOutboxRunsPG),
+					Args: append(args, runArgs...)})
+			default:
 				stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
 			SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])`),
 					Args: args})
@@ -632,17 +637,59 @@ func (s *Store) insertEvents(rows []eventRow, optimistic bool) ([]Stmt, error) {
 	for start := 0; start < len(rows); start += per {
 		end := min(start+per, len(rows))
 		args := make([]any, 0, (end-start)*eventCols)
-		oargs := make([]any, 0, (end-start)*4)
 		for i := start; i < end; i++ {
 			args = append(args, cols.org[i], cols.session[i], cols.seq[i], cols.id[i], cols.typ[i], cols.agent[i], cols.ts[i], cols.body[i])
-			oargs = append(oargs, cols.org[i], cols.session[i], cols.seq[i], now)
 		}
 		stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body) VALUES ` + placeholders(end-start, eventCols)), Args: args})
 		if s.opts.Outbox {
-			stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO outbox (org_id, session_id, seq, next_attempt_at) VALUES ` + placeholders(end-start, 4)), Args: oargs})
+			r := outboxRuns(cols.org[start:end], cols.session[start:end], cols.seq[start:end])
+			oargs := make([]any, 0, len(r.org)*5)
+			for i := range r.org {
+				oargs = append(oargs, r.org[i], r.session[i], r.from[i], r.to[i], now)
+			}
+			stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO outbox (org_id, session_id, seq, seq_end, next_attempt_at) VALUES ` + placeholders(len(r.org), 5)), Args: oargs})
 		}
 	}
 	return stmts, nil
+}
+
+// insertOutboxRunsPG enqueues outboxRuns' rows, given as four arrays and
+// the enqueue time.
+const insertOutboxRunsPG = `INSERT INTO outbox (org_id, session_id, seq, seq_end, next_attempt_at)
+				SELECT r.*, ?::bigint FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[]) AS r`
+
+// maxOutboxRun bounds the events one outbox row covers, and so how far a
+// claim can go past its limit (it takes whole rows).
+const maxOutboxRun = 512
+
+// runs are outbox rows as columns: each covers seqs from through to of one
+// session.
+type runs struct {
+	org, session []string
+	from, to     []int64
+}
+
+// outboxRuns groups appended events, given as columns, into outbox rows:
+// each row a run of consecutive seqs of one session, at most maxOutboxRun
+// long. A session's events in one commit have consecutive seqs, so it
+// takes one row (per maxOutboxRun); an event extends its session's last
+// run only if its seq follows that run's, so every event is in exactly one
+// row whatever the order of the columns.
+func outboxRuns(org, session []string, seq []int64) runs {
+	type key struct{ org, session string }
+	var r runs
+	last := make(map[key]int, 4)
+	for i := range org {
+		k := key{org[i], session[i]}
+		if j, ok := last[k]; ok && r.to[j]+1 == seq[i] && r.to[j]-r.from[j]+1 < maxOutboxRun {
+			r.to[j] = seq[i]
+			continue
+		}
+		last[k] = len(r.org)
+		r.org, r.session = append(r.org, org[i]), append(r.session, session[i])
+		r.from, r.to = append(r.from, seq[i]), append(r.to, seq[i])
+	}
+	return r
 }
 
 func nullString(s string) any {

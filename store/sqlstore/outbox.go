@@ -1,11 +1,9 @@
 package sqlstore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,9 +12,15 @@ import (
 	"github.com/agentscope/agentscope"
 )
 
-// The outbox holds one row per appended event, and one per audit log entry
-// (audit_id), that Splunk has not yet confirmed. A forwarder claims rows with a lease, and either completes them
-// (deletes), releases them for a later retry, or moves them to dead_letters.
+// The outbox holds one row per run of a session's events that one commit
+// appended (seq through seq_end, at most maxOutboxRun events), and one per
+// audit log entry (audit_id), that Splunk has not yet confirmed. A
+// forwarder claims rows with a lease and gets one entry per event; it then
+// completes entries (deletes them), releases them for a later retry, or
+// moves them to dead_letters. Settling only part of a row splits it: the
+// row keeps one run of the rest, new rows (origin: the row they came from)
+// take the others, and an entry stays named by the row id it was claimed
+// under (OutboxRef) wherever its seq now is.
 //
 // A lease is written as lease_owner/lease_until and also pushes
 // next_attempt_at to lease_until, so "due" (next_attempt_at <= now) already
@@ -30,49 +34,66 @@ import (
 // maxOutboxError bounds the last_error text kept on an entry.
 const maxOutboxError = 1000
 
-const claimCols = `o.id, o.org_id, o.session_id, o.seq, o.attempts, o.last_error, e.event_id, e.type, e.agent, e.ts, e.body,
+// rowEvents is the number of events (or the one audit entry) a row covers.
+const rowEvents = `(COALESCE(seq_end, seq) - seq + 1)`
+
+const claimCols = `COALESCE(o.origin, o.id), o.org_id, o.session_id, o.seq, COALESCE(o.seq_end, o.seq), o.attempts, o.last_error,
+	e.seq, e.event_id, e.type, e.agent, e.ts, e.body,
 	o.audit_id, a.at, a.actor, a.action, a.target, a.detail`
 
-// claimJoins joins a claimed entry with its event, or with its audit log
+// claimJoins joins a claimed row with its events, or with its audit log
 // entry (audit_id): an audit entry's session_id is ”, which no event has,
 // and an event's audit_id is NULL, which matches nothing.
-const claimJoins = `LEFT JOIN events e ON e.org_id = o.org_id AND e.session_id = o.session_id AND e.seq = o.seq
+const claimJoins = `LEFT JOIN events e ON e.org_id = o.org_id AND e.session_id = o.session_id AND e.seq BETWEEN o.seq AND COALESCE(o.seq_end, o.seq)
 LEFT JOIN audit_log a ON a.org_id = o.org_id AND a.id = o.audit_id`
+
+// dueRows selects the ids of the due rows, in claim order, that a claim of
+// limit events takes: whole rows, while the events before each are fewer
+// than limit (so at most limit + maxOutboxRun - 1 events). Binds: now,
+// now, limit (rows), limit (events).
+const dueRows = `SELECT id FROM (
+		SELECT id, sum` + rowEvents + ` OVER (ORDER BY next_attempt_at, id) - ` + rowEvents + ` AS before
+		FROM outbox
+		WHERE next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+		ORDER BY next_attempt_at, id
+		LIMIT ?
+	) c WHERE c.before < ?`
 
 // claimPostgres locks due rows with SKIP LOCKED so concurrent claimers in
 // any number of processes take disjoint sets without waiting on each other,
 // leases them and returns them joined with their events, in one statement.
+// The candidates are read without locks; the locking read checks again that
+// each is still due.
 const claimPostgres = `WITH claimed AS (
 	UPDATE outbox o SET lease_owner = ?, lease_until = ?, next_attempt_at = ?,
 		created_at = COALESCE(o.created_at, o.next_attempt_at)
 	FROM (
 		SELECT id FROM outbox
-		WHERE next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+		WHERE id IN (` + dueRows + `) AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
 		ORDER BY next_attempt_at, id
-		LIMIT ?
 		FOR UPDATE SKIP LOCKED
 	) due
 	WHERE o.id = due.id
-	RETURNING o.id, o.org_id, o.session_id, o.seq, o.attempts, o.last_error, o.audit_id
+	RETURNING o.id, o.origin, o.org_id, o.session_id, o.seq, o.seq_end, o.attempts, o.last_error, o.audit_id
 )
 SELECT ` + claimCols + `
 FROM claimed o ` + claimJoins + `
-ORDER BY o.id`
+ORDER BY o.id, e.seq`
 
 // claimSQLiteSelect reads due rows inside an IMMEDIATE transaction: SQLite
 // has one writer at a time, across processes too, so nothing can claim the
 // same rows between this read and the update that follows it.
-const claimSQLiteSelect = `SELECT ` + claimCols + `
+const claimSQLiteSelect = `SELECT o.id, ` + claimCols + `
 FROM outbox o ` + claimJoins + `
-WHERE o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?)
-ORDER BY o.next_attempt_at, o.id
-LIMIT ?`
+WHERE o.id IN (` + dueRows + `)
+ORDER BY o.next_attempt_at, o.id, e.seq`
 
-// ClaimOutbox leases up to limit due entries to owner for lease and returns
-// them with their events, in enqueue order. Due entries are those whose
-// next_attempt_at has passed and that no live lease holds. Entries claimed
-// by one call are never returned by another call until the lease expires or
-// the owner releases them.
+// ClaimOutbox leases due rows to owner for lease and returns their entries
+// in enqueue order, one per event: up to limit entries, or past it by less
+// than one row's (maxOutboxRun) when the last row is long. Due rows are
+// those whose next_attempt_at has passed and that no live lease holds.
+// Entries claimed by one call are never returned by another call until the
+// lease expires or the owner releases them.
 func (s *Store) ClaimOutbox(ctx context.Context, owner string, limit int, lease time.Duration) ([]agentscope.OutboxEntry, error) {
 	if owner == "" {
 		return nil, fmt.Errorf("claim outbox: owner is required")
@@ -96,24 +117,26 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, limit int, lease 
 }
 
 func (s *Store) claimOutboxPostgres(ctx context.Context, owner string, limit int, now, until int64) ([]agentscope.OutboxEntry, error) {
-	rows, err := s.write.QueryContext(ctx, s.d.rebind(claimPostgres), owner, until, until, now, now, limit)
+	rows, err := s.write.QueryContext(ctx, s.d.rebind(claimPostgres), owner, until, until, now, now, limit, limit, now, now)
 	if err != nil {
 		return nil, err
 	}
-	return scanOutboxEntries(rows, limit)
+	entries, _, err := scanOutboxEntries(rows, limit, false)
+	return entries, err
 }
 
 func (s *Store) claimOutboxSQLite(ctx context.Context, owner string, limit int, now, until int64) ([]agentscope.OutboxEntry, error) {
 	var entries []agentscope.OutboxEntry
 	err := s.inTx(ctx, func(t tx) error {
-		rows, err := t.query(ctx, claimSQLiteSelect, now, now, limit)
+		rows, err := t.query(ctx, claimSQLiteSelect, now, now, limit, limit)
 		if err != nil {
 			return err
 		}
-		if entries, err = scanOutboxEntries(rows, limit); err != nil {
+		var rowIDs []int64
+		if entries, rowIDs, err = scanOutboxEntries(rows, limit, true); err != nil {
 			return err
 		}
-		return forEachIDChunk(entryIDs(entries), s.d.MaxParams-3, func(ids []any) error {
+		return forEachIDChunk(rowIDs, s.d.MaxParams-3, func(ids []any) error {
 			args := append([]any{owner, until, until}, ids...)
 			_, err := t.exec(ctx, `UPDATE outbox SET lease_owner = ?, lease_until = ?, next_attempt_at = ?,
 				created_at = COALESCE(created_at, next_attempt_at) WHERE id IN (`+params(len(ids))+`)`, args...)
@@ -123,149 +146,350 @@ func (s *Store) claimOutboxSQLite(ctx context.Context, owner string, limit int, 
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(entries, func(a, b agentscope.OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
 	return entries, nil
 }
 
-func scanOutboxEntries(rows *sql.Rows, capacity int) ([]agentscope.OutboxEntry, error) {
+// scanOutboxEntries reads a claim's rows: each outbox row joined with its
+// events (or audit entry), in order. An event a row covers that the events
+// table lacks, which only a damaged database produces, becomes an entry
+// without a body, to be dead-lettered. withRowID: each result row starts
+// with the outbox row's own id, returned once per row.
+func scanOutboxEntries(rows *sql.Rows, capacity int, withRowID bool) ([]agentscope.OutboxEntry, []int64, error) {
 	defer rows.Close()
-	entries := make([]agentscope.OutboxEntry, 0, min(capacity, 4096))
+	var (
+		entries = make([]agentscope.OutboxEntry, 0, min(capacity, 4096))
+		rowIDs  []int64
+		// The row being read: its first entry and its last seq; next is
+		// the seq its next entry should have.
+		cur        agentscope.OutboxEntry
+		curStart   int64
+		curEnd     int64
+		next       int64
+		curRowID   int64
+		inRow      bool
+		fillToNext = func(upto int64) { // entries without a body for seqs [next, upto)
+			for ; next < upto; next++ {
+				e := cur
+				e.Seq = next
+				entries = append(entries, e)
+			}
+		}
+	)
 	for rows.Next() {
 		var (
 			e                   agentscope.OutboxEntry
+			rowID, rowEnd       int64
 			lastErr             sql.NullString
+			seq                 sql.NullInt64
 			eventID, typ, agent sql.NullString
 			ts                  sql.NullInt64
 			body                []byte
 			auditID             sql.NullString
 			audit               auditColumns
 		)
-		if err := rows.Scan(&e.ID, &e.OrgID, &e.SessionID, &e.Seq, &e.Attempts, &lastErr, &eventID, &typ, &agent, &ts, &body,
-			&auditID, &audit.at, &audit.actor, &audit.action, &audit.target, &audit.detail); err != nil {
-			return nil, fmt.Errorf("scan outbox entry: %w", err)
+		dest := []any{&e.ID, &e.OrgID, &e.SessionID, &e.Seq, &rowEnd, &e.Attempts, &lastErr, &seq, &eventID, &typ, &agent, &ts, &body,
+			&auditID, &audit.at, &audit.actor, &audit.action, &audit.target, &audit.detail}
+		if withRowID {
+			dest = append([]any{&rowID}, dest...)
 		}
-		e.LastError, e.EventID, e.Type, e.Agent = lastErr.String, eventID.String, typ.String, agent.String
+		if err := rows.Scan(dest...); err != nil {
+			return nil, nil, fmt.Errorf("scan outbox entry: %w", err)
+		}
+		e.LastError = lastErr.String
+		// A row is its own id (SQLite) or, as Postgres returns no more, the
+		// id its entries carry and its first seq: rows split from one
+		// origin never overlap.
+		if !inRow || rowID != curRowID || e.ID != cur.ID || e.Seq != curStart {
+			if inRow {
+				fillToNext(curEnd + 1)
+			}
+			cur, curStart, curEnd, next, curRowID, inRow = e, e.Seq, rowEnd, e.Seq, rowID, true
+			if withRowID {
+				rowIDs = append(rowIDs, rowID)
+			}
+		}
+		if e.AuditID = auditID.String; e.AuditID != "" {
+			if err := audit.fill(&e); err != nil {
+				return nil, nil, err
+			}
+			entries = append(entries, e)
+			next = curEnd + 1
+			continue
+		}
+		if !seq.Valid {
+			continue // no event of the row is stored: fillToNext makes its entries
+		}
+		fillToNext(seq.Int64)
+		e.Seq, e.EventID, e.Type, e.Agent = seq.Int64, eventID.String, typ.String, agent.String
 		if ts.Valid {
 			e.TS = fromMicros(ts.Int64)
 		}
 		if body != nil {
 			e.Body = json.RawMessage(body)
 		}
-		if e.AuditID = auditID.String; e.AuditID != "" {
-			if err := audit.fill(&e); err != nil {
-				return nil, err
-			}
-		}
 		entries = append(entries, e)
+		next = seq.Int64 + 1
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read outbox entries: %w", err)
+		return nil, nil, fmt.Errorf("read outbox entries: %w", err)
 	}
-	return entries, nil
+	if inRow {
+		fillToNext(curEnd + 1)
+	}
+	return entries, rowIDs, nil
 }
 
-// auditColumns are a claimed entry's audit log columns, all NULL when the
-// entry is an event's or its audit row is missing.
-type auditColumns struct {
-	at                            sql.NullInt64
-	actor, action, target, detail sql.NullString
+// outboxRow is an outbox row as the settling calls read and write it.
+type outboxRow struct {
+	id     int64
+	origin int64 // the id its entries carry: its origin's, or its own
+	org    string
+	sess   string
+	from   int64
+	to     int64
+	// The lease and retry columns, copied to the rows a split makes.
+	attempts   int64
+	nextAt     int64
+	owner      sql.NullString
+	leaseUntil sql.NullInt64
+	lastErr    sql.NullString
+	createdAt  sql.NullInt64
+	auditID    sql.NullString
 }
 
-// fill gives e, an audit log entry's outbox entry, its action, time and
-// body: the AuditEntry as JSON. A missing audit row leaves Body nil, like
-// a missing event.
-func (a auditColumns) fill(e *agentscope.OutboxEntry) error {
-	if !a.at.Valid {
-		return nil
+// heldRow is a row owner leases with the seqs of it that a settling call
+// names, sorted and distinct.
+type heldRow struct {
+	outboxRow
+	picked []int64
+}
+
+// whole reports whether the call names every entry of the row.
+func (h *heldRow) whole() bool { return int64(len(h.picked)) == h.to-h.from+1 }
+
+// seqRun is the seqs from through to.
+type seqRun struct{ from, to int64 }
+
+// runsOf returns seqs, sorted and distinct, as runs.
+func runsOf(seqs []int64) []seqRun {
+	var out []seqRun
+	for _, q := range seqs {
+		if n := len(out); n > 0 && out[n-1].to+1 == q {
+			out[n-1].to = q
+			continue
+		}
+		out = append(out, seqRun{q, q})
 	}
-	entry := agentscope.AuditEntry{OrgID: e.OrgID, ID: e.AuditID, At: fromMicros(a.at.Int64), Actor: a.actor.String,
-		Action: agentscope.AuditAction(a.action.String), Target: a.target.String, Detail: json.RawMessage(a.detail.String)}
-	body, err := json.Marshal(entry)
+	return out
+}
+
+// rest returns the runs of h's seqs that the call does not name.
+func (h *heldRow) rest() []seqRun {
+	var out []seqRun
+	next := h.from
+	for _, q := range h.picked {
+		if q > next {
+			out = append(out, seqRun{next, q - 1})
+		}
+		next = q + 1
+	}
+	if next <= h.to {
+		out = append(out, seqRun{next, h.to})
+	}
+	return out
+}
+
+// heldRows reads the rows owner leases that hold refs' entries, locked for
+// the transaction, each with the seqs refs name in it. Refs to rows owner
+// does not lease (any more) are left out: their entries are another's now.
+func (s *Store) heldRows(ctx context.Context, t tx, owner string, refs []agentscope.OutboxRef) ([]*heldRow, error) {
+	ids := make([]int64, 0, len(refs))
+	for _, r := range refs {
+		if n := len(ids); n == 0 || ids[n-1] != r.ID {
+			ids = append(ids, r.ID)
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	byOrigin := make(map[int64][]*heldRow, len(ids))
+	var held []*heldRow
+	err := forEachIDChunk(ids, (s.d.MaxParams-1)/2, func(chunk []any) error {
+		in := params(len(chunk))
+		args := append(append([]any{owner}, chunk...), chunk...)
+		rows, err := t.query(ctx, `SELECT id, COALESCE(origin, id), org_id, session_id, seq, COALESCE(seq_end, seq), attempts, next_attempt_at,
+			lease_owner, lease_until, last_error, created_at, audit_id
+			FROM outbox WHERE lease_owner = ? AND (id IN (`+in+`) OR origin IN (`+in+`)) ORDER BY id`+s.d.LockSuffix, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			h := &heldRow{}
+			if err := rows.Scan(&h.id, &h.origin, &h.org, &h.sess, &h.from, &h.to, &h.attempts, &h.nextAt,
+				&h.owner, &h.leaseUntil, &h.lastErr, &h.createdAt, &h.auditID); err != nil {
+				return err
+			}
+			byOrigin[h.origin] = append(byOrigin[h.origin], h)
+			held = append(held, h)
+		}
+		return rows.Err()
+	})
 	if err != nil {
-		return fmt.Errorf("encode audit entry %s for the outbox: %w", e.AuditID, err)
+		return nil, err
 	}
-	e.Type, e.TS, e.Body = a.action.String, entry.At, body
+	for _, r := range refs {
+		for _, h := range byOrigin[r.ID] {
+			if h.from <= r.Seq && r.Seq <= h.to {
+				h.picked = append(h.picked, r.Seq)
+				break
+			}
+		}
+	}
+	out := held[:0]
+	for _, h := range held {
+		if len(h.picked) > 0 {
+			slices.Sort(h.picked)
+			h.picked = slices.Compact(h.picked)
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
+// keepRest leaves h holding only the seqs the call did not name, still
+// leased as they were: h keeps the first run, new rows (origin h's) the
+// others. With none left it deletes h.
+func (s *Store) keepRest(ctx context.Context, t tx, h *heldRow) error {
+	rest := h.rest()
+	if len(rest) == 0 {
+		_, err := t.exec(ctx, `DELETE FROM outbox WHERE id = ?`, h.id)
+		return err
+	}
+	if _, err := t.exec(ctx, `UPDATE outbox SET seq = ?, seq_end = ? WHERE id = ?`, rest[0].from, rest[0].to, h.id); err != nil {
+		return err
+	}
+	for _, run := range rest[1:] {
+		if err := s.insertSplit(ctx, t, h.outboxRow, run); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
-// CompleteOutbox deletes the entries of ids that owner still leases, once
+// insertSplit writes the seqs of run as a new row with r's other columns
+// and origin.
+func (s *Store) insertSplit(ctx context.Context, t tx, r outboxRow, run seqRun) error {
+	_, err := t.exec(ctx, `INSERT INTO outbox (org_id, session_id, seq, seq_end, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at, audit_id, origin)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.org, r.sess, run.from, run.to, r.attempts, r.nextAt, r.owner, r.leaseUntil, r.lastErr, r.createdAt, r.auditID, r.origin)
+	return err
+}
+
+// settle runs fn, in one transaction, on the rows owner leases that hold
+// refs' entries, and returns how many entries they held.
+func (s *Store) settle(ctx context.Context, owner string, refs []agentscope.OutboxRef, fn func(t tx, held []*heldRow) error) (int64, error) {
+	if len(refs) == 0 {
+		return 0, nil
+	}
+	var n int64
+	err := s.inTx(ctx, func(t tx) error {
+		held, err := s.heldRows(ctx, t, owner, refs)
+		if err != nil {
+			return err
+		}
+		n = 0
+		for _, h := range held {
+			n += int64(len(h.picked))
+		}
+		return fn(t, held)
+	})
+	return n, err
+}
+
+// CompleteOutbox deletes the entries of refs that owner still leases, once
 // Splunk has confirmed them, and returns how many it deleted. Entries whose
 // lease has passed to another owner are left alone: that owner will deliver
 // them again, a duplicate Splunk tolerates where a loss would not be.
-func (s *Store) CompleteOutbox(ctx context.Context, owner string, ids []int64) (int64, error) {
-	var n int64
-	err := s.inTx(ctx, func(t tx) error {
-		return forEachIDChunk(ids, s.d.MaxParams-1, func(chunk []any) error {
-			res, err := t.exec(ctx, `DELETE FROM outbox WHERE lease_owner = ? AND id IN (`+params(len(chunk))+`)`, append([]any{owner}, chunk...)...)
-			if err != nil {
+func (s *Store) CompleteOutbox(ctx context.Context, owner string, refs []agentscope.OutboxRef) (int64, error) {
+	n, err := s.settle(ctx, owner, refs, func(t tx, held []*heldRow) error {
+		var whole []int64
+		for _, h := range held {
+			if h.whole() {
+				whole = append(whole, h.id)
+			} else if err := s.keepRest(ctx, t, h); err != nil {
 				return err
 			}
-			k, err := res.RowsAffected()
-			n += k
+		}
+		return forEachIDChunk(whole, s.d.MaxParams, func(chunk []any) error {
+			_, err := t.exec(ctx, `DELETE FROM outbox WHERE id IN (`+params(len(chunk))+`)`, chunk...)
 			return err
 		})
 	})
 	if err != nil {
-		return 0, fmt.Errorf("complete %d outbox entries for %s: %w", len(ids), owner, err)
+		return 0, fmt.Errorf("complete %d outbox entries for %s: %w", len(refs), owner, err)
 	}
 	return n, nil
 }
 
-// RetryOutbox releases the entries of ids that owner still leases, to be
+// RetryOutbox releases the entries of refs that owner still leases, to be
 // claimed again from at, counting an attempt and keeping lastErr. It
 // returns how many it released.
-func (s *Store) RetryOutbox(ctx context.Context, owner string, ids []int64, at time.Time, lastErr string) (int64, error) {
+func (s *Store) RetryOutbox(ctx context.Context, owner string, refs []agentscope.OutboxRef, at time.Time, lastErr string) (int64, error) {
 	if len(lastErr) > maxOutboxError {
 		lastErr = lastErr[:maxOutboxError]
 	}
-	var n int64
-	err := s.inTx(ctx, func(t tx) error {
-		return forEachIDChunk(ids, s.d.MaxParams-3, func(chunk []any) error {
-			res, err := t.exec(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
-				lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND id IN (`+params(len(chunk))+`)`,
-				append([]any{micros(at), nullString(lastErr), owner}, chunk...)...)
-			if err != nil {
+	n, err := s.settle(ctx, owner, refs, func(t tx, held []*heldRow) error {
+		var whole []int64
+		for _, h := range held {
+			if h.whole() {
+				whole = append(whole, h.id)
+				continue
+			}
+			if err := s.keepRest(ctx, t, h); err != nil {
 				return err
 			}
-			k, err := res.RowsAffected()
-			n += k
+			released := h.outboxRow
+			released.attempts, released.nextAt, released.lastErr = h.attempts+1, micros(at), sql.NullString{String: lastErr, Valid: lastErr != ""}
+			released.owner, released.leaseUntil = sql.NullString{}, sql.NullInt64{}
+			for _, run := range runsOf(h.picked) {
+				if err := s.insertSplit(ctx, t, released, run); err != nil {
+					return err
+				}
+			}
+		}
+		return forEachIDChunk(whole, s.d.MaxParams-2, func(chunk []any) error {
+			_, err := t.exec(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
+				lease_owner = NULL, lease_until = NULL WHERE id IN (`+params(len(chunk))+`)`,
+				append([]any{micros(at), nullString(lastErr)}, chunk...)...)
 			return err
 		})
 	})
 	if err != nil {
-		return 0, fmt.Errorf("release %d outbox entries for retry: %w", len(ids), err)
+		return 0, fmt.Errorf("release %d outbox entries for retry: %w", len(refs), err)
 	}
 	return n, nil
 }
 
-// DeadLetterOutbox moves entry id, if owner still leases it, to
+// DeadLetterOutbox moves entry ref, if owner still leases it, to
 // dead_letters with reason, in one transaction. It reports whether it moved
 // the entry.
-func (s *Store) DeadLetterOutbox(ctx context.Context, owner string, id int64, reason string) (bool, error) {
-	moved := false
-	err := s.inTx(ctx, func(t tx) error {
-		// Deleting first, with RETURNING, makes the ownership check and the
-		// removal one step even under READ COMMITTED.
-		var orgID, sessionID string
-		var seq int64
-		var auditID sql.NullString
-		err := t.queryRow(ctx, `DELETE FROM outbox WHERE id = ? AND lease_owner = ? RETURNING org_id, session_id, seq, audit_id`, id, owner).Scan(&orgID, &sessionID, &seq, &auditID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		} else if err != nil {
-			return err
+func (s *Store) DeadLetterOutbox(ctx context.Context, owner string, ref agentscope.OutboxRef, reason string) (bool, error) {
+	n, err := s.settle(ctx, owner, []agentscope.OutboxRef{ref}, func(t tx, held []*heldRow) error {
+		for _, h := range held {
+			if err := s.keepRest(ctx, t, h); err != nil {
+				return err
+			}
+			if _, err := t.exec(ctx, `INSERT INTO dead_letters (org_id, session_id, seq, audit_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+				h.org, h.sess, h.picked[0], h.auditID, reason, micros(s.now())); err != nil {
+				return err
+			}
 		}
-		if _, err := t.exec(ctx, `INSERT INTO dead_letters (org_id, session_id, seq, audit_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			orgID, sessionID, seq, auditID, reason, micros(s.now())); err != nil {
-			return err
-		}
-		moved = true
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("dead-letter outbox entry %d: %w", id, err)
+		return false, fmt.Errorf("dead-letter outbox entry %d/%d: %w", ref.ID, ref.Seq, err)
 	}
-	return moved, nil
+	return n > 0, nil
 }
 
 // OutboxStats returns the outbox's depth, the enqueue time of its oldest
@@ -275,7 +499,7 @@ func (s *Store) OutboxStats(ctx context.Context) (agentscope.OutboxStats, error)
 		st     agentscope.OutboxStats
 		oldest sql.NullInt64
 	)
-	if err := s.queryRow(ctx, `SELECT count(*), min(COALESCE(created_at, next_attempt_at)) FROM outbox`).Scan(&st.QueueDepth, &oldest); err != nil {
+	if err := s.queryRow(ctx, `SELECT COALESCE(sum`+rowEvents+`, 0), min(COALESCE(created_at, next_attempt_at)) FROM outbox`).Scan(&st.QueueDepth, &oldest); err != nil {
 		return st, fmt.Errorf("outbox stats: %w", err)
 	}
 	if oldest.Valid {
@@ -416,13 +640,29 @@ func forEachIDChunk(ids []int64, per int, fn func([]any) error) error {
 	return nil
 }
 
-func entryIDs(entries []agentscope.OutboxEntry) []int64 {
-	ids := make([]int64, len(entries))
-	for i, e := range entries {
-		ids[i] = e.ID
-	}
-	return ids
-}
-
 // params returns "?,?,…" for n bind parameters.
 func params(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+
+// auditColumns are a claimed entry's audit log columns, all NULL when the
+// entry is an event's or its audit row is missing.
+type auditColumns struct {
+	at                            sql.NullInt64
+	actor, action, target, detail sql.NullString
+}
+
+// fill gives e, an audit log entry's outbox entry, its action, time and
+// body: the AuditEntry as JSON. A missing audit row leaves Body nil, like
+// a missing event.
+func (a auditColumns) fill(e *agentscope.OutboxEntry) error {
+	if !a.at.Valid {
+		return nil
+	}
+	entry := agentscope.AuditEntry{OrgID: e.OrgID, ID: e.AuditID, At: fromMicros(a.at.Int64), Actor: a.actor.String,
+		Action: agentscope.AuditAction(a.action.String), Target: a.target.String, Detail: json.RawMessage(a.detail.String)}
+	body, err := json.Marshal(entry)
+	if err != nil {
+		return fmt.Errorf("encode audit entry %s for the outbox: %w", e.AuditID, err)
+	}
+	e.Type, e.TS, e.Body = a.action.String, entry.At, body
+	return nil
+}

@@ -27,6 +27,8 @@ func RunOutbox(t *testing.T, open OutboxOpener) {
 	tests := map[string]func(*testing.T, func(sqlstore.Options) *sqlstore.Store){
 		"ClaimReturnsEvents":      testClaimReturnsEvents,
 		"ClaimLimitAndOrder":      testClaimLimitAndOrder,
+		"Runs":                    testOutboxRuns,
+		"PartialSettle":           testPartialSettle,
 		"LeaseExcludesOthers":     testLeaseExcludesOthers,
 		"ExpiredLeaseReclaimable": testExpiredLeaseReclaimable,
 		"CompleteByNonOwnerNoop":  testCompleteByNonOwnerNoop,
@@ -90,12 +92,30 @@ func claim(t *testing.T, s *sqlstore.Store, owner string, limit int, lease time.
 	return entries
 }
 
-func ids(entries []agentscope.OutboxEntry) []int64 {
-	out := make([]int64, len(entries))
+func refs(entries []agentscope.OutboxEntry) []agentscope.OutboxRef {
+	out := make([]agentscope.OutboxRef, len(entries))
 	for i, e := range entries {
-		out[i] = e.ID
+		out[i] = e.Ref()
 	}
 	return out
+}
+
+func seqs(entries []agentscope.OutboxEntry) []int64 {
+	out := make([]int64, len(entries))
+	for i, e := range entries {
+		out[i] = e.Seq
+	}
+	return out
+}
+
+// outboxRows counts the outbox's rows (not its entries).
+func outboxRows(t *testing.T, s *sqlstore.Store) int {
+	t.Helper()
+	var n int
+	if err := s.WriteDB().QueryRowContext(context.Background(), `SELECT count(*) FROM outbox`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func stats(t *testing.T, s *sqlstore.Store) agentscope.OutboxStats {
@@ -139,21 +159,30 @@ func testClaimReturnsEvents(t *testing.T, connect func(sqlstore.Options) *sqlsto
 	}
 }
 
+// testClaimLimitAndOrder: a claim takes whole rows while the entries
+// before each are fewer than its limit, in enqueue order.
 func testClaimLimitAndOrder(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
 	s, _ := openClocked(connect)
-	seedEvents(t, s, org, "s1", 9)
-	first := claim(t, s, "fwd-1", 4, time.Minute)
-	second := claim(t, s, "fwd-1", 100, time.Minute)
-	if len(first) != 4 || len(second) != 6 {
-		t.Fatalf("claimed %d then %d, want 4 then 6", len(first), len(second))
+	start(t, s, org, "s1", "bot", t0)
+	for i := range 5 { // five appends of three events: rows of 1, 3, 3, 3, 3, 3 entries
+		evs := make([]agentscope.Event, 3)
+		for j := range evs {
+			evs[j] = agentscope.Event{EventID: fmt.Sprintf("e%d-%d", i, j), Type: agentscope.ModelInvoked, TS: t0, Provider: "p", Model: "m"}
+		}
+		appendEvents(t, s, org, "s1", evs...)
 	}
-	all := append(ids(first), ids(second)...)
-	if !slices.IsSorted(all) {
-		t.Errorf("claims not in enqueue order: %v", all)
+	if n := outboxRows(t, s); n != 6 {
+		t.Fatalf("%d outbox rows, want 6: one per append", n)
 	}
-	for i, e := range append(first, second...) {
-		if e.Seq != int64(i+1) {
-			t.Errorf("entry %d has seq %d", i, e.Seq)
+	first := claim(t, s, "fwd-1", 4, time.Minute)  // rows of 1 and 3: 4 entries
+	second := claim(t, s, "fwd-1", 5, time.Minute) // 3 before the second row < 5: 6 entries
+	third := claim(t, s, "fwd-1", 100, time.Minute)
+	if len(first) != 4 || len(second) != 6 || len(third) != 6 {
+		t.Fatalf("claimed %d, %d, %d; want 4, 6, 6", len(first), len(second), len(third))
+	}
+	for i, e := range slices.Concat(first, second, third) {
+		if e.Seq != int64(i+1) || e.Body == nil {
+			t.Errorf("entry %d has seq %d (body %q)", i, e.Seq, e.Body)
 		}
 	}
 	if more := claim(t, s, "fwd-1", 100, time.Minute); len(more) != 0 {
@@ -161,6 +190,90 @@ func testClaimLimitAndOrder(t *testing.T, connect func(sqlstore.Options) *sqlsto
 	}
 	if none := claim(t, s, "fwd-1", 0, time.Minute); len(none) != 0 {
 		t.Errorf("limit 0 claimed %d", len(none))
+	}
+}
+
+// testOutboxRuns: an append is one outbox row per session, at most 512
+// events long, and a claim bounded by the limit goes past it by less than
+// one row.
+func testOutboxRuns(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	s, _ := openClocked(connect)
+	seedEvents(t, s, org, "s1", 1200)
+	if n := outboxRows(t, s); n != 4 {
+		t.Fatalf("%d outbox rows for SessionStarted and an append of 1200, want 4 (1 + 512 + 512 + 176)", n)
+	}
+	if st := stats(t, s); st.QueueDepth != 1201 {
+		t.Fatalf("queue depth %d, want 1201", st.QueueDepth)
+	}
+	got := claim(t, s, "fwd-1", 100, time.Minute)
+	if len(got) != 513 {
+		t.Fatalf("claim of 100 took %d entries, want the first two rows (513)", len(got))
+	}
+	rest := claim(t, s, "fwd-1", 10000, time.Minute)
+	if all := append(seqs(got), seqs(rest)...); len(all) != 1201 || all[0] != 1 || all[1200] != 1201 || !slices.IsSorted(all) {
+		t.Fatalf("claimed seqs %d..%d (%d), want 1..1201 in order", all[0], all[len(all)-1], len(all))
+	}
+}
+
+// testPartialSettle: settling part of a row, in any order, leaves exactly
+// the rest leased to its owner; released entries come back under the id
+// they were claimed with; a dead letter takes one entry out of the middle.
+func testPartialSettle(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	ctx := context.Background()
+	s, clk := openClocked(connect)
+	seedEvents(t, s, org, "s1", 10) // rows: seq 1, seqs 2..11
+	a := claim(t, s, "fwd-a", 100, time.Minute)
+	if len(a) != 11 {
+		t.Fatalf("claimed %d, want 11", len(a))
+	}
+	bySeq := func(from, to int64) []agentscope.OutboxRef {
+		var out []agentscope.OutboxRef
+		for _, e := range a {
+			if e.Seq >= from && e.Seq <= to {
+				out = append(out, e.Ref())
+			}
+		}
+		return out
+	}
+	// The tail first, then the head: as two batches of one row acknowledged out of order.
+	if n, err := s.CompleteOutbox(ctx, "fwd-a", bySeq(9, 11)); err != nil || n != 3 {
+		t.Fatalf("complete 9..11: %d, %v", n, err)
+	}
+	if n, err := s.CompleteOutbox(ctx, "fwd-a", bySeq(2, 3)); err != nil || n != 2 {
+		t.Fatalf("complete 2..3: %d, %v", n, err)
+	}
+	if moved, err := s.DeadLetterOutbox(ctx, "fwd-a", bySeq(5, 5)[0], "refused"); err != nil || !moved {
+		t.Fatalf("dead letter 5: %v, %v", moved, err)
+	}
+	if n, err := s.RetryOutbox(ctx, "fwd-a", bySeq(6, 7), clk.Now(), "503"); err != nil || n != 2 {
+		t.Fatalf("retry 6..7: %d, %v", n, err)
+	}
+	// Settled entries are gone: completing them again finds nothing.
+	if n, err := s.CompleteOutbox(ctx, "fwd-a", bySeq(2, 3)); err != nil || n != 0 {
+		t.Fatalf("complete 2..3 again: %d, %v", n, err)
+	}
+	if st := stats(t, s); st.QueueDepth != 5 || st.DeadLetters != 1 { // 1, 4, 6, 7, 8
+		t.Fatalf("stats %+v, want depth 5 and one dead letter", st)
+	}
+	b := claim(t, s, "fwd-b", 100, time.Minute)
+	if !slices.Equal(seqs(b), []int64{6, 7}) || b[0].ID != a[5].ID || b[0].Attempts != 1 || b[0].LastError != "503" || b[0].Body == nil {
+		t.Fatalf("fwd-b claimed %+v, want seqs 6 and 7 released under id %d", b, a[5].ID)
+	}
+	if n, err := s.CompleteOutbox(ctx, "fwd-a", bySeq(6, 7)); err != nil || n != 0 {
+		t.Fatalf("fwd-a completed %d entries fwd-b leases (%v)", n, err)
+	}
+	if n, err := s.CompleteOutbox(ctx, "fwd-a", bySeq(1, 11)); err != nil || n != 3 {
+		t.Fatalf("fwd-a completes what it still leases (1, 4, 8): %d, %v", n, err)
+	}
+	if n, err := s.CompleteOutbox(ctx, "fwd-b", refs(b)); err != nil || n != 2 {
+		t.Fatalf("fwd-b completes 6, 7: %d, %v", n, err)
+	}
+	if st := stats(t, s); st.QueueDepth != 0 || outboxRows(t, s) != 0 {
+		t.Fatalf("stats %+v with %d rows, want an empty outbox", st, outboxRows(t, s))
+	}
+	dls, err := s.ListDeadLetters(ctx, 10)
+	if err != nil || len(dls) != 1 || dls[0].Seq != 5 || dls[0].EventID == "" {
+		t.Fatalf("dead letters %+v, %v", dls, err)
 	}
 }
 
@@ -172,7 +285,7 @@ func testLeaseExcludesOthers(t *testing.T, connect func(sqlstore.Options) *sqlst
 	if b := claim(t, s, "fwd-b", 100, time.Minute); len(b) != 0 {
 		t.Fatalf("fwd-b claimed %d entries fwd-a still leases", len(b))
 	}
-	n, err := s.CompleteOutbox(context.Background(), "fwd-a", ids(a))
+	n, err := s.CompleteOutbox(context.Background(), "fwd-a", refs(a))
 	if err != nil || n != int64(len(a)) {
 		t.Fatalf("owner complete: %d, %v; want %d", n, err, len(a))
 	}
@@ -187,21 +300,21 @@ func testExpiredLeaseReclaimable(t *testing.T, connect func(sqlstore.Options) *s
 	a := claim(t, s, "fwd-a", 100, time.Minute)
 	clk.Advance(time.Minute)
 	b := claim(t, s, "fwd-b", 100, time.Minute)
-	if !slices.Equal(ids(a), ids(b)) {
-		t.Fatalf("after expiry fwd-b claimed %v, want %v", ids(b), ids(a))
+	if !slices.Equal(refs(a), refs(b)) {
+		t.Fatalf("after expiry fwd-b claimed %v, want %v", refs(b), refs(a))
 	}
 	// fwd-a, back from a stall, no longer owns them: its completion is
 	// ignored and the entries stay with fwd-b.
-	if n, err := s.CompleteOutbox(context.Background(), "fwd-a", ids(a)); err != nil || n != 0 {
+	if n, err := s.CompleteOutbox(context.Background(), "fwd-a", refs(a)); err != nil || n != 0 {
 		t.Fatalf("stale owner completed %d (err %v)", n, err)
 	}
-	if n, err := s.RetryOutbox(context.Background(), "fwd-a", ids(a), clk.Now(), "stale"); err != nil || n != 0 {
+	if n, err := s.RetryOutbox(context.Background(), "fwd-a", refs(a), clk.Now(), "stale"); err != nil || n != 0 {
 		t.Fatalf("stale owner released %d (err %v)", n, err)
 	}
-	if moved, err := s.DeadLetterOutbox(context.Background(), "fwd-a", a[0].ID, "stale"); err != nil || moved {
+	if moved, err := s.DeadLetterOutbox(context.Background(), "fwd-a", a[0].Ref(), "stale"); err != nil || moved {
 		t.Fatalf("stale owner dead-lettered: %v (err %v)", moved, err)
 	}
-	if n, err := s.CompleteOutbox(context.Background(), "fwd-b", ids(b)); err != nil || n != int64(len(b)) {
+	if n, err := s.CompleteOutbox(context.Background(), "fwd-b", refs(b)); err != nil || n != int64(len(b)) {
 		t.Fatalf("new owner completed %d (err %v), want %d", n, err, len(b))
 	}
 }
@@ -210,7 +323,7 @@ func testCompleteByNonOwnerNoop(t *testing.T, connect func(sqlstore.Options) *sq
 	s, _ := openClocked(connect)
 	seedEvents(t, s, org, "s1", 3)
 	a := claim(t, s, "fwd-a", 100, time.Minute)
-	n, err := s.CompleteOutbox(context.Background(), "fwd-b", ids(a))
+	n, err := s.CompleteOutbox(context.Background(), "fwd-b", refs(a))
 	if err != nil || n != 0 {
 		t.Fatalf("non-owner complete deleted %d (err %v)", n, err)
 	}
@@ -220,7 +333,7 @@ func testCompleteByNonOwnerNoop(t *testing.T, connect func(sqlstore.Options) *sq
 	if st.QueueDepth != int64(len(a))+1 {
 		t.Errorf("queue depth %d, want %d", st.QueueDepth, len(a)+1)
 	}
-	if n, _ := s.CompleteOutbox(context.Background(), "fwd-a", []int64{a[len(a)-1].ID + 1}); n != 0 {
+	if n, _ := s.CompleteOutbox(context.Background(), "fwd-a", []agentscope.OutboxRef{{ID: a[len(a)-1].ID + 1, Seq: 1}}); n != 0 {
 		t.Errorf("completed an unclaimed entry")
 	}
 }
@@ -229,7 +342,7 @@ func testRetryBacksOff(t *testing.T, connect func(sqlstore.Options) *sqlstore.St
 	s, clk := openClocked(connect)
 	seedEvents(t, s, org, "s1", 1)
 	a := claim(t, s, "fwd-a", 100, time.Minute)
-	n, err := s.RetryOutbox(context.Background(), "fwd-a", ids(a), clk.Now().Add(10*time.Second), "503 busy")
+	n, err := s.RetryOutbox(context.Background(), "fwd-a", refs(a), clk.Now().Add(10*time.Second), "503 busy")
 	if err != nil || n != int64(len(a)) {
 		t.Fatalf("retry released %d (err %v), want %d", n, err, len(a))
 	}
@@ -239,8 +352,8 @@ func testRetryBacksOff(t *testing.T, connect func(sqlstore.Options) *sqlstore.St
 	}
 	clk.Advance(time.Second)
 	again := claim(t, s, "fwd-b", 100, time.Minute)
-	if !slices.Equal(ids(a), ids(again)) {
-		t.Fatalf("after backoff claimed %v, want %v", ids(again), ids(a))
+	if !slices.Equal(refs(a), refs(again)) {
+		t.Fatalf("after backoff claimed %v, want %v", refs(again), refs(a))
 	}
 	for _, e := range again {
 		if e.Attempts != 1 || e.LastError != "503 busy" {
@@ -254,10 +367,10 @@ func testDeadLetterAndRetry(t *testing.T, connect func(sqlstore.Options) *sqlsto
 	s, _ := openClocked(connect)
 	evs := seedEvents(t, s, org, "s1", 2)
 	a := claim(t, s, "fwd-a", 100, time.Minute)
-	if moved, err := s.DeadLetterOutbox(ctx, "fwd-b", a[1].ID, "not mine"); err != nil || moved {
+	if moved, err := s.DeadLetterOutbox(ctx, "fwd-b", a[1].Ref(), "not mine"); err != nil || moved {
 		t.Fatalf("non-owner dead-lettered: %v, %v", moved, err)
 	}
-	moved, err := s.DeadLetterOutbox(ctx, "fwd-a", a[1].ID, "Invalid data format")
+	moved, err := s.DeadLetterOutbox(ctx, "fwd-a", a[1].Ref(), "Invalid data format")
 	if err != nil || !moved {
 		t.Fatalf("dead letter: %v, %v", moved, err)
 	}
@@ -291,7 +404,7 @@ func testRetryAllDeadLetters(t *testing.T, connect func(sqlstore.Options) *sqlst
 	seedEvents(t, s, org, "s1", 1200)
 	a := claim(t, s, "fwd-a", 2000, time.Minute)
 	for _, e := range a {
-		if moved, err := s.DeadLetterOutbox(ctx, "fwd-a", e.ID, "poison"); err != nil || !moved {
+		if moved, err := s.DeadLetterOutbox(ctx, "fwd-a", e.Ref(), "poison"); err != nil || !moved {
 			t.Fatalf("dead letter %d: %v %v", e.ID, moved, err)
 		}
 	}
@@ -323,7 +436,7 @@ func testOutboxStats(t *testing.T, connect func(sqlstore.Options) *sqlstore.Stor
 	// Neither a lease nor a release changes when an entry was enqueued.
 	a := claim(t, s, "fwd-a", 100, time.Minute)
 	check("leased")
-	if _, err := s.RetryOutbox(context.Background(), "fwd-a", ids(a), clk.Now().Add(time.Hour), "busy"); err != nil {
+	if _, err := s.RetryOutbox(context.Background(), "fwd-a", refs(a), clk.Now().Add(time.Hour), "busy"); err != nil {
 		t.Fatal(err)
 	}
 	check("released")
@@ -341,6 +454,21 @@ func testMissingEventBody(t *testing.T, connect func(sqlstore.Options) *sqlstore
 	entries := claim(t, s, "fwd-a", 10, time.Minute)
 	if len(entries) != 1 || entries[0].Body != nil || entries[0].SessionID != "gone" {
 		t.Fatalf("orphan entry: %+v", entries)
+	}
+	// A row's run with events missing from its middle and its end: each
+	// missing one is an entry without a body, the stored ones keep theirs.
+	seedEvents(t, s, org, "s1", 4) // seqs 1..5, rows 1 and 2..5
+	if _, err := s.WriteDB().ExecContext(context.Background(), `DELETE FROM events WHERE seq IN (3, 5)`); err != nil {
+		t.Fatal(err)
+	}
+	entries = claim(t, s, "fwd-a", 10, time.Minute)
+	if !slices.Equal(seqs(entries), []int64{1, 2, 3, 4, 5}) {
+		t.Fatalf("claimed seqs %v, want 1..5", seqs(entries))
+	}
+	for _, e := range entries {
+		if missing := e.Seq == 3 || e.Seq == 5; (e.Body == nil) != missing || e.SessionID != "s1" {
+			t.Errorf("entry %d: body %q", e.Seq, e.Body)
+		}
 	}
 }
 
@@ -371,7 +499,7 @@ func testOutboxAuditEntries(t *testing.T, connect func(sqlstore.Options) *sqlsto
 	if entries[0].AuditID != "" || entries[1].AuditID != "" {
 		t.Errorf("events claimed as audit entries: %+v", entries[:2])
 	}
-	if moved, err := s.DeadLetterOutbox(ctx, "fwd-a", a.ID, "refused"); err != nil || !moved {
+	if moved, err := s.DeadLetterOutbox(ctx, "fwd-a", a.Ref(), "refused"); err != nil || !moved {
 		t.Fatalf("dead letter: %v %v", moved, err)
 	}
 	dls, err := s.ListDeadLetters(ctx, 10)
@@ -420,7 +548,7 @@ func testConcurrentClaimers(t *testing.T, connect func(sqlstore.Options) *sqlsto
 	}
 	var (
 		mu      sync.Mutex
-		claimed = map[int64]string{}
+		claimed = map[agentscope.OutboxRef]string{}
 		dup     []string
 		wg      sync.WaitGroup
 		errs    = make(chan error, handles*perHandle)
@@ -443,15 +571,15 @@ func testConcurrentClaimers(t *testing.T, connect func(sqlstore.Options) *sqlsto
 					}
 					mu.Lock()
 					for _, e := range entries {
-						if prev, ok := claimed[e.ID]; ok {
-							dup = append(dup, fmt.Sprintf("entry %d: %s and %s", e.ID, prev, owner))
+						if prev, ok := claimed[e.Ref()]; ok {
+							dup = append(dup, fmt.Sprintf("entry %v: %s and %s", e.Ref(), prev, owner))
 						}
-						claimed[e.ID] = owner
+						claimed[e.Ref()] = owner
 					}
 					mu.Unlock()
 					// Complete half the claims, so claimers also race deletes.
 					if e := entries[0]; e.ID%2 == 0 {
-						if _, err := s.CompleteOutbox(ctx, owner, ids(entries)); err != nil {
+						if _, err := s.CompleteOutbox(ctx, owner, refs(entries)); err != nil {
 							errs <- err
 							return
 						}

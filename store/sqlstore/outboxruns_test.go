@@ -1,0 +1,58 @@
+package sqlstore
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestOutboxRuns: every event is in exactly one run; a run is consecutive
+// seqs of one session, at most maxOutboxRun long, whatever the order of the
+// columns.
+func TestOutboxRuns(t *testing.T) {
+	type ev struct {
+		org, sess string
+		seq       int64
+	}
+	var evs []ev
+	// Two sessions interleaved, one of them past maxOutboxRun, a third in
+	// another organisation with the same session id, and a gap.
+	for i := int64(1); i <= maxOutboxRun+10; i++ {
+		evs = append(evs, ev{"o1", "a", i})
+		if i <= 5 {
+			evs = append(evs, ev{"o1", "b", i}, ev{"o2", "a", i})
+		}
+	}
+	evs = append(evs, ev{"o1", "b", 9}, ev{"o1", "b", 10})
+	var org, sess []string
+	var seq []int64
+	for _, e := range evs {
+		org, sess, seq = append(org, e.org), append(sess, e.sess), append(seq, e.seq)
+	}
+	r := outboxRuns(org, sess, seq)
+	got := map[string]string{}
+	covered := map[ev]int{}
+	for i := range r.org {
+		if n := r.to[i] - r.from[i] + 1; n < 1 || n > maxOutboxRun {
+			t.Errorf("run %d covers %d events", i, n)
+		}
+		for q := r.from[i]; q <= r.to[i]; q++ {
+			covered[ev{r.org[i], r.session[i], q}]++
+		}
+		got[fmt.Sprintf("%s/%s/%d", r.org[i], r.session[i], r.from[i])] = fmt.Sprint(r.to[i])
+	}
+	for _, e := range evs {
+		if covered[e] != 1 {
+			t.Errorf("event %+v in %d runs", e, covered[e])
+		}
+	}
+	if len(covered) != len(evs) {
+		t.Errorf("runs cover %d events, want %d", len(covered), len(evs))
+	}
+	want := map[string]string{
+		"o1/a/1": fmt.Sprint(maxOutboxRun), "o1/a/" + fmt.Sprint(maxOutboxRun+1): fmt.Sprint(maxOutboxRun + 10),
+		"o1/b/1": "5", "o2/a/1": "5", "o1/b/9": "10",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("runs %v, want %v", got, want)
+	}
+}
