@@ -24,7 +24,7 @@ LDFLAGS         := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit
 # and run as ordinary tests.
 FUZZTIME        ?= 60s
 FUZZ_TARGETS    := .:FuzzDecodeEvent .:FuzzParseUSD .:FuzzParseCredential .:FuzzParseScopes .:FuzzNormalizeEmail \
-	./internal/jsonscan:FuzzCheck ./identity:FuzzAuthenticateHeader \
+	./internal/jsonscan:FuzzCheck ./internal/jsonscan:FuzzAppendString ./identity:FuzzAuthenticateHeader \
 	./web:FuzzSplitEvents ./web:FuzzSafeNext .:FuzzAlertRuleFromJSON .:FuzzValidateWebhookURL \
 	./spl:FuzzParse ./spl:FuzzEval ./store/sqlstore:FuzzDecodeCanonical \
 	./pricing:FuzzParse ./signin:FuzzParseSMTPURL ./signin:FuzzFinishCallback \

@@ -3,9 +3,9 @@ package splunkbridge
 import (
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/jsonscan"
 )
 
 // Fixed metadata of every forwarded event.
@@ -37,14 +37,14 @@ func newEnvelopeEncoder(host, index string) *envelopeEncoder {
 func envelopeMeta(host, index, sourcetype string) []byte {
 	var meta []byte
 	meta = append(meta, `"host":`...)
-	meta = appendJSONString(meta, host)
+	meta = jsonscan.AppendString(meta, host)
 	meta = append(meta, `,"source":`...)
-	meta = appendJSONString(meta, Source)
+	meta = jsonscan.AppendString(meta, Source)
 	meta = append(meta, `,"sourcetype":`...)
-	meta = appendJSONString(meta, sourcetype)
+	meta = jsonscan.AppendString(meta, sourcetype)
 	if index != "" {
 		meta = append(meta, `,"index":`...)
-		meta = appendJSONString(meta, index)
+		meta = jsonscan.AppendString(meta, index)
 	}
 	return append(meta, ',')
 }
@@ -82,7 +82,7 @@ func (enc *envelopeEncoder) appendEnvelope(buf []byte, e *agentscope.OutboxEntry
 		buf = append(buf, '"')
 		buf = append(buf, f.name...)
 		buf = append(buf, `":`...)
-		buf = appendJSONString(buf, f.value)
+		buf = jsonscan.AppendString(buf, f.value)
 	}
 	buf = append(buf, `},"event":`...)
 	buf = append(buf, e.Body...)
@@ -100,49 +100,4 @@ func appendEpochMillis(buf []byte, t time.Time) []byte {
 	buf = strconv.AppendInt(buf, ms/1000, 10)
 	frac := ms % 1000
 	return append(buf, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
-// U+FFFD, as encoding/json does.
-func appendJSONString(buf []byte, s string) []byte {
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				buf = append(buf, '\\', c)
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
 }
