@@ -212,7 +212,7 @@ func (s *Server) fastRecord(next http.Handler) http.Handler {
 		})
 		var out []byte
 		if err == nil {
-			out, err = json.Marshal(res)
+			out, err = appendToolResult(nil, res)
 		}
 		if err != nil {
 			// Not reachable for the results recordEventResult makes; answered
@@ -233,6 +233,33 @@ func (s *Server) fastRecord(next http.Handler) http.Handler {
 		_, _ = w.Write(b.Bytes())
 		s.fast.answered.Add(1)
 	})
+}
+
+// appendToolResult appends res as go-sdk encodes a CallToolResult, for the
+// results recordEventResult makes (one text content, structured content as
+// raw JSON, no metadata), without reflection; any other result is left to
+// encoding/json. TestFastPathAnswersAsGoSDK holds the two answers equal.
+func appendToolResult(dst []byte, res *mcp.CallToolResult) ([]byte, error) {
+	var text *mcp.TextContent
+	if len(res.Content) == 1 {
+		text, _ = res.Content[0].(*mcp.TextContent)
+	}
+	structured, raw := res.StructuredContent.(json.RawMessage)
+	if text == nil || text.Meta != nil || text.Annotations != nil || res.Meta != nil || (res.StructuredContent != nil && !raw) {
+		out, err := json.Marshal(res)
+		return append(dst, out...), err
+	}
+	dst = append(dst, `{"content":[{"type":"text","text":`...)
+	dst = jsonscan.AppendString(dst, text.Text)
+	dst = append(dst, "}]"...)
+	if len(structured) > 0 {
+		dst = append(dst, `,"structuredContent":`...)
+		dst = append(dst, structured...)
+	}
+	if res.IsError {
+		dst = append(dst, `,"isError":true`...)
+	}
+	return append(dst, '}'), nil
 }
 
 // fastSessionFor returns the session r may be answered for by the fast
