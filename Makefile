@@ -29,7 +29,8 @@ FUZZ_TARGETS    := .:FuzzDecodeEvent .:FuzzParseUSD .:FuzzParseCredential .:Fuzz
 	./spl:FuzzParse ./spl:FuzzEval ./store/sqlstore:FuzzDecodeCanonical \
 	./pricing:FuzzParse ./signin:FuzzParseSMTPURL ./signin:FuzzFinishCallback \
 	.:FuzzRedirectURI ./identity:FuzzAuthenticateResource ./oauth:FuzzParseAuthorize ./oauth:FuzzPKCE \
-	./oauth:FuzzRegister ./oauth:FuzzClientMetadataDocument ./otlp:FuzzDecodeTraces
+	./oauth:FuzzRegister ./oauth:FuzzClientMetadataDocument ./otlp:FuzzDecodeTraces \
+	./billing:FuzzParse
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)

@@ -35,6 +35,11 @@ const (
 	// refresh token was reused).
 	AuditOAuthGranted AuditAction = "oauth.granted"
 	AuditOAuthRevoked AuditAction = "oauth.revoked"
+	// AuditPlanChanged: the organisation's billing plan changed (an
+	// operator's set-plan, a Stripe webhook); AuditRetentionPruned: the
+	// retention job deleted sessions older than the plan keeps.
+	AuditPlanChanged     AuditAction = "billing.plan_changed"
+	AuditRetentionPruned AuditAction = "billing.retention_pruned"
 )
 
 // AuditEntry is one change to an organisation's people, keys or

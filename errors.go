@@ -21,6 +21,10 @@ const (
 	// ERATELIMITED is a caller past its request rate (HTTP 429, with
 	// Retry-After from the error's RetryAfter).
 	ERATELIMITED = "rate_limited"
+	// EPLANLIMIT is an organisation past a limit of its billing plan
+	// (events this period, seats, API keys, managed-run spend): HTTP 402.
+	// The message names the limit, the usage and how to upgrade.
+	EPLANLIMIT = "plan_limit"
 )
 
 // Error is an application error: a code callers can branch on, a message safe

@@ -107,17 +107,22 @@ type AppendResult struct {
 	Events []Event
 	// Duplicate[i] is true where Events[i] was already stored.
 	Duplicate []bool
+	// Rejected, when not nil, holds the error of each event the store
+	// refused while keeping the request's others (an event past the
+	// organisation's plan limit, EPLANLIMIT): Events[i] is then the event
+	// as sent, not stored, with no seq. Nil when every event was kept.
+	Rejected []error
 	// Run is the run after the request.
 	Run Run
 	Err error
 }
 
 // Appended returns the request's events this append added: Events less
-// the duplicates, in request order.
+// the duplicates and the rejected, in request order.
 func (r AppendResult) Appended() []Event {
 	var evs []Event
 	for i, ev := range r.Events {
-		if !r.Duplicate[i] {
+		if !r.Duplicate[i] && (r.Rejected == nil || r.Rejected[i] == nil) {
 			evs = append(evs, ev)
 		}
 	}

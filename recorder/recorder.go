@@ -175,10 +175,8 @@ func (r *Recorder) commit(batch []*pending) {
 		if res.Err != nil {
 			continue
 		}
-		for j, ev := range res.Events {
-			if !res.Duplicate[j] {
-				byOrg[reqs[i].OrgID] = append(byOrg[reqs[i].OrgID], ev)
-			}
+		if evs := res.Appended(); len(evs) > 0 {
+			byOrg[reqs[i].OrgID] = append(byOrg[reqs[i].OrgID], evs...)
 		}
 	}
 	// Published before the callers hear of their commit: a caller that

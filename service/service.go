@@ -277,6 +277,10 @@ func (s *Service) record(ctx context.Context, defaultSession string, n int, deco
 				r.Error, r.Code = agentscope.ErrorMessage(o.err), agentscope.ErrorCode(o.err)
 				continue
 			}
+			if o.res.Rejected != nil && o.res.Rejected[k] != nil {
+				r.Error, r.Code = agentscope.ErrorMessage(o.res.Rejected[k]), agentscope.ErrorCode(o.res.Rejected[k])
+				continue
+			}
 			r.Accepted, r.Duplicate, r.Seq = true, o.res.Duplicate[k], o.res.Events[k].Seq
 		}
 	}

@@ -21,6 +21,7 @@ var codeStatus = map[string]int{
 	agentscope.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	agentscope.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	agentscope.ERATELIMITED:  http.StatusTooManyRequests,
+	agentscope.EPLANLIMIT:    http.StatusPaymentRequired,
 	agentscope.EINTERNAL:     http.StatusInternalServerError,
 }
 

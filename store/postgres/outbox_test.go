@@ -25,3 +25,5 @@ func openOutbox(t *testing.T) func(sqlstore.Options) *sqlstore.Store {
 }
 
 func TestOutbox(t *testing.T) { storetest.RunOutbox(t, openOutbox) }
+
+func TestBilling(t *testing.T) { storetest.RunBilling(t, openOutbox) }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -119,7 +120,7 @@ func unchanged(a, b agentscope.AppendRequest) bool {
 // reading every event of the session for each id.
 func (s *Store) appendPiped(ctx context.Context, reqs []agentscope.AppendRequest) ([]agentscope.AppendResult, error) {
 	results, err := s.appendPipedOnce(ctx, reqs, true)
-	if err != nil && s.d.IsRepeatedEvent != nil && s.d.IsRepeatedEvent(err) {
+	if err != nil && (errors.Is(err, errRecheckLimit) || s.d.IsRepeatedEvent != nil && s.d.IsRepeatedEvent(err)) {
 		results, err = s.appendPipedOnce(ctx, reqs, false)
 	}
 	return results, err
@@ -158,7 +159,19 @@ type batch struct {
 	// optimistic: the stored events were not looked up; the insert makes
 	// the transaction fail if one of its event ids is already stored.
 	optimistic bool
+	// usage holds the batch's organisations' usage rows for period, when
+	// billing is on (Options.Usage); nil otherwise.
+	usage  map[string]*orgUsage
+	period string
+	// limited: an event was refused for its organisation's limit.
+	limited bool
 }
+
+// errRecheckLimit ends an optimistic batch that refused an event for its
+// organisation's limit: without the lookup of stored event ids the event
+// may be a retry of one stored already, which is a duplicate, not a new
+// event over the limit. The batch is done again with the lookup.
+var errRecheckLimit = errors.New("an event over the limit may repeat a stored one")
 
 type eventRow struct {
 	org string
@@ -185,17 +198,24 @@ func (s *Store) appendBatch(ctx context.Context, send func(context.Context, []St
 	})
 	keys = slices.Compact(keys)
 	b := &batch{events: map[runKey]map[string]agentscope.Event{}, runs: make(map[runKey]*agentscope.Run, len(keys)), optimistic: optimistic}
+	now := s.now()
 	reads := s.lockRuns(keys, b)
+	if s.opts.Usage != nil {
+		// After the runs: every batch takes its locks in the same order.
+		reads = append(reads, s.lockUsage(keys, s.opts.Usage.Period(now), b)...)
+	}
 	if !optimistic {
 		reads = append(reads, s.loadEventIDs(reqs, b)...)
 	}
 	if err := send(ctx, reads); err != nil {
 		return nil, nil, err
 	}
-	now := s.now()
 	results := make([]agentscope.AppendResult, len(reqs))
 	for i, req := range reqs {
 		results[i] = s.check(b, req, now)
+	}
+	if b.limited && optimistic {
+		return nil, nil, errRecheckLimit
 	}
 	writes, err := s.writeBatch(b)
 	if err != nil {
@@ -238,6 +258,9 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 	res.Events = make([]agentscope.Event, len(req.Events))
 	res.Duplicate = make([]bool, len(req.Events))
 	fresh := make(map[string]agentscope.Event, len(req.Events))
+	usage := b.usage[req.OrgID] // nil while billing is off
+	var took, refused int64     // new events kept and refused for usage
+	var refusal error
 	for i, ev := range req.Events {
 		if ev.EventID == "" {
 			ev.EventID = agentscope.NewEventID()
@@ -264,6 +287,17 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 			res.Events[i], res.Duplicate[i] = old, true
 			continue
 		}
+		if usage != nil && usage.limited && usage.used+usage.added+took >= usage.limit {
+			if refusal == nil {
+				refusal = EventLimitError(usage.plan, b.period, usage.limit, usage.used+usage.added+took)
+				res.Rejected = make([]error, len(req.Events))
+			}
+			res.Events[i], res.Rejected[i] = sent, refusal
+			refused++
+			b.limited = true
+			continue
+		}
+		took++
 		ev.Agent, ev.SessionID = run.Agent, req.SessionID
 		run.EventCount++
 		ev.Seq = run.EventCount
@@ -277,6 +311,12 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 		res.Events[i] = ev
 		fresh[ev.EventID] = ev
 	}
+	if refused > 0 && (req.Start != nil || req.Update != nil || int64(len(req.Events)) == refused) {
+		// A request that creates or changes its run, or keeps none of its
+		// events, is refused whole: a run never starts or ends without
+		// its events.
+		return agentscope.AppendResult{Err: refusal}
+	}
 	if u := req.Update; u != nil {
 		if err := applyUpdate(&run, u, now); err != nil {
 			return agentscope.AppendResult{Err: err}
@@ -285,9 +325,12 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 	// The request passed: fold it into the batch. The rows point into
 	// res.Events, which nothing changes before they are written.
 	for i := range res.Events {
-		if !res.Duplicate[i] {
+		if !res.Duplicate[i] && (res.Rejected == nil || res.Rejected[i] == nil) {
 			b.rows = append(b.rows, eventRow{req.OrgID, &res.Events[i]})
 		}
+	}
+	if usage != nil {
+		usage.added += took
 	}
 	if stored == nil {
 		stored = make(map[string]agentscope.Event, len(fresh))
@@ -474,6 +517,7 @@ func (s *Store) writeBatch(b *batch) ([]Stmt, error) {
 		return nil, err
 	}
 	stmts = append(stmts, ins...)
+	stmts = append(stmts, s.countUsage(b)...)
 	if s.d.ArrayParams && len(b.touched) > 1 {
 		// Every touched run in one statement, a column per array.
 		n := len(b.touched)
@@ -523,8 +567,8 @@ func (s *Store) createRuns(b *batch) ([]Stmt, error) {
 	var stmts []Stmt
 	for _, k := range b.created {
 		run := b.runs[k]
-		stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`),
-			Args: []any{run.OrgID, run.OrgID, micros(run.CreatedAt)}})
+		stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO orgs (id, name, created_at, plan) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`),
+			Args: []any{run.OrgID, run.OrgID, micros(run.CreatedAt), s.defaultPlan()}})
 		kind := agentscope.AgentExternal
 		if run.Managed {
 			kind = agentscope.AgentManaged

@@ -14,7 +14,7 @@ import (
 var OrgTables = []string{
 	"oauth_codes", "oauth_grants", "email_tokens", "api_keys", "memberships",
 	"outbox", "dead_letters", "managed_runs", "reports", "alert_rules",
-	"agent_budgets", "agents", "events", "runs", "audit_log",
+	"agent_budgets", "agents", "events", "runs", "audit_log", "org_usage",
 }
 
 // DeleteOrg deletes the organisation orgID and everything it holds, in one

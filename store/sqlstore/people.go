@@ -45,7 +45,7 @@ func (s *Store) createOrg(ctx context.Context, t tx, name, actor string) (agents
 		return agentscope.Org{}, err
 	}
 	o := agentscope.Org{ID: agentscope.NewOrgID(), Name: name, CreatedAt: s.now()}
-	if _, err := t.exec(ctx, `INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?)`, o.ID, o.Name, micros(o.CreatedAt)); err != nil {
+	if _, err := t.exec(ctx, `INSERT INTO orgs (id, name, created_at, plan) VALUES (?, ?, ?, ?)`, o.ID, o.Name, micros(o.CreatedAt), s.defaultPlan()); err != nil {
 		return agentscope.Org{}, err
 	}
 	return o, s.audit(ctx, t, o.ID, actor, agentscope.AuditOrgCreated, o.ID, map[string]any{"name": o.Name})

@@ -29,6 +29,11 @@ type Options struct {
 	// Redactor removes secrets from every request Append and AppendTx
 	// are given, before anything of it is written (nil: none).
 	Redactor Redactor
+	// Usage, when set (billing on), counts each organisation's stored
+	// events per billing period in the transaction that stores them, and
+	// refuses the events past its plan's limit (EPLANLIMIT). Nil (billing
+	// off): appends do no billing work at all.
+	Usage UsagePolicy
 }
 
 // Redactor returns req with the secrets of its events and its run

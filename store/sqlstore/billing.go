@@ -1,0 +1,188 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/agentscope/agentscope"
+)
+
+// Billing: each organisation's plan (orgs.plan) and its stored events per
+// billing period (org_usage), migration 050. The count is kept by the
+// append that stores the events, in its transaction, and only while
+// Options.Usage is set; with it unset (billing off) appends neither read
+// nor write it.
+
+// UsagePolicy is what the store needs of the billing plans to count and
+// limit events (billing.Plans implements it).
+type UsagePolicy interface {
+	// Period names the billing period t falls in.
+	Period(t time.Time) string
+	// EventLimit returns how many events an organisation on plan may
+	// store in one period, its overage allowance included; ok is false
+	// when the plan sets no limit.
+	EventLimit(plan string) (limit int64, ok bool)
+	// DefaultPlan is the plan new organisations start on; an
+	// organisation whose plan is "" is on it.
+	DefaultPlan() string
+}
+
+// orgUsage is one organisation's usage row as a batch sees it: locked
+// until the batch commits.
+type orgUsage struct {
+	plan    string
+	used    int64 // stored before this batch
+	added   int64 // stored by this batch's requests that passed
+	limit   int64
+	limited bool
+}
+
+// EventLimitError is the error of an event refused because its
+// organisation's plan allows no more events this period.
+func EventLimitError(plan, period string, limit, used int64) error {
+	return agentscope.Errorf(agentscope.EPLANLIMIT,
+		"this organisation's plan %q allows %d events in period %s and %d are stored: the event is refused (nothing of what was stored before is lost); upgrade the plan on the Billing page (owners), or ask the operator (agentscope billing set-plan)",
+		plan, limit, period, used)
+}
+
+// lockUsage returns the statements that make sure each organisation of
+// the batch has its usage row for period and read them, with the
+// organisations' plans, into b.usage, locking the rows (on Postgres) in
+// organisation order until the batch commits: concurrent batches of one
+// organisation, in any process, take turns, so none can store an event
+// past the limit another has already reached.
+func (s *Store) lockUsage(keys []runKey, period string, b *batch) []Stmt {
+	var orgs []string
+	for _, k := range keys { // sorted by organisation
+		if len(orgs) == 0 || orgs[len(orgs)-1] != k.org {
+			orgs = append(orgs, k.org)
+		}
+	}
+	b.usage = make(map[string]*orgUsage, len(orgs))
+	b.period = period
+	read := func(rows Rows) error {
+		for rows.Next() {
+			var (
+				org string
+				u   orgUsage
+			)
+			if err := rows.Scan(&org, &u.used, &u.plan); err != nil {
+				return fmt.Errorf("lock usage: %w", err)
+			}
+			if u.plan == "" {
+				u.plan = s.opts.Usage.DefaultPlan()
+			}
+			u.limit, u.limited = s.opts.Usage.EventLimit(u.plan)
+			b.usage[org] = &u
+		}
+		return nil
+	}
+	lock := ""
+	if s.d.LockSuffix != "" {
+		lock = " FOR UPDATE OF u"
+	}
+	if s.d.ArrayParams {
+		return []Stmt{
+			{SQL: s.d.rebind(`INSERT INTO org_usage (org_id, period, events) SELECT o, ?, 0 FROM unnest(?::text[]) AS o ORDER BY o ON CONFLICT (org_id, period) DO NOTHING`),
+				Args: []any{period, orgs}},
+			{SQL: s.d.rebind(`SELECT u.org_id, u.events, COALESCE(o.plan, '') FROM org_usage u LEFT JOIN orgs o ON o.id = u.org_id
+				WHERE u.period = ? AND u.org_id = ANY(?::text[]) ORDER BY u.org_id` + lock),
+				Args: []any{period, orgs}, Rows: read},
+		}
+	}
+	var stmts []Stmt
+	for _, org := range orgs {
+		stmts = append(stmts,
+			Stmt{SQL: s.d.rebind(`INSERT INTO org_usage (org_id, period, events) VALUES (?, ?, 0) ON CONFLICT (org_id, period) DO NOTHING`), Args: []any{org, period}},
+			Stmt{SQL: s.d.rebind(`SELECT u.org_id, u.events, COALESCE(o.plan, '') FROM org_usage u LEFT JOIN orgs o ON o.id = u.org_id WHERE u.period = ? AND u.org_id = ?` + lock),
+				Args: []any{period, org}, Rows: read})
+	}
+	return stmts
+}
+
+// countUsage returns the statements that add the batch's stored events to
+// its organisations' usage rows.
+func (s *Store) countUsage(b *batch) []Stmt {
+	var stmts []Stmt
+	for org, u := range b.usage {
+		if u.added > 0 {
+			stmts = append(stmts, Stmt{SQL: s.d.rebind(`UPDATE org_usage SET events = events + ? WHERE org_id = ? AND period = ?`),
+				Args: []any{u.added, org, b.period}})
+		}
+	}
+	return stmts
+}
+
+// defaultPlan is the plan a new organisation is stored with: the default
+// while billing is on, "" (the default, whichever it will be) while off.
+func (s *Store) defaultPlan() string {
+	if s.opts.Usage == nil {
+		return ""
+	}
+	return s.opts.Usage.DefaultPlan()
+}
+
+// OrgPlan returns the organisation's plan as stored: "" for the default.
+func (s *Store) OrgPlan(ctx context.Context, orgID string) (string, error) {
+	var plan string
+	err := s.queryRow(ctx, `SELECT plan FROM orgs WHERE id = ?`, orgID).Scan(&plan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", orgNotFound(orgID)
+	} else if err != nil {
+		return "", fmt.Errorf("get plan of organisation %s: %w", orgID, err)
+	}
+	return plan, nil
+}
+
+// SetOrgPlan moves the organisation to planID and records
+// billing.plan_changed by actor in its audit log (detail: the plan before,
+// the plan after and reason), in one transaction, and returns the plan it
+// was on ("" for the default). Which plan ids exist is the caller's to
+// check (billing.Plans); an unknown organisation is ENOTFOUND. Setting
+// the plan it is already on changes nothing and writes no entry.
+func (s *Store) SetOrgPlan(ctx context.Context, orgID, planID, actor, reason string) (previous string, err error) {
+	if planID == "" {
+		return "", agentscope.FieldErrorf("plan", "is required")
+	}
+	if actor == "" {
+		return "", agentscope.Errorf(agentscope.EINVALID, "a plan change needs an actor for the audit log")
+	}
+	err = s.inTx(ctx, func(t tx) error {
+		err := t.queryRow(ctx, `SELECT plan FROM orgs WHERE id = ?`+s.d.LockSuffix, orgID).Scan(&previous)
+		if errors.Is(err, sql.ErrNoRows) {
+			return orgNotFound(orgID)
+		} else if err != nil {
+			return err
+		}
+		if previous == planID {
+			return nil
+		}
+		if _, err := t.exec(ctx, `UPDATE orgs SET plan = ? WHERE id = ?`, planID, orgID); err != nil {
+			return err
+		}
+		return s.audit(ctx, t, orgID, actor, agentscope.AuditPlanChanged, orgID, map[string]any{"from": previous, "to": planID, "reason": reason})
+	})
+	if err != nil {
+		if agentscope.ErrorCode(err) != agentscope.EINTERNAL {
+			return "", err
+		}
+		return "", fmt.Errorf("set plan of organisation %s: %w", orgID, err)
+	}
+	return previous, nil
+}
+
+// OrgEventUsage returns how many events the organisation stored in period
+// while billing was on (0 for a period without any).
+func (s *Store) OrgEventUsage(ctx context.Context, orgID, period string) (int64, error) {
+	var n int64
+	err := s.queryRow(ctx, `SELECT events FROM org_usage WHERE org_id = ? AND period = ?`, orgID, period).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("get usage of organisation %s: %w", orgID, err)
+	}
+	return n, nil
+}

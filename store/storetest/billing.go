@@ -1,0 +1,310 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/store/sqlstore"
+)
+
+// testPlans stands in for billing.Plans: "small" allows 5 events a
+// period, "big" 1000, "none" is unlimited; "small" is the default.
+type testPlans map[string]int64
+
+func (testPlans) Period(t time.Time) string { return t.UTC().Format("2006-01") }
+func (testPlans) DefaultPlan() string       { return "small" }
+func (p testPlans) EventLimit(plan string) (int64, bool) {
+	if plan == "" {
+		plan = "small"
+	}
+	n, ok := p[plan]
+	return n, ok
+}
+
+var plans = testPlans{"small": 5, "big": 1000}
+
+// RunBilling runs the billing suite: the per-period event count kept in
+// the append's transaction, the refusal of events past the plan's limit
+// without losing any stored before it, plan changes, and the limit held
+// by concurrent writers of several processes.
+func RunBilling(t *testing.T, open OutboxOpener) {
+	tests := map[string]func(*testing.T, func(sqlstore.Options) *sqlstore.Store){
+		"BatchCrossesLimit":   testBatchCrossesLimit,
+		"PlanChangeResumes":   testPlanChangeResumes,
+		"UsageRestartSafe":    testUsageRestartSafe,
+		"BillingOff":          testBillingOff,
+		"ConcurrentLimit":     testConcurrentLimit,
+		"NewOrgOnDefaultPlan": testNewOrgOnDefaultPlan,
+	}
+	for name, fn := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, open(t))
+		})
+	}
+}
+
+func usage(t *testing.T, s *sqlstore.Store, orgID string, at time.Time) int64 {
+	t.Helper()
+	n, err := s.OrgEventUsage(context.Background(), orgID, at.UTC().Format("2006-01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func models(prefix string, n int) []agentscope.Event {
+	evs := make([]agentscope.Event, n)
+	for i := range evs {
+		evs[i] = agentscope.Event{EventID: fmt.Sprintf("%s-%d", prefix, i), Type: agentscope.ModelInvoked, TS: t0, Provider: "p", Model: "m"}
+	}
+	return evs
+}
+
+// testBatchCrossesLimit: a request whose events cross the limit keeps
+// exactly those under it, in order, and answers each of the others with
+// EPLANLIMIT; what was stored is untouched and counted once.
+func testBatchCrossesLimit(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	clk := newTestClock()
+	s := connect(sqlstore.Options{Outbox: true, Now: clk.Now, Usage: plans})
+	ctx := context.Background()
+	start(t, s, org, "s1", "bot", t0) // SessionStarted counts: 1 of 5
+	if n := usage(t, s, org, t0); n != 1 {
+		t.Fatalf("usage after start = %d, want 1", n)
+	}
+	evs := models("e", 6)
+	res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "s1", Events: evs}})[0]
+	if res.Err != nil {
+		t.Fatalf("a batch crossing the limit failed whole: %v", res.Err)
+	}
+	if len(res.Rejected) != 6 {
+		t.Fatalf("Rejected = %v, want one entry per event", res.Rejected)
+	}
+	for i := range evs {
+		kept := i < 4
+		if kept != (res.Rejected[i] == nil) {
+			t.Errorf("event %d: rejected = %v, want kept %v", i, res.Rejected[i], kept)
+		}
+		if !kept && agentscope.ErrorCode(res.Rejected[i]) != agentscope.EPLANLIMIT {
+			t.Errorf("event %d: code %q, want %q", i, agentscope.ErrorCode(res.Rejected[i]), agentscope.EPLANLIMIT)
+		}
+		if kept && res.Events[i].Seq != int64(i+2) {
+			t.Errorf("event %d: seq %d, want %d", i, res.Events[i].Seq, i+2)
+		}
+	}
+	if got := len(res.Appended()); got != 4 {
+		t.Errorf("Appended() = %d events, want 4", got)
+	}
+	stored, err := s.ListEvents(ctx, org, "s1", agentscope.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var storedIDs []string
+	for _, ev := range stored {
+		storedIDs = append(storedIDs, ev.EventID)
+	}
+	if want := []string{stored[0].EventID, "e-0", "e-1", "e-2", "e-3"}; !slices.Equal(storedIDs, want) {
+		t.Errorf("stored %v, want %v", storedIDs, want)
+	}
+	if n := usage(t, s, org, t0); n != 5 {
+		t.Errorf("usage = %d, want 5", n)
+	}
+	if run, err := s.GetRun(ctx, org, "s1"); err != nil || run.EventCount != 5 {
+		t.Errorf("run = %+v, %v; want 5 events", run, err)
+	}
+	// At the limit: a retry of a stored event is still a duplicate (it
+	// stores nothing); a new event is refused whole, as are a new session
+	// and an end.
+	retry := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "s1", Events: evs[:1]}})[0]
+	if retry.Err != nil || !retry.Duplicate[0] {
+		t.Errorf("retry of a stored event at the limit = %+v", retry)
+	}
+	refused := []agentscope.AppendRequest{
+		{OrgID: org, SessionID: "s1", Events: models("late", 1)},
+		{OrgID: org, SessionID: "s2", Start: &agentscope.Run{Agent: "bot", Status: agentscope.StatusRunning}, Events: []agentscope.Event{{EventID: "st2", Type: agentscope.SessionStarted, TS: t0}}},
+		{OrgID: org, SessionID: "s1", Events: []agentscope.Event{{EventID: "end", Type: agentscope.SessionCompleted, TS: t0}}, Update: &agentscope.RunUpdate{Status: agentscope.StatusCompleted}},
+	}
+	for i, r := range s.Append(ctx, refused) {
+		if agentscope.ErrorCode(r.Err) != agentscope.EPLANLIMIT {
+			t.Errorf("request %d past the limit: err %v, want %s", i, r.Err, agentscope.EPLANLIMIT)
+		}
+	}
+	if n := usage(t, s, org, t0); n != 5 {
+		t.Errorf("usage after refusals = %d, want 5", n)
+	}
+	// Another organisation has its own count; a new period starts at 0.
+	start(t, s, "org-b", "s1", "bot", t0)
+	clk.Advance(31 * 24 * time.Hour)
+	if res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "s1", Events: models("next", 2)}})[0]; res.Err != nil || res.Rejected != nil {
+		t.Fatalf("append in the next period = %v, rejected %v", res.Err, res.Rejected)
+	}
+	if n := usage(t, s, org, clk.Now()); n != 2 {
+		t.Errorf("next period's usage = %d, want 2", n)
+	}
+	if n := usage(t, s, "org-b", t0); n != 1 {
+		t.Errorf("org-b usage = %d, want 1", n)
+	}
+}
+
+// testPlanChangeResumes: SetOrgPlan moves an organisation to another plan
+// with an audit entry, and ingest refused under the old one resumes.
+func testPlanChangeResumes(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	clk := newTestClock()
+	s := connect(sqlstore.Options{Now: clk.Now, Usage: plans})
+	ctx := context.Background()
+	o, err := s.CreateOrg(ctx, "Acme", agentscope.ActorOperator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, s, o.ID, "s1", "bot", t0)
+	if res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: o.ID, SessionID: "s1", Events: models("a", 10)}})[0]; res.Err != nil || len(res.Appended()) != 4 {
+		t.Fatalf("append = %v, %d appended; want 4", res.Err, len(res.Appended()))
+	}
+	prev, err := s.SetOrgPlan(ctx, o.ID, "big", agentscope.ActorOperator, "upgrade")
+	if err != nil || prev != "small" {
+		t.Fatalf("SetOrgPlan = %q, %v; want previous small", prev, err)
+	}
+	if plan, err := s.OrgPlan(ctx, o.ID); err != nil || plan != "big" {
+		t.Errorf("OrgPlan = %q, %v", plan, err)
+	}
+	if res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: o.ID, SessionID: "s1", Events: models("b", 10)}})[0]; res.Err != nil || res.Rejected != nil {
+		t.Errorf("append after the upgrade = %v, rejected %v", res.Err, res.Rejected)
+	}
+	if n := usage(t, s, o.ID, t0); n != 15 {
+		t.Errorf("usage = %d, want 15", n)
+	}
+	page, err := s.ListAudit(ctx, o.ID, agentscope.AuditFilter{})
+	if err != nil || len(page.Entries) == 0 || page.Entries[0].Action != agentscope.AuditPlanChanged || page.Entries[0].Actor != agentscope.ActorOperator {
+		t.Fatalf("audit = %+v, %v; want billing.plan_changed first", page.Entries, err)
+	}
+	if d := string(page.Entries[0].Detail); d != `{"from":"small","reason":"upgrade","to":"big"}` {
+		t.Errorf("audit detail = %s", d)
+	}
+	// The same plan again changes nothing; errors name what is wrong.
+	if _, err := s.SetOrgPlan(ctx, o.ID, "big", agentscope.ActorOperator, "again"); err != nil {
+		t.Error(err)
+	}
+	if page2, _ := s.ListAudit(ctx, o.ID, agentscope.AuditFilter{}); len(page2.Entries) != len(page.Entries) {
+		t.Errorf("setting the same plan wrote an audit entry")
+	}
+	if _, err := s.SetOrgPlan(ctx, "org-missing", "big", agentscope.ActorOperator, ""); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+		t.Errorf("SetOrgPlan of a missing org = %v, want not found", err)
+	}
+	if _, err := s.SetOrgPlan(ctx, o.ID, "", agentscope.ActorOperator, ""); agentscope.ErrorCode(err) != agentscope.EINVALID {
+		t.Errorf("SetOrgPlan to no plan = %v, want invalid", err)
+	}
+}
+
+// testUsageRestartSafe: the count is the database's, so a new store (a
+// restart, another process) continues it and holds the limit.
+func testUsageRestartSafe(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	clk := newTestClock()
+	a := connect(sqlstore.Options{Now: clk.Now, Usage: plans})
+	ctx := context.Background()
+	start(t, a, org, "s1", "bot", t0)
+	appendEvents(t, a, org, "s1", models("a", 3)...)
+	a.Close()
+	b := connect(sqlstore.Options{Now: clk.Now, Usage: plans})
+	if n := usage(t, b, org, t0); n != 4 {
+		t.Fatalf("usage after reopening = %d, want 4", n)
+	}
+	res := b.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "s1", Events: models("b", 3)}})[0]
+	if res.Err != nil || len(res.Appended()) != 1 {
+		t.Errorf("append after reopening = %v, %d appended; want 1", res.Err, len(res.Appended()))
+	}
+}
+
+// testBillingOff: without a policy nothing is counted and nothing refused.
+func testBillingOff(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	s := connect(sqlstore.Options{})
+	start(t, s, org, "s1", "bot", t0)
+	res := appendEvents(t, s, org, "s1", models("a", 20)...)
+	if res.Rejected != nil || len(res.Appended()) != 20 {
+		t.Errorf("billing off: rejected %v, %d appended", res.Rejected, len(res.Appended()))
+	}
+	if n := usage(t, s, org, t0); n != 0 {
+		t.Errorf("billing off counted %d events", n)
+	}
+	if plan, err := s.OrgPlan(context.Background(), org); err != nil || plan != "" {
+		t.Errorf("billing off: OrgPlan = %q, %v; want the default, \"\"", plan, err)
+	}
+}
+
+// testNewOrgOnDefaultPlan: with billing on, a new organisation is stored
+// on the default plan.
+func testNewOrgOnDefaultPlan(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	s := connect(sqlstore.Options{Usage: plans})
+	ctx := context.Background()
+	o, err := s.CreateOrg(ctx, "New", agentscope.ActorOperator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, s, "org-implicit", "s1", "bot", t0)
+	for _, id := range []string{o.ID, "org-implicit"} {
+		if plan, err := s.OrgPlan(ctx, id); err != nil || plan != "small" {
+			t.Errorf("OrgPlan(%s) = %q, %v; want small", id, plan, err)
+		}
+	}
+}
+
+// testConcurrentLimit: writers in two processes (store handles), many
+// goroutines each, append across the limit at once; the organisation
+// ends with exactly the limit stored (the count is locked in each
+// commit's transaction), and the count matches what is stored.
+func testConcurrentLimit(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	policy, clk := testPlans{"small": 57}, newTestClock()
+	stores := []*sqlstore.Store{connect(sqlstore.Options{Usage: policy, Now: clk.Now}), connect(sqlstore.Options{Usage: policy, Now: clk.Now})}
+	ctx := context.Background()
+	const writers, each = 8, 12
+	for w := range writers {
+		start(t, stores[0], org, fmt.Sprintf("s%d", w), "bot", t0)
+	}
+	var (
+		wg                sync.WaitGroup
+		mu                sync.Mutex
+		accepted, refused int
+	)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := stores[w%2]
+			for i := range each {
+				sid := fmt.Sprintf("s%d", w)
+				// Two events a request, so a request can also be cut in two.
+				res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: sid, Events: models(fmt.Sprintf("%s-%d", sid, i), 2)}})[0]
+				mu.Lock()
+				switch {
+				case res.Err != nil && agentscope.ErrorCode(res.Err) == agentscope.EPLANLIMIT:
+					refused += 2
+				case res.Err != nil:
+					t.Errorf("append: %v", res.Err)
+				default:
+					n := len(res.Appended())
+					accepted, refused = accepted+n, refused+2-n
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	stored := 0
+	for w := range writers {
+		run, err := stores[1].GetRun(ctx, org, fmt.Sprintf("s%d", w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored += int(run.EventCount)
+	}
+	if stored != 57 || accepted+writers != 57 || accepted+refused != writers*each*2 {
+		t.Errorf("stored %d (accepted %d + %d starts), refused %d; want exactly 57 stored", stored, accepted, writers, refused)
+	}
+	if n := usage(t, stores[0], org, t0); n != int64(stored) {
+		t.Errorf("usage = %d, stored %d", n, stored)
+	}
+}
