@@ -23,7 +23,7 @@ LDFLAGS         := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit
 # briefly. Inputs that once failed are kept in each package's testdata/fuzz
 # and run as ordinary tests.
 FUZZTIME        ?= 60s
-FUZZ_TARGETS    := .:FuzzDecodeEvent .:FuzzParseUSD .:FuzzParseCredential .:FuzzParseScopes .:FuzzNormalizeEmail \
+FUZZ_TARGETS    := .:FuzzDecodeEvent .:FuzzCanonical .:FuzzParseUSD .:FuzzParseCredential .:FuzzParseScopes .:FuzzNormalizeEmail \
 	./internal/jsonscan:FuzzCheck ./internal/jsonscan:FuzzAppendString ./identity:FuzzAuthenticateHeader \
 	./web:FuzzSplitEvents ./web:FuzzSafeNext .:FuzzAlertRuleFromJSON .:FuzzValidateWebhookURL \
 	./spl:FuzzParse ./spl:FuzzEval ./store/sqlstore:FuzzDecodeCanonical \
