@@ -81,13 +81,22 @@ func (s *Service) fitting(b *otlp.Batch, sp otlp.Span) []agentscope.Event {
 // commitOTLP appends evs to sess, starting the session (as an external
 // agent's run) when it does not exist.
 func (s *Service) commitOTLP(ctx context.Context, org string, sess *otlp.Session, evs []agentscope.Event) error {
-	_, err := s.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sess.ID, Events: evs})
+	return s.commitExternal(ctx, org, sess.ID, sess.Agent, "otlp", otlp.EventIDPrefix+sess.ID+":started", evs)
+}
+
+// commitExternal appends evs to a session that an external capture path
+// (OTLP ingest, the LLM gateway) records, starting it as an external
+// agent's run, with metadata source, when it does not exist. startID is
+// the SessionStarted's event id, the same for every racing start, so that
+// two captures starting the same session record one start.
+func (s *Service) commitExternal(ctx context.Context, org, sessionID, agentName, source, startID string, evs []agentscope.Event) error {
+	_, err := s.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sessionID, Events: evs})
 	if agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
 		return err
 	}
-	agent, err := s.store.GetAgent(ctx, org, sess.Agent)
+	agent, err := s.store.GetAgent(ctx, org, agentName)
 	if err == nil && agent.Kind == agentscope.AgentManaged {
-		return agentscope.Errorf(agentscope.ECONFLICT, "agent %q is managed by AgentScope; its runs are not recorded from OTLP", sess.Agent)
+		return agentscope.Errorf(agentscope.ECONFLICT, "agent %q is managed by AgentScope; its runs are not recorded from %s", agentName, source)
 	}
 	if err != nil && agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
 		return err
@@ -102,15 +111,15 @@ func (s *Service) commitOTLP(ctx context.Context, org string, sess *otlp.Session
 	if ts.IsZero() {
 		ts = now
 	}
-	start := agentscope.Event{EventID: otlp.EventIDPrefix + sess.ID + ":started", Type: agentscope.SessionStarted, TS: ts, Agent: sess.Agent}
+	start := agentscope.Event{EventID: startID, Type: agentscope.SessionStarted, TS: ts, Agent: agentName}
 	_, err = s.rec.Commit(ctx, agentscope.AppendRequest{
-		OrgID: org, SessionID: sess.ID,
-		Start:  &agentscope.Run{Agent: sess.Agent, Status: agentscope.StatusRunning, Metadata: map[string]string{"source": "otlp"}, CreatedAt: now, StartedAt: &ts},
+		OrgID: org, SessionID: sessionID,
+		Start:  &agentscope.Run{Agent: agentName, Status: agentscope.StatusRunning, Metadata: map[string]string{"source": source}, CreatedAt: now, StartedAt: &ts},
 		Events: append([]agentscope.Event{start}, evs...),
 	})
 	if agentscope.ErrorCode(err) == agentscope.ECONFLICT {
-		// Another export started it in between: append to it.
-		_, err = s.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sess.ID, Events: evs})
+		// Another capture started it in between: append to it.
+		_, err = s.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sessionID, Events: evs})
 	}
 	return err
 }

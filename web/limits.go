@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/gateway"
 )
 
 // DefaultStreamKeepAlive is how often open-ended responses show they are
@@ -141,9 +142,10 @@ func bodyBytes(r *http.Request) ([]byte, error) {
 
 // isStream reports requests whose response is open-ended: websockets, the
 // MCP endpoint (SSE streams, tool calls that wait), event streams and
-// calls that wait for a result. WriteTimeout does not apply to them.
+// calls that wait for a result, and the LLM gateway's calls (a model may
+// answer for minutes). WriteTimeout does not apply to them.
 func isStream(r *http.Request) bool {
-	if r.URL.Path == "/mcp" || strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+	if r.URL.Path == "/mcp" || gateway.IsRoute(r.URL.Path) || strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
 		return true
 	}
 	if v := r.URL.Query().Get("wait"); v != "" {

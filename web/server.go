@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/gateway"
 	"github.com/agentscope/agentscope/oauth"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/service"
@@ -39,6 +40,9 @@ type Options struct {
 	// /oauth/authorize, access tokens accepted on /mcp (Auth must be a
 	// ResourceAuthenticator) and resource_metadata in /mcp's 401 answers.
 	OAuth *oauth.Server
+	// Gateway, when set, is the LLM gateway (gateway.Gateway), served on
+	// its routes (gateway.Routes) behind the API's authentication.
+	Gateway http.Handler
 	// Hub wakes live subscribers; the store stays the source of truth.
 	Hub recorder.Hub
 	// Ready reports whether the process can serve (database reachable).
@@ -117,6 +121,9 @@ func New(svc *service.Service, opts Options) *Server {
 	}
 	s.routeAPI(s.mux)
 	s.routeOTLP(s.mux)
+	if opts.Gateway != nil {
+		s.routeGateway(s.mux)
+	}
 	s.routeMembers(s.mux)
 	s.routeUI(s.mux)
 	if opts.OAuth != nil {
@@ -137,7 +144,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	if isStream(r) && strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+	// The gateway passes the provider's event streams on unchanged: no
+	// keep-alive comments of ours go into them.
+	if isStream(r) && strings.Contains(r.Header.Get("Accept"), "text/event-stream") && !gateway.IsRoute(r.URL.Path) {
 		ka := newEventStreamKeepAlive(w, r, s.opts.StreamKeepAlive)
 		defer ka.stop()
 		w, r = ka, ka.req

@@ -297,6 +297,14 @@ var routeCases = map[string]routeCase{
 	// organisation's session id is web's TestOTLPTraces: it is A's own
 	// session then, which the suite here would read as B's id leaking.
 	"POST /v1/traces": {path: "/v1/traces", write: true, body: `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"00f067aa0ba902b7","name":"chat","startTimeUnixNano":"1764838800000000000","endTimeUnixNano":"1764838801000000000","attributes":[{"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},{"key":"gen_ai.system","value":{"stringValue":"openai"}},{"key":"gen_ai.request.model","value":{"stringValue":"alpha-model"}},{"key":"gen_ai.conversation.id","value":{"stringValue":"alpha-otlp-1"}},{"key":"gen_ai.agent.name","value":{"stringValue":"alpha-otlp"}}]}]}]}]}`},
+	// The LLM gateway: A's calls record into A's own sessions (without
+	// an upstream configured here, they answer 503 in the provider's
+	// shape); a session header naming another organisation's session is
+	// gateway's TestSessionHeaderStaysInItsOrganisation.
+	"POST /v1/chat/completions": {path: "/v1/chat/completions", write: true, body: `{"model":"alpha-model","messages":[{"role":"user","content":"alpha"}]}`},
+	"POST /v1/responses":        {path: "/v1/responses", write: true, body: `{"model":"alpha-model","input":"alpha"}`},
+	"POST /v1/embeddings":       {path: "/v1/embeddings", write: true, body: `{"model":"alpha-model","input":"alpha"}`},
+	"POST /v1/messages":         {path: "/v1/messages", write: true, body: `{"model":"alpha-model","max_tokens":5,"messages":[{"role":"user","content":"alpha"}]}`},
 	// JSON API: A's lists, searches and creations (none may show B).
 	"GET /api/v1/runs":          {path: "/api/v1/runs?limit=200"},
 	"GET /api/v1/reports":       {path: "/api/v1/reports"},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/gateway"
 	"github.com/agentscope/agentscope/identity"
 	"github.com/agentscope/agentscope/oauth"
 	"github.com/agentscope/agentscope/web"
@@ -51,7 +52,15 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The LLM gateway records the model calls clients make through it.
+	gwOpts, err := gatewayOptions(&cfg, log)
+	if err != nil {
+		return err
+	}
+	gw := gateway.New(app.Service, gwOpts)
+	defer gw.Close()
 	srv := web.New(app.Service, web.Options{
+		Gateway:  gw,
 		Tokens:   instance,
 		Auth:     authn,
 		MCP:      app.MCP.HTTPHandler(),

@@ -63,6 +63,9 @@ type Usage struct {
 	CompletionTokens int
 	CachedTokens     int
 	ReasoningTokens  int
+	// CacheWriteTokens are input tokens written to the prompt cache
+	// (Anthropic's cache_creation_input_tokens), part of PromptTokens.
+	CacheWriteTokens int
 }
 
 // Message is one chat message of a request.
@@ -85,6 +88,10 @@ type Request struct {
 	ToolSchemas map[string]json.RawMessage
 	// Authorization is the request's Authorization header.
 	Authorization string
+	// APIKey is the request's x-api-key header (Anthropic's).
+	APIKey string
+	// Path is the request's path (/v1/chat/completions, /v1/messages, …).
+	Path string
 	// ResponseFormat is the request's response_format, if any.
 	ResponseFormat json.RawMessage
 }
@@ -131,6 +138,9 @@ func New() *Server {
 	s := &Server{received: make(chan Request, 1024)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", s.serveChat)
+	mux.HandleFunc("POST /v1/messages", s.serveMessages)
+	mux.HandleFunc("POST /v1/responses", s.serveResponses)
+	mux.HandleFunc("POST /v1/embeddings", s.serveEmbeddings)
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL + "/v1"
 	return s
@@ -207,7 +217,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := Request{Model: wr.Model, Stream: wr.Stream, IncludeUsage: wr.StreamOptions != nil && wr.StreamOptions.IncludeUsage,
-		Authorization: r.Header.Get("Authorization"), ToolSchemas: map[string]json.RawMessage{}, ResponseFormat: wr.ResponseFormat}
+		Authorization: r.Header.Get("Authorization"), APIKey: r.Header.Get("X-Api-Key"), Path: r.URL.Path, ToolSchemas: map[string]json.RawMessage{}, ResponseFormat: wr.ResponseFormat}
 	for _, m := range wr.Messages {
 		msg := Message{Role: m.Role, ToolCallID: m.ToolCallID, ToolCalls: m.ToolCalls}
 		var text string
@@ -222,50 +232,15 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		req.Tools = append(req.Tools, t.Function.Name)
 		req.ToolSchemas[t.Function.Name] = t.Function.Parameters
 	}
-	s.mu.Lock()
-	s.requests = append(s.requests, req)
-	var reply Reply
-	switch {
-	case len(s.script) > 0:
-		reply, s.script = s.script[0], s.script[1:]
-	case s.handler != nil:
-		h := s.handler
-		s.mu.Unlock()
-		reply = h(req)
-		s.mu.Lock()
-	default:
-		reply = Reply{Status: http.StatusInternalServerError, ErrorMessage: "llmtest: no scripted reply left", ErrorType: "server_error"}
-	}
-	s.mu.Unlock()
-	select {
-	case s.received <- req:
-	default:
-	}
-
-	if s.APIKey != "" && req.Authorization != "Bearer "+s.APIKey {
-		writeError(w, http.StatusUnauthorized, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+	reply, ok := s.take(w, r, req, func(status int, msg string) {
+		writeError(w, status, msg, "invalid_request_error", "invalid_api_key")
+	})
+	if !ok {
 		return
-	}
-	if reply.Delay > 0 {
-		select {
-		case <-time.After(reply.Delay):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if reply.Hold != nil {
-		select {
-		case <-reply.Hold:
-		case <-r.Context().Done():
-			return
-		}
 	}
 	if reply.Status != 0 {
 		writeError(w, reply.Status, reply.ErrorMessage, reply.ErrorType, reply.ErrorCode)
 		return
-	}
-	if reply.Model == "" {
-		reply.Model = req.Model
 	}
 	if reply.FinishReason == "" {
 		reply.FinishReason = "stop"
@@ -287,6 +262,53 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		"choices": []any{map[string]any{"index": 0, "message": message(reply), "finish_reason": reply.FinishReason}},
 		"usage":   usage(reply.Usage),
 	})
+}
+
+// take records req and picks its reply, after the reply's delay or hold;
+// false when the request was answered already (a wrong key, through
+// unauthorized) or the client went away.
+func (s *Server) take(w http.ResponseWriter, r *http.Request, req Request, unauthorized func(status int, msg string)) (Reply, bool) {
+	s.mu.Lock()
+	s.requests = append(s.requests, req)
+	var reply Reply
+	switch {
+	case len(s.script) > 0:
+		reply, s.script = s.script[0], s.script[1:]
+	case s.handler != nil:
+		h := s.handler
+		s.mu.Unlock()
+		reply = h(req)
+		s.mu.Lock()
+	default:
+		reply = Reply{Status: http.StatusInternalServerError, ErrorMessage: "llmtest: no scripted reply left", ErrorType: "server_error"}
+	}
+	s.mu.Unlock()
+	if reply.Model == "" {
+		reply.Model = req.Model
+	}
+	select {
+	case s.received <- req:
+	default:
+	}
+	if s.APIKey != "" && req.Authorization != "Bearer "+s.APIKey && req.APIKey != s.APIKey {
+		unauthorized(http.StatusUnauthorized, "Incorrect API key provided.")
+		return reply, false
+	}
+	if reply.Delay > 0 {
+		select {
+		case <-time.After(reply.Delay):
+		case <-r.Context().Done():
+			return reply, false
+		}
+	}
+	if reply.Hold != nil {
+		select {
+		case <-reply.Hold:
+		case <-r.Context().Done():
+			return reply, false
+		}
+	}
+	return reply, true
 }
 
 func message(r Reply) map[string]any {
