@@ -128,6 +128,7 @@ const (
 	ActionReadAudit     Action = "audit.read"
 	ActionManageOwners  Action = "owners.manage" // make someone owner, or an owner something else
 	ActionBilling       Action = "billing"
+	ActionReadBilling   Action = "billing.read" // the plan and its usage against every limit
 	ActionDeleteOrg     Action = "org.delete"
 )
 
@@ -158,6 +159,7 @@ var Permissions = map[Action]Permission{
 	ActionReadAudit:     {RoleAdmin, ScopeAdmin},
 	ActionManageOwners:  {RoleOwner, ""},
 	ActionBilling:       {RoleOwner, ""},
+	ActionReadBilling:   {RoleAdmin, ScopeAdmin},
 	ActionDeleteOrg:     {RoleOwner, ""},
 }
 

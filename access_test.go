@@ -25,6 +25,7 @@ members.manage  -      -      Y     Y      -      -    -   Y
 audit.read      -      -      Y     Y      -      -    -   Y
 owners.manage   -      -      -     Y      -      -    -   -
 billing         -      -      -     Y      -      -    -   -
+billing.read    -      -      Y     Y      -      -    -   Y
 org.delete      -      -      -     Y      -      -    -   -
 `
 

@@ -31,6 +31,11 @@ func (s *Service) CreateKey(ctx context.Context, in CreateKeyInput) (agentscope.
 	if err != nil {
 		return agentscope.APIKey{}, agentscope.Credential{}, err
 	}
+	if s.billing != nil {
+		if err := s.billing.CheckAPIKey(ctx, org); err != nil {
+			return agentscope.APIKey{}, agentscope.Credential{}, err
+		}
+	}
 	return s.keys.CreateAPIKey(ctx, agentscope.APIKey{OrgID: org, Name: in.Name, Scopes: in.Scopes, ExpiresAt: in.ExpiresAt, CreatedBy: p.Actor()})
 }
 

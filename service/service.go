@@ -57,6 +57,18 @@ type Options struct {
 	// Orgs keeps the organisations (the SQL store). Without it deleting
 	// one is not available.
 	Orgs OrgStore
+	// Billing is the organisations' plans (billing.Service); nil is
+	// billing off: every organisation unlimited.
+	Billing Billing
+}
+
+// Billing reads an organisation's plan and usage and refuses what its plan
+// does not allow (EPLANLIMIT). billing.Service implements it; the event
+// limit itself is the store's, in the append's transaction.
+type Billing interface {
+	OrgUsage(ctx context.Context, orgID string) (agentscope.BillingUsage, error)
+	CheckAPIKey(ctx context.Context, orgID string) error
+	CheckManagedRun(ctx context.Context, orgID string) error
 }
 
 // Service is AgentScope's service layer.
@@ -69,6 +81,7 @@ type Service struct {
 	grants   OAuthGrants
 	keys     KeyStore
 	orgs     OrgStore
+	billing  Billing
 	starters starterSet
 	log      *slog.Logger
 	now      func() time.Time
@@ -88,7 +101,7 @@ func New(rec *recorder.Recorder, opts Options) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{rec: rec, store: rec.Store(), launcher: opts.Launcher, agents: opts.Agents, audit: opts.Audit, grants: opts.OAuthGrants, keys: opts.Keys, orgs: opts.Orgs, log: logger.With("component", "service"),
+	return &Service{rec: rec, store: rec.Store(), launcher: opts.Launcher, agents: opts.Agents, audit: opts.Audit, grants: opts.OAuthGrants, keys: opts.Keys, orgs: opts.Orgs, billing: opts.Billing, log: logger.With("component", "service"),
 		now: func() time.Time { return time.Now().Truncate(time.Microsecond) }, MaxEventBytes: agentscope.DefaultMaxEventBytes}
 }
 
@@ -151,6 +164,13 @@ func (s *Service) StartRun(ctx context.Context, in StartRunInput) (agentscope.Ru
 	if managed {
 		if s.launcher == nil {
 			return agentscope.Run{}, agentscope.Errorf(agentscope.EUNAVAILABLE, "agent %q is managed but this process has no runtime to execute it", in.Agent)
+		}
+		if s.billing != nil {
+			// The plan's managed-run spend, beside the agent's own budgets
+			// (which the runtime checks at admission).
+			if err := s.billing.CheckManagedRun(ctx, org); err != nil {
+				return agentscope.Run{}, err
+			}
 		}
 		return s.launcher.Launch(ctx, org, agent, agentscope.Run{SessionID: in.SessionID, Input: in.Input, Metadata: in.Metadata})
 	}

@@ -42,6 +42,9 @@ type Options struct {
 	// PrepareOrg gives a new organisation what every organisation starts
 	// with (service.PrepareOrg: the starter agents).
 	PrepareOrg func(ctx context.Context, orgID string) error
+	// CheckSeat, when set, refuses an invitation its organisation's plan
+	// has no seat for (billing.Service.CheckSeat: EPLANLIMIT).
+	CheckSeat func(ctx context.Context, orgID string) error
 	// LinkTTL is how long a sign-in link works (default 15 minutes);
 	// InvitationTTL an invitation (default 7 days).
 	LinkTTL, InvitationTTL time.Duration
@@ -324,6 +327,11 @@ func (a *Accounts) Invite(ctx context.Context, email string, role agentscope.Rol
 	}
 	if email, err = agentscope.NormalizeEmail(email); err != nil {
 		return agentscope.EmailToken{}, err
+	}
+	if a.opts.CheckSeat != nil {
+		if err := a.opts.CheckSeat(ctx, p.OrgID); err != nil {
+			return agentscope.EmailToken{}, err
+		}
 	}
 	if err := a.inviteLimit.allow(email); err != nil {
 		return agentscope.EmailToken{}, err

@@ -25,6 +25,7 @@ func (s *Server) routeAPI(mux *Router) {
 	mux.Handle("GET /api/v1/sessions/{session_id}/live", s.bearer(http.HandlerFunc(s.handleLive)))
 	s.routeKeys(mux)
 	mux.Handle("GET /api/v1/audit", s.api(s.handleListAudit))
+	mux.Handle("GET /api/v1/billing/usage", s.api(s.handleBillingUsage))
 	mux.Handle("GET /api/v1/oauth/grants", s.api(s.handleListOAuthGrants))
 	mux.Handle("DELETE /api/v1/oauth/grants/{id}", s.api(s.handleRevokeOAuthGrant))
 }
@@ -156,8 +157,11 @@ func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) (int, any,
 	status := http.StatusOK
 	if resp.Accepted == 0 {
 		status = http.StatusBadRequest
-		if allConflicts(results) {
+		if allCode(results, agentscope.ECONFLICT) {
 			status = http.StatusConflict
+		} else if allCode(results, agentscope.EPLANLIMIT) {
+			// Refused whole for the organisation's plan limit.
+			status = http.StatusPaymentRequired
 		}
 	} else if resp.Rejected > 0 {
 		status = http.StatusMultiStatus
@@ -165,11 +169,12 @@ func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) (int, any,
 	return status, resp, nil
 }
 
-// allConflicts reports whether every result was refused as a conflict (an
-// ended session, or an event_id already recorded with another body).
-func allConflicts(results []service.RecordResult) bool {
+// allCode reports whether every result was refused with code: a conflict
+// (an ended session, or an event_id already recorded with another body),
+// or the plan's limit.
+func allCode(results []service.RecordResult, code string) bool {
 	for _, r := range results {
-		if r.Code != agentscope.ECONFLICT {
+		if r.Code != code {
 			return false
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/alerts"
+	"github.com/agentscope/agentscope/billing"
 	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/mcpserver"
 	"github.com/agentscope/agentscope/recorder"
@@ -53,6 +54,9 @@ type App struct {
 	// Search routes SPL to the embedded engine or Splunk; the service's
 	// search calls use it.
 	Search *search.Router
+	// Billing is the organisations' plans and limits; nil with billing
+	// off (no plans file, no Stripe).
+	Billing *billing.Service
 
 	// searchOptions configure the service's search (openSearch).
 	searchOptions service.SearchOptions
@@ -86,6 +90,13 @@ func openStore(ctx context.Context, cfg Config) (appStore, func(context.Context)
 		return nil, nil, "", err
 	}
 	opts := sqlstore.Options{SecretKey: key, PreviousSecretKeys: previous, Redactor: red}
+	plans, err := cfg.plans()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if plans != nil { // billing on: appends count and limit events
+		opts.Usage = plans
+	}
 	if cfg.DatabaseURL != "" {
 		s, err := postgres.Open(ctx, cfg.DatabaseURL, opts)
 		if err != nil {
@@ -198,7 +209,15 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	a.closers = append(a.closers, rt.Close)
 	// The service takes the runtime as its launcher: it is built after
 	// the runtime, which needs only the recorder.
-	a.Service = service.New(a.Recorder, service.Options{Logger: log, Launcher: rt, Agents: a.Store, Audit: a.Store, OAuthGrants: a.Store, Keys: a.Store, Orgs: a.Store})
+	svcOpts := service.Options{Logger: log, Launcher: rt, Agents: a.Store, Audit: a.Store, OAuthGrants: a.Store, Keys: a.Store, Orgs: a.Store}
+	if plans, err := cfg.plans(); err != nil {
+		a.Close()
+		return nil, "", err
+	} else if plans != nil {
+		a.Billing = billing.NewService(plans, a.Store)
+		svcOpts.Billing = a.Billing
+	}
+	a.Service = service.New(a.Recorder, svcOpts)
 	a.Service.Search = a.searchOptions
 	a.Service.Pricing = cfg.Runtime.Pricing // self-reported calls are priced from the runtime's table
 	if a.Alerts, err = openAlerts(a, rt); err != nil {

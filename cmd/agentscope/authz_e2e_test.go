@@ -51,6 +51,7 @@ var httpCases = []httpCase{
 	{"POST", "/api/v1/keys", `{"name":"mx","scopes":["read"]}`, agentscope.ActionManageKeys},
 	{"DELETE", "/api/v1/keys/key-nope", ``, agentscope.ActionManageKeys},
 	{"GET", "/api/v1/audit", ``, agentscope.ActionReadAudit},
+	{"GET", "/api/v1/billing/usage", ``, agentscope.ActionReadBilling},
 }
 
 // toolCase is one MCP tool's arguments and the action it takes.
@@ -104,7 +105,7 @@ func (c caller) allows(a agentscope.Action) (bool, agentscope.Scope) {
 		agentscope.ActionRun: agentscope.ScopeRun, agentscope.ActionInvestigate: agentscope.ScopeRun,
 		agentscope.ActionManageAgents: agentscope.ScopeAdmin, agentscope.ActionManageBudgets: agentscope.ScopeAdmin,
 		agentscope.ActionManageAlerts: agentscope.ScopeAdmin, agentscope.ActionManageKeys: agentscope.ScopeAdmin,
-		agentscope.ActionReadAudit: agentscope.ScopeAdmin,
+		agentscope.ActionReadAudit: agentscope.ScopeAdmin, agentscope.ActionReadBilling: agentscope.ScopeAdmin,
 	}[a]
 	return c.scope == "" || c.scope == agentscope.ScopeAdmin || c.scope == need, need
 }

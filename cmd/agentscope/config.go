@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentscope/agentscope/billing"
 	"github.com/agentscope/agentscope/internal/netguard"
 	"github.com/agentscope/agentscope/pricing"
 	"github.com/agentscope/agentscope/redact"
@@ -97,6 +98,12 @@ type Config struct {
 	// default rules unless AGENTSCOPE_REDACT_DEFAULTS=off, and
 	// AGENTSCOPE_REDACT_RULES_FILE's.
 	Redactor *redact.Redactor
+	// Plans are the billing plans: AGENTSCOPE_PLANS_FILE's, or the
+	// built-in ones when only Stripe is configured
+	// (AGENTSCOPE_STRIPE_SECRET_KEY); nil is billing off, every
+	// organisation unlimited. plansRead: the loader read them.
+	Plans     *billing.Plans
+	plansRead bool
 	// Runtime configures managed runs, the investigator and alerts.
 	Runtime runtimeSettings
 	// InstanceDir holds the notes running serve processes leave for the
@@ -393,6 +400,10 @@ func (c *Config) readEnv(groups flagGroup, providerEnv func(string) string) erro
 	if c.Redactor, err = redactor(getenv); err != nil {
 		return err
 	}
+	if c.Plans, err = billingPlans(getenv); err != nil {
+		return err
+	}
+	c.plansRead = true
 	return c.Runtime.read(getenv, providerEnv)
 }
 
@@ -422,6 +433,21 @@ func redactor(getenv func(string) string) (*redact.Redactor, error) {
 		return nil, fmt.Errorf("AGENTSCOPE_REDACT_RULES_FILE: %w", err)
 	}
 	return r, nil
+}
+
+// billingPlans reads the billing plans: nil (billing off) without a
+// plans file and without Stripe.
+func billingPlans(getenv func(string) string) (*billing.Plans, error) {
+	return billing.Configure(getenv("AGENTSCOPE_PLANS_FILE"), getenv("AGENTSCOPE_STRIPE_SECRET_KEY") != "")
+}
+
+// plans returns the billing plans the loader read, or, for a Config not
+// from parseFlags (tests), those its environment gives.
+func (c *Config) plans() (*billing.Plans, error) {
+	if c.plansRead {
+		return c.Plans, nil
+	}
+	return billingPlans(c.env())
 }
 
 // redactor returns the redaction rules the loader read, or, for a Config

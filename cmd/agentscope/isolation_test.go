@@ -312,6 +312,7 @@ var routeCases = map[string]routeCase{
 	"GET /api/v1/budgets":       {path: "/api/v1/budgets?agent={a}"},
 	"GET /api/v1/alerts/rules":  {path: "/api/v1/alerts/rules"},
 	"GET /api/v1/audit":         {path: "/api/v1/audit?limit=500"},
+	"GET /api/v1/billing/usage": {path: "/api/v1/billing/usage"},
 	"GET /api/v1/keys":          {path: "/api/v1/keys"},
 	"POST /api/v1/keys":         {path: "/api/v1/keys", body: `{"name":"alpha-made","scopes":["read"]}`, write: true},
 	"GET /api/v1/members":       {path: "/api/v1/members"},

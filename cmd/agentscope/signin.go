@@ -13,6 +13,9 @@ import (
 // providers (nil when none is).
 func signInWith(cfg *Config, app *App, log *slog.Logger) (*signin.Accounts, *signin.Flows, error) {
 	opts := signin.Options{PublicURL: cfg.SignIn.PublicURL, PrepareOrg: app.Service.PrepareOrg, Logger: log}
+	if app.Billing != nil {
+		opts.CheckSeat = app.Billing.CheckSeat
+	}
 	if cfg.SignIn.SMTP.Enabled() {
 		opts.Mailer = signin.NewSMTPMailer(cfg.SignIn.SMTP)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/alerts"
+	"github.com/agentscope/agentscope/billing"
 	"github.com/agentscope/agentscope/identity"
 	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/oauth"
@@ -46,6 +47,8 @@ type appStore interface {
 	// service.OrgStore: an owner deletes an organisation (DELETE
 	// /api/v1/org), an operator too (agentscope orgs delete).
 	service.OrgStore
+	// billing.Store: plans, usage and the limits' counts.
+	billing.Store
 }
 
 var (

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/agentscope/agentscope"
@@ -185,4 +186,27 @@ func (s *Store) OrgEventUsage(ctx context.Context, orgID, period string) (int64,
 		return 0, fmt.Errorf("get usage of organisation %s: %w", orgID, err)
 	}
 	return n, nil
+}
+
+// ManagedRunSpend returns the summed cost of the organisation's managed
+// runs created at or after since (saturating at the largest amount).
+func (s *Store) ManagedRunSpend(ctx context.Context, orgID string, since time.Time) (agentscope.USD, error) {
+	rows, err := s.query(ctx, `SELECT cost_nanos FROM runs WHERE org_id = ? AND managed = ? AND created_at >= ?`, orgID, true, micros(since))
+	if err != nil {
+		return 0, fmt.Errorf("managed run spend: %w", err)
+	}
+	defer rows.Close()
+	var total agentscope.USD
+	for rows.Next() {
+		var c int64
+		if err := rows.Scan(&c); err != nil {
+			return 0, fmt.Errorf("managed run spend: %w", err)
+		}
+		sum, ok := agentscope.AddUSD(total, agentscope.USD(c))
+		if !ok {
+			return agentscope.USD(math.MaxInt64), nil
+		}
+		total = sum
+	}
+	return total, rows.Err()
 }

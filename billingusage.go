@@ -1,0 +1,43 @@
+package agentscope
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// BillingUsage is an organisation's plan and its usage in the current
+// billing period against each of the plan's limits (GET
+// /api/v1/billing/usage, agentscope billing usage).
+type BillingUsage struct {
+	// Enabled is false when billing is off (no plans file, no Stripe):
+	// every organisation is unlimited and the rest is empty.
+	Enabled bool   `json:"enabled"`
+	OrgID   string `json:"org_id"`
+	// Plan is the plan's id and PlanName its name.
+	Plan     string `json:"plan,omitempty"`
+	PlanName string `json:"plan_name,omitempty"`
+	// Period names the billing period (its month, "2006-01", UTC), from
+	// PeriodStart (inclusive) to PeriodEnd (exclusive).
+	Period      string    `json:"period,omitempty"`
+	PeriodStart time.Time `json:"period_start,omitzero"`
+	PeriodEnd   time.Time `json:"period_end,omitzero"`
+	// OveragePercent is how far past events_per_month the plan may go.
+	OveragePercent int64 `json:"overage_percent,omitempty"`
+	// RetentionDays is how long sessions are kept (nil: for ever).
+	RetentionDays *int64 `json:"retention_days,omitempty"`
+	// Limits lists events_per_month, seats, api_keys and
+	// managed_run_usd_per_month, in that order.
+	Limits []LimitUsage `json:"limits,omitempty"`
+}
+
+// LimitUsage is the usage of one limit. Numbers are exact decimals
+// (dollars for managed_run_usd_per_month).
+type LimitUsage struct {
+	Name string      `json:"name"`
+	Used json.Number `json:"used"`
+	// Limit is nil when the plan sets none (unlimited).
+	Limit *json.Number `json:"limit,omitempty"`
+	// Percent is Used as a percentage of Limit (nil when unlimited), for
+	// bars and the 80 % and 100 % alerts.
+	Percent *float64 `json:"percent,omitempty"`
+}
