@@ -53,6 +53,7 @@ func init() {
 		{"keys", "API keys, on the database directly: keys create --org ID --name N --scopes S[,S] [--expires T] | keys list --org ID | keys revoke ID", runKeys},
 		{"export", "export an organisation's sessions: export [--org ORG] [--since T] [--session ID] [--format ndjson|otlp] > file", runExport},
 		{"import", "import a file export wrote, idempotently by event_id: import [--org ORG] FILE|-", runImport},
+		{"proxy", "relay an MCP host to an MCP server and record its tool calls: proxy [--agent NAME] [--to URL] -- <command> [args…] | proxy --url URL [--header 'K: V']…", runProxy},
 		{"connect", "print ready-to-paste MCP configurations for Claude Desktop, Claude Code, Cursor and VS Code", runConnect},
 		{"doctor", "check the database, the data dir, Splunk (HEC, search, MCP), the model provider, the clock, SMTP and OIDC, each with its fix: doctor [--json]", runDoctor},
 		{"migrate", "apply database migrations and exit", runMigrate},

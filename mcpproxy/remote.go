@@ -1,0 +1,101 @@
+package mcpproxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// RemoteSink records to a remote AgentScope through its HTTP API
+// (POST /api/v1/runs, POST /api/v1/events, POST /api/v1/runs/{id}/end)
+// with an API key that has the ingest scope.
+type RemoteSink struct {
+	base   string
+	key    string
+	client *http.Client
+}
+
+// NewRemoteSink checks the AgentScope URL and returns a sink for it; client
+// nil is http.DefaultClient.
+func NewRemoteSink(baseURL, key string, client *http.Client) (*RemoteSink, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("the AgentScope URL %q must be an http:// or https:// URL", baseURL)
+	}
+	if key == "" {
+		return nil, fmt.Errorf("recording to %s needs an API key with the ingest scope", u.Redacted())
+	}
+	if client == nil {
+		client = http.DefaultClient
+	}
+	return &RemoteSink{base: strings.TrimSuffix(u.String(), "/"), key: key, client: client}, nil
+}
+
+// StartSession implements Sink.
+func (s *RemoteSink) StartSession(ctx context.Context, sessionID, agent string, input json.RawMessage) error {
+	body, err := json.Marshal(struct {
+		Agent     string          `json:"agent"`
+		Input     json.RawMessage `json:"input,omitempty"`
+		SessionID string          `json:"session_id"`
+	}{agent, input, sessionID})
+	if err != nil {
+		return err
+	}
+	return s.post(ctx, "/api/v1/runs", body)
+}
+
+// Record implements Sink.
+func (s *RemoteSink) Record(ctx context.Context, events []json.RawMessage) error {
+	body, err := json.Marshal(events)
+	if err != nil {
+		return err
+	}
+	return s.post(ctx, "/api/v1/events", body)
+}
+
+// EndSession implements Sink.
+func (s *RemoteSink) EndSession(ctx context.Context, sessionID, status, errText string) error {
+	body, err := json.Marshal(struct {
+		Status string `json:"status"`
+		Error  string `json:"error,omitempty"`
+	}{status, errText})
+	if err != nil {
+		return err
+	}
+	return s.post(ctx, "/api/v1/runs/"+url.PathEscape(sessionID)+"/end", body)
+}
+
+// post sends body and turns a non-2xx answer into an error carrying the
+// API's error message (never the key).
+func (s *RemoteSink) post(ctx context.Context, path string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode/100 == 2 && resp.StatusCode != http.StatusMultiStatus {
+		return nil
+	}
+	var apiErr struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(data, &apiErr) == nil && apiErr.Error.Message != "" {
+		return fmt.Errorf("POST %s: %s: %s", path, resp.Status, apiErr.Error.Message)
+	}
+	return fmt.Errorf("POST %s: %s: %s", path, resp.Status, clip(strings.TrimSpace(string(data)), 512))
+}
