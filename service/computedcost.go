@@ -43,11 +43,16 @@ const endRunAttempts = 5
 
 // endRun commits SessionCompleted with the computed costs of the session's
 // uncovered model calls, provided no event arrived since they were read.
-func (s *Service) endRun(ctx context.Context, org string, in EndRunInput, status agentscope.RunStatus) (agentscope.Run, error) {
+// ifLastSeq, when not 0, is the session's last seq the caller judged it
+// by: a session that has taken an event since is left running (ECONFLICT).
+func (s *Service) endRun(ctx context.Context, org string, in EndRunInput, status agentscope.RunStatus, ifLastSeq int64) (agentscope.Run, error) {
 	for attempt := 1; ; attempt++ {
 		run, err := s.store.GetRun(ctx, org, in.SessionID)
 		if err != nil {
 			return agentscope.Run{}, err
+		}
+		if ifLastSeq != 0 && run.EventCount != ifLastSeq {
+			return agentscope.Run{}, agentscope.Errorf(agentscope.ECONFLICT, "session %q took an event since it was judged idle", in.SessionID)
 		}
 		var costs []agentscope.Event
 		if !run.Managed && !run.Status.Terminal() {

@@ -60,6 +60,9 @@ type Options struct {
 	// Billing is the organisations' plans (billing.Service); nil is
 	// billing off: every organisation unlimited.
 	Billing Billing
+	// Idle finds capture sessions gone idle (the SQL store). Without it
+	// EndIdleSessions ends none.
+	Idle IdleRuns
 }
 
 // Billing reads an organisation's plan and usage and refuses what its plan
@@ -82,6 +85,7 @@ type Service struct {
 	keys     KeyStore
 	orgs     OrgStore
 	billing  Billing
+	idle     IdleRuns
 	starters starterSet
 	log      *slog.Logger
 	now      func() time.Time
@@ -101,7 +105,7 @@ func New(rec *recorder.Recorder, opts Options) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{rec: rec, store: rec.Store(), launcher: opts.Launcher, agents: opts.Agents, audit: opts.Audit, grants: opts.OAuthGrants, keys: opts.Keys, orgs: opts.Orgs, billing: opts.Billing, log: logger.With("component", "service"),
+	return &Service{rec: rec, store: rec.Store(), launcher: opts.Launcher, agents: opts.Agents, audit: opts.Audit, grants: opts.OAuthGrants, keys: opts.Keys, orgs: opts.Orgs, billing: opts.Billing, idle: opts.Idle, log: logger.With("component", "service"),
 		now: func() time.Time { return time.Now().Truncate(time.Microsecond) }, MaxEventBytes: agentscope.DefaultMaxEventBytes}
 }
 
@@ -347,7 +351,7 @@ func (s *Service) EndRun(ctx context.Context, in EndRunInput) (agentscope.Run, e
 	if len(in.Output) > 0 && !json.Valid(in.Output) {
 		return agentscope.Run{}, agentscope.FieldErrorf("output", "must be valid JSON")
 	}
-	return s.endRun(ctx, org, in, status)
+	return s.endRun(ctx, org, in, status, 0)
 }
 
 // CancelRun cancels a run: a managed run through the runtime, a
@@ -367,7 +371,7 @@ func (s *Service) CancelRun(ctx context.Context, sessionID string) (agentscope.R
 	if run.Managed && s.launcher != nil {
 		return s.launcher.Cancel(ctx, org, sessionID)
 	}
-	return s.endRun(ctx, org, EndRunInput{SessionID: sessionID, Status: string(agentscope.StatusCancelled), Error: "cancelled by request"}, agentscope.StatusCancelled)
+	return s.endRun(ctx, org, EndRunInput{SessionID: sessionID, Status: string(agentscope.StatusCancelled), Error: "cancelled by request"}, agentscope.StatusCancelled, 0)
 }
 
 // GetRun returns one run.

@@ -209,7 +209,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	a.closers = append(a.closers, rt.Close)
 	// The service takes the runtime as its launcher: it is built after
 	// the runtime, which needs only the recorder.
-	svcOpts := service.Options{Logger: log, Launcher: rt, Agents: a.Store, Audit: a.Store, OAuthGrants: a.Store, Keys: a.Store, Orgs: a.Store}
+	svcOpts := service.Options{Logger: log, Launcher: rt, Agents: a.Store, Audit: a.Store, OAuthGrants: a.Store, Keys: a.Store, Orgs: a.Store, Idle: a.Store}
 	if plans, err := cfg.plans(); err != nil {
 		a.Close()
 		return nil, "", err
@@ -261,6 +261,10 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 			return nil, "", err
 		}
 		a.closers = append(a.closers, func() error { a.Forwarder.Stop(); return nil })
+	}
+	if cfg.CaptureIdle > 0 {
+		stop := sweepIdleSessions(ctx, a.Service, cfg.CaptureIdle, log)
+		a.closers = append(a.closers, func() error { stop(); return nil })
 	}
 	return a, desc, nil
 }

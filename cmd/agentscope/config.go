@@ -63,6 +63,9 @@ type Config struct {
 	// LivePoll is how often live views re-read the store when no wake-up
 	// came (AGENTSCOPE_LIVE_POLL, default 1s).
 	LivePoll time.Duration
+	// CaptureIdle ends a session recorded from OTLP traces once no event
+	// newer than this has arrived (0: never); serve sweeps for them.
+	CaptureIdle time.Duration
 	// SignIn is how people sign in to the web UI (AGENTSCOPE_OIDC_*,
 	// AGENTSCOPE_OAUTH_*, AGENTSCOPE_SMTP_URL, AGENTSCOPE_EMAIL_FROM,
 	// AGENTSCOPE_PUBLIC_URL); the zero value keeps the instance token alone.
@@ -377,6 +380,14 @@ func (c *Config) readEnv(groups flagGroup, providerEnv func(string) string) erro
 				return fmt.Errorf("AGENTSCOPE_LIVE_POLL must be a duration of at least 10ms (how often live views re-read the store when no wake-up came), got %q", v)
 			}
 			c.LivePoll = d
+		}
+		c.CaptureIdle = 30 * time.Minute
+		if v := getenv("AGENTSCOPE_OTLP_IDLE_TIMEOUT"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d != 0 && d < time.Second {
+				return fmt.Errorf("AGENTSCOPE_OTLP_IDLE_TIMEOUT must be 0 (never) or a duration of at least 1s (how long a session recorded from OTLP traces waits for another event before it is ended), got %q", v)
+			}
+			c.CaptureIdle = d
 		}
 		if c.SignIn, err = signin.ConfigFromEnv(getenv, defaultPublicURL(c.Addr)); err != nil {
 			return err

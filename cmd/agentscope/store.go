@@ -49,6 +49,8 @@ type appStore interface {
 	service.OrgStore
 	// billing.Store: plans, usage and the limits' counts.
 	billing.Store
+	// service.IdleRuns: serve ends OTLP sessions gone idle.
+	service.IdleRuns
 }
 
 var (

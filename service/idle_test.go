@@ -1,0 +1,79 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/recorder"
+	"github.com/agentscope/agentscope/service"
+)
+
+// TestEndIdleSessions: on both stores, a capture session (metadata source)
+// whose last event is older than the idle time is ended as completed with
+// its model calls priced, in every organisation; a busy one, one of
+// another source and an ended one are left alone; only AgentScope itself
+// may sweep.
+func TestEndIdleSessions(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
+			t.Cleanup(func() { rec.Close() })
+			svc := service.New(rec, service.Options{Idle: st})
+			old := time.Now().UTC().Add(-2 * time.Hour).Format(time.RFC3339Nano)
+			session := func(org, sid, source, ts string) {
+				t.Helper()
+				ctx := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal(org))
+				if _, err := svc.StartRun(ctx, service.StartRunInput{Agent: "ext-bot", SessionID: sid, Metadata: map[string]string{"source": source, "team": "x"}}); err != nil {
+					t.Fatal(err)
+				}
+				ev := fmt.Sprintf(call, `,"ts":"`+ts+`"`)
+				if res, err := svc.Record(ctx, sid, []json.RawMessage{json.RawMessage(ev)}); err != nil || !res[0].Accepted {
+					t.Fatalf("record: %+v %v", res, err)
+				}
+			}
+			session("org-a", "idle-a", "otlp", old)
+			session("org-b", "idle-b", "otlp", old)
+			session("org-a", "busy", "otlp", time.Now().UTC().Format(time.RFC3339Nano))
+			session("org-a", "other-source", "sdk", old)
+			session("org-a", "ended", "otlp", old)
+			actx := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-a"))
+			if _, err := svc.EndRun(actx, service.EndRunInput{SessionID: "ended", Status: "failed", Error: "by hand"}); err != nil {
+				t.Fatal(err)
+			}
+
+			for _, p := range []agentscope.Principal{agentscope.ManagedAgentPrincipal("org-a"), agentscope.OperatorPrincipal("org-a")} {
+				if _, err := svc.EndIdleSessions(agentscope.WithPrincipal(context.Background(), p), "otlp", time.Hour); agentscope.ErrorCode(err) != agentscope.EFORBIDDEN {
+					t.Errorf("%+v swept: %v, want EFORBIDDEN", p, err)
+				}
+			}
+			sys := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal(agentscope.DefaultOrgID))
+			n, err := svc.EndIdleSessions(sys, "otlp", time.Hour)
+			if err != nil || n != 2 {
+				t.Fatalf("ended %d (%v), want idle-a and idle-b", n, err)
+			}
+			want := map[string]struct {
+				org    string
+				status agentscope.RunStatus
+				cost   string
+			}{
+				"idle-a": {"org-a", agentscope.StatusCompleted, "0.0028"}, "idle-b": {"org-b", agentscope.StatusCompleted, "0.0028"},
+				"busy": {"org-a", agentscope.StatusRunning, "0"}, "other-source": {"org-a", agentscope.StatusRunning, "0"},
+				"ended": {"org-a", agentscope.StatusFailed, "0.0028"},
+			}
+			for sid, w := range want {
+				run, err := st.GetRun(context.Background(), w.org, sid)
+				if err != nil || run.Status != w.status || run.CostUSD.String() != w.cost {
+					t.Errorf("%s: %s costing %s (%v), want %s costing %s", sid, run.Status, run.CostUSD, err, w.status, w.cost)
+				}
+			}
+			if n, err := svc.EndIdleSessions(sys, "otlp", time.Hour); err != nil || n != 0 {
+				t.Errorf("second sweep ended %d (%v), want none", n, err)
+			}
+		})
+	}
+}
