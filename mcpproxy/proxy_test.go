@@ -147,7 +147,7 @@ func newHostPipe() *hostPipe {
 func stdioUpstream(t *testing.T) Conn {
 	t.Helper()
 	env := append(os.Environ(), "MCPPROXY_TEST_SERVER=stdio")
-	c, err := StartCommand(os.Args[0], []string{"-test.run=^$"}, env, os.Stderr)
+	c, err := StartCommand(context.Background(), os.Args[0], []string{"-test.run=^$"}, env, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -551,7 +551,7 @@ func (hangingSink) EndSession(ctx context.Context, id, status, errText string) e
 func TestProxyServerExits(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := StartCommand("sh", []string{"-c", `read line; echo '{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}'; exit 3`}, nil, io.Discard)
+	c, err := StartCommand(ctx, "sh", []string{"-c", `read line; echo '{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}'; exit 3`}, nil, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,18 +27,25 @@ type CommandConn struct {
 	eofOnce sync.Once
 	waitErr error
 
+	// terminating is done when the proxy itself is being stopped (its
+	// context): Close then signals the server at once instead of waiting.
+	terminating <-chan struct{}
+
 	closeOnce sync.Once
 	closeErr  error
 }
 
 // closeGrace is how long Close waits for the server to exit after its
 // input closed, and again after SIGTERM, before killing it (the MCP stdio
-// transport's shutdown sequence).
-const closeGrace = 5 * time.Second
+// transport's shutdown sequence, with the TypeScript SDK's timing).
+const closeGrace = 2 * time.Second
 
 // StartCommand starts the server command with its arguments. Its stderr
 // goes to stderr (the host's log); env, if not nil, is its environment.
-func StartCommand(name string, args []string, env []string, stderr io.Writer) (*CommandConn, error) {
+// When ctx is done (the proxy is being stopped, e.g. the host sent it
+// SIGTERM) Close passes SIGTERM on to the server without waiting, so the
+// server is not left running when the host kills the proxy next.
+func StartCommand(ctx context.Context, name string, args []string, env []string, stderr io.Writer) (*CommandConn, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Env = env
 	cmd.Stderr = stderr
@@ -59,7 +66,7 @@ func StartCommand(name string, args []string, env []string, stderr io.Writer) (*
 		return nil, fmt.Errorf("start the MCP server %q: %w", name, err)
 	}
 	outW.Close()
-	c := &CommandConn{cmd: cmd, stdin: stdin, stdout: bufio.NewReaderSize(outR, 64<<10), outR: outR, exited: make(chan struct{}), readEOF: make(chan struct{})}
+	c := &CommandConn{cmd: cmd, stdin: stdin, stdout: bufio.NewReaderSize(outR, 64<<10), outR: outR, exited: make(chan struct{}), readEOF: make(chan struct{}), terminating: ctx.Done()}
 	go func() {
 		c.waitErr = cmd.Wait()
 		close(c.exited)
@@ -99,8 +106,8 @@ func (c *CommandConn) Write(ctx context.Context, frame []byte) error {
 }
 
 // Close closes the server's input and waits for it to exit; a server still
-// running after closeGrace gets SIGTERM, and after another closeGrace is
-// killed.
+// running after closeGrace (or at once, when the proxy is being stopped)
+// gets SIGTERM, and after another closeGrace is killed.
 func (c *CommandConn) Close() error {
 	c.closeOnce.Do(func() {
 		c.writeMu.Lock()
@@ -110,6 +117,12 @@ func (c *CommandConn) Close() error {
 		case <-c.exited:
 		case <-time.After(closeGrace):
 			_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		case <-c.terminating:
+			_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		}
+		select {
+		case <-c.exited:
+		default:
 			select {
 			case <-c.exited:
 			case <-time.After(closeGrace):

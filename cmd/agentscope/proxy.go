@@ -81,7 +81,7 @@ func runProxy(ctx context.Context, env *Env, args []string) error {
 	if upURL != "" {
 		server, err = mcpproxy.DialStreamable(ctx, upURL, hdr, nil)
 	} else {
-		server, err = mcpproxy.StartCommand(pos[0], pos[1:], nil, env.Stderr)
+		server, err = mcpproxy.StartCommand(ctx, pos[0], pos[1:], nil, env.Stderr)
 	}
 	if err != nil {
 		rec.Close(ctx)
