@@ -25,7 +25,7 @@ LDFLAGS         := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit
 FUZZTIME        ?= 60s
 FUZZ_TARGETS    := .:FuzzDecodeEvent .:FuzzCanonical .:FuzzParseUSD .:FuzzParseCredential .:FuzzParseScopes .:FuzzNormalizeEmail \
 	./internal/jsonscan:FuzzCheck ./internal/jsonscan:FuzzAppendString ./identity:FuzzAuthenticateHeader \
-	./web:FuzzSplitEvents ./web:FuzzSafeNext .:FuzzAlertRuleFromJSON .:FuzzValidateWebhookURL \
+	./web:FuzzSplitEvents ./web:FuzzSafeNext .:FuzzAlertRuleFromJSON .:FuzzValidateWebhookURL ./billing/stripebilling:FuzzParseEvent \
 	./spl:FuzzParse ./spl:FuzzEval ./store/sqlstore:FuzzDecodeCanonical \
 	./pricing:FuzzParse ./signin:FuzzParseSMTPURL ./signin:FuzzFinishCallback \
 	.:FuzzRedirectURI ./identity:FuzzAuthenticateResource ./oauth:FuzzParseAuthorize ./oauth:FuzzPKCE \
@@ -47,6 +47,7 @@ build: ## build bin/agentscope
 test: interop-deps test-tools ## run every test with -race, SQLite and Postgres ($(PG_TEST_URL)), the interop suite (Node 20+), Mailpit and each fuzz target briefly
 	AGENTSCOPE_TEST_INTEROP=required \
 	AGENTSCOPE_TEST_MAILPIT=required AGENTSCOPE_TEST_MAILPIT_BIN=$(CURDIR)/$(MAILPIT) \
+	AGENTSCOPE_TEST_STRIPE_MOCK=required AGENTSCOPE_TEST_STRIPE_MOCK_BIN=$(CURDIR)/$(STRIPE_MOCK) \
 	AGENTSCOPE_TEST_DATABASE_URL="$${AGENTSCOPE_TEST_DATABASE_URL:-$(PG_TEST_URL)}" \
 		$(GO) test -race -count=1 -timeout 15m ./...
 	@$(MAKE) --no-print-directory fuzz-short
@@ -61,15 +62,24 @@ interop: interop-deps ## the official TypeScript MCP clients and the MCP conform
 	AGENTSCOPE_TEST_INTEROP=required $(GO) test -race -count=1 -v ./interop/
 
 # Programs the tests run as real servers: Mailpit, the SMTP server the
-# sign-in and invitation tests read mail from (internal/mailpittest).
-MAILPIT_VERSION := v1.33.1
-MAILPIT         := bin/test/mailpit-$(MAILPIT_VERSION)
-test-tools: $(MAILPIT)
+# sign-in and invitation tests read mail from (internal/mailpittest), and
+# stripe-mock, Stripe's mock of its API the billing tests call
+# (internal/stripemocktest).
+MAILPIT_VERSION     := v1.33.1
+MAILPIT             := bin/test/mailpit-$(MAILPIT_VERSION)
+STRIPE_MOCK_VERSION := v0.203.0
+STRIPE_MOCK         := bin/test/stripe-mock-$(STRIPE_MOCK_VERSION)
+test-tools: $(MAILPIT) $(STRIPE_MOCK)
 
 $(MAILPIT):
 	@mkdir -p bin/test
 	cd bin/test && GOBIN=$(CURDIR)/bin/test/tmp GOFLAGS= $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 	mv bin/test/tmp/mailpit $@ && rmdir bin/test/tmp
+
+$(STRIPE_MOCK):
+	@mkdir -p bin/test
+	cd bin/test && GOBIN=$(CURDIR)/bin/test/tmp GOFLAGS= $(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
+	mv bin/test/tmp/stripe-mock $@ && rmdir bin/test/tmp
 
 # interop/'s npm modules, installed again only when package-lock.json changes.
 interop-deps: interop/node_modules/.installed

@@ -14,6 +14,7 @@ import (
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/alerts"
 	"github.com/agentscope/agentscope/billing"
+	"github.com/agentscope/agentscope/billing/stripebilling"
 	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/mcpserver"
 	"github.com/agentscope/agentscope/recorder"
@@ -57,6 +58,9 @@ type App struct {
 	// Billing is the organisations' plans and limits; nil with billing
 	// off (no plans file, no Stripe).
 	Billing *billing.Service
+	// Stripe is billing's Stripe side; without AGENTSCOPE_STRIPE_SECRET_KEY
+	// every call of it answers that billing is not configured.
+	Stripe *stripebilling.Service
 
 	// searchOptions configure the service's search (openSearch).
 	searchOptions service.SearchOptions
@@ -197,6 +201,10 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	a.Recorder = recorder.New(st, recorder.Options{Hub: a.Hub, Committers: committers, Logger: log, Observers: observers})
 	a.closers = append(a.closers, a.Recorder.Close)
 	if err := openSearch(a, log); err != nil {
+		a.Close()
+		return nil, "", err
+	}
+	if a.Stripe, err = openStripe(a, log); err != nil {
 		a.Close()
 		return nil, "", err
 	}

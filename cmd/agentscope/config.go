@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope/billing"
+	"github.com/agentscope/agentscope/billing/stripebilling"
 	"github.com/agentscope/agentscope/internal/netguard"
 	"github.com/agentscope/agentscope/pricing"
 	"github.com/agentscope/agentscope/redact"
@@ -107,6 +108,9 @@ type Config struct {
 	// organisation unlimited. plansRead: the loader read them.
 	Plans     *billing.Plans
 	plansRead bool
+	// Stripe is billing through Stripe (AGENTSCOPE_STRIPE_*); the zero
+	// value is off.
+	Stripe stripebilling.Config
 	// Runtime configures managed runs, the investigator and alerts.
 	Runtime runtimeSettings
 	// InstanceDir holds the notes running serve processes leave for the
@@ -415,6 +419,9 @@ func (c *Config) readEnv(groups flagGroup, providerEnv func(string) string) erro
 		return err
 	}
 	c.plansRead = true
+	if c.Stripe, err = stripebilling.ConfigFromEnv(getenv); err != nil {
+		return err
+	}
 	return c.Runtime.read(getenv, providerEnv)
 }
 

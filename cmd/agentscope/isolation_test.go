@@ -326,6 +326,16 @@ var routeCases = map[string]routeCase{
 	"POST /api/v1/agents":       {path: "/api/v1/agents", body: `{"name":"alpha-made","definition":{"system_prompt":"alpha"}}`, write: true},
 	"PUT /api/v1/budgets":       {path: "/api/v1/budgets", body: `{"agent":"alpha-made","period":"day","limit_usd":1}`, write: true},
 	"POST /api/v1/alerts/rules": {path: "/api/v1/alerts/rules", body: `{"name":"alpha","kinds":["*"],"url":"https://hooks.example.com/alpha"}`, write: true},
+	// Billing through Stripe (off here: each answers 503, billing is not
+	// configured). Checkout and the portal name no object: the
+	// organisation is the caller's; billing/stripebilling's tests show an
+	// organisation's customer is made and used only for itself. The
+	// webhook takes no bearer credential: A's call, aimed at B's
+	// customer, carries no Stripe signature and changes nothing of B's.
+	"POST /api/v1/billing/checkout": {path: "/api/v1/billing/checkout", body: `{"plan":"team"}`, write: true},
+	"POST /api/v1/billing/portal":   {path: "/api/v1/billing/portal", write: true},
+	"POST /api/v1/billing/webhook": {path: "/api/v1/billing/webhook", write: true,
+		body: `{"id":"evt_alpha","type":"customer.subscription.deleted","created":1,"data":{"object":{"id":"sub_b","customer":"cus_b","status":"canceled"}}}`},
 	// Public: no organisation, nothing of B's.
 	"GET /healthz":    {path: "/healthz"},
 	"GET /readyz":     {path: "/readyz"},

@@ -31,8 +31,15 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 		opts.Pool = p.Pool()
 	}
 	// Alert deliveries are jobs of the runtime's River client.
+	// So are Stripe's usage reports, on a schedule, with Stripe on.
 	opts.AddWorkers = func(w *river.Workers) error {
+		if err := a.Stripe.AddWorkers(w); err != nil {
+			return err
+		}
 		return alerts.AddWorkers(w, alerts.Deps{Rules: a.Store, Network: set.Webhooks, Logger: log})
+	}
+	opts.River = func(c *river.Config) {
+		c.PeriodicJobs = append(c.PeriodicJobs, a.Stripe.PeriodicJobs(cmp.Or(opts.Queue, runtime.DefaultQueue))...)
 	}
 	if set.Pricing != nil {
 		opts.Pricing = set.Pricing

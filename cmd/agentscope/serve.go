@@ -100,6 +100,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	srv.RouteSearch()
 	srv.RouteInvestigations(app.Investigator)
 	srv.RouteAlertRules(app.Alerts)
+	srv.RouteBillingStripe(app.Stripe)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

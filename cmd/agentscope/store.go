@@ -6,6 +6,7 @@ import (
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/alerts"
 	"github.com/agentscope/agentscope/billing"
+	"github.com/agentscope/agentscope/billing/stripebilling"
 	"github.com/agentscope/agentscope/identity"
 	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/oauth"
@@ -51,6 +52,8 @@ type appStore interface {
 	billing.Store
 	// service.IdleRuns: serve ends OTLP sessions gone idle.
 	service.IdleRuns
+	// stripebilling.Store: billing through Stripe (AGENTSCOPE_STRIPE_*).
+	stripebilling.Store
 }
 
 var (

@@ -151,20 +151,9 @@ func (s *Store) SetOrgPlan(ctx context.Context, orgID, planID, actor, reason str
 	if actor == "" {
 		return "", agentscope.Errorf(agentscope.EINVALID, "a plan change needs an actor for the audit log")
 	}
-	err = s.inTx(ctx, func(t tx) error {
-		err := t.queryRow(ctx, `SELECT plan FROM orgs WHERE id = ?`+s.d.LockSuffix, orgID).Scan(&previous)
-		if errors.Is(err, sql.ErrNoRows) {
-			return orgNotFound(orgID)
-		} else if err != nil {
-			return err
-		}
-		if previous == planID {
-			return nil
-		}
-		if _, err := t.exec(ctx, `UPDATE orgs SET plan = ? WHERE id = ?`, planID, orgID); err != nil {
-			return err
-		}
-		return s.audit(ctx, t, orgID, actor, agentscope.AuditPlanChanged, orgID, map[string]any{"from": previous, "to": planID, "reason": reason})
+	err = s.inTx(ctx, func(t tx) (err error) {
+		previous, err = s.setOrgPlanTx(ctx, t, orgID, planID, actor, reason)
+		return err
 	})
 	if err != nil {
 		if agentscope.ErrorCode(err) != agentscope.EINTERNAL {
@@ -173,6 +162,24 @@ func (s *Store) SetOrgPlan(ctx context.Context, orgID, planID, actor, reason str
 		return "", fmt.Errorf("set plan of organisation %s: %w", orgID, err)
 	}
 	return previous, nil
+}
+
+// setOrgPlanTx is SetOrgPlan inside t (a Stripe event's change uses it
+// in the transaction that records the event).
+func (s *Store) setOrgPlanTx(ctx context.Context, t tx, orgID, planID, actor, reason string) (previous string, err error) {
+	err = t.queryRow(ctx, `SELECT plan FROM orgs WHERE id = ?`+s.d.LockSuffix, orgID).Scan(&previous)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", orgNotFound(orgID)
+	} else if err != nil {
+		return "", err
+	}
+	if previous == planID {
+		return previous, nil
+	}
+	if _, err := t.exec(ctx, `UPDATE orgs SET plan = ? WHERE id = ?`, planID, orgID); err != nil {
+		return "", err
+	}
+	return previous, s.audit(ctx, t, orgID, actor, agentscope.AuditPlanChanged, orgID, map[string]any{"from": previous, "to": planID, "reason": reason})
 }
 
 // OrgEventUsage returns how many events the organisation stored in period

@@ -15,6 +15,7 @@ var OrgTables = []string{
 	"oauth_codes", "oauth_grants", "email_tokens", "api_keys", "memberships",
 	"outbox", "dead_letters", "managed_runs", "reports", "alert_rules",
 	"agent_budgets", "agents", "events", "runs", "audit_log", "org_usage",
+	"stripe_invoices", "stripe_events", "stripe_accounts",
 }
 
 // DeleteOrg deletes the organisation orgID and everything it holds, in one
