@@ -133,7 +133,8 @@ type Options struct {
 	Now       func() time.Time
 }
 
-// Stats counts what the gateway recorded and what it could not.
+// Stats counts, for one organisation, the calls through the gateway, what
+// it recorded of them and what it could not.
 type Stats struct {
 	// Calls passed through.
 	Calls uint64 `json:"calls"`
@@ -254,8 +255,9 @@ func (g *Gateway) Close() {
 	g.rec.close()
 }
 
-// Stats returns the gateway's counters.
-func (g *Gateway) Stats() Stats { return g.rec.stats() }
+// Stats returns the gateway's counters for an organisation's calls since
+// the process started.
+func (g *Gateway) Stats(org string) Stats { return g.rec.stats(org) }
 
 // Flush waits until every call recorded so far is committed (or failed).
 func (g *Gateway) Flush(ctx context.Context) error { return g.rec.flush(ctx) }
@@ -609,7 +611,7 @@ func (g *Gateway) checkCap(w http.ResponseWriter, ctx context.Context, api strin
 				writeProviderError(w, api, http.StatusUnauthorized, agentscope.ErrorMessage(err))
 				return true
 			}
-			g.rec.capCheckFailed(err)
+			g.rec.capCheckFailed(caller.OrgID, err)
 			return false
 		}
 		e = capEntry{status: st, at: now}

@@ -598,7 +598,10 @@ func TestRecordingNeverFailsTheCall(t *testing.T) {
 			t.Fatalf("status %d", rec.Code)
 		}
 	}
-	if st := gw.Stats(); st.Dropped == 0 || st.Calls != 20 || st.LastError == "" {
+	if other := gw.Stats("org-b"); other != (gateway.Stats{}) {
+		t.Fatalf("another organisation's stats %+v", other)
+	}
+	if st := gw.Stats("org-a"); st.Dropped == 0 || st.Calls != 20 || st.LastError == "" {
 		t.Fatalf("stats %+v", st)
 	}
 }

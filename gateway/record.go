@@ -37,8 +37,22 @@ type recorderQueue struct {
 	shards []chan job
 	wg     sync.WaitGroup
 
+	// orgs holds each organisation's counters (*counters).
+	orgs sync.Map
+}
+
+// counters are one organisation's Stats.
+type counters struct {
 	calls, recorded, dropped, failed, capErrors atomic.Uint64
 	lastErr                                     atomic.Value // string
+}
+
+func (q *recorderQueue) of(org string) *counters {
+	if c, ok := q.orgs.Load(org); ok {
+		return c.(*counters)
+	}
+	c, _ := q.orgs.LoadOrStore(org, &counters{})
+	return c.(*counters)
 }
 
 const recordShards = 4
@@ -68,8 +82,9 @@ func (q *recorderQueue) put(j job) {
 	select {
 	case q.shard(j.sessionID) <- j:
 	default:
-		q.dropped.Add(1)
-		q.lastErr.Store("recording queue full: a call's record was dropped")
+		c := q.of(j.caller.OrgID)
+		c.dropped.Add(1)
+		c.lastErr.Store("recording queue full: a call's record was dropped")
 	}
 }
 
@@ -86,13 +101,14 @@ func (q *recorderQueue) run(j job) {
 	} else {
 		err = q.g.svc.RecordGateway(ctx, j.sessionID, j.agent, j.events)
 	}
+	c := q.of(j.caller.OrgID)
 	if err != nil {
-		q.failed.Add(1)
-		q.lastErr.Store(agentscope.ErrorMessage(err))
+		c.failed.Add(1)
+		c.lastErr.Store(agentscope.ErrorMessage(err))
 		q.g.log.Warn("gateway could not record", "session_id", j.sessionID, "err", agentscope.ErrorMessage(err))
 		return
 	}
-	q.recorded.Add(1)
+	c.recorded.Add(1)
 	if j.cost {
 		q.g.forgetCap(j.caller.OrgID, j.agent)
 	}
@@ -102,9 +118,10 @@ func (q *recorderQueue) end(st *sessionState) {
 	q.put(job{caller: st.caller, sessionID: st.id, agent: st.agent, end: true})
 }
 
-func (q *recorderQueue) capCheckFailed(err error) {
-	q.capErrors.Add(1)
-	q.lastErr.Store("budget check: " + agentscope.ErrorMessage(err))
+func (q *recorderQueue) capCheckFailed(org string, err error) {
+	c := q.of(org)
+	c.capErrors.Add(1)
+	c.lastErr.Store("budget check: " + agentscope.ErrorMessage(err))
 }
 
 // flush waits until what every shard holds now is done.
@@ -132,9 +149,10 @@ func (q *recorderQueue) close() {
 	q.wg.Wait()
 }
 
-func (q *recorderQueue) stats() Stats {
-	s := Stats{Calls: q.calls.Load(), Recorded: q.recorded.Load(), Dropped: q.dropped.Load(), Failed: q.failed.Load(), CapCheckErrors: q.capErrors.Load()}
-	s.LastError, _ = q.lastErr.Load().(string)
+func (q *recorderQueue) stats(org string) Stats {
+	c := q.of(org)
+	s := Stats{Calls: c.calls.Load(), Recorded: c.recorded.Load(), Dropped: c.dropped.Load(), Failed: c.failed.Load(), CapCheckErrors: c.capErrors.Load()}
+	s.LastError, _ = c.lastErr.Load().(string)
 	return s
 }
 
@@ -142,7 +160,7 @@ func (q *recorderQueue) stats() Stats {
 // each result the request carries of a tool call the session is waiting
 // for.
 func (g *Gateway) recordInvoked(st *sessionState, span, provider string, req callRequest, at time.Time) {
-	g.rec.calls.Add(1)
+	g.rec.of(st.caller.OrgID).calls.Add(1)
 	var evs []agentscope.Event
 	g.mu.Lock()
 	for _, r := range req.results {
@@ -205,6 +223,10 @@ func (g *Gateway) recordCompleted(st *sessionState, span, provider string, req c
 	}
 	var evs []agentscope.Event
 	cost := false
+	if u := res.usage; u != nil && (u.in < 0 || u.out < 0 || u.cacheRead < 0 || u.cacheWrite < 0 || u.reasoning < 0) {
+		attrs["usage_error"] = "the provider reported negative token counts"
+		res.usage = nil
+	}
 	if u := res.usage; u != nil {
 		ev.TokensIn, ev.TokensOut = &u.in, &u.out
 		if u.cacheRead > 0 {

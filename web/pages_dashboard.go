@@ -169,6 +169,13 @@ func (s *Server) healthView(ctx context.Context, stats *dashStats) ui.HealthPane
 			h.Report = report
 		}
 	}
+	if s.opts.UI.GatewayStats != nil {
+		if org, err := agentscope.OrgFrom(ctx); err == nil {
+			st := s.opts.UI.GatewayStats(org)
+			h.Gateway = &ui.GatewayHealth{Calls: int64(st.Calls), Recorded: int64(st.Recorded), Dropped: int64(st.Dropped), Failed: int64(st.Failed),
+				CapCheckErrors: int64(st.CapCheckErrors), LastError: st.LastError}
+		}
+	}
 	if s.opts.UI.Searcher != nil {
 		h.SearchBackend = cmp.Or(stats.backend, "configured (no search answered)")
 		if len(stats.errors) > 0 {

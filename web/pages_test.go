@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/gateway"
 	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/web"
 	"github.com/agentscope/agentscope/web/internal/launchertest"
@@ -107,6 +108,22 @@ func TestDashboardFromSPL(t *testing.T) {
 		if r != "-24h..now" || !strings.HasPrefix(searcher.queries[i], `sourcetype="agentscope:events" type=`) {
 			t.Errorf("search %d: %q over %s", i, searcher.queries[i], r)
 		}
+	}
+}
+
+// TestDashboardGatewayHealth: the health panel shows what the LLM gateway
+// could not record of the signed-in organisation's calls.
+func TestDashboardGatewayHealth(t *testing.T) {
+	var asked []string
+	stats := func(org string) gateway.Stats {
+		asked = append(asked, org)
+		return gateway.Stats{Calls: 1234, Recorded: 1200, Dropped: 30, Failed: 4, LastError: "store down"}
+	}
+	f := uiSetup(t, web.UIOptions{GatewayStats: stats})
+	_, body := get(t, f.signIn(t), f.srv.URL+"/")
+	mustContain(t, "dashboard", body, "LLM gateway", "1,234", "30 dropped (queue full), 4 failed", "store down")
+	if len(asked) != 1 || asked[0] != "org-1" {
+		t.Fatalf("stats asked for %q", asked)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/gateway"
 	"github.com/agentscope/agentscope/signin"
 )
 
@@ -20,6 +21,10 @@ type UIOptions struct {
 	SplunkHealth HealthSource
 	// Budgets reports agents' budgets and spend; nil leaves budgets out.
 	Budgets BudgetSource
+	// GatewayStats reports the LLM gateway's counters for an organisation
+	// (gateway.Gateway.Stats) on the dashboard's health panel; nil leaves
+	// them out.
+	GatewayStats func(org string) gateway.Stats
 	// SearchExamples are the search page's operational searches; empty
 	// uses the built-in ones, which match service.Insights.
 	SearchExamples []SearchExample

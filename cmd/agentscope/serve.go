@@ -91,6 +91,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 			},
 			// The agents page and the dashboard show the runtime's budgets.
 			// The signed-in session's caller is in ctx.
+			// The health panel shows what the LLM gateway could not record.
+			GatewayStats: gw.Stats,
 			Budgets: web.BudgetFunc(func(ctx context.Context, _ string) ([]agentscope.BudgetStatus, error) {
 				return app.Service.GetBudgets(ctx, "")
 			}),

@@ -127,6 +127,16 @@ type HealthPanel struct {
 	// configured.
 	SearchBackend string
 	SearchError   string
+	// Gateway is the LLM gateway's record of the organisation's calls
+	// since the process started; nil when there is no gateway.
+	Gateway *GatewayHealth
+}
+
+// GatewayHealth counts the calls through the LLM gateway and what of them
+// could not be recorded (the calls went through all the same).
+type GatewayHealth struct {
+	Calls, Recorded, Dropped, Failed, CapCheckErrors int64
+	LastError                                        string
 }
 
 // ProblemRun is a failed or over-budget run.
