@@ -260,19 +260,41 @@ func (rt *Runtime) Start(ctx context.Context, w Work) error {
 // Close stops the workers: running runs get Options.StopTimeout to finish,
 // then are interrupted and queued again for another attempt.
 func (rt *Runtime) Close() error {
+	graceful, cancel := context.WithTimeout(context.Background(), rt.opts.StopTimeout)
+	defer cancel()
+	hard, hcancel := context.WithTimeout(context.Background(), rt.opts.StopTimeout+10*time.Second)
+	defer hcancel()
+	return rt.stop(graceful, hard)
+}
+
+// Shutdown stops the workers within ctx's deadline: running runs may
+// finish until shortly before it (a quarter of the time left, at most 5s,
+// is kept back), then are interrupted and queued again for another
+// attempt. River gives up its leadership as it stops, so another
+// process's River takes over its maintenance (rescuing jobs) at once.
+func (rt *Runtime) Shutdown(ctx context.Context) error {
+	graceful := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		reserve := min(5*time.Second, time.Until(dl)/4)
+		var cancel context.CancelFunc
+		graceful, cancel = context.WithDeadline(ctx, dl.Add(-reserve))
+		defer cancel()
+	}
+	return rt.stop(graceful, ctx)
+}
+
+// stop stops the sweeper and River: gracefully until graceful ends, then
+// cancelling the runs still executing until hard ends.
+func (rt *Runtime) stop(graceful, hard context.Context) error {
 	if !rt.started {
 		return nil
 	}
 	rt.started = false
 	rt.stopSweep()
 	<-rt.sweepDone
-	ctx, cancel := context.WithTimeout(context.Background(), rt.opts.StopTimeout)
-	defer cancel()
-	err := rt.river.Stop(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer ccancel()
-		err = rt.river.StopAndCancel(cctx)
+	err := rt.river.Stop(graceful)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		err = rt.river.StopAndCancel(hard)
 	}
 	return err
 }

@@ -54,6 +54,7 @@ func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 	if err := s.streamSession(ctx, conn, sessionID, from, sub.Ready, sub.Take); err != nil && ctx.Err() == nil {
 		s.log.Debug("live stream ended", "session_id", sessionID, "err", err)
 	}
+	s.goingAway(conn)
 }
 
 // keepAlive reads conn only to notice the client going away and pings it

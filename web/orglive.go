@@ -56,6 +56,7 @@ func (s *Server) handleOrgLive(w http.ResponseWriter, r *http.Request) {
 	if err := s.streamOrg(ctx, conn, feed, sub.Ready, sub.Take); err != nil && ctx.Err() == nil {
 		s.log.Debug("organisation feed ended", "err", err)
 	}
+	s.goingAway(conn)
 }
 
 func (s *Server) streamOrg(ctx context.Context, conn *websocket.Conn, feed *orgFeed, wake <-chan struct{}, take func() ([]agentscope.Event, bool)) error {

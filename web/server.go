@@ -84,6 +84,11 @@ type Server struct {
 	investigations InvestigationAPI
 	// limits holds each caller's token bucket (Options.RateLimits).
 	limits rateLimiter
+	// draining ends when CloseStreams is called (drain); streams counts
+	// the long-lived responses it ends.
+	draining context.Context
+	drain    context.CancelFunc
+	streams  streamSet
 }
 
 // New returns a Server over svc.
@@ -112,6 +117,7 @@ func New(svc *service.Service, opts Options) *Server {
 	}
 	s := &Server{svc: svc, opts: opts, log: opts.Logger.With("component", "web"), mux: newRouter(), inflight: newInflight(opts.MaxInflightBytes),
 		limits: newRateLimiter(opts.RateLimits)}
+	s.draining, s.drain = context.WithCancel(context.Background())
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -144,6 +150,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	if longLived(r) {
+		var done func()
+		r, done = s.trackStream(r)
+		defer done()
+	}
 	// The gateway passes the provider's event streams on unchanged: no
 	// keep-alive comments of ours go into them.
 	if isStream(r) && strings.Contains(r.Header.Get("Accept"), "text/event-stream") && !gateway.IsRoute(r.URL.Path) {

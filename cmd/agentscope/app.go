@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -70,8 +72,22 @@ type App struct {
 	// is built after the recorder.
 	watcher *investigator.Watcher
 
-	ping    func(context.Context) error
-	closers []func() error
+	ping func(context.Context) error
+	// closers stop the parts, run in reverse order by Shutdown; each
+	// gets the shutdown's context, which only the runtime needs.
+	closers []func(context.Context) error
+	// shutOnce runs the closers once; shutDone is closed after, with
+	// shutErr their error.
+	shutOnce sync.Once
+	shutDone chan struct{}
+	shutErr  error
+	// shutting is set once Shutdown has begun (shutDone is made).
+	shutting atomic.Bool
+}
+
+// closer adapts a part's Close (or Stop) that needs no deadline.
+func closer(f func() error) func(context.Context) error {
+	return func(context.Context) error { return f() }
 }
 
 // openStore opens the configured store and applies migrations.
@@ -145,7 +161,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 		return nil, "", err
 	}
 	a.Store, a.ping = st, ping
-	a.closers = append(a.closers, st.Close)
+	a.closers = append(a.closers, closer(st.Close))
 	// This process's key must open the secrets other processes sealed;
 	// secrets stored before they were sealed at rest are sealed now.
 	if sealer, ok := st.(interface {
@@ -195,11 +211,11 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 			a.Close()
 			return nil, "", err
 		}
-		a.closers = append(a.closers, hub.Close)
+		a.closers = append(a.closers, closer(hub.Close))
 		a.Hub = hub
 	}
 	a.Recorder = recorder.New(st, recorder.Options{Hub: a.Hub, Committers: committers, Logger: log, Observers: observers})
-	a.closers = append(a.closers, a.Recorder.Close)
+	a.closers = append(a.closers, closer(a.Recorder.Close))
 	if err := openSearch(a, log); err != nil {
 		a.Close()
 		return nil, "", err
@@ -214,7 +230,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 		return nil, "", err
 	}
 	a.Runtime = rt
-	a.closers = append(a.closers, rt.Close)
+	a.closers = append(a.closers, rt.Shutdown)
 	// The service takes the runtime as its launcher: it is built after
 	// the runtime, which needs only the recorder.
 	svcOpts := service.Options{Logger: log, Launcher: rt, Agents: a.Store, Audit: a.Store, OAuthGrants: a.Store, Keys: a.Store, Orgs: a.Store, Idle: a.Store}
@@ -244,7 +260,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	// The stdio server (agentscope mcp) acts as the operator, who holds the
 	// data dir; over HTTP each request's caller is authenticated.
 	a.MCP = mcpserver.New(a.Service, mcpOptions(agentscope.OperatorPrincipal(cmp.Or(cfg.LocalOrg, agentscope.DefaultOrgID))))
-	a.closers = append(a.closers, func() error { a.MCP.Close(); return nil })
+	a.closers = append(a.closers, closer(func() error { a.MCP.Close(); return nil }))
 	if err := a.Service.PrepareOrgs(ctx); err != nil {
 		a.Close()
 		return nil, "", err
@@ -262,29 +278,64 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 		return nil, "", err
 	}
 	a.watcher.Start(ctx, inv)
-	a.closers = append(a.closers, func() error { a.watcher.Stop(); return nil })
+	a.closers = append(a.closers, closer(func() error { a.watcher.Stop(); return nil }))
 	if a.Forwarder != nil && !cfg.NoForward {
-		if err := a.Forwarder.Start(ctx); err != nil {
+		// It forwards until Shutdown stops it (after serve's requests in
+		// flight have committed), not until the signal that begins it.
+		if err := a.Forwarder.Start(context.WithoutCancel(ctx)); err != nil {
 			a.Close()
 			return nil, "", err
 		}
-		a.closers = append(a.closers, func() error { a.Forwarder.Stop(); return nil })
+		a.closers = append(a.closers, closer(func() error { a.Forwarder.Stop(); return nil }))
 	}
 	if cfg.CaptureIdle > 0 {
 		stop := sweepIdleSessions(ctx, a.Service, cfg.CaptureIdle, log)
-		a.closers = append(a.closers, func() error { stop(); return nil })
+		a.closers = append(a.closers, closer(func() error { stop(); return nil }))
 	}
 	return a, desc, nil
 }
 
-// Close stops the parts in reverse order: in-flight commits finish before
-// the store closes.
+// Close stops the parts in reverse order within the shutdown timeout
+// (AGENTSCOPE_SHUTDOWN_TIMEOUT): in-flight commits finish before the store
+// closes.
 func (a *App) Close() error {
-	var err error
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		err = errors.Join(err, a.closers[i]())
+	if a.shutting.Load() {
+		// A drain (serve, worker) already ran, within its deadline:
+		// what it did not finish is not waited for again.
+		select {
+		case <-a.shutDone:
+			return a.shutErr
+		default:
+			return nil
+		}
 	}
-	return err
+	ctx, cancel := context.WithTimeout(context.Background(), a.Config.shutdownTimeout())
+	defer cancel()
+	return a.Shutdown(ctx)
+}
+
+// Shutdown stops the parts in reverse order: the forwarder finishes the
+// batches it is sending and releases the rest of what it leased, running
+// runs finish (or, near ctx's deadline, are interrupted and queued again),
+// queued commits finish, then the store closes. It returns when they have,
+// or with an error once ctx ends first.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.shutOnce.Do(func() {
+		a.shutDone = make(chan struct{})
+		go func() {
+			defer close(a.shutDone)
+			for i := len(a.closers) - 1; i >= 0; i-- {
+				a.shutErr = errors.Join(a.shutErr, a.closers[i](ctx))
+			}
+		}()
+		a.shutting.Store(true)
+	})
+	select {
+	case <-a.shutDone:
+		return a.shutErr
+	case <-ctx.Done():
+		return fmt.Errorf("shutdown did not finish within its deadline (AGENTSCOPE_SHUTDOWN_TIMEOUT): %w", ctx.Err())
+	}
 }
 
 // servePprof serves net/http/pprof on an address; nil unless the binary is

@@ -122,6 +122,10 @@ type Config struct {
 	// PprofAddr serves net/http/pprof in a build with the pprof tag
 	// (AGENTSCOPE_PPROF_ADDR).
 	PprofAddr string
+	// ShutdownTimeout bounds a stop, from the signal to the exit
+	// (AGENTSCOPE_SHUTDOWN_TIMEOUT, default 30s): requests in flight,
+	// websockets, forwarding batches and running runs drain within it.
+	ShutdownTimeout time.Duration
 
 	// liveViews is set by serve, whose websockets and pages follow live
 	// sessions: only then does the process listen for other processes'
@@ -211,6 +215,19 @@ const (
 	// storeFlags are the groups of every command that opens the store.
 	storeFlags = dataFlags | logFlags | appSettings
 )
+
+// defaultShutdownTimeout is how long a stop may take unless
+// AGENTSCOPE_SHUTDOWN_TIMEOUT says otherwise.
+const defaultShutdownTimeout = 30 * time.Second
+
+// shutdownTimeout is ShutdownTimeout, or its default for a Config not
+// from parseFlags (tests).
+func (c *Config) shutdownTimeout() time.Duration {
+	if c.ShutdownTimeout <= 0 {
+		return defaultShutdownTimeout
+	}
+	return c.ShutdownTimeout
+}
 
 // defaultWorkers is how many runs one process executes at once unless
 // AGENTSCOPE_WORKERS says otherwise.
@@ -401,6 +418,14 @@ func (c *Config) readEnv(groups flagGroup, providerEnv func(string) string) erro
 		return nil
 	}
 	c.PprofAddr = getenv("AGENTSCOPE_PPROF_ADDR")
+	c.ShutdownTimeout = defaultShutdownTimeout
+	if v := getenv("AGENTSCOPE_SHUTDOWN_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > time.Hour {
+			return fmt.Errorf("AGENTSCOPE_SHUTDOWN_TIMEOUT must be a duration from 1s to 1h (how long a stop may take to drain), got %q", v)
+		}
+		c.ShutdownTimeout = d
+	}
 	splunk, err := splunkbridge.ConfigFromEnv(getenv)
 	if err == nil {
 		err = splunk.Validate()

@@ -15,6 +15,9 @@ import (
 func main() {
 	gctune.Apply()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal begins a drain (AGENTSCOPE_SHUTDOWN_TIMEOUT); a
+	// second one ends the process at once.
+	go func() { <-ctx.Done(); stop() }()
 	code := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

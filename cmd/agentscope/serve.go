@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -145,11 +146,36 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing in-flight requests")
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	return drainServe(ctx, cfg, log, app, srv, hs)
+}
+
+// drainServe stops serve within AGENTSCOPE_SHUTDOWN_TIMEOUT of the signal:
+// it stops accepting connections, lets requests in flight finish (an
+// event acknowledged has committed), ends websockets with close code 1001
+// (going away) and event streams, then stops the app's parts (forwarding
+// batches in flight are answered, River stops and gives up its jobs and
+// leadership, queued commits finish). It fails if the deadline passes
+// first, and the process exits non-zero.
+func drainServe(ctx context.Context, cfg Config, log *slog.Logger, app *App, srv *web.Server, hs *http.Server) error {
+	timeout := cfg.shutdownTimeout()
+	log.Info("shutting down: draining", "timeout", timeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
+	streams := make(chan error, 1)
+	go func() { streams <- srv.CloseStreams(sctx) }()
+	var errs []error
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Warn("shutdown", "err", err)
+		errs = append(errs, fmt.Errorf("finish requests in flight: %w", err))
 	}
+	if err := <-streams; err != nil {
+		errs = append(errs, fmt.Errorf("close live streams: %w", err))
+	}
+	if err := app.Shutdown(sctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("shut down")
 	return nil
 }

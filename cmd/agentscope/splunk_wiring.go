@@ -30,7 +30,11 @@ func openSplunk(a *App, log *slog.Logger) error {
 	if !cfg.HECEnabled() {
 		return nil
 	}
-	f, err := splunkbridge.NewForwarder(a.Store, cfg.HEC(), splunkbridge.WithLogger(log))
+	// Batches in flight at shutdown get a third of its timeout to be
+	// answered (at most the forwarder's default 10s) before they are
+	// cancelled and released to the outbox.
+	grace := min(10*time.Second, a.Config.shutdownTimeout()/3)
+	f, err := splunkbridge.NewForwarder(a.Store, cfg.HEC(), splunkbridge.WithLogger(log), splunkbridge.WithStopGrace(grace))
 	if err != nil {
 		return fmt.Errorf("splunk forwarder: %w", err)
 	}
@@ -52,7 +56,7 @@ func openSearch(a *App, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		a.closers = append(a.closers, c.Close)
+		a.closers = append(a.closers, closer(c.Close))
 		override, err := cfg.MCPSearchOverride()
 		if err != nil {
 			return err
@@ -125,7 +129,7 @@ func evidence(a *App, opts *investigator.Options, log *slog.Logger) error {
 		}
 		return client.New(client.Config{Command: exe, Args: []string{"mcp", "--org", org}, Env: env, Logger: log.With("evidence_org", org)})
 	}}
-	a.closers = append(a.closers, pool.Close)
+	a.closers = append(a.closers, closer(pool.Close))
 	opts.Evidence = pool
 	opts.EvidenceBackend = search.EvidenceBackendAgentScope
 	return nil

@@ -24,6 +24,13 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 		env.Ready("")
 	}
 	<-ctx.Done()
-	log.Info("shutting down: letting running runs finish")
+	// Running runs finish within AGENTSCOPE_SHUTDOWN_TIMEOUT, or are
+	// interrupted near its end and queued again for another worker.
+	log.Info("shutting down: letting running runs finish", "timeout", cfg.shutdownTimeout())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout())
+	defer cancel()
+	if err := app.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
 	return nil
 }
