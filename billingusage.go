@@ -41,3 +41,16 @@ type LimitUsage struct {
 	// bars and the 80 % and 100 % alerts.
 	Percent *float64 `json:"percent,omitempty"`
 }
+
+// OrgPlan is an organisation and its stored plan ("" for the default).
+type OrgPlan struct {
+	OrgID string
+	Plan  string
+}
+
+// PrunedSessions is what one retention pass deleted of an organisation:
+// whole sessions, and their events.
+type PrunedSessions struct {
+	Sessions []string
+	Events   int64
+}

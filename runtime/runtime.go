@@ -39,6 +39,10 @@ type Options struct {
 	// whose jobs share the runs' queue (alerts.AddWorkers: the alerts'
 	// webhook deliveries, which alerts.Service queues through River()).
 	AddWorkers func(*river.Workers) error
+	// PeriodicJobs are inserted by the River leader on their schedules
+	// (billing's retention pass); AddWorkers registers their workers.
+	// Only a process with Workers runs them.
+	PeriodicJobs []*river.PeriodicJob
 	// LLM is the default provider; LLMConfigFromEnv reads it.
 	LLM LLMConfig
 	// Getenv reads the environment variables definitions name for keys and
@@ -190,6 +194,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		// Other jobs (alert deliveries) share the runs' queue: one more
 		// queue would be one more poller of the database per process.
 		cfg.Queues = map[string]river.QueueConfig{opts.Queue: {MaxWorkers: opts.Workers}}
+		cfg.PeriodicJobs = opts.PeriodicJobs
 	}
 	if opts.River != nil {
 		opts.River(cfg)

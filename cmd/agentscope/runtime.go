@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/alerts"
+	"github.com/agentscope/agentscope/billing"
 	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/store/postgres"
@@ -30,11 +32,26 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 	if p, ok := a.Store.(*postgres.Store); ok {
 		opts.Pool = p.Pool()
 	}
-	// Alert deliveries are jobs of the runtime's River client.
-	// So are Stripe's usage reports, on a schedule, with Stripe on.
+	// Alert deliveries are jobs of the runtime's River client. So are
+	// Stripe's usage reports, on a schedule, with Stripe on, and with
+	// billing on the retention pass.
+	plans, err := a.Config.plans()
+	if err != nil {
+		return nil, err
+	}
+	var pruner *billing.Pruner
+	if plans != nil {
+		pruner = billing.NewPruner(plans, a.Store, log)
+		opts.PeriodicJobs = append(opts.PeriodicJobs, billing.RetentionJob(retentionInterval, runtime.DefaultQueue))
+	}
 	opts.AddWorkers = func(w *river.Workers) error {
 		if err := a.Stripe.AddWorkers(w); err != nil {
 			return err
+		}
+		if pruner != nil {
+			if err := river.AddWorkerSafely(w, pruner); err != nil {
+				return err
+			}
 		}
 		return alerts.AddWorkers(w, alerts.Deps{Rules: a.Store, Network: set.Webhooks, Logger: log})
 	}
@@ -63,6 +80,10 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 	}
 	return rt, nil
 }
+
+// retentionInterval is how often the retention pass deletes the sessions
+// older than organisations' plans keep.
+const retentionInterval = time.Hour
 
 // watchOptions is what the investigator's watcher does, from
 // Config.Runtime (AGENTSCOPE_LIVE_DETECT, AGENTSCOPE_AUTO_INVESTIGATE).

@@ -48,8 +48,10 @@ type appStore interface {
 	// service.OrgStore: an owner deletes an organisation (DELETE
 	// /api/v1/org), an operator too (agentscope orgs delete).
 	service.OrgStore
-	// billing.Store: plans, usage and the limits' counts.
+	// billing.Store and billing.RetentionStore: plans, usage, the
+	// limits' counts, and the retention pass.
 	billing.Store
+	billing.RetentionStore
 	// service.IdleRuns: serve ends OTLP sessions gone idle.
 	service.IdleRuns
 	// stripebilling.Store: billing through Stripe (AGENTSCOPE_STRIPE_*).

@@ -34,12 +34,13 @@ var plans = testPlans{"small": 5, "big": 1000}
 // by concurrent writers of several processes.
 func RunBilling(t *testing.T, open OutboxOpener) {
 	tests := map[string]func(*testing.T, func(sqlstore.Options) *sqlstore.Store){
-		"BatchCrossesLimit":   testBatchCrossesLimit,
-		"PlanChangeResumes":   testPlanChangeResumes,
-		"UsageRestartSafe":    testUsageRestartSafe,
-		"BillingOff":          testBillingOff,
-		"ConcurrentLimit":     testConcurrentLimit,
-		"NewOrgOnDefaultPlan": testNewOrgOnDefaultPlan,
+		"BatchCrossesLimit":      testBatchCrossesLimit,
+		"PlanChangeResumes":      testPlanChangeResumes,
+		"UsageRestartSafe":       testUsageRestartSafe,
+		"BillingOff":             testBillingOff,
+		"ConcurrentLimit":        testConcurrentLimit,
+		"NewOrgOnDefaultPlan":    testNewOrgOnDefaultPlan,
+		"RetentionWholeSessions": testRetentionWholeSessions,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -306,5 +307,88 @@ func testConcurrentLimit(t *testing.T, connect func(sqlstore.Options) *sqlstore.
 	}
 	if n := usage(t, stores[0], org, t0); n != int64(stored) {
 		t.Errorf("usage = %d, stored %d", n, stored)
+	}
+}
+
+// testRetentionWholeSessions: PruneSessions deletes exactly the sessions
+// expired at the cut (created before it and with nothing newer), each
+// whole (run, events, outbox entries), records what it deleted in the
+// audit log, and leaves every other session, a running managed one and
+// another organisation's untouched and complete.
+func testRetentionWholeSessions(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	clk := newTestClock()
+	s := connect(sqlstore.Options{Outbox: true, Now: clk.Now})
+	ctx := context.Background()
+	day := 24 * time.Hour
+	old := t0.Add(-10 * day)
+	session := func(orgID, sid string, created time.Time, managed bool, eventsAt []time.Time, endAt *time.Time) {
+		t.Helper()
+		evs := []agentscope.Event{{EventID: sid + "-start", Type: agentscope.SessionStarted, TS: created}}
+		for i, at := range eventsAt {
+			evs = append(evs, agentscope.Event{EventID: fmt.Sprintf("%s-%d", sid, i), Type: agentscope.ModelInvoked, TS: at, Provider: "p", Model: "m"})
+		}
+		req := agentscope.AppendRequest{OrgID: orgID, SessionID: sid, Events: evs,
+			Start: &agentscope.Run{Agent: "bot", Status: agentscope.StatusRunning, Managed: managed, CreatedAt: created}}
+		if endAt != nil {
+			req.Update = &agentscope.RunUpdate{Status: agentscope.StatusCompleted, At: endAt}
+		}
+		if res := s.Append(ctx, []agentscope.AppendRequest{req})[0]; res.Err != nil {
+			t.Fatalf("%s: %v", sid, res.Err)
+		}
+	}
+	ended := old.Add(day)
+	session(org, "old-ended", old, false, []time.Time{old, old.Add(time.Hour)}, &ended)
+	session(org, "old-quiet", old, false, []time.Time{old.Add(2 * day)}, nil)
+	session(org, "old-active", old, false, []time.Time{old, t0.Add(-time.Hour)}, nil)
+	lateEnd := t0.Add(-day)
+	session(org, "old-ended-late", old, false, nil, &lateEnd)
+	session(org, "old-managed", old, true, []time.Time{old}, nil)
+	session(org, "new", t0.Add(-day), false, []time.Time{t0.Add(-day)}, nil)
+	session("org-b", "old-ended", old, false, []time.Time{old}, &ended)
+
+	cut := t0.Add(-7 * day)
+	first, err := s.PruneSessions(ctx, org, cut, 1, "system")
+	if err != nil || len(first.Sessions) != 1 {
+		t.Fatalf("PruneSessions(limit 1) = %+v, %v", first, err)
+	}
+	rest, err := s.PruneSessions(ctx, org, cut, 100, "system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := append(first.Sessions, rest.Sessions...)
+	slices.Sort(got)
+	if want := []string{"old-ended", "old-quiet"}; !slices.Equal(got, want) || first.Events+rest.Events != 5 {
+		t.Errorf("pruned %v (%d events); want %v (5 events)", got, first.Events+rest.Events, want)
+	}
+	for _, sid := range []string{"old-ended", "old-quiet"} {
+		if _, err := s.GetRun(ctx, org, sid); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+			t.Errorf("%s after pruning: %v", sid, err)
+		}
+		if _, err := s.ListEvents(ctx, org, sid, agentscope.EventFilter{}); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+			t.Errorf("%s's events after pruning: %v", sid, err)
+		}
+	}
+	for sid, want := range map[string]int{"old-active": 3, "old-ended-late": 1, "old-managed": 2, "new": 2} {
+		evs, err := s.ListEvents(ctx, org, sid, agentscope.EventFilter{})
+		if err != nil || len(evs) != want {
+			t.Errorf("%s kept %d events, %v; want all %d", sid, len(evs), err, want)
+		}
+	}
+	if evs, err := s.ListEvents(ctx, "org-b", "old-ended", agentscope.EventFilter{}); err != nil || len(evs) != 2 {
+		t.Errorf("org-b's session: %d events, %v", len(evs), err)
+	}
+	var orphans int
+	if err := s.ReadDB().QueryRow(`SELECT count(*) FROM outbox WHERE org_id = '` + org + `' AND session_id IN ('old-ended', 'old-quiet')`).Scan(&orphans); err != nil || orphans != 0 {
+		t.Errorf("outbox entries of pruned sessions: %d, %v", orphans, err)
+	}
+	page, err := s.ListAudit(ctx, org, agentscope.AuditFilter{})
+	if err != nil || len(page.Entries) != 2 || page.Entries[0].Action != agentscope.AuditRetentionPruned {
+		t.Fatalf("audit = %+v, %v; want two billing.retention_pruned entries", page.Entries, err)
+	}
+	if again, err := s.PruneSessions(ctx, org, cut, 100, "system"); err != nil || len(again.Sessions) != 0 {
+		t.Errorf("a second pass pruned %+v, %v", again, err)
+	}
+	if page2, _ := s.ListAudit(ctx, org, agentscope.AuditFilter{}); len(page2.Entries) != 2 {
+		t.Errorf("a pass that pruned nothing wrote an audit entry")
 	}
 }
