@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -43,44 +42,15 @@ var (
 	ownerA  = agentscope.Principal{Kind: agentscope.PrincipalInstance, OrgID: "org-a", Role: agentscope.RoleOwner}
 )
 
-// tap sits between the gateway and the test provider and keeps the bytes
-// the provider answered, to compare with what the client got.
-type tap struct {
-	mu     sync.Mutex
-	bodies [][]byte
-	target string
-}
-
-func (t *tap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, _ := http.NewRequestWithContext(r.Context(), r.Method, t.target+r.URL.Path, r.Body)
-	req.Header = r.Header.Clone()
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	t.mu.Lock()
-	t.bodies = append(t.bodies, body)
-	t.mu.Unlock()
-	for k, vs := range resp.Header {
-		w.Header()[k] = vs
-	}
-	w.WriteHeader(resp.StatusCode)
-	_, _ = w.Write(body)
-}
-
-func (t *tap) last() []byte {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.bodies[len(t.bodies)-1]
+// lastAnswer is the body the test provider answered last.
+func (f *fixture) lastAnswer() []byte {
+	a := f.llm.Answers()
+	return a[len(a)-1]
 }
 
 type fixture struct {
 	url   string
 	llm   *llmtest.Server
-	tap   *tap
 	gw    *gateway.Gateway
 	svc   *service.Service
 	store *sqlite.Store
@@ -96,14 +66,12 @@ func setup(t *testing.T, mod func(*gateway.Options)) *fixture {
 	svc := service.New(rec, service.Options{Agents: st})
 	llm := llmtest.New()
 	llm.APIKey = upstreamKey
-	tp := &tap{target: strings.TrimSuffix(llm.URL, "/v1")}
-	tapSrv := httptest.NewServer(tp)
 	opts := gateway.Options{
 		Upstreams: []gateway.Upstream{
-			{Name: "openai", API: gateway.OpenAI, BaseURL: tapSrv.URL + "/v1", APIKey: upstreamKey},
-			{Name: "anthropic", API: gateway.Anthropic, BaseURL: tapSrv.URL + "/v1", APIKey: upstreamKey},
+			{Name: "openai", API: gateway.OpenAI, BaseURL: llm.URL, APIKey: upstreamKey},
+			{Name: "anthropic", API: gateway.Anthropic, BaseURL: llm.URL, APIKey: upstreamKey},
 		},
-		OpenAIBaseURL: tapSrv.URL + "/v1", AnthropicBaseURL: tapSrv.URL + "/v1",
+		OpenAIBaseURL: llm.URL, AnthropicBaseURL: llm.URL,
 	}
 	if mod != nil {
 		mod(&opts)
@@ -114,12 +82,11 @@ func setup(t *testing.T, mod func(*gateway.Options)) *fixture {
 	t.Cleanup(func() {
 		srv.Close()
 		gw.Close()
-		tapSrv.Close()
 		llm.Close()
 		rec.Close()
 		st.Close()
 	})
-	return &fixture{url: srv.URL, llm: llm, tap: tp, gw: gw, svc: svc, store: st}
+	return &fixture{url: srv.URL, llm: llm, gw: gw, svc: svc, store: st}
 }
 
 // post sends body to path through the gateway with headers.
@@ -218,8 +185,8 @@ func TestChatCompletionsPassThroughAndRecord(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
-	if !bytes.Equal(body, f.tap.last()) {
-		t.Fatalf("client got other bytes than the provider sent:\n%s\n%s", body, f.tap.last())
+	if !bytes.Equal(body, f.lastAnswer()) {
+		t.Fatalf("client got other bytes than the provider sent:\n%s\n%s", body, f.lastAnswer())
 	}
 	reqs := f.llm.Requests()
 	if reqs[0].Authorization != "Bearer "+upstreamKey {
@@ -274,8 +241,8 @@ func TestChatCompletionsStreamFlushedAndRecorded(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("status %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
-	if !bytes.Equal(body, f.tap.last()) {
-		t.Fatalf("stream altered:\n%s\n---\n%s", body, f.tap.last())
+	if !bytes.Equal(body, f.lastAnswer()) {
+		t.Fatalf("stream altered:\n%s\n---\n%s", body, f.lastAnswer())
 	}
 	evs := f.events(t, "stream-1")
 	mc := one(t, evs, agentscope.ModelCompleted)
@@ -355,7 +322,7 @@ func TestAnthropicMessages(t *testing.T) {
 	)
 	h := map[string]string{"Authorization": "Bearer as-ingest-a", "anthropic-version": "2023-06-01", gateway.HeaderSessionID: "anth-1", gateway.HeaderAgent: "claude-bot"}
 	resp, body := f.post(t, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"role":"user","content":"hi"}]}`, h)
-	if resp.StatusCode != 200 || !bytes.Equal(body, f.tap.last()) {
+	if resp.StatusCode != 200 || !bytes.Equal(body, f.lastAnswer()) {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
 	r := f.llm.Requests()[0]
@@ -363,7 +330,7 @@ func TestAnthropicMessages(t *testing.T) {
 		t.Fatalf("upstream got x-api-key %q, Authorization %q", r.APIKey, r.Authorization)
 	}
 	resp, body = f.post(t, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, h)
-	if resp.StatusCode != 200 || !bytes.Equal(body, f.tap.last()) {
+	if resp.StatusCode != 200 || !bytes.Equal(body, f.lastAnswer()) {
 		t.Fatalf("stream status %d: %s", resp.StatusCode, body)
 	}
 	for _, want := range []string{"event: message_start", "event: content_block_delta", "event: message_delta", "event: message_stop"} {
@@ -416,12 +383,12 @@ func TestResponsesAndEmbeddings(t *testing.T) {
 	h := session("resp-1", "agents-sdk")
 	for _, body := range []string{`{"model":"gpt-4.1-mini","input":"hi"}`, `{"model":"gpt-4.1-mini","stream":true,"input":[{"type":"function_call_output","call_id":"call_r","output":"page"}]}`} {
 		resp, got := f.post(t, "/v1/responses", body, h)
-		if resp.StatusCode != 200 || !bytes.Equal(got, f.tap.last()) {
+		if resp.StatusCode != 200 || !bytes.Equal(got, f.lastAnswer()) {
 			t.Fatalf("status %d: %s", resp.StatusCode, got)
 		}
 	}
 	resp, got := f.post(t, "/v1/embeddings", `{"model":"text-embedding-3-small","input":"hello"}`, h)
-	if resp.StatusCode != 200 || !bytes.Equal(got, f.tap.last()) {
+	if resp.StatusCode != 200 || !bytes.Equal(got, f.lastAnswer()) {
 		t.Fatalf("embeddings status %d: %s", resp.StatusCode, got)
 	}
 	evs := f.events(t, "resp-1")
@@ -533,7 +500,7 @@ func TestProviderErrorsPassedThrough(t *testing.T) {
 	f := setup(t, nil)
 	f.llm.Script(llmtest.Reply{Status: 400, ErrorMessage: "bad model", ErrorType: "invalid_request_error", ErrorCode: "model_not_found"})
 	resp, body := f.post(t, "/v1/chat/completions", `{"model":"nope","messages":[]}`, session("err-1", "bot"))
-	if resp.StatusCode != 400 || !bytes.Equal(body, f.tap.last()) {
+	if resp.StatusCode != 400 || !bytes.Equal(body, f.lastAnswer()) {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
 	mc := one(t, f.events(t, "err-1"), agentscope.ModelCompleted)

@@ -76,7 +76,7 @@ func requireNode(t *testing.T) string {
 	if err != nil {
 		miss("node not found on PATH")
 	}
-	for _, pkg := range []string{"@modelcontextprotocol/sdk", "@modelcontextprotocol/client", "@modelcontextprotocol/conformance", "ajv", "@opentelemetry/sdk-trace", "@opentelemetry/exporter-trace-otlp-proto", "@opentelemetry/exporter-trace-otlp-http", "@modelcontextprotocol/server-everything"} {
+	for _, pkg := range []string{"@modelcontextprotocol/sdk", "@modelcontextprotocol/client", "@modelcontextprotocol/conformance", "ajv", "@opentelemetry/sdk-trace", "@opentelemetry/exporter-trace-otlp-proto", "@opentelemetry/exporter-trace-otlp-http", "@modelcontextprotocol/server-everything", "openai"} {
 		if _, err := os.Stat(filepath.Join("node_modules", pkg, "package.json")); err != nil {
 			miss("interop/node_modules/%s is missing: run `npm ci` in interop/", pkg)
 		}
@@ -147,8 +147,14 @@ func serve(t *testing.T, runtimeDir string) string {
 // serveDir is serve with the data dir dir.
 func serveDir(t *testing.T, runtimeDir, dir string) string {
 	t.Helper()
+	return serveEnv(t, runtimeDir, dir)
+}
+
+// serveEnv is serveDir with more environment variables.
+func serveEnv(t *testing.T, runtimeDir, dir string, extra ...string) string {
+	t.Helper()
 	cmd := exec.Command(binary(t), "serve", "--addr", "127.0.0.1:0", "--no-worker", "--log-level", "warn")
-	cmd.Env = cleanEnv("AGENTSCOPE_DATA_DIR="+dir, "AGENTSCOPE_TOKEN="+token, "HOME="+dir, "XDG_RUNTIME_DIR="+runtimeDir)
+	cmd.Env = cleanEnv(append([]string{"AGENTSCOPE_DATA_DIR=" + dir, "AGENTSCOPE_TOKEN=" + token, "HOME=" + dir, "XDG_RUNTIME_DIR=" + runtimeDir}, extra...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -1,8 +1,11 @@
 package llmtest
 
 import (
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 )
@@ -21,12 +24,14 @@ import (
 //     with message and function_call output items, and streamed as
 //     named events (response.created, response.output_text.delta, …,
 //     response.completed carrying the whole response).
-//   - OpenAI's Embeddings API (POST /v1/embeddings): a list of vectors and
-//     its usage.
+//   - OpenAI's Embeddings API (POST /v1/embeddings): a vector (as floats,
+//     or base64 little-endian float32s with "encoding_format": "base64")
+//     and its usage.
 
 type looseRequest struct {
-	Model  string `json:"model"`
-	Stream bool   `json:"stream"`
+	Model          string `json:"model"`
+	Stream         bool   `json:"stream"`
+	EncodingFormat string `json:"encoding_format"`
 }
 
 func (s *Server) readLoose(w http.ResponseWriter, r *http.Request, anthropic bool) (Request, bool) {
@@ -39,7 +44,7 @@ func (s *Server) readLoose(w http.ResponseWriter, r *http.Request, anthropic boo
 		}
 		return Request{}, false
 	}
-	return Request{Model: lr.Model, Stream: lr.Stream, Authorization: r.Header.Get("Authorization"), APIKey: r.Header.Get("X-Api-Key"), Path: r.URL.Path}, true
+	return Request{Model: lr.Model, Stream: lr.Stream, EncodingFormat: lr.EncodingFormat, Authorization: r.Header.Get("Authorization"), APIKey: r.Header.Get("X-Api-Key"), Path: r.URL.Path}, true
 }
 
 func (s *Server) serveMessages(w http.ResponseWriter, r *http.Request) {
@@ -209,11 +214,21 @@ func (s *Server) serveResponses(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveEmbeddings(w http.ResponseWriter, r *http.Request) {
-	_, reply, ok := s.openAIReply(w, r)
+	req, reply, ok := s.openAIReply(w, r)
 	if !ok {
 		return
 	}
+	vector := []float32{0.25, -0.5, 0.125}
+	var embedding any = vector
+	if req.EncodingFormat == "base64" {
+		// The vector's little-endian float32s, as the SDKs ask for them.
+		raw := make([]byte, 0, 4*len(vector))
+		for _, f := range vector {
+			raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(f))
+		}
+		embedding = base64.StdEncoding.EncodeToString(raw)
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "model": reply.Model,
-		"data":  []any{map[string]any{"object": "embedding", "index": 0, "embedding": []float64{0.25, -0.5, 0.125}}},
+		"data":  []any{map[string]any{"object": "embedding", "index": 0, "embedding": embedding}},
 		"usage": map[string]any{"prompt_tokens": reply.Usage.PromptTokens, "total_tokens": reply.Usage.PromptTokens}})
 }

@@ -15,6 +15,7 @@
 package llmtest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -92,6 +93,8 @@ type Request struct {
 	APIKey string
 	// Path is the request's path (/v1/chat/completions, /v1/messages, …).
 	Path string
+	// EncodingFormat is an embeddings request's encoding_format.
+	EncodingFormat string
 	// ResponseFormat is the request's response_format, if any.
 	ResponseFormat json.RawMessage
 }
@@ -130,7 +133,45 @@ type Server struct {
 	script   []Reply
 	handler  func(Request) Reply
 	requests []Request
+	answers  [][]byte
 	received chan Request
+}
+
+// Answers returns the bodies the server answered so far, byte for byte,
+// in the order the answers ended (to compare with what a client behind a
+// proxy received).
+func (s *Server) Answers() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.answers...)
+}
+
+// keepAnswers keeps a copy of each answer's body.
+func (s *Server) keepAnswers(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cw := &copyWriter{ResponseWriter: w}
+		h.ServeHTTP(cw, r)
+		s.mu.Lock()
+		s.answers = append(s.answers, cw.body.Bytes())
+		s.mu.Unlock()
+	})
+}
+
+// copyWriter copies what is written to the client.
+type copyWriter struct {
+	http.ResponseWriter
+	body bytes.Buffer
+}
+
+func (c *copyWriter) Write(p []byte) (int, error) {
+	c.body.Write(p)
+	return c.ResponseWriter.Write(p)
+}
+
+func (c *copyWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // New starts a server with an empty script.
@@ -141,7 +182,7 @@ func New() *Server {
 	mux.HandleFunc("POST /v1/messages", s.serveMessages)
 	mux.HandleFunc("POST /v1/responses", s.serveResponses)
 	mux.HandleFunc("POST /v1/embeddings", s.serveEmbeddings)
-	s.srv = httptest.NewServer(mux)
+	s.srv = httptest.NewServer(s.keepAnswers(mux))
 	s.URL = s.srv.URL + "/v1"
 	return s
 }
