@@ -16,6 +16,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/metrics"
 	"github.com/agentscope/agentscope/internal/version"
 	"github.com/agentscope/agentscope/service"
 )
@@ -38,6 +39,8 @@ type Options struct {
 	// AlertRules serves create_alert_rule, list_alert_rules,
 	// update_alert_rule and delete_alert_rule; nil leaves them out.
 	AlertRules AlertRules
+	// Metrics counts tool calls by tool and outcome; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Server is AgentScope's MCP server.
@@ -52,6 +55,8 @@ type Server struct {
 	// sessions whose record_event calls skip go-sdk (fastpath.go).
 	recordArgs argChecker
 	fast       fastSessions
+	// recordCalls counts record_event's calls, by either path.
+	recordCalls metrics.ToolCalls
 }
 
 // New returns a server exposing svc's operations as MCP tools.

@@ -101,6 +101,13 @@ func (h *MemHub) Subscribe(orgID, sessionID string) *Subscription {
 	return s
 }
 
+// Subscribers returns how many subscriptions are open.
+func (h *MemHub) Subscribers() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.subs)
+}
+
 // Publish implements Hub.
 func (h *MemHub) Publish(orgID string, events []agentscope.Event) {
 	if len(events) == 0 {

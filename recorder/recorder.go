@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/metrics"
 )
 
 // Options configure a Recorder. The zero value is usable.
@@ -28,6 +29,9 @@ type Options struct {
 	// the committing goroutine (live detectors); they must be fast.
 	Observers []func(orgID string, events []agentscope.Event)
 	Logger    *slog.Logger
+	// Metrics counts commits and events ingested and refused; nil counts
+	// nothing.
+	Metrics *metrics.Metrics
 }
 
 // Recorder commits events through a Store with group commit.
@@ -85,6 +89,7 @@ func (r *Recorder) Hub() Hub { return r.opts.Hub }
 func (r *Recorder) Commit(ctx context.Context, req agentscope.AppendRequest) (agentscope.AppendResult, error) {
 	for i := range req.Events {
 		if err := agentscope.ValidateEvent(&req.Events[i]); err != nil {
+			r.opts.Metrics.Rejected(agentscope.ErrorCode(err), len(req.Events))
 			return agentscope.AppendResult{}, indexed(i, len(req.Events), err)
 		}
 	}
@@ -108,6 +113,11 @@ func (r *Recorder) Commit(ctx context.Context, req agentscope.AppendRequest) (ag
 		return agentscope.AppendResult{}, ctx.Err()
 	}
 }
+
+// Refused counts an event refused before it reached Commit (a transport's
+// or the service's own check), with its error code, in the same metric as
+// the events Commit refuses.
+func (r *Recorder) Refused(code string) { r.opts.Metrics.Rejected(code, 1) }
 
 // indexed prefixes a validation error with the event's index in a batch.
 func indexed(i, n int, err error) error {
@@ -169,7 +179,11 @@ func (r *Recorder) commit(batch []*pending) {
 	defer cancel()
 	start := time.Now()
 	results := r.store.Append(ctx, reqs)
-	r.log.Debug("group commit", "requests", len(batch), "elapsed", time.Since(start))
+	took := time.Since(start)
+	r.log.Debug("group commit", "requests", len(batch), "elapsed", took)
+	if r.opts.Metrics != nil {
+		r.count(reqs, results, took)
+	}
 	byOrg := map[string][]agentscope.Event{}
 	for i, res := range results {
 		if res.Err != nil {
@@ -199,4 +213,28 @@ func (r *Recorder) commit(batch []*pending) {
 			obs(org, evs)
 		}
 	}
+}
+
+// count tells the metrics what one group commit appended, found already
+// stored and refused.
+func (r *Recorder) count(reqs []agentscope.AppendRequest, results []agentscope.AppendResult, took time.Duration) {
+	events, appended, duplicates := 0, 0, 0
+	for i, res := range results {
+		events += len(reqs[i].Events)
+		if res.Err != nil {
+			r.opts.Metrics.Rejected(agentscope.ErrorCode(res.Err), len(reqs[i].Events))
+			continue
+		}
+		for j := range res.Events {
+			switch {
+			case res.Rejected != nil && res.Rejected[j] != nil:
+				r.opts.Metrics.Rejected(agentscope.ErrorCode(res.Rejected[j]), 1)
+			case res.Duplicate[j]:
+				duplicates++
+			default:
+				appended++
+			}
+		}
+	}
+	r.opts.Metrics.Committed(took, events, appended, duplicates)
 }

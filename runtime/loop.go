@@ -237,6 +237,7 @@ func (x *Execution) callOnce(ctx context.Context, e *endpoint, span string, step
 	x.modelCalls++
 	if err != nil {
 		cerr := classifyCallError(ctx, e, err, timeout)
+		x.countCall(e, e.model, false, elapsed, nil, 0, false)
 		if ctx.Err() != nil {
 			br.abandon()
 		} else {
@@ -309,6 +310,11 @@ func (x *Execution) recordCall(ctx context.Context, e *endpoint, span string, re
 		x.costUnknown = true
 		attrs["cost_unknown"] = true
 	}
+	var cost float64
+	if len(evs) > 0 {
+		cost = evs[0].AmountUSD.Float()
+	}
+	x.countCall(e, res.model, true, elapsed, &usage, cost, known)
 	if len(attrs) > 0 {
 		ev.Attributes = attrs
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/metrics"
 	"github.com/agentscope/agentscope/pricing"
 	"github.com/agentscope/agentscope/recorder"
 )
@@ -76,6 +77,9 @@ type Options struct {
 	// overall timeout; each call has the model timeout).
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+	// Metrics counts model calls (tokens, cost, latency) and how long runs
+	// wait in the queue; nil counts nothing.
+	Metrics *metrics.Metrics
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -349,11 +353,13 @@ func (rt *Runtime) interrupt(org, sid string, cause error) {
 // publish hands events committed outside the recorder (in Launch's and
 // Cancel's transactions) to the live hub, as the recorder does for its own.
 func (rt *Runtime) publish(org string, res agentscope.AppendResult) {
+	appended := res.Appended()
+	rt.opts.Metrics.Ingested(len(appended))
 	hub := rt.rec.Hub()
 	if hub == nil {
 		return
 	}
-	hub.Publish(org, res.Appended())
+	hub.Publish(org, appended)
 }
 
 // infoAsDebug is a handler that logs a library's info lines at debug.

@@ -98,6 +98,9 @@ func (rt *Runtime) work(ctx context.Context, job *river.Job[runArgs]) error {
 		}
 		return err
 	}
+	if run.Status == agentscope.StatusQueued && job.Attempt == 1 {
+		rt.opts.Metrics.RunQueued(began.Sub(run.CreatedAt))
+	}
 
 	execCtx, cancel := context.WithCancelCause(ctx)
 	execCtx, cancelTimeout := context.WithDeadlineCause(execCtx, began.Add(timeoutOf(job.Args)), errRunTimeout)

@@ -254,6 +254,7 @@ func (s *Service) record(ctx context.Context, defaultSession string, n int, deco
 		}
 		if err != nil {
 			results[i].Error, results[i].Code = agentscope.ErrorMessage(err), agentscope.ErrorCode(err)
+			s.rec.Refused(results[i].Code)
 			continue
 		}
 		if ev.EventID == "" {

@@ -37,6 +37,7 @@ func (f *Forwarder) deliver(ctx, sendCtx context.Context, b *batch) {
 		}
 		reply, err := f.hec.postEvents(sendCtx, cur.payload())
 		now = f.opts.clock.Now()
+		f.opts.metrics.HECRequest(reply.Status)
 		if err != nil {
 			if sendCtx.Err() != nil {
 				f.release(ctx, queueIDs(queue), now, "forwarder stopped")
@@ -114,6 +115,9 @@ func (f *Forwarder) complete(ctx context.Context, b *batch) {
 	bctx, cancel := bookkeeping(ctx)
 	defer cancel()
 	n, err := f.outbox.CompleteOutbox(bctx, f.opts.owner, b.refs())
+	if err == nil {
+		f.opts.metrics.HECDelivered(b.len())
+	}
 	switch {
 	case err != nil:
 		f.log.Error("complete delivered entries; they will be sent again when the lease lapses", "count", b.len(), "err", err)
@@ -135,6 +139,7 @@ func (f *Forwarder) deadLetter(ctx context.Context, e agentscope.OutboxEntry, re
 		return
 	}
 	if moved {
+		f.opts.metrics.HECDeadLettered()
 		f.state.deadLettered(1)
 		f.log.Warn("HEC refused an event; moved to dead letters", "org_id", e.OrgID, "session_id", e.SessionID,
 			"seq", e.Seq, "event_id", e.EventID, "reason", reason)

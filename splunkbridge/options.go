@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/metrics"
 )
 
 // HECConfig configures a Forwarder. The zero value of every tuning field
@@ -120,6 +121,7 @@ type options struct {
 	pollInterval   time.Duration
 	healthInterval time.Duration
 	stopGrace      time.Duration
+	metrics        *metrics.Metrics
 }
 
 func defaultOptions() options {
@@ -181,6 +183,10 @@ func WithPollInterval(d time.Duration) Option { return func(o *options) { o.poll
 // WithHealthInterval sets how often HEC's health endpoint is polled;
 // default 30s.
 func WithHealthInterval(d time.Duration) Option { return func(o *options) { o.healthInterval = d } }
+
+// WithMetrics counts HEC requests by status, entries delivered and dead
+// letters; without it nothing is counted.
+func WithMetrics(m *metrics.Metrics) Option { return func(o *options) { o.metrics = m } }
 
 // WithStopGrace bounds how long Stop lets in-flight requests finish before
 // cancelling them; default 10s.

@@ -46,6 +46,7 @@ func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 		return // Upgrade has answered the client.
 	}
 	defer conn.Close()
+	defer s.opts.Metrics.WebsocketOpened()()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	keepAlive(ctx, cancel, conn, s.opts.StreamKeepAlive)

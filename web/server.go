@@ -16,6 +16,7 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/gateway"
+	"github.com/agentscope/agentscope/internal/metrics"
 	"github.com/agentscope/agentscope/oauth"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/service"
@@ -67,6 +68,10 @@ type Options struct {
 	// RateLimits bound each authenticated caller's request rate (zero:
 	// no limit).
 	RateLimits RateLimits
+	// Metrics, when set, counts live websockets and is served at GET
+	// /metrics to the instance token only (metrics describe the whole
+	// instance, every organisation's traffic together).
+	Metrics *metrics.Metrics
 }
 
 // Server routes AgentScope's HTTP endpoints.
@@ -122,6 +127,9 @@ func New(svc *service.Service, opts Options) *Server {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	if opts.Metrics != nil {
+		s.mux.Handle("GET /metrics", s.bearer(instanceOnly(opts.Metrics.Handler(), s.log)))
+	}
 	if opts.MCP != nil {
 		s.mux.Handle("/mcp", s.mcpBearer(opts.MCP))
 	}
@@ -288,6 +296,18 @@ func (s *Server) serveAs(w http.ResponseWriter, r *http.Request, h http.Handler,
 		return
 	}
 	h.ServeHTTP(w, r.WithContext(agentscope.WithPrincipal(r.Context(), p)))
+}
+
+// instanceOnly serves h to the holder of the instance token; any other
+// caller (an organisation's API key) is refused with 403.
+func instanceOnly(h http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, _ := agentscope.PrincipalFrom(r.Context()); p.Kind != agentscope.PrincipalInstance {
+			writeError(w, r, log, agentscope.Errorf(agentscope.EFORBIDDEN, "%s needs the instance token (AGENTSCOPE_TOKEN): it describes every organisation", r.URL.Path))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // bearerChallenge is the WWW-Authenticate header of every 401 a bearer

@@ -17,6 +17,7 @@ import (
 	"github.com/agentscope/agentscope/alerts"
 	"github.com/agentscope/agentscope/billing"
 	"github.com/agentscope/agentscope/billing/stripebilling"
+	"github.com/agentscope/agentscope/internal/metrics"
 	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/mcpserver"
 	"github.com/agentscope/agentscope/recorder"
@@ -63,6 +64,8 @@ type App struct {
 	// Stripe is billing's Stripe side; without AGENTSCOPE_STRIPE_SECRET_KEY
 	// every call of it answers that billing is not configured.
 	Stripe *stripebilling.Service
+	// Metrics counts what this process does, for /metrics.
+	Metrics *metrics.Metrics
 
 	// searchOptions configure the service's search (openSearch).
 	searchOptions service.SearchOptions
@@ -162,6 +165,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	}
 	a.Store, a.ping = st, ping
 	a.closers = append(a.closers, closer(st.Close))
+	a.Metrics = openMetrics(a, log)
 	// This process's key must open the secrets other processes sealed;
 	// secrets stored before they were sealed at rest are sealed now.
 	if sealer, ok := st.(interface {
@@ -214,7 +218,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 		a.closers = append(a.closers, closer(hub.Close))
 		a.Hub = hub
 	}
-	a.Recorder = recorder.New(st, recorder.Options{Hub: a.Hub, Committers: committers, Logger: log, Observers: observers})
+	a.Recorder = recorder.New(st, recorder.Options{Hub: a.Hub, Committers: committers, Logger: log, Observers: observers, Metrics: a.Metrics})
 	a.closers = append(a.closers, closer(a.Recorder.Close))
 	if err := openSearch(a, log); err != nil {
 		a.Close()
@@ -255,7 +259,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	}
 	a.Investigator = inv
 	mcpOptions := func(local agentscope.Principal) mcpserver.Options {
-		return mcpserver.Options{Local: local, Logger: log, Investigations: inv, AlertRules: a.Alerts}
+		return mcpserver.Options{Local: local, Logger: log, Investigations: inv, AlertRules: a.Alerts, Metrics: a.Metrics}
 	}
 	// The stdio server (agentscope mcp) acts as the operator, who holds the
 	// data dir; over HTTP each request's caller is authenticated.

@@ -126,6 +126,10 @@ type Config struct {
 	// (AGENTSCOPE_SHUTDOWN_TIMEOUT, default 30s): requests in flight,
 	// websockets, forwarding batches and running runs drain within it.
 	ShutdownTimeout time.Duration
+	// MetricsAddr, when set, serves /metrics there without authentication,
+	// for a private network (AGENTSCOPE_METRICS_ADDR); serve's own
+	// listener serves it to the instance token either way.
+	MetricsAddr string
 
 	// liveViews is set by serve, whose websockets and pages follow live
 	// sessions: only then does the process listen for other processes'
@@ -425,6 +429,11 @@ func (c *Config) readEnv(groups flagGroup, providerEnv func(string) string) erro
 			return fmt.Errorf("AGENTSCOPE_SHUTDOWN_TIMEOUT must be a duration from 1s to 1h (how long a stop may take to drain), got %q", v)
 		}
 		c.ShutdownTimeout = d
+	}
+	if c.MetricsAddr = getenv("AGENTSCOPE_METRICS_ADDR"); c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("AGENTSCOPE_METRICS_ADDR %q is not host:port (where /metrics is served without authentication): %v", c.MetricsAddr, err)
+		}
 	}
 	splunk, err := splunkbridge.ConfigFromEnv(getenv)
 	if err == nil {

@@ -101,6 +101,7 @@ func TestTenantIsolation(t *testing.T) {
 			as := &asA{t: t, base: base, key: keyA, b: b}
 
 			as.checkRoutes(routes)
+			as.checkMetrics()
 			as.checkMCP()
 			as.checkLive()
 			as.checkSPL()
@@ -338,6 +339,7 @@ var routeCases = map[string]routeCase{
 		body: `{"id":"evt_alpha","type":"customer.subscription.deleted","created":1,"data":{"object":{"id":"sub_b","customer":"cus_b","status":"canceled"}}}`},
 	// Public: no organisation, nothing of B's.
 	"GET /healthz":    {path: "/healthz"},
+	"GET /metrics":    {skip: "the instance token's only; checkMetrics scrapes it for B's data and refuses A's key"},
 	"GET /readyz":     {path: "/readyz"},
 	"GET /ui/static/": {path: "/ui/static/app.css"},
 	"GET /login":      {path: "/login"},
@@ -416,6 +418,20 @@ func (a *asA) target(s string, twin bool) string {
 		s = strings.ReplaceAll(s, k, id)
 	}
 	return s
+}
+
+// checkMetrics: /metrics describes the whole instance, so an
+// organisation's key is refused, and what the instance token reads names
+// no organisation, session, agent or recorded text of B's.
+func (a *asA) checkMetrics() {
+	if code, _, answer := call(a.t, "GET", a.base+"/metrics", a.key, ""); code != http.StatusForbidden {
+		a.t.Errorf("GET /metrics with A's key: %d %s, want 403", code, answer)
+	}
+	code, _, answer := call(a.t, "GET", a.base+"/metrics", "test-token-0123456789", "")
+	if code != http.StatusOK {
+		a.t.Fatalf("GET /metrics with the instance token: %d %s", code, answer)
+	}
+	a.check("GET /metrics", "GET /metrics", answer)
 }
 
 // untarget replaces the missing twins' ids in an answer with B's, so the

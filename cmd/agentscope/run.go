@@ -32,6 +32,9 @@ type Env struct {
 	// Routes, if set, receives every route pattern serve has, before
 	// Ready (the tenant isolation suite walks them).
 	Routes func(patterns []string)
+	// MetricsReady, if set, receives the address of AGENTSCOPE_METRICS_ADDR's
+	// listener once it listens.
+	MetricsReady func(addr string)
 }
 
 var commands []command

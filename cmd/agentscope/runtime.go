@@ -27,6 +27,7 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 		LLM:      set.LLM,
 		Getenv:   set.ProviderEnv,
 		Logger:   log,
+		Metrics:  a.Metrics,
 	}
 	opts.Store = a.Store
 	if p, ok := a.Store.(*postgres.Store); ok {

@@ -76,6 +76,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		StreamKeepAlive:  cfg.HTTP.StreamKeepAlive,
 		// Each caller's request rate, counted after authentication.
 		RateLimits: web.RateLimits{Callers: cfg.HTTP.KeyRate, Instance: cfg.HTTP.InstanceRate},
+		// GET /metrics, to the instance token.
+		Metrics: app.Metrics,
 		UI: web.UIOptions{
 			// Signing out holds across restarts and processes.
 			Revocations:   app.Store,
@@ -127,6 +129,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		hosts.print(env.Stderr)
 		fmt.Fprintln(env.Stderr)
 	}
+	stopMetrics, err := serveMetrics(env, cfg, app.Metrics, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	removeNote, err := announceServe(cfg.InstanceDir, serveNote{PID: os.Getpid(), URL: base, Store: storeIdentity(cfg), Started: time.Now().UTC()})
 	if err != nil {
 		log.Warn("cannot leave a note of this serve's store for stdio servers to compare", "err", err)

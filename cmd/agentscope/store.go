@@ -56,6 +56,8 @@ type appStore interface {
 	service.IdleRuns
 	// stripebilling.Store: billing through Stripe (AGENTSCOPE_STRIPE_*).
 	stripebilling.Store
+	// UnfinishedRunCounts counts queued and running runs, for metrics.
+	UnfinishedRunCounts(ctx context.Context) (map[agentscope.RunStatus]int64, error)
 }
 
 var (

@@ -20,6 +20,11 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 	}
 	defer app.Close()
 	fmt.Fprintf(env.Stderr, "AgentScope worker is running (%s); stop it with Ctrl-C\n", desc)
+	stopMetrics, err := serveMetrics(env, cfg, app.Metrics, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	if env.Ready != nil {
 		env.Ready("")
 	}

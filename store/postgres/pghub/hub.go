@@ -189,6 +189,9 @@ func (h *Hub) Subscribe(orgID, sessionID string) *recorder.Subscription {
 	return h.mem.Subscribe(orgID, sessionID)
 }
 
+// Subscribers returns how many of this process's subscriptions are open.
+func (h *Hub) Subscribers() int { return h.mem.Subscribers() }
+
 // Publish implements recorder.Hub: it delivers events to this process's
 // subscribers and queues a notification for the others' without waiting
 // for it, so the recorder's commit path never blocks on NOTIFY.

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/runtime/llmtest"
+	"github.com/agentscope/agentscope/splunkbridge/hectest"
+)
+
+// scrape reads url's metrics with Prometheus's own text parser; token, if
+// set, is sent as the bearer credential.
+func scrape(t *testing.T, url, token string) map[string]*dto.MetricFamily {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Errorf("GET %s: Content-Type %q, want Prometheus text", url, ct)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse %s: %v", url, err)
+	}
+	return fams
+}
+
+// sample is the value of the family's metric with exactly these labels
+// (a counter's or gauge's value; a histogram's sample count), and whether
+// there is one.
+func sample(fams map[string]*dto.MetricFamily, name string, labels ...string) (float64, bool) {
+	f := fams[name]
+	if f == nil {
+		return 0, false
+	}
+next:
+	for _, m := range f.GetMetric() {
+		if len(m.GetLabel())*2 != len(labels) {
+			continue
+		}
+		for i := 0; i < len(labels); i += 2 {
+			found := false
+			for _, l := range m.GetLabel() {
+				if l.GetName() == labels[i] && l.GetValue() == labels[i+1] {
+					found = true
+				}
+			}
+			if !found {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue(), true
+		case m.Gauge != nil:
+			return m.Gauge.GetValue(), true
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount()), true
+		case m.Untyped != nil:
+			return m.Untyped.GetValue(), true
+		}
+	}
+	return 0, false
+}
+
+// TestMetricsEndToEnd boots serve with a HEC, a model provider and
+// AGENTSCOPE_METRICS_ADDR, records events, makes MCP tool calls and a
+// managed run, and checks every metric the issue names against what
+// happened, read with Prometheus's parser: on the main listener to the
+// instance token only, and without authentication on the metrics address.
+func TestMetricsEndToEnd(t *testing.T) {
+	llm := llmtest.New()
+	defer llm.Close()
+	llm.Handle(func(llmtest.Request) llmtest.Reply {
+		return llmtest.Reply{Content: "All quiet.", Usage: llmtest.Usage{PromptTokens: 1200, CachedTokens: 1000, CompletionTokens: 80}}
+	})
+	t.Setenv("AGENTSCOPE_LLM_BASE_URL", llm.URL)
+	t.Setenv("AGENTSCOPE_LLM_API_KEY", "test-key")
+	t.Setenv("AGENTSCOPE_LLM_MODEL", "gpt-4.1")
+	const token, poison = "test-token-0123456789", "refuse-me-please"
+	for _, st := range stores() {
+		t.Run(st.name, func(t *testing.T) {
+			hec := hectest.New(hectest.Options{Token: "hec-token-1234"})
+			defer hec.Close()
+			hec.Poison(poison)
+			vars := varsOf(t, st)
+			vars["AGENTSCOPE_SPLUNK_HEC_URL"], vars["AGENTSCOPE_SPLUNK_HEC_TOKEN"] = hec.URL(), "hec-token-1234"
+			vars["AGENTSCOPE_METRICS_ADDR"] = "127.0.0.1:0"
+			key := newKey(t, vars, "ingest,read,run,admin")
+			metricsAddr := make(chan string, 1)
+			base, stop := serveInProcessWith(t, envOf(vars), func(e *Env) { e.MetricsReady = func(a string) { metricsAddr <- a } })
+			defer stop()
+			open := "http://" + <-metricsAddr + "/metrics"
+
+			// Who may read: the instance token; not an organisation's key,
+			// not a stranger. The metrics address needs nothing.
+			for _, c := range []struct {
+				token string
+				want  int
+			}{{"", 401}, {"not-a-token-at-all-0123", 401}, {key, 403}} {
+				if code, _, body := call(t, "GET", base+"/metrics", c.token, ""); code != c.want {
+					t.Errorf("GET /metrics with %q: %d %s, want %d", c.token, code, body, c.want)
+				}
+			}
+
+			// A self-reported session: its events, one refused as invalid,
+			// one Splunk refuses (dead-lettered).
+			if code := api(t, "POST", base+"/api/v1/runs", `{"agent":"support-bot","session_id":"met-1"}`, nil); code != 201 {
+				t.Fatalf("start run: %d", code)
+			}
+			body := `[{"event_id":"m1","session_id":"met-1","type":"ToolCalled","tool":"lookup","call_id":"a"},` +
+				`{"event_id":"m2","session_id":"met-1","type":"ToolReturned","tool":"lookup","call_id":"a","duration_ms":5,"status":"ok","result":"` + poison + `"}]`
+			if code := api(t, "POST", base+"/api/v1/events", body, nil); code != 200 {
+				t.Fatalf("record: %d", code)
+			}
+			if code := api(t, "POST", base+"/api/v1/events", `[{"event_id":"m3","session_id":"met-1","type":"ToolCalled","call_id":"b"}]`, nil); code != 400 {
+				t.Fatalf("record an event without its tool: %d, want 400", code)
+			}
+			if code := api(t, "POST", base+"/api/v1/runs/met-1/end", `{"status":"completed"}`, nil); code != 200 {
+				t.Fatalf("end run: %d", code)
+			}
+			// MCP: one call that answers, one that fails.
+			cs := httpSession(t, base, token)
+			defer cs.Close()
+			if _, err := callTool(cs, "replay_session", map[string]any{"session_id": "met-1"}); err != nil {
+				t.Fatalf("replay_session: %v", err)
+			}
+			if _, err := callTool(cs, "replay_session", map[string]any{"session_id": "no-such-session"}); err == nil {
+				t.Fatal("replay_session of a missing session answered")
+			}
+			// A managed run, executed by serve's workers with the model.
+			if code := api(t, "POST", base+"/api/v1/runs", `{"agent":"research","session_id":"met-run","input":"hi"}`, nil); code != 201 {
+				t.Fatalf("queue run: %d", code)
+			}
+			waitFor(t, "the managed run to finish", func() bool {
+				var run agentscope.Run
+				return api(t, "GET", base+"/api/v1/runs/met-run", "", &run) == 200 && run.Status.Terminal()
+			})
+			// A live websocket, open while scraping.
+			ws := "ws" + strings.TrimPrefix(base, "http") + "/api/v1/sessions/met-1/live"
+			conn, _, err := websocket.DefaultDialer.Dial(ws, http.Header{"Authorization": {"Bearer " + token}})
+			if err != nil {
+				t.Fatalf("live websocket: %v", err)
+			}
+			defer conn.Close()
+			if _, _, err := conn.ReadMessage(); err != nil { // subscribed: the backlog arrives
+				t.Fatalf("live websocket: %v", err)
+			}
+
+			// Forwarding settles: everything at HEC or in dead letters, and
+			// counted (the counter moves just after the outbox row goes).
+			var fams map[string]*dto.MetricFamily
+			waitFor(t, "the outbox to empty", func() bool {
+				fams = scrape(t, base+"/metrics", token)
+				depth, ok := sample(fams, "agentscope_outbox_depth")
+				delivered, _ := sample(fams, "agentscope_hec_events_delivered_total")
+				return ok && depth == 0 && delivered == float64(len(hec.Events()))
+			})
+			value := func(name string, labels ...string) float64 {
+				t.Helper()
+				v, ok := sample(fams, name, labels...)
+				if !ok {
+					t.Errorf("%s%v is not exposed", name, labels)
+				}
+				return v
+			}
+
+			var runs struct {
+				Runs []agentscope.Run `json:"runs"`
+			}
+			if code := api(t, "GET", base+"/api/v1/runs?limit=200", "", &runs); code != 200 {
+				t.Fatalf("list runs: %d", code)
+			}
+			var stored int64
+			for _, r := range runs.Runs {
+				stored += r.EventCount
+			}
+			if got := value("agentscope_events_ingested_total"); got != float64(stored) || stored == 0 {
+				t.Errorf("events ingested %v, the store holds %d", got, stored)
+			}
+			if got := value("agentscope_events_rejected_total", "reason", "invalid"); got != 1 {
+				t.Errorf("events rejected as invalid: %v, want 1", got)
+			}
+			if got := value("agentscope_commit_duration_seconds"); got < 1 {
+				t.Errorf("commits observed: %v", got)
+			}
+			if got := value("agentscope_commit_events"); got != value("agentscope_commit_duration_seconds") {
+				t.Errorf("group commit sizes observed %v, commits %v", got, value("agentscope_commit_duration_seconds"))
+			}
+			if got := value("agentscope_outbox_oldest_age_seconds"); got != 0 {
+				t.Errorf("outbox oldest age %v with an empty outbox", got)
+			}
+			if got := value("agentscope_dead_letters"); got != 1 {
+				t.Errorf("dead letters %v, want 1", got)
+			}
+			if got := value("agentscope_hec_dead_letters_total"); got != 1 {
+				t.Errorf("dead-lettered by this process %v, want 1", got)
+			}
+			if got, want := value("agentscope_hec_events_delivered_total"), float64(len(hec.Events())); got != want {
+				t.Errorf("HEC events delivered %v, HEC indexed %v", got, want)
+			}
+			if got := value("agentscope_hec_deliveries_total", "status", "200"); got < 1 {
+				t.Errorf("HEC deliveries answered 200: %v", got)
+			}
+			if got := value("agentscope_hec_deliveries_total", "status", "400"); got < 1 {
+				t.Errorf("HEC deliveries answered 400 (the poisoned event): %v", got)
+			}
+			for _, state := range []string{"queued", "running"} {
+				if got := value("agentscope_runs", "state", state); got != 0 {
+					t.Errorf("runs %s: %v, want 0", state, got)
+				}
+			}
+			if got := value("agentscope_run_queue_latency_seconds"); got != 1 {
+				t.Errorf("run queue latencies observed: %v, want 1", got)
+			}
+			calls := value("agentscope_model_calls_total", "provider", "other", "model", "gpt-4.1", "outcome", "ok")
+			if calls < 1 {
+				t.Errorf("model calls: %v", calls)
+			}
+			for kind, per := range map[string]float64{"input": 1200, "output": 80, "cache_read": 1000} {
+				if got := value("agentscope_model_tokens_total", "provider", "other", "model", "gpt-4.1", "kind", kind); got != per*calls {
+					t.Errorf("%s tokens %v, want %v", kind, got, per*calls)
+				}
+			}
+			if got := value("agentscope_model_cost_usd_total", "provider", "other", "model", "gpt-4.1"); got <= 0 {
+				t.Errorf("model cost %v", got)
+			}
+			if got := value("agentscope_model_call_duration_seconds", "provider", "other", "model", "gpt-4.1"); got != calls {
+				t.Errorf("model latencies observed %v, calls %v", got, calls)
+			}
+			if got := value("agentscope_mcp_calls_total", "tool", "replay_session", "outcome", "ok"); got != 1 {
+				t.Errorf("replay_session ok: %v, want 1", got)
+			}
+			if got := value("agentscope_mcp_calls_total", "tool", "replay_session", "outcome", "error"); got != 1 {
+				t.Errorf("replay_session error: %v, want 1", got)
+			}
+			if got := value("agentscope_live_subscribers"); got < 1 {
+				t.Errorf("live subscribers %v with a websocket open", got)
+			}
+			if got := value("agentscope_websocket_subscribers"); got != 1 {
+				t.Errorf("websocket subscribers %v, want 1", got)
+			}
+			if got := value("agentscope_shared_state_up"); got != 1 {
+				t.Errorf("shared state up %v", got)
+			}
+			// No label names an organisation, a session or what was recorded.
+			for name, f := range fams {
+				for _, m := range f.GetMetric() {
+					for _, l := range m.GetLabel() {
+						if v := l.GetValue(); slices.Contains([]string{"default", "met-1", "met-run", "support-bot", "research", "lookup", poison}, v) {
+							t.Errorf("%s has label %s=%q", name, l.GetName(), v)
+						}
+					}
+				}
+			}
+
+			// The metrics address serves the same metrics to anyone.
+			open2 := scrape(t, open, "")
+			if _, ok := sample(open2, "agentscope_events_ingested_total"); !ok {
+				t.Errorf("the metrics address lacks agentscope_events_ingested_total")
+			}
+		})
+	}
+}
+
+// waitFor polls cond until it holds, failing after 30 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}

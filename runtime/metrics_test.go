@@ -1,0 +1,26 @@
+package runtime
+
+import (
+	"testing"
+
+	"github.com/agentscope/agentscope/pricing"
+)
+
+// Metric labels are a bounded set: providers by well-known or priced name,
+// models by the pricing table's name; anything an agent's definition makes
+// up is "other".
+func TestMetricLabelsAreBounded(t *testing.T) {
+	table := pricing.Default()
+	for _, c := range []struct{ provider, model, wantProvider, wantModel string }{
+		{"openai", "gpt-4.1-2025-04-14", "openai", "gpt-4.1"},
+		{"OpenAI", "gpt-4.1", "openai", "gpt-4.1"},
+		{"my-secret-proxy.internal", "gpt-4.1", "other", "gpt-4.1"},
+		{"openai", "acme-private-model-7", "openai", "other"},
+		{"ollama", "llama3.2", "ollama", "other"}, // priced by the provider's wildcard: no model name
+	} {
+		p, m := metricLabels(table, c.provider, c.model)
+		if p != c.wantProvider || m != c.wantModel {
+			t.Errorf("metricLabels(%q, %q) = %q, %q; want %q, %q", c.provider, c.model, p, m, c.wantProvider, c.wantModel)
+		}
+	}
+}
