@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/agentscope/agentscope"
 )
@@ -20,6 +21,7 @@ const (
 	EnvIndex              = "AGENTSCOPE_SPLUNK_INDEX"
 	EnvHECHost            = "AGENTSCOPE_SPLUNK_HEC_HOST"
 	EnvHECAck             = "AGENTSCOPE_SPLUNK_HEC_ACK"
+	EnvHECLease           = "AGENTSCOPE_SPLUNK_HEC_LEASE"
 	EnvURL                = "AGENTSCOPE_SPLUNK_URL"
 	EnvToken              = "AGENTSCOPE_SPLUNK_TOKEN"
 	EnvMCPCommand         = "AGENTSCOPE_SPLUNK_MCP_COMMAND"
@@ -52,6 +54,12 @@ type Config struct {
 	// the outbox only once Splunk acknowledges their batch. The HEC token
 	// must have acknowledgement enabled.
 	HECAck bool
+	// HECLease is how long a batch a forwarder claimed stays reserved to
+	// it (0: the forwarder's default, 3 minutes plus the ack timeout).
+	// After a process dies holding batches, others send them once it
+	// lapses: a shorter lease delivers sooner after a crash, one shorter
+	// than a request can take sends batches twice.
+	HECLease time.Duration
 
 	// URL is the management (REST) endpoint, e.g. https://splunk:8089.
 	URL string
@@ -107,6 +115,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s must be true or false, got %q", name, v))
 		}
 		*dst = b
+	}
+	if v := strings.TrimSpace(getenv(EnvHECLease)); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > time.Hour {
+			errs = append(errs, fmt.Errorf("%s must be a duration from 1s to 1h (how long a claimed batch stays reserved to one forwarder), got %q", EnvHECLease, v))
+		}
+		c.HECLease = d
 	}
 	return c, errors.Join(errs...)
 }

@@ -195,7 +195,24 @@ func drainUnderIngest(t *testing.T, storeEnv []string) {
 // the stored events of session by event_id.
 func exportedIDs(t *testing.T, env []string, session string) map[string]int {
 	t.Helper()
-	cmd := exec.Command(plainBinary(t), "export", "--session", session, "--log-level", "warn")
+	ids := map[string]int{}
+	for _, ev := range exportedEvents(t, env, "--session", session) {
+		ids[ev.EventID]++
+	}
+	return ids
+}
+
+// exportedEvent is what the store tests read of an exported event.
+type exportedEvent struct {
+	SessionID string `json:"session_id"`
+	EventID   string `json:"event_id"`
+}
+
+// exportedEvents runs `agentscope export` (with args) on the store env
+// names, in the default organisation, and returns its events.
+func exportedEvents(t *testing.T, env []string, args ...string) []exportedEvent {
+	t.Helper()
+	cmd := exec.Command(plainBinary(t), append([]string{"export", "--log-level", "warn"}, args...)...)
 	home := t.TempDir()
 	cmd.Env = append(append(os.Environ(), "HOME="+home, "XDG_RUNTIME_DIR="+home), env...)
 	var stderr bytes.Buffer
@@ -207,20 +224,18 @@ func exportedIDs(t *testing.T, env []string, session string) map[string]int {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ids := map[string]int{}
+	var evs []exportedEvent
 	sc := bufio.NewScanner(out)
 	sc.Buffer(nil, 4<<20)
 	for sc.Scan() {
-		var ev struct {
-			EventID string `json:"event_id"`
-		}
+		var ev exportedEvent
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			t.Fatalf("export line %.200s: %v", sc.Bytes(), err)
 		}
-		ids[ev.EventID]++
+		evs = append(evs, ev)
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("export: %v\n%s", err, stderr.String())
 	}
-	return ids
+	return evs
 }

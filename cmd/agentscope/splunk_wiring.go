@@ -34,7 +34,11 @@ func openSplunk(a *App, log *slog.Logger) error {
 	// answered (at most the forwarder's default 10s) before they are
 	// cancelled and released to the outbox.
 	grace := min(10*time.Second, a.Config.shutdownTimeout()/3)
-	f, err := splunkbridge.NewForwarder(a.Store, cfg.HEC(), splunkbridge.WithLogger(log), splunkbridge.WithStopGrace(grace), splunkbridge.WithMetrics(a.Metrics))
+	opts := []splunkbridge.Option{splunkbridge.WithLogger(log), splunkbridge.WithStopGrace(grace), splunkbridge.WithMetrics(a.Metrics)}
+	if cfg.HECLease > 0 {
+		opts = append(opts, splunkbridge.WithLease(cfg.HECLease))
+	}
+	f, err := splunkbridge.NewForwarder(a.Store, cfg.HEC(), opts...)
 	if err != nil {
 		return fmt.Errorf("splunk forwarder: %w", err)
 	}
