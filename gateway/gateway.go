@@ -138,11 +138,12 @@ type Options struct {
 type Stats struct {
 	// Calls passed through.
 	Calls uint64 `json:"calls"`
-	// Recorded batches of events committed.
+	// Recorded counts the records committed: a call makes two (its
+	// ModelInvoked with the ToolReturned before it, then the rest).
 	Recorded uint64 `json:"recorded"`
-	// Dropped batches: the queue was full.
+	// Dropped records: the queue was full.
 	Dropped uint64 `json:"dropped"`
-	// Failed batches: the store refused them or failed.
+	// Failed records: the store refused them or failed.
 	Failed uint64 `json:"failed"`
 	// CapCheckErrors counts budget checks that failed (the call went
 	// through).

@@ -27,6 +27,18 @@ type job struct {
 	end       bool // end the session instead
 	cost      bool // events hold a CostRecorded: the agent's budget check is stale after it
 	done      chan struct{}
+	merged    int // further jobs whose events were appended to this one's
+}
+
+// maxMergedEvents bounds the events of jobs merged into one commit.
+const maxMergedEvents = 512
+
+// mergeable reports whether n's events may be committed with j's: the
+// same session, agent and caller, and room left.
+func (j *job) mergeable(n job) bool {
+	return !j.end && !n.end && j.done == nil && n.done == nil && j.sessionID == n.sessionID && j.agent == n.agent &&
+		j.caller.OrgID == n.caller.OrgID && j.caller.Kind == n.caller.Kind && j.caller.KeyID == n.caller.KeyID &&
+		j.caller.UserID == n.caller.UserID && j.caller.GrantID == n.caller.GrantID && len(j.events)+len(n.events) <= maxMergedEvents
 }
 
 // recorderQueue commits the gateway's records off the calls' path: a
@@ -62,11 +74,7 @@ func newRecorderQueue(g *Gateway, size int) *recorderQueue {
 	for range recordShards {
 		ch := make(chan job, max(1, size/recordShards))
 		q.shards = append(q.shards, ch)
-		q.wg.Go(func() {
-			for j := range ch {
-				q.run(j)
-			}
-		})
+		q.wg.Go(func() { q.serve(ch) })
 	}
 	return q
 }
@@ -88,6 +96,41 @@ func (q *recorderQueue) put(j job) {
 	}
 }
 
+// serve commits the jobs of one shard in order. The jobs queued behind
+// one for the same session are committed with it, as one commit: under
+// load the queue holds many calls of a session, and one commit of all of
+// them costs the store about what one of them alone does.
+func (q *recorderQueue) serve(ch chan job) {
+	for j := range ch {
+		for {
+			var next job
+			var more, ok bool
+			select {
+			case next, ok = <-ch:
+				more = true
+			default:
+			}
+			switch {
+			case !more:
+				q.run(j)
+			case !ok:
+				q.run(j)
+				return
+			case j.mergeable(next):
+				j.events = append(j.events, next.events...)
+				j.cost = j.cost || next.cost
+				j.merged += 1 + next.merged
+				continue
+			default:
+				q.run(j)
+				j = next
+				continue
+			}
+			break
+		}
+	}
+}
+
 func (q *recorderQueue) run(j job) {
 	if j.done != nil {
 		close(j.done)
@@ -103,12 +146,12 @@ func (q *recorderQueue) run(j job) {
 	}
 	c := q.of(j.caller.OrgID)
 	if err != nil {
-		c.failed.Add(1)
+		c.failed.Add(uint64(1 + j.merged))
 		c.lastErr.Store(agentscope.ErrorMessage(err))
 		q.g.log.Warn("gateway could not record", "session_id", j.sessionID, "err", agentscope.ErrorMessage(err))
 		return
 	}
-	c.recorded.Add(1)
+	c.recorded.Add(uint64(1 + j.merged))
 	if j.cost {
 		q.g.forgetCap(j.caller.OrgID, j.agent)
 	}

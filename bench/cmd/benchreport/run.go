@@ -42,6 +42,7 @@ var plan = map[string]Setting{
 	"BenchmarkRecordingOverhead": {Benchtime: "20000x"},
 	"BenchmarkQueueThroughput":   {Benchtime: "200x"},
 	"BenchmarkLiveFanout200":     {Benchtime: "500x"},
+	"BenchmarkGateway":           {Benchtime: "5000x"},
 }
 
 var defaultSetting = Setting{Benchtime: "1s"}

@@ -75,6 +75,7 @@ var Issues = []Issue{
 	{6, "Web UI"},
 	{7, "Investigator and detectors"},
 	{13, "MCP front door: every official client works, proven in CI, and `record_event` is 5× faster"},
+	{18, "Zero-code capture: an LLM gateway, a transparent MCP proxy and OTLP ingest"},
 }
 
 const ms = 1e6 // ns
@@ -168,6 +169,20 @@ func init() {
 				threshold(`^BenchmarkServeIngest/.*/forwarding=true$`, "delivery-lag-ms", atMost(2000)),
 				threshold(`^BenchmarkServeIngest/(postgres/forwarding=true|sqlite/.*)$`, "server-cpu-µs/event", none),
 				threshold(`^BenchmarkServeIngest/(postgres/copy-floor|sqlite/.*)$`, "events/s", none),
+			}},
+	)
+}
+
+// The gateway's targets (issue 18), from BenchmarkGateway: one run
+// measures the added latency and the throughput.
+func init() {
+	Targets = append(Targets,
+		Target{18, "Gateway added latency p50/p99 against direct calls to the same upstream, and requests/s, in one run (overhead target: added latency p50 ≤ 1 ms and p99 ≤ 5 ms, ≥ 2,000 non-streaming requests/s through the gateway).",
+			[]Check{
+				threshold(`^BenchmarkGateway/`, "added-p50_ms", atMost(1)),
+				threshold(`^BenchmarkGateway/`, "added-p99_ms", atMost(5)),
+				threshold(`^BenchmarkGateway/`, "calls/s", atLeast(2000)),
+				threshold(`^BenchmarkGateway/`, "dropped", none),
 			}},
 	)
 }
