@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/metrics"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/store/postgres"
 	"github.com/agentscope/agentscope/store/sqlite"
@@ -23,11 +24,17 @@ const (
 
 // BenchmarkIngest measures batch ingest through the recorder: 8 writers,
 // each committing batches of 500 events into its own session.
-func BenchmarkIngest(b *testing.B) {
+func BenchmarkIngest(b *testing.B) { benchmarkIngest(b, nil) }
+
+// BenchmarkIngestWithMetrics is BenchmarkIngest with the recorder counting
+// into Prometheus metrics, as serve runs it: the two should not differ.
+func BenchmarkIngestWithMetrics(b *testing.B) { benchmarkIngest(b, metrics.New(metrics.Options{})) }
+
+func benchmarkIngest(b *testing.B, m *metrics.Metrics) {
 	for _, k := range kinds() {
 		b.Run(k.name, func(b *testing.B) {
 			st, committers := k.open(b)
-			r := recorder.New(st, recorder.Options{Committers: committers, MaxBatchEvents: 4000})
+			r := recorder.New(st, recorder.Options{Committers: committers, MaxBatchEvents: 4000, Metrics: m})
 			defer r.Close()
 			for w := range ingestWriters {
 				startSession(b, r, "o", fmt.Sprintf("w%d", w))

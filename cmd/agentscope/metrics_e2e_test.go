@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +19,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/metrics"
 	"github.com/agentscope/agentscope/runtime/llmtest"
 	"github.com/agentscope/agentscope/splunkbridge/hectest"
 )
@@ -276,6 +281,8 @@ func TestMetricsEndToEnd(t *testing.T) {
 				}
 			}
 
+			checkDashboard(t, fams)
+
 			// The metrics address serves the same metrics to anyone.
 			open2 := scrape(t, open, "")
 			if _, ok := sample(open2, "agentscope_events_ingested_total"); !ok {
@@ -297,6 +304,73 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		case <-ctx.Done():
 			t.Fatalf("waiting for %s: %v", what, ctx.Err())
 		case <-tick.C:
+		}
+	}
+}
+
+// checkDashboard holds deploy/grafana/agentscope.json to what serve
+// exposes: every metric its queries use is in the scrape fams of a real
+// serve (a histogram's _bucket, _sum and _count by its name), except the
+// gateway's, which this test sends no request through and which must then
+// at least be registered; and every metric the issue names has a panel.
+func checkDashboard(t *testing.T, fams map[string]*dto.MetricFamily) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "grafana", "agentscope.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		UID    string `json:"uid"`
+		Panels []struct {
+			Type, Title string
+			Targets     []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(b, &dash); err != nil || dash.UID == "" {
+		t.Fatalf("the dashboard is not Grafana JSON with a uid: %v", err)
+	}
+	exposed := func(name string) bool {
+		if fams[name] != nil {
+			return true
+		}
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			if f := fams[strings.TrimSuffix(name, suffix)]; strings.HasSuffix(name, suffix) && f != nil && f.GetType() == dto.MetricType_HISTOGRAM {
+				return true
+			}
+		}
+		return false
+	}
+	registered := metrics.New(metrics.Options{}).Names()
+	notExercised := []string{"agentscope_gateway_requests_total", "agentscope_gateway_request_duration_seconds"}
+	metricName := regexp.MustCompile(`\bagentscope_[a-z0-9_]+`)
+	used := map[string]bool{}
+	for _, p := range dash.Panels {
+		if p.Type == "row" {
+			continue
+		}
+		if len(p.Targets) == 0 {
+			t.Errorf("dashboard panel %q has no query", p.Title)
+		}
+		for _, target := range p.Targets {
+			for _, name := range metricName.FindAllString(target.Expr, -1) {
+				used[name] = true
+				base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_sum"), "_count")
+				switch {
+				case exposed(name):
+				case slices.Contains(notExercised, base) && slices.Contains(registered, base):
+				default:
+					t.Errorf("dashboard panel %q queries %s, which serve does not expose", p.Title, name)
+				}
+			}
+		}
+	}
+	for _, name := range []string{"agentscope_events_ingested_total", "agentscope_events_rejected_total", "agentscope_commit_duration_seconds_bucket",
+		"agentscope_commit_events_bucket", "agentscope_outbox_depth", "agentscope_outbox_oldest_age_seconds", "agentscope_hec_deliveries_total",
+		"agentscope_dead_letters", "agentscope_runs", "agentscope_run_queue_latency_seconds_bucket", "agentscope_model_tokens_total",
+		"agentscope_model_cost_usd_total", "agentscope_model_call_duration_seconds_bucket", "agentscope_mcp_calls_total",
+		"agentscope_gateway_requests_total", "agentscope_live_subscribers", "agentscope_websocket_subscribers"} {
+		if !used[name] {
+			t.Errorf("the dashboard has no panel on %s", name)
 		}
 	}
 }
