@@ -145,18 +145,12 @@ func (s *session) hostMessage(m message) {
 	}
 	id := idKey(m.ID)
 	switch m.Method {
-	case "initialize":
+	case "initialize", "server/discover": // server/discover: MCP 2026-07-28's stateless handshake
 		if id == "" {
 			return
 		}
-		s.initID = id
-		var p struct {
-			ClientInfo struct {
-				Name string `json:"name"`
-			} `json:"clientInfo"`
-		}
-		_ = json.Unmarshal(m.Params, &p)
-		s.startLocked(p.ClientInfo.Name, m.Params)
+		s.initID = id // the answer names the server
+		s.startLocked(peerName(m.Params, "clientInfo"), m.Params)
 	case "tools/call":
 		if id == "" {
 			return
@@ -172,7 +166,7 @@ func (s *session) hostMessage(m message) {
 		if p.Name == "" {
 			return // not a tool call the server can answer either
 		}
-		s.startLocked("", nil)
+		s.startLocked(peerName(m.Params, "clientInfo"), nil)
 		now := s.now()
 		c := pendingCall{tool: p.Name, callID: callID(id), started: now}
 		s.pending[id] = c
@@ -215,13 +209,7 @@ func (s *session) serverMessage(m message) {
 		return
 	}
 	if id == s.initID && s.initID != "" {
-		var r struct {
-			ServerInfo struct {
-				Name string `json:"name"`
-			} `json:"serverInfo"`
-		}
-		_ = json.Unmarshal(m.Result, &r)
-		s.server = r.ServerInfo.Name
+		s.server = peerName(m.Result, "serverInfo")
 		s.initID = ""
 		return
 	}
@@ -344,6 +332,28 @@ func (s *session) emitLocked(ev wireEvent) {
 		}
 	}
 	s.rec.Event(s.id, data)
+}
+
+// peerName is the name of the client or server an initialize (or
+// server/discover) message carries: params.clientInfo / result.serverInfo,
+// or, from MCP 2026-07-28, the same under _meta's
+// io.modelcontextprotocol/ key.
+func peerName(obj json.RawMessage, field string) string {
+	var v map[string]json.RawMessage
+	if json.Unmarshal(obj, &v) != nil {
+		return ""
+	}
+	var info struct {
+		Name string `json:"name"`
+	}
+	if raw, ok := v[field]; ok && json.Unmarshal(raw, &info) == nil && info.Name != "" {
+		return info.Name
+	}
+	var meta map[string]json.RawMessage
+	if json.Unmarshal(v["_meta"], &meta) == nil && json.Unmarshal(meta["io.modelcontextprotocol/"+field], &info) == nil {
+		return info.Name
+	}
+	return ""
 }
 
 // callID is the JSON-RPC id as the call's call_id: a string id's text, a

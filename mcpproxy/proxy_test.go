@@ -178,8 +178,13 @@ func (l *methodLog) saw(method string) bool {
 
 func httpUpstream(t *testing.T, server *mcp.Server, jsonResponse bool) (Conn, *methodLog, *httptest.Server) {
 	t.Helper()
+	return httpUpstreamWith(t, server, &mcp.StreamableHTTPOptions{JSONResponse: jsonResponse})
+}
+
+func httpUpstreamWith(t *testing.T, server *mcp.Server, opts *mcp.StreamableHTTPOptions) (Conn, *methodLog, *httptest.Server) {
+	t.Helper()
 	log := &methodLog{}
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, &mcp.StreamableHTTPOptions{JSONResponse: jsonResponse})
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, opts)
 	ts := httptest.NewServer(log.wrap(h))
 	t.Cleanup(ts.Close)
 	c, err := DialStreamable(context.Background(), ts.URL, http.Header{"X-Test": {"yes"}}, nil)
@@ -200,7 +205,7 @@ type callRecord struct {
 
 // exercise drives the whole surface through the proxy as the host and
 // returns the tool calls it made.
-func exercise(t *testing.T, ctx context.Context, cs *mcp.ClientSession, progress <-chan *mcp.ProgressNotificationParams) []callRecord {
+func exercise(t *testing.T, ctx context.Context, cs *mcp.ClientSession, progress <-chan *mcp.ProgressNotificationParams, protocol string, cancelCall bool) []callRecord {
 	t.Helper()
 	tools, err := cs.ListTools(ctx, nil)
 	if err != nil {
@@ -239,35 +244,46 @@ func exercise(t *testing.T, ctx context.Context, cs *mcp.ClientSession, progress
 	case <-ctx.Done():
 		t.Fatal("no progress notification reached the host")
 	}
-	if res := call("sample", map[string]any{"text": "ask"}, nil); len(res.Content) != 1 || res.Content[0].(*mcp.TextContent).Text != "sampled: ask" {
-		t.Errorf("sample: %+v", res.Content)
-	}
-	// A call the host cancels: the proxy relays notifications/cancelled.
-	wctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		_, err := cs.CallTool(wctx, &mcp.CallToolParams{Name: "wait", Arguments: map[string]any{"text": "w"}, Meta: mcp.Meta{"progressToken": "tok-wait"}})
-		done <- err
-	}()
-	// The server has the call once its progress arrives; then the host
-	// cancels it.
-	select {
-	case p := <-progress:
-		if p.ProgressToken != "tok-wait" {
-			t.Errorf("progress notification: %+v", p)
+	res := call("sample", map[string]any{"text": "ask"}, nil)
+	if protocol == "" {
+		// From 2026-07-28 a server may not send sampling/createMessage
+		// while serving a request (SEP-2322): the go-sdk server answers the
+		// tool with isError, which passes through like any answer.
+		if !res.IsError {
+			t.Errorf("sample at 2026-07-28: want isError, got %+v", res)
 		}
-	case <-ctx.Done():
-		t.Fatal("the wait tool never started")
+	} else if len(res.Content) != 1 || res.Content[0].(*mcp.TextContent).Text != "sampled: ask" {
+		b, _ := json.Marshal(res)
+		t.Errorf("sample: %s", b)
 	}
-	cancel()
-	if err := <-done; err == nil {
-		t.Error("the cancelled call returned no error")
+	if cancelCall {
+		// A call the host cancels: the proxy relays notifications/cancelled.
+		wctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() {
+			_, err := cs.CallTool(wctx, &mcp.CallToolParams{Name: "wait", Arguments: map[string]any{"text": "w"}, Meta: mcp.Meta{"progressToken": "tok-wait"}})
+			done <- err
+		}()
+		// The server has the call once its progress arrives; then the host
+		// cancels it.
+		select {
+		case p := <-progress:
+			if p.ProgressToken != "tok-wait" {
+				t.Errorf("progress notification: %+v", p)
+			}
+		case <-ctx.Done():
+			t.Fatal("the wait tool never started")
+		}
+		cancel()
+		if err := <-done; err == nil {
+			t.Error("the cancelled call returned no error")
+		}
+		calls = append(calls, callRecord{tool: "wait", args: map[string]any{"text": "w"}, err: context.Canceled})
 	}
-	calls = append(calls, callRecord{tool: "wait", args: map[string]any{"text": "w"}, err: context.Canceled})
 
-	res, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "test://greeting"})
-	if err != nil || len(res.Contents) != 1 || res.Contents[0].Text != "hello" {
-		t.Errorf("resources/read: %+v, %v", res, err)
+	rr, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "test://greeting"})
+	if err != nil || len(rr.Contents) != 1 || rr.Contents[0].Text != "hello" {
+		t.Errorf("resources/read: %+v, %v", rr, err)
 	}
 	pr, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "greet", Arguments: map[string]string{"who": "ann"}})
 	if err != nil || len(pr.Messages) != 1 || pr.Messages[0].Content.(*mcp.TextContent).Text != "hello ann" {
@@ -358,6 +374,12 @@ func checkRecorded(t *testing.T, sink *memSink, calls []callRecord) {
 // disconnects the host and returns what was recorded.
 func runThrough(t *testing.T, server Conn, protocol string) (*memSink, []callRecord) {
 	t.Helper()
+	return runThroughWith(t, server, protocol, true)
+}
+
+// runThroughWith is runThrough, with or without the call the host cancels.
+func runThroughWith(t *testing.T, server Conn, protocol string, cancelCall bool) (*memSink, []callRecord) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	sink := &memSink{}
@@ -383,7 +405,7 @@ func runThrough(t *testing.T, server Conn, protocol string) (*memSink, []callRec
 	if err != nil {
 		t.Fatalf("connect through the proxy: %v", err)
 	}
-	calls := exercise(t, ctx, cs, progress)
+	calls := exercise(t, ctx, cs, progress, protocol, cancelCall)
 	cs.Close()
 	pipe.closeClients()
 	if err := <-runErr; err != nil {
@@ -396,8 +418,10 @@ func runThrough(t *testing.T, server Conn, protocol string) (*memSink, []callRec
 }
 
 func TestProxyStdio(t *testing.T) {
-	for _, protocol := range []string{"2025-06-18", "2025-11-25"} {
-		t.Run(protocol, func(t *testing.T) {
+	// "" is the go-sdk client's default, 2026-07-28: server/discover
+	// instead of initialize, each request carrying its version in _meta.
+	for _, protocol := range []string{"2025-06-18", "2025-11-25", ""} {
+		t.Run("protocol="+protocol, func(t *testing.T) {
 			sink, calls := runThrough(t, stdioUpstream(t), protocol)
 			checkRecorded(t, sink, calls)
 		})
@@ -430,6 +454,38 @@ func TestProxyStreamableHTTP(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// MCP 2026-07-28 over HTTP, which only a stateless server serves: no
+// session, each request's version in its _meta and in the
+// MCP-Protocol-Version header, with Mcp-Method and Mcp-Name.
+func TestProxyStreamableHTTP20260728(t *testing.T) {
+	conn, log, _ := httpUpstreamWith(t, testServer(), &mcp.StreamableHTTPOptions{Stateless: true})
+	// Without the cancelled call: the go-sdk stateless server does not end
+	// a tool whose request stream was dropped, so its test server would
+	// never close (the proxy relays the cancellation and drops the POST).
+	sink, calls := runThroughWith(t, conn, "", false)
+	checkRecorded(t, sink, calls)
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	var sawCall bool
+	for i, h := range log.headers {
+		if log.methods[i] != "POST" {
+			continue
+		}
+		if h.Get(protocolVersionHeader) != "2026-07-28" || h.Get(methodHeader) == "" {
+			t.Errorf("POST %d: MCP-Protocol-Version %q, Mcp-Method %q", i, h.Get(protocolVersionHeader), h.Get(methodHeader))
+		}
+		if h.Get(methodHeader) == "tools/call" {
+			sawCall = true
+			if h.Get(nameHeader) == "" {
+				t.Errorf("POST %d: tools/call without Mcp-Name", i)
+			}
+		}
+	}
+	if !sawCall {
+		t.Error("no tools/call was POSTed with its Mcp-Method")
 	}
 }
 

@@ -3,6 +3,7 @@ package mcpproxy
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,10 @@ type StreamableConn struct {
 	version   string // MCP-Protocol-Version, from the initialize answer
 	initID    string // the pending initialize request's id
 	listening bool   // the GET stream was started
+	// inFlight cancels the POST of each request not yet answered, by id:
+	// a host's notifications/cancelled also drops the request's stream,
+	// which is how 2026-07-28 (stateless) servers learn of it.
+	inFlight map[string]context.CancelFunc
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -140,9 +145,20 @@ func (c *StreamableConn) noteAnswer(frame []byte) {
 // are sent before Write returns, keeping their order.
 func (c *StreamableConn) Write(ctx context.Context, frame []byte) error {
 	var requests []json.RawMessage
+	var cancelled []context.CancelFunc
 	startListening := false
 	c.mu.Lock()
 	for _, m := range parseMessages(frame) {
+		if m.Method == "notifications/cancelled" {
+			var p struct {
+				RequestID json.RawMessage `json:"requestId"`
+			}
+			if json.Unmarshal(m.Params, &p) == nil {
+				if cancel, ok := c.inFlight[idKey(p.RequestID)]; ok {
+					cancelled = append(cancelled, cancel)
+				}
+			}
+		}
 		switch {
 		case m.Method != "" && idKey(m.ID) != "":
 			requests = append(requests, m.ID)
@@ -155,18 +171,39 @@ func (c *StreamableConn) Write(ctx context.Context, frame []byte) error {
 	}
 	c.mu.Unlock()
 	body := bytes.Clone(frame)
+	hdr := frameHeaders(frame)
 	if len(requests) == 0 {
-		err := c.post(ctx, body, nil)
+		err := c.post(ctx, body, hdr, nil)
+		for _, cancel := range cancelled {
+			cancel()
+		}
 		if startListening {
 			c.wg.Add(1)
 			go c.listen()
 		}
 		return err
 	}
+	rctx, cancel := context.WithCancel(c.ctx)
+	c.mu.Lock()
+	if c.inFlight == nil {
+		c.inFlight = map[string]context.CancelFunc{}
+	}
+	for _, id := range requests {
+		c.inFlight[idKey(id)] = cancel
+	}
+	c.mu.Unlock()
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		if err := c.post(c.ctx, body, requests); err != nil && c.ctx.Err() == nil {
+		defer func() {
+			c.mu.Lock()
+			for _, id := range requests {
+				delete(c.inFlight, idKey(id))
+			}
+			c.mu.Unlock()
+			cancel()
+		}()
+		if err := c.post(rctx, body, hdr, requests); err != nil && rctx.Err() == nil {
 			c.log.Warn("a request to the MCP server failed; the host is answered with an error", "err", err)
 			for _, id := range requests {
 				c.deliver(errorAnswer(id, err))
@@ -177,12 +214,15 @@ func (c *StreamableConn) Write(ctx context.Context, frame []byte) error {
 }
 
 // post sends one frame and relays what the server answers on it.
-func (c *StreamableConn) post(ctx context.Context, body []byte, requests []json.RawMessage) error {
+func (c *StreamableConn) post(ctx context.Context, body []byte, hdr http.Header, requests []json.RawMessage) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	c.setHeaders(req)
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	resp, err := c.client.Do(req)
@@ -313,6 +353,70 @@ func (c *StreamableConn) listenOnce(st *listenState) (ok, again bool) {
 		c.log.Warn("the MCP server's event stream (GET) broke", "err", err)
 	}
 	return true, c.ctx.Err() == nil
+}
+
+// MCP 2026-07-28 (SEP-2575, SEP-2243): a request names its protocol
+// version in params._meta, which must match the MCP-Protocol-Version
+// header, and carries Mcp-Method and Mcp-Name headers for routing.
+const (
+	metaProtocolVersion = "io.modelcontextprotocol/protocolVersion"
+	standardHeadersFrom = "2026-07-28"
+	methodHeader        = "Mcp-Method"
+	nameHeader          = "Mcp-Name"
+)
+
+// frameHeaders are the headers a single request's own content sets: its
+// protocol version from _meta and, from 2026-07-28, its method and name.
+// A batch or a request without a version in _meta sets none (the
+// negotiated version goes on every request anyway).
+func frameHeaders(frame []byte) http.Header {
+	msgs := parseMessages(frame)
+	if len(msgs) != 1 || msgs[0].Method == "" || bytes.HasPrefix(bytes.TrimSpace(frame), []byte("[")) {
+		return nil
+	}
+	m := msgs[0]
+	var p struct {
+		Meta map[string]json.RawMessage `json:"_meta"`
+		Name string                     `json:"name"`
+		URI  string                     `json:"uri"`
+	}
+	if json.Unmarshal(m.Params, &p) != nil {
+		return nil
+	}
+	var version string
+	if json.Unmarshal(p.Meta[metaProtocolVersion], &version) != nil || !validHeaderValue(version) {
+		return nil
+	}
+	h := http.Header{}
+	h.Set(protocolVersionHeader, version)
+	if version >= standardHeadersFrom {
+		h.Set(methodHeader, headerText(m.Method))
+		switch m.Method {
+		case "tools/call", "prompts/get":
+			if p.Name != "" {
+				h.Set(nameHeader, headerText(p.Name))
+			}
+		case "resources/read":
+			if p.URI != "" {
+				h.Set(nameHeader, headerText(p.URI))
+			}
+		}
+	}
+	return h
+}
+
+// headerText is s as a header value: itself when it is plain visible ASCII
+// without surrounding blanks, else SEP-2243's =?base64?…?= form.
+func headerText(s string) string {
+	const prefix, suffix = "=?base64?", "?="
+	plain := s != "" && s[0] != ' ' && s[len(s)-1] != ' ' && !(strings.HasPrefix(s, prefix) && strings.HasSuffix(s, suffix))
+	for i := 0; plain && i < len(s); i++ {
+		plain = s[i] >= 0x20 && s[i] <= 0x7e
+	}
+	if plain {
+		return s
+	}
+	return prefix + base64.StdEncoding.EncodeToString([]byte(s)) + suffix
 }
 
 func (c *StreamableConn) setHeaders(req *http.Request) {
