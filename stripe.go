@@ -113,3 +113,18 @@ const (
 	// was kept.
 	StripeStale StripeOutcome = "stale"
 )
+
+// StripeStatus is what the Billing page shows of Stripe for an
+// organisation.
+type StripeStatus struct {
+	// Configured is false when Stripe is off (nothing else is set).
+	Configured bool `json:"configured"`
+	// Account is the organisation's binding; nil before its first
+	// Checkout or Portal visit.
+	Account *StripeAccount `json:"account,omitempty"`
+	// Invoices are its last invoices' statuses, newest first.
+	Invoices []StripeInvoice `json:"invoices"`
+	// Plans are the plans one can subscribe to (those with a Stripe
+	// price).
+	Plans []string `json:"plans,omitempty"`
+}

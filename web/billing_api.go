@@ -23,6 +23,9 @@ type BillingStripeAPI interface {
 	Portal(ctx context.Context) (string, error)
 	// HandleWebhook verifies and applies one Stripe webhook delivery.
 	HandleWebhook(ctx context.Context, payload []byte, signature string) error
+	// Status is the caller's organisation's Stripe binding and invoices
+	// (Configured false with Stripe off), for the Billing page.
+	Status(ctx context.Context) (agentscope.StripeStatus, error)
 }
 
 // StripeWebhookLimit bounds the webhook's deliveries per client address:
@@ -41,7 +44,23 @@ const maxStripeWebhookBytes = 1 << 20
 //	                                      credential, the Stripe-Signature
 //	                                      is the authentication; rate
 //	                                      limited per client address
+//
+// and the Billing page for owners (GET /billing; its Upgrade and Manage
+// forms POST /billing/checkout and /billing/portal, which send the browser
+// on to Stripe).
 func (s *Server) RouteBillingStripe(api BillingStripeAPI) {
+	s.billing = api
+	cop := http.NewCrossOriginProtection()
+	handle := func(pattern string, h http.Handler) { s.mux.Handle(pattern, cop.Handler(uiHeaders(h))) }
+	handle("GET /billing", s.signedIn(s.handleBillingPage))
+	handle("POST /billing/checkout", s.signedIn(s.csrfProtected(func(w http.ResponseWriter, r *http.Request) {
+		url, err := api.Checkout(r.Context(), r.PostFormValue("plan"))
+		s.toStripe(w, r, url, err)
+	})))
+	handle("POST /billing/portal", s.signedIn(s.csrfProtected(func(w http.ResponseWriter, r *http.Request) {
+		url, err := api.Portal(r.Context())
+		s.toStripe(w, r, url, err)
+	})))
 	s.mux.Handle("POST /api/v1/billing/checkout", s.api(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		var in struct {
 			Plan string `json:"plan"`

@@ -42,6 +42,9 @@ func (s *Server) page(r *http.Request, title, nav string) ui.Page {
 	if sess.UserID != "" && s.opts.UI.Accounts != nil {
 		s.personOnPage(r.Context(), &p, sess)
 	}
+	if caller, ok := agentscope.PrincipalFrom(r.Context()); ok && s.billing != nil {
+		p.Billing = caller.Allows(agentscope.ActionBilling)
+	}
 	return p
 }
 

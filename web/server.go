@@ -94,6 +94,8 @@ type Server struct {
 	draining context.Context
 	drain    context.CancelFunc
 	streams  streamSet
+	// billing, once routed, serves the Billing page's Stripe part.
+	billing BillingStripeAPI
 }
 
 // New returns a Server over svc.

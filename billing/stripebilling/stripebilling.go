@@ -242,25 +242,24 @@ func (s *Service) Portal(ctx context.Context) (string, error) {
 	return ps.URL, nil
 }
 
-// Account is what the Billing page shows of Stripe.
-type Account struct {
-	// Configured is false when Stripe is off (nothing else is set).
-	Configured bool                       `json:"configured"`
-	Account    *agentscope.StripeAccount  `json:"account,omitempty"`
-	Invoices   []agentscope.StripeInvoice `json:"invoices"`
-}
-
-// AccountOf returns the caller's organisation's (an owner's) Stripe
-// binding and its last invoices.
-func (s *Service) AccountOf(ctx context.Context) (Account, error) {
+// Status returns the caller's organisation's (an owner's) Stripe
+// binding, its last invoices and the plans to subscribe to; with Stripe
+// off only that it is off.
+func (s *Service) Status(ctx context.Context) (agentscope.StripeStatus, error) {
+	out := agentscope.StripeStatus{Invoices: []agentscope.StripeInvoice{}}
 	if !s.Configured() {
-		return Account{Invoices: []agentscope.StripeInvoice{}}, nil
+		return out, nil
 	}
 	org, err := agentscope.Authorize(ctx, agentscope.ActionBilling)
 	if err != nil {
-		return Account{}, err
+		return out, err
 	}
-	out := Account{Configured: true}
+	out.Configured = true
+	for _, p := range s.opts.Plans {
+		if p.StripePriceID != "" {
+			out.Plans = append(out.Plans, p.ID)
+		}
+	}
 	a, err := s.opts.Store.StripeAccount(ctx, org)
 	switch agentscope.ErrorCode(err) {
 	case agentscope.ENOTFOUND:
@@ -269,12 +268,11 @@ func (s *Service) AccountOf(ctx context.Context) (Account, error) {
 	default:
 		return out, err
 	}
-	if out.Invoices, err = s.opts.Store.ListStripeInvoices(ctx, org, 10); err != nil {
+	invs, err := s.opts.Store.ListStripeInvoices(ctx, org, 10)
+	if err != nil {
 		return out, err
 	}
-	if out.Invoices == nil {
-		out.Invoices = []agentscope.StripeInvoice{}
-	}
+	out.Invoices = append(out.Invoices, invs...)
 	return out, nil
 }
 

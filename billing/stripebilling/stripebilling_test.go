@@ -167,9 +167,12 @@ func TestCheckoutAndPortal(t *testing.T) {
 		wantCode(t, err, agentscope.EFORBIDDEN, "owner")
 		_, err = f.svc.Portal(f.as(agentscope.RoleMember))
 		wantCode(t, err, agentscope.EFORBIDDEN, "owner")
-		acc, err := f.svc.AccountOf(owner)
-		if err != nil || acc.Account == nil || acc.Account.CustomerID != acct.CustomerID {
-			t.Fatalf("account: %+v %v", acc, err)
+		st, err := f.svc.Status(owner)
+		if err != nil || !st.Configured || st.Account == nil || st.Account.CustomerID != acct.CustomerID || len(st.Plans) != 1 || st.Plans[0] != "team" {
+			t.Fatalf("status: %+v %v", st, err)
+		}
+		if _, err := f.svc.Status(f.as(agentscope.RoleAdmin)); agentscope.ErrorCode(err) != agentscope.EFORBIDDEN {
+			t.Fatalf("status as an admin: %v", err)
 		}
 	})
 }

@@ -337,6 +337,9 @@ var routeCases = map[string]routeCase{
 	"POST /api/v1/billing/portal":   {path: "/api/v1/billing/portal", write: true},
 	"POST /api/v1/billing/webhook": {path: "/api/v1/billing/webhook", write: true,
 		body: `{"id":"evt_alpha","type":"customer.subscription.deleted","created":1,"data":{"object":{"id":"sub_b","customer":"cus_b","status":"canceled"}}}`},
+	"GET /billing":           {path: "/billing", ui: true},
+	"POST /billing/checkout": {path: "/billing/checkout", body: "plan=team", ui: true, write: true},
+	"POST /billing/portal":   {path: "/billing/portal", ui: true, write: true},
 	// Public: no organisation, nothing of B's.
 	"GET /healthz":    {path: "/healthz"},
 	"GET /metrics":    {skip: "the instance token's only; checkMetrics scrapes it for B's data and refuses A's key"},

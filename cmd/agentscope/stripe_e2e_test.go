@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +116,35 @@ func TestStripeEndToEnd(t *testing.T) {
 			if code, _, body := call(t, "POST", base+"/api/v1/events", token, ev("e2")); code != http.StatusOK {
 				t.Fatalf("after the upgrade by webhook: %d %s", code, body)
 			}
+			// The Billing page shows the plan, its limits as meters, the
+			// subscription and the invoice; Upgrade goes on to Stripe.
+			inv := fmt.Sprintf(`{"id":"evt_i","type":"invoice.paid","created":%d,"data":{"object":{"id":"in_1","customer":%q,"amount_paid":4900,"currency":"usd"}}}`, now, customer)
+			if code, body := deliver(inv, signed(inv)); code != http.StatusOK {
+				t.Fatalf("invoice.paid: %d %s", code, body)
+			}
+			browser, csrf := signedInBrowser(t, base, token)
+			resp, err := browser.Get(base + "/billing")
+			if err != nil {
+				t.Fatal(err)
+			}
+			billingPage, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, want := range []string{`id="plan-name">Big<`, `data-limit="events_per_month"`, "<meter", `id="sub-status">active<`, `data-invoice="in_1"`, "49.00 USD", `action="/billing/checkout"`, `href="/billing"`} {
+				if !strings.Contains(string(billingPage), want) {
+					t.Errorf("the Billing page lacks %q:\n%s", want, billingPage)
+				}
+			}
+			req, _ := http.NewRequest("POST", base+"/billing/checkout", strings.NewReader(url.Values{"plan": {"big"}, "csrf": {csrf}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", base)
+			resp, err = browser.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "https://") {
+				t.Errorf("Upgrade: %d to %q; want 303 to Stripe", resp.StatusCode, loc)
+			}
 			var usage agentscope.BillingUsage
 			_, _, body = call(t, "GET", base+"/api/v1/billing/usage", token, "")
 			if err := json.Unmarshal([]byte(body), &usage); err != nil || usage.Plan != "big" {
@@ -120,4 +152,31 @@ func TestStripeEndToEnd(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signedInBrowser signs in to the web UI with the instance token and
+// returns the browser (not following redirects) and its CSRF token.
+func signedInBrowser(t *testing.T, base, token string) (*http.Client, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("POST", base+"/login", strings.NewReader(url.Values{"token": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", base)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = c.Get(base + "/billing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token on /billing: %d %s", resp.StatusCode, page)
+	}
+	return c, string(m[1])
 }

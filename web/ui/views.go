@@ -29,6 +29,8 @@ type Page struct {
 	// Connections links the Connected MCP hosts page (served when /mcp is
 	// an OAuth protected resource).
 	Connections bool
+	// Billing links the Billing page (owners).
+	Billing bool
 }
 
 // Option is one choice of a <select>.

@@ -695,7 +695,7 @@
 		if (e.ctrlKey || e.metaKey || e.altKey) return;
 		if (pendingG) {
 			pendingG = false;
-			const dest = { d: '/', a: '/agents', s: '/sessions', r: '/reports', k: '/keys', u: '/audit', m: '/members', h: '/connections' }[e.key];
+			const dest = { d: '/', a: '/agents', s: '/sessions', r: '/reports', k: '/keys', u: '/audit', m: '/members', h: '/connections', b: '/billing' }[e.key];
 			if (dest) { location.href = dest; return; }
 		}
 		if (replayKeys && t.closest && !t.closest('button, a, summary') && replayKeys(e)) return;
