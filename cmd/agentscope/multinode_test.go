@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/runtime/llmtest"
@@ -39,9 +40,12 @@ const liveLatencyTarget = 25 * time.Millisecond
 //     each executed exactly once (one model call per run, as the model
 //     server saw it);
 //   - while clients post batches across the nodes, node B is killed with
-//     SIGKILL and restarted: every acknowledged event is stored, and every
-//     stored event reaches HEC (by org, session and event_id), nothing
-//     else does;
+//     SIGKILL while it holds leased outbox batches (HEC holds its replies)
+//     and restarted: every acknowledged event is stored, every stored
+//     event reaches HEC (by org, session and event_id) and nothing else
+//     does, and the outbox empties: B's batches are settled by another
+//     node once their lease (AGENTSCOPE_SPLUNK_HEC_LEASE, 10s here)
+//     lapses;
 //   - no run is left queued or running, and every node drains and exits 0
 //     on SIGTERM.
 func TestThreeNodesBehaveAsOne(t *testing.T) {
@@ -187,11 +191,30 @@ func TestThreeNodesBehaveAsOne(t *testing.T) {
 	for range clients * batches / 3 {
 		<-progress
 	}
+	// HEC now indexes each request and holds its reply, so batches stay
+	// leased; B is killed once it holds one. Its batches then wait for
+	// their lease to lapse and are sent again by A or C.
 	mu.Lock()
 	b := nodes[1]
 	mu.Unlock()
+	release := make(chan struct{})
+	hec.Inject(hectest.Stall(100000, release))
+	pg, err := pgx.Connect(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close(context.Background())
+	owner := fmt.Sprintf("%%-%d-%%", b.cmd.Process.Pid) // host-pid-random
+	waitUntil(t, 30*time.Second, "node B holds a leased outbox batch", func() bool {
+		var n int
+		if err := pg.QueryRow(context.Background(), `SELECT count(*) FROM outbox WHERE lease_owner LIKE $1`, owner).Scan(&n); err != nil {
+			t.Fatalf("read the outbox: %v", err)
+		}
+		return n > 0
+	})
 	b.signal(syscall.SIGKILL)
 	b.wait(10 * time.Second)
+	close(release)
 	restarted := node()
 	mu.Lock()
 	nodes[1] = restarted
@@ -231,7 +254,17 @@ func TestThreeNodesBehaveAsOne(t *testing.T) {
 		}
 		dup += n - 1
 	}
+	// B's leased batches, sent (and indexed) or still waiting when it
+	// died, are settled by A, C or the new B once their lease lapses:
+	// the outbox empties. Sent ones reach HEC twice.
 	t.Logf("%d events stored, all at HEC; %d sent again after the kill (HEC dedupes by event_id)", len(stored), dup)
+	waitUntil(t, 30*time.Second, "the outbox is empty", func() bool {
+		var n int
+		if err := pg.QueryRow(context.Background(), `SELECT count(*) FROM outbox`).Scan(&n); err != nil {
+			t.Fatalf("read the outbox: %v", err)
+		}
+		return n == 0
+	})
 
 	// No run stuck; every node drains on SIGTERM.
 	for _, st := range []string{"queued", "running"} {
