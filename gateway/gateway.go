@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/metrics"
 	"github.com/agentscope/agentscope/pricing"
 )
 
@@ -131,6 +132,10 @@ type Options struct {
 	Transport http.RoundTripper
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// Metrics counts the calls that reached an upstream, by provider (the
+	// upstream's configured Name) and outcome, and their latency; nil
+	// counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Stats counts, for one organisation, the calls through the gateway, what
@@ -410,6 +415,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			br.failure(g.opts.Now())
 			why = append(why, fmt.Sprintf("%s: %v", t.Name, redactURLError(err)))
 			if last {
+				g.opts.Metrics.GatewayRequest(t.Name, "unreachable", g.opts.Now().Sub(start))
 				g.recordInvoked(st, span, t.Name, req, start)
 				g.recordFailed(st, span, t.Name, req, start, "provider unreachable: "+strings.Join(why, "; "))
 				writeProviderError(w, api, http.StatusBadGateway, "AgentScope gateway could not reach the provider: "+strings.Join(why, "; "))
@@ -451,7 +457,23 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		copyErr = g.copyWhole(w, resp.Body, kind, res)
 	}
+	g.opts.Metrics.GatewayRequest(up.Name, outcome(resp.StatusCode, copyErr), g.opts.Now().Sub(start))
 	g.recordCompleted(st, span, up.Name, req, res, resp.StatusCode, start, copyErr)
+}
+
+// outcome is a call's outcome label: ok, client_error (4xx but 429),
+// provider_error (429, 5xx) or interrupted (the answer did not reach the
+// client whole).
+func outcome(status int, copyErr error) string {
+	switch {
+	case copyErr != nil:
+		return "interrupted"
+	case status == http.StatusTooManyRequests || status >= 500:
+		return "provider_error"
+	case status >= 400:
+		return "client_error"
+	}
+	return "ok"
 }
 
 // hopByHop are the response headers that describe a connection, not the

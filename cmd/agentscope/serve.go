@@ -58,6 +58,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	gwOpts.Metrics = app.Metrics
 	gw := gateway.New(app.Service, gwOpts)
 	defer gw.Close()
 	srv := web.New(app.Service, web.Options{

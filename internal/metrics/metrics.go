@@ -18,7 +18,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
@@ -70,8 +69,6 @@ var RejectReasons = []string{"invalid", "conflict", "not_found", "forbidden", "p
 type Metrics struct {
 	reg *prometheus.Registry
 	log *slog.Logger
-	// names are the AgentScope metric families registered.
-	names []string
 
 	eventsIngested   prometheus.Counter
 	eventsDuplicate  prometheus.Counter
@@ -102,7 +99,7 @@ func New(opts Options) *Metrics {
 		opts.StateTimeout = 2 * time.Second
 	}
 	m := &Metrics{reg: prometheus.NewRegistry(), log: opts.Logger.With("component", "metrics")}
-	f := factory{m.reg, &m.names}
+	f := factory{m.reg}
 	m.eventsIngested = f.counter("agentscope_events_ingested_total", "Events committed to the store by this process (duplicates of stored events not counted).")
 	m.eventsDuplicate = f.counter("agentscope_events_duplicate_total", "Events sent again with an event_id already stored, answered with the stored event.")
 	rejected := f.counterVec("agentscope_events_rejected_total", "Events refused by this process's recorder, by reason (an error code).", "reason")
@@ -131,13 +128,12 @@ func New(opts Options) *Metrics {
 	m.websocketClients = f.gauge("agentscope_websocket_subscribers", "Websockets this process is streaming live events to.")
 	if opts.LiveSubscribers != nil {
 		count := opts.LiveSubscribers
-		f.register("agentscope_live_subscribers", prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentscope_live_subscribers",
+		f.register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentscope_live_subscribers",
 			Help: "Live subscriptions (websockets, MCP resource subscriptions, waiting API calls) on this process."},
 			func() float64 { return float64(count()) }))
 	}
 	if opts.State != nil {
 		m.reg.MustRegister(&stateCollector{read: opts.State, timeout: opts.StateTimeout, log: m.log})
-		m.names = append(m.names, "agentscope_shared_state_up", "agentscope_outbox_depth", "agentscope_outbox_oldest_age_seconds", "agentscope_dead_letters", "agentscope_runs")
 	}
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -148,10 +144,6 @@ func New(opts Options) *Metrics {
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorLog: slogPrinter{m.log}, ErrorHandling: promhttp.ContinueOnError})
 }
-
-// Names returns the names of the AgentScope metric families registered
-// (a vector appears in a scrape only once it has a child).
-func (m *Metrics) Names() []string { return slices.Clone(m.names) }
 
 // Gatherer returns the registry, for tests.
 func (m *Metrics) Gatherer() prometheus.Gatherer { return m.reg }
@@ -360,43 +352,37 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // factory registers collectors on one registry.
-type factory struct {
-	reg   *prometheus.Registry
-	names *[]string
-}
+type factory struct{ reg *prometheus.Registry }
 
-func (f factory) register(name string, c prometheus.Collector) {
-	f.reg.MustRegister(c)
-	*f.names = append(*f.names, name)
-}
+func (f factory) register(c prometheus.Collector) { f.reg.MustRegister(c) }
 
 func (f factory) counter(name, help string) prometheus.Counter {
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
-	f.register(name, c)
+	f.register(c)
 	return c
 }
 
 func (f factory) counterVec(name, help string, labels ...string) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
-	f.register(name, c)
+	f.register(c)
 	return c
 }
 
 func (f factory) gauge(name, help string) prometheus.Gauge {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
-	f.register(name, g)
+	f.register(g)
 	return g
 }
 
 func (f factory) histogram(name, help string, buckets []float64) prometheus.Histogram {
 	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets})
-	f.register(name, h)
+	f.register(h)
 	return h
 }
 
 func (f factory) histogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
 	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
-	f.register(name, h)
+	f.register(h)
 	return h
 }
 
