@@ -373,6 +373,12 @@ func TestWebhook(t *testing.T) {
 		if acct, _ = f.st.StripeAccount(ctx, f.org); acct.PaymentFailedAt != nil {
 			t.Fatal("the grace period outlived a paid invoice")
 		}
+		// A failure of the same invoice older than its payment, arriving
+		// late, starts nothing.
+		f.mustDeliver(t, event("evt_inv_failed_late", "invoice.payment_failed", t0.Add(5500*time.Millisecond).Truncate(time.Second), invoice("in_1", cus)))
+		if acct, _ = f.st.StripeAccount(ctx, f.org); acct.PaymentFailedAt != nil {
+			t.Fatal("a late, older payment failure started a grace period after the invoice was paid")
+		}
 		invs, err := f.st.ListStripeInvoices(ctx, f.org, 10)
 		if err != nil || len(invs) != 1 || invs[0].Status != "paid" {
 			t.Fatalf("invoices: %+v %v", invs, err)
@@ -394,6 +400,10 @@ func TestWebhook(t *testing.T) {
 			t.Fatalf("plan after the grace period = %q, want free", p)
 		}
 
+		// A checkout naming an organisation that does not exist is kept
+		// (answered 200, so Stripe stops retrying) and changes nothing.
+		f.mustDeliver(t, event("evt_gone", "checkout.session.completed", t0.Add(9*time.Second),
+			`{"id": "cs_2", "object": "checkout.session", "client_reference_id": "no-such-org", "customer": "cus_x", "subscription": "sub_x"}`))
 		// An event of a customer no organisation has is kept and ignored.
 		f.mustDeliver(t, event("evt_other", "customer.subscription.updated", t0.Add(8*time.Second), subscription("cus_someone_else", "active", teamPrice)))
 		if p := f.plan(t); p != "free" {

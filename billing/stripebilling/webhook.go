@@ -41,6 +41,12 @@ func (s *Service) HandleWebhook(ctx context.Context, payload []byte, signature s
 		return err
 	}
 	out, err := s.opts.Store.ApplyStripeChange(ctx, c)
+	if agentscope.ErrorCode(err) == agentscope.ENOTFOUND && c.OrgID != "" {
+		// An organisation deleted since (or never ours): Stripe would
+		// retry for days; the event is kept as one of no organisation.
+		s.log.Warn("stripe event of an organisation that does not exist", "event", ev.ID, "type", string(ev.Type), "org", c.OrgID)
+		out, err = s.opts.Store.ApplyStripeChange(ctx, agentscope.StripeChange{EventID: c.EventID, EventType: c.EventType})
+	}
 	if err != nil {
 		return err
 	}

@@ -197,9 +197,15 @@ func (s *Store) applyStripeChange(ctx context.Context, t tx, c agentscope.Stripe
 			return "", err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			if _, err := t.exec(ctx, `INSERT INTO stripe_invoices (org_id, invoice_id, status, amount_due, currency, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, invoice_id) DO NOTHING`,
-				c.OrgID, inv.ID, inv.Status, inv.AmountDue, inv.Currency, at); err != nil {
+			res, err := t.exec(ctx, `INSERT INTO stripe_invoices (org_id, invoice_id, status, amount_due, currency, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, invoice_id) DO NOTHING`,
+				c.OrgID, inv.ID, inv.Status, inv.AmountDue, inv.Currency, at)
+			if err != nil {
 				return "", err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				// The invoice has a newer status: this older event
+				// neither starts nor ends a grace period.
+				return agentscope.StripeStale, nil
 			}
 		}
 	}
