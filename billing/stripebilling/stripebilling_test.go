@@ -2,13 +2,20 @@ package stripebilling_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/agentscope/agentscope"
@@ -38,6 +45,8 @@ type store interface {
 	CreateOrg(ctx context.Context, name, actor string) (agentscope.Org, error)
 	OrgPlan(ctx context.Context, orgID string) (string, error)
 	ListAudit(ctx context.Context, orgID string, f agentscope.AuditFilter) (agentscope.AuditPage, error)
+	WriteDB() *sql.DB
+	Database() string
 	Close() error
 }
 
@@ -465,6 +474,68 @@ func TestReportUsage(t *testing.T) {
 		}
 		if b, _ := json.Marshal(acct); strings.Contains(string(b), "sk_test") {
 			t.Errorf("the account shows the key: %s", b)
+		}
+	})
+}
+
+// TestReportJob: the usage report runs as River's periodic job (at the
+// client's start, then every ReportInterval) through the worker the
+// service registers, and reports the subscribed organisation's events.
+func TestReportJob(t *testing.T) {
+	stores(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		acct := f.checkout(t)
+		f.mustDeliver(t, event("evt_c", "checkout.session.completed", time.Now(),
+			fmt.Sprintf(`{"id": "cs_1", "object": "checkout.session", "client_reference_id": %q, "customer": %q, "subscription": "sub_1"}`, f.org, acct.CustomerID)))
+		f.mustDeliver(t, event("evt_s", "customer.subscription.created", time.Now(), subscription(acct.CustomerID, "active", teamPrice)))
+		f.now = time.Now().UTC()
+		f.startSession(t, f.now)
+
+		var driver riverdriver.Driver[*sql.Tx] = riversqlite.New(f.st.WriteDB())
+		if f.st.Database() == "postgres" {
+			driver = riverdatabasesql.New(f.st.WriteDB())
+		}
+		m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			t.Fatal(err)
+		}
+		workers := river.NewWorkers()
+		if err := f.svc.AddWorkers(workers); err != nil {
+			t.Fatal(err)
+		}
+		client, err := river.NewClient(driver, &river.Config{
+			Logger: slog.New(slog.DiscardHandler), Workers: workers, TestOnly: true,
+			Queues:        map[string]river.QueueConfig{"billing_test": {MaxWorkers: 1}},
+			PeriodicJobs:  f.svc.PeriodicJobs("billing_test"),
+			FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		events, cancel := client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed)
+		defer cancel()
+		if err := client.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = client.Stop(sctx)
+		}()
+		select {
+		case ev := <-events:
+			if ev.Kind != river.EventKindJobCompleted || ev.Job.Kind != (stripebilling.ReportArgs{}).Kind() {
+				t.Fatalf("job %s: %s %v", ev.Job.Kind, ev.Kind, ev.Job.Errors)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("the usage report job did not run at the client's start")
+		}
+		acct, _ = f.st.StripeAccount(ctx, f.org)
+		if acct.UsageReported != 1 || acct.UsagePeriod != billing.Period(f.now) {
+			t.Fatalf("after the job: %+v", acct)
 		}
 	})
 }
