@@ -70,6 +70,19 @@ type Recorder struct {
 	dropped atomic.Int64
 	failed  atomic.Int64
 	sent    atomic.Int64
+
+	// failures counts the sink calls that failed, for logging the first
+	// and then every 100th (an AgentScope that is down must not flood the
+	// host's log with a line per batch).
+	failures int
+}
+
+// logFailure logs a failed sink call when it is the first or a 100th.
+func (r *Recorder) logFailure(msg string, args ...any) {
+	r.failures++
+	if r.failures == 1 || r.failures%100 == 0 {
+		r.log.Warn(msg, append(args, "failures_so_far", r.failures)...)
+	}
 }
 
 // NewRecorder starts a Recorder sending to sink; Close stops it.
@@ -166,7 +179,7 @@ func (r *Recorder) drain() {
 		cancel()
 		if err != nil {
 			r.failed.Add(int64(len(batch)))
-			r.log.Warn("recording events failed", "events", len(batch), "err", err)
+			r.logFailure("recording events failed", "events", len(batch), "err", err)
 		} else {
 			r.sent.Add(int64(len(batch)))
 		}
@@ -202,7 +215,7 @@ func (r *Recorder) drain() {
 			cancel()
 			if err != nil {
 				r.failed.Add(1)
-				r.log.Warn("ending the session failed", "session_id", o.sessionID, "err", err)
+				r.logFailure("ending the session failed", "session_id", o.sessionID, "err", err)
 			} else {
 				r.sent.Add(1)
 			}
@@ -217,7 +230,7 @@ func (r *Recorder) start(o op) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
 	if err := r.sink.StartSession(ctx, o.sessionID, o.agent, o.input); err != nil {
-		r.log.Warn("starting the session failed", "session_id", o.sessionID, "err", err)
+		r.logFailure("starting the session failed", "session_id", o.sessionID, "err", err)
 		return false
 	}
 	r.sent.Add(1)

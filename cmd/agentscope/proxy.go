@@ -105,6 +105,9 @@ func runProxy(ctx context.Context, env *Env, args []string) error {
 // rows it writes are forwarded to Splunk by serve or a worker).
 func openProxySink(ctx context.Context, env *Env, cfg Config, to, org string) (mcpproxy.Sink, func(), error) {
 	if to != "" {
+		if env.Getenv("AGENTSCOPE_KEY") == "" {
+			return nil, nil, usageError{"--to needs AGENTSCOPE_KEY: an API key of that AgentScope with the ingest scope (agentscope keys create --org ID --name proxy --scopes ingest)"}
+		}
 		s, err := mcpproxy.NewRemoteSink(to, env.Getenv("AGENTSCOPE_KEY"), &http.Client{Timeout: 30 * time.Second})
 		if err != nil {
 			return nil, nil, usageError{"--to: " + err.Error()}
