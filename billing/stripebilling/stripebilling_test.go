@@ -255,6 +255,17 @@ func (f *fixture) checkout(t *testing.T) agentscope.StripeAccount {
 	return acct
 }
 
+// subscribe checks out and delivers the webhooks of a completed Checkout
+// and an active subscription to the team price; it returns the account.
+func (f *fixture) subscribe(t *testing.T) agentscope.StripeAccount {
+	t.Helper()
+	acct := f.checkout(t)
+	f.mustDeliver(t, event("evt_c", "checkout.session.completed", time.Now(),
+		fmt.Sprintf(`{"id": "cs_1", "object": "checkout.session", "client_reference_id": %q, "customer": %q, "subscription": "sub_1"}`, f.org, acct.CustomerID)))
+	f.mustDeliver(t, event("evt_s", "customer.subscription.created", time.Now(), subscription(acct.CustomerID, "active", teamPrice)))
+	return acct
+}
+
 // startSession stores session s1 (its SessionStarted: one event).
 func (f *fixture) startSession(t *testing.T, at time.Time) {
 	t.Helper()
@@ -427,10 +438,7 @@ func TestWebhook(t *testing.T) {
 func TestReportUsage(t *testing.T) {
 	stores(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
-		acct := f.checkout(t)
-		f.mustDeliver(t, event("evt_c", "checkout.session.completed", time.Now(),
-			fmt.Sprintf(`{"id": "cs_1", "object": "checkout.session", "client_reference_id": %q, "customer": %q, "subscription": "sub_1"}`, f.org, acct.CustomerID)))
-		f.mustDeliver(t, event("evt_s", "customer.subscription.created", time.Now(), subscription(acct.CustomerID, "active", teamPrice)))
+		acct := f.subscribe(t)
 		at := time.Now().UTC()
 		f.startSession(t, at)
 		res := f.st.Append(ctx, []agentscope.AppendRequest{{OrgID: f.org, SessionID: "s1", Events: []agentscope.Event{{Type: agentscope.ModelInvoked, TS: at, Provider: "p", Model: "m"}}}})[0]
@@ -484,10 +492,7 @@ func TestReportUsage(t *testing.T) {
 func TestReportJob(t *testing.T) {
 	stores(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
-		acct := f.checkout(t)
-		f.mustDeliver(t, event("evt_c", "checkout.session.completed", time.Now(),
-			fmt.Sprintf(`{"id": "cs_1", "object": "checkout.session", "client_reference_id": %q, "customer": %q, "subscription": "sub_1"}`, f.org, acct.CustomerID)))
-		f.mustDeliver(t, event("evt_s", "customer.subscription.created", time.Now(), subscription(acct.CustomerID, "active", teamPrice)))
+		acct := f.subscribe(t)
 		f.now = time.Now().UTC()
 		f.startSession(t, f.now)
 
