@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/agentscope/agentscope"
+	"golang.org/x/net/http/httpguts"
 )
 
 // FuzzSession feeds frames from both sides of a connection to the
@@ -38,6 +39,16 @@ func FuzzSession(f *testing.F) {
 		for _, raw := range raws {
 			if _, err := agentscope.DecodeEvent(raw); err != nil {
 				t.Fatalf("recorded an event AgentScope refuses: %v\n%s", err, raw)
+			}
+		}
+		// The headers a frame sets on its POST must be sendable as they are.
+		for _, frame := range [][]byte{a, b, c, d} {
+			for k, vs := range frameHeaders(frame) {
+				for _, v := range vs {
+					if !httpguts.ValidHeaderFieldValue(v) || strings.TrimSpace(v) != v || v == "" {
+						t.Fatalf("frame %q: header %s: %q", frame, k, v)
+					}
+				}
 			}
 		}
 	})

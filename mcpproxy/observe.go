@@ -91,6 +91,13 @@ type wireEvent struct {
 	Attributes map[string]any  `json:"attributes,omitempty"`
 }
 
+func (ev *wireEvent) setAttr(k string, v any) {
+	if ev.Attributes == nil {
+		ev.Attributes = map[string]any{}
+	}
+	ev.Attributes[k] = v
+}
+
 // pendingCall is a tools/call the host sent and the server has not answered.
 type pendingCall struct {
 	tool, callID string
@@ -173,7 +180,7 @@ func (s *session) hostMessage(m message) {
 		ev := s.eventLocked("ToolCalled", c, now)
 		if args := bytes.TrimSpace(p.Arguments); len(args) > 0 && args[0] == '{' {
 			if len(args) > maxRecordedJSON {
-				ev.Attributes["arguments_omitted_bytes"] = len(args)
+				ev.setAttr("arguments_omitted_bytes", len(args))
 			} else {
 				ev.Arguments = args
 			}
@@ -287,9 +294,9 @@ func (s *session) startLocked(clientName string, input json.RawMessage) {
 }
 
 func (s *session) eventLocked(typ string, c pendingCall, ts time.Time) wireEvent {
-	ev := wireEvent{EventID: agentscope.NewEventID(), SessionID: s.id, Type: typ, TS: ts.UTC(), Tool: c.tool, CallID: c.callID, Attributes: map[string]any{}}
+	ev := wireEvent{EventID: agentscope.NewEventID(), SessionID: s.id, Type: typ, TS: ts.UTC(), Tool: c.tool, CallID: c.callID}
 	if s.server != "" {
-		ev.Attributes["mcp.server"] = clip(s.server, 256)
+		ev.setAttr("mcp.server", clip(s.server, 256))
 	}
 	return ev
 }
@@ -310,7 +317,7 @@ func (s *session) returnLocked(c pendingCall, result json.RawMessage, errText st
 	}
 	if res := bytes.TrimSpace(result); len(res) > 0 {
 		if len(res) > maxRecordedJSON {
-			ev.Attributes["result_omitted_bytes"] = len(res)
+			ev.setAttr("result_omitted_bytes", len(res))
 		} else {
 			ev.Result = res
 		}
@@ -319,17 +326,25 @@ func (s *session) returnLocked(c pendingCall, result json.RawMessage, errText st
 }
 
 func (s *session) emitLocked(ev wireEvent) {
-	if len(ev.Attributes) == 0 {
-		ev.Attributes = nil
-	}
 	data, err := json.Marshal(ev)
-	if err != nil {
-		// Arguments or a result that is not valid JSON: record the call
-		// without it rather than not at all.
-		ev.Arguments, ev.Result = nil, nil
-		if data, err = json.Marshal(ev); err != nil {
-			return
+	if err == nil {
+		_, err = agentscope.DecodeEvent(data)
+	}
+	if err != nil && (ev.Arguments != nil || ev.Result != nil) {
+		// Arguments or a result AgentScope would refuse (not JSON, a key
+		// twice in an object, …): record the call without them, saying
+		// why, rather than lose the event.
+		if ev.Arguments != nil {
+			ev.setAttr("arguments_omitted", clip(agentscope.ErrorMessage(err), 256))
 		}
+		if ev.Result != nil {
+			ev.setAttr("result_omitted", clip(agentscope.ErrorMessage(err), 256))
+		}
+		ev.Arguments, ev.Result = nil, nil
+		data, err = json.Marshal(ev)
+	}
+	if err != nil {
+		return
 	}
 	s.rec.Event(s.id, data)
 }
