@@ -581,6 +581,35 @@ func (capFree) GatewayHardCap(context.Context, string) (*agentscope.BudgetStatus
 	return nil, nil
 }
 
+// TestStreamWithoutUsage: a stream the client asked no usage for is
+// recorded with its usage unknown, and no cost — not even when its session
+// ends and the costs of its unpriced calls are computed.
+func TestStreamWithoutUsage(t *testing.T) {
+	f := setup(t, nil)
+	f.llm.Script(llmtest.Reply{Content: "no usage", Usage: llmtest.Usage{PromptTokens: 5, CompletionTokens: 2}})
+	h := map[string]string{"Authorization": "Bearer as-ingest-a", gateway.HeaderAgent: "nousage"}
+	if resp, body := f.post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[]}`, h); resp.StatusCode != 200 || !bytes.Equal(body, f.lastAnswer()) {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	ctx := agentscope.WithPrincipal(context.Background(), ownerA)
+	f.gw.SweepIdle(time.Now().Add(24 * time.Hour))
+	if err := f.gw.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	page, err := f.svc.Runs(ctx, agentscope.RunFilter{Agent: "nousage"})
+	if err != nil || len(page.Runs) != 1 || page.Runs[0].Status != agentscope.StatusCompleted {
+		t.Fatalf("runs %+v %v", page.Runs, err)
+	}
+	evs := f.events(t, page.Runs[0].SessionID)
+	mc := one(t, evs, agentscope.ModelCompleted)
+	if mc.Attributes["usage_unknown"] != true || string(mc.Output) != `"no usage"` {
+		t.Fatalf("ModelCompleted %+v", mc)
+	}
+	if n := len(byType(evs, agentscope.CostRecorded)); n != 0 {
+		t.Fatalf("%d costs recorded for a call of unknown usage: %s", n, types(evs))
+	}
+}
+
 func TestSessionPerKeyAndAgentEndsWhenIdle(t *testing.T) {
 	f := setup(t, func(o *gateway.Options) { o.IdleTimeout = time.Hour })
 	f.llm.Handle(func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Content: "ok"} })

@@ -139,6 +139,9 @@ func (s *Service) computedCosts(ctx context.Context, org, sessionID string) ([]a
 		if m.Type != agentscope.ModelCompleted || m.TokensIn == nil || m.TokensOut == nil {
 			continue
 		}
+		if unknown, _ := m.Attributes["usage_unknown"].(bool); unknown {
+			continue // its zero tokens are not a count (the LLM gateway saw no usage): its cost stays unknown
+		}
 		if covered[m.Seq] {
 			continue
 		}

@@ -67,6 +67,9 @@ type Config struct {
 	// CaptureIdle ends a session recorded from OTLP traces once no event
 	// newer than this has arrived (0: never); serve sweeps for them.
 	CaptureIdle time.Duration
+	// Gateway configures serve's LLM gateway (AGENTSCOPE_GATEWAY_*,
+	// AGENTSCOPE_ANTHROPIC_*).
+	Gateway gatewaySettings
 	// SignIn is how people sign in to the web UI (AGENTSCOPE_OIDC_*,
 	// AGENTSCOPE_OAUTH_*, AGENTSCOPE_SMTP_URL, AGENTSCOPE_EMAIL_FROM,
 	// AGENTSCOPE_PUBLIC_URL); the zero value keeps the instance token alone.
@@ -413,6 +416,9 @@ func (c *Config) readEnv(groups flagGroup, providerEnv func(string) string) erro
 				return fmt.Errorf("AGENTSCOPE_OTLP_IDLE_TIMEOUT must be 0 (never) or a duration of at least 1s (how long a session recorded from OTLP traces waits for another event before it is ended), got %q", v)
 			}
 			c.CaptureIdle = d
+		}
+		if c.Gateway, err = readGatewaySettings(getenv, providerEnv); err != nil {
+			return err
 		}
 		if c.SignIn, err = signin.ConfigFromEnv(getenv, defaultPublicURL(c.Addr)); err != nil {
 			return err

@@ -11,23 +11,27 @@ import (
 	"github.com/agentscope/agentscope/runtime"
 )
 
-// gatewayOptions configures serve's LLM gateway from the environment:
-//   - its OpenAI-compatible upstream is the runtime's default provider
-//     (AGENTSCOPE_LLM_BASE_URL or OPENAI_BASE_URL, AGENTSCOPE_LLM_API_KEY
-//     or OPENAI_API_KEY);
+// gatewaySettings are the LLM gateway's settings (serve):
 //   - its Anthropic upstream is AGENTSCOPE_ANTHROPIC_API_KEY (or
 //     ANTHROPIC_API_KEY) at AGENTSCOPE_ANTHROPIC_BASE_URL (default
-//     Anthropic's API);
+//     Anthropic's API); its OpenAI-compatible one is the runtime's default
+//     provider (AGENTSCOPE_LLM_BASE_URL, AGENTSCOPE_LLM_API_KEY, or
+//     OPENAI_*);
 //   - AGENTSCOPE_GATEWAY_OPENAI_URL and AGENTSCOPE_GATEWAY_ANTHROPIC_URL
 //     are where a client's own provider key is sent (default the
 //     providers' public endpoints);
 //   - AGENTSCOPE_GATEWAY_IDLE_TIMEOUT ends the sessions the gateway
 //     starts for calls without X-AgentScope-Session-Id (default 30m).
-func gatewayOptions(cfg *Config, log *slog.Logger) (gateway.Options, error) {
-	getenv, provider := cfg.env(), cfg.Runtime.ProviderEnv
-	if provider == nil {
-		provider = getenv
-	}
+type gatewaySettings struct {
+	// AnthropicKey is a secret.
+	AnthropicKey, AnthropicBase string
+	OpenAIURL, AnthropicURL     string
+	IdleTimeout                 time.Duration
+}
+
+// readGatewaySettings reads them; provider keys and URLs come from
+// providerEnv, as the runtime's do.
+func readGatewaySettings(getenv, providerEnv func(string) string) (gatewaySettings, error) {
 	first := func(get func(string) string, names ...string) string {
 		for _, n := range names {
 			if v := strings.TrimSpace(get(n)); v != "" {
@@ -36,9 +40,35 @@ func gatewayOptions(cfg *Config, log *slog.Logger) (gateway.Options, error) {
 		}
 		return ""
 	}
-	opts := gateway.Options{Pricing: cfg.Runtime.Pricing, Logger: log,
-		OpenAIBaseURL:    first(getenv, "AGENTSCOPE_GATEWAY_OPENAI_URL"),
-		AnthropicBaseURL: first(getenv, "AGENTSCOPE_GATEWAY_ANTHROPIC_URL")}
+	g := gatewaySettings{
+		AnthropicKey:  first(providerEnv, "AGENTSCOPE_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"),
+		AnthropicBase: first(providerEnv, "AGENTSCOPE_ANTHROPIC_BASE_URL"),
+		OpenAIURL:     first(getenv, "AGENTSCOPE_GATEWAY_OPENAI_URL"),
+		AnthropicURL:  first(getenv, "AGENTSCOPE_GATEWAY_ANTHROPIC_URL"),
+		IdleTimeout:   30 * time.Minute,
+	}
+	for name, u := range map[string]string{"AGENTSCOPE_ANTHROPIC_BASE_URL": g.AnthropicBase, "AGENTSCOPE_GATEWAY_OPENAI_URL": g.OpenAIURL, "AGENTSCOPE_GATEWAY_ANTHROPIC_URL": g.AnthropicURL} {
+		if u == "" {
+			continue
+		}
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return g, fmt.Errorf("%s %q is not an http(s) URL such as https://api.anthropic.com/v1", name, u)
+		}
+	}
+	if v := getenv("AGENTSCOPE_GATEWAY_IDLE_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return g, fmt.Errorf("AGENTSCOPE_GATEWAY_IDLE_TIMEOUT must be a duration of at least 1s such as 30m (how long the LLM gateway keeps a session without a session header open between calls), got %q", v)
+		}
+		g.IdleTimeout = d
+	}
+	return g, nil
+}
+
+// gatewayOptions configures serve's LLM gateway.
+func gatewayOptions(cfg *Config, log *slog.Logger) gateway.Options {
+	g := cfg.Gateway
+	opts := gateway.Options{Pricing: cfg.Runtime.Pricing, Logger: log, OpenAIBaseURL: g.OpenAIURL, AnthropicBaseURL: g.AnthropicURL, IdleTimeout: g.IdleTimeout}
 	if llm := cfg.Runtime.LLM; llm.APIKey != "" {
 		base := llm.BaseURL
 		if base == "" {
@@ -46,29 +76,14 @@ func gatewayOptions(cfg *Config, log *slog.Logger) (gateway.Options, error) {
 		}
 		opts.Upstreams = append(opts.Upstreams, gateway.Upstream{Name: upstreamName(base, "openai"), API: gateway.OpenAI, BaseURL: base, APIKey: llm.APIKey})
 	}
-	if key := first(provider, "AGENTSCOPE_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"); key != "" {
-		base := first(provider, "AGENTSCOPE_ANTHROPIC_BASE_URL")
+	if g.AnthropicKey != "" {
+		base := g.AnthropicBase
 		if base == "" {
 			base = gateway.DefaultAnthropicBaseURL
 		}
-		opts.Upstreams = append(opts.Upstreams, gateway.Upstream{Name: upstreamName(base, "anthropic"), API: gateway.Anthropic, BaseURL: base, APIKey: key})
+		opts.Upstreams = append(opts.Upstreams, gateway.Upstream{Name: upstreamName(base, "anthropic"), API: gateway.Anthropic, BaseURL: base, APIKey: g.AnthropicKey})
 	}
-	for _, u := range []string{opts.OpenAIBaseURL, opts.AnthropicBaseURL} {
-		if u == "" {
-			continue
-		}
-		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return opts, fmt.Errorf("AGENTSCOPE_GATEWAY_*_URL %q is not an http(s) URL", u)
-		}
-	}
-	if v := getenv("AGENTSCOPE_GATEWAY_IDLE_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return opts, fmt.Errorf("AGENTSCOPE_GATEWAY_IDLE_TIMEOUT must be a positive duration such as 30m, got %q", v)
-		}
-		opts.IdleTimeout = d
-	}
-	return opts, nil
+	return opts
 }
 
 // upstreamName is the provider recorded for calls to base: def for the

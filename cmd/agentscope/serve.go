@@ -54,10 +54,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	// The LLM gateway records the model calls clients make through it.
-	gwOpts, err := gatewayOptions(&cfg, log)
-	if err != nil {
-		return err
-	}
+	gwOpts := gatewayOptions(&cfg, log)
 	gwOpts.Metrics = app.Metrics
 	gw := gateway.New(app.Service, gwOpts)
 	defer gw.Close()
