@@ -84,6 +84,13 @@ type AppendRequest struct {
 	// lets a writer decide from what it read (end_run pricing the calls no
 	// reported cost covers) without a reported cost slipping in between.
 	IfLastSeq int64
+	// Bookkeeping marks AgentScope's own writes that must land whatever
+	// the organisation's plan allows: a managed run's events, queueing and
+	// ending (bounded by the plan's managed-run spend instead), the
+	// sweeper's failures, alerts, investigation links. Their events count
+	// in the organisation's usage but are never refused for its event
+	// limit, so no run is left unable to end.
+	Bookkeeping bool
 }
 
 // RunUpdate changes a run's status.

@@ -248,7 +248,7 @@ func (s *Service) RaiseAlerts(ctx context.Context, org, sid string, sigs []Signa
 		evs[i] = a.Event()
 		evs[i].TS = now
 	}
-	res := s.opts.Store.AppendTx(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: sid, Events: evs, KeepFirst: true}}, func(ctx context.Context, tx *sql.Tx) error {
+	res := s.opts.Store.AppendTx(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: sid, Events: evs, KeepFirst: true, Bookkeeping: true}}, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := Enqueue(ctx, s.opts.River, tx, as, &river.InsertOpts{Queue: s.opts.Queue})
 		return err
 	})[0]

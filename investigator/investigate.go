@@ -255,7 +255,7 @@ func (inv *investigation) store(ctx context.Context) error {
 	linkID := fmt.Sprintf("report-%s-%s", inv.report.SessionID, inv.report.Status)
 	ev := agentscope.Event{EventID: linkID, Type: agentscope.InvestigationReported, TS: inv.x.Now(), Error: inv.report.Error,
 		Attributes: map[string]any{"investigation_session_id": inv.report.SessionID, "report_status": string(inv.report.Status), "risk_level": string(inv.report.RiskLevel)}}
-	_, err := iv.opts.Recorder.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: inv.report.TargetSessionID, Events: []agentscope.Event{ev}, KeepFirst: true})
+	_, err := iv.opts.Recorder.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: inv.report.TargetSessionID, Events: []agentscope.Event{ev}, KeepFirst: true, Bookkeeping: true})
 	if err != nil {
 		inv.x.Logger().Warn("link report from the investigated session", "err", err)
 	}

@@ -103,7 +103,7 @@ func (j *journal) commitPending() {
 		var err error
 		if !failed {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			_, err = j.rec.Commit(ctx, agentscope.AppendRequest{OrgID: j.org, SessionID: j.sid, Events: batch})
+			_, err = j.rec.Commit(ctx, agentscope.AppendRequest{OrgID: j.org, SessionID: j.sid, Events: batch, Bookkeeping: true})
 			cancel()
 		}
 		j.mu.Lock()
@@ -167,7 +167,7 @@ func (j *journal) finish(ctx context.Context, update *agentscope.RunUpdate, evs 
 			j.added += len(evs)
 			j.pending = nil
 			j.mu.Unlock()
-			res, err := j.rec.Commit(ctx, agentscope.AppendRequest{OrgID: j.org, SessionID: j.sid, Events: batch, Update: update})
+			res, err := j.rec.Commit(ctx, agentscope.AppendRequest{OrgID: j.org, SessionID: j.sid, Events: batch, Update: update, Bookkeeping: true})
 			j.mu.Lock()
 			if err != nil && j.err == nil {
 				j.err = err

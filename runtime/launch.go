@@ -49,8 +49,9 @@ func (rt *Runtime) Launch(ctx context.Context, orgID string, agent agentscope.Ag
 	}
 	req := agentscope.AppendRequest{
 		OrgID: orgID, SessionID: run.SessionID,
-		Start:  &agentscope.Run{Agent: agent.Name, Status: agentscope.StatusQueued, Managed: true, Input: run.Input, Metadata: run.Metadata, CreatedAt: now},
-		Events: events,
+		Start:       &agentscope.Run{Agent: agent.Name, Status: agentscope.StatusQueued, Managed: true, Input: run.Input, Metadata: run.Metadata, CreatedAt: now},
+		Events:      events,
+		Bookkeeping: true, // the plan's managed-run spend bounds managed runs
 	}
 	res := rt.store.AppendTx(ctx, []agentscope.AppendRequest{req}, func(ctx context.Context, tx *sql.Tx) error {
 		reserve, err := rt.evaluateAgentCostBudgets(ctx, tx, orgID, agent.Name, run.SessionID, spec, now)
@@ -84,7 +85,7 @@ func (rt *Runtime) Cancel(ctx context.Context, orgID, sessionID string) (agentsc
 	}
 	const reason = "cancelled by request"
 	now := rt.now()
-	req := agentscope.AppendRequest{OrgID: orgID, SessionID: sessionID,
+	req := agentscope.AppendRequest{OrgID: orgID, SessionID: sessionID, Bookkeeping: true,
 		Events: []agentscope.Event{
 			{EventID: agentscope.NewEventID(), Type: agentscope.RunCancelled, TS: now, Error: reason},
 			{EventID: agentscope.NewEventID(), Type: agentscope.SessionCompleted, TS: now, Status: string(agentscope.StatusCancelled), Error: reason},

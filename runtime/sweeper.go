@@ -78,7 +78,7 @@ func (rt *Runtime) Sweep(ctx context.Context) error {
 				reason += "; the last error: " + j.Errors[len(j.Errors)-1].Error
 			}
 			reason = "the run did not finish: " + reason
-			_, err := rt.rec.Commit(ctx, agentscope.AppendRequest{OrgID: m.OrgID, SessionID: m.SessionID,
+			_, err := rt.rec.Commit(ctx, agentscope.AppendRequest{OrgID: m.OrgID, SessionID: m.SessionID, Bookkeeping: true,
 				Events: []agentscope.Event{
 					{EventID: agentscope.NewEventID(), Type: agentscope.RunFailed, TS: rt.now(), Error: reason},
 					{EventID: agentscope.NewEventID(), Type: agentscope.SessionCompleted, TS: rt.now(), Status: string(agentscope.StatusFailed), Error: reason},

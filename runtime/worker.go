@@ -171,7 +171,7 @@ func (rt *Runtime) runEnded(ctx context.Context, org, sid string) bool {
 // fail ends the run as failed with RunFailed and SessionCompleted, and
 // tells River not to retry.
 func (rt *Runtime) fail(ctx context.Context, org, sid string, totals map[string]any, reason string) error {
-	_, err := rt.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sid,
+	_, err := rt.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sid, Bookkeeping: true,
 		Events: []agentscope.Event{
 			{EventID: agentscope.NewEventID(), Type: agentscope.RunFailed, TS: rt.now(), Error: reason},
 			{EventID: agentscope.NewEventID(), Type: agentscope.SessionCompleted, TS: rt.now(), Status: string(agentscope.StatusFailed), Error: reason, Attributes: totals},
@@ -187,7 +187,7 @@ func (rt *Runtime) fail(ctx context.Context, org, sid string, totals map[string]
 // retry records RunRetried, moves the run back to queued and returns cause
 // so River schedules the next attempt.
 func (rt *Runtime) retry(ctx context.Context, job *river.Job[runArgs], org, sid, reason string, cause error) error {
-	_, err := rt.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sid,
+	_, err := rt.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sid, Bookkeeping: true,
 		Events: []agentscope.Event{{EventID: agentscope.NewEventID(), Type: agentscope.RunRetried, TS: rt.now(), Error: reason,
 			Attributes: map[string]any{"attempt": job.Attempt, "max_attempts": job.MaxAttempts}}},
 		Update: &agentscope.RunUpdate{Status: agentscope.StatusQueued, From: []agentscope.RunStatus{agentscope.StatusRunning}},

@@ -287,7 +287,7 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 			res.Events[i], res.Duplicate[i] = old, true
 			continue
 		}
-		if usage != nil && usage.limited && usage.used+usage.added+took >= usage.limit {
+		if usage != nil && usage.limited && !req.Bookkeeping && usage.used+usage.added+took >= usage.limit {
 			if refusal == nil {
 				refusal = EventLimitError(usage.plan, b.period, usage.limit, usage.used+usage.added+took)
 				res.Rejected = make([]error, len(req.Events))

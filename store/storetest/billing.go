@@ -138,6 +138,14 @@ func testBatchCrossesLimit(t *testing.T, connect func(sqlstore.Options) *sqlstor
 	if n := usage(t, s, org, t0); n != 5 {
 		t.Errorf("usage after refusals = %d, want 5", n)
 	}
+	// AgentScope's own bookkeeping (an alert, a managed run's end) lands
+	// past the limit, and counts.
+	if res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "s1", Events: models("own", 1), Bookkeeping: true}})[0]; res.Err != nil || res.Rejected != nil {
+		t.Errorf("bookkeeping past the limit = %v, rejected %v", res.Err, res.Rejected)
+	}
+	if n := usage(t, s, org, t0); n != 6 {
+		t.Errorf("usage after bookkeeping = %d, want 6", n)
+	}
 	// Another organisation has its own count; a new period starts at 0.
 	start(t, s, "org-b", "s1", "bot", t0)
 	clk.Advance(31 * 24 * time.Hour)
