@@ -178,12 +178,15 @@ func fakeOpenAI(t *testing.T) string {
 
 // doctorRun runs agentscope doctor --json with vars as both the settings
 // and the provider environment, and returns its exit code and checks.
-func doctorRun(t *testing.T, vars map[string]string) (int, map[string]doctorCheck, string) {
+// doctorRun runs doctor --json with each check bounded by 5s, or by
+// timeout when given (a check that spawns a process needs longer on a
+// loaded machine).
+func doctorRun(t *testing.T, vars map[string]string, timeout ...string) (int, map[string]doctorCheck, string) {
 	t.Helper()
 	var out, errOut strings.Builder
 	get := func(k string) string { return vars[k] }
 	e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: get, ProviderEnv: get}
-	code := e.Run(context.Background(), []string{"doctor", "--json", "--timeout", "5s"})
+	code := e.Run(context.Background(), []string{"doctor", "--json", "--timeout", append(timeout, "5s")[0]})
 	all := out.String() + errOut.String()
 	for _, s := range []string{docHECToken, docRESTToken, docMCPToken, docLLMKey, docSMTPPass, docOIDCSec, "wrong-secret"} {
 		if strings.Contains(all, s) {
@@ -363,7 +366,9 @@ func TestDoctorMCPCommand(t *testing.T) {
 	cli(t, vars, "migrate")
 	vars[splunkbridge.EnvMCPCommand] = "env AGENTSCOPE_DATA_DIR=" + t.TempDir() + " " + binary(t) + " mcp --no-worker"
 	vars[splunkbridge.EnvMCPSearchTool] = "run_spl"
-	code, checks, all := doctorRun(t, vars)
+	// The server it spawns opens a store and migrates it first: seconds on
+	// a busy machine.
+	code, checks, all := doctorRun(t, vars, "60s")
 	if c := checks["splunk mcp"]; code != 0 || !c.OK || c.Skipped || !strings.Contains(c.Detail, "search tool run_spl (query argument query)") {
 		t.Errorf("exit %d, splunk mcp %+v:\n%s", code, c, all)
 	}
