@@ -431,7 +431,7 @@ func BillingPage(p Page, b Billing) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if b.Stripe.Configured {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<section class=\"panel flush\"><h2>Invoices</h2>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<section class=\"panel\" id=\"invoices-panel\"><h2>Invoices</h2>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
