@@ -177,3 +177,100 @@ func jsonOf(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestGatewayAnthropicNode runs interop/gateway/anthropic.mjs: the official
+// Anthropic TypeScript SDK through the gateway's /v1/messages, with the
+// AgentScope key as its api_key — a message parsed and raw, and one
+// streamed with a tool call (the SDK assembles it from the event stream).
+func TestGatewayAnthropicNode(t *testing.T) {
+	node := requireNode(t)
+	const upstreamKey = "sk-ant-interop-upstream-0123456789"
+	llm := llmtest.New()
+	defer llm.Close()
+	llm.APIKey = upstreamKey
+	u := llmtest.Usage{PromptTokens: 100, CompletionTokens: 20, CachedTokens: 60, CacheWriteTokens: 30}
+	llm.Handle(func(r llmtest.Request) llmtest.Reply {
+		if r.Stream {
+			return llmtest.Reply{Content: "Let me look.", ToolCalls: []llmtest.ToolCall{{ID: "toolu_01", Name: "lookup", Arguments: `{"order":"A-1"}`}}, Usage: u}
+		}
+		return llmtest.Reply{Content: "Hello from Claude.", Usage: u}
+	})
+	base := strings.TrimSuffix(serveEnv(t, t.TempDir(), t.TempDir(), "AGENTSCOPE_ANTHROPIC_API_KEY="+upstreamKey, "AGENTSCOPE_ANTHROPIC_BASE_URL="+llm.URL, "ANTHROPIC_API_KEY=", "OPENAI_API_KEY="), "/mcp")
+	out := runNode(t, node, 120*time.Second, cleanEnv("INTEROP_BASE="+base, "INTEROP_TOKEN="+token), filepath.Join("gateway", "anthropic.mjs"))
+	if !strings.Contains(out, "anthropic: all calls made") {
+		t.Fatalf("the script did not finish:\n%s", out)
+	}
+	steps := map[string]map[string]any{}
+	for _, line := range strings.Split(out, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["step"] != nil {
+			steps[m["step"].(string)] = m
+		}
+	}
+	if s := steps["parsed"]; s["text"] != "Hello from Claude." || s["stop"] != "end_turn" {
+		t.Errorf("parsed %v", s)
+	}
+	if s := steps["raw"]; s["status"] != float64(200) || !slices.ContainsFunc(llm.Answers(), func(a []byte) bool { return string(a) == s["body"] }) {
+		t.Errorf("raw: the SDK got other bytes than the provider sent: %v", s)
+	}
+	if s := steps["stream"]; s["text"] != "Let me look." || s["stop"] != "tool_use" || jsonOf(s["tools"]) != `[{"id":"toolu_01","input":{"order":"A-1"},"name":"lookup"}]` {
+		t.Errorf("stream %v", s)
+	}
+	for _, r := range llm.Requests() {
+		if r.APIKey != upstreamKey || r.Authorization != "" {
+			t.Errorf("the provider got x-api-key %q, Authorization %q", r.APIKey, r.Authorization)
+		}
+	}
+
+	var page struct {
+		Events []struct {
+			Type       string
+			Tool       string
+			CallID     string          `json:"call_id"`
+			TokensIn   int64           `json:"tokens_in"`
+			TokensOut  int64           `json:"tokens_out"`
+			CacheRead  int64           `json:"cache_read_tokens"`
+			CacheWrite int64           `json:"cache_write_tokens"`
+			AmountUSD  json.RawMessage `json:"amount_usd"`
+			Arguments  json.RawMessage
+		} `json:"events"`
+	}
+	req, _ := http.NewRequest("GET", base+"/api/v1/sessions/anthropic-session/events", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := pricing.Default().Lookup("anthropic", "claude-sonnet-4-5")
+	want, err := p.Cost(pricing.Usage{InputTokens: 100, OutputTokens: 20, CacheReadTokens: 60, CacheWriteTokens: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls, costs, tools int
+	for _, ev := range page.Events {
+		switch ev.Type {
+		case "ModelCompleted":
+			calls++
+			if ev.TokensIn != 100 || ev.TokensOut != 20 || ev.CacheRead != 60 || ev.CacheWrite != 30 {
+				t.Errorf("ModelCompleted %+v", ev)
+			}
+		case "CostRecorded":
+			costs++
+			if string(ev.AmountUSD) != want.String() {
+				t.Errorf("cost %s, want %s", ev.AmountUSD, want)
+			}
+		case "ToolCalled":
+			tools++
+			if ev.Tool != "lookup" || ev.CallID != "toolu_01" || string(ev.Arguments) != `{"order":"A-1"}` {
+				t.Errorf("ToolCalled %+v", ev)
+			}
+		}
+	}
+	if calls != 3 || costs != 3 || tools != 1 {
+		t.Errorf("%d calls, %d costs, %d tool calls recorded, want 3, 3, 1", calls, costs, tools)
+	}
+}

@@ -76,7 +76,7 @@ func requireNode(t *testing.T) string {
 	if err != nil {
 		miss("node not found on PATH")
 	}
-	for _, pkg := range []string{"@modelcontextprotocol/sdk", "@modelcontextprotocol/client", "@modelcontextprotocol/conformance", "ajv", "@opentelemetry/sdk-trace", "@opentelemetry/exporter-trace-otlp-proto", "@opentelemetry/exporter-trace-otlp-http", "@modelcontextprotocol/server-everything", "openai"} {
+	for _, pkg := range []string{"@modelcontextprotocol/sdk", "@modelcontextprotocol/client", "@modelcontextprotocol/conformance", "ajv", "@opentelemetry/sdk-trace", "@opentelemetry/exporter-trace-otlp-proto", "@opentelemetry/exporter-trace-otlp-http", "@modelcontextprotocol/server-everything", "openai", "@anthropic-ai/sdk"} {
 		if _, err := os.Stat(filepath.Join("node_modules", pkg, "package.json")); err != nil {
 			miss("interop/node_modules/%s is missing: run `npm ci` in interop/", pkg)
 		}
