@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/metrics"
 	"github.com/agentscope/agentscope/internal/netguard"
 )
 
@@ -48,6 +49,10 @@ type Options struct {
 	Network netguard.Policy
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Metrics counts the Alert events raised as ingested (they are
+	// appended in their deliveries' transaction, not through the
+	// recorder); nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Service keeps an organisation's alert rules, for the HTTP API, the MCP
@@ -256,6 +261,7 @@ func (s *Service) RaiseAlerts(ctx context.Context, org, sid string, sigs []Signa
 		return 0, fmt.Errorf("raise %d alerts: %w", len(as), res.Err)
 	}
 	raised := res.Appended()
+	s.opts.Metrics.Ingested(len(raised))
 	if s.opts.Hub != nil {
 		s.opts.Hub.Publish(org, raised)
 	}

@@ -210,6 +210,7 @@ func (s *Server) fastRecord(next http.Handler) http.Handler {
 		res, err := s.recordEventResult(r.Context(), req.args, fs.ss, func(ctx context.Context) (context.Context, error) {
 			return s.orgContext(ctx, nil)
 		})
+		s.recordCalls.Done(err != nil || res.IsError)
 		var out []byte
 		if err == nil {
 			out, err = appendToolResult(nil, res)

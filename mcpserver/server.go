@@ -55,7 +55,9 @@ type Server struct {
 	// sessions whose record_event calls skip go-sdk (fastpath.go).
 	recordArgs argChecker
 	fast       fastSessions
-	// recordCalls counts record_event's calls, by either path.
+	// toolCalls are the counters of each tool (countToolCalls);
+	// recordCalls record_event's, for its fast path.
+	toolCalls   map[string]metrics.ToolCalls
 	recordCalls metrics.ToolCalls
 }
 
@@ -64,7 +66,7 @@ func New(svc *service.Service, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{svc: svc, opts: opts, log: opts.Logger.With("component", "mcpserver"), fast: fastSessions{now: time.Now}}
+	s := &Server{svc: svc, opts: opts, log: opts.Logger.With("component", "mcpserver"), fast: fastSessions{now: time.Now}, toolCalls: map[string]metrics.ToolCalls{}}
 	s.MCP = mcp.NewServer(&mcp.Implementation{Name: "agentscope", Title: "AgentScope", Version: Version}, &mcp.ServerOptions{
 		Instructions:       instructions,
 		Logger:             s.log,
@@ -76,7 +78,7 @@ func New(svc *service.Service, opts Options) *Server {
 	s.addSearchTools()
 	s.addSessionResource()
 	s.addPrompts()
-	s.MCP.AddReceivingMiddleware(s.listRecent, checkLogLevel)
+	s.MCP.AddReceivingMiddleware(s.listRecent, checkLogLevel, s.countToolCalls)
 	s.MCP.AddSendingMiddleware(s.onlyOwnUpdates)
 	s.addAgentTools()
 	s.addContextSearch()

@@ -27,12 +27,11 @@ func addTool[In, Out any](s *Server, t *mcp.Tool, h func(ctx context.Context, in
 	}
 	checkRootObject(t.Name, "inputSchema", t.InputSchema)
 	checkRootObject(t.Name, "outputSchema", t.OutputSchema)
-	calls := s.opts.Metrics.MCPTool(t.Name)
+	s.countTool(t.Name)
 	mcp.AddTool(s.MCP, t, func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, Out, error) {
 		var zero Out
 		ctx, err := s.orgContext(ctx, req.Extra)
 		if err != nil {
-			calls.Done(true)
 			return nil, zero, s.toolError(t.Name, err)
 		}
 		if tok := req.Params.GetProgressToken(); tok != nil && req.Session != nil {
@@ -42,7 +41,6 @@ func addTool[In, Out any](s *Server, t *mcp.Tool, h func(ctx context.Context, in
 		}
 		start := time.Now()
 		out, err := h(ctx, in)
-		calls.Done(err != nil)
 		if err != nil {
 			err = s.toolError(t.Name, err)
 			logToClient(ctx, req.Session, "warning", t.Name, err.Error(), time.Since(start))
@@ -159,7 +157,7 @@ func (s *Server) addRecordEvent() {
 	checkRootObject(t.Name, "inputSchema", t.InputSchema)
 	checkRootObject(t.Name, "outputSchema", t.OutputSchema)
 	s.recordArgs = newArgChecker(t.InputSchema.(*jsonschema.Schema))
-	s.recordCalls = s.opts.Metrics.MCPTool(t.Name)
+	s.recordCalls = s.countTool(t.Name)
 	s.MCP.AddTool(t, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		res, err := s.recordEventResult(ctx, req.Params.Arguments, req.Session, func(ctx context.Context) (context.Context, error) {
 			return s.orgContext(ctx, req.Extra)
@@ -173,9 +171,8 @@ func (s *Server) addRecordEvent() {
 // fast path (fastpath.go): the arguments are checked, then org puts the
 // caller's organisation into ctx, then the events are recorded. ss, if not
 // nil, is told of a refused event as a log message.
-func (s *Server) recordEventResult(ctx context.Context, arguments json.RawMessage, ss *mcp.ServerSession, org func(context.Context) (context.Context, error)) (res *mcp.CallToolResult, err error) {
+func (s *Server) recordEventResult(ctx context.Context, arguments json.RawMessage, ss *mcp.ServerSession, org func(context.Context) (context.Context, error)) (*mcp.CallToolResult, error) {
 	const name = "record_event"
-	defer func() { s.recordCalls.Done(err != nil || res == nil || res.IsError) }()
 	in, top, err := s.recordArgs.object(arguments)
 	if err != nil {
 		if terr := systemTypeError(arguments); terr != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -158,9 +159,6 @@ func TestMetricsEndToEnd(t *testing.T) {
 			if code := api(t, "POST", base+"/api/v1/events", `[{"event_id":"m3","session_id":"met-1","type":"ToolCalled","call_id":"b"}]`, nil); code != 400 {
 				t.Fatalf("record an event without its tool: %d, want 400", code)
 			}
-			if code := api(t, "POST", base+"/api/v1/runs/met-1/end", `{"status":"completed"}`, nil); code != 200 {
-				t.Fatalf("end run: %d", code)
-			}
 			// MCP: one call that answers, one that fails.
 			cs := httpSession(t, base, token)
 			defer cs.Close()
@@ -169,6 +167,18 @@ func TestMetricsEndToEnd(t *testing.T) {
 			}
 			if _, err := callTool(cs, "replay_session", map[string]any{"session_id": "no-such-session"}); err == nil {
 				t.Fatal("replay_session of a missing session answered")
+			}
+			if _, err := callTool(cs, "replay_session", map[string]any{"sessionid": "met-1"}); err == nil { // refused by its input schema
+				t.Fatal("replay_session without a session_id answered")
+			}
+			for i := range 2 { // the second on record_event's fast path, if the session takes it
+				ev := map[string]any{"session_id": "met-1", "type": "ToolCalled", "tool": "lookup", "call_id": fmt.Sprint("mcp-", i)}
+				if _, err := callTool(cs, "record_event", ev); err != nil {
+					t.Fatalf("record_event: %v", err)
+				}
+			}
+			if code := api(t, "POST", base+"/api/v1/runs/met-1/end", `{"status":"completed"}`, nil); code != 200 {
+				t.Fatalf("end run: %d", code)
 			}
 			// A model call through the LLM gateway (to the same provider).
 			gwBody := `{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}]}`
@@ -288,8 +298,11 @@ func TestMetricsEndToEnd(t *testing.T) {
 			if got := value("agentscope_mcp_calls_total", "tool", "replay_session", "outcome", "ok"); got != 1 {
 				t.Errorf("replay_session ok: %v, want 1", got)
 			}
-			if got := value("agentscope_mcp_calls_total", "tool", "replay_session", "outcome", "error"); got != 1 {
-				t.Errorf("replay_session error: %v, want 1", got)
+			if got := value("agentscope_mcp_calls_total", "tool", "replay_session", "outcome", "error"); got != 2 {
+				t.Errorf("replay_session error: %v, want 2", got)
+			}
+			if got := value("agentscope_mcp_calls_total", "tool", "record_event", "outcome", "ok"); got != 2 {
+				t.Errorf("record_event ok: %v, want 2", got)
 			}
 			if got := sumWhere(fams, "agentscope_gateway_requests_total", "outcome", "ok"); got != 1 {
 				t.Errorf("gateway requests ok: %v, want 1", got)

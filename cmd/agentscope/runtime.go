@@ -96,7 +96,7 @@ func watchOptions(cfg Config, log *slog.Logger) investigator.WatchOptions {
 // deliveries on the runtime's River client and publishing the alerts it
 // records to the live hub.
 func openAlerts(a *App, rt *runtime.Runtime) (*alerts.Service, error) {
-	return alerts.NewService(alerts.Options{Store: a.Store, River: rt.River(), Queue: rt.Queue(), Hub: a.Recorder.Hub(), Network: a.Config.Runtime.Webhooks})
+	return alerts.NewService(alerts.Options{Store: a.Store, River: rt.River(), Queue: rt.Queue(), Hub: a.Recorder.Hub(), Network: a.Config.Runtime.Webhooks, Metrics: a.Metrics})
 }
 
 // openInvestigator builds the investigator over the app's store, recorder,

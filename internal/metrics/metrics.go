@@ -162,8 +162,9 @@ func (m *Metrics) Committed(took time.Duration, events, appended, duplicates int
 	}
 }
 
-// Ingested counts events appended outside a group commit (a managed
-// run's queueing and cancelling, in the transaction of its job).
+// Ingested counts events appended outside a group commit, in another
+// transaction of their own: a managed run's queueing and cancelling (with
+// its job), alerts raised (with their deliveries).
 func (m *Metrics) Ingested(appended int) {
 	if m == nil || appended <= 0 {
 		return
