@@ -283,11 +283,18 @@ func (g *Gateway) sweeper() {
 	}
 }
 
-// SweepIdle forgets the sessions idle for IdleTimeout at now, ending those the
-// gateway started.
+// SweepIdle forgets the sessions idle for IdleTimeout at now, ending those
+// the gateway started, and the budget checks past CapCacheTTL.
 func (g *Gateway) SweepIdle(now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	// Budget checks past their time are dropped too, so that agents no
+	// longer calling do not keep an entry.
+	for k, e := range g.caps {
+		if now.Sub(e.at) >= g.opts.CapCacheTTL {
+			delete(g.caps, k)
+		}
+	}
 	for id, st := range g.sessions {
 		if now.Sub(st.lastUsed) < g.opts.IdleTimeout {
 			continue

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/agentscope/agentscope"
 )
@@ -64,5 +65,19 @@ func TestQueuedRecordsOfASessionCommitTogether(t *testing.T) {
 	}
 	if st := g.Stats("o"); st.Recorded != 6 || st.Calls != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestSweepForgetsOldBudgetChecks: the cache of budget checks does not keep
+// agents that stopped calling.
+func TestSweepForgetsOldBudgetChecks(t *testing.T) {
+	g := New(&commits{release: make(chan struct{}), started: make(chan struct{})}, Options{})
+	defer g.Close()
+	now := time.Now()
+	g.caps["o\x00old"] = capEntry{at: now.Add(-time.Minute)}
+	g.caps["o\x00new"] = capEntry{at: now}
+	g.SweepIdle(now)
+	if _, ok := g.caps["o\x00old"]; ok || len(g.caps) != 1 {
+		t.Fatalf("caps after the sweep: %v", g.caps)
 	}
 }
