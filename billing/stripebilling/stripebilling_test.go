@@ -353,6 +353,9 @@ func TestWebhook(t *testing.T) {
 		if len(changes) != 1 || changes[0].Actor != agentscope.ActorStripe {
 			t.Fatalf("plan changes in the audit log: %+v", changes)
 		}
+		// Subscribed: a second Checkout would bill twice, the Portal changes plans.
+		_, err := f.svc.Checkout(f.as(agentscope.RoleOwner), "team")
+		wantCode(t, err, agentscope.ECONFLICT, "Manage billing")
 		res = f.st.Append(ctx, []agentscope.AppendRequest{{OrgID: f.org, SessionID: "s1", Events: models("b", 4)}})[0]
 		if res.Err != nil || res.Rejected != nil {
 			t.Fatalf("after the upgrade ingest is still refused: %v %+v", res.Err, res.Rejected)

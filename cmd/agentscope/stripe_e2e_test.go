@@ -134,16 +134,27 @@ func TestStripeEndToEnd(t *testing.T) {
 					t.Errorf("the Billing page lacks %q:\n%s", want, billingPage)
 				}
 			}
-			req, _ := http.NewRequest("POST", base+"/billing/checkout", strings.NewReader(url.Values{"plan": {"big"}, "csrf": {csrf}}.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("Origin", base)
-			resp, err = browser.Do(req)
-			if err != nil {
-				t.Fatal(err)
+			form := func(path string, v url.Values) (*http.Response, string) {
+				v.Set("csrf", csrf)
+				req, _ := http.NewRequest("POST", base+path, strings.NewReader(v.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Origin", base)
+				resp, err := browser.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return resp, string(b)
 			}
-			resp.Body.Close()
-			if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "https://") {
-				t.Errorf("Upgrade: %d to %q; want 303 to Stripe", resp.StatusCode, loc)
+			// Subscribed already: Upgrade would start a second
+			// subscription, so the page says to use Manage billing, which
+			// goes on to the Customer Portal.
+			if resp, page := form("/billing/checkout", url.Values{"plan": {"big"}}); resp.StatusCode != http.StatusConflict || !strings.Contains(page, "already has a subscription") {
+				t.Errorf("Upgrade while subscribed: %d", resp.StatusCode)
+			}
+			if resp, _ := form("/billing/portal", url.Values{}); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "https://") {
+				t.Errorf("Manage billing: %d to %q; want 303 to Stripe", resp.StatusCode, resp.Header.Get("Location"))
 			}
 			var usage agentscope.BillingUsage
 			_, _, body = call(t, "GET", base+"/api/v1/billing/usage", token, "")
