@@ -78,7 +78,10 @@ func New(svc *service.Service, opts Options) *Server {
 	s.addSearchTools()
 	s.addSessionResource()
 	s.addPrompts()
-	s.MCP.AddReceivingMiddleware(s.listRecent, checkLogLevel, s.countToolCalls)
+	s.MCP.AddReceivingMiddleware(s.listRecent, checkLogLevel)
+	if opts.Metrics != nil {
+		s.MCP.AddReceivingMiddleware(s.countToolCalls)
+	}
 	s.MCP.AddSendingMiddleware(s.onlyOwnUpdates)
 	s.addAgentTools()
 	s.addContextSearch()
