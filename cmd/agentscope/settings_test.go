@@ -97,6 +97,7 @@ func TestLoaderRefusesBadValues(t *testing.T) {
 		"AGENTSCOPE_HTTP_READ_TIMEOUT":     "soon",
 		"AGENTSCOPE_SPLUNK_HEC_ACK":        "perhaps",
 		"AGENTSCOPE_LOG_LEVEL":             "loud",
+		"AGENTSCOPE_METRICS_ADDR":          "9090",
 	} {
 		dir := t.TempDir()
 		vars := map[string]string{"AGENTSCOPE_DATA_DIR": dir, name: v}
