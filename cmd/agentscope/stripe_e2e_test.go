@@ -129,10 +129,13 @@ func TestStripeEndToEnd(t *testing.T) {
 			}
 			billingPage, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			for _, want := range []string{`id="plan-name">Big<`, `data-limit="events_per_month"`, "<meter", `id="sub-status">active<`, `data-invoice="in_1"`, "49.00 USD", `action="/billing/checkout"`, `href="/billing"`} {
+			for _, want := range []string{`id="plan-name">Big<`, `data-limit="events_per_month"`, "<meter", `id="sub-status">active<`, `data-invoice="in_1"`, "49.00 USD", `action="/billing/portal"`, `href="/billing"`} {
 				if !strings.Contains(string(billingPage), want) {
 					t.Errorf("the Billing page lacks %q:\n%s", want, billingPage)
 				}
+			}
+			if strings.Contains(string(billingPage), `action="/billing/checkout"`) {
+				t.Error("the Billing page of a subscribed organisation offers Upgrade (a second subscription)")
 			}
 			form := func(path string, v url.Values) (*http.Response, string) {
 				v.Set("csrf", csrf)
