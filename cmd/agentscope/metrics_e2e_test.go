@@ -416,3 +416,35 @@ func checkDashboard(t *testing.T, fams map[string]*dto.MetricFamily) {
 		}
 	}
 }
+
+// TestWorkerServesMetrics: a worker has no HTTP listener of its own; with
+// AGENTSCOPE_METRICS_ADDR it serves /metrics there, without
+// authentication, shared state included.
+func TestWorkerServesMetrics(t *testing.T) {
+	vars := map[string]string{"AGENTSCOPE_DATA_DIR": t.TempDir(), "AGENTSCOPE_METRICS_ADDR": "127.0.0.1:0"}
+	addr := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	e := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return vars[k] }, MetricsReady: func(a string) { addr <- a }}
+	go func() { done <- e.Run(ctx, []string{"worker"}) }()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("worker exited %d", code)
+		}
+	}()
+	var url string
+	select {
+	case a := <-addr:
+		url = "http://" + a + "/metrics"
+	case code := <-done:
+		done <- code // for the deferred wait
+		t.Fatalf("worker exited %d before serving metrics", code)
+	}
+	fams := scrape(t, url, "")
+	for _, name := range []string{"agentscope_runs", "agentscope_outbox_depth", "agentscope_shared_state_up", "go_goroutines"} {
+		if fams[name] == nil {
+			t.Errorf("the worker's metrics lack %s", name)
+		}
+	}
+}
