@@ -102,7 +102,7 @@ func New(opts Options) *Metrics {
 	f := factory{m.reg}
 	m.eventsIngested = f.counter("agentscope_events_ingested_total", "Events committed to the store by this process (duplicates of stored events not counted).")
 	m.eventsDuplicate = f.counter("agentscope_events_duplicate_total", "Events sent again with an event_id already stored, answered with the stored event.")
-	rejected := f.counterVec("agentscope_events_rejected_total", "Events refused by this process's recorder, by reason (an error code).", "reason")
+	rejected := f.counterVec("agentscope_events_rejected_total", "Events this process refused on ingest (the service's checks and the recorder's), by reason (an error code).", "reason")
 	m.eventsRejected = make(map[string]prometheus.Counter, len(RejectReasons))
 	for _, r := range RejectReasons {
 		m.eventsRejected[r] = rejected.WithLabelValues(r)
@@ -144,9 +144,6 @@ func New(opts Options) *Metrics {
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorLog: slogPrinter{m.log}, ErrorHandling: promhttp.ContinueOnError})
 }
-
-// Gatherer returns the registry, for tests.
-func (m *Metrics) Gatherer() prometheus.Gatherer { return m.reg }
 
 // Committed counts one group commit: its events, how long it took, and
 // what it appended.
