@@ -48,6 +48,17 @@ type StripeAccount struct {
 	UpdatedAt     time.Time `json:"updated_at"`
 }
 
+// Subscribed reports whether the subscription is running (being paid, on
+// trial or in a failed payment's grace): its plan changes in the Customer
+// Portal, and a second Checkout would start a second subscription.
+func (a StripeAccount) Subscribed() bool {
+	switch a.Status {
+	case "active", "trialing", "past_due":
+		return a.SubscriptionID != ""
+	}
+	return false
+}
+
 // StripeInvoice is the last status Stripe reported of one of an
 // organisation's invoices.
 type StripeInvoice struct {

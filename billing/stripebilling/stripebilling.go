@@ -190,7 +190,7 @@ func (s *Service) Checkout(ctx context.Context, plan string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if subscribed(a) {
+	if a.Subscribed() {
 		// A second Checkout would start a second subscription, billed
 		// beside the first.
 		return "", agentscope.Errorf(agentscope.ECONFLICT, "this organisation already has a subscription (%s): change its plan or cancel it in Manage billing (the Customer Portal)", a.Status)
@@ -221,16 +221,6 @@ func (s *Service) Checkout(ctx context.Context, plan string) (string, error) {
 		return "", stripeError("create a Checkout Session", err)
 	}
 	return cs.URL, nil
-}
-
-// subscribed reports whether a's subscription is running (being paid,
-// on trial or in a payment's grace).
-func subscribed(a agentscope.StripeAccount) bool {
-	switch stripe.SubscriptionStatus(a.Status) {
-	case stripe.SubscriptionStatusActive, stripe.SubscriptionStatusTrialing, stripe.SubscriptionStatusPastDue:
-		return a.SubscriptionID != ""
-	}
-	return false
 }
 
 // Portal returns the URL of a Customer Portal session of the caller's

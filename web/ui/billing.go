@@ -66,17 +66,4 @@ func InvoiceAmount(inv agentscope.StripeInvoice) string {
 	return fmt.Sprintf("%d.%02d %s", inv.AmountDue/100, inv.AmountDue%100, strings.ToUpper(inv.Currency))
 }
 
-// Subscribed reports whether a's subscription is running: plans then
-// change in the Customer Portal, not through a second Checkout.
-func Subscribed(a *agentscope.StripeAccount) bool {
-	if a == nil || a.SubscriptionID == "" {
-		return false
-	}
-	switch a.Status {
-	case "active", "trialing", "past_due":
-		return true
-	}
-	return false
-}
-
 func i64(n int64) string { return strconv.FormatInt(n, 10) }

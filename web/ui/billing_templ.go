@@ -343,7 +343,7 @@ func BillingPage(p Page, b Billing) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				if len(b.Stripe.Plans) > 0 && !Subscribed(b.Stripe.Account) {
+				if len(b.Stripe.Plans) > 0 && (b.Stripe.Account == nil || !b.Stripe.Account.Subscribed()) {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "<form method=\"post\" action=\"/billing/checkout\" class=\"inline-form\" id=\"upgrade\"><input type=\"hidden\" name=\"csrf\" value=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
