@@ -221,8 +221,14 @@ func (r *Recorder) count(reqs []agentscope.AppendRequest, results []agentscope.A
 	events, appended, duplicates := 0, 0, 0
 	for i, res := range results {
 		events += len(reqs[i].Events)
-		if res.Err != nil {
-			r.opts.Metrics.Rejected(agentscope.ErrorCode(res.Err), len(reqs[i].Events))
+		if code := agentscope.ErrorCode(res.Err); code == agentscope.ENOTFOUND {
+			// A session not started yet: the capture paths (OTLP, the
+			// gateway) try the append first and start the session on
+			// this answer, so it is no refusal here; the service counts
+			// it where it is final (Refused).
+			continue
+		} else if res.Err != nil {
+			r.opts.Metrics.Rejected(code, len(reqs[i].Events))
 			continue
 		}
 		for j := range res.Events {

@@ -300,6 +300,9 @@ func (s *Service) record(ctx context.Context, defaultSession string, n int, deco
 			r.EventID = o.g.events[k].EventID
 			if o.err != nil {
 				r.Error, r.Code = agentscope.ErrorMessage(o.err), agentscope.ErrorCode(o.err)
+				if r.Code == agentscope.ENOTFOUND { // the recorder leaves this one to its callers
+					s.rec.Refused(r.Code)
+				}
 				continue
 			}
 			if o.res.Rejected != nil && o.res.Rejected[k] != nil {

@@ -247,6 +247,11 @@ func TestMetricsEndToEnd(t *testing.T) {
 			if got := value("agentscope_events_rejected_total", "reason", "invalid"); got != 1 {
 				t.Errorf("events rejected as invalid: %v, want 1", got)
 			}
+			// The gateway's first append to its new session answers
+			// not_found and starts the session: no refusal.
+			if got := value("agentscope_events_rejected_total", "reason", "not_found"); got != 0 {
+				t.Errorf("events rejected as not_found: %v, want 0", got)
+			}
 			if got := value("agentscope_commit_duration_seconds"); got < 1 {
 				t.Errorf("commits observed: %v", got)
 			}
