@@ -5,6 +5,7 @@ GO              ?= go
 PG_TEST_URL     ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 STATICCHECK     ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEMPL           ?= github.com/a-h/templ/cmd/templ@v0.3.1100
+SHELL_SCRIPTS   := scripts/*.sh .ci/run .ci/fuzz .ci/setup-browser .ci/setup-shellcheck
 BENCH_PKGS      ?= ./bench/ ./spl/ ./splunkbridge/... ./runtime/... ./investigator/... ./web/...
 
 # The one source of the version `agentscope version` prints and the MCP
@@ -95,10 +96,17 @@ bench: ## run the benchmarks (about 15 min) and write BENCHMARKS.md: machine, fi
 	AGENTSCOPE_TEST_DATABASE_URL="$${AGENTSCOPE_TEST_DATABASE_URL:-$(PG_TEST_URL)}" \
 		$(GO) run ./bench/cmd/benchreport -o BENCHMARKS.md
 
-lint: ## gofmt, go vet and staticcheck
+lint: ## gofmt, go vet, staticcheck and shellcheck (of scripts/ and .ci/; skipped without shellcheck unless AGENTSCOPE_LINT_SHELL=required)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt would change the files above"; exit 1)
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	@if command -v shellcheck >/dev/null 2>&1; then \
+		shellcheck $(SHELL_SCRIPTS); \
+	elif [ "$$AGENTSCOPE_LINT_SHELL" = required ]; then \
+		echo "make lint: shellcheck is not installed (.ci/setup-shellcheck installs it)"; exit 1; \
+	else \
+		echo "make lint: shellcheck not installed; shell scripts not checked (.ci/setup-shellcheck installs it)"; \
+	fi
 
 generate: ## regenerate templ components
 	$(GO) run $(TEMPL) generate
