@@ -65,7 +65,8 @@ type Config struct {
 	// came (AGENTSCOPE_LIVE_POLL, default 1s).
 	LivePoll time.Duration
 	// CaptureIdle ends a session recorded from OTLP traces once no event
-	// newer than this has arrived (0: never); serve sweeps for them.
+	// newer than this has arrived (0, the default: never); serve sweeps for
+	// them.
 	CaptureIdle time.Duration
 	// Gateway configures serve's LLM gateway (AGENTSCOPE_GATEWAY_*,
 	// AGENTSCOPE_ANTHROPIC_*).
@@ -409,7 +410,9 @@ func (c *Config) readEnv(groups flagGroup, providerEnv func(string) string) erro
 			}
 			c.LivePoll = d
 		}
-		c.CaptureIdle = 30 * time.Minute
+		// Off unless asked for: an ended session refuses the spans that
+		// arrive later (an agent idle longer, an exporter's retry).
+		c.CaptureIdle = 0
 		if v := getenv("AGENTSCOPE_OTLP_IDLE_TIMEOUT"); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d != 0 && d < time.Second {
