@@ -91,6 +91,13 @@ type AppendRequest struct {
 	// in the organisation's usage but are never refused for its event
 	// limit, so no run is left unable to end.
 	Bookkeeping bool
+	// Resume reopens a session that has ended as completed: its status
+	// goes back to running and its end time is cleared, with the events
+	// appended, when at least one of them is new (a retry of stored
+	// events alone is answered as duplicates and reopens nothing). A
+	// session that failed or was cancelled stays ended. Capture paths
+	// use it for the late spans of a session ended for idleness.
+	Resume bool
 }
 
 // RunUpdate changes a run's status.

@@ -48,14 +48,15 @@ func TestOTLPExporters(t *testing.T) {
 					TokensOut                                         int64   `json:"tokens_out"`
 					CacheRead                                         int64   `json:"cache_read_tokens"`
 					Arguments                                         json.RawMessage
+					AmountUSD                                         json.Number `json:"amount_usd"`
 				} `json:"events"`
 			}
 			if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || resp.StatusCode != 200 {
 				t.Fatalf("js-%s events: %d %v", enc, resp.StatusCode, err)
 			}
 			evs := page.Events
-			if len(evs) != 5 {
-				t.Fatalf("%d events, want SessionStarted and two per GenAI span: %+v", len(evs), evs)
+			if len(evs) != 6 {
+				t.Fatalf("%d events, want SessionStarted, two per GenAI span and the chat's cost: %+v", len(evs), evs)
 			}
 			if evs[0].Type != "SessionStarted" || evs[0].Agent != "js-agent" {
 				t.Errorf("start %+v", evs[0])
@@ -68,7 +69,12 @@ func TestOTLPExporters(t *testing.T) {
 				done.DurationMS != 1300 || done.FinishReason != "tool_calls" || done.SpanID != inv.SpanID {
 				t.Errorf("ModelCompleted %+v", done)
 			}
-			call, ret := evs[3], evs[4]
+			// gpt-4o: 200 uncached input tokens at $2.5/M, 1,000 cached at
+			// $1.25/M and 80 output at $10/M.
+			if cost := evs[3]; cost.Type != "CostRecorded" || cost.AmountUSD != "0.00255" || cost.SpanID != done.SpanID {
+				t.Errorf("CostRecorded %+v, want $0.00255 for the chat span", cost)
+			}
+			call, ret := evs[4], evs[5]
 			if call.Type != "ToolCalled" || call.Tool != "get_weather" || call.CallID != "call_42" || string(call.Arguments) != `{"city":"Paris"}` || call.ParentSpanID != inv.ParentSpanID {
 				t.Errorf("ToolCalled %+v", call)
 			}

@@ -86,10 +86,7 @@ func (s *Service) endRun(ctx context.Context, org string, in EndRunInput, status
 // computedCosts returns the CostRecorded events to add for the session's
 // uncovered model calls.
 func (s *Service) computedCosts(ctx context.Context, org, sessionID string) ([]agentscope.Event, error) {
-	table := s.Pricing
-	if table == nil {
-		table = pricing.Default()
-	}
+	table := s.pricing()
 	evs, err := s.store.ListEvents(ctx, org, sessionID, agentscope.EventFilter{Types: []agentscope.EventType{agentscope.ModelCompleted, agentscope.CostRecorded}})
 	if err != nil {
 		return nil, err
@@ -136,42 +133,58 @@ func (s *Service) computedCosts(ctx context.Context, org, sessionID string) ([]a
 	}
 	var out []agentscope.Event
 	for _, m := range evs {
-		if m.Type != agentscope.ModelCompleted || m.TokensIn == nil || m.TokensOut == nil {
+		if m.Type != agentscope.ModelCompleted || covered[m.Seq] || have[computedCostID(m.EventID)] {
 			continue
 		}
-		if unknown, _ := m.Attributes["usage_unknown"].(bool); unknown {
-			continue // its zero tokens are not a count (the LLM gateway saw no usage): its cost stays unknown
+		if c, ok := computedCost(table, m); ok {
+			out = append(out, c)
 		}
-		if covered[m.Seq] {
-			continue
-		}
-		id := computedCostID(m.EventID)
-		if have[id] {
-			continue
-		}
-		price, ok := table.Lookup(m.Provider, m.Model)
-		if !ok {
-			continue
-		}
-		u := pricing.Usage{InputTokens: *m.TokensIn, OutputTokens: *m.TokensOut}
-		if m.CacheReadTokens != nil {
-			u.CacheReadTokens = *m.CacheReadTokens
-		}
-		if m.CacheWriteTokens != nil {
-			u.CacheWriteTokens = *m.CacheWriteTokens
-		}
-		amount, err := price.Cost(u)
-		if err != nil || amount > agentscope.MaxEventUSD {
-			continue // counts the table cannot price are left unpriced
-		}
-		out = append(out, agentscope.Event{
-			EventID: id, Type: agentscope.CostRecorded, TS: m.TS, SpanID: m.SpanID,
-			AmountUSD: &amount, Currency: "USD", Provider: m.Provider, Model: m.Model,
-			Source:     ComputedSourcePrefix + "agentscope-pricing/" + table.Version,
-			Attributes: map[string]any{"computed": true, "model_event_id": m.EventID},
-		})
 	}
 	return out, nil
+}
+
+// computedCost is the computed CostRecorded of model call m, priced from
+// table; ok is false when m has no token counts to price (none reported,
+// or the LLM gateway saw no usage: its cost stays unknown rather than $0),
+// the table does not know its model, or the amount is out of range.
+func computedCost(table *pricing.Table, m agentscope.Event) (agentscope.Event, bool) {
+	if m.Type != agentscope.ModelCompleted || m.TokensIn == nil || m.TokensOut == nil {
+		return agentscope.Event{}, false
+	}
+	for _, unknown := range []string{"usage_unknown", "tokens_unreported"} {
+		if b, _ := m.Attributes[unknown].(bool); b {
+			return agentscope.Event{}, false
+		}
+	}
+	price, ok := table.Lookup(m.Provider, m.Model)
+	if !ok {
+		return agentscope.Event{}, false
+	}
+	u := pricing.Usage{InputTokens: *m.TokensIn, OutputTokens: *m.TokensOut}
+	if m.CacheReadTokens != nil {
+		u.CacheReadTokens = *m.CacheReadTokens
+	}
+	if m.CacheWriteTokens != nil {
+		u.CacheWriteTokens = *m.CacheWriteTokens
+	}
+	amount, err := price.Cost(u)
+	if err != nil || amount > agentscope.MaxEventUSD {
+		return agentscope.Event{}, false // counts the table cannot price are left unpriced
+	}
+	return agentscope.Event{
+		EventID: computedCostID(m.EventID), Type: agentscope.CostRecorded, TS: m.TS, SpanID: m.SpanID,
+		AmountUSD: &amount, Currency: "USD", Provider: m.Provider, Model: m.Model,
+		Source:     ComputedSourcePrefix + "agentscope-pricing/" + table.Version,
+		Attributes: map[string]any{"computed": true, "model_event_id": m.EventID},
+	}, true
+}
+
+// pricing is the table self-reported calls are priced from.
+func (s *Service) pricing() *pricing.Table {
+	if s.Pricing != nil {
+		return s.Pricing
+	}
+	return pricing.Default()
 }
 
 func absDiff(a, b int64) int64 {

@@ -31,6 +31,7 @@ func (s *Service) IngestTraces(ctx context.Context, req *coltracepb.ExportTraceS
 	// applied in order.
 	errs := make([]error, len(b.Sessions))
 	var wg sync.WaitGroup
+	table := s.pricing()
 	for i, sess := range b.Sessions {
 		var evs []agentscope.Event
 		for j := range sess.Spans {
@@ -38,6 +39,15 @@ func (s *Service) IngestTraces(ctx context.Context, req *coltracepb.ExportTraceS
 			// commit below does not count it twice.
 			sess.Spans[j].Events = s.fitting(b, sess.Spans[j])
 			evs = append(evs, sess.Spans[j].Events...)
+			// Each model call is priced as it arrives (spans carry no
+			// cost of their own), as end_run would price it: the cost's
+			// id is derived from the call's, so an exporter's retry and
+			// the session's end find it recorded.
+			for _, ev := range sess.Spans[j].Events {
+				if c, ok := computedCost(table, ev); ok {
+					evs = append(evs, c)
+				}
+			}
 		}
 		if len(evs) == 0 {
 			continue
@@ -89,8 +99,19 @@ func (s *Service) commitOTLP(ctx context.Context, org string, sess *otlp.Session
 // agent's run, with metadata source, when it does not exist. startID is
 // the SessionStarted's event id, the same for every racing start, so that
 // two captures starting the same session record one start.
+//
+// A session this capture path started and that has ended as completed
+// (ended for idleness, see EndIdleSessions) is resumed by events that
+// arrive late: the agent paused longer than the idle timeout, and its
+// spans are recorded rather than refused. A retry of events the session
+// holds is answered as duplicates and reopens nothing.
 func (s *Service) commitExternal(ctx context.Context, org, sessionID, agentName, source, startID string, evs []agentscope.Event) error {
 	_, err := s.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sessionID, Events: evs})
+	if agentscope.ErrorCode(err) == agentscope.ECONFLICT {
+		if run, gerr := s.store.GetRun(ctx, org, sessionID); gerr == nil && run.Status == agentscope.StatusCompleted && run.Metadata["source"] == source {
+			_, err = s.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sessionID, Events: evs, Resume: true})
+		}
+	}
 	if agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
 		return err
 	}

@@ -107,8 +107,10 @@ func TestOTLPTraces(t *testing.T) {
 		}
 	}
 	evs := sessionEvents(t, url, token, "conv-7")
-	if len(evs) != 3 || evs[0].Type != agentscope.SessionStarted || evs[0].Agent != "otel-agent" ||
-		evs[1].Type != agentscope.ModelInvoked || evs[2].Type != agentscope.ModelCompleted || *evs[2].TokensIn != 10 || *evs[2].DurationMS != 2000 || evs[2].Provider != "openai" {
+	// The call is priced as it arrives (gpt-4o-mini: 10 in and 5 out).
+	if len(evs) != 4 || evs[0].Type != agentscope.SessionStarted || evs[0].Agent != "otel-agent" ||
+		evs[1].Type != agentscope.ModelInvoked || evs[2].Type != agentscope.ModelCompleted || *evs[2].TokensIn != 10 || *evs[2].DurationMS != 2000 || evs[2].Provider != "openai" ||
+		evs[3].Type != agentscope.CostRecorded || evs[3].AmountUSD.String() != "0.0000045" || evs[3].SpanID != evs[2].SpanID || evs[3].Attributes["computed"] != true {
 		t.Fatalf("events after two exports: %+v", evs)
 	}
 
@@ -127,7 +129,7 @@ func TestOTLPTraces(t *testing.T) {
 		resp.GetPartialSuccess().GetRejectedSpans() != 1 || !bytes.Contains([]byte(resp.GetPartialSuccess().GetErrorMessage()), []byte("(GET /): not a GenAI span")) {
 		t.Fatalf("json gzip: %d %s %s", code, ct, body)
 	}
-	if evs := sessionEvents(t, url, token, "conv-8"); len(evs) != 3 || evs[1].SpanID != "0000000000000001" {
+	if evs := sessionEvents(t, url, token, "conv-8"); len(evs) != 4 || evs[1].SpanID != "0000000000000001" {
 		t.Fatalf("conv-8 events %+v", evs)
 	}
 
@@ -167,10 +169,10 @@ func TestOTLPTraces(t *testing.T) {
 	if code, _, body = postOTLP(t, url, "ingest-b", "application/x-protobuf", "", pb); code != 200 {
 		t.Fatalf("org-b: %d %s", code, body)
 	}
-	if evs := sessionEvents(t, url, token, "conv-7"); len(evs) != 3 {
-		t.Errorf("org-a's conv-7 after org-b's export: %d events, want 3", len(evs))
+	if evs := sessionEvents(t, url, token, "conv-7"); len(evs) != 4 {
+		t.Errorf("org-a's conv-7 after org-b's export: %d events, want 4", len(evs))
 	}
-	if evs := sessionEvents(t, url, "ingest-b", "conv-7"); len(evs) != 3 || evs[0].Type != agentscope.SessionStarted {
+	if evs := sessionEvents(t, url, "ingest-b", "conv-7"); len(evs) != 4 || evs[0].Type != agentscope.SessionStarted {
 		t.Errorf("org-b's conv-7: %+v", evs)
 	}
 	if code := doAs(t, "ingest-b", "GET", url+"/api/v1/sessions/conv-8/events", "", nil); code != 404 {
@@ -193,8 +195,8 @@ func TestOTLPTraces(t *testing.T) {
 	if code, _, body := postOTLP(t, url, "ingest-a", "application/json", "", export); code != 200 || string(body) != "{}" {
 		t.Errorf("re-ingesting the export: %d %s", code, body)
 	}
-	if evs := sessionEvents(t, url, token, "conv-8"); len(evs) != 3 {
-		t.Errorf("conv-8 after re-ingesting its export: %d events, want the same 3", len(evs))
+	if evs := sessionEvents(t, url, token, "conv-8"); len(evs) != 4 {
+		t.Errorf("conv-8 after re-ingesting its export: %d events, want the same 4", len(evs))
 	}
 	if code := doAs(t, "ingest-b", "GET", url+"/api/v1/sessions/conv-8/otlp", "", nil); code != 404 {
 		t.Errorf("org-b exports org-a's conv-8: %d, want 404", code)
@@ -249,7 +251,7 @@ func TestOTLPEventTooLarge(t *testing.T) {
 		!strings.Contains(resp.GetPartialSuccess().GetErrorMessage(), "0000000000000003 (chat): its ModelInvoked event is larger than the event size limit") {
 		t.Fatalf("%d %v", code, &resp)
 	}
-	if evs := sessionEvents(t, f.srv.URL, "ingest-a", "conv-big"); len(evs) != 3 || evs[1].SpanID != "0000000000000001" {
+	if evs := sessionEvents(t, f.srv.URL, "ingest-a", "conv-big"); len(evs) != 4 || evs[1].SpanID != "0000000000000001" {
 		t.Errorf("conv-big: %+v", evs)
 	}
 }

@@ -410,9 +410,10 @@ func (c *Config) readEnv(groups flagGroup, providerEnv func(string) string) erro
 			}
 			c.LivePoll = d
 		}
-		// Off unless asked for: an ended session refuses the spans that
-		// arrive later (an agent idle longer, an exporter's retry).
-		c.CaptureIdle = 0
+		// A span that arrives after the end resumes the session, and an
+		// exporter's retry is a duplicate, so ending idle sessions loses
+		// nothing.
+		c.CaptureIdle = 30 * time.Minute
 		if v := getenv("AGENTSCOPE_OTLP_IDLE_TIMEOUT"); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d != 0 && d < time.Second {

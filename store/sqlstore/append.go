@@ -165,13 +165,18 @@ type batch struct {
 	period string
 	// limited: an event was refused for its organisation's limit.
 	limited bool
+	// endedRepeat: a request to an ended session was refused in an
+	// optimistic batch, which cannot tell a retry of stored events (a
+	// duplicate, answered as such) from new events.
+	endedRepeat bool
 }
 
 // errRecheckLimit ends an optimistic batch that refused an event for its
 // organisation's limit: without the lookup of stored event ids the event
 // may be a retry of one stored already, which is a duplicate, not a new
 // event over the limit. The batch is done again with the lookup.
-var errRecheckLimit = errors.New("an event over the limit may repeat a stored one")
+// The same holds for events sent to a session that has ended.
+var errRecheckLimit = errors.New("an event over the limit, or sent to an ended session, may repeat a stored one")
 
 type eventRow struct {
 	org string
@@ -214,7 +219,7 @@ func (s *Store) appendBatch(ctx context.Context, send func(context.Context, []St
 	for i, req := range reqs {
 		results[i] = s.check(b, req, now)
 	}
-	if b.limited && optimistic {
+	if (b.limited || b.endedRepeat) && optimistic {
 		return nil, nil, errRecheckLimit
 	}
 	writes, err := s.writeBatch(b)
@@ -230,6 +235,7 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 	var res agentscope.AppendResult
 	key := runKey{req.OrgID, req.SessionID}
 	cur, exists := b.runs[key]
+	stored := b.events[key]
 	var run agentscope.Run
 	switch {
 	case req.Start != nil && exists:
@@ -245,7 +251,16 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 	case !exists:
 		res.Err = agentscope.Errorf(agentscope.ENOTFOUND, "session %q not found", req.SessionID)
 		return res
-	case cur.Status.Terminal() && (req.Update != nil || !agentscope.AnnotationsOnly(req.Events)):
+	case cur.Status == agentscope.StatusCompleted && req.Resume && req.Update == nil && !allStored(stored, req.Events):
+		// Checked before the refusal below: an optimistic batch does not
+		// know the stored events, and if these repeat some, the insert
+		// fails and the batch is done again with them looked up.
+		run = *cur
+		run.Status, run.EndedAt = agentscope.StatusRunning, nil
+	case cur.Status.Terminal() && (req.Update != nil || !agentscope.AnnotationsOnly(req.Events) && !allStored(stored, req.Events)):
+		// An ended session takes annotations, and retries of events it
+		// holds (their acknowledgement was lost): those are duplicates.
+		b.endedRepeat = b.endedRepeat || b.optimistic && req.Update == nil
 		res.Err = agentscope.Errorf(agentscope.ECONFLICT, "session %q has ended (status %s); no more events are accepted", req.SessionID, cur.Status)
 		return res
 	case req.IfLastSeq > 0 && cur.EventCount != req.IfLastSeq:
@@ -254,7 +269,6 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 	default:
 		run = *cur
 	}
-	stored := b.events[key]
 	res.Events = make([]agentscope.Event, len(req.Events))
 	res.Duplicate = make([]bool, len(req.Events))
 	fresh := make(map[string]agentscope.Event, len(req.Events))
@@ -461,6 +475,17 @@ func (s *Store) loadEventIDs(reqs []agentscope.AppendRequest, b *batch) []Stmt {
 		}
 	}
 	return stmts
+}
+
+// allStored reports whether every event of evs is already stored (by its
+// event_id: the loop over the events then checks the bodies).
+func allStored(stored map[string]agentscope.Event, evs []agentscope.Event) bool {
+	for _, ev := range evs {
+		if _, ok := stored[ev.EventID]; !ok || ev.EventID == "" {
+			return false
+		}
+	}
+	return len(evs) > 0
 }
 
 // sameEvent reports whether ev, as sent again, is the event already recorded

@@ -26,6 +26,7 @@ func Run(t *testing.T, open Opener) {
 		"StartAppendReplay":     testStartAppendReplay,
 		"IdempotentEventID":     testIdempotentEventID,
 		"EndedSessionRejects":   testEndedSessionRejects,
+		"ResumeEndedSession":    testResumeEndedSession,
 		"UnknownSession":        testUnknownSession,
 		"StartTwiceConflicts":   testStartTwiceConflicts,
 		"AgentMismatch":         testAgentMismatch,
@@ -195,6 +196,8 @@ func testIdempotentEventID(t *testing.T, s agentscope.Store) {
 func testEndedSessionRejects(t *testing.T, s agentscope.Store) {
 	ctx := context.Background()
 	start(t, s, org, "s1", "bot", t0)
+	sent := agentscope.Event{EventID: "before-end", Type: agentscope.ModelInvoked, TS: t0, Provider: "p", Model: "m"}
+	appendEvents(t, s, org, "s1", sent)
 	res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "s1", Update: &agentscope.RunUpdate{Status: agentscope.StatusFailed, Error: "boom"}}})[0]
 	if res.Err != nil {
 		t.Fatal(res.Err)
@@ -203,13 +206,88 @@ func testEndedSessionRejects(t *testing.T, s agentscope.Store) {
 	if agentscope.ErrorCode(res.Err) != agentscope.ECONFLICT {
 		t.Fatalf("append after end: err %v, want conflict", res.Err)
 	}
+	// A retry of an event the session took before it ended (its
+	// acknowledgement was lost) is a duplicate, not a refusal...
+	res = s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "s1", Events: []agentscope.Event{sent}}})[0]
+	if res.Err != nil || !res.Duplicate[0] || res.Events[0].Seq != 2 {
+		t.Fatalf("retry after end: %+v", res)
+	}
+	// ...but a retry carrying a new event beside it, or an update, or the
+	// same id with another body, is refused whole.
+	for name, req := range map[string]agentscope.AppendRequest{
+		"with a new event": {Events: []agentscope.Event{sent, {EventID: "after-end", Type: agentscope.ModelInvoked, TS: t0, Provider: "p", Model: "m"}}},
+		"with an update":   {Events: []agentscope.Event{sent}, Update: &agentscope.RunUpdate{Status: agentscope.StatusCompleted}},
+		"another body":     {Events: []agentscope.Event{{EventID: "before-end", Type: agentscope.ModelInvoked, TS: t0, Provider: "p", Model: "other"}}},
+	} {
+		req.OrgID, req.SessionID = org, "s1"
+		if res := s.Append(ctx, []agentscope.AppendRequest{req})[0]; agentscope.ErrorCode(res.Err) != agentscope.ECONFLICT {
+			t.Errorf("retry %s after end: err %v, want conflict", name, res.Err)
+		}
+	}
 	evs, _ := s.ListEvents(ctx, org, "s1", agentscope.EventFilter{})
-	if len(evs) != 1 {
-		t.Errorf("rejected event was stored: %d events", len(evs))
+	if len(evs) != 2 {
+		t.Errorf("rejected events were stored: %d events, want 2", len(evs))
 	}
 	run, _ := s.GetRun(ctx, org, "s1")
 	if run.Status != agentscope.StatusFailed || run.Error != "boom" {
 		t.Errorf("run %+v", run)
+	}
+}
+
+func testResumeEndedSession(t *testing.T, s agentscope.Store) {
+	ctx := context.Background()
+	start(t, s, org, "s1", "bot", t0)
+	early := agentscope.Event{EventID: "early", Type: agentscope.ModelInvoked, TS: t0, Provider: "p", Model: "m"}
+	appendEvents(t, s, org, "s1", early)
+	end := func(sid string, status agentscope.RunStatus) {
+		t.Helper()
+		res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: sid,
+			Events: []agentscope.Event{{Type: agentscope.SessionCompleted, TS: t0, Status: string(status)}},
+			Update: &agentscope.RunUpdate{Status: status}}})[0]
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+	}
+	end("s1", agentscope.StatusCompleted)
+
+	// A retry of what the session holds reopens nothing.
+	res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "s1", Events: []agentscope.Event{early}, Resume: true}})[0]
+	if res.Err != nil || !res.Duplicate[0] {
+		t.Fatalf("resume with a stored event: %+v", res)
+	}
+	if run, _ := s.GetRun(ctx, org, "s1"); run.Status != agentscope.StatusCompleted || run.EndedAt == nil {
+		t.Fatalf("a retry reopened the session: %+v", run)
+	}
+	// A new event reopens it, after its SessionCompleted.
+	late := agentscope.Event{EventID: "late", Type: agentscope.ModelInvoked, TS: t0, Provider: "p", Model: "m"}
+	res = s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "s1", Events: []agentscope.Event{early, late}, Resume: true}})[0]
+	if res.Err != nil || !res.Duplicate[0] || res.Duplicate[1] || res.Events[1].Seq != 4 || res.Run.Status != agentscope.StatusRunning {
+		t.Fatalf("resume with a new event: %+v", res)
+	}
+	if run, _ := s.GetRun(ctx, org, "s1"); run.Status != agentscope.StatusRunning || run.EndedAt != nil || run.EventCount != 4 {
+		t.Fatalf("resumed run: %+v", run)
+	}
+	// It can end again.
+	end("s1", agentscope.StatusCompleted)
+	if run, _ := s.GetRun(ctx, org, "s1"); run.Status != agentscope.StatusCompleted || run.EventCount != 5 {
+		t.Fatalf("run ended again: %+v", run)
+	}
+
+	// A failed session is not reopened, nor is any session without Resume.
+	start(t, s, org, "s2", "bot", t0)
+	end("s2", agentscope.StatusFailed)
+	res = s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "s2", Events: []agentscope.Event{late}, Resume: true}})[0]
+	if agentscope.ErrorCode(res.Err) != agentscope.ECONFLICT {
+		t.Fatalf("resume of a failed session: %v, want conflict", res.Err)
+	}
+	res = s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "s1", Events: []agentscope.Event{{EventID: "later", Type: agentscope.ModelInvoked, TS: t0, Provider: "p", Model: "m"}}}})[0]
+	if agentscope.ErrorCode(res.Err) != agentscope.ECONFLICT {
+		t.Fatalf("append without resume to an ended session: %v, want conflict", res.Err)
+	}
+	// Another organisation's session of the same id is not found.
+	res = s.Append(ctx, []agentscope.AppendRequest{{OrgID: "org-other", SessionID: "s1", Events: []agentscope.Event{late}, Resume: true}})[0]
+	if agentscope.ErrorCode(res.Err) != agentscope.ENOTFOUND {
+		t.Fatalf("resume of another organisation's session: %v, want not found", res.Err)
 	}
 }
 
