@@ -77,3 +77,65 @@ func TestEndIdleSessions(t *testing.T) {
 		})
 	}
 }
+
+// TestIdleCaptureSessionResumes: on both stores, a session the LLM gateway
+// started and the sweep ended is resumed by the next call's events, in its
+// organisation only; a retry of events it holds changes nothing; a session
+// another path recorded is not resumed by the gateway.
+func TestIdleCaptureSessionResumes(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
+			t.Cleanup(func() { rec.Close() })
+			svc := service.New(rec, service.Options{Idle: st})
+			ctx := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-a"))
+			old := time.Now().UTC().Add(-2 * time.Hour)
+			ev := func(id string) agentscope.Event {
+				return agentscope.Event{EventID: id, Type: agentscope.ModelInvoked, TS: old, Provider: "openai", Model: "gpt-4.1"}
+			}
+			if err := svc.RecordGateway(ctx, "hdr-1", "gw-bot", []agentscope.Event{ev("call-1")}); err != nil {
+				t.Fatal(err)
+			}
+			sys := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal(agentscope.DefaultOrgID))
+			if n, err := svc.EndIdleSessions(sys, "gateway", time.Hour); err != nil || n != 1 {
+				t.Fatalf("swept %d (%v), want 1", n, err)
+			}
+			status := func(org string) (agentscope.RunStatus, int64) {
+				t.Helper()
+				run, err := st.GetRun(context.Background(), org, "hdr-1")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return run.Status, run.EventCount
+			}
+			if s, n := status("org-a"); s != agentscope.StatusCompleted || n != 3 {
+				t.Fatalf("after the sweep: %s with %d events, want completed with 3", s, n)
+			}
+			if err := svc.RecordGateway(ctx, "hdr-1", "gw-bot", []agentscope.Event{ev("call-1")}); err != nil {
+				t.Fatalf("retry after the end: %v", err)
+			}
+			if s, n := status("org-a"); s != agentscope.StatusCompleted || n != 3 {
+				t.Fatalf("a retry changed the ended session: %s with %d events", s, n)
+			}
+			if err := svc.RecordGateway(ctx, "hdr-1", "gw-bot", []agentscope.Event{ev("call-2")}); err != nil {
+				t.Fatalf("late call: %v", err)
+			}
+			if s, n := status("org-a"); s != agentscope.StatusRunning || n != 4 {
+				t.Fatalf("after a late call: %s with %d events, want running with 4", s, n)
+			}
+
+			// An SDK session (record_event's) that has ended is not
+			// resumed by a gateway call naming it.
+			if _, err := svc.StartRun(ctx, service.StartRunInput{Agent: "gw-bot", SessionID: "sdk-1"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.EndRun(ctx, service.EndRunInput{SessionID: "sdk-1", Status: "completed"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := svc.RecordGateway(ctx, "sdk-1", "gw-bot", []agentscope.Event{ev("call-3")}); agentscope.ErrorCode(err) != agentscope.ECONFLICT {
+				t.Fatalf("gateway call into an ended SDK session: %v, want ECONFLICT", err)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -292,8 +293,8 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 		}
 		a.closers = append(a.closers, closer(func() error { a.Forwarder.Stop(); return nil }))
 	}
-	if cfg.CaptureIdle > 0 {
-		stop := sweepIdleSessions(ctx, a.Service, cfg.CaptureIdle, log)
+	if cfg.CaptureIdle > 0 || cfg.Gateway.IdleTimeout > 0 {
+		stop := sweepIdleSessions(ctx, a.Service, map[string]time.Duration{"otlp": cfg.CaptureIdle, "gateway": cfg.Gateway.IdleTimeout}, log)
 		a.closers = append(a.closers, closer(func() error { stop(); return nil }))
 	}
 	return a, desc, nil

@@ -65,8 +65,8 @@ type Config struct {
 	// came (AGENTSCOPE_LIVE_POLL, default 1s).
 	LivePoll time.Duration
 	// CaptureIdle ends a session recorded from OTLP traces once no event
-	// newer than this has arrived (0, the default: never); serve sweeps for
-	// them.
+	// newer than this has arrived (default 30m; 0: never); serve sweeps
+	// for them.
 	CaptureIdle time.Duration
 	// Gateway configures serve's LLM gateway (AGENTSCOPE_GATEWAY_*,
 	// AGENTSCOPE_ANTHROPIC_*).
