@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/metrics"
 )
 
 // Store is what billing reads and changes (the SQL stores implement it).
@@ -25,14 +26,16 @@ type Store interface {
 // is used, and refuses what the plan does not allow. A Service with nil
 // Plans is billing off: everything is allowed and nothing is read.
 type Service struct {
-	plans *Plans
-	store Store
-	now   func() time.Time
+	plans   *Plans
+	store   Store
+	metrics *metrics.Metrics
+	now     func() time.Time
 }
 
-// NewService returns the billing service over plans (nil: billing off).
-func NewService(plans *Plans, store Store) *Service {
-	return &Service{plans: plans, store: store, now: time.Now}
+// NewService returns the billing service over plans (nil: billing off),
+// counting its refusals in m (nil counts nothing).
+func NewService(plans *Plans, store Store, m *metrics.Metrics) *Service {
+	return &Service{plans: plans, store: store, metrics: m, now: time.Now}
 }
 
 // Enabled reports whether billing is on.
@@ -164,18 +167,18 @@ func limitError(plan Plan, what string, limit, used string) error {
 // CheckSeat refuses one more seat (an invitation) when the organisation's
 // members and pending invitations already fill its plan's seats.
 func (s *Service) CheckSeat(ctx context.Context, orgID string) error {
-	return s.checkCount(ctx, orgID, "seats (members and pending invitations)", func(l Limits) *int64 { return l.Seats }, s.seats)
+	return s.checkCount(ctx, orgID, "seat", "seats (members and pending invitations)", func(l Limits) *int64 { return l.Seats }, s.seats)
 }
 
 // CheckAPIKey refuses one more API key when the organisation's active keys
 // already fill its plan's api_keys.
 func (s *Service) CheckAPIKey(ctx context.Context, orgID string) error {
-	return s.checkCount(ctx, orgID, "active API keys", func(l Limits) *int64 { return l.APIKeys }, s.activeKeys)
+	return s.checkCount(ctx, orgID, "api_key", "active API keys", func(l Limits) *int64 { return l.APIKeys }, s.activeKeys)
 }
 
 // checkCount refuses one more of what count counts when the plan's limit
-// (limitOf) is already reached.
-func (s *Service) checkCount(ctx context.Context, orgID, what string, limitOf func(Limits) *int64, count func(context.Context, string) (int64, error)) error {
+// (limitOf) is already reached; label is what the refusal metric calls it.
+func (s *Service) checkCount(ctx context.Context, orgID, label, what string, limitOf func(Limits) *int64, count func(context.Context, string) (int64, error)) error {
 	if !s.Enabled() {
 		return nil
 	}
@@ -192,6 +195,7 @@ func (s *Service) checkCount(ctx context.Context, orgID, what string, limitOf fu
 		return err
 	}
 	if n >= *limit {
+		s.metrics.Refusal("plan_limit", label)
 		return limitError(plan, what, strconv.FormatInt(*limit, 10), strconv.FormatInt(n, 10))
 	}
 	return nil
@@ -213,6 +217,7 @@ func (s *Service) CheckManagedRun(ctx context.Context, orgID string) error {
 		return err
 	}
 	if spent >= *plan.Limits.ManagedRunUSDPerMonth {
+		s.metrics.Refusal("plan_limit", "managed_run")
 		return limitError(plan, "of managed-run spend this month", "$"+plan.Limits.ManagedRunUSDPerMonth.String(), "$"+spent.String())
 	}
 	return nil

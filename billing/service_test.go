@@ -2,6 +2,7 @@ package billing_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/billing"
+	"github.com/agentscope/agentscope/internal/metrics"
 	"github.com/agentscope/agentscope/store/sqlite"
 	"github.com/agentscope/agentscope/store/sqlstore"
 )
@@ -47,7 +49,8 @@ func TestChecksRefuseAtTheLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := openStore(t, plans)
-	svc := billing.NewService(plans, s)
+	m := metrics.New(metrics.Options{})
+	svc := billing.NewService(plans, s, m)
 	ctx := context.Background()
 	o, err := s.CreateOrg(ctx, "Acme", agentscope.ActorOperator)
 	if err != nil {
@@ -100,6 +103,14 @@ func TestChecksRefuseAtTheLimit(t *testing.T) {
 			t.Errorf("limit %d = %+v; want %+v", i, l, want)
 		}
 	}
+	// Each refusal is counted, by what was refused.
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, what := range []string{"seat", "api_key", "managed_run"} {
+		if line := `agentscope_refusals_total{reason="plan_limit",what="` + what + `"} 1`; !strings.Contains(rec.Body.String(), line+"\n") {
+			t.Errorf("metrics lack %s", line)
+		}
+	}
 	// On a plan without limits everything is allowed again.
 	if prev, err := svc.SetPlan(ctx, o.ID, "open", agentscope.ActorOperator, "test"); err != nil || prev != "small" {
 		t.Fatalf("SetPlan = %q, %v", prev, err)
@@ -117,7 +128,7 @@ func TestChecksRefuseAtTheLimit(t *testing.T) {
 // TestServiceOff: with billing off every check passes without reading
 // the store, and usage says billing is off.
 func TestServiceOff(t *testing.T) {
-	svc := billing.NewService(nil, nil) // a nil store: nothing may be read
+	svc := billing.NewService(nil, nil, nil) // a nil store: nothing may be read
 	ctx := context.Background()
 	if svc.CheckSeat(ctx, "o") != nil || svc.CheckAPIKey(ctx, "o") != nil || svc.CheckManagedRun(ctx, "o") != nil {
 		t.Error("billing off refused something")

@@ -133,8 +133,9 @@ type Options struct {
 	Logger    *slog.Logger
 	Now       func() time.Time
 	// Metrics counts the calls that reached an upstream, by provider (the
-	// upstream's configured Name) and outcome, and their latency; nil
-	// counts nothing.
+	// upstream's configured Name) and outcome, and their latency; the
+	// model calls' tokens, cost and latency as the runtime's are counted;
+	// and the calls refused for a hard cap. Nil counts nothing.
 	Metrics *metrics.Metrics
 }
 
@@ -653,6 +654,7 @@ func (g *Gateway) checkCap(w http.ResponseWriter, ctx context.Context, api strin
 		return false
 	}
 	b := e.status
+	g.opts.Metrics.Refusal("budget_hard_cap", "gateway_call")
 	msg := fmt.Sprintf("AgentScope: agent %q has reached its hard-cap %s budget of $%s (spent $%s since %s); calls are refused until the period ends or the budget is raised",
 		agent, b.Period, b.LimitUSD.String(), b.SpentUSD.String(), b.PeriodStart.Format(time.RFC3339))
 	if api == Anthropic {

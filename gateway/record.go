@@ -232,6 +232,7 @@ func (g *Gateway) recordFailed(st *sessionState, span, provider string, req call
 	now := g.opts.Now()
 	ms := durationMS(now.Sub(start))
 	zero := int64(0)
+	g.countModelCall(provider, nonEmpty(req.model, "unknown"), false, now.Sub(start), nil)
 	g.rec.put(job{caller: st.caller, sessionID: st.id, agent: st.agent, events: []agentscope.Event{{
 		EventID: agentscope.NewEventID(), Type: agentscope.ModelCompleted, TS: now.UTC(), SpanID: span, Provider: provider,
 		Model: nonEmpty(req.model, "unknown"), DurationMS: &ms, TokensIn: &zero, TokensOut: &zero, Error: msg}}})
@@ -323,6 +324,7 @@ func (g *Gateway) recordCompleted(st *sessionState, span, provider string, req c
 		}
 	}
 	g.mu.Unlock()
+	g.countModelCall(provider, model, status < 400 && copyErr == nil, now.Sub(start), evs)
 	g.rec.put(job{caller: st.caller, sessionID: st.id, agent: st.agent, events: evs, cost: cost})
 }
 

@@ -64,6 +64,7 @@ func (rt *Runtime) evaluateAgentCostBudgets(ctx context.Context, tx *sql.Tx, org
 			if u.Reserved > 0 {
 				msg += fmt.Sprintf(", with $%s more reserved by its unfinished runs", u.Reserved)
 			}
+			rt.opts.Metrics.Refusal("budget_hard_cap", "run_start")
 			return 0, agentscope.Errorf(agentscope.EFORBIDDEN, "%s", msg)
 		}
 	}

@@ -124,6 +124,7 @@ func (x *Execution) CheckHardCaps(ctx context.Context) error {
 	if err != nil || ev == nil {
 		return err
 	}
+	x.rt.opts.Metrics.Refusal("budget_hard_cap", "model_call")
 	if err := x.j.add(*ev); err != nil {
 		return err
 	}

@@ -243,7 +243,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 		a.Close()
 		return nil, "", err
 	} else if plans != nil {
-		a.Billing = billing.NewService(plans, a.Store)
+		a.Billing = billing.NewService(plans, a.Store, a.Metrics)
 		svcOpts.Billing = a.Billing
 	}
 	a.Service = service.New(a.Recorder, svcOpts)

@@ -55,7 +55,7 @@ func runBilling(ctx context.Context, env *Env, args []string) error {
 	}
 	defer st.Close()
 	fmt.Fprintf(env.Stderr, "agentscope billing %s: data dir %s, store %s\n", sub, cfg.DataDir, desc)
-	svc := billing.NewService(cfg.Plans, st)
+	svc := billing.NewService(cfg.Plans, st, nil)
 	if sub == "set-plan" {
 		prev, err := svc.SetPlan(ctx, org, pos[0], agentscope.ActorOperator, reason)
 		if err != nil {

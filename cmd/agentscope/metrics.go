@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/internal/metrics"
 )
 
@@ -16,6 +18,7 @@ import (
 // read from the store at scrape time (the outbox, dead letters, runs by
 // state: every node sharing the database reports the same).
 func openMetrics(a *App, log *slog.Logger) *metrics.Metrics {
+	finished := &finishedRuns{read: a.Store.FinishedRunCounts}
 	return metrics.New(metrics.Options{
 		Logger: log,
 		State: func(ctx context.Context) (metrics.SharedState, error) {
@@ -27,9 +30,15 @@ func openMetrics(a *App, log *slog.Logger) *metrics.Metrics {
 			if err != nil {
 				return metrics.SharedState{}, err
 			}
+			done, err := finished.get(ctx)
+			if err != nil {
+				return metrics.SharedState{}, err
+			}
 			st := metrics.SharedState{OutboxDepth: ob.QueueDepth, OutboxOldest: ob.OldestCreated, DeadLetters: ob.DeadLetters, Runs: map[string]int64{}}
-			for s, n := range runs {
-				st.Runs[string(s)] = n
+			for _, counts := range []map[agentscope.RunStatus]int64{runs, done} {
+				for s, n := range counts {
+					st.Runs[string(s)] = n
+				}
 			}
 			return st, nil
 		},
@@ -41,6 +50,34 @@ func openMetrics(a *App, log *slog.Logger) *metrics.Metrics {
 			return 0
 		},
 	})
+}
+
+// finishedRunsTTL is how long the counts of finished runs are reused
+// between scrapes: counting them reads every finished run, while the
+// unfinished ones, which an index covers, are counted at each scrape.
+const finishedRunsTTL = time.Minute
+
+// finishedRuns caches the counts of finished runs for finishedRunsTTL.
+type finishedRuns struct {
+	read func(context.Context) (map[agentscope.RunStatus]int64, error)
+
+	mu     sync.Mutex
+	at     time.Time
+	counts map[agentscope.RunStatus]int64
+}
+
+func (f *finishedRuns) get(ctx context.Context) (map[agentscope.RunStatus]int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.counts != nil && time.Since(f.at) < finishedRunsTTL {
+		return f.counts, nil
+	}
+	counts, err := f.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f.counts, f.at = counts, time.Now()
+	return counts, nil
 }
 
 // serveMetrics serves /metrics without authentication on

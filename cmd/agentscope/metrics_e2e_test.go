@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -193,6 +194,22 @@ func TestMetricsEndToEnd(t *testing.T) {
 				var run agentscope.Run
 				return api(t, "GET", base+"/api/v1/runs/met-run", "", &run) == 200 && run.Status.Terminal()
 			})
+			// research has spent: a hard cap it has reached refuses its
+			// next run and its calls through the gateway.
+			if code := api(t, "PUT", base+"/api/v1/budgets", `{"agent":"research","period":"day","limit_usd":0.000001,"hard_cap":true}`, nil); code != 200 {
+				t.Fatalf("set research's budget: %d", code)
+			}
+			if code := api(t, "POST", base+"/api/v1/runs", `{"agent":"research","session_id":"met-refused","input":"hi"}`, nil); code != 403 {
+				t.Fatalf("queue a run past research's hard cap: %d, want 403", code)
+			}
+			capped, _ := http.NewRequest("POST", base+"/v1/chat/completions", strings.NewReader(gwBody))
+			capped.Header.Set("Authorization", "Bearer "+token)
+			capped.Header.Set("X-AgentScope-Agent", "research")
+			if resp, err := http.DefaultClient.Do(capped); err != nil {
+				t.Fatal(err)
+			} else if resp.Body.Close(); resp.StatusCode != 429 {
+				t.Fatalf("gateway call past research's hard cap: %d, want 429", resp.StatusCode)
+			}
 			// A live websocket, open while scraping.
 			ws := "ws" + strings.TrimPrefix(base, "http") + "/api/v1/sessions/met-1/live"
 			conn, _, err := websocket.DefaultDialer.Dial(ws, http.Header{"Authorization": {"Bearer " + token}})
@@ -276,8 +293,9 @@ func TestMetricsEndToEnd(t *testing.T) {
 			if got := value("agentscope_hec_deliveries_total", "status", "400"); got < 1 {
 				t.Errorf("HEC deliveries answered 400 (the poisoned event): %v", got)
 			}
-			// The session the gateway call began runs until it goes idle.
-			for state, want := range map[string]float64{"queued": 0, "running": 1} {
+			// The session the gateway call began runs until it goes idle;
+			// met-1 and met-run completed; the refused run never existed.
+			for state, want := range map[string]float64{"queued": 0, "running": 1, "completed": 2, "failed": 0, "cancelled": 0} {
 				if got := value("agentscope_runs", "state", state); got != want {
 					t.Errorf("runs %s: %v, want %v", state, got, want)
 				}
@@ -285,17 +303,28 @@ func TestMetricsEndToEnd(t *testing.T) {
 			if got := value("agentscope_run_queue_latency_seconds"); got != 1 {
 				t.Errorf("run queue latencies observed: %v, want 1", got)
 			}
-			calls := value("agentscope_model_calls_total", "provider", "other", "model", "gpt-4.1", "outcome", "ok")
-			if calls < 1 {
-				t.Errorf("model calls: %v", calls)
+			// The managed run's call and the gateway's (its upstream, named
+			// by its host, is "other" too).
+			const calls = 2
+			if got := value("agentscope_model_calls_total", "provider", "other", "model", "gpt-4.1", "outcome", "ok"); got != calls {
+				t.Errorf("model calls: %v, want %v (the managed run's and the gateway's)", got, calls)
 			}
 			for kind, per := range map[string]float64{"input": 1200, "output": 80, "cache_read": 1000} {
 				if got := value("agentscope_model_tokens_total", "provider", "other", "model", "gpt-4.1", "kind", kind); got != per*calls {
 					t.Errorf("%s tokens %v, want %v", kind, got, per*calls)
 				}
 			}
-			if got := value("agentscope_model_cost_usd_total", "provider", "other", "model", "gpt-4.1"); got <= 0 {
-				t.Errorf("model cost %v", got)
+			// gpt-4.1 at $2/M input, $0.50/M cached input, $8/M output.
+			if got, want := value("agentscope_model_cost_usd_total", "provider", "other", "model", "gpt-4.1"), calls*(200*2+1000*0.5+80*8)/1e6; math.Abs(got-want) > 1e-12 {
+				t.Errorf("model cost %v, want %v", got, want)
+			}
+			for _, c := range []struct {
+				reason, what string
+				want         float64
+			}{{"budget_hard_cap", "run_start", 1}, {"budget_hard_cap", "gateway_call", 1}, {"budget_hard_cap", "model_call", 0}, {"plan_limit", "events", 0}, {"plan_limit", "seat", 0}} {
+				if got := value("agentscope_refusals_total", "reason", c.reason, "what", c.what); got != c.want {
+					t.Errorf("refusals %s of %s: %v, want %v", c.reason, c.what, got, c.want)
+				}
 			}
 			if got := value("agentscope_model_call_duration_seconds", "provider", "other", "model", "gpt-4.1"); got != calls {
 				t.Errorf("model latencies observed %v, calls %v", got, calls)
@@ -415,7 +444,7 @@ func checkDashboard(t *testing.T, fams map[string]*dto.MetricFamily) {
 		"agentscope_commit_events_bucket", "agentscope_outbox_depth", "agentscope_outbox_oldest_age_seconds", "agentscope_hec_deliveries_total",
 		"agentscope_dead_letters", "agentscope_runs", "agentscope_run_queue_latency_seconds_bucket", "agentscope_model_tokens_total",
 		"agentscope_model_cost_usd_total", "agentscope_model_call_duration_seconds_bucket", "agentscope_mcp_calls_total",
-		"agentscope_gateway_requests_total", "agentscope_live_subscribers", "agentscope_websocket_subscribers"} {
+		"agentscope_gateway_requests_total", "agentscope_live_subscribers", "agentscope_websocket_subscribers", "agentscope_refusals_total"} {
 		if !used[name] {
 			t.Errorf("the dashboard has no panel on %s", name)
 		}

@@ -58,6 +58,9 @@ type appStore interface {
 	stripebilling.Store
 	// UnfinishedRunCounts counts queued and running runs, for metrics.
 	UnfinishedRunCounts(ctx context.Context) (map[agentscope.RunStatus]int64, error)
+	// FinishedRunCounts counts completed, failed and cancelled runs, for
+	// metrics (read at most once a minute: it reads every finished run).
+	FinishedRunCounts(ctx context.Context) (map[agentscope.RunStatus]int64, error)
 }
 
 var (

@@ -56,9 +56,24 @@ type SharedState struct {
 	Runs map[string]int64
 }
 
-// RunStates are the run states agentscope_runs reports: the unfinished
-// ones, which an index covers (finished runs only grow).
-var RunStates = []string{"queued", "running"}
+// RunStates are the run states agentscope_runs reports, every one a run
+// can be in.
+var RunStates = []string{"queued", "running", "completed", "failed", "cancelled"}
+
+// RefusalReasons are the values of agentscope_refusals_total's reason: a
+// budget's hard cap, a billing plan's limit.
+var RefusalReasons = []string{"budget_hard_cap", "plan_limit"}
+
+// Refused are the values of agentscope_refusals_total's what: what was
+// refused.
+var Refused = map[string][]string{
+	// A gateway call, a managed run's start (admission), a running
+	// managed run's next model call.
+	"budget_hard_cap": {"gateway_call", "run_start", "model_call"},
+	// Events past the plan's monthly events, a seat (invitation), an API
+	// key, a managed run past the plan's managed-run spend.
+	"plan_limit": {"events", "seat", "api_key", "managed_run"},
+}
 
 // RejectReasons are the values of agentscope_events_rejected_total's
 // reason: AgentScope's error codes an append can end in, and "other".
@@ -86,6 +101,7 @@ type Metrics struct {
 	mcpCalls         *prometheus.CounterVec
 	gatewayRequests  *prometheus.CounterVec
 	gatewayDuration  *prometheus.HistogramVec
+	refusals         map[[2]string]prometheus.Counter
 	websocketClients prometheus.Gauge
 }
 
@@ -125,6 +141,13 @@ func New(opts Options) *Metrics {
 	m.gatewayRequests = f.counterVec("agentscope_gateway_requests_total", "Requests through the LLM gateway, by provider and outcome.", "provider", "outcome")
 	m.gatewayDuration = f.histogramVec("agentscope_gateway_request_duration_seconds", "Latency of requests through the LLM gateway.",
 		[]float64{.1, .25, .5, 1, 2.5, 5, 10, 20, 40, 80, 160}, "provider")
+	refusals := f.counterVec("agentscope_refusals_total", "What this process refused for a budget's hard cap or a plan's limit, by reason (budget_hard_cap, plan_limit) and what (gateway_call, run_start, model_call; events, seat, api_key, managed_run).", "reason", "what")
+	m.refusals = map[[2]string]prometheus.Counter{}
+	for _, reason := range RefusalReasons {
+		for _, what := range Refused[reason] {
+			m.refusals[[2]string{reason, what}] = refusals.WithLabelValues(reason, what)
+		}
+	}
 	m.websocketClients = f.gauge("agentscope_websocket_subscribers", "Websockets this process is streaming live events to.")
 	if opts.LiveSubscribers != nil {
 		count := opts.LiveSubscribers
@@ -180,6 +203,21 @@ func (m *Metrics) Rejected(code string, n int) {
 		c = m.eventsRejected["other"]
 	}
 	c.Add(float64(n))
+	if code == "plan_limit" {
+		m.refusals[[2]string{"plan_limit", "events"}].Add(float64(n))
+	}
+}
+
+// Refusal counts one refusal for reason (one of RefusalReasons) of what
+// (one of Refused[reason]); another pair is a programming error and
+// counts nothing.
+func (m *Metrics) Refusal(reason, what string) {
+	if m == nil {
+		return
+	}
+	if c, ok := m.refusals[[2]string{reason, what}]; ok {
+		c.Inc()
+	}
 }
 
 // HECRequest counts one request to HEC: its HTTP status, 0 when none came.
@@ -318,7 +356,7 @@ var (
 	descOutboxDepth = prometheus.NewDesc("agentscope_outbox_depth", "Events and audit entries waiting in the Splunk outbox (all organisations, every node).", nil, nil)
 	descOutboxAge   = prometheus.NewDesc("agentscope_outbox_oldest_age_seconds", "Age of the oldest entry waiting in the Splunk outbox; 0 when it is empty.", nil, nil)
 	descDeadLetters = prometheus.NewDesc("agentscope_dead_letters", "Entries Splunk refused, kept in dead letters until retried.", nil, nil)
-	descRuns        = prometheus.NewDesc("agentscope_runs", "Runs by state (queued, running), all organisations.", []string{"state"}, nil)
+	descRuns        = prometheus.NewDesc("agentscope_runs", "Runs by state (queued, running, completed, failed, cancelled), all organisations; the finished states are read at most once a minute.", []string{"state"}, nil)
 )
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {

@@ -26,6 +26,7 @@ func TestNilMetricsCountsNothing(t *testing.T) {
 	m.ModelCalled(ModelCall{Provider: "openai", Model: "gpt-4.1", OK: true})
 	m.GatewayRequest("openai", "ok", time.Second)
 	m.MCPTool("record_event").Done(false)
+	m.Refusal("budget_hard_cap", "gateway_call")
 	m.WebsocketOpened()()
 }
 
@@ -36,6 +37,10 @@ func TestCountsAndBoundedReasons(t *testing.T) {
 	m.Rejected("something-new", 1) // not a known code: "other"
 	m.HECRequest(0)
 	m.HECRequest(503)
+	m.Refusal("budget_hard_cap", "gateway_call")
+	m.Refusal("plan_limit", "seat")
+	m.Refusal("budget_hard_cap", "seat")        // not a pair of the set: nothing
+	m.Refusal("made-up-reason", "gateway_call") // nor this
 	calls := m.MCPTool("start_run")
 	calls.Done(false)
 	calls.Done(true)
@@ -58,6 +63,11 @@ func TestCountsAndBoundedReasons(t *testing.T) {
 		{testutil.ToFloat64(m.mcpCalls.WithLabelValues("start_run", "ok")), 1, "start_run ok"},
 		{testutil.ToFloat64(m.mcpCalls.WithLabelValues("start_run", "error")), 2, "start_run error"},
 		{testutil.ToFloat64(m.websocketClients), 0, "websockets after close"},
+		// Events refused past the plan are refusals too.
+		{testutil.ToFloat64(m.refusals[[2]string{"plan_limit", "events"}]), 2, "plan-limit refusals of events"},
+		{testutil.ToFloat64(m.refusals[[2]string{"plan_limit", "seat"}]), 1, "plan-limit refusals of seats"},
+		{testutil.ToFloat64(m.refusals[[2]string{"budget_hard_cap", "gateway_call"}]), 1, "hard-cap refusals of gateway calls"},
+		{float64(testutil.CollectAndCount(m.reg, "agentscope_refusals_total")), 7, "refusal series (every pair of the set, none other)"},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: %v, want %v", c.what, c.got, c.want)

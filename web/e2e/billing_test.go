@@ -40,7 +40,7 @@ func TestBillingPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-	svc := service.New(rec, service.Options{Audit: st, Billing: billing.NewService(plans, st)})
+	svc := service.New(rec, service.Options{Audit: st, Billing: billing.NewService(plans, st, nil)})
 	const secret = "whsec_e2e"
 	stripe, err := stripebilling.New(stripebilling.Options{
 		Config: stripebilling.Config{SecretKey: "sk_test_123", WebhookSecret: secret, APIBase: stripemocktest.Start(t), PublicURL: "https://scope.example.com"},
