@@ -21,14 +21,19 @@ const (
 	AlertKindRisk = "risk"
 	// AlertKindBudget is an agent's spend reaching a percentage of its budget.
 	AlertKindBudget = "budget"
+	// AlertKindPlanLimit is an organisation's usage reaching 80 % (severity
+	// medium) or 100 % (severity high) of one of its plan's limits
+	// (events_per_month, seats, api_keys, managed_run_usd_per_month), once
+	// per limit, threshold and billing period.
+	AlertKindPlanLimit = "plan_limit"
 	// AlertKindAny in a rule's kinds matches every kind.
 	AlertKindAny = "*"
 )
 
 // AlertDetectorKinds are the kinds of the investigator's deterministic
 // detectors. A rule's kinds must be among these, AlertKindRisk,
-// AlertKindBudget or AlertKindAny, so a misspelt kind is refused rather than
-// never matching.
+// AlertKindBudget, AlertKindPlanLimit or AlertKindAny, so a misspelt kind is
+// refused rather than never matching.
 var AlertDetectorKinds = []string{
 	"loop", "retry_storm", "provider_switch", "cost_spike", "latency_slo",
 	"tool_error_rate", "stall", "budget_proximity", "schema_drift",
@@ -154,13 +159,18 @@ func (r *AlertRule) Validate() error {
 	return nil
 }
 
+// knownAlertKinds lists the kinds a rule may name, for error messages.
+func knownAlertKinds() string {
+	return fmt.Sprintf("%s, %s, %s, %s or %q for any", strings.Join(AlertDetectorKinds, ", "), AlertKindRisk, AlertKindBudget, AlertKindPlanLimit, AlertKindAny)
+}
+
 func validateAlertKinds(kinds []string) error {
 	if len(kinds) == 0 {
-		return FieldErrorf("kinds", "must list at least one kind (%s, %s, %s or %q for any)", strings.Join(AlertDetectorKinds, ", "), AlertKindRisk, AlertKindBudget, AlertKindAny)
+		return FieldErrorf("kinds", "must list at least one kind (%s)", knownAlertKinds())
 	}
 	for i, k := range kinds {
-		if k != AlertKindAny && k != AlertKindRisk && k != AlertKindBudget && !slices.Contains(AlertDetectorKinds, k) {
-			return FieldErrorf("kinds", "unknown kind %q (known: %s, %s, %s or %q for any)", k, strings.Join(AlertDetectorKinds, ", "), AlertKindRisk, AlertKindBudget, AlertKindAny)
+		if k != AlertKindAny && k != AlertKindRisk && k != AlertKindBudget && k != AlertKindPlanLimit && !slices.Contains(AlertDetectorKinds, k) {
+			return FieldErrorf("kinds", "unknown kind %q (known: %s)", k, knownAlertKinds())
 		}
 		if slices.Contains(kinds[:i], k) {
 			return FieldErrorf("kinds", "lists %q twice", k)

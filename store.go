@@ -98,6 +98,12 @@ type AppendRequest struct {
 	// session that failed or was cancelled stays ended. Capture paths
 	// use it for the late spans of a session ended for idleness.
 	Resume bool
+	// Uncounted marks AgentScope's notes about the organisation's plan
+	// itself (its plan-limit alerts and their session): their events are
+	// neither counted in its usage nor refused for its event limit, so an
+	// alert about the limit never moves the count it reports and the
+	// organisation is never billed for it.
+	Uncounted bool
 }
 
 // RunUpdate changes a run's status.

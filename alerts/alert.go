@@ -98,6 +98,11 @@ func (a Alert) Event() agentscope.Event {
 	if s.BudgetPercent > 0 {
 		attrs["budget_percent"] = s.BudgetPercent
 	}
+	if pl := s.PlanLimit; pl != nil {
+		// Attributes are flat: the limit's name, its usage and threshold.
+		attrs["plan_limit"], attrs["used"], attrs["limit"], attrs["percent"] = pl.Name, pl.Used, pl.Limit, pl.Percent
+		attrs["threshold"], attrs["plan"], attrs["period"] = pl.Threshold, pl.Plan, pl.Period
+	}
 	return agentscope.Event{EventID: a.ID, Type: EventAlert, TS: a.At, Attributes: attrs}
 }
 

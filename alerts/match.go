@@ -19,13 +19,15 @@ const (
 )
 
 // Signal is something that happened that rules may alert on: a detector's
-// finding, an investigation's risk level, or a budget threshold reached.
+// finding, an investigation's risk level, a budget threshold reached, or a
+// plan limit's.
 type Signal struct {
 	OrgID     string `json:"org_id"`
 	SessionID string `json:"session_id,omitempty"`
 	Agent     string `json:"agent,omitempty"`
 	// Kind is a detector kind (agentscope.AlertDetectorKinds),
-	// agentscope.AlertKindRisk or agentscope.AlertKindBudget.
+	// agentscope.AlertKindRisk, agentscope.AlertKindBudget or
+	// agentscope.AlertKindPlanLimit.
 	Kind string `json:"kind"`
 	// Severity is a detector finding's severity.
 	Severity Severity `json:"severity,omitempty"`
@@ -42,6 +44,8 @@ type Signal struct {
 	Key        string `json:"key,omitempty"`
 	ReportURL  string `json:"report_url,omitempty"`
 	SessionURL string `json:"session_url,omitempty"`
+	// PlanLimit is what a plan-limit signal reports (AlertKindPlanLimit).
+	PlanLimit *PlanLimit `json:"plan_limit,omitempty"`
 }
 
 // level is what MinSeverity is compared with.

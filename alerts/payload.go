@@ -29,6 +29,8 @@ type Payload struct {
 	Detail        string    `json:"detail,omitempty"`
 	ReportURL     string    `json:"report_url,omitempty"`
 	SessionURL    string    `json:"session_url,omitempty"`
+	// PlanLimit is a plan_limit alert's limit, usage and threshold.
+	PlanLimit *PlanLimit `json:"plan_limit,omitempty"`
 }
 
 // PayloadType is Payload.Type.
@@ -43,6 +45,7 @@ func Body(f agentscope.AlertFormat, a Alert) ([]byte, error) {
 			Type: PayloadType, ID: a.ID, At: a.At, OrgID: a.OrgID, RuleID: a.RuleID, RuleName: a.RuleName,
 			SessionID: s.SessionID, Agent: s.Agent, Kind: s.Kind, Severity: s.Severity, RiskLevel: s.RiskLevel,
 			BudgetPercent: s.BudgetPercent, Title: s.Title, Detail: s.Detail, ReportURL: s.ReportURL, SessionURL: s.SessionURL,
+			PlanLimit: s.PlanLimit,
 		})
 	case agentscope.AlertFormatSlack:
 		return json.Marshal(slackMessage(a))
@@ -108,6 +111,12 @@ func slackMessage(a Alert) slackBody {
 	field("Risk level", string(s.RiskLevel))
 	if s.BudgetPercent > 0 {
 		field("Budget spent", strconv.FormatFloat(s.BudgetPercent, 'f', -1, 64)+"%")
+	}
+	if pl := s.PlanLimit; pl != nil {
+		field("Limit", pl.Name)
+		field("Used", shownAmount(pl.Name, pl.Used)+" of "+shownAmount(pl.Name, pl.Limit)+" ("+shownPercent(pl.Percent)+")")
+		field("Plan", pl.Plan)
+		field("Period", pl.Period)
 	}
 	field("Agent", s.Agent)
 	field("Session", s.SessionID)

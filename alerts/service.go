@@ -25,6 +25,10 @@ type Store interface {
 	DeleteAlertRule(ctx context.Context, orgID, id string) error
 	// AppendTx appends events and runs hook in the same transaction.
 	AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, hook func(ctx context.Context, tx *sql.Tx) error) []agentscope.AppendResult
+	// StoredEventIDs returns those of eventIDs the session has stored:
+	// the alerts raised before, which are neither recorded nor queued
+	// again.
+	StoredEventIDs(ctx context.Context, orgID, sessionID string, eventIDs []string) ([]string, error)
 }
 
 // Publisher hands committed events to live subscribers (recorder.Hub).
@@ -231,8 +235,34 @@ func (s *Service) HasAlertRules(ctx context.Context, org string) (bool, error) {
 
 // RaiseAlerts records and queues the alerts that sigs trigger under the
 // organisation's enabled rules, in session sid. It returns how many alerts
-// were raised.
+// were raised: an alert raised before (the same rule, session, kind and
+// key) is neither recorded nor delivered again.
 func (s *Service) RaiseAlerts(ctx context.Context, org, sid string, sigs []Signal) (int, error) {
+	return s.raise(ctx, org, sid, sigs, nil)
+}
+
+// RaisePlanLimitAlerts raises the alerts of u's plan-limit signals
+// (PlanLimitSignals) under the organisation's enabled rules, in its
+// session of u's period (PlanLimitSessionID), which the first alert of the
+// period starts. Their events are Uncounted: an alert about a limit never
+// moves the usage it reports, nor is refused by it. orgName names the
+// organisation in the alerts (its id when empty).
+func (s *Service) RaisePlanLimitAlerts(ctx context.Context, orgName string, u agentscope.BillingUsage) (int, error) {
+	sigs := PlanLimitSignals(orgName, u)
+	if len(sigs) == 0 {
+		return 0, nil
+	}
+	now := s.opts.Now().UTC()
+	return s.raise(ctx, u.OrgID, PlanLimitSessionID(u.Period), sigs, &agentscope.Run{
+		Agent: PlanLimitAgent, Status: agentscope.StatusRunning, CreatedAt: now, StartedAt: &now,
+		Metadata: map[string]string{"source": "billing", "period": u.Period}})
+}
+
+// raise is RaiseAlerts. With ledger, the alerts' session is AgentScope's
+// own: started (as ledger, and ended at once: alerts may be recorded
+// after the end) by the first alert recorded in it, and neither counted in
+// the organisation's usage nor refused for its limits.
+func (s *Service) raise(ctx context.Context, org, sid string, sigs []Signal, ledger *agentscope.Run) (int, error) {
 	rules, err := s.enabledRules(ctx, org)
 	if err != nil || len(rules) == 0 {
 		return 0, err
@@ -245,18 +275,27 @@ func (s *Service) RaiseAlerts(ctx context.Context, org, sid string, sigs []Signa
 			as = append(as, NewAlert(r, sg, now))
 		}
 	}
-	if len(as) == 0 {
-		return 0, nil
+	if as, err = s.unrecorded(ctx, org, sid, as); err != nil || len(as) == 0 {
+		return 0, err
 	}
 	evs := make([]agentscope.Event, len(as))
 	for i, a := range as {
 		evs[i] = a.Event()
 		evs[i].TS = now
 	}
-	res := s.opts.Store.AppendTx(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: sid, Events: evs, KeepFirst: true, Bookkeeping: true}}, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := Enqueue(ctx, s.opts.River, tx, as, &river.InsertOpts{Queue: s.opts.Queue})
-		return err
-	})[0]
+	req := agentscope.AppendRequest{OrgID: org, SessionID: sid, Events: evs, KeepFirst: true, Bookkeeping: true, Uncounted: ledger != nil}
+	res := s.appendAndQueue(ctx, req, as)
+	if ledger != nil && agentscope.ErrorCode(res.Err) == agentscope.ENOTFOUND {
+		// The period's first alert starts the session. Should another
+		// process start it meanwhile (ECONFLICT), the alerts go into it.
+		start := req
+		start.Start = ledger
+		start.Events = append([]agentscope.Event{{EventID: sid + "-started", Type: agentscope.SessionStarted, TS: now, Agent: ledger.Agent}}, evs...)
+		start.Update = &agentscope.RunUpdate{Status: agentscope.StatusCompleted, At: &now}
+		if res = s.appendAndQueue(ctx, start, as); agentscope.ErrorCode(res.Err) == agentscope.ECONFLICT {
+			res = s.appendAndQueue(ctx, req, as)
+		}
+	}
 	if res.Err != nil {
 		return 0, fmt.Errorf("raise %d alerts: %w", len(as), res.Err)
 	}
@@ -265,5 +304,47 @@ func (s *Service) RaiseAlerts(ctx context.Context, org, sid string, sigs []Signa
 	if s.opts.Hub != nil {
 		s.opts.Hub.Publish(org, raised)
 	}
-	return len(raised), nil
+	n := 0
+	for _, ev := range raised {
+		if ev.Type == EventAlert {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// appendAndQueue appends req and queues the deliveries of as in one
+// transaction.
+func (s *Service) appendAndQueue(ctx context.Context, req agentscope.AppendRequest, as []Alert) agentscope.AppendResult {
+	return s.opts.Store.AppendTx(ctx, []agentscope.AppendRequest{req}, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := Enqueue(ctx, s.opts.River, tx, as, &river.InsertOpts{Queue: s.opts.Queue})
+		return err
+	})[0]
+}
+
+// unrecorded returns those of as that session sid has not recorded yet.
+// An alert recorded before is not queued again: River forgets a completed
+// delivery after a day, so queuing every alert each time its signal
+// repeats (a budget or plan limit stays reached for the rest of its
+// period) would deliver it again daily.
+func (s *Service) unrecorded(ctx context.Context, org, sid string, as []Alert) ([]Alert, error) {
+	ids := make([]string, len(as))
+	for i, a := range as {
+		ids[i] = a.ID
+	}
+	stored, err := s.opts.Store.StoredEventIDs(ctx, org, sid, ids)
+	if err != nil || len(stored) == 0 {
+		return as, err
+	}
+	seen := make(map[string]bool, len(stored))
+	for _, id := range stored {
+		seen[id] = true
+	}
+	var out []Alert
+	for _, a := range as {
+		if !seen[a.ID] {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }

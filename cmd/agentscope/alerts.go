@@ -31,7 +31,7 @@ func runAlerts(ctx context.Context, env *Env, args []string) error {
 		}
 		if sub == "create" {
 			fs.StringVar(&in.Name, "name", "", "what the rule is for")
-			fs.StringVar(&kinds, "kinds", "", "comma-separated: detector kinds (loop, retry_storm, provider_switch, cost_spike, latency_slo, tool_error_rate, stall, budget_proximity, schema_drift), risk, budget or *")
+			fs.StringVar(&kinds, "kinds", "", "comma-separated: detector kinds (loop, retry_storm, provider_switch, cost_spike, latency_slo, tool_error_rate, stall, budget_proximity, schema_drift), risk, budget, plan_limit or *")
 			fs.StringVar(&in.MinSeverity, "min-severity", "", "lowest severity or risk level: low, medium, high or critical")
 			fs.IntVar(&in.BudgetPercent, "budget-percent", 0, "for budget: percentage of a budget spent, e.g. 80")
 			fs.StringVar(&agents, "agents", "", "comma-separated: only these agents")

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/agentscope/agentscope"
 )
@@ -210,4 +211,32 @@ func alertRuleAudit(r agentscope.AlertRule, secretReplaced bool) map[string]any 
 		d["secret_replaced"] = true
 	}
 	return d
+}
+
+// OrgsWithPlanLimitRules returns the organisations (their ID, and Name
+// when the organisation is stored) that have an enabled alert rule able to match a plan-limit signal:
+// one listing plan_limit or "*" for every agent (plan-limit signals belong
+// to no agent). The plan-limit job computes the usage of these alone.
+func (s *Store) OrgsWithPlanLimitRules(ctx context.Context) ([]agentscope.Org, error) {
+	// kinds is a JSON array of known kinds: a kind is matched with its
+	// quotes, and LIKE's wildcard _ escaped.
+	rows, err := s.query(ctx, `SELECT DISTINCT r.org_id, COALESCE(o.name, '') FROM alert_rules r LEFT JOIN orgs o ON o.id = r.org_id
+		WHERE r.enabled = ? AND r.agents = '[]' AND (r.kinds LIKE ? ESCAPE '\' OR r.kinds LIKE ? ESCAPE '\')
+		ORDER BY r.org_id`, true, `%"`+strings.ReplaceAll(agentscope.AlertKindPlanLimit, "_", `\_`)+`"%`, `%"`+agentscope.AlertKindAny+`"%`)
+	if err != nil {
+		return nil, fmt.Errorf("list organisations with plan-limit alert rules: %w", err)
+	}
+	defer rows.Close()
+	var out []agentscope.Org
+	for rows.Next() {
+		var o agentscope.Org
+		if err := rows.Scan(&o.ID, &o.Name); err != nil {
+			return nil, fmt.Errorf("list organisations with plan-limit alert rules: %w", err)
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list organisations with plan-limit alert rules: %w", err)
+	}
+	return out, nil
 }

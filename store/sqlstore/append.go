@@ -301,7 +301,7 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 			res.Events[i], res.Duplicate[i] = old, true
 			continue
 		}
-		if usage != nil && usage.limited && !req.Bookkeeping && usage.used+usage.added+took >= usage.limit {
+		if usage != nil && usage.limited && !req.Bookkeeping && !req.Uncounted && usage.used+usage.added+took >= usage.limit {
 			if refusal == nil {
 				refusal = EventLimitError(usage.plan, b.period, usage.limit, usage.used+usage.added+took)
 				res.Rejected = make([]error, len(req.Events))
@@ -343,7 +343,7 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 			b.rows = append(b.rows, eventRow{req.OrgID, &res.Events[i]})
 		}
 	}
-	if usage != nil {
+	if usage != nil && !req.Uncounted {
 		usage.added += took
 	}
 	if stored == nil {

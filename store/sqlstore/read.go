@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -251,4 +252,42 @@ func decodeGeneral(body []byte) (agentscope.Event, error) {
 		return ev, fmt.Errorf("decode stored event: %w", err)
 	}
 	return ev, nil
+}
+
+// StoredEventIDs returns those of eventIDs that session sessionID of the
+// organisation has stored, in no particular order: how a writer of
+// AgentScope's own events (alerts) tells what it recorded before from
+// what it has yet to record.
+func (s *Store) StoredEventIDs(ctx context.Context, orgID, sessionID string, eventIDs []string) ([]string, error) {
+	indexed := ""
+	if s.d.Name == "sqlite" {
+		// As loadEventIDs: without statistics SQLite prefers a scan of
+		// the whole session.
+		indexed = " INDEXED BY events_by_event_id"
+	}
+	var out []string
+	for chunk := range slices.Chunk(eventIDs, s.d.MaxParams-2) {
+		args := []any{orgID, sessionID}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := s.query(ctx, `SELECT event_id FROM events`+indexed+` WHERE org_id = ? AND session_id = ? AND event_id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("find stored events of session %s: %w", sessionID, err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("find stored events of session %s: %w", sessionID, err)
+			}
+			out = append(out, id)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("find stored events of session %s: %w", sessionID, err)
+		}
+	}
+	return out, nil
 }

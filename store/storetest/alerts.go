@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agentscope/agentscope"
 )
@@ -20,6 +22,12 @@ type AlertStore interface {
 	// AlertRuleForDelivery is what the alerts delivery worker reads: the
 	// rule with its secret.
 	AlertRuleForDelivery(ctx context.Context, orgID, id string) (agentscope.AlertRule, error)
+	// OrgsWithPlanLimitRules and StoredEventIDs serve the plan-limit
+	// alerts: which organisations to check, and which alerts a session
+	// has recorded already.
+	OrgsWithPlanLimitRules(ctx context.Context) ([]agentscope.Org, error)
+	StoredEventIDs(ctx context.Context, orgID, sessionID string, eventIDs []string) ([]string, error)
+	Append(ctx context.Context, reqs []agentscope.AppendRequest) []agentscope.AppendResult
 }
 
 // RunAlerts runs the suite of alert rules against the stores open returns,
@@ -31,6 +39,8 @@ func RunAlerts(t *testing.T, open Opener) {
 		"CRUD":       testAlertRuleCRUD,
 		"OrgScoping": testAlertRuleOrgScoping,
 		"Validation": testAlertRuleValidation,
+		"PlanLimit":  testPlanLimitRules,
+		"StoredIDs":  testStoredEventIDs,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -235,5 +245,66 @@ func testAlertRuleValidation(t *testing.T, s AlertStore) {
 	}
 	if list, _ := s.ListAlertRules(ctx, org); len(list) != 0 {
 		t.Errorf("invalid rules were stored: %v", list)
+	}
+}
+
+// testPlanLimitRules: OrgsWithPlanLimitRules lists the organisations with
+// an enabled rule listing plan_limit or "*" for every agent, once each,
+// and none whose rules cannot match a plan-limit signal (another kind,
+// disabled, limited to some agents).
+func testPlanLimitRules(t *testing.T, s AlertStore) {
+	ctx := context.Background()
+	mk := func(org, name string, kinds []string, enabled bool, agents []string) {
+		t.Helper()
+		r := alertRule(org, name)
+		r.Kinds, r.Enabled, r.Agents, r.MinSeverity = kinds, enabled, agents, ""
+		if _, err := s.CreateAlertRule(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.OrgsWithPlanLimitRules(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("no rules: %+v, %v", got, err)
+	}
+	mk("org-plan", "quota", []string{"loop", agentscope.AlertKindPlanLimit}, true, nil)
+	mk("org-plan", "quota too", []string{agentscope.AlertKindPlanLimit}, true, nil)
+	mk("org-any", "all", []string{agentscope.AlertKindAny}, true, nil)
+	mk("org-other", "loops", []string{"loop", agentscope.AlertKindRisk}, true, nil)
+	mk("org-off", "off", []string{agentscope.AlertKindPlanLimit}, false, nil)
+	mk("org-agents", "bot only", []string{agentscope.AlertKindPlanLimit}, true, []string{"bot"})
+	got, err := s.OrgsWithPlanLimitRules(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, o := range got {
+		ids = append(ids, o.ID)
+	}
+	if !slices.Equal(ids, []string{"org-any", "org-plan"}) {
+		t.Errorf("organisations with plan-limit rules = %v, want [org-any org-plan]", ids)
+	}
+}
+
+// testStoredEventIDs: StoredEventIDs answers which of the ids a session
+// stores, never another session's or organisation's.
+func testStoredEventIDs(t *testing.T, s AlertStore) {
+	ctx := context.Background()
+	t0 := time.Now().UTC()
+	for _, o := range []string{org, "org-b"} {
+		for _, sid := range []string{"s1", "s2"} {
+			res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: o, SessionID: sid,
+				Start:  &agentscope.Run{Agent: "bot", Status: agentscope.StatusRunning},
+				Events: []agentscope.Event{{EventID: "st", Type: agentscope.SessionStarted, TS: t0}, {EventID: o + "-" + sid, Type: agentscope.SessionStarted, TS: t0}}}})[0]
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+		}
+	}
+	got, err := s.StoredEventIDs(ctx, org, "s1", []string{"st", org + "-s1", org + "-s2", "org-b-s1", "nope"})
+	slices.Sort(got)
+	if err != nil || !slices.Equal(got, []string{org + "-s1", "st"}) {
+		t.Errorf("stored ids = %v, %v; want [%s-s1 st]", got, err, org)
+	}
+	if got, err := s.StoredEventIDs(ctx, org, "gone", []string{"st"}); err != nil || len(got) != 0 {
+		t.Errorf("a missing session's ids = %v, %v", got, err)
 	}
 }

@@ -146,6 +146,20 @@ func testBatchCrossesLimit(t *testing.T, connect func(sqlstore.Options) *sqlstor
 	if n := usage(t, s, org, t0); n != 6 {
 		t.Errorf("usage after bookkeeping = %d, want 6", n)
 	}
+	// Notes about the plan itself (plan-limit alerts, in a session of
+	// their own) land past the limit and are not counted.
+	uncounted := []agentscope.AppendRequest{{OrgID: org, SessionID: "billing-x", Uncounted: true,
+		Start:  &agentscope.Run{Agent: "billing", Status: agentscope.StatusRunning},
+		Events: []agentscope.Event{{EventID: "bst", Type: agentscope.SessionStarted, TS: t0}}}}
+	if res := s.Append(ctx, uncounted)[0]; res.Err != nil || res.Rejected != nil {
+		t.Errorf("uncounted start past the limit = %v, rejected %v", res.Err, res.Rejected)
+	}
+	if res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "billing-x", Events: models("note", 2), Uncounted: true}})[0]; res.Err != nil || res.Rejected != nil {
+		t.Errorf("uncounted events past the limit = %v, rejected %v", res.Err, res.Rejected)
+	}
+	if n := usage(t, s, org, t0); n != 6 {
+		t.Errorf("usage after uncounted events = %d, want 6 still", n)
+	}
 	// Another organisation has its own count; a new period starts at 0.
 	start(t, s, "org-b", "s1", "bot", t0)
 	clk.Advance(31 * 24 * time.Hour)
