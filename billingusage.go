@@ -54,3 +54,21 @@ type PrunedSessions struct {
 	Sessions []string
 	Events   int64
 }
+
+// PublishedPlans are the billing plans as a process published them to
+// the database, for every process opening it (billing.Shared).
+type PublishedPlans struct {
+	// Version goes up by one with each change of the plans; 0 is none
+	// published (billing off unless a process has its own plans).
+	Version int64
+	// Plans is the plans file's JSON, as billing writes it.
+	Plans []byte
+	// Stripe: the publisher bills through Stripe (a hosted install,
+	// whose owners upgrade on the Billing page), not an operator's quotas.
+	Stripe bool
+	// PublishedBy names the process that published them (its command,
+	// host, process id and plans file).
+	PublishedBy string
+	// UpdatedAt is when.
+	UpdatedAt time.Time
+}

@@ -55,6 +55,11 @@ type Plans struct {
 	// OveragePercent is the overage allowance of plans that set none.
 	OveragePercent int64  `json:"overage_percent,omitempty"`
 	Plans          []Plan `json:"plans"`
+	// Stripe: organisations pay for their plans through Stripe (a hosted
+	// install, AGENTSCOPE_STRIPE_SECRET_KEY), so the way past a limit is
+	// the Billing page; without, the plans are an operator's quotas and
+	// the way past one is to ask the operator. Not part of the file.
+	Stripe bool `json:"-"`
 }
 
 // MaxOveragePercent bounds an overage allowance.
@@ -80,11 +85,39 @@ func Builtin() *Plans {
 func Configure(plansFile string, stripe bool) (*Plans, error) {
 	switch {
 	case plansFile != "":
-		return Load(plansFile)
+		p, err := Load(plansFile)
+		if err != nil {
+			return nil, err
+		}
+		p.Stripe = stripe
+		return p, nil
 	case stripe:
-		return Builtin(), nil
+		p := Builtin()
+		p.Stripe = true
+		return p, nil
 	}
 	return nil, nil
+}
+
+// Marshal returns the plans as a plans file's JSON, which Parse reads
+// back to the same plans (Stripe aside, which is not part of the file):
+// what is published to the database (Shared).
+func (p *Plans) Marshal() ([]byte, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("encode the plans: %w", err)
+	}
+	return b, nil
+}
+
+// LimitAdvice says how an organisation gets past a limit of its plan:
+// the Billing page with Stripe, the operator without
+// (sqlstore.LimitAdvisor; the EPLANLIMIT errors end with it).
+func (p *Plans) LimitAdvice() string {
+	if p.Stripe {
+		return "upgrade the plan on the Billing page (owners)"
+	}
+	return "ask the operator of this AgentScope to move the organisation to a larger plan (agentscope billing set-plan --org ORG_ID PLAN)"
 }
 
 // Load reads and parses the plans file at path.

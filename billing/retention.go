@@ -36,7 +36,7 @@ func (RetentionArgs) Kind() string { return "billing_retention" }
 // Pruner deletes the sessions plans no longer keep.
 type Pruner struct {
 	river.WorkerDefaults[RetentionArgs]
-	plans *Plans
+	plans func() *Plans
 	store RetentionStore
 	log   *slog.Logger
 	now   func() time.Time
@@ -47,7 +47,16 @@ func NewPruner(plans *Plans, store RetentionStore, log *slog.Logger) *Pruner {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Pruner{plans: plans, store: store, log: log.With("component", "retention"), now: time.Now}
+	return &Pruner{plans: func() *Plans { return plans }, store: store, log: log.With("component", "retention"), now: time.Now}
+}
+
+// NewSharedPruner is NewPruner over the plans shared through the
+// database, following their changes; with none (billing off) a pass
+// prunes nothing.
+func NewSharedPruner(shared *Shared, store RetentionStore, log *slog.Logger) *Pruner {
+	p := NewPruner(nil, store, log)
+	p.plans = shared.Plans
+	return p
 }
 
 // PruneReport is what one pass deleted, by organisation.
@@ -63,6 +72,10 @@ func (p *Pruner) Work(ctx context.Context, _ *river.Job[RetentionArgs]) error {
 // its sessions expired before now less that many days, whole, and
 // returns what it deleted.
 func (p *Pruner) Prune(ctx context.Context) (PruneReport, error) {
+	plans := p.plans()
+	if plans == nil {
+		return PruneReport{}, nil
+	}
 	orgs, err := p.store.ListOrgPlans(ctx)
 	if err != nil {
 		return nil, err
@@ -70,7 +83,7 @@ func (p *Pruner) Prune(ctx context.Context) (PruneReport, error) {
 	report := PruneReport{}
 	now := p.now()
 	for _, o := range orgs {
-		plan := p.plans.Resolve(o.Plan)
+		plan := plans.Resolve(o.Plan)
 		if plan.Limits.RetentionDays == nil {
 			continue
 		}

@@ -26,7 +26,7 @@ type Store interface {
 // is used, and refuses what the plan does not allow. A Service with nil
 // Plans is billing off: everything is allowed and nothing is read.
 type Service struct {
-	plans   *Plans
+	plans   func() *Plans
 	store   Store
 	metrics *metrics.Metrics
 	now     func() time.Time
@@ -35,37 +35,45 @@ type Service struct {
 // NewService returns the billing service over plans (nil: billing off),
 // counting its refusals in m (nil counts nothing).
 func NewService(plans *Plans, store Store, m *metrics.Metrics) *Service {
-	return &Service{plans: plans, store: store, metrics: m, now: time.Now}
+	return &Service{plans: func() *Plans { return plans }, store: store, metrics: m, now: time.Now}
+}
+
+// NewSharedService returns the billing service over the plans shared
+// through the database: it follows their changes (and billing turning on)
+// without a restart. It counts its refusals in m (nil counts nothing).
+func NewSharedService(shared *Shared, store Store, m *metrics.Metrics) *Service {
+	return &Service{plans: shared.Plans, store: store, metrics: m, now: time.Now}
 }
 
 // Enabled reports whether billing is on.
-func (s *Service) Enabled() bool { return s != nil && s.plans != nil }
+func (s *Service) Enabled() bool { return s.Plans() != nil }
 
 // Plans returns the plans billing runs with (nil when off).
 func (s *Service) Plans() *Plans {
 	if s == nil {
 		return nil
 	}
-	return s.plans
+	return s.plans()
 }
 
 // OrgUsage is orgID's plan and its usage this period against every
 // limit, for the operator (agentscope billing usage) and Usage.
 func (s *Service) OrgUsage(ctx context.Context, orgID string) (agentscope.BillingUsage, error) {
 	u := agentscope.BillingUsage{OrgID: orgID}
-	if !s.Enabled() {
+	plans := s.Plans()
+	if plans == nil {
 		return u, nil
 	}
 	stored, err := s.store.OrgPlan(ctx, orgID)
 	if err != nil {
 		return u, err
 	}
-	plan := s.plans.Resolve(stored)
+	plan := plans.Resolve(stored)
 	now := s.now()
 	start, end := PeriodBounds(now)
 	u.Enabled, u.Plan, u.PlanName = true, plan.ID, plan.Name
 	u.Period, u.PeriodStart, u.PeriodEnd = Period(now), start, end
-	u.OveragePercent, u.RetentionDays = s.plans.overage(plan), plan.Limits.RetentionDays
+	u.OveragePercent, u.RetentionDays = plans.overage(plan), plan.Limits.RetentionDays
 	events, err := s.store.OrgEventUsage(ctx, orgID, u.Period)
 	if err != nil {
 		return u, err
@@ -148,20 +156,21 @@ func (s *Service) activeKeys(ctx context.Context, orgID string) (int64, error) {
 	return n, nil
 }
 
-// plan returns the plan orgID is on.
-func (s *Service) plan(ctx context.Context, orgID string) (Plan, error) {
+// plan returns the plan orgID is on, under plans.
+func (s *Service) plan(ctx context.Context, plans *Plans, orgID string) (Plan, error) {
 	stored, err := s.store.OrgPlan(ctx, orgID)
 	if err != nil {
 		return Plan{}, err
 	}
-	return s.plans.Resolve(stored), nil
+	return plans.Resolve(stored), nil
 }
 
-// limitError is the EPLANLIMIT error of a limit reached.
-func limitError(plan Plan, what string, limit, used string) error {
+// limitError is the EPLANLIMIT error of a limit of plan, one of plans,
+// reached.
+func limitError(plans *Plans, plan Plan, what string, limit, used string) error {
 	return agentscope.Errorf(agentscope.EPLANLIMIT,
-		"this organisation's plan %q allows %s %s and %s are in use: upgrade the plan on the Billing page (owners), or ask the operator (agentscope billing set-plan)",
-		plan.ID, limit, what, used)
+		"this organisation's plan %q allows %s %s and %s are in use: %s",
+		plan.ID, limit, what, used, plans.LimitAdvice())
 }
 
 // CheckSeat refuses one more seat (an invitation) when the organisation's
@@ -179,10 +188,11 @@ func (s *Service) CheckAPIKey(ctx context.Context, orgID string) error {
 // checkCount refuses one more of what count counts when the plan's limit
 // (limitOf) is already reached; label is what the refusal metric calls it.
 func (s *Service) checkCount(ctx context.Context, orgID, label, what string, limitOf func(Limits) *int64, count func(context.Context, string) (int64, error)) error {
-	if !s.Enabled() {
+	plans := s.Plans()
+	if plans == nil {
 		return nil
 	}
-	plan, err := s.plan(ctx, orgID)
+	plan, err := s.plan(ctx, plans, orgID)
 	if err != nil {
 		return err
 	}
@@ -196,7 +206,7 @@ func (s *Service) checkCount(ctx context.Context, orgID, label, what string, lim
 	}
 	if n >= *limit {
 		s.metrics.Refusal("plan_limit", label)
-		return limitError(plan, what, strconv.FormatInt(*limit, 10), strconv.FormatInt(n, 10))
+		return limitError(plans, plan, what, strconv.FormatInt(*limit, 10), strconv.FormatInt(n, 10))
 	}
 	return nil
 }
@@ -204,10 +214,11 @@ func (s *Service) checkCount(ctx context.Context, orgID, label, what string, lim
 // CheckManagedRun refuses a managed run when the organisation's managed
 // runs have spent its plan's managed_run_usd_per_month this period.
 func (s *Service) CheckManagedRun(ctx context.Context, orgID string) error {
-	if !s.Enabled() {
+	plans := s.Plans()
+	if plans == nil {
 		return nil
 	}
-	plan, err := s.plan(ctx, orgID)
+	plan, err := s.plan(ctx, plans, orgID)
 	if err != nil || plan.Limits.ManagedRunUSDPerMonth == nil {
 		return err
 	}
@@ -218,7 +229,7 @@ func (s *Service) CheckManagedRun(ctx context.Context, orgID string) error {
 	}
 	if spent >= *plan.Limits.ManagedRunUSDPerMonth {
 		s.metrics.Refusal("plan_limit", "managed_run")
-		return limitError(plan, "of managed-run spend this month", "$"+plan.Limits.ManagedRunUSDPerMonth.String(), "$"+spent.String())
+		return limitError(plans, plan, "of managed-run spend this month", "$"+plan.Limits.ManagedRunUSDPerMonth.String(), "$"+spent.String())
 	}
 	return nil
 }
@@ -226,12 +237,13 @@ func (s *Service) CheckManagedRun(ctx context.Context, orgID string) error {
 // SetPlan moves orgID to planID, which must be one of the plans, as actor
 // (recorded in the audit log with reason), and returns the plan it was on.
 func (s *Service) SetPlan(ctx context.Context, orgID, planID, actor, reason string) (string, error) {
-	if !s.Enabled() {
+	plans := s.Plans()
+	if plans == nil {
 		return "", agentscope.Errorf(agentscope.EUNAVAILABLE, "billing is off: set AGENTSCOPE_PLANS_FILE (or configure Stripe) to give organisations plans")
 	}
-	if _, ok := s.plans.Lookup(planID); !ok {
-		ids := make([]string, len(s.plans.Plans))
-		for i, p := range s.plans.Plans {
+	if _, ok := plans.Lookup(planID); !ok {
+		ids := make([]string, len(plans.Plans))
+		for i, p := range plans.Plans {
 			ids[i] = p.ID
 		}
 		return "", agentscope.FieldErrorf("plan", "%q is not one of the plans (%v)", planID, ids)
@@ -241,7 +253,7 @@ func (s *Service) SetPlan(ctx context.Context, orgID, planID, actor, reason stri
 		return "", fmt.Errorf("set plan: %w", err)
 	}
 	if prev == "" {
-		prev = s.plans.Default
+		prev = plans.Default
 	}
 	return prev, nil
 }

@@ -35,7 +35,7 @@ func openStore(t *testing.T, plans *billing.Plans) *sqlite.Store {
 
 func wantLimit(t *testing.T, what string, err error, contains string) {
 	t.Helper()
-	if agentscope.ErrorCode(err) != agentscope.EPLANLIMIT || !strings.Contains(err.Error(), contains) || !strings.Contains(err.Error(), "upgrade") {
+	if agentscope.ErrorCode(err) != agentscope.EPLANLIMIT || !strings.Contains(err.Error(), contains) || !strings.Contains(err.Error(), "agentscope billing set-plan") {
 		t.Errorf("%s: %v; want a plan_limit error containing %q", what, err, contains)
 	}
 }

@@ -59,9 +59,13 @@ type App struct {
 	// Search routes SPL to the embedded engine or Splunk; the service's
 	// search calls use it.
 	Search *search.Router
-	// Billing is the organisations' plans and limits; nil with billing
-	// off (no plans file, no Stripe).
+	// Billing is the organisations' plans and limits; with billing off
+	// (no plans file, no Stripe, none published to the database) it
+	// allows everything and reads nothing.
 	Billing *billing.Service
+	// Plans are the billing plans this process runs with, shared through
+	// the database (billing.Shared); Plans.Plans() is nil with billing off.
+	Plans *billing.Shared
 	// Stripe is billing's Stripe side; without AGENTSCOPE_STRIPE_SECRET_KEY
 	// every call of it answers that billing is not configured.
 	Stripe *stripebilling.Service
@@ -94,49 +98,83 @@ func closer(f func() error) func(context.Context) error {
 	return func(context.Context) error { return f() }
 }
 
-// openStore opens the configured store and applies migrations.
-func openStore(ctx context.Context, cfg Config) (appStore, func(context.Context) error, string, error) {
+// openStore opens the configured store, applies migrations and settles
+// the billing plans it counts and limits events by (billing.Shared: this
+// process's plans file, or those published to the database, or none),
+// logging where they came from on log.
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (appStore, *billing.Shared, func(context.Context) error, string, error) {
+	st, shared, ping, desc, err := openStoreOnly(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	if err := shared.Load(ctx, st); err != nil {
+		st.Close()
+		return nil, nil, nil, "", err
+	}
+	return st, shared, ping, desc, nil
+}
+
+// openStoreOnly is openStore before the plans are loaded.
+func openStoreOnly(ctx context.Context, cfg Config, log *slog.Logger) (appStore, *billing.Shared, func(context.Context) error, string, error) {
 	if err := privateDir(cfg.DataDir); err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, "", err
 	}
 	key, previous := cfg.SecretKey, cfg.PreviousSecretKeys
 	if key == nil { // a Config not from parseFlags (tests)
 		var err error
 		if key, err = cfg.loadSecretKey(); err != nil {
-			return nil, nil, "", err
+			return nil, nil, nil, "", err
 		}
 		if previous, err = cfg.loadPreviousSecretKeys(); err != nil {
-			return nil, nil, "", err
+			return nil, nil, nil, "", err
 		}
 	}
 	red, err := cfg.redactor()
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, "", err
 	}
 	opts := sqlstore.Options{SecretKey: key, PreviousSecretKeys: previous, Redactor: red}
 	plans, err := cfg.plans()
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, "", err
 	}
-	if plans != nil { // billing on: appends count and limit events
-		opts.Usage = plans
+	shared := billing.NewShared(billing.SharedOptions{Local: plans, File: cfg.env()("AGENTSCOPE_PLANS_FILE"), By: publisher(), Logger: log})
+	// Appends count and limit events while the shared plans exist (from
+	// this process's file, or published by another process), and do no
+	// billing work at all while there are none.
+	opts.UsageSource = func() sqlstore.UsagePolicy {
+		if p := shared.Plans(); p != nil {
+			return p
+		}
+		return nil
 	}
 	if cfg.DatabaseURL != "" {
 		s, err := postgres.Open(ctx, cfg.DatabaseURL, opts)
 		if err != nil {
-			return nil, nil, "", err
+			return nil, nil, nil, "", err
 		}
-		return s, func(ctx context.Context) error { return s.Pool().Ping(ctx) }, "PostgreSQL", nil
+		return s, shared, func(ctx context.Context) error { return s.Pool().Ping(ctx) }, "PostgreSQL", nil
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, nil, "", fmt.Errorf("create data dir %s: %w", cfg.DataDir, err)
+		return nil, nil, nil, "", fmt.Errorf("create data dir %s: %w", cfg.DataDir, err)
 	}
 	path := filepath.Join(cfg.DataDir, "agentscope.db")
 	s, err := sqlite.Open(ctx, path, opts)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, "", err
 	}
-	return s, func(ctx context.Context) error { return s.ReadDB().PingContext(ctx) }, "SQLite at " + path, nil
+	return s, shared, func(ctx context.Context) error { return s.ReadDB().PingContext(ctx) }, "SQLite at " + path, nil
+}
+
+// publisher names this process in the billing plans it publishes: its
+// command line's first word and subcommand, host and process id.
+func publisher() string {
+	host, _ := os.Hostname()
+	cmd := "agentscope"
+	if len(os.Args) > 1 {
+		cmd += " " + os.Args[1]
+	}
+	return fmt.Sprintf("%s on %s (pid %d)", cmd, cmp.Or(host, "an unknown host"), os.Getpid())
 }
 
 // privateDir creates the data dir 0700, or tightens an existing one to
@@ -160,12 +198,17 @@ func privateDir(dir string) error {
 // OpenApp opens the store and builds the recorder, service and MCP server.
 func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, error) {
 	a := &App{Config: cfg, Log: log}
-	st, ping, desc, err := openStore(ctx, cfg)
+	st, shared, ping, desc, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, "", err
 	}
-	a.Store, a.ping = st, ping
+	a.Store, a.Plans, a.ping = st, shared, ping
 	a.closers = append(a.closers, closer(st.Close))
+	// Plans another process publishes apply here within RefreshInterval.
+	refreshCtx, stopRefresh := context.WithCancel(context.WithoutCancel(ctx))
+	refreshed := make(chan struct{})
+	go func() { defer close(refreshed); shared.Run(refreshCtx, billing.RefreshInterval) }()
+	a.closers = append(a.closers, closer(func() error { stopRefresh(); <-refreshed; return nil }))
 	a.Metrics = openMetrics(a, log)
 	// This process's key must open the secrets other processes sealed;
 	// secrets stored before they were sealed at rest are sealed now.
@@ -239,13 +282,11 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	// The service takes the runtime as its launcher: it is built after
 	// the runtime, which needs only the recorder.
 	svcOpts := service.Options{Logger: log, Launcher: rt, Agents: a.Store, Audit: a.Store, OAuthGrants: a.Store, Keys: a.Store, Orgs: a.Store, Idle: a.Store}
-	if plans, err := cfg.plans(); err != nil {
-		a.Close()
-		return nil, "", err
-	} else if plans != nil {
-		a.Billing = billing.NewService(plans, a.Store, a.Metrics)
-		svcOpts.Billing = a.Billing
-	}
+	// With no plans (billing off) the service reads and refuses nothing;
+	// it follows the shared plans, so billing turned on by another
+	// process applies here too.
+	a.Billing = billing.NewSharedService(a.Plans, a.Store, a.Metrics)
+	svcOpts.Billing = a.Billing
 	a.Service = service.New(a.Recorder, svcOpts)
 	a.Service.Search = a.searchOptions
 	a.Service.Pricing = cfg.Runtime.Pricing // self-reported calls are priced from the runtime's table

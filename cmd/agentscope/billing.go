@@ -14,7 +14,8 @@ import (
 // `agentscope billing usage --org ORG_ID [--json]`: the operator's view
 // and change of an organisation's plan, on the database directly, with
 // the change in the organisation's audit log as "operator". The plans are
-// AGENTSCOPE_PLANS_FILE's (or the built-in ones with Stripe configured).
+// those published to the database by the processes that run billing, or
+// AGENTSCOPE_PLANS_FILE's, which it publishes (billing.Shared).
 func runBilling(ctx context.Context, env *Env, args []string) error {
 	sub, rest, err := subcommand("billing", args, "set-plan", "usage")
 	if err != nil {
@@ -46,16 +47,16 @@ func runBilling(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	}
-	if cfg.Plans == nil {
-		return usageError{"billing is off: set AGENTSCOPE_PLANS_FILE to a plans file (or configure Stripe with AGENTSCOPE_STRIPE_SECRET_KEY)"}
-	}
-	st, _, desc, err := openStore(ctx, cfg)
+	st, shared, _, desc, err := openStore(ctx, cfg, cfg.oneShotLogger(env))
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if shared.Plans() == nil {
+		return usageError{"billing is off: no plans are published to the database; set AGENTSCOPE_PLANS_FILE to a plans file (or configure Stripe with AGENTSCOPE_STRIPE_SECRET_KEY)"}
+	}
 	fmt.Fprintf(env.Stderr, "agentscope billing %s: data dir %s, store %s\n", sub, cfg.DataDir, desc)
-	svc := billing.NewService(cfg.Plans, st, nil)
+	svc := billing.NewService(shared.Plans(), st, nil)
 	if sub == "set-plan" {
 		prev, err := svc.SetPlan(ctx, org, pos[0], agentscope.ActorOperator, reason)
 		if err != nil {

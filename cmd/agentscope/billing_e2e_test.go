@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -77,8 +78,8 @@ func TestBillingLimitsEndToEnd(t *testing.T) {
 			if err != nil || !res.IsError {
 				t.Fatalf("record_event past the limit: %v, %+v; want isError", err, res)
 			}
-			if text := res.Content[0].(*mcp.TextContent).Text; !strings.Contains(text, "allows 5 events") || !strings.Contains(text, "5 are stored") || !strings.Contains(text, "upgrade") {
-				t.Errorf("record_event's error does not name the limit, the usage and the upgrade: %s", text)
+			if text := res.Content[0].(*mcp.TextContent).Text; !strings.Contains(text, "allows 5 events") || !strings.Contains(text, "5 are stored") || !strings.Contains(text, "agentscope billing set-plan") || strings.Contains(text, "Billing page") {
+				t.Errorf("record_event's error does not name the limit, the usage and the way up of a self-hosted install (the operator): %s", text)
 			}
 			cs.Close()
 			// Nothing stored before the limit was lost or changed.
@@ -100,6 +101,14 @@ func TestBillingLimitsEndToEnd(t *testing.T) {
 			cliUsage := decodeJSON[agentscope.BillingUsage](t, cli(t, vars, "billing", "usage", "--org", "default", "--json"))
 			if cliUsage.Plan != "tiny" || cliUsage.Limits[0].Used != "5" {
 				t.Errorf("billing usage --json: %+v", cliUsage)
+			}
+			// A process without the plans file (agentscope mcp launched by
+			// an MCP host on the same store, or this CLI) runs with the
+			// plans serve published to the database.
+			bare := maps.Clone(vars)
+			delete(bare, "AGENTSCOPE_PLANS_FILE")
+			if u := decodeJSON[agentscope.BillingUsage](t, cli(t, bare, "billing", "usage", "--org", "default", "--json")); u.Plan != "tiny" || u.Limits[0].Used != "5" {
+				t.Errorf("billing usage without the plans file: %+v", u)
 			}
 			if code, _, stderr := runCommand(vars, "billing", "set-plan", "--org", "default", "huge"); code == 0 || !strings.Contains(stderr, `"huge" is not one of the plans`) {
 				t.Errorf("set-plan to an unknown plan: exit %d, %s", code, stderr)

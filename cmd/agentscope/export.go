@@ -94,7 +94,7 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 // organisation's data, refusing an organisation that does not exist. The
 // caller closes it.
 func openOrgStore(ctx context.Context, env *Env, name string, cfg Config, org string) (appStore, error) {
-	st, _, desc, err := openStore(ctx, cfg)
+	st, _, _, desc, err := openStore(ctx, cfg, cfg.oneShotLogger(env))
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ import (
 // testStore opens the store the settings name until the test ends.
 func testStore(t *testing.T, vars map[string]string) appStore {
 	t.Helper()
-	st, _, _, err := openStore(context.Background(), configOf(t, vars))
+	st, _, _, _, err := openStore(context.Background(), configOf(t, vars), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 // openIdentityStore opens the configured store for orgs and keys. The
 // caller closes it.
 func openIdentityStore(ctx context.Context, env *Env, name string, cfg Config) (identityStore, func() error, error) {
-	st, _, desc, err := openStore(ctx, cfg)
+	st, _, _, desc, err := openStore(ctx, cfg, cfg.oneShotLogger(env))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -36,13 +36,9 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 	// Alert deliveries are jobs of the runtime's River client. So are
 	// Stripe's usage reports, on a schedule, with Stripe on, and with
 	// billing on the retention pass.
-	plans, err := a.Config.plans()
-	if err != nil {
-		return nil, err
-	}
 	var pruner *billing.Pruner
-	if plans != nil {
-		pruner = billing.NewPruner(plans, a.Store, log)
+	if a.Plans.Plans() != nil {
+		pruner = billing.NewSharedPruner(a.Plans, a.Store, log)
 		opts.PeriodicJobs = append(opts.PeriodicJobs, billing.RetentionJob(retentionInterval, runtime.DefaultQueue))
 	}
 	opts.AddWorkers = func(w *river.Workers) error {

@@ -105,7 +105,7 @@ func TestDataDirMadePrivate(t *testing.T) {
 	if err := os.Chmod(dir, 0o755); err != nil { // past the umask
 		t.Fatal(err)
 	}
-	st, _, _, err := openStore(context.Background(), Config{DataDir: dir, getenv: func(string) string { return "" }})
+	st, _, _, _, err := openStore(context.Background(), Config{DataDir: dir, getenv: func(string) string { return "" }}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

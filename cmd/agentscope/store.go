@@ -52,6 +52,8 @@ type appStore interface {
 	// limits' counts, and the retention pass.
 	billing.Store
 	billing.RetentionStore
+	// billing.PlansStore: the plans shared through the database.
+	billing.PlansStore
 	// service.IdleRuns: serve ends OTLP sessions gone idle.
 	service.IdleRuns
 	// stripebilling.Store: billing through Stripe (AGENTSCOPE_STRIPE_*).

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 
 	"github.com/agentscope/agentscope/billing"
@@ -14,9 +15,11 @@ func openStripe(a *App, log *slog.Logger) (*stripebilling.Service, error) {
 	cfg := a.Config
 	opts := stripebilling.Options{Config: cfg.Stripe, Store: a.Store, Logger: log, Period: billing.Period, PeriodBounds: billing.PeriodBounds}
 	if cfg.Stripe.Configured() {
-		plans, err := cfg.plans() // with a Stripe key never nil (billing.Configure)
-		if err != nil {
-			return nil, err
+		// With a Stripe key never nil: this process's plans (a file, or
+		// the built-in ones) or those published to the database.
+		plans := a.Plans.Plans()
+		if plans == nil {
+			return nil, fmt.Errorf("billing: Stripe is configured but there are no plans")
 		}
 		opts.DefaultPlan = plans.DefaultPlan()
 		for _, p := range plans.Plans {

@@ -160,7 +160,7 @@ type batch struct {
 	// the transaction fail if one of its event ids is already stored.
 	optimistic bool
 	// usage holds the batch's organisations' usage rows for period, when
-	// billing is on (Options.Usage); nil otherwise.
+	// billing is on (Options.Usage, Options.UsageSource); nil otherwise.
 	usage  map[string]*orgUsage
 	period string
 	// limited: an event was refused for its organisation's limit.
@@ -205,9 +205,9 @@ func (s *Store) appendBatch(ctx context.Context, send func(context.Context, []St
 	b := &batch{events: map[runKey]map[string]agentscope.Event{}, runs: make(map[runKey]*agentscope.Run, len(keys)), optimistic: optimistic}
 	now := s.now()
 	reads := s.lockRuns(keys, b)
-	if s.opts.Usage != nil {
+	if policy := s.usagePolicy(); policy != nil {
 		// After the runs: every batch takes its locks in the same order.
-		reads = append(reads, s.lockUsage(keys, s.opts.Usage.Period(now), b)...)
+		reads = append(reads, s.lockUsage(keys, policy, now, b)...)
 	}
 	if !optimistic {
 		reads = append(reads, s.loadEventIDs(reqs, b)...)
@@ -303,7 +303,7 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 		}
 		if usage != nil && usage.limited && !req.Bookkeeping && !req.Uncounted && usage.used+usage.added+took >= usage.limit {
 			if refusal == nil {
-				refusal = EventLimitError(usage.plan, b.period, usage.limit, usage.used+usage.added+took)
+				refusal = EventLimitErrorAdvice(usage.plan, b.period, usage.limit, usage.used+usage.added+took, usage.advice)
 				res.Rejected = make([]error, len(req.Events))
 			}
 			res.Events[i], res.Rejected[i] = sent, refusal

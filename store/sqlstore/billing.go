@@ -15,7 +15,8 @@ import (
 // billing period (org_usage), migration 050. The count is kept by the
 // append that stores the events, in its transaction, and only while
 // Options.Usage is set; with it unset (billing off) appends neither read
-// nor write it.
+// nor write it. The plans themselves are shared through the database
+// (billing_plans, migration 100): see PublishPlans.
 
 // UsagePolicy is what the store needs of the billing plans to count and
 // limit events (billing.Plans implements it).
@@ -31,6 +32,27 @@ type UsagePolicy interface {
 	DefaultPlan() string
 }
 
+// LimitAdvisor is a UsagePolicy that says how an organisation gets
+// past a limit of its plan (billing.Plans implements it): with Stripe,
+// its owners upgrade on the Billing page; without, the operator moves it
+// to another plan. A policy without it gets advice naming both.
+type LimitAdvisor interface {
+	LimitAdvice() string
+}
+
+// defaultLimitAdvice is the advice of a policy that gives none.
+const defaultLimitAdvice = "upgrade the plan on the Billing page (owners), or ask the operator (agentscope billing set-plan)"
+
+// limitAdvice returns policy's advice on getting past a limit.
+func limitAdvice(policy UsagePolicy) string {
+	if a, ok := policy.(LimitAdvisor); ok {
+		if advice := a.LimitAdvice(); advice != "" {
+			return advice
+		}
+	}
+	return defaultLimitAdvice
+}
+
 // orgUsage is one organisation's usage row as a batch sees it: locked
 // until the batch commits.
 type orgUsage struct {
@@ -39,14 +61,21 @@ type orgUsage struct {
 	added   int64 // stored by this batch's requests that passed
 	limit   int64
 	limited bool
+	advice  string // how to get past the limit (LimitAdvisor)
 }
 
 // EventLimitError is the error of an event refused because its
 // organisation's plan allows no more events this period.
 func EventLimitError(plan, period string, limit, used int64) error {
+	return EventLimitErrorAdvice(plan, period, limit, used, defaultLimitAdvice)
+}
+
+// EventLimitErrorAdvice is EventLimitError ending with advice on how to
+// get past the limit (LimitAdvisor).
+func EventLimitErrorAdvice(plan, period string, limit, used int64, advice string) error {
 	return agentscope.Errorf(agentscope.EPLANLIMIT,
-		"this organisation's plan %q allows %d events in period %s and %d are stored: the event is refused (nothing of what was stored before is lost); upgrade the plan on the Billing page (owners), or ask the operator (agentscope billing set-plan)",
-		plan, limit, period, used)
+		"this organisation's plan %q allows %d events in period %s and %d are stored: the event is refused (nothing of what was stored before is lost); %s",
+		plan, limit, period, used, advice)
 }
 
 // lockUsage returns the statements that make sure each organisation of
@@ -55,7 +84,9 @@ func EventLimitError(plan, period string, limit, used int64) error {
 // organisation order until the batch commits: concurrent batches of one
 // organisation, in any process, take turns, so none can store an event
 // past the limit another has already reached.
-func (s *Store) lockUsage(keys []runKey, period string, b *batch) []Stmt {
+func (s *Store) lockUsage(keys []runKey, policy UsagePolicy, now time.Time, b *batch) []Stmt {
+	period := policy.Period(now)
+	advice := limitAdvice(policy)
 	var orgs []string
 	for _, k := range keys { // sorted by organisation
 		if len(orgs) == 0 || orgs[len(orgs)-1] != k.org {
@@ -74,9 +105,10 @@ func (s *Store) lockUsage(keys []runKey, period string, b *batch) []Stmt {
 				return fmt.Errorf("lock usage: %w", err)
 			}
 			if u.plan == "" {
-				u.plan = s.opts.Usage.DefaultPlan()
+				u.plan = policy.DefaultPlan()
 			}
-			u.limit, u.limited = s.opts.Usage.EventLimit(u.plan)
+			u.limit, u.limited = policy.EventLimit(u.plan)
+			u.advice = advice
 			b.usage[org] = &u
 		}
 		return nil
@@ -120,10 +152,20 @@ func (s *Store) countUsage(b *batch) []Stmt {
 // defaultPlan is the plan a new organisation is stored with: the default
 // while billing is on, "" (the default, whichever it will be) while off.
 func (s *Store) defaultPlan() string {
-	if s.opts.Usage == nil {
+	policy := s.usagePolicy()
+	if policy == nil {
 		return ""
 	}
-	return s.opts.Usage.DefaultPlan()
+	return policy.DefaultPlan()
+}
+
+// usagePolicy is the policy appends count and limit events by now: the
+// source's (Options.UsageSource) or Options.Usage; nil is billing off.
+func (s *Store) usagePolicy() UsagePolicy {
+	if s.opts.UsageSource != nil {
+		return s.opts.UsageSource()
+	}
+	return s.opts.Usage
 }
 
 // OrgPlan returns the organisation's plan as stored: "" for the default.

@@ -34,6 +34,12 @@ type Options struct {
 	// refuses the events past its plan's limit (EPLANLIMIT). Nil (billing
 	// off): appends do no billing work at all.
 	Usage UsagePolicy
+	// UsageSource, when set, is asked for the policy at each group
+	// commit instead of Usage, so that plans published to the database
+	// by another process apply without a restart (billing.Shared); it
+	// returns nil while billing is off, and must be cheap (an atomic
+	// load): it is on the append path.
+	UsageSource func() UsagePolicy
 }
 
 // Redactor returns req with the secrets of its events and its run

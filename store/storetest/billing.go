@@ -41,6 +41,8 @@ func RunBilling(t *testing.T, open OutboxOpener) {
 		"ConcurrentLimit":        testConcurrentLimit,
 		"NewOrgOnDefaultPlan":    testNewOrgOnDefaultPlan,
 		"RetentionWholeSessions": testRetentionWholeSessions,
+		"PublishPlans":           testPublishPlans,
+		"UsageSource":            testUsageSource,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -412,5 +414,111 @@ func testRetentionWholeSessions(t *testing.T, connect func(sqlstore.Options) *sq
 	}
 	if page2, _ := s.ListAudit(ctx, org, agentscope.AuditFilter{}); len(page2.Entries) != 2 {
 		t.Errorf("a pass that pruned nothing wrote an audit entry")
+	}
+}
+
+// testPublishPlans: the plans published to the database go up a version
+// with each change, and only then; another handle (process) reads them;
+// concurrent publishers each get their own version.
+func testPublishPlans(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	clk := newTestClock()
+	a := connect(sqlstore.Options{Now: clk.Now})
+	b := connect(sqlstore.Options{Now: clk.Now})
+	ctx := context.Background()
+	if p, err := b.PublishedPlans(ctx); err != nil || p.Version != 0 {
+		t.Fatalf("nothing published: %+v, %v", p, err)
+	}
+	if _, _, err := a.PublishPlans(ctx, nil, false, "a"); agentscope.ErrorCode(err) != agentscope.EINVALID {
+		t.Errorf("empty plans: %v, want invalid", err)
+	}
+	steps := []struct {
+		doc     string
+		stripe  bool
+		version int64
+		changed bool
+	}{
+		{`{"v":1}`, false, 1, true},
+		{`{"v":1}`, false, 1, false},
+		{`{"v":2}`, false, 2, true},
+		{`{"v":2}`, true, 3, true},
+	}
+	for i, st := range steps {
+		clk.Advance(time.Second)
+		p, changed, err := a.PublishPlans(ctx, []byte(st.doc), st.stripe, fmt.Sprintf("publisher %d", i))
+		if err != nil || p.Version != st.version || changed != st.changed || string(p.Plans) != st.doc || p.Stripe != st.stripe {
+			t.Fatalf("step %d: %+v changed %v, %v; want version %d changed %v", i, p, changed, err, st.version, st.changed)
+		}
+		got, err := b.PublishedPlans(ctx)
+		if err != nil || got.Version != st.version || string(got.Plans) != st.doc || got.Stripe != st.stripe {
+			t.Fatalf("step %d read by another handle: %+v, %v", i, got, err)
+		}
+		if st.changed && (got.PublishedBy != fmt.Sprintf("publisher %d", i) || !got.UpdatedAt.Equal(clk.Now().UTC().Truncate(time.Microsecond))) {
+			t.Errorf("step %d: published by %q at %v", i, got.PublishedBy, got.UpdatedAt)
+		}
+	}
+	var wg sync.WaitGroup
+	versions := make([]int64, 8)
+	for i := range versions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := []*sqlstore.Store{a, b}[i%2]
+			p, changed, err := s.PublishPlans(ctx, []byte(fmt.Sprintf(`{"w":%d}`, i)), false, "w")
+			if err != nil || !changed {
+				t.Errorf("concurrent publisher %d: %v, changed %v", i, err, changed)
+			}
+			versions[i] = p.Version
+		}()
+	}
+	wg.Wait()
+	slices.Sort(versions)
+	for i, v := range versions {
+		if v != int64(4+i) {
+			t.Errorf("concurrent publishers got versions %v, want 4…11", versions)
+			break
+		}
+	}
+}
+
+// testUsageSource: a store asks its source for the policy at each commit:
+// nil counts nothing, a policy set later counts and limits from then, and
+// SeedUsage raises the count to the events stored since the period's
+// start, never lowers it.
+func testUsageSource(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	clk := newTestClock()
+	var (
+		mu     sync.Mutex
+		policy sqlstore.UsagePolicy
+	)
+	s := connect(sqlstore.Options{Now: clk.Now, UsageSource: func() sqlstore.UsagePolicy { mu.Lock(); defer mu.Unlock(); return policy }})
+	ctx := context.Background()
+	start(t, s, org, "s1", "bot", t0)
+	appendEvents(t, s, org, "s1", models("a", 2)...)
+	if n := usage(t, s, org, t0); n != 0 {
+		t.Fatalf("no policy counted %d", n)
+	}
+	mu.Lock()
+	policy = plans // "small": 5 a period
+	mu.Unlock()
+	periodStart := time.Date(t0.Year(), t0.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if n, err := s.SeedUsage(ctx, t0.Format("2006-01"), periodStart); err != nil || n != 1 {
+		t.Fatalf("SeedUsage = %d, %v; want 1 organisation raised", n, err)
+	}
+	if n := usage(t, s, org, t0); n != 3 {
+		t.Fatalf("seeded usage = %d, want the 3 stored (SessionStarted and 2)", n)
+	}
+	res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "s1", Events: models("b", 4)}})[0]
+	if res.Err != nil || len(res.Appended()) != 2 {
+		t.Fatalf("after the policy appeared: %v, %d appended; want 2 (5 less 3)", res.Err, len(res.Appended()))
+	}
+	// Events before the period's start are not this period's.
+	if n, err := s.SeedUsage(ctx, t0.Format("2006-01"), t0.Add(time.Hour)); err != nil || n != 0 {
+		t.Errorf("SeedUsage from after every event = %d, %v; want none raised", n, err)
+	}
+	if n := usage(t, s, org, t0); n != 5 {
+		t.Errorf("usage after seeding again = %d, want 5 (never lowered)", n)
+	}
+	if _, err := s.SeedUsage(ctx, "", periodStart); agentscope.ErrorCode(err) != agentscope.EINVALID {
+		t.Errorf("SeedUsage without a period: %v", err)
 	}
 }
