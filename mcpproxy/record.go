@@ -14,6 +14,7 @@ import (
 type Sink interface {
 	// StartSession opens the session with its agent and input
 	// (start_run); the session id is chosen by the proxy.
+	// The sink labels the run with SessionMetadata.
 	StartSession(ctx context.Context, sessionID, agent string, input json.RawMessage) error
 	// Record appends events (each a JSON object as POST /api/v1/events
 	// takes it) to their sessions.
@@ -236,3 +237,11 @@ func (r *Recorder) start(o op) bool {
 	r.sent.Add(1)
 	return true
 }
+
+// Source is the metadata "source" of the sessions the proxy records, as
+// "otlp" and "gateway" are of the other capture paths': sessions can be
+// told apart and filtered by how they were captured.
+const Source = "mcp-proxy"
+
+// SessionMetadata is the metadata a sink starts a proxy session with.
+func SessionMetadata() map[string]string { return map[string]string{"source": Source} }

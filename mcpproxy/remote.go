@@ -39,10 +39,11 @@ func NewRemoteSink(baseURL, key string, client *http.Client) (*RemoteSink, error
 // StartSession implements Sink.
 func (s *RemoteSink) StartSession(ctx context.Context, sessionID, agent string, input json.RawMessage) error {
 	body, err := json.Marshal(struct {
-		Agent     string          `json:"agent"`
-		Input     json.RawMessage `json:"input,omitempty"`
-		SessionID string          `json:"session_id"`
-	}{agent, input, sessionID})
+		Agent     string            `json:"agent"`
+		Input     json.RawMessage   `json:"input,omitempty"`
+		Metadata  map[string]string `json:"metadata"`
+		SessionID string            `json:"session_id"`
+	}{agent, input, SessionMetadata(), sessionID})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -396,14 +397,19 @@ func openCommandApp(ctx context.Context, env *Env, name string, cfg Config, log 
 	if servePprof != nil && cfg.PprofAddr != "" {
 		servePprof(cfg.PprofAddr)
 	}
+	// Whether this open creates the per-user default database.
+	_, statErr := os.Stat(filepath.Join(cfg.DataDir, "agentscope.db"))
+	creates := cfg.DatabaseURL == "" && cfg.DataDir == cfg.homeDataDir && errors.Is(statErr, fs.ErrNotExist)
 	app, desc, err := OpenApp(ctx, cfg, log)
 	if err != nil {
 		return nil, "", err
 	}
 	fmt.Fprintf(env.Stderr, "agentscope %s: data dir %s, store %s\n", name, cfg.DataDir, desc)
-	if cfg.DataDir == cfg.homeDataDir {
-		// Before the per-user default, ./data was the default: say where an
-		// earlier install's sessions are rather than seem to lose them.
+	if creates {
+		// Before the per-user default, ./data was the default: when the
+		// new default starts empty, say where an earlier install's
+		// sessions are rather than seem to lose them (once: not on every
+		// command of someone who chose the new default).
 		if _, err := os.Stat(filepath.Join("data", "agentscope.db")); err == nil {
 			old, _ := filepath.Abs("data")
 			fmt.Fprintf(env.Stderr, "agentscope %s: note: %s holds an AgentScope database from an earlier version, whose default data dir was ./data; set AGENTSCOPE_DATA_DIR=%s to keep using it\n", name, old, old)

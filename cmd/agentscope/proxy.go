@@ -168,7 +168,7 @@ func (s *localSink) ctx(ctx context.Context) context.Context {
 }
 
 func (s *localSink) StartSession(ctx context.Context, sessionID, agent string, input json.RawMessage) error {
-	_, err := s.svc.StartRun(s.ctx(ctx), service.StartRunInput{Agent: agent, Input: input, SessionID: sessionID})
+	_, err := s.svc.StartRun(s.ctx(ctx), service.StartRunInput{Agent: agent, Input: input, Metadata: mcpproxy.SessionMetadata(), SessionID: sessionID})
 	return err
 }
 

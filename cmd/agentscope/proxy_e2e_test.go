@@ -159,11 +159,12 @@ func TestProxyRecordsRemotely(t *testing.T) {
 	}
 	var runs struct {
 		Runs []struct {
-			SessionID string `json:"session_id"`
+			SessionID string            `json:"session_id"`
+			Metadata  map[string]string `json:"metadata"`
 		} `json:"runs"`
 	}
 	get("/api/v1/runs?agent=desk", &runs)
-	if len(runs.Runs) != 1 {
+	if len(runs.Runs) != 1 || runs.Runs[0].Metadata["source"] != "mcp-proxy" {
 		t.Fatalf("runs of desk: %+v\nproxy stderr:\n%s", runs, stderr.w.String())
 	}
 	var page struct {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -147,5 +149,37 @@ func TestHelpListsOnlyUsedFlags(t *testing.T) {
 				t.Errorf("%v: help offers %s, which the command ignores", c.args, f)
 			}
 		}
+	}
+}
+
+// TestEarlierDataDirNote: a command that creates the per-user default
+// database, run where an earlier version's ./data/agentscope.db is, says
+// where that database is — once: not on every later command of someone
+// who chose the new default, nor with an explicit data dir.
+func TestEarlierDataDirNote(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.MkdirAll("data", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("data", "agentscope.db"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"XDG_DATA_HOME": filepath.Join(dir, "xdg"), "XDG_RUNTIME_DIR": filepath.Join(dir, "run")}
+	migrate := func() string {
+		t.Helper()
+		var errOut strings.Builder
+		e := &Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &syncWriter{w: &errOut}, Getenv: func(k string) string { return vars[k] }}
+		if code := e.Run(context.Background(), []string{"migrate"}); code != 0 {
+			t.Fatalf("migrate: exit %d: %s", code, errOut.String())
+		}
+		return errOut.String()
+	}
+	const note = "holds an AgentScope database from an earlier version"
+	if out := migrate(); !strings.Contains(out, note) || !strings.Contains(out, "AGENTSCOPE_DATA_DIR="+filepath.Join(dir, "data")) {
+		t.Errorf("first command on a new default data dir does not point at ./data:\n%s", out)
+	}
+	if out := migrate(); strings.Contains(out, note) {
+		t.Errorf("the note is repeated once the default database exists:\n%s", out)
 	}
 }
