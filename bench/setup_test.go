@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/billing"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/redact"
 	"github.com/agentscope/agentscope/store/pgtest"
@@ -47,13 +48,20 @@ func kinds() []storeKind {
 }
 
 // storeOptions are a store's options as serve sets them where they cost
-// time on the ingest path: the default redaction rules on every append.
+// time on the ingest path: the default redaction rules on every append,
+// and the billing plans asked at every commit (billing.Shared), off.
 func storeOptions(b *testing.B) sqlstore.Options {
 	red, err := redact.New(nil, true)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return sqlstore.Options{Redactor: red}
+	shared := billing.NewShared(billing.SharedOptions{})
+	return sqlstore.Options{Redactor: red, UsageSource: func() sqlstore.UsagePolicy {
+		if p := shared.Plans(); p != nil {
+			return p
+		}
+		return nil
+	}}
 }
 
 func startSession(b *testing.B, r *recorder.Recorder, org, sid string) {

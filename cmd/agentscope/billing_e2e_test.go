@@ -110,6 +110,20 @@ func TestBillingLimitsEndToEnd(t *testing.T) {
 			if u := decodeJSON[agentscope.BillingUsage](t, cli(t, bare, "billing", "usage", "--org", "default", "--json")); u.Plan != "tiny" || u.Limits[0].Used != "5" {
 				t.Errorf("billing usage without the plans file: %+v", u)
 			}
+			// The store such a process opens refuses past the limit too.
+			bareStore, shared, _, _, err := openStore(context.Background(), configOf(t, bare), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if shared.Plans() == nil || shared.Version() != 1 {
+				t.Errorf("a process without the plans file runs without the published plans (version %d)", shared.Version())
+			}
+			bareRes := bareStore.Append(context.Background(), []agentscope.AppendRequest{{OrgID: "default", SessionID: "b1",
+				Events: []agentscope.Event{{EventID: "bare", Type: agentscope.ToolCalled, Tool: "t", CallID: "bare"}}}})[0]
+			if agentscope.ErrorCode(bareRes.Err) != agentscope.EPLANLIMIT {
+				t.Errorf("a process without the plans file stored past the limit: %v", bareRes.Err)
+			}
+			bareStore.Close()
 			if code, _, stderr := runCommand(vars, "billing", "set-plan", "--org", "default", "huge"); code == 0 || !strings.Contains(stderr, `"huge" is not one of the plans`) {
 				t.Errorf("set-plan to an unknown plan: exit %d, %s", code, stderr)
 			}
