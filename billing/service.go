@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/agentscope/agentscope"
@@ -30,19 +31,25 @@ type Service struct {
 	store   Store
 	metrics *metrics.Metrics
 	now     func() time.Time
+
+	// events is CheckEvents' short-lived view of each organisation's
+	// event usage.
+	eventsTTL time.Duration
+	mu        sync.Mutex
+	events    map[string]*eventUsage
 }
 
 // NewService returns the billing service over plans (nil: billing off),
 // counting its refusals in m (nil counts nothing).
 func NewService(plans *Plans, store Store, m *metrics.Metrics) *Service {
-	return &Service{plans: func() *Plans { return plans }, store: store, metrics: m, now: time.Now}
+	return &Service{plans: func() *Plans { return plans }, store: store, metrics: m, now: time.Now, eventsTTL: EventsCheckTTL, events: map[string]*eventUsage{}}
 }
 
 // NewSharedService returns the billing service over the plans shared
 // through the database: it follows their changes (and billing turning on)
 // without a restart. It counts its refusals in m (nil counts nothing).
 func NewSharedService(shared *Shared, store Store, m *metrics.Metrics) *Service {
-	return &Service{plans: shared.Plans, store: store, metrics: m, now: time.Now}
+	return &Service{plans: shared.Plans, store: store, metrics: m, now: time.Now, eventsTTL: EventsCheckTTL, events: map[string]*eventUsage{}}
 }
 
 // Enabled reports whether billing is on.
@@ -252,6 +259,7 @@ func (s *Service) SetPlan(ctx context.Context, orgID, planID, actor, reason stri
 	if err != nil {
 		return "", fmt.Errorf("set plan: %w", err)
 	}
+	s.forgetEvents(orgID)
 	if prev == "" {
 		prev = plans.Default
 	}

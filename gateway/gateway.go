@@ -49,6 +49,11 @@ type Service interface {
 	// GatewayHardCap returns a hard-cap budget of agent that its spend has
 	// reached, or nil; an error when the caller may not record.
 	GatewayHardCap(ctx context.Context, agent string) (*agentscope.BudgetStatus, error)
+	// GatewayEventsAllowed refuses (EPLANLIMIT) a call that would record
+	// n events when the caller's organisation's plan would not store
+	// them; it is cheap (a short-lived view of the usage) and free with
+	// billing off.
+	GatewayEventsAllowed(ctx context.Context, n int64) error
 }
 
 // Provider APIs an upstream speaks.
@@ -382,6 +387,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if refused := g.checkCap(w, r.Context(), api, caller, agent); refused {
 		return
 	}
+	if refused := g.checkPlan(w, r.Context(), api, caller, agent, sessionID); refused {
+		return
+	}
 	ctx := r.Context()
 	start := g.opts.Now()
 	req := parseRequest(kind, body)
@@ -655,15 +663,65 @@ func (g *Gateway) checkCap(w http.ResponseWriter, ctx context.Context, api strin
 	}
 	b := e.status
 	g.opts.Metrics.Refusal("budget_hard_cap", "gateway_call")
-	msg := fmt.Sprintf("AgentScope: agent %q has reached its hard-cap %s budget of $%s (spent $%s since %s); calls are refused until the period ends or the budget is raised",
-		agent, b.Period, b.LimitUSD.String(), b.SpentUSD.String(), b.PeriodStart.Format(time.RFC3339))
+	writeQuotaError(w, api, fmt.Sprintf("AgentScope: agent %q has reached its hard-cap %s budget of $%s (spent $%s since %s); calls are refused until the period ends or the budget is raised",
+		agent, b.Period, b.LimitUSD.String(), b.SpentUSD.String(), b.PeriodStart.Format(time.RFC3339)))
+	return true
+}
+
+// callEvents is how many events a call records at least: its
+// ModelInvoked, ModelCompleted and CostRecorded, and the SessionStarted
+// of a session the gateway does not know yet.
+const callEvents = 3
+
+// checkPlan refuses the call, in the provider's error shape, when the
+// caller's organisation's plan would refuse the events it records
+// (events_per_month): forwarded, it would be made and go unrecorded — its
+// spend unseen by the agent's budgets. A check that fails otherwise is
+// counted and lets the call through, as a budget check does.
+func (g *Gateway) checkPlan(w http.ResponseWriter, ctx context.Context, api string, caller agentscope.Principal, agent, sessionID string) bool {
+	n := int64(callEvents)
+	if !g.knownSession(caller, agent, sessionID) {
+		n++
+	}
+	err := g.svc.GatewayEventsAllowed(ctx, n)
+	if err == nil {
+		return false
+	}
+	if agentscope.ErrorCode(err) != agentscope.EPLANLIMIT {
+		g.rec.capCheckFailed(caller.OrgID, err)
+		return false
+	}
+	g.opts.Metrics.Refusal("plan_limit", "gateway_call")
+	writeQuotaError(w, api, "AgentScope: "+agentscope.ErrorMessage(err))
+	return true
+}
+
+// writeQuotaError refuses a call for a quota (a hard-cap budget, the
+// plan's events) as the provider refuses one past the account's credit:
+// OpenAI's 429 insufficient_quota, Anthropic's 400 invalid_request_error.
+// X-Should-Retry: false tells the official SDKs (openai-node,
+// anthropic-sdk-typescript, and the Python ones) not to retry it, which
+// they would do for a 429: the refusal stands until the quota changes.
+func writeQuotaError(w http.ResponseWriter, api, msg string) {
+	w.Header().Set("X-Should-Retry", "false")
 	if api == Anthropic {
-		// Anthropic refuses calls past the account's credit this way.
 		writeAnthropicError(w, http.StatusBadRequest, "invalid_request_error", msg)
-		return true
+		return
 	}
 	writeOpenAIError(w, http.StatusTooManyRequests, msg, "insufficient_quota", "insufficient_quota")
-	return true
+}
+
+// knownSession reports whether the call's session (sessionID, or the one
+// the gateway keeps for the caller and agent) is one the gateway has
+// recorded calls in since it started.
+func (g *Gateway) knownSession(caller agentscope.Principal, agent, sessionID string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if sessionID == "" {
+		sessionID = g.auto[callerKey(caller)+"\x00"+agent]
+	}
+	_, ok := g.sessions[sessionID]
+	return ok
 }
 
 // forgetCap drops the cached budget check of an agent, whose spend just

@@ -49,11 +49,19 @@ func (f *fixture) lastAnswer() []byte {
 }
 
 type fixture struct {
-	url   string
-	llm   *llmtest.Server
-	gw    *gateway.Gateway
-	svc   *service.Service
-	store *sqlite.Store
+	// auth signs in the callers; a test may add its own before its calls.
+	auth keyAuth
+	url  string
+	llm  *llmtest.Server
+	gw   *gateway.Gateway
+	svc  *service.Service
+}
+
+// testStore is what the fixture needs of a store.
+type testStore interface {
+	agentscope.Store
+	service.AgentStore
+	Close() error
 }
 
 func setup(t *testing.T, mod func(*gateway.Options)) *fixture {
@@ -62,8 +70,14 @@ func setup(t *testing.T, mod func(*gateway.Options)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return setupOn(t, st, service.Options{Agents: st}, mod)
+}
+
+// setupOn is setup on st, with the service's options svcOpts.
+func setupOn(t *testing.T, st testStore, svcOpts service.Options, mod func(*gateway.Options)) *fixture {
+	t.Helper()
 	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-	svc := service.New(rec, service.Options{Agents: st})
+	svc := service.New(rec, svcOpts)
 	llm := llmtest.New()
 	llm.APIKey = upstreamKey
 	opts := gateway.Options{
@@ -86,7 +100,7 @@ func setup(t *testing.T, mod func(*gateway.Options)) *fixture {
 		rec.Close()
 		st.Close()
 	})
-	return &fixture{url: srv.URL, llm: llm, gw: gw, svc: svc, store: st}
+	return &fixture{auth: auth, url: srv.URL, llm: llm, gw: gw, svc: svc}
 }
 
 // post sends body to path through the gateway with headers.
@@ -113,12 +127,18 @@ func (f *fixture) post(t *testing.T, path, body string, headers map[string]strin
 // it queued.
 func (f *fixture) events(t *testing.T, sessionID string) []agentscope.Event {
 	t.Helper()
+	return f.eventsOf(t, ownerA, sessionID)
+}
+
+// eventsOf is events, read as owner.
+func (f *fixture) eventsOf(t *testing.T, owner agentscope.Principal, sessionID string) []agentscope.Event {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := f.gw.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	evs, err := f.svc.ListEvents(agentscope.WithPrincipal(ctx, ownerA), sessionID, agentscope.EventFilter{})
+	evs, err := f.svc.ListEvents(agentscope.WithPrincipal(ctx, owner), sessionID, agentscope.EventFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,6 +458,9 @@ func TestHardCapRefusedInProviderShape(t *testing.T) {
 	if err := json.Unmarshal(body, &oe); err != nil || resp.StatusCode != 429 || oe.Error.Type != "insufficient_quota" || oe.Error.Code != "insufficient_quota" || !strings.Contains(oe.Error.Message, "capped") {
 		t.Fatalf("OpenAI refusal %d %s", resp.StatusCode, body)
 	}
+	if v := resp.Header.Get("X-Should-Retry"); v != "false" {
+		t.Errorf("OpenAI refusal has X-Should-Retry %q: the SDKs would retry the 429", v)
+	}
 	h["anthropic-version"] = "2023-06-01"
 	resp, body = f.post(t, "/v1/messages", `{"model":"claude-haiku-4-5","max_tokens":5,"messages":[]}`, h)
 	var ae struct {
@@ -446,6 +469,9 @@ func TestHardCapRefusedInProviderShape(t *testing.T) {
 	}
 	if err := json.Unmarshal(body, &ae); err != nil || resp.StatusCode != 400 || ae.Type != "error" || ae.Error.Type != "invalid_request_error" || !strings.Contains(ae.Error.Message, "budget") {
 		t.Fatalf("Anthropic refusal %d %s", resp.StatusCode, body)
+	}
+	if v := resp.Header.Get("X-Should-Retry"); v != "false" {
+		t.Errorf("Anthropic refusal has X-Should-Retry %q", v)
 	}
 	if len(f.llm.Requests()) != n {
 		t.Fatal("a refused call reached the provider")
@@ -580,6 +606,8 @@ func (failing) EndGatewaySession(context.Context, string) error { return nil }
 func (capFree) GatewayHardCap(context.Context, string) (*agentscope.BudgetStatus, error) {
 	return nil, nil
 }
+
+func (capFree) GatewayEventsAllowed(context.Context, int64) error { return nil }
 
 // TestStreamWithoutUsage: a stream the client asked no usage for is
 // recorded with its usage unknown, and no cost — not even when its session

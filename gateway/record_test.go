@@ -34,7 +34,8 @@ func (c *commits) RecordGateway(_ context.Context, sid, _ string, evs []agentsco
 	}
 	return nil
 }
-func (c *commits) EndGatewaySession(context.Context, string) error { return nil }
+func (c *commits) EndGatewaySession(context.Context, string) error   { return nil }
+func (c *commits) GatewayEventsAllowed(context.Context, int64) error { return nil }
 func (c *commits) GatewayHardCap(context.Context, string) (*agentscope.BudgetStatus, error) {
 	return nil, nil
 }

@@ -70,3 +70,21 @@ func (s *Service) GatewayHardCap(ctx context.Context, agent string) (*agentscope
 	}
 	return nil, nil
 }
+
+// GatewayEventsAllowed refuses (EPLANLIMIT) a call through the gateway
+// that would record n events when the caller's organisation's plan would
+// not store them this period: the call is refused before it is made, not
+// made and left unrecorded. With billing off it does nothing. It reads the
+// organisation's usage at most about once a second (billing.CheckEvents),
+// so calls in flight when another writer crosses the limit may still have
+// their records refused by the store.
+func (s *Service) GatewayEventsAllowed(ctx context.Context, n int64) error {
+	if s.billing == nil {
+		return nil
+	}
+	org, err := agentscope.Authorize(ctx, agentscope.ActionRecord)
+	if err != nil {
+		return err
+	}
+	return s.billing.CheckEvents(ctx, org, n)
+}

@@ -72,6 +72,9 @@ type Billing interface {
 	OrgUsage(ctx context.Context, orgID string) (agentscope.BillingUsage, error)
 	CheckAPIKey(ctx context.Context, orgID string) error
 	CheckManagedRun(ctx context.Context, orgID string) error
+	// CheckEvents refuses n more events of orgID when its plan would not
+	// store them this period (from a short-lived view of its usage).
+	CheckEvents(ctx context.Context, orgID string, n int64) error
 }
 
 // Service is AgentScope's service layer.

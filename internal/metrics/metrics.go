@@ -71,8 +71,9 @@ var Refused = map[string][]string{
 	// managed run's next model call.
 	"budget_hard_cap": {"gateway_call", "run_start", "model_call"},
 	// Events past the plan's monthly events, a seat (invitation), an API
-	// key, a managed run past the plan's managed-run spend.
-	"plan_limit": {"events", "seat", "api_key", "managed_run"},
+	// key, a managed run past the plan's managed-run spend, a gateway call
+	// whose events the plan would not store.
+	"plan_limit": {"events", "seat", "api_key", "managed_run", "gateway_call"},
 }
 
 // RejectReasons are the values of agentscope_events_rejected_total's

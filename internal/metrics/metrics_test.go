@@ -67,7 +67,7 @@ func TestCountsAndBoundedReasons(t *testing.T) {
 		{testutil.ToFloat64(m.refusals[[2]string{"plan_limit", "events"}]), 2, "plan-limit refusals of events"},
 		{testutil.ToFloat64(m.refusals[[2]string{"plan_limit", "seat"}]), 1, "plan-limit refusals of seats"},
 		{testutil.ToFloat64(m.refusals[[2]string{"budget_hard_cap", "gateway_call"}]), 1, "hard-cap refusals of gateway calls"},
-		{float64(testutil.CollectAndCount(m.reg, "agentscope_refusals_total")), 7, "refusal series (every pair of the set, none other)"},
+		{float64(testutil.CollectAndCount(m.reg, "agentscope_refusals_total")), 8, "refusal series (every pair of the set, none other)"},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: %v, want %v", c.what, c.got, c.want)
