@@ -273,6 +273,11 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 		a.Close()
 		return nil, "", err
 	}
+	// Billing before the runtime: its plan-limit job is one of the
+	// runtime's River workers. With no plans (billing off) the service
+	// reads and refuses nothing; it follows the shared plans, so billing
+	// turned on by another process applies here too.
+	a.Billing = billing.NewSharedService(a.Plans, a.Store, a.Metrics)
 	rt, err := openRuntime(ctx, a, !cfg.NoWorker, log)
 	if err != nil {
 		a.Close()
@@ -283,10 +288,6 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	// The service takes the runtime as its launcher: it is built after
 	// the runtime, which needs only the recorder.
 	svcOpts := service.Options{Logger: log, Launcher: rt, Agents: a.Store, Audit: a.Store, OAuthGrants: a.Store, Keys: a.Store, Orgs: a.Store, Idle: a.Store}
-	// With no plans (billing off) the service reads and refuses nothing;
-	// it follows the shared plans, so billing turned on by another
-	// process applies here too.
-	a.Billing = billing.NewSharedService(a.Plans, a.Store, a.Metrics)
 	svcOpts.Billing = a.Billing
 	a.Service = service.New(a.Recorder, svcOpts)
 	a.Service.Search = a.searchOptions

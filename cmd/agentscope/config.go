@@ -170,6 +170,10 @@ type runtimeSettings struct {
 	// SelfExecutable is the program spawned as the investigator's evidence
 	// MCP server (AGENTSCOPE_SELF_EXECUTABLE; empty: this executable).
 	SelfExecutable string
+	// PlanAlertInterval is how often, with billing on, organisations with
+	// plan_limit alert rules have their usage checked
+	// (AGENTSCOPE_PLAN_ALERT_INTERVAL; zero: billing.DefaultLimitAlertInterval).
+	PlanAlertInterval time.Duration
 }
 
 type secretDefault struct {
@@ -551,6 +555,14 @@ func (r *runtimeSettings) read(getenv, providerEnv func(string) string) error {
 		return err
 	}
 	r.SelfExecutable = getenv("AGENTSCOPE_SELF_EXECUTABLE")
+	r.PlanAlertInterval = billing.DefaultLimitAlertInterval
+	if v := getenv("AGENTSCOPE_PLAN_ALERT_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 24*time.Hour {
+			return fmt.Errorf("AGENTSCOPE_PLAN_ALERT_INTERVAL must be a duration from 1s to 24h (how often usage is checked against plan limits for plan_limit alert rules), got %q", v)
+		}
+		r.PlanAlertInterval = d
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -35,11 +36,14 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 	}
 	// Alert deliveries are jobs of the runtime's River client. So are
 	// Stripe's usage reports, on a schedule, with Stripe on, and with
-	// billing on the retention pass.
+	// billing on the retention pass and the plan-limit alerts.
 	var pruner *billing.Pruner
+	var limitAlerter *billing.LimitAlerter
 	if a.Plans.Plans() != nil {
 		pruner = billing.NewSharedPruner(a.Plans, a.Store, log)
 		opts.PeriodicJobs = append(opts.PeriodicJobs, billing.RetentionJob(retentionInterval, runtime.DefaultQueue))
+		limitAlerter = billing.NewLimitAlerter(a.Billing, a.Store, appAlerts{a}, log)
+		opts.PeriodicJobs = append(opts.PeriodicJobs, billing.LimitAlertJob(cmp.Or(set.PlanAlertInterval, billing.DefaultLimitAlertInterval), runtime.DefaultQueue))
 	}
 	opts.AddWorkers = func(w *river.Workers) error {
 		if err := a.Stripe.AddWorkers(w); err != nil {
@@ -47,6 +51,11 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 		}
 		if pruner != nil {
 			if err := river.AddWorkerSafely(w, pruner); err != nil {
+				return err
+			}
+		}
+		if limitAlerter != nil {
+			if err := river.AddWorkerSafely(w, limitAlerter); err != nil {
 				return err
 			}
 		}
@@ -81,6 +90,21 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 // retentionInterval is how often the retention pass deletes the sessions
 // older than organisations' plans keep.
 const retentionInterval = time.Hour
+
+// appAlerts is the app's alert rules' service (App.Alerts) for the
+// plan-limit job. River takes its workers when the runtime builds its
+// client, and the alerts service queues its deliveries on that client, so
+// it is built after the runtime: the job reaches it through the app, set
+// before the runtime starts working jobs (runtime.Start).
+type appAlerts struct{ a *App }
+
+// RaisePlanLimitAlerts implements billing.LimitAlerts.
+func (x appAlerts) RaisePlanLimitAlerts(ctx context.Context, orgName string, u agentscope.BillingUsage) (int, error) {
+	if x.a.Alerts == nil {
+		return 0, errors.New("plan-limit alerts: the alert rules' service is not built yet")
+	}
+	return x.a.Alerts.RaisePlanLimitAlerts(ctx, orgName, u)
+}
 
 // watchOptions is what the investigator's watcher does, from
 // Config.Runtime (AGENTSCOPE_LIVE_DETECT, AGENTSCOPE_AUTO_INVESTIGATE).

@@ -100,6 +100,7 @@ func TestLoaderRefusesBadValues(t *testing.T) {
 		"AGENTSCOPE_SPLUNK_HEC_ACK":        "perhaps",
 		"AGENTSCOPE_LOG_LEVEL":             "loud",
 		"AGENTSCOPE_METRICS_ADDR":          "9090",
+		"AGENTSCOPE_PLAN_ALERT_INTERVAL":   "1ms",
 	} {
 		dir := t.TempDir()
 		vars := map[string]string{"AGENTSCOPE_DATA_DIR": dir, name: v}

@@ -54,6 +54,8 @@ type appStore interface {
 	billing.RetentionStore
 	// billing.PlansStore: the plans shared through the database.
 	billing.PlansStore
+	// billing.LimitAlertStore: the plan-limit alerts' organisations.
+	billing.LimitAlertStore
 	// service.IdleRuns: serve ends OTLP sessions gone idle.
 	service.IdleRuns
 	// stripebilling.Store: billing through Stripe (AGENTSCOPE_STRIPE_*).
