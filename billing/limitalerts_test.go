@@ -202,7 +202,7 @@ func (h *limitHarness) alertsOf(t *testing.T, org string) []string {
 	return out
 }
 
-func usageOf(t *testing.T, h *limitHarness, org string) int64 {
+func eventUsage(t *testing.T, h *limitHarness, org string) int64 {
 	t.Helper()
 	n, err := h.store.OrgEventUsage(context.Background(), org, billing.Period(time.Now()))
 	if err != nil {
@@ -272,7 +272,7 @@ func TestLimitAlertThresholds(t *testing.T) {
 		if _, err := h.store.GetRun(context.Background(), quiet, alerts.PlanLimitSessionID(billing.Period(time.Now()))); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
 			t.Errorf("an organisation without rules has a billing session: %v", err)
 		}
-		if n := usageOf(t, h, a); n != 100 {
+		if n := eventUsage(t, h, a); n != 100 {
 			t.Errorf("A's usage %d; want the 100 events recorded (the alerts and their session not counted)", n)
 		}
 		// Five deliveries, each once, each to its own organisation's rule.
