@@ -55,6 +55,11 @@ type Options struct {
 	// fall back to when their subscription ends or its grace period does.
 	Plans       []Plan
 	DefaultPlan string
+	// PlansFrom, when set, is asked for the plans and the default plan at
+	// each use instead of Plans and DefaultPlan (which still name the
+	// plans at start): the plans shared through the database, which
+	// another process may republish (billing.Shared).
+	PlansFrom func() (plans []Plan, defaultPlan string)
 	// Period names the billing period t falls in, and PeriodBounds gives
 	// its start and end (package billing's calendar months).
 	Period       func(t time.Time) string
@@ -117,9 +122,26 @@ func New(opts Options) (*Service, error) {
 // Configured reports whether Stripe is on.
 func (s *Service) Configured() bool { return s != nil && s.cfg.Configured() }
 
+// plans returns the plans and the default plan in force.
+func (s *Service) plans() ([]Plan, string) {
+	if s.opts.PlansFrom != nil {
+		if plans, def := s.opts.PlansFrom(); def != "" {
+			return plans, def
+		}
+	}
+	return s.opts.Plans, s.opts.DefaultPlan
+}
+
+// defaultPlan is the plan organisations fall back to.
+func (s *Service) defaultPlan() string {
+	_, def := s.plans()
+	return def
+}
+
 func (s *Service) priceOf(plan string) (string, error) {
 	var names []string
-	for _, p := range s.opts.Plans {
+	plans, _ := s.plans()
+	for _, p := range plans {
 		if p.ID == plan && p.StripePriceID != "" {
 			return p.StripePriceID, nil
 		}
@@ -131,11 +153,12 @@ func (s *Service) priceOf(plan string) (string, error) {
 }
 
 func (s *Service) planOfPrice(price string) (string, bool) {
-	i := slices.IndexFunc(s.opts.Plans, func(p Plan) bool { return p.StripePriceID != "" && p.StripePriceID == price })
+	plans, _ := s.plans()
+	i := slices.IndexFunc(plans, func(p Plan) bool { return p.StripePriceID != "" && p.StripePriceID == price })
 	if i < 0 {
 		return "", false
 	}
-	return s.opts.Plans[i].ID, true
+	return plans[i].ID, true
 }
 
 // stripeError turns an error from Stripe into one safe to show: its
@@ -260,7 +283,8 @@ func (s *Service) Status(ctx context.Context) (agentscope.StripeStatus, error) {
 		return out, err
 	}
 	out.Configured = true
-	for _, p := range s.opts.Plans {
+	plans, _ := s.plans()
+	for _, p := range plans {
 		if p.StripePriceID != "" {
 			out.Plans = append(out.Plans, p.ID)
 		}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -544,6 +546,42 @@ func TestReportJob(t *testing.T) {
 		acct, _ = f.st.StripeAccount(ctx, f.org)
 		if acct.UsageReported != 1 || acct.UsagePeriod != billing.Period(f.now) {
 			t.Fatalf("after the job: %+v", acct)
+		}
+	})
+}
+
+// TestPlansFrom: with PlansFrom the service maps prices to plans by the
+// plans in force at each delivery (plans another process republished
+// with a new price), not by those it started with.
+func TestPlansFrom(t *testing.T) {
+	stores(t, func(t *testing.T, f *fixture) {
+		const newPrice = "price_team_2027"
+		var (
+			mu      sync.Mutex
+			current = []stripebilling.Plan{{ID: "free"}, {ID: "team", StripePriceID: teamPrice}}
+		)
+		opts := stripebilling.Options{Config: stripebilling.Config{SecretKey: "sk_test_123", WebhookSecret: webhookSecret, APIBase: f.base, PublicURL: "https://scope.example.com"},
+			Store: f.st, Period: billing.Period, PeriodBounds: billing.PeriodBounds, Plans: current, DefaultPlan: "free", Now: func() time.Time { return f.now },
+			PlansFrom: func() ([]stripebilling.Plan, string) { mu.Lock(); defer mu.Unlock(); return current, "free" }}
+		svc, err := stripebilling.New(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.svc = svc
+		acct := f.checkout(t)
+		f.mustDeliver(t, event("evt_c", "checkout.session.completed", time.Now(),
+			fmt.Sprintf(`{"id": "cs_1", "object": "checkout.session", "client_reference_id": %q, "customer": %q, "subscription": "sub_1"}`, f.org, acct.CustomerID)))
+		// Republished: team now sells at newPrice.
+		mu.Lock()
+		current = []stripebilling.Plan{{ID: "free"}, {ID: "team", StripePriceID: newPrice}}
+		mu.Unlock()
+		f.mustDeliver(t, event("evt_s", "customer.subscription.created", time.Now(), subscription(acct.CustomerID, "active", newPrice)))
+		if p := f.plan(t); p != "team" {
+			t.Errorf("a subscription to the republished price left the organisation on %q, want team", p)
+		}
+		st, err := svc.Status(f.as(agentscope.RoleOwner))
+		if err != nil || !slices.Equal(st.Plans, []string{"team"}) {
+			t.Errorf("Status: plans %v, %v", st.Plans, err)
 		}
 	})
 }

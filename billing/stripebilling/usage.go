@@ -135,7 +135,7 @@ func (s *Service) endGrace(ctx context.Context, a agentscope.StripeAccount) erro
 		return nil
 	}
 	_, err := s.opts.Store.ApplyStripeChange(ctx, agentscope.StripeChange{
-		OrgID: a.OrgID, GraceStartedAt: a.PaymentFailedAt, Plan: s.opts.DefaultPlan, EventType: "grace_period.ended",
+		OrgID: a.OrgID, GraceStartedAt: a.PaymentFailedAt, Plan: s.defaultPlan(), EventType: "grace_period.ended",
 		Reason: fmt.Sprintf("an invoice's payment failed at %s and was not paid within the grace period (%s)", a.PaymentFailedAt.Format(time.RFC3339), s.cfg.GracePeriod),
 	})
 	return err

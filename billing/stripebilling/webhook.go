@@ -198,7 +198,7 @@ func (s *Service) changeOf(ctx context.Context, p event) (agentscope.StripeChang
 		c.Plan = plan
 		c.Reason = fmt.Sprintf("Stripe %s: subscription %s is %s on price %s", p.typ, p.subscription, p.status, p.price)
 	case stripe.SubscriptionStatusCanceled, stripe.SubscriptionStatusUnpaid, stripe.SubscriptionStatusIncompleteExpired:
-		c.Plan = s.opts.DefaultPlan
+		c.Plan = s.defaultPlan()
 		c.Reason = fmt.Sprintf("Stripe %s: subscription %s is %s", p.typ, p.subscription, p.status)
 	}
 	// past_due and incomplete keep the plan: a failed payment's grace

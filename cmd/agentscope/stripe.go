@@ -21,10 +21,24 @@ func openStripe(a *App, log *slog.Logger) (*stripebilling.Service, error) {
 		if plans == nil {
 			return nil, fmt.Errorf("billing: Stripe is configured but there are no plans")
 		}
-		opts.DefaultPlan = plans.DefaultPlan()
-		for _, p := range plans.Plans {
-			opts.Plans = append(opts.Plans, stripebilling.Plan{ID: p.ID, StripePriceID: p.StripePriceID})
+		opts.Plans, opts.DefaultPlan = stripePlans(plans)
+		// Plans another process republishes apply here too.
+		opts.PlansFrom = func() ([]stripebilling.Plan, string) {
+			if p := a.Plans.Plans(); p != nil {
+				return stripePlans(p)
+			}
+			return nil, ""
 		}
 	}
 	return stripebilling.New(opts)
+}
+
+// stripePlans is what stripebilling needs of plans: each plan's Stripe
+// price, and the default plan.
+func stripePlans(plans *billing.Plans) ([]stripebilling.Plan, string) {
+	out := make([]stripebilling.Plan, len(plans.Plans))
+	for i, p := range plans.Plans {
+		out[i] = stripebilling.Plan{ID: p.ID, StripePriceID: p.StripePriceID}
+	}
+	return out, plans.DefaultPlan()
 }
