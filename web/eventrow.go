@@ -36,6 +36,11 @@ func isErrorEvent(ev *agentscope.Event) bool {
 	return false
 }
 
+// eventAlert is alerts.EventAlert (an alert rule's notification, in the
+// session it is about or, for plan limits, the organisation's billing
+// session), which web does not import.
+const eventAlert agentscope.EventType = "Alert"
+
 // summarize is an event's one-line description.
 func summarize(ev *agentscope.Event) string {
 	var parts []string
@@ -80,6 +85,8 @@ func summarize(ev *agentscope.Event) string {
 		add(ev.Status, preview(ev.Output))
 	case agentscope.ProviderSwitched:
 		add("→ " + join("/", ev.Provider, ev.Model))
+	case eventAlert:
+		add(attr(ev, "severity"), attr(ev, "risk_level"), attr(ev, "title"))
 	case agentscope.InvestigationReported:
 		if st := attr(ev, "report_status"); st != "" {
 			add("report " + st)

@@ -129,6 +129,8 @@ func TestSummaries(t *testing.T) {
 		{agentscope.Event{Type: agentscope.CostRecorded, AmountUSD: &usd, Model: "gpt", Source: "computed:agentscope-pricing/2026-11"}, "$0.0123 · gpt · computed from agentscope-pricing/2026-11", false},
 		{agentscope.Event{Type: agentscope.SessionCompleted, Status: "failed", Error: "x"}, "failed · x", true},
 		{agentscope.Event{Type: agentscope.BudgetWarning, Error: "80% spent"}, "80% spent", false},
+		{agentscope.Event{Type: "Alert", Attributes: map[string]any{"severity": "medium", "title": "Organisation Acme has used 82% of its plan's events_per_month (82,000 of 100,000) in 2026-12", "kind": "plan_limit"}},
+			"medium · Organisation Acme has used 82% of its plan's events_per_month (82,000 of 100,000) in 2026-12", false},
 	}
 	for _, c := range cases {
 		if got := summarize(&c.ev); got != c.want {

@@ -73,6 +73,11 @@
 			break;
 		case 'SessionCompleted': add(ev.status, preview(ev.output)); break;
 		case 'ProviderSwitched': add('→ ' + joinNonEmpty('/', ev.provider, ev.model)); break;
+		case 'Alert': {
+			const a = ev.attributes || {};
+			for (const k of ['severity', 'risk_level', 'title']) if (typeof a[k] === 'string') add(a[k]);
+			break;
+		}
 		case 'InvestigationReported': {
 			const a = ev.attributes || {};
 			if (typeof a.report_status === 'string' && a.report_status) add('report ' + a.report_status);
