@@ -124,6 +124,15 @@ func TestBillingLimitsEndToEnd(t *testing.T) {
 				t.Errorf("a process without the plans file stored past the limit: %v", bareRes.Err)
 			}
 			bareStore.Close()
+			if table := cli(t, bare, "billing", "plans"); !strings.Contains(table, "plans version 1, published by agentscope") || !strings.Contains(strings.Join(strings.Fields(table), " "), "tiny (default) Tiny 5 1 2 unlimited for ever -") {
+				t.Errorf("billing plans:\n%s", table)
+			}
+			if p := decodeJSON[struct {
+				Version int64
+				Plans   struct{ Default string }
+			}](t, cli(t, bare, "billing", "plans", "--json")); p.Version != 1 || p.Plans.Default != "tiny" {
+				t.Errorf("billing plans --json: %+v", p)
+			}
 			if code, _, stderr := runCommand(vars, "billing", "set-plan", "--org", "default", "huge"); code == 0 || !strings.Contains(stderr, `"huge" is not one of the plans`) {
 				t.Errorf("set-plan to an unknown plan: exit %d, %s", code, stderr)
 			}
@@ -156,5 +165,8 @@ func TestBillingOffByDefault(t *testing.T) {
 	}
 	if code, _, stderr := runCommand(vars, "billing", "usage", "--org", "default"); code != 2 || !strings.Contains(stderr, "billing is off") {
 		t.Errorf("billing usage with billing off: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := runCommand(vars, "billing", "plans"); code != 2 || !strings.Contains(stderr, "billing is off") {
+		t.Errorf("billing plans with billing off: exit %d %s", code, stderr)
 	}
 }

@@ -52,7 +52,7 @@ func init() {
 		{"reports", "investigation reports: reports list | reports show <session_id>", runReports},
 		{"alerts", "alert rules: alerts list | alerts create --name … --kinds … --url … | alerts delete <id>", runAlerts},
 		{"orgs", "organisations, on the database directly: orgs create NAME | orgs list | orgs delete ID --confirm NAME [--json]", runOrgs},
-		{"billing", "plans and usage, on the database directly: billing set-plan --org ID PLAN [--reason R] | billing usage --org ID [--json]", runBilling},
+		{"billing", "plans and usage, on the database directly: billing set-plan --org ID PLAN [--reason R] | billing usage --org ID [--json] | billing plans [--json]", runBilling},
 		{"keys", "API keys, on the database directly: keys create --org ID --name N --scopes S[,S] [--expires T] | keys list --org ID | keys revoke ID", runKeys},
 		{"export", "export an organisation's sessions: export [--org ORG] [--since T] [--session ID] [--format ndjson|otlp] > file", runExport},
 		{"import", "import a file export wrote, idempotently by event_id: import [--org ORG] FILE|-", runImport},
