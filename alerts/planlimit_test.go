@@ -142,8 +142,8 @@ func TestPlanLimitPayloads(t *testing.T) {
 }
 
 // TestRaisePlanLimitAlerts: the first plan-limit alert of a period starts
-// the organisation's billing session (ended at once, its agent
-// AgentScope's); raising again records and queues nothing, even after
+// the organisation's billing session (ended as of the period's end, its
+// agent AgentScope's); raising again records and queues nothing, even after
 // River has forgotten the completed delivery (it does after a day), so a
 // limit that stays reached is delivered once per period.
 func TestRaisePlanLimitAlerts(t *testing.T) {
@@ -166,7 +166,7 @@ func TestRaisePlanLimitAlerts(t *testing.T) {
 			t.Fatalf("first raise: %d, %v; want 1", n, err)
 		}
 		run, err := h.store.GetRun(ctx, orgID, "billing-2026-12")
-		if err != nil || run.Agent != alerts.PlanLimitAgent || run.Status != agentscope.StatusCompleted || run.EndedAt == nil || run.Metadata["source"] != "billing" {
+		if err != nil || run.Agent != alerts.PlanLimitAgent || run.Status != agentscope.StatusCompleted || run.EndedAt == nil || !run.EndedAt.Equal(u.PeriodEnd) || run.Metadata["source"] != "billing" {
 			t.Fatalf("billing session %+v, %v", run, err)
 		}
 		job, _ := h.waitEnd(t)

@@ -253,15 +253,22 @@ func (s *Service) RaisePlanLimitAlerts(ctx context.Context, orgName string, u ag
 		return 0, nil
 	}
 	now := s.opts.Now().UTC()
+	// The session ends with its period: retention, which deletes sessions
+	// that ended longer ago than the plan keeps them, must not delete it
+	// while its alerts are what keeps them from being raised again.
+	end := u.PeriodEnd
+	if end.Before(now) {
+		end = now
+	}
 	return s.raise(ctx, u.OrgID, PlanLimitSessionID(u.Period), sigs, &agentscope.Run{
-		Agent: PlanLimitAgent, Status: agentscope.StatusRunning, CreatedAt: now, StartedAt: &now,
+		Agent: PlanLimitAgent, Status: agentscope.StatusRunning, CreatedAt: now, StartedAt: &now, EndedAt: &end,
 		Metadata: map[string]string{"source": "billing", "period": u.Period}})
 }
 
 // raise is RaiseAlerts. With ledger, the alerts' session is AgentScope's
-// own: started (as ledger, and ended at once: alerts may be recorded
-// after the end) by the first alert recorded in it, and neither counted in
-// the organisation's usage nor refused for its limits.
+// own: started (as ledger, and ended as of ledger.EndedAt: alerts may be
+// recorded after the end) by the first alert recorded in it, and neither
+// counted in the organisation's usage nor refused for its limits.
 func (s *Service) raise(ctx context.Context, org, sid string, sigs []Signal, ledger *agentscope.Run) (int, error) {
 	rules, err := s.enabledRules(ctx, org)
 	if err != nil || len(rules) == 0 {
@@ -291,7 +298,7 @@ func (s *Service) raise(ctx context.Context, org, sid string, sigs []Signal, led
 		start := req
 		start.Start = ledger
 		start.Events = append([]agentscope.Event{{EventID: sid + "-started", Type: agentscope.SessionStarted, TS: now, Agent: ledger.Agent}}, evs...)
-		start.Update = &agentscope.RunUpdate{Status: agentscope.StatusCompleted, At: &now}
+		start.Update = &agentscope.RunUpdate{Status: agentscope.StatusCompleted, At: ledger.EndedAt}
 		if res = s.appendAndQueue(ctx, start, as); agentscope.ErrorCode(res.Err) == agentscope.ECONFLICT {
 			res = s.appendAndQueue(ctx, req, as)
 		}

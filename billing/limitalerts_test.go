@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -271,6 +272,18 @@ func TestLimitAlertThresholds(t *testing.T) {
 		}
 		if _, err := h.store.GetRun(context.Background(), quiet, alerts.PlanLimitSessionID(billing.Period(time.Now()))); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
 			t.Errorf("an organisation without rules has a billing session: %v", err)
+		}
+		// Retention never deletes the billing session during its period
+		// (it ends with the period): its alerts are what keeps them from
+		// being raised again. A's own sessions, older than the cut, go.
+		sid := alerts.PlanLimitSessionID(billing.Period(time.Now()))
+		_, periodEnd := billing.PeriodBounds(time.Now())
+		pruned, err := h.store.PruneSessions(context.Background(), a, periodEnd.Add(-time.Second), 100, "test")
+		if err != nil || len(pruned.Sessions) != 3 || slices.Contains(pruned.Sessions, sid) {
+			t.Errorf("pruned %v, %v; want A's three sessions, not %s", pruned.Sessions, err, sid)
+		}
+		if got := h.check(t); len(got) != 0 {
+			t.Errorf("after retention: raised %v; want nothing", got)
 		}
 		if n := eventUsage(t, h, a); n != 100 {
 			t.Errorf("A's usage %d; want the 100 events recorded (the alerts and their session not counted)", n)
