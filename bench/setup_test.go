@@ -57,7 +57,7 @@ func storeOptions(b *testing.B) sqlstore.Options {
 	}
 	shared := billing.NewShared(billing.SharedOptions{})
 	return sqlstore.Options{Redactor: red, UsageSource: func() sqlstore.UsagePolicy {
-		if p := shared.Plans(); p != nil {
+		if p := shared.ForCommit(); p != nil {
 			return p
 		}
 		return nil

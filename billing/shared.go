@@ -75,9 +75,12 @@ type Shared struct {
 	// mu serialises Load and Refresh (the state they compare and swap)
 	// and guards store.
 	mu sync.Mutex
-	// warned is the version whose refusal (bad plans) or superseding of
-	// the file was logged, so each is logged once.
+	// warned is the version whose refusal (bad plans) was logged, so it
+	// is logged once.
 	warned int64
+	// offCommit: a commit asked ForCommit while billing was off, so events
+	// may have been stored uncounted (SeedUsage when billing turns on).
+	offCommit atomic.Bool
 }
 
 // sharedState is the plans in force and where they came from.
@@ -104,6 +107,19 @@ func NewShared(opts SharedOptions) *Shared {
 
 // Plans returns the plans in force: nil is billing off.
 func (s *Shared) Plans() *Plans { return s.cur.Load().plans }
+
+// ForCommit is Plans for the store's group commits
+// (sqlstore.Options.UsageSource): it also notes a commit made while
+// billing is off, whose events are then counted when billing turns on
+// (Refresh). A process that stored nothing meanwhile (an idle agentscope
+// mcp) skips that count.
+func (s *Shared) ForCommit() *Plans {
+	p := s.cur.Load().plans
+	if p == nil && !s.offCommit.Load() {
+		s.offCommit.Store(true)
+	}
+	return p
+}
 
 // Version returns the database version of the plans in force (0: none
 // published).
@@ -183,7 +199,8 @@ func (s *Shared) publish(ctx context.Context, local *Plans, pub agentscope.Publi
 // Refresh re-reads the plans published to the database and runs with
 // them when they changed: another process's new plans, or billing turning
 // on in a process that had none (whose usage is then raised to the events
-// stored this period, its own uncounted ones included). Plans the
+// stored this period, its own uncounted ones included, when it committed
+// any while off: ForCommit). Plans the
 // database holds that do not parse are refused with an error (logged
 // once) and the plans in force kept.
 func (s *Shared) Refresh(ctx context.Context) error {
@@ -219,7 +236,10 @@ func (s *Shared) Refresh(ctx context.Context) error {
 	if cur.plans == nil {
 		s.log.Info(fmt.Sprintf("billing: plans from the database, published by %s at %s", pub.PublishedBy, pub.UpdatedAt.Format(time.RFC3339)),
 			"version", pub.Version, "default_plan", plans.Default, "stripe", plans.Stripe)
-		s.seed(ctx)
+		if s.offCommit.Load() {
+			// This process stored events uncounted before it saw the plans.
+			s.seed(ctx)
+		}
 	} else {
 		s.log.Info(fmt.Sprintf("billing: plans changed in the database, version %d to %d, published by %s at %s", cur.version, pub.Version, pub.PublishedBy, pub.UpdatedAt.Format(time.RFC3339)))
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,19 @@ type proc struct {
 	*sqlstore.Store
 	shared *billing.Shared
 	log    *syncBuffer
+	// seeds counts the shared plans' SeedUsage calls.
+	seeds *atomic.Int32
+}
+
+// seedCounter is the store as the shared plans see it, counting SeedUsage.
+type seedCounter struct {
+	*sqlstore.Store
+	seeds *atomic.Int32
+}
+
+func (c seedCounter) SeedUsage(ctx context.Context, period string, start time.Time) (int, error) {
+	c.seeds.Add(1)
+	return c.Store.SeedUsage(ctx, period, start)
 }
 
 // syncBuffer is a log any goroutine writes.
@@ -93,7 +107,7 @@ func openProc(t *testing.T, local *billing.Plans, file string, open func(sqlstor
 	shared := billing.NewShared(billing.SharedOptions{Local: local, File: file, By: fmt.Sprintf("test process %d", procs),
 		Logger: slog.New(slog.NewTextHandler(log, nil)), Now: fixedNow})
 	opts := sqlstore.Options{Now: fixedNow, UsageSource: func() sqlstore.UsagePolicy {
-		if p := shared.Plans(); p != nil {
+		if p := shared.ForCommit(); p != nil {
 			return p
 		}
 		return nil
@@ -103,10 +117,11 @@ func openProc(t *testing.T, local *billing.Plans, file string, open func(sqlstor
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if err := shared.Load(context.Background(), s); err != nil {
+	seeds := &atomic.Int32{}
+	if err := shared.Load(context.Background(), seedCounter{s, seeds}); err != nil {
 		t.Fatal(err)
 	}
-	return &proc{Store: s, shared: shared, log: log}
+	return &proc{Store: s, shared: shared, log: log, seeds: seeds}
 }
 
 func mustParse(t *testing.T, doc string) *billing.Plans {
@@ -302,6 +317,7 @@ func testMidMonth(t *testing.T, open database) {
 // uncounted meanwhile are counted then.
 func testTurnsOn(t *testing.T, open database) {
 	off := open(t, nil, "")
+	idle := open(t, nil, "") // stores nothing while off
 	on := open(t, plansOf(t, 10), "/etc/plans.json")
 	// Stored by off before it refreshes: uncounted for now.
 	if kept, _ := record(t, off, "org-t", "s1", 4); kept != 4 {
@@ -318,6 +334,16 @@ func testTurnsOn(t *testing.T, open database) {
 	}
 	if kept, _ := record(t, off, "org-t", "s2", 10); kept != 6 {
 		t.Errorf("kept %d after turning on, want 6", kept)
+	}
+	if n := off.seeds.Load(); n != 1 {
+		t.Errorf("the process that stored events while off counted them %d times, want once", n)
+	}
+	// A process that stored nothing while off turns on without counting.
+	if err := idle.shared.Refresh(context.Background()); err != nil || idle.shared.Plans() == nil {
+		t.Fatalf("the idle process did not turn on: %v", err)
+	}
+	if n := idle.seeds.Load(); n != 0 {
+		t.Errorf("a process that stored nothing while off counted the stored events (%d)", n)
 	}
 }
 

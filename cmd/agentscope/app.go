@@ -144,7 +144,7 @@ func openStoreOnly(ctx context.Context, cfg Config, log *slog.Logger) (appStore,
 	// this process's file, or published by another process), and do no
 	// billing work at all while there are none.
 	opts.UsageSource = func() sqlstore.UsagePolicy {
-		if p := shared.Plans(); p != nil {
+		if p := shared.ForCommit(); p != nil {
 			return p
 		}
 		return nil
