@@ -44,7 +44,7 @@ func (s *Server) addAlertRules(rules AlertRules) {
 	addTool(s, &mcp.Tool{
 		Name:  "create_alert_rule",
 		Title: "Create an alert rule",
-		Description: "Create a rule that sends a webhook (Slack-compatible or JSON, signed with HMAC-SHA256 in X-AgentScope-Signature) and records an Alert event when a detector finding, an investigation's risk level or a budget threshold matches. " +
+		Description: "Create a rule that sends a webhook (Slack-compatible or JSON, signed with HMAC-SHA256 in X-AgentScope-Signature) and records an Alert event when a detector finding, an investigation's risk level, a budget threshold or (plan_limit) the organisation's usage at 80% or 100% of a plan limit matches. " +
 			"The signing secret is returned once, here.",
 		Annotations: &mcp.ToolAnnotations{Title: "Create an alert rule", DestructiveHint: ptr(false), OpenWorldHint: ptr(true)},
 	}, func(ctx context.Context, in service.AlertRuleInput) (agentscope.AlertRule, error) {
