@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/breaker"
 	"github.com/agentscope/agentscope/internal/metrics"
 	"github.com/agentscope/agentscope/pricing"
 )
@@ -128,10 +129,11 @@ type Options struct {
 	// (default 1s); a cost the gateway records for the agent ends it at
 	// once.
 	CapCacheTTL time.Duration
-	// BreakerFailures consecutive failures open an upstream's breaker
-	// (default 3) for BreakerCoolDown (default 30s).
-	BreakerFailures int
-	BreakerCoolDown time.Duration
+	// Breakers are the configured upstreams' circuit breakers, keyed
+	// breaker.Key(Name, BaseURL): cmd/agentscope gives the gateway and
+	// the runtime the same set, so a provider failing for one is skipped
+	// by both (default: a set of the gateway's own, default tuning).
+	Breakers *breaker.Set
 	// Transport makes the upstream calls (default: a clone of
 	// http.DefaultTransport with more idle connections per host).
 	Transport http.RoundTripper
@@ -175,7 +177,6 @@ type Gateway struct {
 	sessions map[string]*sessionState // by session id
 	auto     map[string]string        // caller+agent → session id of a session the gateway started
 	caps     map[string]capEntry      // org+agent → last budget check
-	breakers map[string]*breaker      // by upstream base URL
 
 	stop    chan struct{}
 	stopped chan struct{}
@@ -231,11 +232,8 @@ func New(svc Service, opts Options) *Gateway {
 	if opts.CapCacheTTL <= 0 {
 		opts.CapCacheTTL = time.Second
 	}
-	if opts.BreakerFailures <= 0 {
-		opts.BreakerFailures = 3
-	}
-	if opts.BreakerCoolDown <= 0 {
-		opts.BreakerCoolDown = 30 * time.Second
+	if opts.Breakers == nil {
+		opts.Breakers = breaker.NewSet(breaker.Config{})
 	}
 	if opts.Transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
@@ -244,7 +242,7 @@ func New(svc Service, opts Options) *Gateway {
 	}
 	g := &Gateway{svc: svc, opts: opts, log: opts.Logger.With("component", "gateway"),
 		client:   &http.Client{Transport: opts.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		sessions: map[string]*sessionState{}, auto: map[string]string{}, caps: map[string]capEntry{}, breakers: map[string]*breaker{},
+		sessions: map[string]*sessionState{}, auto: map[string]string{}, caps: map[string]capEntry{},
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	g.rec = newRecorderQueue(g, opts.QueueSize)
 	go g.sweeper()
@@ -411,43 +409,54 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		why  []string
 	)
 	for i, t := range targets {
-		br := g.breaker(t.BaseURL)
-		if ok, reason := br.allow(g.opts.Now()); !ok && i < len(targets)-1 {
-			why = append(why, t.Name+": "+reason)
-			continue
+		last := i == len(targets)-1
+		// The client's own key goes to its one endpoint with no breaker:
+		// its failures (its own quota) say nothing of the configured
+		// providers, whose breakers the runtime shares.
+		var br *breaker.Breaker
+		if !own {
+			br = g.opts.Breakers.Get(breaker.Key(t.Name, t.BaseURL))
+			if ok, reason := br.Allow(g.opts.Now()); !ok {
+				why = append(why, t.Name+": "+reason)
+				if last {
+					g.unavailable(w, st, span, t.Name, req, start, api, "AgentScope gateway: no provider is available: "+strings.Join(why, "; "), http.StatusServiceUnavailable)
+					return
+				}
+				continue
+			}
 		}
 		out, err := g.outgoing(ctx, r, body, t, own, api)
 		if err != nil {
+			br.Abandon()
 			writeProviderError(w, api, http.StatusInternalServerError, err.Error())
 			return
 		}
+		sent := g.opts.Now()
 		resp, err = g.client.Do(out)
-		last := i == len(targets)-1
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
+				br.Abandon()
 				return // the client went away
 			}
-			br.failure(g.opts.Now())
-			why = append(why, fmt.Sprintf("%s: %v", t.Name, redactURLError(err)))
+			msg := redactURLError(err)
+			br.Failure(g.opts.Now(), msg)
+			why = append(why, fmt.Sprintf("%s: %s", t.Name, msg))
 			if last {
-				g.opts.Metrics.GatewayRequest(t.Name, "unreachable", g.opts.Now().Sub(start))
-				g.recordInvoked(st, span, t.Name, req, start)
-				g.recordFailed(st, span, t.Name, req, start, "provider unreachable: "+strings.Join(why, "; "))
-				writeProviderError(w, api, http.StatusBadGateway, "AgentScope gateway could not reach the provider: "+strings.Join(why, "; "))
+				g.unavailable(w, st, span, t.Name, req, start, api, "AgentScope gateway could not reach the provider: "+strings.Join(why, "; "), http.StatusBadGateway)
 				return
 			}
 			continue
 		case (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) && !last:
-			br.failure(g.opts.Now())
+			br.Failure(g.opts.Now(), fmt.Sprintf("answered %d", resp.StatusCode))
 			why = append(why, fmt.Sprintf("%s answered %d", t.Name, resp.StatusCode))
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 			continue
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-			br.failure(g.opts.Now())
+			br.Failure(g.opts.Now(), fmt.Sprintf("answered %d", resp.StatusCode))
 		default:
-			br.success()
+			br.Success(g.opts.Now(), g.opts.Now().Sub(sent))
 		}
 		up = t
 		break
@@ -475,6 +484,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g.opts.Metrics.GatewayRequest(up.Name, outcome(resp.StatusCode, copyErr), g.opts.Now().Sub(start))
 	g.recordCompleted(st, span, up.Name, req, res, resp.StatusCode, start, copyErr)
+}
+
+// unavailable answers a call no provider took (each was unreachable, or
+// its breaker open) with status and msg, and records it as failed.
+func (g *Gateway) unavailable(w http.ResponseWriter, st *sessionState, span, provider string, req callRequest, start time.Time, api, msg string, status int) {
+	g.opts.Metrics.GatewayRequest(provider, "unreachable", g.opts.Now().Sub(start))
+	g.recordInvoked(st, span, provider, req, start)
+	g.recordFailed(st, span, provider, req, start, msg)
+	writeProviderError(w, api, status, msg)
 }
 
 // outcome is a call's outcome label: ok, client_error (4xx but 429),

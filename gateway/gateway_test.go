@@ -10,11 +10,13 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/gateway"
+	"github.com/agentscope/agentscope/internal/breaker"
 	"github.com/agentscope/agentscope/pricing"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/runtime/llmtest"
@@ -535,29 +537,100 @@ func TestProviderErrorsPassedThrough(t *testing.T) {
 	}
 }
 
+// TestFailover: a configured upstream that answers 503, or refuses the
+// connection, passes the call to the next before anything reaches the
+// client; the call is recorded under the name of the provider that served
+// it; the failure opens the first's breaker, so the next call skips it.
 func TestFailover(t *testing.T) {
+	var downCalls atomic.Int32
 	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		downCalls.Add(1)
 		w.WriteHeader(503)
 		io.WriteString(w, `{"error":{"message":"overloaded","type":"server_error"}}`)
 	}))
 	defer down.Close()
-	f := setup(t, func(o *gateway.Options) {
-		o.Upstreams = append([]gateway.Upstream{{Name: "first", API: gateway.OpenAI, BaseURL: down.URL + "/v1", APIKey: "k"}}, o.Upstreams...)
-		o.BreakerFailures = 1
-	})
-	f.llm.Handle(func(llmtest.Request) llmtest.Reply {
-		return llmtest.Reply{Content: "from the second", Usage: llmtest.Usage{PromptTokens: 1, CompletionTokens: 1}}
-	})
-	for range 2 {
-		resp, body := f.post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`, session("fo-1", "bot"))
-		if resp.StatusCode != 200 || !strings.Contains(string(body), "from the second") {
-			t.Fatalf("status %d: %s", resp.StatusCode, body)
-		}
+	refused := httptest.NewServer(http.NotFoundHandler())
+	refusedURL := refused.URL + "/v1"
+	refused.Close() // connections to it are refused
+	for name, first := range map[string]string{"503": down.URL + "/v1", "connection refused": refusedURL} {
+		t.Run(name, func(t *testing.T) {
+			downCalls.Store(0)
+			set := breaker.NewSet(breaker.Config{Failures: 1, CoolDown: time.Hour})
+			f := setup(t, func(o *gateway.Options) {
+				o.Upstreams = append([]gateway.Upstream{{Name: "first", API: gateway.OpenAI, BaseURL: first, APIKey: "k"}}, o.Upstreams...)
+				o.Breakers = set
+			})
+			f.llm.Handle(func(llmtest.Request) llmtest.Reply {
+				return llmtest.Reply{Content: "from the second", Usage: llmtest.Usage{PromptTokens: 1, CompletionTokens: 1}}
+			})
+			for range 2 {
+				resp, body := f.post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`, session("fo-1", "bot"))
+				if resp.StatusCode != 200 || !bytes.Equal(body, f.lastAnswer()) {
+					t.Fatalf("status %d: %s", resp.StatusCode, body)
+				}
+			}
+			if name == "503" && downCalls.Load() != 1 {
+				t.Errorf("the failing upstream got %d calls: its open breaker should have skipped it after the first", downCalls.Load())
+			}
+			if set.Get(breaker.Key("first", first)).Closed() {
+				t.Error("the failing upstream's breaker is closed")
+			}
+			mcs := byType(f.events(t, "fo-1"), agentscope.ModelCompleted)
+			if len(mcs) != 2 {
+				t.Fatalf("%d calls recorded", len(mcs))
+			}
+			for _, mc := range mcs {
+				if mc.Provider != "openai" || mc.Error != "" {
+					t.Fatalf("recorded provider %q, error %q", mc.Provider, mc.Error)
+				}
+			}
+		})
 	}
-	for _, mc := range byType(f.events(t, "fo-1"), agentscope.ModelCompleted) {
-		if mc.Provider != "openai" {
-			t.Fatalf("recorded provider %q", mc.Provider)
+}
+
+// TestSharedBreakers: the gateway's breakers are the set it is given — the
+// runtime's, in serve — keyed by provider name and base URL: a provider
+// whose breaker the runtime opened is skipped without a call, and with
+// every breaker open the call is refused in the provider's shape, not
+// forwarded.
+func TestSharedBreakers(t *testing.T) {
+	set := breaker.NewSet(breaker.Config{Failures: 2, CoolDown: time.Hour})
+	f := setup(t, func(o *gateway.Options) {
+		o.Upstreams = []gateway.Upstream{
+			{Name: "primary", API: gateway.OpenAI, BaseURL: o.Upstreams[0].BaseURL + "/", APIKey: upstreamKey},
+			{Name: "openai", API: gateway.OpenAI, BaseURL: o.Upstreams[0].BaseURL, APIKey: upstreamKey},
 		}
+		o.Breakers = set
+	})
+	f.llm.Handle(func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Content: "ok"} })
+	// The runtime's runs found the primary failing (its key ignores a
+	// trailing slash, as base URLs are written either way).
+	primary := set.Get(breaker.Key("primary", f.llm.URL))
+	primary.Failure(time.Now(), "answered 500")
+	primary.Failure(time.Now(), "answered 500")
+	if resp, body := f.post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`, session("br-1", "bot")); resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	if mc := one(t, f.events(t, "br-1"), agentscope.ModelCompleted); mc.Provider != "openai" {
+		t.Fatalf("served by %q, want the second provider", mc.Provider)
+	}
+	if n := len(f.llm.Requests()); n != 1 {
+		t.Fatalf("%d calls reached the providers, want 1", n)
+	}
+	// Every breaker open: refused, in OpenAI's shape, with why.
+	second := set.Get(breaker.Key("openai", f.llm.URL))
+	second.Failure(time.Now(), "connection refused")
+	second.Failure(time.Now(), "connection refused")
+	resp, body := f.post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`, session("br-1", "bot"))
+	var oe struct {
+		Error struct{ Message, Type string }
+	}
+	if err := json.Unmarshal(body, &oe); err != nil || resp.StatusCode != 503 || oe.Error.Type != "server_error" ||
+		!strings.Contains(oe.Error.Message, "primary: circuit open") || !strings.Contains(oe.Error.Message, "openai: circuit open") {
+		t.Fatalf("all breakers open: %d %s", resp.StatusCode, body)
+	}
+	if n := len(f.llm.Requests()); n != 1 {
+		t.Fatalf("a call reached a provider whose breaker is open")
 	}
 }
 

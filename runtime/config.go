@@ -3,6 +3,8 @@ package runtime
 import (
 	"net/url"
 	"strings"
+
+	"github.com/agentscope/agentscope/internal/breaker"
 )
 
 // LLMConfig is the default model provider, from the environment:
@@ -55,11 +57,14 @@ func DefaultModel(baseURL string) string {
 	if baseURL == "" {
 		baseURL = DefaultBaseURL
 	}
-	return defaultModels[providerName(baseURL)]
+	return defaultModels[ProviderName(baseURL)]
 }
 
-// providerName derives a provider label from a base URL.
-func providerName(baseURL string) string {
+// ProviderName is the name a provider at baseURL goes by when its
+// configuration gives none (openai, anthropic, azure_openai, ollama, …, or
+// the host): the runtime records it on model calls and prices by it, and
+// the LLM gateway names its configured upstreams with it.
+func ProviderName(baseURL string) string {
 	u, err := url.Parse(baseURL)
 	if err != nil || u.Hostname() == "" {
 		return "openai_compatible"
@@ -83,3 +88,7 @@ func providerName(baseURL string) string {
 	}
 	return host
 }
+
+// BreakerConfig tunes the providers' circuit breakers (package breaker,
+// shared with the LLM gateway).
+type BreakerConfig = breaker.Config

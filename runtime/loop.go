@@ -139,7 +139,7 @@ func (x *Execution) pick(failed map[int]bool) (int, string) {
 	now := x.rt.opts.Now()
 	var reasons []string
 	if x.current >= 0 && !failed[x.current] {
-		ok, why := x.rt.breakers.get(x.endpoints[x.current].key()).allow(now)
+		ok, why := x.rt.breakers.Get(x.endpoints[x.current].key()).Allow(now)
 		if ok {
 			return x.current, ""
 		}
@@ -149,7 +149,7 @@ func (x *Execution) pick(failed map[int]bool) (int, string) {
 		if failed[i] || i == x.current {
 			continue
 		}
-		ok, why := x.rt.breakers.get(e.key()).allow(now)
+		ok, why := x.rt.breakers.Get(e.key()).Allow(now)
 		if ok {
 			return i, strings.Join(reasons, "; ")
 		}
@@ -228,7 +228,7 @@ func (x *Execution) callOnce(ctx context.Context, e *endpoint, span string, step
 	timeout := x.spec.Limits.modelTimeout()
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	br := x.rt.breakers.get(e.key())
+	br := x.rt.breakers.Get(e.key())
 	start := time.Now()
 	res, err := streamChat(cctx, e, req, func(text string) {
 		x.rt.tokens.publish(x.org, x.sid, Token{SpanID: span, Text: text})
@@ -240,9 +240,9 @@ func (x *Execution) callOnce(ctx context.Context, e *endpoint, span string, step
 		cerr := classifyCallError(ctx, e, err, timeout)
 		x.countCall(e, e.model, false, elapsed, nil, 0, false)
 		if ctx.Err() != nil {
-			br.abandon()
+			br.Abandon()
 		} else {
-			br.failure(x.rt.opts.Now(), cerr.msg)
+			br.Failure(x.rt.opts.Now(), cerr.msg)
 		}
 		zero := int64(0)
 		if addErr := x.j.add(agentscope.Event{Type: agentscope.ModelCompleted, SpanID: span, Provider: e.name, Model: e.model,
@@ -251,7 +251,7 @@ func (x *Execution) callOnce(ctx context.Context, e *endpoint, span string, step
 		}
 		return chatResult{}, cerr
 	}
-	br.success(x.rt.opts.Now(), elapsed)
+	br.Success(x.rt.opts.Now(), elapsed)
 	if err := x.recordCall(ctx, e, span, res, elapsed); err != nil {
 		return chatResult{}, &callError{msg: agentscope.ErrorMessage(err)}
 	}

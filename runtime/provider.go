@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentscope/agentscope/internal/breaker"
 	openai "github.com/sashabaranov/go-openai"
 )
 
@@ -33,7 +34,7 @@ type endpoint struct {
 
 // key identifies the endpoint's circuit breaker, shared by all runs of the
 // process that use the same provider.
-func (e *endpoint) key() string { return e.name + " " + e.baseURL }
+func (e *endpoint) key() string { return breaker.Key(e.name, e.baseURL) }
 
 // resolveEndpoints fills spec's providers with the process defaults. It
 // fails, naming what is missing, when no provider has a model and a key.
@@ -55,7 +56,7 @@ func (rt *Runtime) resolveEndpoints(spec Spec) ([]*endpoint, error) {
 		e.shownURL = withoutUserinfo(e.baseURL)
 		e.name = p.Name
 		if e.name == "" {
-			e.name = providerName(e.baseURL)
+			e.name = ProviderName(e.baseURL)
 		}
 		if e.model == "" {
 			e.model = spec.Model

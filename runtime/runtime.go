@@ -21,6 +21,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/breaker"
 	"github.com/agentscope/agentscope/internal/metrics"
 	"github.com/agentscope/agentscope/pricing"
 	"github.com/agentscope/agentscope/recorder"
@@ -63,6 +64,10 @@ type Options struct {
 	RetryBackoff func(attempt int) time.Duration
 	// Breaker tunes the providers' circuit breakers.
 	Breaker BreakerConfig
+	// Breakers, when set, are the circuit breakers the runtime shares
+	// with the other callers of the same providers in the process (the
+	// LLM gateway); Breaker is then unused. Default: a set of its own.
+	Breakers *breaker.Set
 	// SweepInterval is how often workers look for runs whose job ended
 	// without finishing them (default 1m).
 	SweepInterval time.Duration
@@ -93,7 +98,7 @@ type Runtime struct {
 	river      *river.Client[*sql.Tx]
 	log        *slog.Logger
 	tokens     *TokenHub
-	breakers   *breakers
+	breakers   *breaker.Set
 	httpClient *http.Client
 
 	// given is what Start was given: agents' tools and the built-in
@@ -154,10 +159,13 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		rec:        opts.Recorder,
 		log:        opts.Logger.With("component", "runtime"),
 		tokens:     NewTokenHub(),
-		breakers:   newBreakers(opts.Breaker),
+		breakers:   opts.Breakers,
 		httpClient: opts.HTTPClient,
 		orgServers: map[string]*orgServer{},
 		active:     map[string]context.CancelCauseFunc{},
+	}
+	if rt.breakers == nil {
+		rt.breakers = breaker.NewSet(opts.Breaker)
 	}
 	if rt.httpClient == nil {
 		rt.httpClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}

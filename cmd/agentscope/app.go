@@ -19,6 +19,7 @@ import (
 	"github.com/agentscope/agentscope/alerts"
 	"github.com/agentscope/agentscope/billing"
 	"github.com/agentscope/agentscope/billing/stripebilling"
+	"github.com/agentscope/agentscope/internal/breaker"
 	"github.com/agentscope/agentscope/internal/metrics"
 	"github.com/agentscope/agentscope/investigator"
 	"github.com/agentscope/agentscope/mcpserver"
@@ -72,6 +73,10 @@ type App struct {
 	Stripe *stripebilling.Service
 	// Metrics counts what this process does, for /metrics.
 	Metrics *metrics.Metrics
+	// Breakers are the model providers' circuit breakers, shared by the
+	// runtime's runs and the LLM gateway: a provider failing for one is
+	// skipped by both.
+	Breakers *breaker.Set
 
 	// searchOptions configure the service's search (openSearch).
 	searchOptions service.SearchOptions
@@ -211,6 +216,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	go func() { defer close(refreshed); shared.Run(refreshCtx, billing.RefreshInterval) }()
 	a.closers = append(a.closers, closer(func() error { stopRefresh(); <-refreshed; return nil }))
 	a.Metrics = openMetrics(a, log)
+	a.Breakers = breaker.NewSet(breaker.Config{})
 	// This process's key must open the secrets other processes sealed;
 	// secrets stored before they were sealed at rest are sealed now.
 	if sealer, ok := st.(interface {

@@ -74,29 +74,16 @@ func gatewayOptions(cfg *Config, log *slog.Logger) gateway.Options {
 		if base == "" {
 			base = runtime.DefaultBaseURL
 		}
-		opts.Upstreams = append(opts.Upstreams, gateway.Upstream{Name: upstreamName(base, "openai"), API: gateway.OpenAI, BaseURL: base, APIKey: llm.APIKey})
+		// Named as the runtime names its default provider, so the calls
+		// of both are recorded (and priced) alike and share a breaker.
+		opts.Upstreams = append(opts.Upstreams, gateway.Upstream{Name: runtime.ProviderName(base), API: gateway.OpenAI, BaseURL: base, APIKey: llm.APIKey})
 	}
 	if g.AnthropicKey != "" {
 		base := g.AnthropicBase
 		if base == "" {
 			base = gateway.DefaultAnthropicBaseURL
 		}
-		opts.Upstreams = append(opts.Upstreams, gateway.Upstream{Name: upstreamName(base, "anthropic"), API: gateway.Anthropic, BaseURL: base, APIKey: g.AnthropicKey})
+		opts.Upstreams = append(opts.Upstreams, gateway.Upstream{Name: runtime.ProviderName(base), API: gateway.Anthropic, BaseURL: base, APIKey: g.AnthropicKey})
 	}
 	return opts
-}
-
-// upstreamName is the provider recorded for calls to base: def for the
-// provider's own API, the host otherwise.
-func upstreamName(base, def string) string {
-	u, err := url.Parse(base)
-	if err != nil || u.Hostname() == "" {
-		return def
-	}
-	switch h := strings.ToLower(u.Hostname()); h {
-	case "api.openai.com", "api.anthropic.com":
-		return def
-	default:
-		return h
-	}
 }

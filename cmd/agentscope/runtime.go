@@ -29,6 +29,7 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 		Getenv:   set.ProviderEnv,
 		Logger:   log,
 		Metrics:  a.Metrics,
+		Breakers: a.Breakers,
 	}
 	opts.Store = a.Store
 	if p, ok := a.Store.(*postgres.Store); ok {

@@ -56,6 +56,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	// The LLM gateway records the model calls clients make through it.
 	gwOpts := gatewayOptions(&cfg, log)
 	gwOpts.Metrics = app.Metrics
+	gwOpts.Breakers = app.Breakers // the runtime's: one state per provider
 	gw := gateway.New(app.Service, gwOpts)
 	defer gw.Close()
 	srv := web.New(app.Service, web.Options{

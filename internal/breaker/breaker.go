@@ -1,14 +1,20 @@
-package runtime
+// Package breaker is the circuit breakers AgentScope keeps per model
+// provider endpoint, shared by every caller in a process of the same
+// provider: the runtime's managed runs and the LLM gateway. A provider
+// that fails repeatedly (or answers too slowly) is skipped by both until a
+// trial call after the cool-down shows it has recovered.
+package breaker
 
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
 
-// BreakerConfig tunes the per-provider circuit breakers.
-type BreakerConfig struct {
+// Config tunes the per-provider circuit breakers.
+type Config struct {
 	// Failures is the number of consecutive failed calls that opens a
 	// breaker (default 3).
 	Failures int
@@ -24,7 +30,7 @@ type BreakerConfig struct {
 	CoolDown time.Duration
 }
 
-func (c BreakerConfig) withDefaults() BreakerConfig {
+func (c Config) withDefaults() Config {
 	if c.Failures <= 0 {
 		c.Failures = 3
 	}
@@ -48,12 +54,13 @@ const (
 	halfOpen
 )
 
-// breaker guards one provider. Closed, it lets calls through and counts
+// Breaker guards one provider. A nil Breaker guards nothing: it allows
+// every call and records nothing. Closed, it lets calls through and counts
 // consecutive failures and recent latencies; open, it refuses calls until
 // the cool-down has passed; then it lets one trial call through
 // (half-open), which closes it on success and opens it again on failure.
-type breaker struct {
-	cfg       BreakerConfig
+type Breaker struct {
+	cfg       Config
 	mu        sync.Mutex
 	state     breakerState
 	failures  int
@@ -63,8 +70,13 @@ type breaker struct {
 	probing   bool
 }
 
-// allow reports whether a call may go to the provider now, and if not, why.
-func (b *breaker) allow(now time.Time) (bool, string) {
+// Allow reports whether a call may go to the provider now, and if not,
+// why. A call it allows must end in Success, Failure or Abandon: while
+// half-open it lets only that one trial call through.
+func (b *Breaker) Allow(now time.Time) (bool, string) {
+	if b == nil {
+		return true, ""
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch b.state {
@@ -84,8 +96,11 @@ func (b *breaker) allow(now time.Time) (bool, string) {
 	return true, ""
 }
 
-// success records a call that answered after latency.
-func (b *breaker) success(now time.Time, latency time.Duration) {
+// Success records a call that answered after latency.
+func (b *Breaker) Success(now time.Time, latency time.Duration) {
+	if b == nil {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.failures = 0
@@ -103,8 +118,11 @@ func (b *breaker) success(now time.Time, latency time.Duration) {
 	}
 }
 
-// failure records a failed call.
-func (b *breaker) failure(now time.Time, msg string) {
+// Failure records a failed call.
+func (b *Breaker) Failure(now time.Time, msg string) {
+	if b == nil {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.failures++
@@ -116,12 +134,12 @@ func (b *breaker) failure(now time.Time, msg string) {
 	}
 }
 
-func (b *breaker) trip(now time.Time, reason string) {
+func (b *Breaker) trip(now time.Time, reason string) {
 	b.state, b.openedAt, b.reason, b.probing, b.latencies = open, now, reason, false, nil
 }
 
-// isClosed reports whether the breaker is closed.
-func (b *breaker) isClosed() bool {
+// Closed reports whether the breaker is closed.
+func (b *Breaker) Closed() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.state == closed
@@ -134,32 +152,42 @@ func percentile(ds []time.Duration, p int) time.Duration {
 	return s[max(0, min(i, len(s)-1))]
 }
 
-// breakers holds one breaker per provider endpoint, shared by the runs of
-// a process.
-type breakers struct {
-	cfg BreakerConfig
+// Set holds one breaker per provider endpoint, shared by the callers of a
+// process (the runtime's runs, the LLM gateway).
+type Set struct {
+	cfg Config
 	mu  sync.Mutex
-	m   map[string]*breaker
+	m   map[string]*Breaker
 }
 
-func newBreakers(cfg BreakerConfig) *breakers {
-	return &breakers{cfg: cfg.withDefaults(), m: map[string]*breaker{}}
+// NewSet returns a Set whose breakers are tuned by cfg (zero fields take
+// the defaults).
+func NewSet(cfg Config) *Set {
+	return &Set{cfg: cfg.withDefaults(), m: map[string]*Breaker{}}
 }
 
-func (bs *breakers) get(key string) *breaker {
+// Key names the breaker of the provider name at baseURL: callers of one
+// provider endpoint share its breaker by using the same key.
+func Key(name, baseURL string) string { return name + " " + strings.TrimRight(baseURL, "/") }
+
+// Get returns the breaker of key (Key), made closed on first use.
+func (bs *Set) Get(key string) *Breaker {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
 	b := bs.m[key]
 	if b == nil {
-		b = &breaker{cfg: bs.cfg}
+		b = &Breaker{cfg: bs.cfg}
 		bs.m[key] = b
 	}
 	return b
 }
 
-// abandon records a call that ended without a verdict (the run was
-// cancelled): a half-open breaker lets the next trial call through.
-func (b *breaker) abandon() {
+// Abandon records a call that ended without a verdict (the caller went
+// away): a half-open breaker lets the next trial call through.
+func (b *Breaker) Abandon() {
+	if b == nil {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.state == halfOpen {
