@@ -362,6 +362,17 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProviderError(w, api, http.StatusUnauthorized, "no AgentScope credential: send Authorization: Bearer <AgentScope key>, or X-AgentScope-Key with your own provider key in Authorization")
 		return
 	}
+	// Every call is authorized as its caller, before anything cached per
+	// organisation and agent (the budget check) can answer for it: a
+	// read-only key must not ride on another key's recent check.
+	if err := caller.Authorize(agentscope.ActionRecord); err != nil {
+		status := http.StatusForbidden
+		if agentscope.ErrorCode(err) == agentscope.EUNAUTHORIZED {
+			status = http.StatusUnauthorized
+		}
+		writeProviderError(w, api, status, agentscope.ErrorMessage(err))
+		return
+	}
 	agent := strings.TrimSpace(r.Header.Get(HeaderAgent))
 	if agent == "" {
 		agent = DefaultAgent

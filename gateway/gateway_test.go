@@ -522,6 +522,21 @@ func TestAuthAndClientKeys(t *testing.T) {
 			t.Fatal("the AgentScope key reached the provider")
 		}
 	}
+	// Nor does it ride on an ingest key's budget check of the same agent,
+	// cached for the organisation and agent (found trying it as a new
+	// user: the read key's call went through within the cache's second).
+	before := len(f.llm.Requests())
+	agent := map[string]string{gateway.HeaderAgent: "shared-bot"}
+	if resp, body := f.post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`, map[string]string{"Authorization": "Bearer as-ingest-a", gateway.HeaderAgent: "shared-bot"}); resp.StatusCode != 200 {
+		t.Fatalf("ingest key: %d %s", resp.StatusCode, body)
+	}
+	agent["Authorization"] = "Bearer as-read-a"
+	if resp, body := f.post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`, agent); resp.StatusCode != 403 {
+		t.Fatalf("read-only key after an ingest key's call of the same agent: %d %s", resp.StatusCode, body)
+	}
+	if n := len(f.llm.Requests()); n != before+1 {
+		t.Fatalf("%d calls reached the provider, want the ingest key's 1", n-before)
+	}
 }
 
 func TestProviderErrorsPassedThrough(t *testing.T) {
