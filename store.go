@@ -102,7 +102,8 @@ type AppendRequest struct {
 	// itself (its plan-limit alerts and their session): their events are
 	// neither counted in its usage nor refused for its event limit, so an
 	// alert about the limit never moves the count it reports and the
-	// organisation is never billed for it.
+	// organisation is never billed for it. A session started Uncounted is
+	// kept so: seeding the usage from the stored events leaves it out.
 	Uncounted bool
 }
 

@@ -153,9 +153,11 @@ type runKey struct{ org, session string }
 type batch struct {
 	runs    map[runKey]*agentscope.Run // locked existing runs and runs created in this batch
 	created []runKey                   // runs this batch creates, in order
-	touched []runKey                   // runs whose row must be updated, in order
-	events  map[runKey]map[string]agentscope.Event
-	rows    []eventRow
+	// uncounted are the runs created by Uncounted requests.
+	uncounted map[runKey]bool
+	touched   []runKey // runs whose row must be updated, in order
+	events    map[runKey]map[string]agentscope.Event
+	rows      []eventRow
 	// optimistic: the stored events were not looked up; the insert makes
 	// the transaction fail if one of its event ids is already stored.
 	optimistic bool
@@ -355,6 +357,12 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 	}
 	if !exists {
 		b.created = append(b.created, key)
+		if req.Uncounted {
+			if b.uncounted == nil {
+				b.uncounted = map[runKey]bool{}
+			}
+			b.uncounted[key] = true
+		}
 	}
 	if !slices.Contains(b.touched, key) {
 		b.touched = append(b.touched, key)
@@ -608,8 +616,8 @@ func (s *Store) createRuns(b *batch) ([]Stmt, error) {
 			}
 			meta = string(m)
 		}
-		stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO runs (org_id, session_id, agent, status, managed, input, metadata, created_at, last_seq, cost_nanos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`),
-			Args: []any{run.OrgID, run.SessionID, run.Agent, string(run.Status), run.Managed, nullBytes(run.Input), meta, micros(run.CreatedAt)}})
+		stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO runs (org_id, session_id, agent, status, managed, input, metadata, created_at, last_seq, cost_nanos, uncounted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?)`),
+			Args: []any{run.OrgID, run.SessionID, run.Agent, string(run.Status), run.Managed, nullBytes(run.Input), meta, micros(run.CreatedAt), b.uncounted[k]}})
 	}
 	return stmts, nil
 }

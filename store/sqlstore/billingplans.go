@@ -105,7 +105,11 @@ func (s *Store) SeedUsage(ctx context.Context, period string, start time.Time) (
 	raised := 0
 	for _, org := range orgs {
 		var n int64
-		if err := s.queryRow(ctx, `SELECT COUNT(*) FROM events WHERE org_id = ? AND ts >= ?`, org, micros(start)).Scan(&n); err != nil {
+		// Less the events of sessions started Uncounted (plan-limit
+		// alerts), which the appends did not count either.
+		if err := s.queryRow(ctx, `SELECT (SELECT COUNT(*) FROM events WHERE org_id = ? AND ts >= ?)
+			- (SELECT COUNT(*) FROM runs r JOIN events e ON e.org_id = r.org_id AND e.session_id = r.session_id WHERE r.org_id = ? AND r.uncounted = ? AND e.ts >= ?)`,
+			org, micros(start), org, true, micros(start)).Scan(&n); err != nil {
 			return raised, fmt.Errorf("seed usage of organisation %s: %w", org, err)
 		}
 		if n == 0 {

@@ -497,6 +497,13 @@ func testUsageSource(t *testing.T, connect func(sqlstore.Options) *sqlstore.Stor
 	if n := usage(t, s, org, t0); n != 0 {
 		t.Fatalf("no policy counted %d", n)
 	}
+	// A session started Uncounted (plan-limit alerts) is left out of
+	// the seed, as it was out of the count.
+	if res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "billing-x", Uncounted: true,
+		Start:  &agentscope.Run{Agent: "billing", Status: agentscope.StatusRunning, CreatedAt: t0},
+		Events: []agentscope.Event{{EventID: "bst", Type: agentscope.SessionStarted, TS: t0}, {EventID: "note", Type: agentscope.ModelInvoked, TS: t0}}}})[0]; res.Err != nil {
+		t.Fatal(res.Err)
+	}
 	mu.Lock()
 	policy = plans // "small": 5 a period
 	mu.Unlock()
@@ -505,7 +512,7 @@ func testUsageSource(t *testing.T, connect func(sqlstore.Options) *sqlstore.Stor
 		t.Fatalf("SeedUsage = %d, %v; want 1 organisation raised", n, err)
 	}
 	if n := usage(t, s, org, t0); n != 3 {
-		t.Fatalf("seeded usage = %d, want the 3 stored (SessionStarted and 2)", n)
+		t.Fatalf("seeded usage = %d, want the 3 stored (SessionStarted and 2), not the uncounted session's 2", n)
 	}
 	res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "s1", Events: models("b", 4)}})[0]
 	if res.Err != nil || len(res.Appended()) != 2 {
