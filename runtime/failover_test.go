@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/breaker"
 	"github.com/agentscope/agentscope/runtime"
 	"github.com/agentscope/agentscope/runtime/llmtest"
 )
@@ -100,5 +101,43 @@ func TestProviderFailover(t *testing.T) {
 	}
 	if got := len(primary.Requests()); got != 4 {
 		t.Errorf("primary got %d calls, want 4 (runs 1, 2, 4, 5)", got)
+	}
+}
+
+// TestProcessProviders: an agent whose definition lists no providers runs
+// on the process's list (Options.Providers, AGENTSCOPE_LLM_PROVIDERS) with
+// its failover, and the breakers are the set the runtime is given — the
+// one the LLM gateway shares — so a provider another user of the set
+// found failing is skipped without a call.
+func TestProcessProviders(t *testing.T) {
+	t.Parallel()
+	primary, secondary := llmtest.New(), llmtest.New()
+	defer primary.Close()
+	defer secondary.Close()
+	ok := llmtest.Reply{Content: "ok", Usage: llmtest.Usage{PromptTokens: 10, CompletionTokens: 1}}
+	primary.Handle(func(llmtest.Request) llmtest.Reply {
+		return llmtest.Reply{Status: 503, ErrorMessage: "overloaded", ErrorType: "server_error"}
+	})
+	secondary.Handle(func(llmtest.Request) llmtest.Reply { return ok })
+	set := breaker.NewSet(breaker.Config{Failures: 1, CoolDown: time.Hour})
+	n := newNode(t, backends()[0].prepare(t), config{workers: 1, opts: func(o *runtime.Options) {
+		o.Getenv = func(k string) string { return map[string]string{"SECONDARY_KEY": "k2"}[k] }
+		o.LLM = runtime.LLMConfig{APIKey: "k1", Model: "gpt-4.1-mini"}
+		o.Providers = []runtime.ProviderSpec{{Name: "primary", BaseURL: primary.URL}, {Name: "secondary", BaseURL: secondary.URL, APIKeyEnv: "SECONDARY_KEY"}}
+		o.Breakers = set
+	}})
+	n.createAgent(t, "a", runtime.Spec{SystemPrompt: "x"})
+	n.start(t, "a", "p1", "hi")
+	if r := n.wait(t, "p1", 10*time.Second); r.Status != agentscope.StatusCompleted {
+		t.Fatalf("p1: %s %s", r.Status, r.Error)
+	}
+	mc := find(n.events(t, "p1"), agentscope.ModelCompleted)
+	if len(mc) != 2 || mc[0].Provider != "primary" || mc[0].Error == "" || mc[1].Provider != "secondary" {
+		t.Fatalf("calls %+v", mc)
+	}
+	// The failure opened the primary's breaker in the shared set, under
+	// the key the gateway uses for the same provider.
+	if set.Get(breaker.Key("primary", primary.URL)).Closed() {
+		t.Fatal("the primary's breaker in the shared set is closed")
 	}
 }

@@ -41,6 +41,9 @@ func (e *endpoint) key() string { return breaker.Key(e.name, e.baseURL) }
 func (rt *Runtime) resolveEndpoints(spec Spec) ([]*endpoint, error) {
 	ps := spec.Providers
 	if len(ps) == 0 {
+		ps = rt.opts.Providers
+	}
+	if len(ps) == 0 {
 		ps = []ProviderSpec{{}}
 	}
 	var out []*endpoint

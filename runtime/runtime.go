@@ -47,6 +47,11 @@ type Options struct {
 	PeriodicJobs []*river.PeriodicJob
 	// LLM is the default provider; LLMConfigFromEnv reads it.
 	LLM LLMConfig
+	// Providers is the failover list of agents whose definition lists
+	// none (AGENTSCOPE_LLM_PROVIDERS), each filled in from LLM as a
+	// definition's are; empty: LLM alone. The LLM gateway's configured
+	// upstreams are the same list.
+	Providers []ProviderSpec
 	// Getenv reads the environment variables definitions name for keys and
 	// headers (default os.Getenv).
 	Getenv func(string) string

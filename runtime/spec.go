@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"time"
@@ -29,9 +30,10 @@ type Spec struct {
 	Tools []string `json:"tools,omitempty" jsonschema:"AgentScope tools offered to the model, e.g. splunk_context_search, replay_session, get_run, list_runs"`
 	// MCPServers are other MCP servers whose named tools the model may call.
 	MCPServers []MCPServerSpec `json:"mcp_servers,omitempty" jsonschema:"other MCP servers whose listed tools the model may call"`
-	// Providers is the ordered failover list; empty means the default
-	// provider of AGENTSCOPE_LLM_BASE_URL / AGENTSCOPE_LLM_API_KEY.
-	Providers []ProviderSpec `json:"providers,omitempty" jsonschema:"model providers in failover order; the AGENTSCOPE_LLM_* provider when empty"`
+	// Providers is the ordered failover list; empty means the process's
+	// (AGENTSCOPE_LLM_PROVIDERS), or without it the default provider of
+	// AGENTSCOPE_LLM_BASE_URL / AGENTSCOPE_LLM_API_KEY.
+	Providers []ProviderSpec `json:"providers,omitempty" jsonschema:"model providers in failover order; AGENTSCOPE_LLM_PROVIDERS (else the AGENTSCOPE_LLM_* provider) when empty"`
 	// Temperature, if set, is sent with every model call.
 	Temperature *float64 `json:"temperature,omitempty" jsonschema:"sampling temperature"`
 	// Limits bound each run.
@@ -177,17 +179,8 @@ func (s Spec) Validate() error {
 			}
 		}
 	}
-	for i, p := range s.Providers {
-		field := fmt.Sprintf("definition.providers[%d]", i)
-		if p.APIKeyEnv != "" && !envNamePattern.MatchString(p.APIKeyEnv) {
-			return agentscope.FieldErrorf(field+".api_key_env", "%q is not an environment variable name (put the key in the environment, never in the definition)", p.APIKeyEnv)
-		}
-		if p.APIType != "" && p.APIType != "openai" && p.APIType != "azure" {
-			return agentscope.FieldErrorf(field+".api_type", "must be openai or azure")
-		}
-		if p.APIType == "azure" && p.BaseURL == "" {
-			return agentscope.FieldErrorf(field+".base_url", "is required for Azure OpenAI")
-		}
+	if err := ValidateProviders("definition.providers", s.Providers); err != nil {
+		return err
 	}
 	if s.Temperature != nil && (*s.Temperature < 0 || *s.Temperature > 2) {
 		return agentscope.FieldErrorf("definition.temperature", "must be between 0 and 2")
@@ -249,4 +242,28 @@ func (s Spec) Canonical() json.RawMessage {
 		panic("runtime: marshal spec: " + err.Error())
 	}
 	return b
+}
+
+// ValidateProviders checks a failover list of providers (an agent
+// definition's, or AGENTSCOPE_LLM_PROVIDERS), naming the field of a bad
+// one as field[i].…
+func ValidateProviders(field string, ps []ProviderSpec) error {
+	for i, p := range ps {
+		at := fmt.Sprintf("%s[%d]", field, i)
+		if p.APIKeyEnv != "" && !envNamePattern.MatchString(p.APIKeyEnv) {
+			return agentscope.FieldErrorf(at+".api_key_env", "%q is not an environment variable name (put the key in the environment, never in the definition)", p.APIKeyEnv)
+		}
+		if p.APIType != "" && p.APIType != "openai" && p.APIType != "azure" {
+			return agentscope.FieldErrorf(at+".api_type", "must be openai or azure")
+		}
+		if p.APIType == "azure" && p.BaseURL == "" {
+			return agentscope.FieldErrorf(at+".base_url", "is required for Azure OpenAI")
+		}
+		if p.BaseURL != "" {
+			if u, err := url.Parse(p.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return agentscope.FieldErrorf(at+".base_url", "%q is not an http(s) URL such as https://api.openai.com/v1", withoutUserinfo(p.BaseURL))
+			}
+		}
+	}
+	return nil
 }

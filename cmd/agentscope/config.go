@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -151,6 +152,11 @@ type runtimeSettings struct {
 	// LLM is the default model provider (AGENTSCOPE_LLM_*, OPENAI_*), read
 	// from ProviderEnv.
 	LLM runtime.LLMConfig
+	// Providers is the failover list of agents that name none and of the
+	// LLM gateway's OpenAI-compatible upstreams (AGENTSCOPE_LLM_PROVIDERS,
+	// a JSON array of providers as agent definitions write them; empty:
+	// LLM alone).
+	Providers []runtime.ProviderSpec
 	// ProviderEnv is where provider credentials are read: the default
 	// provider's and those agent definitions name (api_key_env).
 	ProviderEnv func(string) string
@@ -529,6 +535,13 @@ func (c *Config) redactor() (*redact.Redactor, error) {
 func (r *runtimeSettings) read(getenv, providerEnv func(string) string) error {
 	r.ProviderEnv = providerEnv
 	r.LLM = runtime.LLMConfigFromEnv(providerEnv)
+	if v := strings.TrimSpace(getenv("AGENTSCOPE_LLM_PROVIDERS")); v != "" {
+		ps, err := parseProviders(v)
+		if err != nil {
+			return err
+		}
+		r.Providers = ps
+	}
 	r.Workers = defaultWorkers
 	if v := getenv("AGENTSCOPE_WORKERS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -705,4 +718,27 @@ func defaultPublicURL(addr string) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// parseProviders decodes AGENTSCOPE_LLM_PROVIDERS strictly: a JSON array
+// of providers ({"name", "base_url", "model", "api_key_env", "api_type",
+// "api_version"}), in failover order.
+func parseProviders(v string) ([]runtime.ProviderSpec, error) {
+	const example = `[{"name":"openai","api_key_env":"OPENAI_API_KEY"},{"name":"openrouter","base_url":"https://openrouter.ai/api/v1","api_key_env":"OPENROUTER_API_KEY"}]`
+	dec := json.NewDecoder(strings.NewReader(v))
+	dec.DisallowUnknownFields()
+	var ps []runtime.ProviderSpec
+	if err := dec.Decode(&ps); err != nil || dec.More() {
+		if err == nil {
+			err = errors.New("more than one JSON value")
+		}
+		return nil, fmt.Errorf("AGENTSCOPE_LLM_PROVIDERS must be a JSON array of providers such as %s: %v", example, err)
+	}
+	if len(ps) == 0 {
+		return nil, fmt.Errorf("AGENTSCOPE_LLM_PROVIDERS lists no provider: unset it to use AGENTSCOPE_LLM_BASE_URL alone, or list them such as %s", example)
+	}
+	if err := runtime.ValidateProviders("AGENTSCOPE_LLM_PROVIDERS", ps); err != nil {
+		return nil, err
+	}
+	return ps, nil
 }

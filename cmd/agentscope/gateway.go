@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -65,18 +66,40 @@ func readGatewaySettings(getenv, providerEnv func(string) string) (gatewaySettin
 	return g, nil
 }
 
-// gatewayOptions configures serve's LLM gateway.
+// gatewayOptions configures serve's LLM gateway. Its OpenAI-compatible
+// upstreams are the runtime's providers (AGENTSCOPE_LLM_PROVIDERS, else the
+// default one), in their failover order, named and keyed as the runtime
+// resolves them, so that both record the same provider names and share a
+// circuit breaker per provider. A provider without a key, or of Azure
+// OpenAI (whose paths name a deployment, not the API), is left out and
+// said in the log; a provider's model is the runtime's: the gateway
+// forwards the client's.
 func gatewayOptions(cfg *Config, log *slog.Logger) gateway.Options {
 	g := cfg.Gateway
 	opts := gateway.Options{Pricing: cfg.Runtime.Pricing, Logger: log, OpenAIBaseURL: g.OpenAIURL, AnthropicBaseURL: g.AnthropicURL, IdleTimeout: g.IdleTimeout}
-	if llm := cfg.Runtime.LLM; llm.APIKey != "" {
-		base := llm.BaseURL
-		if base == "" {
-			base = runtime.DefaultBaseURL
+	llm := cfg.Runtime.LLM
+	ps := cfg.Runtime.Providers
+	if len(ps) == 0 {
+		ps = []runtime.ProviderSpec{{}}
+	}
+	for i, p := range ps {
+		base := cmp.Or(p.BaseURL, llm.BaseURL, runtime.DefaultBaseURL)
+		name := cmp.Or(p.Name, runtime.ProviderName(base))
+		key := llm.APIKey
+		if p.APIKeyEnv != "" && cfg.Runtime.ProviderEnv != nil {
+			key = strings.TrimSpace(cfg.Runtime.ProviderEnv(p.APIKeyEnv))
 		}
-		// Named as the runtime names its default provider, so the calls
-		// of both are recorded (and priced) alike and share a breaker.
-		opts.Upstreams = append(opts.Upstreams, gateway.Upstream{Name: runtime.ProviderName(base), API: gateway.OpenAI, BaseURL: base, APIKey: llm.APIKey})
+		switch {
+		case p.APIType == "azure":
+			log.Warn("the LLM gateway does not forward to Azure OpenAI: provider left out of its upstreams", "provider", name, "index", i)
+			continue
+		case key == "":
+			if len(cfg.Runtime.Providers) > 0 {
+				log.Warn("LLM gateway upstream has no API key: left out", "provider", name, "api_key_env", p.APIKeyEnv)
+			}
+			continue
+		}
+		opts.Upstreams = append(opts.Upstreams, gateway.Upstream{Name: name, API: gateway.OpenAI, BaseURL: base, APIKey: key})
 	}
 	if g.AnthropicKey != "" {
 		base := g.AnthropicBase

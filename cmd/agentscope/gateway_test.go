@@ -2,6 +2,8 @@ package main
 
 import (
 	"log/slog"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/agentscope/agentscope/gateway"
@@ -34,5 +36,50 @@ func TestGatewayUpstreamNames(t *testing.T) {
 		if got, want := breaker.Key(ups[0].Name, ups[0].BaseURL), breaker.Key(runtime.ProviderName(base), base); got != want {
 			t.Errorf("breaker key %q, the runtime's %q", got, want)
 		}
+	}
+}
+
+// TestGatewayUpstreamsFromProviders: with AGENTSCOPE_LLM_PROVIDERS the
+// gateway's OpenAI-compatible upstreams are that list in its order, each
+// with its own key; one without a key, and Azure OpenAI's, are left out.
+func TestGatewayUpstreamsFromProviders(t *testing.T) {
+	env := map[string]string{"AGENTSCOPE_LLM_API_KEY": "sk-default", "OR_KEY": "sk-or",
+		"AGENTSCOPE_LLM_PROVIDERS": `[{"name":"main"},{"base_url":"https://openrouter.ai/api/v1","api_key_env":"OR_KEY"},{"name":"nokey","base_url":"http://x.example/v1","api_key_env":"MISSING_KEY"},{"name":"az","api_type":"azure","base_url":"https://a.openai.azure.com/"}]`}
+	var r runtimeSettings
+	if err := r.read(func(k string) string { return env[k] }, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Runtime: r}
+	ups := gatewayOptions(&cfg, slog.New(slog.DiscardHandler)).Upstreams
+	type up struct{ name, base, key string }
+	var got []up
+	for _, u := range ups {
+		got = append(got, up{u.Name, u.BaseURL, u.APIKey})
+	}
+	want := []up{{"main", runtime.DefaultBaseURL, "sk-default"}, {"openrouter", "https://openrouter.ai/api/v1", "sk-or"}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("upstreams %v, want %v", got, want)
+	}
+}
+
+// TestParseProviders: AGENTSCOPE_LLM_PROVIDERS is decoded strictly, and
+// each error names what is wrong.
+func TestParseProviders(t *testing.T) {
+	for v, want := range map[string]string{
+		`{"name":"x"}`:                    "must be a JSON array of providers",
+		`[{"name":"x","api_key":"sk-1"}]`: `unknown field "api_key"`,
+		`[]`:                              "lists no provider",
+		`[{"api_key_env":"sk-abc-def"}]`:  "AGENTSCOPE_LLM_PROVIDERS[0].api_key_env",
+		`[{},{"base_url":"ftp://x"}]`:     "AGENTSCOPE_LLM_PROVIDERS[1].base_url",
+		`[{"api_type":"azure"}]`:          "AGENTSCOPE_LLM_PROVIDERS[0].base_url",
+		`[{"name":"a"}] [{"name":"b"}]`:   "more than one JSON value",
+	} {
+		if _, err := parseProviders(v); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("parseProviders(%s) = %v; want an error saying %q", v, err, want)
+		}
+	}
+	ps, err := parseProviders(`[{"name":"openai","api_key_env":"OPENAI_API_KEY"},{"base_url":"http://localhost:11434/v1","model":"llama3"}]`)
+	if err != nil || len(ps) != 2 || ps[1].Model != "llama3" {
+		t.Fatalf("valid list: %+v, %v", ps, err)
 	}
 }

@@ -24,12 +24,13 @@ import (
 func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*runtime.Runtime, error) {
 	set := a.Config.Runtime
 	opts := runtime.Options{
-		Recorder: a.Recorder,
-		LLM:      set.LLM,
-		Getenv:   set.ProviderEnv,
-		Logger:   log,
-		Metrics:  a.Metrics,
-		Breakers: a.Breakers,
+		Recorder:  a.Recorder,
+		LLM:       set.LLM,
+		Providers: set.Providers,
+		Getenv:    set.ProviderEnv,
+		Logger:    log,
+		Metrics:   a.Metrics,
+		Breakers:  a.Breakers,
 	}
 	opts.Store = a.Store
 	if p, ok := a.Store.(*postgres.Store); ok {
