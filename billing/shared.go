@@ -19,9 +19,14 @@ import (
 // worker, a second serve node) counts and refuses like the one that has it.
 //
 // Precedence, at a process's start (Shared.Load):
-//   - AGENTSCOPE_PLANS_FILE wins: its plans are published when the
+//   - In a publisher (serve, worker: SharedOptions.Publish),
+//     AGENTSCOPE_PLANS_FILE wins: its plans are published when the
 //     database has none or different ones (the next version; a warning
-//     names both versions).
+//     names both versions). Any other command (export, orgs, billing, mcp,
+//     proxy, import…) never publishes: with plans in the database it runs
+//     with those, warning when its file differs, so a shell with an old
+//     environment cannot change every organisation's limits; with none,
+//     it runs with its own file's, for itself only.
 //   - Otherwise the database's plans, when it has some ("billing: plans
 //     from the database, published by … at …").
 //   - Otherwise, with Stripe configured, the built-in plans, published.
@@ -56,6 +61,9 @@ type SharedOptions struct {
 	Local *Plans
 	// File is the plans file Local came from; "" for the built-in plans.
 	File string
+	// Publish: this process publishes Local to the database when they
+	// win (see the precedence above); without, it only reads them.
+	Publish bool
 	// By names this process in what it publishes (command, host, pid).
 	By string
 	// Logger, nil for none.
@@ -138,7 +146,18 @@ func (s *Shared) Load(ctx context.Context, store PlansStore) error {
 	}
 	local := s.opts.Local
 	if local != nil && (s.opts.File != "" || pub.Version == 0) {
-		return s.publish(ctx, local, pub)
+		if s.opts.Publish {
+			return s.publish(ctx, local, pub)
+		}
+		if pub.Version == 0 {
+			s.cur.Store(&sharedState{plans: local})
+			s.log.Info("billing: plans from " + s.source() + ", for this process only: serve and worker publish them to the database")
+			return nil
+		}
+		if doc, err := local.Marshal(); err == nil && (!bytes.Equal(doc, pub.Plans) || local.Stripe != pub.Stripe) {
+			s.log.Warn(fmt.Sprintf("billing: %s differs from the plans in the database (version %d, published by %s at %s): this command runs with the database's and changes nothing; serve and worker publish the file when they start",
+				s.source(), pub.Version, pub.PublishedBy, pub.UpdatedAt.Format(time.RFC3339)))
+		}
 	}
 	if pub.Version == 0 {
 		s.cur.Store(&sharedState{}) // billing off
@@ -161,10 +180,7 @@ func (s *Shared) publish(ctx context.Context, local *Plans, pub agentscope.Publi
 	if err != nil {
 		return err
 	}
-	source := "the built-in plans (Stripe configured, no AGENTSCOPE_PLANS_FILE)"
-	if s.opts.File != "" {
-		source = "AGENTSCOPE_PLANS_FILE " + s.opts.File
-	}
+	source := s.source()
 	same := pub.Version != 0 && bytes.Equal(doc, pub.Plans) && pub.Stripe == local.Stripe
 	if same {
 		s.cur.Store(&sharedState{plans: local, version: pub.Version})
@@ -196,6 +212,14 @@ func (s *Shared) publish(ctx context.Context, local *Plans, pub agentscope.Publi
 	return nil
 }
 
+// source names where this process's own plans come from.
+func (s *Shared) source() string {
+	if s.opts.File != "" {
+		return "AGENTSCOPE_PLANS_FILE " + s.opts.File
+	}
+	return "the built-in plans (Stripe configured, no AGENTSCOPE_PLANS_FILE)"
+}
+
 // Refresh re-reads the plans published to the database and runs with
 // them when they changed: another process's new plans, or billing turning
 // on in a process that had none (whose usage is then raised to the events
@@ -225,7 +249,7 @@ func (s *Shared) Refresh(ctx context.Context) error {
 		}
 		return err
 	}
-	if local := s.opts.Local; local != nil && s.opts.File != "" {
+	if local := s.opts.Local; local != nil && s.opts.File != "" && s.opts.Publish {
 		doc, err := local.Marshal()
 		if err == nil && (!bytes.Equal(doc, pub.Plans) || local.Stripe != pub.Stripe) {
 			s.log.Warn(fmt.Sprintf("billing: plans version %d, published by %s at %s, replace this process's AGENTSCOPE_PLANS_FILE %s (version %d); restarting it publishes the file again",

@@ -66,15 +66,16 @@ func (b *syncBuffer) String() string {
 
 // database opens processes on one database, SQLite or Postgres, each
 // wired as cmd/agentscope wires its store: appends count by the shared
-// plans.
-type database func(t *testing.T, local *billing.Plans, file string) *proc
+// plans. A process is serve (a publisher) unless cmd names another
+// command, which only reads the plans.
+type database func(t *testing.T, local *billing.Plans, file string, cmd ...string) *proc
 
 func databases(t *testing.T) map[string]func(t *testing.T) database {
 	return map[string]func(t *testing.T) database{
 		"sqlite": func(t *testing.T) database {
 			path := filepath.Join(t.TempDir(), "shared.db")
-			return func(t *testing.T, local *billing.Plans, file string) *proc {
-				return openProc(t, local, file, func(opts sqlstore.Options) (*sqlstore.Store, error) {
+			return func(t *testing.T, local *billing.Plans, file string, cmd ...string) *proc {
+				return openProc(t, local, file, len(cmd) == 0, func(opts sqlstore.Options) (*sqlstore.Store, error) {
 					s, err := sqlite.Open(context.Background(), path, opts)
 					if err != nil {
 						return nil, err
@@ -85,8 +86,8 @@ func databases(t *testing.T) map[string]func(t *testing.T) database {
 		},
 		"postgres": func(t *testing.T) database {
 			url := pgtest.URL(t)
-			return func(t *testing.T, local *billing.Plans, file string) *proc {
-				return openProc(t, local, file, func(opts sqlstore.Options) (*sqlstore.Store, error) {
+			return func(t *testing.T, local *billing.Plans, file string, cmd ...string) *proc {
+				return openProc(t, local, file, len(cmd) == 0, func(opts sqlstore.Options) (*sqlstore.Store, error) {
 					s, err := postgres.Open(context.Background(), url, opts)
 					if err != nil {
 						return nil, err
@@ -100,11 +101,11 @@ func databases(t *testing.T) map[string]func(t *testing.T) database {
 
 var procs int
 
-func openProc(t *testing.T, local *billing.Plans, file string, open func(sqlstore.Options) (*sqlstore.Store, error)) *proc {
+func openProc(t *testing.T, local *billing.Plans, file string, publish bool, open func(sqlstore.Options) (*sqlstore.Store, error)) *proc {
 	t.Helper()
 	procs++
 	log := &syncBuffer{}
-	shared := billing.NewShared(billing.SharedOptions{Local: local, File: file, By: fmt.Sprintf("test process %d", procs),
+	shared := billing.NewShared(billing.SharedOptions{Local: local, File: file, Publish: publish, By: fmt.Sprintf("test process %d", procs),
 		Logger: slog.New(slog.NewTextHandler(log, nil)), Now: fixedNow})
 	opts := sqlstore.Options{Now: fixedNow, UsageSource: func() sqlstore.UsagePolicy {
 		if p := shared.ForCommit(); p != nil {
@@ -185,6 +186,7 @@ func TestSharedPlans(t *testing.T) {
 			t.Run("MidMonthCountsStored", func(t *testing.T) { testMidMonth(t, db(t)) })
 			t.Run("OffProcessTurnsOn", func(t *testing.T) { testTurnsOn(t, db(t)) })
 			t.Run("BuiltinDefersToDatabase", func(t *testing.T) { testBuiltinDefers(t, db(t)) })
+			t.Run("OtherCommandsNeverPublish", func(t *testing.T) { testReaderNeverPublishes(t, db(t)) })
 		})
 	}
 }
@@ -374,6 +376,40 @@ func testBuiltinDefers(t *testing.T, open database) {
 		t.Errorf("a hosted refusal: %v; want the Billing page", err)
 	}
 	_ = b
+}
+
+// testReaderNeverPublishes: a command other than serve and worker (export,
+// orgs, billing, mcp…) run with a plans file that differs from the
+// database's runs with the database's, warns, and changes nothing (found
+// trying it as a new user: a shell with an old environment file
+// republished every organisation's limits); with none in the database it
+// runs with its own file's without publishing them.
+func testReaderNeverPublishes(t *testing.T, open database) {
+	lone := open(t, plansOf(t, 4), "/home/op/old-plans.json", "export")
+	if lone.shared.Plans() == nil || lone.shared.Version() != 0 || !strings.Contains(lone.log.String(), "for this process only") {
+		t.Fatalf("a reader with a file and an empty database: version %d, log %s", lone.shared.Version(), lone.log)
+	}
+	if kept, _ := record(t, lone, "org-r", "s0", 6); kept != 4 {
+		t.Errorf("the reader's own plans kept %d of 6, want 4", kept)
+	}
+	if pub, err := lone.PublishedPlans(context.Background()); err != nil || pub.Version != 0 {
+		t.Fatalf("a reader published %+v (%v)", pub, err)
+	}
+	serve := open(t, plansOf(t, 10), "/etc/plans.json")
+	if serve.shared.Version() != 1 {
+		t.Fatalf("serve published version %d, want 1", serve.shared.Version())
+	}
+	cli := open(t, plansOf(t, 2), "/home/op/old-plans.json", "orgs")
+	if cli.shared.Version() != 1 || !strings.Contains(cli.log.String(), "runs with the database's and changes nothing") {
+		t.Fatalf("a reader with a different file: version %d, log %s", cli.shared.Version(), cli.log)
+	}
+	if pub, err := cli.PublishedPlans(context.Background()); err != nil || pub.Version != 1 || !strings.Contains(pub.PublishedBy, "test process") {
+		t.Fatalf("the database's plans after a reader: %+v (%v)", pub, err)
+	}
+	// The reader counts by the database's limit (10 less the 4 stored).
+	if kept, _ := record(t, cli, "org-r", "s1", 10); kept != 6 {
+		t.Errorf("the reader kept %d, want 6 under the database's limit of 10", kept)
+	}
 }
 
 // TestMarshalRoundTrip: what is published parses back to the same plans.

@@ -144,7 +144,7 @@ func openStoreOnly(ctx context.Context, cfg Config, log *slog.Logger) (appStore,
 	if err != nil {
 		return nil, nil, nil, "", err
 	}
-	shared := billing.NewShared(billing.SharedOptions{Local: plans, File: cfg.env()("AGENTSCOPE_PLANS_FILE"), By: publisher(), Logger: log})
+	shared := billing.NewShared(billing.SharedOptions{Local: plans, File: cfg.env()("AGENTSCOPE_PLANS_FILE"), Publish: cfg.publishPlans, By: publisher(), Logger: log})
 	// Appends count and limit events while the shared plans exist (from
 	// this process's file, or published by another process), and do no
 	// billing work at all while there are none.

@@ -136,6 +136,11 @@ type Config struct {
 	// listener serves it to the instance token either way.
 	MetricsAddr string
 
+	// publishPlans is set by serve and worker, the processes an operator
+	// deploys with AGENTSCOPE_PLANS_FILE: they publish the file's plans to
+	// the database (billing.SharedOptions.Publish); any other command
+	// runs with the database's plans and never changes them.
+	publishPlans bool
 	// liveViews is set by serve, whose websockets and pages follow live
 	// sessions: only then does the process listen for other processes'
 	// commits (every process announces its own).

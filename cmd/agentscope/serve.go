@@ -23,7 +23,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	log := cfg.logger(env.Stderr)
-	cfg.liveViews = true
+	cfg.liveViews, cfg.publishPlans = true, true
 	app, desc, err := openCommandApp(ctx, env, "serve", cfg, log)
 	if err != nil {
 		return err

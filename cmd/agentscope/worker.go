@@ -14,6 +14,7 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	log := cfg.logger(env.Stderr)
+	cfg.publishPlans = true
 	app, desc, err := openCommandApp(ctx, env, "worker", cfg, log)
 	if err != nil {
 		return err
