@@ -797,21 +797,41 @@ func newSpanID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// WriteError answers a request to the gateway's route path with status
+// and msg in the error shape of the route's provider (Anthropic's for
+// /v1/messages, OpenAI's otherwise), which its SDKs read: web answers the
+// gateway's authentication and rate-limit failures with it.
+func WriteError(w http.ResponseWriter, path string, status int, msg string) {
+	api := OpenAI
+	if path == "/v1/messages" {
+		api = Anthropic
+	}
+	writeProviderError(w, api, status, msg)
+}
+
+// anthropicErrorTypes and openAIErrors are the providers' error type (and
+// OpenAI's code) for a status; other statuses are their server errors.
+var (
+	anthropicErrorTypes = map[int]string{400: "invalid_request_error", 401: "authentication_error", 402: "billing_error", 403: "permission_error", 404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error", 503: "overloaded_error"}
+	openAIErrors        = map[int][2]string{400: {"invalid_request_error", ""}, 401: {"invalid_request_error", "invalid_api_key"}, 402: {"insufficient_quota", "insufficient_quota"},
+		403: {"invalid_request_error", ""}, 404: {"invalid_request_error", ""}, 413: {"invalid_request_error", ""}, 429: {"requests", "rate_limit_exceeded"}}
+)
+
 // writeProviderError answers in the error shape of api's provider.
 func writeProviderError(w http.ResponseWriter, api string, status int, msg string) {
 	if api == Anthropic {
-		typ := map[int]string{400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error"}[status]
+		typ := anthropicErrorTypes[status]
 		if typ == "" {
 			typ = "api_error"
 		}
 		writeAnthropicError(w, status, typ, msg)
 		return
 	}
-	typ := map[int]string{400: "invalid_request_error", 401: "invalid_request_error", 403: "invalid_request_error", 404: "invalid_request_error"}[status]
-	if typ == "" {
-		typ = "server_error"
+	e, ok := openAIErrors[status]
+	if !ok {
+		e[0] = "server_error"
 	}
-	writeOpenAIError(w, status, msg, typ, "")
+	writeOpenAIError(w, status, msg, e[0], e[1])
 }
 
 // writeOpenAIError writes OpenAI's error body:

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/agentscope/agentscope"
 )
@@ -50,10 +48,8 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	var e *agentscope.Error
 	if errors.As(err, &e) {
 		body.Error.Field = e.Field
-		if e.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(e.RetryAfter.Round(time.Second)/time.Second))))
-		}
 	}
+	setRetryAfter(w, err)
 	writeJSON(w, codeStatus[code], body)
 }
 

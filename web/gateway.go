@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"errors"
 	"net/http"
 
 	"github.com/agentscope/agentscope"
@@ -11,8 +13,8 @@ import (
 // behind the API's authentication and rate limits. The AgentScope
 // credential comes in Authorization, or in X-AgentScope-Key when
 // Authorization carries the client's own provider key
-// (gateway.Credential); its failures are answered in the provider's error
-// shape, which the SDKs read.
+// (gateway.Credential); its failures, and the caller's rate limit, are
+// answered in the provider's error shape, which the SDKs read.
 func (s *Server) routeGateway(mux *Router) {
 	h := s.gatewayBearer(s.opts.Gateway)
 	for _, p := range gateway.Routes {
@@ -27,9 +29,26 @@ func (s *Server) gatewayBearer(h http.Handler) http.Handler {
 			if agentscope.ErrorCode(err) == agentscope.EUNAUTHORIZED {
 				w.Header().Set("WWW-Authenticate", bearerChallenge(r))
 			}
-			writeError(w, r, s.log, err)
+			s.writeGatewayError(w, r, err)
 			return
 		}
-		s.serveAs(w, r, h, p)
+		if err := s.limits.admit(p); err != nil {
+			s.writeGatewayError(w, r, err)
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(agentscope.WithPrincipal(r.Context(), p)))
 	})
+}
+
+// writeGatewayError is writeError for the gateway's routes: the same
+// status, message and Retry-After, in the provider's error shape, so that
+// an SDK pointed at the gateway reads a bad key as its AuthenticationError
+// and a rate limit as its RateLimitError.
+func (s *Server) writeGatewayError(w http.ResponseWriter, r *http.Request, err error) {
+	code := agentscope.ErrorCode(err)
+	if code == agentscope.EINTERNAL && !errors.Is(err, context.Canceled) {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	setRetryAfter(w, err)
+	gateway.WriteError(w, r.URL.Path, codeStatus[code], "AgentScope: "+agentscope.ErrorMessage(err))
 }
