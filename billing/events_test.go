@@ -132,3 +132,29 @@ func TestCheckEventsOff(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkCheckEvents is the gateway's per-call plan check with billing
+// on, from the view CheckEvents keeps: the store is read once per
+// EventsCheckTTL, not per call.
+func BenchmarkCheckEvents(b *testing.B) {
+	plans, err := billing.Parse([]byte(`{"default":"big","plans":[{"id":"big","limits":{"events_per_month":1000000000000}}]}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := openStore(b, plans)
+	o, err := st.CreateOrg(context.Background(), "A", agentscope.ActorOperator)
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := billing.NewService(plans, st, nil)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := svc.CheckEvents(ctx, o.ID, 3); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

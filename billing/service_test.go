@@ -19,7 +19,7 @@ const limitsPlans = `{"default":"small","plans":[
 	{"id":"small","name":"Small","limits":{"events_per_month":100,"seats":2,"api_keys":1,"managed_run_usd_per_month":1,"retention_days":3}},
 	{"id":"open","name":"Open"}]}`
 
-func openStore(t *testing.T, plans *billing.Plans) *sqlite.Store {
+func openStore(t testing.TB, plans *billing.Plans) *sqlite.Store {
 	t.Helper()
 	opts := sqlstore.Options{}
 	if plans != nil {
