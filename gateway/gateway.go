@@ -22,6 +22,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -382,11 +383,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sessionID := strings.TrimSpace(r.Header.Get(HeaderSessionID))
-	if sessionID != "" {
-		if err := agentscope.ValidateSessionID(sessionID); err != nil {
-			writeProviderError(w, api, http.StatusBadRequest, HeaderSessionID+": "+agentscope.ErrorMessage(err))
-			return
-		}
+	if sessionID != "" && agentscope.ValidateSessionID(sessionID) != nil {
+		// Recording never fails the call it records: a conversation id
+		// that is not a session id (a slash, a space, too long) names the
+		// session by its hash, as OTLP ingest does, and the answer says
+		// which.
+		sessionID = derivedSessionID(sessionID)
+		w.Header().Set(HeaderSessionID, sessionID)
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -855,4 +858,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
+}
+
+// derivedSessionID is the session a conversation id that is not a valid
+// session id names: "gw-" and a hash of it, the same for every call.
+func derivedSessionID(conv string) string {
+	h := sha256.Sum256([]byte(conv))
+	return "gw-" + hex.EncodeToString(h[:16])
 }

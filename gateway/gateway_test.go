@@ -778,3 +778,38 @@ func TestSessionHeaderStaysInItsOrganisation(t *testing.T) {
 		t.Fatalf("B's session %s %v", types(bevs), err)
 	}
 }
+
+// TestConversationIDNotASessionID: a conversation id in
+// X-AgentScope-Session-Id that is not a valid session id (found trying it
+// as a new user: "ticket/123" failed the call with a 400) does not fail the
+// call: it names the session by its hash, the same for every call, and the
+// answer's X-AgentScope-Session-Id says which.
+func TestConversationIDNotASessionID(t *testing.T) {
+	f := setup(t, nil)
+	f.llm.Handle(func(llmtest.Request) llmtest.Reply {
+		return llmtest.Reply{Content: "ok", Usage: llmtest.Usage{PromptTokens: 3, CompletionTokens: 1}}
+	})
+	var sid string
+	for i := range 2 {
+		resp, body := f.post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`, session("ticket/123 for ÜNICODE", "support-bot"))
+		if resp.StatusCode != 200 {
+			t.Fatalf("call %d: %d %s", i, resp.StatusCode, body)
+		}
+		got := resp.Header.Get(gateway.HeaderSessionID)
+		if agentscope.ValidateSessionID(got) != nil || !strings.HasPrefix(got, "gw-") || (sid != "" && got != sid) {
+			t.Fatalf("call %d answered session %q (first %q)", i, got, sid)
+		}
+		sid = got
+	}
+	if evs := f.events(t, sid); types(evs) != "SessionStarted,ModelInvoked,ModelCompleted,CostRecorded,ModelInvoked,ModelCompleted,CostRecorded" {
+		t.Fatalf("session %s: %s", sid, types(evs))
+	}
+	// A valid session id is used as it is, and not echoed.
+	resp, _ := f.post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`, session("ticket-123", "support-bot"))
+	if resp.StatusCode != 200 || resp.Header.Get(gateway.HeaderSessionID) != "" {
+		t.Fatalf("valid id: %d, echoed %q", resp.StatusCode, resp.Header.Get(gateway.HeaderSessionID))
+	}
+	if evs := f.events(t, "ticket-123"); len(evs) == 0 {
+		t.Fatal("the valid session id was not used")
+	}
+}

@@ -31,7 +31,11 @@ type Batch struct {
 type Session struct {
 	ID    string
 	Agent string // the agent a new session is started for
-	Spans []Span
+	// Conversation is the conversation id the spans named when it is not
+	// a valid session id and ID is its hash ("otlp-…"): kept as the
+	// run's metadata conversation_id, so it can still be searched for.
+	Conversation string
+	Spans        []Span
 }
 
 // Span is the events one span maps to: all of them are recorded, or the
@@ -85,8 +89,8 @@ func Map(req *coltracepb.ExportTraceServiceRequest) *Batch {
 					b.reject(name + ": " + err.Error())
 					continue
 				}
-				sid := first(a.str("gen_ai.conversation.id", "session.id"), traceSession[t], res.str("gen_ai.conversation.id", "session.id"))
-				sid = sessionID(sid, t)
+				conv := first(a.str("gen_ai.conversation.id", "session.id"), traceSession[t], res.str("gen_ai.conversation.id", "session.id"))
+				sid := sessionID(conv, t)
 				for i := range evs {
 					evs[i].SessionID = sid
 				}
@@ -94,6 +98,9 @@ func Map(req *coltracepb.ExportTraceServiceRequest) *Batch {
 				if s == nil {
 					agent := first(a.str("gen_ai.agent.name", "agent.name"), traceAgent[t], res.str("gen_ai.agent.name", "agent.name"), res.str("service.name"))
 					s = &Session{ID: sid, Agent: agentName(agent)}
+					if conv != "" && conv != sid {
+						s.Conversation = truncate(conv, 256)
+					}
 					byID[sid] = s
 					b.Sessions = append(b.Sessions, s)
 				}

@@ -176,6 +176,9 @@ func TestSessionWithoutConversation(t *testing.T) {
 	if !strings.HasPrefix(s.ID, "otlp-") || len(s.ID) != 37 || s.ID == "otlp-0102030405060708090a0b0c0d0e0f10" || s.Agent != "my-svc-" {
 		t.Errorf("session %q agent %q", s.ID, s.Agent)
 	}
+	if s.Conversation != "a session:with spaces" {
+		t.Errorf("the hashed session keeps conversation %q, want the id the spans named", s.Conversation)
+	}
 	done := s.Spans[0].Events[1]
 	if done.Provider != "cohere" || *done.TokensOut != 0 || done.Attributes["gen_ai.operation.name"] != "embeddings" {
 		t.Errorf("embeddings ModelCompleted %+v", done)

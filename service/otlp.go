@@ -91,12 +91,16 @@ func (s *Service) fitting(b *otlp.Batch, sp otlp.Span) []agentscope.Event {
 // commitOTLP appends evs to sess, starting the session (as an external
 // agent's run) when it does not exist.
 func (s *Service) commitOTLP(ctx context.Context, org string, sess *otlp.Session, evs []agentscope.Event) error {
-	return s.commitExternal(ctx, org, sess.ID, sess.Agent, "otlp", otlp.EventIDPrefix+sess.ID+":started", evs)
+	var meta map[string]string
+	if sess.Conversation != "" {
+		meta = map[string]string{"conversation_id": sess.Conversation}
+	}
+	return s.commitExternal(ctx, org, sess.ID, sess.Agent, "otlp", otlp.EventIDPrefix+sess.ID+":started", meta, evs)
 }
 
 // commitExternal appends evs to a session that an external capture path
 // (OTLP ingest, the LLM gateway) records, starting it as an external
-// agent's run, with metadata source, when it does not exist. startID is
+// agent's run, with metadata source (and meta), when it does not exist. startID is
 // the SessionStarted's event id, the same for every racing start, so that
 // two captures starting the same session record one start.
 //
@@ -105,7 +109,7 @@ func (s *Service) commitOTLP(ctx context.Context, org string, sess *otlp.Session
 // arrive late: the agent paused longer than the idle timeout, and its
 // spans are recorded rather than refused. A retry of events the session
 // holds is answered as duplicates and reopens nothing.
-func (s *Service) commitExternal(ctx context.Context, org, sessionID, agentName, source, startID string, evs []agentscope.Event) error {
+func (s *Service) commitExternal(ctx context.Context, org, sessionID, agentName, source, startID string, meta map[string]string, evs []agentscope.Event) error {
 	_, err := s.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sessionID, Events: evs})
 	if agentscope.ErrorCode(err) == agentscope.ECONFLICT {
 		if run, gerr := s.store.GetRun(ctx, org, sessionID); gerr == nil && run.Status == agentscope.StatusCompleted && run.Metadata["source"] == source {
@@ -133,9 +137,13 @@ func (s *Service) commitExternal(ctx context.Context, org, sessionID, agentName,
 		ts = now
 	}
 	start := agentscope.Event{EventID: startID, Type: agentscope.SessionStarted, TS: ts, Agent: agentName}
+	runMeta := map[string]string{"source": source}
+	for k, v := range meta {
+		runMeta[k] = v
+	}
 	_, err = s.rec.Commit(ctx, agentscope.AppendRequest{
 		OrgID: org, SessionID: sessionID,
-		Start:  &agentscope.Run{Agent: agentName, Status: agentscope.StatusRunning, Metadata: map[string]string{"source": source}, CreatedAt: now, StartedAt: &ts},
+		Start:  &agentscope.Run{Agent: agentName, Status: agentscope.StatusRunning, Metadata: runMeta, CreatedAt: now, StartedAt: &ts},
 		Events: append([]agentscope.Event{start}, evs...),
 	})
 	if agentscope.ErrorCode(err) == agentscope.ECONFLICT {

@@ -203,6 +203,28 @@ func TestOTLPTraces(t *testing.T) {
 	}
 }
 
+// TestOTLPConversationKept: a conversation id that is not a valid session
+// id names its session by a hash, and the run keeps it as metadata
+// conversation_id (found trying it as a new user: it was stored nowhere,
+// so the session could not be found by it).
+func TestOTLPConversationKept(t *testing.T) {
+	url := otlpServer(t)
+	pb, _ := proto.Marshal(chatExport("user 42 / chat #7", false))
+	if code, _, body := postOTLP(t, url, "ingest-a", "application/x-protobuf", "", pb); code != 200 || len(body) != 0 {
+		t.Fatalf("export: %d %q", code, body)
+	}
+	var runs struct {
+		Runs []agentscope.Run `json:"runs"`
+	}
+	if code := doAs(t, token, "GET", url+"/api/v1/runs?agent=otel-agent", "", &runs); code != 200 || len(runs.Runs) != 1 {
+		t.Fatalf("runs: %d %+v", code, runs)
+	}
+	r := runs.Runs[0]
+	if !strings.HasPrefix(r.SessionID, "otlp-") || r.Metadata["conversation_id"] != "user 42 / chat #7" || r.Metadata["source"] != "otlp" {
+		t.Fatalf("run %s metadata %v", r.SessionID, r.Metadata)
+	}
+}
+
 // BenchmarkOTLPIngest measures OTLP ingest over HTTP (issue #18's "OTLP
 // spans/s ingested"): protobuf exports of 100 chat spans each, spread over
 // 10 conversations, into SQLite; every span's two events are committed.
