@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"time"
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/pricing"
@@ -45,7 +46,14 @@ const endRunAttempts = 5
 // uncovered model calls, provided no event arrived since they were read.
 // ifLastSeq, when not 0, is the session's last seq the caller judged it
 // by: a session that has taken an event since is left running (ECONFLICT).
-func (s *Service) endRun(ctx context.Context, org string, in EndRunInput, status agentscope.RunStatus, ifLastSeq int64) (agentscope.Run, error) {
+// at, when not zero, is when the session ended (its SessionCompleted's ts
+// and its ended_at); else now.
+func (s *Service) endRun(ctx context.Context, org string, in EndRunInput, status agentscope.RunStatus, ifLastSeq int64, at time.Time) (agentscope.Run, error) {
+	ts, atp := s.now().UTC(), (*time.Time)(nil)
+	if !at.IsZero() {
+		ts = at.UTC()
+		atp = &ts
+	}
 	for attempt := 1; ; attempt++ {
 		run, err := s.store.GetRun(ctx, org, in.SessionID)
 		if err != nil {
@@ -62,8 +70,8 @@ func (s *Service) endRun(ctx context.Context, org string, in EndRunInput, status
 		}
 		res, err := s.rec.Commit(ctx, agentscope.AppendRequest{
 			OrgID: org, SessionID: in.SessionID,
-			Events:    append(costs, agentscope.Event{EventID: agentscope.NewEventID(), Type: agentscope.SessionCompleted, TS: s.now().UTC(), Status: in.Status, Output: in.Output, Error: in.Error}),
-			Update:    &agentscope.RunUpdate{Status: status, Output: in.Output, Error: in.Error},
+			Events:    append(costs, agentscope.Event{EventID: agentscope.NewEventID(), Type: agentscope.SessionCompleted, TS: ts, Status: in.Status, Output: in.Output, Error: in.Error}),
+			Update:    &agentscope.RunUpdate{Status: status, Output: in.Output, Error: in.Error, At: atp},
 			IfLastSeq: run.EventCount,
 		})
 		if err == nil {

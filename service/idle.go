@@ -19,7 +19,8 @@ import (
 type IdleRuns interface {
 	// IdleRuns returns up to limit running, self-reported runs of every
 	// organisation whose metadata "source" is source and whose last event
-	// is older than before, each with its OrgID, SessionID and EventCount (last seq).
+	// is older than before, each with its OrgID, SessionID, EventCount (last
+	// seq) and, in EndedAt, its last event's time: when it would end.
 	IdleRuns(ctx context.Context, source string, before time.Time, limit int) ([]agentscope.Run, error)
 }
 
@@ -53,7 +54,13 @@ func (s *Service) EndIdleSessions(ctx context.Context, source string, idle time.
 	ended := 0
 	for _, r := range runs {
 		octx := agentscope.WithPrincipal(ctx, agentscope.SystemPrincipal(r.OrgID))
-		_, err := s.endRun(octx, r.OrgID, EndRunInput{SessionID: r.SessionID, Status: string(agentscope.StatusCompleted), Output: output}, agentscope.StatusCompleted, r.EventCount)
+		// It ended with its last event: its duration is its activity,
+		// not the activity and the idle timeout.
+		var at time.Time
+		if r.EndedAt != nil {
+			at = *r.EndedAt
+		}
+		_, err := s.endRun(octx, r.OrgID, EndRunInput{SessionID: r.SessionID, Status: string(agentscope.StatusCompleted), Output: output}, agentscope.StatusCompleted, r.EventCount, at)
 		switch code := agentscope.ErrorCode(err); {
 		case err == nil:
 			ended++

@@ -24,7 +24,7 @@ func TestEndIdleSessions(t *testing.T) {
 			rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
 			t.Cleanup(func() { rec.Close() })
 			svc := service.New(rec, service.Options{Idle: st})
-			old := time.Now().UTC().Add(-2 * time.Hour).Format(time.RFC3339Nano)
+			old := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Microsecond).Format(time.RFC3339Nano)
 			session := func(org, sid, source, ts string) {
 				t.Helper()
 				ctx := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal(org))
@@ -70,6 +70,15 @@ func TestEndIdleSessions(t *testing.T) {
 				if err != nil || run.Status != w.status || run.CostUSD.String() != w.cost {
 					t.Errorf("%s: %s costing %s (%v), want %s costing %s", sid, run.Status, run.CostUSD, err, w.status, w.cost)
 				}
+			}
+			// An idle session ended with its last event, not when the sweep
+			// found it: its duration is its activity.
+			if run, _ := st.GetRun(context.Background(), "org-a", "idle-a"); run.EndedAt == nil || run.EndedAt.Format(time.RFC3339Nano) != old {
+				t.Errorf("idle-a ended at %v, want its last event's %s", run.EndedAt, old)
+			}
+			evs, _ := st.ListEvents(context.Background(), "org-a", "idle-a", agentscope.EventFilter{Types: []agentscope.EventType{agentscope.SessionCompleted}})
+			if len(evs) != 1 || evs[0].TS.Format(time.RFC3339Nano) != old {
+				t.Errorf("idle-a's SessionCompleted %+v, want ts %s", evs, old)
 			}
 			if n, err := svc.EndIdleSessions(sys, "otlp", time.Hour); err != nil || n != 0 {
 				t.Errorf("second sweep ended %d (%v), want none", n, err)

@@ -358,7 +358,7 @@ func (s *Service) EndRun(ctx context.Context, in EndRunInput) (agentscope.Run, e
 	if len(in.Output) > 0 && !json.Valid(in.Output) {
 		return agentscope.Run{}, agentscope.FieldErrorf("output", "must be valid JSON")
 	}
-	return s.endRun(ctx, org, in, status, 0)
+	return s.endRun(ctx, org, in, status, 0, time.Time{})
 }
 
 // CancelRun cancels a run: a managed run through the runtime, a
@@ -378,7 +378,7 @@ func (s *Service) CancelRun(ctx context.Context, sessionID string) (agentscope.R
 	if run.Managed && s.launcher != nil {
 		return s.launcher.Cancel(ctx, org, sessionID)
 	}
-	return s.endRun(ctx, org, EndRunInput{SessionID: sessionID, Status: string(agentscope.StatusCancelled), Error: "cancelled by request"}, agentscope.StatusCancelled, 0)
+	return s.endRun(ctx, org, EndRunInput{SessionID: sessionID, Status: string(agentscope.StatusCancelled), Error: "cancelled by request"}, agentscope.StatusCancelled, 0, time.Time{})
 }
 
 // GetRun returns one run.

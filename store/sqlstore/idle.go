@@ -18,7 +18,7 @@ func (s *Store) IdleRuns(ctx context.Context, source string, before time.Time, l
 	if source == "" || strings.ContainsAny(source, `"\%_`) {
 		return nil, fmt.Errorf("idle runs: source %q must be a plain name", source)
 	}
-	rows, err := s.query(ctx, `SELECT r.org_id, r.session_id, r.agent, r.last_seq FROM runs r
+	rows, err := s.query(ctx, `SELECT r.org_id, r.session_id, r.agent, r.last_seq, e.ts FROM runs r
 		JOIN events e ON e.org_id = r.org_id AND e.session_id = r.session_id AND e.seq = r.last_seq
 		WHERE r.status = 'running' AND NOT r.managed AND r.metadata LIKE ? AND e.ts < ?
 		ORDER BY e.ts LIMIT ?`, `%"source":"`+source+`"%`, micros(before), limit)
@@ -28,10 +28,15 @@ func (s *Store) IdleRuns(ctx context.Context, source string, before time.Time, l
 	defer rows.Close()
 	var out []agentscope.Run
 	for rows.Next() {
-		var r agentscope.Run
-		if err := rows.Scan(&r.OrgID, &r.SessionID, &r.Agent, &r.EventCount); err != nil {
+		var (
+			r    agentscope.Run
+			last int64
+		)
+		if err := rows.Scan(&r.OrgID, &r.SessionID, &r.Agent, &r.EventCount, &last); err != nil {
 			return nil, fmt.Errorf("idle runs: %w", err)
 		}
+		at := fromMicros(last)
+		r.EndedAt = &at
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
