@@ -32,10 +32,13 @@
 // unreachable endpoints) are retried by River with backoff, after failing
 // over to the agent's next provider when a circuit breaker allows; permanent
 // ones (missing credentials, 4xx, an exhausted budget, the run timeout) fail
-// the run at once with a RunFailed event naming the cause. A worker that
-// dies mid-run leaves its job to River's rescuer, which retries it; a sweeper
-// fails any run whose job ended without finishing it, so no run stays
-// running for ever.
+// the run at once with a RunFailed event naming the cause. A worker holds
+// a lease on the run it executes and renews it (Options.RunLease,
+// AGENTSCOPE_RUN_LEASE); when a worker dies mid-run, its lease lapses and
+// another worker takes the run over as a new attempt under a new job,
+// recorded as RunRetried, within about the lease, whatever the run's
+// timeout (lease.go says what is guaranteed). A sweeper fails any run whose
+// job ended without finishing it, so no run stays running for ever.
 //
 // Configuration: the default provider comes from AGENTSCOPE_LLM_BASE_URL,
 // AGENTSCOPE_LLM_API_KEY and AGENTSCOPE_LLM_MODEL (or OPENAI_BASE_URL and

@@ -19,6 +19,12 @@ type runArgs struct {
 	// TimeoutMS is the run's timeout, so River can bound the job and judge
 	// it stuck without reading the agent's definition.
 	TimeoutMS int64 `json:"timeout_ms"`
+	// AttemptBase is the attempts the run made under earlier jobs: a job
+	// that took the run over from a dead worker (takeOver) numbers its
+	// attempts on from there.
+	AttemptBase int `json:"attempt_base,omitempty"`
+	// TakeOver says why the run was taken over, for its RunRetried.
+	TakeOver string `json:"take_over,omitempty"`
 }
 
 // Kind implements river.JobArgs.

@@ -76,6 +76,13 @@ type Options struct {
 	// SweepInterval is how often workers look for runs whose job ended
 	// without finishing them (default 1m).
 	SweepInterval time.Duration
+	// RunLease is how long a run stays with the worker executing it
+	// without news from it (default 30s): the worker renews the lease
+	// every third of it, and once a lease has lapsed another node's
+	// workers take the run over as a new attempt (AGENTSCOPE_RUN_LEASE).
+	// A run whose worker died is thus attempted again within about
+	// RunLease and a third, whatever its timeout.
+	RunLease time.Duration
 	// StopTimeout is how long Close lets running runs finish before it
 	// interrupts them; an interrupted run is queued again for another
 	// attempt (default 20s).
@@ -116,8 +123,12 @@ type Runtime struct {
 
 	stopSweep context.CancelFunc
 	sweepDone chan struct{}
+	leaseDone chan struct{}
 	started   bool
 }
+
+// DefaultRunLease is Options.RunLease's default.
+const DefaultRunLease = 30 * time.Second
 
 // DefaultQueue is the River queue of runs.
 const DefaultQueue = "agent_runs"
@@ -145,6 +156,9 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	}
 	if opts.SweepInterval <= 0 {
 		opts.SweepInterval = time.Minute
+	}
+	if opts.RunLease <= 0 {
+		opts.RunLease = DefaultRunLease
 	}
 	if opts.StopTimeout <= 0 {
 		opts.StopTimeout = 20 * time.Second
@@ -273,7 +287,9 @@ func (rt *Runtime) Start(ctx context.Context, w Work) error {
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rt.stopSweep, rt.sweepDone = cancel, make(chan struct{})
+	rt.leaseDone = make(chan struct{})
 	go rt.sweepLoop(sctx)
+	go rt.leaseLoop(sctx)
 	rt.started = true
 	rt.log.Info("workers started", "queue", rt.opts.Queue, "workers", rt.opts.Workers)
 	return nil
@@ -314,6 +330,7 @@ func (rt *Runtime) stop(graceful, hard context.Context) error {
 	rt.started = false
 	rt.stopSweep()
 	<-rt.sweepDone
+	<-rt.leaseDone
 	err := rt.river.Stop(graceful)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		err = rt.river.StopAndCancel(hard)

@@ -28,7 +28,11 @@ type Store interface {
 	InsertManagedRunTx(ctx context.Context, tx *sql.Tx, m agentscope.ManagedRun) error
 	GetManagedRun(ctx context.Context, orgID, sessionID string) (agentscope.ManagedRun, error)
 	UnfinishedManagedRuns(ctx context.Context, createdBefore time.Time, after agentscope.ManagedRun, limit int) ([]agentscope.ManagedRun, error)
-	ClaimAttempt(ctx context.Context, orgID, sessionID string, attempt int) (bool, error)
+	ClaimAttempt(ctx context.Context, orgID, sessionID string, jobID int64, attempt int, leaseUntil time.Time) (bool, error)
+	RenewRunLease(ctx context.Context, orgID, sessionID string, attempt int, until time.Time) (bool, error)
+	ExpiredRunLeases(ctx context.Context, now time.Time, limit int) ([]agentscope.ManagedRun, error)
+	TakeOverRunTx(ctx context.Context, tx *sql.Tx, m agentscope.ManagedRun, now time.Time) (bool, error)
+	SetRunJobTx(ctx context.Context, tx *sql.Tx, orgID, sessionID string, jobID int64) error
 
 	// Admission and budgets.
 	LockAgentTx(ctx context.Context, tx *sql.Tx, orgID, agent string) error

@@ -62,13 +62,23 @@ func (rt *Runtime) work(ctx context.Context, job *river.Job[runArgs]) error {
 	if run.Status.Terminal() {
 		return nil // cancelled while queued, or finished by an earlier attempt
 	}
-	claimed, err := rt.store.ClaimAttempt(ctx, org, sid, job.Attempt)
+	// A job that took the run over from a dead worker numbers its
+	// attempts on from the attempts before it.
+	attempt, maxAttempts := job.Args.AttemptBase+job.Attempt, job.Args.AttemptBase+job.MaxAttempts
+	claimed, err := rt.store.ClaimAttempt(ctx, org, sid, job.ID, attempt, rt.now().Add(rt.opts.RunLease))
 	if err != nil {
 		return err
 	}
 	if !claimed {
-		return river.JobCancel(fmt.Errorf("attempt %d of run %s was superseded by a later attempt", job.Attempt, sid))
+		return river.JobCancel(fmt.Errorf("attempt %d of run %s was superseded by a later attempt or another job", attempt, sid))
 	}
+	// leaseCtx ends if another worker takes the run over (this worker's
+	// lease lapsed): the attempt is interrupted and records no outcome.
+	leaseCtx, loseLease := context.WithCancelCause(ctx)
+	defer loseLease(nil)
+	stopLease := rt.holdLease(org, sid, attempt, func() { loseLease(errLeaseLost) })
+	defer stopLease()
+	leaseLost := func() bool { return errors.Is(context.Cause(leaseCtx), errLeaseLost) }
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer rcancel()
 
@@ -83,10 +93,14 @@ func (rt *Runtime) work(ctx context.Context, job *river.Job[runArgs]) error {
 
 	var start []agentscope.Event
 	if run.Status == agentscope.StatusRunning {
-		start = append(start, agentscope.Event{Type: agentscope.RunRetried, Error: lostAttemptReason(job),
-			Attributes: map[string]any{"attempt": job.Attempt}})
+		why := lostAttemptReason(job, attempt)
+		if job.Args.TakeOver != "" && job.Attempt == 1 {
+			why = fmt.Sprintf("%s; taken over as attempt %d", job.Args.TakeOver, attempt)
+		}
+		start = append(start, agentscope.Event{Type: agentscope.RunRetried, Error: why,
+			Attributes: map[string]any{"attempt": attempt}})
 	}
-	start = append(start, agentscope.Event{Type: agentscope.RunStarted, Attributes: map[string]any{"attempt": job.Attempt, "max_attempts": job.MaxAttempts}})
+	start = append(start, agentscope.Event{Type: agentscope.RunStarted, Attributes: map[string]any{"attempt": attempt, "max_attempts": maxAttempts}})
 	if run.StartedAt == nil {
 		start = append(start, agentscope.Event{Type: agentscope.SessionStarted, Agent: run.Agent, Input: run.Input})
 	}
@@ -98,16 +112,16 @@ func (rt *Runtime) work(ctx context.Context, job *river.Job[runArgs]) error {
 		}
 		return err
 	}
-	if run.Status == agentscope.StatusQueued && job.Attempt == 1 {
+	if run.Status == agentscope.StatusQueued && attempt == 1 {
 		rt.opts.Metrics.RunQueued(began.Sub(run.CreatedAt))
 	}
 
-	execCtx, cancel := context.WithCancelCause(ctx)
+	execCtx, cancel := context.WithCancelCause(leaseCtx)
 	execCtx, cancelTimeout := context.WithDeadlineCause(execCtx, began.Add(timeoutOf(job.Args)), errRunTimeout)
 	rt.mu.Lock()
 	rt.active[activeKey(org, sid)] = cancel
 	rt.mu.Unlock()
-	x := &Execution{rt: rt, org: org, sid: sid, run: run, spec: spec, attempt: job.Attempt, j: j, log: log}
+	x := &Execution{rt: rt, org: org, sid: sid, run: run, spec: spec, attempt: attempt, j: j, log: log}
 	var output any
 	var runErr error
 	if spec.Kind == "" {
@@ -127,6 +141,12 @@ func (rt *Runtime) work(ctx context.Context, job *river.Job[runArgs]) error {
 	// The session's cost: what earlier attempts recorded (the run's cost
 	// when this one began) and this attempt's calls.
 	totals := x.totalsAttributes(run.CostUSD + x.cost)
+	if leaseLost() {
+		// Another worker took the run over: its attempt ends the run.
+		_ = j.flush(rctx)
+		log.Warn("attempt stopped: the run was taken over after this worker's lease lapsed")
+		return river.JobCancel(errLeaseLost)
+	}
 	if runErr == nil {
 		out, _ := json.Marshal(output)
 		_, err := j.finish(rctx, &agentscope.RunUpdate{Status: agentscope.StatusCompleted, From: []agentscope.RunStatus{agentscope.StatusRunning}, Output: out},
@@ -150,13 +170,13 @@ func (rt *Runtime) work(ctx context.Context, job *river.Job[runArgs]) error {
 	case ctx.Err() != nil:
 		// The worker is shutting down (the run's own end was ruled out
 		// above): the run is retried, here or elsewhere.
-		return rt.retry(rctx, job, org, sid, "the worker stopped during the run: "+context.Cause(ctx).Error(), runErr)
+		return rt.retry(rctx, attempt, maxAttempts, org, sid, "the worker stopped during the run: "+context.Cause(ctx).Error(), runErr)
 	case errors.As(runErr, &perm):
 		return rt.fail(rctx, org, sid, totals, perm.msg)
-	case job.Attempt >= job.MaxAttempts:
-		return rt.fail(rctx, org, sid, totals, fmt.Sprintf("failed after %d attempts: %s", job.Attempt, runErr))
+	case attempt >= maxAttempts:
+		return rt.fail(rctx, org, sid, totals, fmt.Sprintf("failed after %d attempts: %s", attempt, runErr))
 	default:
-		return rt.retry(rctx, job, org, sid, runErr.Error(), runErr)
+		return rt.retry(rctx, attempt, maxAttempts, org, sid, runErr.Error(), runErr)
 	}
 }
 
@@ -186,10 +206,10 @@ func (rt *Runtime) fail(ctx context.Context, org, sid string, totals map[string]
 
 // retry records RunRetried, moves the run back to queued and returns cause
 // so River schedules the next attempt.
-func (rt *Runtime) retry(ctx context.Context, job *river.Job[runArgs], org, sid, reason string, cause error) error {
+func (rt *Runtime) retry(ctx context.Context, attempt, maxAttempts int, org, sid, reason string, cause error) error {
 	_, err := rt.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sid, Bookkeeping: true,
 		Events: []agentscope.Event{{EventID: agentscope.NewEventID(), Type: agentscope.RunRetried, TS: rt.now(), Error: reason,
-			Attributes: map[string]any{"attempt": job.Attempt, "max_attempts": job.MaxAttempts}}},
+			Attributes: map[string]any{"attempt": attempt, "max_attempts": maxAttempts}}},
 		Update: &agentscope.RunUpdate{Status: agentscope.StatusQueued, From: []agentscope.RunStatus{agentscope.StatusRunning}},
 	})
 	if agentscope.ErrorCode(err) == agentscope.ECONFLICT {
@@ -200,10 +220,10 @@ func (rt *Runtime) retry(ctx context.Context, job *river.Job[runArgs], org, sid,
 
 // lostAttemptReason explains why a run found running is attempted again:
 // its previous attempt ended without recording an outcome.
-func lostAttemptReason(job *river.Job[runArgs]) string {
+func lostAttemptReason(job *river.Job[runArgs], attempt int) string {
 	why := "its worker stopped or lost contact"
 	if n := len(job.Errors); n > 0 && job.Errors[n-1].Error != "" {
 		why = job.Errors[n-1].Error
 	}
-	return fmt.Sprintf("attempt %d did not finish (%s); attempting again", job.Attempt-1, why)
+	return fmt.Sprintf("attempt %d did not finish (%s); attempting again", attempt-1, why)
 }

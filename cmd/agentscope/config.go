@@ -168,6 +168,9 @@ type runtimeSettings struct {
 	// Workers is how many runs this process executes at once
 	// (AGENTSCOPE_WORKERS, default 4; none with --no-worker).
 	Workers int
+	// RunLease is how long a run stays with a worker that gives no news
+	// before another takes it over (AGENTSCOPE_RUN_LEASE, default 30s).
+	RunLease time.Duration
 	// Pricing is AGENTSCOPE_PRICING_FILE's table; nil for the embedded one.
 	Pricing *pricing.Table
 	// LiveDetect runs the detectors on running sessions
@@ -554,6 +557,13 @@ func (r *runtimeSettings) read(getenv, providerEnv func(string) string) error {
 			return fmt.Errorf("AGENTSCOPE_WORKERS must be a number of concurrent runs from 0 to 1000, got %q", v)
 		}
 		r.Workers = n
+	}
+	if v := getenv("AGENTSCOPE_RUN_LEASE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > time.Hour {
+			return fmt.Errorf("AGENTSCOPE_RUN_LEASE must be a duration from 1s to 1h (how long a run stays with a worker that gives no news before another takes it over), got %q", v)
+		}
+		r.RunLease = d
 	}
 	if path := getenv("AGENTSCOPE_PRICING_FILE"); path != "" {
 		t, err := pricing.LoadFile(path)

@@ -206,6 +206,8 @@ func exportedIDs(t *testing.T, env []string, session string) map[string]int {
 type exportedEvent struct {
 	SessionID string `json:"session_id"`
 	EventID   string `json:"event_id"`
+	Type      string `json:"type"`
+	Error     string `json:"error"`
 }
 
 // exportedEvents runs `agentscope export` (with args) on the store env

@@ -36,9 +36,14 @@ const liveLatencyTarget = 25 * time.Millisecond
 //   - a websocket on node A sees events recorded through node C by NOTIFY
 //     alone (the live views' store poll is set to 30s), at a median within
 //     the live-latency target;
-//   - 300 managed runs queued round robin across the nodes all complete,
-//     each executed exactly once (one model call per run, as the model
-//     server saw it);
+//   - 300 managed runs queued round robin across the nodes all complete
+//     while node B is killed with SIGKILL mid-way and restarted: B's model
+//     holds its calls, and B is killed once each of its workers is
+//     mid-call. Each run ends once (one SessionCompleted, one answer
+//     recorded, the model answering it once); the runs B was executing
+//     are taken over by the other nodes once their lease
+//     (AGENTSCOPE_RUN_LEASE, 3s here) lapses, as a second attempt whose
+//     RunRetried says so; every other run has one attempt;
 //   - while clients post batches across the nodes, node B is killed with
 //     SIGKILL while it holds leased outbox batches (HEC holds its replies)
 //     and restarted: every acknowledged event is stored, every stored
@@ -53,11 +58,22 @@ func TestThreeNodesBehaveAsOne(t *testing.T) {
 		t.Skip("starts serve processes")
 	}
 	db := pgtest.URL(t)
+	answer := func(r llmtest.Request) llmtest.Reply {
+		return llmtest.Reply{Content: "done " + r.LastUser(), Usage: llmtest.Usage{PromptTokens: 10, CompletionTokens: 2}}
+	}
 	llm := llmtest.New()
 	defer llm.Close()
-	llm.Handle(func(r llmtest.Request) llmtest.Reply {
-		return llmtest.Reply{Content: "done " + r.LastUser(), Usage: llmtest.Usage{PromptTokens: 10, CompletionTokens: 2}}
+	llm.Handle(answer)
+	// B's model: holds every call until B is gone.
+	releaseB := make(chan struct{})
+	llmB := llmtest.New()
+	defer llmB.Close()
+	llmB.Handle(func(r llmtest.Request) llmtest.Reply {
+		reply := answer(r)
+		reply.Hold = releaseB
+		return reply
 	})
+	const workers, runLease = 4, 3 * time.Second
 	hec := hectest.New(hectest.Options{Token: "hec-token-1234"})
 	defer hec.Close()
 	env := []string{
@@ -70,15 +86,17 @@ func TestThreeNodesBehaveAsOne(t *testing.T) {
 		// claimed them, not 3 minutes.
 		"AGENTSCOPE_SPLUNK_HEC_LEASE=10s",
 		"AGENTSCOPE_LIVE_POLL=30s",
-		"AGENTSCOPE_WORKERS=4",
+		fmt.Sprint("AGENTSCOPE_WORKERS=", workers),
+		// A killed node's runs are taken over 3s after its last renewal.
+		"AGENTSCOPE_RUN_LEASE=" + runLease.String(),
 		"AGENTSCOPE_SHUTDOWN_TIMEOUT=15s",
 	}
-	node := func() *serveProc {
-		return startServe(t, append([]string{"AGENTSCOPE_DATA_DIR=" + t.TempDir()}, env...))
+	node := func(extra ...string) *serveProc {
+		return startServe(t, append(append([]string{"AGENTSCOPE_DATA_DIR=" + t.TempDir()}, env...), extra...))
 	}
 	var mu sync.Mutex // guards nodes
-	nodes := []*serveProc{node(), node(), node()}
-	a, c := nodes[0], nodes[2]
+	nodes := []*serveProc{node(), node("AGENTSCOPE_LLM_BASE_URL=" + llmB.URL), node()}
+	a, b, c := nodes[0], nodes[1], nodes[2]
 
 	// Live: a websocket on A, events recorded through C.
 	mustAPI(t, c, "POST", "/api/v1/runs", `{"agent":"live","session_id":"live"}`, http.StatusCreated)
@@ -121,7 +139,10 @@ func TestThreeNodesBehaveAsOne(t *testing.T) {
 		t.Errorf("median latency from C's commit to A's websocket %s, want at most %s", lat[len(lat)/2], liveLatencyTarget)
 	}
 
-	// 300 managed runs queued across the three nodes.
+	// 300 managed runs queued across the three nodes. B's model holds
+	// its calls: once every one of B's workers is mid-call, B is killed
+	// and restarted (on the model that answers), and its runs, still
+	// running, are taken over by the other nodes once their lease lapses.
 	mustAPI(t, a, "POST", "/api/v1/agents", `{"name":"bulk","definition":{"system_prompt":"Answer.","tools":[]}}`, http.StatusCreated)
 	const runs = 300
 	var wg sync.WaitGroup
@@ -130,22 +151,97 @@ func TestThreeNodesBehaveAsOne(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := g; i < runs; i += 6 {
+				// A node that is down (B, killed) passes the run to the
+				// next; a retry of a run its first node created is refused
+				// as a conflict, which is as good.
 				body := fmt.Sprintf(`{"agent":"bulk","session_id":"r%03d","input":"run %03d"}`, i, i)
-				mustAPI(t, nodes[i%3], "POST", "/api/v1/runs", body, http.StatusCreated)
+				for try := 0; ; try++ {
+					mu.Lock()
+					n := nodes[(i+try)%3]
+					mu.Unlock()
+					resp, err := n.do("POST", "/api/v1/runs", strings.NewReader(body))
+					if err == nil {
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusConflict && try > 0 {
+							break
+						}
+						err = fmt.Errorf("%s", resp.Status)
+					}
+					if try > 30 {
+						t.Errorf("run %03d: not queued by any node (%v)", i, err)
+						return
+					}
+				}
 			}
 		}()
 	}
-	wg.Wait()
+	inFlight := map[string]bool{} // the runs B was executing when killed
+	for len(inFlight) < workers {
+		select {
+		case r := <-llmB.Received():
+			inFlight[r.LastUser()] = true
+		case <-time.After(60 * time.Second):
+			t.Fatalf("B's %d workers are not all calling the model (%d are)", workers, len(inFlight))
+		}
+	}
+	b.signal(syscall.SIGKILL)
+	b.wait(10 * time.Second)
+	killed := time.Now()
+	close(releaseB) // B's calls end unanswered: B is gone
+	mu.Lock()
+	nodes[1] = node()
+	mu.Unlock()
+	wg.Wait() // queueing, paused while B was down, completes
 	waitUntil(t, 90*time.Second, "every managed run completes", func() bool {
 		return countRuns(t, a, "completed") >= runs
 	})
+	t.Logf("every run completed %s after the kill (run lease %s)", time.Since(killed).Round(time.Millisecond), runLease)
 	calls := map[string]int{}
 	for _, r := range llm.Requests() {
 		calls[r.LastUser()]++
 	}
+	for _, r := range llmB.Requests() {
+		if !inFlight[r.LastUser()] {
+			t.Errorf("B's model answered %q, which B was not executing when killed", r.LastUser())
+		}
+	}
 	for i := range runs {
+		// Answered once each: the runs killed mid-call were called once
+		// more, by the node that took them over.
 		if n := calls[fmt.Sprintf("run %03d", i)]; n != 1 {
-			t.Errorf("run %03d executed %d times, want exactly once", i, n)
+			t.Errorf("run %03d: the model answered %d calls, want exactly one", i, n)
+		}
+	}
+	runEvents := map[string][]exportedEvent{}
+	for _, ev := range exportedEvents(t, env) {
+		if strings.HasPrefix(ev.SessionID, "r") {
+			runEvents[ev.SessionID] = append(runEvents[ev.SessionID], ev)
+		}
+	}
+	for i := range runs {
+		sid := fmt.Sprintf("r%03d", i)
+		n := map[string]int{}
+		retried := ""
+		for _, ev := range runEvents[sid] {
+			n[ev.Type]++
+			if ev.Type == string(agentscope.RunRetried) {
+				retried = ev.Error
+			}
+		}
+		// One end, one answer recorded, whatever happened to B.
+		if n["SessionCompleted"] != 1 || n["ModelCompleted"] != 1 || n["CostRecorded"] != 1 || n["RunQueued"] != 1 || n["SessionStarted"] != 1 {
+			t.Errorf("%s: events %v, want one each of RunQueued, SessionStarted, ModelCompleted, CostRecorded, SessionCompleted", sid, n)
+		}
+		if inFlight[fmt.Sprintf("run %03d", i)] {
+			// Attempt 1 on B (its ModelInvoked stays), then attempt 2.
+			// (ModelInvoked of the call in flight is committed while it
+			// waits, and may have been lost with B.)
+			if n["RunStarted"] != 2 || n["ModelInvoked"] < 1 || n["ModelInvoked"] > 2 || n["RunRetried"] != 1 || !strings.Contains(retried, "stopped renewing its lease") {
+				t.Errorf("%s, killed mid-call: events %v, RunRetried %q; want two attempts, the second taken over after the lease lapsed", sid, n, retried)
+			}
+		} else if n["RunStarted"] != 1 || n["RunRetried"] != 0 {
+			t.Errorf("%s: events %v, want one attempt", sid, n)
 		}
 	}
 
@@ -195,7 +291,7 @@ func TestThreeNodesBehaveAsOne(t *testing.T) {
 	// leased; B is killed once it holds one. Its batches then wait for
 	// their lease to lapse and are sent again by A or C.
 	mu.Lock()
-	b := nodes[1]
+	b = nodes[1]
 	mu.Unlock()
 	release := make(chan struct{})
 	hec.Inject(hectest.Stall(100000, release))

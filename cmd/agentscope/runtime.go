@@ -72,6 +72,7 @@ func openRuntime(ctx context.Context, a *App, workers bool, log *slog.Logger) (*
 	if workers {
 		opts.Workers = set.Workers
 	}
+	opts.RunLease = set.RunLease
 	rt, err := runtime.New(ctx, opts)
 	if err != nil {
 		return nil, err

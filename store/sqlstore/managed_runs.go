@@ -100,14 +100,33 @@ func (s *Store) GetManagedRun(ctx context.Context, orgID, sessionID string) (age
 	return m, nil
 }
 
-// ClaimAttempt records that River attempt n is executing the run, unless
-// attempt n or a later one already claimed it: it reports whether the claim
-// succeeded. A stale attempt (its worker was presumed dead and the job
+// ClaimAttempt records that attempt n, made by River job jobID, is
+// executing the run, with a lease until leaseUntil, unless attempt n or a
+// later one already claimed it or the run has been handed to another job
+// (TakeOverRunTx): it reports whether the claim succeeded. A stale attempt
+// (its worker was presumed dead and the run taken over or its job
 // rescued) thus cannot start executing beside a newer one.
-func (s *Store) ClaimAttempt(ctx context.Context, orgID, sessionID string, attempt int) (bool, error) {
+func (s *Store) ClaimAttempt(ctx context.Context, orgID, sessionID string, jobID int64, attempt int, leaseUntil time.Time) (bool, error) {
+	return s.updateOne(ctx, fmt.Sprintf("claim attempt %d of %s", attempt, sessionID),
+		`UPDATE managed_runs SET attempt = ?, lease_expires_at = ? WHERE org_id = ? AND session_id = ? AND attempt < ? AND job_id = ?`,
+		attempt, micros(leaseUntil), orgID, sessionID, attempt, jobID)
+}
+
+// RenewRunLease extends the lease of attempt n of the run to until, and
+// reports false when attempt n no longer holds the run (a later attempt
+// claimed it, or it was taken over): its worker must stop executing it.
+func (s *Store) RenewRunLease(ctx context.Context, orgID, sessionID string, attempt int, until time.Time) (bool, error) {
+	return s.updateOne(ctx, fmt.Sprintf("renew the lease of %s", sessionID),
+		`UPDATE managed_runs SET lease_expires_at = ? WHERE org_id = ? AND session_id = ? AND attempt = ? AND lease_expires_at IS NOT NULL`,
+		micros(until), orgID, sessionID, attempt)
+}
+
+// updateOne runs an UPDATE of at most one row and reports whether it
+// changed one.
+func (s *Store) updateOne(ctx context.Context, what, q string, args ...any) (bool, error) {
 	var n int64
 	err := s.inTx(ctx, func(t tx) error {
-		res, err := t.exec(ctx, `UPDATE managed_runs SET attempt = ? WHERE org_id = ? AND session_id = ? AND attempt < ?`, attempt, orgID, sessionID, attempt)
+		res, err := t.exec(ctx, q, args...)
 		if err != nil {
 			return err
 		}
@@ -115,9 +134,50 @@ func (s *Store) ClaimAttempt(ctx context.Context, orgID, sessionID string, attem
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("claim attempt %d of %s: %w", attempt, sessionID, err)
+		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	return n == 1, nil
+}
+
+// ExpiredRunLeases returns up to limit managed runs, across
+// organisations, that are running with a lease that lapsed before now:
+// their worker stopped renewing it.
+func (s *Store) ExpiredRunLeases(ctx context.Context, now time.Time, limit int) ([]agentscope.ManagedRun, error) {
+	rows, err := s.query(ctx, `SELECT m.org_id, m.session_id, m.agent, m.job_id, m.reserved_nanos, m.attempt, m.created_at
+		FROM runs r JOIN managed_runs m ON m.org_id = r.org_id AND m.session_id = r.session_id
+		WHERE r.status = 'running' AND m.lease_expires_at < ?
+		ORDER BY m.lease_expires_at LIMIT ?`, micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list expired run leases: %w", err)
+	}
+	return scanManagedRuns(rows)
+}
+
+// TakeOverRunTx, inside sqlTx, takes over the run m (as ExpiredRunLeases
+// returned it) if its lease has still lapsed before now and attempt
+// m.Attempt of job m.JobID still holds it: it clears the lease and
+// reports true, and the caller hands the run to a new job (SetRunJobTx)
+// in the same transaction. Of nodes racing to take a run over, one wins.
+func (s *Store) TakeOverRunTx(ctx context.Context, sqlTx *sql.Tx, m agentscope.ManagedRun, now time.Time) (bool, error) {
+	res, err := tx{sqlTx, s.d}.exec(ctx, `UPDATE managed_runs SET lease_expires_at = NULL
+		WHERE org_id = ? AND session_id = ? AND job_id = ? AND attempt = ? AND lease_expires_at < ?`,
+		m.OrgID, m.SessionID, m.JobID, m.Attempt, micros(now))
+	if err != nil {
+		return false, fmt.Errorf("take over %s: %w", m.SessionID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("take over %s: %w", m.SessionID, err)
+	}
+	return n == 1, nil
+}
+
+// SetRunJobTx hands the run to River job jobID inside sqlTx.
+func (s *Store) SetRunJobTx(ctx context.Context, sqlTx *sql.Tx, orgID, sessionID string, jobID int64) error {
+	if _, err := (tx{sqlTx, s.d}).exec(ctx, `UPDATE managed_runs SET job_id = ? WHERE org_id = ? AND session_id = ?`, jobID, orgID, sessionID); err != nil {
+		return fmt.Errorf("hand %s to job %d: %w", sessionID, jobID, err)
+	}
+	return nil
 }
 
 // UnfinishedManagedRuns returns up to limit managed runs that are queued or
@@ -134,6 +194,11 @@ func (s *Store) UnfinishedManagedRuns(ctx context.Context, createdBefore time.Ti
 	if err != nil {
 		return nil, fmt.Errorf("list unfinished managed runs: %w", err)
 	}
+	return scanManagedRuns(rows)
+}
+
+// scanManagedRuns reads rows of managedRunCols and closes them.
+func scanManagedRuns(rows *sql.Rows) ([]agentscope.ManagedRun, error) {
 	defer rows.Close()
 	var out []agentscope.ManagedRun
 	for rows.Next() {

@@ -181,14 +181,94 @@ func testManagedRunAttempts(t *testing.T, connect func() *sqlstore.Store) {
 	if _, err := s.GetManagedRun(ctx, "org-b", "m1"); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
 		t.Errorf("other org: %v", err)
 	}
+	lease := t0.Add(time.Minute)
 	for _, c := range []struct {
+		job     int64
 		attempt int
 		ok      bool
-	}{{1, true}, {1, false}, {3, true}, {2, false}, {4, true}} {
-		ok, err := s.ClaimAttempt(ctx, org, "m1", c.attempt)
+	}{{42, 1, true}, {42, 1, false}, {42, 3, true}, {42, 2, false}, {7, 4, false}, {42, 4, true}} {
+		ok, err := s.ClaimAttempt(ctx, org, "m1", c.job, c.attempt, lease)
 		if err != nil || ok != c.ok {
-			t.Errorf("claim attempt %d = %v, %v; want %v", c.attempt, ok, err, c.ok)
+			t.Errorf("claim attempt %d of job %d = %v, %v; want %v", c.attempt, c.job, ok, err, c.ok)
 		}
+	}
+	// Attempt 4 holds the lease; attempt 3 no longer does.
+	if ok, err := s.RenewRunLease(ctx, org, "m1", 3, lease); ok || err != nil {
+		t.Errorf("attempt 3 renewed the lease of attempt 4: %v %v", ok, err)
+	}
+	if ok, err := s.RenewRunLease(ctx, org, "m1", 4, t0.Add(2*time.Minute)); !ok || err != nil {
+		t.Errorf("attempt 4 could not renew its lease: %v %v", ok, err)
+	}
+	// Leases lapse only for running runs.
+	expired := func(now time.Time) []string {
+		t.Helper()
+		page, err := s.ExpiredRunLeases(ctx, now, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, m := range page {
+			ids = append(ids, m.SessionID)
+		}
+		return ids
+	}
+	if got := expired(t0.Add(3 * time.Minute)); len(got) != 0 {
+		t.Errorf("a queued run's lease lapsed: %v", got)
+	}
+	if res := s.Append(ctx, []agentscope.AppendRequest{{OrgID: org, SessionID: "m1",
+		Events: []agentscope.Event{{Type: agentscope.RunStarted, TS: t0}},
+		Update: &agentscope.RunUpdate{Status: agentscope.StatusRunning}}}); res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	if got := expired(t0.Add(2 * time.Minute)); len(got) != 0 {
+		t.Errorf("a lease lapsed at its very end: %v", got)
+	}
+	got := expired(t0.Add(3 * time.Minute))
+	if fmt.Sprint(got) != "[m1]" {
+		t.Fatalf("expired leases %v, want [m1]", got)
+	}
+	// One of two nodes racing takes it over; the lapsed attempt can
+	// neither renew its lease nor, with the run handed to job 43, can a
+	// later attempt of job 42 claim it.
+	m, _ = s.GetManagedRun(ctx, org, "m1")
+	takeOver := func() bool {
+		t.Helper()
+		sqlTx, err := s.WriteDB().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = sqlTx.Rollback() }()
+		ok, err := s.TakeOverRunTx(ctx, sqlTx, m, t0.Add(3*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			if err := s.SetRunJobTx(ctx, sqlTx, org, "m1", 43); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := sqlTx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !takeOver() || takeOver() {
+		t.Errorf("taking over twice: want the first to win, the second to lose")
+	}
+	if ok, _ := s.RenewRunLease(ctx, org, "m1", 4, t0.Add(4*time.Minute)); ok {
+		t.Errorf("the lapsed attempt renewed its lease after the takeover")
+	}
+	if got := expired(t0.Add(time.Hour)); len(got) != 0 {
+		t.Errorf("a run taken over (no lease until its new job claims it) is expired: %v", got)
+	}
+	if ok, _ := s.ClaimAttempt(ctx, org, "m1", 42, 5, lease); ok {
+		t.Errorf("the old job claimed the run taken over")
+	}
+	if ok, _ := s.ClaimAttempt(ctx, org, "m1", 43, 5, lease); !ok {
+		t.Errorf("the new job could not claim the run")
+	}
+	if m, _ := s.GetManagedRun(ctx, org, "m1"); m.JobID != 43 || m.Attempt != 5 {
+		t.Errorf("after the takeover %+v", m)
 	}
 }
 
