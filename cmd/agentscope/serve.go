@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/agentscope/agentscope"
@@ -58,7 +59,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	gwOpts.Metrics = app.Metrics
 	gwOpts.Breakers = app.Breakers // the runtime's: one state per provider
 	gw := gateway.New(app.Service, gwOpts)
-	defer gw.Close()
+	// Closed before the app's store (drainServe): it ends the sessions it
+	// keeps and commits what it has recorded.
+	closeGateway := sync.OnceFunc(gw.Close)
+	defer closeGateway()
 	srv := web.New(app.Service, web.Options{
 		Gateway:  gw,
 		Tokens:   instance,
@@ -152,7 +156,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	return drainServe(ctx, cfg, log, app, srv, hs)
+	return drainServe(ctx, cfg, log, app, srv, hs, closeGateway)
 }
 
 // drainServe stops serve within AGENTSCOPE_SHUTDOWN_TIMEOUT of the signal:
@@ -160,9 +164,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 // event acknowledged has committed), ends websockets with close code 1001
 // (going away) and event streams, then stops the app's parts (forwarding
 // batches in flight are answered, River stops and gives up its jobs and
-// leadership, queued commits finish). It fails if the deadline passes
+// leadership, queued commits finish). closeGateway, once requests are
+// done and before the app's parts, ends the LLM gateway's sessions and
+// commits what it recorded. It fails if the deadline passes
 // first, and the process exits non-zero.
-func drainServe(ctx context.Context, cfg Config, log *slog.Logger, app *App, srv *web.Server, hs *http.Server) error {
+func drainServe(ctx context.Context, cfg Config, log *slog.Logger, app *App, srv *web.Server, hs *http.Server, closeGateway func()) error {
 	timeout := cfg.shutdownTimeout()
 	log.Info("shutting down: draining", "timeout", timeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
@@ -176,6 +182,7 @@ func drainServe(ctx context.Context, cfg Config, log *slog.Logger, app *App, srv
 	if err := <-streams; err != nil {
 		errs = append(errs, fmt.Errorf("close live streams: %w", err))
 	}
+	closeGateway()
 	if err := app.Shutdown(sctx); err != nil {
 		errs = append(errs, err)
 	}
