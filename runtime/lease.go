@@ -110,6 +110,7 @@ func (rt *Runtime) takeOver(ctx context.Context, m agentscope.ManagedRun) (bool,
 		if err := tx.Commit(); err != nil {
 			return false, err
 		}
+		rt.opts.Metrics.RunTakenOver()
 		reason = fmt.Sprintf("failed after %d attempts: %s", m.Attempt, reason)
 		if err := rt.fail(ctx, m.OrgID, m.SessionID, nil, reason); !isJobCancel(err) {
 			return true, err // not recorded: the sweeper fails it once River discards the old job
@@ -128,6 +129,7 @@ func (rt *Runtime) takeOver(ctx context.Context, m agentscope.ManagedRun) (bool,
 	if err := tx.Commit(); err != nil {
 		return false, err
 	}
+	rt.opts.Metrics.RunTakenOver()
 	rt.log.Warn("took over a run whose worker stopped", "session_id", m.SessionID, "attempt", m.Attempt, "job_id", res.Job.ID)
 	return true, nil
 }

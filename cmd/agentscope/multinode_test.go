@@ -42,7 +42,7 @@ const liveLatencyTarget = 25 * time.Millisecond
 //     mid-call. Each run ends once (one SessionCompleted, one answer
 //     recorded, the model answering it once); the runs B was executing
 //     are taken over by the other nodes once their lease
-//     (AGENTSCOPE_RUN_LEASE, 3s here) lapses, as a second attempt whose
+//     (AGENTSCOPE_RUN_LEASE, 5s here) lapses, as a second attempt whose
 //     RunRetried says so; every other run has one attempt;
 //   - while clients post batches across the nodes, node B is killed with
 //     SIGKILL while it holds leased outbox batches (HEC holds its replies)
@@ -73,7 +73,7 @@ func TestThreeNodesBehaveAsOne(t *testing.T) {
 		reply.Hold = releaseB
 		return reply
 	})
-	const workers, runLease = 4, 3 * time.Second
+	const workers, runLease = 4, 5 * time.Second
 	hec := hectest.New(hectest.Options{Token: "hec-token-1234"})
 	defer hec.Close()
 	env := []string{
@@ -87,7 +87,7 @@ func TestThreeNodesBehaveAsOne(t *testing.T) {
 		"AGENTSCOPE_SPLUNK_HEC_LEASE=10s",
 		"AGENTSCOPE_LIVE_POLL=30s",
 		fmt.Sprint("AGENTSCOPE_WORKERS=", workers),
-		// A killed node's runs are taken over 3s after its last renewal.
+		// A killed node's runs are taken over 5s after its last renewal.
 		"AGENTSCOPE_RUN_LEASE=" + runLease.String(),
 		"AGENTSCOPE_SHUTDOWN_TIMEOUT=15s",
 	}
@@ -212,6 +212,17 @@ func TestThreeNodesBehaveAsOne(t *testing.T) {
 		if n := calls[fmt.Sprintf("run %03d", i)]; n != 1 {
 			t.Errorf("run %03d: the model answered %d calls, want exactly one", i, n)
 		}
+	}
+	// The nodes that took B's runs over counted them.
+	takenOver := 0.0
+	mu.Lock()
+	for _, n := range nodes {
+		v, _ := sample(scrape(t, n.base+"/metrics", testToken), "agentscope_runs_taken_over_total")
+		takenOver += v
+	}
+	mu.Unlock()
+	if takenOver != workers {
+		t.Errorf("agentscope_runs_taken_over_total sums to %v over the nodes, want %d (B's runs)", takenOver, workers)
 	}
 	runEvents := map[string][]exportedEvent{}
 	for _, ev := range exportedEvents(t, env) {

@@ -95,6 +95,7 @@ type Metrics struct {
 	hecDelivered     prometheus.Counter
 	hecDeadLettered  prometheus.Counter
 	runQueueLatency  prometheus.Histogram
+	runsTakenOver    prometheus.Counter
 	modelTokens      *prometheus.CounterVec
 	modelCost        *prometheus.CounterVec
 	modelCalls       *prometheus.CounterVec
@@ -133,6 +134,7 @@ func New(opts Options) *Metrics {
 	m.hecDeadLettered = f.counter("agentscope_hec_dead_letters_total", "Events Splunk refused that this process moved to dead letters.")
 	m.runQueueLatency = f.histogram("agentscope_run_queue_latency_seconds", "Time from a managed run being queued to its first attempt starting, on this process's workers.",
 		[]float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900})
+	m.runsTakenOver = f.counter("agentscope_runs_taken_over_total", "Managed runs this process took over from a worker whose lease lapsed (it died or lost the database), to attempt them again or, after their last attempt, fail them.")
 	m.modelTokens = f.counterVec("agentscope_model_tokens_total", "Tokens of the model calls this process made, by provider, model and kind (input, output, cache_read).", "provider", "model", "kind")
 	m.modelCost = f.counterVec("agentscope_model_cost_usd_total", "Cost in USD of the model calls this process made, priced from the pricing table.", "provider", "model")
 	m.modelCalls = f.counterVec("agentscope_model_calls_total", "Model calls this process made, by provider, model and outcome (ok, error).", "provider", "model", "outcome")
@@ -256,6 +258,14 @@ func (m *Metrics) RunQueued(wait time.Duration) {
 		return
 	}
 	m.runQueueLatency.Observe(max(wait, 0).Seconds())
+}
+
+// RunTakenOver counts one run taken over from a worker whose lease lapsed.
+func (m *Metrics) RunTakenOver() {
+	if m == nil {
+		return
+	}
+	m.runsTakenOver.Inc()
 }
 
 // ModelCall describes one model call for ModelCalled. Provider and Model

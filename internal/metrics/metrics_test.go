@@ -23,6 +23,7 @@ func TestNilMetricsCountsNothing(t *testing.T) {
 	m.HECDelivered(1)
 	m.HECDeadLettered()
 	m.RunQueued(time.Second)
+	m.RunTakenOver()
 	m.ModelCalled(ModelCall{Provider: "openai", Model: "gpt-4.1", OK: true})
 	m.GatewayRequest("openai", "ok", time.Second)
 	m.MCPTool("record_event").Done(false)
