@@ -2,6 +2,7 @@ package agentscope
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -71,4 +72,11 @@ type PublishedPlans struct {
 	PublishedBy string
 	// UpdatedAt is when.
 	UpdatedAt time.Time
+}
+
+// LimitAdviceFor is a plan-limit error's advice on getting past the limit
+// with ORG_ID, where it stands for the organisation (agentscope billing
+// set-plan --org ORG_ID PLAN), replaced by orgID.
+func LimitAdviceFor(advice, orgID string) string {
+	return strings.ReplaceAll(advice, "ORG_ID", orgID)
 }

@@ -69,7 +69,7 @@ func (s *Service) CheckEvents(ctx context.Context, orgID string, n int64) error 
 	if used := u.stored + u.reserved; used+n > u.limit {
 		return agentscope.Errorf(agentscope.EPLANLIMIT,
 			"this organisation's plan %q allows %d events in period %s (events_per_month, overage included) and %d are stored or being recorded: this call's events would be refused, so the call is refused before it is made; %s",
-			u.plan.ID, u.limit, u.period, used, u.plans.LimitAdvice())
+			u.plan.ID, u.limit, u.period, used, agentscope.LimitAdviceFor(u.plans.LimitAdvice(), orgID))
 	}
 	u.reserved += n
 	return nil

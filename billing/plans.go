@@ -112,7 +112,9 @@ func (p *Plans) Marshal() ([]byte, error) {
 
 // LimitAdvice says how an organisation gets past a limit of its plan:
 // the Billing page with Stripe, the operator without
-// (sqlstore.LimitAdvisor; the EPLANLIMIT errors end with it).
+// (sqlstore.LimitAdvisor; the EPLANLIMIT errors end with it). ORG_ID in
+// it stands for the organisation's id, which the error fills in
+// (agentscope.LimitAdviceFor).
 func (p *Plans) LimitAdvice() string {
 	if p.Stripe {
 		return "upgrade the plan on the Billing page (owners)"

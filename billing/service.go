@@ -174,10 +174,10 @@ func (s *Service) plan(ctx context.Context, plans *Plans, orgID string) (Plan, e
 
 // limitError is the EPLANLIMIT error of a limit of plan, one of plans,
 // reached.
-func limitError(plans *Plans, plan Plan, what string, limit, used string) error {
+func limitError(plans *Plans, orgID string, plan Plan, what string, limit, used string) error {
 	return agentscope.Errorf(agentscope.EPLANLIMIT,
 		"this organisation's plan %q allows %s %s and %s are in use: %s",
-		plan.ID, limit, what, used, plans.LimitAdvice())
+		plan.ID, limit, what, used, agentscope.LimitAdviceFor(plans.LimitAdvice(), orgID))
 }
 
 // CheckSeat refuses one more seat (an invitation) when the organisation's
@@ -213,7 +213,7 @@ func (s *Service) checkCount(ctx context.Context, orgID, label, what string, lim
 	}
 	if n >= *limit {
 		s.metrics.Refusal("plan_limit", label)
-		return limitError(plans, plan, what, strconv.FormatInt(*limit, 10), strconv.FormatInt(n, 10))
+		return limitError(plans, orgID, plan, what, strconv.FormatInt(*limit, 10), strconv.FormatInt(n, 10))
 	}
 	return nil
 }
@@ -236,7 +236,7 @@ func (s *Service) CheckManagedRun(ctx context.Context, orgID string) error {
 	}
 	if spent >= *plan.Limits.ManagedRunUSDPerMonth {
 		s.metrics.Refusal("plan_limit", "managed_run")
-		return limitError(plans, plan, "of managed-run spend this month", "$"+plan.Limits.ManagedRunUSDPerMonth.String(), "$"+spent.String())
+		return limitError(plans, orgID, plan, "of managed-run spend this month", "$"+plan.Limits.ManagedRunUSDPerMonth.String(), "$"+spent.String())
 	}
 	return nil
 }

@@ -35,8 +35,8 @@ func openStore(t testing.TB, plans *billing.Plans) *sqlite.Store {
 
 func wantLimit(t *testing.T, what string, err error, contains string) {
 	t.Helper()
-	if agentscope.ErrorCode(err) != agentscope.EPLANLIMIT || !strings.Contains(err.Error(), contains) || !strings.Contains(err.Error(), "agentscope billing set-plan") {
-		t.Errorf("%s: %v; want a plan_limit error containing %q", what, err, contains)
+	if agentscope.ErrorCode(err) != agentscope.EPLANLIMIT || !strings.Contains(err.Error(), contains) || !strings.Contains(err.Error(), "agentscope billing set-plan --org ") || strings.Contains(err.Error(), "ORG_ID") {
+		t.Errorf("%s: %v; want a plan_limit error containing %q and the organisation's id", what, err, contains)
 	}
 }
 

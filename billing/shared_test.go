@@ -210,7 +210,7 @@ func testSecondProcessEnforces(t *testing.T, open database) {
 	if kept != 5 || agentscope.ErrorCode(err) != agentscope.EPLANLIMIT {
 		t.Fatalf("the process without plans kept %d events (want 5), refusal %v", kept, err)
 	}
-	if !strings.Contains(err.Error(), "agentscope billing set-plan") || strings.Contains(err.Error(), "Billing page") {
+	if !strings.Contains(err.Error(), "agentscope billing set-plan --org org-x PLAN") || strings.Contains(err.Error(), "Billing page") {
 		t.Errorf("a self-hosted refusal points at the Billing page: %v", err)
 	}
 	// The first process sees the second's count: the limit is one.

@@ -305,7 +305,7 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 		}
 		if usage != nil && usage.limited && !req.Bookkeeping && !req.Uncounted && usage.used+usage.added+took >= usage.limit {
 			if refusal == nil {
-				refusal = EventLimitErrorAdvice(usage.plan, b.period, usage.limit, usage.used+usage.added+took, usage.advice)
+				refusal = EventLimitErrorAdvice(usage.plan, b.period, usage.limit, usage.used+usage.added+took, agentscope.LimitAdviceFor(usage.advice, req.OrgID))
 				res.Rejected = make([]error, len(req.Events))
 			}
 			res.Events[i], res.Rejected[i] = sent, refusal
