@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -97,6 +98,13 @@ func TestBillingLimitsEndToEnd(t *testing.T) {
 				if code, _, body := call(t, "POST", base+"/api/v1/keys", token, fmt.Sprintf(`{"name":"k%d","scopes":["read"]}`, i)); code != want {
 					t.Errorf("key %d of a plan allowing 2: %d %s; want %d", i, code, body, want)
 				}
+			}
+			// The operator's CLI is held to the same limit.
+			var keyErr strings.Builder
+			ke := &Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &syncWriter{w: &keyErr}, Getenv: func(k string) string { return vars[k] }}
+			if code := ke.Run(context.Background(), []string{"keys", "create", "--org", "default", "--name", "k3", "--scopes", "read"}); code == 0 ||
+				!strings.Contains(keyErr.String(), "allows 2 active API keys") || !strings.Contains(keyErr.String(), "set-plan --org default") {
+				t.Errorf("keys create past the plan's api_keys: exit %d: %s", code, keyErr.String())
 			}
 			cliUsage := decodeJSON[agentscope.BillingUsage](t, cli(t, vars, "billing", "usage", "--org", "default", "--json"))
 			if cliUsage.Plan != "tiny" || cliUsage.Limits[0].Used != "5" {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/billing"
 )
 
 // The operator's commands for organisations and API keys: they act on the
@@ -167,13 +168,20 @@ func runKeys(ctx context.Context, env *Env, args []string) error {
 			return usageError{"usage: agentscope keys revoke ID [--org ORG_ID] [--json] (the key's id, as keys list shows it)"}
 		}
 	}
-	s, closeStore, err := openIdentityStore(ctx, env, "keys", cfg)
+	st, shared, _, desc, err := openStore(ctx, cfg, cfg.oneShotLogger(env))
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer st.Close()
+	fmt.Fprintf(env.Stderr, "agentscope keys: data dir %s, store %s\n", cfg.DataDir, desc)
+	var s identityStore = st
 	switch sub {
 	case "create":
+		// The organisation's plan bounds its active keys here as in the
+		// API (found trying it as a new user: the CLI went past it).
+		if err := billing.NewSharedService(shared, st, nil).CheckAPIKey(ctx, key.OrgID); err != nil {
+			return cliError(err)
+		}
 		k, cred, err := s.CreateAPIKey(ctx, key)
 		if err != nil {
 			return cliError(err)
