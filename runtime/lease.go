@@ -33,7 +33,9 @@ import (
 // A worker that is alive but could not renew in time (a partition from
 // the database longer than the lease) learns at its next renewal that its
 // attempt no longer holds the run and interrupts it without recording an
-// outcome: the attempt that took over decides the run's end.
+// outcome: the attempt that took over decides the run's end. Before an
+// attempt records its outcome it confirms it holds the lease for half a
+// lease more (leaseHold.confirm), so no takeover slips in meanwhile.
 
 // errLeaseLost interrupts an attempt whose run was taken over.
 var errLeaseLost = errors.New("the run was taken over by another worker after this worker's lease lapsed")
@@ -141,13 +143,27 @@ func isJobCancel(err error) bool {
 	return errors.As(err, &c)
 }
 
-// holdLease renews the lease of attempt n of the run every third of the
-// lease until stop is called; lost is called once if the attempt no
-// longer holds the run (then renewals stop).
-func (rt *Runtime) holdLease(org, sid string, attempt int, lost func()) (stop func()) {
+// leaseHold is an attempt's hold on its run's lease.
+type leaseHold struct {
+	rt       *Runtime
+	org, sid string
+	attempt  int
+	// taken is when the lease was last taken or renewed (unix nanos,
+	// read before the write, so the lease lasts at least RunLease from
+	// it).
+	taken atomic.Int64
+	stop  func()
+}
+
+// holdLease renews the lease of attempt n of the run, taken at taken,
+// every third of the lease until the hold's stop is called; lost is
+// called once if the attempt no longer holds the run (then renewals
+// stop).
+func (rt *Runtime) holdLease(org, sid string, attempt int, taken time.Time, lost func()) *leaseHold {
+	h := &leaseHold{rt: rt, org: org, sid: sid, attempt: attempt}
+	h.taken.Store(taken.UnixNano())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	var gone atomic.Bool
 	go func() {
 		defer close(done)
 		t := time.NewTicker(rt.opts.RunLease / 3)
@@ -158,21 +174,46 @@ func (rt *Runtime) holdLease(org, sid string, attempt int, lost func()) (stop fu
 				return
 			case <-t.C:
 			}
-			ok, err := rt.store.RenewRunLease(ctx, org, sid, attempt, rt.now().Add(rt.opts.RunLease))
+			ok, err := h.renew(ctx)
 			switch {
 			case err != nil:
 				if ctx.Err() == nil {
 					rt.log.Warn("renew a run's lease", "session_id", sid, "err", err)
 				}
-			case !ok && gone.CompareAndSwap(false, true):
+			case !ok:
 				rt.log.Warn("this worker's attempt lost its run to another worker", "session_id", sid, "attempt", attempt)
 				lost()
 				return
 			}
 		}
 	}()
-	return func() {
+	h.stop = func() {
 		cancel()
 		<-done
 	}
+	return h
+}
+
+// renew extends the lease by RunLease from now.
+func (h *leaseHold) renew(ctx context.Context) (bool, error) {
+	at := time.Now()
+	ok, err := h.rt.store.RenewRunLease(ctx, h.org, h.sid, h.attempt, h.rt.now().Add(h.rt.opts.RunLease))
+	if ok {
+		h.taken.Store(at.UnixNano())
+	}
+	return ok, err
+}
+
+// confirm reports whether the attempt still holds its run for at least
+// half a lease more, so that no other worker can take it over while the
+// attempt records how it ended: it renews the lease first unless it was
+// renewed within the last half lease (the usual case, renewals coming
+// every third). A failed renewal counts as held: the outcome's own commit
+// meets the same database.
+func (h *leaseHold) confirm(ctx context.Context) bool {
+	if time.Since(time.Unix(0, h.taken.Load())) < h.rt.opts.RunLease/2 {
+		return true
+	}
+	ok, err := h.renew(ctx)
+	return ok || err != nil
 }

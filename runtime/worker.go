@@ -65,6 +65,7 @@ func (rt *Runtime) work(ctx context.Context, job *river.Job[runArgs]) error {
 	// A job that took the run over from a dead worker numbers its
 	// attempts on from the attempts before it.
 	attempt, maxAttempts := job.Args.AttemptBase+job.Attempt, job.Args.AttemptBase+job.MaxAttempts
+	leaseTaken := time.Now()
 	claimed, err := rt.store.ClaimAttempt(ctx, org, sid, job.ID, attempt, rt.now().Add(rt.opts.RunLease))
 	if err != nil {
 		return err
@@ -76,8 +77,8 @@ func (rt *Runtime) work(ctx context.Context, job *river.Job[runArgs]) error {
 	// lease lapsed): the attempt is interrupted and records no outcome.
 	leaseCtx, loseLease := context.WithCancelCause(ctx)
 	defer loseLease(nil)
-	stopLease := rt.holdLease(org, sid, attempt, func() { loseLease(errLeaseLost) })
-	defer stopLease()
+	hold := rt.holdLease(org, sid, attempt, leaseTaken, func() { loseLease(errLeaseLost) })
+	defer hold.stop()
 	leaseLost := func() bool { return errors.Is(context.Cause(leaseCtx), errLeaseLost) }
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer rcancel()
@@ -141,7 +142,7 @@ func (rt *Runtime) work(ctx context.Context, job *river.Job[runArgs]) error {
 	// The session's cost: what earlier attempts recorded (the run's cost
 	// when this one began) and this attempt's calls.
 	totals := x.totalsAttributes(run.CostUSD + x.cost)
-	if leaseLost() {
+	if leaseLost() || !hold.confirm(rctx) {
 		// Another worker took the run over: its attempt ends the run.
 		_ = j.flush(rctx)
 		log.Warn("attempt stopped: the run was taken over after this worker's lease lapsed")

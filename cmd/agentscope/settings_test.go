@@ -89,6 +89,7 @@ func TestLoaderRefusesBadValues(t *testing.T) {
 	all := dataFlags | logFlags | appSettings | httpFlags | serveSettings | workerFlags | forwardFlags
 	for name, v := range map[string]string{
 		"AGENTSCOPE_WORKERS":               "many",
+		"AGENTSCOPE_RUN_LEASE":             "100ms",
 		"AGENTSCOPE_LIVE_DETECT":           "maybe",
 		"AGENTSCOPE_AUTO_INVESTIGATE":      "yes",
 		"AGENTSCOPE_PRICING_FILE":          "/nonexistent/prices.json",
