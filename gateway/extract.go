@@ -27,8 +27,10 @@ type callRequest struct {
 	model  string
 	stream bool
 	// input is the conversation (messages, or the responses API's input),
-	// as the client sent it; nil when larger than maxRecordedInput.
-	input json.RawMessage
+	// as the client sent it; nil when larger than maxRecordedInput, and
+	// then inputOmitted is its size in bytes.
+	input        json.RawMessage
+	inputOmitted int
 	// results are the tool results the request carries, in order.
 	results []toolResult
 }
@@ -88,7 +90,9 @@ func parseRequest(api string, body []byte) callRequest {
 	if api == apiResponses || api == apiEmbeddings {
 		conv = in.Input
 	}
-	if len(conv) > 0 && len(conv) <= maxRecordedInput {
+	if len(conv) > maxRecordedInput {
+		req.inputOmitted = len(conv)
+	} else if len(conv) > 0 {
 		req.input = conv
 	}
 	switch api {

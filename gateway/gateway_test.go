@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -811,5 +812,25 @@ func TestConversationIDNotASessionID(t *testing.T) {
 	}
 	if evs := f.events(t, "ticket-123"); len(evs) == 0 {
 		t.Fatal("the valid session id was not used")
+	}
+}
+
+// TestLargeInputOmittedSaysSo: a conversation over the recorded size
+// reaches the provider whole, and its ModelInvoked says how much was left
+// out instead of silently having no input (found trying it as a new user).
+func TestLargeInputOmittedSaysSo(t *testing.T) {
+	f := setup(t, nil)
+	f.llm.Handle(func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Content: "ok"} })
+	msgs := `[{"role":"user","content":"` + strings.Repeat("x", 100<<10) + `"}]`
+	body := `{"model":"gpt-4o-mini","messages":` + msgs + `}`
+	if resp, b := f.post(t, "/v1/chat/completions", body, session("big-1", "bot")); resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	inv := one(t, f.events(t, "big-1"), agentscope.ModelInvoked)
+	if len(inv.Input) != 0 || inv.Attributes["input_omitted_bytes"] != json.Number(strconv.Itoa(len(msgs))) || inv.Attributes["input_limit_bytes"] != json.Number("65536") {
+		t.Fatalf("ModelInvoked of a large call: input %d bytes, attributes %v", len(inv.Input), inv.Attributes)
+	}
+	if got := f.llm.Requests()[0].Messages; len(got) != 1 || len(got[0].Content) != 100<<10 {
+		t.Fatalf("the provider did not get the whole conversation")
 	}
 }

@@ -223,6 +223,12 @@ func (g *Gateway) recordInvoked(st *sessionState, span, provider string, req cal
 	g.mu.Unlock()
 	inv := agentscope.Event{EventID: agentscope.NewEventID(), Type: agentscope.ModelInvoked, TS: at.UTC(), SpanID: span,
 		Provider: provider, Model: nonEmpty(req.model, "unknown"), Input: req.input}
+	if req.inputOmitted > 0 {
+		// Said rather than silently missing, as the MCP proxy says of
+		// the arguments it leaves out.
+		inv.Attributes = map[string]any{"input_omitted_bytes": json.Number(strconv.Itoa(req.inputOmitted)),
+			"input_limit_bytes": json.Number(strconv.Itoa(maxRecordedInput))}
+	}
 	evs = append(evs, inv)
 	g.rec.put(job{caller: st.caller, sessionID: st.id, agent: st.agent, events: evs})
 }
