@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -118,6 +119,11 @@ func doctor(ctx context.Context, env *Env, cfg *Config, timeout time.Duration) [
 	// doctor generates no key and tightens no permission.
 	if err := cfg.readEnv(appSettings|serveSettings, env.providerEnv()); err != nil {
 		checks = append(checks, fail("settings", err.Error(), "correct the variable named; README.md lists every setting"))
+	} else if t := cfg.env()("AGENTSCOPE_TOKEN"); t != "" && len(t) < 16 {
+		// serve would refuse to start (Config.validate).
+		checks = append(checks, fail("settings", "AGENTSCOPE_TOKEN is shorter than 16 characters: serve refuses to start with it", "set a longer token, or unset it and serve generates one"))
+	} else if typos := misspeltSettings(env); len(typos) > 0 {
+		checks = append(checks, fail("settings", strings.Join(typos, "; "), "rename the variable; README.md lists every setting"))
 	} else {
 		checks = append(checks, pass("settings", "the AGENTSCOPE_* settings are valid"))
 	}
@@ -572,4 +578,85 @@ func checkOIDC(ctx context.Context, issuer string) doctorCheck {
 		return fail(name, fmt.Sprintf("the issuer's signing keys (%s): %v, %d keys", doc.JWKSURI, err, len(keys.Keys)), "check the provider: its jwks_uri must list its signing keys")
 	}
 	return pass(name, "%s: discovery and %d signing keys read (the client id and secret are checked at the first sign-in)", issuer, len(keys.Keys))
+}
+
+// misspeltSettings names the AGENTSCOPE_* variables of env's environment
+// that no command reads but that are one or two edits from a setting
+// (AGENTSCOPE_OTLP_IDLE_TIMOUT): a setting that silently does nothing. A
+// variable far from every setting (another tool's, a test's) is left
+// alone.
+func misspeltSettings(env *Env) []string {
+	if env.Environ == nil {
+		return nil
+	}
+	known := knownSettings()
+	var out []string
+	for _, kv := range env.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "AGENTSCOPE_") || known[name] {
+			continue
+		}
+		best, dist := "", 3
+		for k := range known {
+			if d := editDistance(name, k, dist+1); d < dist || d == dist && k < best {
+				best, dist = k, d
+			}
+		}
+		if best != "" && dist <= 2 {
+			out = append(out, fmt.Sprintf("%s is not a setting AgentScope reads: did you mean %s?", name, best))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// knownSettings are the AGENTSCOPE_* variables the settings loader reads
+// with every group of settings taken (README's table lists the same), and
+// those a command reads beside them.
+func knownSettings() map[string]bool {
+	known := map[string]bool{"AGENTSCOPE_KEY": true, "AGENTSCOPE_URL": true, "AGENTSCOPE_PPROF_ADDR": true}
+	var mu sync.Mutex
+	record := func(k string) string {
+		mu.Lock()
+		defer mu.Unlock()
+		known[k] = true
+		if k == "AGENTSCOPE_DATA_DIR" {
+			return os.TempDir() // any directory: nothing is opened
+		}
+		return ""
+	}
+	env := &Env{Stderr: io.Discard, Getenv: record, ProviderEnv: record}
+	var cfg Config
+	_, _ = env.parseFlags("doctor", nil, &cfg, dataFlags|logFlags|appSettings|httpFlags|serveSettings|workerFlags|forwardFlags, nil)
+	return known
+}
+
+// editDistance is the Levenshtein distance of a and b, or limit when it is
+// at least limit.
+func editDistance(a, b string, limit int) int {
+	if d := len(a) - len(b); d >= limit || -d >= limit {
+		return limit
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		low := cur[0]
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			low = min(low, cur[j])
+		}
+		if low >= limit {
+			return limit
+		}
+		prev, cur = cur, prev
+	}
+	return min(prev[len(b)], limit)
 }

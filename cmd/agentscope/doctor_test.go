@@ -185,7 +185,14 @@ func doctorRun(t *testing.T, vars map[string]string, timeout ...string) (int, ma
 	t.Helper()
 	var out, errOut strings.Builder
 	get := func(k string) string { return vars[k] }
-	e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: get, ProviderEnv: get}
+	environ := func() []string {
+		var kvs []string
+		for k, v := range vars {
+			kvs = append(kvs, k+"="+v)
+		}
+		return kvs
+	}
+	e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: get, ProviderEnv: get, Environ: environ}
 	code := e.Run(context.Background(), []string{"doctor", "--json", "--timeout", append(timeout, "5s")[0]})
 	all := out.String() + errOut.String()
 	for _, s := range []string{docHECToken, docRESTToken, docMCPToken, docLLMKey, docSMTPPass, docOIDCSec, "wrong-secret"} {
@@ -344,6 +351,35 @@ func TestDoctorUnconfigured(t *testing.T) {
 				t.Errorf("database with an unknown migration: %+v", c)
 			}
 		})
+	}
+}
+
+// TestDoctorSettingsMistakes: settings doctor passed while serve would
+// refuse them or ignore them (found trying it as a new user): a token too
+// short for serve, and a misspelt variable that does nothing — named with
+// the setting it is closest to. A variable far from every setting (another
+// tool's) is no mistake.
+func TestDoctorSettingsMistakes(t *testing.T) {
+	vars := varsOf(t, stores()[0])
+	cli(t, vars, "migrate")
+	vars["AGENTSCOPE_LINT_SHELL"] = "required" // make lint's, not a setting
+	if code, checks, all := doctorRun(t, vars); code != 0 || !checks["settings"].OK {
+		t.Fatalf("a valid configuration: exit %d, settings %+v\n%s", code, checks["settings"], all)
+	}
+	vars["AGENTSCOPE_OTLP_IDLE_TIMOUT"] = "5m"
+	vars["AGENTSCOPE_SPLUNK_HEC_TOKN"] = "x"
+	code, checks, _ := doctorRun(t, vars)
+	if c := checks["settings"]; code != 1 || c.OK ||
+		!strings.Contains(c.Detail, "AGENTSCOPE_OTLP_IDLE_TIMOUT is not a setting AgentScope reads: did you mean AGENTSCOPE_OTLP_IDLE_TIMEOUT?") ||
+		!strings.Contains(c.Detail, "did you mean AGENTSCOPE_SPLUNK_HEC_TOKEN?") {
+		t.Errorf("misspelt settings: exit %d, %+v", code, c)
+	}
+	delete(vars, "AGENTSCOPE_OTLP_IDLE_TIMOUT")
+	delete(vars, "AGENTSCOPE_SPLUNK_HEC_TOKN")
+	vars["AGENTSCOPE_TOKEN"] = "short"
+	code, checks, _ = doctorRun(t, vars)
+	if c := checks["settings"]; code != 1 || c.OK || !strings.Contains(c.Detail, "shorter than 16 characters") {
+		t.Errorf("a short token: exit %d, %+v", code, c)
 	}
 }
 

@@ -23,6 +23,9 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	// Getenv reads the settings (os.Getenv in the binary).
 	Getenv func(string) string
+	// Environ lists the environment's variables (os.Environ in the
+	// binary), for doctor to find misspelt settings; nil lists none.
+	Environ func() []string
 	// ProviderEnv reads model provider credentials: the default provider's
 	// (AGENTSCOPE_LLM_*, OPENAI_*) and the variables agent definitions name
 	// for their keys, from one place (nil: the process environment).
@@ -84,7 +87,7 @@ func (env *Env) providerEnv() func(string) string {
 
 // Run runs the command line and returns the process exit code.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv}
+	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv, Environ: os.Environ}
 	return env.Run(ctx, args)
 }
 
