@@ -38,7 +38,7 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	)
 	pos, err := env.parseFlags("export", args, &cfg, storeFlags, func(fs *flag.FlagSet) {
 		fs.StringVar(&org, "org", agentscope.DefaultOrgID, "the organisation whose sessions to export (agentscope orgs list)")
-		fs.StringVar(&since, "since", "", "only sessions started at or after this RFC 3339 time (whole sessions, so the file always imports)")
+		fs.StringVar(&since, "since", "", "only sessions started at or after this RFC 3339 time, or date (midnight UTC) (whole sessions, so the file always imports)")
 		fs.StringVar(&session, "session", "", "only this session")
 		fs.StringVar(&format, "format", "ndjson", "ndjson: one stored event per line, as replay returns it (what import reads); otlp: OTLP/JSON logs, one ExportLogsServiceRequest per line (a session's page of events), GenAI attributes, as the OpenTelemetry Collector's otlpjsonfile receiver reads")
 	})
@@ -50,9 +50,12 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	case format != "ndjson" && format != "otlp":
 		return usageError{fmt.Sprintf("--format %q is not ndjson or otlp", format)}
 	case since != "":
+		// A date alone is its midnight UTC.
 		t, err := time.Parse(time.RFC3339Nano, since)
 		if err != nil {
-			return usageError{fmt.Sprintf("--since %q is not an RFC 3339 time such as 2026-01-31T00:00:00Z", since)}
+			if t, err = time.Parse(time.DateOnly, since); err != nil {
+				return usageError{fmt.Sprintf("--since %q is not an RFC 3339 time such as 2026-01-31T00:00:00Z, nor a date such as 2026-01-31 (midnight UTC)", since)}
+			}
 		}
 		f.Since = t
 	}
@@ -322,6 +325,12 @@ func (im *importer) line(n int64, b []byte) {
 	}
 	ev, err := decodeExported(b)
 	if err != nil {
+		if bytes.HasPrefix(bytes.TrimSpace(b), []byte(`{"resourceLogs"`)) {
+			// The other format export writes: say so rather than name
+			// the first field an event lacks.
+			im.refuse(n, "this is OTLP/JSON (export --format otlp), which import does not read: export again with --format ndjson (the default)")
+			return
+		}
 		im.refuse(n, "%s", agentscope.ErrorMessage(err))
 		return
 	}

@@ -178,6 +178,9 @@ func TestExportImportRoundTrip(t *testing.T) {
 			if one := cli(t, src, "export", "--session", "every-field"); !strings.HasPrefix(out, one) && !strings.HasSuffix(out, one) {
 				t.Errorf("export --session is not the session's lines of the full export:\n%s", one)
 			}
+			if none := cli(t, src, "export", "--since", time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)); none != "" {
+				t.Errorf("export --since tomorrow's date: %q", none)
+			}
 			if none := cli(t, src, "export", "--since", time.Now().UTC().Format(time.RFC3339)); none != "" {
 				t.Errorf("export --since now: %q", none)
 			}
@@ -265,7 +268,7 @@ func TestImportReportsBadLines(t *testing.T) {
 		{[]string{"import", "--org", "org-nope", path}, 1, `organisation "org-nope" not found`},
 		{[]string{"export", "--org", "org-nope"}, 1, `organisation "org-nope" not found`},
 		{[]string{"export", "--format", "xml"}, 2, `--format "xml" is not ndjson or otlp`},
-		{[]string{"export", "--since", "yesterday"}, 2, `--since "yesterday" is not an RFC 3339 time`},
+		{[]string{"export", "--since", "yesterday"}, 2, `--since "yesterday" is not an RFC 3339 time such as 2026-01-31T00:00:00Z, nor a date`},
 		{[]string{"export", "--session", "a b"}, 2, "--session: "},
 		{[]string{"export", "extra"}, 2, `unexpected argument "extra"`},
 	} {
@@ -349,6 +352,14 @@ func TestExportOTLP(t *testing.T) {
 	}
 	if len(traces) != 2 || traces["long"] == traces["every-field"] {
 		t.Errorf("trace ids: %v", traces)
+	}
+	// Import reads NDJSON only, and says so of an OTLP file (found trying
+	// it as a new user: "line 1: seq: is required").
+	dst := map[string]string{"AGENTSCOPE_DATA_DIR": t.TempDir()}
+	var stdout, stderr strings.Builder
+	e := &Env{Stdin: strings.NewReader(otlp[0] + "\n"), Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return dst[k] }}
+	if code := e.Run(context.Background(), []string{"import", "-"}); code == 0 || !strings.Contains(stderr.String(), "line 1: this is OTLP/JSON (export --format otlp), which import does not read") {
+		t.Errorf("importing an OTLP export: exit %d, %s", code, stderr.String())
 	}
 }
 
