@@ -57,7 +57,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 	GO=$(GO) FUZZTIME=$(FUZZTIME) .ci/fuzz $(FUZZ_TARGETS)
 
 fuzz-short: ## every fuzz target for a few seconds (part of make test)
-	@$(MAKE) --no-print-directory fuzz FUZZTIME=4s
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=2s
 
 interop: interop-deps ## the official TypeScript MCP clients and the MCP conformance suite against the built binary
 	AGENTSCOPE_TEST_INTEROP=required $(GO) test -race -count=1 -v ./interop/
