@@ -26,7 +26,7 @@ func (s *Service) RecordGateway(ctx context.Context, sessionID, agent string, ev
 	if err := s.PrepareOrg(ctx, org); err != nil {
 		return err
 	}
-	return s.commitExternal(ctx, org, sessionID, agent, "gateway", GatewayEventIDPrefix+sessionID+":started", nil, evs)
+	return s.commitExternal(ctx, org, sessionID, agent, "gateway", GatewayEventIDPrefix, nil, evs)
 }
 
 // EndGatewaySession ends a session the gateway started for lack of a

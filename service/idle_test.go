@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,8 +143,29 @@ func TestIdleCaptureSessionResumes(t *testing.T) {
 			if _, err := svc.EndRun(ctx, service.EndRunInput{SessionID: "sdk-1", Status: "completed"}); err != nil {
 				t.Fatal(err)
 			}
-			if err := svc.RecordGateway(ctx, "sdk-1", "gw-bot", []agentscope.Event{ev("call-3")}); agentscope.ErrorCode(err) != agentscope.ECONFLICT {
-				t.Fatalf("gateway call into an ended SDK session: %v, want ECONFLICT", err)
+			// Nor are the call's events lost (found trying it as a new
+			// user: they were refused, with a log line only): they start
+			// a session of their own that names it.
+			for range 2 { // a second call lands in the same continuation
+				if err := svc.RecordGateway(ctx, "sdk-1", "gw-bot", []agentscope.Event{ev("call-3")}); err != nil {
+					t.Fatalf("gateway call into an ended SDK session: %v", err)
+				}
+			}
+			if run, _ := st.GetRun(context.Background(), "org-a", "sdk-1"); run.Status != agentscope.StatusCompleted || run.EventCount != 2 {
+				t.Fatalf("the ended SDK session changed: %+v", run)
+			}
+			page, err := st.ListRuns(context.Background(), "org-a", agentscope.RunFilter{Agent: "gw-bot", Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cont []agentscope.Run
+			for _, r := range page.Runs {
+				if r.Metadata["continues_session"] == "sdk-1" {
+					cont = append(cont, r)
+				}
+			}
+			if len(cont) != 1 || cont[0].EventCount != 2 || cont[0].Metadata["source"] != "gateway" || !strings.HasPrefix(cont[0].SessionID, "gateway-") {
+				t.Fatalf("continuations of sdk-1: %+v, want one holding its start and the call", cont)
 			}
 		})
 	}

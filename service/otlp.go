@@ -2,7 +2,10 @@ package service
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"sync"
 
 	"github.com/agentscope/agentscope"
@@ -95,25 +98,43 @@ func (s *Service) commitOTLP(ctx context.Context, org string, sess *otlp.Session
 	if sess.Conversation != "" {
 		meta = map[string]string{"conversation_id": sess.Conversation}
 	}
-	return s.commitExternal(ctx, org, sess.ID, sess.Agent, "otlp", otlp.EventIDPrefix+sess.ID+":started", meta, evs)
+	return s.commitExternal(ctx, org, sess.ID, sess.Agent, "otlp", otlp.EventIDPrefix, meta, evs)
 }
 
 // commitExternal appends evs to a session that an external capture path
 // (OTLP ingest, the LLM gateway) records, starting it as an external
-// agent's run, with metadata source (and meta), when it does not exist. startID is
-// the SessionStarted's event id, the same for every racing start, so that
-// two captures starting the same session record one start.
+// agent's run, with metadata source (and meta), when it does not exist. The
+// SessionStarted's event id is startPrefix, the session id and
+// ":started", the same for every racing start, so that two captures
+// starting the same session record one start.
 //
 // A session this capture path started and that has ended as completed
 // (ended for idleness, see EndIdleSessions) is resumed by events that
 // arrive late: the agent paused longer than the idle timeout, and its
 // spans are recorded rather than refused. A retry of events the session
 // holds is answered as duplicates and reopens nothing.
-func (s *Service) commitExternal(ctx context.Context, org, sessionID, agentName, source, startID string, meta map[string]string, evs []agentscope.Event) error {
+//
+// A session that has ended and is not this path's to resume (an SDK's
+// session named by a gateway header, one that failed or was cancelled)
+// does not lose the events: they go to a session of their own, derived
+// from the one named, whose metadata continues_session names it.
+func (s *Service) commitExternal(ctx context.Context, org, sessionID, agentName, source, startPrefix string, meta map[string]string, evs []agentscope.Event) error {
 	_, err := s.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sessionID, Events: evs})
 	if agentscope.ErrorCode(err) == agentscope.ECONFLICT {
-		if run, gerr := s.store.GetRun(ctx, org, sessionID); gerr == nil && run.Status == agentscope.StatusCompleted && run.Metadata["source"] == source {
+		run, gerr := s.store.GetRun(ctx, org, sessionID)
+		switch {
+		case gerr != nil || !run.Status.Terminal():
+		case run.Status == agentscope.StatusCompleted && run.Metadata["source"] == source:
 			_, err = s.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sessionID, Events: evs, Resume: true})
+		case meta["continues_session"] == "":
+			m := maps.Clone(meta)
+			if m == nil {
+				m = map[string]string{}
+			}
+			m["continues_session"] = sessionID
+			sum := sha256.Sum256([]byte("continues:" + sessionID))
+			alt := startPrefix[:len(startPrefix)-1] + "-" + hex.EncodeToString(sum[:12])
+			return s.commitExternal(ctx, org, alt, agentName, source, startPrefix, m, evs)
 		}
 	}
 	if agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
@@ -136,7 +157,7 @@ func (s *Service) commitExternal(ctx context.Context, org, sessionID, agentName,
 	if ts.IsZero() {
 		ts = now
 	}
-	start := agentscope.Event{EventID: startID, Type: agentscope.SessionStarted, TS: ts, Agent: agentName}
+	start := agentscope.Event{EventID: startPrefix + sessionID + ":started", Type: agentscope.SessionStarted, TS: ts, Agent: agentName}
 	runMeta := map[string]string{"source": source}
 	for k, v := range meta {
 		runMeta[k] = v
