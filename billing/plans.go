@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"time"
@@ -329,7 +330,16 @@ func withOverage(limit, pct int64) int64 {
 	if pct == 0 {
 		return limit
 	}
-	extra := limit / 100 * pct
-	extra += limit % 100 * pct / 100
+	// limit and pct are not negative (Parse), pct at most
+	// MaxOveragePercent; a limit too large to raise without wrapping is
+	// the largest count there is.
+	room := math.MaxInt64 - limit
+	if limit/100 > room/pct {
+		return math.MaxInt64
+	}
+	extra := limit/100*pct + limit%100*pct/100
+	if extra > room {
+		return math.MaxInt64
+	}
 	return limit + extra
 }

@@ -1,6 +1,7 @@
 package billing_test
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,4 +119,27 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestOverageCannotWrap: an events_per_month near the largest count with
+// an overage allowance stays the largest count rather than wrapping
+// negative (which would refuse every event).
+func TestOverageCannotWrap(t *testing.T) {
+	for _, doc := range []string{
+		`{"default":"x","overage_percent":10,"plans":[{"id":"x","name":"X","limits":{"events_per_month":9223372036854775807}}]}`,
+		`{"default":"x","overage_percent":1000,"plans":[{"id":"x","name":"X","limits":{"events_per_month":9223372036854775000}}]}`,
+		`{"default":"x","overage_percent":1000,"plans":[{"id":"x","name":"X","limits":{"events_per_month":1000000000000000000}}]}`,
+	} {
+		p, err := billing.Parse([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, ok := p.EventLimit("x"); !ok || n != math.MaxInt64 {
+			t.Errorf("%s: limit %d, want %d", doc, n, int64(math.MaxInt64))
+		}
+	}
+	p, _ := billing.Parse([]byte(`{"default":"x","overage_percent":10,"plans":[{"id":"x","name":"X","limits":{"events_per_month":1005}}]}`))
+	if n, _ := p.EventLimit("x"); n != 1105 {
+		t.Errorf("1005 + 10%% = %d, want 1105", n)
+	}
 }
