@@ -23,6 +23,15 @@ type Options struct {
 	// Committers is the number of transactions that may be in flight at
 	// once (default 1; SQLite has one writer, Postgres gains from several).
 	Committers int
+	// ParallelEvents is the least number of events a group commit must
+	// hold to start while another is in flight (default MaxBatchEvents/8).
+	// Below it the requests wait for the commit in flight to finish and
+	// join the next one: many small requests (record_event from many
+	// clients) then share a few big transactions, where two half-size ones
+	// in flight at once cost the database about half as much again per
+	// event without answering sooner; big requests (batch ingest) still
+	// overlap one commit's encoding with another's round trips.
+	ParallelEvents int
 	// Hub receives committed events; nil means no live fan-out.
 	Hub Hub
 	// Observers are called after each commit with the committed events, in
@@ -61,6 +70,9 @@ func New(store agentscope.Store, opts Options) *Recorder {
 	if opts.Committers <= 0 {
 		opts.Committers = 1
 	}
+	if opts.ParallelEvents <= 0 {
+		opts.ParallelEvents = max(opts.MaxBatchEvents/8, 1)
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -70,10 +82,8 @@ func New(store agentscope.Store, opts Options) *Recorder {
 		log:   opts.Logger.With("component", "recorder"),
 		queue: make(chan *pending, 4096),
 	}
-	for range opts.Committers {
-		r.wg.Add(1)
-		go r.commitLoop()
-	}
+	r.wg.Add(1)
+	go r.commitLoop()
 	return r
 }
 
@@ -147,25 +157,65 @@ func (r *Recorder) Close() error {
 	return nil
 }
 
+// commitLoop gathers queued requests into group commits and starts each
+// in its own goroutine: at once when none is in flight, and while others
+// are (up to Committers) only once it holds ParallelEvents events. A
+// commit is never started with fewer requests than are queued at that
+// moment, up to MaxBatchEvents.
 func (r *Recorder) commitLoop() {
 	defer r.wg.Done()
-	for first := range r.queue {
-		batch := []*pending{first}
-		n := len(first.req.Events)
-	fill:
-		for n < r.opts.MaxBatchEvents {
-			select {
-			case p, ok := <-r.queue:
-				if !ok {
+	var (
+		done     = make(chan struct{}, r.opts.Committers)
+		inflight int
+		batch    []*pending
+		n        int // events in batch
+		queue    = r.queue
+	)
+	take := func(p *pending) {
+		batch = append(batch, p)
+		n += len(p.req.Events)
+	}
+	for queue != nil || len(batch) > 0 || inflight > 0 {
+		if len(batch) > 0 && inflight < r.opts.Committers {
+			// Whatever is queued now joins before the commit starts.
+		fill:
+			for queue != nil && n < r.opts.MaxBatchEvents {
+				select {
+				case p, ok := <-queue:
+					if !ok {
+						queue = nil
+						break fill
+					}
+					take(p)
+				default:
 					break fill
 				}
-				batch = append(batch, p)
-				n += len(p.req.Events)
-			default:
-				break fill
+			}
+			if inflight == 0 || n >= r.opts.ParallelEvents || queue == nil {
+				b := batch
+				batch, n = nil, 0
+				inflight++
+				go func() {
+					r.commit(b)
+					done <- struct{}{}
+				}()
+				continue
 			}
 		}
-		r.commit(batch)
+		in := queue
+		if n >= r.opts.MaxBatchEvents {
+			in = nil // full: wait for a commit to finish
+		}
+		select {
+		case p, ok := <-in:
+			if !ok {
+				queue = nil
+				continue
+			}
+			take(p)
+		case <-done:
+			inflight--
+		}
 	}
 }
 

@@ -225,3 +225,98 @@ func TestCloseFinishesQueuedCommits(t *testing.T) {
 		t.Errorf("%d commits acknowledged, %d stored", ok.Load(), len(evs)-1)
 	}
 }
+
+// gatedStore is a store whose appends each wait for a value on gate, and
+// which checks, as each append begins, that it holds at least min events
+// if another append is in flight.
+type gatedStore struct {
+	agentscope.Store
+	t        *testing.T
+	gate     chan struct{}
+	started  chan int // events of each append, as it begins
+	min      int
+	inflight atomic.Int64
+	most     atomic.Int64
+}
+
+func (g *gatedStore) Append(ctx context.Context, reqs []agentscope.AppendRequest) []agentscope.AppendResult {
+	n := 0
+	for _, r := range reqs {
+		n += len(r.Events)
+	}
+	now := g.inflight.Add(1)
+	defer g.inflight.Add(-1)
+	if now > 1 && n < g.min {
+		g.t.Errorf("an append of %d events began while %d others were in flight; a parallel one needs at least %d", n, now-1, g.min)
+	}
+	for m := g.most.Load(); now > m && !g.most.CompareAndSwap(m, now); m = g.most.Load() {
+	}
+	g.started <- n
+	<-g.gate
+	out := make([]agentscope.AppendResult, len(reqs))
+	for i := range out {
+		out[i].Events = reqs[i].Events
+		out[i].Duplicate = make([]bool, len(reqs[i].Events))
+	}
+	return out
+}
+
+func toolEvents(n int) []agentscope.Event {
+	evs := make([]agentscope.Event, n)
+	for i := range evs {
+		evs[i] = agentscope.Event{Type: agentscope.ToolCalled, Tool: "t", CallID: "c", TS: time.Now()}
+	}
+	return evs
+}
+
+// TestParallelCommitsNeedBacklog: while a group commit is in flight, small
+// requests wait for it and share the next commit instead of starting one
+// of their own beside it; a request of ParallelEvents events starts a
+// second commit at once.
+func TestParallelCommitsNeedBacklog(t *testing.T) {
+	const parallel = 50
+	g := &gatedStore{t: t, gate: make(chan struct{}), started: make(chan int, 1000), min: parallel}
+	r := recorder.New(g, recorder.Options{Committers: 2, ParallelEvents: parallel})
+	var wg sync.WaitGroup
+	commit := func(events int) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := r.Commit(context.Background(), agentscope.AppendRequest{OrgID: "o", SessionID: "s", Events: toolEvents(events)}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	commit(1)
+	if n := <-g.started; n != 1 {
+		t.Fatalf("the first commit holds %d events, want 1", n)
+	}
+	// The first commit is held. Small requests queue behind it (gatedStore
+	// fails the test if one starts beside it), then a big one starts a
+	// second commit, whatever of the small ones it found with it.
+	for range 20 {
+		commit(1)
+	}
+	commit(parallel)
+	if n := <-g.started; n < parallel {
+		t.Fatalf("the second commit holds %d events, want the %d-event request in it", n, parallel)
+	}
+	if g.most.Load() != 2 {
+		t.Fatalf("%d commits were in flight at once, want 2", g.most.Load())
+	}
+	// Release everything: each append takes one value from gate.
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case g.gate <- struct{}{}:
+			case <-g.started:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	r.Close()
+	close(stop)
+}

@@ -2,8 +2,11 @@ package postgres_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/store/pgtest"
@@ -97,5 +100,85 @@ func TestOptimisticAppendFallsBack(t *testing.T) {
 	changed.Tool = "other"
 	if r := s.Append(ctx, []agentscope.AppendRequest{{OrgID: "o", SessionID: "a", Events: []agentscope.Event{changed}}}); agentscope.ErrorCode(r[0].Err) != agentscope.ECONFLICT {
 		t.Errorf("changed body under a stored id: %v, want a conflict", r[0].Err)
+	}
+}
+
+// planSpy is a Pipe that, in each BEGIN batch, asks the transaction's
+// plan_cache_mode after the caller's statements.
+type planSpy struct {
+	sqlstore.Pipe
+	modes *[]string
+}
+
+func (p planSpy) Send(ctx context.Context, stmts []sqlstore.Stmt) error {
+	if len(stmts) > 0 && stmts[0].SQL == "BEGIN" {
+		stmts = append(stmts, sqlstore.Stmt{SQL: "SHOW plan_cache_mode", Rows: func(rows sqlstore.Rows) error {
+			for rows.Next() {
+				var m string
+				if err := rows.Scan(&m); err != nil {
+					return err
+				}
+				*p.modes = append(*p.modes, m)
+			}
+			return nil
+		}})
+	}
+	return p.Pipe.Send(ctx, stmts)
+}
+
+// A group commit's optimistic attempt runs with generic plans (see
+// optimisticSetup); its second attempt, which looks up stored event ids,
+// and every other query keep custom plans: the setting is local to the
+// attempt's transaction.
+func TestOptimisticAppendUsesGenericPlansOnly(t *testing.T) {
+	s, err := postgres.Open(context.Background(), pgtest.URL(t), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var modes []string
+	s.SetPipe(func(ctx context.Context) (sqlstore.Pipe, error) {
+		p, err := s.OpenPipe(ctx)
+		return planSpy{p, &modes}, err
+	})
+	ctx := context.Background()
+	ev := func(id string) agentscope.Event {
+		return agentscope.Event{EventID: id, Type: agentscope.ToolCalled, Tool: "t", CallID: "c", TS: time.Unix(1700000000, 0)}
+	}
+	if r := s.Append(ctx, []agentscope.AppendRequest{{OrgID: "o", SessionID: "s",
+		Start: &agentscope.Run{Agent: "a", Status: agentscope.StatusRunning}, Events: []agentscope.Event{ev("e1")}}}); r[0].Err != nil {
+		t.Fatal(r[0].Err)
+	}
+	if want := []string{"force_generic_plan"}; !slices.Equal(modes, want) {
+		t.Fatalf("a new event: plan_cache_mode in each attempt %q, want %q", modes, want)
+	}
+	modes = nil
+	// A retry of a stored event: the optimistic attempt fails, the second
+	// looks the ids up.
+	if r := s.Append(ctx, []agentscope.AppendRequest{{OrgID: "o", SessionID: "s", Events: []agentscope.Event{ev("e1")}}}); r[0].Err != nil || !r[0].Duplicate[0] {
+		t.Fatalf("retry: %+v", r[0])
+	}
+	if want := []string{"force_generic_plan", "force_custom_plan"}; !slices.Equal(modes, want) {
+		t.Fatalf("a retry: plan_cache_mode in each attempt %q, want %q", modes, want)
+	}
+	conns := make([]*pgxpool.Conn, 0, 4)
+	defer func() {
+		for _, c := range conns {
+			c.Release()
+		}
+	}()
+	for range 4 {
+		c, err := s.Pool().Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		var mode string
+		if err := c.QueryRow(ctx, `SHOW plan_cache_mode`).Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if mode != "force_custom_plan" {
+			t.Errorf("plan_cache_mode outside appends is %q, want force_custom_plan", mode)
+		}
 	}
 }

@@ -133,10 +133,16 @@ func (s *Store) appendPipedOnce(ctx context.Context, reqs []agentscope.AppendReq
 	}
 	// Release rolls back a transaction an error left open.
 	defer p.Release()
+	optimistic = optimistic && s.d.ArrayParams && s.d.IsRepeatedEvent != nil
 	begin := func(ctx context.Context, reads []Stmt) error {
-		return p.Send(ctx, append([]Stmt{{SQL: "BEGIN"}}, reads...))
+		stmts := make([]Stmt, 0, 2+len(reads))
+		stmts = append(stmts, Stmt{SQL: "BEGIN"})
+		if optimistic && s.d.OptimisticSetup != "" {
+			stmts = append(stmts, Stmt{SQL: s.d.OptimisticSetup})
+		}
+		return p.Send(ctx, append(stmts, reads...))
 	}
-	results, writes, err := s.appendBatch(ctx, begin, reqs, optimistic && s.d.ArrayParams && s.d.IsRepeatedEvent != nil)
+	results, writes, err := s.appendBatch(ctx, begin, reqs, optimistic)
 	if err != nil {
 		return nil, err
 	}
