@@ -3,6 +3,7 @@ package agentscope
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -139,9 +140,21 @@ type AppendResult struct {
 }
 
 // Appended returns the request's events this append added: Events less
-// the duplicates and the rejected, in request order.
+// the duplicates and the rejected, in request order. When it added them
+// all, that is Events itself, not a copy (a batch of ingest is hundreds of
+// events of some 400 bytes each); appending to the result never writes
+// into Events.
 func (r AppendResult) Appended() []Event {
-	var evs []Event
+	n := 0
+	for i := range r.Events {
+		if !r.Duplicate[i] && (r.Rejected == nil || r.Rejected[i] == nil) {
+			n++
+		}
+	}
+	if n == len(r.Events) {
+		return slices.Clip(r.Events)
+	}
+	evs := make([]Event, 0, n)
 	for i, ev := range r.Events {
 		if !r.Duplicate[i] && (r.Rejected == nil || r.Rejected[i] == nil) {
 			evs = append(evs, ev)

@@ -239,8 +239,13 @@ func (r *Recorder) commit(batch []*pending) {
 		if res.Err != nil {
 			continue
 		}
-		if evs := res.Appended(); len(evs) > 0 {
-			byOrg[reqs[i].OrgID] = append(byOrg[reqs[i].OrgID], evs...)
+		evs := res.Appended()
+		switch cur, ok := byOrg[reqs[i].OrgID]; {
+		case len(evs) == 0:
+		case !ok:
+			byOrg[reqs[i].OrgID] = evs // not copied: an appended slice is full
+		default:
+			byOrg[reqs[i].OrgID] = append(cur, evs...)
 		}
 	}
 	// Published before the callers hear of their commit: a caller that

@@ -354,12 +354,20 @@ func scanNumber(data []byte, i int) int {
 // without escapes, numbers or booleans, as encoding/json decodes it into
 // map[string]any with UseNumber (numbers as json.Number).
 func Scalars(data []byte) (map[string]any, bool) {
-	fields, ok := Object(data)
+	// Straight from the members into the one map the caller keeps (an
+	// event's attributes, on every event of a batch): Object's map would be
+	// made and dropped.
+	var buf [16]Member
+	members, ok := Members(data, buf[:0])
 	if !ok {
 		return nil, false
 	}
-	m := make(map[string]any, len(fields))
-	for k, raw := range fields {
+	m := make(map[string]any, len(members))
+	for _, mb := range members {
+		k, raw := string(mb.Key), mb.Value
+		if _, dup := m[k]; dup {
+			return nil, false
+		}
 		switch c := raw[0]; {
 		case c == '"':
 			s, ok := String(raw)

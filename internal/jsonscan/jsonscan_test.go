@@ -107,6 +107,14 @@ func TestScalars(t *testing.T) {
 			t.Errorf("String(%s) = %q, %v", c.raw, s, ok)
 		}
 	}
+	// A repeated key is refused, not decoded to its last value as
+	// encoding/json would.
+	if m, ok := Scalars([]byte(`{"a":"x","b":1,"a":true}`)); ok {
+		t.Errorf("Scalars took a repeated key: %v", m)
+	}
+	if m, ok := Scalars([]byte(`{"a":"x","b":1,"c":true}`)); !ok || len(m) != 3 || m["a"] != "x" || m["b"] != json.Number("1") || m["c"] != true {
+		t.Errorf("Scalars = %v, %v", m, ok)
+	}
 	for raw, want := range map[string]bool{"0": true, "12": true, "012": false, "-1": false, "1.0": false, "1e3": false, "999999999999999999": true, "9999999999999999999": false} {
 		n, ok := Int([]byte(raw))
 		var j json.Number

@@ -162,7 +162,7 @@ type batch struct {
 	// uncounted are the runs created by Uncounted requests.
 	uncounted map[runKey]bool
 	touched   []runKey // runs whose row must be updated, in order
-	events    map[runKey]map[string]agentscope.Event
+	events    map[runKey]map[string]*agentscope.Event // stored and batched events by id
 	rows      []eventRow
 	// optimistic: the stored events were not looked up; the insert makes
 	// the transaction fail if one of its event ids is already stored.
@@ -210,7 +210,7 @@ func (s *Store) appendBatch(ctx context.Context, send func(context.Context, []St
 		return strings.Compare(a.session, b.session)
 	})
 	keys = slices.Compact(keys)
-	b := &batch{events: map[runKey]map[string]agentscope.Event{}, runs: make(map[runKey]*agentscope.Run, len(keys)), optimistic: optimistic}
+	b := &batch{events: map[runKey]map[string]*agentscope.Event{}, runs: make(map[runKey]*agentscope.Run, len(keys)), optimistic: optimistic}
 	now := s.now()
 	reads := s.lockRuns(keys, b)
 	if policy := s.usagePolicy(); policy != nil {
@@ -279,7 +279,10 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 	}
 	res.Events = make([]agentscope.Event, len(req.Events))
 	res.Duplicate = make([]bool, len(req.Events))
-	fresh := make(map[string]agentscope.Event, len(req.Events))
+	// The request's new events by id, pointing into res.Events (whose
+	// length is fixed), for repeats within the request and, once it passes,
+	// within the batch.
+	fresh := make(map[string]*agentscope.Event, len(req.Events))
 	usage := b.usage[req.OrgID] // nil while billing is off
 	var took, refused int64     // new events kept and refused for usage
 	var refusal error
@@ -302,11 +305,11 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 			old, ok = fresh[ev.EventID]
 		}
 		if ok {
-			if !req.KeepFirst && !sameEvent(old, sent) {
+			if !req.KeepFirst && !sameEvent(*old, sent) {
 				return agentscope.AppendResult{Err: agentscope.Errorf(agentscope.ECONFLICT,
 					"event_id %q is already recorded in session %q with a different body; a retry must resend the same event, and a new event needs a new event_id", ev.EventID, req.SessionID)}
 			}
-			res.Events[i], res.Duplicate[i] = old, true
+			res.Events[i], res.Duplicate[i] = *old, true
 			continue
 		}
 		if usage != nil && usage.limited && !req.Bookkeeping && !req.Uncounted && usage.used+usage.added+took >= usage.limit {
@@ -331,7 +334,7 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 			run.CostUSD = sum
 		}
 		res.Events[i] = ev
-		fresh[ev.EventID] = ev
+		fresh[ev.EventID] = &res.Events[i]
 	}
 	if refused > 0 && (req.Start != nil || req.Update != nil || int64(len(req.Events)) == refused) {
 		// A request that creates or changes its run, or keeps none of its
@@ -355,11 +358,11 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 		usage.added += took
 	}
 	if stored == nil {
-		stored = make(map[string]agentscope.Event, len(fresh))
-		b.events[key] = stored
-	}
-	for id, ev := range fresh {
-		stored[id] = ev
+		b.events[key] = fresh
+	} else {
+		for id, ev := range fresh {
+			stored[id] = ev
+		}
 	}
 	if !exists {
 		b.created = append(b.created, key)
@@ -493,7 +496,7 @@ func (s *Store) loadEventIDs(reqs []agentscope.AppendRequest, b *batch) []Stmt {
 
 // allStored reports whether every event of evs is already stored (by its
 // event_id: the loop over the events then checks the bodies).
-func allStored(stored map[string]agentscope.Event, evs []agentscope.Event) bool {
+func allStored(stored map[string]*agentscope.Event, evs []agentscope.Event) bool {
 	for _, ev := range evs {
 		if _, ok := stored[ev.EventID]; !ok || ev.EventID == "" {
 			return false
@@ -537,9 +540,9 @@ func (b *batch) addStored(rows Rows) error {
 		}
 		k := runKey{org, ev.SessionID}
 		if b.events[k] == nil {
-			b.events[k] = map[string]agentscope.Event{}
+			b.events[k] = map[string]*agentscope.Event{}
 		}
-		b.events[k][ev.EventID] = ev
+		b.events[k][ev.EventID] = &ev
 	}
 	return nil
 }
