@@ -161,7 +161,7 @@ type batch struct {
 	created []runKey                   // runs this batch creates, in order
 	// uncounted are the runs created by Uncounted requests.
 	uncounted map[runKey]bool
-	touched   []runKey // runs whose row must be updated, in order
+	touched   []runKey                                // runs whose row must be updated, in order
 	events    map[runKey]map[string]*agentscope.Event // stored and batched events by id
 	rows      []eventRow
 	// optimistic: the stored events were not looked up; the insert makes
