@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 
 // TestClaimReadsOnlyClaimedEvents: the Postgres claim reads each claimed
 // row's events by their primary key, before and after the tables are
-// analyzed. A plain join had the planner read a session's whole index
+// analyzed, in its generic plan (which the claim uses) and its custom one. A plain join had the planner read a session's whole index
 // range for each row, or every event of the table for a hash join, so
 // forwarding slowed as the table grew.
 func TestClaimReadsOnlyClaimedEvents(t *testing.T) {
@@ -37,33 +38,59 @@ func TestClaimReadsOnlyClaimedEvents(t *testing.T) {
 		}
 	}
 	now := time.Now().UnixMicro()
-	for _, analyzed := range []bool{false, true} {
+	n := 0
+	for _, c := range []struct {
+		analyzed bool
+		mode     string
+	}{{false, "force_custom_plan"}, {false, "force_generic_plan"}, {true, "force_custom_plan"}, {true, "force_generic_plan"}} {
+		n++
+		analyzed := c.analyzed
 		if analyzed {
 			if _, err := s.Pool().Exec(ctx, "ANALYZE"); err != nil {
 				t.Fatal(err)
 			}
 		}
-		tx, err := s.Pool().Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows, err := tx.Query(ctx, "EXPLAIN "+sqlstore.ClaimPostgresSQL(postgres.Dialect), "test", now+1, now+1, now, now, 500, 500, now, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
+		plan := func() []string {
+			tx, err := s.Pool().Begin(ctx)
+			if err != nil {
 				t.Fatal(err)
 			}
-			plan = append(plan, line)
-		}
-		rows.Close()
-		_ = tx.Rollback(ctx)
+			defer func() { _ = tx.Rollback(ctx) }()
+			if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = "+c.mode); err != nil {
+				t.Fatal(err)
+			}
+			// A prepared statement, as pgx runs it, so that plan_cache_mode
+			// chooses the plan EXPLAIN shows. PREPARE outlives the
+			// transaction: DEALLOCATE before the connection goes back.
+			name := fmt.Sprintf("claim_%d", n)
+			if _, err := tx.Exec(ctx, "PREPARE "+name+" AS "+sqlstore.ClaimPostgresSQL(postgres.Dialect)); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _, _ = tx.Conn().Exec(ctx, "DEALLOCATE "+name) }()
+			rows, err := tx.Query(ctx, fmt.Sprintf("EXPLAIN EXECUTE %s('test', %d, %d, %d, %d, 500, 500, %d, %d)", name, now+1, now+1, now, now, now, now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var line string
+				if err := rows.Scan(&line); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, line)
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			return plan
+		}()
 		text := strings.Join(plan, "\n")
+		if generic := regexp.MustCompile(`\$[0-9]`).MatchString(text); generic != (c.mode == "force_generic_plan") {
+			t.Fatalf("%s: EXPLAIN shows a generic plan: %v", c.mode, generic)
+		}
 		if !strings.Contains(text, "using events_pkey on events") || strings.Contains(text, "Seq Scan on events") || strings.Contains(text, "events_by_session_ts") {
-			t.Errorf("analyzed %v: the claim does not read events by their primary key:\n%s", analyzed, text)
+			t.Errorf("analyzed %v, %s: the claim does not read events by their primary key:\n%s", analyzed, c.mode, text)
 		}
 	}
 }

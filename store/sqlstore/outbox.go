@@ -144,21 +144,30 @@ func (s *Store) claimOutboxPostgres(ctx context.Context, owner string, limit int
 		}
 		return entries, err
 	}
-	// Over a pipe, the driver's rows are read without database/sql, whose
-	// per-row locking and value conversions were most of a claim's CPU
-	// in the process: a claim is one row per event, up to thousands.
+	// Over a pipe, in one round trip, and with the generic plan
+	// (OptimisticSetup): planning the claim for its arguments took about
+	// 5 ms of the database's CPU on every claim, as long as reading a
+	// thousand events; its plan does not depend on them (the due rows are
+	// found by the outbox's own order, their events by primary key).
 	p, err := s.pipe(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer p.Release()
+	stmts := []Stmt{{SQL: "BEGIN"}}
+	if s.d.OptimisticSetup != "" {
+		stmts = append(stmts, Stmt{SQL: s.d.OptimisticSetup})
+	}
 	var entries []agentscope.OutboxEntry
-	err = p.Send(ctx, []Stmt{{SQL: s.d.rebind(claimPostgres), Args: args, Rows: func(rows Rows) error {
+	stmts = append(stmts, Stmt{SQL: s.d.rebind(claimPostgres), Args: args, Rows: func(rows Rows) error {
 		var err error
 		entries, _, err = scanOutboxEntries(rows, limit, false)
 		return err
-	}}})
-	return entries, err
+	}}, Stmt{SQL: "COMMIT"})
+	if err := p.Send(ctx, stmts); err != nil {
+		return nil, err
+	}
+	return entries, nil
 }
 
 func (s *Store) claimOutboxSQLite(ctx context.Context, owner string, limit int, now, until int64) ([]agentscope.OutboxEntry, error) {
