@@ -139,22 +139,21 @@ func serveUnderLoad(t *testing.T, storeEnv []string) {
 	case <-exited:
 		t.Fatal("serve exited before listening")
 	}
-	post := func(path string, body io.Reader, length int64) (*http.Response, []byte) {
+	post := func(path string, body io.Reader, length int64) (*http.Response, []byte, error) {
 		req, _ := http.NewRequest("POST", base+path, body)
 		req.Header.Set("Authorization", "Bearer "+testToken)
 		req.ContentLength = length
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			t.Errorf("POST %s: %v", path, err)
-			return nil, nil
+			return nil, nil, err
 		}
 		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, b
+		b, err := io.ReadAll(resp.Body)
+		return resp, b, err
 	}
 	start := `{"agent":"load","session_id":"load"}`
-	if resp, b := post("/api/v1/runs", strings.NewReader(start), int64(len(start))); resp == nil || resp.StatusCode != 201 {
-		t.Fatalf("start run: %v %s", resp, b)
+	if resp, b, err := post("/api/v1/runs", strings.NewReader(start), int64(len(start))); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("start run: %v %v %s", err, resp, b)
 	}
 
 	// The slow client: one header byte at a time, never finishing.
@@ -181,6 +180,7 @@ func serveUnderLoad(t *testing.T, storeEnv []string) {
 	var (
 		mu       sync.Mutex
 		accepted int
+		cut      int // posts ended by a transport error
 		codes    = map[int]int{}
 		wg       sync.WaitGroup
 	)
@@ -189,12 +189,19 @@ func serveUnderLoad(t *testing.T, storeEnv []string) {
 		go func() {
 			defer wg.Done()
 			b := eventsBody{client: c, n: 10000, size: 3300}
-			resp, body := post("/api/v1/events", b.reader(), b.length())
-			if resp == nil {
-				return
-			}
+			resp, body, err := post("/api/v1/events", b.reader(), b.length())
 			mu.Lock()
 			defer mu.Unlock()
+			if err != nil {
+				// A post the server refused and stopped reading (its drain of
+				// a refused body is bounded by the read timeout, which a
+				// loaded -race run can reach) ends in a transport error on
+				// the client. It was not accepted, and the event count below
+				// still holds every accepted event and nothing else.
+				t.Logf("client %d: transport error, counted as refused: %v", c, err)
+				cut++
+				return
+			}
 			codes[resp.StatusCode]++
 			switch resp.StatusCode {
 			case http.StatusOK:
@@ -217,7 +224,10 @@ func serveUnderLoad(t *testing.T, storeEnv []string) {
 		t.Errorf("slow-header client: %v, want the server to cut it", err)
 	}
 	if codes[http.StatusOK] == 0 || codes[http.StatusServiceUnavailable] == 0 {
-		t.Errorf("answers %v: want some posts accepted and some refused with 503", codes)
+		t.Errorf("answers %v (%d cut): want some posts accepted and some refused with 503", codes, cut)
+	}
+	if cut > clients/4 {
+		t.Errorf("%d of %d posts ended in a transport error, not an answer", cut, clients)
 	}
 
 	req, _ := http.NewRequest("GET", base+"/api/v1/runs/load", nil)
@@ -236,7 +246,7 @@ func serveUnderLoad(t *testing.T, storeEnv []string) {
 	}
 
 	peak := peakRSS(t, cmd.Process.Pid)
-	t.Logf("answers %v, %d events stored, peak RSS %d MB", codes, accepted, peak>>20)
+	t.Logf("answers %v, %d cut, %d events stored, peak RSS %d MB", codes, cut, accepted, peak>>20)
 	if peak > 320<<20 {
 		t.Errorf("peak resident memory %d MB, want at most 320 MB", peak>>20)
 	}
