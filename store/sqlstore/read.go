@@ -154,7 +154,21 @@ func (s *Store) ListEvents(ctx context.Context, orgID, sessionID string, f agent
 	if err != nil {
 		return nil, err
 	}
-	return scanBodies(rows)
+	evs, err := scanBodies(rows)
+	if err == nil && len(evs) == 0 {
+		err = s.sessionExists(ctx, orgID, sessionID)
+	}
+	return evs, err
+}
+
+// sessionExists returns the store's not-found error for a session that
+// does not exist. A read of a session's events checks it only when it
+// found none: events are never stored without their run, so any event
+// found proves the session, and a client paging a long session makes one
+// round trip per page instead of two.
+func (s *Store) sessionExists(ctx context.Context, orgID, sessionID string) error {
+	_, err := s.GetRun(ctx, orgID, sessionID)
+	return err
 }
 
 // ListEventBodies implements agentscope.Store.
@@ -181,15 +195,17 @@ func (s *Store) ListEventBodies(ctx context.Context, orgID, sessionID string, f 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
+	if len(out) == 0 {
+		if err := s.sessionExists(ctx, orgID, sessionID); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
-// eventRows selects cols of a session's events in seq order, after
-// checking the session exists.
+// eventRows selects cols of a session's events in seq order; when there
+// are none, the caller checks the session exists (sessionExists).
 func (s *Store) eventRows(ctx context.Context, orgID, sessionID string, f agentscope.EventFilter, cols string) (*sql.Rows, error) {
-	if _, err := s.GetRun(ctx, orgID, sessionID); err != nil {
-		return nil, err
-	}
 	where := "org_id = ? AND session_id = ? AND seq > ?"
 	args := []any{orgID, sessionID, f.AfterSeq}
 	if len(f.Types) > 0 {
@@ -202,6 +218,18 @@ func (s *Store) eventRows(ctx context.Context, orgID, sessionID string, f agents
 	if f.Limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
+	}
+	if f.MaxBytes > 0 && s.d.Name == "postgres" {
+		// The database drops the rows past MaxBytes (those whose events
+		// before them in the page hold more than MaxBytes, counted as
+		// ListEventBodies' loop counts them) instead of sending them: a replay page
+		// is at most 1,000 events but 64 KiB, so with events of a few
+		// hundred bytes the client read and discarded five rows for every
+		// one it kept, and paging a session cost five times reading it.
+		q = `SELECT ` + cols + ` FROM (SELECT seq, body, sum(octet_length(body) + 1) OVER (ORDER BY seq) - (octet_length(body) + 1) AS before
+			FROM events WHERE ` + where + ` ORDER BY seq` + strings.TrimPrefix(q, `SELECT `+cols+` FROM events WHERE `+where+` ORDER BY seq`) + `) e
+			WHERE before <= ? ORDER BY seq`
+		args = append(args, f.MaxBytes)
 	}
 	rows, err := s.query(ctx, q, args...)
 	if err != nil {

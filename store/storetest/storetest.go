@@ -764,6 +764,36 @@ func testReplayFilters(t *testing.T, s agentscope.Store) {
 	if _, err := s.ListEventBodies(ctx, "org-b", "s1", agentscope.EventFilter{}); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
 		t.Fatalf("another organisation's bodies: %v", err)
 	}
+	if _, err := s.ListEvents(ctx, "org-b", "s1", agentscope.EventFilter{}); agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+		t.Fatalf("another organisation's events: %v", err)
+	}
+	// Past the last event: an empty page of a session that exists.
+	last := all[len(all)-1].Seq
+	if b, err := s.ListEventBodies(ctx, org, "s1", agentscope.EventFilter{AfterSeq: last}); err != nil || len(b) != 0 {
+		t.Fatalf("bodies after the last event: %d, %v", len(b), err)
+	}
+	if evs, err := s.ListEvents(ctx, org, "s1", agentscope.EventFilter{AfterSeq: last}); err != nil || len(evs) != 0 {
+		t.Fatalf("events after the last event: %d, %v", len(evs), err)
+	}
+	// MaxBytes: the page ends with the event that takes it past MaxBytes
+	// (each event counted as its body and one byte more).
+	for _, cut := range []int{1, 2, 3} {
+		before := 0 // bytes of the first cut events
+		for _, b := range bodies[:cut] {
+			before += len(b.Body) + 1
+		}
+		for _, c := range []struct {
+			max, want int
+		}{{before - 1, cut}, {before, cut + 1}} {
+			if c.want > len(bodies) {
+				continue
+			}
+			got, err := s.ListEventBodies(ctx, org, "s1", agentscope.EventFilter{MaxBytes: c.max, Limit: 100})
+			if err != nil || len(got) != c.want {
+				t.Fatalf("MaxBytes %d (the first %d events hold %d): %d events, %v; want %d", c.max, cut, before, len(got), err, c.want)
+			}
+		}
+	}
 }
 
 func testUpdateFrom(t *testing.T, s agentscope.Store) {
