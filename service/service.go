@@ -235,6 +235,7 @@ func (s *Service) record(ctx context.Context, defaultSession string, n int, deco
 	}
 	results := make([]RecordResult, n)
 	type group struct {
+		n      int // accepted events of the session, counted while decoding
 		idx    []int
 		events []agentscope.Event
 	}
@@ -273,10 +274,13 @@ func (s *Service) record(ctx context.Context, defaultSession string, n int, deco
 			evs, idx = make([]agentscope.Event, 0, n-i), make([]int, 0, n-i)
 		}
 		evs, idx = append(evs, ev), append(idx, i)
-		if g := groups[ev.SessionID]; g == nil {
-			groups[ev.SessionID] = &group{}
+		g := groups[ev.SessionID]
+		if g == nil {
+			g = &group{}
+			groups[ev.SessionID] = g
 			order = append(order, ev.SessionID)
 		}
+		g.n++
 	}
 	// Grouped by session in a second pass, each group's events in one
 	// allocation of their own size (a batch of one session, the usual
@@ -286,11 +290,8 @@ func (s *Service) record(ctx context.Context, defaultSession string, n int, deco
 	if len(order) == 1 {
 		groups[order[0]].idx, groups[order[0]].events = idx, evs
 	} else {
-		for k := range evs {
-			groups[evs[k].SessionID].idx = append(groups[evs[k].SessionID].idx, 0)
-		}
 		for _, g := range groups {
-			g.events, g.idx = make([]agentscope.Event, 0, len(g.idx)), g.idx[:0]
+			g.events, g.idx = make([]agentscope.Event, 0, g.n), make([]int, 0, g.n)
 		}
 		for k := range evs {
 			g := groups[evs[k].SessionID]

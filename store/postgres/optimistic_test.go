@@ -127,7 +127,7 @@ func (p planSpy) Send(ctx context.Context, stmts []sqlstore.Stmt) error {
 }
 
 // A group commit's optimistic attempt runs with generic plans (see
-// optimisticSetup); its second attempt, which looks up stored event ids,
+// genericPlans); its second attempt, which looks up stored event ids,
 // and every other query keep custom plans: the setting is local to the
 // attempt's transaction.
 func TestOptimisticAppendUsesGenericPlansOnly(t *testing.T) {

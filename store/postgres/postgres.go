@@ -33,9 +33,10 @@ func Migrations() fs.FS {
 
 // Dialect is PostgreSQL's sqlstore dialect.
 var Dialect = sqlstore.Dialect{Name: "postgres", Numbered: true, LockSuffix: " FOR UPDATE", MaxParams: 65535, ArrayParams: true,
-	IsRepeatedEvent: isRepeatedEvent, OptimisticSetup: optimisticSetup}
+	IsRepeatedEvent: isRepeatedEvent, GenericPlans: genericPlans}
 
-// optimisticSetup has a group commit's optimistic attempt run its
+// genericPlans has a group commit's optimistic attempt (and the outbox
+// claim, see sqlstore's claimOutboxPostgres) run its
 // statements with their generic plans, where every other query of the
 // store plans each execution for its arguments (force_custom_plan, see
 // Open). Their parameters are arrays, whose length a custom plan knows and
@@ -49,7 +50,7 @@ var Dialect = sqlstore.Dialect{Name: "postgres", Numbered: true, LockSuffix: " F
 // ids, where a plan made without statistics read whole sessions, is only
 // in the second attempt, which keeps custom plans. The setting is local
 // to the transaction.
-const optimisticSetup = "SET LOCAL plan_cache_mode = force_generic_plan"
+const genericPlans = "SET LOCAL plan_cache_mode = force_generic_plan"
 
 // repeatedEventCode is the SQLSTATE agentscope_expect_new_events raises
 // (migration 039).

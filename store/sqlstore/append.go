@@ -137,8 +137,8 @@ func (s *Store) appendPipedOnce(ctx context.Context, reqs []agentscope.AppendReq
 	begin := func(ctx context.Context, reads []Stmt) error {
 		stmts := make([]Stmt, 0, 2+len(reads))
 		stmts = append(stmts, Stmt{SQL: "BEGIN"})
-		if optimistic && s.d.OptimisticSetup != "" {
-			stmts = append(stmts, Stmt{SQL: s.d.OptimisticSetup})
+		if optimistic && s.d.GenericPlans != "" {
+			stmts = append(stmts, Stmt{SQL: s.d.GenericPlans})
 		}
 		return p.Send(ctx, append(stmts, reads...))
 	}

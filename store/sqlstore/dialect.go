@@ -24,10 +24,11 @@ type Dialect struct {
 	// an optimistic insert because one of its event ids is already stored
 	// (see appendPiped); nil means appends always look the ids up first.
 	IsRepeatedEvent func(error) bool
-	// OptimisticSetup, if set, follows BEGIN in the optimistic attempt of
-	// a piped append (see appendPiped), whose statements read nothing but
-	// the batch's runs by key (see Postgres's).
-	OptimisticSetup string
+	// GenericPlans, if set, follows BEGIN in the piped transactions whose
+	// statements have plans that do not depend on their arguments: the
+	// optimistic attempt of an append (see appendPiped), which reads only
+	// the batch's runs by key, and the outbox claim (see Postgres's).
+	GenericPlans string
 }
 
 // rebind rewrites '?' placeholders for the dialect. Queries in this package

@@ -145,7 +145,7 @@ func (s *Store) claimOutboxPostgres(ctx context.Context, owner string, limit int
 		return entries, err
 	}
 	// Over a pipe, in one round trip, and with the generic plan
-	// (OptimisticSetup): planning the claim for its arguments took about
+	// (GenericPlans): planning the claim for its arguments took about
 	// 5 ms of the database's CPU on every claim, as long as reading a
 	// thousand events; its plan does not depend on them (the due rows are
 	// found by the outbox's own order, their events by primary key).
@@ -155,8 +155,8 @@ func (s *Store) claimOutboxPostgres(ctx context.Context, owner string, limit int
 	}
 	defer p.Release()
 	stmts := []Stmt{{SQL: "BEGIN"}}
-	if s.d.OptimisticSetup != "" {
-		stmts = append(stmts, Stmt{SQL: s.d.OptimisticSetup})
+	if s.d.GenericPlans != "" {
+		stmts = append(stmts, Stmt{SQL: s.d.GenericPlans})
 	}
 	var entries []agentscope.OutboxEntry
 	stmts = append(stmts, Stmt{SQL: s.d.rebind(claimPostgres), Args: args, Rows: func(rows Rows) error {
