@@ -190,27 +190,39 @@ func (s *Store) sessionExists(ctx context.Context, orgID, sessionID string) erro
 
 // ListEventBodies implements agentscope.Store.
 func (s *Store) ListEventBodies(ctx context.Context, orgID, sessionID string, f agentscope.EventFilter) ([]agentscope.StoredEvent, error) {
-	rows, err := s.eventRows(ctx, orgID, sessionID, f, "seq, body")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	out := []agentscope.StoredEvent{}
 	size := 0
-	for rows.Next() {
-		var e agentscope.StoredEvent
-		var body []byte
-		if err := rows.Scan(&e.Seq, &body); err != nil {
-			return nil, fmt.Errorf("scan event: %w", err)
+	// A page bounded by bytes is read in steps on Postgres. A replay page
+	// is at most 1,000 events but 64 KiB, so with events of a few hundred
+	// bytes one query for the whole limit made the database read and send
+	// five rows for every one kept (SQLite steps its rows in process, so a
+	// break costs nothing there). The first step is sized for bodies of
+	// 256 bytes; each next one for the bytes still wanted at the bodies'
+	// average size so far, a quarter over. Most pages take one round trip.
+	stepped := f.MaxBytes > 0 && s.d.Name == "postgres"
+	for {
+		step := f
+		if stepped {
+			n := f.MaxBytes / 256
+			if len(out) > 0 {
+				n = (f.MaxBytes-size)/(size/len(out))*5/4 + 8
+			}
+			n = min(max(n, 16), 1024)
+			if f.Limit > 0 {
+				n = min(n, f.Limit-len(out))
+			}
+			step.Limit = n
+			if len(out) > 0 {
+				step.AfterSeq = out[len(out)-1].Seq
+			}
 		}
-		e.Body = body
-		out = append(out, e)
-		if size += len(body) + 1; f.MaxBytes > 0 && size > f.MaxBytes {
+		got, full, err := s.readBodies(ctx, orgID, sessionID, step, &out, &size)
+		if err != nil {
+			return nil, err
+		}
+		if !stepped || full || got < step.Limit || (f.Limit > 0 && len(out) >= f.Limit) {
 			break
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read events: %w", err)
 	}
 	if len(out) == 0 {
 		if err := s.sessionExists(ctx, orgID, sessionID); err != nil {
@@ -218,6 +230,35 @@ func (s *Store) ListEventBodies(ctx context.Context, orgID, sessionID string, f 
 		}
 	}
 	return out, nil
+}
+
+// readBodies appends to out the bodies of one query's rows, counting each
+// event as its body and one byte more into size; it stops at the event
+// that takes size past f.MaxBytes and reports full. got is the number of
+// rows read.
+func (s *Store) readBodies(ctx context.Context, orgID, sessionID string, f agentscope.EventFilter, out *[]agentscope.StoredEvent, size *int) (got int, full bool, err error) {
+	rows, err := s.eventRows(ctx, orgID, sessionID, f, "seq, body")
+	if err != nil {
+		return 0, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e agentscope.StoredEvent
+		var body []byte
+		if err := rows.Scan(&e.Seq, &body); err != nil {
+			return got, false, fmt.Errorf("scan event: %w", err)
+		}
+		e.Body = body
+		*out = append(*out, e)
+		got++
+		if *size += len(e.Body) + 1; f.MaxBytes > 0 && *size > f.MaxBytes {
+			return got, true, nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return got, false, fmt.Errorf("read events: %w", err)
+	}
+	return got, false, nil
 }
 
 // eventRows selects cols of a session's events in seq order; when there
@@ -235,18 +276,6 @@ func (s *Store) eventRows(ctx context.Context, orgID, sessionID string, f agents
 	if f.Limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
-	}
-	if f.MaxBytes > 0 && s.d.Name == "postgres" {
-		// The database drops the rows past MaxBytes (those whose events
-		// before them in the page hold more than MaxBytes, counted as
-		// ListEventBodies' loop counts them) instead of sending them: a replay page
-		// is at most 1,000 events but 64 KiB, so with events of a few
-		// hundred bytes the client read and discarded five rows for every
-		// one it kept, and paging a session cost five times reading it.
-		q = `SELECT ` + cols + ` FROM (SELECT seq, body, sum(octet_length(body) + 1) OVER (ORDER BY seq) - (octet_length(body) + 1) AS before
-			FROM events WHERE ` + where + ` ORDER BY seq` + strings.TrimPrefix(q, `SELECT `+cols+` FROM events WHERE `+where+` ORDER BY seq`) + `) e
-			WHERE before <= ? ORDER BY seq`
-		args = append(args, f.MaxBytes)
 	}
 	rows, err := s.query(ctx, q, args...)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -43,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		"ScanEvents":            testScanEvents,
 		"ScanEventsUnordered":   testScanEventsUnordered,
 		"ReplayFilters":         testReplayFilters,
+		"ReplayBoundedPages":    testReplayBoundedPages,
 		"UpdateFrom":            testUpdateFrom,
 		"IfLastSeq":             testIfLastSeq,
 		"UISessions":            func(t *testing.T, s agentscope.Store) { testUISessions(t, s) },
@@ -792,6 +794,87 @@ func testReplayFilters(t *testing.T, s agentscope.Store) {
 			if err != nil || len(got) != c.want {
 				t.Fatalf("MaxBytes %d (the first %d events hold %d): %d events, %v; want %d", c.max, cut, before, len(got), err, c.want)
 			}
+		}
+	}
+}
+
+// testReplayBoundedPages pages through a session whose event sizes change
+// sharply (runs of small events, then of large ones), by bytes and by
+// count, and checks every page against the rule computed from the whole
+// session: a page ends at its limit, or with the event that takes it past
+// MaxBytes, or at the session's end. A store that reads a byte-bounded
+// page in steps, sizing each by the bodies seen so far, must neither skip
+// nor repeat an event where a step ends, nor stop early when a step's
+// guess was short, nor overrun the limit.
+func testReplayBoundedPages(t *testing.T, s agentscope.Store) {
+	ctx := context.Background()
+	start(t, s, org, "bp", "bot", t0)
+	var evs []agentscope.Event
+	for i := range 1500 {
+		pad := 10
+		switch {
+		case i%500 >= 400: // a run of large events after small ones
+			pad = 3000
+		case i%500 >= 380:
+			pad = 600
+		}
+		evs = append(evs, agentscope.Event{Type: agentscope.ToolCalled, TS: t0, Tool: "t", CallID: strconv.Itoa(i),
+			Arguments: json.RawMessage(`{"p":"` + strings.Repeat("x", pad) + `"}`)})
+	}
+	for i := 0; i < len(evs); i += 300 {
+		appendEvents(t, s, org, "bp", evs[i:i+300]...)
+	}
+	all, err := s.ListEventBodies(ctx, org, "bp", agentscope.EventFilter{})
+	if err != nil || len(all) != len(evs)+1 {
+		t.Fatalf("whole session: %d events, %v", len(all), err)
+	}
+	// want returns the page after the event at index from.
+	want := func(from int, f agentscope.EventFilter) []agentscope.StoredEvent {
+		var page []agentscope.StoredEvent
+		size := 0
+		for _, e := range all[from:] {
+			if f.Limit > 0 && len(page) == f.Limit {
+				break
+			}
+			page = append(page, e)
+			if size += len(e.Body) + 1; size > f.MaxBytes {
+				break
+			}
+		}
+		return page
+	}
+	for _, f := range []agentscope.EventFilter{
+		{MaxBytes: 64 << 10, Limit: 1000}, // a replay page
+		{MaxBytes: 64 << 10},              // bytes alone
+		{MaxBytes: 100 << 10, Limit: 37},  // the limit ends most pages
+		{MaxBytes: 64 << 10, Limit: 300},  // the limit ends pages of small events, past a first step
+		{MaxBytes: 5000, Limit: 1000},     // a few events a page
+		{MaxBytes: 1, Limit: 1000},        // one event a page
+	} {
+		from, pages := 0, 0
+		for from < len(all) {
+			page := f
+			if from > 0 {
+				page.AfterSeq = all[from-1].Seq
+			}
+			got, err := s.ListEventBodies(ctx, org, "bp", page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := want(from, f)
+			if len(got) != len(w) {
+				t.Fatalf("MaxBytes %d Limit %d, page after seq %d: %d events, want %d", f.MaxBytes, f.Limit, page.AfterSeq, len(got), len(w))
+			}
+			for i := range w {
+				if got[i].Seq != w[i].Seq || string(got[i].Body) != string(w[i].Body) {
+					t.Fatalf("MaxBytes %d Limit %d, page after seq %d, event %d: seq %d, want %d", f.MaxBytes, f.Limit, page.AfterSeq, i, got[i].Seq, w[i].Seq)
+				}
+			}
+			from += len(got)
+			pages++
+		}
+		if f.MaxBytes == 1 && pages != len(all) {
+			t.Fatalf("MaxBytes 1: %d pages for %d events", pages, len(all))
 		}
 	}
 }
