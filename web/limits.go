@@ -34,15 +34,16 @@ const DefaultMaxInflightBytes = 64 << 20
 // so a handler may take as long as its work needs while a slow or stalled
 // upload cannot hold the server. It
 // answers the request itself and returns false when the body is refused:
-// 413 past MaxBodyBytes, 503 with Retry-After when the budget is spent, 408
-// when the client sends too slowly.
+// 413 past MaxBodyBytes, 503 with Retry-After when the budget is spent (both
+// at once, before the body is read; see refuse), 408 when the client sends
+// too slowly.
 func (s *Server) limitRequest(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
 	release = func() {}
 	rc := http.NewResponseController(w)
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		n := r.ContentLength
 		if n > s.opts.MaxBodyBytes {
-			writeError(w, r, s.log, agentscope.Errorf(agentscope.ETOOLARGE, "request body of %d bytes is larger than the limit of %d bytes (AGENTSCOPE_HTTP_MAX_BODY_BYTES)", n, s.opts.MaxBodyBytes))
+			s.refuse(w, r, agentscope.Errorf(agentscope.ETOOLARGE, "request body of %d bytes is larger than the limit of %d bytes (AGENTSCOPE_HTTP_MAX_BODY_BYTES)", n, s.opts.MaxBodyBytes), false)
 			return release, false
 		}
 		if n < 0 { // chunked: hold the most it may be until it is read
@@ -52,12 +53,7 @@ func (s *Server) limitRequest(w http.ResponseWriter, r *http.Request) (release f
 			busy := agentscope.Errorf(agentscope.EUNAVAILABLE,
 				"the server is busy reading other requests (at most %d request bytes in flight, AGENTSCOPE_HTTP_MAX_INFLIGHT_BYTES); retry after 1 second", s.opts.MaxInflightBytes)
 			busy.RetryAfter = time.Second
-			// Read the refused body through a small buffer, holding none of
-			// it: a client that writes its whole body before reading the
-			// answer (most do) would otherwise meet a closed connection
-			// instead of the 503 and its Retry-After. ReadTimeout bounds it.
-			_, _ = io.CopyBuffer(io.Discard, http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes), make([]byte, 32<<10))
-			writeError(w, r, s.log, busy)
+			s.refuse(w, r, busy, true)
 			return release, false
 		}
 		held := n
@@ -99,6 +95,73 @@ func (s *Server) limitRequest(w http.ResponseWriter, r *http.Request) (release f
 		_ = rc.SetWriteDeadline(time.Time{})
 	}
 	return release, true
+}
+
+// refuse answers r with err at once, before its body is read: the answer
+// goes out whole (with its Content-Length) and flushed, with Connection:
+// close, so a client that reads while it sends has its answer without
+// sending the rest, and one that sends all before it reads finds the answer
+// waiting, whatever happens to the connection after it.
+//
+// What net/http does next, once the handler returns (server.go, Go 1.26):
+// the answer says Connection: close, so it does not discard the unread body
+// to keep the connection (that is done only for a reused connection);
+// finishRequest closes the body, which reads on to its end only when at
+// most maxPostHandlerReadBytes (256 KiB) of it remain, and otherwise marks
+// it closed early; a body closed early (or cut by http.MaxBytesReader)
+// makes net/http closeWriteAndWait: flush, send FIN, sleep 500 ms
+// (rstAvoidanceDelay) without reading, then close. Closing a socket with
+// unread data sends RST, so a client still sending a larger body then has
+// its write fail, and some TCP stacks drop the answer waiting in the
+// client's receive buffer; Go's own http.Transport reports the write error
+// unless it read the answer first.
+//
+// So with drain, refuse then reads the body through a small buffer, holding
+// none of it, to its end and at most MaxBodyBytes, within the server's
+// ReadTimeout (the connection's read deadline, set for the whole request):
+// the client that sends its whole body before it reads (most do) finishes
+// sending and reads the 503 and its Retry-After, as it would a 2xx; it
+// reads no more than the server would have had it accepted the body. The
+// 413 does not drain (its body may be of any size) and leaves the client
+// net/http's lingering close.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error, drain bool) {
+	var a heldAnswer
+	a.ResponseWriter = w
+	writeError(&a, r, s.log, err)
+	w.Header().Set("Content-Length", strconv.Itoa(a.body.Len()))
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(a.status)
+	_, _ = w.Write(a.body.Bytes())
+	if err := http.NewResponseController(w).Flush(); err != nil || !drain {
+		return
+	}
+	// A client that sent Expect: 100-continue was not told to continue:
+	// the answer tells it not to send the body at all.
+	if strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		return
+	}
+	_, _ = io.CopyBuffer(io.Discard, io.LimitReader(r.Body, s.opts.MaxBodyBytes), make([]byte, 32<<10))
+}
+
+// heldAnswer holds an answer's status and body, so that refuse can send
+// them with their length; headers go to the response underneath.
+type heldAnswer struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (a *heldAnswer) WriteHeader(code int) {
+	if a.status == 0 {
+		a.status = code
+	}
+}
+
+func (a *heldAnswer) Write(p []byte) (int, error) {
+	if a.status == 0 {
+		a.status = http.StatusOK
+	}
+	return a.body.Write(p)
 }
 
 // readBody reads r's body whole, at most limit bytes, in one allocation

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -384,4 +385,129 @@ func TestSearchBusyAnswers503(t *testing.T) {
 	if code := f.do(t, "POST", "/api/v1/spl", `{"query":"search *"}`, nil); code != http.StatusOK {
 		t.Fatalf("query after the first ended: %d", code)
 	}
+}
+
+// TestRefusedBodyIsAnswered: a body refused for the in-flight budget (503)
+// or for its size (413) is answered at once, before the server reads it,
+// with its Content-Length and Connection: close. A client that reads while
+// it sends has the answer before it sends the rest of its body; one that
+// sends its whole body before it reads (8 MiB, more than socket buffers
+// hold unread) sends all of a body refused 503 — the server reads it after
+// answering — and then reads the answer, and reads the 413 for a body over
+// the limit, which the server leaves unread.
+func TestRefusedBodyIsAnswered(t *testing.T) {
+	const limit = 8 << 20
+	f := limited(t, web.Options{MaxBodyBytes: limit, MaxInflightBytes: limit}, func(*http.Server) {})
+	// The whole budget, held by a post that waits for 100 Continue: it
+	// comes once the handler holds the budget and reads the body.
+	hold := rawConn(t, f)
+	fmt.Fprintf(hold, "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/x-ndjson\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", token, limit)
+	br := bufio.NewReader(hold)
+	if line, err := br.ReadString('\n'); err != nil || !strings.Contains(line, "100 Continue") {
+		t.Fatalf("want 100 Continue, got %q %v", line, err)
+	}
+
+	check := func(name string, resp *http.Response, b []byte, status int, setting string) {
+		t.Helper()
+		var e apiError
+		if err := json.Unmarshal(b, &e); err != nil || resp.StatusCode != status || !strings.Contains(e.Error.Message, setting) {
+			t.Fatalf("%s: %d %s (%v), want %d naming %s", name, resp.StatusCode, b, err, status, setting)
+		}
+		if !resp.Close || resp.ContentLength != int64(len(b)) {
+			t.Errorf("%s: Connection: close %v, Content-Length %d for %d bytes; want both", name, resp.Close, resp.ContentLength, len(b))
+		}
+		if status == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "1" {
+			t.Errorf("%s: Retry-After %q, want 1", name, resp.Header.Get("Retry-After"))
+		}
+	}
+
+	// Sends all, then reads.
+	sendAll := func(length int) (*http.Response, []byte, error) {
+		c := rawConn(t, f)
+		fmt.Fprintf(c, "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/x-ndjson\r\nContent-Length: %d\r\n\r\n", token, length)
+		_, sendErr := c.Write(make([]byte, length))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("no answer after sending %d bytes (send: %v): %v", length, sendErr, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("answer body: %v", err)
+		}
+		return resp, b, sendErr
+	}
+	resp, b, err := sendAll(limit)
+	if err != nil {
+		t.Errorf("sending a body refused 503: %v; want the server to read it after answering", err)
+	}
+	check("503, sent whole", resp, b, http.StatusServiceUnavailable, "AGENTSCOPE_HTTP_MAX_INFLIGHT_BYTES")
+	resp, b, err = sendAll(limit + 1)
+	t.Logf("sending a body refused 413: %v", err) // the server leaves it unread
+	check("413, sent whole", resp, b, http.StatusRequestEntityTooLarge, "AGENTSCOPE_HTTP_MAX_BODY_BYTES")
+
+	// Reads before it sends more than 1 KiB: the answer must come first.
+	// For the 503 the rest is sent after it, and the server reads it.
+	piped := func(length int, sendRest bool) (*http.Response, []byte, error) {
+		pr, pw := io.Pipe()
+		answered := make(chan struct{})
+		sent := make(chan error, 1)
+		// A server that waits for the body before it answers fails the
+		// test at the deadline: the body ends there, and with it the post.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		go func() {
+			_, err := pw.Write(make([]byte, 1<<10))
+			select {
+			case <-answered:
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+			if err == nil && sendRest {
+				_, err = pw.Write(make([]byte, length-1<<10))
+			}
+			if sendRest {
+				pw.CloseWithError(err)
+			} else {
+				pw.CloseWithError(io.ErrUnexpectedEOF)
+			}
+			sent <- err
+		}()
+		tr := &http.Transport{}
+		defer tr.CloseIdleConnections()
+		req, _ := http.NewRequestWithContext(ctx, "POST", f.srv.URL+"/api/v1/events", pr)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.ContentLength = int64(length)
+		resp, err := (&http.Client{Transport: tr}).Do(req)
+		if err != nil {
+			close(answered)
+			t.Fatalf("no answer while the body waits for it: %v", err)
+		}
+		if !sendRest {
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			close(answered)
+			if err != nil {
+				t.Fatalf("answer body: %v", err)
+			}
+			return resp, b, <-sent
+		}
+		// The rest is sent before the answer's body is read: once it is
+		// read, the client closes the connection, as the answer says.
+		close(answered)
+		sendErr := <-sent
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("answer body: %v", err)
+		}
+		return resp, b, sendErr
+	}
+	resp, b, err = piped(limit, true)
+	if err != nil {
+		t.Errorf("sending the rest of a body refused 503 after its answer: %v", err)
+	}
+	check("503, read first", resp, b, http.StatusServiceUnavailable, "AGENTSCOPE_HTTP_MAX_INFLIGHT_BYTES")
+	resp, b, _ = piped(limit+1, false)
+	check("413, read first", resp, b, http.StatusRequestEntityTooLarge, "AGENTSCOPE_HTTP_MAX_BODY_BYTES")
 }

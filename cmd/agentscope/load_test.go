@@ -180,7 +180,6 @@ func serveUnderLoad(t *testing.T, storeEnv []string) {
 	var (
 		mu       sync.Mutex
 		accepted int
-		cut      int // posts ended by a transport error
 		codes    = map[int]int{}
 		wg       sync.WaitGroup
 	)
@@ -193,13 +192,11 @@ func serveUnderLoad(t *testing.T, storeEnv []string) {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				// A post the server refused and stopped reading (its drain of
-				// a refused body is bounded by the read timeout, which a
-				// loaded -race run can reach) ends in a transport error on
-				// the client. It was not accepted, and the event count below
-				// still holds every accepted event and nothing else.
-				t.Logf("client %d: transport error, counted as refused: %v", c, err)
-				cut++
+				// Every post is answered: a refused one gets its 503 before
+				// the server reads its body (and the server then reads the
+				// body, so the client's send completes), so not even a drain
+				// cut by the read timeout ends it in a transport error.
+				t.Errorf("client %d: %v, want an answer", c, err)
 				return
 			}
 			codes[resp.StatusCode]++
@@ -224,10 +221,7 @@ func serveUnderLoad(t *testing.T, storeEnv []string) {
 		t.Errorf("slow-header client: %v, want the server to cut it", err)
 	}
 	if codes[http.StatusOK] == 0 || codes[http.StatusServiceUnavailable] == 0 {
-		t.Errorf("answers %v (%d cut): want some posts accepted and some refused with 503", codes, cut)
-	}
-	if cut > clients/4 {
-		t.Errorf("%d of %d posts ended in a transport error, not an answer", cut, clients)
+		t.Errorf("answers %v: want some posts accepted and some refused with 503", codes)
 	}
 
 	req, _ := http.NewRequest("GET", base+"/api/v1/runs/load", nil)
@@ -246,7 +240,7 @@ func serveUnderLoad(t *testing.T, storeEnv []string) {
 	}
 
 	peak := peakRSS(t, cmd.Process.Pid)
-	t.Logf("answers %v, %d cut, %d events stored, peak RSS %d MB", codes, cut, accepted, peak>>20)
+	t.Logf("answers %v, %d events stored, peak RSS %d MB", codes, accepted, peak>>20)
 	if peak > 320<<20 {
 		t.Errorf("peak resident memory %d MB, want at most 320 MB", peak>>20)
 	}
