@@ -91,6 +91,13 @@ func TestEventValidation(t *testing.T) {
 		{"multivalue field", auth, `{"event":"x","fields":{"a":["b","c"],"n":3}}`, 200, 0, -1, 5},
 		{"wrong index", auth, good + `{"event":"x","index":"secret"}`, 400, 7, 1, 6},
 		{"time not a number", auth, `{"event":"x","time":"soon"}`, 400, 6, 0, 6},
+		{"fields not an object", auth, `{"event":"x","fields":["a"]}`, 400, 6, 0, 6},
+		{"fields a string", auth, `{"event":"x","fields":"a"}`, 400, 6, 0, 6},
+		{"null field", auth, `{"event":"x","fields":{"a":null}}`, 400, 15, 0, 6},
+		{"boolean field", auth, `{"event":"x","fields":{"a":true}}`, 400, 15, 0, 6},
+		{"nested multivalue", auth, `{"event":"x","fields":{"a":[["b"]]}}`, 400, 15, 0, 6},
+		{"object in multivalue", auth, `{"event":"x","fields":{"a":[{}]}}`, 400, 15, 0, 6},
+		{"null fields", auth, `{"event":"x","fields":null}`, 200, 0, -1, 7},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := post(t, url, tc.header, []byte(tc.body))
@@ -106,8 +113,42 @@ func TestEventValidation(t *testing.T) {
 		})
 	}
 	evs := s.Events()
+	if len(evs) != 7 || evs[4].Fields["n"] != json.Number("3") || evs[4].Key != "/"+"/" {
+		t.Errorf("multivalue event: %+v", evs[4])
+	}
 	if evs[0].Key != "o/s1/e1" || evs[0].Time.String() != "1730462400.123" || evs[0].Host != "h" || string(evs[0].Event) != `{"session_id":"s1","event_id":"e1"}` {
 		t.Errorf("recorded %+v", evs[0])
+	}
+}
+
+// TestEventKeyOrg: the key's organisation is the org_id indexed field
+// however its JSON is written: escaped, repeated (the last one counts, as
+// in a decoded map), or beside other fields.
+func TestEventKeyOrg(t *testing.T) {
+	for _, discard := range []bool{false, true} {
+		s := hectest.New(hectest.Options{Token: token, DiscardEvents: discard})
+		url := s.URL() + "/services/collector/event"
+		body := `{"event":{"session_id":"s","event_id":"1"},"fields":{"type":"x","org_id":"a"}}
+{"event":{"session_id":"s","event_id":"2"},"fields":{"org_id":"b","org_id":"c"}}
+{"event":{"session_id":"s","event_id":"3"},"fields":{"org\u005fid":"d","k\u00e9":["1",2]}}
+{"event":{"session_id":"s","event_id":"\u0034"},"fields":{"org_id":"\u0065"}}`
+		if r := post(t, url, auth, []byte(body)); r.Status != 200 {
+			t.Fatalf("discard %t: %+v", discard, r)
+		}
+		if discard {
+			if st := s.Stats(); st.Unique != 4 || st.Indexed != 4 {
+				t.Errorf("discard: %+v", st)
+			}
+		} else {
+			var keys []string
+			for _, e := range s.Events() {
+				keys = append(keys, e.Key)
+			}
+			if strings.Join(keys, " ") != "a/s/1 c/s/2 d/s/3 e/s/4" {
+				t.Errorf("keys %v", keys)
+			}
+		}
+		s.Close()
 	}
 }
 
