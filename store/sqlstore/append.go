@@ -46,7 +46,7 @@ func (s *Store) AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, h
 	} else {
 		err = s.inTx(ctx, func(t tx) error {
 			var writes []Stmt
-			results, writes, err = s.appendBatch(ctx, t.send, reqs, false)
+			results, writes, _, err = s.appendBatch(ctx, t.send, reqs, false)
 			if err != nil {
 				return err
 			}
@@ -142,13 +142,14 @@ func (s *Store) appendPipedOnce(ctx context.Context, reqs []agentscope.AppendReq
 		}
 		return p.Send(ctx, append(stmts, reads...))
 	}
-	results, writes, err := s.appendBatch(ctx, begin, reqs, optimistic)
+	results, writes, hot, err := s.appendBatch(ctx, begin, reqs, optimistic)
 	if err != nil {
 		return nil, err
 	}
 	if err := p.Send(ctx, append(writes, Stmt{SQL: "COMMIT"})); err != nil {
 		return nil, fmt.Errorf("write and commit: %w", err)
 	}
+	s.hot.put(hot, micros(s.now()))
 	return results, nil
 }
 
@@ -198,7 +199,9 @@ type eventRow struct {
 // result.
 //
 // optimistic skips the lookup of repeated event ids (see appendPiped).
-func (s *Store) appendBatch(ctx context.Context, send func(context.Context, []Stmt) error, reqs []agentscope.AppendRequest, optimistic bool) ([]agentscope.AppendResult, []Stmt, error) {
+// hot are the events written with their outbox rows, for the hot outbox
+// once the transaction commits.
+func (s *Store) appendBatch(ctx context.Context, send func(context.Context, []Stmt) error, reqs []agentscope.AppendRequest, optimistic bool) (results []agentscope.AppendResult, writes []Stmt, hot []hotEvent, err error) {
 	keys := make([]runKey, 0, len(reqs))
 	for _, r := range reqs {
 		keys = append(keys, runKey{r.OrgID, r.SessionID})
@@ -221,20 +224,20 @@ func (s *Store) appendBatch(ctx context.Context, send func(context.Context, []St
 		reads = append(reads, s.loadEventIDs(reqs, b)...)
 	}
 	if err := send(ctx, reads); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	results := make([]agentscope.AppendResult, len(reqs))
+	results = make([]agentscope.AppendResult, len(reqs))
 	for i, req := range reqs {
 		results[i] = s.check(b, req, now)
 	}
 	if (b.limited || b.endedRepeat) && optimistic {
-		return nil, nil, errRecheckLimit
+		return nil, nil, nil, errRecheckLimit
 	}
-	writes, err := s.writeBatch(b)
+	writes, hot, err = s.writeBatch(b)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return results, writes, nil
+	return results, writes, hot, nil
 }
 
 // check applies one request to the batch state, or leaves it untouched and
@@ -549,14 +552,14 @@ func (b *batch) addStored(rows Rows) error {
 
 // writeBatch returns the statements that write the runs created, the
 // events and outbox entries, and the runs' new state.
-func (s *Store) writeBatch(b *batch) ([]Stmt, error) {
+func (s *Store) writeBatch(b *batch) ([]Stmt, []hotEvent, error) {
 	stmts, err := s.createRuns(b)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ins, err := s.insertEvents(b.rows, b.optimistic)
+	ins, hot, err := s.insertEvents(b.rows, b.optimistic)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	stmts = append(stmts, ins...)
 	stmts = append(stmts, s.countUsage(b)...)
@@ -594,7 +597,7 @@ func (s *Store) writeBatch(b *batch) ([]Stmt, error) {
 			FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[]) AS u(org_id, session_id, last_seq, cost_nanos, status, output, error, started_at, ended_at)
 			WHERE runs.org_id = u.org_id AND runs.session_id = u.session_id`),
 			Args: []any{orgs, sessions, seqs, costs, statuses, outputs, errs, started, ended}})
-		return stmts, nil
+		return stmts, hot, nil
 	}
 	for _, k := range b.touched {
 		r := b.runs[k]
@@ -602,7 +605,7 @@ func (s *Store) writeBatch(b *batch) ([]Stmt, error) {
 			Args: []any{r.EventCount, int64(r.CostUSD), string(r.Status), nullBytes(r.Output), nullString(r.Error),
 				nullMicros(r.StartedAt), nullMicros(r.EndedAt), k.org, k.session}})
 	}
-	return stmts, nil
+	return stmts, hot, nil
 }
 
 func (s *Store) createRuns(b *batch) ([]Stmt, error) {
@@ -646,9 +649,12 @@ const arrayChunkBytes = 2 << 20
 // NOTHING on (org_id, session_id, event_id), and the statement makes the
 // transaction fail, through agentscope_expect_new_events (migration 039),
 // unless every row was inserted.
-func (s *Store) insertEvents(rows []eventRow, optimistic bool) ([]Stmt, error) {
+//
+// hot are the events for the hot outbox, when it is on and they are
+// enqueued.
+func (s *Store) insertEvents(rows []eventRow, optimistic bool) (stmts []Stmt, hot []hotEvent, err error) {
 	if len(rows) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	cols := struct {
 		org, session, id, typ, agent, body []string
@@ -657,7 +663,7 @@ func (s *Store) insertEvents(rows []eventRow, optimistic bool) ([]Stmt, error) {
 	for _, r := range rows {
 		body, err := r.ev.MarshalCanonical()
 		if err != nil {
-			return nil, fmt.Errorf("encode event %s: %w", r.ev.EventID, err)
+			return nil, nil, fmt.Errorf("encode event %s: %w", r.ev.EventID, err)
 		}
 		cols.org = append(cols.org, r.org)
 		cols.session = append(cols.session, r.ev.SessionID)
@@ -671,12 +677,18 @@ func (s *Store) insertEvents(rows []eventRow, optimistic bool) ([]Stmt, error) {
 		cols.body = append(cols.body, unsafe.String(unsafe.SliceData(body), len(body)))
 	}
 	now := micros(s.now())
+	if s.hot != nil && s.opts.Outbox {
+		hot = make([]hotEvent, len(rows))
+		for i := range rows {
+			hot[i] = hotEvent{key: hotKey{cols.org[i], cols.session[i], cols.seq[i]}, enqueued: now, eventID: cols.id[i],
+				typ: cols.typ[i], agent: cols.agent[i], ts: cols.ts[i], body: unsafe.Slice(unsafe.StringData(cols.body[i]), len(cols.body[i]))}
+		}
+	}
 	if s.d.ArrayParams {
 		// One statement per arrayChunkBytes of bodies: the driver encodes
 		// each array parameter into a buffer grown by appending, so one
 		// array of a 32 MiB batch made about five times its size in
 		// garbage, at once (peak memory under big posts).
-		var stmts []Stmt
 		for start := 0; start < len(rows); {
 			end, size := start, 0
 			for end < len(rows) && (end == start || size+len(cols.body[end]) <= arrayChunkBytes) {
@@ -716,9 +728,8 @@ func (s *Store) insertEvents(rows []eventRow, optimistic bool) ([]Stmt, error) {
 			}
 			start = end
 		}
-		return stmts, nil
+		return stmts, hot, nil
 	}
-	var stmts []Stmt
 	per := s.d.MaxParams / eventCols
 	for start := 0; start < len(rows); start += per {
 		end := min(start+per, len(rows))
@@ -736,7 +747,7 @@ func (s *Store) insertEvents(rows []eventRow, optimistic bool) ([]Stmt, error) {
 			stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO outbox (org_id, session_id, seq, seq_end, next_attempt_at) VALUES ` + placeholders(len(r.org), 5)), Args: oargs})
 		}
 	}
-	return stmts, nil
+	return stmts, hot, nil
 }
 
 // insertOutboxRunsPG enqueues outboxRuns' rows, given as four arrays and

@@ -78,7 +78,14 @@ const dueRows = `SELECT id FROM (
 // leases them and returns them joined with their events, in one statement.
 // The candidates are read without locks; the locking read checks again that
 // each is still due.
-const claimPostgres = `WITH claimed AS (
+const claimPostgres = claimUpdatePG + `
+SELECT ` + claimCols + `
+FROM claimed o ` + claimJoinsPG + `
+ORDER BY o.id, e.seq`
+
+// claimUpdatePG is the lease of claimPostgres: the claimed rows, with the
+// time each was first enqueued (created_at).
+const claimUpdatePG = `WITH claimed AS (
 	UPDATE outbox o SET lease_owner = ?, lease_until = ?, next_attempt_at = ?,
 		created_at = COALESCE(o.created_at, o.next_attempt_at)
 	FROM (
@@ -88,11 +95,27 @@ const claimPostgres = `WITH claimed AS (
 		FOR UPDATE SKIP LOCKED
 	) due
 	WHERE o.id = due.id
-	RETURNING o.id, o.origin, o.org_id, o.session_id, o.seq, o.seq_end, o.attempts, o.last_error, o.audit_id
-)
-SELECT ` + claimCols + `
-FROM claimed o ` + claimJoinsPG + `
-ORDER BY o.id, e.seq`
+	RETURNING o.id, o.origin, o.org_id, o.session_id, o.seq, o.seq_end, o.attempts, o.last_error, o.audit_id, o.created_at
+)`
+
+// claimRowsPG is claimPostgres without the events: the claimed rows, and
+// their audit entries, for a store whose hot outbox may hold the events.
+const claimRowsPG = claimUpdatePG + `
+SELECT COALESCE(o.origin, o.id), o.org_id, o.session_id, o.seq, COALESCE(o.seq_end, o.seq), o.attempts, o.last_error, o.created_at,
+	o.audit_id, a.at, a.actor, a.action, a.target, a.detail
+FROM claimed o LEFT JOIN audit_log a ON a.org_id = o.org_id AND a.id = o.audit_id
+ORDER BY o.id`
+
+// claimedEventsPG reads the events of claimed rows given as arrays, in the
+// layout of claimCols, for scanOutboxEntries.
+const claimedEventsPG = `SELECT o.id, o.org_id, o.session_id, o.seq, o.seq_end, o.attempts, o.last_error,
+	e.seq, e.event_id, e.type, e.agent, e.ts, e.body,
+	NULL::text, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text
+FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[]) WITH ORDINALITY AS o(id, org_id, session_id, seq, seq_end, attempts, last_error, i)
+LEFT JOIN LATERAL (SELECT e.seq, e.event_id, e.type, e.agent, e.ts, e.body FROM events e
+	WHERE e.org_id = o.org_id AND e.session_id = o.session_id AND e.seq >= o.seq AND e.seq <= o.seq_end
+	ORDER BY e.seq) e ON true
+ORDER BY o.i, e.seq`
 
 // claimSQLiteSelect reads due rows inside an IMMEDIATE transaction: SQLite
 // has one writer at a time, across processes too, so nothing can claim the
@@ -154,6 +177,9 @@ func (s *Store) claimOutboxPostgres(ctx context.Context, owner string, limit int
 		return nil, err
 	}
 	defer p.Release()
+	if s.hot != nil {
+		return s.claimHot(ctx, p, args, limit, now)
+	}
 	stmts := []Stmt{{SQL: "BEGIN"}}
 	if s.d.GenericPlans != "" {
 		stmts = append(stmts, Stmt{SQL: s.d.GenericPlans})
@@ -168,6 +194,107 @@ func (s *Store) claimOutboxPostgres(ctx context.Context, owner string, limit int
 		return nil, err
 	}
 	return entries, nil
+}
+
+// claimHot is the claim over p of a store with a hot outbox: it leases
+// the rows without their events, takes the events of each row from the
+// hot outbox, and reads from the database, in a second round trip, only
+// the events of the rows it does not hold.
+func (s *Store) claimHot(ctx context.Context, p Pipe, args []any, limit int, now int64) ([]agentscope.OutboxEntry, error) {
+	type claimedRow struct {
+		entry    agentscope.OutboxEntry // the row's first entry, without its event
+		to       int64
+		enqueued sql.NullInt64
+		audit    auditColumns
+		entries  []agentscope.OutboxEntry
+		hit      bool
+	}
+	var claimed []claimedRow
+	readRows := func(rows Rows) error {
+		for rows.Next() {
+			var r claimedRow
+			var lastErr, auditID sql.NullString
+			if err := rows.Scan(&r.entry.ID, &r.entry.OrgID, &r.entry.SessionID, &r.entry.Seq, &r.to, &r.entry.Attempts, &lastErr, &r.enqueued,
+				&auditID, &r.audit.at, &r.audit.actor, &r.audit.action, &r.audit.target, &r.audit.detail); err != nil {
+				return fmt.Errorf("scan claimed outbox row: %w", err)
+			}
+			r.entry.LastError, r.entry.AuditID = lastErr.String, auditID.String
+			claimed = append(claimed, r)
+		}
+		return nil
+	}
+	if err := p.Send(ctx, s.generic(Stmt{SQL: s.d.rebind(claimRowsPG), Args: args, Rows: readRows})); err != nil {
+		return nil, err
+	}
+	var miss struct {
+		id, seq, end, attempts []int64
+		org, session           []string
+		lastErr                []*string
+	}
+	var held []agentscope.OutboxEntry
+	for i := range claimed {
+		r := &claimed[i]
+		switch {
+		case r.entry.AuditID != "":
+			e := r.entry
+			if err := r.audit.fill(&e); err != nil {
+				return nil, err
+			}
+			r.entries, r.hit = []agentscope.OutboxEntry{e}, true
+		case r.enqueued.Valid:
+			held, r.hit = s.hot.take(r.entry.OrgID, r.entry.SessionID, r.entry.Seq, r.to, r.enqueued.Int64, now, held[:0], r.entry)
+			if r.hit {
+				r.entries = slices.Clone(held)
+			}
+		}
+		if !r.hit {
+			miss.id, miss.seq, miss.end = append(miss.id, r.entry.ID), append(miss.seq, r.entry.Seq), append(miss.end, r.to)
+			miss.org, miss.session = append(miss.org, r.entry.OrgID), append(miss.session, r.entry.SessionID)
+			miss.attempts = append(miss.attempts, int64(r.entry.Attempts))
+			var le *string
+			if r.entry.LastError != "" {
+				le = &r.entry.LastError
+			}
+			miss.lastErr = append(miss.lastErr, le)
+		}
+	}
+	var read []agentscope.OutboxEntry
+	if len(miss.id) > 0 {
+		err := p.Send(ctx, s.generic(Stmt{SQL: s.d.rebind(claimedEventsPG),
+			Args: []any{miss.id, miss.org, miss.session, miss.seq, miss.end, miss.attempts, miss.lastErr},
+			Rows: func(rows Rows) error {
+				var err error
+				read, _, err = scanOutboxEntries(rows, limit, false)
+				return err
+			}}))
+		if err != nil {
+			return nil, fmt.Errorf("read the events of claimed rows: %w", err)
+		}
+	}
+	// Each row's entries, in claim order: scanOutboxEntries gives every
+	// row read one entry per seq of it, in the order asked.
+	out := make([]agentscope.OutboxEntry, 0, min(limit, 4096))
+	for _, r := range claimed {
+		if r.hit {
+			out = append(out, r.entries...)
+			continue
+		}
+		n := int(r.to - r.entry.Seq + 1)
+		if n > len(read) {
+			return nil, fmt.Errorf("read the events of claimed rows: %d entries short", n-len(read))
+		}
+		out, read = append(out, read[:n]...), read[n:]
+	}
+	return out, nil
+}
+
+// generic wraps stmt in a transaction that plans it generically
+// (Dialect.GenericPlans), when the dialect has that setting.
+func (s *Store) generic(stmt Stmt) []Stmt {
+	if s.d.GenericPlans == "" {
+		return []Stmt{stmt}
+	}
+	return []Stmt{{SQL: "BEGIN"}, {SQL: s.d.GenericPlans}, stmt, {SQL: "COMMIT"}}
 }
 
 func (s *Store) claimOutboxSQLite(ctx context.Context, owner string, limit int, now, until int64) ([]agentscope.OutboxEntry, error) {

@@ -61,6 +61,9 @@ type Store struct {
 	// pipe, when set, opens a connection on which appends send their
 	// statements in batches: see SetPipe.
 	pipe func(ctx context.Context) (Pipe, error)
+	// hot keeps the events this process committed for the claims of
+	// their outbox rows (Postgres with a pipe; see hotOutbox).
+	hot *hotOutbox
 }
 
 // Stmt is one statement of a group commit, its placeholders already in the
@@ -95,7 +98,12 @@ type Pipe interface {
 // BEGIN and the batch's reads in one round trip, its writes and COMMIT in
 // a second, instead of a round trip per statement through database/sql.
 // Set it before the store is used.
-func (s *Store) SetPipe(open func(ctx context.Context) (Pipe, error)) { s.pipe = open }
+func (s *Store) SetPipe(open func(ctx context.Context) (Pipe, error)) {
+	s.pipe = open
+	if s.d.Name == "postgres" {
+		s.hot = newHotOutbox(hotOutboxBytes, hotOutboxAge)
+	}
+}
 
 var _ agentscope.Store = (*Store)(nil)
 

@@ -41,6 +41,8 @@ func RunOutbox(t *testing.T, open OutboxOpener) {
 		"ConcurrentClaimers":      testConcurrentClaimers,
 		"AuditEntries":            testOutboxAuditEntries,
 		"Redactor":                testRedactor,
+		"ClaimAcrossHandles":      testClaimAcrossHandles,
+		"ClaimRecreatedSession":   testClaimRecreatedSession,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -156,6 +158,102 @@ func testClaimReturnsEvents(t *testing.T, connect func(sqlstore.Options) *sqlsto
 	}
 	if last := entries[len(entries)-1]; last.OrgID != "org-b" || last.Agent != "helper" {
 		t.Errorf("last entry: %+v, want org-b's SessionStarted", last)
+	}
+}
+
+// wantStored checks that entries carry, one for one, the stored events of
+// the sessions named, with their canonical bodies.
+func wantStored(t *testing.T, s *sqlstore.Store, entries []agentscope.OutboxEntry) {
+	t.Helper()
+	for i, e := range entries {
+		stored, err := s.ListEventBodies(context.Background(), e.OrgID, e.SessionID, agentscope.EventFilter{AfterSeq: e.Seq - 1, Limit: 1})
+		if err != nil || len(stored) != 1 || stored[0].Seq != e.Seq {
+			t.Fatalf("entry %d (%s/%s seq %d): stored %v %v", i, e.OrgID, e.SessionID, e.Seq, stored, err)
+		}
+		if string(e.Body) != string(stored[0].Body) {
+			t.Errorf("entry %d (%s seq %d) body:\n got %s\nwant %s", i, e.SessionID, e.Seq, e.Body, stored[0].Body)
+		}
+	}
+}
+
+// testClaimAcrossHandles: two handles on one database, as two processes
+// are, each commit sessions, interleaved; one claims them all. Every
+// entry carries its stored event, in enqueue order, whichever handle
+// committed it (a store may hand its own commits to a claim from memory,
+// and reads the others'), and an entry released for retry is claimed
+// again with the same body.
+func testClaimAcrossHandles(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	a, clk := openClocked(connect)
+	b := connect(sqlstore.Options{Outbox: true, Now: clk.Now})
+	seedEvents(t, a, org, "a1", 3)
+	seedEvents(t, b, org, "b1", 2)
+	seedEvents(t, a, "org-b", "a2", 4)
+	appendEvents(t, b, org, "a1", agentscope.Event{EventID: "late", Type: agentscope.ModelInvoked, TS: t0, Provider: "p", Model: "m"})
+	entries := claim(t, a, "fwd", 100, time.Minute)
+	var got []string
+	for _, e := range entries {
+		got = append(got, fmt.Sprintf("%s:%d", e.SessionID, e.Seq))
+	}
+	if want := "a1:1 a1:2 a1:3 a1:4 b1:1 b1:2 b1:3 a2:1 a2:2 a2:3 a2:4 a2:5 a1:5"; strings.Join(got, " ") != want {
+		t.Fatalf("claimed %s\nwant    %s", strings.Join(got, " "), want)
+	}
+	wantStored(t, a, entries)
+	// Release two of a's own commits and one of b's for a retry.
+	retry := []agentscope.OutboxRef{entries[1].Ref(), entries[8].Ref(), entries[5].Ref()}
+	if n, err := a.RetryOutbox(context.Background(), "fwd", retry, clk.Now(), "again"); err != nil || n != 3 {
+		t.Fatalf("retry: %d %v", n, err)
+	}
+	again := claim(t, a, "fwd", 100, time.Minute)
+	if len(again) != 3 {
+		t.Fatalf("claimed again %d entries, want 3: %v", len(again), seqs(again))
+	}
+	for _, e := range again {
+		if e.Attempts != 1 || e.LastError != "again" {
+			t.Errorf("retried entry %s seq %d: attempts %d, last error %q", e.SessionID, e.Seq, e.Attempts, e.LastError)
+		}
+	}
+	wantStored(t, a, again)
+}
+
+// testClaimRecreatedSession: a session one handle committed is claimed
+// and delivered through another, then deleted with its organisation and
+// recorded again under the same ids with other events. The first handle's
+// claim of the new rows carries the new events, never the ones it
+// committed before under the same session and seqs.
+func testClaimRecreatedSession(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	ctx := context.Background()
+	a, clk := openClocked(connect)
+	b := connect(sqlstore.Options{Outbox: true, Now: clk.Now})
+	seedEvents(t, a, org, "r", 3)
+	first := claim(t, b, "fwd-b", 100, time.Minute)
+	if len(first) != 4 {
+		t.Fatalf("first claim: %d entries", len(first))
+	}
+	if n, err := b.CompleteOutbox(ctx, "fwd-b", refs(first)); err != nil || n != 4 {
+		t.Fatalf("complete: %d %v", n, err)
+	}
+	if _, err := b.DeleteOrg(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
+	st := start(t, b, org, "r", "other-bot", t0)
+	evs := make([]agentscope.Event, 3)
+	for i := range evs {
+		evs[i] = agentscope.Event{EventID: fmt.Sprintf("new-%d", i), Type: agentscope.ToolCalled, TS: t0, Tool: "t", CallID: "c"}
+	}
+	appendEvents(t, b, org, "r", evs...)
+	if st.Events[0].Seq != 1 {
+		t.Fatalf("recreated session starts at seq %d", st.Events[0].Seq)
+	}
+	entries := claim(t, a, "fwd-a", 100, time.Minute)
+	if len(entries) != 4 {
+		t.Fatalf("claim of the recreated session: %d entries", len(entries))
+	}
+	wantStored(t, a, entries)
+	for _, e := range entries {
+		if e.Agent != "other-bot" {
+			t.Errorf("seq %d: agent %q, want other-bot's event", e.Seq, e.Agent)
+		}
 	}
 }
 
@@ -443,7 +541,7 @@ func testOutboxStats(t *testing.T, connect func(sqlstore.Options) *sqlstore.Stor
 }
 
 func testMissingEventBody(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
-	s, _ := openClocked(connect)
+	s, clk := openClocked(connect)
 	q := `INSERT INTO outbox (org_id, session_id, seq, next_attempt_at) VALUES (?, ?, ?, ?)`
 	if s.Dialect().Numbered {
 		q = `INSERT INTO outbox (org_id, session_id, seq, next_attempt_at) VALUES ($1, $2, $3, $4)`
@@ -457,7 +555,10 @@ func testMissingEventBody(t *testing.T, connect func(sqlstore.Options) *sqlstore
 	}
 	// A row's run with events missing from its middle and its end: each
 	// missing one is an entry without a body, the stored ones keep theirs.
-	seedEvents(t, s, org, "s1", 4) // seqs 1..5, rows 1 and 2..5
+	// Another handle commits them, as another process would: the events a
+	// store committed itself it may hand to a claim from memory (the hot
+	// outbox), and those were whole when committed.
+	seedEvents(t, connect(sqlstore.Options{Outbox: true, Now: clk.Now}), org, "s1", 4) // seqs 1..5, rows 1 and 2..5
 	if _, err := s.WriteDB().ExecContext(context.Background(), `DELETE FROM events WHERE seq IN (3, 5)`); err != nil {
 		t.Fatal(err)
 	}
