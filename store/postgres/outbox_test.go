@@ -30,8 +30,8 @@ func TestOutbox(t *testing.T) { storetest.RunOutbox(t, openOutbox) }
 
 func TestBilling(t *testing.T) { storetest.RunBilling(t, openOutbox) }
 
-// TestClaimTakesOwnCommitsFromMemory: a store hands the events it
-// committed to the claim of their outbox rows from memory, without reading
+// TestClaimTakesOwnCommitsFromMemory: a store that claims hands the events
+// it committed to the claim of their outbox rows from memory, without reading
 // them back: with the rows of the events table gone (which only damage
 // produces), its own claim still carries every body, while another
 // handle's claim of the same rows, after the lease is released, finds
@@ -42,6 +42,10 @@ func TestClaimTakesOwnCommitsFromMemory(t *testing.T) {
 	connect := openOutbox(t)
 	a := connect(sqlstore.Options{Outbox: true})
 	b := connect(sqlstore.Options{Outbox: true})
+	// A store keeps its commits for claims from its first claim on.
+	if entries, err := a.ClaimOutbox(ctx, "a", 10, time.Minute); err != nil || len(entries) != 0 {
+		t.Fatalf("first claim: %v %v", entries, err)
+	}
 	at := time.Now().UTC()
 	res := a.Append(ctx, []agentscope.AppendRequest{{OrgID: "o", SessionID: "s",
 		Start:  &agentscope.Run{Agent: "bot", Status: agentscope.StatusRunning, CreatedAt: at, StartedAt: &at},

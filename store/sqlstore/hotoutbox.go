@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 
 	"github.com/agentscope/agentscope"
 )
@@ -24,7 +25,13 @@ import (
 // recreated with the same ids in the meantime has rows of another time.
 // Events are never changed once stored, so a body kept here is the stored
 // body.
+//
+// It keeps nothing until the store's first claim: a process that does not
+// forward (an MCP stdio server, a worker, serve with --no-forward) holds
+// no bodies for a claim that would never come.
 type hotOutbox struct {
+	claiming atomic.Bool
+
 	mu    sync.Mutex
 	byKey map[hotKey]*hotEvent
 	// fifo holds the entries in commit order from head; taken entries stay
@@ -69,7 +76,7 @@ func newHotOutbox(maxBytes int, maxAge int64) *hotOutbox {
 // put keeps evs, committed at now (µs), dropping the oldest entries past
 // the bounds.
 func (h *hotOutbox) put(evs []hotEvent, now int64) {
-	if h == nil || len(evs) == 0 {
+	if h == nil || len(evs) == 0 || !h.claiming.Load() {
 		return
 	}
 	h.mu.Lock()

@@ -20,6 +20,11 @@ func hotEvents(session string, from, n int, enqueued int64, size int) []hotEvent
 // row only whole and enqueued when asked, and each event once.
 func TestHotOutboxBounds(t *testing.T) {
 	h := newHotOutbox(1000, 100)
+	h.put(hotEvents("a", 1, 5, 0, 100), 0)
+	if h.len() != 0 {
+		t.Fatalf("kept %d events before the store's first claim", h.len())
+	}
+	h.claiming.Store(true)
 	h.put(hotEvents("a", 1, 5, 0, 100), 0)   // 500 bytes
 	h.put(hotEvents("b", 1, 5, 10, 100), 10) // 1,000 bytes: at the bound
 	if h.len() != 10 || h.bytes != 1000 {

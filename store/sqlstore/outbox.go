@@ -201,6 +201,7 @@ func (s *Store) claimOutboxPostgres(ctx context.Context, owner string, limit int
 // hot outbox, and reads from the database, in a second round trip, only
 // the events of the rows it does not hold.
 func (s *Store) claimHot(ctx context.Context, p Pipe, args []any, limit int, now int64) ([]agentscope.OutboxEntry, error) {
+	s.hot.claiming.Store(true) // from now on, commits are kept for claims
 	type claimedRow struct {
 		entry    agentscope.OutboxEntry // the row's first entry, without its event
 		to       int64

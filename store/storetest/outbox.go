@@ -185,6 +185,9 @@ func wantStored(t *testing.T, s *sqlstore.Store, entries []agentscope.OutboxEntr
 func testClaimAcrossHandles(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
 	a, clk := openClocked(connect)
 	b := connect(sqlstore.Options{Outbox: true, Now: clk.Now})
+	if first := claim(t, a, "fwd", 100, time.Minute); len(first) != 0 { // a claims before it commits
+		t.Fatalf("claimed %d entries of an empty outbox", len(first))
+	}
 	seedEvents(t, a, org, "a1", 3)
 	seedEvents(t, b, org, "b1", 2)
 	seedEvents(t, a, "org-b", "a2", 4)
@@ -224,6 +227,9 @@ func testClaimRecreatedSession(t *testing.T, connect func(sqlstore.Options) *sql
 	ctx := context.Background()
 	a, clk := openClocked(connect)
 	b := connect(sqlstore.Options{Outbox: true, Now: clk.Now})
+	if first := claim(t, a, "fwd-a", 100, time.Minute); len(first) != 0 { // a claims before it commits
+		t.Fatalf("claimed %d entries of an empty outbox", len(first))
+	}
 	seedEvents(t, a, org, "r", 3)
 	first := claim(t, b, "fwd-b", 100, time.Minute)
 	if len(first) != 4 {
