@@ -70,7 +70,7 @@ func argBytes(args []any) int {
 func (p pipe) send(ctx context.Context, stmts []sqlstore.Stmt) (err error) {
 	var b pgx.Batch
 	for _, st := range stmts {
-		b.Queue(st.SQL, st.Args...)
+		b.Queue(st.SQL, reserveArgs(st.Args)...)
 	}
 	br := p.conn.SendBatch(ctx, &b)
 	defer func() {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -84,6 +85,16 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*Store, error
 	// current size keeps the index lookups; a URL may still choose.
 	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
+	if after := cfg.AfterConnect; after != nil {
+		cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+			if err := after(ctx, conn); err != nil {
+				return err
+			}
+			return registerReserve(ctx, conn)
+		}
+	} else {
+		cfg.AfterConnect = registerReserve
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
