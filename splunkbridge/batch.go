@@ -28,7 +28,7 @@ func cutBatches(enc *envelopeEncoder, entries []agentscope.OutboxEntry, maxEvent
 			continue
 		}
 		if cur == nil {
-			cur = &batch{offs: []int{0}, data: make([]byte, 0, min(maxBytes, 64<<10))}
+			cur = newBatch(enc, entries[i:], maxEvents, maxBytes)
 		}
 		start := len(cur.data)
 		cur.data = enc.appendEnvelope(cur.data, e)
@@ -50,6 +50,22 @@ func cutBatches(enc *envelopeEncoder, entries []agentscope.OutboxEntry, maxEvent
 		batches = append(batches, cur)
 	}
 	return batches, orphans
+}
+
+// newBatch returns an empty batch with room for the envelopes of as many
+// of entries as a batch takes: grown by appending instead, a batch of a
+// megabyte was copied a dozen times over (a third of what forwarding
+// cost the serving process's CPU, in the profile of a 200k-event burst).
+func newBatch(enc *envelopeEncoder, entries []agentscope.OutboxEntry, maxEvents, maxBytes int) *batch {
+	n, size := 0, 0
+	for i := range entries {
+		if n == maxEvents || size >= maxBytes {
+			break
+		}
+		n++
+		size += envelopeBytes(enc, &entries[i])
+	}
+	return &batch{entries: make([]agentscope.OutboxEntry, 0, n), offs: append(make([]int, 0, n+1), 0), data: make([]byte, 0, size)}
 }
 
 // len returns the number of events in b.

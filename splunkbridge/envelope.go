@@ -89,6 +89,12 @@ func (enc *envelopeEncoder) appendEnvelope(buf []byte, e *agentscope.OutboxEntry
 	return append(buf, '}')
 }
 
+// envelopeBytes is about the size of e's envelope: its body, the
+// metadata, and its fields escaped as they can be, at most.
+func envelopeBytes(enc *envelopeEncoder, e *agentscope.OutboxEntry) int {
+	return len(e.Body) + len(enc.auditMeta) + 2*(len(e.OrgID)+len(e.SessionID)+len(e.Agent)+len(e.Type)) + 96
+}
+
 // appendEpochMillis appends t as epoch seconds with exactly three decimals,
 // the form HEC's time field takes (1730462400.123).
 func appendEpochMillis(buf []byte, t time.Time) []byte {

@@ -115,3 +115,27 @@ func TestCutBatches(t *testing.T) {
 		}
 	}
 }
+
+// TestCutBatchesSizesOnce: a batch's buffers are made once, to the size
+// of what it takes, not grown by appending: cutting a megabyte of events
+// into one batch makes a handful of allocations, and every envelope fits
+// the room made for it.
+func TestCutBatchesSizesOnce(t *testing.T) {
+	enc := newEnvelopeEncoder("host-1", "main")
+	entries := make([]agentscope.OutboxEntry, 2000)
+	for i := range entries {
+		entries[i] = agentscope.OutboxEntry{ID: int64(i + 1), Seq: int64(i + 1), OrgID: "org-1", SessionID: "session-1", Agent: "bot", Type: "ModelInvoked",
+			TS: time.UnixMilli(1730462400123), Body: json.RawMessage(`{"event_id":"e","pad":"` + strings.Repeat("a", 400) + `"}`)}
+	}
+	var batches []*batch
+	allocs := testing.AllocsPerRun(3, func() { batches, _ = cutBatches(enc, entries, 5000, 2<<20) })
+	if len(batches) != 1 || batches[0].len() != 2000 {
+		t.Fatalf("%d batches", len(batches))
+	}
+	if b := batches[0]; cap(b.data) < len(b.data) || cap(b.data) > 2*len(b.data) || cap(b.entries) != 2000 {
+		t.Errorf("batch of %d bytes in a buffer of %d, %d entries in room for %d", len(b.data), cap(b.data), b.len(), cap(b.entries))
+	}
+	if allocs > 6 {
+		t.Errorf("%.0f allocations to cut one batch; want the batch, its three buffers and the list", allocs)
+	}
+}

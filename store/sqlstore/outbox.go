@@ -207,7 +207,6 @@ func (s *Store) claimHot(ctx context.Context, p Pipe, args []any, limit int, now
 		to       int64
 		enqueued sql.NullInt64
 		audit    auditColumns
-		entries  []agentscope.OutboxEntry
 		hit      bool
 	}
 	var claimed []claimedRow
@@ -232,7 +231,13 @@ func (s *Store) claimHot(ctx context.Context, p Pipe, args []any, limit int, now
 		org, session           []string
 		lastErr                []*string
 	}
-	var held []agentscope.OutboxEntry
+	// Each row's entries go straight into out, in claim order, but for
+	// the rows the hot outbox does not hold (hit false), read after.
+	total := 0
+	for _, r := range claimed {
+		total += int(r.to - r.entry.Seq + 1)
+	}
+	out := make([]agentscope.OutboxEntry, 0, total)
 	for i := range claimed {
 		r := &claimed[i]
 		switch {
@@ -241,12 +246,9 @@ func (s *Store) claimHot(ctx context.Context, p Pipe, args []any, limit int, now
 			if err := r.audit.fill(&e); err != nil {
 				return nil, err
 			}
-			r.entries, r.hit = []agentscope.OutboxEntry{e}, true
+			out, r.hit = append(out, e), true
 		case r.enqueued.Valid:
-			held, r.hit = s.hot.take(r.entry.OrgID, r.entry.SessionID, r.entry.Seq, r.to, r.enqueued.Int64, now, held[:0], r.entry)
-			if r.hit {
-				r.entries = slices.Clone(held)
-			}
+			out, r.hit = s.hot.take(r.entry.OrgID, r.entry.SessionID, r.entry.Seq, r.to, r.enqueued.Int64, now, out, r.entry)
 		}
 		if !r.hit {
 			miss.id, miss.seq, miss.end = append(miss.id, r.entry.ID), append(miss.seq, r.entry.Seq), append(miss.end, r.to)
@@ -259,34 +261,39 @@ func (s *Store) claimHot(ctx context.Context, p Pipe, args []any, limit int, now
 			miss.lastErr = append(miss.lastErr, le)
 		}
 	}
+	if len(miss.id) == 0 {
+		return out, nil
+	}
 	var read []agentscope.OutboxEntry
-	if len(miss.id) > 0 {
-		err := p.Send(ctx, s.generic(Stmt{SQL: s.d.rebind(claimedEventsPG),
-			Args: []any{miss.id, miss.org, miss.session, miss.seq, miss.end, miss.attempts, miss.lastErr},
-			Rows: func(rows Rows) error {
-				var err error
-				read, _, err = scanOutboxEntries(rows, limit, false)
-				return err
-			}}))
-		if err != nil {
-			return nil, fmt.Errorf("read the events of claimed rows: %w", err)
-		}
+	err := p.Send(ctx, s.generic(Stmt{SQL: s.d.rebind(claimedEventsPG),
+		Args: []any{miss.id, miss.org, miss.session, miss.seq, miss.end, miss.attempts, miss.lastErr},
+		Rows: func(rows Rows) error {
+			var err error
+			read, _, err = scanOutboxEntries(rows, limit, false)
+			return err
+		}}))
+	if err != nil {
+		return nil, fmt.Errorf("read the events of claimed rows: %w", err)
 	}
-	// Each row's entries, in claim order: scanOutboxEntries gives every
-	// row read one entry per seq of it, in the order asked.
-	out := make([]agentscope.OutboxEntry, 0, min(limit, 4096))
+	// Merge in claim order: the held rows' entries are in out, in order;
+	// scanOutboxEntries gave every row read one entry per seq of it, in
+	// the order asked.
+	merged := make([]agentscope.OutboxEntry, 0, total)
 	for _, r := range claimed {
-		if r.hit {
-			out = append(out, r.entries...)
-			continue
-		}
 		n := int(r.to - r.entry.Seq + 1)
-		if n > len(read) {
-			return nil, fmt.Errorf("read the events of claimed rows: %d entries short", n-len(read))
+		if r.entry.AuditID != "" {
+			n = 1
 		}
-		out, read = append(out, read[:n]...), read[n:]
+		src := &out
+		if !r.hit {
+			src = &read
+		}
+		if n > len(*src) {
+			return nil, fmt.Errorf("read the events of claimed rows: %d entries short", n-len(*src))
+		}
+		merged, *src = append(merged, (*src)[:n]...), (*src)[n:]
 	}
-	return out, nil
+	return merged, nil
 }
 
 // generic wraps stmt in a transaction that plans it generically
