@@ -44,9 +44,10 @@ func (s *Store) AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, h
 	if hook == nil && s.pipe != nil {
 		results, err = s.appendPiped(ctx, reqs)
 	} else {
+		var hot []hotEvent
 		err = s.inTx(ctx, func(t tx) error {
 			var writes []Stmt
-			results, writes, _, err = s.appendBatch(ctx, t.send, reqs, false)
+			results, writes, hot, err = s.appendBatch(ctx, t.send, reqs, false)
 			if err != nil {
 				return err
 			}
@@ -63,6 +64,9 @@ func (s *Store) AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, h
 			}
 			return hook(ctx, t.Tx)
 		})
+		if err == nil {
+			s.hot.put(hot, micros(s.now()))
+		}
 	}
 	if err == nil {
 		return results
@@ -677,7 +681,7 @@ func (s *Store) insertEvents(rows []eventRow, optimistic bool) (stmts []Stmt, ho
 		cols.body = append(cols.body, unsafe.String(unsafe.SliceData(body), len(body)))
 	}
 	now := micros(s.now())
-	if s.hot != nil && s.opts.Outbox {
+	if s.hot != nil && s.opts.Outbox && s.hot.claiming.Load() {
 		hot = make([]hotEvent, len(rows))
 		for i := range rows {
 			hot[i] = hotEvent{key: hotKey{cols.org[i], cols.session[i], cols.seq[i]}, enqueued: now, eventID: cols.id[i],

@@ -12,7 +12,8 @@ import (
 // so that a claim of their outbox rows (usually this process's own
 // forwarder, a moment later) need not read them back from the database:
 // reading the claimed events was most of what forwarding cost Postgres
-// (about 9 µs of its CPU per event) and a fifth of the forwarder's own.
+// (about 9 µs of its CPU per event) and a fifth of the forwarder's own,
+// and on SQLite, in process, a seventh of all ingest's CPU.
 //
 // It is a cache, not a second outbox: the outbox rows are still written
 // in the commit and claimed, leased, completed and retried in the

@@ -125,6 +125,18 @@ FROM outbox o ` + claimJoins + `
 WHERE o.id IN (` + dueRows + `)
 ORDER BY o.next_attempt_at, o.id, e.seq`
 
+// claimRowsSQLite reads due rows, as claimRowsPG returns them after its
+// row's own id, inside claimOutboxSQLite's transaction.
+const claimRowsSQLite = `SELECT o.id, COALESCE(o.origin, o.id), o.org_id, o.session_id, o.seq, COALESCE(o.seq_end, o.seq), o.attempts, o.last_error,
+	COALESCE(o.created_at, o.next_attempt_at), o.audit_id, a.at, a.actor, a.action, a.target, a.detail
+FROM outbox o LEFT JOIN audit_log a ON a.org_id = o.org_id AND a.id = o.audit_id
+WHERE o.id IN (` + dueRows + `)
+ORDER BY o.next_attempt_at, o.id`
+
+// claimEventsSQLite is claimSQLiteSelect without its WHERE and ORDER BY.
+const claimEventsSQLite = `SELECT o.id, ` + claimCols + `
+FROM outbox o ` + claimJoins
+
 // ClaimOutbox leases due rows to owner for lease and returns their entries
 // in enqueue order, one per event: up to limit entries, or past it by less
 // than one row's (maxOutboxRun) when the last row is long. Due rows are
@@ -196,41 +208,84 @@ func (s *Store) claimOutboxPostgres(ctx context.Context, owner string, limit int
 	return entries, nil
 }
 
+// claimedRow is an outbox row a claim leased, read without its events.
+type claimedRow struct {
+	rowID    int64                  // the row's own id (SQLite)
+	entry    agentscope.OutboxEntry // the row's first entry, without its event
+	to       int64
+	enqueued sql.NullInt64
+	audit    auditColumns
+	hit      bool
+}
+
+// scanClaimedRows reads claimed rows (claimRowsPG's columns), each
+// preceded by the row's own id when withRowID.
+func scanClaimedRows(rows Rows, withRowID bool) ([]claimedRow, error) {
+	var claimed []claimedRow
+	for rows.Next() {
+		var r claimedRow
+		var lastErr, auditID sql.NullString
+		dest := []any{&r.entry.ID, &r.entry.OrgID, &r.entry.SessionID, &r.entry.Seq, &r.to, &r.entry.Attempts, &lastErr, &r.enqueued,
+			&auditID, &r.audit.at, &r.audit.actor, &r.audit.action, &r.audit.target, &r.audit.detail}
+		if withRowID {
+			dest = append([]any{&r.rowID}, dest...)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("scan claimed outbox row: %w", err)
+		}
+		r.entry.LastError, r.entry.AuditID = lastErr.String, auditID.String
+		claimed = append(claimed, r)
+	}
+	return claimed, nil
+}
+
 // claimHot is the claim over p of a store with a hot outbox: it leases
 // the rows without their events, takes the events of each row from the
 // hot outbox, and reads from the database, in a second round trip, only
 // the events of the rows it does not hold.
 func (s *Store) claimHot(ctx context.Context, p Pipe, args []any, limit int, now int64) ([]agentscope.OutboxEntry, error) {
 	s.hot.claiming.Store(true) // from now on, commits are kept for claims
-	type claimedRow struct {
-		entry    agentscope.OutboxEntry // the row's first entry, without its event
-		to       int64
-		enqueued sql.NullInt64
-		audit    auditColumns
-		hit      bool
-	}
 	var claimed []claimedRow
-	readRows := func(rows Rows) error {
-		for rows.Next() {
-			var r claimedRow
-			var lastErr, auditID sql.NullString
-			if err := rows.Scan(&r.entry.ID, &r.entry.OrgID, &r.entry.SessionID, &r.entry.Seq, &r.to, &r.entry.Attempts, &lastErr, &r.enqueued,
-				&auditID, &r.audit.at, &r.audit.actor, &r.audit.action, &r.audit.target, &r.audit.detail); err != nil {
-				return fmt.Errorf("scan claimed outbox row: %w", err)
-			}
-			r.entry.LastError, r.entry.AuditID = lastErr.String, auditID.String
-			claimed = append(claimed, r)
-		}
-		return nil
-	}
-	if err := p.Send(ctx, s.generic(Stmt{SQL: s.d.rebind(claimRowsPG), Args: args, Rows: readRows})); err != nil {
+	err := p.Send(ctx, s.generic(Stmt{SQL: s.d.rebind(claimRowsPG), Args: args, Rows: func(rows Rows) (err error) {
+		claimed, err = scanClaimedRows(rows, false)
+		return err
+	}}))
+	if err != nil {
 		return nil, err
 	}
-	var miss struct {
-		id, seq, end, attempts []int64
-		org, session           []string
-		lastErr                []*string
-	}
+	return s.takeHot(claimed, now, func(miss []*claimedRow) ([]agentscope.OutboxEntry, error) {
+		var a struct {
+			id, seq, end, attempts []int64
+			org, session           []string
+			lastErr                []*string
+		}
+		for _, r := range miss {
+			a.id, a.seq, a.end = append(a.id, r.entry.ID), append(a.seq, r.entry.Seq), append(a.end, r.to)
+			a.org, a.session = append(a.org, r.entry.OrgID), append(a.session, r.entry.SessionID)
+			a.attempts = append(a.attempts, int64(r.entry.Attempts))
+			var le *string
+			if r.entry.LastError != "" {
+				le = &r.entry.LastError
+			}
+			a.lastErr = append(a.lastErr, le)
+		}
+		var read []agentscope.OutboxEntry
+		err := p.Send(ctx, s.generic(Stmt{SQL: s.d.rebind(claimedEventsPG),
+			Args: []any{a.id, a.org, a.session, a.seq, a.end, a.attempts, a.lastErr},
+			Rows: func(rows Rows) error {
+				var err error
+				read, _, err = scanOutboxEntries(rows, limit, false)
+				return err
+			}}))
+		return read, err
+	})
+}
+
+// takeHot returns the entries of the claimed rows in claim order: each
+// row's events from the hot outbox when it holds them all, the others'
+// from read, which reads the rows given (in that order) from the database
+// and returns one entry per seq of each.
+func (s *Store) takeHot(claimed []claimedRow, now int64, read func([]*claimedRow) ([]agentscope.OutboxEntry, error)) ([]agentscope.OutboxEntry, error) {
 	// Each row's entries go straight into out, in claim order, but for
 	// the rows the hot outbox does not hold (hit false), read after.
 	total := 0
@@ -238,6 +293,7 @@ func (s *Store) claimHot(ctx context.Context, p Pipe, args []any, limit int, now
 		total += int(r.to - r.entry.Seq + 1)
 	}
 	out := make([]agentscope.OutboxEntry, 0, total)
+	var miss []*claimedRow
 	for i := range claimed {
 		r := &claimed[i]
 		switch {
@@ -251,33 +307,18 @@ func (s *Store) claimHot(ctx context.Context, p Pipe, args []any, limit int, now
 			out, r.hit = s.hot.take(r.entry.OrgID, r.entry.SessionID, r.entry.Seq, r.to, r.enqueued.Int64, now, out, r.entry)
 		}
 		if !r.hit {
-			miss.id, miss.seq, miss.end = append(miss.id, r.entry.ID), append(miss.seq, r.entry.Seq), append(miss.end, r.to)
-			miss.org, miss.session = append(miss.org, r.entry.OrgID), append(miss.session, r.entry.SessionID)
-			miss.attempts = append(miss.attempts, int64(r.entry.Attempts))
-			var le *string
-			if r.entry.LastError != "" {
-				le = &r.entry.LastError
-			}
-			miss.lastErr = append(miss.lastErr, le)
+			miss = append(miss, r)
 		}
 	}
-	if len(miss.id) == 0 {
+	if len(miss) == 0 {
 		return out, nil
 	}
-	var read []agentscope.OutboxEntry
-	err := p.Send(ctx, s.generic(Stmt{SQL: s.d.rebind(claimedEventsPG),
-		Args: []any{miss.id, miss.org, miss.session, miss.seq, miss.end, miss.attempts, miss.lastErr},
-		Rows: func(rows Rows) error {
-			var err error
-			read, _, err = scanOutboxEntries(rows, limit, false)
-			return err
-		}}))
+	got, err := read(miss)
 	if err != nil {
 		return nil, fmt.Errorf("read the events of claimed rows: %w", err)
 	}
 	// Merge in claim order: the held rows' entries are in out, in order;
-	// scanOutboxEntries gave every row read one entry per seq of it, in
-	// the order asked.
+	// read gave every row one entry per seq of it, in the order asked.
 	merged := make([]agentscope.OutboxEntry, 0, total)
 	for _, r := range claimed {
 		n := int(r.to - r.entry.Seq + 1)
@@ -286,7 +327,7 @@ func (s *Store) claimHot(ctx context.Context, p Pipe, args []any, limit int, now
 		}
 		src := &out
 		if !r.hit {
-			src = &read
+			src = &got
 		}
 		if n > len(*src) {
 			return nil, fmt.Errorf("read the events of claimed rows: %d entries short", n-len(*src))
@@ -308,17 +349,17 @@ func (s *Store) generic(stmt Stmt) []Stmt {
 func (s *Store) claimOutboxSQLite(ctx context.Context, owner string, limit int, now, until int64) ([]agentscope.OutboxEntry, error) {
 	var entries []agentscope.OutboxEntry
 	err := s.inTx(ctx, func(t tx) error {
-		rows, err := t.query(ctx, claimSQLiteSelect, now, now, limit, limit)
+		var (
+			rowIDs []int64
+			err    error
+		)
+		if s.hot != nil {
+			entries, rowIDs, err = s.claimHotSQLite(ctx, t, limit, now)
+		} else {
+			entries, rowIDs, err = s.claimRowsSQLite(ctx, t, claimSQLiteSelect, limit, now, now, limit, limit)
+		}
 		if err != nil {
 			return err
-		}
-		var rowIDs []int64
-		defer rows.Close()
-		if entries, rowIDs, err = scanOutboxEntries(rows, limit, true); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("read outbox entries: %w", err)
 		}
 		return forEachIDChunk(rowIDs, s.d.MaxParams-3, func(ids []any) error {
 			args := append([]any{owner, until, until}, ids...)
@@ -331,6 +372,60 @@ func (s *Store) claimOutboxSQLite(ctx context.Context, owner string, limit int, 
 		return nil, err
 	}
 	return entries, nil
+}
+
+// claimRowsSQLite runs q, a select of outbox rows with their events
+// after each row's own id, in t.
+func (s *Store) claimRowsSQLite(ctx context.Context, t tx, q string, limit int, args ...any) ([]agentscope.OutboxEntry, []int64, error) {
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	entries, rowIDs, err := scanOutboxEntries(rows, limit, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read outbox entries: %w", err)
+	}
+	return entries, rowIDs, nil
+}
+
+// claimHotSQLite reads the due rows without their events, which come from
+// the hot outbox or, for the rows it does not hold, a second read in t.
+func (s *Store) claimHotSQLite(ctx context.Context, t tx, limit int, now int64) ([]agentscope.OutboxEntry, []int64, error) {
+	s.hot.claiming.Store(true) // from now on, commits are kept for claims
+	rows, err := t.query(ctx, claimRowsSQLite, now, now, limit, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	claimed, err := scanClaimedRows(rows, true)
+	if err == nil {
+		err = rows.Err()
+	}
+	rows.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("read outbox rows: %w", err)
+	}
+	rowIDs := make([]int64, len(claimed))
+	for i, r := range claimed {
+		rowIDs[i] = r.rowID
+	}
+	entries, err := s.takeHot(claimed, now, func(miss []*claimedRow) ([]agentscope.OutboxEntry, error) {
+		ids := make([]int64, len(miss))
+		for i, r := range miss {
+			ids[i] = r.rowID
+		}
+		var read []agentscope.OutboxEntry
+		err := forEachIDChunk(ids, s.d.MaxParams, func(chunk []any) error {
+			got, _, err := s.claimRowsSQLite(ctx, t, claimEventsSQLite+` WHERE o.id IN (`+params(len(chunk))+`) ORDER BY o.next_attempt_at, o.id, e.seq`, limit, chunk...)
+			read = append(read, got...)
+			return err
+		})
+		return read, err
+	})
+	return entries, rowIDs, err
 }
 
 // scanOutboxEntries reads a claim's rows: each outbox row joined with its

@@ -62,7 +62,7 @@ type Store struct {
 	// statements in batches: see SetPipe.
 	pipe func(ctx context.Context) (Pipe, error)
 	// hot keeps the events this process committed for the claims of
-	// their outbox rows (Postgres with a pipe; see hotOutbox).
+	// their outbox rows (see hotOutbox).
 	hot *hotOutbox
 }
 
@@ -100,9 +100,6 @@ type Pipe interface {
 // Set it before the store is used.
 func (s *Store) SetPipe(open func(ctx context.Context) (Pipe, error)) {
 	s.pipe = open
-	if s.d.Name == "postgres" {
-		s.hot = newHotOutbox(hotOutboxBytes, hotOutboxAge)
-	}
 }
 
 var _ agentscope.Store = (*Store)(nil)
@@ -126,7 +123,7 @@ func New(write, read *sql.DB, d Dialect, opts Options) *Store {
 	if d.MaxParams == 0 {
 		d.MaxParams = 999
 	}
-	return &Store{write: write, read: read, d: d, opts: opts}
+	return &Store{write: write, read: read, d: d, opts: opts, hot: newHotOutbox(hotOutboxBytes, hotOutboxAge)}
 }
 
 // Dialect returns the store's dialect.
