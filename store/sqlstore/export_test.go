@@ -4,3 +4,8 @@ package sqlstore
 // binds: owner, lease until (twice), now (twice), limit (twice), now
 // (twice).
 func ClaimPostgresSQL(d Dialect) string { return d.rebind(claimPostgres) }
+
+// ClaimedEventsPGSQL reads the events of claimed rows the hot outbox does
+// not hold; its binds: the rows' ids, organisations, sessions, first and
+// last seqs, attempts and last errors, as arrays.
+func ClaimedEventsPGSQL(d Dialect) string { return d.rebind(claimedEventsPG) }

@@ -117,23 +117,18 @@ LEFT JOIN LATERAL (SELECT e.seq, e.event_id, e.type, e.agent, e.ts, e.body FROM 
 	ORDER BY e.seq) e ON true
 ORDER BY o.i, e.seq`
 
-// claimSQLiteSelect reads due rows inside an IMMEDIATE transaction: SQLite
-// has one writer at a time, across processes too, so nothing can claim the
-// same rows between this read and the update that follows it.
-const claimSQLiteSelect = `SELECT o.id, ` + claimCols + `
-FROM outbox o ` + claimJoins + `
-WHERE o.id IN (` + dueRows + `)
-ORDER BY o.next_attempt_at, o.id, e.seq`
-
 // claimRowsSQLite reads due rows, as claimRowsPG returns them after its
-// row's own id, inside claimOutboxSQLite's transaction.
+// row's own id, inside claimOutboxSQLite's IMMEDIATE transaction: SQLite
+// has one writer at a time, across processes too, so nothing can claim
+// the same rows between this read and the update that follows it.
 const claimRowsSQLite = `SELECT o.id, COALESCE(o.origin, o.id), o.org_id, o.session_id, o.seq, COALESCE(o.seq_end, o.seq), o.attempts, o.last_error,
 	COALESCE(o.created_at, o.next_attempt_at), o.audit_id, a.at, a.actor, a.action, a.target, a.detail
 FROM outbox o LEFT JOIN audit_log a ON a.org_id = o.org_id AND a.id = o.audit_id
 WHERE o.id IN (` + dueRows + `)
 ORDER BY o.next_attempt_at, o.id`
 
-// claimEventsSQLite is claimSQLiteSelect without its WHERE and ORDER BY.
+// claimEventsSQLite reads outbox rows joined with their events, for a
+// WHERE and ORDER BY of the caller's.
 const claimEventsSQLite = `SELECT o.id, ` + claimCols + `
 FROM outbox o ` + claimJoins
 
@@ -179,33 +174,14 @@ func (s *Store) claimOutboxPostgres(ctx context.Context, owner string, limit int
 		}
 		return entries, err
 	}
-	// Over a pipe, in one round trip, and with the generic plan
-	// (GenericPlans): planning the claim for its arguments took about
-	// 5 ms of the database's CPU on every claim, as long as reading a
-	// thousand events; its plan does not depend on them (the due rows are
-	// found by the outbox's own order, their events by primary key).
+	// Over a pipe: the rows in one round trip, their events from the hot
+	// outbox or a second one (claimHot).
 	p, err := s.pipe(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer p.Release()
-	if s.hot != nil {
-		return s.claimHot(ctx, p, args, limit, now)
-	}
-	stmts := []Stmt{{SQL: "BEGIN"}}
-	if s.d.GenericPlans != "" {
-		stmts = append(stmts, Stmt{SQL: s.d.GenericPlans})
-	}
-	var entries []agentscope.OutboxEntry
-	stmts = append(stmts, Stmt{SQL: s.d.rebind(claimPostgres), Args: args, Rows: func(rows Rows) error {
-		var err error
-		entries, _, err = scanOutboxEntries(rows, limit, false)
-		return err
-	}}, Stmt{SQL: "COMMIT"})
-	if err := p.Send(ctx, stmts); err != nil {
-		return nil, err
-	}
-	return entries, nil
+	return s.claimHot(ctx, p, args, limit, now)
 }
 
 // claimedRow is an outbox row a claim leased, read without its events.
@@ -353,11 +329,7 @@ func (s *Store) claimOutboxSQLite(ctx context.Context, owner string, limit int, 
 			rowIDs []int64
 			err    error
 		)
-		if s.hot != nil {
-			entries, rowIDs, err = s.claimHotSQLite(ctx, t, limit, now)
-		} else {
-			entries, rowIDs, err = s.claimRowsSQLite(ctx, t, claimSQLiteSelect, limit, now, now, limit, limit)
-		}
+		entries, rowIDs, err = s.claimHotSQLite(ctx, t, limit, now)
 		if err != nil {
 			return err
 		}
