@@ -234,19 +234,43 @@ func (r *Recorder) commit(batch []*pending) {
 	if r.opts.Metrics != nil {
 		r.count(reqs, results, took)
 	}
-	byOrg := map[string][]agentscope.Event{}
+	// Each organisation's appended events in one slice: an organisation
+	// with one request in the commit has its slice as the store returned
+	// it; one with several, a slice made once to their total (grown by
+	// appending instead, it was the recorder's largest allocation under
+	// batch ingest).
+	type parts struct {
+		evs [][]agentscope.Event
+		n   int
+	}
+	var orgs map[string]*parts
 	for i, res := range results {
 		if res.Err != nil {
 			continue
 		}
-		evs := res.Appended()
-		switch cur, ok := byOrg[reqs[i].OrgID]; {
-		case len(evs) == 0:
-		case !ok:
-			byOrg[reqs[i].OrgID] = evs // not copied: an appended slice is full
-		default:
-			byOrg[reqs[i].OrgID] = append(cur, evs...)
+		if evs := res.Appended(); len(evs) > 0 {
+			if orgs == nil {
+				orgs = map[string]*parts{}
+			}
+			p := orgs[reqs[i].OrgID]
+			if p == nil {
+				p = &parts{}
+				orgs[reqs[i].OrgID] = p
+			}
+			p.evs, p.n = append(p.evs, evs), p.n+len(evs)
 		}
+	}
+	byOrg := make(map[string][]agentscope.Event, len(orgs))
+	for org, p := range orgs {
+		if len(p.evs) == 1 {
+			byOrg[org] = p.evs[0]
+			continue
+		}
+		all := make([]agentscope.Event, 0, p.n)
+		for _, evs := range p.evs {
+			all = append(all, evs...)
+		}
+		byOrg[org] = all
 	}
 	// Published before the callers hear of their commit: a caller that
 	// subscribes once Commit has returned is never told of the events it
