@@ -510,4 +510,25 @@ func TestRefusedBodyIsAnswered(t *testing.T) {
 	check("503, read first", resp, b, http.StatusServiceUnavailable, "AGENTSCOPE_HTTP_MAX_INFLIGHT_BYTES")
 	resp, b, _ = piped(limit+1, false)
 	check("413, read first", resp, b, http.StatusRequestEntityTooLarge, "AGENTSCOPE_HTTP_MAX_BODY_BYTES")
+
+	// A client that asked Expect: 100-continue is answered 503 instead of
+	// 100 Continue, sends no body, and the server does not wait for one:
+	// it closes the connection at once rather than at its read timeout.
+	c := rawConn(t, f)
+	fmt.Fprintf(c, "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/x-ndjson\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", token, limit)
+	cr := bufio.NewReader(c)
+	resp, err = http.ReadResponse(cr, nil)
+	if err != nil {
+		t.Fatalf("expect 100-continue: no answer: %v", err)
+	}
+	b, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("503, expect 100-continue", resp, b, http.StatusServiceUnavailable, "AGENTSCOPE_HTTP_MAX_INFLIGHT_BYTES")
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if rest, err := io.ReadAll(cr); err != nil || len(rest) != 0 {
+		t.Errorf("expect 100-continue: after the answer %q, %v; want the connection closed at once, the body never asked for", rest, err)
+	}
 }
