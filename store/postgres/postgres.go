@@ -37,7 +37,7 @@ var Dialect = sqlstore.Dialect{Name: "postgres", Numbered: true, LockSuffix: " F
 	IsRepeatedEvent: isRepeatedEvent, GenericPlans: genericPlans}
 
 // genericPlans has a group commit's optimistic attempt (and the outbox
-// claim, see sqlstore's claimOutboxPostgres) run its
+// claim, see sqlstore's claimHot) run its
 // statements with their generic plans, where every other query of the
 // store plans each execution for its arguments (force_custom_plan, see
 // Open). Their parameters are arrays, whose length a custom plan knows and

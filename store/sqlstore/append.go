@@ -681,7 +681,7 @@ func (s *Store) insertEvents(rows []eventRow, optimistic bool) (stmts []Stmt, ho
 		cols.body = append(cols.body, unsafe.String(unsafe.SliceData(body), len(body)))
 	}
 	now := micros(s.now())
-	if s.hot != nil && s.opts.Outbox && s.hot.claiming.Load() {
+	if s.opts.Outbox && s.hot.claiming.Load() {
 		hot = make([]hotEvent, len(rows))
 		for i := range rows {
 			hot[i] = hotEvent{key: hotKey{cols.org[i], cols.session[i], cols.seq[i]}, enqueued: now, eventID: cols.id[i],

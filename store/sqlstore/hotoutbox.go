@@ -77,7 +77,7 @@ func newHotOutbox(maxBytes int, maxAge int64) *hotOutbox {
 // put keeps evs, committed at now (µs), dropping the oldest entries past
 // the bounds.
 func (h *hotOutbox) put(evs []hotEvent, now int64) {
-	if h == nil || len(evs) == 0 || !h.claiming.Load() {
+	if len(evs) == 0 || !h.claiming.Load() {
 		return
 	}
 	h.mu.Lock()
@@ -142,9 +142,6 @@ func (h *hotOutbox) evict(now int64) {
 // false, and forgets what it holds of the row, unless it holds all of
 // them.
 func (h *hotOutbox) take(org, session string, from, to, enqueued int64, now int64, out []agentscope.OutboxEntry, proto agentscope.OutboxEntry) ([]agentscope.OutboxEntry, bool) {
-	if h == nil {
-		return out, false
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	defer h.evict(now)

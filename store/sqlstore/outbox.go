@@ -314,7 +314,10 @@ func (s *Store) takeHot(claimed []claimedRow, now int64, read func([]*claimedRow
 }
 
 // generic wraps stmt in a transaction that plans it generically
-// (Dialect.GenericPlans), when the dialect has that setting.
+// (Dialect.GenericPlans), when the dialect has that setting: planning the
+// claim for its arguments took about 5 ms of the database's CPU on every
+// claim, and its plans do not depend on them (the due rows are found by
+// the outbox's own order, their events by primary key).
 func (s *Store) generic(stmt Stmt) []Stmt {
 	if s.d.GenericPlans == "" {
 		return []Stmt{stmt}
@@ -346,24 +349,6 @@ func (s *Store) claimOutboxSQLite(ctx context.Context, owner string, limit int, 
 	return entries, nil
 }
 
-// claimRowsSQLite runs q, a select of outbox rows with their events
-// after each row's own id, in t.
-func (s *Store) claimRowsSQLite(ctx context.Context, t tx, q string, limit int, args ...any) ([]agentscope.OutboxEntry, []int64, error) {
-	rows, err := t.query(ctx, q, args...)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rows.Close()
-	entries, rowIDs, err := scanOutboxEntries(rows, limit, true)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("read outbox entries: %w", err)
-	}
-	return entries, rowIDs, nil
-}
-
 // claimHotSQLite reads the due rows without their events, which come from
 // the hot outbox or, for the rows it does not hold, a second read in t.
 func (s *Store) claimHotSQLite(ctx context.Context, t tx, limit int, now int64) ([]agentscope.OutboxEntry, []int64, error) {
@@ -391,7 +376,15 @@ func (s *Store) claimHotSQLite(ctx context.Context, t tx, limit int, now int64) 
 		}
 		var read []agentscope.OutboxEntry
 		err := forEachIDChunk(ids, s.d.MaxParams, func(chunk []any) error {
-			got, _, err := s.claimRowsSQLite(ctx, t, claimEventsSQLite+` WHERE o.id IN (`+params(len(chunk))+`) ORDER BY o.next_attempt_at, o.id, e.seq`, limit, chunk...)
+			rows, err := t.query(ctx, claimEventsSQLite+` WHERE o.id IN (`+params(len(chunk))+`) ORDER BY o.next_attempt_at, o.id, e.seq`, chunk...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			got, _, err := scanOutboxEntries(rows, limit, true)
+			if err == nil {
+				err = rows.Err()
+			}
 			read = append(read, got...)
 			return err
 		})

@@ -204,8 +204,8 @@ func (s *Store) ListEventBodies(ctx context.Context, orgID, sessionID string, f 
 		step := f
 		if stepped {
 			n := f.MaxBytes / 256
-			if len(out) > 0 {
-				n = (f.MaxBytes-size)/(size/len(out))*5/4 + 8
+			if len(out) > 0 { // bounded before it is scaled, so it cannot wrap
+				n = min((f.MaxBytes-size)/(size/len(out)), 1024)*5/4 + 8
 			}
 			n = min(max(n, 16), 1024)
 			if f.Limit > 0 {

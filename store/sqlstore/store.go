@@ -98,9 +98,7 @@ type Pipe interface {
 // BEGIN and the batch's reads in one round trip, its writes and COMMIT in
 // a second, instead of a round trip per statement through database/sql.
 // Set it before the store is used.
-func (s *Store) SetPipe(open func(ctx context.Context) (Pipe, error)) {
-	s.pipe = open
-}
+func (s *Store) SetPipe(open func(ctx context.Context) (Pipe, error)) { s.pipe = open }
 
 var _ agentscope.Store = (*Store)(nil)
 
