@@ -14,23 +14,29 @@ import (
 	"github.com/agentscope/agentscope/store/sqlstore"
 )
 
-// The append path inserts optimistically and relies on
-// agentscope_expect_new_events to fail the transaction when an event id is
-// already stored; the store recognises that failure by its SQLSTATE.
-func TestExpectNewEventsRaisesRepeated(t *testing.T) {
+// The append path inserts optimistically and relies on the unique index
+// on event ids to fail the transaction when one is already stored; the
+// store recognises that failure by its SQLSTATE and index, and nothing else
+// as a repeated event.
+func TestRepeatedEventIsRecognised(t *testing.T) {
 	s, err := postgres.Open(context.Background(), pgtest.URL(t), sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	ctx := context.Background()
-	var n int64
-	if err := s.Pool().QueryRow(ctx, `SELECT agentscope_expect_new_events(3, 3)`).Scan(&n); err != nil || n != 3 {
-		t.Fatalf("all inserted: %d, %v", n, err)
+	insert := func(seq int64, id string) error {
+		_, err := s.Pool().Exec(ctx, `INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body) VALUES ('o', 's', $1, $2, 'ToolCalled', 'a', 0, '{}')`, seq, id)
+		return err
 	}
-	err = s.Pool().QueryRow(ctx, `SELECT agentscope_expect_new_events(2, 3)`).Scan(&n)
-	if err == nil || !postgres.Dialect.IsRepeatedEvent(err) {
-		t.Fatalf("one not inserted: %v, want the repeated-event error", err)
+	if err := insert(1, "e1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := insert(2, "e1"); err == nil || !postgres.Dialect.IsRepeatedEvent(err) {
+		t.Fatalf("a stored event id again: %v, want the repeated-event error", err)
+	}
+	if err := insert(1, "e2"); err == nil || postgres.Dialect.IsRepeatedEvent(err) {
+		t.Fatalf("a stored seq again: %v, want another unique violation, not a repeated event", err)
 	}
 	if _, err := s.Pool().Exec(ctx, `SELECT 1/0`); postgres.Dialect.IsRepeatedEvent(err) {
 		t.Fatalf("another database error taken for a repeated event: %v", err)

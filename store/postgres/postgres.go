@@ -53,13 +53,22 @@ var Dialect = sqlstore.Dialect{Name: "postgres", Numbered: true, LockSuffix: " F
 // to the transaction.
 const genericPlans = "SET LOCAL plan_cache_mode = force_generic_plan"
 
-// repeatedEventCode is the SQLSTATE agentscope_expect_new_events raises
-// (migration 039).
-const repeatedEventCode = "AS409"
+// repeatedEventIndex is the unique index on (org_id, session_id,
+// event_id): an optimistic append that repeats a stored event id fails on
+// it (sqlstore's insertEvents). Migration 039's agentscope_expect_new_events,
+// which an ON CONFLICT insert used to report the same, stays for processes
+// of an earlier release sharing the database during an upgrade.
+const repeatedEventIndex = "events_by_event_id"
 
+// uniqueViolation is Postgres's SQLSTATE unique_violation.
+const uniqueViolation = "23505"
+
+// isRepeatedEvent reports whether err is a unique violation on
+// repeatedEventIndex. Any other violation (a run created twice, a seq
+// taken) is an error of its own, not a retried event.
 func isRepeatedEvent(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == repeatedEventCode
+	return errors.As(err, &pe) && pe.Code == uniqueViolation && pe.ConstraintName == repeatedEventIndex
 }
 
 // migrationLock serialises processes that start at the same time.

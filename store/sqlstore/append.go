@@ -114,9 +114,10 @@ func unchanged(a, b agentscope.AppendRequest) bool {
 // BEGIN in one round trip, its writes with its COMMIT in a second.
 //
 // The first attempt is optimistic: it does not look up the stored events
-// whose event_id the batch repeats, but inserts with ON CONFLICT DO NOTHING
-// on the event_id's unique index and has the database abort the
-// transaction if any row was not inserted (see insertEvents). A repeated
+// whose event_id the batch repeats, but inserts them, and the unique index
+// on event_id aborts the transaction if one is stored (see insertEvents;
+// a plain insert, because ON CONFLICT's speculative insertion cost about a
+// fifth more of Postgres's time per row). A repeated
 // event_id is a retry, which is rare; then the batch is done again with the
 // lookup. This keeps a statement off every commit, and keeps the common path
 // from depending on the planner: without statistics (a new database, the
@@ -561,7 +562,7 @@ func (s *Store) writeBatch(b *batch) ([]Stmt, []hotEvent, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	ins, hot, err := s.insertEvents(b.rows, b.optimistic)
+	ins, hot, err := s.insertEvents(b.rows)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -649,14 +650,13 @@ const arrayChunkBytes = 2 << 20
 // array parameter (unnest), so a statement's cost does not grow with its
 // bind list; SQLite, in process, takes multi-row VALUES.
 //
-// optimistic (Postgres only): the events are inserted with ON CONFLICT DO
-// NOTHING on (org_id, session_id, event_id), and the statement makes the
-// transaction fail, through agentscope_expect_new_events (migration 039),
-// unless every row was inserted.
+// The insert is plain: an event id already stored fails it on the unique
+// index events_by_event_id, which is how an optimistic batch (Postgres
+// only, see appendPiped) learns that it repeats one (Dialect.IsRepeatedEvent).
 //
 // hot are the events for the hot outbox, when it is on and they are
 // enqueued.
-func (s *Store) insertEvents(rows []eventRow, optimistic bool) (stmts []Stmt, hot []hotEvent, err error) {
+func (s *Store) insertEvents(rows []eventRow) (stmts []Stmt, hot []hotEvent, err error) {
 	if len(rows) == 0 {
 		return nil, nil, nil
 	}
@@ -705,27 +705,14 @@ func (s *Store) insertEvents(rows []eventRow, optimistic bool) (stmts []Stmt, ho
 				r := outboxRuns(cols.org[start:end], cols.session[start:end], cols.seq[start:end])
 				runArgs = []any{now, r.org, r.session, r.from, r.to} // insertOutboxRunsPG binds the time first
 			}
-			switch {
-			case optimistic:
-				outbox := ""
-				if s.opts.Outbox {
-					outbox = `, o AS (` + insertOutboxRunsPG + `)`
-					args = append(args, runArgs...)
-				}
-				stmts = append(stmts, Stmt{SQL: s.d.rebind(`WITH e AS (INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
-				SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])
-				ON CONFLICT (org_id, session_id, event_id) DO NOTHING
-				RETURNING org_id, session_id, seq)` + outbox + `
-				SELECT agentscope_expect_new_events(count(*), ?) FROM e`),
-					Args: append(args, int64(end-start))})
-			case s.opts.Outbox:
+			if s.opts.Outbox {
 				// One statement writes the events and their pending
 				// deliveries, one row per run of a session's events.
 				stmts = append(stmts, Stmt{SQL: s.d.rebind(`WITH e AS (INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
 				SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[]))
 				` + insertOutboxRunsPG),
 					Args: append(args, runArgs...)})
-			default:
+			} else {
 				stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
 			SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])`),
 					Args: args})
