@@ -132,6 +132,26 @@ func Array(data []byte) ([]json.RawMessage, bool) {
 	}
 }
 
+// Next splits the first value off data, a stream of JSON values such as
+// json.Decoder reads (white space between them, or none): the value, and
+// the rest of data after it. It reports false when data holds nothing but
+// white space, or when its first value does not scan, leaving the caller
+// to decode the stream with a full decoder from there.
+func Next(data []byte) (value, rest []byte, ok bool) {
+	i := skipSpace(data, 0)
+	end := scanValue(data, i, 1)
+	if end < 0 {
+		return nil, data, false
+	}
+	// A number ends at the first byte that cannot continue it, where a
+	// decoder may read what follows differently: only white space or the
+	// end is taken after one.
+	if c := data[i]; (c == '-' || c >= '0' && c <= '9') && end < len(data) && skipSpace(data, end) == end {
+		return nil, data, false
+	}
+	return data[i:end:end], data[end:], true
+}
+
 // String returns the value of raw, a JSON string token without escapes
 // and of valid UTF-8 (whose value is its bytes).
 func String(raw []byte) (string, bool) {

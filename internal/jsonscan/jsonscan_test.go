@@ -72,6 +72,8 @@ func TestObjectMatchesEncodingJSON(t *testing.T) {
 				t.Fatalf("Scalars(%q) = %v; encoding/json %v, %v", in, got, want, err)
 			}
 		}
+		checkNext(t, data)
+		checkNext(t, append(append(append([]byte(nil), data...), ' '), data...))
 		var wantArr []json.RawMessage
 		arrErr := json.Unmarshal(data, &wantArr)
 		if got, ok := Array(data); ok {
@@ -80,6 +82,37 @@ func TestObjectMatchesEncodingJSON(t *testing.T) {
 			}
 		}
 	}
+}
+
+// checkNext: whenever Next splits a value off data, json.Decoder reads the
+// same value first, and the rest starts where the decoder stopped.
+func checkNext(t *testing.T, data []byte) {
+	t.Helper()
+	value, rest, ok := Next(data)
+	if !ok {
+		if len(rest) != len(data) {
+			t.Fatalf("Next(%q) refused but consumed %d bytes", data, len(data)-len(rest))
+		}
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var want json.RawMessage
+	if err := dec.Decode(&want); err != nil {
+		t.Fatalf("Next(%q) = %q; encoding/json: %v", data, value, err)
+	}
+	if !bytes.Equal(value, want) || !bytes.Equal(rest, data[dec.InputOffset():]) {
+		t.Fatalf("Next(%q) = %q, rest %q; encoding/json %q, rest %q", data, value, rest, want, data[dec.InputOffset():])
+	}
+}
+
+func FuzzNext(f *testing.F) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Add(`{"a":1} {"b":2}`)
+	f.Add(`1 2`)
+	f.Add(`{}[]"x"`)
+	f.Fuzz(func(t *testing.T, in string) { checkNext(t, []byte(in)) })
 }
 
 // isSimple: no escapes or non-ASCII bytes, which Object may leave to
