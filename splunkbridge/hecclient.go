@@ -2,7 +2,6 @@ package splunkbridge
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // hecClient speaks HEC's wire protocol: gzip-compressed event batches,
