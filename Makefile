@@ -25,7 +25,7 @@ LDFLAGS         := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit
 # and run as ordinary tests.
 FUZZTIME        ?= 60s
 FUZZ_TARGETS    := .:FuzzDecodeEvent .:FuzzCanonical .:FuzzParseUSD .:FuzzParseCredential .:FuzzParseScopes .:FuzzNormalizeEmail \
-	./internal/jsonscan:FuzzCheck ./internal/jsonscan:FuzzNext ./internal/jsonscan:FuzzAppendString ./identity:FuzzAuthenticateHeader \
+	./internal/jsonscan:FuzzCheck ./internal/jsonscan:FuzzNextMembers ./internal/jsonscan:FuzzAppendString ./identity:FuzzAuthenticateHeader \
 	./web:FuzzSplitEvents ./web:FuzzSafeNext .:FuzzAlertRuleFromJSON .:FuzzValidateWebhookURL ./billing/stripebilling:FuzzParseEvent \
 	./spl:FuzzParse ./spl:FuzzEval ./store/sqlstore:FuzzDecodeCanonical \
 	./pricing:FuzzParse ./signin:FuzzParseSMTPURL ./signin:FuzzFinishCallback \

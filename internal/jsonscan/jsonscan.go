@@ -45,49 +45,58 @@ func Object(data []byte) (map[string]json.RawMessage, bool) {
 // false for anything else, leaving the caller to fall back to a full
 // decoder.
 func Members(data []byte, members []Member) ([]Member, bool) {
+	members, rest, ok := NextMembers(data, members)
+	return members, ok && skipSpace(rest, 0) == len(rest)
+}
+
+// NextMembers is Members of the first value of data, a stream of JSON
+// values such as json.Decoder reads (white space between them, or none),
+// which must be an object: it also returns the rest of data after the
+// object, or all of data when it reports false.
+func NextMembers(data []byte, members []Member) ([]Member, []byte, bool) {
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
-		return nil, false
+		return nil, data, false
 	}
 	i = skipSpace(data, i+1)
 	if i < len(data) && data[i] == '}' {
-		return members, skipSpace(data, i+1) == len(data)
+		return members, data[i+1:], true
 	}
 	for {
 		if i >= len(data) || data[i] != '"' {
-			return nil, false
+			return nil, data, false
 		}
 		end, plain := scanString(data, i)
 		if end < 0 || !plain {
-			return nil, false
+			return nil, data, false
 		}
 		key := data[i+1 : end-1]
 		for _, c := range key {
 			if c >= utf8.RuneSelf {
-				return nil, false
+				return nil, data, false
 			}
 		}
 		i = skipSpace(data, end)
 		if i >= len(data) || data[i] != ':' {
-			return nil, false
+			return nil, data, false
 		}
 		i = skipSpace(data, i+1)
 		vend := scanValue(data, i, 1)
 		if vend < 0 {
-			return nil, false
+			return nil, data, false
 		}
 		members = append(members, Member{Key: key, Value: data[i:vend:vend]})
 		i = skipSpace(data, vend)
 		if i >= len(data) {
-			return nil, false
+			return nil, data, false
 		}
 		switch data[i] {
 		case ',':
 			i = skipSpace(data, i+1)
 		case '}':
-			return members, skipSpace(data, i+1) == len(data)
+			return members, data[i+1:], true
 		default:
-			return nil, false
+			return nil, data, false
 		}
 	}
 }
@@ -130,26 +139,6 @@ func Array(data []byte) ([]json.RawMessage, bool) {
 			return nil, false
 		}
 	}
-}
-
-// Next splits the first value off data, a stream of JSON values such as
-// json.Decoder reads (white space between them, or none): the value, and
-// the rest of data after it. It reports false when data holds nothing but
-// white space, or when its first value does not scan, leaving the caller
-// to decode the stream with a full decoder from there.
-func Next(data []byte) (value, rest []byte, ok bool) {
-	i := skipSpace(data, 0)
-	end := scanValue(data, i, 1)
-	if end < 0 {
-		return nil, data, false
-	}
-	// A number ends at the first byte that cannot continue it, where a
-	// decoder may read what follows differently: only white space or the
-	// end is taken after one.
-	if c := data[i]; (c == '-' || c >= '0' && c <= '9') && end < len(data) && skipSpace(data, end) == end {
-		return nil, data, false
-	}
-	return data[i:end:end], data[end:], true
 }
 
 // String returns the value of raw, a JSON string token without escapes

@@ -84,28 +84,30 @@ func TestObjectMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-// checkNext: whenever Next splits a value off data, json.Decoder reads the
-// same value first, and the rest starts where the decoder stopped.
+// checkNext: whenever NextMembers splits an object off data, json.Decoder
+// reads the same object first, with the members Members finds in it, and
+// the rest starts where the decoder stopped.
 func checkNext(t *testing.T, data []byte) {
 	t.Helper()
-	value, rest, ok := Next(data)
+	ms, rest, ok := NextMembers(data, nil)
 	if !ok {
 		if len(rest) != len(data) {
-			t.Fatalf("Next(%q) refused but consumed %d bytes", data, len(data)-len(rest))
+			t.Fatalf("NextMembers(%q) refused but consumed %d bytes", data, len(data)-len(rest))
 		}
 		return
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
-	var want json.RawMessage
-	if err := dec.Decode(&want); err != nil {
-		t.Fatalf("Next(%q) = %q; encoding/json: %v", data, value, err)
+	var value json.RawMessage
+	if err := dec.Decode(&value); err != nil {
+		t.Fatalf("NextMembers(%q) = %q; encoding/json: %v", data, ms, err)
 	}
-	if !bytes.Equal(value, want) || !bytes.Equal(rest, data[dec.InputOffset():]) {
-		t.Fatalf("Next(%q) = %q, rest %q; encoding/json %q, rest %q", data, value, rest, want, data[dec.InputOffset():])
+	want, wok := Members(value, nil)
+	if !wok || !reflect.DeepEqual(ms, want) || !bytes.Equal(rest, data[dec.InputOffset():]) {
+		t.Fatalf("NextMembers(%q) = %q, rest %q; encoding/json read %q (members %q, %v), rest %q", data, ms, rest, value, want, wok, data[dec.InputOffset():])
 	}
 }
 
-func FuzzNext(f *testing.F) {
+func FuzzNextMembers(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s)
 	}
