@@ -1,9 +1,8 @@
 package sqlstore
 
-// ClaimPostgresSQL is the Postgres outbox claim as d numbers it; its
-// binds: owner, lease until (twice), now (twice), limit (twice), now
-// (twice).
-func ClaimPostgresSQL(d Dialect) string { return d.rebind(claimPostgres) }
+// ClaimRowsPGSQL is the Postgres outbox claim as d numbers it; its binds:
+// owner, lease until (twice), now (twice), limit (twice), now (twice).
+func ClaimRowsPGSQL(d Dialect) string { return d.rebind(claimRowsPG) }
 
 // ClaimedEventsPGSQL reads the events of claimed rows the hot outbox does
 // not hold; its binds: the rows' ids, organisations, sessions, first and

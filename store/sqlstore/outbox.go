@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -47,20 +48,6 @@ const claimCols = `COALESCE(o.origin, o.id), o.org_id, o.session_id, o.seq, COAL
 const claimJoins = `LEFT JOIN events e ON e.org_id = o.org_id AND e.session_id = o.session_id AND e.seq BETWEEN o.seq AND COALESCE(o.seq_end, o.seq)
 LEFT JOIN audit_log a ON a.org_id = o.org_id AND a.id = o.audit_id`
 
-// claimJoinsPG is claimJoins for Postgres, whose planner, given the plain
-// join, read far more of events than the claimed rows cover: before the
-// table's first ANALYZE it took events_by_session_ts (seq is not a
-// leading column there, so each claimed row read its whole session), and
-// after it, a sequential scan of every event for a hash join (36 ms for a
-// claim of 2,000 events from a table of 20,000, growing with the table).
-// As a lateral subquery each claimed row reads its own seq range from
-// the primary key (11 ms, of which 5 are planning). Its ORDER BY keeps
-// the planner from pulling it up into the plain join again.
-const claimJoinsPG = `LEFT JOIN LATERAL (SELECT e.seq, e.event_id, e.type, e.agent, e.ts, e.body FROM events e
-	WHERE e.org_id = o.org_id AND e.session_id = o.session_id AND e.seq >= o.seq AND e.seq <= COALESCE(o.seq_end, o.seq)
-	ORDER BY e.seq) e ON true
-LEFT JOIN audit_log a ON a.org_id = o.org_id AND a.id = o.audit_id`
-
 // dueRows selects the ids of the due rows, in claim order, that a claim of
 // limit events takes: whole rows, while the events before each are fewer
 // than limit (so at most limit + maxOutboxRun - 1 events). Binds: now,
@@ -73,18 +60,11 @@ const dueRows = `SELECT id FROM (
 		LIMIT ?
 	) c WHERE c.before < ?`
 
-// claimPostgres locks due rows with SKIP LOCKED so concurrent claimers in
-// any number of processes take disjoint sets without waiting on each other,
-// leases them and returns them joined with their events, in one statement.
-// The candidates are read without locks; the locking read checks again that
-// each is still due.
-const claimPostgres = claimUpdatePG + `
-SELECT ` + claimCols + `
-FROM claimed o ` + claimJoinsPG + `
-ORDER BY o.id, e.seq`
-
-// claimUpdatePG is the lease of claimPostgres: the claimed rows, with the
-// time each was first enqueued (created_at).
+// claimUpdatePG leases due rows, locked with SKIP LOCKED so concurrent
+// claimers in any number of processes take disjoint sets without waiting
+// on each other, and returns them with the time each was first enqueued
+// (created_at). The candidates are read without locks; the locking read
+// checks again that each is still due.
 const claimUpdatePG = `WITH claimed AS (
 	UPDATE outbox o SET lease_owner = ?, lease_until = ?, next_attempt_at = ?,
 		created_at = COALESCE(o.created_at, o.next_attempt_at)
@@ -98,8 +78,9 @@ const claimUpdatePG = `WITH claimed AS (
 	RETURNING o.id, o.origin, o.org_id, o.session_id, o.seq, o.seq_end, o.attempts, o.last_error, o.audit_id, o.created_at
 )`
 
-// claimRowsPG is claimPostgres without the events: the claimed rows, and
-// their audit entries, for a store whose hot outbox may hold the events.
+// claimRowsPG is the Postgres claim: the claimed rows, without their
+// events (the hot outbox holds them, or claimedEventsPG reads them), with
+// their audit entries.
 const claimRowsPG = claimUpdatePG + `
 SELECT COALESCE(o.origin, o.id), o.org_id, o.session_id, o.seq, COALESCE(o.seq_end, o.seq), o.attempts, o.last_error, o.created_at,
 	o.audit_id, a.at, a.actor, a.action, a.target, a.detail
@@ -107,7 +88,14 @@ FROM claimed o LEFT JOIN audit_log a ON a.org_id = o.org_id AND a.id = o.audit_i
 ORDER BY o.id`
 
 // claimedEventsPG reads the events of claimed rows given as arrays, in the
-// layout of claimCols, for scanOutboxEntries.
+// layout of claimCols, for scanOutboxEntries. Given a plain join, the
+// planner read far more of events than the rows cover: before the table's
+// first ANALYZE it took events_by_session_ts (seq is not a leading column
+// there, so each row read its whole session), and after it, a sequential
+// scan of every event for a hash join (36 ms for 2,000 events from a table
+// of 20,000, growing with the table). As a lateral subquery each row reads
+// its own seq range from the primary key; its ORDER BY keeps the planner
+// from pulling it up into the plain join again.
 const claimedEventsPG = `SELECT o.id, o.org_id, o.session_id, o.seq, o.seq_end, o.attempts, o.last_error,
 	e.seq, e.event_id, e.type, e.agent, e.ts, e.body,
 	NULL::text, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text
@@ -163,16 +151,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, limit int, lease 
 func (s *Store) claimOutboxPostgres(ctx context.Context, owner string, limit int, now, until int64) ([]agentscope.OutboxEntry, error) {
 	args := []any{owner, until, until, now, now, limit, limit, now, now}
 	if s.pipe == nil {
-		rows, err := s.write.QueryContext(ctx, s.d.rebind(claimPostgres), args...)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		entries, _, err := scanOutboxEntries(rows, limit, false)
-		if err == nil {
-			err = rows.Err()
-		}
-		return entries, err
+		return nil, errors.New("postgres store has no pipe") // postgres.Open sets one
 	}
 	// Over a pipe: the rows in one round trip, their events from the hot
 	// outbox or a second one (claimHot).
