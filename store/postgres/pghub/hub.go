@@ -13,6 +13,15 @@
 // the store. After anything that may have lost notifications the hub pokes
 // every subscriber.
 //
+// A listening hub announces itself on the channel (a hello) when it starts
+// listening and every HelloInterval, and sends its notifications only while
+// another listening hub has been heard from within three intervals: a
+// process alone on the database (or beside publish-only workers) pays no
+// NOTIFY, which under a busy group commit cost Postgres 10-20% of its
+// CPU per record_event. When a peer appears after notifications were
+// skipped, the next notification pokes every subscriber, as after an
+// overflow. A publish-only hub cannot hear hellos and always sends.
+//
 // cmd/agentscope/app.go's OpenApp wires it for Postgres stores. The hub is
 // closed after the recorder and the runtime, which publish to it, and
 // before the store, whose pool it uses.
@@ -66,7 +75,11 @@ type Options struct {
 	// few milliseconds it adds to other processes' live views. This
 	// process's own subscribers are woken at once either way.
 	Interval time.Duration
-	Logger   *slog.Logger
+	// HelloInterval is how often a listening hub announces itself to the
+	// others (default 20s); a peer not heard from for three intervals is
+	// taken to be gone.
+	HelloInterval time.Duration
+	Logger        *slog.Logger
 }
 
 // Hub is a recorder.Hub that also tells, and hears from, the other processes
@@ -89,8 +102,24 @@ type Hub struct {
 	wg           sync.WaitGroup
 
 	listenerPID atomic.Uint32 // backend of the LISTEN connection, 0 when down
-	sent        atomic.Int64  // notifications sent
+	sent        atomic.Int64  // notifications sent (hellos not counted)
+
+	// hello is a hello the sender owes: helloPlain, or helloReply, which
+	// asks the others to answer with theirs.
+	hello atomic.Int32
+	// skipped: notifications were not sent for want of a peer, so the next
+	// one after a peer appears pokes everyone.
+	skipped atomic.Bool
+	peersMu sync.Mutex
+	peers   map[string]time.Time // listening peers, by node, when last heard
+	newPeer chan struct{}        // signalled when a peer is first heard
+	now     func() time.Time
 }
+
+const (
+	helloPlain = 1
+	helloReply = 2
+)
 
 // queued is one Publish call's notes, or a marker whose flushed channel is
 // closed once everything queued before it is sent.
@@ -123,18 +152,83 @@ func New(pool *pgxpool.Pool, opts Options) (*Hub, error) {
 	if opts.Interval == 0 {
 		opts.Interval = 5 * time.Millisecond
 	}
+	if opts.HelloInterval <= 0 {
+		opts.HelloInterval = 20 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Hub{
-		mem:   recorder.NewMemHub(),
-		pool:  pool,
-		opts:  opts,
-		log:   opts.Logger.With("component", "pghub", "channel", opts.Channel, "node", opts.NodeID),
-		queue: make(chan queued, opts.QueueSize),
-		wake:  make(chan struct{}, 1),
-		stop:  make(chan struct{}),
+		mem:     recorder.NewMemHub(),
+		pool:    pool,
+		opts:    opts,
+		log:     opts.Logger.With("component", "pghub", "channel", opts.Channel, "node", opts.NodeID),
+		queue:   make(chan queued, opts.QueueSize),
+		wake:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		peers:   map[string]time.Time{},
+		newPeer: make(chan struct{}, 1),
+		now:     time.Now,
 	}, nil
+}
+
+// sayHello has the sender announce this hub (kind helloPlain or
+// helloReply) with its next notification, or at once.
+func (h *Hub) sayHello(kind int32) {
+	for {
+		old := h.hello.Load()
+		if old >= kind || h.hello.CompareAndSwap(old, kind) {
+			break
+		}
+	}
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// heard records a hello from another listening hub. A peer heard for the
+// first time after notifications were skipped makes the next one poke
+// everyone.
+func (h *Hub) heard(node string) {
+	h.peersMu.Lock()
+	_, known := h.peers[node]
+	h.peers[node] = h.now()
+	h.peersMu.Unlock()
+	if known {
+		return
+	}
+	h.log.Info("peer listening", "peer", node)
+	if h.skipped.Swap(false) {
+		h.overflow.Store(true)
+		select {
+		case h.wake <- struct{}{}:
+		default:
+		}
+	}
+	select {
+	case h.newPeer <- struct{}{}:
+	default:
+	}
+}
+
+// alone reports whether no other listening hub has been heard from within
+// three hello intervals, forgetting those that have not. A publish-only hub
+// cannot tell, and is never alone.
+func (h *Hub) alone() bool {
+	if h.opts.PublishOnly {
+		return false
+	}
+	h.peersMu.Lock()
+	defer h.peersMu.Unlock()
+	gone := h.now().Add(-3 * h.opts.HelloInterval)
+	for node, at := range h.peers {
+		if at.Before(gone) {
+			delete(h.peers, node)
+			h.log.Info("peer gone quiet", "peer", node)
+		}
+	}
+	return len(h.peers) == 0
 }
 
 // Start connects the listener, within ctx, and starts the sender; both run

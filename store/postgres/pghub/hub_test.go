@@ -61,11 +61,35 @@ func newUnstartedHub(t testing.TB, opts pghub.Options) *pghub.Hub {
 	return h
 }
 
-// twoNodes returns two hubs on one channel, as two processes would be.
+// twoNodes returns two hubs on one channel, as two processes would be,
+// once each has heard the other's hello.
 func twoNodes(t *testing.T) (a, b *pghub.Hub) {
 	t.Helper()
 	ch := channel()
-	return newHub(t, pghub.Options{Channel: ch, NodeID: "a"}), newHub(t, pghub.Options{Channel: ch, NodeID: "b"})
+	a, b = newHub(t, pghub.Options{Channel: ch, NodeID: "a"}), newHub(t, pghub.Options{Channel: ch, NodeID: "b"})
+	waitPeers(t, a, 1)
+	waitPeers(t, b, 1)
+	return a, b
+}
+
+// waitPeers waits until h has heard from n listening peers.
+func waitPeers(t *testing.T, h *pghub.Hub, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), deadline)
+	defer cancel()
+	if err := h.WaitPeers(ctx, n); err != nil {
+		t.Fatalf("heard from %d peers, want %d: %v", h.Peers(), n, err)
+	}
+}
+
+// flush waits until what h was asked to publish has been sent.
+func flush(t *testing.T, h *pghub.Hub) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), deadline)
+	defer cancel()
+	if err := h.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // waitPoke waits for sub to be woken and checks it was told to resync.
@@ -263,6 +287,65 @@ func TestManySessionsSplit(t *testing.T) {
 	}
 }
 
+// TestAloneSendsNothing: a listening hub that has heard no other sends no
+// notifications; when a peer announces itself, the next notification pokes
+// everyone (the peer may have missed what was skipped), and later ones
+// name their sessions.
+func TestAloneSendsNothing(t *testing.T) {
+	t.Parallel()
+	ch := channel()
+	a := newHub(t, pghub.Options{Channel: ch, NodeID: "a"})
+	a.Publish("o1", events("s1", 1))
+	flush(t, a)
+	if n := a.Sent(); n != 0 {
+		t.Fatalf("alone, sent %d notifications, want 0", n)
+	}
+	b := newUnstartedHub(t, pghub.Options{Channel: ch, NodeID: "b"})
+	other := b.Subscribe("o9", "s9") // a never publishes for it
+	defer other.Close()
+	if err := b.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	waitPeers(t, a, 1)
+	waitPoke(t, other) // the poke for what a skipped
+	sub := b.Subscribe("o1", "s1")
+	defer sub.Close()
+	a.Publish("o1", events("s1", 2))
+	waitPoke(t, sub)
+	if a.Sent() < 2 {
+		t.Fatalf("sent %d notifications, want the poke and the session's", a.Sent())
+	}
+}
+
+// TestQuietPeerForgotten: a peer not heard from for three hello intervals
+// is taken to be gone, and the hub stops notifying.
+func TestQuietPeerForgotten(t *testing.T) {
+	t.Parallel()
+	ch := channel()
+	a := newHub(t, pghub.Options{Channel: ch, NodeID: "a", HelloInterval: time.Hour})
+	newHub(t, pghub.Options{Channel: ch, NodeID: "b", HelloInterval: time.Hour})
+	waitPeers(t, a, 1)
+	a.Publish("o1", events("s1", 1))
+	flush(t, a)
+	if a.Sent() != 1 {
+		t.Fatalf("with a peer, sent %d notifications, want 1", a.Sent())
+	}
+	start := time.Now()
+	a.SetClock(func() time.Time { return start.Add(3*time.Hour - time.Second) })
+	if a.Peers() != 1 {
+		t.Fatal("peer forgotten within three intervals")
+	}
+	a.SetClock(func() time.Time { return start.Add(3*time.Hour + time.Minute) })
+	if a.Peers() != 0 {
+		t.Fatal("peer still known after three intervals of silence")
+	}
+	a.Publish("o1", events("s1", 2))
+	flush(t, a)
+	if a.Sent() != 1 {
+		t.Fatalf("after the peer went quiet, sent %d notifications in all, want still 1", a.Sent())
+	}
+}
+
 func TestNewValidates(t *testing.T) {
 	if _, err := pghub.New(nil, pghub.Options{}); err == nil {
 		t.Error("nil pool accepted")
@@ -280,7 +363,19 @@ func TestNewValidates(t *testing.T) {
 func BenchmarkPublish(b *testing.B) {
 	hubs := map[string]func(b *testing.B) recorder.Hub{
 		"MemHub": func(*testing.B) recorder.Hub { return recorder.NewMemHub() },
-		"pghub":  func(b *testing.B) recorder.Hub { return newHub(b, pghub.Options{Channel: channel()}) },
+		"pghub": func(b *testing.B) recorder.Hub {
+			// With a peer listening, as when several processes share the
+			// database: alone, the hub would send nothing.
+			ch := channel()
+			h := newHub(b, pghub.Options{Channel: ch})
+			newHub(b, pghub.Options{Channel: ch})
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			defer cancel()
+			if err := h.WaitPeers(ctx, 1); err != nil {
+				b.Fatal(err)
+			}
+			return h
+		},
 	}
 	for _, name := range []string{"MemHub", "pghub"} {
 		b.Run(name, func(b *testing.B) {

@@ -37,6 +37,7 @@ func (h *Hub) listen(ctx context.Context) (*pgx.Conn, error) {
 		return nil, fmt.Errorf("pghub: listen on %s: %w", h.opts.Channel, err)
 	}
 	h.listenerPID.Store(conn.PgConn().PID())
+	h.sayHello(helloReply) // listening now: the others' answers are heard
 	return conn, nil
 }
 
@@ -115,6 +116,12 @@ func (h *Hub) handle(s string) {
 	switch {
 	case p.Node == h.opts.NodeID:
 		return // this process's subscribers had the events themselves
+	case p.Hello:
+		h.heard(p.Node)
+		if p.Reply {
+			h.sayHello(helloPlain)
+		}
+		return
 	case p.All:
 		h.mem.PokeAll()
 		return

@@ -24,6 +24,12 @@ const notifySQL = `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`
 func (h *Hub) sendLoop(ctx context.Context) {
 	failing := false
 	var last time.Time // when the last notification went out
+	var hellos <-chan time.Time
+	if !h.opts.PublishOnly {
+		t := time.NewTicker(h.opts.HelloInterval)
+		defer t.Stop()
+		hellos = t.C
+	}
 	for {
 		var batch []queued
 		select {
@@ -33,6 +39,8 @@ func (h *Hub) sendLoop(ctx context.Context) {
 		case q := <-h.queue:
 			batch = append(batch, q)
 		case <-h.wake:
+		case <-hellos:
+			h.sayHello(helloPlain)
 		}
 		if wait := time.Until(last.Add(h.opts.Interval)); wait > 0 {
 			// Sent less than an interval ago: gather what is published
@@ -80,7 +88,13 @@ func (h *Hub) drain(batch []queued, limit int) []queued {
 // (failing carries the state), and the next send pokes everyone.
 func (h *Hub) send(ctx context.Context, timeout time.Duration, batch []queued, failing *bool) {
 	var payloads []string
-	if h.overflow.Swap(false) {
+	if h.alone() {
+		// No other process listens: nothing to tell, but a peer that
+		// appears later is poked about it (heard).
+		if h.overflow.Swap(false) || hasNotes(batch) {
+			h.skipped.Store(true)
+		}
+	} else if h.overflow.Swap(false) {
 		payloads = []string{allPayload(h.opts.NodeID)}
 	} else {
 		lists := make([][]sessionNote, 0, len(batch))
@@ -93,16 +107,23 @@ func (h *Hub) send(ctx context.Context, timeout time.Duration, batch []queued, f
 			payloads = encodePayloads(h.opts.NodeID, coalesce(lists))
 		}
 	}
+	notes := len(payloads)
+	if kind := h.hello.Swap(0); kind != 0 {
+		payloads = append(payloads, helloPayload(h.opts.NodeID, kind == helloReply))
+	}
 	if len(payloads) > 0 {
 		// Counted before the round trip: a listener may hear of them
 		// before Exec returns, and Sent must not lag what it heard.
-		h.sent.Add(int64(len(payloads)))
+		h.sent.Add(int64(notes))
 		sctx, cancel := context.WithTimeout(ctx, timeout)
 		_, err := h.pool.Exec(sctx, notifySQL, h.opts.Channel, payloads)
 		cancel()
 		switch {
 		case err != nil:
-			h.sent.Add(-int64(len(payloads)))
+			h.sent.Add(-int64(notes))
+			if notes < len(payloads) {
+				h.sayHello(helloReply)
+			}
 			h.overflow.Store(true)
 			if !*failing {
 				h.log.Warn("notify failed; other processes' live views fall back to polling", "err", err)
@@ -118,4 +139,14 @@ func (h *Hub) send(ctx context.Context, timeout time.Duration, batch []queued, f
 			close(q.flushed)
 		}
 	}
+}
+
+// hasNotes reports whether batch holds a Publish call's notes.
+func hasNotes(batch []queued) bool {
+	for _, q := range batch {
+		if len(q.notes) > 0 {
+			return true
+		}
+	}
+	return false
 }

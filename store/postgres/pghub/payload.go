@@ -19,6 +19,11 @@ type payload struct {
 	Node     string        `json:"node"`
 	All      bool          `json:"all,omitempty"`
 	Sessions []sessionNote `json:"sessions,omitempty"`
+	// Hello announces a listening hub; Reply asks the others to answer
+	// with their own. A hub of an earlier release reads a hello as a
+	// notification of no sessions, and does nothing.
+	Hello bool `json:"hello,omitempty"`
+	Reply bool `json:"reply,omitempty"`
 }
 
 // sessionNote says a session committed events up to Seq.
@@ -80,6 +85,12 @@ func coalesce(lists [][]sessionNote) []sessionNote {
 // allPayload is the notification that pokes every subscriber.
 func allPayload(node string) string {
 	b, _ := json.Marshal(payload{Node: node, All: true})
+	return string(b)
+}
+
+// helloPayload announces node, asking for replies when reply.
+func helloPayload(node string, reply bool) string {
+	b, _ := json.Marshal(payload{Node: node, Hello: true, Reply: reply})
 	return string(b)
 }
 
