@@ -35,6 +35,13 @@ type errorBody struct {
 // writeError answers with err's status and client-safe message; internal
 // errors are logged here, once, and their detail is not shown.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	status, body := errorAnswer(w, r, log, err)
+	writeJSON(w, status, body)
+}
+
+// errorAnswer is the answer to err: its status and body. It logs an
+// internal error and sets Retry-After on w where err carries one.
+func errorAnswer(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) (int, errorBody) {
 	code := agentscope.ErrorCode(err)
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
@@ -50,7 +57,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		body.Error.Field = e.Field
 	}
 	setRetryAfter(w, err)
-	writeJSON(w, codeStatus[code], body)
+	return codeStatus[code], body
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -125,13 +126,14 @@ func (s *Server) limitRequest(w http.ResponseWriter, r *http.Request) (release f
 // 413 does not drain (its body may be of any size) and leaves the client
 // net/http's lingering close.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error, drain bool) {
-	var a heldAnswer
-	a.ResponseWriter = w
-	writeError(&a, r, s.log, err)
-	w.Header().Set("Content-Length", strconv.Itoa(a.body.Len()))
+	status, answer := errorAnswer(w, r, s.log, err)
+	body, _ := json.Marshal(answer) // strings and a code: it cannot fail
+	body = append(body, '\n')       // as writeJSON's encoder ends it
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.Header().Set("Connection", "close")
-	w.WriteHeader(a.status)
-	_, _ = w.Write(a.body.Bytes())
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 	if err := http.NewResponseController(w).Flush(); err != nil || !drain {
 		return
 	}
@@ -141,27 +143,6 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error, drain
 		return
 	}
 	_, _ = io.CopyBuffer(io.Discard, io.LimitReader(r.Body, s.opts.MaxBodyBytes), make([]byte, 32<<10))
-}
-
-// heldAnswer holds an answer's status and body, so that refuse can send
-// them with their length; headers go to the response underneath.
-type heldAnswer struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (a *heldAnswer) WriteHeader(code int) {
-	if a.status == 0 {
-		a.status = code
-	}
-}
-
-func (a *heldAnswer) Write(p []byte) (int, error) {
-	if a.status == 0 {
-		a.status = http.StatusOK
-	}
-	return a.body.Write(p)
 }
 
 // readBody reads r's body whole, at most limit bytes, in one allocation
