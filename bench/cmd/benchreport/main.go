@@ -64,6 +64,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&scale.Events, "serve-events", 200000, "events per burst of BenchmarkServeIngest")
 	fs.IntVar(&scale.Writers, "serve-writers", 8, "concurrent writers of BenchmarkServeIngest")
 	fs.IntVar(&scale.Batch, "serve-batch", 500, "events per POST of BenchmarkServeIngest")
+	fs.IntVar(&scale.Rounds, "serve-rounds", 3, "interleaved rounds of each end-to-end benchmark; each figure is the median of its rounds")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: benchreport [flags] [packages]\n\nRuns the benchmarks of packages (default %s) and writes a Markdown report.\n\n", strings.Join(defaultPackages, " "))
 		fs.PrintDefaults()
@@ -98,7 +99,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "AGENTSCOPE_TEST_DATABASE_URL=") })
 	}
 
-	report := Report{Date: start, Machine: machine}
+	report := Report{Date: start, Machine: machine, ServeRounds: scale.Rounds}
 	if *rss {
 		fmt.Fprintf(stderr, "benchreport: measuring the idle memory of agentscope serve\n")
 		report.Figures.RSS = measureIdleRSS(ctx, tmp, *idle)

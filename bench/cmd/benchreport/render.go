@@ -14,6 +14,9 @@ type Report struct {
 	Machine Machine
 	Figures Figures // with the runs
 	Raw     []byte  // the benchmarks' output
+	// ServeRounds is how many interleaved rounds each end-to-end benchmark
+	// ran; its figures are their medians.
+	ServeRounds int
 }
 
 // modulePrefix is trimmed from package paths in tables.
@@ -27,6 +30,9 @@ func (r Report) Markdown() []byte {
 	p("# Benchmarks\n\n")
 	p("Written by `make bench` (`go run ./bench/cmd/benchreport`) on %s; the run took %s. ", r.Date.UTC().Format("2006-01-02 15:04 MST"), r.Wall.Round(time.Second))
 	p("Each figure is one run of one benchmark (`-count 1`), so read a few percent either way as noise; every comparison below is between figures of this same run. ")
+	if r.ServeRounds > 1 {
+		p("The end-to-end benchmarks against `agentscope serve` (`BenchmarkServe*`) run %d rounds, their variants interleaved (the floor, then each store, then again), and each of their figures is the median of its rounds: on this machine one run of the same binary varies by up to a third. ", r.ServeRounds)
+	}
 	p("The targets are quoted from the issues' Benchmarks sections.\n\n")
 
 	m := r.Machine

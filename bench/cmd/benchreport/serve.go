@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +41,10 @@ type serveScale struct {
 	Events  int // events per ingest burst
 	Writers int
 	Batch   int
+	// Rounds is how many times each end-to-end benchmark runs, its
+	// variants interleaved (floor, SQLite, Postgres, then again); each
+	// figure reported is the median of its rounds.
+	Rounds int
 }
 
 // serveBench runs the end-to-end benchmarks the filter selects.
@@ -52,6 +57,16 @@ type serveBench struct {
 	agentscope string
 	loadgen    string
 	dbs        int
+	rounds     map[string][]round // each variant's rounds, by name
+	order      []string           // the variants, in the order first run
+	failed     map[string]bool
+}
+
+// round is one run of one variant.
+type round struct {
+	n       int
+	seconds float64
+	metrics []Metric
 }
 
 func (sb *serveBench) run(ctx context.Context, filter func(string) bool) ([]Run, []byte) {
@@ -63,24 +78,85 @@ func (sb *serveBench) run(ctx context.Context, filter func(string) bool) ([]Run,
 			return sb.runs, sb.out.Bytes()
 		}
 	}
+	rounds := max(sb.scale.Rounds, 1)
 	if filter(serveRecordBench) {
 		sb.timed(serveRecordBench, fmt.Sprintf("%dx", sb.scale.Calls), func() {
-			sb.recordEvent(ctx, "floor")
-			sb.recordEvent(ctx, "sqlite")
-			sb.recordEvent(ctx, "postgres")
+			for range rounds {
+				sb.recordEvent(ctx, "floor")
+				sb.recordEvent(ctx, "sqlite")
+				sb.recordEvent(ctx, "postgres")
+			}
+			sb.medians()
 		})
 	}
 	if filter(serveIngestBench) {
 		sb.timed(serveIngestBench, fmt.Sprintf("%dx", sb.scale.Events), func() {
-			sb.copyFloor(ctx)
-			for _, store := range []string{"postgres", "sqlite"} {
-				for _, fwd := range []bool{false, true} {
-					sb.ingest(ctx, store, fwd)
+			for range rounds {
+				sb.copyFloor(ctx)
+				for _, store := range []string{"postgres", "sqlite"} {
+					for _, fwd := range []bool{false, true} {
+						sb.ingest(ctx, store, fwd)
+					}
 				}
 			}
+			sb.medians()
 		})
 	}
 	return sb.runs, sb.out.Bytes()
+}
+
+// collect keeps one round's figures of the variant name.
+func (sb *serveBench) collect(name string, n int, seconds float64, metrics ...Metric) {
+	if sb.rounds == nil {
+		sb.rounds = map[string][]round{}
+	}
+	if _, ok := sb.rounds[name]; !ok {
+		sb.order = append(sb.order, name)
+	}
+	sb.rounds[name] = append(sb.rounds[name], round{n, seconds, metrics})
+	fmt.Fprintf(sb.log, "benchreport: %s round %d: %.0f %s\n", name, len(sb.rounds[name]), metrics[0].Value, metrics[0].Unit)
+}
+
+// medians prints, for each variant collected since the last call that did
+// not fail in any round, the median of its rounds' figures, each figure on
+// its own.
+func (sb *serveBench) medians() {
+	for _, name := range sb.order {
+		rs := sb.rounds[name]
+		if sb.failed[name] || len(rs) == 0 {
+			continue
+		}
+		seconds := make([]float64, len(rs))
+		for i, r := range rs {
+			seconds[i] = r.seconds
+		}
+		metrics := make([]Metric, len(rs[0].metrics))
+		for j, m := range rs[0].metrics {
+			values := make([]float64, 0, len(rs))
+			for _, r := range rs {
+				if j < len(r.metrics) && r.metrics[j].Unit == m.Unit {
+					values = append(values, r.metrics[j].Value)
+				}
+			}
+			metrics[j] = Metric{median(values), m.Unit}
+		}
+		sb.result(name, rs[0].n, median(seconds), metrics...)
+	}
+	sb.rounds, sb.order = nil, nil
+}
+
+// median is the middle value of vs (the mean of the middle two for an even
+// count).
+func median(vs []float64) float64 {
+	if len(vs) == 0 {
+		return 0
+	}
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // timed records one top-level benchmark's run for the report.
@@ -246,6 +322,13 @@ var errSkip = errors.New("no Postgres: AGENTSCOPE_TEST_DATABASE_URL is not set o
 
 // fail prints name's failure or skip.
 func (sb *serveBench) fail(name string, err error) {
+	if sb.failed[name] {
+		return // said in an earlier round
+	}
+	if sb.failed == nil {
+		sb.failed = map[string]bool{}
+	}
+	sb.failed[name] = true
 	if errors.Is(err, errSkip) {
 		sb.outcome("SKIP", name, err)
 		return
@@ -281,7 +364,7 @@ func (sb *serveBench) recordEvent(ctx context.Context, target string) {
 		sb.fail(name, err)
 		return
 	}
-	sb.result(name, rep.Ops, rep.Seconds, Metric{rep.PerSec, "calls/s"}, Metric{rep.P50, "p50_ms"}, Metric{rep.P99, "p99_ms"},
+	sb.collect(name, rep.Ops, rep.Seconds, Metric{rep.PerSec, "calls/s"}, Metric{rep.P50, "p50_ms"}, Metric{rep.P99, "p99_ms"},
 		Metric{rep.ServerCPUPerOp, "server-cpu-µs/call"})
 }
 
@@ -300,7 +383,7 @@ func (sb *serveBench) copyFloor(ctx context.Context) {
 		sb.fail(name, err)
 		return
 	}
-	sb.result(name, rep.Ops, rep.Seconds, Metric{rep.PerSec, "events/s"})
+	sb.collect(name, rep.Ops, rep.Seconds, Metric{rep.PerSec, "events/s"})
 }
 
 // ingest measures batch ingest over POST /api/v1/events, with Splunk
@@ -341,5 +424,5 @@ func (sb *serveBench) ingest(ctx context.Context, store string, forwarding bool)
 		lag := time.Since(time.Unix(0, rep.EndUnixNano))
 		metrics = append(metrics, Metric{float64(lag.Microseconds()) / 1000, "delivery-lag-ms"})
 	}
-	sb.result(name, rep.Ops, rep.Seconds, metrics...)
+	sb.collect(name, rep.Ops, rep.Seconds, metrics...)
 }
