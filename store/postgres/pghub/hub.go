@@ -173,17 +173,22 @@ func New(pool *pgxpool.Pool, opts Options) (*Hub, error) {
 }
 
 // sayHello has the sender announce this hub (kind helloPlain or
-// helloReply) with its next notification, or at once.
+// helloReply) at once.
 func (h *Hub) sayHello(kind int32) {
-	for {
-		old := h.hello.Load()
-		if old >= kind || h.hello.CompareAndSwap(old, kind) {
-			break
-		}
-	}
+	h.oweHello(kind)
 	select {
 	case h.wake <- struct{}{}:
 	default:
+	}
+}
+
+// oweHello has the sender announce this hub with its next notification.
+func (h *Hub) oweHello(kind int32) {
+	for {
+		old := h.hello.Load()
+		if old >= kind || h.hello.CompareAndSwap(old, kind) {
+			return
+		}
 	}
 }
 

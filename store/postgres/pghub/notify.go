@@ -122,7 +122,9 @@ func (h *Hub) send(ctx context.Context, timeout time.Duration, batch []queued, f
 		case err != nil:
 			h.sent.Add(-int64(notes))
 			if notes < len(payloads) {
-				h.sayHello(helloReply)
+				// Said again with the next send, not at once: the
+				// database may be down.
+				h.oweHello(helloReply)
 			}
 			h.overflow.Store(true)
 			if !*failing {
