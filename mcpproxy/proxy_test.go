@@ -3,6 +3,7 @@
 package mcpproxy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -130,16 +131,36 @@ type hostPipe struct {
 	hostIn       io.Reader
 	hostOut      io.Writer
 	closeClients func()
+	// cancelled is closed once the host has written a
+	// notifications/cancelled and Run has read it: go-sdk's client sends
+	// it in the background after the call returns, and a session closed
+	// before then never sends it.
+	cancelled chan struct{}
 }
 
 func newHostPipe() *hostPipe {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
-	return &hostPipe{
-		clientT: &mcp.IOTransport{Reader: outR, Writer: inW},
-		hostIn:  inR, hostOut: outW,
-		closeClients: func() { inW.Close(); outR.Close() },
+	p := &hostPipe{hostIn: inR, hostOut: outW, cancelled: make(chan struct{})}
+	p.clientT = &mcp.IOTransport{Reader: outR, Writer: &cancelWatch{WriteCloser: inW, seen: p.cancelled}}
+	p.closeClients = func() { inW.Close(); outR.Close() }
+	return p
+}
+
+// cancelWatch closes seen after writing the first frame that holds a
+// notifications/cancelled (a pipe's Write returns once it has been read).
+type cancelWatch struct {
+	io.WriteCloser
+	once sync.Once
+	seen chan struct{}
+}
+
+func (w *cancelWatch) Write(p []byte) (int, error) {
+	n, err := w.WriteCloser.Write(p)
+	if err == nil && bytes.Contains(p, []byte(`"notifications/cancelled"`)) {
+		w.once.Do(func() { close(w.seen) })
 	}
+	return n, err
 }
 
 // upstreams are the two ways the proxy reaches a server, each started fresh
@@ -406,6 +427,13 @@ func runThroughWith(t *testing.T, server Conn, protocol string, cancelCall bool)
 		t.Fatalf("connect through the proxy: %v", err)
 	}
 	calls := exercise(t, ctx, cs, progress, protocol, cancelCall)
+	if cancelCall {
+		select {
+		case <-pipe.cancelled:
+		case <-ctx.Done():
+			t.Fatal("the host never sent notifications/cancelled")
+		}
+	}
 	cs.Close()
 	pipe.closeClients()
 	if err := <-runErr; err != nil {
