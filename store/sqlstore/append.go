@@ -700,23 +700,16 @@ func (s *Store) insertEvents(rows []eventRow) (stmts []Stmt, hot []hotEvent, err
 				end++
 			}
 			args := []any{cols.org[start:end], cols.session[start:end], cols.seq[start:end], cols.id[start:end], cols.typ[start:end], cols.agent[start:end], cols.ts[start:end], cols.body[start:end]}
-			var runArgs []any
-			if s.opts.Outbox {
-				r := outboxRuns(cols.org[start:end], cols.session[start:end], cols.seq[start:end])
-				runArgs = []any{now, r.org, r.session, r.from, r.to} // insertOutboxRunsPG binds the time first
-			}
+			insert := `INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
+				SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])`
 			if s.opts.Outbox {
 				// One statement writes the events and their pending
 				// deliveries, one row per run of a session's events.
-				stmts = append(stmts, Stmt{SQL: s.d.rebind(`WITH e AS (INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
-				SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[]))
-				` + insertOutboxRunsPG),
-					Args: append(args, runArgs...)})
-			} else {
-				stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body)
-			SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])`),
-					Args: args})
+				r := outboxRuns(cols.org[start:end], cols.session[start:end], cols.seq[start:end])
+				insert = `WITH e AS (` + insert + `) ` + insertOutboxRunsPG
+				args = append(args, now, r.org, r.session, r.from, r.to) // insertOutboxRunsPG binds the time first
 			}
+			stmts = append(stmts, Stmt{SQL: s.d.rebind(insert), Args: args})
 			start = end
 		}
 		return stmts, hot, nil
