@@ -46,6 +46,12 @@ type Run struct {
 	EventCount int64 `json:"event_count"`
 	// CostUSD is the sum of the session's CostRecorded events.
 	CostUSD USD `json:"cost_usd"`
+	// UnpricedCalls counts the session's model calls whose cost is
+	// unknown: no cost was reported for them and the pricing table could
+	// not price them, so CostUSD leaves them out (an unknown cost is not
+	// $0). A managed run counts each such call as it is recorded; a
+	// self-reported session when it ends, as its calls are priced.
+	UnpricedCalls int64 `json:"unpriced_calls,omitempty"`
 }
 
 // RunFilter selects runs for listing, newest first.

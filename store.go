@@ -120,6 +120,9 @@ type RunUpdate struct {
 	// or ended_at (an import re-creating a run as its events say); the
 	// store's clock otherwise.
 	At *time.Time
+	// UnpricedCalls adds to the run's Run.UnpricedCalls: the model calls
+	// that ending a self-reported session found no cost for.
+	UnpricedCalls int64
 }
 
 // AppendResult is the outcome of one AppendRequest.

@@ -59,18 +59,24 @@ func (s *Server) addPrompts() {
 		if err != nil {
 			return nil, s.toolError("investigate_session", err)
 		}
-		text := fmt.Sprintf("Investigate AgentScope session %s (agent %s, status %s, %d events, cost $%s).\n\n"+
+		cost := "$" + run.CostUSD.String()
+		if run.UnpricedCalls > 0 {
+			// An unknown cost is not $0: the model must not read the sum
+			// of the known costs as the session's.
+			cost += fmt.Sprintf(" plus %d model calls of unknown cost", run.UnpricedCalls)
+		}
+		text := fmt.Sprintf("Investigate AgentScope session %s (agent %s, status %s, %d events, cost %s).\n\n"+
 			"1. Read its timeline with replay_session (session_id %q), following next_cursor to the end.\n"+
 			"2. If the investigate tool is available, call it with session_id %q and then get_report for the risk-graded report; otherwise look for loops (the same tool called with the same arguments again and again), tool errors, retries, provider switches, slow or expensive model calls.\n"+
 			"3. Check totals with run_spl, for example: session_id=%q | stats count sum(amount_usd) as cost_usd by type.\n\n"+
 			"Answer with a risk level (low, medium, high or critical), the findings each citing the event seq numbers it rests on, and the exact SPL you ran.",
-			run.SessionID, run.Agent, run.Status, run.EventCount, run.CostUSD, run.SessionID, run.SessionID, run.SessionID)
+			run.SessionID, run.Agent, run.Status, run.EventCount, cost, run.SessionID, run.SessionID, run.SessionID)
 		return &mcp.GetPromptResult{
 			Description: "Investigate session " + run.SessionID,
 			Messages: []*mcp.PromptMessage{
 				{Role: "user", Content: &mcp.TextContent{Text: text}},
 				{Role: "user", Content: &mcp.EmbeddedResource{Resource: &mcp.ResourceContents{URI: sessionURIPrefix + run.SessionID, MIMEType: "application/json",
-					Text: fmt.Sprintf(`{"session_id":%q,"agent":%q,"status":%q,"event_count":%d,"cost_usd":%s}`, run.SessionID, run.Agent, run.Status, run.EventCount, run.CostUSD)}}},
+					Text: fmt.Sprintf(`{"session_id":%q,"agent":%q,"status":%q,"event_count":%d,"cost_usd":%s,"unpriced_calls":%d}`, run.SessionID, run.Agent, run.Status, run.EventCount, run.CostUSD, run.UnpricedCalls)}}},
 			},
 		}, nil
 	})

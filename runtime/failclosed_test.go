@@ -244,8 +244,8 @@ func TestRunTimeout(t *testing.T) {
 }
 
 // TestUnknownModelCost runs a model the pricing table does not know: no
-// CostRecorded is written (an unknown cost is not zero), and the call and
-// the session carry cost_unknown.
+// CostRecorded is written (an unknown cost is not zero), the call and the
+// session carry cost_unknown, and the run counts the call as unpriced.
 func TestUnknownModelCost(t *testing.T) {
 	t.Parallel()
 	llm := llmtest.New()
@@ -264,6 +264,10 @@ func TestUnknownModelCost(t *testing.T) {
 	mc, done := find(evs, agentscope.ModelCompleted)[0], find(evs, agentscope.SessionCompleted)[0]
 	if mc.Attributes["cost_unknown"] != true || *mc.TokensIn != 30 || done.Attributes["cost_unknown"] != true {
 		t.Errorf("ModelCompleted %v, SessionCompleted %v", mc.Attributes, done.Attributes)
+	}
+	// The run says so too, for the lists, which read runs, not events.
+	if run.UnpricedCalls != 1 || run.CostUSD != 0 {
+		t.Errorf("run has %d unpriced calls and cost %s, want 1 and 0", run.UnpricedCalls, run.CostUSD)
 	}
 }
 

@@ -62,16 +62,19 @@ func (s *Service) endRun(ctx context.Context, org string, in EndRunInput, status
 		if ifLastSeq != 0 && run.EventCount != ifLastSeq {
 			return agentscope.Run{}, agentscope.Errorf(agentscope.ECONFLICT, "session %q took an event since it was judged idle", in.SessionID)
 		}
-		var costs []agentscope.Event
+		var (
+			costs    []agentscope.Event
+			unpriced int64
+		)
 		if !run.Managed && !run.Status.Terminal() {
-			if costs, err = s.computedCosts(ctx, org, in.SessionID); err != nil {
+			if costs, unpriced, err = s.computedCosts(ctx, org, in.SessionID); err != nil {
 				return agentscope.Run{}, err
 			}
 		}
 		res, err := s.rec.Commit(ctx, agentscope.AppendRequest{
 			OrgID: org, SessionID: in.SessionID,
 			Events:    append(costs, agentscope.Event{EventID: agentscope.NewEventID(), Type: agentscope.SessionCompleted, TS: ts, Status: in.Status, Output: in.Output, Error: in.Error}),
-			Update:    &agentscope.RunUpdate{Status: status, Output: in.Output, Error: in.Error, At: atp},
+			Update:    &agentscope.RunUpdate{Status: status, Output: in.Output, Error: in.Error, At: atp, UnpricedCalls: unpriced},
 			IfLastSeq: run.EventCount,
 		})
 		if err == nil {
@@ -92,12 +95,13 @@ func (s *Service) endRun(ctx context.Context, org string, in EndRunInput, status
 }
 
 // computedCosts returns the CostRecorded events to add for the session's
-// uncovered model calls.
-func (s *Service) computedCosts(ctx context.Context, org, sessionID string) ([]agentscope.Event, error) {
+// uncovered model calls, and how many uncovered calls the table cannot
+// price (their cost stays unknown).
+func (s *Service) computedCosts(ctx context.Context, org, sessionID string) ([]agentscope.Event, int64, error) {
 	table := s.pricing()
 	evs, err := s.store.ListEvents(ctx, org, sessionID, agentscope.EventFilter{Types: []agentscope.EventType{agentscope.ModelCompleted, agentscope.CostRecorded}})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	covered := map[int64]bool{} // seq of covered model calls
 	bySpan := map[string]int64{}
@@ -139,16 +143,21 @@ func (s *Service) computedCosts(ctx context.Context, org, sessionID string) ([]a
 			covered[best] = true
 		}
 	}
-	var out []agentscope.Event
+	var (
+		out      []agentscope.Event
+		unpriced int64
+	)
 	for _, m := range evs {
 		if m.Type != agentscope.ModelCompleted || covered[m.Seq] || have[computedCostID(m.EventID)] {
 			continue
 		}
 		if c, ok := computedCost(table, m); ok {
 			out = append(out, c)
+		} else {
+			unpriced++
 		}
 	}
-	return out, nil
+	return out, unpriced, nil
 }
 
 // computedCost is the computed CostRecorded of model call m, priced from

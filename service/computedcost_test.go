@@ -59,7 +59,8 @@ const call = `{"type":"ModelCompleted","provider":"openai","model":"gpt-4.1","du
 // computed and counted in the run's cost and the agent's spend; a reported
 // cost for the call (by span, or span-less for span-less calls), sent
 // before or with it, wins and nothing is computed; an unknown model gets
-// none; a reported cost after the end is refused, so never both.
+// none, and the run counts its call as unpriced; a reported cost after the
+// end is refused, so never both.
 func TestComputedCost(t *testing.T) {
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -102,26 +103,39 @@ func TestComputedCost(t *testing.T) {
 				events   []string
 				cost     string
 				computed int
+				unpriced int64 // calls left with an unknown cost
 			}{
-				{"plain", []string{fmt.Sprintf(call, `,"event_id":"m1","span_id":"s1"`)}, "0.0028", 1},
-				{"spanless", []string{fmt.Sprintf(call, ``)}, "0.0028", 1},
-				{"reported-before", []string{`{"type":"CostRecorded","amount_usd":0.5,"span_id":"s1"}`, fmt.Sprintf(call, `,"span_id":"s1"`)}, "0.5", 0},
-				{"reported-after", []string{fmt.Sprintf(call, `,"span_id":"s1"`), `{"type":"CostRecorded","amount_usd":0.5,"span_id":"s1"}`}, "0.5", 0},
-				{"reported-spanless", []string{fmt.Sprintf(call, ``), `{"type":"CostRecorded","amount_usd":0.25}`}, "0.25", 0},
-				{"one-of-two", []string{fmt.Sprintf(call, `,"span_id":"a"`), fmt.Sprintf(call, `,"span_id":"b"`), `{"type":"CostRecorded","amount_usd":1,"span_id":"a"}`}, "1.0028", 1},
-				{"spanless-cost-for-spanned-call", []string{fmt.Sprintf(call, `,"span_id":"m1"`), `{"type":"CostRecorded","amount_usd":0.0023,"model":"gpt-4.1"}`}, "0.0023", 0},
-				{"cost-of-other-model", []string{fmt.Sprintf(call, `,"span_id":"m1"`), `{"type":"CostRecorded","amount_usd":0.5,"model":"other-model"}`}, "0.5028", 1},
+				{"plain", []string{fmt.Sprintf(call, `,"event_id":"m1","span_id":"s1"`)}, "0.0028", 1, 0},
+				{"spanless", []string{fmt.Sprintf(call, ``)}, "0.0028", 1, 0},
+				{"reported-before", []string{`{"type":"CostRecorded","amount_usd":0.5,"span_id":"s1"}`, fmt.Sprintf(call, `,"span_id":"s1"`)}, "0.5", 0, 0},
+				{"reported-after", []string{fmt.Sprintf(call, `,"span_id":"s1"`), `{"type":"CostRecorded","amount_usd":0.5,"span_id":"s1"}`}, "0.5", 0, 0},
+				{"reported-spanless", []string{fmt.Sprintf(call, ``), `{"type":"CostRecorded","amount_usd":0.25}`}, "0.25", 0, 0},
+				{"one-of-two", []string{fmt.Sprintf(call, `,"span_id":"a"`), fmt.Sprintf(call, `,"span_id":"b"`), `{"type":"CostRecorded","amount_usd":1,"span_id":"a"}`}, "1.0028", 1, 0},
+				{"spanless-cost-for-spanned-call", []string{fmt.Sprintf(call, `,"span_id":"m1"`), `{"type":"CostRecorded","amount_usd":0.0023,"model":"gpt-4.1"}`}, "0.0023", 0, 0},
+				{"cost-of-other-model", []string{fmt.Sprintf(call, `,"span_id":"m1"`), `{"type":"CostRecorded","amount_usd":0.5,"model":"other-model"}`}, "0.5028", 1, 0},
 				// A cost whose span_id no call has is still some call's cost.
-				{"cost-of-unknown-span", []string{fmt.Sprintf(call, `,"span_id":"m1"`), `{"type":"CostRecorded","amount_usd":0.5,"span_id":"elsewhere"}`}, "0.5", 0},
+				{"cost-of-unknown-span", []string{fmt.Sprintf(call, `,"span_id":"m1"`), `{"type":"CostRecorded","amount_usd":0.5,"span_id":"elsewhere"}`}, "0.5", 0, 0},
 				// A resent call (same event_id) is one call with one cost.
-				{"resent-call", []string{fmt.Sprintf(call, `,"event_id":"m1"`), fmt.Sprintf(call, `,"event_id":"m1"`)}, "0.0028", 1},
-				{"unknown-model", []string{`{"type":"ModelCompleted","provider":"acme","model":"mystery-9","duration_ms":1,"tokens_in":10,"tokens_out":1}`}, "0", 0},
+				{"resent-call", []string{fmt.Sprintf(call, `,"event_id":"m1"`), fmt.Sprintf(call, `,"event_id":"m1"`)}, "0.0028", 1, 0},
+				{"unknown-model", []string{`{"type":"ModelCompleted","provider":"acme","model":"mystery-9","duration_ms":1,"tokens_in":10,"tokens_out":1}`}, "0", 0, 1},
+				// One call priced from the table, one the table does not know,
+				// one whose usage was unknown: the run's cost is the known part.
+				{"known-and-unknown", []string{fmt.Sprintf(call, `,"span_id":"a"`), `{"type":"ModelCompleted","provider":"acme","model":"mystery-9","duration_ms":1,"tokens_in":10,"tokens_out":1,"span_id":"b"}`,
+					`{"type":"ModelCompleted","provider":"openai","model":"gpt-4.1","duration_ms":1,"tokens_in":0,"tokens_out":0,"span_id":"c","attributes":{"usage_unknown":true}}`}, "0.0028", 1, 2},
+				// A reported cost covers the call whatever its model.
+				{"unknown-model-reported", []string{`{"type":"ModelCompleted","provider":"acme","model":"mystery-9","duration_ms":1,"tokens_in":10,"tokens_out":1,"span_id":"m"}`, `{"type":"CostRecorded","amount_usd":0.1,"span_id":"m"}`}, "0.1", 0, 0},
 			}
 			var spend agentscope.USD
 			for _, c := range cases {
 				run := session(c.sid, c.events...)
 				if run.CostUSD.String() != c.cost {
 					t.Errorf("%s: cost_usd %s, want %s", c.sid, run.CostUSD, c.cost)
+				}
+				if run.UnpricedCalls != c.unpriced {
+					t.Errorf("%s: %d unpriced calls, want %d", c.sid, run.UnpricedCalls, c.unpriced)
+				}
+				if stored, err := st.GetRun(ctx, "org-a", c.sid); err != nil || stored.UnpricedCalls != c.unpriced {
+					t.Errorf("%s: the stored run has %d unpriced calls (%v), want %d", c.sid, stored.UnpricedCalls, err, c.unpriced)
 				}
 				spend += run.CostUSD
 				got := computed(c.sid)

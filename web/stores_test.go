@@ -59,6 +59,17 @@ func bothStores() map[string]func(t *testing.T) testStore {
 	}
 }
 
+// uiOver serves the web UI of a service over st for org-1, and returns a
+// context acting for org-1.
+func uiOver(t *testing.T, st agentscope.Store) (*service.Service, *httptest.Server, *uiFixture, context.Context) {
+	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
+	t.Cleanup(func() { rec.Close() })
+	svc := service.New(rec, service.Options{})
+	srv := httptest.NewServer(web.New(svc, web.Options{Tokens: map[string]string{token: "org-1"}, LivePoll: time.Hour}))
+	t.Cleanup(srv.Close)
+	return svc, srv, &uiFixture{srv: srv}, agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-1"))
+}
+
 // TestSessionPageTotalsOnBothStores: through the real session page, on
 // SQLite and on Postgres, a session's duration runs from its start to its
 // completion (a report recorded 45 s later does not stretch it), and a
@@ -68,13 +79,7 @@ func TestSessionPageTotalsOnBothStores(t *testing.T) {
 	for name, open := range bothStores() {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
-			rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-			t.Cleanup(func() { rec.Close() })
-			svc := service.New(rec, service.Options{})
-			srv := httptest.NewServer(web.New(svc, web.Options{Tokens: map[string]string{token: "org-1"}, LivePoll: time.Hour}))
-			t.Cleanup(srv.Close)
-			f := &uiFixture{srv: srv}
-			ctx := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-1"))
+			svc, srv, f, ctx := uiOver(t, st)
 			if _, err := svc.StartRun(ctx, service.StartRunInput{Agent: "ext-bot", SessionID: "d-1"}); err != nil {
 				t.Fatal(err)
 			}
@@ -134,4 +139,49 @@ func totalsOf(page string) string {
 		return "(no totals)"
 	}
 	return page[i:min(len(page), i+2000)]
+}
+
+// TestSessionListCostUnknown: in the sessions list, on SQLite and on
+// Postgres, an ended session whose model call could not be priced shows
+// its cost as unknown, not $0; one with a priced and an unpriced call
+// shows the known part marked as partial; a fully priced one its cost.
+func TestSessionListCostUnknown(t *testing.T) {
+	const (
+		priced  = `{"type":"ModelCompleted","provider":"openai","model":"gpt-4.1","duration_ms":15,"tokens_in":1000,"tokens_out":100}`
+		mystery = `{"type":"ModelCompleted","provider":"acme","model":"mystery-9","duration_ms":15,"tokens_in":1000,"tokens_out":100}`
+	)
+	for name, open := range bothStores() {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			svc, srv, f, ctx := uiOver(t, st)
+			for sid, calls := range map[string][]string{"known": {priced}, "unknown": {mystery}, "partial": {priced, mystery}} {
+				if _, err := svc.StartRun(ctx, service.StartRunInput{Agent: "ext-bot", SessionID: sid}); err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range calls {
+					if _, err := svc.Record(ctx, sid, []json.RawMessage{json.RawMessage(c)}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if _, err := svc.EndRun(ctx, service.EndRunInput{SessionID: sid, Status: "completed"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, page := get(t, f.signIn(t), srv.URL+"/sessions")
+			for sid, want := range map[string]string{"known": "$0.0028", "unknown": "unknown", "partial": "$0.0028 +?"} {
+				row := regexp.MustCompile(`<tr data-session="` + sid + `"[\s\S]*?</tr>`).FindString(page)
+				cells := regexp.MustCompile(`<td class="num">([\s\S]*?)</td>`).FindAllStringSubmatch(row, -1)
+				if len(cells) == 0 {
+					t.Fatalf("no row for %s in the sessions list", sid)
+				}
+				shown := strings.TrimSpace(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(cells[len(cells)-1][1], ""))
+				if shown != want {
+					t.Errorf("%s: cost shown %q, want %q", sid, shown, want)
+				}
+				if want != "$0.0028" && !strings.Contains(row, "no known cost") {
+					t.Errorf("%s: the cost does not say why it is not known:\n%s", sid, row)
+				}
+			}
+		})
+	}
 }

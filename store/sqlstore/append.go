@@ -341,6 +341,11 @@ func (s *Store) check(b *batch, req agentscope.AppendRequest, now time.Time) age
 			}
 			run.CostUSD = sum
 		}
+		if ev.Type == agentscope.ModelCompleted && run.Managed && ev.Attributes["cost_unknown"] == true {
+			// The runtime marks a call it could not price as it records
+			// it (and records no cost for it).
+			run.UnpricedCalls++
+		}
 		res.Events[i] = ev
 		fresh[ev.EventID] = &res.Events[i]
 	}
@@ -407,6 +412,10 @@ func applyUpdate(run *agentscope.Run, u *agentscope.RunUpdate, now time.Time) er
 	if u.Error != "" {
 		run.Error = u.Error
 	}
+	if u.UnpricedCalls < 0 || run.UnpricedCalls > math.MaxInt64-u.UnpricedCalls {
+		return agentscope.Errorf(agentscope.EINVALID, "run %q: unpriced calls %d cannot be added to %d", run.SessionID, u.UnpricedCalls, run.UnpricedCalls)
+	}
+	run.UnpricedCalls += u.UnpricedCalls
 	if u.Status == agentscope.StatusRunning && run.StartedAt == nil {
 		run.StartedAt = &now
 	}
@@ -574,13 +583,13 @@ func (s *Store) writeBatch(b *batch) ([]Stmt, []hotEvent, error) {
 		var (
 			orgs, sessions, statuses = make([]string, n), make([]string, n), make([]string, n)
 			outputs, errs            = make([]*string, n), make([]*string, n)
-			seqs, costs              = make([]int64, n), make([]int64, n)
+			seqs, costs, unpriced    = make([]int64, n), make([]int64, n), make([]int64, n)
 			started, ended           = make([]*int64, n), make([]*int64, n)
 		)
 		for i, k := range b.touched {
 			r := b.runs[k]
 			orgs[i], sessions[i], statuses[i] = k.org, k.session, string(r.Status)
-			seqs[i], costs[i] = r.EventCount, int64(r.CostUSD)
+			seqs[i], costs[i], unpriced[i] = r.EventCount, int64(r.CostUSD), r.UnpricedCalls
 			if len(r.Output) > 0 {
 				o := string(r.Output)
 				outputs[i] = &o
@@ -598,17 +607,17 @@ func (s *Store) writeBatch(b *batch) ([]Stmt, []hotEvent, error) {
 				ended[i] = &v
 			}
 		}
-		stmts = append(stmts, Stmt{SQL: s.d.rebind(`UPDATE runs SET last_seq = u.last_seq, cost_nanos = u.cost_nanos, status = u.status, output = u.output, error = u.error, started_at = u.started_at, ended_at = u.ended_at
-			FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[]) AS u(org_id, session_id, last_seq, cost_nanos, status, output, error, started_at, ended_at)
+		stmts = append(stmts, Stmt{SQL: s.d.rebind(`UPDATE runs SET last_seq = u.last_seq, cost_nanos = u.cost_nanos, status = u.status, output = u.output, error = u.error, started_at = u.started_at, ended_at = u.ended_at, unpriced_calls = u.unpriced_calls
+			FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[]) AS u(org_id, session_id, last_seq, cost_nanos, status, output, error, started_at, ended_at, unpriced_calls)
 			WHERE runs.org_id = u.org_id AND runs.session_id = u.session_id`),
-			Args: []any{orgs, sessions, seqs, costs, statuses, outputs, errs, started, ended}})
+			Args: []any{orgs, sessions, seqs, costs, statuses, outputs, errs, started, ended, unpriced}})
 		return stmts, hot, nil
 	}
 	for _, k := range b.touched {
 		r := b.runs[k]
-		stmts = append(stmts, Stmt{SQL: s.d.rebind(`UPDATE runs SET last_seq = ?, cost_nanos = ?, status = ?, output = ?, error = ?, started_at = ?, ended_at = ? WHERE org_id = ? AND session_id = ?`),
+		stmts = append(stmts, Stmt{SQL: s.d.rebind(`UPDATE runs SET last_seq = ?, cost_nanos = ?, status = ?, output = ?, error = ?, started_at = ?, ended_at = ?, unpriced_calls = ? WHERE org_id = ? AND session_id = ?`),
 			Args: []any{r.EventCount, int64(r.CostUSD), string(r.Status), nullBytes(r.Output), nullString(r.Error),
-				nullMicros(r.StartedAt), nullMicros(r.EndedAt), k.org, k.session}})
+				nullMicros(r.StartedAt), nullMicros(r.EndedAt), r.UnpricedCalls, k.org, k.session}})
 	}
 	return stmts, hot, nil
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/agentscope/agentscope"
 )
 
-const runCols = `org_id, session_id, agent, status, managed, input, output, error, metadata, created_at, started_at, ended_at, last_seq, cost_nanos`
+const runCols = `org_id, session_id, agent, status, managed, input, output, error, metadata, created_at, started_at, ended_at, last_seq, cost_nanos, unpriced_calls`
 
 type scanner interface{ Scan(...any) error }
 
@@ -30,7 +30,7 @@ func scanRun(sc scanner) (agentscope.Run, error) {
 		started, ended         sql.NullInt64
 		cost                   int64
 	)
-	if err := sc.Scan(&r.OrgID, &r.SessionID, &r.Agent, &status, &r.Managed, &input, &output, &errText, &meta, &created, &started, &ended, &r.EventCount, &cost); err != nil {
+	if err := sc.Scan(&r.OrgID, &r.SessionID, &r.Agent, &status, &r.Managed, &input, &output, &errText, &meta, &created, &started, &ended, &r.EventCount, &cost, &r.UnpricedCalls); err != nil {
 		return r, err
 	}
 	r.Status = agentscope.RunStatus(status)

@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		"ReplayBoundedPages":    testReplayBoundedPages,
 		"UpdateFrom":            testUpdateFrom,
 		"IfLastSeq":             testIfLastSeq,
+		"UnpricedCalls":         testUnpricedCalls,
 		"UISessions":            func(t *testing.T, s agentscope.Store) { testUISessions(t, s) },
 	}
 	for name, fn := range tests {

@@ -14,6 +14,15 @@ import (
 // significant decimals below it.
 func Money(u agentscope.USD) string { return Dollars(u.Float()) }
 
+// unpricedTitle explains a run's unknown cost (RunCost).
+func unpricedTitle(n int64) string {
+	calls := "model calls have"
+	if n == 1 {
+		calls = "model call has"
+	}
+	return fmt.Sprintf("%s %s no known cost: none was reported, and the pricing table does not know the model or had no token counts to price", Count(n), calls)
+}
+
 // Dollars formats a dollar amount from a search result (a float sum).
 func Dollars(v float64) string {
 	switch {
