@@ -94,6 +94,12 @@ func TestBillingPage(t *testing.T) {
 	if got := b.text(`[data-limit="events_per_month"] .budget-num`); got != "2 of 2" {
 		t.Errorf("events: %q", got)
 	}
+	if got := b.text(`[data-limit="events_per_month"] .limit-note`); !strings.Contains(got, "New events are refused") || !strings.Contains(got, "Upgrade the plan below") {
+		t.Errorf("the events limit does not say what it refuses and the way past it: %q", got)
+	}
+	if n := eval[int](b, `document.querySelectorAll('.limit-note').length`); n != 1 {
+		t.Errorf("%d limit notes, want 1 (only events are at their limit)", n)
+	}
 	if got := eval[string](b, `[...document.querySelectorAll('#upgrade-plan option')].map(o => o.value).join(',')`); got != "team" {
 		t.Errorf("plans to upgrade to: %q", got)
 	}

@@ -61,6 +61,44 @@ func LimitLevel(l agentscope.LimitUsage) string {
 	return ""
 }
 
+// LimitReached says what a limit at or past its bound refuses, and the way
+// past it ("" below the bound, or for a limit it does not know): the
+// page's Upgrade form when it shows one, Manage billing for a subscribed
+// organisation, else the operator. The meter alone showed red and left the
+// owner to guess what had stopped.
+func LimitReached(l agentscope.LimitUsage, st agentscope.StripeStatus) string {
+	if l.Percent == nil || *l.Percent < 100 {
+		return ""
+	}
+	var what string
+	switch l.Name {
+	case "events_per_month":
+		what = "New events are refused (plan_limit) until the period ends, and so are LLM gateway calls, before they reach the provider. Nothing already stored is lost."
+	case "seats":
+		what = "Invitations are refused until a member leaves or an invitation is withdrawn."
+	case "api_keys":
+		what = "New API keys are refused until one is revoked or expires."
+	case "managed_run_usd_per_month":
+		what = "New managed runs are refused until the period ends."
+	default:
+		return ""
+	}
+	switch {
+	case CanUpgrade(st):
+		return "At the limit. " + what + " Upgrade the plan below to raise it."
+	case st.Configured:
+		return "At the limit. " + what + " Change the plan in Manage billing below to raise it."
+	}
+	return "At the limit. " + what + " The operator of this AgentScope can move the organisation to a larger plan (agentscope billing set-plan)."
+}
+
+// CanUpgrade reports whether the page offers Upgrade (Stripe Checkout):
+// Stripe is configured, publishes plans, and the organisation has no
+// subscription yet (a subscribed one changes plan in the Customer Portal).
+func CanUpgrade(st agentscope.StripeStatus) bool {
+	return st.Configured && len(st.Plans) > 0 && (st.Account == nil || !st.Account.Subscribed())
+}
+
 // InvoiceAmount is an invoice's amount in its currency's major unit.
 func InvoiceAmount(inv agentscope.StripeInvoice) string {
 	return fmt.Sprintf("%d.%02d %s", inv.AmountDue/100, inv.AmountDue%100, strings.ToUpper(inv.Currency))
