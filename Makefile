@@ -31,7 +31,7 @@ FUZZ_TARGETS    := .:FuzzDecodeEvent .:FuzzCanonical .:FuzzParseUSD .:FuzzParseC
 	./pricing:FuzzParse ./signin:FuzzParseSMTPURL ./signin:FuzzFinishCallback \
 	.:FuzzRedirectURI ./identity:FuzzAuthenticateResource ./oauth:FuzzParseAuthorize ./oauth:FuzzPKCE \
 	./oauth:FuzzRegister ./oauth:FuzzClientMetadataDocument ./otlp:FuzzDecodeTraces \
-	./billing:FuzzParse ./mcpproxy:FuzzSession ./mcpproxy:FuzzSSE ./gateway:FuzzSSE ./gateway:FuzzParse
+	./billing:FuzzParse ./mcpproxy:FuzzSession ./mcpproxy:FuzzSSE ./gateway:FuzzSSE ./gateway:FuzzParse ./mcpserver:FuzzParseFastRequest
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)

@@ -28,7 +28,7 @@ func Object(data []byte) (map[string]json.RawMessage, bool) {
 	if !ok {
 		return nil, false
 	}
-	m := make(map[string]json.RawMessage, max(16, len(members)))
+	m := make(map[string]json.RawMessage, len(members))
 	for _, mb := range members {
 		if _, dup := m[string(mb.Key)]; dup {
 			return nil, false
