@@ -34,7 +34,13 @@ func Migrations() fs.FS {
 
 // Dialect is PostgreSQL's sqlstore dialect.
 var Dialect = sqlstore.Dialect{Name: "postgres", Numbered: true, LockSuffix: " FOR UPDATE", MaxParams: 65535, ArrayParams: true,
-	IsRepeatedEvent: isRepeatedEvent, GenericPlans: genericPlans}
+	IsRepeatedEvent: isRepeatedEvent, GenericPlans: genericPlans,
+	RunVersion: "xmin::text", WrittenVersion: writtenVersion, IsStaleRun: isStaleRun}
+
+// writtenVersion is the xmin of the rows the current transaction writes:
+// its transaction id, which txid_current gives with the epoch above the
+// low 32 bits that xmin holds.
+const writtenVersion = `SELECT (txid_current() % 4294967296)::text`
 
 // genericPlans has a group commit's optimistic attempt (and the outbox
 // claim, see sqlstore's claimHot) run its
@@ -69,6 +75,16 @@ const uniqueViolation = "23505"
 func isRepeatedEvent(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == uniqueViolation && pe.ConstraintName == repeatedEventIndex
+}
+
+// staleRun is the SQLSTATE of migration 111's agentscope_expect_runs: a
+// run the append had cached changed since (see sqlstore's runCache).
+const staleRun = "AS412"
+
+// isStaleRun reports whether err is agentscope_expect_runs failing.
+func isStaleRun(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == staleRun
 }
 
 // migrationLock serialises processes that start at the same time.

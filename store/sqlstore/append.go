@@ -47,7 +47,8 @@ func (s *Store) AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, h
 		var hot []hotEvent
 		err = s.inTx(ctx, func(t tx) error {
 			var writes []Stmt
-			results, writes, hot, err = s.appendBatch(ctx, t.send, reqs, false)
+			send := func(ctx context.Context, reads []Stmt, _ bool) error { return t.send(ctx, reads) }
+			results, writes, hot, _, err = s.appendBatch(ctx, send, reqs, false, false)
 			if err != nil {
 				return err
 			}
@@ -66,6 +67,11 @@ func (s *Store) AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, h
 		})
 		if err == nil {
 			s.hot.put(hot, micros(s.now()))
+		}
+		if s.runs != nil {
+			// Runs changed off the pipe: their cached versions are stale
+			// (the check would find so, at the cost of a round trip).
+			s.runs.drop(runKeys(reqs))
 		}
 	}
 	if err == nil {
@@ -111,7 +117,10 @@ func unchanged(a, b agentscope.AppendRequest) bool {
 }
 
 // appendPiped is an append over a Pipe: the transaction's reads go with its
-// BEGIN in one round trip, its writes with its COMMIT in a second.
+// BEGIN in one round trip, its writes with its COMMIT in a second. A batch
+// whose runs are all in the run cache skips the reads and takes one round
+// trip, the update of its runs checking that none changed since (see
+// runCache); if one did, the batch is done again reading them.
 //
 // The first attempt is optimistic: it does not look up the stored events
 // whose event_id the batch repeats, but inserts them, and the unique index
@@ -124,14 +133,19 @@ func unchanged(a, b agentscope.AppendRequest) bool {
 // first minute of a busy one) it served the lookup from events_by_session_ts,
 // reading every event of the session for each id.
 func (s *Store) appendPiped(ctx context.Context, reqs []agentscope.AppendRequest) ([]agentscope.AppendResult, error) {
-	results, err := s.appendPipedOnce(ctx, reqs, true)
+	results, err := s.appendPipedOnce(ctx, reqs, true, true)
+	if err != nil && (errors.Is(err, errReadRuns) || s.d.IsStaleRun != nil && s.d.IsStaleRun(err)) {
+		// A cached run changed, or the cached check cannot vouch for a
+		// refusal (see runCache): this attempt reads the runs.
+		results, err = s.appendPipedOnce(ctx, reqs, true, false)
+	}
 	if err != nil && (errors.Is(err, errRecheckLimit) || s.d.IsRepeatedEvent != nil && s.d.IsRepeatedEvent(err)) {
-		results, err = s.appendPipedOnce(ctx, reqs, false)
+		results, err = s.appendPipedOnce(ctx, reqs, false, false)
 	}
 	return results, err
 }
 
-func (s *Store) appendPipedOnce(ctx context.Context, reqs []agentscope.AppendRequest, optimistic bool) ([]agentscope.AppendResult, error) {
+func (s *Store) appendPipedOnce(ctx context.Context, reqs []agentscope.AppendRequest, optimistic, fromCache bool) ([]agentscope.AppendResult, error) {
 	p, err := s.pipe(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
@@ -139,27 +153,72 @@ func (s *Store) appendPipedOnce(ctx context.Context, reqs []agentscope.AppendReq
 	// Release rolls back a transaction an error left open.
 	defer p.Release()
 	optimistic = optimistic && s.d.ArrayParams && s.d.IsRepeatedEvent != nil
-	begin := func(ctx context.Context, reads []Stmt) error {
+	var held []Stmt // the first statements, when the runs came from the cache
+	begin := func(ctx context.Context, reads []Stmt, cached bool) error {
 		stmts := make([]Stmt, 0, 2+len(reads))
 		stmts = append(stmts, Stmt{SQL: "BEGIN"})
 		if optimistic && s.d.GenericPlans != "" {
 			stmts = append(stmts, Stmt{SQL: s.d.GenericPlans})
 		}
-		return p.Send(ctx, append(stmts, reads...))
+		stmts = append(stmts, reads...)
+		if cached {
+			held = stmts // sent with the writes: one round trip
+			return nil
+		}
+		return p.Send(ctx, stmts)
 	}
-	results, writes, hot, err := s.appendBatch(ctx, begin, reqs, optimistic)
+	results, writes, hot, b, err := s.appendBatch(ctx, begin, reqs, optimistic, fromCache)
 	if err != nil {
+		if s.runs != nil {
+			s.runs.drop(runKeys(reqs))
+		}
 		return nil, err
 	}
-	if err := p.Send(ctx, append(writes, Stmt{SQL: "COMMIT"})); err != nil {
+	var xid string
+	if s.runs != nil {
+		// The version of every runs row this transaction writes.
+		writes = append(writes, Stmt{SQL: s.d.WrittenVersion, Rows: func(rows Rows) error {
+			for rows.Next() {
+				if err := rows.Scan(&xid); err != nil {
+					return err
+				}
+			}
+			return nil
+		}})
+	}
+	if err := p.Send(ctx, append(append(held, writes...), Stmt{SQL: "COMMIT"})); err != nil {
+		if s.runs != nil {
+			s.runs.drop(runKeys(reqs))
+		}
 		return nil, fmt.Errorf("write and commit: %w", err)
 	}
 	s.hot.put(hot, micros(s.now()))
+	if s.runs != nil && xid != "" {
+		s.runs.store(b, xid)
+	}
 	return results, nil
+}
+
+// runKeys returns the runs reqs name.
+func runKeys(reqs []agentscope.AppendRequest) []runKey {
+	keys := make([]runKey, len(reqs))
+	for i, r := range reqs {
+		keys[i] = runKey{r.OrgID, r.SessionID}
+	}
+	return keys
 }
 
 // runKey names a run across organisations.
 type runKey struct{ org, session string }
+
+// compareKeys orders runs by organisation, then session: the order in
+// which every transaction locks them.
+func compareKeys(a, b runKey) int {
+	if c := strings.Compare(a.org, b.org); c != 0 {
+		return c
+	}
+	return strings.Compare(a.session, b.session)
+}
 
 // batch is the state of one group commit while its requests are checked.
 type batch struct {
@@ -183,7 +242,16 @@ type batch struct {
 	// optimistic batch, which cannot tell a retry of stored events (a
 	// duplicate, answered as such) from new events.
 	endedRepeat bool
+	// versions are the cached versions of the batch's runs (Dialect.
+	// RunVersion) when they came from the cache (runCache); the update of
+	// the runs then checks them.
+	versions map[runKey]string
 }
+
+// errReadRuns ends a batch checked against cached runs whose outcome the
+// cached path cannot vouch for (see appendBatch); the batch is done again
+// reading the runs.
+var errReadRuns = errors.New("a batch checked against cached runs refused a request")
 
 // errRecheckLimit ends an optimistic batch that refused an event for its
 // organisation's limit: without the lookup of stored event ids the event
@@ -206,43 +274,54 @@ type eventRow struct {
 // optimistic skips the lookup of repeated event ids (see appendPiped).
 // hot are the events written with their outbox rows, for the hot outbox
 // once the transaction commits.
-func (s *Store) appendBatch(ctx context.Context, send func(context.Context, []Stmt) error, reqs []agentscope.AppendRequest, optimistic bool) (results []agentscope.AppendResult, writes []Stmt, hot []hotEvent, err error) {
+//
+// fromCache lets the batch take its runs from the cache (runCache), which
+// it does when all are there; send then gets cached true and no
+// statements, which may go with the writes.
+func (s *Store) appendBatch(ctx context.Context, send func(ctx context.Context, reads []Stmt, cached bool) error, reqs []agentscope.AppendRequest, optimistic, fromCache bool) (results []agentscope.AppendResult, writes []Stmt, hot []hotEvent, b *batch, err error) {
 	keys := make([]runKey, 0, len(reqs))
 	for _, r := range reqs {
 		keys = append(keys, runKey{r.OrgID, r.SessionID})
 	}
-	slices.SortFunc(keys, func(a, b runKey) int {
-		if c := strings.Compare(a.org, b.org); c != 0 {
-			return c
-		}
-		return strings.Compare(a.session, b.session)
-	})
+	slices.SortFunc(keys, compareKeys)
 	keys = slices.Compact(keys)
-	b := &batch{events: map[runKey]map[string]*agentscope.Event{}, runs: make(map[runKey]*agentscope.Run, len(keys)), optimistic: optimistic}
+	b = &batch{events: map[runKey]map[string]*agentscope.Event{}, runs: make(map[runKey]*agentscope.Run, len(keys)), optimistic: optimistic}
 	now := s.now()
-	reads := s.lockRuns(keys, b)
-	if policy := s.usagePolicy(); policy != nil {
-		// After the runs: every batch takes its locks in the same order.
-		reads = append(reads, s.lockUsage(keys, policy, now, b)...)
+	policy := s.usagePolicy()
+	cached := fromCache && optimistic && s.runs != nil && policy == nil && !slices.ContainsFunc(reqs, func(r agentscope.AppendRequest) bool { return r.Start != nil }) &&
+		s.runs.load(keys, b)
+	var reads []Stmt
+	if !cached {
+		reads = s.lockRuns(keys, b)
+		if policy != nil {
+			// After the runs: every batch takes its locks in the same order.
+			reads = append(reads, s.lockUsage(keys, policy, now, b)...)
+		}
+		if !optimistic {
+			reads = append(reads, s.loadEventIDs(reqs, b)...)
+		}
 	}
-	if !optimistic {
-		reads = append(reads, s.loadEventIDs(reqs, b)...)
-	}
-	if err := send(ctx, reads); err != nil {
-		return nil, nil, nil, err
+	if err := send(ctx, reads, cached); err != nil {
+		return nil, nil, nil, nil, err
 	}
 	results = make([]agentscope.AppendResult, len(reqs))
 	for i, req := range reqs {
 		results[i] = s.check(b, req, now)
 	}
 	if (b.limited || b.endedRepeat) && optimistic {
-		return nil, nil, nil, errRecheckLimit
+		return nil, nil, nil, nil, errRecheckLimit
+	}
+	if cached && (len(b.touched) != len(keys) || slices.ContainsFunc(results, func(r agentscope.AppendResult) bool { return r.Err != nil || r.Rejected != nil })) {
+		// A refusal, or a run left as it was, rests on cached state that
+		// nothing would check (only the runs' update does): the batch is
+		// done again reading its runs.
+		return nil, nil, nil, nil, errReadRuns
 	}
 	writes, hot, err = s.writeBatch(b)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return results, writes, hot, nil
+	return results, writes, hot, b, nil
 }
 
 // check applies one request to the batch state, or leaves it untouched and
@@ -567,59 +646,100 @@ func (b *batch) addStored(rows Rows) error {
 // writeBatch returns the statements that write the runs created, the
 // events and outbox entries, and the runs' new state.
 func (s *Store) writeBatch(b *batch) ([]Stmt, []hotEvent, error) {
-	stmts, err := s.createRuns(b)
+	var stmts []Stmt
+	if b.versions != nil {
+		// The runs came from the cache: their update, first, checks that
+		// none changed since, and fails the transaction otherwise, before
+		// anything else is written.
+		stmts = append(stmts, s.updateRuns(b))
+	}
+	created, err := s.createRuns(b)
 	if err != nil {
 		return nil, nil, err
 	}
+	stmts = append(stmts, created...)
 	ins, hot, err := s.insertEvents(b.rows)
 	if err != nil {
 		return nil, nil, err
 	}
 	stmts = append(stmts, ins...)
 	stmts = append(stmts, s.countUsage(b)...)
-	if s.d.ArrayParams && len(b.touched) > 1 {
-		// Every touched run in one statement, a column per array.
-		n := len(b.touched)
-		var (
-			orgs, sessions, statuses = make([]string, n), make([]string, n), make([]string, n)
-			outputs, errs            = make([]*string, n), make([]*string, n)
-			seqs, costs, unpriced    = make([]int64, n), make([]int64, n), make([]int64, n)
-			started, ended           = make([]*int64, n), make([]*int64, n)
-		)
-		for i, k := range b.touched {
+	switch {
+	case b.versions != nil:
+	case s.d.ArrayParams && len(b.touched) > 1:
+		stmts = append(stmts, s.updateRuns(b))
+	default:
+		for _, k := range b.touched {
 			r := b.runs[k]
-			orgs[i], sessions[i], statuses[i] = k.org, k.session, string(r.Status)
-			seqs[i], costs[i], unpriced[i] = r.EventCount, int64(r.CostUSD), r.UnpricedCalls
-			if len(r.Output) > 0 {
-				o := string(r.Output)
-				outputs[i] = &o
-			}
-			if r.Error != "" {
-				e := r.Error
-				errs[i] = &e
-			}
-			if r.StartedAt != nil {
-				v := micros(*r.StartedAt)
-				started[i] = &v
-			}
-			if r.EndedAt != nil {
-				v := micros(*r.EndedAt)
-				ended[i] = &v
-			}
+			stmts = append(stmts, Stmt{SQL: s.d.rebind(`UPDATE runs SET last_seq = ?, cost_nanos = ?, status = ?, output = ?, error = ?, started_at = ?, ended_at = ?, unpriced_calls = ? WHERE org_id = ? AND session_id = ?`),
+				Args: []any{r.EventCount, int64(r.CostUSD), string(r.Status), nullBytes(r.Output), nullString(r.Error),
+					nullMicros(r.StartedAt), nullMicros(r.EndedAt), r.UnpricedCalls, k.org, k.session}})
 		}
-		stmts = append(stmts, Stmt{SQL: s.d.rebind(`UPDATE runs SET last_seq = u.last_seq, cost_nanos = u.cost_nanos, status = u.status, output = u.output, error = u.error, started_at = u.started_at, ended_at = u.ended_at, unpriced_calls = u.unpriced_calls
-			FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[]) AS u(org_id, session_id, last_seq, cost_nanos, status, output, error, started_at, ended_at, unpriced_calls)
-			WHERE runs.org_id = u.org_id AND runs.session_id = u.session_id`),
-			Args: []any{orgs, sessions, seqs, costs, statuses, outputs, errs, started, ended, unpriced}})
-		return stmts, hot, nil
-	}
-	for _, k := range b.touched {
-		r := b.runs[k]
-		stmts = append(stmts, Stmt{SQL: s.d.rebind(`UPDATE runs SET last_seq = ?, cost_nanos = ?, status = ?, output = ?, error = ?, started_at = ?, ended_at = ?, unpriced_calls = ? WHERE org_id = ? AND session_id = ?`),
-			Args: []any{r.EventCount, int64(r.CostUSD), string(r.Status), nullBytes(r.Output), nullString(r.Error),
-				nullMicros(r.StartedAt), nullMicros(r.EndedAt), r.UnpricedCalls, k.org, k.session}})
 	}
 	return stmts, hot, nil
+}
+
+// updateRuns is the one statement that updates every touched run, a column
+// per array. When the runs came from the cache (b.versions), it updates
+// only those still at their cached version and fails the transaction
+// (Dialect.IsStaleRun) unless that is all of them: a run another process
+// or statement changed since is left alone, whatever order the updates
+// reach it in, and the batch is done again reading the runs.
+func (s *Store) updateRuns(b *batch) Stmt {
+	touched := b.touched
+	if b.versions != nil {
+		// This update takes the rows' locks, as it reaches them in the
+		// arrays' order: key order, as lockRuns takes them, so that
+		// concurrent transactions of several processes take them in one
+		// order.
+		touched = slices.SortedFunc(slices.Values(touched), compareKeys)
+	}
+	n := len(touched)
+	var (
+		orgs, sessions, statuses = make([]string, n), make([]string, n), make([]string, n)
+		outputs, errs            = make([]*string, n), make([]*string, n)
+		seqs, costs, unpriced    = make([]int64, n), make([]int64, n), make([]int64, n)
+		started, ended           = make([]*int64, n), make([]*int64, n)
+	)
+	for i, k := range touched {
+		r := b.runs[k]
+		orgs[i], sessions[i], statuses[i] = k.org, k.session, string(r.Status)
+		seqs[i], costs[i], unpriced[i] = r.EventCount, int64(r.CostUSD), r.UnpricedCalls
+		if len(r.Output) > 0 {
+			o := string(r.Output)
+			outputs[i] = &o
+		}
+		if r.Error != "" {
+			e := r.Error
+			errs[i] = &e
+		}
+		if r.StartedAt != nil {
+			v := micros(*r.StartedAt)
+			started[i] = &v
+		}
+		if r.EndedAt != nil {
+			v := micros(*r.EndedAt)
+			ended[i] = &v
+		}
+	}
+	const (
+		set = `UPDATE runs SET last_seq = u.last_seq, cost_nanos = u.cost_nanos, status = u.status, output = u.output, error = u.error, started_at = u.started_at, ended_at = u.ended_at, unpriced_calls = u.unpriced_calls
+			FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[]`
+		cols = `org_id, session_id, last_seq, cost_nanos, status, output, error, started_at, ended_at, unpriced_calls`
+		key  = `runs.org_id = u.org_id AND runs.session_id = u.session_id`
+	)
+	args := []any{orgs, sessions, seqs, costs, statuses, outputs, errs, started, ended, unpriced}
+	if b.versions == nil {
+		return Stmt{SQL: s.d.rebind(set + `) AS u(` + cols + `) WHERE ` + key), Args: args}
+	}
+	versions := make([]string, n)
+	for i, k := range touched {
+		versions[i] = b.versions[k]
+	}
+
+	return Stmt{SQL: s.d.rebind(`WITH updated AS (` + set + `, ?::text[]) AS u(` + cols + `, version) WHERE ` + key + ` AND runs.` + s.d.RunVersion + ` = u.version RETURNING 1)
+			SELECT agentscope_expect_runs(count(*), ?::bigint) FROM updated`),
+		Args: append(args, versions, int64(n))}
 }
 
 func (s *Store) createRuns(b *batch) ([]Stmt, error) {

@@ -29,6 +29,17 @@ type Dialect struct {
 	// optimistic attempt of an append (see appendPiped), which reads only
 	// the batch's runs by key, and the outbox claim (see Postgres's).
 	GenericPlans string
+	// RunVersion, if set, is the SQL expression (as text) of a runs row's
+	// version, which every update of the row changes (Postgres: xmin):
+	// with it, appends over a pipe cache the runs they commit and check
+	// them in one round trip instead of reading them first (see
+	// runCache). WrittenVersion is the query of the version the rows the
+	// current transaction writes get (its transaction id), and
+	// IsStaleRun reports the error of the check (migration 111's
+	// agentscope_expect_runs on Postgres).
+	RunVersion     string
+	WrittenVersion string
+	IsStaleRun     func(error) bool
 }
 
 // rebind rewrites '?' placeholders for the dialect. Queries in this package

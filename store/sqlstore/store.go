@@ -64,6 +64,9 @@ type Store struct {
 	// hot keeps the events this process committed for the claims of
 	// their outbox rows (see hotOutbox).
 	hot *hotOutbox
+	// runs caches the runs this process committed last, when the
+	// dialect can check them (Dialect.RunVersion); nil otherwise.
+	runs *runCache
 }
 
 // Stmt is one statement of a group commit, its placeholders already in the
@@ -121,7 +124,11 @@ func New(write, read *sql.DB, d Dialect, opts Options) *Store {
 	if d.MaxParams == 0 {
 		d.MaxParams = 999
 	}
-	return &Store{write: write, read: read, d: d, opts: opts, hot: newHotOutbox(hotOutboxBytes, hotOutboxAge)}
+	s := &Store{write: write, read: read, d: d, opts: opts, hot: newHotOutbox(hotOutboxBytes, hotOutboxAge)}
+	if d.RunVersion != "" && d.WrittenVersion != "" && d.IsStaleRun != nil && d.ArrayParams {
+		s.runs = newRunCache()
+	}
+	return s
 }
 
 // Dialect returns the store's dialect.
