@@ -107,13 +107,35 @@ func parseTimeModifier(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse("01/02/2006:15:04:05", s); err == nil {
 		return t, nil
 	}
+	if t, ok := parseISO8601(s); ok {
+		return t, nil
+	}
 	return applyRelative(now, s)
+}
+
+// isoLayouts are the ISO 8601 forms a time modifier may take, as Splunk's
+// REST API takes them for earliest_time and latest_time: a date, a date and
+// time in UTC, or with its offset (RFC 3339, fractional seconds allowed).
+var isoLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02"}
+
+// parseISO8601 reads s as one of isoLayouts; a time without an offset is
+// UTC.
+func parseISO8601(s string) (time.Time, bool) {
+	if len(s) < 10 || s[4] != '-' {
+		return time.Time{}, false
+	}
+	for _, layout := range isoLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
 }
 
 // applyRelative applies offsets and snaps, left to right, to t.
 func applyRelative(t time.Time, s string) (time.Time, error) {
 	bad := func() (time.Time, error) {
-		return time.Time{}, fmt.Errorf("%q is not a time modifier (examples: -24h, -7d@d, @w1, now, 1730000000, 11/01/2026:00:00:00)", s)
+		return time.Time{}, fmt.Errorf("%q is not a time modifier (examples: -24h, -7d@d, @w1, now, 1730000000, 2026-11-01T00:00:00Z, 11/01/2026:00:00:00)", s)
 	}
 	t = t.UTC()
 	i := 0

@@ -25,6 +25,12 @@ func TestParseTimeModifier(t *testing.T) {
 		{"1793404800", "2026-10-31T00:00:00Z"},
 		{"0", "1970-01-01T00:00:00Z"},
 		{"10/30/2026:12:00:00", "2026-10-30T12:00:00Z"},
+		// ISO 8601, as the tools' schemas and the CLI's help promise.
+		{"2026-12-05T00:00:00Z", "2026-12-05T00:00:00Z"},
+		{"2026-12-05T09:30:00.250+02:00", "2026-12-05T07:30:00Z"},
+		{"2026-12-05T09:30:00", "2026-12-05T09:30:00Z"},
+		{"2026-12-05T09:30", "2026-12-05T09:30:00Z"},
+		{"2026-12-05", "2026-12-05T00:00:00Z"},
 	}
 	for _, tc := range tests {
 		got, err := parseTimeModifier(tc.in, now)
@@ -32,7 +38,7 @@ func TestParseTimeModifier(t *testing.T) {
 			t.Errorf("parseTimeModifier(%q) = %v, %v; want %s", tc.in, got.Format(time.RFC3339), err, tc.want)
 		}
 	}
-	for _, bad := range []string{"", "yesterday", "-3x", "@", "rt-1m", "-1d@zz", "--1d"} {
+	for _, bad := range []string{"", "yesterday", "-3x", "@", "rt-1m", "-1d@zz", "--1d", "2026-13-05", "2026-12-05T25:00:00Z", "2026-12-05X"} {
 		if _, err := parseTimeModifier(bad, now); err == nil {
 			t.Errorf("parseTimeModifier(%q) accepted", bad)
 		}
