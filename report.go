@@ -81,8 +81,10 @@ type Report struct {
 
 	// ModelAnalysis is true when Summary, Findings and Recommendations come
 	// from the model; false when only the detectors ran.
-	ModelAnalysis   bool            `json:"model_analysis"`
-	Summary         string          `json:"summary,omitempty"`
+	ModelAnalysis bool   `json:"model_analysis"`
+	Summary       string `json:"summary,omitempty"`
+	// RiskLevel is the model's grading; without ModelAnalysis (a failed
+	// investigation) it is the deterministic detectors' alone.
 	RiskLevel       RiskLevel       `json:"risk_level"`
 	Findings        []ReportFinding `json:"findings"`
 	Recommendations []string        `json:"recommendations"`

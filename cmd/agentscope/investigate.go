@@ -149,15 +149,26 @@ func runReports(ctx context.Context, env *Env, args []string) error {
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "INVESTIGATION\tSESSION\tAGENT\tSTATUS\tRISK\tFINDINGS\tDETECTOR\tAT")
 	for _, r := range rs {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.SessionID, r.TargetSessionID, r.Agent, r.Status, r.RiskLevel, len(r.Findings), len(r.DetectorFindings), r.CreatedAt.Format(time.RFC3339))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.SessionID, r.TargetSessionID, r.Agent, r.Status, riskLabel(r), len(r.Findings), len(r.DetectorFindings), r.CreatedAt.Format(time.RFC3339))
 	}
 	return w.Flush()
+}
+
+// riskLabel is a report's risk for a terminal. Without the model's
+// analysis (a failed investigation) the risk is the deterministic
+// detectors' alone, and says so: "low" on its own would read as an
+// assessment that was never made.
+func riskLabel(r agentscope.Report) string {
+	if r.ModelAnalysis {
+		return string(r.RiskLevel)
+	}
+	return "not assessed (detectors: " + string(r.RiskLevel) + ")"
 }
 
 // printReport writes a report for a terminal.
 func printReport(w io.Writer, r agentscope.Report) {
 	fmt.Fprintf(w, "Investigation %s of session %s (agent %s)\n", r.SessionID, r.TargetSessionID, r.Agent)
-	fmt.Fprintf(w, "Status: %s   Risk: %s\n", r.Status, strings.ToUpper(string(r.RiskLevel)))
+	fmt.Fprintf(w, "Status: %s   Risk: %s\n", r.Status, strings.ToUpper(riskLabel(r)))
 	if r.Error != "" {
 		fmt.Fprintf(w, "Error: %s\n", r.Error)
 	}
