@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agentscope/agentscope"
@@ -46,18 +47,21 @@ func (s *Server) addPrompts() {
 		Title:       "Investigate a session",
 		Description: "Find out what an agent did in one recorded session and whether anything went wrong: loops, errors, cost, provider switches. Completes session ids.",
 		Arguments:   []*mcp.PromptArgument{{Name: "session_id", Title: "Session", Description: "The session to investigate (completion lists recent ones)", Required: true}},
-	}, func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+	}, s.promptErrors("investigate_session", func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 		ctx, err := s.orgContext(ctx, req.Extra)
 		if err != nil {
 			return nil, err
 		}
 		sid := req.Params.Arguments["session_id"]
+		if sid == "" {
+			return nil, agentscope.FieldErrorf("session_id", "is required: the session to investigate")
+		}
 		if err := agentscope.ValidateSessionID(sid); err != nil {
 			return nil, err
 		}
 		run, err := s.svc.GetRun(ctx, sid)
 		if err != nil {
-			return nil, s.toolError("investigate_session", err)
+			return nil, err
 		}
 		cost := "$" + run.CostUSD.String()
 		if run.UnpricedCalls > 0 {
@@ -79,7 +83,7 @@ func (s *Server) addPrompts() {
 					Text: fmt.Sprintf(`{"session_id":%q,"agent":%q,"status":%q,"event_count":%d,"cost_usd":%s,"unpriced_calls":%d}`, run.SessionID, run.Agent, run.Status, run.EventCount, run.CostUSD, run.UnpricedCalls)}}},
 			},
 		}, nil
-	})
+	}))
 	s.MCP.AddPrompt(&mcp.Prompt{
 		Name:        "cost_report",
 		Title:       "Cost report",
@@ -88,7 +92,7 @@ func (s *Server) addPrompts() {
 			{Name: "agent", Title: "Agent", Description: "Only this agent (completion lists the organisation's agents); all agents when empty"},
 			{Name: "window", Title: "Window", Description: "How far back, e.g. 1h, 24h, 7d (default 24h)"},
 		},
-	}, func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+	}, s.promptErrors("cost_report", func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 		if _, err := s.orgContext(ctx, req.Extra); err != nil {
 			return nil, err
 		}
@@ -118,7 +122,34 @@ func (s *Server) addPrompts() {
 			Description: "Cost report, last " + window,
 			Messages:    []*mcp.PromptMessage{{Role: "user", Content: &mcp.TextContent{Text: text}}},
 		}, nil
-	})
+	}))
+}
+
+// promptErrors gives prompts/get's errors JSON-RPC codes, as the MCP
+// specification asks of prompts: an argument that is missing or wrong,
+// or names nothing of the caller's organisation, is -32602 (invalid
+// params); anything else the server's own failure, -32603, its cause
+// logged, not shown. Without it the SDK answered with code 0.
+func (s *Server) promptErrors(name string, h mcp.PromptHandler) mcp.PromptHandler {
+	return func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		res, err := h(ctx, req)
+		if err == nil {
+			return res, nil
+		}
+		var rpcErr *jsonrpc.Error
+		if errors.As(err, &rpcErr) {
+			return nil, err
+		}
+		code := int64(jsonrpc.CodeInvalidParams)
+		switch agentscope.ErrorCode(err) {
+		case agentscope.EINVALID, agentscope.ENOTFOUND:
+		case agentscope.EINTERNAL:
+			code = jsonrpc.CodeInternalError
+		default:
+			code = jsonrpc.CodeInvalidRequest
+		}
+		return nil, &jsonrpc.Error{Code: code, Message: s.toolError(name, err).Error()}
+	}
 }
 
 // complete answers completion/complete: session ids for investigate_session

@@ -2,6 +2,7 @@ package mcpserver_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agentscope/agentscope"
@@ -74,9 +76,15 @@ func TestPromptsAndCompletion(t *testing.T) {
 	if text := got.Messages[0].Content.(*mcp.TextContent).Text; !strings.Contains(text, "alpha-2") || !strings.Contains(text, "replay_session") {
 		t.Errorf("investigate_session: %s", text)
 	}
-	for args, want := range map[string]string{"nope-9": "not found", "../x": "session_id"} {
-		if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "investigate_session", Arguments: map[string]string{"session_id": args}}); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("investigate_session %s: %v, want %q", args, err, want)
+	// Bad arguments are invalid params (-32602), as the MCP specification
+	// asks of prompts/get, not code 0.
+	invalidParams := func(err error) bool {
+		var rpcErr *jsonrpc.Error
+		return errors.As(err, &rpcErr) && rpcErr.Code == jsonrpc.CodeInvalidParams
+	}
+	for args, want := range map[string]string{"nope-9": "not found", "../x": "session_id", "": "session_id: is required"} {
+		if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "investigate_session", Arguments: map[string]string{"session_id": args}}); err == nil || !strings.Contains(err.Error(), want) || !invalidParams(err) {
+			t.Errorf("investigate_session %q: %v, want %q with code -32602", args, err, want)
 		}
 	}
 	cost, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "cost_report", Arguments: map[string]string{"agent": "bot-beta", "window": "7d"}})
@@ -87,8 +95,8 @@ func TestPromptsAndCompletion(t *testing.T) {
 		t.Errorf("cost_report: %s", text)
 	}
 	for _, bad := range []map[string]string{{"window": "forever"}, {"agent": `x" OR 1=1`}} {
-		if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "cost_report", Arguments: bad}); err == nil {
-			t.Errorf("cost_report %v accepted", bad)
+		if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "cost_report", Arguments: bad}); !invalidParams(err) {
+			t.Errorf("cost_report %v: %v, want code -32602", bad, err)
 		}
 	}
 
