@@ -179,8 +179,9 @@ type Gateway struct {
 	auto     map[string]string        // caller+agent → session id of a session the gateway started
 	caps     map[string]capEntry      // org+agent → last budget check
 
-	stop    chan struct{}
-	stopped chan struct{}
+	stop      chan struct{}
+	closeOnce sync.Once
+	stopped   chan struct{}
 }
 
 // sessionState is what the gateway keeps of a session between calls.
@@ -251,8 +252,12 @@ func New(svc Service, opts Options) *Gateway {
 }
 
 // Close ends the sessions the gateway started, records what is queued and
-// stops.
+// stops. Calls after the first do nothing.
 func (g *Gateway) Close() {
+	g.closeOnce.Do(g.close)
+}
+
+func (g *Gateway) close() {
 	close(g.stop)
 	<-g.stopped
 	g.mu.Lock()
@@ -405,18 +410,21 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	start := g.opts.Now()
 	req := parseRequest(kind, body)
-	st := g.session(caller, agent, sessionID, start)
-	span := newSpanID()
 
+	// A call refused before any upstream saw it is not recorded, so it
+	// opens no session: one opened here was ended later, never started,
+	// and counted as a lost record.
 	targets, own := g.targets(r.Header, api)
 	if len(targets) == 0 {
-		msg := "the gateway has no upstream for the " + api + " API: configure one, or send your own provider key with your AgentScope key in " + HeaderKey
+		msg := "the gateway has no upstream for the " + api + " API: configure one (" + upstreamKeyHint(api) + "), or send your own provider key with your AgentScope key in " + HeaderKey
 		if own {
 			msg = "no upstream"
 		}
 		writeProviderError(w, api, http.StatusServiceUnavailable, msg)
 		return
 	}
+	st := g.session(caller, agent, sessionID, start)
+	span := newSpanID()
 	var (
 		resp *http.Response
 		up   Upstream
@@ -786,6 +794,15 @@ func (g *Gateway) session(caller agentscope.Principal, agent, id string, now tim
 	}
 	st.lastUsed = now
 	return st
+}
+
+// upstreamKeyHint names the setting that gives the gateway an upstream
+// for api.
+func upstreamKeyHint(api string) string {
+	if api == Anthropic {
+		return "set AGENTSCOPE_ANTHROPIC_API_KEY or ANTHROPIC_API_KEY"
+	}
+	return "set AGENTSCOPE_LLM_API_KEY or OPENAI_API_KEY"
 }
 
 // callerKey identifies an authenticated caller: its key, person, grant or

@@ -834,3 +834,22 @@ func TestLargeInputOmittedSaysSo(t *testing.T) {
 		t.Fatalf("the provider did not get the whole conversation")
 	}
 }
+
+// TestNoUpstreamRecordsNothing: a call refused because the gateway has no
+// upstream names the setting to fix it, opens no session, and is not
+// counted as a lost record when the gateway closes (it once was: the
+// session it opened was ended, never started, and the end failed).
+func TestNoUpstreamRecordsNothing(t *testing.T) {
+	f := setup(t, func(o *gateway.Options) { o.Upstreams = nil })
+	// No session id: the gateway would open one of its own, which Close
+	// ends.
+	resp, body := f.post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`,
+		map[string]string{"Authorization": "Bearer as-ingest-a", gateway.HeaderAgent: "bot"})
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "AGENTSCOPE_LLM_API_KEY") {
+		t.Fatalf("no upstream: %d %s", resp.StatusCode, body)
+	}
+	f.gw.Close()
+	if st := f.gw.Stats("org-a"); st.Failed != 0 || st.Recorded != 0 || st.LastError != "" {
+		t.Errorf("stats after a refused call: %+v", st)
+	}
+}
