@@ -34,7 +34,7 @@ FUZZ_TARGETS    := .:FuzzDecodeEvent .:FuzzCanonical .:FuzzParseUSD .:FuzzParseC
 	./billing:FuzzParse ./mcpproxy:FuzzSession ./mcpproxy:FuzzSSE ./gateway:FuzzSSE ./gateway:FuzzParse ./mcpserver:FuzzParseFastRequest
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {gsub(/\$$\(PG_TEST_URL\)/, "$(PG_TEST_URL)", $$2); printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 run: ## build bin/agentscope, start it on the embedded default (SQLite in the per-user data dir) and print where to connect
 	@echo "make run: building bin/agentscope (the first build compiles every dependency: a minute or two)..."
