@@ -128,8 +128,9 @@ func (s *Server) addPrompts() {
 // promptErrors gives prompts/get's errors JSON-RPC codes, as the MCP
 // specification asks of prompts: an argument that is missing or wrong,
 // or names nothing of the caller's organisation, is -32602 (invalid
-// params); anything else the server's own failure, -32603, its cause
-// logged, not shown. Without it the SDK answered with code 0.
+// params); the server's own failure -32603, its cause logged, not shown;
+// any other refusal of the caller (authorization, limits) -32600.
+// Without it the SDK answered with code 0.
 func (s *Server) promptErrors(name string, h mcp.PromptHandler) mcp.PromptHandler {
 	return func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 		res, err := h(ctx, req)
@@ -140,13 +141,12 @@ func (s *Server) promptErrors(name string, h mcp.PromptHandler) mcp.PromptHandle
 		if errors.As(err, &rpcErr) {
 			return nil, err
 		}
-		code := int64(jsonrpc.CodeInvalidParams)
+		code := int64(jsonrpc.CodeInvalidRequest)
 		switch agentscope.ErrorCode(err) {
 		case agentscope.EINVALID, agentscope.ENOTFOUND:
+			code = jsonrpc.CodeInvalidParams
 		case agentscope.EINTERNAL:
 			code = jsonrpc.CodeInternalError
-		default:
-			code = jsonrpc.CodeInvalidRequest
 		}
 		return nil, &jsonrpc.Error{Code: code, Message: s.toolError(name, err).Error()}
 	}

@@ -51,6 +51,12 @@ await run(async (client) => {
   check(got.messages[0].content.text.includes(sid), 'investigate_session renders the session', got);
   const cost = await client.getPrompt({ name: 'cost_report', arguments: { agent, window: '7d' } });
   check(cost.messages[0].content.text.includes(`agent="${agent}"`), 'cost_report renders the agent', cost);
+  // A missing or bad argument is invalid params (-32602), as the
+  // specification asks of prompts/get, with a message naming it.
+  for (const [name, args] of [['investigate_session', {}], ['investigate_session', { session_id: 'no-such-session' }], ['cost_report', { window: 'forever' }]]) {
+    const err = await client.getPrompt({ name, arguments: args }).then(() => null, (e) => e);
+    check(err?.code === -32602 && /session_id|not found|window/.test(err.message), `prompts/get ${name} ${JSON.stringify(args)} is invalid params`, err && { code: err.code, message: err.message });
+  }
   const ids = await client.complete({ ref: { type: 'ref/prompt', name: 'investigate_session' }, argument: { name: 'session_id', value: sid.slice(0, 6) } });
   check(ids.completion.values.includes(sid), 'session_id completion', ids);
   const byTemplate = await client.complete({ ref: { type: 'ref/resource', uri: 'agentscope://sessions/{session_id}' }, argument: { name: 'session_id', value: sid.slice(0, 6) } });
