@@ -152,6 +152,38 @@ func TestEventKeyOrg(t *testing.T) {
 	}
 }
 
+// TestEventKeyIDs: the key's session and event ids are the event's
+// however it is written: in AgentScope's canonical order, with the ids
+// escaped, empty, or named again later (the last one counts, as decoded).
+func TestEventKeyIDs(t *testing.T) {
+	for _, discard := range []bool{false, true} {
+		s := hectest.New(hectest.Options{Token: token, DiscardEvents: discard})
+		url := s.URL() + "/services/collector/event"
+		body := `{"event":{"event_id":"1","session_id":"s","seq":1},"fields":{"org_id":"o"}}
+{"event":{"event_id":"2","session_id":"s","attributes":{"session_id":"t"}},"fields":{"org_id":"o"}}
+{"event":{"event_id":"3","session_id":"s","event_id":"4"},"fields":{"org_id":"o"}}
+{"event":{"event_id":"5\"","session_id":"s"},"fields":{"org_id":"o"}}
+{"event":{"event_id":"6","session_id":"s\u0031"},"fields":{"org_id":"o"}}
+{"event":{"event_id":"","session_id":"s","id":"7"},"fields":{"org_id":"o"}}
+{"event":{"event_id":"8","session_id":"","x":"\"event_id\""},"fields":{"org_id":"o"}}
+{"event":{"event_id":"9","session_id":"s","note":"a \"session_id\": b"},"fields":{"org_id":"o"}}`
+		if r := post(t, url, auth, []byte(body)); r.Status != 200 {
+			t.Fatalf("discard %t: %+v", discard, r)
+		}
+		want := []string{"o/s/1", "o/s/2", "o/s/4", `o/s/5"`, "o/s1/6", "o/audit/7", "o//8", "o/s/9"}
+		got := s.Counts()
+		if len(got) != len(want) {
+			t.Errorf("discard %t: keys %v, want %v", discard, got, want)
+		}
+		for _, k := range want {
+			if got[k] != 1 {
+				t.Errorf("discard %t: key %q indexed %d times; keys %v", discard, k, got[k], got)
+			}
+		}
+		s.Close()
+	}
+}
+
 func TestGzipTokenAndFaults(t *testing.T) {
 	s := hectest.New(hectest.Options{Token: token})
 	defer s.Close()
