@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -631,6 +632,16 @@ func (s *Store) settle(ctx context.Context, owner string, refs []agentscope.Outb
 // lease has passed to another owner are left alone: that owner will deliver
 // them again, a duplicate Splunk tolerates where a loss would not be.
 func (s *Store) CompleteOutbox(ctx context.Context, owner string, refs []agentscope.OutboxRef) (int64, error) {
+	var whole int64
+	if s.pipe != nil && s.d.ArrayParams && len(refs) > 0 {
+		var err error
+		if refs, whole, err = s.completeWholeRows(ctx, owner, refs); err != nil {
+			return 0, fmt.Errorf("complete %d outbox entries for %s: %w", len(refs), owner, err)
+		}
+		if len(refs) == 0 {
+			return whole, nil
+		}
+	}
 	n, err := s.settle(ctx, owner, refs, func(t tx, held []*heldRow) error {
 		var whole []int64
 		for _, h := range held {
@@ -648,7 +659,84 @@ func (s *Store) CompleteOutbox(ctx context.Context, owner string, refs []agentsc
 	if err != nil {
 		return 0, fmt.Errorf("complete %d outbox entries for %s: %w", len(refs), owner, err)
 	}
-	return n, nil
+	return whole + n, nil
+}
+
+// completeWholeRowsPG deletes the rows owner leases whose every entry refs
+// name, each still as it was claimed (its own id, its seqs exactly those
+// named), and returns how many entries they held.
+const completeWholeRowsPG = `DELETE FROM outbox o USING unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS r(id, lo, hi)
+WHERE o.id = r.id AND (o.origin IS NULL OR o.origin = o.id) AND o.lease_owner = ?
+	AND o.seq = r.lo AND COALESCE(o.seq_end, o.seq) = r.hi
+RETURNING o.id`
+
+// completeWholeRows is the usual completion, a batch of whole rows, in one
+// statement and one round trip over a pipe, where settle reads and locks
+// the rows first and takes a round trip per statement (the forwarder's
+// completions were most of what forwarding cost Postgres). It returns the
+// refs it did not settle so, for settle: those of rows it did not find
+// whole, as claimed, under owner's lease (settled in part before, split,
+// or leased by another now), and of rows refs name only in part.
+func (s *Store) completeWholeRows(ctx context.Context, owner string, refs []agentscope.OutboxRef) (rest []agentscope.OutboxRef, n int64, err error) {
+	sorted := slices.Clone(refs)
+	slices.SortFunc(sorted, func(a, b agentscope.OutboxRef) int {
+		if c := cmp.Compare(a.ID, b.ID); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Seq, b.Seq)
+	})
+	sorted = slices.Compact(sorted)
+	// Each row's refs as a run of seqs, if they are one.
+	type run struct {
+		id, lo, hi int64
+		refs       []agentscope.OutboxRef
+	}
+	var runs []run
+	var ids, los, his []int64
+	for i := 0; i < len(sorted); {
+		j := i + 1
+		for j < len(sorted) && sorted[j].ID == sorted[i].ID {
+			j++
+		}
+		r := run{id: sorted[i].ID, lo: sorted[i].Seq, hi: sorted[j-1].Seq, refs: sorted[i:j]}
+		if r.hi-r.lo+1 == int64(j-i) {
+			runs = append(runs, r)
+			ids, los, his = append(ids, r.id), append(los, r.lo), append(his, r.hi)
+		} else {
+			rest = append(rest, r.refs...)
+		}
+		i = j
+	}
+	if len(runs) == 0 {
+		return rest, 0, nil
+	}
+	p, err := s.pipe(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer p.Release()
+	deleted := make(map[int64]bool, len(runs))
+	err = p.Send(ctx, []Stmt{{SQL: s.d.rebind(completeWholeRowsPG), Args: []any{ids, los, his, owner}, Rows: func(rows Rows) error {
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			deleted[id] = true
+		}
+		return nil
+	}}})
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, r := range runs {
+		if deleted[r.id] {
+			n += r.hi - r.lo + 1
+		} else {
+			rest = append(rest, r.refs...)
+		}
+	}
+	return rest, n, nil
 }
 
 // RetryOutbox releases the entries of refs that owner still leases, to be

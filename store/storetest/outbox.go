@@ -29,6 +29,7 @@ func RunOutbox(t *testing.T, open OutboxOpener) {
 		"ClaimLimitAndOrder":      testClaimLimitAndOrder,
 		"Runs":                    testOutboxRuns,
 		"PartialSettle":           testPartialSettle,
+		"CompleteMixedRows":       testCompleteMixedRows,
 		"LeaseExcludesOthers":     testLeaseExcludesOthers,
 		"ExpiredLeaseReclaimable": testExpiredLeaseReclaimable,
 		"CompleteByNonOwnerNoop":  testCompleteByNonOwnerNoop,
@@ -378,6 +379,60 @@ func testPartialSettle(t *testing.T, connect func(sqlstore.Options) *sqlstore.St
 	dls, err := s.ListDeadLetters(ctx, 10)
 	if err != nil || len(dls) != 1 || dls[0].Seq != 5 || dls[0].EventID == "" {
 		t.Fatalf("dead letters %+v, %v", dls, err)
+	}
+}
+
+// testCompleteMixedRows: one completion naming whole rows of two sessions
+// with the same seqs, part of a third session's row, and a row it named
+// in part before, completes exactly the entries named, whichever way the
+// store settles each row.
+func testCompleteMixedRows(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	ctx := context.Background()
+	s, _ := openClocked(connect)
+	for _, sid := range []string{"s1", "s2", "s3", "s4"} {
+		seedEvents(t, s, org, sid, 4) // rows: seq 1, seqs 2..5
+	}
+	a := claim(t, s, "fwd-a", 100, time.Minute)
+	if len(a) != 20 {
+		t.Fatalf("claimed %d, want 20", len(a))
+	}
+	pick := func(sid string, from, to int64) []agentscope.OutboxRef {
+		var out []agentscope.OutboxRef
+		for _, e := range a {
+			if e.SessionID == sid && e.Seq >= from && e.Seq <= to {
+				out = append(out, e.Ref())
+			}
+		}
+		return out
+	}
+	// s4's second row in part first: 2..3 settled, 4..5 left.
+	if n, err := s.CompleteOutbox(ctx, "fwd-a", pick("s4", 2, 3)); err != nil || n != 2 {
+		t.Fatalf("complete s4 2..3: %d, %v", n, err)
+	}
+	var mixed []agentscope.OutboxRef
+	mixed = append(mixed, pick("s1", 1, 5)...) // two whole rows
+	mixed = append(mixed, pick("s2", 1, 5)...) // the same seqs, another session
+	mixed = append(mixed, pick("s3", 2, 3)...) // part of a row
+	mixed = append(mixed, pick("s4", 4, 5)...) // the rest of a row settled in part
+	mixed = append(mixed, pick("s1", 2, 2)...) // named twice
+	if n, err := s.CompleteOutbox(ctx, "fwd-a", mixed); err != nil || n != 14 {
+		t.Fatalf("mixed completion: %d, %v; want 14", n, err)
+	}
+	if st := stats(t, s); st.QueueDepth != 4 { // s3: 1, 4, 5; s4: 1
+		t.Fatalf("queue depth %d, want 4", st.QueueDepth)
+	}
+	if n, err := s.CompleteOutbox(ctx, "fwd-a", mixed); err != nil || n != 0 {
+		t.Fatalf("the same completion again: %d, %v; want 0", n, err)
+	}
+	left := append(append(pick("s3", 1, 1), pick("s3", 4, 5)...), pick("s4", 1, 1)...)
+	if n, err := s.CompleteOutbox(ctx, "fwd-b", left); err != nil || n != 0 {
+		t.Fatalf("another owner completed %d (%v)", n, err)
+	}
+	if n, err := s.CompleteOutbox(ctx, "fwd-a", left); err != nil || n != 4 {
+		t.Fatalf("complete the rest: %d, %v; want 4", n, err)
+	}
+	if st := stats(t, s); st.QueueDepth != 0 || outboxRows(t, s) != 0 {
+		t.Fatalf("stats %+v with %d rows, want an empty outbox", st, outboxRows(t, s))
 	}
 }
 
