@@ -2,11 +2,15 @@ package mcpserver
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/jsonschema-go/jsonschema"
 
+	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/service"
 )
 
@@ -125,6 +129,168 @@ func TestRecordEventOutputEncoding(t *testing.T) {
 		}
 		if err := resolved.Validate(&m); err != nil {
 			t.Errorf("%s does not validate against the output schema: %v", got, err)
+		}
+	}
+}
+
+// allTools returns a server with every tool registered: search,
+// investigations and alert rules on (their calls are not made).
+func allTools() *Server {
+	svc := &service.Service{Search: service.SearchOptions{Searcher: struct{ agentscope.Searcher }{}}}
+	return New(svc, Options{Investigations: struct{ Investigations }{}, AlertRules: struct{ AlertRules }{}})
+}
+
+// TestArgCheckerMatchesEveryToolSchema holds the argChecker of every tool
+// (checkToolArgs' for the typed tools, record_event's own) to the verdicts
+// of jsonschema-go, which go-sdk's typed tools apply after it, on
+// arguments made from each tool's schema: every argument given each kind
+// of value and each of its enum values, with the required ones present,
+// missing, and misspelt, down into nested objects and arrays.
+func TestArgCheckerMatchesEveryToolSchema(t *testing.T) {
+	s := allTools()
+	checkers := maps.Clone(s.toolArgs)
+	checkers["record_event"] = s.recordArgs
+	for _, want := range []string{"start_run", "get_run", "list_runs", "create_agent", "set_budget", "run_spl", "investigate", "create_alert_rule"} {
+		if _, ok := checkers[want]; !ok {
+			t.Errorf("no argChecker for %s", want)
+		}
+	}
+	for name, c := range checkers {
+		resolved, err := c.root.Resolve(nil)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		cases := append([]string{``, `null`, `{}`, `[]`, `"x"`, `{"zz_unknown":1}`}, argCases(c.root, 3)...)
+		for _, args := range cases {
+			want := validate(resolved, args)
+			_, _, got := c.object(json.RawMessage(args))
+			if (got == nil) != (want == nil) {
+				t.Errorf("%s %s: argChecker says %v, jsonschema-go says %v", name, args, got, want)
+			}
+		}
+	}
+}
+
+// sampleValues are a value of every JSON kind, and the edges the keywords
+// argChecker checks care about.
+var sampleValues = []string{`"x"`, `""`, `0`, `1`, `-1`, `1.5`, `1e3`, `true`, `null`, `{}`, `[]`, `["x"]`, `[1]`, `[{}]`, `{"a":"b"}`, `{"a":1}`, `{"a":null}`}
+
+// argCases makes objects for schema s: s's required fields filled (valid),
+// then each property given each sample and enum value, one missing
+// required field at a time, and nested objects' and arrays' own cases, to
+// depth.
+func argCases(s *jsonschema.Schema, depth int) []string {
+	if s == nil || depth == 0 {
+		return nil
+	}
+	base := map[string]json.RawMessage{}
+	for _, name := range s.Required {
+		base[name] = validValue(s.Properties[name])
+	}
+	with := func(name string, v json.RawMessage) string {
+		m := maps.Clone(base)
+		m[name] = v
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	var out []string
+	b, _ := json.Marshal(base)
+	out = append(out, string(b))
+	for _, name := range s.Required {
+		m := maps.Clone(base)
+		delete(m, name)
+		b, _ := json.Marshal(m)
+		out = append(out, string(b))
+	}
+	for name, p := range s.Properties {
+		for _, v := range sampleValues {
+			out = append(out, with(name, json.RawMessage(v)))
+		}
+		for _, e := range p.Enum {
+			v, _ := json.Marshal(e)
+			out = append(out, with(name, v))
+		}
+		for _, nested := range argCases(p, depth-1) {
+			out = append(out, with(name, json.RawMessage(nested)))
+		}
+		if p.Items != nil {
+			for _, v := range append(slices.Clone(sampleValues), argCases(p.Items, depth-1)...) {
+				out = append(out, with(name, json.RawMessage("["+string(validValue(p.Items))+","+v+"]")))
+			}
+		}
+		out = append(out, with(name+"x", validValue(p)))
+	}
+	return out
+}
+
+// validValue is a value schema s accepts, as far as its type and enum go.
+func validValue(s *jsonschema.Schema) json.RawMessage {
+	if s == nil {
+		return json.RawMessage(`"x"`)
+	}
+	if len(s.Enum) > 0 {
+		b, _ := json.Marshal(s.Enum[0])
+		return b
+	}
+	t := s.Type
+	if t == "" && len(s.Types) > 0 {
+		t = s.Types[0]
+	}
+	switch t {
+	case "object":
+		var fields []string
+		for _, name := range s.Required {
+			fields = append(fields, strconv.Quote(name)+":"+string(validValue(s.Properties[name])))
+		}
+		return json.RawMessage("{" + strings.Join(fields, ",") + "}")
+	case "array":
+		return json.RawMessage(`[]`)
+	case "integer", "number":
+		return json.RawMessage(`1`)
+	case "boolean":
+		return json.RawMessage(`true`)
+	case "null":
+		return json.RawMessage(`null`)
+	}
+	return json.RawMessage(`"x"`)
+}
+
+// TestArgCheckerSaysWhatIsWrong: refusals name the argument and what it
+// must be, in words a model can act on.
+func TestArgCheckerSaysWhatIsWrong(t *testing.T) {
+	s := allTools()
+	checkers := maps.Clone(s.toolArgs)
+	checkers["record_event"] = s.recordArgs
+	for _, c := range []struct{ tool, args, want string }{
+		{"get_run", `{}`, `missing required argument "session_id"`},
+		{"get_run", `null`, `missing required argument "session_id"`},
+		{"set_budget", `{"agent":"a"}`, `missing required arguments "period", "limit_usd"`},
+		{"get_run", `{"sesion_id":"s"}`, `missing required argument "session_id"; unknown argument "sesion_id" (expected one of: session_id)`},
+		{"list_runs", `{"limit":"x"}`, `argument "limit": must be an integer (got "x")`},
+		{"list_runs", `{"limit":2.5}`, `argument "limit": must be an integer (got 2.5)`},
+		{"list_runs", `{"agent":"a","page":2,"sort":"x"}`, `unknown arguments "page", "sort" (expected one of: agent, cursor, limit, since, status)`},
+		{"list_agents", `{"x":1}`, `unknown argument "x" (the tool takes no arguments)`},
+		{"replay_session", `{"session_id":"s","types":"ToolCalled"}`, `argument "types": must be an array or null (got "ToolCalled")`},
+		{"replay_session", `{"session_id":"s","types":[1]}`, `argument "types[0]": must be a string (got 1)`},
+		{"create_agent", `{"name":"a","definition":{"system_prompt":"p","limits":{"max_steps":"ten"}}}`, `argument "definition.limits.max_steps": must be an integer (got "ten")`},
+		{"create_agent", `{"name":"a","definition":{}}`, `missing required argument "definition.system_prompt"`},
+		{"record_event", `{"session_id":5}`, `argument "session_id": must be a string (got 5)`},
+		{"record_event", `{"type":"ToolReturned","duration_ms":-1}`, `argument "duration_ms": must be at least 0 (got -1)`},
+		{"record_event", `{"session_id":"s","events":[{"type":"ToolCalled"},{"type":"Nope"}]}`, `argument "events[1].type": must be one of "`},
+		{"record_event", `{"attributes":{"region":["eu"]}}`, `argument "attributes.region": must be a string, a number or a boolean (got ["eu"])`},
+		{"record_event", `{"attributes":{"a":1,"a":2}}`, `argument "attributes.a": repeats the key "a"`},
+		{"start_run", `[]`, `arguments must be a JSON object`},
+	} {
+		checker, ok := checkers[c.tool]
+		if !ok {
+			t.Fatalf("no tool %s", c.tool)
+		}
+		_, _, err := checker.object(json.RawMessage(c.args))
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s %s: %v; want %s", c.tool, c.args, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "validating") {
+			t.Errorf("%s %s: %v has the validator's wording", c.tool, c.args, err)
 		}
 	}
 }

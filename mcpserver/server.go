@@ -55,6 +55,9 @@ type Server struct {
 	// sessions whose record_event calls skip go-sdk (fastpath.go).
 	recordArgs argChecker
 	fast       fastSessions
+	// toolArgs check the arguments of the tools addTool registered
+	// (checkToolArgs).
+	toolArgs map[string]argChecker
 	// toolCalls are the counters of each tool (countToolCalls);
 	// recordCalls record_event's, for its fast path.
 	toolCalls   map[string]metrics.ToolCalls
@@ -66,7 +69,7 @@ func New(svc *service.Service, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{svc: svc, opts: opts, log: opts.Logger.With("component", "mcpserver"), fast: fastSessions{now: time.Now}, toolCalls: map[string]metrics.ToolCalls{}}
+	s := &Server{svc: svc, opts: opts, log: opts.Logger.With("component", "mcpserver"), fast: fastSessions{now: time.Now}, toolCalls: map[string]metrics.ToolCalls{}, toolArgs: map[string]argChecker{}}
 	s.MCP = mcp.NewServer(&mcp.Implementation{Name: "agentscope", Title: "AgentScope", Version: Version}, &mcp.ServerOptions{
 		Instructions:       instructions,
 		Logger:             s.log,
@@ -78,7 +81,7 @@ func New(svc *service.Service, opts Options) *Server {
 	s.addSearchTools()
 	s.addSessionResource()
 	s.addPrompts()
-	s.MCP.AddReceivingMiddleware(s.listRecent, checkLogLevel)
+	s.MCP.AddReceivingMiddleware(s.listRecent, checkLogLevel, s.checkToolArgs)
 	if opts.Metrics != nil {
 		s.MCP.AddReceivingMiddleware(s.countToolCalls)
 	}

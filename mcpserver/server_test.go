@@ -106,6 +106,30 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestToolArgumentRefusals: arguments that fail a tool's input schema get
+// an isError result (a tool execution error, as the specification asks of
+// input validation, not a JSON-RPC error) that names the argument plainly,
+// for the typed tools (checkToolArgs, ahead of go-sdk's own check) and
+// record_event alike.
+func TestToolArgumentRefusals(t *testing.T) {
+	cs := connect(t)
+	for _, c := range []struct {
+		tool string
+		args any
+		want string
+	}{
+		{"get_run", map[string]any{}, `missing required argument "session_id"`},
+		{"end_run", map[string]any{"session_id": "s"}, `missing required argument "status"`},
+		{"list_runs", map[string]any{"limit": "x"}, `argument "limit": must be an integer (got "x")`},
+		{"cancel_run", map[string]any{"session": "s"}, `missing required argument "session_id"; unknown argument "session" (expected one of: session_id)`},
+		{"record_event", map[string]any{"session_id": 5, "type": "ToolCalled"}, `argument "session_id": must be a string (got 5)`},
+	} {
+		if got := mcptest.CallError(t, cs, c.tool, c.args); got != c.want {
+			t.Errorf("%s %v: %q; want %q", c.tool, c.args, got, c.want)
+		}
+	}
+}
+
 // TestToolList checks what strict clients require of the tool list.
 func TestToolList(t *testing.T) {
 	cs := connect(t)

@@ -27,6 +27,7 @@ func addTool[In, Out any](s *Server, t *mcp.Tool, h func(ctx context.Context, in
 	}
 	checkRootObject(t.Name, "inputSchema", t.InputSchema)
 	checkRootObject(t.Name, "outputSchema", t.OutputSchema)
+	s.toolArgs[t.Name] = newArgChecker(t.InputSchema.(*jsonschema.Schema))
 	s.countTool(t.Name)
 	mcp.AddTool(s.MCP, t, func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, Out, error) {
 		var zero Out
@@ -182,7 +183,7 @@ func (s *Server) recordEventResult(ctx context.Context, arguments json.RawMessag
 			// not theirs to record.
 			return errorResult(s.toolError(name, terr)), nil
 		}
-		return errorResult(fmt.Errorf("validating \"arguments\": %w", err)), nil
+		return errorResult(err), nil
 	}
 	ctx, err = org(ctx)
 	if err != nil {

@@ -38,14 +38,16 @@ function need(name) {
 }
 
 // connect returns a connected Client of the chosen SDK line over the chosen
-// transport. capabilities are the client's (e.g. for features scripts).
-export async function connect({ name = 'agentscope-interop', capabilities = {} } = {}) {
+// transport. capabilities are the client's (e.g. for features scripts);
+// http holds more options of the HTTP transport (e.g. sessionId, fetch).
+export async function connect({ name = 'agentscope-interop', capabilities = {}, http = {} } = {}) {
   const { Client, StreamableHTTPClientTransport, StdioClientTransport } = await load();
   const client = new Client({ name: `${name}-${sdk}-${transportName}`, version: '1.0.0' }, { capabilities });
   let transport;
   if (transportName === 'http') {
     transport = new StreamableHTTPClientTransport(new URL(need('INTEROP_URL')), {
       requestInit: { headers: { Authorization: `Bearer ${need('INTEROP_TOKEN')}` } },
+      ...http,
     });
   } else if (transportName === 'stdio') {
     transport = new StdioClientTransport({

@@ -308,9 +308,36 @@ func writeJSONRPCError(w http.ResponseWriter, status int, id jsonrpc.ID, jerr *j
 	resp := &jsonrpc.Response{ID: id, Error: jerr}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
+	if !id.IsValid() {
+		// AgentScope patch (PATCHED.md): JSON-RPC 2.0 gives an error whose
+		// request id is unknown "id": null; EncodeMessage leaves id out.
+		data, err := json.Marshal(struct {
+			JSONRPC string         `json:"jsonrpc"`
+			ID      *struct{}      `json:"id"`
+			Error   *jsonrpc.Error `json:"error"`
+		}{"2.0", nil, jerr})
+		if err == nil {
+			w.Write(data)
+		}
+		return
+	}
 	if data, err := jsonrpc2.EncodeMessage(resp); err == nil {
 		w.Write(data)
 	}
+}
+
+// codeSessionNotFound is the JSON-RPC code of the 404 answered for an
+// unknown session (AgentScope patch, PATCHED.md). The specification names
+// no code for it; -32001 is the one the TypeScript SDK's server answers,
+// which hosts look for to start a new session.
+const codeSessionNotFound = -32001
+
+// writeSessionNotFound answers a request for a session the handler does not
+// hold: 404, as the specification asks, with a JSON-RPC error of id null.
+// go-sdk's client cannot decode an error without an id, so it still reports
+// ErrSessionMissing for it.
+func writeSessionNotFound(w http.ResponseWriter, message string) {
+	writeJSONRPCError(w, http.StatusNotFound, jsonrpc.ID{}, &jsonrpc.Error{Code: codeSessionNotFound, Message: message})
 }
 
 func (h *StreamableHTTPHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -561,7 +588,7 @@ func (h *StreamableHTTPHandler) lookupSession(w http.ResponseWriter, req *http.R
 	info = h.sessions[sessionID]
 	h.mu.Unlock()
 	if info == nil {
-		http.Error(w, "session not found", http.StatusNotFound)
+		writeSessionNotFound(w, "session not found")
 		return nil, false
 	}
 	if info.userID != "" {
@@ -1429,8 +1456,12 @@ func (c *streamableServerConn) servePOST(w http.ResponseWriter, req *http.Reques
 		http.Error(w, "failed to read body", http.StatusBadRequest)
 		return
 	}
+	// AgentScope patch (PATCHED.md): a body that is not a JSON-RPC message
+	// is refused with 400 as before, and a JSON-RPC error of id null as the
+	// body, as JSON-RPC 2.0 answers it: Parse error for one that is not
+	// JSON, Invalid Request for JSON that is not a message.
 	if len(body) == 0 {
-		http.Error(w, "POST requires a non-empty body", http.StatusBadRequest)
+		writeJSONRPCError(w, http.StatusBadRequest, jsonrpc.ID{}, &jsonrpc.Error{Code: jsonrpc.CodeParseError, Message: "Parse error: POST requires a non-empty body"})
 		return
 	}
 	// TODO(#674): once we've documented the support matrix for 2025-03-26 and
@@ -1438,7 +1469,12 @@ func (c *streamableServerConn) servePOST(w http.ResponseWriter, req *http.Reques
 	// logic.
 	incoming, isBatch, err := readBatch(body)
 	if err != nil {
-		http.Error(w, fmt.Sprintf("malformed payload: %v", err), http.StatusBadRequest)
+		// The decoder's error quotes the body back; the message does not.
+		jerr := &jsonrpc.Error{Code: jsonrpc.CodeParseError, Message: "Parse error: the body is not valid JSON"}
+		if json.Valid(body) {
+			jerr = &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: "Invalid Request: the body is JSON but not a JSON-RPC 2.0 message"}
+		}
+		writeJSONRPCError(w, http.StatusBadRequest, jsonrpc.ID{}, jerr)
 		return
 	}
 
@@ -1448,7 +1484,7 @@ func (c *streamableServerConn) servePOST(w http.ResponseWriter, req *http.Reques
 	}
 
 	if isBatch && protocolVersion >= protocolVersion20250618 {
-		http.Error(w, fmt.Sprintf("JSON-RPC batching is not supported in %s and later (request version: %s)", protocolVersion20250618, protocolVersion), http.StatusBadRequest)
+		writeJSONRPCError(w, http.StatusBadRequest, jsonrpc.ID{}, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: fmt.Sprintf("JSON-RPC batching is not supported in %s and later (request version: %s)", protocolVersion20250618, protocolVersion)})
 		return
 	}
 
@@ -1485,7 +1521,7 @@ func (c *streamableServerConn) servePOST(w http.ResponseWriter, req *http.Reques
 					})
 					return
 				}
-				http.Error(w, err.Error(), http.StatusBadRequest)
+				writeCheckRequestError(w, jreq, err, isBatch, protocolVersion)
 				return
 			}
 			if jreq.Method == methodInitialize {
@@ -1613,6 +1649,23 @@ func (c *streamableServerConn) servePOST(w http.ResponseWriter, req *http.Reques
 		}
 	}
 
+	// AgentScope patch (PATCHED.md): the POST that opened this session
+	// carried no Mcp-Session-Id. Unless it initializes the session, a call
+	// in it would be refused by the uninitialized session with a JSON-RPC
+	// error of code 0; the specification asks a server that requires a
+	// session id for 400 Bad Request.
+	if !c.stateless && c.sessionID != "" && !isInitialize && req.Header.Get(sessionIDHeader) == "" {
+		for _, msg := range incoming {
+			if jreq, ok := msg.(*jsonrpc.Request); ok && jreq.IsCall() && !servedBeforeInitialize(jreq.Method) {
+				writeJSONRPCError(w, http.StatusBadRequest, jreq.ID, &jsonrpc.Error{
+					Code:    jsonrpc.CodeInvalidRequest,
+					Message: fmt.Sprintf("Bad Request: %s header is required for %q: initialize a session first", sessionIDHeader, jreq.Method),
+				})
+				return
+			}
+		}
+	}
+
 	// Validate MCP standard headers (Mcp-Method, Mcp-Name, Mcp-Param-*)
 	if !isBatch && len(incoming) == 1 {
 		if err := validateMcpHeaders(req.Header, incoming[0], c.toolLookup); err != nil {
@@ -1653,7 +1706,7 @@ func (c *streamableServerConn) servePOST(w http.ResponseWriter, req *http.Reques
 			case <-c.done:
 				// The session is closing. Since we haven't yet written any data to the
 				// response, we can signal to the client that the session is gone.
-				http.Error(w, "session is closing", http.StatusNotFound)
+				writeSessionNotFound(w, "session is closing")
 				return
 			}
 		}
@@ -1768,6 +1821,38 @@ func (c *streamableServerConn) servePOST(w http.ResponseWriter, req *http.Reques
 	}
 
 	c.hangResponse(req.Context(), done)
+}
+
+// writeCheckRequestError answers a request checkRequest refused (AgentScope
+// patch, PATCHED.md) with a JSON-RPC error, Method not found for a method
+// the server does not serve and Invalid Request otherwise, where v1.8.0
+// answered a plain-text 400. A call on its own, the answer stdio gives it,
+// is a JSON-RPC response as the specification asks of a request: 200 with
+// one JSON object. A notification, or a request in a batch, cannot be
+// accepted: 400, the error as the body.
+func writeCheckRequestError(w http.ResponseWriter, jreq *jsonrpc.Request, err error, isBatch bool, protocolVersion string) {
+	jerr := &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: err.Error()}
+	if errors.Is(err, jsonrpc2.ErrNotHandled) {
+		// The words jsonrpc2 answers an unknown method with over stdio.
+		jerr = &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: fmt.Sprintf("method not found: %q", jreq.Method)}
+	}
+	status := http.StatusBadRequest
+	if jreq.IsCall() && !isBatch && protocolVersion < protocolVersion20260728 {
+		status = http.StatusOK
+	}
+	writeJSONRPCError(w, status, jreq.ID, jerr)
+}
+
+// servedBeforeInitialize reports whether ServerSession.handle serves a call
+// of method on a session that has not been initialized (AgentScope patch,
+// PATCHED.md): initialize, ping, and the methods its initialization gate
+// lets through.
+func servedBeforeInitialize(method string) bool {
+	switch method {
+	case methodInitialize, methodPing, methodSetLevel, methodSubscribe, methodUnsubscribe, methodDiscover:
+		return true
+	}
+	return false
 }
 
 // Event IDs: encode both the logical connection ID and the index, as
