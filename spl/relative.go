@@ -107,7 +107,7 @@ func parseTimeModifier(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse("01/02/2006:15:04:05", s); err == nil {
 		return t, nil
 	}
-	if t, ok := parseISO8601(s); ok {
+	if t, ok := ParseISO8601(s); ok {
 		return t, nil
 	}
 	return applyRelative(now, s)
@@ -118,9 +118,10 @@ func parseTimeModifier(s string, now time.Time) (time.Time, error) {
 // time in UTC, or with its offset (RFC 3339, fractional seconds allowed).
 var isoLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02"}
 
-// parseISO8601 reads s as one of isoLayouts; a time without an offset is
-// UTC.
-func parseISO8601(s string) (time.Time, bool) {
+// ParseISO8601 reads s as one of the ISO 8601 forms a time range takes: a
+// date, a date and time without an offset (UTC), or RFC 3339 with its
+// offset and any fractional seconds.
+func ParseISO8601(s string) (time.Time, bool) {
 	if len(s) < 10 || s[4] != '-' {
 		return time.Time{}, false
 	}

@@ -228,6 +228,21 @@ func TestRESTExport(t *testing.T) {
 	if rows, err := c.Export(ctx, "x", splunkbridge.TimeRange{}, 2); err != nil || len(rows) != 2 {
 		t.Errorf("limit 2: %d rows, %v", len(rows), err)
 	}
+	// ISO 8601 bounds go as epoch seconds, the one form Splunk reads one
+	// way only: a date or a time without an offset is UTC, as the embedded
+	// engine reads it. Relative modifiers and epochs go as given.
+	for _, tc := range []struct{ earliest, latest, wantE, wantL string }{
+		{"2026-12-05", "2026-12-05T01:30:00", "1796428800", "1796434200"},
+		{"2026-12-05T01:00:00+01:00", "2026-12-05T00:00:00.25Z", "1796428800", "1796428800.250000"},
+		{"-7d@d", "1764892800", "-7d@d", "1764892800"},
+	} {
+		if _, err := c.Export(ctx, "x", splunkbridge.TimeRange{Earliest: tc.earliest, Latest: tc.latest}, 1); err != nil {
+			t.Fatal(err)
+		}
+		if f := fake.lastForm(); f["earliest_time"] != tc.wantE || f["latest_time"] != tc.wantL {
+			t.Errorf("%q..%q sent as %q..%q, want %q..%q", tc.earliest, tc.latest, f["earliest_time"], f["latest_time"], tc.wantE, tc.wantL)
+		}
+	}
 }
 
 func TestRESTExportStopsAtLimit(t *testing.T) {

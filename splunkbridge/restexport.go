@@ -40,10 +40,10 @@ func (c *RESTClient) export(ctx context.Context, query string, tr TimeRange, lim
 func searchForm(query string, tr TimeRange) url.Values {
 	form := url.Values{"search": {normalizeQuery(query)}}
 	if tr.Earliest != "" {
-		form.Set("earliest_time", tr.Earliest)
+		form.Set("earliest_time", splunkTime(tr.Earliest))
 	}
 	if tr.Latest != "" {
-		form.Set("latest_time", tr.Latest)
+		form.Set("latest_time", splunkTime(tr.Latest))
 	}
 	return form
 }

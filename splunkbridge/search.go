@@ -2,11 +2,14 @@ package splunkbridge
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/spl"
 )
 
 // Splunk's two search backends implement agentscope.Searcher, each
@@ -59,7 +62,7 @@ func (m MCPSearcher) Search(ctx context.Context, orgID string, q agentscope.Sear
 	if err != nil {
 		return nil, err
 	}
-	rows, err := m.Tool(ctx, scoped, q.Earliest, q.Latest, q.Limit)
+	rows, err := m.Tool(ctx, scoped, splunkTime(q.Earliest), splunkTime(q.Latest), q.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -101,4 +104,19 @@ func rank(f string) int {
 	default:
 		return 1
 	}
+}
+
+// splunkTime is a time range's bound as Splunk is sent it: an ISO 8601
+// time (which AgentScope's engine and API take, a date alone or a time
+// without an offset read as UTC) as epoch seconds, which Splunk reads one
+// way only; anything else, a relative modifier, as given.
+func splunkTime(s string) string {
+	t, ok := spl.ParseISO8601(strings.TrimSpace(s))
+	if !ok || t.Unix() < 0 {
+		return s
+	}
+	if us := t.Nanosecond() / 1000; us != 0 {
+		return fmt.Sprintf("%d.%06d", t.Unix(), us)
+	}
+	return strconv.FormatInt(t.Unix(), 10)
 }
