@@ -47,6 +47,12 @@ func (s *Service) GatewayHardCap(ctx context.Context, agent string) (*agentscope
 	if err != nil {
 		return nil, err
 	}
+	return s.exceededHardCap(ctx, org, agent)
+}
+
+// exceededHardCap returns the first hard-cap budget of org's agent whose
+// period spend has reached its limit, or nil.
+func (s *Service) exceededHardCap(ctx context.Context, org, agent string) (*agentscope.BudgetStatus, error) {
 	if s.agents == nil {
 		return nil, nil
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/runtime/llmtest"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // cli runs one command in-process and returns its stdout.
@@ -228,5 +230,57 @@ func TestContextSearchUsesEmbeddedEngine(t *testing.T) {
 	if run.Status != agentscope.StatusCompleted || len(page.Events) != 1 || page.Events[0].Status != "ok" ||
 		!strings.Contains(string(page.Events[0].Result), `"type":"SessionStarted"`) || !strings.Contains(string(page.Events[0].Result), `"count":1`) {
 		t.Fatalf("run %s; ToolReturned %+v", run.Status, page.Events)
+	}
+}
+
+// TestHardCapRefusesSelfReportedRuns: an external agent over a hard-cap
+// budget gets no new run, over HTTP or MCP, as set_budget describes; a
+// soft budget, or one with room left, still lets it start.
+func TestHardCapRefusesSelfReportedRuns(t *testing.T) {
+	base, stop := serveInProcess(t, []string{"AGENTSCOPE_DATA_DIR=" + t.TempDir()})
+	defer stop()
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	if code := api(t, "POST", base+"/api/v1/runs", `{"agent":"ext-bot","session_id":"cap-1"}`, &e); code != 201 {
+		t.Fatalf("first run: %d %+v", code, e)
+	}
+	if code := api(t, "POST", base+"/api/v1/events", `[{"session_id":"cap-1","type":"CostRecorded","amount_usd":0.02,"currency":"USD","source":"test"}]`, nil); code != 200 {
+		t.Fatalf("record a priced call: %d", code)
+	}
+	if code := api(t, "POST", base+"/api/v1/runs/cap-1/end", `{"status":"completed"}`, nil); code != 200 {
+		t.Fatalf("end: %d", code)
+	}
+	for _, budget := range []string{
+		`{"agent":"ext-bot","period":"day","limit_usd":0.01}`,               // soft: warns only
+		`{"agent":"ext-bot","period":"week","limit_usd":1,"hard_cap":true}`, // room left
+	} {
+		if code := api(t, "PUT", base+"/api/v1/budgets", budget, nil); code != 200 {
+			t.Fatalf("PUT %s: %d", budget, code)
+		}
+	}
+	if code := api(t, "POST", base+"/api/v1/runs", `{"agent":"ext-bot","session_id":"cap-2"}`, &e); code != 201 {
+		t.Fatalf("run under a soft budget and a hard cap with room: %d %+v", code, e)
+	}
+	if code := api(t, "PUT", base+"/api/v1/budgets", `{"agent":"ext-bot","period":"day","limit_usd":0.01,"hard_cap":true}`, nil); code != 200 {
+		t.Fatalf("make the day budget a hard cap: %d", code)
+	}
+	if code := api(t, "POST", base+"/api/v1/runs", `{"agent":"ext-bot","session_id":"cap-3"}`, &e); code != 403 || e.Error.Code != "forbidden" ||
+		!strings.Contains(e.Error.Message, `agent "ext-bot" has reached its hard cap: spent $0.02 of its $0.01 day budget`) {
+		t.Errorf("HTTP run over the cap: %d %+v", code, e)
+	}
+	cs := httpSession(t, base, "test-token-0123456789")
+	defer cs.Close()
+	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "start_run", Arguments: map[string]any{"agent": "ext-bot", "session_id": "cap-4"}})
+	if err != nil || !res.IsError || !strings.Contains(fmt.Sprint(res.Content[0].(*mcp.TextContent).Text), "hard cap") {
+		t.Errorf("MCP start_run over the cap: %+v, %v", res, err)
+	}
+	var runs struct{ Runs []agentscope.Run }
+	if api(t, "GET", base+"/api/v1/runs?agent=ext-bot", "", &runs); len(runs.Runs) != 2 {
+		t.Errorf("%d runs of ext-bot, want the two started before the cap", len(runs.Runs))
+	}
+	// Another agent is not held to ext-bot's budget.
+	if code := api(t, "POST", base+"/api/v1/runs", `{"agent":"other-bot","session_id":"cap-5"}`, &e); code != 201 {
+		t.Errorf("another agent's run: %d %+v", code, e)
 	}
 }
