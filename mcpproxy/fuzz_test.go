@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agentscope/agentscope"
 	"golang.org/x/net/http/httpguts"
@@ -58,7 +59,9 @@ func FuzzSession(f *testing.F) {
 // one goroutine) and accepts everything.
 type sinkFunc func([]json.RawMessage)
 
-func (f sinkFunc) StartSession(context.Context, string, string, json.RawMessage) error { return nil }
+func (f sinkFunc) StartSession(context.Context, string, string, json.RawMessage, time.Time) error {
+	return nil
+}
 func (f sinkFunc) Record(_ context.Context, events []json.RawMessage) error {
 	f(events)
 	return nil

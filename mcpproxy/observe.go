@@ -290,7 +290,7 @@ func (s *session) startLocked(clientName string, input json.RawMessage) {
 	if in := bytes.TrimSpace(input); len(in) == 0 || len(in) > maxRecordedJSON || !json.Valid(in) {
 		input = nil
 	}
-	s.rec.Start(s.id, agent, input)
+	s.rec.Start(s.id, agent, input, s.now())
 }
 
 func (s *session) eventLocked(typ string, c pendingCall, ts time.Time) wireEvent {

@@ -92,15 +92,17 @@ type memSink struct {
 	mu     sync.Mutex
 	starts []string // agent names
 	inputs []json.RawMessage
+	times  []time.Time // the starts' times
 	events []wireEvent
 	ends   []string // status: error
 }
 
-func (s *memSink) StartSession(ctx context.Context, id, agent string, input json.RawMessage) error {
+func (s *memSink) StartSession(ctx context.Context, id, agent string, input json.RawMessage, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.starts = append(s.starts, agent)
 	s.inputs = append(s.inputs, input)
+	s.times = append(s.times, at)
 	return nil
 }
 
@@ -323,6 +325,15 @@ func checkRecorded(t *testing.T, sink *memSink, calls []callRecord) {
 	}
 	if len(sink.ends) != 1 || sink.ends[0] != "completed: " {
 		t.Errorf("sessions ended: %q, want one completed", sink.ends)
+	}
+	// The start carries the time the session began, by the clock that
+	// stamps the events, so it comes first in time order however late
+	// the sink got it.
+	for _, ev := range sink.events {
+		if len(sink.times) != 1 || ev.TS.Before(sink.times[0]) {
+			t.Errorf("session started at %v, after its %s at %v", sink.times, ev.Type, ev.TS)
+			break
+		}
 	}
 	called := map[string]wireEvent{}
 	returned := map[string]wireEvent{}
@@ -617,7 +628,7 @@ func TestProxySurvivesAgentScopeDown(t *testing.T) {
 
 type hangingSink struct{}
 
-func (hangingSink) StartSession(ctx context.Context, id, agent string, input json.RawMessage) error {
+func (hangingSink) StartSession(ctx context.Context, id, agent string, input json.RawMessage, at time.Time) error {
 	<-ctx.Done()
 	return ctx.Err()
 }

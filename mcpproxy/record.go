@@ -13,9 +13,10 @@ import (
 // service) or a remote AgentScope's HTTP API.
 type Sink interface {
 	// StartSession opens the session with its agent and input
-	// (start_run); the session id is chosen by the proxy.
-	// The sink labels the run with SessionMetadata.
-	StartSession(ctx context.Context, sessionID, agent string, input json.RawMessage) error
+	// (start_run), begun at startedAt, by the proxy's clock as its events
+	// are: the start may reach the sink after them. The session id is
+	// chosen by the proxy. The sink labels the run with SessionMetadata.
+	StartSession(ctx context.Context, sessionID, agent string, input json.RawMessage, startedAt time.Time) error
 	// Record appends events (each a JSON object as POST /api/v1/events
 	// takes it) to their sessions.
 	Record(ctx context.Context, events []json.RawMessage) error
@@ -42,6 +43,7 @@ type op struct {
 	agent     string
 	input     json.RawMessage
 	event     json.RawMessage
+	at        time.Time // a start's time
 	status    string
 	errText   string
 }
@@ -129,9 +131,9 @@ func (r *Recorder) enqueue(o op) {
 	}
 }
 
-// Start queues the start of a session.
-func (r *Recorder) Start(sessionID, agent string, input json.RawMessage) {
-	r.enqueue(op{kind: opStart, sessionID: sessionID, agent: agent, input: input})
+// Start queues the start of a session, begun at at.
+func (r *Recorder) Start(sessionID, agent string, input json.RawMessage, at time.Time) {
+	r.enqueue(op{kind: opStart, sessionID: sessionID, agent: agent, input: input, at: at})
 }
 
 // Event queues one event (a JSON object naming its session).
@@ -230,7 +232,7 @@ func (r *Recorder) drain() {
 func (r *Recorder) start(o op) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
-	if err := r.sink.StartSession(ctx, o.sessionID, o.agent, o.input); err != nil {
+	if err := r.sink.StartSession(ctx, o.sessionID, o.agent, o.input, o.at); err != nil {
 		r.logFailure("starting the session failed", "session_id", o.sessionID, "err", err)
 		return false
 	}

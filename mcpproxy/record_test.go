@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 )
 
 // flakySink refuses the first start, as an AgentScope still starting up
@@ -14,12 +15,12 @@ type flakySink struct {
 	refusedStarts int
 }
 
-func (f *flakySink) StartSession(ctx context.Context, id, agent string, input json.RawMessage) error {
+func (f *flakySink) StartSession(ctx context.Context, id, agent string, input json.RawMessage, at time.Time) error {
 	if f.refusedStarts == 0 {
 		f.refusedStarts++
 		return errors.New("connection refused")
 	}
-	return f.memSink.StartSession(ctx, id, agent, input)
+	return f.memSink.StartSession(ctx, id, agent, input, at)
 }
 
 // A start the sink refused is tried again before the session's events, so
@@ -27,7 +28,7 @@ func (f *flakySink) StartSession(ctx context.Context, id, agent string, input js
 func TestRecorderRetriesStart(t *testing.T) {
 	sink := &flakySink{}
 	rec := NewRecorder(sink, RecorderOptions{})
-	rec.Start("s1", "a", nil)
+	rec.Start("s1", "a", nil, time.Now())
 	rec.Event("s1", json.RawMessage(`{"type":"ToolCalled","session_id":"s1","tool":"t","call_id":"1"}`))
 	rec.End("s1", "completed", "")
 	st := rec.Close(context.Background())
@@ -46,7 +47,7 @@ func TestRecorderDropsWhenFull(t *testing.T) {
 	sink := &gatedSink{release: release}
 	rec := NewRecorder(sink, RecorderOptions{QueueSize: 1})
 	for range 10 {
-		rec.Start("s", "a", nil) // the first is taken by the sink, which waits; one waits in the queue
+		rec.Start("s", "a", nil, time.Now()) // the first is taken by the sink, which waits; one waits in the queue
 	}
 	close(release)
 	st := rec.Close(context.Background())
@@ -57,7 +58,7 @@ func TestRecorderDropsWhenFull(t *testing.T) {
 
 type gatedSink struct{ release chan struct{} }
 
-func (g *gatedSink) StartSession(ctx context.Context, id, agent string, input json.RawMessage) error {
+func (g *gatedSink) StartSession(ctx context.Context, id, agent string, input json.RawMessage, at time.Time) error {
 	<-g.release
 	return nil
 }

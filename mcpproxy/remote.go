@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // RemoteSink records to a remote AgentScope through its HTTP API
@@ -37,13 +38,14 @@ func NewRemoteSink(baseURL, key string, client *http.Client) (*RemoteSink, error
 }
 
 // StartSession implements Sink.
-func (s *RemoteSink) StartSession(ctx context.Context, sessionID, agent string, input json.RawMessage) error {
+func (s *RemoteSink) StartSession(ctx context.Context, sessionID, agent string, input json.RawMessage, startedAt time.Time) error {
 	body, err := json.Marshal(struct {
 		Agent     string            `json:"agent"`
 		Input     json.RawMessage   `json:"input,omitempty"`
 		Metadata  map[string]string `json:"metadata"`
 		SessionID string            `json:"session_id"`
-	}{agent, input, SessionMetadata(), sessionID})
+		StartedAt time.Time         `json:"started_at"`
+	}{agent, input, SessionMetadata(), sessionID, startedAt.UTC()})
 	if err != nil {
 		return err
 	}

@@ -124,7 +124,15 @@ type StartRunInput struct {
 	Input     json.RawMessage   `json:"input,omitempty" jsonschema:"what the run was asked to do (any JSON value)"`
 	Metadata  map[string]string `json:"metadata,omitempty" jsonschema:"free-form string labels kept on the run"`
 	SessionID string            `json:"session_id,omitempty" jsonschema:"optional client-chosen id matching ^[A-Za-z0-9_-]{1,64}$; generated when absent"`
+	StartedAt *time.Time        `json:"started_at,omitempty" jsonschema:"when the run began (RFC 3339), for a client that reports the start after its first events, such as a proxy's queue; at most an hour ago and not in the future; default now"`
 }
+
+// MaxStartedAtAge bounds how long ago a run's reported start may be.
+const MaxStartedAtAge = time.Hour
+
+// startSkew is how far past the server's clock a reported start may be:
+// the client's clock may run ahead.
+const startSkew = 5 * time.Second
 
 // StartRun opens a run. For an external agent the run starts as running with
 // its SessionStarted event; a managed agent's run is queued for a worker.
@@ -169,6 +177,9 @@ func (s *Service) StartRun(ctx context.Context, in StartRunInput) (agentscope.Ru
 		return agentscope.Run{}, err
 	}
 	if managed {
+		if in.StartedAt != nil {
+			return agentscope.Run{}, agentscope.FieldErrorf("started_at", "applies to self-reported runs; agent %q is managed, and its run starts when a worker takes it", in.Agent)
+		}
 		if s.launcher == nil {
 			return agentscope.Run{}, agentscope.Errorf(agentscope.EUNAVAILABLE, "agent %q is managed but this process has no runtime to execute it", in.Agent)
 		}
@@ -190,11 +201,21 @@ func (s *Service) StartRun(ctx context.Context, in StartRunInput) (agentscope.Ru
 			in.Agent, st.SpentUSD, st.LimitUSD, st.Period, st.PeriodStart.Format(time.RFC3339))
 	}
 	now := s.now().UTC()
+	started := now
+	if in.StartedAt != nil {
+		started = in.StartedAt.UTC().Truncate(time.Microsecond)
+		switch {
+		case started.After(now.Add(startSkew)):
+			return agentscope.Run{}, agentscope.FieldErrorf("started_at", "is %s, in the future (the server's time is %s)", started.Format(time.RFC3339Nano), now.Format(time.RFC3339))
+		case started.Before(now.Add(-MaxStartedAtAge)):
+			return agentscope.Run{}, agentscope.FieldErrorf("started_at", "is %s, more than %s ago", started.Format(time.RFC3339Nano), MaxStartedAtAge)
+		}
+	}
 	res, err := s.rec.Commit(ctx, agentscope.AppendRequest{
 		OrgID: org, SessionID: in.SessionID,
-		Start: &agentscope.Run{Agent: in.Agent, Status: agentscope.StatusRunning, Input: in.Input, Metadata: in.Metadata, CreatedAt: now, StartedAt: &now},
+		Start: &agentscope.Run{Agent: in.Agent, Status: agentscope.StatusRunning, Input: in.Input, Metadata: in.Metadata, CreatedAt: now, StartedAt: &started},
 		Events: []agentscope.Event{{
-			EventID: agentscope.NewEventID(), Type: agentscope.SessionStarted, TS: now, Agent: in.Agent, Input: in.Input,
+			EventID: agentscope.NewEventID(), Type: agentscope.SessionStarted, TS: started, Agent: in.Agent, Input: in.Input,
 		}},
 	})
 	if err != nil {

@@ -167,8 +167,8 @@ func (s *localSink) ctx(ctx context.Context) context.Context {
 	return agentscope.WithPrincipal(ctx, s.principal)
 }
 
-func (s *localSink) StartSession(ctx context.Context, sessionID, agent string, input json.RawMessage) error {
-	_, err := s.svc.StartRun(s.ctx(ctx), service.StartRunInput{Agent: agent, Input: input, Metadata: mcpproxy.SessionMetadata(), SessionID: sessionID})
+func (s *localSink) StartSession(ctx context.Context, sessionID, agent string, input json.RawMessage, startedAt time.Time) error {
+	_, err := s.svc.StartRun(s.ctx(ctx), service.StartRunInput{Agent: agent, Input: input, Metadata: mcpproxy.SessionMetadata(), SessionID: sessionID, StartedAt: &startedAt})
 	return err
 }
 

@@ -71,6 +71,17 @@ func checkProxyEvents(t *testing.T, events []map[string]any, args []map[string]a
 	if !reflect.DeepEqual(types, want) {
 		t.Fatalf("recorded %v, want %v", types, want)
 	}
+	// In time order too: the session starts when the proxy saw it begin,
+	// not when the start reached AgentScope (after the first call's
+	// events, with --to).
+	for i := 1; i < len(events); i++ {
+		prev, cur := events[i-1]["ts"].(string), events[i]["ts"].(string)
+		tp, err1 := time.Parse(time.RFC3339Nano, prev)
+		tc, err2 := time.Parse(time.RFC3339Nano, cur)
+		if err1 != nil || err2 != nil || tc.Before(tp) {
+			t.Errorf("%s at %s comes before %s at %s", types[i], cur, types[i-1], prev)
+		}
+	}
 	if events[0]["agent"] != "desk" {
 		t.Errorf("agent %v, want desk (--agent)", events[0]["agent"])
 	}

@@ -284,3 +284,37 @@ func TestHardCapRefusesSelfReportedRuns(t *testing.T) {
 		t.Errorf("another agent's run: %d %+v", code, e)
 	}
 }
+
+// TestStartedAt: a run reported after its first events (a proxy's queue,
+// another machine's clock) starts when the client says it began, within
+// bounds; anything else is refused naming started_at.
+func TestStartedAt(t *testing.T) {
+	base, stop := serveInProcess(t, []string{"AGENTSCOPE_DATA_DIR=" + t.TempDir()})
+	defer stop()
+	began := time.Now().UTC().Add(-10 * time.Minute).Truncate(time.Microsecond)
+	var run agentscope.Run
+	body := fmt.Sprintf(`{"agent":"late-bot","session_id":"late-1","started_at":%q}`, began.Format(time.RFC3339Nano))
+	if code := api(t, "POST", base+"/api/v1/runs", body, &run); code != 201 || run.StartedAt == nil || !run.StartedAt.Equal(began) {
+		t.Fatalf("POST with started_at: %d %+v", code, run)
+	}
+	var page struct{ Events []agentscope.Event }
+	if code := api(t, "GET", base+"/api/v1/sessions/late-1/events", "", &page); code != 200 || len(page.Events) != 1 ||
+		page.Events[0].Type != agentscope.SessionStarted || !page.Events[0].TS.Equal(began) {
+		t.Fatalf("events: %d %+v", code, page.Events)
+	}
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	for _, tc := range []struct{ at, want string }{
+		{time.Now().Add(2 * time.Hour).Format(time.RFC3339), "started_at: is "},
+		{time.Now().Add(-2 * time.Hour).Format(time.RFC3339), "more than 1h0m0s ago"},
+	} {
+		body := fmt.Sprintf(`{"agent":"late-bot","started_at":%q}`, tc.at)
+		if code := api(t, "POST", base+"/api/v1/runs", body, &e); code != 400 || !strings.Contains(e.Error.Message, "started_at") || !strings.Contains(e.Error.Message, tc.want) {
+			t.Errorf("started_at %s: %d %+v", tc.at, code, e)
+		}
+	}
+	if code := api(t, "POST", base+"/api/v1/runs", `{"agent":"research","started_at":"`+began.Format(time.RFC3339)+`"}`, &e); code != 400 || !strings.Contains(e.Error.Message, "managed") {
+		t.Errorf("started_at on a managed agent's run: %d %+v", code, e)
+	}
+}
