@@ -116,6 +116,11 @@ func New(keys KeyStore, opts Options) (*Authenticator, error) {
 // learns nothing about which part was wrong.
 var errInvalid = agentscope.Errorf(agentscope.EUNAUTHORIZED, "invalid token")
 
+// errAccessTokenHere answers an OAuth access token presented anywhere but
+// the resource it is for.
+var errAccessTokenHere = agentscope.Errorf(agentscope.EUNAUTHORIZED,
+	"this is an MCP host's OAuth access token, valid only at /mcp; this endpoint takes an API key (agentscope keys create) or the instance token")
+
 // Authenticate returns the principal credential signs in as, or an
 // EUNAUTHORIZED error. Its errors never repeat the credential. An OAuth
 // access token is refused here: it is bound to a resource, and only
@@ -177,8 +182,13 @@ func (a *Authenticator) AuthenticateResource(ctx context.Context, credential, re
 
 // accessToken checks an OAuth access token for resource.
 func (a *Authenticator) accessToken(ctx context.Context, c agentscope.Credential, resource string) (agentscope.Principal, error) {
-	if a.opts.AccessTokens == nil || resource == "" {
+	if a.opts.AccessTokens == nil {
 		return agentscope.Principal{}, errInvalid
+	}
+	if resource == "" {
+		// Said from the token's form alone, which tells the caller
+		// nothing about whether it is valid.
+		return agentscope.Principal{}, errAccessTokenHere
 	}
 	t, err := a.opts.AccessTokens.OAuthAccessToken(ctx, c.Handle)
 	if agentscope.ErrorCode(err) == agentscope.ENOTFOUND {

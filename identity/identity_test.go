@@ -341,7 +341,10 @@ func TestOAuthAccessTokens(t *testing.T) {
 			t.Errorf("a read token of a member: search %v, record %v", p.Allows(agentscope.ActionSearch), p.Allows(agentscope.ActionRecord))
 		}
 		p, err = auth.Authenticate(ctx, tok.Access.Reveal())
-		wantUnauthorized(t, "access token off its resource", p, err, "invalid token")
+		wantUnauthorized(t, "access token off its resource", p, err, "OAuth access token, valid only at /mcp; this endpoint takes an API key")
+		if strings.Contains(err.Error(), tok.Access.Reveal()) || strings.Contains(err.Error(), tok.Access.Prefix()) {
+			t.Errorf("the refusal repeats the token: %v", err)
+		}
 		p, err = auth.AuthenticateResource(ctx, tok.Access.Reveal(), "https://other.example/mcp")
 		wantUnauthorized(t, "access token of another resource", p, err, "another resource")
 		p, err = auth.AuthenticateResource(ctx, tok.Refresh.Reveal(), mcpResource)
