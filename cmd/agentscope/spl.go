@@ -58,6 +58,17 @@ func runSPL(ctx context.Context, env *Env, args []string) error {
 
 // printTable writes an answer as an aligned text table with a summary line.
 func printTable(w io.Writer, a *agentscope.SearchResult) {
+	more := ""
+	if a.Truncated {
+		more = " (truncated: raise --row-limit)"
+	}
+	if len(a.Fields) == 0 && len(a.Results) > 0 {
+		// A table or fields command that matched no field: rows of
+		// nothing, which a table of blank lines would hide.
+		fmt.Fprintf(w, "%d rows, none with a field to show (does the query's table or fields command name fields the events have?), in %.1f ms (%s)%s\n",
+			len(a.Results), a.ElapsedMS, a.Backend, more)
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(a.Fields, "\t"))
 	for _, row := range a.Results {
@@ -68,10 +79,6 @@ func printTable(w io.Writer, a *agentscope.SearchResult) {
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	tw.Flush()
-	more := ""
-	if a.Truncated {
-		more = " (truncated: raise --row-limit)"
-	}
 	fmt.Fprintf(w, "%d rows in %.1f ms (%s)%s\n", len(a.Results), a.ElapsedMS, a.Backend, more)
 }
 

@@ -1,0 +1,26 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/agentscope/agentscope"
+)
+
+// TestPrintTableNoFields: rows without a field to show (a table command
+// naming fields the events lack) are said to be so, not printed as a
+// table of blank lines under an empty header.
+func TestPrintTableNoFields(t *testing.T) {
+	var out strings.Builder
+	printTable(&out, &agentscope.SearchResult{Results: []map[string]any{{}, {}, {}}, ElapsedMS: 1.5, Backend: "embedded"})
+	got := out.String()
+	if want := "3 rows, none with a field to show (does the query's table or fields command name fields the events have?), in 1.5 ms (embedded)\n"; got != want {
+		t.Errorf("printed %q, want %q", got, want)
+	}
+
+	out.Reset()
+	printTable(&out, &agentscope.SearchResult{Fields: []string{"agent", "n"}, Results: []map[string]any{{"agent": "a", "n": 2}}, ElapsedMS: 1, Backend: "embedded"})
+	if got := out.String(); got != "agent  n\na      2\n1 rows in 1.0 ms (embedded)\n" {
+		t.Errorf("printed %q", got)
+	}
+}
