@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/agentscope/agentscope"
 )
 
 // timeUnit returns the canonical name of a Splunk time unit: s, m, h, d, w,
@@ -107,30 +109,10 @@ func parseTimeModifier(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse("01/02/2006:15:04:05", s); err == nil {
 		return t, nil
 	}
-	if t, ok := ParseISO8601(s); ok {
+	if t, ok := agentscope.ParseISO8601(s); ok {
 		return t, nil
 	}
 	return applyRelative(now, s)
-}
-
-// isoLayouts are the ISO 8601 forms a time modifier may take, as Splunk's
-// REST API takes them for earliest_time and latest_time: a date, a date and
-// time in UTC, or with its offset (RFC 3339, fractional seconds allowed).
-var isoLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02"}
-
-// ParseISO8601 reads s as one of the ISO 8601 forms a time range takes: a
-// date, a date and time without an offset (UTC), or RFC 3339 with its
-// offset and any fractional seconds.
-func ParseISO8601(s string) (time.Time, bool) {
-	if len(s) < 10 || s[4] != '-' {
-		return time.Time{}, false
-	}
-	for _, layout := range isoLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), true
-		}
-	}
-	return time.Time{}, false
 }
 
 // applyRelative applies offsets and snaps, left to right, to t.

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/agentscope/agentscope"
-	"github.com/agentscope/agentscope/spl"
 )
 
 // Splunk's two search backends implement agentscope.Searcher, each
@@ -111,7 +110,7 @@ func rank(f string) int {
 // without an offset read as UTC) as epoch seconds, which Splunk reads one
 // way only; anything else, a relative modifier, as given.
 func splunkTime(s string) string {
-	t, ok := spl.ParseISO8601(strings.TrimSpace(s))
+	t, ok := agentscope.ParseISO8601(strings.TrimSpace(s))
 	if !ok || t.Unix() < 0 {
 		return s
 	}
