@@ -1,9 +1,12 @@
 package agentscope
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -134,6 +137,11 @@ func (u USD) MarshalJSON() ([]byte, error) { return []byte(u.String()), nil }
 
 // UnmarshalJSON reads a JSON number exactly.
 func (u *USD) UnmarshalJSON(b []byte) error {
+	if t := bytes.TrimSpace(b); len(t) > 0 && (t[0] == '"' || t[0] == '{' || t[0] == '[' || t[0] == 't' || t[0] == 'f') {
+		// A type error, which encoding/json names the field of.
+		kind := map[byte]string{'"': "string", '{': "object", '[': "array", 't': "bool", 'f': "bool"}[t[0]]
+		return &json.UnmarshalTypeError{Value: kind, Type: reflect.TypeFor[USD]()}
+	}
 	v, err := ParseUSD(string(b))
 	if err != nil {
 		return err

@@ -177,7 +177,7 @@ func TestAPIErrors(t *testing.T) {
 			t.Errorf("%s %s: %d %+v; want %d field %q containing %q", c.method, c.path, code, e.Error, c.status, c.field, c.contains)
 		}
 		// Errors speak of the caller's JSON, never of our Go types.
-		for _, leak := range []string{"Go ", "Input", "json:", "int64", "struct"} {
+		for _, leak := range []string{"Go ", "Input", "json:", "int64", "struct", `\"`} {
 			if strings.Contains(e.Error.Message, leak) {
 				t.Errorf("%s %s %s: message %q names %q", c.method, c.path, c.body, e.Error.Message, leak)
 			}

@@ -55,6 +55,9 @@ func jsonKind(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if t == reflect.TypeFor[agentscope.USD]() {
+		return "a number of US dollars (e.g. 5 or 0.25)"
+	}
 	switch t.Kind() {
 	case reflect.String:
 		return "a string"

@@ -318,3 +318,26 @@ func TestStartedAt(t *testing.T) {
 		t.Errorf("started_at on a managed agent's run: %d %+v", code, e)
 	}
 }
+
+// TestBudgetAmountErrors: a budget's limit_usd of the wrong JSON type is
+// refused naming the field and the form it takes, once, unescaped.
+func TestBudgetAmountErrors(t *testing.T) {
+	base, stop := serveInProcess(t, []string{"AGENTSCOPE_DATA_DIR=" + t.TempDir()})
+	defer stop()
+	for _, tc := range []struct{ value, got string }{{`"5"`, "string"}, {`true`, "bool"}, {`{"usd":5}`, "object"}} {
+		var e struct {
+			Error struct{ Code, Message, Field string }
+		}
+		code := api(t, "PUT", base+"/api/v1/budgets", `{"agent":"research","period":"day","limit_usd":`+tc.value+`}`, &e)
+		want := "want a number of US dollars (e.g. 5 or 0.25), got " + tc.got
+		if code != 400 || e.Error.Field != "limit_usd" || !strings.Contains(e.Error.Message, want) || strings.Contains(e.Error.Message, `\`) {
+			t.Errorf("limit_usd %s: %d %+v; want 400 on limit_usd saying %q", tc.value, code, e.Error, want)
+		}
+	}
+	var e struct {
+		Error struct{ Code, Message, Field string }
+	}
+	if code := api(t, "PUT", base+"/api/v1/budgets", `{"agent":"research","period":"day","limit_usd":-1}`, &e); code != 400 || !strings.Contains(e.Error.Message, "must be >= 0") {
+		t.Errorf("limit_usd -1: %d %+v", code, e.Error)
+	}
+}
