@@ -293,6 +293,14 @@ func TestTools(t *testing.T) {
 	if msg := mcptest.CallError(t, cs, "run_spl", map[string]any{"query": "x | delete"}); !strings.Contains(msg, "delete") {
 		t.Fatalf("run_spl with delete: %q", msg)
 	}
+	// splunk_context_search names its own arguments in its refusals,
+	// not run_spl's (earliest_time) that the engine speaks of.
+	for arg, want := range map[string]string{"earliest": "earliest: ", "latest": "latest: "} {
+		msg := mcptest.CallError(t, cs, "splunk_context_search", map[string]any{"query": "type=ModelCompleted", arg: "yesterday"})
+		if !strings.HasPrefix(msg, want) || strings.Contains(msg, "_time") {
+			t.Errorf("splunk_context_search with a bad %s: %q", arg, msg)
+		}
+	}
 
 	var ins service.InsightsOutput
 	mcptest.Call(t, cs, "splunk_insights", map[string]any{"name": "model_latency"}, &ins)

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/agentscope/agentscope"
@@ -51,6 +52,13 @@ func (s *Service) ContextSearch(ctx context.Context, in ContextSearchInput) (Con
 	}
 	res, err := s.Search.Searcher.Search(ctx, org, agentscope.SearchQuery{Query: in.Query, Earliest: in.Earliest, Latest: in.Latest, Limit: in.Limit})
 	if err != nil {
+		var e *agentscope.Error
+		if errors.As(err, &e) && e.Code == agentscope.EINVALID {
+			// The engine names run_spl's arguments; the caller used ours.
+			if ours, ok := map[string]string{"earliest_time": "earliest", "latest_time": "latest", "row_limit": "limit"}[e.Field]; ok {
+				return ContextSearchOutput{}, agentscope.FieldErrorf(ours, "%s", e.Message)
+			}
+		}
 		if code := agentscope.ErrorCode(err); code != agentscope.EINTERNAL {
 			return ContextSearchOutput{}, err
 		}
