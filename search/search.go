@@ -72,13 +72,13 @@ func (r *Router) Search(ctx context.Context, orgID string, req agentscope.Search
 	}
 	q := strings.TrimSpace(req.Query)
 	if q == "" {
-		return nil, agentscope.FieldErrorf("query", "query is required")
+		return nil, agentscope.FieldErrorf("query", "is required")
 	}
 	if len(q) > maxQueryLen {
-		return nil, agentscope.FieldErrorf("query", "query is %d bytes; the limit is %d", len(q), maxQueryLen)
+		return nil, agentscope.FieldErrorf("query", "is %d bytes; the limit is %d", len(q), maxQueryLen)
 	}
 	if req.Limit < 0 {
-		return nil, agentscope.FieldErrorf("row_limit", "row_limit must be 0 (the default) or more, got %d", req.Limit)
+		return nil, agentscope.FieldErrorf("row_limit", "must be 0 (the default) or more, got %d", req.Limit)
 	}
 	name := req.Backend
 	if name == "" {
@@ -86,7 +86,7 @@ func (r *Router) Search(ctx context.Context, orgID string, req agentscope.Search
 	}
 	b, ok := r.backends[name]
 	if !ok {
-		return nil, agentscope.FieldErrorf("backend", "backend %q is not configured here; available: %s", name, strings.Join(r.Backends(), ", "))
+		return nil, agentscope.FieldErrorf("backend", "%q is not configured here; available: %s", name, strings.Join(r.Backends(), ", "))
 	}
 	if name != BackendLocal {
 		if err := spl.CheckReadOnly(q); err != nil {

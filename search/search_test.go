@@ -129,9 +129,9 @@ func TestBadRequests(t *testing.T) {
 		code      string
 		want      string
 	}{
-		{"empty query", "acme", agentscope.SearchQuery{Query: "  "}, agentscope.EINVALID, "query is required"},
-		{"negative limit", "acme", agentscope.SearchQuery{Query: "x", Limit: -1}, agentscope.EINVALID, "row_limit"},
-		{"unknown backend", "acme", agentscope.SearchQuery{Query: "x", Backend: "splunk-rest"}, agentscope.EINVALID, `backend "splunk-rest" is not configured here; available: local`},
+		{"empty query", "acme", agentscope.SearchQuery{Query: "  "}, agentscope.EINVALID, "query: is required"},
+		{"negative limit", "acme", agentscope.SearchQuery{Query: "x", Limit: -1}, agentscope.EINVALID, "row_limit: must be 0 (the default) or more, got -1"},
+		{"unknown backend", "acme", agentscope.SearchQuery{Query: "x", Backend: "splunk-rest"}, agentscope.EINVALID, `backend: "splunk-rest" is not configured here; available: local`},
 		{"unknown command", "acme", agentscope.SearchQuery{Query: "x | frobnicate"}, agentscope.EINVALID, "frobnicate"},
 		{"unbalanced quote", "acme", agentscope.SearchQuery{Query: `agent="x`}, agentscope.EINVALID, "position"},
 		{"no organisation", "", agentscope.SearchQuery{Query: "x"}, agentscope.EUNAUTHORIZED, "no organisation"},

@@ -117,7 +117,7 @@ func (o *timechartOp) push(r *row) error {
 		cells = map[string][]*accum{}
 		o.buckets[b] = cells
 		if len(o.buckets) > maxBuckets {
-			return agentscope.Errorf(agentscope.ETOOLARGE, "spl: timechart would have more than %d buckets; use a wider span=", maxBuckets)
+			return agentscope.Errorf(agentscope.ETOOLARGE, "timechart would have more than %d buckets; use a wider span=", maxBuckets)
 		}
 	}
 	var names []string
@@ -237,7 +237,7 @@ func (o *timechartOp) finish() error {
 	var rows []*row
 	for t, n := start, 0; ok && t.Before(end); t, n = nextBucket(t, o.span), n+1 {
 		if n >= maxBuckets {
-			return agentscope.Errorf(agentscope.ETOOLARGE, "spl: timechart would have more than %d buckets; use a wider span=", maxBuckets)
+			return agentscope.Errorf(agentscope.ETOOLARGE, "timechart would have more than %d buckets; use a wider span=", maxBuckets)
 		}
 		if err := o.env.checkCtx(n); err != nil {
 			return err

@@ -16,7 +16,7 @@ type SyntaxError struct {
 
 // Error implements the error interface.
 func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("spl: syntax error at position %d: %s", e.Pos, e.Msg)
+	return fmt.Sprintf("syntax error at position %d: %s", e.Pos, e.Msg)
 }
 
 // Unwrap exposes the error as an agentscope EINVALID error about the query,

@@ -37,7 +37,7 @@ func (c *evalCtx) fail(err error) Value {
 // str returns a string value, or fails the query if it is too long.
 func (c *evalCtx) str(s string) Value {
 	if len(s) > maxStringLen {
-		return c.fail(agentscope.Errorf(agentscope.ETOOLARGE, "spl: a string value exceeds %d bytes", maxStringLen))
+		return c.fail(agentscope.Errorf(agentscope.ETOOLARGE, "a string value exceeds %d bytes", maxStringLen))
 	}
 	return strVal(s)
 }
@@ -45,7 +45,7 @@ func (c *evalCtx) str(s string) Value {
 // mv returns a multivalue, or fails the query if it has too many values.
 func (c *evalCtx) mv(vs []string) Value {
 	if len(vs) > maxMVLen {
-		return c.fail(agentscope.Errorf(agentscope.ETOOLARGE, "spl: a multivalue field exceeds %d values", maxMVLen))
+		return c.fail(agentscope.Errorf(agentscope.ETOOLARGE, "a multivalue field exceeds %d values", maxMVLen))
 	}
 	return mvVal(vs)
 }
@@ -57,7 +57,7 @@ func (c *evalCtx) regexp(pattern string) (*regexp.Regexp, bool) {
 	}
 	re, err := compileRegex(pattern)
 	if err != nil {
-		c.fail(agentscope.Errorf(agentscope.EINVALID, "spl: invalid regular expression %q: %v", pattern, err))
+		c.fail(agentscope.Errorf(agentscope.EINVALID, "invalid regular expression %q: %v", pattern, err))
 		return nil, false
 	}
 	if c.regexps == nil || len(c.regexps) >= maxRegexMemo {

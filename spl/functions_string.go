@@ -211,7 +211,7 @@ func tostring(c *evalCtx, e *callExpr) Value {
 		}
 		return strVal("0x" + strings.ToUpper(strconv.FormatInt(n, 16)))
 	}
-	return c.fail(agentscope.Errorf(agentscope.EINVALID, "spl: tostring: unknown format %q (use \"commas\", \"duration\" or \"hex\")", format))
+	return c.fail(agentscope.Errorf(agentscope.EINVALID, "tostring: unknown format %q (use \"commas\", \"duration\" or \"hex\")", format))
 }
 
 // withCommas formats like tostring(x, "commas"): thousands separators and,

@@ -41,7 +41,7 @@ func (env *runEnv) newEval(r *row) *evalCtx { return &evalCtx{row: r, now: env.n
 // bufferLimit fails a blocking command whose input exceeds the buffer cap.
 func (env *runEnv) bufferLimit(cmd string, n int) error {
 	if n > env.maxBuffered {
-		return agentscope.Errorf(agentscope.ETOOLARGE, "spl: %s buffers its input and it exceeded %d rows; narrow the search (time range, filters) or aggregate first", cmd, env.maxBuffered)
+		return agentscope.Errorf(agentscope.ETOOLARGE, "%s buffers its input and it exceeded %d rows; narrow the search (time range, filters) or aggregate first", cmd, env.maxBuffered)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -22,5 +23,19 @@ func TestPrintTableNoFields(t *testing.T) {
 	printTable(&out, &agentscope.SearchResult{Fields: []string{"agent", "n"}, Results: []map[string]any{{"agent": "a", "n": 2}}, ElapsedMS: 1, Backend: "embedded"})
 	if got := out.String(); got != "agent  n\na      2\n1 rows in 1.0 ms (embedded)\n" {
 		t.Errorf("printed %q", got)
+	}
+}
+
+// TestSPLErrorSaysItOnce: a refused query reads "agentscope spl: syntax
+// error ...", the command's prefix once, not the engine package's too.
+func TestSPLErrorSaysItOnce(t *testing.T) {
+	var out, errOut strings.Builder
+	vars := map[string]string{"AGENTSCOPE_DATA_DIR": t.TempDir()}
+	e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &syncWriter{w: &errOut}, Getenv: func(k string) string { return vars[k] }}
+	if code := e.Run(context.Background(), []string{"spl", "type=ModelCompleted | stst"}); code == 0 {
+		t.Fatalf("a bad query exited 0: %s", out.String())
+	}
+	if got := errOut.String(); !strings.Contains(got, "agentscope spl: syntax error at position 22: unknown command \"stst\"") || strings.Contains(got, "spl: spl:") {
+		t.Errorf("stderr %q", got)
 	}
 }
