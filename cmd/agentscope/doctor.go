@@ -86,6 +86,9 @@ func runDoctor(ctx context.Context, env *Env, args []string) error {
 	if err := noArgs(pos, err); err != nil {
 		return err
 	}
+	if timeout <= 0 {
+		return usageError{fmt.Sprintf("--timeout must be more than 0 (e.g. 10s), got %s", timeout)}
+	}
 	checks := doctor(ctx, env, &cfg, timeout)
 	failed := 0
 	for _, c := range checks {

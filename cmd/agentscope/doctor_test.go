@@ -409,3 +409,17 @@ func TestDoctorMCPCommand(t *testing.T) {
 		t.Errorf("exit %d, splunk mcp %+v:\n%s", code, c, all)
 	}
 }
+
+// TestDoctorTimeoutBounds: a timeout that would fail every check is refused
+// up front, naming the flag, with the usage exit status.
+func TestDoctorTimeoutBounds(t *testing.T) {
+	for _, v := range []string{"0", "-1s"} {
+		var out, errOut strings.Builder
+		vars := map[string]string{"AGENTSCOPE_DATA_DIR": t.TempDir()}
+		e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &syncWriter{w: &errOut}, Getenv: func(k string) string { return vars[k] }}
+		code := e.Run(context.Background(), []string{"doctor", "--timeout", v})
+		if code != 2 || !strings.Contains(errOut.String(), "--timeout must be more than 0") || out.Len() != 0 {
+			t.Errorf("doctor --timeout %s: exit %d, stdout %q, stderr %q", v, code, out.String(), errOut.String())
+		}
+	}
+}
