@@ -44,6 +44,9 @@ type Config struct {
 	LogFormat string
 	// logLevelSet reports a level asked for, by flag or variable.
 	logLevelSet bool
+	// oneShot is set for a command that does one thing and exits, whose
+	// log level defaults to warn (oneShotLogger).
+	oneShot bool
 
 	// serve's listen address and bearer token as configured (httpFlags);
 	// Token is empty when the token is kept in the data dir.
@@ -279,6 +282,7 @@ func (env *Env) parseFlags(name string, args []string, cfg *Config, groups flagG
 		fmt.Fprintln(env.Stderr, "\nFlags (a flag's environment variable, where it has one, is named in parentheses):")
 		fs.PrintDefaults()
 	}
+	cfg.oneShot = !longRunning[strings.Fields(name)[0]]
 	cfg.bind(fs, env.Getenv, groups)
 	if more != nil {
 		more(fs)
@@ -326,6 +330,9 @@ func (c *Config) bind(fs *flag.FlagSet, getenv func(string) string, groups flagG
 	// Settings whose flag a command does not take keep their defaults.
 	c.homeDataDir, c.InstanceDir = defaultDataDir(getenv), instanceDir(getenv)
 	c.Addr, c.DataDir, c.LogLevel, c.LogFormat = "127.0.0.1:8080", c.homeDataDir, "info", "text"
+	if c.oneShot {
+		c.LogLevel = "warn" // what oneShotLogger logs at, shown so by -h
+	}
 	if groups&dataFlags != 0 {
 		fs.StringVar(&c.DataDir, "data-dir", env("AGENTSCOPE_DATA_DIR", c.DataDir), "directory for the SQLite database and the generated token (AGENTSCOPE_DATA_DIR)")
 		// Defaults that may hold a secret are taken from the environment
@@ -674,6 +681,10 @@ func (c *Config) logger(w io.Writer) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
+
+// longRunning are the commands that run until stopped and log at info by
+// default; the others log at warn unless asked (oneShotLogger).
+var longRunning = map[string]bool{"serve": true, "mcp": true, "worker": true}
 
 // oneShotLogger is the logger of a command that does one thing and exits
 // (spl, agents, investigate, …): warnings and errors only, unless a level

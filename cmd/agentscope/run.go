@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -93,6 +94,15 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // Run runs the command line in env.
 func (env *Env) Run(ctx context.Context, args []string) int {
+	if len(args) >= 2 && args[0] == "help" {
+		// help CMD [SUB…] is CMD [SUB…] -h.
+		if !slices.ContainsFunc(commands, func(c command) bool { return c.name == args[1] }) {
+			fmt.Fprintf(env.Stderr, "agentscope help: unknown command %q\n\n", args[1])
+			env.usage()
+			return 2
+		}
+		return env.Run(ctx, append(slices.Clone(args[1:]), "-h"))
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		env.usage()
 		if len(args) == 0 {

@@ -185,3 +185,31 @@ func TestEarlierDataDirNote(t *testing.T) {
 		t.Errorf("the note is repeated once the default database exists:\n%s", out)
 	}
 }
+
+// TestHelpCommand: "agentscope help CMD" is CMD's own help, an unknown CMD
+// is refused by name, and each command's help gives the log level it
+// really starts at (warn for a command that does one thing and exits).
+func TestHelpCommand(t *testing.T) {
+	run := func(args ...string) (int, string) {
+		var stderr strings.Builder
+		e := &Env{Stdout: &strings.Builder{}, Stderr: &stderr, Getenv: func(string) string { return "" }}
+		return e.Run(context.Background(), args), stderr.String()
+	}
+	for _, cmd := range [][]string{{"serve"}, {"budgets", "set"}} {
+		code, viaHelp := run(append([]string{"help"}, cmd...)...)
+		_, viaFlag := run(append(cmd, "-h")...)
+		if code != 0 || viaHelp != viaFlag || !strings.Contains(viaHelp, "Usage: agentscope "+strings.Join(cmd, " ")) {
+			t.Errorf("help %v: exit %d:\n%s\nwant what -h prints:\n%s", cmd, code, viaHelp, viaFlag)
+		}
+	}
+	if code, out := run("help", "nosuch"); code != 2 || !strings.Contains(out, `unknown command "nosuch"`) {
+		t.Errorf("help nosuch: exit %d: %s", code, out)
+	}
+	for cmd, level := range map[string]string{"serve": "info", "worker": "info", "mcp": "info", "spl": "warn", "proxy": "warn", "doctor": "warn"} {
+		_, help := run(cmd, "-h")
+		i := strings.Index(help, "-log-level")
+		if i < 0 || !strings.Contains(help[i:min(len(help), i+160)], `(default "`+level+`")`) {
+			t.Errorf("%s -h: log level default is not %q:\n%s", cmd, level, help)
+		}
+	}
+}
