@@ -39,3 +39,31 @@ func TestSPLErrorSaysItOnce(t *testing.T) {
 		t.Errorf("stderr %q", got)
 	}
 }
+
+// TestSPLFlagErrors: a refused flag value is named by its flag, as the
+// caller wrote it, not by run_spl's argument (earliest_time, row_limit),
+// and exits with the usage status.
+func TestSPLFlagErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--earliest", "yesterday"}, `agentscope spl: --earliest: "yesterday" is not a time modifier (examples: -24h, -7d@d, @w1, now, 1730000000, 2026-11-01T00:00:00Z, 11/01/2026:00:00:00)` + "\n"},
+		{[]string{"--latest", "soon"}, `agentscope spl: --latest: "soon" is not a time modifier (examples: -24h, -7d@d, @w1, now, 1730000000, 2026-11-01T00:00:00Z, 11/01/2026:00:00:00)` + "\n"},
+		{[]string{"--row-limit", "-1"}, "agentscope spl: --row-limit: must be 0 (the default) or more, got -1\n"},
+		{[]string{"--backend", "splunk-rest"}, `agentscope spl: --backend: "splunk-rest" is not configured here; available: local` + "\n"},
+	} {
+		var out, errOut strings.Builder
+		e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &syncWriter{w: &errOut}, Getenv: func(k string) string {
+			if k == "AGENTSCOPE_DATA_DIR" {
+				return dir
+			}
+			return ""
+		}}
+		code := e.Run(context.Background(), append(append([]string{"spl"}, c.args...), "type=ModelCompleted"))
+		if got := errOut.String(); code != 2 || !strings.HasSuffix(got, c.want) || strings.Contains(got, "_time") || strings.Contains(got, "row_limit") {
+			t.Errorf("spl %v: exit %d, stderr %q; want exit 2 ending %q", c.args, code, got, c.want)
+		}
+	}
+}
