@@ -9,6 +9,7 @@ import (
 	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/service"
+	"github.com/agentscope/agentscope/store/sqlstore"
 )
 
 // TestStartRunHardCap: on both stores, start_run refuses a self-reported
@@ -21,11 +22,8 @@ func TestStartRunHardCap(t *testing.T) {
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
-			rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
-			t.Cleanup(func() { rec.Close() })
-			svc := service.New(rec, service.Options{Agents: st})
-			orgA := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-a"))
-			orgB := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-b"))
+			svc := agentServiceOver(t, st)
+			orgA, orgB := asOrg("org-a"), asOrg("org-b")
 			start := func(ctx context.Context, agent, sid string) error {
 				t.Helper()
 				_, err := svc.StartRun(ctx, service.StartRunInput{Agent: agent, SessionID: sid})
@@ -78,4 +76,16 @@ func usd(t *testing.T, s string) agentscope.USD {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// agentServiceOver is serviceOver with st keeping agents and budgets too.
+func agentServiceOver(t *testing.T, st *sqlstore.Store) *service.Service {
+	rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
+	t.Cleanup(func() { rec.Close() })
+	return service.New(rec, service.Options{Agents: st})
+}
+
+// asOrg is a context of AgentScope's own work in org.
+func asOrg(org string) context.Context {
+	return agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal(org))
 }
