@@ -43,7 +43,7 @@ type BudgetInput struct {
 	Agent    string         `json:"agent" jsonschema:"the agent the budget limits: one of the organisation's (list_agents), managed or external (an external agent is known once it has started a run)"`
 	Period   string         `json:"period" jsonschema:"day, week or month (UTC calendar periods; weeks start on Monday)"`
 	LimitUSD agentscope.USD `json:"limit_usd" jsonschema:"the most the agent may spend per period, in US dollars"`
-	HardCap  bool           `json:"hard_cap,omitempty" jsonschema:"true refuses new runs and stops running ones at the limit; false only records BudgetWarning events"`
+	HardCap  bool           `json:"hard_cap,omitempty" jsonschema:"true: once the period's spend reaches the limit, new runs and LLM gateway calls are refused and managed runs in flight stop (a self-reported run already under way is not stopped); false only records BudgetWarning events"`
 }
 
 // GetBudgetsInput is the input of get_budgets.
