@@ -31,9 +31,11 @@ func (p BudgetPeriod) Start(t time.Time) time.Time {
 }
 
 // AgentCostBudget limits what one agent of an organisation may spend per
-// period. A hard cap refuses new runs and stops running ones once the spend
-// reaches the limit; a soft cap only records BudgetWarning events. An agent
-// has at most one budget per period.
+// period. Once the period's spend reaches the limit, a hard cap refuses the
+// agent's new runs and LLM gateway calls and stops its managed runs in
+// flight (a self-reported run already under way is recorded, not stopped:
+// AgentScope does not run it); a soft cap only records BudgetWarning
+// events. An agent has at most one budget per period.
 type AgentCostBudget struct {
 	OrgID     string       `json:"-"`
 	Agent     string       `json:"agent"`

@@ -442,9 +442,6 @@ func TestResponsesAndEmbeddings(t *testing.T) {
 func TestHardCapRefusedInProviderShape(t *testing.T) {
 	f := setup(t, nil)
 	admin := agentscope.WithPrincipal(context.Background(), ownerA)
-	if _, err := f.svc.SetBudget(admin, agentscope.AgentCostBudget{Agent: "capped", Period: agentscope.PeriodDay, LimitUSD: 1, HardCap: true}); err != nil {
-		t.Fatal(err)
-	}
 	f.llm.Handle(func(llmtest.Request) llmtest.Reply {
 		return llmtest.Reply{Content: "ok", Usage: llmtest.Usage{PromptTokens: 10, CompletionTokens: 10}}
 	})
@@ -452,7 +449,10 @@ func TestHardCapRefusedInProviderShape(t *testing.T) {
 	if resp, body := f.post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`, h); resp.StatusCode != 200 {
 		t.Fatalf("first call: %d %s", resp.StatusCode, body)
 	}
-	f.events(t, "cap-1") // recorded: the spend now passes the $0.000000001 cap
+	f.events(t, "cap-1") // recorded: the agent is known, and its spend passes a $0.000000001 cap
+	if _, err := f.svc.SetBudget(admin, agentscope.AgentCostBudget{Agent: "capped", Period: agentscope.PeriodDay, LimitUSD: 1, HardCap: true}); err != nil {
+		t.Fatal(err)
+	}
 	n := len(f.llm.Requests())
 	resp, body := f.post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`, h)
 	var oe struct {

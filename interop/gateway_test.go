@@ -67,6 +67,10 @@ func TestGatewayOpenAINode(t *testing.T) {
 			}
 		}
 	}
+	// A budget is set on an agent AgentScope knows: capped-agent has a
+	// run (of no cost) before the script's calls.
+	api("POST", "/api/v1/runs", `{"agent":"capped-agent","session_id":"capped-known"}`, nil)
+	api("POST", "/api/v1/runs/capped-known/end", `{"status":"completed"}`, nil)
 	api("PUT", "/api/v1/budgets", `{"agent":"capped-agent","period":"day","limit_usd":0.000000001,"hard_cap":true}`, nil)
 
 	out := runNode(t, node, 120*time.Second, cleanEnv("INTEROP_BASE="+base, "INTEROP_TOKEN="+token), filepath.Join("gateway", "gateway.mjs"))

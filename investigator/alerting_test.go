@@ -83,12 +83,11 @@ func TestAlertsFromLiveDetectionReportsAndBudgets(t *testing.T) {
 	if rs, _ := ib.alerts.ListAlertRules(ctx); len(rs) != 1 || rs[0].Secret != "" {
 		t.Fatalf("listed rules %+v", rs)
 	}
-	if _, err := ib.Svc.SetBudget(ctx, agentscope.AgentCostBudget{Agent: "support-bot", Period: agentscope.PeriodDay, LimitUSD: usd("0.05")}); err != nil {
-		t.Fatal(err)
-	}
-
 	// A running session loops: the live detector raises it before the end.
 	if _, err := ib.Svc.StartRun(ctx, service.StartRunInput{Agent: "support-bot", SessionID: "live-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ib.Svc.SetBudget(ctx, agentscope.AgentCostBudget{Agent: "support-bot", Period: agentscope.PeriodDay, LimitUSD: usd("0.05")}); err != nil {
 		t.Fatal(err)
 	}
 	var raws []json.RawMessage

@@ -40,10 +40,10 @@ type AgentInput struct {
 
 // BudgetInput is the input of set_budget.
 type BudgetInput struct {
-	Agent    string         `json:"agent" jsonschema:"the agent the budget limits"`
+	Agent    string         `json:"agent" jsonschema:"the agent the budget limits: one of the organisation's (list_agents), managed or external (an external agent is known once it has started a run)"`
 	Period   string         `json:"period" jsonschema:"day, week or month (UTC calendar periods; weeks start on Monday)"`
 	LimitUSD agentscope.USD `json:"limit_usd" jsonschema:"the most the agent may spend per period, in US dollars"`
-	HardCap  bool           `json:"hard_cap,omitempty" jsonschema:"true refuses new runs and stops running ones at the limit; false only records BudgetWarning events"`
+	HardCap  bool           `json:"hard_cap,omitempty" jsonschema:"true: once the period's spend reaches the limit, new runs and LLM gateway calls are refused and managed runs in flight stop (a self-reported run already under way is not stopped); false only records BudgetWarning events"`
 }
 
 // GetBudgetsInput is the input of get_budgets.
@@ -137,13 +137,25 @@ func (s *Service) managedAgent(ctx context.Context, name string, def json.RawMes
 	return agentscope.Agent{OrgID: org, Name: name, Kind: agentscope.AgentManaged, Spec: spec.Canonical()}, nil
 }
 
-// SetBudget creates or replaces the budget of an agent for a period.
+// SetBudget creates or replaces the budget of an agent of the caller's
+// organisation for a period. An agent the organisation does not have (a
+// mistyped name, another organisation's agent) is refused as not found,
+// rather than given a budget that would limit nothing: a managed agent
+// exists once created, an external one once it has started a run.
 func (s *Service) SetBudget(ctx context.Context, b agentscope.AgentCostBudget) (agentscope.AgentCostBudget, error) {
 	org, err := s.adminOrg(ctx, agentscope.ActionManageBudgets)
 	if err != nil {
 		return b, err
 	}
 	b.OrgID = org
+	if err := agentscope.ValidateAgentName(b.Agent); err != nil {
+		return b, err
+	}
+	if _, err := s.store.GetAgent(ctx, org, b.Agent); agentscope.ErrorCode(err) == agentscope.ENOTFOUND {
+		return b, agentscope.Errorf(agentscope.ENOTFOUND, "agent %q not found: a budget is set on an agent of this organisation, a managed one once created or an external one once it has started a run", b.Agent)
+	} else if err != nil {
+		return b, err
+	}
 	return s.agents.PutBudget(ctx, b)
 }
 

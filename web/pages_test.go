@@ -310,6 +310,8 @@ func TestSearchPage(t *testing.T) {
 		switch q := sq.Query; {
 		case strings.Contains(q, "stst"):
 			return nil, &posError{Pos: 20}
+		case strings.Contains(q, "table tok_*"): // no event has a tok_ field
+			return &agentscope.SearchResult{Fields: []string{}, Backend: "test-spl", Results: []map[string]any{{}, {}, {}}}, nil
 		case strings.Contains(q, "timechart"):
 			return &agentscope.SearchResult{Fields: []string{"_time", "planner"}, Backend: "test-spl", Results: []map[string]any{
 				{"_time": "2026-01-01T00:00:00.000+00:00", "planner": "1.5"}, {"_time": "2026-01-01T01:00:00.000+00:00", "planner": "2"}}}, nil
@@ -322,6 +324,12 @@ func TestSearchPage(t *testing.T) {
 	mustContain(t, "results", page, `id="results"`, "<td>search_docs</td>", `<td class="num">12</td>`, `<code id="search-backend">test-spl</code>`, `<option value="-7d" selected>`)
 	_, chart := get(t, c, f.srv.URL+"/search?q="+url.QueryEscape("type=CostRecorded | timechart span=1h sum(amount_usd) AS planner"))
 	mustContain(t, "timechart", chart, `aria-label="Search results over time"`, `<polyline class="line s1"`)
+	// Rows without a field to show say so, not a table of blank lines.
+	_, none := get(t, c, f.srv.URL+"/search?q="+url.QueryEscape("type=ModelCompleted | table tok_*"))
+	mustContain(t, "rows without fields", none, "<strong>3</strong> rows", `id="results-no-fields"`, "None of these rows has a field to show")
+	if strings.Contains(none, `id="results"`) {
+		t.Errorf("rows without fields are shown as a table:\n%s", between(none, `class="panel flush results"`, "</section>"))
+	}
 	code, bad := get(t, c, f.srv.URL+"/search?q="+url.QueryEscape("type=ToolReturned | stst count"))
 	if code != http.StatusBadRequest {
 		t.Errorf("bad query: %d", code)

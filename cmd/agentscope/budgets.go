@@ -33,7 +33,7 @@ func runBudgets(ctx context.Context, env *Env, args []string) error {
 		} else {
 			fs.StringVar(&period, "period", "day", "day, week or month (UTC)")
 			fs.StringVar(&limit, "limit", "", "the most the agent may spend per period, in US dollars, e.g. 5.00 (required)")
-			fs.BoolVar(&hardCap, "hard-cap", false, "refuse runs and stop running ones at the limit (otherwise only warn)")
+			fs.BoolVar(&hardCap, "hard-cap", false, "at the limit, refuse new runs and gateway calls and stop managed runs in flight (otherwise only warn)")
 		}
 	})); err != nil {
 		return err

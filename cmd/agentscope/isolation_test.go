@@ -232,6 +232,11 @@ func (b *tenantB) intact(t *testing.T, base string) {
 	if json.Unmarshal([]byte(body), &run) != nil || run.Status != agentscope.StatusFailed {
 		t.Errorf("B's run changed: %s", body)
 	}
+	var budgets struct{ Budgets []agentscope.BudgetStatus }
+	_, _, body = call(t, "GET", base+"/api/v1/budgets?agent="+bAgent, b.key, "")
+	if json.Unmarshal([]byte(body), &budgets) != nil || len(budgets.Budgets) != 1 || budgets.Budgets[0].LimitUSD.String() != "7.77" {
+		t.Errorf("B's budgets changed: %s", body)
+	}
 }
 
 // asA makes A's calls and checks their answers.
@@ -285,6 +290,7 @@ var routeCases = map[string]routeCase{
 	"POST /api/v1/runs/{session_id}/cancel":          {path: "/api/v1/runs/{m}/cancel", missing: true, write: true},
 	"POST /api/v1/sessions/{session_id}/investigate": {path: "/api/v1/sessions/{s}/investigate", missing: true, write: true},
 	"PUT /api/v1/agents/{name}":                      {path: "/api/v1/agents/{a}", body: `{"definition":{"system_prompt":"alpha"}}`, missing: true, write: true},
+	"PUT /api/v1/budgets":                            {path: "/api/v1/budgets", body: `{"agent":"{a}","period":"day","limit_usd":1}`, missing: true, write: true},
 	"PUT /api/v1/alerts/rules/{id}":                  {path: "/api/v1/alerts/rules/{rule}", body: `{"name":"alpha","kinds":["*"]}`, missing: true, write: true},
 	"DELETE /api/v1/alerts/rules/{id}":               {path: "/api/v1/alerts/rules/{rule}", missing: true, write: true},
 	"DELETE /api/v1/keys/{id}":                       {path: "/api/v1/keys/{key}", missing: true, write: true},
@@ -325,7 +331,6 @@ var routeCases = map[string]routeCase{
 	"POST /api/v1/spl":          {path: "/api/v1/spl", body: `{"query":"search ` + bMark + ` OR session_id=` + bSession + ` | head 50"}`},
 	"POST /api/v1/runs":         {path: "/api/v1/runs", body: `{"agent":"alpha-new","session_id":"alpha-new-1"}`, write: true},
 	"POST /api/v1/agents":       {path: "/api/v1/agents", body: `{"name":"alpha-made","definition":{"system_prompt":"alpha"}}`, write: true},
-	"PUT /api/v1/budgets":       {path: "/api/v1/budgets", body: `{"agent":"alpha-made","period":"day","limit_usd":1}`, write: true},
 	"POST /api/v1/alerts/rules": {path: "/api/v1/alerts/rules", body: `{"name":"alpha","kinds":["*"],"url":"https://hooks.example.com/alpha"}`, write: true},
 	// Billing through Stripe (off here: each answers 503, billing is not
 	// configured). Checkout and the portal name no object: the
@@ -586,6 +591,7 @@ var isolationTools = map[string]isolationTool{
 	"session_findings":      {map[string]any{"session_id": "{s}"}, true},
 	"get_report":            {map[string]any{"session_id": "{s}"}, true},
 	"update_agent":          {map[string]any{"name": "{a}", "definition": map[string]any{"system_prompt": "alpha"}}, true},
+	"set_budget":            {map[string]any{"agent": "{a}", "period": "day", "limit_usd": 1}, true},
 	"update_alert_rule":     {map[string]any{"id": "{rule}", "name": "alpha", "kinds": []string{"*"}, "url": ""}, true},
 	"delete_alert_rule":     {map[string]any{"id": "{rule}"}, true},
 	"end_run":               {map[string]any{"session_id": "{s}", "status": "completed"}, true},
@@ -603,7 +609,6 @@ var isolationTools = map[string]isolationTool{
 	"splunk_health":         {map[string]any{}, false},
 	"start_run":             {map[string]any{"agent": "alpha-tool"}, false},
 	"create_agent":          {map[string]any{"name": "alpha-tool-agent", "definition": map[string]any{"system_prompt": "alpha"}}, false},
-	"set_budget":            {map[string]any{"agent": "alpha-tool-agent", "period": "day", "limit_usd": 1}, false},
 	"create_alert_rule":     {map[string]any{"name": "alpha", "kinds": []string{"*"}, "url": "https://hooks.example.com/alpha"}, false},
 }
 

@@ -225,8 +225,10 @@ func TestMCPOAuthEndToEnd(t *testing.T) {
 			if got := first.Extra("scope"); got != "ingest read" {
 				t.Errorf("granted scope %v, want ingest read", got)
 			}
-			// The access token is bound to /mcp: the HTTP API refuses it.
-			if code, _, body := call(t, "GET", base+"/api/v1/runs", first.AccessToken, ""); code != http.StatusUnauthorized {
+			// The access token is bound to /mcp: the HTTP API refuses it,
+			// saying what it is and what the API takes, never repeating it.
+			const wantRefusal = `this is an MCP host's OAuth access token, valid only at /mcp; this endpoint takes an API key (agentscope keys create) or the instance token`
+			if code, _, body := call(t, "GET", base+"/api/v1/runs", first.AccessToken, ""); code != http.StatusUnauthorized || !strings.Contains(body, wantRefusal) || strings.Contains(body, first.AccessToken) {
 				t.Errorf("the OAuth token on the HTTP API: %d %s", code, body)
 			}
 

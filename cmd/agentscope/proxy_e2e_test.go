@@ -7,6 +7,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"reflect"
@@ -143,12 +146,34 @@ func TestProxyRecordsLocally(t *testing.T) {
 }
 
 // With --to, the proxy records to a remote AgentScope over its HTTP API.
+// The session's start reaches AgentScope only after the host's calls are
+// made (as it may, behind the proxy's queue or a slow network), and the
+// recorded session is still in time order: it starts when the proxy saw it
+// begin, not when the start arrived.
 func TestProxyRecordsRemotely(t *testing.T) {
 	const token = "test-token-0123456789"
 	base, stop := serveInProcess(t, []string{"AGENTSCOPE_DATA_DIR=" + t.TempDir()})
 	defer stop()
-	cs, stderr := proxySession(t, []string{"AGENTSCOPE_DATA_DIR=" + t.TempDir(), "AGENTSCOPE_KEY=" + token}, "--agent", "desk", "--to", base)
+	target, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	relay := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/api/v1/runs" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		relay.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	cs, stderr := proxySession(t, []string{"AGENTSCOPE_DATA_DIR=" + t.TempDir(), "AGENTSCOPE_KEY=" + token}, "--agent", "desk", "--to", front.URL)
 	args, results := hostCalls(t, cs)
+	close(release)
 	if err := cs.Close(); err != nil {
 		t.Logf("close: %v", err)
 	}

@@ -341,3 +341,41 @@ func TestBudgetAmountErrors(t *testing.T) {
 		t.Errorf("limit_usd -1: %d %+v", code, e.Error)
 	}
 }
+
+// TestBudgetUnknownAgent: a budget for an agent the organisation does not
+// have is refused as not found, naming it, by the CLI, the HTTP API and
+// MCP alike, and nothing is kept. (Another organisation's agent answers
+// the same: the tenant isolation suite's PUT /api/v1/budgets and
+// set_budget.)
+func TestBudgetUnknownAgent(t *testing.T) {
+	dir := t.TempDir()
+	const want = `agent "reserch" not found: a budget is set on an agent of this organisation, a managed one once created or an external one once it has started a run`
+	var out, errOut strings.Builder
+	e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &syncWriter{w: &errOut}, Getenv: func(k string) string {
+		if k == "AGENTSCOPE_DATA_DIR" {
+			return dir
+		}
+		return ""
+	}}
+	if code := e.Run(context.Background(), []string{"budgets", "set", "--agent", "reserch", "--limit", "5"}); code != 1 || !strings.HasSuffix(errOut.String(), "agentscope budgets: "+want+"\n") || out.Len() != 0 {
+		t.Errorf("budgets set: exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+	base, stop := serveInProcess(t, []string{"AGENTSCOPE_DATA_DIR=" + dir})
+	defer stop()
+	var e404 struct {
+		Error struct{ Code, Message string }
+	}
+	if code := api(t, "PUT", base+"/api/v1/budgets", `{"agent":"reserch","period":"day","limit_usd":5}`, &e404); code != 404 || e404.Error.Code != "not_found" || e404.Error.Message != want {
+		t.Errorf("PUT /api/v1/budgets: %d %+v", code, e404.Error)
+	}
+	cs := httpSession(t, base, "test-token-0123456789")
+	defer cs.Close()
+	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "set_budget", Arguments: map[string]any{"agent": "reserch", "period": "day", "limit_usd": 5}})
+	if err != nil || !res.IsError || res.Content[0].(*mcp.TextContent).Text != want {
+		t.Errorf("MCP set_budget: %+v, %v", res, err)
+	}
+	var budgets struct{ Budgets []agentscope.BudgetStatus }
+	if api(t, "GET", base+"/api/v1/budgets", "", &budgets); len(budgets.Budgets) != 0 {
+		t.Errorf("budgets kept: %+v", budgets.Budgets)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -47,6 +48,14 @@ func runSPL(ctx context.Context, env *Env, args []string) error {
 	}
 	a, err := app.Search.Search(octx, orgID, agentscope.SearchQuery{Query: rest[0], Earliest: earliest, Latest: latest, Limit: rowLimit, Backend: backend})
 	if err != nil {
+		var e *agentscope.Error
+		if errors.As(err, &e) && e.Code == agentscope.EINVALID {
+			// The search speaks of run_spl's arguments; the caller
+			// used these flags.
+			if flag, ok := splFlags[e.Field]; ok {
+				return usageError{fmt.Sprintf("%s: %s", flag, e.Message)}
+			}
+		}
 		return err
 	}
 	if asJSON {
@@ -55,6 +64,9 @@ func runSPL(ctx context.Context, env *Env, args []string) error {
 	printTable(env.Stdout, a)
 	return nil
 }
+
+// splFlags are spl's flags by the search argument each sets.
+var splFlags = map[string]string{"earliest_time": "--earliest", "latest_time": "--latest", "row_limit": "--row-limit", "backend": "--backend"}
 
 // printTable writes an answer as an aligned text table with a summary line.
 func printTable(w io.Writer, a *agentscope.SearchResult) {

@@ -824,7 +824,7 @@ func budgetMeter(b BudgetView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if b.HardCap {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "<span class=\"badge hard\" title=\"A hard cap refuses new runs and stops running ones\">hard cap</span> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "<span class=\"badge hard\" title=\"A hard cap refuses new runs and gateway calls, and stops managed runs in flight\">hard cap</span> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
