@@ -57,6 +57,22 @@ func FieldErrorf(field, format string, args ...any) *Error {
 	return &Error{Code: EINVALID, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
+// RenameField returns err as an invalid-argument error about names[field]
+// when err is one about a field names has, and reports whether it did: a
+// call that took an argument under another name (a CLI flag, a tool's own
+// argument) says which of its own was wrong.
+func RenameField(err error, names map[string]string) (error, bool) {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != EINVALID {
+		return err, false
+	}
+	name, ok := names[e.Field]
+	if !ok {
+		return err, false
+	}
+	return FieldErrorf(name, "%s", e.Message), true
+}
+
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
 // for any other non-nil error, and "" for nil.
 func ErrorCode(err error) string {

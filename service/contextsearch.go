@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/agentscope/agentscope"
@@ -16,6 +15,10 @@ type ContextSearchInput struct {
 	Latest   string `json:"latest,omitempty" jsonschema:"end of the time range, e.g. now (default now)"`
 	Limit    int    `json:"limit,omitempty" jsonschema:"most rows to return, 1 to 1000 (default 100)"`
 }
+
+// contextSearchArgs are splunk_context_search's arguments by the search
+// argument each sets.
+var contextSearchArgs = map[string]string{"earliest_time": "earliest", "latest_time": "latest", "row_limit": "limit"}
 
 // ContextSearchOutput is splunk_context_search's result.
 type ContextSearchOutput struct {
@@ -52,12 +55,9 @@ func (s *Service) ContextSearch(ctx context.Context, in ContextSearchInput) (Con
 	}
 	res, err := s.Search.Searcher.Search(ctx, org, agentscope.SearchQuery{Query: in.Query, Earliest: in.Earliest, Latest: in.Latest, Limit: in.Limit})
 	if err != nil {
-		var e *agentscope.Error
-		if errors.As(err, &e) && e.Code == agentscope.EINVALID {
-			// The engine names run_spl's arguments; the caller used ours.
-			if ours, ok := map[string]string{"earliest_time": "earliest", "latest_time": "latest", "row_limit": "limit"}[e.Field]; ok {
-				return ContextSearchOutput{}, agentscope.FieldErrorf(ours, "%s", e.Message)
-			}
+		// The engine names run_spl's arguments; the caller used ours.
+		if renamed, ok := agentscope.RenameField(err, contextSearchArgs); ok {
+			return ContextSearchOutput{}, renamed
 		}
 		if code := agentscope.ErrorCode(err); code != agentscope.EINTERNAL {
 			return ContextSearchOutput{}, err

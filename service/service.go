@@ -192,14 +192,6 @@ func (s *Service) StartRun(ctx context.Context, in StartRunInput) (agentscope.Ru
 		}
 		return s.launcher.Launch(ctx, org, agent, agentscope.Run{SessionID: in.SessionID, Input: in.Input, Metadata: in.Metadata})
 	}
-	// A self-reported run spends outside AgentScope, so a hard cap can
-	// only refuse its next run (and the gateway its calls).
-	if st, err := s.exceededHardCap(ctx, org, in.Agent); err != nil {
-		return agentscope.Run{}, err
-	} else if st != nil {
-		return agentscope.Run{}, agentscope.Errorf(agentscope.EFORBIDDEN, "agent %q has reached its hard cap: spent $%s of its $%s %s budget since %s; new runs are refused until the period ends or the budget is raised",
-			in.Agent, st.SpentUSD, st.LimitUSD, st.Period, st.PeriodStart.Format(time.RFC3339))
-	}
 	now := s.now().UTC()
 	started := now
 	if in.StartedAt != nil {
@@ -210,6 +202,14 @@ func (s *Service) StartRun(ctx context.Context, in StartRunInput) (agentscope.Ru
 		case started.Before(now.Add(-MaxStartedAtAge)):
 			return agentscope.Run{}, agentscope.FieldErrorf("started_at", "is %s, more than %s ago", started.Format(time.RFC3339Nano), MaxStartedAtAge)
 		}
+	}
+	// A self-reported run spends outside AgentScope, so a hard cap can
+	// only refuse its next run (and the gateway its calls).
+	if st, err := s.exceededHardCap(ctx, org, in.Agent); err != nil {
+		return agentscope.Run{}, err
+	} else if st != nil {
+		return agentscope.Run{}, agentscope.Errorf(agentscope.EFORBIDDEN, "agent %q has reached its hard cap: spent $%s of its $%s %s budget since %s; new runs are refused until the period ends or the budget is raised",
+			in.Agent, st.SpentUSD, st.LimitUSD, st.Period, st.PeriodStart.Format(time.RFC3339))
 	}
 	res, err := s.rec.Commit(ctx, agentscope.AppendRequest{
 		OrgID: org, SessionID: in.SessionID,

@@ -42,11 +42,6 @@ type Config struct {
 	// The process log (logFlags).
 	LogLevel  string
 	LogFormat string
-	// logLevelSet reports a level asked for, by flag or variable.
-	logLevelSet bool
-	// oneShot is set for a command that does one thing and exits, whose
-	// log level defaults to warn (oneShotLogger).
-	oneShot bool
 
 	// serve's listen address and bearer token as configured (httpFlags);
 	// Token is empty when the token is kept in the data dir.
@@ -282,8 +277,7 @@ func (env *Env) parseFlags(name string, args []string, cfg *Config, groups flagG
 		fmt.Fprintln(env.Stderr, "\nFlags (a flag's environment variable, where it has one, is named in parentheses):")
 		fs.PrintDefaults()
 	}
-	cfg.oneShot = !longRunning[strings.Fields(name)[0]]
-	cfg.bind(fs, env.Getenv, groups)
+	cfg.bind(fs, env.Getenv, groups, !longRunning[strings.Fields(name)[0]])
 	if more != nil {
 		more(fs)
 	}
@@ -304,7 +298,6 @@ func (env *Env) parseFlags(name string, args []string, cfg *Config, groups flagG
 		args = rest[1:]
 	}
 	cfg.applySecretDefaults()
-	fs.Visit(func(f *flag.Flag) { cfg.logLevelSet = cfg.logLevelSet || f.Name == "log-level" })
 	if err := cfg.validate(groups); err != nil {
 		return nil, usageError{err.Error()}
 	}
@@ -318,8 +311,8 @@ func (env *Env) parseFlags(name string, args []string, cfg *Config, groups flagG
 }
 
 // bind registers the groups' flags on fs with defaults from the
-// environment.
-func (c *Config) bind(fs *flag.FlagSet, getenv func(string) string, groups flagGroup) {
+// environment. A oneShot command (not longRunning) logs at warn by default.
+func (c *Config) bind(fs *flag.FlagSet, getenv func(string) string, groups flagGroup, oneShot bool) {
 	c.getenv = getenv
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
@@ -330,8 +323,8 @@ func (c *Config) bind(fs *flag.FlagSet, getenv func(string) string, groups flagG
 	// Settings whose flag a command does not take keep their defaults.
 	c.homeDataDir, c.InstanceDir = defaultDataDir(getenv), instanceDir(getenv)
 	c.Addr, c.DataDir, c.LogLevel, c.LogFormat = "127.0.0.1:8080", c.homeDataDir, "info", "text"
-	if c.oneShot {
-		c.LogLevel = "warn" // what oneShotLogger logs at, shown so by -h
+	if oneShot {
+		c.LogLevel = "warn"
 	}
 	if groups&dataFlags != 0 {
 		fs.StringVar(&c.DataDir, "data-dir", env("AGENTSCOPE_DATA_DIR", c.DataDir), "directory for the SQLite database and the generated token (AGENTSCOPE_DATA_DIR)")
@@ -341,7 +334,6 @@ func (c *Config) bind(fs *flag.FlagSet, getenv func(string) string, groups flagG
 		c.secretDefaults = append(c.secretDefaults, secretDefault{&c.DatabaseURL, getenv("AGENTSCOPE_DATABASE_URL")})
 	}
 	if groups&logFlags != 0 {
-		c.logLevelSet = getenv("AGENTSCOPE_LOG_LEVEL") != ""
 		fs.StringVar(&c.LogLevel, "log-level", env("AGENTSCOPE_LOG_LEVEL", c.LogLevel), "debug, info, warn or error (AGENTSCOPE_LOG_LEVEL)")
 		fs.StringVar(&c.LogFormat, "log-format", env("AGENTSCOPE_LOG_FORMAT", c.LogFormat), "text or json (AGENTSCOPE_LOG_FORMAT)")
 	}
@@ -687,14 +679,10 @@ func (c *Config) logger(w io.Writer) *slog.Logger {
 var longRunning = map[string]bool{"serve": true, "mcp": true, "worker": true}
 
 // oneShotLogger is the logger of a command that does one thing and exits
-// (spl, agents, investigate, …): warnings and errors only, unless a level
-// was asked for, so its output is not buried under start-up lines.
+// (spl, agents, investigate, …), on stderr: its level defaults to warn
+// (bind, for a command not in longRunning), so its output is not buried
+// under start-up lines.
 func (c *Config) oneShotLogger(env *Env) *slog.Logger {
-	if !c.logLevelSet {
-		cc := *c
-		cc.LogLevel = "warn"
-		return cc.logger(env.Stderr)
-	}
 	return c.logger(env.Stderr)
 }
 

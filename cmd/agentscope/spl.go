@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,13 +47,10 @@ func runSPL(ctx context.Context, env *Env, args []string) error {
 	}
 	a, err := app.Search.Search(octx, orgID, agentscope.SearchQuery{Query: rest[0], Earliest: earliest, Latest: latest, Limit: rowLimit, Backend: backend})
 	if err != nil {
-		var e *agentscope.Error
-		if errors.As(err, &e) && e.Code == agentscope.EINVALID {
-			// The search speaks of run_spl's arguments; the caller
-			// used these flags.
-			if flag, ok := splFlags[e.Field]; ok {
-				return usageError{fmt.Sprintf("%s: %s", flag, e.Message)}
-			}
+		// The search speaks of run_spl's arguments; the caller used
+		// these flags.
+		if renamed, ok := agentscope.RenameField(err, splFlags); ok {
+			return usageError{renamed.Error()}
 		}
 		return err
 	}
