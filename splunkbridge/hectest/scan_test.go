@@ -41,14 +41,18 @@ func TestScanReadsAsTheDecoder(t *testing.T) {
 		`{"event":"x"},{"event":"y"}`,
 		`  `,
 		`{"event":{"id":"a1"},"fields":{"org_id":"o"}} {"event":{"id":"a\u0031"},"fields":{"org_id":"o"}}`,
+		// Metadata repeated from one envelope to the next, then changed.
+		`{"host":"h","index":"main","fields":{"org_id":"o"},` + ev + `}{"host":"h","index":"main","fields":{"org_id":"o"},` + ev + `}` +
+			`{"host":"h2","index":"","fields":{"org_id":"p"},` + ev + `}{"host":"","fields":{"org_id":""},` + ev + `}`,
+		`{"time":5,"time":null,` + ev + `}{"time":null,"time":6,` + ev + `}{"time":7,"time":"8",` + ev + `}`,
 	}
 	s := New(Options{Token: "t", Indexes: []string{"main", "m\u0061in"}})
 	defer s.Close()
 	for _, body := range bodies {
-		got, gotBad := s.parse([]byte(body), 1, "c")
+		got, gotBad := s.parse([]byte(body), 1, "c", nil)
 		var want []Event
 		wantBad := decodeEnvelopes([]byte(body), 0, func(env envelope, i int) *refusal {
-			e, bad := s.check(env, "")
+			e, bad := s.check(env, "", new(scratch))
 			if bad != nil {
 				bad.event = i
 				return bad
