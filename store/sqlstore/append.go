@@ -44,7 +44,7 @@ func (s *Store) AppendTx(ctx context.Context, reqs []agentscope.AppendRequest, h
 	if hook == nil && s.pipe != nil {
 		results, err = s.appendPiped(ctx, reqs)
 	} else {
-		var hot []hotEvent
+		var hot []hotRun
 		err = s.inTx(ctx, func(t tx) error {
 			var writes []Stmt
 			send := func(ctx context.Context, reads []Stmt, _ bool) error { return t.send(ctx, reads) }
@@ -278,7 +278,7 @@ type eventRow struct {
 // fromCache lets the batch take its runs from the cache (runCache), which
 // it does when all are there; send then gets cached true and no
 // statements, which may go with the writes.
-func (s *Store) appendBatch(ctx context.Context, send func(ctx context.Context, reads []Stmt, cached bool) error, reqs []agentscope.AppendRequest, optimistic, fromCache bool) (results []agentscope.AppendResult, writes []Stmt, hot []hotEvent, b *batch, err error) {
+func (s *Store) appendBatch(ctx context.Context, send func(ctx context.Context, reads []Stmt, cached bool) error, reqs []agentscope.AppendRequest, optimistic, fromCache bool) (results []agentscope.AppendResult, writes []Stmt, hot []hotRun, b *batch, err error) {
 	keys := make([]runKey, 0, len(reqs))
 	for _, r := range reqs {
 		keys = append(keys, runKey{r.OrgID, r.SessionID})
@@ -645,7 +645,7 @@ func (b *batch) addStored(rows Rows) error {
 
 // writeBatch returns the statements that write the runs created, the
 // events and outbox entries, and the runs' new state.
-func (s *Store) writeBatch(b *batch) ([]Stmt, []hotEvent, error) {
+func (s *Store) writeBatch(b *batch) ([]Stmt, []hotRun, error) {
 	var stmts []Stmt
 	if b.versions != nil {
 		// The runs came from the cache: their update, first, checks that
@@ -783,9 +783,9 @@ const arrayChunkBytes = 2 << 20
 // index events_by_event_id, which is how an optimistic batch (Postgres
 // only, see appendPiped) learns that it repeats one (Dialect.IsRepeatedEvent).
 //
-// hot are the events for the hot outbox, when it is on and they are
-// enqueued.
-func (s *Store) insertEvents(rows []eventRow) (stmts []Stmt, hot []hotEvent, err error) {
+// hot are the outbox rows' events for the hot outbox, when it is on and
+// they are enqueued.
+func (s *Store) insertEvents(rows []eventRow) (stmts []Stmt, hot []hotRun, err error) {
 	if len(rows) == 0 {
 		return nil, nil, nil
 	}
@@ -810,11 +810,30 @@ func (s *Store) insertEvents(rows []eventRow) (stmts []Stmt, hot []hotEvent, err
 		cols.body = append(cols.body, unsafe.String(unsafe.SliceData(body), len(body)))
 	}
 	now := micros(s.now())
-	if s.opts.Outbox && s.hot.claiming.Load() {
-		hot = make([]hotEvent, len(rows))
-		for i := range rows {
-			hot[i] = hotEvent{key: hotKey{cols.org[i], cols.session[i], cols.seq[i]}, enqueued: now, eventID: cols.id[i],
-				typ: cols.typ[i], agent: cols.agent[i], ts: cols.ts[i], body: unsafe.Slice(unsafe.StringData(cols.body[i]), len(cols.body[i]))}
+	keepHot := s.opts.Outbox && s.hot.claiming.Load()
+	// hotRuns adds to hot the outbox rows r of rows start.. and their
+	// events, each row's in one piece of one allocation.
+	hotRuns := func(r runs, start int) {
+		if !keepHot {
+			return
+		}
+		base := len(hot)
+		for j := range r.org {
+			hot = append(hot, hotRun{key: hotKey{r.org[j], r.session[j], r.from[j]}, to: r.to[j], enqueued: now})
+		}
+		events := make([]hotEvent, len(r.of))
+		at := 0
+		for j := range r.org {
+			n := int(r.to[j] - r.from[j] + 1)
+			hot[base+j].events = events[at : at : at+n]
+			at += n
+		}
+		for k, j := range r.of {
+			i := start + k
+			run := &hot[base+j]
+			run.events = append(run.events, hotEvent{eventID: cols.id[i], typ: cols.typ[i], agent: cols.agent[i], ts: cols.ts[i],
+				body: unsafe.Slice(unsafe.StringData(cols.body[i]), len(cols.body[i]))})
+			run.bytes += len(cols.body[i])
 		}
 	}
 	if s.d.ArrayParams {
@@ -835,6 +854,7 @@ func (s *Store) insertEvents(rows []eventRow) (stmts []Stmt, hot []hotEvent, err
 				// One statement writes the events and their pending
 				// deliveries, one row per run of a session's events.
 				r := outboxRuns(cols.org[start:end], cols.session[start:end], cols.seq[start:end])
+				hotRuns(r, start)
 				insert = `WITH e AS (` + insert + `) ` + insertOutboxRunsPG
 				args = append(args, now, r.org, r.session, r.from, r.to) // insertOutboxRunsPG binds the time first
 			}
@@ -853,6 +873,7 @@ func (s *Store) insertEvents(rows []eventRow) (stmts []Stmt, hot []hotEvent, err
 		stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body) VALUES ` + placeholders(end-start, eventCols)), Args: args})
 		if s.opts.Outbox {
 			r := outboxRuns(cols.org[start:end], cols.session[start:end], cols.seq[start:end])
+			hotRuns(r, start)
 			oargs := make([]any, 0, len(r.org)*5)
 			for i := range r.org {
 				oargs = append(oargs, r.org[i], r.session[i], r.from[i], r.to[i], now)
@@ -873,10 +894,11 @@ const insertOutboxRunsPG = `INSERT INTO outbox (org_id, session_id, seq, seq_end
 const maxOutboxRun = 512
 
 // runs are outbox rows as columns: each covers seqs from through to of one
-// session.
+// session. of gives each event, in the order given, the index of its row.
 type runs struct {
 	org, session []string
 	from, to     []int64
+	of           []int
 }
 
 // outboxRuns groups appended events, given as columns, into outbox rows:
@@ -893,9 +915,11 @@ func outboxRuns(org, session []string, seq []int64) runs {
 		k := key{org[i], session[i]}
 		if j, ok := last[k]; ok && r.to[j]+1 == seq[i] && r.to[j]-r.from[j]+1 < maxOutboxRun {
 			r.to[j] = seq[i]
+			r.of = append(r.of, j)
 			continue
 		}
 		last[k] = len(r.org)
+		r.of = append(r.of, len(r.org))
 		r.org, r.session = append(r.org, org[i]), append(r.session, session[i])
 		r.from, r.to = append(r.from, seq[i]), append(r.to, seq[i])
 	}

@@ -40,6 +40,14 @@ func TestOutboxRuns(t *testing.T) {
 		}
 		got[fmt.Sprintf("%s/%s/%d", r.org[i], r.session[i], r.from[i])] = fmt.Sprint(r.to[i])
 	}
+	if len(r.of) != len(evs) {
+		t.Fatalf("of names the rows of %d events, want %d", len(r.of), len(evs))
+	}
+	for i, e := range evs {
+		if j := r.of[i]; r.org[j] != e.org || r.session[j] != e.sess || e.seq < r.from[j] || e.seq > r.to[j] {
+			t.Errorf("event %+v placed in row %d, %s/%s %d..%d", e, j, r.org[j], r.session[j], r.from[j], r.to[j])
+		}
+	}
 	for _, e := range evs {
 		if covered[e] != 1 {
 			t.Errorf("event %+v in %d runs", e, covered[e])

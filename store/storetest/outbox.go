@@ -44,6 +44,7 @@ func RunOutbox(t *testing.T, open OutboxOpener) {
 		"Redactor":                testRedactor,
 		"ClaimAcrossHandles":      testClaimAcrossHandles,
 		"ClaimRecreatedSession":   testClaimRecreatedSession,
+		"ClaimFromMemory":         testClaimFromMemory,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -631,6 +632,50 @@ func testMissingEventBody(t *testing.T, connect func(sqlstore.Options) *sqlstore
 		if missing := e.Seq == 3 || e.Seq == 5; (e.Body == nil) != missing || e.SessionID != "s1" {
 			t.Errorf("entry %d: body %q", e.Seq, e.Body)
 		}
+	}
+}
+
+// testClaimFromMemory: the events a store commits after its first claim
+// are handed to the claim of their rows from memory (the hot outbox), as
+// stored and without a read of the events table: deleted behind the
+// store's back, they are still claimed whole, with their bodies, fields
+// and order. A row retried and claimed again is read from the table,
+// which now lacks them.
+func testClaimFromMemory(t *testing.T, connect func(sqlstore.Options) *sqlstore.Store) {
+	s, clk := openClocked(connect)
+	if first := claim(t, s, "fwd", 100, time.Minute); len(first) != 0 { // claims before it commits
+		t.Fatalf("claimed %d entries of an empty outbox", len(first))
+	}
+	stored := seedEvents(t, s, org, "s1", 700) // rows: SessionStarted, then runs of at most 512
+	stored = append(stored, seedEvents(t, s, "org-b", "s1", 2)...)
+	if _, err := s.WriteDB().ExecContext(context.Background(), `DELETE FROM events`); err != nil {
+		t.Fatal(err)
+	}
+	entries := claim(t, s, "fwd", 1000, time.Minute)
+	if len(entries) != len(stored) {
+		t.Fatalf("claimed %d entries, want %d", len(entries), len(stored))
+	}
+	for i, want := range stored {
+		e := entries[i]
+		body, err := want.MarshalCanonical()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantOrg := org
+		if i >= 701 {
+			wantOrg = "org-b"
+		}
+		if string(e.Body) != string(body) || e.OrgID != wantOrg || e.SessionID != "s1" || e.Seq != want.Seq ||
+			e.EventID != want.EventID || e.Type != string(want.Type) || e.Agent != "bot" || !e.TS.Equal(want.TS) {
+			t.Fatalf("entry %d: %+v (body %s), want event %+v", i, e, e.Body, want)
+		}
+	}
+	if _, err := s.RetryOutbox(context.Background(), "fwd", refs(entries[:1]), clk.Now(), "503 busy"); err != nil {
+		t.Fatal(err)
+	}
+	again := claim(t, s, "fwd", 10, time.Minute)
+	if len(again) != 1 || again[0].Seq != 1 || again[0].Body != nil {
+		t.Fatalf("a retried row was claimed as %+v; want its one entry read from the table, without a body", again)
 	}
 }
 
