@@ -168,3 +168,76 @@ func TestScalars(t *testing.T) {
 		}
 	}
 }
+
+// scanStringBytewise is scanString a byte at a time, as it was before it
+// went a word at a time: the reference the word-wise scan must match.
+func scanStringBytewise(data []byte, i int) (int, bool) {
+	plain := true
+	for i++; i < len(data); i++ {
+		switch c := data[i]; {
+		case c == '"':
+			return i + 1, plain
+		case c < 0x20:
+			return -1, false
+		case c == '\\':
+			plain = false
+			i++
+			if i >= len(data) {
+				return -1, false
+			}
+			switch data[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if len(data)-i < 5 {
+					return -1, false
+				}
+				for _, h := range data[i+1 : i+5] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return -1, false
+					}
+				}
+				i += 4
+			default:
+				return -1, false
+			}
+		}
+	}
+	return -1, false
+}
+
+// TestScanStringWordwise: scanString, eight bytes at a time, finds the
+// same end and escapes as a byte at a time, for strings whose quotes,
+// escapes and control bytes fall at every place in a word, among bytes
+// next to them in value (0x1f, 0x21, 0x5b, 0xa2, 0xdc, 0xff, …) that a
+// word-wise test could mistake for them.
+func TestScanStringWordwise(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte("aZ09 !#[]~\x7f\x1f\x00\x01\x20\x21\x22\x23\x5b\x5c\x5d\xa0\xa1\xa2\xdc\xdd\xff\x80\\\"unt/")
+	for n := range 200000 {
+		size := r.IntN(40)
+		b := make([]byte, 1+size)
+		b[0] = '"'
+		for j := 1; j < len(b); j++ {
+			if r.IntN(4) == 0 {
+				b[j] = alphabet[r.IntN(len(alphabet))]
+			} else {
+				b[j] = 'a' + byte(r.IntN(26))
+			}
+		}
+		if n%3 == 0 { // mostly plain, ended at a random place
+			for j := 1; j < len(b); j++ {
+				if b[j] == '"' || b[j] == '\\' || b[j] < 0x20 {
+					b[j] = 'x'
+				}
+			}
+			if len(b) > 1 {
+				b[1+r.IntN(len(b)-1)] = '"'
+			}
+		}
+		gotEnd, gotPlain := scanString(b, 0)
+		wantEnd, wantPlain := scanStringBytewise(b, 0)
+		if gotEnd != wantEnd || (wantEnd >= 0 && gotPlain != wantPlain) {
+			t.Fatalf("scanString(%q) = %d, %t; a byte at a time: %d, %t", b, gotEnd, gotPlain, wantEnd, wantPlain)
+		}
+	}
+}
