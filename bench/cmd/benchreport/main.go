@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&scale.Events, "serve-events", 200000, "events per burst of BenchmarkServeIngest")
 	fs.IntVar(&scale.Writers, "serve-writers", 8, "concurrent writers of BenchmarkServeIngest")
 	fs.IntVar(&scale.Batch, "serve-batch", 500, "events per POST of BenchmarkServeIngest")
-	fs.IntVar(&scale.Rounds, "serve-rounds", 3, "interleaved rounds of each end-to-end benchmark; each figure is the median of its rounds")
+	fs.IntVar(&scale.Rounds, "serve-rounds", 5, "interleaved rounds of each end-to-end benchmark; each figure is the median of its rounds")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: benchreport [flags] [packages]\n\nRuns the benchmarks of packages (default %s) and writes a Markdown report.\n\n", strings.Join(defaultPackages, " "))
 		fs.PrintDefaults()

@@ -31,7 +31,7 @@ func (r Report) Markdown() []byte {
 	p("Written by `make bench` (`go run ./bench/cmd/benchreport`) on %s; the run took %s. ", r.Date.UTC().Format("2006-01-02 15:04 MST"), r.Wall.Round(time.Second))
 	p("Each figure is one run of one benchmark (`-count 1`), so read a few percent either way as noise; every comparison below is between figures of this same run. ")
 	if r.ServeRounds > 1 {
-		p("The end-to-end benchmarks against `agentscope serve` (`BenchmarkServe*`) run %d rounds, their variants interleaved (the floor, then each store, then again), and each of their figures is the median of its rounds: on this machine one run of the same binary varies by up to a third. ", r.ServeRounds)
+		p("The end-to-end benchmarks against `agentscope serve` (`BenchmarkServe*`) run %d rounds, their variants interleaved (the floor, then each store, then again), and each of their figures is the median of its rounds: on this machine one run of the same binary varies by up to a third. A ratio of two of their variants that run back to back in each round (forwarding on to forwarding off) is the median of each round's own ratio, so that drift between rounds cancels out of it. ", r.ServeRounds)
 	}
 	p("The targets are quoted from the issues' Benchmarks sections.\n\n")
 

@@ -368,6 +368,21 @@ func (sb *serveBench) recordEvent(ctx context.Context, target string) {
 		Metric{rep.ServerCPUPerOp, "server-cpu-µs/call"})
 }
 
+// pairedRatioUnit is the unit of a variant's first figure over its base's,
+// both measured in the same round.
+const pairedRatioUnit = "paired-ratio"
+
+// pairedRatio is perSec, the first figure of name's run in this round, over
+// base's in this round, which ran just before it; false if base's run of
+// this round failed.
+func (sb *serveBench) pairedRatio(name, base string, perSec float64) (float64, bool) {
+	rs := sb.rounds[base]
+	if sb.failed[base] || len(rs) != len(sb.rounds[name])+1 || rs[len(rs)-1].metrics[0].Value == 0 {
+		return 0, false
+	}
+	return perSec / rs[len(rs)-1].metrics[0].Value, true
+}
+
 // copyFloor measures the raw COPY of the ingest benchmark's rows into a
 // fresh, migrated Postgres database.
 func (sb *serveBench) copyFloor(ctx context.Context) {
@@ -423,6 +438,9 @@ func (sb *serveBench) ingest(ctx context.Context, store string, forwarding bool)
 		}
 		lag := time.Since(time.Unix(0, rep.EndUnixNano))
 		metrics = append(metrics, Metric{float64(lag.Microseconds()) / 1000, "delivery-lag-ms"})
+		if x, ok := sb.pairedRatio(name, strings.Replace(name, "forwarding=true", "forwarding=false", 1), rep.PerSec); ok {
+			metrics = append(metrics, Metric{x, pairedRatioUnit})
+		}
 	}
 	sb.collect(name, rep.Ops, rep.Seconds, metrics...)
 }
