@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/service"
 )
 
@@ -57,6 +58,9 @@ func runAlerts(ctx context.Context, env *Env, args []string) error {
 		enabled := !disabled
 		in.Enabled = &enabled
 		r, err := app.Alerts.CreateAlertRule(octx, in.Rule())
+		if renamed, ok := agentscope.RenameField(err, alertFlags); ok {
+			return usageError{renamed.Error()} // the caller set these flags, not the API's fields
+		}
 		if err != nil {
 			return err
 		}
@@ -99,3 +103,7 @@ func splitList(s string) []string {
 	}
 	return out
 }
+
+// alertFlags are alerts create's flags by the rule field each sets.
+var alertFlags = map[string]string{"name": "--name", "kinds": "--kinds", "min_severity": "--min-severity",
+	"budget_percent": "--budget-percent", "agents": "--agents", "url": "--url", "format": "--format"}

@@ -54,6 +54,9 @@ func runBudgets(ctx context.Context, env *Env, args []string) error {
 	defer app.Close()
 	if sub == "set" {
 		b, err := app.Service.SetBudget(ctx, agentscope.AgentCostBudget{Agent: agent, Period: agentscope.BudgetPeriod(period), LimitUSD: limitUSD, HardCap: hardCap})
+		if renamed, ok := agentscope.RenameField(err, budgetFlags); ok {
+			return usageError{renamed.Error()} // the caller set these flags, not the API's fields
+		}
 		if err != nil {
 			return cliError(err)
 		}
@@ -73,3 +76,6 @@ func runBudgets(ctx context.Context, env *Env, args []string) error {
 	}
 	return tw.Flush()
 }
+
+// budgetFlags are budgets set's flags by the budget field each sets.
+var budgetFlags = map[string]string{"agent": "--agent", "period": "--period", "limit_usd": "--limit", "hard_cap": "--hard-cap"}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestAlertAndBudgetFlagErrors: a value the service refuses is named by the
+// flag that set it (--url, --min-severity, --period), not by the API's
+// field (url, min_severity, period), and exits with the usage status.
+func TestAlertAndBudgetFlagErrors(t *testing.T) {
+	dir := t.TempDir()
+	run := func(args ...string) (int, string) {
+		var out, errOut strings.Builder
+		e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &syncWriter{w: &errOut}, Getenv: func(k string) string {
+			if k == "AGENTSCOPE_DATA_DIR" {
+				return dir
+			}
+			return ""
+		}}
+		return e.Run(context.Background(), args), errOut.String()
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"alerts", "create", "--name", "x", "--kinds", "loop"}, "agentscope alerts: --url: is required\n"},
+		{[]string{"alerts", "create", "--name", "x", "--kinds", "loop", "--url", "https://example.com/h", "--format", "xml"}, `agentscope alerts: --format: must be json or slack, got "xml"` + "\n"},
+		{[]string{"alerts", "create", "--name", "x", "--kinds", "loop", "--url", "https://example.com/h", "--min-severity", "dire"}, "agentscope alerts: --min-severity: "},
+	} {
+		code, got := run(c.args...)
+		if code != 2 || !strings.Contains(got, c.want) || strings.Contains(got, "min_severity") || strings.Contains(got, " url:") {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, got, c.want)
+		}
+	}
+	// A budget on an agent the organisation has: the period is refused by
+	// its flag.
+	if code, got := run("agents", "create", "--name", "bot", "--system-prompt", "be brief"); code != 0 {
+		t.Fatalf("agents create: exit %d: %s", code, got)
+	}
+	code, got := run("budgets", "set", "--agent", "bot", "--limit", "5", "--period", "year")
+	if want := `agentscope budgets: --period: must be day, week or month, got "year"` + "\n"; code != 2 || !strings.HasSuffix(got, want) {
+		t.Errorf("budgets set --period year: exit %d, stderr %q; want exit 2 ending %q", code, got, want)
+	}
+}
