@@ -75,6 +75,11 @@ func runProxy(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer closeSink()
+	if ls, ok := sink.(*localSink); ok && agent != "" {
+		if err := ls.selfReported(ctx, agent); err != nil {
+			return usageError{"--agent: " + err.Error()}
+		}
+	}
 	rec := mcpproxy.NewRecorder(sink, mcpproxy.RecorderOptions{Log: log})
 
 	var server mcpproxy.Conn
@@ -167,7 +172,21 @@ func (s *localSink) ctx(ctx context.Context) context.Context {
 	return agentscope.WithPrincipal(ctx, s.principal)
 }
 
+// selfReported refuses agent when it names a managed agent: its runs are
+// AgentScope's own, started by a worker; the proxy records the sessions an
+// MCP host runs, which report their own start.
+func (s *localSink) selfReported(ctx context.Context, agent string) error {
+	a, err := s.svc.GetAgent(s.ctx(ctx), agent)
+	if err == nil && a.Kind == agentscope.AgentManaged {
+		return fmt.Errorf("%q is a managed agent, whose runs AgentScope's workers execute; the proxy records the sessions an MCP host runs under an agent name of their own: choose another", agent)
+	}
+	return nil
+}
+
 func (s *localSink) StartSession(ctx context.Context, sessionID, agent string, input json.RawMessage, startedAt time.Time) error {
+	if err := s.selfReported(ctx, agent); err != nil {
+		return err // the host's own name (clientInfo.name) may be a managed agent's
+	}
 	_, err := s.svc.StartRun(s.ctx(ctx), service.StartRunInput{Agent: agent, Input: input, Metadata: mcpproxy.SessionMetadata(), SessionID: sessionID, StartedAt: &startedAt})
 	return err
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -232,5 +233,29 @@ func TestProxySurvivesUnreachableAgentScope(t *testing.T) {
 	}
 	if strings.Contains(stderr.w.String(), "some-key") {
 		t.Error("the key appears on stderr")
+	}
+}
+
+// A managed agent's runs are AgentScope's own, started by a worker: the
+// proxy, which records the sessions an MCP host runs, refuses one named by
+// --agent up front, before it starts the server, saying why.
+func TestProxyRefusesManagedAgent(t *testing.T) {
+	dir := t.TempDir()
+	run := func(args ...string) (int, string) {
+		var out, errOut strings.Builder
+		e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &syncWriter{w: &errOut}, Getenv: func(k string) string {
+			if k == "AGENTSCOPE_DATA_DIR" {
+				return dir
+			}
+			return ""
+		}}
+		return e.Run(context.Background(), args), errOut.String()
+	}
+	if code, got := run("agents", "create", "--name", "bot", "--system-prompt", "be brief"); code != 0 {
+		t.Fatalf("agents create: exit %d: %s", code, got)
+	}
+	code, got := run("proxy", "--agent", "bot", "--", filepath.Join(dir, "no-such-server"))
+	if want := `agentscope proxy: --agent: "bot" is a managed agent`; code != 2 || !strings.Contains(got, want) || strings.Contains(got, "started_at") {
+		t.Fatalf("proxy --agent bot: exit %d, stderr %q; want exit 2 and %q", code, got, want)
 	}
 }
