@@ -27,6 +27,7 @@ func TestRemoteStartWithoutStartedAt(t *testing.T) {
 		{"taken", "", "", []bool{true}},
 		{"an AgentScope without the field", `{"error":{"code":"invalid","message":"request body: unknown field \"started_at\""}}`, "", []bool{true, false}},
 		{"the proxy's clock out of bounds", `{"error":{"code":"invalid","message":"is 2026-12-05T15:00:00Z, in the future (the server's time is 2026-12-05T13:00:00Z)","field":"started_at"}}`, "", []bool{true, false}},
+		{"a managed agent", `{"error":{"code":"invalid","message":"\"desk\" is a managed agent, whose run starts when a worker takes it; a start time (started_at) is for self-reported runs","field":"agent"}}`, "managed agent", []bool{true}},
 		{"another refusal", `{"error":{"code":"invalid","message":"must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$","field":"agent"}}`, "must match", []bool{true}},
 	}
 	for _, c := range cases {

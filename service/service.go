@@ -178,7 +178,10 @@ func (s *Service) StartRun(ctx context.Context, in StartRunInput) (agentscope.Ru
 	}
 	if managed {
 		if in.StartedAt != nil {
-			return agentscope.Run{}, agentscope.FieldErrorf("started_at", "applies to self-reported runs; agent %q is managed, and its run starts when a worker takes it", in.Agent)
+			// About the agent, not the time: no started_at would do, and a
+			// client that resends the start without one (the proxy does,
+			// for a refused started_at) would launch a managed run.
+			return agentscope.Run{}, agentscope.FieldErrorf("agent", "%q is a managed agent, whose run starts when a worker takes it; a start time (started_at) is for self-reported runs", in.Agent)
 		}
 		if s.launcher == nil {
 			return agentscope.Run{}, agentscope.Errorf(agentscope.EUNAVAILABLE, "agent %q is managed but this process has no runtime to execute it", in.Agent)
