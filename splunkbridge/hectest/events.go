@@ -599,10 +599,10 @@ func (s *Server) arrive(events []Event, cut bool) []int32 {
 		s.stats.InFlight++
 		for i, e := range events {
 			h := hashKey(e.Key)
-			j, ok := s.keyIndex[h]
+			j, ok := s.keyIndex.get(h)
 			if !ok {
 				j = s.keys.add(e.Key)
-				s.keyIndex[h] = j
+				s.keyIndex.put(h, j)
 			}
 			k := s.keys.at(j)
 			if k.inflight > 0 {
