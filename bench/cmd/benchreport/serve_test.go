@@ -62,11 +62,11 @@ func TestPairedRatio(t *testing.T) {
 	}
 	// Medians 100 vs 80 events/s would say 0.8×; the rounds' own ratios
 	// say 0.8, 0.9 and 0.75.
-	rows := paired(`^BenchmarkServeIngest/.*/forwarding=true$`, "forwarding=true", "forwarding=false", "events/s", atLeast(0.8), "forwarding off")(Figures{Results: out.Results})
+	rows := ratio(`^BenchmarkServeIngest/.*/forwarding=true$`, "forwarding=true", "forwarding=false", "events/s", pairedMultipleOf, atLeast(0.8), "forwarding off")(Figures{Results: out.Results})
 	if len(rows) != 1 || rows[0].Verdict != Pass || !strings.Contains(rows[0].Measured, "0.8× forwarding off, the median of each round's ratio (medians 80 events/s vs 100 events/s)") {
 		t.Fatalf("rows = %+v", rows)
 	}
-	rows = paired(`^BenchmarkServeIngest/.*/forwarding=true$`, "forwarding=true", "forwarding=false", "events/s", atLeast(0.81), "forwarding off")(Figures{Results: out.Results})
+	rows = ratio(`^BenchmarkServeIngest/.*/forwarding=true$`, "forwarding=true", "forwarding=false", "events/s", pairedMultipleOf, atLeast(0.81), "forwarding off")(Figures{Results: out.Results})
 	if rows[0].Verdict != Miss {
 		t.Errorf("0.8 judged against ≥ 0.81: %+v", rows[0])
 	}

@@ -168,7 +168,7 @@ func init() {
 			[]Check{
 				ratio(`^BenchmarkServeIngest/postgres/forwarding=false$`, "forwarding=false", "copy-floor", "events/s", multipleOf, atLeast(0.6), "the COPY floor"),
 				threshold(`^BenchmarkServeIngest/postgres/forwarding=false$`, "server-cpu-µs/event", atMost(10)),
-				paired(`^BenchmarkServeIngest/.*/forwarding=true$`, "forwarding=true", "forwarding=false", "events/s", atLeast(0.8), "forwarding off"),
+				ratio(`^BenchmarkServeIngest/.*/forwarding=true$`, "forwarding=true", "forwarding=false", "events/s", pairedMultipleOf, atLeast(0.8), "forwarding off"),
 				threshold(`^BenchmarkServeIngest/.*/forwarding=true$`, "delivery-lag-ms", atMost(2000)),
 				threshold(`^BenchmarkServeIngest/(postgres/forwarding=true|sqlite/.*)$`, "server-cpu-µs/event", none),
 				threshold(`^BenchmarkServeIngest/(postgres/copy-floor|sqlite/.*)$`, "events/s", none),
@@ -295,6 +295,13 @@ const (
 	shareOf    ratioKind = iota // v/base as a percentage of the base
 	overhead                    // 1 - v/base as a percentage: what the base loses
 	multipleOf                  // v/base as a multiple of the base
+	// pairedMultipleOf is multipleOf judged on the median of each round's
+	// own ratio, which the end-to-end benchmarks report as
+	// pairedRatioUnit: the two run back to back in every round, so the
+	// machine's drift from round to round, up to a third here, cancels
+	// out of each ratio rather than into a ratio of medians taken from
+	// different rounds. The medians of unit stand beside it.
+	pairedMultipleOf
 )
 
 // ratio compares unit of every result named by pattern with the result
@@ -318,6 +325,12 @@ func ratio(pattern, from, to, unit string, kind ratioKind, b bound, baseLabel st
 				continue
 			}
 			x := v / base
+			if kind == pairedMultipleOf {
+				if x, ok1 = r.Value(pairedRatioUnit); !ok1 {
+					rows = append(rows, Row{bench, fmt.Sprintf("no %s of both in the same rounds", unit), "—", NotMeasured})
+					continue
+				}
+			}
 			var measured, target string
 			switch kind {
 			case shareOf:
@@ -330,40 +343,10 @@ func ratio(pattern, from, to, unit string, kind ratioKind, b bound, baseLabel st
 			case multipleOf:
 				measured = fmt.Sprintf("%s vs %s: %s× %s", formatValue(v, unit), formatValue(base, unit), sig3(x), baseLabel)
 				target = b.describe(func(l float64) string { return sig3(l) + "×" }) + " " + baseLabel
+			case pairedMultipleOf:
+				measured = fmt.Sprintf("%s× %s, the median of each round's ratio (medians %s vs %s)", sig3(x), baseLabel, formatValue(v, unit), formatValue(base, unit))
+				target = b.describe(func(l float64) string { return sig3(l) + "×" }) + " " + baseLabel
 			}
-			rows = append(rows, Row{bench, measured, target, b.judge(x)})
-		}
-		return withOutcomes(rows, f, re, unit)
-	}
-}
-
-// paired judges, for every result named by pattern, the median of each
-// round's ratio of it to its base (the result whose name has from replaced
-// by to), which the end-to-end benchmarks report as pairedRatioUnit: the
-// two run back to back in every round, so the machine's drift from round
-// to round, up to a third here, cancels out of each ratio rather than
-// into a ratio of medians taken from different rounds. The medians of
-// unit stand beside it.
-func paired(pattern, from, to, unit string, b bound, baseLabel string) Check {
-	re := regexp.MustCompile(pattern)
-	return func(f Figures) []Row {
-		var rows []Row
-		for _, r := range f.Results {
-			if !re.MatchString(r.Name) {
-				continue
-			}
-			baseName := strings.Replace(r.Name, from, to, 1)
-			bench := r.Name + " vs " + baseName
-			baseResult, _ := find(f.Results, baseName)
-			x, ok := r.Value(pairedRatioUnit)
-			v, ok1 := r.Value(unit)
-			base, ok2 := baseResult.Value(unit)
-			if !ok || !ok1 || !ok2 {
-				rows = append(rows, Row{bench, fmt.Sprintf("no %s of both in the same rounds", unit), "—", NotMeasured})
-				continue
-			}
-			measured := fmt.Sprintf("%s× %s, the median of each round's ratio (medians %s vs %s)", sig3(x), baseLabel, formatValue(v, unit), formatValue(base, unit))
-			target := b.describe(func(l float64) string { return sig3(l) + "×" }) + " " + baseLabel
 			rows = append(rows, Row{bench, measured, target, b.judge(x)})
 		}
 		return withOutcomes(rows, f, re, unit)
