@@ -11,16 +11,7 @@ import (
 // field (url, min_severity, period), and exits with the usage status.
 func TestAlertAndBudgetFlagErrors(t *testing.T) {
 	dir := t.TempDir()
-	run := func(args ...string) (int, string) {
-		var out, errOut strings.Builder
-		e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &syncWriter{w: &errOut}, Getenv: func(k string) string {
-			if k == "AGENTSCOPE_DATA_DIR" {
-				return dir
-			}
-			return ""
-		}}
-		return e.Run(context.Background(), args), errOut.String()
-	}
+	run := func(args ...string) (int, string) { return runIn(dir, args...) }
 	for _, c := range []struct {
 		args []string
 		want string
@@ -43,4 +34,17 @@ func TestAlertAndBudgetFlagErrors(t *testing.T) {
 	if want := `agentscope budgets: --period: must be day, week or month, got "year"` + "\n"; code != 2 || !strings.HasSuffix(got, want) {
 		t.Errorf("budgets set --period year: exit %d, stderr %q; want exit 2 ending %q", code, got, want)
 	}
+}
+
+// runIn runs the CLI with args on the local store of data dir dir and
+// nothing else in its environment, returning its exit status and stderr.
+func runIn(dir string, args ...string) (int, string) {
+	var out, errOut strings.Builder
+	e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &syncWriter{w: &errOut}, Getenv: func(k string) string {
+		if k == "AGENTSCOPE_DATA_DIR" {
+			return dir
+		}
+		return ""
+	}}
+	return e.Run(context.Background(), args), errOut.String()
 }

@@ -241,16 +241,7 @@ func TestProxySurvivesUnreachableAgentScope(t *testing.T) {
 // --agent up front, before it starts the server, saying why.
 func TestProxyRefusesManagedAgent(t *testing.T) {
 	dir := t.TempDir()
-	run := func(args ...string) (int, string) {
-		var out, errOut strings.Builder
-		e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &syncWriter{w: &errOut}, Getenv: func(k string) string {
-			if k == "AGENTSCOPE_DATA_DIR" {
-				return dir
-			}
-			return ""
-		}}
-		return e.Run(context.Background(), args), errOut.String()
-	}
+	run := func(args ...string) (int, string) { return runIn(dir, args...) }
 	if code, got := run("agents", "create", "--name", "bot", "--system-prompt", "be brief"); code != 0 {
 		t.Fatalf("agents create: exit %d: %s", code, got)
 	}
