@@ -184,9 +184,6 @@ func (s *localSink) selfReported(ctx context.Context, agent string) error {
 }
 
 func (s *localSink) StartSession(ctx context.Context, sessionID, agent string, input json.RawMessage, startedAt time.Time) error {
-	if err := s.selfReported(ctx, agent); err != nil {
-		return err // the host's own name (clientInfo.name) may be a managed agent's
-	}
 	_, err := s.svc.StartRun(s.ctx(ctx), service.StartRunInput{Agent: agent, Input: input, Metadata: mcpproxy.SessionMetadata(), SessionID: sessionID, StartedAt: &startedAt})
 	return err
 }
