@@ -248,25 +248,29 @@ func (f *EventField) Ptr(e *Event) any {
 // IsSet reports whether e carries the field: a non-empty string or JSON
 // value, a non-nil number, a non-zero time or seq.
 func (f *EventField) IsSet(e *Event) bool {
-	switch p := f.Ptr(e).(type) {
-	case *string:
-		return *p != ""
-	case *EventType:
-		return *p != ""
-	case *int64:
-		return *p != 0
-	case *time.Time:
-		return !p.IsZero()
-	case **int64:
-		return *p != nil
-	case **float64:
-		return *p != nil
-	case **USD:
-		return *p != nil
-	case *json.RawMessage:
-		return len(*p) > 0
-	case *map[string]any:
-		return len(*p) > 0
+	// Read through the member's offset by kind, as Ptr does, without
+	// boxing a pointer into an interface to switch on its type: validation
+	// asks this of every field of every event.
+	p := unsafe.Add(unsafe.Pointer(e), f.offset) // the member's type was checked at initialisation
+	switch f.Kind {
+	case KindString:
+		return *(*string)(p) != ""
+	case KindType:
+		return *(*EventType)(p) != ""
+	case KindSeq:
+		return *(*int64)(p) != 0
+	case KindTime:
+		return !(*time.Time)(p).IsZero()
+	case KindCount:
+		return *(**int64)(p) != nil
+	case KindDuration:
+		return *(**float64)(p) != nil
+	case KindMoney:
+		return *(**USD)(p) != nil
+	case KindObject, KindJSON:
+		return len(*(*json.RawMessage)(p)) > 0
+	case KindAttributes:
+		return len(*(*map[string]any)(p)) > 0
 	}
 	return false
 }

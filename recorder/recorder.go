@@ -103,6 +103,15 @@ func (r *Recorder) Commit(ctx context.Context, req agentscope.AppendRequest) (ag
 			return agentscope.AppendResult{}, indexed(i, len(req.Events), err)
 		}
 	}
+	return r.CommitValidated(ctx, req)
+}
+
+// CommitValidated is Commit for events its caller has validated: each
+// passed agentscope.ValidateEvent (or was accepted by DecodeEvent) after
+// its last change, and the caller has counted any it refused. The record
+// path, which validates each event as it decodes it so that a bad one is
+// refused alone, uses it not to validate every ingested event twice.
+func (r *Recorder) CommitValidated(ctx context.Context, req agentscope.AppendRequest) (agentscope.AppendResult, error) {
 	p := &pending{req: req, done: make(chan agentscope.AppendResult, 1)}
 	r.mu.RLock()
 	if r.closed {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/agentscope/agentscope"
@@ -64,6 +65,42 @@ func TestRecordBatchOfSessions(t *testing.T) {
 				}
 				if !slices.Equal(got, calls) {
 					t.Errorf("session %s holds calls %q, want %q", sid, got, calls)
+				}
+			}
+		})
+	}
+}
+
+// TestRecordBadDefaultSession: events are committed as validated when
+// decoded, so the default session an event takes afterwards must be
+// checked too: a malformed one is refused on each event that would take
+// it, naming session_id, while the batch's events with a session of their
+// own are stored, and nothing lands under the bad id.
+func TestRecordBadDefaultSession(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			svc := serviceOver(t, open(t))
+			ctx := agentscope.WithPrincipal(context.Background(), agentscope.SystemPrincipal("org-a"))
+			if _, err := svc.StartRun(ctx, service.StartRunInput{Agent: "bot", SessionID: "a"}); err != nil {
+				t.Fatal(err)
+			}
+			raws := []json.RawMessage{
+				json.RawMessage(`{"type":"ToolCalled","tool":"t","call_id":"d1"}`),
+				json.RawMessage(`{"session_id":"a","type":"ToolCalled","tool":"t","call_id":"a1"}`),
+			}
+			for _, bad := range []string{"has space", "x/../y", string(make([]byte, 65))} {
+				res, err := svc.Record(ctx, bad, raws)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res[0].Accepted || res[0].Code != agentscope.EINVALID || !strings.Contains(res[0].Error, "session_id") {
+					t.Errorf("default %q: the event without a session: %+v, want refused on session_id", bad, res[0])
+				}
+				if !res[1].Accepted {
+					t.Errorf("default %q: the event with its own session: %+v, want accepted", bad, res[1])
+				}
+				if _, err := svc.ListEvents(ctx, bad, agentscope.EventFilter{}); agentscope.ErrorCode(err) != agentscope.EINVALID && agentscope.ErrorCode(err) != agentscope.ENOTFOUND {
+					t.Errorf("default %q: listing it gives %v, want nothing stored", bad, err)
 				}
 			}
 		})

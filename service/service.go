@@ -277,11 +277,20 @@ func (s *Service) record(ctx context.Context, defaultSession string, n int, deco
 		evs   []agentscope.Event // decoded and accepted so far, in order
 		idx   []int              // their indexes in the request
 	)
+	// Each event is validated as it is decoded and is then committed with
+	// CommitValidated, so what this loop changes must keep it valid: the
+	// default session is checked here, once, and given only to events
+	// without a session_id of their own (as an error if it is bad), and
+	// a generated event id is valid.
+	var defaultErr error
+	if defaultSession != "" {
+		defaultErr = agentscope.ValidateSessionID(defaultSession)
+	}
 	for i := range n {
 		results[i].Index = i
 		ev, err := decode(i)
 		if err == nil && ev.SessionID == "" {
-			ev.SessionID = defaultSession
+			ev.SessionID, err = defaultSession, defaultErr
 		}
 		if err == nil && ev.SessionID == "" {
 			err = agentscope.FieldErrorf("session_id", "is required")
@@ -340,13 +349,13 @@ func (s *Service) record(ctx context.Context, defaultSession string, n int, deco
 		// One session (every record_event of one event): commit in this
 		// goroutine rather than start another.
 		g := groups[order[0]]
-		res, err := s.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: order[0], Events: g.events})
+		res, err := s.rec.CommitValidated(ctx, agentscope.AppendRequest{OrgID: org, SessionID: order[0], Events: g.events})
 		done <- outcome{g, res, err}
 	} else {
 		for _, sid := range order {
 			g := groups[sid]
 			go func() {
-				res, err := s.rec.Commit(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sid, Events: g.events})
+				res, err := s.rec.CommitValidated(ctx, agentscope.AppendRequest{OrgID: org, SessionID: sid, Events: g.events})
 				done <- outcome{g, res, err}
 			}()
 		}
