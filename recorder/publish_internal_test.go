@@ -29,11 +29,12 @@ func (echoStore) Append(_ context.Context, reqs []agentscope.AppendRequest) []ag
 	return out
 }
 
-// TestCommitPublishesEachOrgOnce: a group commit of several requests tells
-// the observers once per organisation, with that organisation's appended
-// events in request order: none of another organisation's, none a failed
-// request or a duplicate holds.
-func TestCommitPublishesEachOrgOnce(t *testing.T) {
+// TestCommitPublishesAppendedEvents: a group commit of several requests
+// tells the observers of each request that appended events, under its
+// organisation, with those events in request order: none of another
+// organisation's, none a failed request or a duplicate holds, and no call
+// for a request that appended nothing.
+func TestCommitPublishesAppendedEvents(t *testing.T) {
 	got := map[string][]string{}
 	calls := map[string]int{}
 	r := New(echoStore{}, Options{Observers: []func(string, []agentscope.Event){func(org string, evs []agentscope.Event) {
@@ -59,12 +60,13 @@ func TestCommitPublishesEachOrgOnce(t *testing.T) {
 		req("a", "s1", "a5"),
 	})
 	want := map[string]string{"a": "a1 a2 a3 a4 a5", "b": "b1"}
+	wantCalls := map[string]int{"a": 3, "b": 1}
 	if len(got) != len(want) {
 		t.Fatalf("observed organisations %v, want a and b", got)
 	}
 	for org, ids := range want {
-		if s := strings.Join(got[org], " "); s != ids || calls[org] != 1 {
-			t.Errorf("org %s: %d calls with %s, want one with %s", org, calls[org], s, ids)
+		if s := strings.Join(got[org], " "); s != ids || calls[org] != wantCalls[org] {
+			t.Errorf("org %s: %d calls with %s, want %d with %s", org, calls[org], s, wantCalls[org], ids)
 		}
 	}
 }
