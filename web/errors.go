@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/agentscope/agentscope"
 )
@@ -60,8 +61,30 @@ func errorAnswer(w http.ResponseWriter, r *http.Request, log *slog.Logger, err e
 	return codeStatus[code], body
 }
 
+// appendBuffers holds the buffers writeJSON encodes jsonAppenders into;
+// one bigger than maxPooledAnswer is left to the collector.
+var appendBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledAnswer = 1 << 20
+
+// jsonAppender is a value that encodes itself as encoding/json would,
+// without reflection (a recording call's answer, a result per event).
+type jsonAppender interface{ AppendJSON([]byte) []byte }
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
+	if a, ok := v.(jsonAppender); ok {
+		// As Encode writes it: the JSON and a newline, in a buffer
+		// kept for the next answer as encoding/json keeps its own.
+		bp := appendBuffers.Get().(*[]byte)
+		b := append(a.AppendJSON((*bp)[:0]), '\n')
+		_, _ = w.Write(b)
+		if cap(b) <= maxPooledAnswer {
+			*bp = b
+			appendBuffers.Put(bp)
+		}
+		return
+	}
 	_ = json.NewEncoder(w).Encode(v)
 }
