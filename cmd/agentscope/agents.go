@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -61,6 +62,37 @@ func (d *definitionFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&d.tools, "tools", "", "comma-separated AgentScope tools, e.g. splunk_context_search,get_run")
 	fs.StringVar(&d.description, "description", "", "what the agent is for")
 	fs.IntVar(&d.maxSteps, "max-steps", 0, "model calls per run")
+}
+
+// agentFlags are agents create's and update's flags by the field each
+// sets (a field's index, as in definition.tools[0], left out).
+var agentFlags = map[string]string{"agent": "--name", "definition.model": "--model", "definition.system_prompt": "--system-prompt",
+	"definition.description": "--description", "definition.tools": "--tools", "definition.limits.max_steps": "--max-steps"}
+
+// refusal is the command's error for err, the service's refusal of the
+// agent it built: a value a flag set (or, with no definition file to
+// create from, should have set) is named by that flag and exits with the
+// usage status; a value from the file or the stored definition keeps its
+// field's name.
+func (d *definitionFlags) refusal(err error, update bool) error {
+	var e *agentscope.Error
+	if !errors.As(err, &e) || e.Code != agentscope.EINVALID {
+		return cliError(err)
+	}
+	field := e.Field
+	if i := strings.IndexByte(field, '['); i >= 0 {
+		field = field[:i]
+	}
+	name, ok := agentFlags[field]
+	if !ok {
+		return cliError(err)
+	}
+	set := map[string]bool{"--name": true, "--model": d.model != "", "--system-prompt": d.prompt != "",
+		"--description": d.description != "", "--tools": d.tools != "", "--max-steps": d.maxSteps != 0}
+	if !set[name] && (update || d.file != "") {
+		return cliError(err) // the definition file's value, or the stored one
+	}
+	return usageError{name + ": " + e.Message}
 }
 
 // build returns the definition: the file's (or base's) with the flags set
@@ -160,7 +192,7 @@ func runAgents(ctx context.Context, env *Env, args []string) error {
 		}
 		a, err := app.Service.CreateAgent(ctx, name, def)
 		if err != nil {
-			return cliError(err)
+			return defFlag.refusal(err, false)
 		}
 		return printJSON(env.Stdout, a)
 	default:
@@ -174,7 +206,7 @@ func runAgents(ctx context.Context, env *Env, args []string) error {
 		}
 		a, err := app.Service.UpdateAgent(ctx, name, def)
 		if err != nil {
-			return cliError(err)
+			return defFlag.refusal(err, true)
 		}
 		return printJSON(env.Stdout, a)
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -47,4 +49,35 @@ func runIn(dir string, args ...string) (int, string) {
 		return ""
 	}}
 	return e.Run(context.Background(), args), errOut.String()
+}
+
+// TestAgentFlagErrors: agents create and update name the flag that set a
+// refused value (--system-prompt, --max-steps, --tools, --name) and exit
+// with the usage status; a value that came from a definition file or the
+// stored definition keeps its field's name, since no flag set it.
+func TestAgentFlagErrors(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "def.json")
+	if err := os.WriteFile(file, []byte(`{"system_prompt":"be brief","limits":{"max_steps":500}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"agents", "create", "--name", "bot"}, 2, "agentscope agents: --system-prompt: is required\n"},
+		{[]string{"agents", "create", "--name", "bot", "--system-prompt", "hi", "--max-steps", "-3"}, 2, "agentscope agents: --max-steps: must be between 1 and 100\n"},
+		{[]string{"agents", "create", "--name", "bot", "--system-prompt", "hi", "--tools", "nope"}, 2, `agentscope agents: --tools: names "nope"`},
+		{[]string{"agents", "create", "--name", "bad name", "--system-prompt", "hi"}, 2, "agentscope agents: --name: must match"},
+		{[]string{"agents", "create", "--name", "bot", "--definition", file}, 1, "agentscope agents: definition.limits.max_steps: must be between 1 and 100\n"},
+		{[]string{"agents", "create", "--name", "bot", "--definition", file, "--max-steps", "200"}, 2, "agentscope agents: --max-steps: must be between 1 and 100\n"},
+		{[]string{"agents", "create", "--name", "bot", "--system-prompt", "hi"}, 0, ""},
+		{[]string{"agents", "update", "--name", "bot", "--max-steps", "101"}, 2, "agentscope agents: --max-steps: must be between 1 and 100\n"},
+	} {
+		code, got := runIn(dir, c.args...)
+		if code != c.code || !strings.Contains(got, c.want) || (c.code == 2 && strings.Contains(got, "definition.")) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", c.args, code, got, c.code, c.want)
+		}
+	}
 }
