@@ -3,10 +3,12 @@ package service_test
 import (
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/metrics"
 	"github.com/agentscope/agentscope/recorder"
 	"github.com/agentscope/agentscope/service"
 	"github.com/agentscope/agentscope/store/sqlstore"
@@ -22,7 +24,10 @@ func TestStartRunHardCap(t *testing.T) {
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
-			svc := agentServiceOver(t, st)
+			rec := recorder.New(st, recorder.Options{Hub: recorder.NewMemHub()})
+			t.Cleanup(func() { rec.Close() })
+			m := metrics.New(metrics.Options{})
+			svc := service.New(rec, service.Options{Agents: st, Metrics: m})
 			orgA, orgB := asOrg("org-a"), asOrg("org-b")
 			start := func(ctx context.Context, agent, sid string) error {
 				t.Helper()
@@ -65,8 +70,27 @@ func TestStartRunHardCap(t *testing.T) {
 			if err := start(orgB, "ext-bot", "cap-5"); err != nil {
 				t.Errorf("org-b's ext-bot, held to org-a's budget: %v", err)
 			}
+			// Counted as the runtime counts a managed run's refusal: once,
+			// for the one refused start.
+			if got := scrapeLine(t, m, `agentscope_refusals_total{reason="budget_hard_cap",what="run_start"}`); got != "1" {
+				t.Errorf("refused starts counted %s, want 1", got)
+			}
 		})
 	}
+}
+
+// scrapeLine returns the value m exposes for the series named as in the
+// exposition format, or "" if it exposes none.
+func scrapeLine(t *testing.T, m *metrics.Metrics, series string) string {
+	t.Helper()
+	w := httptest.NewRecorder()
+	m.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	for line := range strings.Lines(w.Body.String()) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), series+" "); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func usd(t *testing.T, s string) agentscope.USD {

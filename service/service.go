@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/metrics"
 	"github.com/agentscope/agentscope/pricing"
 	"github.com/agentscope/agentscope/recorder"
 )
@@ -63,6 +64,9 @@ type Options struct {
 	// Idle finds capture sessions gone idle (the SQL store). Without it
 	// EndIdleSessions ends none.
 	Idle IdleRuns
+	// Metrics counts what the service refuses itself (a self-reported
+	// run's start past its agent's hard cap); nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Billing reads an organisation's plan and usage and refuses what its plan
@@ -89,6 +93,7 @@ type Service struct {
 	orgs     OrgStore
 	billing  Billing
 	idle     IdleRuns
+	metrics  *metrics.Metrics
 	starters starterSet
 	log      *slog.Logger
 	now      func() time.Time
@@ -108,7 +113,7 @@ func New(rec *recorder.Recorder, opts Options) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{rec: rec, store: rec.Store(), launcher: opts.Launcher, agents: opts.Agents, audit: opts.Audit, grants: opts.OAuthGrants, keys: opts.Keys, orgs: opts.Orgs, billing: opts.Billing, idle: opts.Idle, log: logger.With("component", "service"),
+	return &Service{rec: rec, store: rec.Store(), launcher: opts.Launcher, agents: opts.Agents, audit: opts.Audit, grants: opts.OAuthGrants, keys: opts.Keys, orgs: opts.Orgs, billing: opts.Billing, idle: opts.Idle, metrics: opts.Metrics, log: logger.With("component", "service"),
 		now: func() time.Time { return time.Now().Truncate(time.Microsecond) }, MaxEventBytes: agentscope.DefaultMaxEventBytes}
 }
 
@@ -211,6 +216,7 @@ func (s *Service) StartRun(ctx context.Context, in StartRunInput) (agentscope.Ru
 	if st, err := s.exceededHardCap(ctx, org, in.Agent); err != nil {
 		return agentscope.Run{}, err
 	} else if st != nil {
+		s.metrics.Refusal("budget_hard_cap", "run_start") // as the runtime counts a managed run's
 		return agentscope.Run{}, agentscope.Errorf(agentscope.EFORBIDDEN, "agent %q has reached its hard cap: spent $%s of its $%s %s budget since %s; new runs are refused until the period ends or the budget is raised",
 			in.Agent, st.SpentUSD, st.LimitUSD, st.Period, st.PeriodStart.Format(time.RFC3339))
 	}

@@ -295,7 +295,7 @@ func OpenApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, string, e
 	// The service takes the runtime as its launcher: it is built after
 	// the runtime, which needs only the recorder.
 	svcOpts := service.Options{Logger: log, Launcher: rt, Agents: a.Store, Audit: a.Store, OAuthGrants: a.Store, Keys: a.Store, Orgs: a.Store, Idle: a.Store}
-	svcOpts.Billing = a.Billing
+	svcOpts.Billing, svcOpts.Metrics = a.Billing, a.Metrics
 	a.Service = service.New(a.Recorder, svcOpts)
 	a.Service.Search = a.searchOptions
 	a.Service.Pricing = cfg.Runtime.Pricing // self-reported calls are priced from the runtime's table
