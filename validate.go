@@ -356,7 +356,9 @@ func DecodeEventFields(raw map[string]json.RawMessage) (Event, error) {
 
 // ValidateEvent checks an event against its type's schema: required fields
 // present, no fields foreign to the type, and the per-field rules that hold
-// after decoding. The recorder runs it on every event, however it was built.
+// after decoding. Recorder.Commit runs it on every event, however it was
+// built; the record path, whose events DecodeEvent validated as it decoded
+// them, commits with CommitValidated instead.
 func ValidateEvent(ev *Event) error { return validateEvent(ev, false) }
 
 // validateEvent is ValidateEvent. decoded says decodeField has just built
