@@ -36,19 +36,19 @@ func (e *Event) appendCanonical(dst []byte) ([]byte, bool) {
 	dst = append(dst, `,"ts":"`...)
 	dst = e.TS.AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, '"')
-	dst = appendStringField(dst, `,"span_id":`, e.SpanID)
-	dst = appendStringField(dst, `,"parent_span_id":`, e.ParentSpanID)
-	dst = appendStringField(dst, `,"agent":`, e.Agent)
+	dst = jsonscan.AppendStringField(dst, `,"span_id":`, e.SpanID)
+	dst = jsonscan.AppendStringField(dst, `,"parent_span_id":`, e.ParentSpanID)
+	dst = jsonscan.AppendStringField(dst, `,"agent":`, e.Agent)
 	var ok bool
 	if dst, ok = appendRawField(dst, `,"input":`, e.Input); !ok {
 		return fail()
 	}
-	dst = appendStringField(dst, `,"status":`, e.Status)
+	dst = jsonscan.AppendStringField(dst, `,"status":`, e.Status)
 	if dst, ok = appendRawField(dst, `,"output":`, e.Output); !ok {
 		return fail()
 	}
-	dst = appendStringField(dst, `,"provider":`, e.Provider)
-	dst = appendStringField(dst, `,"model":`, e.Model)
+	dst = jsonscan.AppendStringField(dst, `,"provider":`, e.Provider)
+	dst = jsonscan.AppendStringField(dst, `,"model":`, e.Model)
 	if e.DurationMS != nil {
 		dst = append(dst, `,"duration_ms":`...)
 		if dst, ok = appendFloat(dst, *e.DurationMS); !ok {
@@ -60,9 +60,9 @@ func (e *Event) appendCanonical(dst []byte) ([]byte, bool) {
 	dst = appendIntField(dst, `,"cache_read_tokens":`, e.CacheReadTokens)
 	dst = appendIntField(dst, `,"cache_write_tokens":`, e.CacheWriteTokens)
 	dst = appendIntField(dst, `,"reasoning_tokens":`, e.ReasoningTokens)
-	dst = appendStringField(dst, `,"finish_reason":`, e.FinishReason)
-	dst = appendStringField(dst, `,"tool":`, e.Tool)
-	dst = appendStringField(dst, `,"call_id":`, e.CallID)
+	dst = jsonscan.AppendStringField(dst, `,"finish_reason":`, e.FinishReason)
+	dst = jsonscan.AppendStringField(dst, `,"tool":`, e.Tool)
+	dst = jsonscan.AppendStringField(dst, `,"call_id":`, e.CallID)
 	if dst, ok = appendRawField(dst, `,"arguments":`, e.Arguments); !ok {
 		return fail()
 	}
@@ -73,22 +73,15 @@ func (e *Event) appendCanonical(dst []byte) ([]byte, bool) {
 		dst = append(dst, `,"amount_usd":`...)
 		dst = append(dst, e.AmountUSD.String()...)
 	}
-	dst = appendStringField(dst, `,"currency":`, e.Currency)
-	dst = appendStringField(dst, `,"source":`, e.Source)
-	dst = appendStringField(dst, `,"error":`, e.Error)
+	dst = jsonscan.AppendStringField(dst, `,"currency":`, e.Currency)
+	dst = jsonscan.AppendStringField(dst, `,"source":`, e.Source)
+	dst = jsonscan.AppendStringField(dst, `,"error":`, e.Error)
 	if len(e.Attributes) > 0 {
 		if dst, ok = appendAttributes(dst, e.Attributes); !ok {
 			return fail()
 		}
 	}
 	return append(dst, '}'), true
-}
-
-func appendStringField(dst []byte, name, v string) []byte {
-	if v == "" {
-		return dst
-	}
-	return jsonscan.AppendString(append(dst, name...), v)
 }
 
 func appendIntField(dst []byte, name string, v *int64) []byte {

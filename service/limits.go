@@ -75,14 +75,8 @@ func (o RecordOutput) AppendJSON(dst []byte) []byte {
 func (r *RecordResult) appendJSON(dst []byte) []byte {
 	dst = append(dst, `{"index":`...)
 	dst = strconv.AppendInt(dst, int64(r.Index), 10)
-	if r.EventID != "" {
-		dst = append(dst, `,"event_id":`...)
-		dst = jsonscan.AppendString(dst, r.EventID)
-	}
-	if r.SessionID != "" {
-		dst = append(dst, `,"session_id":`...)
-		dst = jsonscan.AppendString(dst, r.SessionID)
-	}
+	dst = jsonscan.AppendStringField(dst, `,"event_id":`, r.EventID)
+	dst = jsonscan.AppendStringField(dst, `,"session_id":`, r.SessionID)
 	if r.Seq != 0 {
 		dst = append(dst, `,"seq":`...)
 		dst = strconv.AppendInt(dst, r.Seq, 10)
@@ -92,13 +86,7 @@ func (r *RecordResult) appendJSON(dst []byte) []byte {
 	if r.Duplicate {
 		dst = append(dst, `,"duplicate":true`...)
 	}
-	if r.Error != "" {
-		dst = append(dst, `,"error":`...)
-		dst = jsonscan.AppendString(dst, r.Error)
-	}
-	if r.Code != "" {
-		dst = append(dst, `,"code":`...)
-		dst = jsonscan.AppendString(dst, r.Code)
-	}
+	dst = jsonscan.AppendStringField(dst, `,"error":`, r.Error)
+	dst = jsonscan.AppendStringField(dst, `,"code":`, r.Code)
 	return append(dst, '}')
 }

@@ -2,6 +2,17 @@ package jsonscan
 
 import "unicode/utf8"
 
+// AppendStringField appends name, a member's encoded key with what comes
+// before and after it (`,"tool":`), and v as AppendString encodes it,
+// unless v is empty: a string field tagged omitempty, as encoding/json
+// writes it.
+func AppendStringField(dst []byte, name, v string) []byte {
+	if v == "" {
+		return dst
+	}
+	return AppendString(append(dst, name...), v)
+}
+
 // AppendString appends s as a JSON string, byte for byte as encoding/json
 // encodes a string (HTML escaping on): ", \ and control characters escaped (\b \f \n \r \t by name), <, >
 // and & as \u003c \u003e \u0026, U+2028 and U+2029 escaped, each invalid
