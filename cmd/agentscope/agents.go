@@ -64,11 +64,6 @@ func (d *definitionFlags) bind(fs *flag.FlagSet) {
 	fs.IntVar(&d.maxSteps, "max-steps", 0, "model calls per run")
 }
 
-// agentFlags are agents create's and update's flags by the field each
-// sets (a field's index, as in definition.tools[0], left out).
-var agentFlags = map[string]string{"agent": "--name", "definition.model": "--model", "definition.system_prompt": "--system-prompt",
-	"definition.description": "--description", "definition.tools": "--tools", "definition.limits.max_steps": "--max-steps"}
-
 // refusal is the command's error for err, the service's refusal of the
 // agent it built: a value a flag set (or, with no definition file to
 // create from, should have set) is named by that flag and exits with the
@@ -79,20 +74,32 @@ func (d *definitionFlags) refusal(err error, update bool) error {
 	if !errors.As(err, &e) || e.Code != agentscope.EINVALID {
 		return cliError(err)
 	}
-	field := e.Field
-	if i := strings.IndexByte(field, '['); i >= 0 {
-		field = field[:i]
-	}
-	name, ok := agentFlags[field]
-	if !ok {
-		return cliError(err)
-	}
-	set := map[string]bool{"--name": true, "--model": d.model != "", "--system-prompt": d.prompt != "",
-		"--description": d.description != "", "--tools": d.tools != "", "--max-steps": d.maxSteps != 0}
-	if !set[name] && (update || d.file != "") {
-		return cliError(err) // the definition file's value, or the stored one
+	field, _, _ := strings.Cut(e.Field, "[") // definition.tools[0] is --tools's
+	name, set := d.flagOf(field)
+	if name == "" || !set && (update || d.file != "") {
+		return cliError(err) // no such flag, or the definition file's value or the stored one
 	}
 	return usageError{name + ": " + e.Message}
+}
+
+// flagOf returns the flag of agents create and update that sets field,
+// and whether it was given; "" for a field no flag sets.
+func (d *definitionFlags) flagOf(field string) (string, bool) {
+	switch field {
+	case "agent":
+		return "--name", true
+	case "definition.model":
+		return "--model", d.model != ""
+	case "definition.system_prompt":
+		return "--system-prompt", d.prompt != ""
+	case "definition.description":
+		return "--description", d.description != ""
+	case "definition.tools":
+		return "--tools", d.tools != ""
+	case "definition.limits.max_steps":
+		return "--max-steps", d.maxSteps != 0
+	}
+	return "", false
 }
 
 // build returns the definition: the file's (or base's) with the flags set
