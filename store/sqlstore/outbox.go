@@ -296,8 +296,10 @@ func (s *Store) takeHot(claimed []claimedRow, now int64, read func([]*claimedRow
 // generic wraps stmt in a transaction that plans it generically
 // (Dialect.GenericPlans), when the dialect has that setting: planning the
 // claim for its arguments took about 5 ms of the database's CPU on every
-// claim, and its plans do not depend on them (the due rows are found by
-// the outbox's own order, their events by primary key).
+// claim, and planning a completion about 0.25 ms on every HEC batch (a
+// custom plan for each: its bind was twice as long as its execution), and
+// neither's plan depends on them (the due rows are found by the outbox's
+// own order, their events and the completed rows by primary key).
 func (s *Store) generic(stmt Stmt) []Stmt {
 	if s.d.GenericPlans == "" {
 		return []Stmt{stmt}
@@ -716,7 +718,7 @@ func (s *Store) completeWholeRows(ctx context.Context, owner string, refs []agen
 	}
 	defer p.Release()
 	deleted := make(map[int64]bool, len(runs))
-	err = p.Send(ctx, []Stmt{{SQL: s.d.rebind(completeWholeRowsPG), Args: []any{ids, los, his, owner}, Rows: func(rows Rows) error {
+	err = p.Send(ctx, s.generic(Stmt{SQL: s.d.rebind(completeWholeRowsPG), Args: []any{ids, los, his, owner}, Rows: func(rows Rows) error {
 		for rows.Next() {
 			var id int64
 			if err := rows.Scan(&id); err != nil {
@@ -725,7 +727,7 @@ func (s *Store) completeWholeRows(ctx context.Context, owner string, refs []agen
 			deleted[id] = true
 		}
 		return nil
-	}}})
+	}}))
 	if err != nil {
 		return nil, 0, err
 	}
