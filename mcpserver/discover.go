@@ -38,7 +38,7 @@ func refuseStatelessDiscover(next http.Handler) http.Handler {
 		// so only its first 64 KiB are looked at and the rest is passed on.
 		head, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 		if err != nil {
-			http.Error(w, "Bad Request: reading the body: "+err.Error(), http.StatusBadRequest)
+			refuse(w, "Bad Request: reading the body: "+err.Error(), http.StatusBadRequest)
 			return
 		}
 		var msg struct {

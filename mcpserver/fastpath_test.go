@@ -27,6 +27,9 @@ type rawSession struct {
 	version string
 }
 
+// post POSTs body with the session's headers, then header's pairs of name
+// and value ("" deletes the header; ":method" sets the method, Host the
+// request's host).
 func (c *rawSession) post(body string, header ...string) (*http.Response, []byte) {
 	c.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, c.url, strings.NewReader(body))
@@ -40,6 +43,14 @@ func (c *rawSession) post(body string, header ...string) (*http.Response, []byte
 		req.Header.Set("Mcp-Protocol-Version", c.version)
 	}
 	for i := 0; i+1 < len(header); i += 2 {
+		switch header[i] {
+		case ":method":
+			req.Method = header[i+1]
+			continue
+		case "Host":
+			req.Host = header[i+1]
+			continue
+		}
 		if header[i+1] == "" {
 			req.Header.Del(header[i])
 		} else {

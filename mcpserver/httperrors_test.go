@@ -3,6 +3,7 @@ package mcpserver_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -13,11 +14,14 @@ import (
 // what was wrong (go-sdk v1.8.0 answered plain text, or code 0; see
 // third_party/go-sdk/PATCHED.md). A call is answered as stdio answers it:
 // a JSON-RPC response with its id. What cannot be tied to a request (a
-// body that is not one, a notification, an unknown session) has id null.
+// body that is not one, a notification, an unknown session) has id null,
+// and so has a refusal by the transport itself (a header, body size or
+// method it does not accept), of code -32000.
 func TestHTTPRefusalsAreJSONRPCErrors(t *testing.T) {
 	srv := newServer(t)
 	url := serveHTTP(t, srv)
 	c := openRaw(t, url, "good", "2025-06-18")
+	const list = `{"jsonrpc":"2.0","id":15,"method":"tools/list"}`
 	cases := []struct {
 		name       string
 		body       string
@@ -40,6 +44,18 @@ func TestHTTPRefusalsAreJSONRPCErrors(t *testing.T) {
 		{"no session", `{"jsonrpc":"2.0","id":9,"method":"tools/list"}`, []string{"Mcp-Session-Id", ""}, http.StatusBadRequest, -32600, 9.0},
 		{"no session, a tool call", `{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"get_run","arguments":{"session_id":"s"}}}`, []string{"Mcp-Session-Id", ""}, http.StatusBadRequest, -32600, 10.0},
 		{"an unknown session", `{"jsonrpc":"2.0","id":11,"method":"tools/list"}`, []string{"Mcp-Session-Id", "no-such-session"}, http.StatusNotFound, -32001, nil},
+		// Refusals by the transport, before a session sees the request:
+		// -32000, as the TypeScript SDK's server answers them.
+		{"a body that is not application/json", list, []string{"Content-Type", "text/plain"}, http.StatusUnsupportedMediaType, -32000, nil},
+		{"an Accept without text/event-stream", list, []string{"Accept", "application/json"}, http.StatusBadRequest, -32000, nil},
+		{"an unsupported protocol version", list, []string{"Mcp-Protocol-Version", "1999-01-01"}, http.StatusBadRequest, -32000, nil},
+		{"a body too large", `{"jsonrpc":"2.0","id":14,"method":"tools/list","params":{"pad":"` + strings.Repeat("x", 8<<20) + `"}}`, nil, http.StatusRequestEntityTooLarge, -32000, nil},
+		{"a foreign Host on loopback", list, []string{"Host", "evil.example"}, http.StatusForbidden, -32000, nil},
+		{"a foreign Origin", list, []string{"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"}, http.StatusForbidden, -32000, nil},
+		{"a method /mcp does not serve", list, []string{":method", http.MethodPut}, http.StatusMethodNotAllowed, -32000, nil},
+		{"a GET without a session", ``, []string{":method", http.MethodGet, "Mcp-Session-Id", ""}, http.StatusBadRequest, -32000, nil},
+		{"a DELETE without a session", ``, []string{":method", http.MethodDelete, "Mcp-Session-Id", ""}, http.StatusBadRequest, -32000, nil},
+		{"a POST with Last-Event-ID", list, []string{"Last-Event-ID", "0_1"}, http.StatusBadRequest, -32000, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,6 +70,9 @@ func TestHTTPRefusalsAreJSONRPCErrors(t *testing.T) {
 			}
 			if err := json.Unmarshal(out, &msg); err != nil {
 				t.Fatalf("body %q is not JSON: %v", out, err)
+			}
+			if tc.wantStatus == http.StatusMethodNotAllowed && resp.Header.Get("Allow") == "" {
+				t.Error("405 without an Allow header")
 			}
 			if resp.StatusCode != tc.wantStatus || resp.Header.Get("Content-Type") != "application/json" {
 				t.Errorf("status %d, Content-Type %q; want %d, application/json", resp.StatusCode, resp.Header.Get("Content-Type"), tc.wantStatus)

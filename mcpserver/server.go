@@ -7,6 +7,7 @@ package mcpserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -155,7 +156,11 @@ func (s *Server) HTTPHandler() http.Handler {
 		// A client that went away without closing its session frees it.
 		SessionTimeout: 30 * time.Minute,
 	})
-	return http.NewCrossOriginProtection().Handler(auth.RequireBearerToken(principalToken, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(refuseStatelessDiscover(s.fastRecord(h))))
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		refuse(w, "Forbidden: cross-origin request", http.StatusForbidden)
+	}))
+	return cop.Handler(auth.RequireBearerToken(principalToken, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(refuseStatelessDiscover(s.fastRecord(h))))
 }
 
 // principalToken is the token verifier of HTTPHandler: it hands go-sdk the
@@ -172,6 +177,26 @@ func principalToken(_ context.Context, _ string, r *http.Request) (*auth.TokenIn
 		scopes[i] = string(sc)
 	}
 	return &auth.TokenInfo{UserID: p.OrgID + "/" + p.Actor(), Scopes: scopes, Extra: map[string]any{OrgKey: p.OrgID, PrincipalKey: p}}, nil
+}
+
+// refuse answers a request to /mcp that the transport refuses, before it
+// reaches a session, as go-sdk's handler answers its own (the patch in
+// third_party/go-sdk/PATCHED.md): status, and a JSON-RPC error of code
+// -32000 and id null, which an MCP client reads where text/plain is not.
+func refuse(w http.ResponseWriter, message string, status int) {
+	type rpcError struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	body, _ := json.Marshal(struct {
+		JSONRPC string    `json:"jsonrpc"`
+		ID      *struct{} `json:"id"`
+		Error   rpcError  `json:"error"`
+	}{"2.0", nil, rpcError{-32000, message}})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
 
 // maxRequestBody bounds a POST to /mcp.

@@ -83,4 +83,32 @@ await run(async (client) => {
   } finally {
     await lost.close();
   }
+
+  // Refusals by the transport itself: the status, and a JSON-RPC error of
+  // code -32000 and id null, as the TypeScript SDK's own server answers
+  // them (go-sdk v1.8.0 answered plain text).
+  const withHeaders = (extra) => (url, init) => {
+    const headers = new Headers(init?.headers);
+    for (const [k, v] of Object.entries(extra)) headers.set(k, v);
+    return fetch(url, { ...init, headers });
+  };
+  const foreign = await connect({ name: 'foreign-origin', http: { fetch: withHeaders({ Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site' }) } }).then(() => null, (e) => e);
+  const refused = httpRefusal(foreign);
+  check(refused.status === 403 && refused.body?.error?.code === -32000 && refused.body.id === null, 'a cross-origin request is 403 with a JSON-RPC error', refused);
+
+  let initialized = false;
+  const badVersion = (url, init) => {
+    const headers = new Headers(init?.headers);
+    if (initialized) headers.set('mcp-protocol-version', '1999-01-01');
+    return fetch(url, { ...init, headers });
+  };
+  const old = await connect({ name: 'bad-version', http: { fetch: badVersion } });
+  initialized = true;
+  try {
+    const err = await listTools(old).then(() => null, (e) => e);
+    const got = httpRefusal(err);
+    check(got.status === 400 && got.body?.error?.code === -32000 && /protocol version/.test(got.body.error.message) && got.body.id === null, 'an unsupported protocol version is 400 with a JSON-RPC error', got);
+  } finally {
+    await old.close().catch(() => {});
+  }
 });

@@ -340,13 +340,30 @@ func writeSessionNotFound(w http.ResponseWriter, message string) {
 	writeJSONRPCError(w, http.StatusNotFound, jsonrpc.ID{}, &jsonrpc.Error{Code: codeSessionNotFound, Message: message})
 }
 
+// codeTransportRefusal is the JSON-RPC code of a refusal by the transport
+// itself (AgentScope patch, PATCHED.md): a Host, Origin, Content-Type,
+// Accept, Mcp-Protocol-Version or header the handler cannot accept, a body
+// too large, a method it does not serve. JSON-RPC names no code for these;
+// -32000, the first of its implementation-defined server errors, is the
+// one the TypeScript SDK's server answers them with.
+const codeTransportRefusal = -32000
+
+// refuse answers a request the transport refuses, before anything else was
+// written, with status and a JSON-RPC error of id null carrying message:
+// v1.8.0 wrote message as text/plain (http.Error), which an MCP client
+// cannot read as a JSON-RPC error.
+func refuse(w http.ResponseWriter, message string, status int) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	writeJSONRPCError(w, status, jsonrpc.ID{}, &jsonrpc.Error{Code: codeTransportRefusal, Message: message})
+}
+
 func (h *StreamableHTTPHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	// DNS rebinding protection: auto-enabled for localhost servers.
 	// See: https://modelcontextprotocol.io/specification/2025-11-25/basic/security_best_practices#local-mcp-server-compromise
 	if !h.opts.DisableLocalhostProtection {
 		if localAddr, ok := req.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && localAddr != nil {
 			if util.IsLoopback(localAddr.String()) && !util.IsLoopback(req.Host) {
-				http.Error(w, fmt.Sprintf("Forbidden: invalid Host header %q", req.Host), http.StatusForbidden)
+				refuse(w, fmt.Sprintf("Forbidden: invalid Host header %q", req.Host), http.StatusForbidden)
 				return
 			}
 		}
@@ -354,7 +371,7 @@ func (h *StreamableHTTPHandler) ServeHTTP(w http.ResponseWriter, req *http.Reque
 
 	if h.opts.CrossOriginProtection != nil {
 		if err := h.opts.CrossOriginProtection.Check(req); err != nil {
-			http.Error(w, err.Error(), http.StatusForbidden)
+			refuse(w, err.Error(), http.StatusForbidden)
 			return
 		}
 	}
@@ -379,7 +396,7 @@ func (h *StreamableHTTPHandler) ServeHTTP(w http.ResponseWriter, req *http.Reque
 		supportedVersions = supportedProtocolVersions
 	}
 	if protocolVersion != "" && !slices.Contains(supportedVersions, protocolVersion) && protocolVersion < protocolVersion20260728 {
-		http.Error(w, fmt.Sprintf("Bad Request: Unsupported protocol version (supported versions: %s)", strings.Join(supportedVersions, ",")), http.StatusBadRequest)
+		refuse(w, fmt.Sprintf("Bad Request: Unsupported protocol version (supported versions: %s)", strings.Join(supportedVersions, ",")), http.StatusBadRequest)
 		return
 	}
 	req = req.WithContext(context.WithValue(req.Context(), protocolVersionContextKey{}, protocolVersion))
@@ -408,25 +425,25 @@ func (h *StreamableHTTPHandler) serveStateless(w http.ResponseWriter, req *http.
 	if req.Method != http.MethodPost {
 		// RFC 9110 §15.5.6: 405 responses MUST include Allow header.
 		w.Header().Set("Allow", "POST")
-		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+		refuse(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 		return
 	}
 
 	if baseMediaType(req.Header.Get("Content-Type")) != "application/json" {
-		http.Error(w, "Content-Type must be 'application/json'", http.StatusUnsupportedMediaType)
+		refuse(w, "Content-Type must be 'application/json'", http.StatusUnsupportedMediaType)
 		return
 	}
 
 	// Accept must contain both 'application/json' and 'text/event-stream'.
 	jsonOK, streamOK := streamableAccepts(req.Header.Values("Accept"))
 	if !jsonOK || !streamOK {
-		http.Error(w, "Accept must contain both 'application/json' and 'text/event-stream'", http.StatusBadRequest)
+		refuse(w, "Accept must contain both 'application/json' and 'text/event-stream'", http.StatusBadRequest)
 		return
 	}
 
 	server := h.getServer(req)
 	if server == nil {
-		http.Error(w, "no server available", http.StatusBadRequest)
+		refuse(w, "no server available", http.StatusBadRequest)
 		return
 	}
 
@@ -434,10 +451,10 @@ func (h *StreamableHTTPHandler) serveStateless(w http.ResponseWriter, req *http.
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			http.Error(w, fmt.Sprintf("request body exceeds %d bytes", mbe.Limit), http.StatusRequestEntityTooLarge)
+			refuse(w, fmt.Sprintf("request body exceeds %d bytes", mbe.Limit), http.StatusRequestEntityTooLarge)
 			return
 		}
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		refuse(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 
@@ -461,7 +478,7 @@ func (h *StreamableHTTPHandler) serveStateless(w http.ResponseWriter, req *http.
 	session, err := connectStreamable(req.Context(), server, transport, info.opts)
 	if err != nil {
 		h.opts.Logger.Error(fmt.Sprintf("failed to connect: %v", err))
-		http.Error(w, "failed connection", http.StatusInternalServerError)
+		refuse(w, "failed connection", http.StatusInternalServerError)
 		return
 	}
 	defer session.Close()
@@ -476,7 +493,7 @@ func (h *StreamableHTTPHandler) serveStateless(w http.ResponseWriter, req *http.
 func (h *StreamableHTTPHandler) serveStatelessLegacyDELETE(w http.ResponseWriter, req *http.Request) {
 	sessionID := req.Header.Get(sessionIDHeader)
 	if sessionID == "" {
-		http.Error(w, "Bad Request: DELETE requires an Mcp-Session-Id header", http.StatusBadRequest)
+		refuse(w, "Bad Request: DELETE requires an Mcp-Session-Id header", http.StatusBadRequest)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -575,7 +592,7 @@ func (h *StreamableHTTPHandler) serveStateful(w http.ResponseWriter, req *http.R
 	default:
 		// RFC 9110 §15.5.6: 405 responses MUST include Allow header.
 		w.Header().Set("Allow", "GET, POST, DELETE")
-		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+		refuse(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 	}
 }
 
@@ -594,7 +611,7 @@ func (h *StreamableHTTPHandler) lookupSession(w http.ResponseWriter, req *http.R
 	if info.userID != "" {
 		tokenInfo := auth.TokenInfoFromContext(req.Context())
 		if tokenInfo == nil || tokenInfo.UserID != info.userID {
-			http.Error(w, "session user mismatch", http.StatusForbidden)
+			refuse(w, "session user mismatch", http.StatusForbidden)
 			return nil, false
 		}
 	}
@@ -605,13 +622,13 @@ func (h *StreamableHTTPHandler) lookupSession(w http.ResponseWriter, req *http.R
 // GET requires a valid Mcp-Session-Id header.
 func (h *StreamableHTTPHandler) serveStatefulGET(w http.ResponseWriter, req *http.Request) {
 	if _, streamOK := streamableAccepts(req.Header.Values("Accept")); !streamOK {
-		http.Error(w, "Accept must contain 'text/event-stream' for GET requests", http.StatusBadRequest)
+		refuse(w, "Accept must contain 'text/event-stream' for GET requests", http.StatusBadRequest)
 		return
 	}
 
 	sessionID := req.Header.Get(sessionIDHeader)
 	if sessionID == "" {
-		http.Error(w, "Bad Request: GET requires an Mcp-Session-Id header", http.StatusBadRequest)
+		refuse(w, "Bad Request: GET requires an Mcp-Session-Id header", http.StatusBadRequest)
 		return
 	}
 
@@ -628,7 +645,7 @@ func (h *StreamableHTTPHandler) serveStatefulGET(w http.ResponseWriter, req *htt
 func (h *StreamableHTTPHandler) serveStatefulDELETE(w http.ResponseWriter, req *http.Request) {
 	sessionID := req.Header.Get(sessionIDHeader)
 	if sessionID == "" {
-		http.Error(w, "Bad Request: DELETE requires an Mcp-Session-Id header", http.StatusBadRequest)
+		refuse(w, "Bad Request: DELETE requires an Mcp-Session-Id header", http.StatusBadRequest)
 		return
 	}
 
@@ -647,13 +664,13 @@ func (h *StreamableHTTPHandler) serveStatefulDELETE(w http.ResponseWriter, req *
 // initialize request).
 func (h *StreamableHTTPHandler) serveStatefulPOST(w http.ResponseWriter, req *http.Request) {
 	if baseMediaType(req.Header.Get("Content-Type")) != "application/json" {
-		http.Error(w, "Content-Type must be 'application/json'", http.StatusUnsupportedMediaType)
+		refuse(w, "Content-Type must be 'application/json'", http.StatusUnsupportedMediaType)
 		return
 	}
 
 	jsonOK, streamOK := streamableAccepts(req.Header.Values("Accept"))
 	if !jsonOK || !streamOK {
-		http.Error(w, "Accept must contain both 'application/json' and 'text/event-stream'", http.StatusBadRequest)
+		refuse(w, "Accept must contain both 'application/json' and 'text/event-stream'", http.StatusBadRequest)
 		return
 	}
 
@@ -674,7 +691,7 @@ func (h *StreamableHTTPHandler) serveStatefulPOST(w http.ResponseWriter, req *ht
 	// No session ID: create a new session.
 	server := h.getServer(req)
 	if server == nil {
-		http.Error(w, "no server available", http.StatusBadRequest)
+		refuse(w, "no server available", http.StatusBadRequest)
 		return
 	}
 	sessionID = server.opts.GetSessionID()
@@ -696,13 +713,13 @@ func (h *StreamableHTTPHandler) serveStatefulPOST(w http.ResponseWriter, req *ht
 	if sessionID == "" {
 		info, err := h.ephemeralConnectOpts(req)
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			refuse(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		session, err := connectStreamable(req.Context(), server, transport, info.opts)
 		if err != nil {
 			h.opts.Logger.Error(fmt.Sprintf("failed to connect: %v", err))
-			http.Error(w, "failed connection", http.StatusInternalServerError)
+			refuse(w, "failed connection", http.StatusInternalServerError)
 			return
 		}
 		defer session.Close()
@@ -730,7 +747,7 @@ func (h *StreamableHTTPHandler) serveStatefulPOST(w http.ResponseWriter, req *ht
 	session, err := connectStreamable(req.Context(), server, transport, connectOpts)
 	if err != nil {
 		h.opts.Logger.Error(fmt.Sprintf("failed to connect: %v", err))
-		http.Error(w, "failed connection", http.StatusInternalServerError)
+		refuse(w, "failed connection", http.StatusInternalServerError)
 		return
 	}
 	// Capture the user ID from the token info to enable session hijacking
@@ -1229,7 +1246,7 @@ func protocolVersionFromContext(ctx context.Context) string {
 // ServeHTTP handles a single HTTP request for the session.
 func (t *StreamableServerTransport) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if t.connection == nil {
-		http.Error(w, "transport not connected", http.StatusInternalServerError)
+		refuse(w, "transport not connected", http.StatusInternalServerError)
 		return
 	}
 	switch req.Method {
@@ -1240,7 +1257,7 @@ func (t *StreamableServerTransport) ServeHTTP(w http.ResponseWriter, req *http.R
 	default:
 		// Should not be reached, as this is checked in StreamableHTTPHandler.ServeHTTP.
 		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "unsupported method", http.StatusMethodNotAllowed)
+		refuse(w, "unsupported method", http.StatusMethodNotAllowed)
 		return
 	}
 }
@@ -1260,11 +1277,11 @@ func (c *streamableServerConn) serveGET(w http.ResponseWriter, req *http.Request
 		var ok bool
 		streamID, lastIdx, ok = parseEventID(eid)
 		if !ok {
-			http.Error(w, fmt.Sprintf("malformed Last-Event-ID %q", eid), http.StatusBadRequest)
+			refuse(w, fmt.Sprintf("malformed Last-Event-ID %q", eid), http.StatusBadRequest)
 			return
 		}
 		if c.eventStore == nil {
-			http.Error(w, "stream replay unsupported", http.StatusBadRequest)
+			refuse(w, "stream replay unsupported", http.StatusBadRequest)
 			return
 		}
 	}
@@ -1349,7 +1366,7 @@ func (c *streamableServerConn) acquireStream(ctx context.Context, w http.Respons
 
 	// Check that this stream wasn't claimed by another request.
 	if !tempStream && s.w != nil {
-		http.Error(w, "stream ID conflicts with ongoing stream", http.StatusConflict)
+		refuse(w, "stream ID conflicts with ongoing stream", http.StatusConflict)
 		return nil, nil
 	}
 
@@ -1371,7 +1388,7 @@ func (c *streamableServerConn) acquireStream(ctx context.Context, w http.Respons
 				//
 				// 400 is not really accurate, but should at least have no side effects.
 				// Other SDKs (typescript) do not have a mechanism for events to be purged.
-				http.Error(w, "failed to replay events", http.StatusBadRequest)
+				refuse(w, "failed to replay events", http.StatusBadRequest)
 				return nil, nil
 			}
 			if len(data) > 0 {
@@ -1441,7 +1458,7 @@ func (c *streamableServerConn) acquireStream(ctx context.Context, w http.Respons
 // It returns an HTTP status code and error message.
 func (c *streamableServerConn) servePOST(w http.ResponseWriter, req *http.Request) {
 	if len(req.Header.Values(lastEventIDHeader)) > 0 {
-		http.Error(w, "can't send Last-Event-ID for POST request", http.StatusBadRequest)
+		refuse(w, "can't send Last-Event-ID for POST request", http.StatusBadRequest)
 		return
 	}
 
@@ -1450,10 +1467,10 @@ func (c *streamableServerConn) servePOST(w http.ResponseWriter, req *http.Reques
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			http.Error(w, fmt.Sprintf("request body exceeds %d bytes", mbe.Limit), http.StatusRequestEntityTooLarge)
+			refuse(w, fmt.Sprintf("request body exceeds %d bytes", mbe.Limit), http.StatusRequestEntityTooLarge)
 			return
 		}
-		http.Error(w, "failed to read body", http.StatusBadRequest)
+		refuse(w, "failed to read body", http.StatusBadRequest)
 		return
 	}
 	// AgentScope patch (PATCHED.md): a body that is not a JSON-RPC message
@@ -1491,7 +1508,7 @@ func (c *streamableServerConn) servePOST(w http.ResponseWriter, req *http.Reques
 	// TODO(rfindley): no tests fail if we reject batch JSON requests entirely.
 	// We need to test this with older protocol versions.
 	// if isBatch && c.jsonResponse {
-	// 	http.Error(w, "server does not support batch requests", http.StatusBadRequest)
+	// 	refuse(w, "server does not support batch requests", http.StatusBadRequest)
 	// 	return
 	// }
 
@@ -1722,7 +1739,7 @@ func (c *streamableServerConn) servePOST(w http.ResponseWriter, req *http.Reques
 	// soon as they're published.
 	stream, err := c.newStream(req.Context(), calls, crand.Text())
 	if err != nil {
-		http.Error(w, fmt.Sprintf("storing stream: %v", err), http.StatusInternalServerError)
+		refuse(w, fmt.Sprintf("storing stream: %v", err), http.StatusInternalServerError)
 		return
 	}
 	stream.isListen = isSubscriptionsListen
