@@ -19,7 +19,7 @@ type BudgetsOutput struct {
 	Budgets []agentscope.BudgetStatus `json:"budgets"`
 }
 
-// addAgentTools adds list_agents, create_agent, update_agent, set_budget
+// addAgentTools adds list_agents, create_agent, register_agent, update_agent, set_budget
 // and get_budgets: the service's agent and budget administration, which
 // answers that it is not available when the service keeps no agents.
 func (s *Server) addAgentTools() {
@@ -39,6 +39,14 @@ func (s *Server) addAgentTools() {
 		Annotations: &mcp.ToolAnnotations{Title: "Create a managed agent", DestructiveHint: ptr(false), OpenWorldHint: ptr(false)},
 	}, func(ctx context.Context, in service.AgentInput) (agentscope.Agent, error) {
 		return s.svc.CreateAgent(ctx, in.Name, in.Definition.Canonical())
+	})
+	addTool(s, &mcp.Tool{
+		Name:        "register_agent",
+		Title:       "Register an external agent",
+		Description: "Register an external agent (one that runs elsewhere and records its own runs with start_run) before its first run, so that set_budget can cap it from that first run on. Without this, an external agent becomes known when it first starts a run.",
+		Annotations: &mcp.ToolAnnotations{Title: "Register an external agent", DestructiveHint: ptr(false), OpenWorldHint: ptr(false)},
+	}, func(ctx context.Context, in service.RegisterAgentInput) (agentscope.Agent, error) {
+		return s.svc.RegisterAgent(ctx, in.Name)
 	})
 	addTool(s, &mcp.Tool{
 		Name:        "update_agent",

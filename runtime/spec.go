@@ -110,7 +110,7 @@ const (
 
 // deniedTools are AgentScope tools an agent may not be given: they open,
 // alter or end runs and change definitions and budgets.
-var deniedTools = []string{"start_run", "record_event", "end_run", "cancel_run", "create_agent", "update_agent", "set_budget", "investigate", "create_alert_rule", "update_alert_rule", "delete_alert_rule"}
+var deniedTools = []string{"start_run", "record_event", "end_run", "cancel_run", "create_agent", "register_agent", "update_agent", "set_budget", "investigate", "create_alert_rule", "update_alert_rule", "delete_alert_rule"}
 
 var (
 	toolNamePattern   = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)

@@ -72,8 +72,10 @@ func TestRuntimeMCPTools(t *testing.T) {
 	if msg := mcptest.CallError(t, cs, "create_agent", map[string]any{"name": "triage", "definition": def}); !strings.Contains(msg, "already exists") {
 		t.Errorf("second create: %s", msg)
 	}
-	if msg := mcptest.CallError(t, cs, "create_agent", map[string]any{"name": "bad", "definition": map[string]any{"system_prompt": "x", "tools": []string{"set_budget"}}}); !strings.Contains(msg, "cannot be given to an agent") {
-		t.Errorf("denied tool: %s", msg)
+	for _, denied := range []string{"set_budget", "register_agent"} {
+		if msg := mcptest.CallError(t, cs, "create_agent", map[string]any{"name": "bad", "definition": map[string]any{"system_prompt": "x", "tools": []string{denied}}}); !strings.Contains(msg, "cannot be given to an agent") {
+			t.Errorf("denied tool %s: %s", denied, msg)
+		}
 	}
 	if msg := mcptest.CallError(t, cs, "create_agent", map[string]any{"name": "bad", "definition": map[string]any{"system_prompt": "x", "api_key": "sk-123"}}); msg == "" {
 		t.Error("a definition with an api_key was accepted")

@@ -32,6 +32,11 @@ type AgentStore interface {
 	AgentSpend(ctx context.Context, orgID, agent string, since time.Time) (agentscope.USD, error)
 }
 
+// RegisterAgentInput is the input of register_agent.
+type RegisterAgentInput struct {
+	Name string `json:"name" jsonschema:"the external agent's name, as its runs will give it (start_run's agent), matching ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"`
+}
+
 // AgentInput is the input of create_agent and update_agent.
 type AgentInput struct {
 	Name       string       `json:"name" jsonschema:"the agent's name, matching ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"`
@@ -40,7 +45,7 @@ type AgentInput struct {
 
 // BudgetInput is the input of set_budget.
 type BudgetInput struct {
-	Agent    string         `json:"agent" jsonschema:"the agent the budget limits: one of the organisation's (list_agents), managed or external (an external agent is known once it has started a run)"`
+	Agent    string         `json:"agent" jsonschema:"the agent the budget limits: one of the organisation's (list_agents), managed or external (an external agent is known once registered with register_agent or once it has started a run)"`
 	Period   string         `json:"period" jsonschema:"day, week or month (UTC calendar periods; weeks start on Monday)"`
 	LimitUSD agentscope.USD `json:"limit_usd" jsonschema:"the most the agent may spend per period, in US dollars"`
 	HardCap  bool           `json:"hard_cap,omitempty" jsonschema:"true: once the period's spend reaches the limit, new runs and LLM gateway calls are refused and managed runs in flight stop (a self-reported run already under way is not stopped); false only records BudgetWarning events"`
@@ -87,6 +92,22 @@ func (s *Service) CreateAgent(ctx context.Context, name string, def json.RawMess
 		return agentscope.Agent{}, err
 	}
 	return s.agents.CreateAgent(ctx, a)
+}
+
+// RegisterAgent records an external agent, one that runs elsewhere and
+// reports its own runs, before its first run, so that a budget (a hard cap
+// above all) can hold it from that run on; its first start_run would
+// otherwise be what makes it known. It returns ECONFLICT if the
+// organisation has an agent of that name, managed or external.
+func (s *Service) RegisterAgent(ctx context.Context, name string) (agentscope.Agent, error) {
+	org, err := s.adminOrg(ctx, agentscope.ActionManageAgents)
+	if err != nil {
+		return agentscope.Agent{}, err
+	}
+	if err := agentscope.ValidateAgentName(name); err != nil {
+		return agentscope.Agent{}, err
+	}
+	return s.agents.CreateAgent(ctx, agentscope.Agent{OrgID: org, Name: name, Kind: agentscope.AgentExternal})
 }
 
 // UpdateAgent replaces an existing agent's definition; an external agent
@@ -141,7 +162,8 @@ func (s *Service) managedAgent(ctx context.Context, name string, def json.RawMes
 // organisation for a period. An agent the organisation does not have (a
 // mistyped name, another organisation's agent) is refused as not found,
 // rather than given a budget that would limit nothing: a managed agent
-// exists once created, an external one once it has started a run.
+// exists once created, an external one once registered (RegisterAgent) or
+// once it has started a run.
 func (s *Service) SetBudget(ctx context.Context, b agentscope.AgentCostBudget) (agentscope.AgentCostBudget, error) {
 	org, err := s.adminOrg(ctx, agentscope.ActionManageBudgets)
 	if err != nil {
@@ -152,7 +174,7 @@ func (s *Service) SetBudget(ctx context.Context, b agentscope.AgentCostBudget) (
 		return b, err
 	}
 	if _, err := s.store.GetAgent(ctx, org, b.Agent); agentscope.ErrorCode(err) == agentscope.ENOTFOUND {
-		return b, agentscope.Errorf(agentscope.ENOTFOUND, "agent %q not found: a budget is set on an agent of this organisation, a managed one once created or an external one once it has started a run", b.Agent)
+		return b, agentscope.Errorf(agentscope.ENOTFOUND, "agent %q not found: a budget is set on an agent of this organisation, a managed one once created or an external one once registered or once it has started a run", b.Agent)
 	} else if err != nil {
 		return b, err
 	}

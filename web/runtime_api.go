@@ -19,7 +19,8 @@ type TokenStream interface {
 // through the service and the tokens from tokens:
 //
 //	GET  /api/v1/agents                          the organisation's agents
-//	POST /api/v1/agents                          {"name", "definition"}: create a managed agent
+//	POST /api/v1/agents                          {"name", "definition"}: create a managed agent;
+//	                                             {"name", "kind": "external"}: register an external one
 //	GET  /api/v1/agents/{name}                   one agent
 //	PUT  /api/v1/agents/{name}                   {"definition"}: replace its definition
 //	GET  /api/v1/budgets[?agent=]                budgets with the current period's spend
@@ -34,13 +35,25 @@ func (s *Server) RouteRuntime(tokens TokenStream) {
 	s.mux.Handle("POST /api/v1/agents", s.api(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		var in struct {
 			Name       string          `json:"name"`
+			Kind       string          `json:"kind"`
 			Definition json.RawMessage `json:"definition"`
 		}
 		if err := decodeBody(r, &in); err != nil {
 			return 0, nil, err
 		}
-		a, err := api.CreateAgent(r.Context(), in.Name, in.Definition)
-		return http.StatusCreated, a, err
+		switch agentscope.AgentKind(in.Kind) {
+		case "", agentscope.AgentManaged:
+			a, err := api.CreateAgent(r.Context(), in.Name, in.Definition)
+			return http.StatusCreated, a, err
+		case agentscope.AgentExternal:
+			if len(in.Definition) > 0 && string(in.Definition) != "null" {
+				return 0, nil, agentscope.FieldErrorf("definition", "is for a managed agent; an external agent runs elsewhere and has none")
+			}
+			a, err := api.RegisterAgent(r.Context(), in.Name)
+			return http.StatusCreated, a, err
+		default:
+			return 0, nil, agentscope.FieldErrorf("kind", "must be managed or external (got %q)", in.Kind)
+		}
 	}))
 	s.mux.Handle("GET /api/v1/agents/{name}", s.api(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		a, err := api.GetAgent(r.Context(), r.PathValue("name"))

@@ -64,6 +64,23 @@ func (d *definitionFlags) bind(fs *flag.FlagSet) {
 	fs.IntVar(&d.maxSteps, "max-steps", 0, "model calls per run")
 }
 
+// given names the definition flags set, in the order --help lists them.
+func (d *definitionFlags) given() []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"--definition", d.file != ""}, {"--description", d.description != ""}, {"--max-steps", d.maxSteps != 0},
+		{"--model", d.model != ""}, {"--system-prompt", d.prompt != ""}, {"--tools", d.tools != ""},
+	} {
+		if f.set {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
 // refusal is the command's error for err, the service's refusal of the
 // agent it built: a value a flag set (or, with no definition file to
 // create from, should have set) is named by that flag and exits with the
@@ -150,11 +167,12 @@ func runAgents(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	var (
-		cfg     Config
-		org     string
-		name    string
-		asJSON  bool
-		defFlag definitionFlags
+		cfg      Config
+		org      string
+		name     string
+		asJSON   bool
+		external bool
+		defFlag  definitionFlags
 	)
 	if err := noArgs(env.parseFlags("agents "+sub, args, &cfg, storeFlags, func(fs *flag.FlagSet) {
 		fs.StringVar(&org, "org", agentscope.DefaultOrgID, "the organisation")
@@ -162,6 +180,9 @@ func runAgents(ctx context.Context, env *Env, args []string) error {
 			fs.BoolVar(&asJSON, "json", false, "print JSON") // create and update always print JSON
 		} else {
 			fs.StringVar(&name, "name", "", "the agent's name (required)")
+			if sub == "create" {
+				fs.BoolVar(&external, "external", false, "register an external agent (one that runs elsewhere and records its own runs) before its first run, so that a budget can cap it from then on; it takes no definition")
+			}
 			defFlag.bind(fs)
 		}
 	})); err != nil {
@@ -169,6 +190,9 @@ func runAgents(ctx context.Context, env *Env, args []string) error {
 	}
 	if sub != "list" && name == "" {
 		return usageError{"--name is required"}
+	}
+	if given := defFlag.given(); external && len(given) > 0 {
+		return usageError{fmt.Sprintf("%s: an external agent runs elsewhere and takes no definition", strings.Join(given, ", "))}
 	}
 	app, ctx, err := cliApp(ctx, env, "agents", cfg, org)
 	if err != nil {
@@ -193,6 +217,13 @@ func runAgents(ctx context.Context, env *Env, args []string) error {
 		}
 		return tw.Flush()
 	case "create":
+		if external {
+			a, err := app.Service.RegisterAgent(ctx, name)
+			if err != nil {
+				return cliError(err)
+			}
+			return printJSON(env.Stdout, a)
+		}
 		def, err := defFlag.build(env.Stdin, nil)
 		if err != nil {
 			return err

@@ -77,6 +77,7 @@ var toolCases = map[string]toolCase{
 	"list_agents":           {map[string]any{}, agentscope.ActionRead},
 	"create_agent":          {map[string]any{"name": "mx-tool-agent", "definition": map[string]any{"system_prompt": "hi"}}, agentscope.ActionManageAgents},
 	"update_agent":          {map[string]any{"name": "research", "definition": map[string]any{"system_prompt": "hi"}}, agentscope.ActionManageAgents},
+	"register_agent":        {map[string]any{"name": "mx-external"}, agentscope.ActionManageAgents},
 	"get_budgets":           {map[string]any{}, agentscope.ActionRead},
 	"set_budget":            {map[string]any{"agent": "research", "period": "day", "limit_usd": 5}, agentscope.ActionManageBudgets},
 	"investigate":           {map[string]any{"session_id": "mx-1"}, agentscope.ActionInvestigate},

@@ -609,6 +609,7 @@ var isolationTools = map[string]isolationTool{
 	"splunk_health":         {map[string]any{}, false},
 	"start_run":             {map[string]any{"agent": "alpha-tool"}, false},
 	"create_agent":          {map[string]any{"name": "alpha-tool-agent", "definition": map[string]any{"system_prompt": "alpha"}}, false},
+	"register_agent":        {map[string]any{"name": "alpha-external"}, false},
 	"create_alert_rule":     {map[string]any{"name": "alpha", "kinds": []string{"*"}, "url": "https://hooks.example.com/alpha"}, false},
 }
 

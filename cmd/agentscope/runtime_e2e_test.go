@@ -351,7 +351,7 @@ func TestBudgetAmountErrors(t *testing.T) {
 // set_budget.)
 func TestBudgetUnknownAgent(t *testing.T) {
 	dir := t.TempDir()
-	const want = `agent "reserch" not found: a budget is set on an agent of this organisation, a managed one once created or an external one once it has started a run`
+	const want = `agent "reserch" not found: a budget is set on an agent of this organisation, a managed one once created or an external one once registered or once it has started a run`
 	var out, errOut strings.Builder
 	e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &syncWriter{w: &errOut}, Getenv: func(k string) string {
 		if k == "AGENTSCOPE_DATA_DIR" {
@@ -379,5 +379,80 @@ func TestBudgetUnknownAgent(t *testing.T) {
 	var budgets struct{ Budgets []agentscope.BudgetStatus }
 	if api(t, "GET", base+"/api/v1/budgets", "", &budgets); len(budgets.Budgets) != 0 {
 		t.Errorf("budgets kept: %+v", budgets.Budgets)
+	}
+}
+
+// TestRegisterExternalAgent: an external agent registered through each
+// surface (the CLI's agents create --external, POST /api/v1/agents with
+// kind external, MCP register_agent) takes a budget before its first run;
+// a definition given with it is refused, naming what was given.
+func TestRegisterExternalAgent(t *testing.T) {
+	dir := t.TempDir()
+	run := func(args ...string) (int, string, string) {
+		var out, errOut strings.Builder
+		e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &syncWriter{w: &errOut}, Getenv: func(k string) string {
+			if k == "AGENTSCOPE_DATA_DIR" {
+				return dir
+			}
+			return ""
+		}}
+		code := e.Run(context.Background(), args)
+		return code, out.String(), errOut.String()
+	}
+	code, out, errOut := run("agents", "create", "--name", "cli-bot", "--external")
+	var a agentscope.Agent
+	if code != 0 || json.Unmarshal([]byte(out), &a) != nil || a.Name != "cli-bot" || a.Kind != agentscope.AgentExternal {
+		t.Fatalf("agents create --external: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if code, out, errOut := run("budgets", "set", "--agent", "cli-bot", "--limit", "5", "--hard-cap"); code != 0 || !strings.Contains(out, "cli-bot") {
+		t.Errorf("budgets set on the registered agent: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, out, errOut = run("agents", "create", "--name", "cli-bot2", "--external", "--model", "m", "--system-prompt", "p")
+	if code != 2 || out != "" || !strings.Contains(errOut, "--model, --system-prompt: an external agent runs elsewhere and takes no definition") {
+		t.Errorf("--external with a definition: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if code, _, errOut := run("agents", "create", "--name", "cli-bot", "--external"); code != 1 || !strings.Contains(errOut, `agent "cli-bot" already exists`) {
+		t.Errorf("registering twice: exit %d, stderr %q", code, errOut)
+	}
+
+	base, stop := serveInProcess(t, []string{"AGENTSCOPE_DATA_DIR=" + dir})
+	defer stop()
+	var got agentscope.Agent
+	if code := api(t, "POST", base+"/api/v1/agents", `{"name":"http-bot","kind":"external"}`, &got); code != http.StatusCreated || got.Kind != agentscope.AgentExternal || got.Name != "http-bot" {
+		t.Errorf("POST /api/v1/agents kind external: %d %+v", code, got)
+	}
+	for body, want := range map[string]string{
+		`{"name":"http-bot2","kind":"external","definition":{"system_prompt":"p"}}`: "definition",
+		`{"name":"http-bot3","kind":"robot"}`:                                       "kind",
+	} {
+		var e400 struct {
+			Error struct{ Code, Message, Field string }
+		}
+		if code := api(t, "POST", base+"/api/v1/agents", body, &e400); code != http.StatusBadRequest || !strings.Contains(e400.Error.Message, want) {
+			t.Errorf("POST %s: %d %+v; want 400 naming %s", body, code, e400.Error, want)
+		}
+	}
+	cs := httpSession(t, base, "test-token-0123456789")
+	defer cs.Close()
+	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "register_agent", Arguments: map[string]any{"name": "mcp-bot"}})
+	if err != nil || res.IsError {
+		t.Fatalf("MCP register_agent: %+v, %v", res, err)
+	}
+	b, _ := json.Marshal(res.StructuredContent)
+	if err := json.Unmarshal(b, &got); err != nil || got.Kind != agentscope.AgentExternal || got.Name != "mcp-bot" {
+		t.Errorf("register_agent's result: %s", b)
+	}
+	res, err = cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "set_budget", Arguments: map[string]any{"agent": "mcp-bot", "period": "day", "limit_usd": 5, "hard_cap": true}})
+	if err != nil || res.IsError {
+		t.Errorf("MCP set_budget on the registered agent: %+v, %v", res, err)
+	}
+	var budgets struct{ Budgets []agentscope.BudgetStatus }
+	api(t, "GET", base+"/api/v1/budgets", "", &budgets)
+	var names []string
+	for _, b := range budgets.Budgets {
+		names = append(names, b.Agent)
+	}
+	if strings.Join(names, ",") != "cli-bot,mcp-bot" {
+		t.Errorf("budgets: %v, want cli-bot's and mcp-bot's", names)
 	}
 }
