@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -66,6 +67,18 @@ func runOrgs(ctx context.Context, env *Env, args []string) error {
 		return deleteOrg(ctx, env, s, pos[0], confirm, asJSON)
 	}
 	if sub == "create" {
+		// The operator sees every organisation, so refusing a name one has
+		// tells nothing it could not list; people's own organisations, made
+		// at their first sign-in, may share names and are not checked.
+		orgs, err := s.ListOrgs(ctx)
+		if err != nil {
+			return err
+		}
+		for _, o := range orgs {
+			if strings.EqualFold(strings.TrimSpace(o.Name), strings.TrimSpace(pos[0])) {
+				return fmt.Errorf("organisation %s is named %q already: names tell organisations apart in the web UI's switcher and in orgs delete --confirm, so give this one another", o.ID, o.Name)
+			}
+		}
 		o, err := s.CreateOrg(ctx, pos[0], agentscope.ActorOperator)
 		if err != nil {
 			return cliError(err)

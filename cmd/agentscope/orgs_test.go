@@ -56,6 +56,15 @@ func TestOrgsAndKeysCLI(t *testing.T) {
 			if table := cli(t, vars, "orgs", "list"); !strings.Contains(table, org["id"]) || !strings.Contains(table, "Acme Corp") {
 				t.Errorf("orgs list table:\n%s", table)
 			}
+			// A name an organisation has, in any case, is refused, naming
+			// the one that has it; nothing is made.
+			want := "organisation " + org["id"] + ` is named "Acme Corp" already`
+			if code, stdout, stderr := runCommand(vars, "orgs", "create", " acme corp "); code != 1 || stdout != "" || !strings.Contains(stderr, want) {
+				t.Errorf("orgs create of a taken name: exit %d, stdout %q, stderr %q; want exit 1 and %q", code, stdout, stderr, want)
+			}
+			if n := len(decodeJSON[struct{ Orgs []agentscope.Org }](t, cli(t, vars, "orgs", "list", "--json")).Orgs); n != 2 {
+				t.Errorf("%d organisations after the refused create, want 2", n)
+			}
 
 			expires := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second)
 			out := cli(t, vars, "keys", "create", "--org", org["id"], "--name", "ci", "--scopes", "read,ingest", "--expires", expires.Format(time.RFC3339), "--json")
