@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/agentscope/agentscope"
@@ -89,8 +90,29 @@ func (s *Server) personOnPage(ctx context.Context, p *ui.Page, sess uiSession) {
 		if o.ID == sess.OrgID {
 			p.Org = o.Name
 		}
-		p.Orgs = append(p.Orgs, ui.Option{Value: o.ID, Label: o.Name + " (" + string(o.Role) + ")", Selected: o.ID == sess.OrgID})
 	}
+	p.Orgs = orgOptions(orgs, sess.OrgID)
+}
+
+// orgOptions are the organisation switcher's choices: each organisation's
+// name and the person's role in it, and its id as well where another of
+// theirs has the same name (people's own organisations, made at their
+// first sign-in, may share names), so that no two read the same.
+func orgOptions(orgs []agentscope.UserOrg, current string) []ui.Option {
+	named := map[string]int{}
+	key := func(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+	for _, o := range orgs {
+		named[key(o.Name)]++
+	}
+	out := make([]ui.Option, 0, len(orgs))
+	for _, o := range orgs {
+		label := o.Name + " (" + string(o.Role) + ")"
+		if named[key(o.Name)] > 1 {
+			label = o.Name + " (" + string(o.Role) + ", " + o.ID + ")"
+		}
+		out = append(out, ui.Option{Value: o.ID, Label: label, Selected: o.ID == current})
+	}
+	return out
 }
 
 // handleMembersPage shows the organisation's members, and to those who
