@@ -76,7 +76,7 @@ func runOrgs(ctx context.Context, env *Env, args []string) error {
 		}
 		for _, o := range orgs {
 			if strings.EqualFold(strings.TrimSpace(o.Name), strings.TrimSpace(pos[0])) {
-				return fmt.Errorf("organisation %s is named %q already: names tell organisations apart in the web UI's switcher and in orgs delete --confirm, so give this one another", o.ID, o.Name)
+				return fmt.Errorf("organisation %s is named %q already: names tell organisations apart in the web UI's switcher and in orgs delete --confirm; choose another name", o.ID, o.Name)
 			}
 		}
 		o, err := s.CreateOrg(ctx, pos[0], agentscope.ActorOperator)
