@@ -142,5 +142,11 @@ func (f *Forwarder) release(ctx context.Context, ids []agentscope.OutboxRef, at 
 	if _, err := f.outbox.RetryOutbox(bctx, f.opts.owner, ids, at, reason); err != nil {
 		// The lease will lapse and the entries come back anyway.
 		f.log.Error("release outbox entries", "count", len(ids), "err", err)
+		return
 	}
+	// The claimer may have looked for due entries between the failure that
+	// held it and this release (a hold ends as soon as the clock reaches
+	// at): it looks again now rather than at its next poll, which left the
+	// entries a poll interval late, or with a test's clock, for good.
+	f.Notify()
 }

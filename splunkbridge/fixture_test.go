@@ -77,6 +77,13 @@ func (fx *fixture) config() splunkbridge.HECConfig {
 // start builds and starts a forwarder; the test's end stops it.
 func (fx *fixture) start(cfg splunkbridge.HECConfig, opts ...splunkbridge.Option) *splunkbridge.Forwarder {
 	fx.t.Helper()
+	return fx.startOver(fx.store, cfg, opts...)
+}
+
+// startOver is start with the forwarder reading and writing out, which
+// wraps the fixture's store.
+func (fx *fixture) startOver(out splunkbridge.Outbox, cfg splunkbridge.HECConfig, opts ...splunkbridge.Option) *splunkbridge.Forwarder {
+	fx.t.Helper()
 	base := []splunkbridge.Option{
 		splunkbridge.WithLogger(slog.New(slog.NewJSONHandler(fx.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 		splunkbridge.WithOwner("fwd-" + fx.t.Name()),
@@ -88,7 +95,7 @@ func (fx *fixture) start(cfg splunkbridge.HECConfig, opts ...splunkbridge.Option
 	} else {
 		base = append(base, splunkbridge.WithBackoff(time.Millisecond, 20*time.Millisecond), splunkbridge.WithPollInterval(20*time.Millisecond))
 	}
-	f, err := splunkbridge.NewForwarder(fx.store, cfg, append(base, opts...)...)
+	f, err := splunkbridge.NewForwarder(out, cfg, append(base, opts...)...)
 	if err != nil {
 		fx.t.Fatal(err)
 	}

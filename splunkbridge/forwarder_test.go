@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentscope/agentscope"
 	"github.com/agentscope/agentscope/splunkbridge"
 	"github.com/agentscope/agentscope/splunkbridge/hectest"
 )
@@ -149,6 +150,67 @@ func TestBusyBacksOffExponentially(t *testing.T) {
 	}
 	waitSettled(t, f, len(events))
 	if p := f.Progress(); p.Failures != 3 || p.Requests != 4 {
+		t.Errorf("progress %+v", p)
+	}
+}
+
+// lateRelease is an outbox whose releases (RetryOutbox) wait for let, and
+// which reports on empty each claim that found nothing.
+type lateRelease struct {
+	splunkbridge.Outbox
+	let   chan struct{}
+	empty chan struct{}
+}
+
+func (o *lateRelease) ClaimOutbox(ctx context.Context, owner string, limit int, lease time.Duration) ([]agentscope.OutboxEntry, error) {
+	es, err := o.Outbox.ClaimOutbox(ctx, owner, limit, lease)
+	if err == nil && len(es) == 0 {
+		select {
+		case o.empty <- struct{}{}:
+		default:
+		}
+	}
+	return es, err
+}
+
+func (o *lateRelease) RetryOutbox(ctx context.Context, owner string, refs []agentscope.OutboxRef, at time.Time, lastErr string) (int64, error) {
+	<-o.let
+	return o.Outbox.RetryOutbox(ctx, owner, refs, at, lastErr)
+}
+
+// TestLateReleaseWakesTheClaimer: when a failed batch is released only
+// after the hold it caused has ended and the claimer has looked (and found
+// it still leased), the release makes the claimer look again at once,
+// rather than at its next poll. Before, it waited for the poll, which a
+// test's clock never reached: TestBusyBacksOffExponentially failed so now
+// and then.
+func TestLateReleaseWakesTheClaimer(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, hectest.Options{}, true)
+	events := fx.seed(1, 20, nil)
+	fx.hec.Inject(hectest.Busy(1))
+	out := &lateRelease{Outbox: fx.store, let: make(chan struct{}), empty: make(chan struct{}, 1)}
+	f := fx.startOver(out, fx.config(), splunkbridge.WithBackoff(time.Second, time.Minute))
+	waitFailures(t, f, 1)
+	h := f.Health(context.Background())
+	if h.RetryAt == nil {
+		t.Fatalf("no retry time in %+v", h)
+	}
+	delay := h.RetryAt.Sub(fx.clock.Now())
+	fx.waitClock(delay) // the claimer is held
+	select {
+	case <-out.empty: // a claim before the hold
+	default:
+	}
+	fx.clock.Advance(delay)
+	select {
+	case <-out.empty: // the claimer looked, with the batch still leased
+	case <-time.After(30 * time.Second):
+		t.Fatal("no claim after the hold ended")
+	}
+	close(out.let)
+	waitSettled(t, f, len(events))
+	if p := f.Progress(); p.Failures != 1 || p.Requests != 2 {
 		t.Errorf("progress %+v", p)
 	}
 }
