@@ -64,16 +64,30 @@ func (d *definitionFlags) bind(fs *flag.FlagSet) {
 	fs.IntVar(&d.maxSteps, "max-steps", 0, "model calls per run")
 }
 
+// definitionFlag is one of the flags that build a definition: its name,
+// the definition field it sets ("" for --definition, the whole file), and
+// whether it was given.
+type definitionFlag struct {
+	name, field string
+	set         bool
+}
+
+// flags lists the definition flags in the order --help lists them.
+func (d *definitionFlags) flags() []definitionFlag {
+	return []definitionFlag{
+		{"--definition", "", d.file != ""},
+		{"--description", "definition.description", d.description != ""},
+		{"--max-steps", "definition.limits.max_steps", d.maxSteps != 0},
+		{"--model", "definition.model", d.model != ""},
+		{"--system-prompt", "definition.system_prompt", d.prompt != ""},
+		{"--tools", "definition.tools", d.tools != ""},
+	}
+}
+
 // given names the definition flags set, in the order --help lists them.
 func (d *definitionFlags) given() []string {
 	var out []string
-	for _, f := range []struct {
-		name string
-		set  bool
-	}{
-		{"--definition", d.file != ""}, {"--description", d.description != ""}, {"--max-steps", d.maxSteps != 0},
-		{"--model", d.model != ""}, {"--system-prompt", d.prompt != ""}, {"--tools", d.tools != ""},
-	} {
+	for _, f := range d.flags() {
 		if f.set {
 			out = append(out, f.name)
 		}
@@ -102,19 +116,13 @@ func (d *definitionFlags) refusal(err error, update bool) error {
 // flagOf returns the flag of agents create and update that sets field,
 // and whether it was given; "" for a field no flag sets.
 func (d *definitionFlags) flagOf(field string) (string, bool) {
-	switch field {
-	case "agent":
+	if field == "agent" {
 		return "--name", true
-	case "definition.model":
-		return "--model", d.model != ""
-	case "definition.system_prompt":
-		return "--system-prompt", d.prompt != ""
-	case "definition.description":
-		return "--description", d.description != ""
-	case "definition.tools":
-		return "--tools", d.tools != ""
-	case "definition.limits.max_steps":
-		return "--max-steps", d.maxSteps != 0
+	}
+	for _, f := range d.flags() {
+		if f.field != "" && f.field == field {
+			return f.name, f.set
+		}
 	}
 	return "", false
 }
