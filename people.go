@@ -45,6 +45,13 @@ type UserOrg struct {
 	Role Role `json:"role"`
 }
 
+// OrgNameKey is the form in which two organisation names are the same
+// name to a person reading them: without case or surrounding space. The
+// operator's orgs create refuses a name whose key an organisation has,
+// and the organisation switcher tells apart a person's organisations that
+// share one.
+func OrgNameKey(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+
 // NewOrgID returns a fresh organisation id; it matches ValidateOrgID.
 func NewOrgID() string { return "org-" + uuid.Must(uuid.NewV7()).String() }
 

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/agentscope/agentscope"
@@ -100,14 +99,13 @@ func (s *Server) personOnPage(ctx context.Context, p *ui.Page, sess uiSession) {
 // first sign-in, may share names), so that no two read the same.
 func orgOptions(orgs []agentscope.UserOrg, current string) []ui.Option {
 	named := map[string]int{}
-	key := func(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
 	for _, o := range orgs {
-		named[key(o.Name)]++
+		named[agentscope.OrgNameKey(o.Name)]++
 	}
 	out := make([]ui.Option, 0, len(orgs))
 	for _, o := range orgs {
 		label := o.Name + " (" + string(o.Role) + ")"
-		if named[key(o.Name)] > 1 {
+		if named[agentscope.OrgNameKey(o.Name)] > 1 {
 			label = o.Name + " (" + string(o.Role) + ", " + o.ID + ")"
 		}
 		out = append(out, ui.Option{Value: o.ID, Label: label, Selected: o.ID == current})

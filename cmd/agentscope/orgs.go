@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -75,7 +74,7 @@ func runOrgs(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		for _, o := range orgs {
-			if strings.EqualFold(strings.TrimSpace(o.Name), strings.TrimSpace(pos[0])) {
+			if agentscope.OrgNameKey(o.Name) == agentscope.OrgNameKey(pos[0]) {
 				return fmt.Errorf("organisation %s is named %q already: names tell organisations apart in the web UI's switcher and in orgs delete --confirm; choose another name", o.ID, o.Name)
 			}
 		}
