@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -52,7 +53,30 @@ func subcommand(cmd string, args []string, subs ...string) (string, []string, er
 // definitionFlags are the flags that build or edit a definition.
 type definitionFlags struct {
 	file, model, prompt, tools, description string
-	maxSteps                                int
+	maxSteps                                setInt
+}
+
+// setInt is an int flag that knows whether it was given: --max-steps 0
+// (the default's value, which restores the default) is a choice too.
+type setInt struct {
+	n   int
+	set bool
+}
+
+func (v *setInt) String() string {
+	if v == nil {
+		return "0"
+	}
+	return strconv.Itoa(v.n)
+}
+
+func (v *setInt) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not a whole number")
+	}
+	v.n, v.set = n, true
+	return nil
 }
 
 func (d *definitionFlags) bind(fs *flag.FlagSet) {
@@ -61,7 +85,7 @@ func (d *definitionFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&d.prompt, "system-prompt", "", "system prompt")
 	fs.StringVar(&d.tools, "tools", "", "comma-separated AgentScope tools, e.g. splunk_context_search,get_run")
 	fs.StringVar(&d.description, "description", "", "what the agent is for")
-	fs.IntVar(&d.maxSteps, "max-steps", 0, "model calls per run")
+	fs.Var(&d.maxSteps, "max-steps", "model calls per run, 1 to 100 (0 restores the default, 10)")
 }
 
 // definitionFlag is one of the flags that build a definition: its name,
@@ -77,7 +101,7 @@ func (d *definitionFlags) flags() []definitionFlag {
 	return []definitionFlag{
 		{"--definition", "", d.file != ""},
 		{"--description", "definition.description", d.description != ""},
-		{"--max-steps", "definition.limits.max_steps", d.maxSteps != 0},
+		{"--max-steps", "definition.limits.max_steps", d.maxSteps.set},
 		{"--model", "definition.model", d.model != ""},
 		{"--system-prompt", "definition.system_prompt", d.prompt != ""},
 		{"--tools", "definition.tools", d.tools != ""},
@@ -162,8 +186,8 @@ func (d *definitionFlags) build(stdin io.Reader, base json.RawMessage) (json.Raw
 	if d.tools != "" {
 		spec.Tools = strings.Split(d.tools, ",")
 	}
-	if d.maxSteps != 0 {
-		spec.Limits.MaxSteps = d.maxSteps
+	if d.maxSteps.set {
+		spec.Limits.MaxSteps = d.maxSteps.n
 	}
 	return json.Marshal(spec)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,10 +75,51 @@ func TestAgentFlagErrors(t *testing.T) {
 		{[]string{"agents", "create", "--name", "bot", "--definition", file, "--max-steps", "200"}, 2, "agentscope agents: --max-steps: must be between 1 and 100\n"},
 		{[]string{"agents", "create", "--name", "bot", "--system-prompt", "hi"}, 0, ""},
 		{[]string{"agents", "update", "--name", "bot", "--max-steps", "101"}, 2, "agentscope agents: --max-steps: must be between 1 and 100\n"},
+		{[]string{"agents", "update", "--name", "bot", "--max-steps", "ten"}, 2, `invalid value "ten" for flag -max-steps: not a whole number`},
+		// 0 is a value given, though it is the unset flag's too.
+		{[]string{"agents", "create", "--name", "ext", "--external", "--max-steps", "0"}, 2, "agentscope agents: --max-steps: an external agent runs elsewhere and takes no definition\n"},
 	} {
 		code, got := runIn(dir, c.args...)
 		if code != c.code || !strings.Contains(got, c.want) || (c.code == 2 && strings.Contains(got, "definition.")) {
 			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", c.args, code, got, c.code, c.want)
 		}
+	}
+}
+
+// TestMaxStepsZeroRestoresTheDefault: agents update --max-steps 0 clears
+// the definition's max_steps (a run then takes the default, 10); it is not
+// taken for the flag left out.
+func TestMaxStepsZeroRestoresTheDefault(t *testing.T) {
+	dir := t.TempDir()
+	steps := func(args ...string) any {
+		t.Helper()
+		var out, errOut strings.Builder
+		e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &syncWriter{w: &errOut}, Getenv: func(k string) string {
+			if k == "AGENTSCOPE_DATA_DIR" {
+				return dir
+			}
+			return ""
+		}}
+		if code := e.Run(context.Background(), args); code != 0 {
+			t.Fatalf("%q: exit %d: %s", args, code, errOut.String())
+		}
+		var a struct {
+			Spec struct {
+				Limits map[string]any `json:"limits"`
+			} `json:"definition"`
+		}
+		if err := json.Unmarshal([]byte(out.String()), &a); err != nil {
+			t.Fatalf("%q: %v: %s", args, err, out.String())
+		}
+		return a.Spec.Limits["max_steps"]
+	}
+	if got := steps("agents", "create", "--name", "bot", "--system-prompt", "hi", "--max-steps", "3"); got != float64(3) {
+		t.Fatalf("created with --max-steps 3: max_steps %v", got)
+	}
+	if got := steps("agents", "update", "--name", "bot", "--description", "d"); got != float64(3) {
+		t.Fatalf("updated without --max-steps: max_steps %v, want 3 kept", got)
+	}
+	if got := steps("agents", "update", "--name", "bot", "--max-steps", "0"); got != nil {
+		t.Fatalf("updated with --max-steps 0: max_steps %v, want none (the default)", got)
 	}
 }
