@@ -171,7 +171,8 @@ func init() {
 				ratio(`^BenchmarkServeIngest/.*/forwarding=true$`, "forwarding=true", "forwarding=false", "events/s", pairedMultipleOf, atLeast(0.8), "forwarding off"),
 				threshold(`^BenchmarkServeIngest/.*/forwarding=true$`, "delivery-lag-ms", atMost(2000)),
 				threshold(`^BenchmarkServeIngest/(postgres/forwarding=true|sqlite/.*)$`, "server-cpu-µs/event", none),
-				threshold(`^BenchmarkServeIngest/(postgres/copy-floor|sqlite/.*)$`, "events/s", none),
+				threshold(`^BenchmarkServeIngest/(postgres/copy-floor|postgres/copy-one-session|sqlite/.*)$`, "events/s", none),
+				ratio(`^BenchmarkServeIngest/postgres/forwarding=false$`, "forwarding=false", "copy-one-session", "events/s", multipleOf, none, "the one-session COPY"),
 			}},
 	)
 }

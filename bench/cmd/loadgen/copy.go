@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -12,36 +12,49 @@ import (
 )
 
 type copyOptions struct {
-	url            string
-	events, cpuPID int
+	url, prefix                    string
+	writers, batch, events, cpuPID int
 }
 
-// runCopy is the raw floor of batch ingest into Postgres: the same events,
-// encoded as AgentScope stores them, written with one COPY and no
-// validation, seq assignment or run bookkeeping.
+// runCopy is the raw floor of batch ingest into Postgres: the rows the
+// ingest benchmark's burst makes (the same sessions, seqs and events,
+// encoded as AgentScope stores them), in the order its writers deliver
+// them, written with one COPY and no validation, seq assignment or run
+// bookkeeping. The keys' order matters as much as their number: one
+// session's rows in seq order append to every index's last page, which
+// eight sessions' interleaved posts cannot.
 func runCopy(ctx context.Context, o copyOptions) (*Report, error) {
-	if o.url == "" || o.events <= 0 {
-		return nil, errors.New("-database-url and -events are required")
+	if o.url == "" || o.events <= 0 || o.writers <= 0 || o.batch <= 0 {
+		return nil, errors.New("-database-url, -writers, -batch and -events are required")
 	}
 	conn, err := pgx.Connect(ctx, o.url)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close(context.Background())
-	rows := make([][]any, o.events)
-	for i := range rows {
-		ev := agentscope.Event{
-			EventID: fmt.Sprintf("e%d", i), Type: agentscope.ModelCompleted, TS: time.Now().UTC(),
-			SessionID: "raw-copy", Seq: int64(i + 1), Agent: "bench",
-			Provider: "openai", Model: "gpt-4.1", DurationMS: ptr(812.5), TokensIn: ptr[int64](1200), TokensOut: ptr[int64](80),
-			CacheReadTokens: ptr[int64](1000), FinishReason: "stop", SpanID: fmt.Sprintf("m%d", i),
-			Attributes: map[string]any{"region": "eu-west-1", "stream": true},
+	bu := newBurst(o.prefix, o.writers, o.batch, o.events)
+	var rows [][]any
+	err = bu.arrival(func(w int, seq int64, post []map[string]any) error {
+		for i, m := range post {
+			raw, err := json.Marshal(m)
+			if err != nil {
+				return err
+			}
+			ev, err := agentscope.DecodeEvent(raw)
+			if err != nil {
+				return fmt.Errorf("event %d of %s: %w", seq+int64(i), bu.sessions[w], err)
+			}
+			ev.Seq, ev.Agent = seq+int64(i), "bench"
+			body, err := ev.MarshalCanonical()
+			if err != nil {
+				return err
+			}
+			rows = append(rows, []any{agentscope.DefaultOrgID, ev.SessionID, ev.Seq, ev.EventID, string(ev.Type), ev.Agent, ev.TS.UnixMicro(), string(body)})
 		}
-		body, err := ev.MarshalCanonical()
-		if err != nil {
-			return nil, err
-		}
-		rows[i] = []any{agentscope.DefaultOrgID, ev.SessionID, ev.Seq, ev.EventID, string(ev.Type), ev.Agent, ev.TS.UnixMicro(), string(body)}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	m, err := startMeter(o.cpuPID)
 	if err != nil {
@@ -58,5 +71,3 @@ func runCopy(ctx context.Context, o copyOptions) (*Report, error) {
 	}
 	return rep, nil
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -16,18 +15,6 @@ type ingestOptions struct {
 	url, token, prefix     string
 	writers, batch, events int
 	cpuPID                 int
-}
-
-// modelEvent is the n-th event of a writer: a realistic ModelCompleted,
-// as the in-process ingest benchmarks record.
-func modelEvent(session string, n int) map[string]any {
-	return map[string]any{
-		"session_id": session, "event_id": "e" + strconv.Itoa(n), "type": "ModelCompleted",
-		"ts": time.Now().UTC().Format(time.RFC3339Nano), "provider": "openai", "model": "gpt-4.1",
-		"duration_ms": 812.5, "tokens_in": 1200, "tokens_out": 80, "cache_read_tokens": 1000,
-		"finish_reason": "stop", "span_id": "m" + strconv.Itoa(n),
-		"attributes": map[string]any{"region": "eu-west-1", "stream": true},
-	}
 }
 
 // runIngest posts batches of events to POST /api/v1/events from o.writers
@@ -56,24 +43,21 @@ func runIngest(ctx context.Context, o ingestOptions) (*Report, error) {
 		_, err = buf.ReadFrom(resp.Body)
 		return resp.StatusCode, buf.Bytes(), err
 	}
-	per := (o.events + o.writers - 1) / o.writers
+	bu := newBurst(o.prefix, o.writers, o.batch, o.events)
 	bodies := make([][][]byte, o.writers)
-	for w := range o.writers {
-		sid := fmt.Sprintf("%s%d", o.prefix, w)
+	n := 0
+	for w, sid := range bu.sessions {
 		b, _ := json.Marshal(map[string]any{"agent": "bench", "session_id": sid})
 		if status, resp, err := post("/api/v1/runs", b); err != nil || status != http.StatusCreated {
 			return nil, fmt.Errorf("start run %s: %d %.300s %v", sid, status, resp, err)
 		}
-		for done := 0; done < per; done += o.batch {
-			evs := make([]map[string]any, min(o.batch, per-done))
-			for i := range evs {
-				evs[i] = modelEvent(sid, done+i)
-			}
+		for _, evs := range bu.posts[w] {
 			b, err := json.Marshal(evs)
 			if err != nil {
 				return nil, err
 			}
 			bodies[w] = append(bodies[w], b)
+			n += len(evs)
 		}
 	}
 	m, err := startMeter(o.cpuPID)
@@ -98,7 +82,7 @@ func runIngest(ctx context.Context, o ingestOptions) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{}
-	if err := m.stop(rep, per*o.writers); err != nil {
+	if err := m.stop(rep, n); err != nil {
 		return nil, err
 	}
 	return rep, nil
