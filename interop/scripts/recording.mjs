@@ -1,5 +1,6 @@
 // The recording flow a host or agent goes through: initialize, list tools,
-// resources, resource templates and prompts, start a run, record one event
+// resources, resource templates and prompts, register the agent and cap
+// its spend, start a run, record one event
 // of every type record_event accepts, a batch, end the run, replay it page by
 // page and read the session resource. Every structured result is checked
 // against the tool's own outputSchema (by the SDK and again with ajv).
@@ -29,6 +30,14 @@ await run(async (client) => {
   }
 
   const agent = `interop-${sdk}-${transportName}`;
+  // An external agent registered before its first run takes a budget at
+  // once; registering a name the organisation has is refused.
+  const registered = await call(client, 'register_agent', { name: agent });
+  check(registered.name === agent && registered.kind === 'external', 'register_agent', registered);
+  const taken = await callError(client, 'register_agent', { name: agent });
+  check(taken.includes(`agent "${agent}" already exists`), 'register_agent of a taken name refused', taken);
+  const budget = await call(client, 'set_budget', { agent, period: 'day', limit_usd: 100, hard_cap: true });
+  check(budget.agent === agent && budget.hard_cap === true && budget.limit_usd === 100, 'set_budget on the registered agent', budget);
   const started = await call(client, 'start_run', { agent, input: { task: 'interop' } });
   const sid = started.session_id;
   check(typeof sid === 'string' && sid.length > 0, 'start_run session_id', started);
