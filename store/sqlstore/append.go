@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"slices"
 	"strings"
@@ -863,25 +864,83 @@ func (s *Store) insertEvents(rows []eventRow) (stmts []Stmt, hot []hotRun, err e
 		}
 		return stmts, hot, nil
 	}
-	per := s.d.MaxParams / eventCols
-	for start := 0; start < len(rows); start += per {
-		end := min(start+per, len(rows))
-		args := make([]any, 0, (end-start)*eventCols)
+	for start, n := range insertChunks(len(rows)) {
+		end := start + n
+		args := make([]any, 0, n*eventCols)
 		for i := start; i < end; i++ {
 			args = append(args, cols.org[i], cols.session[i], cols.seq[i], cols.id[i], cols.typ[i], cols.agent[i], cols.ts[i], cols.body[i])
 		}
-		stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body) VALUES ` + placeholders(end-start, eventCols)), Args: args})
-		if s.opts.Outbox {
-			r := outboxRuns(cols.org[start:end], cols.session[start:end], cols.seq[start:end])
-			hotRuns(r, start)
-			oargs := make([]any, 0, len(r.org)*5)
-			for i := range r.org {
-				oargs = append(oargs, r.org[i], r.session[i], r.from[i], r.to[i], now)
+		stmts = append(stmts, s.insertStmt(insertEventsSQL(n), args))
+	}
+	if s.opts.Outbox {
+		// The outbox rows of the whole batch, so that the chunks do not
+		// cut a session's run of events into several rows.
+		r := outboxRuns(cols.org, cols.session, cols.seq)
+		hotRuns(r, 0)
+		for start, n := range insertChunks(len(r.org)) {
+			args := make([]any, 0, n*5)
+			for i := start; i < start+n; i++ {
+				args = append(args, r.org[i], r.session[i], r.from[i], r.to[i], now)
 			}
-			stmts = append(stmts, Stmt{SQL: s.d.rebind(`INSERT INTO outbox (org_id, session_id, seq, seq_end, next_attempt_at) VALUES ` + placeholders(len(r.org), 5)), Args: oargs})
+			stmts = append(stmts, s.insertStmt(insertOutboxSQL(n), args))
 		}
 	}
 	return stmts, hot, nil
+}
+
+// insertChunkRows are the row counts of the multi-row inserts of events
+// and outbox rows without array parameters (SQLite), largest first: a
+// batch is cut into chunks of these sizes (insertChunks), so that a few
+// statement texts, each prepared once (prepareInserts), serve every batch.
+// modernc's driver otherwise prepares each statement anew, and preparing a
+// batch's one insert of a thousand rows or more was about 7% of SQLite
+// ingest's CPU.
+var insertChunkRows = []int{256, 128, 64, 32, 16, 8, 4, 2, 1}
+
+// insertChunks yields the (start, rows) of the chunks of insertChunkRows
+// sizes that n rows are cut into, in order: as many of the largest size as
+// fit, then at most one of each smaller size.
+func insertChunks(n int) iter.Seq2[int, int] {
+	return func(yield func(int, int) bool) {
+		start := 0
+		for _, size := range insertChunkRows {
+			for n-start >= size {
+				if !yield(start, size) {
+					return
+				}
+				start += size
+			}
+		}
+	}
+}
+
+func insertEventsSQL(rows int) string {
+	return `INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body) VALUES ` + placeholders(rows, eventCols)
+}
+
+func insertOutboxSQL(rows int) string {
+	return `INSERT INTO outbox (org_id, session_id, seq, seq_end, next_attempt_at) VALUES ` + placeholders(rows, 5)
+}
+
+// prepareInserts prepares the inserts of every insertChunkRows size on the
+// write pool. One that fails to prepare is left out, and runs unprepared.
+func (s *Store) prepareInserts() map[string]*sql.Stmt {
+	m := map[string]*sql.Stmt{}
+	for _, rows := range insertChunkRows {
+		for _, q := range []string{s.d.rebind(insertEventsSQL(rows)), s.d.rebind(insertOutboxSQL(rows))} {
+			if st, err := s.write.Prepare(q); err == nil {
+				m[q] = st
+			}
+		}
+	}
+	return m
+}
+
+// insertStmt is the statement q (not yet rebound) with args, prepared if
+// prepareInserts prepared it.
+func (s *Store) insertStmt(q string, args []any) Stmt {
+	q = s.d.rebind(q)
+	return Stmt{SQL: q, Args: args, prepared: s.prepared[q]}
 }
 
 // insertOutboxRunsPG enqueues outboxRuns' rows, given as four arrays and

@@ -64,3 +64,51 @@ func TestOutboxRuns(t *testing.T) {
 		t.Errorf("runs %v, want %v", got, want)
 	}
 }
+
+// TestInsertChunks: n rows are cut into chunks of insertChunkRows sizes
+// that cover 0..n exactly, in order, as many of the largest size as fit
+// and then at most one of each smaller one, so that a batch takes few
+// statements and every one of them is of a prepared size.
+func TestInsertChunks(t *testing.T) {
+	sizes := map[int]bool{}
+	for _, s := range insertChunkRows {
+		sizes[s] = true
+	}
+	for _, n := range []int{0, 1, 2, 3, 255, 256, 257, 511, 512, 1000, 4095, 4097} {
+		at, seen := 0, map[int]int{}
+		for start, rows := range insertChunks(n) {
+			if start != at || !sizes[rows] {
+				t.Fatalf("n=%d: chunk (%d, %d) after %d rows; sizes %v", n, start, rows, at, insertChunkRows)
+			}
+			at += rows
+			seen[rows]++
+		}
+		if at != n {
+			t.Errorf("n=%d: chunks cover %d rows", n, at)
+		}
+		for size, k := range seen {
+			if size != insertChunkRows[0] && k > 1 {
+				t.Errorf("n=%d: %d chunks of %d rows", n, k, size)
+			}
+		}
+		if want := n/insertChunkRows[0] + bitsSet(n%insertChunkRows[0]); len(seen) > 0 && sum(seen) != want {
+			t.Errorf("n=%d: %d chunks, want %d", n, sum(seen), want)
+		}
+	}
+}
+
+func bitsSet(n int) int {
+	c := 0
+	for ; n > 0; n &= n - 1 {
+		c++
+	}
+	return c
+}
+
+func sum(m map[int]int) int {
+	t := 0
+	for _, v := range m {
+		t += v
+	}
+	return t
+}

@@ -67,6 +67,10 @@ type Store struct {
 	// runs caches the runs this process committed last, when the
 	// dialect can check them (Dialect.RunVersion); nil otherwise.
 	runs *runCache
+	// prepared are the append path's inserts of insertChunkRows rows,
+	// prepared once on the write pool, by their text; nil with array
+	// parameters (see prepareInserts).
+	prepared map[string]*sql.Stmt
 }
 
 // Stmt is one statement of a group commit, its placeholders already in the
@@ -77,6 +81,8 @@ type Stmt struct {
 	// Rows, when set, reads the statement's rows (and must not keep them);
 	// otherwise its result is discarded.
 	Rows func(Rows) error
+	// prepared, when set, is SQL prepared on the write pool.
+	prepared *sql.Stmt
 }
 
 // Rows are the rows of a Stmt as its Rows function reads them.
@@ -128,6 +134,9 @@ func New(write, read *sql.DB, d Dialect, opts Options) *Store {
 	if d.RunVersion != "" && d.WrittenVersion != "" && d.IsStaleRun != nil && d.ArrayParams {
 		s.runs = newRunCache()
 	}
+	if !d.ArrayParams {
+		s.prepared = s.prepareInserts()
+	}
 	return s
 }
 
@@ -151,6 +160,9 @@ func (s *Store) SetOutbox(on bool) { s.opts.Outbox = on }
 
 // Close closes the databases.
 func (s *Store) Close() error {
+	for _, st := range s.prepared {
+		_ = st.Close()
+	}
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
@@ -186,6 +198,14 @@ func (t tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 // send runs stmts one by one in the transaction.
 func (t tx) send(ctx context.Context, stmts []Stmt) error {
 	for _, st := range stmts {
+		if st.prepared != nil {
+			// The pool's statement, on the transaction's connection:
+			// prepared there already, it is not prepared again.
+			if _, err := t.StmtContext(ctx, st.prepared).ExecContext(ctx, st.Args...); err != nil {
+				return err
+			}
+			continue
+		}
 		if st.Rows == nil {
 			if _, err := t.ExecContext(ctx, st.SQL, st.Args...); err != nil {
 				return err
