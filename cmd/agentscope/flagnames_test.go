@@ -42,6 +42,12 @@ func TestAlertAndBudgetFlagErrors(t *testing.T) {
 // runIn runs the CLI with args on the local store of data dir dir and
 // nothing else in its environment, returning its exit status and stderr.
 func runIn(dir string, args ...string) (int, string) {
+	code, _, errOut := runInOut(dir, args...)
+	return code, errOut
+}
+
+// runInOut is runIn, with the stdout too.
+func runInOut(dir string, args ...string) (code int, stdout, stderr string) {
 	var out, errOut strings.Builder
 	e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &syncWriter{w: &errOut}, Getenv: func(k string) string {
 		if k == "AGENTSCOPE_DATA_DIR" {
@@ -49,7 +55,8 @@ func runIn(dir string, args ...string) (int, string) {
 		}
 		return ""
 	}}
-	return e.Run(context.Background(), args), errOut.String()
+	code = e.Run(context.Background(), args)
+	return code, out.String(), errOut.String()
 }
 
 // TestAgentFlagErrors: agents create and update name the flag that set a
@@ -93,23 +100,17 @@ func TestMaxStepsZeroRestoresTheDefault(t *testing.T) {
 	dir := t.TempDir()
 	steps := func(args ...string) any {
 		t.Helper()
-		var out, errOut strings.Builder
-		e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &syncWriter{w: &errOut}, Getenv: func(k string) string {
-			if k == "AGENTSCOPE_DATA_DIR" {
-				return dir
-			}
-			return ""
-		}}
-		if code := e.Run(context.Background(), args); code != 0 {
-			t.Fatalf("%q: exit %d: %s", args, code, errOut.String())
+		code, out, errOut := runInOut(dir, args...)
+		if code != 0 {
+			t.Fatalf("%q: exit %d: %s", args, code, errOut)
 		}
 		var a struct {
 			Spec struct {
 				Limits map[string]any `json:"limits"`
 			} `json:"definition"`
 		}
-		if err := json.Unmarshal([]byte(out.String()), &a); err != nil {
-			t.Fatalf("%q: %v: %s", args, err, out.String())
+		if err := json.Unmarshal([]byte(out), &a); err != nil {
+			t.Fatalf("%q: %v: %s", args, err, out)
 		}
 		return a.Spec.Limits["max_steps"]
 	}

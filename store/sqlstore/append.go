@@ -870,7 +870,7 @@ func (s *Store) insertEvents(rows []eventRow) (stmts []Stmt, hot []hotRun, err e
 		for i := start; i < end; i++ {
 			args = append(args, cols.org[i], cols.session[i], cols.seq[i], cols.id[i], cols.typ[i], cols.agent[i], cols.ts[i], cols.body[i])
 		}
-		stmts = append(stmts, s.insertStmt(insertEventsSQL(n), args))
+		stmts = append(stmts, s.insertStmt(false, n, args))
 	}
 	if s.opts.Outbox {
 		// The outbox rows of the whole batch, so that the chunks do not
@@ -882,7 +882,7 @@ func (s *Store) insertEvents(rows []eventRow) (stmts []Stmt, hot []hotRun, err e
 			for i := start; i < start+n; i++ {
 				args = append(args, r.org[i], r.session[i], r.from[i], r.to[i], now)
 			}
-			stmts = append(stmts, s.insertStmt(insertOutboxSQL(n), args))
+			stmts = append(stmts, s.insertStmt(true, n, args))
 		}
 	}
 	return stmts, hot, nil
@@ -914,33 +914,36 @@ func insertChunks(n int) iter.Seq2[int, int] {
 	}
 }
 
-func insertEventsSQL(rows int) string {
-	return `INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body) VALUES ` + placeholders(rows, eventCols)
+// insertKey names one of the prepared inserts: its table and row count.
+type insertKey struct {
+	outbox bool
+	rows   int
 }
 
-func insertOutboxSQL(rows int) string {
-	return `INSERT INTO outbox (org_id, session_id, seq, seq_end, next_attempt_at) VALUES ` + placeholders(rows, 5)
-}
-
-// prepareInserts prepares the inserts of every insertChunkRows size on the
-// write pool. One that fails to prepare is left out, and runs unprepared.
-func (s *Store) prepareInserts() map[string]*sql.Stmt {
-	m := map[string]*sql.Stmt{}
+// prepareInserts writes the inserts of events and of outbox rows of every
+// insertChunkRows size, and prepares each on the write pool. One that
+// fails to prepare is kept unprepared, and runs as text.
+func (s *Store) prepareInserts() map[insertKey]Stmt {
+	m := map[insertKey]Stmt{}
 	for _, rows := range insertChunkRows {
-		for _, q := range []string{s.d.rebind(insertEventsSQL(rows)), s.d.rebind(insertOutboxSQL(rows))} {
-			if st, err := s.write.Prepare(q); err == nil {
-				m[q] = st
-			}
+		for k, q := range map[insertKey]string{
+			{false, rows}: `INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body) VALUES ` + placeholders(rows, eventCols),
+			{true, rows}:  `INSERT INTO outbox (org_id, session_id, seq, seq_end, next_attempt_at) VALUES ` + placeholders(rows, 5),
+		} {
+			st := Stmt{SQL: s.d.rebind(q)}
+			st.prepared, _ = s.write.Prepare(st.SQL)
+			m[k] = st
 		}
 	}
 	return m
 }
 
-// insertStmt is the statement q (not yet rebound) with args, prepared if
-// prepareInserts prepared it.
-func (s *Store) insertStmt(q string, args []any) Stmt {
-	q = s.d.rebind(q)
-	return Stmt{SQL: q, Args: args, prepared: s.prepared[q]}
+// insertStmt is the prepared insert of rows events (or outbox rows), with
+// args.
+func (s *Store) insertStmt(outbox bool, rows int, args []any) Stmt {
+	st := s.inserts[insertKey{outbox, rows}]
+	st.Args = args
+	return st
 }
 
 // insertOutboxRunsPG enqueues outboxRuns' rows, given as four arrays and

@@ -67,10 +67,10 @@ type Store struct {
 	// runs caches the runs this process committed last, when the
 	// dialect can check them (Dialect.RunVersion); nil otherwise.
 	runs *runCache
-	// prepared are the append path's inserts of insertChunkRows rows,
-	// prepared once on the write pool, by their text; nil with array
-	// parameters (see prepareInserts).
-	prepared map[string]*sql.Stmt
+	// inserts are the append path's inserts of events and of outbox
+	// rows, by row count (insertChunkRows), each written and prepared on
+	// the write pool once; nil with array parameters (see prepareInserts).
+	inserts map[insertKey]Stmt
 }
 
 // Stmt is one statement of a group commit, its placeholders already in the
@@ -135,7 +135,7 @@ func New(write, read *sql.DB, d Dialect, opts Options) *Store {
 		s.runs = newRunCache()
 	}
 	if !d.ArrayParams {
-		s.prepared = s.prepareInserts()
+		s.inserts = s.prepareInserts()
 	}
 	return s
 }
@@ -160,8 +160,10 @@ func (s *Store) SetOutbox(on bool) { s.opts.Outbox = on }
 
 // Close closes the databases.
 func (s *Store) Close() error {
-	for _, st := range s.prepared {
-		_ = st.Close()
+	for _, st := range s.inserts {
+		if st.prepared != nil {
+			_ = st.prepared.Close()
+		}
 	}
 	err := s.write.Close()
 	if s.read != s.write {

@@ -51,12 +51,12 @@ func newBurst(prefix string, writers, batch, events int) burst {
 func (b burst) arrival(fn func(w int, seq int64, post []map[string]any) error) error {
 	next := make([]int64, len(b.posts))
 	for k := 0; ; k++ {
-		any := false
+		more := false
 		for w, posts := range b.posts {
 			if k >= len(posts) {
 				continue
 			}
-			any = true
+			more = true
 			if next[w] == 0 {
 				next[w] = 2
 			}
@@ -65,7 +65,7 @@ func (b burst) arrival(fn func(w int, seq int64, post []map[string]any) error) e
 			}
 			next[w] += int64(len(posts[k]))
 		}
-		if !any {
+		if !more {
 			return nil
 		}
 	}
