@@ -3,12 +3,14 @@ package agentscope_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/agentscope/agentscope"
+	"github.com/agentscope/agentscope/internal/jsonscan"
 )
 
 // valid holds one valid client event of every recordable type.
@@ -367,6 +369,34 @@ func FuzzParseUSD(f *testing.F) {
 		back, err := agentscope.ParseUSD(u.String())
 		if err != nil || back != u {
 			t.Fatalf("ParseUSD(%q) = %s, which reads back as %d, %v", s, u, back, err)
+		}
+	})
+}
+
+// FuzzSplitEvents: a batch splits as jsonscan.Array does, and each event
+// decodes as DecodeEvent decodes it alone, whether SplitEvents decoded it
+// in the split or left it.
+func FuzzSplitEvents(f *testing.F) {
+	for _, v := range valid {
+		f.Add([]byte(v), 2)
+	}
+	f.Add([]byte(`{"type":"ToolCalled","tool":"t","call_id":"c","arguments":{"a":[1,{"b":null}]},"attributes":{"k":"v"}}`), 1)
+	f.Add([]byte(`{"type":"ModelCompleted","session_id":"s1","attributes":{"k":"a\"b"}}`), 0)
+	f.Add([]byte(`1`), 3)
+	f.Fuzz(func(t *testing.T, data []byte, max int) {
+		for _, batch := range [][]byte{data, []byte("[" + string(data) + "]"), []byte("[ " + string(data) + " ,\n" + string(data) + "]")} {
+			want, wantOK := jsonscan.Array(batch)
+			b, ok := agentscope.SplitEvents(batch, max)
+			if ok != wantOK || ok && (len(b.Raw) != len(want) || len(want) > 0 && !reflect.DeepEqual(b.Raw, want)) {
+				t.Fatalf("SplitEvents(%q) = %q, %v; jsonscan.Array %q, %v", batch, b.Raw, ok, want, wantOK)
+			}
+			for i, raw := range b.Raw {
+				got, err := b.Decode(i)
+				alone, aloneErr := agentscope.DecodeEvent(raw)
+				if !reflect.DeepEqual(got, alone) || fmt.Sprint(err) != fmt.Sprint(aloneErr) {
+					t.Fatalf("event %d of %q decodes in the batch to %+v, %v; alone to %+v, %v", i, batch, got, err, alone, aloneErr)
+				}
+			}
 		}
 	})
 }

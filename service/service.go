@@ -249,7 +249,19 @@ type RecordResult struct {
 // session_id (or taking defaultSession when it has none). Every event gets
 // its own result; a rejected event never keeps the others out.
 func (s *Service) Record(ctx context.Context, defaultSession string, raws []json.RawMessage) ([]RecordResult, error) {
-	return s.record(ctx, defaultSession, len(raws), func(i int) (agentscope.Event, error) { return s.decode(raws[i]) })
+	b := agentscope.BatchOf(raws)
+	return s.RecordBatch(ctx, defaultSession, &b)
+}
+
+// RecordBatch is Record of a batch that agentscope.SplitEvents split, and
+// perhaps decoded, from one JSON array.
+func (s *Service) RecordBatch(ctx context.Context, defaultSession string, b *agentscope.EventBatch) ([]RecordResult, error) {
+	return s.record(ctx, defaultSession, len(b.Raw), func(i int) (agentscope.Event, error) {
+		if len(b.Raw[i]) > s.MaxEventBytes {
+			return agentscope.Event{}, s.tooLarge(b.Raw[i])
+		}
+		return b.Decode(i)
+	})
 }
 
 // RecordFields is Record for one event whose JSON, raw, its caller has
@@ -258,7 +270,7 @@ func (s *Service) Record(ctx context.Context, defaultSession string, raws []json
 func (s *Service) RecordFields(ctx context.Context, defaultSession string, raw json.RawMessage, fields map[string]json.RawMessage) ([]RecordResult, error) {
 	return s.record(ctx, defaultSession, 1, func(int) (agentscope.Event, error) {
 		if len(raw) > s.MaxEventBytes {
-			return agentscope.Event{}, agentscope.Errorf(agentscope.ETOOLARGE, "event is %d bytes; the limit is %d", len(raw), s.MaxEventBytes)
+			return agentscope.Event{}, s.tooLarge(raw)
 		}
 		return agentscope.DecodeEventFields(fields)
 	})
@@ -389,11 +401,9 @@ func (s *Service) record(ctx context.Context, defaultSession string, n int, deco
 	return results, nil
 }
 
-func (s *Service) decode(raw json.RawMessage) (agentscope.Event, error) {
-	if len(raw) > s.MaxEventBytes {
-		return agentscope.Event{}, agentscope.Errorf(agentscope.ETOOLARGE, "event is %d bytes; the limit is %d", len(raw), s.MaxEventBytes)
-	}
-	return agentscope.DecodeEvent(raw)
+// tooLarge is the error of an event over MaxEventBytes.
+func (s *Service) tooLarge(raw json.RawMessage) error {
+	return agentscope.Errorf(agentscope.ETOOLARGE, "event is %d bytes; the limit is %d", len(raw), s.MaxEventBytes)
 }
 
 // EndRunInput is the input of end_run.

@@ -145,11 +145,11 @@ func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) (int, any,
 	if err != nil {
 		return 0, nil, err
 	}
-	raws, err := splitEvents(body)
+	batch, err := splitEvents(body)
 	if err != nil {
 		return 0, nil, err
 	}
-	results, err := s.svc.Record(r.Context(), "", raws)
+	results, err := s.svc.RecordBatch(r.Context(), "", &batch)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -181,39 +181,42 @@ func allCode(results []service.RecordResult, code string) bool {
 	return len(results) > 0
 }
 
-// splitEvents splits a JSON array or NDJSON body into raw events.
-func splitEvents(body []byte) ([]json.RawMessage, error) {
+// splitEvents splits a JSON array or NDJSON body into raw events; those of
+// an array are decoded as they are split.
+func splitEvents(body []byte) (agentscope.EventBatch, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
-		return nil, agentscope.Errorf(agentscope.EINVALID, "request body is empty; send a JSON array of events or NDJSON")
+		return agentscope.EventBatch{}, agentscope.Errorf(agentscope.EINVALID, "request body is empty; send a JSON array of events or NDJSON")
 	}
 	var raws []json.RawMessage
 	if trimmed[0] == '[' {
-		if elems, ok := jsonscan.Array(trimmed); ok {
-			raws = elems
-		} else if err := json.Unmarshal(trimmed, &raws); err != nil {
-			return nil, agentscope.Errorf(agentscope.EINVALID, "request body is not a JSON array of events: %s", agentscope.ErrorMessage(bodyError(err)))
+		b, ok := agentscope.SplitEvents(trimmed, service.MaxBatchEvents)
+		if !ok {
+			if err := json.Unmarshal(trimmed, &raws); err != nil {
+				return agentscope.EventBatch{}, agentscope.Errorf(agentscope.EINVALID, "request body is not a JSON array of events: %s", agentscope.ErrorMessage(bodyError(err)))
+			}
+			b = agentscope.BatchOf(raws)
 		}
-	} else {
-		// NDJSON: the lines share the body's memory, which nothing else
-		// holds or changes.
-		for rest := trimmed; len(rest) > 0; {
-			line := rest
-			if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-				line, rest = rest[:i], rest[i+1:]
-			} else {
-				rest = nil
+		if len(b.Raw) > service.MaxBatchEvents {
+			return agentscope.EventBatch{}, agentscope.Errorf(agentscope.ETOOLARGE, "%d events in one request; at most %d", len(b.Raw), service.MaxBatchEvents)
+		}
+		return b, nil
+	}
+	// NDJSON: the lines share the body's memory, which nothing else
+	// holds or changes.
+	for rest := trimmed; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		if l := bytes.TrimSpace(line); len(l) > 0 {
+			if len(raws) == service.MaxBatchEvents {
+				return agentscope.EventBatch{}, agentscope.Errorf(agentscope.ETOOLARGE, "more than %d events in one request; at most %d", service.MaxBatchEvents, service.MaxBatchEvents)
 			}
-			if l := bytes.TrimSpace(line); len(l) > 0 {
-				if len(raws) == service.MaxBatchEvents {
-					return nil, agentscope.Errorf(agentscope.ETOOLARGE, "more than %d events in one request; at most %d", service.MaxBatchEvents, service.MaxBatchEvents)
-				}
-				raws = append(raws, json.RawMessage(l[:len(l):len(l)]))
-			}
+			raws = append(raws, json.RawMessage(l[:len(l):len(l)]))
 		}
 	}
-	if len(raws) > service.MaxBatchEvents {
-		return nil, agentscope.Errorf(agentscope.ETOOLARGE, "%d events in one request; at most %d", len(raws), service.MaxBatchEvents)
-	}
-	return raws, nil
+	return agentscope.BatchOf(raws), nil
 }

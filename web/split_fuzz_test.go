@@ -3,6 +3,8 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/agentscope/agentscope"
@@ -19,7 +21,8 @@ func FuzzSplitEvents(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		raws, err := splitEvents(body)
+		batch, err := splitEvents(body)
+		raws := batch.Raw
 		if err != nil {
 			if c := agentscope.ErrorCode(err); c != agentscope.EINVALID && c != agentscope.ETOOLARGE {
 				t.Fatalf("splitEvents(%q): code %s: %v", body, c, err)
@@ -38,6 +41,12 @@ func FuzzSplitEvents(f *testing.F) {
 			for i := range want {
 				if !bytes.Equal(bytes.TrimSpace(raws[i]), bytes.TrimSpace(want[i])) {
 					t.Fatalf("splitEvents(%q)[%d] = %q, want %q", body, i, raws[i], want[i])
+				}
+				// Decoded in the split or not, as DecodeEvent decodes it.
+				got, gotErr := batch.Decode(i)
+				ev, evErr := agentscope.DecodeEvent(raws[i])
+				if !reflect.DeepEqual(got, ev) || fmt.Sprint(gotErr) != fmt.Sprint(evErr) {
+					t.Fatalf("splitEvents(%q)[%d] decodes to %+v, %v; DecodeEvent %+v, %v", body, i, got, gotErr, ev, evErr)
 				}
 			}
 			return

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"math/bits"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -72,7 +73,7 @@ func NextMembers(data []byte, members []Member) ([]Member, []byte, bool) {
 		if end < 0 || !plain {
 			return nil, data, false
 		}
-		key := data[i+1 : end-1]
+		keyAt, key := i+1, data[i+1:end-1]
 		for _, c := range key {
 			if c >= utf8.RuneSelf {
 				return nil, data, false
@@ -87,7 +88,7 @@ func NextMembers(data []byte, members []Member) ([]Member, []byte, bool) {
 		if vend < 0 {
 			return nil, data, false
 		}
-		members = append(members, Member{Key: key, Value: data[i:vend:vend]})
+		members = append(members, Member{Key: key, Value: data[i:vend:vend], KeyAt: keyAt, At: i})
 		i = skipSpace(data, vend)
 		if i >= len(data) {
 			return nil, data, false
@@ -104,10 +105,12 @@ func NextMembers(data []byte, members []Member) ([]Member, []byte, bool) {
 }
 
 // Member is one member of a JSON object: its key, without quotes (plain
-// ASCII), and its value, as slices of the object.
+// ASCII), and its value, as slices of the object, and where each starts
+// in the data given to Members or NextMembers.
 type Member struct {
-	Key   []byte
-	Value json.RawMessage
+	Key       []byte
+	Value     json.RawMessage
+	KeyAt, At int
 }
 
 // Array splits data, a JSON array with nothing but white space around it,
@@ -139,6 +142,46 @@ func Array(data []byte) ([]json.RawMessage, bool) {
 			return out, skipSpace(data, i+1) == len(data)
 		default:
 			return nil, false
+		}
+	}
+}
+
+// Elements calls fn with each element of data, a JSON array with nothing
+// but white space around it, in order, and, for an element that is an
+// object Members takes, its members (offsets from the element's start; the
+// slice is reused after fn returns), where Array and then Members would
+// scan each element twice. It reports false, perhaps after calling fn for
+// the elements before, if data is not such an array.
+func Elements(data []byte, fn func(elem []byte, members []Member)) bool {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '[' {
+		return false
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == ']' {
+		return skipSpace(data, i+1) == len(data)
+	}
+	var buf [32]Member
+	for {
+		var end int
+		members, rest, ok := NextMembers(data[i:], buf[:0])
+		if ok {
+			end = len(data) - len(rest)
+		} else if end = scanValue(data, i, 1); end < 0 {
+			return false
+		}
+		fn(data[i:end:end], members)
+		i = skipSpace(data, end)
+		if i >= len(data) {
+			return false
+		}
+		switch data[i] {
+		case ',':
+			i = skipSpace(data, i+1)
+		case ']':
+			return skipSpace(data, i+1) == len(data)
+		default:
+			return false
 		}
 	}
 }
@@ -397,33 +440,46 @@ func scanNumber(data []byte, i int) int {
 // without escapes, numbers or booleans, as encoding/json decodes it into
 // map[string]any with UseNumber (numbers as json.Number).
 func Scalars(data []byte) (map[string]any, bool) {
+	if !utf8.Valid(data) {
+		return nil, false
+	}
+	return ScalarsIn(string(data), data, 0)
+}
+
+// ScalarsIn is Scalars of data, valid UTF-8 whose text is
+// text[at:at+len(data)]: the map's keys, strings and numbers are slices of
+// text, which the caller has allocated once, rather than an allocation
+// each.
+func ScalarsIn(text string, data []byte, at int) (map[string]any, bool) {
 	// Straight from the members into the one map the caller keeps (an
 	// event's attributes, on every event of a batch): Object's map would be
 	// made and dropped.
 	var buf [16]Member
 	members, ok := Members(data, buf[:0])
-	if !ok {
+	if !ok || len(text)-at < len(data) {
 		return nil, false
 	}
 	m := make(map[string]any, len(members))
 	for _, mb := range members {
-		k, raw := string(mb.Key), mb.Value
+		k, raw := text[at+mb.KeyAt:at+mb.KeyAt+len(mb.Key)], mb.Value
 		if _, dup := m[k]; dup {
 			return nil, false
 		}
+		v := text[at+mb.At : at+mb.At+len(raw)]
 		switch c := raw[0]; {
 		case c == '"':
-			s, ok := String(raw)
-			if !ok {
+			// Members found the string's end, with no control
+			// character before it; only an escape is left to refuse.
+			if strings.IndexByte(v, '\\') >= 0 {
 				return nil, false
 			}
-			m[k] = s
+			m[k] = v[1 : len(v)-1]
 		case c == 't':
 			m[k] = true
 		case c == 'f':
 			m[k] = false
 		case c == '-' || (c >= '0' && c <= '9'):
-			m[k] = json.Number(raw)
+			m[k] = json.Number(v)
 		default:
 			return nil, false
 		}

@@ -3,8 +3,10 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -59,8 +61,9 @@ func TestObjectMatchesEncodingJSON(t *testing.T) {
 			}
 			obj, objOK := Object(data)
 			if len(seen) == len(ms) && (!objOK || !reflect.DeepEqual(seen, obj)) {
-				t.Fatalf("Members(%q) = %q; Object %q, %v", in, ms, obj, objOK)
+				t.Fatalf("Members(%q) = %s; Object %q, %v", in, show(ms), obj, objOK)
 			}
+			checkAt(t, data, ms)
 		} else if _, ok := Object(data); ok {
 			t.Fatalf("Members(%q) refused what Object takes", in)
 		}
@@ -70,6 +73,10 @@ func TestObjectMatchesEncodingJSON(t *testing.T) {
 			dec.UseNumber()
 			if err := dec.Decode(&want); err != nil || !reflect.DeepEqual(got, want) {
 				t.Fatalf("Scalars(%q) = %v; encoding/json %v, %v", in, got, want, err)
+			}
+			// Within a larger text, from slices of it.
+			if in, ok := ScalarsIn(`{"x":`+string(data)+`}`, data, 5); !ok || !reflect.DeepEqual(in, got) {
+				t.Fatalf("ScalarsIn(%q at 5) = %v, %v; Scalars %v", data, in, ok, got)
 			}
 		}
 		checkNext(t, data)
@@ -81,6 +88,27 @@ func TestObjectMatchesEncodingJSON(t *testing.T) {
 				t.Fatalf("Array(%q) = %q; encoding/json %q, %v", in, got, wantArr, arrErr)
 			}
 		}
+		checkElements(t, data)
+		// Objects in an array, as a batch of events comes.
+		checkElements(t, []byte("[ "+in+","+in+"]"))
+	}
+}
+
+// checkElements: Elements takes what Array takes, gives the same elements,
+// and for each the members Members gives, if any.
+func checkElements(t *testing.T, data []byte) {
+	t.Helper()
+	var got []json.RawMessage
+	ok := Elements(data, func(elem []byte, ms []Member) {
+		got = append(got, elem)
+		want, wok := Members(elem, []Member{})
+		if wok != (ms != nil) || wok && !reflect.DeepEqual(ms, want) {
+			t.Fatalf("Elements(%q): element %q has members %s; Members gives %s, %v", data, elem, show(ms), show(want), wok)
+		}
+	})
+	want, wok := Array(data)
+	if ok != wok || ok && len(want) > 0 && !reflect.DeepEqual(got, want) || ok && len(got) != len(want) {
+		t.Fatalf("Elements(%q) = %q, %v; Array %q, %v", data, got, ok, want, wok)
 	}
 }
 
@@ -99,12 +127,43 @@ func checkNext(t *testing.T, data []byte) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var value json.RawMessage
 	if err := dec.Decode(&value); err != nil {
-		t.Fatalf("NextMembers(%q) = %q; encoding/json: %v", data, ms, err)
+		t.Fatalf("NextMembers(%q) = %s; encoding/json: %v", data, show(ms), err)
 	}
+	checkAt(t, data, ms)
 	want, wok := Members(value, nil)
-	if !wok || !reflect.DeepEqual(ms, want) || !bytes.Equal(rest, data[dec.InputOffset():]) {
-		t.Fatalf("NextMembers(%q) = %q, rest %q; encoding/json read %q (members %q, %v), rest %q", data, ms, rest, value, want, wok, data[dec.InputOffset():])
+	if !wok || !reflect.DeepEqual(withoutAt(ms), withoutAt(want)) || !bytes.Equal(rest, data[dec.InputOffset():]) {
+		t.Fatalf("NextMembers(%q) = %s, rest %q; encoding/json read %q (members %s, %v), rest %q", data, show(ms), rest, value, show(want), wok, data[dec.InputOffset():])
 	}
+}
+
+// checkAt: each member's KeyAt and At say where its key and value are in
+// data, the key before the value.
+func checkAt(t *testing.T, data []byte, ms []Member) {
+	t.Helper()
+	for _, m := range ms {
+		if m.KeyAt+len(m.Key) >= m.At || !bytes.Equal(data[m.KeyAt:m.KeyAt+len(m.Key)], m.Key) || !bytes.Equal(data[m.At:m.At+len(m.Value)], m.Value) {
+			t.Fatalf("member %q: %q at %d, value at %d: %q in %q", m.Key, m.Value, m.KeyAt, m.At, data[m.At:], data)
+		}
+	}
+}
+
+// show renders members for a failure message.
+func show(ms []Member) string {
+	var b strings.Builder
+	for _, m := range ms {
+		fmt.Fprintf(&b, "%q@%d:%q@%d ", m.Key, m.KeyAt, m.Value, m.At)
+	}
+	return b.String()
+}
+
+// withoutAt is ms with offsets zeroed, to compare members of data with
+// leading white space or none.
+func withoutAt(ms []Member) []Member {
+	out := make([]Member, len(ms))
+	for i, m := range ms {
+		out[i] = Member{Key: m.Key, Value: m.Value}
+	}
+	return out
 }
 
 func FuzzNextMembers(f *testing.F) {
@@ -114,7 +173,11 @@ func FuzzNextMembers(f *testing.F) {
 	f.Add(`{"a":1} {"b":2}`)
 	f.Add(`1 2`)
 	f.Add(`{}[]"x"`)
-	f.Fuzz(func(t *testing.T, in string) { checkNext(t, []byte(in)) })
+	f.Fuzz(func(t *testing.T, in string) {
+		checkNext(t, []byte(in))
+		checkElements(t, []byte(in))
+		checkElements(t, []byte("["+in+"]"))
+	})
 }
 
 // isSimple: no escapes or non-ASCII bytes, which Object may leave to
