@@ -364,6 +364,13 @@ func decodeMembers(data []byte, members []jsonscan.Member) (Event, bool) {
 				*f.Ptr(&ev).(*string) = s
 				continue
 			}
+		case f.Kind == KindTime:
+			if s, ok := plainString(text, m); ok {
+				if t, err := parseTime(f.Name, s); err == nil {
+					*f.Ptr(&ev).(*time.Time) = t
+					continue
+				}
+			}
 		case f.Kind == KindAttributes:
 			// Scalars refuses a repeated key and an escape, what
 			// checkJSON looks for.
@@ -447,18 +454,22 @@ func DecodeEventFields(raw map[string]json.RawMessage) (Event, error) {
 func ValidateEvent(ev *Event) error { return validateEvent(ev, false) }
 
 // validateEvent is ValidateEvent. decoded says decodeField has just built
-// every field of ev from a JSON value that passed utf8.Valid and
-// checkJSON: its text is then valid UTF-8 (a JSON string of valid UTF-8
-// without escaped lone surrogates decodes to valid UTF-8) and each of its
-// attributes was checked as it was decoded, so those two walks, about a
-// tenth of ingest's CPU, are skipped. FuzzDecodeEvent holds every event
+// every field of ev, each a field of the event's type, from a JSON value
+// that passed utf8.Valid and checkJSON: its text is then valid UTF-8 (a
+// JSON string of valid UTF-8 without escaped lone surrogates decodes to
+// valid UTF-8) and each of its attributes was checked as it was decoded,
+// so those walks, and the one for fields foreign to the type, are skipped. FuzzDecodeEvent holds every event
 // DecodeEvent accepts to the full ValidateEvent.
 func validateEvent(ev *Event, decoded bool) error {
 	et, ok := eventSpecs[ev.Type]
 	if !ok {
 		return FieldErrorf("type", "unknown event type %q (known: %s)", ev.Type, joinTypes())
 	}
-	for _, f := range rules.typed {
+	foreign := rules.typed
+	if decoded {
+		foreign = nil
+	}
+	for _, f := range foreign {
 		if et.allowed&(1<<f.index) == 0 && f.IsSet(ev) {
 			return FieldErrorf(f.Name, "is not a field of %s events; put extra data in attributes", ev.Type)
 		}
@@ -643,17 +654,11 @@ func decodeField(ev *Event, f *EventField, raw json.RawMessage) error {
 		if !ok {
 			return FieldErrorf(name, "must be an RFC 3339 timestamp string")
 		}
-		t, err := time.Parse(time.RFC3339Nano, s)
+		t, err := parseTime(name, s)
 		if err != nil {
-			return FieldErrorf(name, "must be an RFC 3339 timestamp, got %q", s)
+			return err
 		}
-		if t.Before(MinEventTime) {
-			// Checked here as well as in ValidateEvent, which cannot tell
-			// a zero time sent from none sent: 0001-01-01T00:00:00Z must
-			// be refused, not taken for "now".
-			return FieldErrorf(name, "%s is before %s; send RFC 3339 times of when the event happened", t.UTC().Format(time.RFC3339Nano), MinEventTime.Format(time.RFC3339))
-		}
-		*f.Ptr(ev).(*time.Time) = t.UTC()
+		*f.Ptr(ev).(*time.Time) = t
 	case KindAttributes:
 		m, ok := jsonscan.Scalars(raw)
 		if !ok {
@@ -666,6 +671,21 @@ func decodeField(ev *Event, f *EventField, raw json.RawMessage) error {
 		return fmt.Errorf("decode %s: a client does not send a field of kind %d", name, f.Kind)
 	}
 	return nil
+}
+
+// parseTime is s, the value of the time field name, in UTC.
+func parseTime(name, s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, FieldErrorf(name, "must be an RFC 3339 timestamp, got %q", s)
+	}
+	if t.Before(MinEventTime) {
+		// Checked here as well as in ValidateEvent, which cannot tell
+		// a zero time sent from none sent: 0001-01-01T00:00:00Z must
+		// be refused, not taken for "now".
+		return time.Time{}, FieldErrorf(name, "%s is before %s; send RFC 3339 times of when the event happened", t.UTC().Format(time.RFC3339Nano), MinEventTime.Format(time.RFC3339))
+	}
+	return t.UTC(), nil
 }
 
 // setAttributes sets ev's attributes field f to m, each attribute checked.
