@@ -22,6 +22,10 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if len(s)-i >= 8 && plain8(s, i) {
+			i += 8 // most of a string is plain ASCII: eight bytes at a time
+			continue
+		}
 		if b := s[i]; b < utf8.RuneSelf {
 			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
 				i++
@@ -68,3 +72,15 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// plain8 reports whether the eight bytes of s at i are ASCII that
+// AppendString copies as they are: none below 0x20, no ", \, <, > or &.
+func plain8(s string, i int) bool {
+	w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+	return (w|(w-ones*0x20)&^w|zeroByte(w^ones*'"')|zeroByte(w^ones*'\\')|zeroByte(w^ones*'<')|zeroByte(w^ones*'>')|zeroByte(w^ones*'&'))&highs == 0
+}
+
+// zeroByte has the high bit of some byte set if x has a zero byte, and no
+// high bit set if it has none.
+func zeroByte(x uint64) uint64 { return (x - ones) &^ x }

@@ -8,7 +8,9 @@ import (
 // FuzzAppendString holds AppendString to encoding/json's string encoding,
 // byte for byte.
 func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", `quo"te`, `back\slash`, "tab\tnl\n\b\f\r", "\x00\x1f\x7f", "é☃𝄞", "\xff\xfe", "\u2028\u2029", "<&>"} {
+	for _, s := range []string{"", "plain", `quo"te`, `back\slash`, "tab\tnl\n\b\f\r", "\x00\x1f\x7f", "é☃𝄞", "\xff\xfe", "\u2028\u2029", "<&>",
+		// Past eight bytes, with what needs escaping at each place of a word.
+		"abcdefgh<jklmnop", "abcdefghi>klmnop", "abcdefg&", "abcdefgh\"", "0123456789\\abcdef", "abcdefgh\x1fijklmnop", "abcdefg\x7f", "abcdefgh\u2028x", "abcdefgé"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
