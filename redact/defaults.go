@@ -18,20 +18,21 @@ func defaultRules() []patternRule {
 			return false
 		}
 	}
-	rule := func(name, pattern string, maybe, check func(string) bool) patternRule {
-		return patternRule{name: name, marker: Marker(name), re: regexp.MustCompile(pattern), maybe: maybe, check: check}
+	rule := func(name, pattern string, needs byteClasses, maybe, check func(string) bool) patternRule {
+		return patternRule{name: name, marker: Marker(name), re: regexp.MustCompile(pattern), needs: needs, maybe: maybe, check: check}
 	}
 	// Anthropic's keys also start with sk-: their rule comes first so the
-	// marker names the right provider.
+	// marker names the right provider. Each rule's needs are bytes its
+	// maybe's literals hold (TestNeeds).
 	return []patternRule{
-		rule("anthropic-key", `sk-ant-[A-Za-z0-9_-]{20,}`, contains("sk-ant-"), nil),
-		rule("openai-key", `sk-[A-Za-z0-9_-]{20,}`, contains("sk-"), nil),
-		rule("aws-access-key-id", `\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b`, contains("AKIA", "ASIA", "ABIA", "ACCA"), nil),
-		rule("github-token", `\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})`, contains("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), nil),
-		rule("slack-token", `\bxox[abposr]-[A-Za-z0-9-]{10,}`, contains("xox"), nil),
-		rule("agentscope-credential", `\bas[a-z]_[0-9a-f]{12}_[0-9a-f]{64}\b`, maybeCredential, nil),
-		rule("bearer-token", `(?i)\bbearer\s+[A-Za-z0-9._~+/-]{8,}=*`, maybeBearer, nil),
-		rule("card-number", `\b\d(?:[ -]?\d){12,18}\b`, maybeCard, luhnCard),
+		rule("anthropic-key", `sk-ant-[A-Za-z0-9_-]{20,}`, hasS|hasK|hasDash, contains("sk-ant-"), nil),
+		rule("openai-key", `sk-[A-Za-z0-9_-]{20,}`, hasS|hasK|hasDash, contains("sk-"), nil),
+		rule("aws-access-key-id", `\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b`, hasA, contains("AKIA", "ASIA", "ABIA", "ACCA"), nil),
+		rule("github-token", `\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})`, hasUnderscore, contains("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), nil),
+		rule("slack-token", `\bxox[abposr]-[A-Za-z0-9-]{10,}`, hasX|hasO, contains("xox"), nil),
+		rule("agentscope-credential", `\bas[a-z]_[0-9a-f]{12}_[0-9a-f]{64}\b`, hasS|hasUnderscore, maybeCredential, nil),
+		rule("bearer-token", `(?i)\bbearer\s+[A-Za-z0-9._~+/-]{8,}=*`, hasB, maybeBearer, nil),
+		rule("card-number", `\b\d(?:[ -]?\d){12,18}\b`, hasDigit, maybeCard, luhnCard),
 	}
 }
 

@@ -28,13 +28,55 @@ var Roots = []string{"input", "output", "arguments", "result", "attributes"}
 
 // patternRule is a compiled Pattern rule. maybe is a cheap test that
 // passes every string in which re can match (a literal the match must
-// contain); check, if set, must accept a match for it to be redacted.
+// contain), and needs the byte classes every string maybe passes has;
+// check, if set, must accept a match for it to be redacted.
 type patternRule struct {
 	name   string
 	marker string
 	re     *regexp.Regexp
 	maybe  func(string) bool
+	needs  byteClasses
 	check  func(string) bool
+}
+
+// mayMatch reports whether re may match s, whose byte classes are have.
+func (p *patternRule) mayMatch(s string, have byteClasses) bool {
+	return have&p.needs == p.needs && (p.maybe == nil || p.maybe(s))
+}
+
+// byteClasses is a set of the byte classes below. A string's set, found
+// in one pass, rules out at once the default rules whose literals need a
+// byte it lacks, where asking each rule's maybe scanned the string once
+// for every literal: about half of the redaction of an ordinary event.
+type byteClasses uint16
+
+const (
+	hasS          byteClasses = 1 << iota // s
+	hasK                                  // k
+	hasDash                               // -
+	hasA                                  // A
+	hasUnderscore                         // _
+	hasX                                  // x
+	hasO                                  // o
+	hasB                                  // b or B
+	hasDigit                              // 0-9
+)
+
+var classOf = func() (t [256]byteClasses) {
+	t['s'], t['k'], t['-'], t['A'], t['_'], t['x'], t['o'], t['b'], t['B'] = hasS, hasK, hasDash, hasA, hasUnderscore, hasX, hasO, hasB, hasB
+	for c := '0'; c <= '9'; c++ {
+		t[c] = hasDigit
+	}
+	return t
+}()
+
+// classes is the set of byte classes of s.
+func classes(s string) byteClasses {
+	var have byteClasses
+	for i := 0; i < len(s); i++ {
+		have |= classOf[s[i]]
+	}
+	return have
 }
 
 // pathRule is a compiled Path rule: segs[0] is the root field.

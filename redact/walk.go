@@ -18,9 +18,10 @@ func (r *Redactor) String(s string) (string, bool) {
 		return s, false
 	}
 	changed := false
+	have := classes(s)
 	for i := range r.patterns {
 		p := &r.patterns[i]
-		if p.maybe != nil && !p.maybe(s) {
+		if !p.mayMatch(s, have) {
 			continue
 		}
 		loc := p.re.FindStringIndex(s)
@@ -33,7 +34,7 @@ func (r *Redactor) String(s string) (string, bool) {
 			if !any {
 				continue
 			}
-			s, changed = out, true
+			s, changed, have = out, true, classes(out)
 			continue
 		}
 		var b strings.Builder
@@ -50,6 +51,7 @@ func (r *Redactor) String(s string) (string, bool) {
 		}
 		b.WriteString(s[last:])
 		s, changed = b.String(), true
+		have = classes(s)
 	}
 	return s, changed
 }
@@ -105,8 +107,9 @@ func (r *Redactor) mayChange(root string, raw []byte) bool {
 		return true
 	}
 	s := unsafe.String(unsafe.SliceData(raw), len(raw))
+	have := classes(s)
 	for i := range r.patterns {
-		if p := &r.patterns[i]; p.maybe == nil || p.maybe(s) {
+		if r.patterns[i].mayMatch(s, have) {
 			return true
 		}
 	}
