@@ -164,15 +164,14 @@ func init() {
 				threshold(`^BenchmarkServeRecordEvent/(sqlite|floor)$`, "server-cpu-µs/call", none),
 				ratio(`^BenchmarkServeRecordEvent/sqlite$`, "/sqlite", "/floor", "calls/s", multipleOf, none, "the transport floor"),
 			}},
-		Target{13, "Batch ingest over `POST /api/v1/events` into Postgres ≥ 0.6× the raw COPY floor of the same run, ≤ 10 µs server CPU per event. With HEC forwarding on (against a local HEC test server) ≥ 0.8× of forwarding off, every event of a burst delivered to HEC within 2 s of the burst's end. SQLite must not get slower (reported).",
+		Target{13, "Batch ingest over `POST /api/v1/events` into Postgres ≥ 0.6× the raw COPY floor of the same run (copy-floor: in each round, the fastest of three raw COPYs of the burst's rows: copy-arrival, all of them in the order the writers deliver them on one connection; copy-parallel, each writer's in seq order on a connection per core, at once; copy-one-session, as many events of one session), ≤ 10 µs server CPU per event. With HEC forwarding on (against a local HEC test server) ≥ 0.8× of forwarding off, every event of a burst delivered to HEC within 2 s of the burst's end. SQLite must not get slower (reported).",
 			[]Check{
 				ratio(`^BenchmarkServeIngest/postgres/forwarding=false$`, "forwarding=false", "copy-floor", "events/s", multipleOf, atLeast(0.6), "the COPY floor"),
 				threshold(`^BenchmarkServeIngest/postgres/forwarding=false$`, "server-cpu-µs/event", atMost(10)),
 				ratio(`^BenchmarkServeIngest/.*/forwarding=true$`, "forwarding=true", "forwarding=false", "events/s", pairedMultipleOf, atLeast(0.8), "forwarding off"),
 				threshold(`^BenchmarkServeIngest/.*/forwarding=true$`, "delivery-lag-ms", atMost(2000)),
 				threshold(`^BenchmarkServeIngest/(postgres/forwarding=true|sqlite/.*)$`, "server-cpu-µs/event", none),
-				threshold(`^BenchmarkServeIngest/(postgres/copy-floor|postgres/copy-one-session|sqlite/.*)$`, "events/s", none),
-				ratio(`^BenchmarkServeIngest/postgres/forwarding=false$`, "forwarding=false", "copy-one-session", "events/s", multipleOf, none, "the one-session COPY"),
+				threshold(`^BenchmarkServeIngest/(postgres/copy-.*|sqlite/.*)$`, "events/s", none),
 			}},
 	)
 }

@@ -5,7 +5,7 @@
 //	loadgen floor  -addr 127.0.0.1:0
 //	loadgen mcp    -url http://…/mcp -token T -clients 32 -calls 20000 -cpu-pid PID
 //	loadgen ingest -url http://… -token T -writers 8 -batch 500 -events 200000 -cpu-pid PID
-//	loadgen copy   -database-url postgres://… -writers 8 -batch 500 -events 200000
+//	loadgen copy   -database-url postgres://… -writers 8 -batch 500 -events 200000 -conns 1
 //
 // The clients pre-encode every request body before the clock starts and
 // send them over keep-alive connections, so the client costs little CPU
@@ -71,6 +71,7 @@ func main() {
 		fs.IntVar(&o.batch, "batch", 500, "the ingest burst's events per POST")
 		fs.IntVar(&o.events, "events", 200000, "rows in all")
 		fs.StringVar(&o.prefix, "prefix", "w", "session id prefix")
+		fs.IntVar(&o.conns, "conns", 1, "connections: 1 copies every row in arrival order; more copy each writer's rows in seq order, at once")
 		fs.IntVar(&o.cpuPID, "cpu-pid", 0, "the database server's process id, if its CPU is to be measured (0: none)")
 		_ = fs.Parse(os.Args[2:])
 		rep, err = runCopy(ctx, o)
