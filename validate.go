@@ -263,16 +263,16 @@ const batchChunk = 64
 
 // SplitEvents splits data, a JSON array with nothing but white space
 // around it, into a batch; false if it is not one. It decodes no more than
-// the first max events: a batch of more is refused whole.
-func SplitEvents(data []byte, max int) (EventBatch, bool) {
+// the first limit events: a batch of more is refused whole.
+func SplitEvents(data []byte, limit int) (EventBatch, bool) {
 	b := EventBatch{Raw: []json.RawMessage{}}
 	ok := jsonscan.Elements(data, func(elem []byte, members []jsonscan.Member) {
 		i := len(b.Raw)
-		if i%batchChunk == 0 && i < max {
+		if i%batchChunk == 0 && i < limit {
 			b.events = append(b.events, make([]Event, batchChunk))
 		}
 		decoded := false
-		if members != nil && i < max {
+		if members != nil && i < limit {
 			b.events[i/batchChunk][i%batchChunk], decoded = decodeMembers(elem, members)
 		}
 		b.Raw, b.decoded = append(b.Raw, elem), append(b.decoded, decoded)
@@ -458,8 +458,9 @@ func ValidateEvent(ev *Event) error { return validateEvent(ev, false) }
 // that passed utf8.Valid and checkJSON: its text is then valid UTF-8 (a
 // JSON string of valid UTF-8 without escaped lone surrogates decodes to
 // valid UTF-8) and each of its attributes was checked as it was decoded,
-// so those walks, and the one for fields foreign to the type, are skipped. FuzzDecodeEvent holds every event
-// DecodeEvent accepts to the full ValidateEvent.
+// so those walks, and the one for fields foreign to the type, are
+// skipped. FuzzDecodeEvent holds every event DecodeEvent accepts to the
+// full ValidateEvent.
 func validateEvent(ev *Event, decoded bool) error {
 	et, ok := eventSpecs[ev.Type]
 	if !ok {

@@ -383,10 +383,10 @@ func FuzzSplitEvents(f *testing.F) {
 	f.Add([]byte(`{"type":"ToolCalled","tool":"t","call_id":"c","arguments":{"a":[1,{"b":null}]},"attributes":{"k":"v"}}`), 1)
 	f.Add([]byte(`{"type":"ModelCompleted","session_id":"s1","attributes":{"k":"a\"b"}}`), 0)
 	f.Add([]byte(`1`), 3)
-	f.Fuzz(func(t *testing.T, data []byte, max int) {
+	f.Fuzz(func(t *testing.T, data []byte, limit int) {
 		for _, batch := range [][]byte{data, []byte("[" + string(data) + "]"), []byte("[ " + string(data) + " ,\n" + string(data) + "]")} {
 			want, wantOK := jsonscan.Array(batch)
-			b, ok := agentscope.SplitEvents(batch, max)
+			b, ok := agentscope.SplitEvents(batch, limit)
 			if ok != wantOK || ok && (len(b.Raw) != len(want) || len(want) > 0 && !reflect.DeepEqual(b.Raw, want)) {
 				t.Fatalf("SplitEvents(%q) = %q, %v; jsonscan.Array %q, %v", batch, b.Raw, ok, want, wantOK)
 			}
