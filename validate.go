@@ -315,9 +315,10 @@ func decodeEventSlow(data []byte) (Event, error) {
 // anything unusual or wrong it reports false, and DecodeEvent takes the
 // full path, which finds and names the error exactly as before.
 //
-// The event's text is checked for UTF-8 once and copied once: its plain
-// strings and its attributes' keys and values are slices of that copy,
-// where an allocation each was a third of the ingest path's allocations.
+// The event's text is checked for UTF-8 once, and its strings are copied
+// together once: its plain strings and its attributes' keys and values
+// are slices of that copy, where an allocation each was a third of the
+// ingest path's allocations.
 func decodeEventFast(data []byte) (Event, bool) {
 	var buf [32]jsonscan.Member
 	members, ok := jsonscan.Members(data, buf[:0])
@@ -329,14 +330,41 @@ func decodeEventFast(data []byte) (Event, bool) {
 
 // decodeMembers is decodeEventFast of data split into members.
 func decodeMembers(data []byte, members []jsonscan.Member) (Event, bool) {
-	if len(members) > 32 || !utf8.Valid(data) {
+	const maxMembers = 32
+	if len(members) > maxMembers || !utf8.Valid(data) {
 		return Event{}, false
 	}
-	text := string(data)
+	// The values kept as strings (and the ts, parsed from it) are copied
+	// together into text, each at its offset there; the rest of the
+	// event (an input or a result of kilobytes) is not, so the strings
+	// keep no more memory alive than they hold.
+	var (
+		fields [maxMembers]*EventField
+		at     [maxMembers]int
+		size   int
+	)
+	for i, m := range members {
+		f, known := LookupEventField(m.Key)
+		if !known {
+			return Event{}, false
+		}
+		if fields[i] = f; keptAsText(f.Kind) {
+			size += len(m.Value)
+		}
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for i, m := range members {
+		if keptAsText(fields[i].Kind) {
+			at[i] = sb.Len()
+			sb.Write(m.Value)
+		}
+	}
+	text := sb.String()
 	var ev Event
-	for _, m := range members {
-		if string(m.Key) == "type" {
-			t, ok := plainString(text, m)
+	for i, m := range members {
+		if fields[i].Kind == KindType {
+			t, ok := plainString(text[at[i]:at[i]+len(m.Value)])
 			if !ok {
 				return Event{}, false
 			}
@@ -348,10 +376,10 @@ func decodeMembers(data []byte, members []jsonscan.Member) (Event, bool) {
 		return Event{}, false
 	}
 	var seen uint64
-	for _, m := range members {
-		f, known := LookupEventField(m.Key)
-		if !known || seen&(1<<f.index) != 0 {
-			return Event{}, false // unknown, or sent twice
+	for i, m := range members {
+		f := fields[i]
+		if seen&(1<<f.index) != 0 {
+			return Event{}, false // sent twice
 		}
 		seen |= 1 << f.index
 		switch {
@@ -360,12 +388,12 @@ func decodeMembers(data []byte, members []jsonscan.Member) (Event, bool) {
 		case f.Kind == KindSeq || et.allowed&(1<<f.index) == 0:
 			return Event{}, false
 		case f.Kind == KindString:
-			if s, ok := plainString(text, m); ok && s != "" {
+			if s, ok := plainString(text[at[i] : at[i]+len(m.Value)]); ok && s != "" {
 				*f.Ptr(&ev).(*string) = s
 				continue
 			}
 		case f.Kind == KindTime:
-			if s, ok := plainString(text, m); ok {
+			if s, ok := plainString(text[at[i] : at[i]+len(m.Value)]); ok {
 				if t, err := parseTime(f.Name, s); err == nil {
 					*f.Ptr(&ev).(*time.Time) = t
 					continue
@@ -374,7 +402,7 @@ func decodeMembers(data []byte, members []jsonscan.Member) (Event, bool) {
 		case f.Kind == KindAttributes:
 			// Scalars refuses a repeated key and an escape, what
 			// checkJSON looks for.
-			if a, ok := jsonscan.ScalarsIn(text, m.Value, m.At); ok {
+			if a, ok := jsonscan.ScalarsIn(text, m.Value, at[i]); ok {
 				if setAttributes(&ev, f, a) != nil {
 					return Event{}, false
 				}
@@ -391,11 +419,15 @@ func decodeMembers(data []byte, members []jsonscan.Member) (Event, bool) {
 	return ev, true
 }
 
-// plainString is the value of m, a member of the event whose text is
-// text, if it is a string without escapes, as a slice of text. Members
-// found the string's end with no control character before it.
-func plainString(text string, m jsonscan.Member) (string, bool) {
-	v := text[m.At : m.At+len(m.Value)]
+// keptAsText reports whether decodeMembers copies values of kind k into
+// the event's text.
+func keptAsText(k FieldKind) bool {
+	return k == KindType || k == KindString || k == KindTime || k == KindAttributes
+}
+
+// plainString is the value of v, a JSON string token (Members found its
+// end with no control character before it), if it has no escapes.
+func plainString(v string) (string, bool) {
 	if len(v) < 2 || v[0] != '"' || strings.IndexByte(v, '\\') >= 0 {
 		return "", false
 	}
