@@ -364,7 +364,7 @@ func decodeMembers(data []byte, members []jsonscan.Member) (Event, bool) {
 	var ev Event
 	for i, m := range members {
 		if fields[i].Kind == KindType {
-			t, ok := plainString(text[at[i]:at[i]+len(m.Value)])
+			t, ok := plainString(text[at[i] : at[i]+len(m.Value)])
 			if !ok {
 				return Event{}, false
 			}
