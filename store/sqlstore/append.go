@@ -864,7 +864,7 @@ func (s *Store) insertEvents(rows []eventRow) (stmts []Stmt, hot []hotRun, err e
 		}
 		return stmts, hot, nil
 	}
-	for start, n := range insertChunks(len(rows)) {
+	for start, n := range insertChunks(len(rows), s.chunkRows) {
 		end := start + n
 		args := make([]any, 0, n*eventCols)
 		for i := start; i < end; i++ {
@@ -877,7 +877,7 @@ func (s *Store) insertEvents(rows []eventRow) (stmts []Stmt, hot []hotRun, err e
 		// cut a session's run of events into several rows.
 		r := outboxRuns(cols.org, cols.session, cols.seq)
 		hotRuns(r, 0)
-		for start, n := range insertChunks(len(r.org)) {
+		for start, n := range insertChunks(len(r.org), s.chunkRows) {
 			args := make([]any, 0, n*5)
 			for i := start; i < start+n; i++ {
 				args = append(args, r.org[i], r.session[i], r.from[i], r.to[i], now)
@@ -897,13 +897,25 @@ func (s *Store) insertEvents(rows []eventRow) (stmts []Stmt, hot []hotRun, err e
 // ingest's CPU.
 var insertChunkRows = []int{256, 128, 64, 32, 16, 8, 4, 2, 1}
 
-// insertChunks yields the (start, rows) of the chunks of insertChunkRows
-// sizes that n rows are cut into, in order: as many of the largest size as
-// fit, then at most one of each smaller size.
-func insertChunks(n int) iter.Seq2[int, int] {
+// chunkRows is insertChunkRows less the sizes whose insert of events would
+// bind more than maxParams parameters.
+func chunkRows(maxParams int) []int {
+	var sizes []int
+	for _, rows := range insertChunkRows {
+		if rows*eventCols <= maxParams {
+			sizes = append(sizes, rows)
+		}
+	}
+	return sizes
+}
+
+// insertChunks yields the (start, rows) of the chunks of sizes (largest
+// first, the last 1) that n rows are cut into, in order: as many of the
+// largest size as fit, then at most one of each smaller size.
+func insertChunks(n int, sizes []int) iter.Seq2[int, int] {
 	return func(yield func(int, int) bool) {
 		start := 0
-		for _, size := range insertChunkRows {
+		for _, size := range sizes {
 			for n-start >= size {
 				if !yield(start, size) {
 					return
@@ -921,11 +933,11 @@ type insertKey struct {
 }
 
 // prepareInserts writes the inserts of events and of outbox rows of every
-// insertChunkRows size, and prepares each on the write pool. One that
+// size of s.chunkRows, and prepares each on the write pool. One that
 // fails to prepare is kept unprepared, and runs as text.
 func (s *Store) prepareInserts() map[insertKey]Stmt {
 	m := map[insertKey]Stmt{}
-	for _, rows := range insertChunkRows {
+	for _, rows := range s.chunkRows {
 		for k, q := range map[insertKey]string{
 			{false, rows}: `INSERT INTO events (org_id, session_id, seq, event_id, type, agent, ts, body) VALUES ` + placeholders(rows, eventCols),
 			{true, rows}:  `INSERT INTO outbox (org_id, session_id, seq, seq_end, next_attempt_at) VALUES ` + placeholders(rows, 5),

@@ -65,34 +65,41 @@ func TestOutboxRuns(t *testing.T) {
 	}
 }
 
-// TestInsertChunks: n rows are cut into chunks of insertChunkRows sizes
-// that cover 0..n exactly, in order, as many of the largest size as fit
-// and then at most one of each smaller one, so that a batch takes few
-// statements and every one of them is of a prepared size.
+// TestInsertChunks: n rows are cut into chunks of the sizes a dialect's
+// MaxParams allows that cover 0..n exactly, in order, as many of the
+// largest size as fit and then at most one of each smaller one, so that a
+// batch takes few statements, every one of them is of a prepared size, and
+// none binds more parameters than the database takes.
 func TestInsertChunks(t *testing.T) {
-	sizes := map[int]bool{}
-	for _, s := range insertChunkRows {
-		sizes[s] = true
-	}
-	for _, n := range []int{0, 1, 2, 3, 255, 256, 257, 511, 512, 1000, 4095, 4097} {
-		at, seen := 0, map[int]int{}
-		for start, rows := range insertChunks(n) {
-			if start != at || !sizes[rows] {
-				t.Fatalf("n=%d: chunk (%d, %d) after %d rows; sizes %v", n, start, rows, at, insertChunkRows)
+	for _, maxParams := range []int{32766, 999, 8} {
+		chunk := chunkRows(maxParams)
+		sizes := map[int]bool{}
+		for _, s := range chunk {
+			sizes[s] = true
+		}
+		if len(chunk) == 0 || chunk[len(chunk)-1] != 1 || chunk[0]*eventCols > maxParams || chunk[0] != insertChunkRows[0] && chunk[0]*2*eventCols <= maxParams {
+			t.Fatalf("MaxParams %d: sizes %v", maxParams, chunk)
+		}
+		for _, n := range []int{0, 1, 2, 3, 255, 256, 257, 511, 512, 1000, 4095, 4097} {
+			at, seen := 0, map[int]int{}
+			for start, rows := range insertChunks(n, chunk) {
+				if start != at || !sizes[rows] {
+					t.Fatalf("MaxParams %d, n=%d: chunk (%d, %d) after %d rows; sizes %v", maxParams, n, start, rows, at, chunk)
+				}
+				at += rows
+				seen[rows]++
 			}
-			at += rows
-			seen[rows]++
-		}
-		if at != n {
-			t.Errorf("n=%d: chunks cover %d rows", n, at)
-		}
-		for size, k := range seen {
-			if size != insertChunkRows[0] && k > 1 {
-				t.Errorf("n=%d: %d chunks of %d rows", n, k, size)
+			if at != n {
+				t.Errorf("MaxParams %d, n=%d: chunks cover %d rows", maxParams, n, at)
 			}
-		}
-		if want := n/insertChunkRows[0] + bitsSet(n%insertChunkRows[0]); len(seen) > 0 && sum(seen) != want {
-			t.Errorf("n=%d: %d chunks, want %d", n, sum(seen), want)
+			for size, k := range seen {
+				if size != chunk[0] && k > 1 {
+					t.Errorf("MaxParams %d, n=%d: %d chunks of %d rows", maxParams, n, k, size)
+				}
+			}
+			if want := n/chunk[0] + bitsSet(n%chunk[0]); len(seen) > 0 && sum(seen) != want {
+				t.Errorf("MaxParams %d, n=%d: %d chunks, want %d", maxParams, n, sum(seen), want)
+			}
 		}
 	}
 }

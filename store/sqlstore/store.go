@@ -68,9 +68,12 @@ type Store struct {
 	// dialect can check them (Dialect.RunVersion); nil otherwise.
 	runs *runCache
 	// inserts are the append path's inserts of events and of outbox
-	// rows, by row count (insertChunkRows), each written and prepared on
-	// the write pool once; nil with array parameters (see prepareInserts).
+	// rows, by row count (chunkRows), each written and prepared on the
+	// write pool once; nil with array parameters (see prepareInserts).
 	inserts map[insertKey]Stmt
+	// chunkRows are the row counts of inserts: insertChunkRows's sizes
+	// whose statements bind no more than the dialect's MaxParams.
+	chunkRows []int
 }
 
 // Stmt is one statement of a group commit, its placeholders already in the
@@ -135,6 +138,7 @@ func New(write, read *sql.DB, d Dialect, opts Options) *Store {
 		s.runs = newRunCache()
 	}
 	if !d.ArrayParams {
+		s.chunkRows = chunkRows(d.MaxParams)
 		s.inserts = s.prepareInserts()
 	}
 	return s
