@@ -253,10 +253,10 @@ func DecodeEvent(data []byte) (Event, error) {
 // event twice.
 type EventBatch struct {
 	Raw []json.RawMessage
-	// events[i/batchChunk][i%batchChunk] is event i, if decoded[i]: in
-	// chunks, which a growing slice of events would copy again and again.
-	events  [][]Event
-	decoded []bool
+	// events[i/batchChunk][i%batchChunk] is event i if it has a type (a
+	// decoded event always has one): in chunks, which a growing slice of
+	// events would copy again and again.
+	events [][]Event
 }
 
 const batchChunk = 64
@@ -271,11 +271,11 @@ func SplitEvents(data []byte, limit int) (EventBatch, bool) {
 		if i%batchChunk == 0 && i < limit {
 			b.events = append(b.events, make([]Event, batchChunk))
 		}
-		decoded := false
 		if members != nil && i < limit {
-			b.events[i/batchChunk][i%batchChunk], decoded = decodeMembers(elem, members)
+			// An event decodeMembers refuses stays the zero Event.
+			b.events[i/batchChunk][i%batchChunk], _ = decodeMembers(elem, members)
 		}
-		b.Raw, b.decoded = append(b.Raw, elem), append(b.decoded, decoded)
+		b.Raw = append(b.Raw, elem)
 	})
 	if !ok {
 		return EventBatch{}, false
@@ -288,8 +288,8 @@ func BatchOf(raws []json.RawMessage) EventBatch { return EventBatch{Raw: raws} }
 
 // Decode is DecodeEvent(b.Raw[i]), done already if SplitEvents did it.
 func (b *EventBatch) Decode(i int) (Event, error) {
-	if i < len(b.decoded) && b.decoded[i] {
-		return b.events[i/batchChunk][i%batchChunk], nil
+	if c := i / batchChunk; c < len(b.events) && b.events[c][i%batchChunk].Type != "" {
+		return b.events[c][i%batchChunk], nil
 	}
 	return DecodeEvent(b.Raw[i])
 }
@@ -364,7 +364,7 @@ func decodeMembers(data []byte, members []jsonscan.Member) (Event, bool) {
 	var ev Event
 	for i, m := range members {
 		if fields[i].Kind == KindType {
-			t, ok := plainString(text[at[i] : at[i]+len(m.Value)])
+			t, ok := jsonscan.Unquoted(text[at[i] : at[i]+len(m.Value)])
 			if !ok {
 				return Event{}, false
 			}
@@ -388,12 +388,12 @@ func decodeMembers(data []byte, members []jsonscan.Member) (Event, bool) {
 		case f.Kind == KindSeq || et.allowed&(1<<f.index) == 0:
 			return Event{}, false
 		case f.Kind == KindString:
-			if s, ok := plainString(text[at[i] : at[i]+len(m.Value)]); ok && s != "" {
+			if s, ok := jsonscan.Unquoted(text[at[i] : at[i]+len(m.Value)]); ok && s != "" {
 				*f.Ptr(&ev).(*string) = s
 				continue
 			}
 		case f.Kind == KindTime:
-			if s, ok := plainString(text[at[i] : at[i]+len(m.Value)]); ok {
+			if s, ok := jsonscan.Unquoted(text[at[i] : at[i]+len(m.Value)]); ok {
 				if t, err := parseTime(f.Name, s); err == nil {
 					*f.Ptr(&ev).(*time.Time) = t
 					continue
@@ -423,15 +423,6 @@ func decodeMembers(data []byte, members []jsonscan.Member) (Event, bool) {
 // the event's text.
 func keptAsText(k FieldKind) bool {
 	return k == KindType || k == KindString || k == KindTime || k == KindAttributes
-}
-
-// plainString is the value of v, a JSON string token (Members found its
-// end with no control character before it), if it has no escapes.
-func plainString(v string) (string, bool) {
-	if len(v) < 2 || v[0] != '"' || strings.IndexByte(v, '\\') >= 0 {
-		return "", false
-	}
-	return v[1 : len(v)-1], true
 }
 
 // DecodeEventFields is DecodeEvent for an object already split into fields.

@@ -204,6 +204,17 @@ func String(raw []byte) (string, bool) {
 	return string(in), true
 }
 
+// Unquoted is the value of tok, a string token as Members or NextMembers
+// found it (its end is its closing quote, with no control character
+// before it), if it holds no escape: tok without its quotes, sharing its
+// memory.
+func Unquoted(tok string) (string, bool) {
+	if len(tok) < 2 || tok[0] != '"' || strings.IndexByte(tok, '\\') >= 0 {
+		return "", false
+	}
+	return tok[1 : len(tok)-1], true
+}
+
 // Int returns the value of raw, a JSON number of at most 18 decimal digits
 // and no sign, fraction or exponent.
 func Int(raw []byte) (int64, bool) {
@@ -468,12 +479,11 @@ func ScalarsIn(text string, data []byte, at int) (map[string]any, bool) {
 		v := text[at+mb.At : at+mb.At+len(raw)]
 		switch c := raw[0]; {
 		case c == '"':
-			// Members found the string's end, with no control
-			// character before it; only an escape is left to refuse.
-			if strings.IndexByte(v, '\\') >= 0 {
+			s, ok := Unquoted(v)
+			if !ok {
 				return nil, false
 			}
-			m[k] = v[1 : len(v)-1]
+			m[k] = s
 		case c == 't':
 			m[k] = true
 		case c == 'f':
