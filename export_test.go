@@ -7,3 +7,6 @@ func DecodeEventPaths(data []byte) (fast Event, fastOK bool, full Event, fullErr
 	full, fullErr = decodeEventSlow(data)
 	return fast, fastOK, full, fullErr
 }
+
+// BatchSlot exposes where an EventBatch keeps event i.
+var BatchSlot = batchSlot

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"sort"
 	"strconv"
@@ -253,13 +254,23 @@ func DecodeEvent(data []byte) (Event, error) {
 // event twice.
 type EventBatch struct {
 	Raw []json.RawMessage
-	// events[i/batchChunk][i%batchChunk] is event i if it has a type (a
-	// decoded event always has one): in chunks, which a growing slice of
-	// events would copy again and again.
+	// events holds event i at batchSlot(i) if it has a type (a decoded
+	// event always has one): in chunks of 8, 16, 32, … events, which a
+	// growing slice of events would copy again and again, and which a
+	// batch of one event does not make it allocate room for hundreds.
 	events [][]Event
 }
 
-const batchChunk = 64
+// batchFirst is the size of an EventBatch's first chunk (a power of two).
+const batchFirst = 8
+
+// batchSlot is where event i of a batch is: chunk c (of batchFirst<<c
+// events) at offset off.
+func batchSlot(i int) (c, off int) {
+	j := i + batchFirst
+	c = bits.Len(uint(j)) - bits.Len(batchFirst)
+	return c, j - batchFirst<<c
+}
 
 // SplitEvents splits data, a JSON array with nothing but white space
 // around it, into a batch; false if it is not one. It decodes no more than
@@ -268,12 +279,14 @@ func SplitEvents(data []byte, limit int) (EventBatch, bool) {
 	b := EventBatch{Raw: []json.RawMessage{}}
 	ok := jsonscan.Elements(data, func(elem []byte, members []jsonscan.Member) {
 		i := len(b.Raw)
-		if i%batchChunk == 0 && i < limit {
-			b.events = append(b.events, make([]Event, batchChunk))
-		}
-		if members != nil && i < limit {
-			// An event decodeMembers refuses stays the zero Event.
-			b.events[i/batchChunk][i%batchChunk], _ = decodeMembers(elem, members)
+		if c, off := batchSlot(i); i < limit {
+			if off == 0 {
+				b.events = append(b.events, make([]Event, batchFirst<<c))
+			}
+			if members != nil {
+				// An event decodeMembers refuses stays the zero Event.
+				b.events[c][off], _ = decodeMembers(elem, members)
+			}
 		}
 		b.Raw = append(b.Raw, elem)
 	})
@@ -288,8 +301,8 @@ func BatchOf(raws []json.RawMessage) EventBatch { return EventBatch{Raw: raws} }
 
 // Decode is DecodeEvent(b.Raw[i]), done already if SplitEvents did it.
 func (b *EventBatch) Decode(i int) (Event, error) {
-	if c := i / batchChunk; c < len(b.events) && b.events[c][i%batchChunk].Type != "" {
-		return b.events[c][i%batchChunk], nil
+	if c, off := batchSlot(i); c < len(b.events) && b.events[c][off].Type != "" {
+		return b.events[c][off], nil
 	}
 	return DecodeEvent(b.Raw[i])
 }

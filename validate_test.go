@@ -400,3 +400,51 @@ func FuzzSplitEvents(f *testing.F) {
 		}
 	})
 }
+
+// TestBatchSlots: a batch's events go into chunks of 8, 16, 32, … one
+// after another, each slot once.
+func TestBatchSlots(t *testing.T) {
+	pc, poff := 0, -1
+	for i := range 5000 {
+		c, off := agentscope.BatchSlot(i)
+		if !(c == pc && off == poff+1 || c == pc+1 && off == 0) || off >= 8<<c {
+			t.Fatalf("event %d at chunk %d offset %d, after chunk %d offset %d", i, c, off, pc, poff)
+		}
+		pc, poff = c, off
+	}
+}
+
+// TestSplitLargeBatch: a batch that spans several chunks, with a bad
+// event and one past the limit among them, decodes event by event as
+// DecodeEvent decodes each alone.
+func TestSplitLargeBatch(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("[")
+	const n = 300
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		switch i {
+		case 77:
+			b.WriteString(`{"type":"ToolCalled","session_id":"s1","tool":"t"}`) // no call_id
+		default:
+			fmt.Fprintf(&b, `{"type":"ToolCalled","session_id":"s1","tool":"t","call_id":"c%d"}`, i)
+		}
+	}
+	b.WriteString("]")
+	batch, ok := agentscope.SplitEvents([]byte(b.String()), n-10)
+	if !ok || len(batch.Raw) != n {
+		t.Fatalf("split: %v, %d events", ok, len(batch.Raw))
+	}
+	for i, raw := range batch.Raw {
+		got, err := batch.Decode(i)
+		want, wantErr := agentscope.DecodeEvent(raw)
+		if !reflect.DeepEqual(got, want) || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Fatalf("event %d: %+v, %v; alone %+v, %v", i, got, err, want, wantErr)
+		}
+		if want.CallID != fmt.Sprintf("c%d", i) && i != 77 {
+			t.Fatalf("event %d has call_id %q", i, want.CallID)
+		}
+	}
+}
